@@ -1,0 +1,165 @@
+# p2ptcp: a plain Makefile.
+#
+#   make                      build the engine library and the programs
+#   make test                 build and run every test (unit, packet scripts,
+#                             simulation, sans-IO check, namespace tests as root)
+#   make SANITIZE=address,undefined test
+#   make fuzz                 build the libFuzzer targets (clang) and run each
+#                             for FUZZ_SECONDS
+#   make bench                run the benchmark
+#   make install              honours PREFIX, DESTDIR, BINDIR, SBINDIR, MANDIR
+#   V=1                       show the commands
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+BASE_CFLAGS := -std=c11 $(WARN) -MMD -MP -Icore/engine -Icore/drivers
+ifneq ($(SANITIZE),)
+BASE_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+BUILD ?= build/san
+else
+BUILD ?= build/default
+endif
+
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_BUILD := build/fuzz
+
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @printf '  %-7s %s\n'
+endif
+
+# --- the sans-IO engine -------------------------------------------------
+ENGINE_SRC := $(sort $(wildcard core/engine/*.c))
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+ENGINE_LIB := $(BUILD)/libptcp-engine.a
+
+# --- drivers (sockets, libevent, libsodium, c-ares, nftables, pcap) --------
+DRIVER_SRC := $(sort $(wildcard core/drivers/*.c))
+DRIVER_OBJ := $(DRIVER_SRC:%.c=$(BUILD)/%.o)
+DRIVER_LIB := $(BUILD)/libptcp-drivers.a
+DRIVER_PKGS := libevent libsodium libcares libnftables libpcap
+PKG_CFLAGS = $(shell pkg-config --cflags $(DRIVER_PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(DRIVER_PKGS) 2>/dev/null)
+
+# --- programs -----------------------------------------------------------------
+CLI_SRC := $(sort $(wildcard cli/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+RDV_SRC := $(sort $(wildcard rendezvous/*.c))
+RDV_OBJ := $(RDV_SRC:%.c=$(BUILD)/%.o)
+PROGRAMS := $(if $(CLI_SRC),$(BUILD)/p2ptcp) $(if $(RDV_SRC),$(BUILD)/rendezvousd)
+
+# --- tests --------------------------------------------------------------------
+TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c) $(wildcard tests/engine/test_*.c) $(wildcard tests/sim/test_*.c))
+UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
+DRIVER_TEST_SRC := $(sort $(wildcard tests/drivers/test_*.c))
+DRIVER_TEST_BIN := $(DRIVER_TEST_SRC:%.c=$(BUILD)/%)
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(TOOL_SRC:%.c=$(BUILD)/%)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+all: $(ENGINE_LIB) $(PROGRAMS)
+
+$(BUILD)/core/engine/%.o: core/engine/%.c
+	$(quiet) CC $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.c
+	$(quiet) CC $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BASE_CFLAGS) -D_GNU_SOURCE $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(ENGINE_LIB): $(ENGINE_OBJ)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(DRIVER_LIB): $(DRIVER_OBJ)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/p2ptcp: $(CLI_OBJ) $(DRIVER_LIB) $(ENGINE_LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/rendezvousd: $(RDV_OBJ) $(DRIVER_LIB) $(ENGINE_LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(ENGINE_LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/tests/drivers/%: $(BUILD)/tests/drivers/%.o $(TESTLIB_OBJ) $(DRIVER_LIB) $(ENGINE_LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(DRIVER_LIB) $(ENGINE_LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The engine must stay sans-IO: its objects may call nothing but these
+# libc functions (no sockets, clocks, stdio, malloc or random sources).
+SANS_IO_ALLOWED := memcpy memmove memset memcmp __stack_chk_fail
+
+check-sans-io: $(ENGINE_OBJ)
+	$(quiet) CHECK sans-io
+	$(Q)CC="$(CC)" tests/check-sans-io.sh "$(SANS_IO_ALLOWED)" $(ENGINE_OBJ)
+
+test-build: $(ENGINE_LIB) $(PROGRAMS) $(UNIT_BIN) $(DRIVER_TEST_BIN) $(TOOL_BIN)
+
+test: test-build
+	$(Q)BUILD=$(BUILD) SANS_IO_ALLOWED="$(SANS_IO_ALLOWED)" tests/run.sh
+
+# --- fuzzing (clang + libFuzzer) ---------------------------------------------
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Icore/engine -Itests/lib
+
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(ENGINE_SRC) $(TESTLIB_SRC)
+	$(quiet) FUZZCC $@
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(ENGINE_SRC) $(TESTLIB_SRC)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BIN)
+
+bench: all $(TOOL_BIN)
+	$(Q)BUILD=$(BUILD) tests/bench/run.sh
+
+demo: all
+	$(Q)BUILD=$(BUILD) tests/netns/demo.sh
+
+# --- install -----------------------------------------------------------------
+MAN1 := $(wildcard docs/man/*.1)
+MAN8 := $(wildcard docs/man/*.8)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	$(if $(filter %/p2ptcp,$(PROGRAMS)),install -m 0755 $(BUILD)/p2ptcp $(DESTDIR)$(BINDIR)/p2ptcp)
+	$(if $(filter %/rendezvousd,$(PROGRAMS)),install -d $(DESTDIR)$(SBINDIR) && install -m 0755 $(BUILD)/rendezvousd $(DESTDIR)$(SBINDIR)/rendezvousd)
+	$(if $(MAN1),install -d $(DESTDIR)$(MANDIR)/man1 && install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(MAN8),install -d $(DESTDIR)$(MANDIR)/man8 && install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)
+	$(if $(wildcard rendezvous/*.service),install -d $(DESTDIR)$(SYSTEMDUNITDIR) && install -m 0644 rendezvous/*.service $(DESTDIR)$(SYSTEMDUNITDIR)/)
+
+clean:
+	rm -rf build
+
+.PHONY: all test test-build check-sans-io fuzz fuzz-build bench demo install clean
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,1625 @@
+/* One TCP connection: the RFC 9293 state machine, sans-IO.
+ *
+ * Layout of this file, one concern per function:
+ *   - lifecycle and opens (ptcp_conn_new, open_active, open_passive)
+ *   - input: per-state entry points following RFC 9293 section 3.10.7
+ *     (closed, listen, syn_sent, then the "otherwise" path for every other
+ *     state split into its numbered checks: sequence, RST, SYN, ACK, text,
+ *     FIN), with RFC 5961 mitigations woven in where it says
+ *   - output: control replies, SYN/SYN-ACK, data and FIN, pure ACKs
+ *   - timers: retransmission (RFC 6298), persist, delayed ACK, keepalive,
+ *     TIME-WAIT
+ *
+ * Sequence variables follow RFC 9293 section 3.3.1. One addition: snd_max
+ * is the highest sequence number sent plus one. After a retransmission
+ * timeout snd_nxt goes back to snd_una (go-back-N) while snd_max remembers
+ * how far we had gone, so ACK acceptability is judged against snd_max. */
+#include "conn.h"
+
+#include <string.h>
+
+#include "cc.h"
+#include "error.h"
+#include "rcvbuf.h"
+#include "rtt.h"
+#include "sendbuf.h"
+
+#define CTL_QUEUE 4              /* pending control replies (RST, challenge ACK) */
+#define DEFAULT_MSS_NO_OPTION 536 /* RFC 9293 3.7.1, MUST-15: no MSS option */
+#define MAX_WSCALE 14            /* RFC 7323 section 2.3 */
+#define RTO_AFTER_SYN_TIMEOUT (3 * PTCP_NS_PER_S) /* RFC 6298 (5.7) */
+#define MAX_BUF (1u << 30)
+
+/* A control segment queued for output: RSTs and (challenge) ACKs whose
+ * sequence numbers are fixed when they are decided, not when sent. */
+struct ctl {
+	uint8_t flags;
+	ptcp_seq seq;
+	ptcp_seq ack;
+};
+
+struct ptcp_conn {
+	struct ptcp_config cfg;
+	struct ptcp_endpoint local;
+	struct ptcp_endpoint remote;
+	enum ptcp_state state;
+	int error;                 /* 0 or enum ptcp_error: why it ended */
+	struct ptcp_open open;
+	bool passive;              /* reached SYN-RECEIVED from LISTEN */
+	bool remote_bound_by_syn;  /* remote was unspecified and a SYN set it */
+
+	/* Send sequence space (RFC 9293 3.3.1). */
+	ptcp_seq iss;
+	ptcp_seq snd_una;
+	ptcp_seq snd_nxt;
+	ptcp_seq snd_max;          /* highest sequence number sent + 1 */
+	ptcp_seq snd_wl1;
+	ptcp_seq snd_wl2;
+	uint32_t snd_wnd;          /* bytes, already scaled */
+	uint32_t max_snd_wnd;      /* largest window the peer offered, bytes */
+	ptcp_seq sb_seq;           /* sequence number of the send buffer's first byte */
+	uint16_t snd_mss;          /* largest payload we send, bytes */
+	uint8_t snd_wscale;        /* shift applied to the peer's window */
+	uint8_t rcv_wscale;        /* shift the peer applies to ours */
+	bool wscale_ok;            /* both SYNs carried window scale */
+	bool sack_ok;              /* both sides allow SACK blocks */
+
+	/* Receive sequence space. */
+	ptcp_seq irs;
+	ptcp_seq rcv_nxt;
+	ptcp_seq rcv_adv;          /* right edge of the window last advertised */
+	bool rfin_pending;         /* a FIN arrived beyond a hole */
+	ptcp_seq rfin_seq;         /* ... and occupies this sequence number */
+	bool rfin;                 /* the peer's FIN is in sequence (rcv_nxt counts it) */
+
+	/* Our FIN. */
+	bool fin_queued;           /* shutdown() was called */
+	ptcp_seq fin_seq;          /* sequence number our FIN occupies */
+
+	struct ptcp_sendbuf sb;
+	struct ptcp_rcvbuf rb;
+	uint8_t *sndmem;
+	uint8_t *rcvmem;
+	uint8_t *scratch;          /* snd_mss bytes: contiguous copy of a payload */
+	size_t scratch_cap;
+
+	/* Output wishes. */
+	bool syn_due;              /* (re)send SYN or SYN-ACK */
+	bool rtx_one;              /* retransmit one segment at snd_una now */
+	bool probe_due;            /* zero-window probe: one byte past the window */
+	bool keepalive_due;        /* send a keepalive probe */
+	bool ack_now;              /* send an ACK at the next output */
+	unsigned unacked_segs;     /* full segments received since our last ACK */
+	struct ctl ctl[CTL_QUEUE];
+	unsigned n_ctl;
+	unsigned syn_sent_count;   /* SYNs (or SYN-ACKs) sent */
+
+	/* Timers: one deadline each, PTCP_TS_NEVER when off. */
+	ptcp_ts rtx_at;
+	ptcp_ts persist_at;
+	ptcp_ts delack_at;
+	ptcp_ts keepalive_at;
+	ptcp_ts timewait_at;
+	unsigned rto_count;        /* consecutive timeouts without progress */
+	unsigned persist_backoff;
+	unsigned keepalive_probes; /* unanswered keepalive probes */
+	bool syn_timed_out;        /* for RFC 6298 (5.7) */
+	bool rst_seen_punching;
+	bool isn_mismatch_seen;
+
+	/* RTT measurement of one segment at a time, Karn's rule. */
+	bool rtt_timing;
+	ptcp_seq rtt_seq;          /* timing ends when this is acknowledged */
+	ptcp_ts rtt_start;
+
+	struct ptcp_rtt rtt;
+	struct ptcp_cc cc;
+
+	ptcp_ts chack_window;      /* start of the current 1 s challenge ACK window */
+	unsigned chack_count;
+
+	struct ptcp_stats st;
+};
+
+/* ------------------------------------------------------------------ names */
+
+const char *ptcp_state_name(enum ptcp_state s)
+{
+	static const char *const names[] = {
+		[PTCP_CLOSED] = "CLOSED",
+		[PTCP_LISTEN] = "LISTEN",
+		[PTCP_SYN_SENT] = "SYN-SENT",
+		[PTCP_SYN_RECEIVED] = "SYN-RECEIVED",
+		[PTCP_ESTABLISHED] = "ESTABLISHED",
+		[PTCP_FIN_WAIT_1] = "FIN-WAIT-1",
+		[PTCP_FIN_WAIT_2] = "FIN-WAIT-2",
+		[PTCP_CLOSE_WAIT] = "CLOSE-WAIT",
+		[PTCP_CLOSING] = "CLOSING",
+		[PTCP_LAST_ACK] = "LAST-ACK",
+		[PTCP_TIME_WAIT] = "TIME-WAIT",
+	};
+	if ((unsigned)s >= sizeof(names) / sizeof(names[0]))
+		return "?";
+	return names[s];
+}
+
+const char *ptcp_drop_name(enum ptcp_drop d)
+{
+	static const char *const names[] = {
+		[PTCP_DROP_MALFORMED] = "malformed",
+		[PTCP_DROP_CHECKSUM] = "bad-checksum",
+		[PTCP_DROP_PORTS] = "wrong-ports",
+		[PTCP_DROP_STATE] = "not-in-this-state",
+		[PTCP_DROP_BAD_FLAGS] = "bad-flags",
+		[PTCP_DROP_BAD_ACK] = "unacceptable-ack",
+		[PTCP_DROP_OUT_OF_WINDOW] = "out-of-window",
+		[PTCP_DROP_RST_INVALID] = "rst-out-of-window",
+		[PTCP_DROP_RST_CHALLENGED] = "rst-challenged",
+		[PTCP_DROP_SYN_CHALLENGED] = "syn-challenged",
+		[PTCP_DROP_RST_TIME_WAIT] = "rst-in-time-wait",
+		[PTCP_DROP_ISN_MISMATCH] = "isn-mismatch",
+		[PTCP_DROP_RST_PUNCHING] = "rst-while-punching",
+		[PTCP_DROP_OLD_ACK] = "ack-too-old",
+		[PTCP_DROP_NO_SPACE] = "receive-buffer-full",
+	};
+	if ((unsigned)d >= PTCP_DROP__COUNT)
+		return "?";
+	return names[d];
+}
+
+void ptcp_config_default(struct ptcp_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->sndbuf = 256 * 1024;
+	cfg->rcvbuf = 256 * 1024;
+	cfg->mss = 1460;
+	cfg->sack = true;
+	cfg->window_scale = true;
+	cfg->rto_initial = 1 * PTCP_NS_PER_S;
+	cfg->rto_min = 200 * PTCP_NS_PER_MS;
+	cfg->rto_max = 60 * PTCP_NS_PER_S;
+	cfg->syn_retries = 6;
+	cfg->data_retries = 15;
+	cfg->msl = 30 * PTCP_NS_PER_S;
+	cfg->keepalive_interval = 75 * PTCP_NS_PER_S;
+	cfg->keepalive_count = 9;
+	cfg->challenge_ack_limit = 10;
+	cfg->isn_policy = PTCP_ISN_REJECT;
+}
+
+/* ------------------------------------------------------------ small helpers */
+
+static void emit_event(struct ptcp_conn *c, struct ptcp_event *ev, ptcp_ts now)
+{
+	ev->now = now;
+	if (c->cfg.on_event)
+		c->cfg.on_event(c->cfg.user, c, ev);
+}
+
+static void set_state(struct ptcp_conn *c, enum ptcp_state to, ptcp_ts now)
+{
+	struct ptcp_event ev = { .type = PTCP_EV_STATE, .from = c->state, .to = to };
+
+	if (c->state == to)
+		return;
+	c->state = to;
+	if (to == PTCP_ESTABLISHED && c->st.established_at == 0)
+		c->st.established_at = now ? now : 1;
+	if (to == PTCP_ESTABLISHED && c->cfg.keepalive_idle)
+		c->keepalive_at = ptcp_ts_add(now, c->cfg.keepalive_idle);
+	emit_event(c, &ev, now);
+}
+
+static void stop_timers(struct ptcp_conn *c)
+{
+	c->rtx_at = PTCP_TS_NEVER;
+	c->persist_at = PTCP_TS_NEVER;
+	c->delack_at = PTCP_TS_NEVER;
+	c->keepalive_at = PTCP_TS_NEVER;
+	c->timewait_at = PTCP_TS_NEVER;
+}
+
+/* Enters CLOSED for good, recording why (0 = clean). Pending control
+ * replies (a RST from abort) are kept so they still go out. */
+static void close_with(struct ptcp_conn *c, int error, ptcp_ts now)
+{
+	struct ptcp_event ev = { .type = PTCP_EV_CLOSED };
+
+	if (c->state == PTCP_CLOSED && c->error)
+		return;
+	if (error && !c->error)
+		c->error = error;
+	stop_timers(c);
+	c->syn_due = c->rtx_one = c->probe_due = c->keepalive_due = false;
+	c->ack_now = false;
+	set_state(c, PTCP_CLOSED, now);
+	ev.error = c->error;
+	emit_event(c, &ev, now);
+}
+
+static void drop(struct ptcp_conn *c, enum ptcp_drop why, ptcp_ts now)
+{
+	struct ptcp_event ev = { .type = PTCP_EV_DROP, .drop = why };
+
+	c->st.drops[why]++;
+	emit_event(c, &ev, now);
+}
+
+static void queue_ctl(struct ptcp_conn *c, uint8_t flags, ptcp_seq seq, ptcp_seq ack)
+{
+	if (c->n_ctl == CTL_QUEUE)
+		return; /* a burst of replies is pointless; drop the excess */
+	c->ctl[c->n_ctl++] = (struct ctl){ .flags = flags, .seq = seq, .ack = ack };
+}
+
+/* <SEQ=SEG.ACK><CTL=RST>: the reply to an unacceptable ACK before the
+ * connection is synchronized (RFC 9293 3.10.7.2, 3.10.7.3, 3.10.7.4). */
+static void reply_rst_to_ack(struct ptcp_conn *c, const struct ptcp_segment *seg)
+{
+	queue_ctl(c, PTCP_TH_RST, seg->ack, 0);
+}
+
+/* RFC 5961 section 7: challenge ACKs are rate limited per connection. */
+static void challenge_ack(struct ptcp_conn *c, ptcp_ts now)
+{
+	if (ptcp_ts_elapsed(now, c->chack_window) >= PTCP_NS_PER_S || now < c->chack_window) {
+		c->chack_window = now;
+		c->chack_count = 0;
+	}
+	if (c->chack_count >= c->cfg.challenge_ack_limit)
+		return;
+	c->chack_count++;
+	c->st.challenge_acks++;
+	queue_ctl(c, PTCP_TH_ACK, c->snd_nxt, c->rcv_nxt);
+}
+
+static bool synchronized(enum ptcp_state s)
+{
+	return s >= PTCP_ESTABLISHED;
+}
+
+/* States in which we may still send data and our FIN. */
+static bool can_send_data(enum ptcp_state s)
+{
+	return s == PTCP_ESTABLISHED || s == PTCP_CLOSE_WAIT || s == PTCP_FIN_WAIT_1 ||
+	       s == PTCP_CLOSING || s == PTCP_LAST_ACK;
+}
+
+static bool fin_sent(const struct ptcp_conn *c)
+{
+	return c->fin_queued && ptcp_seq_gt(c->snd_max, c->fin_seq);
+}
+
+static bool fin_acked(const struct ptcp_conn *c)
+{
+	return c->fin_queued && ptcp_seq_gt(c->snd_una, c->fin_seq);
+}
+
+static uint32_t flight_size(const struct ptcp_conn *c)
+{
+	return (uint32_t)(c->snd_max - c->snd_una);
+}
+
+static void arm_rtx(struct ptcp_conn *c, ptcp_ts now)
+{
+	uint64_t rto = c->rtt.rto;
+
+	if (!synchronized(c->state) && c->cfg.syn_interval)
+		rto = c->cfg.syn_interval; /* hole punching: fixed schedule */
+	c->rtx_at = ptcp_ts_add(now, rto);
+}
+
+static uint8_t wscale_for(uint32_t buf)
+{
+	uint8_t s = 0;
+
+	while (s < MAX_WSCALE && (buf >> s) > 0xffff)
+		s++;
+	return s;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void *conn_alloc(const struct ptcp_config *cfg, size_t size)
+{
+	return cfg->alloc.alloc(cfg->alloc.ctx, size);
+}
+
+static void conn_release(const struct ptcp_config *cfg, void *p, size_t size)
+{
+	if (p)
+		cfg->alloc.free(cfg->alloc.ctx, p, size);
+}
+
+int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
+                  const struct ptcp_endpoint *local, const struct ptcp_endpoint *remote)
+{
+	struct ptcp_conn *c;
+
+	if (!out || !cfg || !local || !cfg->alloc.alloc || !cfg->alloc.free)
+		return PTCP_ERR_INVAL;
+	*out = NULL;
+	if (cfg->sndbuf == 0 || cfg->sndbuf > MAX_BUF || cfg->rcvbuf == 0 || cfg->rcvbuf > MAX_BUF ||
+	    cfg->mss < 64 || cfg->rto_min == 0 || cfg->rto_max < cfg->rto_min)
+		return PTCP_ERR_INVAL;
+	if (local->family != PTCP_AF_INET && local->family != PTCP_AF_INET6)
+		return PTCP_ERR_INVAL;
+	if (remote && remote->family != PTCP_AF_NONE && remote->family != local->family)
+		return PTCP_ERR_INVAL;
+
+	c = conn_alloc(cfg, sizeof(*c));
+	if (!c)
+		return PTCP_ERR_NOMEM;
+	memset(c, 0, sizeof(*c));
+	c->cfg = *cfg;
+	c->local = *local;
+	if (remote)
+		c->remote = *remote;
+	c->scratch_cap = cfg->mss;
+	c->sndmem = conn_alloc(cfg, cfg->sndbuf);
+	c->rcvmem = c->sndmem ? conn_alloc(cfg, cfg->rcvbuf) : NULL;
+	c->scratch = c->rcvmem ? conn_alloc(cfg, c->scratch_cap) : NULL;
+	if (!c->scratch) {
+		ptcp_conn_free(c);
+		return PTCP_ERR_NOMEM;
+	}
+	ptcp_sendbuf_init(&c->sb, c->sndmem, cfg->sndbuf);
+	ptcp_rcvbuf_init(&c->rb, c->rcvmem, cfg->rcvbuf);
+	ptcp_rtt_init(&c->rtt, cfg->rto_initial, cfg->rto_min, cfg->rto_max);
+	c->snd_mss = DEFAULT_MSS_NO_OPTION < cfg->mss ? DEFAULT_MSS_NO_OPTION : cfg->mss;
+	ptcp_cc_init(&c->cc, c->snd_mss, 0);
+	c->rcv_wscale = cfg->window_scale ? wscale_for(cfg->rcvbuf) : 0;
+	c->state = PTCP_CLOSED;
+	stop_timers(c);
+	*out = c;
+	return 0;
+}
+
+void ptcp_conn_free(struct ptcp_conn *c)
+{
+	struct ptcp_config cfg;
+
+	if (!c)
+		return;
+	cfg = c->cfg;
+	conn_release(&cfg, c->scratch, c->scratch_cap);
+	conn_release(&cfg, c->rcvmem, cfg.rcvbuf);
+	conn_release(&cfg, c->sndmem, cfg.sndbuf);
+	conn_release(&cfg, c, sizeof(*c));
+}
+
+static void init_send_space(struct ptcp_conn *c, ptcp_seq isn)
+{
+	c->iss = isn;
+	c->snd_una = isn;
+	c->snd_nxt = isn + 1; /* the SYN */
+	c->snd_max = isn;
+	c->sb_seq = isn + 1;
+}
+
+int ptcp_conn_open_active(struct ptcp_conn *c, const struct ptcp_open *o, ptcp_ts now)
+{
+	if (!c || !o)
+		return PTCP_ERR_INVAL;
+	if (c->state != PTCP_CLOSED || c->error || c->remote.family == PTCP_AF_NONE || c->remote.port == 0)
+		return PTCP_ERR_STATE;
+	c->open = *o;
+	init_send_space(c, o->isn);
+	c->syn_due = true;
+	c->passive = false;
+	set_state(c, PTCP_SYN_SENT, now);
+	return 0;
+}
+
+int ptcp_conn_open_passive(struct ptcp_conn *c, const struct ptcp_open *o, ptcp_ts now)
+{
+	if (!c || !o)
+		return PTCP_ERR_INVAL;
+	if (c->state != PTCP_CLOSED || c->error)
+		return PTCP_ERR_STATE;
+	c->open = *o;
+	c->passive = true;
+	set_state(c, PTCP_LISTEN, now);
+	return 0;
+}
+
+/* ------------------------------------------------------------ option intake */
+
+/* Takes the options of the peer's SYN (RFC 9293 3.7.1 for MSS, RFC 7323
+ * section 2 for window scale, RFC 2018 for SACK-permitted). */
+static void take_syn_options(struct ptcp_conn *c, const struct ptcp_segment *seg)
+{
+	uint32_t mss = seg->opt.has_mss ? seg->opt.mss : DEFAULT_MSS_NO_OPTION;
+
+	if (mss > c->cfg.mss)
+		mss = c->cfg.mss;
+	if (mss < 64)
+		mss = 64; /* a hostile MSS of 1 would make us send a byte per segment */
+	c->snd_mss = (uint16_t)mss;
+	ptcp_cc_set_smss(&c->cc, mss);
+	c->wscale_ok = c->cfg.window_scale && seg->opt.has_wscale;
+	if (c->wscale_ok) {
+		/* RFC 7323 2.3: values above 14 are treated as 14. */
+		c->snd_wscale = seg->opt.wscale > MAX_WSCALE ? MAX_WSCALE : seg->opt.wscale;
+	} else {
+		c->snd_wscale = 0;
+		c->rcv_wscale = 0;
+	}
+	c->sack_ok = c->cfg.sack && seg->opt.sack_permitted;
+}
+
+/* The agreed-ISN check for a SYN. Returns false if the SYN must be dropped. */
+static bool isn_acceptable(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
+{
+	struct ptcp_event ev = { .type = PTCP_EV_ISN_MISMATCH, .seq = seg->seq };
+
+	if (!c->open.has_peer_isn || seg->seq == c->open.peer_isn)
+		return true;
+	c->isn_mismatch_seen = true;
+	ev.accepted = c->cfg.isn_policy == PTCP_ISN_ACCEPT;
+	emit_event(c, &ev, now);
+	if (!ev.accepted) {
+		drop(c, PTCP_DROP_ISN_MISMATCH, now);
+		return false;
+	}
+	return true;
+}
+
+/* The peer's SYN was accepted: synchronize to its sequence space. */
+static void take_peer_syn(struct ptcp_conn *c, const struct ptcp_segment *seg)
+{
+	c->irs = seg->seq;
+	c->rcv_nxt = seg->seq + 1;
+	c->rcv_adv = c->rcv_nxt;
+	take_syn_options(c, seg);
+	/* RFC 7323 2.2: the window of a SYN is never scaled. */
+	c->snd_wnd = seg->wnd;
+	c->max_snd_wnd = c->snd_wnd;
+	c->snd_wl1 = seg->seq;
+	c->snd_wl2 = seg->ack;
+}
+
+/* --------------------------------------------------------------- ACK intake */
+
+/* Takes an RTT sample if the timed segment is now acknowledged. */
+static void rtt_on_ack(struct ptcp_conn *c, ptcp_seq ack, ptcp_ts now)
+{
+	if (!c->rtt_timing || ptcp_seq_lt(ack, c->rtt_seq))
+		return;
+	c->rtt_timing = false;
+	ptcp_rtt_sample(&c->rtt, ptcp_ts_elapsed(now, c->rtt_start));
+}
+
+/* SEG.ACK advanced SND.UNA: free acknowledged bytes, restart or stop the
+ * retransmission timer (RFC 6298 (5.2), (5.3)), feed congestion control. */
+static void ack_advance(struct ptcp_conn *c, ptcp_seq ack, ptcp_ts now)
+{
+	uint32_t acked = (uint32_t)(ack - c->snd_una);
+	uint32_t flight = flight_size(c);
+	size_t data_acked = 0;
+
+	if (ptcp_seq_gt(ack, c->sb_seq)) {
+		data_acked = (size_t)(uint32_t)(ack - c->sb_seq);
+		if (data_acked > ptcp_sendbuf_len(&c->sb))
+			data_acked = ptcp_sendbuf_len(&c->sb);
+		ptcp_sendbuf_consume(&c->sb, data_acked);
+		c->sb_seq += (uint32_t)data_acked;
+	}
+	c->snd_una = ack;
+	if (ptcp_seq_lt(c->snd_nxt, ack))
+		c->snd_nxt = ack;
+	rtt_on_ack(c, ack, now);
+	c->rto_count = 0;
+	c->persist_backoff = 0;
+
+	if (synchronized(c->state) && data_acked > 0) {
+		if (ptcp_cc_on_ack(&c->cc, acked, ack, flight, c->snd_max) == PTCP_CC_RETRANSMIT) {
+			struct ptcp_event ev = { .type = PTCP_EV_FAST_RETRANSMIT, .seq = ack };
+
+			c->rtx_one = true;
+			c->st.fast_retransmits++;
+			emit_event(c, &ev, now);
+		}
+	}
+	if (c->snd_una == c->snd_max)
+		c->rtx_at = PTCP_TS_NEVER;
+	else
+		arm_rtx(c, now);
+}
+
+/* RFC 5681 section 2: a duplicate ACK acknowledges nothing new, carries no
+ * data, no SYN or FIN, does not move the window, and data is outstanding. */
+static bool is_dupack(const struct ptcp_conn *c, const struct ptcp_segment *seg, uint32_t wnd)
+{
+	/* Not while the window is closed: then every answer to a probe
+	 * looks like a duplicate. */
+	return seg->ack == c->snd_una && seg->len == 0 &&
+	       !(seg->flags & (PTCP_TH_SYN | PTCP_TH_FIN)) && wnd == c->snd_wnd &&
+	       c->snd_una != c->snd_max && c->snd_wnd != 0;
+}
+
+/* The ACK part of processing in synchronized states (RFC 9293 3.10.7.4,
+ * fifth check, with RFC 5961 section 5.2). Returns false when the segment
+ * must be dropped. */
+static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
+{
+	uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
+
+	if (ptcp_seq_gt(seg->ack, c->snd_max)) {
+		/* Acknowledges something not yet sent. */
+		drop(c, PTCP_DROP_BAD_ACK, now);
+		c->ack_now = true;
+		return false;
+	}
+	if (ptcp_seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
+		/* RFC 5961 5.2: too old to be a real duplicate. */
+		drop(c, PTCP_DROP_OLD_ACK, now);
+		c->ack_now = true;
+		return false;
+	}
+
+	if (is_dupack(c, seg, wnd)) {
+		c->st.dup_acks++;
+		if (ptcp_cc_on_dupack(&c->cc, c->snd_una, flight_size(c), c->snd_max) ==
+		    PTCP_CC_RETRANSMIT) {
+			struct ptcp_event ev = { .type = PTCP_EV_FAST_RETRANSMIT, .seq = c->snd_una };
+
+			c->rtx_one = true;
+			c->rtt_timing = false; /* Karn */
+			c->st.fast_retransmits++;
+			emit_event(c, &ev, now);
+		}
+	} else if (ptcp_seq_gt(seg->ack, c->snd_una)) {
+		ack_advance(c, seg->ack, now);
+	}
+
+	/* Window update (RFC 9293 3.10.7.4): only from a segment at least as
+	 * new as the one that last set it. */
+	if (ptcp_seq_le(c->snd_una, seg->ack) &&
+	    (ptcp_seq_lt(c->snd_wl1, seg->seq) ||
+	     (c->snd_wl1 == seg->seq && ptcp_seq_le(c->snd_wl2, seg->ack)))) {
+		bool was_zero = c->snd_wnd == 0;
+
+		c->snd_wnd = wnd;
+		if (wnd > c->max_snd_wnd)
+			c->max_snd_wnd = wnd;
+		c->snd_wl1 = seg->seq;
+		c->snd_wl2 = seg->ack;
+		if (was_zero && wnd > 0) {
+			c->persist_at = PTCP_TS_NEVER;
+			c->persist_backoff = 0;
+		}
+	}
+	/* The peer answers while our probes hit a closed window: it is alive
+	 * (RFC 1122 4.2.2.17: keep probing as long as it acknowledges). */
+	if (c->snd_wnd == 0)
+		c->rto_count = 0;
+	return true;
+}
+
+/* ---------------------------------------------------------------- text, FIN */
+
+static bool rcv_window_acceptable(const struct ptcp_conn *c, ptcp_seq seq, uint32_t seglen)
+{
+	uint32_t wnd = (uint32_t)ptcp_rcvbuf_window(&c->rb);
+
+	/* RFC 9293 3.10.7.4, the four cases of the acceptability test. */
+	if (seglen == 0) {
+		if (wnd == 0)
+			return seq == c->rcv_nxt;
+		return ptcp_seq_in(seq, c->rcv_nxt, c->rcv_nxt + wnd);
+	}
+	if (wnd == 0)
+		return false;
+	return ptcp_seq_in(seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
+	       ptcp_seq_in(seq + seglen - 1, c->rcv_nxt, c->rcv_nxt + wnd);
+}
+
+static void ack_soon(struct ptcp_conn *c, bool full_segment, ptcp_ts now)
+{
+	if (!c->cfg.delack) {
+		c->ack_now = true;
+		return;
+	}
+	/* RFC 9293 3.8.6.3 (MUST-58): ACK at least every second full segment;
+	 * RFC 5681 4.2: within 500 ms. */
+	if (full_segment && ++c->unacked_segs >= 2) {
+		c->ack_now = true;
+		return;
+	}
+	if (c->delack_at == PTCP_TS_NEVER)
+		c->delack_at = ptcp_ts_add(now, c->cfg.delack);
+}
+
+/* The peer's FIN is now in sequence: RFC 9293 3.10.7.4, eighth check. */
+static void process_fin(struct ptcp_conn *c, ptcp_ts now)
+{
+	c->rfin = true;
+	c->rfin_pending = false;
+	c->rcv_nxt++;
+	c->ack_now = true;
+	switch (c->state) {
+	case PTCP_SYN_RECEIVED:
+	case PTCP_ESTABLISHED:
+		set_state(c, PTCP_CLOSE_WAIT, now);
+		break;
+	case PTCP_FIN_WAIT_1:
+		if (fin_acked(c)) {
+			set_state(c, PTCP_TIME_WAIT, now);
+			stop_timers(c);
+			c->timewait_at = ptcp_ts_add(now, 2 * c->cfg.msl);
+		} else {
+			set_state(c, PTCP_CLOSING, now);
+		}
+		break;
+	case PTCP_FIN_WAIT_2:
+		set_state(c, PTCP_TIME_WAIT, now);
+		stop_timers(c);
+		c->timewait_at = ptcp_ts_add(now, 2 * c->cfg.msl);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Segment text and FIN (seventh and eighth checks). seg has been trimmed
+ * to the window: seq >= RCV.NXT. */
+static void process_text(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
+{
+	bool fin = seg->flags & PTCP_TH_FIN;
+
+	if (seg->len > 0 && !c->rfin &&
+	    (c->state == PTCP_ESTABLISHED || c->state == PTCP_FIN_WAIT_1 ||
+	     c->state == PTCP_FIN_WAIT_2)) {
+		size_t off = (uint32_t)(seg->seq - c->rcv_nxt);
+		bool had_holes = c->rb.n_ranges > 0;
+		size_t adv = ptcp_rcvbuf_insert(&c->rb, off, seg->payload, seg->len);
+
+		c->rcv_nxt += (uint32_t)adv;
+		c->st.bytes_in += adv;
+		if (off > 0 || had_holes || adv == 0) {
+			/* Out of order, or filling a hole: ACK at once (RFC 5681
+			 * 4.2) so the sender's loss recovery sees it. */
+			c->ack_now = true;
+		} else {
+			ack_soon(c, seg->len >= c->snd_mss, now);
+		}
+	}
+
+	if (fin && !c->rfin) {
+		ptcp_seq fseq = seg->seq + (uint32_t)seg->len;
+
+		if (c->state == PTCP_CLOSED || c->state == PTCP_LISTEN || c->state == PTCP_SYN_SENT)
+			return;
+		if (!c->rfin_pending) {
+			c->rfin_pending = true;
+			c->rfin_seq = fseq;
+		}
+		c->ack_now = true;
+	}
+	if (c->rfin_pending && c->rfin_seq == c->rcv_nxt)
+		process_fin(c, now);
+}
+
+/* Cuts off the part of seg before RCV.NXT (a SYN there is dropped with it)
+ * and the part past the right window edge (with its FIN). */
+static void trim_to_window(const struct ptcp_conn *c, struct ptcp_segment *seg)
+{
+	uint32_t wnd = (uint32_t)ptcp_rcvbuf_window(&c->rb);
+
+	if (seg->flags & PTCP_TH_SYN && ptcp_seq_lt(seg->seq, c->rcv_nxt)) {
+		seg->flags &= (uint8_t)~PTCP_TH_SYN;
+		seg->seq++;
+	}
+	if (ptcp_seq_lt(seg->seq, c->rcv_nxt)) {
+		uint32_t skip = (uint32_t)(c->rcv_nxt - seg->seq);
+
+		if (skip >= seg->len) {
+			/* Only the FIN (if any) can be new. */
+			if (skip > seg->len)
+				seg->flags &= (uint8_t)~PTCP_TH_FIN;
+			skip = (uint32_t)seg->len;
+		}
+		seg->payload += skip;
+		seg->len -= skip;
+		seg->seq += skip;
+	}
+	if (seg->len > 0 || seg->flags & PTCP_TH_FIN) {
+		ptcp_seq edge = c->rcv_nxt + wnd;
+		uint32_t room = ptcp_seq_gt(edge, seg->seq) ? (uint32_t)(edge - seg->seq) : 0;
+
+		/* A FIN right at the edge is kept: it takes no buffer space. */
+		if (seg->len > room) {
+			seg->len = room;
+			seg->flags &= (uint8_t)~PTCP_TH_FIN;
+		}
+	}
+}
+
+/* --------------------------------------------------------- input, per state */
+
+static void input_closed(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
+{
+	struct ptcp_segment rst;
+
+	/* RFC 9293 3.10.7.1: a segment for a connection that does not exist
+	 * draws a RST, unless it is one. */
+	drop(c, PTCP_DROP_STATE, now);
+	if (ptcp_reset_for(seg, &rst))
+		queue_ctl(c, rst.flags, rst.seq, rst.ack);
+}
+
+static void input_listen(struct ptcp_conn *c, const struct ptcp_segment *seg,
+                         const struct ptcp_endpoint *src, ptcp_ts now)
+{
+	/* RFC 9293 3.10.7.2. */
+	if (seg->flags & PTCP_TH_RST) {
+		drop(c, PTCP_DROP_STATE, now);
+		return;
+	}
+	if (seg->flags & PTCP_TH_ACK) {
+		drop(c, PTCP_DROP_BAD_ACK, now);
+		queue_ctl(c, PTCP_TH_RST, seg->ack, 0);
+		return;
+	}
+	if (!(seg->flags & PTCP_TH_SYN)) {
+		drop(c, PTCP_DROP_STATE, now);
+		return;
+	}
+	if (seg->flags & PTCP_TH_FIN) {
+		drop(c, PTCP_DROP_BAD_FLAGS, now);
+		return;
+	}
+	if (!isn_acceptable(c, seg, now))
+		return;
+	if (c->remote.family == PTCP_AF_NONE) {
+		if (!src || src->family != c->local.family) {
+			drop(c, PTCP_DROP_PORTS, now);
+			return;
+		}
+		c->remote = *src;
+		c->remote.port = seg->sport;
+		c->remote_bound_by_syn = true;
+	}
+	take_peer_syn(c, seg);
+	init_send_space(c, c->open.isn);
+	c->syn_due = true;
+	set_state(c, PTCP_SYN_RECEIVED, now);
+	/* Data in a SYN is not kept (we never offer TFO); the peer resends it. */
+}
+
+static void input_syn_sent(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
+{
+	bool ack_ok = false;
+
+	/* RFC 9293 3.10.7.3, first check: the ACK bit. */
+	if (seg->flags & PTCP_TH_ACK) {
+		if (ptcp_seq_le(seg->ack, c->iss) || ptcp_seq_gt(seg->ack, c->snd_nxt)) {
+			drop(c, PTCP_DROP_BAD_ACK, now);
+			if (!(seg->flags & PTCP_TH_RST))
+				reply_rst_to_ack(c, seg);
+			return;
+		}
+		ack_ok = true; /* SND.UNA < SEG.ACK <= SND.NXT */
+	}
+	/* Second check: RST. Only with an acceptable ACK (RFC 5961 3.2). */
+	if (seg->flags & PTCP_TH_RST) {
+		if (!ack_ok) {
+			drop(c, PTCP_DROP_RST_INVALID, now);
+			return;
+		}
+		if (c->cfg.punching) {
+			/* The peer's NAT may refuse our SYN before the peer's own
+			 * SYN has opened it; keep punching. */
+			c->rst_seen_punching = true;
+			drop(c, PTCP_DROP_RST_PUNCHING, now);
+			return;
+		}
+		close_with(c, PTCP_ERR_REFUSED, now);
+		return;
+	}
+	/* Fourth check: SYN. */
+	if (!(seg->flags & PTCP_TH_SYN)) {
+		drop(c, PTCP_DROP_STATE, now);
+		return;
+	}
+	if (seg->flags & PTCP_TH_FIN) {
+		drop(c, PTCP_DROP_BAD_FLAGS, now);
+		return;
+	}
+	if (!isn_acceptable(c, seg, now))
+		return;
+	take_peer_syn(c, seg);
+	if (ack_ok) {
+		/* SYN-ACK to our SYN: the three-way handshake completes. */
+		ack_advance(c, seg->ack, now);
+		c->snd_wl2 = seg->ack;
+		c->syn_due = false;
+		c->ack_now = true;
+		set_state(c, PTCP_ESTABLISHED, now);
+		if (c->syn_timed_out && !c->rtt.has_sample && c->rtt.rto < RTO_AFTER_SYN_TIMEOUT)
+			c->rtt.rto = RTO_AFTER_SYN_TIMEOUT;
+		if (c->fin_queued)
+			set_state(c, PTCP_FIN_WAIT_1, now);
+		return;
+	}
+	/* A bare SYN crossed ours: simultaneous open (RFC 9293 figure 8).
+	 * Answer with SYN-ACK <SEQ=ISS><ACK=RCV.NXT>; our SYN stays
+	 * outstanding. */
+	c->syn_due = true;
+	set_state(c, PTCP_SYN_RECEIVED, now);
+}
+
+/* A connection from a passive OPEN in SYN-RECEIVED returns to LISTEN on a
+ * RST or a new SYN (RFC 9293 3.10.7.4, second and fourth checks). */
+static void back_to_listen(struct ptcp_conn *c, ptcp_ts now)
+{
+	if (c->remote_bound_by_syn) {
+		c->remote.family = PTCP_AF_NONE;
+		c->remote_bound_by_syn = false;
+	}
+	c->syn_due = false;
+	c->syn_sent_count = 0;
+	c->rtx_at = PTCP_TS_NEVER;
+	c->rto_count = 0;
+	c->n_ctl = 0;
+	c->rtt_timing = false;
+	ptcp_rcvbuf_init(&c->rb, c->rcvmem, c->cfg.rcvbuf);
+	set_state(c, PTCP_LISTEN, now);
+}
+
+/* RFC 9293 3.10.7.4, second check, with RFC 5961 section 3.2. Returns true
+ * when the segment was consumed (the caller stops). */
+static bool check_rst(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
+{
+	if (!(seg->flags & PTCP_TH_RST))
+		return false;
+	if (c->state == PTCP_TIME_WAIT) {
+		/* RFC 1337: a RST must not cut TIME-WAIT short. */
+		drop(c, PTCP_DROP_RST_TIME_WAIT, now);
+		return true;
+	}
+	if (seg->seq != c->rcv_nxt) {
+		/* In the window (the caller checked) but not exact. */
+		drop(c, PTCP_DROP_RST_CHALLENGED, now);
+		challenge_ack(c, now);
+		return true;
+	}
+	switch (c->state) {
+	case PTCP_SYN_RECEIVED:
+		if (c->passive) {
+			back_to_listen(c, now);
+			return true;
+		}
+		close_with(c, PTCP_ERR_REFUSED, now);
+		return true;
+	case PTCP_CLOSING:
+	case PTCP_LAST_ACK:
+		close_with(c, 0, now);
+		return true;
+	default:
+		close_with(c, PTCP_ERR_RESET, now);
+		return true;
+	}
+}
+
+/* Everything after LISTEN and SYN-SENT: RFC 9293 3.10.7.4. */
+static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts now)
+{
+	uint32_t seglen = ptcp_segment_seqlen(seg);
+
+	if ((seg->flags & (PTCP_TH_SYN | PTCP_TH_RST)) == (PTCP_TH_SYN | PTCP_TH_RST)) {
+		drop(c, PTCP_DROP_BAD_FLAGS, now);
+		return;
+	}
+
+	if (c->state == PTCP_SYN_RECEIVED && seg->flags & PTCP_TH_SYN && seg->seq == c->irs) {
+		if (!(seg->flags & PTCP_TH_ACK)) {
+			/* The peer retransmitted its SYN: our SYN-ACK was lost or
+			 * is late. Resend it now rather than at our timeout. */
+			c->syn_due = true;
+			c->rtt_timing = false; /* Karn */
+			c->st.retransmits++;
+			return;
+		}
+		/* Simultaneous open, message 6/7 of RFC 9293 figure 8: the
+		 * peer's SYN-ACK repeats the SYN we already took. Its ACK is
+		 * what matters; the SYN is a duplicate and draws no reply. */
+		seg->flags &= (uint8_t)~PTCP_TH_SYN;
+		seg->seq++;
+		seglen--;
+	}
+
+	/* First check: sequence number. */
+	if (!rcv_window_acceptable(c, seg->seq, seglen)) {
+		if (seg->flags & PTCP_TH_RST) {
+			drop(c, PTCP_DROP_RST_INVALID, now);
+			return;
+		}
+		if (seg->flags & PTCP_TH_SYN && synchronized(c->state)) {
+			/* RFC 5961 4.2: any SYN in a synchronized state. */
+			drop(c, PTCP_DROP_SYN_CHALLENGED, now);
+			challenge_ack(c, now);
+			return;
+		}
+		drop(c, PTCP_DROP_OUT_OF_WINDOW, now);
+		c->ack_now = true;
+		if (c->state == PTCP_TIME_WAIT && seg->flags & PTCP_TH_FIN) {
+			/* The peer retransmitted its FIN: acknowledge it again
+			 * and restart the 2 MSL timeout (RFC 9293 3.10.7.4,
+			 * eighth check, TIME-WAIT). */
+			c->timewait_at = ptcp_ts_add(now, 2 * c->cfg.msl);
+		}
+		return;
+	}
+
+	/* Second check: RST. */
+	if (check_rst(c, seg, now))
+		return;
+
+	/* Fourth check: SYN (RFC 5961 4.2 replaces RFC 793's reset). */
+	if (seg->flags & PTCP_TH_SYN) {
+		if (c->state == PTCP_SYN_RECEIVED && c->passive) {
+			back_to_listen(c, now);
+			return;
+		}
+		drop(c, PTCP_DROP_SYN_CHALLENGED, now);
+		challenge_ack(c, now);
+		return;
+	}
+
+	/* Fifth check: ACK. */
+	if (!(seg->flags & PTCP_TH_ACK)) {
+		drop(c, PTCP_DROP_BAD_FLAGS, now);
+		return;
+	}
+	if (c->state == PTCP_SYN_RECEIVED) {
+		if (!ptcp_seq_gt(seg->ack, c->snd_una) || ptcp_seq_gt(seg->ack, c->snd_nxt)) {
+			drop(c, PTCP_DROP_BAD_ACK, now);
+			reply_rst_to_ack(c, seg);
+			return;
+		}
+		c->syn_due = false;
+		set_state(c, PTCP_ESTABLISHED, now);
+		if (c->syn_timed_out && !c->rtt.has_sample && c->rtt.rto < RTO_AFTER_SYN_TIMEOUT)
+			c->rtt.rto = RTO_AFTER_SYN_TIMEOUT;
+		/* SND.WND from this segment (RFC 9293 3.10.7.4, SYN-RECEIVED). */
+		c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
+		if (c->snd_wnd > c->max_snd_wnd)
+			c->max_snd_wnd = c->snd_wnd;
+		c->snd_wl1 = seg->seq;
+		c->snd_wl2 = seg->ack;
+		if (c->fin_queued)
+			set_state(c, PTCP_FIN_WAIT_1, now);
+	}
+	if (!process_ack(c, seg, now))
+		return;
+
+	switch (c->state) {
+	case PTCP_FIN_WAIT_1:
+		if (fin_acked(c))
+			set_state(c, PTCP_FIN_WAIT_2, now);
+		break;
+	case PTCP_CLOSING:
+		if (fin_acked(c)) {
+			set_state(c, PTCP_TIME_WAIT, now);
+			stop_timers(c);
+			c->timewait_at = ptcp_ts_add(now, 2 * c->cfg.msl);
+		}
+		break;
+	case PTCP_LAST_ACK:
+		if (fin_acked(c)) {
+			close_with(c, 0, now);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+
+	/* Sixth check, URG: urgent data is delivered in line (RFC 6093 advises
+	 * against using it). Seventh and eighth: text and FIN. */
+	trim_to_window(c, seg);
+	process_text(c, seg, now);
+}
+
+int ptcp_conn_input(struct ptcp_conn *c, const struct ptcp_segment *in,
+                    const struct ptcp_endpoint *src, ptcp_ts now)
+{
+	struct ptcp_segment seg;
+
+	if (!c || !in)
+		return PTCP_ERR_INVAL;
+	c->st.segs_in++;
+	if (in->dport != c->local.port ||
+	    (c->remote.family != PTCP_AF_NONE && in->sport != c->remote.port)) {
+		drop(c, PTCP_DROP_PORTS, now);
+		return 0;
+	}
+	seg = *in;
+	if (synchronized(c->state) && c->cfg.keepalive_idle) {
+		c->keepalive_probes = 0;
+		c->keepalive_at = ptcp_ts_add(now, c->cfg.keepalive_idle);
+	}
+	switch (c->state) {
+	case PTCP_CLOSED:
+		input_closed(c, &seg, now);
+		break;
+	case PTCP_LISTEN:
+		input_listen(c, &seg, src, now);
+		break;
+	case PTCP_SYN_SENT:
+		input_syn_sent(c, &seg, now);
+		break;
+	default:
+		input_other(c, &seg, now);
+		break;
+	}
+	return 0;
+}
+
+int ptcp_conn_input_bytes(struct ptcp_conn *c, const uint8_t *buf, size_t len,
+                          const struct ptcp_endpoint *src, ptcp_ts now)
+{
+	struct ptcp_segment seg;
+	const struct ptcp_endpoint *from;
+	int rv;
+
+	if (!c || (!buf && len))
+		return PTCP_ERR_INVAL;
+	from = src ? src : &c->remote;
+	if (from->family == PTCP_AF_NONE)
+		return PTCP_ERR_INVAL;
+	rv = ptcp_segment_parse(&seg, buf, len, from, &c->local);
+	if (rv != 0) {
+		drop(c, rv == PTCP_ERR_CHECKSUM ? PTCP_DROP_CHECKSUM : PTCP_DROP_MALFORMED, now);
+		return rv;
+	}
+	if (c->remote.family != PTCP_AF_NONE && src && !ptcp_endpoint_equal(src, &c->remote)) {
+		/* Compare addresses only: the port check is in input. */
+		struct ptcp_endpoint a = *src;
+
+		a.port = c->remote.port;
+		if (!ptcp_endpoint_equal(&a, &c->remote)) {
+			drop(c, PTCP_DROP_PORTS, now);
+			return 0;
+		}
+	}
+	return ptcp_conn_input(c, &seg, from, now);
+}
+
+/* ------------------------------------------------------------------- output */
+
+/* The window to advertise, with receiver-side silly window syndrome
+ * avoidance (RFC 9293 3.8.6.2.2): the right edge moves only by at least
+ * min(RCV.BUFF/2, MSS), and never backwards. Returns bytes (unscaled). */
+static uint32_t advertised_window(struct ptcp_conn *c)
+{
+	uint32_t avail = (uint32_t)ptcp_rcvbuf_window(&c->rb);
+	ptcp_seq edge = c->rcv_nxt + avail;
+	uint32_t step = c->cfg.rcvbuf / 2 < c->cfg.mss ? c->cfg.rcvbuf / 2 : c->cfg.mss;
+	uint32_t max = (uint32_t)0xffff << c->rcv_wscale;
+
+	if (ptcp_seq_ge(edge, c->rcv_adv + step) || ptcp_seq_lt(c->rcv_adv, c->rcv_nxt))
+		c->rcv_adv = edge;
+	avail = ptcp_seq_gt(c->rcv_adv, c->rcv_nxt) ? (uint32_t)(c->rcv_adv - c->rcv_nxt) : 0;
+	if (avail > max)
+		avail = max;
+	return avail;
+}
+
+static void fill_sack(struct ptcp_conn *c, struct ptcp_segment *seg)
+{
+	unsigned i, n = c->rb.n_ranges;
+
+	if (!c->sack_ok || n == 0)
+		return;
+	if (n > PTCP_SACK_MAX)
+		n = PTCP_SACK_MAX;
+	for (i = 0; i < n; i++) {
+		seg->opt.sack[i].left = c->rcv_nxt + c->rb.ranges[i].off;
+		seg->opt.sack[i].right = c->rcv_nxt + c->rb.ranges[i].off + c->rb.ranges[i].len;
+	}
+	seg->opt.sack_count = (uint8_t)n;
+}
+
+/* Fills the fields every segment of this connection shares. */
+static void seg_init(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t flags, ptcp_seq seq)
+{
+	memset(seg, 0, sizeof(*seg));
+	seg->sport = c->local.port;
+	seg->dport = c->remote.port;
+	seg->flags = flags;
+	seg->seq = seq;
+	if (flags & PTCP_TH_ACK) {
+		uint32_t w = advertised_window(c);
+
+		seg->ack = c->rcv_nxt;
+		/* RFC 7323 2.2: a SYN's window is never scaled. */
+		seg->wnd = (uint16_t)((flags & PTCP_TH_SYN) ? (w > 0xffff ? 0xffff : w)
+		                                             : w >> c->rcv_wscale);
+	}
+}
+
+static int finish(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t *buf, size_t cap)
+{
+	int n = ptcp_segment_emit(seg, buf, cap, &c->local, &c->remote);
+
+	if (n < 0)
+		return n;
+	c->st.segs_out++;
+	if (seg->flags & PTCP_TH_ACK) {
+		/* Any ACK we send satisfies pending ACK wishes. */
+		c->ack_now = false;
+		c->unacked_segs = 0;
+		c->delack_at = PTCP_TS_NEVER;
+	}
+	return n;
+}
+
+static int emit_ctl(struct ptcp_conn *c, uint8_t *buf, size_t cap)
+{
+	struct ptcp_segment seg;
+	struct ctl k = c->ctl[0];
+
+	memmove(&c->ctl[0], &c->ctl[1], (c->n_ctl - 1) * sizeof(c->ctl[0]));
+	c->n_ctl--;
+	if (k.flags & PTCP_TH_ACK) {
+		seg_init(c, &seg, k.flags, k.seq);
+		seg.ack = k.ack;
+		fill_sack(c, &seg);
+	} else {
+		memset(&seg, 0, sizeof(seg));
+		seg.sport = c->local.port;
+		seg.dport = c->remote.port;
+		seg.flags = k.flags;
+		seg.seq = k.seq;
+	}
+	return finish(c, &seg, buf, cap);
+}
+
+static int emit_syn(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_txinfo *info,
+                    ptcp_ts now)
+{
+	struct ptcp_segment seg;
+	bool synack = c->state == PTCP_SYN_RECEIVED;
+	int n;
+
+	seg_init(c, &seg, synack ? PTCP_TH_SYN | PTCP_TH_ACK : PTCP_TH_SYN, c->iss);
+	if (!synack)
+		seg.wnd = (uint16_t)(c->cfg.rcvbuf > 0xffff ? 0xffff : c->cfg.rcvbuf);
+	seg.opt.has_mss = true;
+	seg.opt.mss = c->cfg.mss;
+	/* In a SYN-ACK, offer window scale and SACK only if the peer did
+	 * (RFC 7323 1.3, RFC 2018); a SYN (also the crossing one of a
+	 * simultaneous open) offers what we support. */
+	if (synack) {
+		seg.opt.has_wscale = c->wscale_ok;
+		seg.opt.sack_permitted = c->sack_ok;
+	} else {
+		seg.opt.has_wscale = c->cfg.window_scale;
+		seg.opt.sack_permitted = c->cfg.sack;
+	}
+	seg.opt.wscale = c->rcv_wscale;
+	n = finish(c, &seg, buf, cap);
+	if (n < 0)
+		return n;
+	if (info && c->syn_sent_count == 0 && c->cfg.first_syn_ttl)
+		info->ttl = c->cfg.first_syn_ttl;
+	c->syn_due = false;
+	if (c->syn_sent_count++ == 0) {
+		c->rtt_timing = true;
+		c->rtt_seq = c->iss + 1;
+		c->rtt_start = now;
+	}
+	if (ptcp_seq_lt(c->snd_max, c->iss + 1))
+		c->snd_max = c->iss + 1;
+	if (c->rtx_at == PTCP_TS_NEVER)
+		arm_rtx(c, now);
+	return n;
+}
+
+/* Builds the data (and/or FIN) segment at seq with up to len payload bytes. */
+static int emit_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_seq seq, uint32_t len,
+                     ptcp_ts now)
+{
+	struct ptcp_segment seg;
+	size_t off = (uint32_t)(seq - c->sb_seq);
+	size_t buffered = ptcp_sendbuf_len(&c->sb);
+	bool retransmission = ptcp_seq_lt(seq, c->snd_max);
+	int n;
+
+	seg_init(c, &seg, PTCP_TH_ACK, seq);
+	fill_sack(c, &seg);
+	if (len > 0) {
+		/* Options take room from the payload (RFC 9293 3.7.1). */
+		uint32_t room = c->snd_mss - (uint32_t)(ptcp_segment_header_len(&seg) - PTCP_TCP_HDR_MIN);
+
+		if (len > room)
+			len = room;
+		if (len > c->scratch_cap)
+			len = (uint32_t)c->scratch_cap;
+		len = (uint32_t)ptcp_sendbuf_peek(&c->sb, off, c->scratch, len);
+		seg.payload = c->scratch;
+		seg.len = len;
+		seg.flags |= PTCP_TH_PSH * (off + len == buffered);
+	}
+	if (c->fin_queued && seq + len == c->fin_seq)
+		seg.flags |= PTCP_TH_FIN;
+	if (seg.len == 0 && !(seg.flags & PTCP_TH_FIN))
+		return 0;
+	n = finish(c, &seg, buf, cap);
+	if (n < 0)
+		return n;
+
+	c->st.bytes_out += seg.len;
+	if (retransmission) {
+		c->st.retransmits++;
+		if (c->rtt_timing && ptcp_seq_lt(seq, c->rtt_seq))
+			c->rtt_timing = false; /* Karn: that sample is now ambiguous */
+	} else if (!c->rtt_timing) {
+		c->rtt_timing = true;
+		c->rtt_seq = seq + ptcp_segment_seqlen(&seg);
+		c->rtt_start = now;
+	}
+	seq += ptcp_segment_seqlen(&seg);
+	if (ptcp_seq_gt(seq, c->snd_nxt))
+		c->snd_nxt = seq;
+	if (ptcp_seq_gt(seq, c->snd_max))
+		c->snd_max = seq;
+	if (c->rtx_at == PTCP_TS_NEVER)
+		arm_rtx(c, now); /* RFC 6298 (5.1) */
+	return n;
+}
+
+/* How many new bytes may go out now, and whether to send them (sender-side
+ * silly window avoidance, RFC 9293 3.8.6.2.1, without Nagle: we act as
+ * with TCP_NODELAY, the driver writes whole pipe reads). */
+static uint32_t sendable(const struct ptcp_conn *c)
+{
+	uint32_t wnd = c->snd_wnd < c->cc.cwnd ? c->snd_wnd : c->cc.cwnd;
+	uint32_t inflight = (uint32_t)(c->snd_nxt - c->snd_una);
+	uint32_t unsent = (uint32_t)(c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb) - c->snd_nxt);
+	uint32_t usable = wnd > inflight ? wnd - inflight : 0;
+	uint32_t n;
+
+	if (ptcp_seq_lt(c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb), c->snd_nxt))
+		unsent = 0; /* only the FIN is beyond */
+	n = unsent < usable ? unsent : usable;
+	if (n == 0)
+		return 0;
+	if (n >= c->snd_mss || n == unsent || n >= c->max_snd_wnd / 2)
+		return n;
+	return 0;
+}
+
+static int emit_pure_ack(struct ptcp_conn *c, uint8_t *buf, size_t cap)
+{
+	struct ptcp_segment seg;
+
+	seg_init(c, &seg, PTCP_TH_ACK, c->snd_nxt);
+	fill_sack(c, &seg);
+	return finish(c, &seg, buf, cap);
+}
+
+int ptcp_conn_output(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_txinfo *info,
+                     ptcp_ts now)
+{
+	uint32_t n;
+
+	if (!c || !buf)
+		return PTCP_ERR_INVAL;
+	if (cap < (size_t)PTCP_TCP_HDR_MAX + c->cfg.mss)
+		return PTCP_ERR_NOBUF;
+	if (info)
+		info->ttl = 0;
+
+	if (c->n_ctl > 0)
+		return emit_ctl(c, buf, cap);
+	if (c->state == PTCP_CLOSED || c->state == PTCP_LISTEN)
+		return 0;
+	if (c->syn_due && (c->state == PTCP_SYN_SENT || c->state == PTCP_SYN_RECEIVED))
+		return emit_syn(c, buf, cap, info, now);
+
+	if (can_send_data(c->state)) {
+		bool fin_unsent = c->fin_queued && ptcp_seq_le(c->snd_nxt, c->fin_seq);
+
+		if (c->rtx_one) {
+			/* Fast retransmit or RTO: the segment at SND.UNA, even if
+			 * the window has shrunk below it. */
+			uint32_t len = (uint32_t)(c->snd_max - c->snd_una);
+
+			c->rtx_one = false;
+			if (c->fin_queued && ptcp_seq_gt(c->snd_max, c->fin_seq))
+				len--; /* the FIN is not payload */
+			if (len > c->snd_mss)
+				len = c->snd_mss;
+			if (len > 0 || fin_sent(c))
+				return emit_data(c, buf, cap, c->snd_una, len, now);
+		}
+		if (c->probe_due) {
+			/* Zero-window probe: one new byte (RFC 9293 3.8.6.1). */
+			c->probe_due = false;
+			if (ptcp_seq_lt(c->snd_nxt, c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb)))
+				return emit_data(c, buf, cap, c->snd_nxt, 1, now);
+		}
+		n = sendable(c);
+		if (n > 0)
+			return emit_data(c, buf, cap, c->snd_nxt, n, now);
+		if (fin_unsent && c->snd_nxt == c->fin_seq)
+			return emit_data(c, buf, cap, c->snd_nxt, 0, now);
+		/* Data waits on a closed (or silly small) window with nothing in
+		 * flight to bring an ACK: the persist timer will probe. */
+		if (c->snd_nxt == c->snd_max && c->snd_una == c->snd_max &&
+		    ptcp_seq_lt(c->snd_nxt, c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb)) &&
+		    c->persist_at == PTCP_TS_NEVER) {
+			uint64_t t = c->rtt.rto;
+			unsigned i;
+
+			for (i = 0; i < c->persist_backoff && t < c->cfg.rto_max; i++)
+				t *= 2;
+			c->persist_at = ptcp_ts_add(now, t < c->cfg.rto_max ? t : c->cfg.rto_max);
+		}
+	}
+	if (c->keepalive_due) {
+		struct ptcp_segment seg;
+
+		/* <SEQ=SND.NXT-1>: an old byte the peer must acknowledge. */
+		c->keepalive_due = false;
+		seg_init(c, &seg, PTCP_TH_ACK, c->snd_nxt - 1);
+		return finish(c, &seg, buf, cap);
+	}
+	if (c->ack_now)
+		return emit_pure_ack(c, buf, cap);
+	return 0;
+}
+
+/* ------------------------------------------------------------------- timers */
+
+ptcp_ts ptcp_conn_expiry(const struct ptcp_conn *c)
+{
+	ptcp_ts t;
+
+	if (!c)
+		return PTCP_TS_NEVER;
+	t = ptcp_ts_min(c->rtx_at, c->persist_at);
+	t = ptcp_ts_min(t, c->delack_at);
+	t = ptcp_ts_min(t, c->keepalive_at);
+	return ptcp_ts_min(t, c->timewait_at);
+}
+
+static void on_rtx_timeout(struct ptcp_conn *c, ptcp_ts now)
+{
+	struct ptcp_event ev = { .type = PTCP_EV_RETRANSMIT, .seq = c->snd_una };
+	bool handshake = c->state == PTCP_SYN_SENT || c->state == PTCP_SYN_RECEIVED;
+	unsigned limit = handshake ? c->cfg.syn_retries : c->cfg.data_retries;
+
+	c->rtx_at = PTCP_TS_NEVER;
+	if (c->snd_una == c->snd_max && !handshake)
+		return;
+	if (c->rto_count >= limit) {
+		int err = PTCP_ERR_TIMEOUT;
+
+		if (handshake && c->isn_mismatch_seen)
+			err = PTCP_ERR_ISN_MISMATCH;
+		close_with(c, err, now);
+		return;
+	}
+	c->rto_count++;
+	c->st.rto_count++;
+	ev.backoff = c->rto_count;
+	emit_event(c, &ev, now);
+	c->rtt_timing = false; /* Karn */
+	if (handshake) {
+		c->st.retransmits++;
+		c->syn_timed_out = true;
+		c->syn_due = true;
+		if (!c->cfg.syn_interval)
+			ptcp_rtt_backoff(&c->rtt);
+		arm_rtx(c, now);
+		return;
+	}
+	/* RFC 6298 (5.4)-(5.6) and RFC 5681 (4): retransmit the earliest
+	 * segment, back off, collapse the window; then resend from SND.UNA. */
+	ptcp_cc_on_rto(&c->cc, flight_size(c), c->snd_max, c->rto_count == 1);
+	ptcp_rtt_backoff(&c->rtt);
+	c->snd_nxt = c->snd_una;
+	c->rtx_one = true;
+	arm_rtx(c, now);
+}
+
+int ptcp_conn_handle_expiry(struct ptcp_conn *c, ptcp_ts now)
+{
+	if (!c)
+		return PTCP_ERR_INVAL;
+	if (c->timewait_at <= now) {
+		c->timewait_at = PTCP_TS_NEVER;
+		close_with(c, 0, now);
+		return 0;
+	}
+	if (c->rtx_at <= now)
+		on_rtx_timeout(c, now);
+	if (c->state == PTCP_CLOSED)
+		return 0;
+	if (c->persist_at <= now) {
+		c->persist_at = PTCP_TS_NEVER;
+		c->probe_due = true;
+		c->persist_backoff++;
+	}
+	if (c->delack_at <= now) {
+		c->delack_at = PTCP_TS_NEVER;
+		c->ack_now = true;
+	}
+	if (c->keepalive_at <= now) {
+		if (c->snd_una != c->snd_max) {
+			/* Not idle: retransmissions watch the peer. */
+			c->keepalive_at = ptcp_ts_add(now, c->cfg.keepalive_idle);
+			return 0;
+		}
+		if (c->keepalive_probes >= c->cfg.keepalive_count) {
+			close_with(c, PTCP_ERR_KEEPALIVE, now);
+			return 0;
+		}
+		c->keepalive_probes++;
+		c->keepalive_due = true;
+		c->keepalive_at = ptcp_ts_add(now, c->cfg.keepalive_interval);
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------------- application */
+
+ptcp_ssize ptcp_conn_send(struct ptcp_conn *c, const void *data, size_t len, ptcp_ts now)
+{
+	(void)now;
+	if (!c || (!data && len))
+		return PTCP_ERR_INVAL;
+	if (c->state == PTCP_CLOSED)
+		return c->error ? c->error : PTCP_ERR_STATE;
+	if (c->state == PTCP_LISTEN)
+		return PTCP_ERR_STATE;
+	if (c->fin_queued)
+		return PTCP_ERR_CLOSED;
+	return (ptcp_ssize)ptcp_sendbuf_write(&c->sb, data, len);
+}
+
+ptcp_ssize ptcp_conn_recv(struct ptcp_conn *c, void *buf, size_t cap, ptcp_ts now)
+{
+	ptcp_seq before;
+	size_t n;
+	uint32_t step;
+
+	(void)now;
+	if (!c || (!buf && cap))
+		return PTCP_ERR_INVAL;
+	n = ptcp_rcvbuf_read(&c->rb, buf, cap);
+	if (n == 0 || c->rfin || !synchronized(c->state))
+		return (ptcp_ssize)n;
+	/* Reading opened the window: tell the peer when the edge moved by at
+	 * least two segments or half the buffer (RFC 9293 3.8.6.2.2), or when
+	 * we had advertised a zero window. */
+	before = c->rcv_adv;
+	step = c->cfg.rcvbuf / 2 < 2u * c->cfg.mss ? c->cfg.rcvbuf / 2 : 2u * c->cfg.mss;
+	if (ptcp_seq_ge(c->rcv_nxt + (uint32_t)ptcp_rcvbuf_window(&c->rb), before + step) ||
+	    before == c->rcv_nxt)
+		c->ack_now = true;
+	return (ptcp_ssize)n;
+}
+
+bool ptcp_conn_recv_eof(const struct ptcp_conn *c)
+{
+	return c && c->rfin && c->rb.readable == 0;
+}
+
+size_t ptcp_conn_recv_ready(const struct ptcp_conn *c)
+{
+	return c ? c->rb.readable : 0;
+}
+
+size_t ptcp_conn_send_space(const struct ptcp_conn *c)
+{
+	if (!c || c->fin_queued || c->state == PTCP_CLOSED || c->state == PTCP_LISTEN)
+		return 0;
+	return ptcp_sendbuf_space(&c->sb);
+}
+
+size_t ptcp_conn_send_pending(const struct ptcp_conn *c)
+{
+	return c ? ptcp_sendbuf_len(&c->sb) : 0;
+}
+
+int ptcp_conn_shutdown(struct ptcp_conn *c, ptcp_ts now)
+{
+	if (!c)
+		return PTCP_ERR_INVAL;
+	if (c->fin_queued)
+		return PTCP_ERR_CLOSED;
+	switch (c->state) {
+	case PTCP_CLOSED:
+		return c->error ? c->error : PTCP_ERR_CLOSED;
+	case PTCP_LISTEN:
+	case PTCP_SYN_SENT:
+		/* RFC 9293 3.10.4: delete the TCB. */
+		close_with(c, 0, now);
+		return 0;
+	default:
+		break;
+	}
+	c->fin_queued = true;
+	c->fin_seq = c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb);
+	if (c->state == PTCP_ESTABLISHED)
+		set_state(c, PTCP_FIN_WAIT_1, now);
+	else if (c->state == PTCP_CLOSE_WAIT)
+		set_state(c, PTCP_LAST_ACK, now);
+	/* SYN-RECEIVED: the FIN waits for ESTABLISHED (RFC 9293 3.10.4). */
+	return 0;
+}
+
+int ptcp_conn_abort(struct ptcp_conn *c, ptcp_ts now)
+{
+	if (!c)
+		return PTCP_ERR_INVAL;
+	c->n_ctl = 0;
+	/* RFC 9293 3.10.5: in SYN-RECEIVED and synchronized states send
+	 * <SEQ=SND.NXT><CTL=RST>. */
+	if (c->state == PTCP_SYN_RECEIVED || (synchronized(c->state) && c->state != PTCP_TIME_WAIT))
+		queue_ctl(c, PTCP_TH_RST, c->snd_nxt, 0);
+	if (c->state != PTCP_CLOSED)
+		close_with(c, PTCP_ERR_ABORTED, now);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ queries */
+
+enum ptcp_state ptcp_conn_state(const struct ptcp_conn *c)
+{
+	return c ? c->state : PTCP_CLOSED;
+}
+
+int ptcp_conn_error(const struct ptcp_conn *c)
+{
+	return c ? c->error : PTCP_ERR_INVAL;
+}
+
+void ptcp_conn_stats(const struct ptcp_conn *c, struct ptcp_stats *st)
+{
+	if (!c || !st)
+		return;
+	*st = c->st;
+	st->srtt = c->rtt.srtt;
+	st->rttvar = c->rtt.rttvar;
+	st->rto = c->rtt.rto;
+	st->cwnd = c->cc.cwnd;
+	st->ssthresh = c->cc.ssthresh;
+	st->snd_wnd = c->snd_wnd;
+	st->rcv_wnd = (uint32_t)ptcp_rcvbuf_window(&c->rb);
+	st->snd_mss = c->snd_mss;
+}
+
+const struct ptcp_endpoint *ptcp_conn_local(const struct ptcp_conn *c)
+{
+	return &c->local;
+}
+
+const struct ptcp_endpoint *ptcp_conn_remote(const struct ptcp_conn *c)
+{
+	return &c->remote;
+}
+
+int ptcp_reset_for(const struct ptcp_segment *seg, struct ptcp_segment *rst)
+{
+	if (seg->flags & PTCP_TH_RST)
+		return 0;
+	memset(rst, 0, sizeof(*rst));
+	rst->sport = seg->dport;
+	rst->dport = seg->sport;
+	if (seg->flags & PTCP_TH_ACK) {
+		rst->flags = PTCP_TH_RST;
+		rst->seq = seg->ack;
+	} else {
+		rst->flags = PTCP_TH_RST | PTCP_TH_ACK;
+		rst->seq = 0;
+		rst->ack = seg->seq + ptcp_segment_seqlen(seg);
+	}
+	return 1;
+}

@@ -1,0 +1,51 @@
+/* The receive buffer with out-of-order reassembly: a byte ring over
+ * caller-provided memory. It holds in-order bytes not yet read by the
+ * application, followed by a gap-tolerant area where segments that arrived
+ * ahead of RCV.NXT wait. Offsets passed to insert are relative to RCV.NXT
+ * (offset 0 is the next byte expected). */
+#ifndef PTCP_RCVBUF_H
+#define PTCP_RCVBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PTCP_RCVBUF_MAX_RANGES 16  /* out-of-order islands tracked */
+
+struct ptcp_rcvbuf_range {
+	uint32_t off;   /* bytes after RCV.NXT */
+	uint32_t len;   /* bytes */
+};
+
+struct ptcp_rcvbuf {
+	uint8_t *mem;       /* cap bytes, owned by the caller */
+	size_t cap;         /* bytes */
+	size_t head;        /* index in mem of the first unread byte */
+	size_t readable;    /* in-order bytes the application can read */
+	unsigned n_ranges;  /* valid entries in ranges[] */
+	/* out-of-order islands, disjoint, not adjacent, sorted by recency:
+	 * ranges[0] is the one most recently extended (for SACK, RFC 2018
+	 * section 4), offsets relative to RCV.NXT */
+	struct ptcp_rcvbuf_range ranges[PTCP_RCVBUF_MAX_RANGES];
+};
+
+void ptcp_rcvbuf_init(struct ptcp_rcvbuf *rb, uint8_t *mem, size_t cap);
+
+/* Bytes that may still arrive beyond RCV.NXT: cap - readable. This is the
+ * receive window to offer. */
+static inline size_t ptcp_rcvbuf_window(const struct ptcp_rcvbuf *rb) { return rb->cap - rb->readable; }
+
+/* Stores data[0..n) at offset off after RCV.NXT. Bytes beyond the window
+ * are ignored; if the range table is full, an island that cannot be merged
+ * is dropped (the sender will retransmit). Returns how many bytes became
+ * in-order (RCV.NXT advances by that much); remaining islands are
+ * re-based so their offsets stay relative to the new RCV.NXT. */
+size_t ptcp_rcvbuf_insert(struct ptcp_rcvbuf *rb, size_t off, const uint8_t *data, size_t n);
+
+/* Copies up to n in-order bytes into out and frees their space; returns
+ * the count. */
+size_t ptcp_rcvbuf_read(struct ptcp_rcvbuf *rb, void *out, size_t n);
+
+/* Bytes held out of order (sum of the islands). */
+size_t ptcp_rcvbuf_ooo_bytes(const struct ptcp_rcvbuf *rb);
+
+#endif

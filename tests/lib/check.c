@@ -1,0 +1,48 @@
+#include "check.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+static int passed, failed;
+static bool current_failed;
+static const char *current_name;
+
+void check_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!current_failed)
+		fprintf(stderr, "FAIL %s\n", current_name ? current_name : "?");
+	current_failed = true;
+	fprintf(stderr, "  %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+bool check_failed(void)
+{
+	return current_failed;
+}
+
+void check_run(const char *name, void (*fn)(void))
+{
+	current_name = name;
+	current_failed = false;
+	fn();
+	if (current_failed)
+		failed++;
+	else
+		passed++;
+	if (getenv("CHECK_VERBOSE"))
+		fprintf(stderr, "%s %s\n", current_failed ? "FAIL" : "ok  ", name);
+	current_name = NULL;
+}
+
+int check_summary(void)
+{
+	/* Machine-readable line for tests/run.sh. */
+	printf("check: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
