@@ -20,7 +20,7 @@ SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
-BASE_CFLAGS := -std=c11 $(WARN) -MMD -MP -Icore/engine -Icore/drivers
+BASE_CFLAGS := -std=c11 $(WARN) -MMD -MP -Icore/engine -Icore/drivers -Itests/lib
 ifneq ($(SANITIZE),)
 BASE_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -123,6 +123,10 @@ check-sans-io: $(ENGINE_OBJ)
 
 test-build: $(ENGINE_LIB) $(PROGRAMS) $(UNIT_BIN) $(DRIVER_TEST_BIN) $(TOOL_BIN)
 
+# Installs missing Debian packages (as root; see tests/setup-deps.sh).
+deps:
+	$(Q)tests/setup-deps.sh
+
 test: test-build
 	$(Q)BUILD=$(BUILD) SANS_IO_ALLOWED="$(SANS_IO_ALLOWED)" tests/run.sh
 
@@ -160,6 +164,9 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all test test-build check-sans-io fuzz fuzz-build bench demo install clean
+# Keep object files of test programs (otherwise make deletes them as intermediates).
+.SECONDARY:
+
+.PHONY: all deps test test-build check-sans-io fuzz fuzz-build bench demo install clean
 
 -include $(shell find build -name '*.d' 2>/dev/null)

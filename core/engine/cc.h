@@ -51,18 +51,21 @@ enum ptcp_cc_action ptcp_cc_on_ack(struct ptcp_cc *cc, uint32_t acked, ptcp_seq 
 /* A duplicate ACK as RFC 5681 section 2 defines it (the caller checks the
  * five conditions). snd_una is the duplicated ACK value.
  *
- * On the third one, outside recovery, and if ack - 1 > recover or recover
- * was never set (RFC 6582 section 3.2 step 2, the "ack - 1 > recover"
- * heuristic being approximated by snd_una > recover): ssthresh =
+ * On the third one, outside recovery, and if the ACK covers more than
+ * recover or recover was never set (RFC 6582 section 3.2 step 2): ssthresh =
  * max(flight/2, 2*SMSS), recover = snd_nxt, cwnd = ssthresh + 3*SMSS, enter
- * recovery and return PTCP_CC_RETRANSMIT. Later duplicates in recovery
- * inflate cwnd by SMSS (step 4). Returns PTCP_CC_NONE otherwise. */
+ * recovery and return PTCP_CC_RETRANSMIT. The RFC's test is ack - 1 >
+ * recover with recover the highest byte sent; recover here is one past it
+ * (SND.NXT), so the same test reads snd_una > recover (exact, not an
+ * approximation). Later duplicates in recovery inflate cwnd by SMSS (RFC
+ * 5681 section 3.2 step 4). Returns PTCP_CC_NONE otherwise. */
 enum ptcp_cc_action ptcp_cc_on_dupack(struct ptcp_cc *cc, ptcp_seq snd_una, uint32_t flight,
                                       ptcp_seq snd_nxt);
 
 /* A retransmission timeout: ssthresh = max(flight/2, 2*SMSS) (RFC 5681
  * (4)), cwnd = 1 SMSS (loss window), leave recovery, recover = snd_nxt
- * (RFC 6582 section 3.2 step 1 applied to timeouts, section 4). Only the
+ * (RFC 6582 section 3.2 step 4 and section 4; never moved backwards, so a
+ * caller that rewound SND.NXT for go-back-N does no harm). Only the
  * first timeout for a segment should reduce ssthresh: pass first = false
  * for repeated timeouts of the same segment (RFC 5681 (4) note). */
 void ptcp_cc_on_rto(struct ptcp_cc *cc, uint32_t flight, ptcp_seq snd_nxt, bool first);

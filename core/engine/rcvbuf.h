@@ -23,8 +23,9 @@ struct ptcp_rcvbuf {
 	size_t readable;    /* in-order bytes the application can read */
 	unsigned n_ranges;  /* valid entries in ranges[] */
 	/* out-of-order islands, disjoint, not adjacent, sorted by recency:
-	 * ranges[0] is the one most recently extended (for SACK, RFC 2018
-	 * section 4), offsets relative to RCV.NXT */
+	 * ranges[0] is the one holding the most recently received segment,
+	 * whether it extended the island or duplicated part of it (for SACK,
+	 * RFC 2018 section 4), offsets relative to RCV.NXT */
 	struct ptcp_rcvbuf_range ranges[PTCP_RCVBUF_MAX_RANGES];
 };
 

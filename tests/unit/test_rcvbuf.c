@@ -1,0 +1,524 @@
+/* Receive buffer with out-of-order islands: hand-worked cases, every
+ * combination of three small segments at every head of a 7-byte ring
+ * against a bitmap model, and seeded random reassembly of a long stream. */
+#include <stdbool.h>
+#include <string.h>
+
+#include "check.h"
+#include "rcvbuf.h"
+
+/* Byte number i of the test stream (absolute, 0 = the first byte). */
+static uint8_t stream_byte(size_t i)
+{
+	return (uint8_t)(i * 131u + (i >> 8) * 7u + 17u);
+}
+
+static void fill_stream(uint8_t *out, size_t from, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = stream_byte(from + i);
+}
+
+static uint64_t xorshift64(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+/* The test keeps "nxt", the absolute stream position of RCV.NXT, and feeds
+ * stream bytes from nxt + off. */
+static size_t put(struct ptcp_rcvbuf *rb, size_t nxt, size_t off, size_t n)
+{
+	uint8_t data[4096];
+
+	fill_stream(data, nxt + off, n);
+	return ptcp_rcvbuf_insert(rb, off, data, n);
+}
+
+/* Reads n bytes and checks they are stream bytes from position from. */
+static size_t get_check(struct ptcp_rcvbuf *rb, size_t from, size_t n)
+{
+	uint8_t out[4096], exp[4096];
+	size_t got = ptcp_rcvbuf_read(rb, out, n);
+
+	fill_stream(exp, from, got);
+	CHECK(memcmp(out, exp, got) == 0);
+	return got;
+}
+
+static bool has_range(const struct ptcp_rcvbuf *rb, unsigned i, uint32_t off, uint32_t len)
+{
+	return i < rb->n_ranges && rb->ranges[i].off == off && rb->ranges[i].len == len;
+}
+
+static void test_in_order(void)
+{
+	uint8_t mem[32];
+	struct ptcp_rcvbuf rb;
+	size_t nxt = 0;
+
+	ptcp_rcvbuf_init(&rb, mem, sizeof(mem));
+	CHECK_EQ(ptcp_rcvbuf_window(&rb), 32);
+	CHECK_EQ(put(&rb, nxt, 0, 0), 0);
+	CHECK_EQ(put(&rb, nxt, 0, 5), 5);
+	nxt += 5;
+	CHECK_EQ(rb.readable, 5);
+	CHECK_EQ(ptcp_rcvbuf_window(&rb), 27);
+	CHECK_EQ(rb.n_ranges, 0);
+	CHECK_EQ(ptcp_rcvbuf_ooo_bytes(&rb), 0);
+	CHECK_EQ(put(&rb, nxt, 0, 7), 7);
+	nxt += 7;
+	CHECK_EQ(get_check(&rb, 0, 3), 3);
+	CHECK_EQ(ptcp_rcvbuf_window(&rb), 23);
+	CHECK_EQ(get_check(&rb, 3, 100), 9);
+	CHECK_EQ(ptcp_rcvbuf_window(&rb), 32);
+	CHECK_EQ(get_check(&rb, 12, 1), 0);
+}
+
+static void test_island_then_fill(void)
+{
+	uint8_t mem[32];
+	struct ptcp_rcvbuf rb;
+
+	ptcp_rcvbuf_init(&rb, mem, sizeof(mem));
+	CHECK_EQ(put(&rb, 0, 10, 5), 0);
+	CHECK(has_range(&rb, 0, 10, 5));
+	CHECK_EQ(rb.n_ranges, 1);
+	CHECK_EQ(ptcp_rcvbuf_ooo_bytes(&rb), 5);
+	CHECK_EQ(rb.readable, 0);
+	/* The window is unchanged by out-of-order data: it is still free. */
+	CHECK_EQ(ptcp_rcvbuf_window(&rb), 32);
+	/* [0, 10) fills the gap exactly: 15 bytes become in order. */
+	CHECK_EQ(put(&rb, 0, 0, 10), 15);
+	CHECK_EQ(rb.readable, 15);
+	CHECK_EQ(rb.n_ranges, 0);
+	CHECK_EQ(ptcp_rcvbuf_ooo_bytes(&rb), 0);
+	CHECK_EQ(get_check(&rb, 0, 15), 15);
+}
+
+static void test_merge_and_recency(void)
+{
+	uint8_t mem[64];
+	struct ptcp_rcvbuf rb;
+
+	ptcp_rcvbuf_init(&rb, mem, sizeof(mem));
+	CHECK_EQ(put(&rb, 0, 10, 5), 0);  /* [10,15) */
+	CHECK_EQ(put(&rb, 0, 13, 6), 0);  /* overlaps: [10,19) */
+	CHECK_EQ(rb.n_ranges, 1);
+	CHECK(has_range(&rb, 0, 10, 9));
+	CHECK_EQ(put(&rb, 0, 19, 2), 0);  /* adjacent on the right: [10,21) */
+	CHECK(has_range(&rb, 0, 10, 11));
+	CHECK_EQ(put(&rb, 0, 8, 2), 0);   /* adjacent on the left: [8,21) */
+	CHECK(has_range(&rb, 0, 8, 13));
+	CHECK_EQ(rb.n_ranges, 1);
+	CHECK_EQ(put(&rb, 0, 3, 3), 0);   /* separate: [3,6) goes first */
+	CHECK_EQ(rb.n_ranges, 2);
+	CHECK(has_range(&rb, 0, 3, 3));
+	CHECK(has_range(&rb, 1, 8, 13));
+	CHECK_EQ(put(&rb, 0, 30, 1), 0);  /* [30,31) */
+	CHECK(has_range(&rb, 0, 30, 1));
+	CHECK(has_range(&rb, 1, 3, 3));
+	CHECK(has_range(&rb, 2, 8, 13));
+	/* A duplicate inside [8,21): RFC 2018 section 4 wants the block
+	 * holding the segment just received first. */
+	CHECK_EQ(put(&rb, 0, 12, 4), 0);
+	CHECK(has_range(&rb, 0, 8, 13));
+	CHECK(has_range(&rb, 1, 30, 1));
+	CHECK(has_range(&rb, 2, 3, 3));
+	/* [6,8) bridges [3,6) and [8,21) into [3,21), which goes first. */
+	CHECK_EQ(put(&rb, 0, 6, 2), 0);
+	CHECK_EQ(rb.n_ranges, 2);
+	CHECK(has_range(&rb, 0, 3, 18));
+	CHECK(has_range(&rb, 1, 30, 1));
+	/* One segment spanning both islands and the gap between them. */
+	CHECK_EQ(put(&rb, 0, 2, 40), 0);
+	CHECK_EQ(rb.n_ranges, 1);
+	CHECK(has_range(&rb, 0, 2, 40));
+	CHECK_EQ(ptcp_rcvbuf_ooo_bytes(&rb), 40);
+	CHECK_EQ(put(&rb, 0, 0, 2), 42);
+	CHECK_EQ(get_check(&rb, 0, 64), 42);
+}
+
+static void test_gap_fill_rebases(void)
+{
+	uint8_t mem[64];
+	struct ptcp_rcvbuf rb;
+	size_t nxt = 0;
+
+	ptcp_rcvbuf_init(&rb, mem, sizeof(mem));
+	CHECK_EQ(put(&rb, nxt, 25, 3), 0);
+	CHECK_EQ(put(&rb, nxt, 5, 5), 0);
+	CHECK_EQ(put(&rb, nxt, 15, 5), 0);
+	/* recency: [15,20), [5,10), [25,28) */
+	CHECK_EQ(put(&rb, nxt, 0, 5), 10);
+	nxt += 10;
+	CHECK_EQ(rb.readable, 10);
+	CHECK_EQ(rb.n_ranges, 2);
+	CHECK(has_range(&rb, 0, 5, 5));   /* was [15,20) */
+	CHECK(has_range(&rb, 1, 15, 3));  /* was [25,28) */
+	CHECK_EQ(ptcp_rcvbuf_window(&rb), 54);
+	/* [0,7) overlaps [5,10) and ends short of [15,18). */
+	CHECK_EQ(put(&rb, nxt, 0, 7), 10);
+	nxt += 10;
+	CHECK_EQ(rb.n_ranges, 1);
+	CHECK(has_range(&rb, 0, 5, 3));
+	/* [0,5) is adjacent to [5,8): both are absorbed. */
+	CHECK_EQ(put(&rb, nxt, 0, 5), 8);
+	nxt += 8;
+	CHECK_EQ(rb.n_ranges, 0);
+	CHECK_EQ(rb.readable, 28);
+	CHECK_EQ(get_check(&rb, 0, 64), 28);
+	CHECK_EQ(nxt, 28);
+}
+
+static void test_window_truncation(void)
+{
+	uint8_t mem[16 + 8];
+	struct ptcp_rcvbuf rb;
+	size_t nxt = 0, i;
+	bool guard_ok = true;
+
+	memset(mem, 0xa5, sizeof(mem));
+	ptcp_rcvbuf_init(&rb, mem, 16);
+	/* Only [10,16) of [10,20) fits. */
+	CHECK_EQ(put(&rb, nxt, 10, 10), 0);
+	CHECK(has_range(&rb, 0, 10, 6));
+	/* Entirely beyond the window, or starting at its right edge. */
+	CHECK_EQ(put(&rb, nxt, 16, 4), 0);
+	CHECK_EQ(put(&rb, nxt, 1000, 4), 0);
+	CHECK_EQ(rb.n_ranges, 1);
+	CHECK_EQ(put(&rb, nxt, 0, 4), 4);
+	nxt += 4;
+	CHECK_EQ(ptcp_rcvbuf_window(&rb), 12);
+	CHECK(has_range(&rb, 0, 6, 6));
+	/* [0,20) is cut to the window of 12 and absorbs the island. */
+	CHECK_EQ(put(&rb, nxt, 0, 20), 12);
+	nxt += 12;
+	CHECK_EQ(ptcp_rcvbuf_window(&rb), 0);
+	CHECK_EQ(put(&rb, nxt, 0, 1), 0);
+	for (i = 16; i < sizeof(mem); i++)
+		guard_ok = guard_ok && mem[i] == 0xa5;
+	CHECK(guard_ok);
+	CHECK_EQ(get_check(&rb, 0, 5), 5);
+	/* Reading opens the window again; the next bytes wrap around. */
+	CHECK_EQ(ptcp_rcvbuf_window(&rb), 5);
+	CHECK_EQ(put(&rb, nxt, 2, 9), 0);
+	CHECK(has_range(&rb, 0, 2, 3));
+	CHECK_EQ(put(&rb, nxt, 0, 2), 5);
+	nxt += 5;
+	CHECK_EQ(get_check(&rb, 5, 16), 16);
+	for (i = 16; i < sizeof(mem); i++)
+		guard_ok = guard_ok && mem[i] == 0xa5;
+	CHECK(guard_ok);
+}
+
+static void test_table_full(void)
+{
+	uint8_t mem[128];
+	struct ptcp_rcvbuf rb;
+	unsigned i;
+	size_t nxt = 0;
+
+	ptcp_rcvbuf_init(&rb, mem, sizeof(mem));
+	/* 16 one-byte islands at 2, 4, ..., 32. */
+	for (i = 1; i <= PTCP_RCVBUF_MAX_RANGES; i++)
+		CHECK_EQ(put(&rb, nxt, 2 * i, 1), 0);
+	CHECK_EQ(rb.n_ranges, PTCP_RCVBUF_MAX_RANGES);
+	CHECK(has_range(&rb, 0, 32, 1));
+	/* No slot for [40,45): dropped. */
+	CHECK_EQ(put(&rb, nxt, 40, 5), 0);
+	CHECK_EQ(rb.n_ranges, PTCP_RCVBUF_MAX_RANGES);
+	CHECK_EQ(ptcp_rcvbuf_ooo_bytes(&rb), 16);
+	CHECK(has_range(&rb, 0, 32, 1));
+	/* But a segment that merges is kept: [33,35) extends [32,33). */
+	CHECK_EQ(put(&rb, nxt, 33, 2), 0);
+	CHECK(has_range(&rb, 0, 32, 3));
+	CHECK_EQ(rb.n_ranges, PTCP_RCVBUF_MAX_RANGES);
+	/* [3,4) joins [2,3) and [4,5): one slot is freed. */
+	CHECK_EQ(put(&rb, nxt, 3, 1), 0);
+	CHECK_EQ(rb.n_ranges, PTCP_RCVBUF_MAX_RANGES - 1);
+	CHECK(has_range(&rb, 0, 2, 3));
+	CHECK_EQ(put(&rb, nxt, 40, 5), 0);
+	CHECK(has_range(&rb, 0, 40, 5));
+	CHECK_EQ(rb.n_ranges, PTCP_RCVBUF_MAX_RANGES);
+	/* In-order data needs no slot even with a full table: [0,1) is
+	 * separated from [2,5) by the byte at 1. */
+	CHECK_EQ(put(&rb, nxt, 45 + 2, 1), 0); /* dropped */
+	CHECK_EQ(put(&rb, nxt, 0, 1), 1);
+	nxt += 1;
+	CHECK_EQ(rb.n_ranges, PTCP_RCVBUF_MAX_RANGES);
+	CHECK(has_range(&rb, 0, 39, 5)); /* re-based by 1 */
+	/* Fill everything from RCV.NXT to 44 in one segment. */
+	CHECK_EQ(put(&rb, nxt, 0, 44), 44);
+	nxt += 44;
+	CHECK_EQ(rb.n_ranges, 0);
+	CHECK_EQ(get_check(&rb, 0, 128), 45);
+}
+
+/* A bitmap reference model of the window: have[i] for the byte i after
+ * RCV.NXT, stamp[i] the time of the last insert that reached the island
+ * holding it (for the recency order). The table never fills here. */
+#define SMALL_CAP 7
+
+struct model {
+	bool have[SMALL_CAP];
+	unsigned stamp[SMALL_CAP];
+	size_t readable;
+};
+
+static size_t model_insert(struct model *m, size_t off, size_t n, unsigned t)
+{
+	size_t win = SMALL_CAP - m->readable, e, lo, hi, adv, i;
+
+	if (n == 0 || off >= win)
+		return 0;
+	e = off + n < win ? off + n : win;
+	for (i = off; i < e; i++)
+		m->have[i] = true;
+	lo = off;
+	while (lo > 0 && m->have[lo - 1])
+		lo--;
+	hi = e;
+	while (hi < win && m->have[hi])
+		hi++;
+	for (i = lo; i < hi; i++)
+		m->stamp[i] = t;
+	adv = 0;
+	while (adv < win && m->have[adv])
+		adv++;
+	for (i = 0; i + adv < SMALL_CAP; i++) {
+		m->have[i] = m->have[i + adv];
+		m->stamp[i] = m->stamp[i + adv];
+	}
+	for (; i < SMALL_CAP; i++)
+		m->have[i] = false;
+	m->readable += adv;
+	return adv;
+}
+
+/* Compares islands with the model's runs: same set, ordered by recency,
+ * and the ring holds the right stream bytes in each. */
+static void compare_model(const struct ptcp_rcvbuf *rb, const struct model *m, size_t nxt)
+{
+	size_t win = SMALL_CAP - m->readable, i, runs = 0, ooo = 0;
+	unsigned r, last_stamp = ~0u;
+
+	CHECK_EQ(rb->readable, m->readable);
+	CHECK_EQ(ptcp_rcvbuf_window(rb), win);
+	for (i = 0; i < win; i++) {
+		if (m->have[i] && (i == 0 || !m->have[i - 1]))
+			runs++;
+		ooo += m->have[i];
+	}
+	CHECK_EQ(rb->n_ranges, runs);
+	CHECK_EQ(ptcp_rcvbuf_ooo_bytes(rb), ooo);
+	for (r = 0; r < rb->n_ranges; r++) {
+		size_t off = rb->ranges[r].off, len = rb->ranges[r].len, k;
+
+		CHECK(len > 0 && off > 0 && off + len <= win);
+		if (off == 0 || len == 0 || off + len > win)
+			return;
+		/* A maximal run of the model. */
+		CHECK(!m->have[off - 1]);
+		CHECK(off + len == win || !m->have[off + len]);
+		for (k = off; k < off + len; k++) {
+			size_t pos = (rb->head + rb->readable + k) % SMALL_CAP;
+
+			CHECK(m->have[k]);
+			CHECK_EQ(rb->mem[pos], stream_byte(nxt + k));
+		}
+		CHECK(m->stamp[off] < last_stamp);
+		last_stamp = m->stamp[off];
+	}
+}
+
+static void test_small_exhaustive(void)
+{
+	uint8_t mem[SMALL_CAP];
+	static const size_t preloads[] = { 0, 3 };
+	size_t head, p, a, b, c;
+	unsigned cases = 0;
+
+	for (head = 0; head < SMALL_CAP; head++)
+	for (p = 0; p < sizeof(preloads) / sizeof(preloads[0]); p++)
+	for (a = 0; a < 40; a++)
+	for (b = 0; b < 40; b++)
+	for (c = 0; c < 40; c++) {
+		const size_t segs[3][2] = {
+			{ a / 5, a % 5 }, { b / 5, b % 5 }, { c / 5, c % 5 },
+		};
+		struct ptcp_rcvbuf rb;
+		struct model m;
+		size_t nxt, base, s, got;
+
+		memset(&m, 0, sizeof(m));
+		memset(mem, 0, sizeof(mem));
+		ptcp_rcvbuf_init(&rb, mem, SMALL_CAP);
+		/* Put head at its position, then hold preload unread bytes. */
+		CHECK_EQ(put(&rb, 0, 0, head), head);
+		CHECK_EQ(get_check(&rb, 0, head), head);
+		CHECK_EQ(rb.head, head);
+		CHECK_EQ(put(&rb, head, 0, preloads[p]), preloads[p]);
+		base = head;
+		nxt = head + preloads[p];
+		m.readable = preloads[p];
+		for (s = 0; s < 3; s++) {
+			size_t exp = model_insert(&m, segs[s][0], segs[s][1], (unsigned)s + 1);
+
+			CHECK_EQ(put(&rb, nxt, segs[s][0], segs[s][1]), exp);
+			nxt += exp;
+			compare_model(&rb, &m, nxt);
+		}
+		/* Read in chunks of 3, which straddle the wrap for most heads. */
+		while ((got = get_check(&rb, base, 3)) > 0)
+			base += got;
+		CHECK_EQ(base, nxt);
+		cases++;
+		if (check_failed())
+			return;
+	}
+	CHECK_EQ(cases, SMALL_CAP * 2 * 40 * 40 * 40);
+}
+
+/* Random slices of a long stream, in random order with duplicates, some
+ * beyond the window, the application reading at random moments. A bitmap
+ * over absolute positions (mod cap) gives the expected advance, including
+ * the drops when the island table is full. */
+static void random_run(uint64_t seed, size_t cap, size_t total)
+{
+	static uint8_t mem[8192], data[4096], out[8192], exp[8192];
+	static bool have[8192];
+	struct ptcp_rcvbuf rb;
+	size_t nxt = 0, rd = 0;
+	unsigned long iter = 0, drops = 0, max_ranges = 0;
+
+	memset(have, 0, sizeof(have));
+	ptcp_rcvbuf_init(&rb, mem, cap);
+	while (rd < total && iter++ < 5000000) {
+		uint64_t r = xorshift64(&seed);
+		size_t win = ptcp_rcvbuf_window(&rb);
+
+		if (r % 8 < 5) {
+			size_t off = (size_t)(xorshift64(&seed) % (win + 64));
+			size_t n = (r >> 8) % 4 ? (size_t)(xorshift64(&seed) % 20) + 1 :
+						  (size_t)(xorshift64(&seed) % 1400) + 1;
+			size_t e, i, adv = 0, runs = 0;
+			bool touch, ok;
+
+			if ((r >> 16) % 16 == 0)
+				off = 0;
+			if (nxt + off >= total)
+				continue;
+			if (n > total - nxt - off)
+				n = total - nxt - off;
+			/* Model: clip, drop if it neither starts at RCV.NXT nor
+			 * touches an island while 16 are held. */
+			e = off < win ? (off + n < win ? off + n : win) : off;
+			touch = false;
+			for (i = off > 0 ? off - 1 : 0; i < e + 1 && i < win; i++)
+				touch = touch || have[(nxt + i) % cap];
+			if (off > 0 && off < win && !touch)
+				for (i = 0; i < win; i++)
+					runs += have[(nxt + i) % cap] && (i == 0 || !have[(nxt + i - 1) % cap]);
+			ok = off < win && (off == 0 || touch || runs < PTCP_RCVBUF_MAX_RANGES);
+			if (off < win && !ok)
+				drops++;
+			if (ok) {
+				for (i = off; i < e; i++)
+					have[(nxt + i) % cap] = true;
+				while (adv < win && have[(nxt + adv) % cap]) {
+					have[(nxt + adv) % cap] = false;
+					adv++;
+				}
+			}
+			fill_stream(data, nxt + off, n);
+			CHECK_EQ(ptcp_rcvbuf_insert(&rb, off, data, n), adv);
+			nxt += adv;
+		} else {
+			size_t n = (size_t)(xorshift64(&seed) % (cap + 10)), got;
+
+			got = ptcp_rcvbuf_read(&rb, out, n);
+			CHECK_EQ(got, n < rb.readable + got ? n : rb.readable + got);
+			fill_stream(exp, rd, got);
+			CHECK(memcmp(out, exp, got) == 0);
+			rd += got;
+		}
+		if (rb.n_ranges > max_ranges)
+			max_ranges = rb.n_ranges;
+		CHECK_EQ(rd + rb.readable, nxt);
+		/* Island invariants and contents. */
+		{
+			size_t w = ptcp_rcvbuf_window(&rb), sum = 0;
+			unsigned a, b;
+
+			for (a = 0; a < rb.n_ranges; a++) {
+				size_t o = rb.ranges[a].off, l = rb.ranges[a].len, k;
+
+				CHECK(o > 0 && l > 0 && o + l <= w);
+				for (b = a + 1; b < rb.n_ranges; b++) {
+					size_t o2 = rb.ranges[b].off, l2 = rb.ranges[b].len;
+
+					CHECK(o + l < o2 || o2 + l2 < o);
+				}
+				for (k = o; k < o + l; k++) {
+					CHECK(have[(nxt + k) % cap]);
+					CHECK_EQ(mem[(rb.head + rb.readable + k) % cap], stream_byte(nxt + k));
+					if (check_failed())
+						return;
+				}
+				sum += l;
+			}
+			CHECK_EQ(ptcp_rcvbuf_ooo_bytes(&rb), sum);
+		}
+		if (check_failed())
+			return;
+	}
+	CHECK_EQ(rd, total);
+	/* The run must have exercised the full table. */
+	CHECK_EQ(max_ranges, PTCP_RCVBUF_MAX_RANGES);
+	CHECK(drops > 0);
+}
+
+static void test_random_reassembly(void)
+{
+	uint64_t seed;
+
+	for (seed = 1; seed <= 12; seed++) {
+		random_run(seed * 0x2545f4914f6cdd1dull, 1000 + (size_t)seed * 577, 100000);
+		if (check_failed())
+			return;
+	}
+}
+
+static void test_zero_capacity(void)
+{
+	struct ptcp_rcvbuf rb;
+	uint8_t data[4] = { 1, 2, 3, 4 }, out[4];
+
+	ptcp_rcvbuf_init(&rb, NULL, 0);
+	CHECK_EQ(ptcp_rcvbuf_window(&rb), 0);
+	CHECK_EQ(ptcp_rcvbuf_insert(&rb, 0, data, 4), 0);
+	CHECK_EQ(ptcp_rcvbuf_read(&rb, out, 4), 0);
+	CHECK_EQ(rb.n_ranges, 0);
+}
+
+int main(void)
+{
+	RUN(test_in_order);
+	RUN(test_island_then_fill);
+	RUN(test_merge_and_recency);
+	RUN(test_gap_fill_rebases);
+	RUN(test_window_truncation);
+	RUN(test_table_full);
+	RUN(test_zero_capacity);
+	RUN(test_small_exhaustive);
+	RUN(test_random_reassembly);
+	return check_summary();
+}
