@@ -841,6 +841,13 @@ static void input_syn_sent(struct ptcp_conn *c, const struct ptcp_segment *seg, 
 			c->rtt.rto = RTO_AFTER_SYN_TIMEOUT;
 		if (c->fin_queued)
 			set_state(c, PTCP_FIN_WAIT_1, now);
+		/* Text or a FIN on the SYN-ACK: continue at the sixth step. */
+		if (seg->len > 0 || seg->flags & PTCP_TH_FIN) {
+			struct ptcp_segment rest = *seg;
+
+			trim_to_window(c, &rest);
+			process_text(c, &rest, now);
+		}
 		return;
 	}
 	/* A bare SYN crossed ours: simultaneous open (RFC 9293 figure 8).
@@ -930,8 +937,12 @@ static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts n
 		seglen--;
 	}
 
-	/* First check: sequence number. */
-	if (!rcv_window_acceptable(c, seg->seq, seglen)) {
+	/* First check: sequence number. With a zero receive window no
+	 * segment is acceptable, but valid ACKs and RSTs still are (RFC 9293
+	 * 3.10.7.4): such a segment goes on with its text trimmed away. */
+	if (!rcv_window_acceptable(c, seg->seq, seglen) &&
+	    !(ptcp_rcvbuf_window(&c->rb) == 0 && seg->seq == c->rcv_nxt &&
+	      !(seg->flags & PTCP_TH_SYN))) {
 		if (seg->flags & PTCP_TH_RST) {
 			drop(c, PTCP_DROP_RST_INVALID, now);
 			return;
@@ -1020,6 +1031,11 @@ static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts n
 	/* Sixth check, URG: urgent data is delivered in line (RFC 6093 advises
 	 * against using it). Seventh and eighth: text and FIN. */
 	trim_to_window(c, seg);
+	if (seglen > 0 && ptcp_segment_seqlen(seg) == 0) {
+		/* Text that did not fit (a closed window): tell the peer. */
+		drop(c, PTCP_DROP_NO_SPACE, now);
+		c->ack_now = true;
+	}
 	process_text(c, seg, now);
 }
 
@@ -1338,10 +1354,14 @@ int ptcp_conn_output(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_
 				return emit_data(c, buf, cap, c->snd_una, len, now);
 		}
 		if (c->probe_due) {
-			/* Zero-window probe: one new byte (RFC 9293 3.8.6.1). */
+			/* The persist timer fired. With a zero window: a probe of
+			 * one new byte (RFC 9293 3.8.6.1). With a small one: the
+			 * sender SWS override timeout, send what fits (3.8.6.2.1). */
+			uint32_t usable = c->snd_wnd < c->cc.cwnd ? c->snd_wnd : c->cc.cwnd;
+
 			c->probe_due = false;
 			if (ptcp_seq_lt(c->snd_nxt, c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb)))
-				return emit_data(c, buf, cap, c->snd_nxt, 1, now);
+				return emit_data(c, buf, cap, c->snd_nxt, usable ? usable : 1, now);
 		}
 		n = sendable(c);
 		if (n > 0)
@@ -1495,13 +1515,18 @@ ptcp_ssize ptcp_conn_recv(struct ptcp_conn *c, void *buf, size_t cap, ptcp_ts no
 	n = ptcp_rcvbuf_read(&c->rb, buf, cap);
 	if (n == 0 || c->rfin || !synchronized(c->state))
 		return (ptcp_ssize)n;
-	/* Reading opened the window: tell the peer when the edge moved by at
-	 * least two segments or half the buffer (RFC 9293 3.8.6.2.2), or when
-	 * we had advertised a zero window. */
+	/* Reading opened the window. Tell the peer once the right edge can
+	 * move by what advertised_window() lets it move (RFC 9293 3.8.6.2.2):
+	 * after a zero window as soon as that is possible, otherwise when it
+	 * moves by two segments (or half the buffer), so that reads do not
+	 * turn into a stream of window updates the peer takes for duplicate
+	 * ACKs. */
 	before = c->rcv_adv;
-	step = c->cfg.rcvbuf / 2 < 2u * c->cfg.mss ? c->cfg.rcvbuf / 2 : 2u * c->cfg.mss;
-	if (ptcp_seq_ge(c->rcv_nxt + (uint32_t)ptcp_rcvbuf_window(&c->rb), before + step) ||
-	    before == c->rcv_nxt)
+	step = before == c->rcv_nxt ? 1u : 2u;
+	step *= c->cfg.mss;
+	if (step > c->cfg.rcvbuf / 2)
+		step = c->cfg.rcvbuf / 2;
+	if (ptcp_seq_ge(c->rcv_nxt + (uint32_t)ptcp_rcvbuf_window(&c->rb), before + step))
 		c->ack_now = true;
 	return (ptcp_ssize)n;
 }
@@ -1560,10 +1585,20 @@ int ptcp_conn_abort(struct ptcp_conn *c, ptcp_ts now)
 	if (!c)
 		return PTCP_ERR_INVAL;
 	c->n_ctl = 0;
-	/* RFC 9293 3.10.5: in SYN-RECEIVED and synchronized states send
-	 * <SEQ=SND.NXT><CTL=RST>. */
-	if (c->state == PTCP_SYN_RECEIVED || (synchronized(c->state) && c->state != PTCP_TIME_WAIT))
+	/* RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST> from SYN-RECEIVED,
+	 * ESTABLISHED, FIN-WAIT-1/2 and CLOSE-WAIT; CLOSING, LAST-ACK and
+	 * TIME-WAIT are just deleted. */
+	switch (c->state) {
+	case PTCP_SYN_RECEIVED:
+	case PTCP_ESTABLISHED:
+	case PTCP_FIN_WAIT_1:
+	case PTCP_FIN_WAIT_2:
+	case PTCP_CLOSE_WAIT:
 		queue_ctl(c, PTCP_TH_RST, c->snd_nxt, 0);
+		break;
+	default:
+		break;
+	}
 	if (c->state != PTCP_CLOSED)
 		close_with(c, PTCP_ERR_ABORTED, now);
 	return 0;

@@ -51,7 +51,8 @@ enum ptcp_drop {
 	PTCP_DROP_MALFORMED = 0,   /* parse failed (bad offset, option, length) */
 	PTCP_DROP_CHECKSUM,        /* checksum mismatch */
 	PTCP_DROP_PORTS,           /* ports do not match this connection */
-	PTCP_DROP_STATE,           /* nothing to do with it in this state (e.g. CLOSED) */
+	PTCP_DROP_STATE,           /* nothing to do with it in this state (in CLOSED
+	                              it is answered with a RST, RFC 9293 3.10.7.1) */
 	PTCP_DROP_BAD_FLAGS,       /* illegal flag mix (SYN+RST, SYN+FIN, no ACK) */
 	PTCP_DROP_BAD_ACK,         /* unacceptable ACK (answered with RST or ACK) */
 	PTCP_DROP_OUT_OF_WINDOW,   /* sequence not acceptable (answered with ACK) */
@@ -275,8 +276,10 @@ size_t ptcp_conn_send_pending(const struct ptcp_conn *c);
  * PTCP_ERR_CLOSED if already shut down. */
 int ptcp_conn_shutdown(struct ptcp_conn *c, ptcp_ts now);
 
-/* ABORT: queue a RST (in synchronized states) and go to CLOSED at once
- * with error PTCP_ERR_ABORTED. Returns 0. */
+/* ABORT (RFC 9293 3.10.5): queue <SEQ=SND.NXT><CTL=RST> when in
+ * SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1/2 or CLOSE-WAIT (CLOSING, LAST-ACK
+ * and TIME-WAIT are just deleted) and go to CLOSED at once with error
+ * PTCP_ERR_ABORTED. Returns 0. */
 int ptcp_conn_abort(struct ptcp_conn *c, ptcp_ts now);
 
 enum ptcp_state ptcp_conn_state(const struct ptcp_conn *c);
