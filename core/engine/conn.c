@@ -270,7 +270,7 @@ static void challenge_ack(struct ptcp_conn *c, ptcp_ts now)
 		return;
 	c->chack_count++;
 	c->st.challenge_acks++;
-	queue_ctl(c, PTCP_TH_ACK, c->snd_nxt, c->rcv_nxt);
+	queue_ctl(c, PTCP_TH_ACK, c->snd_max, c->rcv_nxt);
 }
 
 static bool synchronized(enum ptcp_state s)
@@ -1313,7 +1313,11 @@ static int emit_pure_ack(struct ptcp_conn *c, uint8_t *buf, size_t cap)
 {
 	struct ptcp_segment seg;
 
-	seg_init(c, &seg, PTCP_TH_ACK, c->snd_nxt);
+	/* SND.MAX, not SND.NXT: while we go back to retransmit, the peer may
+	 * already hold everything up to SND.MAX, and would find an ACK stamped
+	 * with the rewound SND.NXT unacceptable and never read its ACK field;
+	 * if both ends rewind at once they deadlock (seen in the simulation). */
+	seg_init(c, &seg, PTCP_TH_ACK, c->snd_max);
 	fill_sack(c, &seg);
 	return finish(c, &seg, buf, cap);
 }
@@ -1384,9 +1388,9 @@ int ptcp_conn_output(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_
 	if (c->keepalive_due) {
 		struct ptcp_segment seg;
 
-		/* <SEQ=SND.NXT-1>: an old byte the peer must acknowledge. */
+		/* <SEQ=SND.MAX-1>: an old byte the peer must acknowledge. */
 		c->keepalive_due = false;
-		seg_init(c, &seg, PTCP_TH_ACK, c->snd_nxt - 1);
+		seg_init(c, &seg, PTCP_TH_ACK, c->snd_max - 1);
 		return finish(c, &seg, buf, cap);
 	}
 	if (c->ack_now)
@@ -1585,7 +1589,8 @@ int ptcp_conn_abort(struct ptcp_conn *c, ptcp_ts now)
 	if (!c)
 		return PTCP_ERR_INVAL;
 	c->n_ctl = 0;
-	/* RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST> from SYN-RECEIVED,
+	/* RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST> (SND.MAX here, see
+	 * emit_pure_ack) from SYN-RECEIVED,
 	 * ESTABLISHED, FIN-WAIT-1/2 and CLOSE-WAIT; CLOSING, LAST-ACK and
 	 * TIME-WAIT are just deleted. */
 	switch (c->state) {
@@ -1594,7 +1599,7 @@ int ptcp_conn_abort(struct ptcp_conn *c, ptcp_ts now)
 	case PTCP_FIN_WAIT_1:
 	case PTCP_FIN_WAIT_2:
 	case PTCP_CLOSE_WAIT:
-		queue_ctl(c, PTCP_TH_RST, c->snd_nxt, 0);
+		queue_ctl(c, PTCP_TH_RST, c->snd_max, 0);
 		break;
 	default:
 		break;
