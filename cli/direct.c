@@ -1,0 +1,153 @@
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "direct.h"
+#include "error.h"
+#include "log.h"
+#include "options.h"
+#include "route.h"
+#include "session.h"
+#include "status.h"
+
+static const char connect_usage[] =
+	"Usage: p2ptcp connect --local-port PORT --peer ADDR:PORT [--local-addr ADDR]\n"
+	"                      [--isn N --peer-isn M] [--active] [--punch-interval MS]\n"
+	"                      [--timeout S] [--pcap FILE] [-v]\n"
+	"\n"
+	"Opens a TCP connection from our PORT to the peer and relays standard input to\n"
+	"the peer and the peer's bytes to standard output. Without --active both sides\n"
+	"run this at about the same time: their SYNs cross (simultaneous open, which\n"
+	"also opens both NATs), and the SYN is repeated every --punch-interval until\n"
+	"the peer answers. End of input sends FIN; the program exits 0 once both\n"
+	"directions are closed cleanly.\n"
+	"\n"
+	"  --local-port PORT      our TCP port (1-65535)\n"
+	"  --peer ADDR:PORT       the peer's address and port as we reach them\n"
+	"  --local-addr ADDR      our address (default: the source of the route to ADDR)\n"
+	"  --isn N                our initial sequence number (default: RFC 6528)\n"
+	"  --peer-isn M           the ISN the peer will use; other SYNs are ignored\n"
+	"  --active               plain three-way handshake to a listening peer\n"
+	"  --punch-interval MS    SYN repetition for simultaneous open (default 500)\n"
+	"  --timeout S            give up if not connected after S seconds (default 30)\n"
+	"  --first-syn-ttl N      IP TTL of the first SYN only (opens our NAT without\n"
+	"                         reaching the peer's)\n"
+	"  --linger MS            time in TIME-WAIT before exiting (default: 2 RTO)\n"
+	"  --sndbuf/--rcvbuf B    send/receive buffer in bytes (default 262144)\n"
+	"  --pcap FILE            write every segment sent and received to FILE (pcap)\n"
+	"  -v, -vv                log states, drops and retransmissions; -vv every segment\n";
+
+static const char listen_usage[] =
+	"Usage: p2ptcp listen --local-port PORT [--local-addr ADDR] [--pcap FILE] [-v]\n"
+	"\n"
+	"Waits for one peer to connect to PORT, then relays standard input to it and\n"
+	"its bytes to standard output, like connect.\n"
+	"\n"
+	"  --local-port PORT      the TCP port to listen on (1-65535)\n"
+	"  --local-addr ADDR      our address (default: the first IPv4 address of an\n"
+	"                         interface that is up, loopback last)\n"
+	"  --isn N                our initial sequence number (default: random)\n"
+	"  --timeout S            give up if no peer connected after S seconds\n"
+	"  --linger MS            time in TIME-WAIT before exiting (default: 2 RTO)\n"
+	"  --sndbuf/--rcvbuf B    send/receive buffer in bytes (default 262144)\n"
+	"  --pcap FILE            write every segment sent and received to FILE (pcap)\n"
+	"  -v, -vv                log states, drops and retransmissions; -vv every segment\n";
+
+static int usage_error(bool listen, const char *msg)
+{
+	ptcp_error("%s", msg);
+	fprintf(stderr, "See 'p2ptcp help %s'.\n", listen ? "listen" : "connect");
+	return PTCP_EXIT_USAGE;
+}
+
+static int pick_local(struct ptcp_cli_direct *o, struct ptcp_endpoint *local)
+{
+	char ifname[32], a[48];
+	int rv;
+
+	if (o->has_local_addr) {
+		*local = o->local;
+	} else if (!o->listen) {
+		rv = ptcp_route_source(&o->peer, local);
+		if (rv != 0) {
+			ptcp_endpoint_format(&o->peer, a, sizeof(a));
+			ptcp_error("no route to %s: %s", a, strerror(-rv));
+			return PTCP_EXIT_SYSTEM;
+		}
+	} else {
+		rv = ptcp_route_first_address(local, ifname, sizeof(ifname));
+		if (rv != 0) {
+			ptcp_error("no IPv4 address on any interface: give --local-addr");
+			return PTCP_EXIT_SYSTEM;
+		}
+		ptcp_info("local address from interface %s", ifname);
+	}
+	local->port = o->local_port;
+	return 0;
+}
+
+static int run(int argc, char *argv[], bool listen)
+{
+	struct ptcp_session_config cfg;
+	struct ptcp_session_result res;
+	struct ptcp_cli_direct o;
+	char err[256];
+	int rv;
+
+	ptcp_log_set_start(ptcp_clock_now());
+	if (ptcp_cli_parse_direct(&o, listen, argc, argv, err, sizeof(err)) != 0)
+		return usage_error(listen, err);
+	if (o.help) {
+		fputs(listen ? listen_usage : connect_usage, stdout);
+		return PTCP_EXIT_OK;
+	}
+	ptcp_log_set_level(PTCP_LOG_WARN + o.verbose);
+
+	ptcp_session_config_default(&cfg);
+	if ((rv = pick_local(&o, &cfg.local)) != 0)
+		return rv;
+	cfg.passive = listen;
+	if (listen)
+		cfg.remote.family = PTCP_AF_NONE;
+	else
+		cfg.remote = o.peer;
+	cfg.has_isn = o.has_isn;
+	cfg.open.isn = o.isn;
+	cfg.open.has_peer_isn = o.has_peer_isn;
+	cfg.open.peer_isn = o.peer_isn;
+	cfg.open_timeout = o.timeout;
+	cfg.linger = o.linger;
+	cfg.pcap_path = o.pcap;
+	if (o.sndbuf)
+		cfg.conn.sndbuf = o.sndbuf;
+	if (o.rcvbuf)
+		cfg.conn.rcvbuf = o.rcvbuf;
+	cfg.conn.first_syn_ttl = o.first_syn_ttl;
+	if (!listen && !o.active) {
+		/* Hole punching: repeat the SYN at a fixed pace for the whole
+		 * --timeout, and survive the RST a NAT may send before the
+		 * peer's own SYN has opened it. */
+		cfg.conn.punching = true;
+		cfg.conn.syn_interval = o.punch_interval;
+		uint64_t n = o.timeout ? o.timeout / o.punch_interval + 1 : UINT64_MAX;
+
+		cfg.conn.syn_retries = n > 1000000 ? 1000000 : (unsigned)n;
+	}
+
+	if (ptcp_session_run(&cfg, &res) == 0)
+		return PTCP_EXIT_OK;
+	ptcp_error("%s", res.msg);
+	return ptcp_cli_exit_code(&res);
+}
+
+int ptcp_cmd_connect(int argc, char *argv[])
+{
+	return run(argc, argv, false);
+}
+
+int ptcp_cmd_listen(int argc, char *argv[])
+{
+	return run(argc, argv, true);
+}

@@ -1,0 +1,69 @@
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bpf.h"
+#include "error.h"
+
+/* Offsets in the IPv4 header (RFC 791 section 3.1). */
+#define IP_VER_IHL 0
+#define IP_FRAG 6
+#define IP_PROTO 9
+#define IP_DST 16
+#define TCP_DPORT 2
+
+#define ACCEPT_ALL 0xffffffffu   /* keep the whole packet */
+
+int ptcp_bpf_tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local)
+{
+	struct sock_filter p[PTCP_BPF_MAX];
+	uint32_t dst;
+	bool check_dst;
+	unsigned n = 0, i, drop;
+
+	if (local->family != PTCP_AF_INET)
+		return PTCP_ERR_INVAL;
+	dst = (uint32_t)local->addr[0] << 24 | (uint32_t)local->addr[1] << 16 |
+	      (uint32_t)local->addr[2] << 8 | local->addr[3];
+	check_dst = dst != 0;
+
+	/* Jumps to the drop instruction are filled in at the end, when its
+	 * position is known: jf/jt are relative to the next instruction. */
+#define STMT(c, v) (p[n++] = (struct sock_filter)BPF_STMT((c), (v)))
+#define JUMP_DROP_IF_NOT(c, v) (p[n++] = (struct sock_filter)BPF_JUMP((c), (v), 0, 0xff))
+#define JUMP_DROP_IF(c, v) (p[n++] = (struct sock_filter)BPF_JUMP((c), (v), 0xff, 0))
+	STMT(BPF_LD | BPF_B | BPF_ABS, IP_VER_IHL);
+	STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0);
+	JUMP_DROP_IF_NOT(BPF_JMP | BPF_JEQ | BPF_K, 0x40);
+	STMT(BPF_LD | BPF_B | BPF_ABS, IP_PROTO);
+	JUMP_DROP_IF_NOT(BPF_JMP | BPF_JEQ | BPF_K, 6);
+	/* A non-first fragment has no TCP header where we would look. */
+	STMT(BPF_LD | BPF_H | BPF_ABS, IP_FRAG);
+	JUMP_DROP_IF(BPF_JMP | BPF_JSET | BPF_K, 0x1fff);
+	if (check_dst) {
+		STMT(BPF_LD | BPF_W | BPF_ABS, IP_DST);
+		JUMP_DROP_IF_NOT(BPF_JMP | BPF_JEQ | BPF_K, dst);
+	}
+	/* X = IHL * 4: where the TCP header starts. */
+	STMT(BPF_LDX | BPF_B | BPF_MSH, IP_VER_IHL);
+	STMT(BPF_LD | BPF_H | BPF_IND, TCP_DPORT);
+	JUMP_DROP_IF_NOT(BPF_JMP | BPF_JEQ | BPF_K, local->port);
+	STMT(BPF_RET | BPF_K, ACCEPT_ALL);
+	drop = n;
+	STMT(BPF_RET | BPF_K, 0);
+#undef STMT
+#undef JUMP_DROP_IF_NOT
+#undef JUMP_DROP_IF
+
+	if (n > cap)
+		return PTCP_ERR_NOBUF;
+	for (i = 0; i < n; i++) {
+		prog[i] = p[i];
+		if (BPF_CLASS(p[i].code) != BPF_JMP)
+			continue;
+		if (prog[i].jt == 0xff)
+			prog[i].jt = (uint8_t)(drop - i - 1);
+		if (prog[i].jf == 0xff)
+			prog[i].jf = (uint8_t)(drop - i - 1);
+	}
+	return (int)n;
+}

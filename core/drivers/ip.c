@@ -1,0 +1,162 @@
+#include <string.h>
+
+#include "error.h"
+#include "ip.h"
+#include "segment.h"
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void set_ipv4(struct ptcp_endpoint *ep, const uint8_t *a)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->family = PTCP_AF_INET;
+	memcpy(ep->addr, a, 4);
+}
+
+uint16_t ptcp_ipv4_checksum(const uint8_t *data, size_t len)
+{
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += get16(data + i);
+	if (len & 1)
+		sum += (uint32_t)data[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+int ptcp_ipv4_parse(struct ptcp_ipv4 *ip, const uint8_t *buf, size_t len)
+{
+	size_t hdr_len, total;
+	uint16_t frag;
+
+	/* Lengths first (RFC 791 section 3.1), then the fields. */
+	if (len < PTCP_IPV4_HDR_MIN)
+		return PTCP_ERR_TRUNCATED;
+	if (buf[0] >> 4 != 4)
+		return PTCP_ERR_INVAL;
+	hdr_len = (size_t)(buf[0] & 0x0f) * 4;
+	if (hdr_len < PTCP_IPV4_HDR_MIN)
+		return PTCP_ERR_INVAL;
+	if (hdr_len > len)
+		return PTCP_ERR_TRUNCATED;
+	total = get16(buf + 2);
+	if (total < hdr_len)
+		return PTCP_ERR_INVAL;
+	if (total > len)
+		return PTCP_ERR_TRUNCATED;
+	if (ptcp_ipv4_checksum(buf, hdr_len) != 0)
+		return PTCP_ERR_CHECKSUM;
+
+	memset(ip, 0, sizeof(*ip));
+	ip->hdr_len = hdr_len;
+	ip->total_len = total;
+	ip->tos = buf[1];
+	ip->id = get16(buf + 4);
+	frag = get16(buf + 6);
+	ip->dont_fragment = (frag & 0x4000) != 0;
+	ip->more_fragments = (frag & 0x2000) != 0;
+	ip->frag_offset = frag & 0x1fff;
+	ip->ttl = buf[8];
+	ip->proto = buf[9];
+	set_ipv4(&ip->src, buf + 12);
+	set_ipv4(&ip->dst, buf + 16);
+	ip->payload = buf + hdr_len;
+	ip->payload_len = total - hdr_len;
+	return 0;
+}
+
+int ptcp_ipv4_build(uint8_t *buf, size_t cap, const struct ptcp_endpoint *src,
+                    const struct ptcp_endpoint *dst, uint8_t proto, uint8_t ttl,
+                    uint16_t id, size_t payload_len)
+{
+	if (cap < PTCP_IPV4_HDR_MIN)
+		return PTCP_ERR_NOBUF;
+	if (src->family != PTCP_AF_INET || dst->family != PTCP_AF_INET || ttl == 0 ||
+	    payload_len > 65535 - PTCP_IPV4_HDR_MIN)
+		return PTCP_ERR_INVAL;
+	buf[0] = 0x45;
+	buf[1] = 0;
+	put16(buf + 2, (uint16_t)(PTCP_IPV4_HDR_MIN + payload_len));
+	put16(buf + 4, id);
+	put16(buf + 6, 0x4000);   /* DF, as Linux sends TCP (PMTU discovery) */
+	buf[8] = ttl;
+	buf[9] = proto;
+	put16(buf + 10, 0);
+	memcpy(buf + 12, src->addr, 4);
+	memcpy(buf + 16, dst->addr, 4);
+	put16(buf + 10, ptcp_ipv4_checksum(buf, PTCP_IPV4_HDR_MIN));
+	return PTCP_IPV4_HDR_MIN;
+}
+
+int ptcp_ip_tcp_payload(const uint8_t *buf, size_t len, struct ptcp_endpoint *src,
+                        struct ptcp_endpoint *dst, const uint8_t **tcp, size_t *tcp_len,
+                        const char **why)
+{
+	struct ptcp_ipv4 ip;
+	const char *dummy;
+	int rv;
+
+	if (!why)
+		why = &dummy;
+	if (len >= 1 && buf[0] >> 4 == 6) {
+		*why = "IPv6 not supported yet";
+		return PTCP_ERR_INVAL;
+	}
+	rv = ptcp_ipv4_parse(&ip, buf, len);
+	if (rv != 0) {
+		*why = rv == PTCP_ERR_TRUNCATED ? "truncated IPv4 packet" :
+		       rv == PTCP_ERR_CHECKSUM ? "bad IPv4 header checksum" :
+		       "malformed IPv4 header";
+		return rv;
+	}
+	if (ip.proto != PTCP_IPPROTO_TCP) {
+		*why = "not TCP";
+		return PTCP_ERR_INVAL;
+	}
+	if (ptcp_ipv4_is_fragment(&ip)) {
+		*why = "IPv4 fragment";
+		return PTCP_ERR_INVAL;
+	}
+	*src = ip.src;
+	*dst = ip.dst;
+	*tcp = ip.payload;
+	*tcp_len = ip.payload_len;
+	*why = NULL;
+	return 0;
+}
+
+int ptcp_tcp_checksum_complete(uint8_t *tcp, size_t len, const struct ptcp_endpoint *src,
+                               const struct ptcp_endpoint *dst)
+{
+	uint32_t sum = 0;
+	uint16_t partial;
+	int i;
+
+	if (len < PTCP_TCP_HDR_MIN || len > 0xffff || src->family != PTCP_AF_INET ||
+	    dst->family != PTCP_AF_INET)
+		return 0;
+	/* The pseudo-header: addresses, zero, protocol, TCP length. */
+	for (i = 0; i < 4; i += 2)
+		sum += get16(src->addr + i) + get16(dst->addr + i);
+	sum += PTCP_IPPROTO_TCP + (uint32_t)len;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	partial = (uint16_t)sum;
+	if (get16(tcp + 16) != partial || ptcp_tcp_checksum(src, dst, tcp, len) == 0)
+		return 0;
+	put16(tcp + 16, 0);
+	put16(tcp + 16, ptcp_tcp_checksum(src, dst, tcp, len));
+	return 1;
+}

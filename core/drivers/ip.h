@@ -1,0 +1,96 @@
+/* IPv4 headers (RFC 791): the parse the raw-socket driver applies to every
+ * packet it receives before the engine sees the TCP part, and the header
+ * the pcap writer synthesises for segments we send (the kernel adds the
+ * real one). Pure functions over byte buffers, no sockets: tested and
+ * fuzzable.
+ *
+ * IPv6 will get its own parse beside this one; callers keep addresses in
+ * struct ptcp_endpoint, which carries the family. */
+#ifndef PTCP_IP_H
+#define PTCP_IP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define PTCP_IPV4_HDR_MIN 20     /* bytes, no options */
+#define PTCP_IPV4_HDR_MAX 60     /* bytes, IHL 15 */
+#define PTCP_IPPROTO_TCP 6
+
+struct ptcp_ipv4 {
+	size_t hdr_len;            /* bytes, 20..60 (IHL * 4) */
+	size_t total_len;          /* bytes, header + payload (Total Length) */
+	uint8_t tos;
+	uint8_t ttl;
+	uint8_t proto;             /* 6 = TCP */
+	uint16_t id;
+	bool dont_fragment;
+	bool more_fragments;
+	uint16_t frag_offset;      /* in 8-byte units */
+	struct ptcp_endpoint src;  /* port 0 */
+	struct ptcp_endpoint dst;  /* port 0 */
+	const uint8_t *payload;    /* points into the parsed buffer */
+	size_t payload_len;        /* bytes, total_len - hdr_len */
+};
+
+/* Parses the IPv4 header at buf[0..len). Bytes past Total Length (link
+ * padding) are ignored. The header checksum is verified.
+ *
+ * Returns 0, or PTCP_ERR_TRUNCATED (len < 20, < IHL * 4 or < Total
+ * Length), PTCP_ERR_INVAL (version not 4, IHL < 5, Total Length shorter
+ * than the header), PTCP_ERR_CHECKSUM. */
+int ptcp_ipv4_parse(struct ptcp_ipv4 *ip, const uint8_t *buf, size_t len);
+
+/* True when the packet is a fragment (offset non-zero or More Fragments
+ * set): the driver does not reassemble, and a TCP header may not be
+ * whole in it. */
+static inline bool ptcp_ipv4_is_fragment(const struct ptcp_ipv4 *ip)
+{
+	return ip->more_fragments || ip->frag_offset != 0;
+}
+
+/* The Internet checksum (RFC 1071) of data[0..len), as it goes in the
+ * header field; a header whose checksum field is right gives 0. */
+uint16_t ptcp_ipv4_checksum(const uint8_t *data, size_t len);
+
+/* Writes a 20-byte IPv4 header (no options, DF set, checksum filled in)
+ * for a packet of payload_len bytes from src to dst into buf[0..cap).
+ *
+ * Returns 20, or PTCP_ERR_NOBUF (cap < 20), PTCP_ERR_INVAL (src or dst not
+ * IPv4, payload_len > 65515, ttl 0). */
+int ptcp_ipv4_build(uint8_t *buf, size_t cap, const struct ptcp_endpoint *src,
+                    const struct ptcp_endpoint *dst, uint8_t proto, uint8_t ttl,
+                    uint16_t id, size_t payload_len);
+
+/* Finds the TCP segment in the IP packet buf[0..len): parses the header
+ * and keeps only whole, unfragmented TCP packets. On success *tcp and
+ * *tcp_len give the segment and src/dst the addresses (port 0).
+ *
+ * Returns 0, or the parse's error, or PTCP_ERR_INVAL for a fragment or
+ * another protocol. *why (optional) gets a short reason for a log line
+ * ("fragment", "not TCP", "bad IPv4 checksum", ...). */
+int ptcp_ip_tcp_payload(const uint8_t *buf, size_t len, struct ptcp_endpoint *src,
+                        struct ptcp_endpoint *dst, const uint8_t **tcp, size_t *tcp_len,
+                        const char **why);
+
+/* Completes a TCP checksum that the sending host left to be offloaded.
+ *
+ * A segment sent by a local kernel over veth, loopback or a bridge in
+ * the same machine (network namespaces) still has CHECKSUM_PARTIAL when
+ * it reaches our raw socket: its checksum field holds only the folded sum
+ * of the pseudo-header (RFC 9293 section 3.1), not the complement over
+ * the whole segment; no wire was crossed, so the kernel itself trusts it.
+ * When the field of tcp[0..len) from src to dst equals that partial sum
+ * and the segment does not already verify, the real checksum is computed
+ * and written into the field, so that the engine's verification passes.
+ * A segment off a real wire whose checksum happens to equal the partial
+ * sum and is wrong is as likely as any 16-bit checksum collision.
+ *
+ * Returns 1 when the field was rewritten, 0 otherwise (len < 20 or not
+ * IPv4 included). */
+int ptcp_tcp_checksum_complete(uint8_t *tcp, size_t len, const struct ptcp_endpoint *src,
+                               const struct ptcp_endpoint *dst);
+
+#endif

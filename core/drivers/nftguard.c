@@ -1,0 +1,156 @@
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <nftables/libnftables.h>
+
+#include "nftguard.h"
+
+/* Copies the first non-empty line of nftables' error output. */
+static void first_line(char *dst, size_t cap, const char *src)
+{
+	size_t n;
+
+	if (cap == 0)
+		return;
+	if (!src)
+		src = "";
+	while (*src == '\n')
+		src++;
+	n = strcspn(src, "\n");
+	if (n == 0) {
+		snprintf(dst, cap, "unknown nftables error");
+		return;
+	}
+	/* nftables prefixes every message with "Error: ". */
+	if (n > 7 && strncmp(src, "Error: ", 7) == 0) {
+		src += 7;
+		n -= 7;
+	}
+	snprintf(dst, cap, "%.*s", (int)n, src);
+}
+
+/* libnftables writes some failures (e.g. "Operation not permitted (you
+ * must be root)") straight to stderr instead of its error buffer. Our
+ * stderr carries one line per error, so the command runs with fd 2
+ * pointed at a memory file whose text joins the error buffer's. */
+static int run_captured(struct ptcp_nftguard *g, const char *cmd, char *text, size_t cap)
+{
+	int saved = -1, mem, rv;
+	ssize_t n = 0;
+	const char *buf;
+
+	text[0] = '\0';
+	mem = memfd_create("p2ptcp-nft", MFD_CLOEXEC);
+	if (mem >= 0) {
+		fflush(stderr);
+		saved = dup(STDERR_FILENO);
+		if (saved < 0 || dup2(mem, STDERR_FILENO) < 0) {
+			if (saved >= 0)
+				close(saved);
+			saved = -1;
+		}
+	}
+	rv = nft_run_cmd_from_buffer(g->nft, cmd);
+	if (saved >= 0) {
+		fflush(stderr);
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+		n = pread(mem, text, cap - 1, 0);
+		text[n > 0 ? n : 0] = '\0';
+	}
+	if (mem >= 0)
+		close(mem);
+	buf = nft_ctx_get_error_buffer(g->nft);
+	if (rv != 0 && buf && *buf) {
+		/* The error buffer explains better; it goes first. */
+		size_t len = strlen(text);
+		char tail[256];
+
+		snprintf(tail, sizeof(tail), "%s", text);
+		snprintf(text, cap, "%s%s%s", buf, len ? "\n" : "", tail);
+	}
+	return rv;
+}
+
+static int run(struct ptcp_nftguard *g, const char *cmd, char *err, size_t errlen)
+{
+	char msg[1024];
+
+	if (run_captured(g, cmd, msg, sizeof(msg)) == 0)
+		return 0;
+	first_line(err, errlen, msg);
+	if (strstr(msg, "Operation not permitted"))
+		return -EPERM;
+	return -ENOTSUP;
+}
+
+int ptcp_nftguard_install(struct ptcp_nftguard *g, const struct ptcp_endpoint *local,
+                          uint32_t mark, char *err, size_t errlen)
+{
+	char cmd[512], saddr[40] = "";
+	const uint8_t *a = local->addr;
+	int rv;
+
+	memset(g, 0, sizeof(*g));
+	if (errlen)
+		err[0] = '\0';
+	if (local->family != PTCP_AF_INET) {
+		snprintf(err, errlen, "only IPv4 is supported");
+		return -EAFNOSUPPORT;
+	}
+	snprintf(g->table, sizeof(g->table), "p2ptcp_%ld_%u", (long)getpid(), local->port);
+	if (a[0] | a[1] | a[2] | a[3])
+		snprintf(saddr, sizeof(saddr), "ip saddr %u.%u.%u.%u ", a[0], a[1], a[2], a[3]);
+	snprintf(cmd, sizeof(cmd),
+		 "table inet %s {\n"
+		 "\tflags owner\n"
+		 "\tchain output {\n"
+		 "\t\ttype filter hook output priority filter; policy accept;\n"
+		 "\t\t%stcp sport %u tcp flags & rst == rst meta mark != 0x%08x drop\n"
+		 "\t}\n"
+		 "}\n",
+		 g->table, saddr, local->port, mark);
+
+	g->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!g->nft) {
+		snprintf(err, errlen, "cannot create an nftables context");
+		return -ENOMEM;
+	}
+	/* Keep libnftables from printing on our stdout/stderr: stdout
+	 * carries the peer's bytes. */
+	nft_ctx_buffer_output(g->nft);
+	nft_ctx_buffer_error(g->nft);
+
+	if ((rv = run(g, cmd, err, errlen)) != 0)
+		goto fail;
+	if (!ptcp_nftguard_present(g)) {
+		snprintf(err, errlen, "table %s is missing right after it was created", g->table);
+		rv = -ENOTSUP;
+		goto fail;
+	}
+	return 0;
+fail:
+	nft_ctx_free(g->nft);
+	g->nft = NULL;
+	return rv;
+}
+
+bool ptcp_nftguard_present(struct ptcp_nftguard *g)
+{
+	char cmd[96], msg[256];
+
+	if (!g->nft)
+		return false;
+	snprintf(cmd, sizeof(cmd), "list table inet %s", g->table);
+	return run_captured(g, cmd, msg, sizeof(msg)) == 0;
+}
+
+void ptcp_nftguard_remove(struct ptcp_nftguard *g)
+{
+	if (g->nft)
+		nft_ctx_free(g->nft);
+	g->nft = NULL;
+}

@@ -1,0 +1,54 @@
+/* The firewall rule that keeps the kernel from resetting our connection.
+ *
+ * The kernel sees segments for a port that no socket of its own has
+ * connected, and answers each with a RST that would kill the connection
+ * the engine runs on that port (see docs/driver.md). We install
+ *
+ *   table inet p2ptcp_<pid>_<port> {
+ *       flags owner
+ *       chain output {
+ *           type filter hook output priority filter; policy accept;
+ *           [ip saddr ADDR] tcp sport PORT tcp flags & rst == rst
+ *               meta mark != MARK drop
+ *       }
+ *   }
+ *
+ * through libnftables. Our own RSTs carry MARK (SO_MARK on the raw socket)
+ * and pass. "flags owner" ties the table to the netlink socket that made
+ * it: the kernel deletes the table when that socket closes, so also when
+ * the process is killed with SIGKILL. Nothing is left to clean up. */
+#ifndef PTCP_NFTGUARD_H
+#define PTCP_NFTGUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct nft_ctx;
+
+struct ptcp_nftguard {
+	struct nft_ctx *nft;   /* keeps the owning netlink socket open */
+	char table[48];        /* "p2ptcp_<pid>_<port>" */
+};
+
+/* Creates the table for local (its port, and its address unless it is
+ * 0.0.0.0) letting through only RSTs marked with mark, then lists it to
+ * check that it exists.
+ *
+ * Returns 0, or -EPERM (no CAP_NET_ADMIN), -ENOTSUP (nftables not usable:
+ * no nf_tables in the kernel, "flags owner" unsupported, ...), -ENOMEM,
+ * -EAFNOSUPPORT (not IPv4). On error, err[0..errlen) gets nftables' own
+ * first line of explanation. */
+int ptcp_nftguard_install(struct ptcp_nftguard *g, const struct ptcp_endpoint *local,
+                          uint32_t mark, char *err, size_t errlen);
+
+/* True when the table is present (nft list table succeeds). */
+bool ptcp_nftguard_present(struct ptcp_nftguard *g);
+
+/* Closes the netlink socket, which makes the kernel delete the table.
+ * Safe on a zeroed or already removed guard. */
+void ptcp_nftguard_remove(struct ptcp_nftguard *g);
+
+#endif

@@ -1,0 +1,41 @@
+/* --pcap: every segment the engine sends and receives, in a standard
+ * pcap file (link type LINKTYPE_RAW: each record starts with the IP
+ * header) that tcpdump -r and Wireshark read.
+ *
+ * Received segments are written as the whole IP packet the raw socket
+ * delivered. For sent segments the kernel adds the IP header after we hand
+ * the segment over, so the writer synthesises one (ip.h) with the
+ * addresses and TTL the kernel will use. Timestamps are wall-clock time. */
+#ifndef PTCP_PCAPW_H
+#define PTCP_PCAPW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct ptcp_pcapw;
+
+/* Creates (or truncates) the file at path and writes the pcap header.
+ * Returns 0, or -EIO with libpcap's message in err[0..errlen), or
+ * -ENOMEM. */
+int ptcp_pcapw_open(struct ptcp_pcapw **out, const char *path, char *err, size_t errlen);
+
+/* Writes one received IP packet pkt[0..len). Returns 0 or -EINVAL
+ * (len 0 or > 65535). */
+int ptcp_pcapw_write_ip(struct ptcp_pcapw *w, const uint8_t *pkt, size_t len);
+
+/* Writes one sent TCP segment tcp[0..len) from src to dst with an IPv4
+ * header made up for it (ttl 0 is written as 64, Linux's default).
+ * Returns 0 or -EINVAL (not IPv4, too long). */
+int ptcp_pcapw_write_tcp(struct ptcp_pcapw *w, const struct ptcp_endpoint *src,
+                         const struct ptcp_endpoint *dst, const uint8_t *tcp, size_t len,
+                         uint8_t ttl);
+
+/* Pushes buffered records to the file. Returns 0 or -EIO. */
+int ptcp_pcapw_flush(struct ptcp_pcapw *w);
+
+/* Flushes and closes. NULL is allowed. */
+void ptcp_pcapw_close(struct ptcp_pcapw *w);
+
+#endif

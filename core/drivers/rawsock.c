@@ -1,0 +1,235 @@
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bpf.h"
+#include "ip.h"
+#include "rawsock.h"
+
+/* Enough for a full default window (256 KiB) in flight plus headers. */
+#define SOCKBUF_BYTES (4 * 1024 * 1024)
+
+static void to_sockaddr(struct sockaddr_in *sin, const struct ptcp_endpoint *ep)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	memcpy(&sin->sin_addr, ep->addr, 4);
+	sin->sin_port = htons(ep->port);
+}
+
+/* Asks for a bigger socket buffer; as root the FORCE variant passes the
+ * rmem_max/wmem_max limits. Failure only costs speed. */
+static void grow_buffer(int fd, int opt, int force_opt)
+{
+	int v = SOCKBUF_BYTES;
+
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof(v)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
+}
+
+static int reserve_port(struct ptcp_rawsock *rs)
+{
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof(sin);
+	int one = 1;
+
+	rs->reserve_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (rs->reserve_fd < 0)
+		return -errno;
+	/* SO_REUSEADDR lets a later kernel socket of ours (the rendezvous
+	 * connection from the same port) bind beside this one; the port
+	 * still belongs to us and not to the ephemeral range's next user. */
+	if (setsockopt(rs->reserve_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+		return -errno;
+	to_sockaddr(&sin, &rs->local);
+	if (bind(rs->reserve_fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
+		return -errno;
+	if (getsockname(rs->reserve_fd, (struct sockaddr *)&sin, &slen) != 0)
+		return -errno;
+	rs->local.port = ntohs(sin.sin_port);
+	return 0;
+}
+
+static int setup_raw(struct ptcp_rawsock *rs)
+{
+	struct sock_filter insns[PTCP_BPF_MAX];
+	struct sock_fprog prog;
+	struct sockaddr_in sin;
+	uint8_t junk[64];
+	int n;
+
+	n = ptcp_bpf_tcp_port(insns, PTCP_BPF_MAX, &rs->local);
+	if (n < 0)
+		return -EINVAL;
+	prog.len = (unsigned short)n;
+	prog.filter = insns;
+	if (setsockopt(rs->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0)
+		return -errno;
+	/* Packets queued before the filter was attached may be anyone's. */
+	while (recv(rs->fd, junk, sizeof(junk), MSG_DONTWAIT) >= 0)
+		;
+	if (setsockopt(rs->fd, SOL_SOCKET, SO_MARK, &rs->mark, sizeof(rs->mark)) != 0)
+		return -errno;
+	/* Binding a raw socket sets the source address of what it sends. */
+	to_sockaddr(&sin, &rs->local);
+	sin.sin_port = 0;
+	if (bind(rs->fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
+		return -errno;
+	grow_buffer(rs->fd, SO_SNDBUF, SO_SNDBUFFORCE);
+	grow_buffer(rs->fd, SO_RCVBUF, SO_RCVBUFFORCE);
+	return 0;
+}
+
+int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local, uint32_t mark)
+{
+	int rv;
+
+	memset(rs, 0, sizeof(*rs));
+	rs->fd = -1;
+	rs->reserve_fd = -1;
+	if (local->family != PTCP_AF_INET)
+		return -EAFNOSUPPORT;
+	rs->local = *local;
+	rs->mark = mark;
+
+	/* The raw socket first: without CAP_NET_RAW nothing else matters,
+	 * and the caller reports EPERM from here. Then the port, which the
+	 * filter needs when the kernel picks it. */
+	rs->fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (rs->fd < 0) {
+		rv = -errno;
+		goto fail;
+	}
+	if ((rv = reserve_port(rs)) != 0 || (rv = setup_raw(rs)) != 0)
+		goto fail;
+	return 0;
+fail:
+	ptcp_rawsock_close(rs);
+	return rv;
+}
+
+void ptcp_rawsock_close(struct ptcp_rawsock *rs)
+{
+	if (rs->fd >= 0)
+		close(rs->fd);
+	if (rs->reserve_fd >= 0)
+		close(rs->reserve_fd);
+	rs->fd = -1;
+	rs->reserve_fd = -1;
+}
+
+static int set_ttl(struct ptcp_rawsock *rs, uint8_t ttl)
+{
+	/* -1 returns the socket to the route's default TTL. */
+	int v = ttl ? ttl : -1;
+
+	if (ttl == rs->ttl)
+		return 0;
+	if (setsockopt(rs->fd, IPPROTO_IP, IP_TTL, &v, sizeof(v)) != 0)
+		return -errno;
+	rs->ttl = ttl;
+	return 0;
+}
+
+int ptcp_rawsock_send(struct ptcp_rawsock *rs, const struct ptcp_endpoint *dst,
+                      const uint8_t *seg, size_t len, uint8_t ttl)
+{
+	struct sockaddr_in sin;
+	ssize_t n;
+	int rv;
+
+	if (dst->family != PTCP_AF_INET)
+		return -EAFNOSUPPORT;
+	if ((rv = set_ttl(rs, ttl)) != 0)
+		return rv;
+	to_sockaddr(&sin, dst);
+	/* The port in a raw socket's address means nothing to the kernel:
+	 * the TCP header carries it. */
+	sin.sin_port = 0;
+	do
+		n = sendto(rs->fd, seg, len, 0, (struct sockaddr *)&sin, sizeof(sin));
+	while (n < 0 && errno == EINTR);
+	rv = n < 0 ? -errno : 0;
+	if (ttl)
+		(void)set_ttl(rs, 0);
+	return rv;
+}
+
+int ptcp_rawsock_send_many(struct ptcp_rawsock *rs, const struct ptcp_endpoint *dst,
+                           const struct iovec *segs, unsigned n)
+{
+	struct mmsghdr msgs[PTCP_RAWSOCK_BATCH];
+	struct sockaddr_in sin;
+	unsigned i, done = 0;
+	int rv;
+
+	if (dst->family != PTCP_AF_INET)
+		return -EAFNOSUPPORT;
+	if ((rv = set_ttl(rs, 0)) != 0)
+		return rv;
+	to_sockaddr(&sin, dst);
+	sin.sin_port = 0;
+	while (done < n) {
+		unsigned k = n - done < PTCP_RAWSOCK_BATCH ? n - done : PTCP_RAWSOCK_BATCH;
+
+		memset(msgs, 0, sizeof(msgs[0]) * k);
+		for (i = 0; i < k; i++) {
+			msgs[i].msg_hdr.msg_name = &sin;
+			msgs[i].msg_hdr.msg_namelen = sizeof(sin);
+			msgs[i].msg_hdr.msg_iov = (struct iovec *)&segs[done + i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		rv = sendmmsg(rs->fd, msgs, k, 0);
+		if (rv < 0 && errno == EINTR)
+			continue;
+		if (rv < 0)
+			return done ? (int)done : -errno;
+		if (rv == 0)
+			break;
+		done += (unsigned)rv;
+		/* A short count means the next one failed: report what went. */
+		if ((unsigned)rv < k)
+			break;
+	}
+	return (int)done;
+}
+
+int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t *buf, size_t cap, struct ptcp_rawsock_rx *rx)
+{
+	ssize_t n;
+
+	do
+		n = recv(rs->fd, buf, cap, MSG_DONTWAIT | MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+
+	memset(rx, 0, sizeof(*rx));
+	rx->ip = buf;
+	if ((size_t)n > cap) {
+		rx->why = "packet larger than the receive buffer";
+		return 0;
+	}
+	rx->ip_len = (size_t)n;
+	if (ptcp_ip_tcp_payload(buf, rx->ip_len, &rx->src, &rx->dst, &rx->tcp, &rx->tcp_len,
+				&rx->why) != 0)
+		return 0;
+	if (rx->tcp_len < 4) {
+		rx->why = "truncated TCP header";
+		return 0;
+	}
+	rx->src.port = (uint16_t)(rx->tcp[0] << 8 | rx->tcp[1]);
+	rx->dst.port = (uint16_t)(rx->tcp[2] << 8 | rx->tcp[3]);
+	/* The BPF filter already did this; it stays as a guard in case the
+	 * filter could not be attached the same way on another kernel. */
+	if (rx->dst.port != rs->local.port) {
+		rx->why = "not for our port";
+		return 0;
+	}
+	/* Segments from a kernel in the same machine (namespaces) come with
+	 * the checksum left to offload: complete it. */
+	(void)ptcp_tcp_checksum_complete(buf + (rx->tcp - buf), rx->tcp_len, &rx->src, &rx->dst);
+	return 1;
+}

@@ -1,0 +1,91 @@
+/* Raw-socket I/O for one local TCP endpoint.
+ *
+ * Three kernel objects together let a userspace TCP own a port:
+ *   - a raw IPPROTO_TCP socket that sends our segments (the kernel adds
+ *     the IP header) and receives every TCP packet for the host, cut down
+ *     to our port by a BPF socket filter (bpf.h);
+ *   - a kernel TCP socket bound to the same address and port (never
+ *     listening) so no other program is given the port;
+ *   - SO_MARK on the raw socket, so the firewall rule of nftguard.h can
+ *     tell our own RSTs from the ones the kernel sends for the port.
+ *
+ * IPv4 now; the family is kept in every endpoint for IPv6 later.
+ * Functions return 0 or a negative errno value. */
+#ifndef PTCP_RAWSOCK_H
+#define PTCP_RAWSOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "addr.h"
+
+/* Largest packet we read: an IPv4 packet can be 64 KiB. */
+#define PTCP_RAWSOCK_MTU 65536
+/* Segments one ptcp_rawsock_send_many() hands to the kernel per call. */
+#define PTCP_RAWSOCK_BATCH 32
+
+struct ptcp_rawsock {
+	int fd;                      /* raw socket, -1 when closed */
+	int reserve_fd;              /* kernel TCP socket holding the port */
+	struct ptcp_endpoint local;  /* address and port we own */
+	uint32_t mark;               /* SO_MARK of the raw socket */
+	uint8_t ttl;                 /* TTL currently set, 0 = the default */
+};
+
+/* Received packet: the addresses and where the TCP segment lies in the
+ * caller's buffer. */
+struct ptcp_rawsock_rx {
+	struct ptcp_endpoint src;    /* port taken from the TCP header */
+	struct ptcp_endpoint dst;
+	const uint8_t *ip;           /* whole IP packet */
+	size_t ip_len;
+	const uint8_t *tcp;          /* TCP header and payload */
+	size_t tcp_len;
+	const char *why;             /* reason, when the packet was discarded */
+};
+
+/* Opens the raw socket and reserves local (IPv4; address 0.0.0.0 means
+ * any; port 0 lets the kernel pick one, written back into rs->local).
+ * mark is set with SO_MARK (needs CAP_NET_ADMIN, or CAP_NET_RAW on recent
+ * kernels). Socket buffers are raised so a burst of a full window is not
+ * dropped by the socket.
+ *
+ * Returns 0, or -EPERM/-EACCES (no CAP_NET_RAW), -EADDRINUSE (another
+ * socket holds the port), -EADDRNOTAVAIL (the address is not ours),
+ * -EAFNOSUPPORT (not IPv4), or another -errno from socket(2), bind(2) or
+ * setsockopt(2). On error everything opened is closed again. */
+int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local, uint32_t mark);
+
+/* Closes both sockets. Safe on a closed or zeroed-then-failed rawsock. */
+void ptcp_rawsock_close(struct ptcp_rawsock *rs);
+
+/* Sends the TCP segment seg[0..len) (checksum already filled in for our
+ * local address) to dst. ttl 0 uses the route's default; another value is
+ * set with IP_TTL for this segment only.
+ *
+ * Returns 0, or -errno from sendto(2) (-ENOBUFS or -EAGAIN mean the
+ * segment was lost locally, as on a congested link; TCP will retransmit
+ * it). */
+int ptcp_rawsock_send(struct ptcp_rawsock *rs, const struct ptcp_endpoint *dst,
+                      const uint8_t *seg, size_t len, uint8_t ttl);
+
+/* Sends n TCP segments to dst with one sendmmsg(2), all with the
+ * route's default TTL (use ptcp_rawsock_send() for a segment with a TTL
+ * of its own).
+ *
+ * Returns the number of segments the kernel took (the rest are lost
+ * locally, as ptcp_rawsock_send() describes), or -errno when it took none:
+ * -ENOBUFS/-EAGAIN are local drops, anything else a failure. */
+int ptcp_rawsock_send_many(struct ptcp_rawsock *rs, const struct ptcp_endpoint *dst,
+                           const struct iovec *segs, unsigned n);
+
+/* Reads one packet into buf[0..cap) without blocking and finds its TCP
+ * segment (ip.h).
+ *
+ * Returns 1 with *rx filled, 0 when a packet was read but discarded
+ * (rx->why says why: malformed, fragment, not for our port), -EAGAIN when
+ * nothing is waiting, or another -errno from recv(2). */
+int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t *buf, size_t cap, struct ptcp_rawsock_rx *rx);
+
+#endif

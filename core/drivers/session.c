@@ -1,0 +1,838 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "clock.h"
+#include "error.h"
+#include "isn.h"
+#include "log.h"
+#include "nftguard.h"
+#include "pcapw.h"
+#include "random.h"
+#include "rawsock.h"
+#include "session.h"
+
+#define IO_BUF (64 * 1024)     /* bytes moved per read(2)/write(2) */
+#define RX_BATCH 64            /* packets read per raw-socket wake-up */
+#define LINGER_MIN (200 * PTCP_NS_PER_MS)
+
+struct session {
+	const struct ptcp_session_config *cfg;
+	struct ptcp_session_result *res;
+	struct event_base *base;
+	struct event *ev_raw, *ev_timer, *ev_in, *ev_out, *ev_int, *ev_term;
+	struct ptcp_conn *conn;
+	struct ptcp_rawsock rs;
+	struct ptcp_nftguard guard;
+	struct ptcp_pcapw *pcap;
+	ptcp_ts start;
+
+	bool in_poll, out_poll;        /* fd works with epoll */
+	bool in_armed, out_armed;      /* its event is added */
+	int in_flags, out_flags;       /* fcntl flags to restore, -1 = untouched */
+	bool in_eof;                   /* read(2) on in_fd returned 0 */
+	bool shut;                     /* ptcp_conn_shutdown() was called */
+	bool out_closed;               /* out_fd replaced by /dev/null after EOF */
+	bool established;              /* reached ESTABLISHED once */
+	bool done;
+
+	ptcp_ts open_deadline;         /* PTCP_TS_NEVER when none */
+	ptcp_ts linger_until;          /* set on entering TIME-WAIT */
+	ptcp_ts timer_at;              /* what ev_timer is armed for */
+
+	uint8_t *in_buf;               /* bytes read but not yet accepted */
+	size_t in_off, in_len;
+	uint8_t *out_buf;              /* bytes received but not yet written */
+	size_t out_off, out_len;
+	uint8_t *rx_buf;               /* PTCP_RAWSOCK_MTU */
+	uint8_t *tx_buf;               /* PTCP_RAWSOCK_BATCH buffers of tx_cap */
+	size_t tx_cap;
+	struct iovec tx_iov[PTCP_RAWSOCK_BATCH];
+};
+
+static void *alloc_libc(void *ctx, size_t size)
+{
+	(void)ctx;
+	return malloc(size);
+}
+
+static void free_libc(void *ctx, void *ptr, size_t size)
+{
+	(void)ctx;
+	(void)size;
+	free(ptr);
+}
+
+void ptcp_session_config_default(struct ptcp_session_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	ptcp_config_default(&cfg->conn);
+	cfg->in_fd = STDIN_FILENO;
+	cfg->out_fd = STDOUT_FILENO;
+	cfg->mark = PTCP_SESSION_MARK;
+	cfg->linger = -1;
+}
+
+static void fail(struct session *s, enum ptcp_session_status st, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Records the first failure; later ones are consequences of it. */
+static void fail(struct session *s, enum ptcp_session_status st, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->res->status == PTCP_SESSION_OK) {
+		s->res->status = st;
+		if (st == PTCP_SESSION_CONN)
+			s->res->conn_error = err;
+		else
+			s->res->sys_errno = err;
+		va_start(ap, fmt);
+		vsnprintf(s->res->msg, sizeof(s->res->msg), fmt, ap);
+		va_end(ap);
+	}
+	s->done = true;
+	if (s->base)
+		event_base_loopbreak(s->base);
+}
+
+/* --- logging ------------------------------------------------------------- */
+
+static void on_event(void *user, struct ptcp_conn *conn, const struct ptcp_event *ev)
+{
+	struct session *s = user;
+
+	(void)conn;
+	switch (ev->type) {
+	case PTCP_EV_STATE:
+		ptcp_info("state %s -> %s", ptcp_state_name(ev->from), ptcp_state_name(ev->to));
+		if (ev->to == PTCP_ESTABLISHED && !s->established) {
+			s->established = true;
+			ptcp_info("established after %.3f ms",
+				  (double)ptcp_ts_elapsed(ev->now, s->start) / PTCP_NS_PER_MS);
+		}
+		break;
+	case PTCP_EV_DROP:
+		ptcp_info("drop: %s", ptcp_drop_name(ev->drop));
+		break;
+	case PTCP_EV_ISN_MISMATCH:
+		ptcp_warn("the peer's SYN carries ISN %u, not the agreed %u: %s", ev->seq,
+			  s->cfg->open.peer_isn, ev->accepted ? "accepted" : "ignored");
+		break;
+	case PTCP_EV_RETRANSMIT:
+		ptcp_info("retransmission timeout: seq %u, backoff %u", ev->seq, ev->backoff);
+		break;
+	case PTCP_EV_FAST_RETRANSMIT:
+		ptcp_info("fast retransmit: seq %u", ev->seq);
+		break;
+	case PTCP_EV_CLOSED:
+		ptcp_info("closed: %s", ev->error ? ptcp_strerror(ev->error) : "clean close");
+		break;
+	}
+}
+
+static void log_segment(const char *dir, const uint8_t *tcp, size_t len,
+			const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst)
+{
+	struct ptcp_segment seg;
+	char a[48], b[48], line[256];
+
+	if (!ptcp_log_enabled(PTCP_LOG_DEBUG))
+		return;
+	ptcp_endpoint_format(src, a, sizeof(a));
+	ptcp_endpoint_format(dst, b, sizeof(b));
+	if (ptcp_segment_parse(&seg, tcp, len, NULL, NULL) != 0)
+		snprintf(line, sizeof(line), "malformed, %zu bytes", len);
+	else
+		ptcp_segment_format(&seg, line, sizeof(line));
+	ptcp_debug("%s %s > %s: %s", dir, a, b, line);
+}
+
+/* --- the wire ------------------------------------------------------------ */
+
+/* What a send error means: a local drop is a lost segment that TCP
+ * repairs; no route may heal; anything else (a firewall's EPERM, a bad
+ * descriptor) will not go away. Returns false on a failure. */
+static bool send_error(struct session *s, int rv)
+{
+	if (rv == -ENOBUFS || rv == -EAGAIN || rv == -EHOSTUNREACH || rv == -ENETUNREACH) {
+		ptcp_info("segment not sent: %s", strerror(-rv));
+		return true;
+	}
+	fail(s, PTCP_SESSION_SYSTEM, -rv, "cannot send to the peer: %s", strerror(-rv));
+	return false;
+}
+
+/* Sends the segments gathered in tx_iov[0..n). */
+static bool send_batch(struct session *s, unsigned n)
+{
+	const struct ptcp_endpoint *remote = ptcp_conn_remote(s->conn);
+	int rv;
+
+	if (n == 0)
+		return true;
+	rv = ptcp_rawsock_send_many(&s->rs, remote, s->tx_iov, n);
+	if (rv < 0)
+		return send_error(s, rv);
+	if ((unsigned)rv < n)
+		ptcp_info("%u segments not sent: socket buffer full", n - (unsigned)rv);
+	return true;
+}
+
+/* Sends whatever the engine has due, up to PTCP_RAWSOCK_BATCH segments
+ * per system call. */
+static void flush_tx(struct session *s, ptcp_ts now)
+{
+	const struct ptcp_endpoint *local = ptcp_conn_local(s->conn);
+	const struct ptcp_endpoint *remote = ptcp_conn_remote(s->conn);
+	struct ptcp_txinfo info;
+	unsigned k = 0;
+	uint8_t *buf;
+	int n, rv;
+
+	for (;;) {
+		buf = s->tx_buf + (size_t)k * s->tx_cap;
+		memset(&info, 0, sizeof(info));
+		n = ptcp_conn_output(s->conn, buf, s->tx_cap, &info, now);
+		if (n < 0) {
+			fail(s, PTCP_SESSION_SYSTEM, EINVAL, "engine output: %s", ptcp_strerror(n));
+			return;
+		}
+		if (n == 0)
+			break;
+		log_segment(">", buf, (size_t)n, local, remote);
+		if (s->pcap)
+			(void)ptcp_pcapw_write_tcp(s->pcap, local, remote, buf, (size_t)n, info.ttl);
+		if (info.ttl) {
+			/* A TTL of its own (the first punching SYN): keep the
+			 * order, send what is gathered, then this one alone. */
+			if (!send_batch(s, k))
+				return;
+			k = 0;
+			rv = ptcp_rawsock_send(&s->rs, remote, buf, (size_t)n, info.ttl);
+			if (rv < 0 && !send_error(s, rv))
+				return;
+			continue;
+		}
+		s->tx_iov[k].iov_base = buf;
+		s->tx_iov[k].iov_len = (size_t)n;
+		if (++k == PTCP_RAWSOCK_BATCH) {
+			if (!send_batch(s, k))
+				return;
+			k = 0;
+		}
+	}
+	(void)send_batch(s, k);
+}
+
+static void on_raw(evutil_socket_t fd, short what, void *arg);
+static void settle(struct session *s, ptcp_ts now);
+
+static void on_raw(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct ptcp_rawsock_rx rx;
+	ptcp_ts now = ptcp_clock_now();
+	int i, rv;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < RX_BATCH && !s->done; i++) {
+		rv = ptcp_rawsock_recv(&s->rs, s->rx_buf, PTCP_RAWSOCK_MTU, &rx);
+		if (rv == -EAGAIN)
+			break;
+		if (rv < 0) {
+			fail(s, PTCP_SESSION_SYSTEM, -rv, "cannot read from the raw socket: %s",
+			     strerror(-rv));
+			return;
+		}
+		if (rv == 0) {
+			ptcp_debug("drop before the engine: %s", rx.why);
+			continue;
+		}
+		log_segment("<", rx.tcp, rx.tcp_len, &rx.src, &rx.dst);
+		if (s->pcap)
+			(void)ptcp_pcapw_write_ip(s->pcap, rx.ip, rx.ip_len);
+		/* Malformed segments are reported by the engine as drops. */
+		(void)ptcp_conn_input_bytes(s->conn, rx.tcp, rx.tcp_len, &rx.src, now);
+	}
+	settle(s, now);
+}
+
+/* --- application data ---------------------------------------------------- */
+
+/* True when ptcp_conn_send() may be called (not in CLOSED or LISTEN). */
+static bool can_send(struct session *s)
+{
+	enum ptcp_state st = ptcp_conn_state(s->conn);
+
+	return st != PTCP_CLOSED && st != PTCP_LISTEN && !s->shut;
+}
+
+/* Hands bytes already read from in_fd to the engine. */
+static void push_in(struct session *s, ptcp_ts now)
+{
+	ptcp_ssize n;
+
+	while (s->in_off < s->in_len) {
+		n = ptcp_conn_send(s->conn, s->in_buf + s->in_off, s->in_len - s->in_off, now);
+		if (n < 0) {
+			/* The connection failed; settle() reports why. */
+			s->in_off = s->in_len = 0;
+			return;
+		}
+		if (n == 0)
+			return;
+		s->in_off += (size_t)n;
+	}
+	s->in_off = s->in_len = 0;
+}
+
+/* One read(2) from in_fd, at most what the send buffer can take now.
+ * Returns false when nothing more can be read now. */
+static bool read_in(struct session *s, ptcp_ts now)
+{
+	size_t space;
+	ssize_t n;
+
+	if (s->in_eof || !can_send(s) || s->in_len > 0)
+		return false;
+	space = ptcp_conn_send_space(s->conn);
+	if (space == 0)
+		return false;
+	if (space > IO_BUF)
+		space = IO_BUF;
+	n = read(s->cfg->in_fd, s->in_buf, space);
+	if (n < 0) {
+		if (errno == EINTR)
+			return true;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return false;
+		fail(s, PTCP_SESSION_SYSTEM, errno, "cannot read standard input: %s",
+		     strerror(errno));
+		return false;
+	}
+	if (n == 0) {
+		s->in_eof = true;
+		ptcp_info("end of input");
+		return false;
+	}
+	s->in_len = (size_t)n;
+	s->in_off = 0;
+	push_in(s, now);
+	return true;
+}
+
+static void on_in(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	ptcp_ts now = ptcp_clock_now();
+
+	(void)fd;
+	(void)what;
+	(void)read_in(s, now);
+	settle(s, now);
+}
+
+static void close_out(struct session *s)
+{
+	int null;
+
+	/* Replace rather than close, so the descriptor number is not reused
+	 * by a later open. The reader of a pipe sees end of file now. */
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		if (s->out_flags >= 0)
+			(void)fcntl(s->cfg->out_fd, F_SETFL, s->out_flags);
+		(void)dup2(null, s->cfg->out_fd);
+		close(null);
+	}
+	s->out_closed = true;
+	s->out_poll = false;
+	s->out_flags = -1;
+	ptcp_info("end of the peer's data");
+}
+
+/* Moves received bytes to out_fd as far as it takes them. */
+static void pump_out(struct session *s, ptcp_ts now)
+{
+	ptcp_ssize n;
+	ssize_t w;
+
+	if (s->out_closed)
+		return;
+	for (;;) {
+		if (s->out_off < s->out_len) {
+			w = write(s->cfg->out_fd, s->out_buf + s->out_off, s->out_len - s->out_off);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					return;
+				fail(s, PTCP_SESSION_SYSTEM, errno,
+				     "cannot write standard output: %s", strerror(errno));
+				return;
+			}
+			s->out_off += (size_t)w;
+			continue;
+		}
+		s->out_off = s->out_len = 0;
+		/* Only read from the engine what we can hold: the rest stays
+		 * in its receive buffer and the window shrinks. */
+		n = ptcp_conn_recv(s->conn, s->out_buf, IO_BUF, now);
+		if (n <= 0)
+			break;
+		s->out_len = (size_t)n;
+	}
+	if (ptcp_conn_recv_eof(s->conn))
+		close_out(s);
+}
+
+static void on_out(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	s->out_armed = false;
+	settle(s, ptcp_clock_now());
+}
+
+/* --- timers and the end ------------------------------------------------- */
+
+static bool out_drained(struct session *s)
+{
+	return s->out_closed || (s->out_off == s->out_len && ptcp_conn_recv_ready(s->conn) == 0);
+}
+
+static ptcp_ts linger_time(struct session *s)
+{
+	struct ptcp_stats st;
+	uint64_t t;
+
+	if (s->cfg->linger >= 0)
+		return (ptcp_ts)s->cfg->linger;
+	/* Long enough for the peer to retransmit its FIN once if our last
+	 * ACK was lost, and for us to ACK it again: if we had gone, the
+	 * kernel would answer it with a RST. RFC 9293 asks for 2 MSL; a
+	 * process that exits cannot hold the port that long usefully. */
+	ptcp_conn_stats(s->conn, &st);
+	t = 2 * st.rto;
+	if (t < LINGER_MIN)
+		t = LINGER_MIN;
+	if (t > 2 * s->cfg->conn.msl && s->cfg->conn.msl)
+		t = 2 * s->cfg->conn.msl;
+	return t;
+}
+
+static void check_end(struct session *s, ptcp_ts now)
+{
+	enum ptcp_state st = ptcp_conn_state(s->conn);
+	int err;
+
+	if (s->done)
+		return;
+	if (st == PTCP_CLOSED) {
+		err = ptcp_conn_error(s->conn);
+		if (err != 0) {
+			fail(s, PTCP_SESSION_CONN, err, "%s", ptcp_strerror(err));
+			return;
+		}
+		/* A clean close: leave once the last bytes are written out. */
+		if (out_drained(s)) {
+			s->done = true;
+			event_base_loopbreak(s->base);
+		}
+		return;
+	}
+	if (st == PTCP_TIME_WAIT) {
+		if (s->linger_until == PTCP_TS_NEVER) {
+			s->linger_until = ptcp_ts_add(now, linger_time(s));
+			ptcp_info("TIME-WAIT: leaving in %.0f ms",
+				  (double)(s->linger_until - now) / PTCP_NS_PER_MS);
+		}
+		if (now >= s->linger_until && out_drained(s)) {
+			s->done = true;
+			event_base_loopbreak(s->base);
+		}
+		return;
+	}
+	if (!s->established && now >= s->open_deadline) {
+		ptcp_info("no connection after %.1f s: giving up",
+			  (double)s->cfg->open_timeout / PTCP_NS_PER_S);
+		(void)ptcp_conn_abort(s->conn, now);
+		flush_tx(s, now);
+		fail(s, PTCP_SESSION_CONN, PTCP_ERR_TIMEOUT, "%s", ptcp_strerror(PTCP_ERR_TIMEOUT));
+	}
+}
+
+static void arm_timer(struct session *s)
+{
+	ptcp_ts at = ptcp_conn_expiry(s->conn), now;
+	struct timeval tv;
+	uint64_t d;
+
+	if (!s->established)
+		at = ptcp_ts_min(at, s->open_deadline);
+	at = ptcp_ts_min(at, s->linger_until);
+	if (at == s->timer_at)
+		return;
+	s->timer_at = at;
+	if (at == PTCP_TS_NEVER) {
+		evtimer_del(s->ev_timer);
+		return;
+	}
+	now = ptcp_clock_now();
+	d = ptcp_ts_elapsed(at, now);
+	/* Round up: waking a microsecond early would find nothing due. */
+	d += PTCP_NS_PER_US - 1;
+	tv.tv_sec = (time_t)(d / PTCP_NS_PER_S);
+	tv.tv_usec = (suseconds_t)(d % PTCP_NS_PER_S / PTCP_NS_PER_US);
+	evtimer_add(s->ev_timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	ptcp_ts now = ptcp_clock_now();
+
+	(void)fd;
+	(void)what;
+	s->timer_at = PTCP_TS_NEVER;
+	if (now >= ptcp_conn_expiry(s->conn))
+		(void)ptcp_conn_handle_expiry(s->conn, now);
+	settle(s, now);
+}
+
+static void set_armed(struct event *ev, bool *armed, bool want)
+{
+	if (want == *armed)
+		return;
+	if (want)
+		event_add(ev, NULL);
+	else
+		event_del(ev);
+	*armed = want;
+}
+
+/* Everything that follows any event: move application bytes both ways,
+ * send FIN when input ended, send what is due, decide whether we are done,
+ * re-arm the timer and the stdio events. */
+static void settle(struct session *s, ptcp_ts now)
+{
+	enum ptcp_state st;
+	int guard;
+
+	if (s->done)
+		return;
+	pump_out(s, now);
+	push_in(s, now);
+	/* Files and /dev/null are always "ready": read them directly, as
+	 * much as the send buffer takes. */
+	if (!s->in_poll)
+		for (guard = 0; guard < 64 && read_in(s, now); guard++)
+			;
+	st = ptcp_conn_state(s->conn);
+	/* Shutdown in SYN-SENT would drop the connection attempt, so our
+	 * FIN waits for the connection to exist (RFC 9293 3.10.4 queues it
+	 * in SYN-RECEIVED; we wait until ESTABLISHED either way). */
+	if (s->in_eof && s->in_len == 0 && !s->shut &&
+	    (st == PTCP_ESTABLISHED || st == PTCP_CLOSE_WAIT)) {
+		s->shut = true;
+		(void)ptcp_conn_shutdown(s->conn, now);
+	}
+	flush_tx(s, now);
+	check_end(s, now);
+	if (s->done)
+		return;
+	arm_timer(s);
+	if (s->in_poll)
+		set_armed(s->ev_in, &s->in_armed,
+			  !s->in_eof && can_send(s) && s->in_len == 0 &&
+			  ptcp_conn_send_space(s->conn) > 0);
+	if (s->out_poll)
+		set_armed(s->ev_out, &s->out_armed, s->out_off < s->out_len);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct session *s = arg;
+	ptcp_ts now = ptcp_clock_now();
+	const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+
+	(void)what;
+	ptcp_info("%s: aborting the connection", name);
+	if (ptcp_conn_state(s->conn) != PTCP_CLOSED) {
+		(void)ptcp_conn_abort(s->conn, now);
+		flush_tx(s, now);
+	}
+	if (s->res->status == PTCP_SESSION_OK)
+		s->res->signo = (int)sig;
+	fail(s, PTCP_SESSION_SIGNAL, 0, "interrupted by %s; connection reset", name);
+}
+
+/* --- setup --------------------------------------------------------------- */
+
+/* Regular files and /dev/null make epoll_ctl fail with EPERM. */
+static bool pollable(int fd)
+{
+	struct epoll_event ev;
+	int ep, ok;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return false;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ok = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0;
+	close(ep);
+	return ok;
+}
+
+static int make_nonblocking(int fd, int *saved)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	*saved = -1;
+	if (fl < 0)
+		return -errno;
+	if (fl & O_NONBLOCK)
+		return 0;
+	if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+		return -errno;
+	*saved = fl;
+	return 0;
+}
+
+static const char setcap_hint[] =
+	"run as root or `setcap cap_net_raw,cap_net_admin+ep $(command -v p2ptcp)`";
+
+static int open_wire(struct session *s)
+{
+	const struct ptcp_session_config *cfg = s->cfg;
+	char err[256];
+	int rv;
+
+	rv = ptcp_rawsock_open(&s->rs, &cfg->local, cfg->mark);
+	if (rv == -EPERM || rv == -EACCES) {
+		fail(s, PTCP_SESSION_PERM, -rv,
+		     "raw sockets need CAP_NET_RAW (and CAP_NET_ADMIN for the firewall rule): %s",
+		     setcap_hint);
+		return -1;
+	}
+	if (rv != 0) {
+		char a[48];
+
+		ptcp_endpoint_format(&cfg->local, a, sizeof(a));
+		fail(s, PTCP_SESSION_SYSTEM, -rv, "cannot use local endpoint %s: %s", a,
+		     strerror(-rv));
+		return -1;
+	}
+	s->res->local = s->rs.local;
+
+	rv = ptcp_nftguard_install(&s->guard, &s->rs.local, cfg->mark, err, sizeof(err));
+	if (rv == -EPERM) {
+		fail(s, PTCP_SESSION_PERM, EPERM,
+		     "the firewall rule needs CAP_NET_ADMIN: %s", setcap_hint);
+		return -1;
+	}
+	if (rv != 0) {
+		fail(s, PTCP_SESSION_FIREWALL, -rv,
+		     "cannot install firewall rule (nftables): %s; the kernel would reset the connection",
+		     err);
+		return -1;
+	}
+	ptcp_info("firewall: table inet %s drops the kernel's RSTs from port %u",
+		  s->guard.table, s->rs.local.port);
+
+	if (cfg->pcap_path) {
+		rv = ptcp_pcapw_open(&s->pcap, cfg->pcap_path, err, sizeof(err));
+		if (rv != 0) {
+			fail(s, PTCP_SESSION_SYSTEM, -rv, "cannot write capture '%s': %s",
+			     cfg->pcap_path, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int open_conn(struct session *s)
+{
+	const struct ptcp_session_config *cfg = s->cfg;
+	struct ptcp_config cc = cfg->conn;
+	struct ptcp_open o = cfg->open;
+	uint8_t secret[16];
+	char a[48], b[48];
+	int rv;
+
+	cc.alloc.alloc = alloc_libc;
+	cc.alloc.free = free_libc;
+	cc.alloc.ctx = NULL;
+	cc.on_event = on_event;
+	cc.user = s;
+	rv = ptcp_conn_new(&s->conn, &cc, &s->rs.local,
+			   cfg->remote.family == PTCP_AF_NONE ? NULL : &cfg->remote);
+	if (rv != 0) {
+		fail(s, PTCP_SESSION_SYSTEM, rv == PTCP_ERR_NOMEM ? ENOMEM : EINVAL,
+		     "cannot create the connection: %s", ptcp_strerror(rv));
+		return -1;
+	}
+	if (!cfg->has_isn) {
+		/* RFC 6528 for a known 4-tuple; a LISTEN does not know the peer
+		 * yet, and one random ISN serves it as well. */
+		if (cfg->passive || cfg->remote.family == PTCP_AF_NONE) {
+			o.isn = ptcp_random_u32();
+		} else {
+			ptcp_random_bytes(secret, sizeof(secret));
+			o.isn = ptcp_isn_generate(secret, &s->rs.local, &cfg->remote, s->start);
+		}
+	}
+	s->tx_cap = (size_t)PTCP_TCP_HDR_MAX + cc.mss + 64;
+	s->tx_buf = malloc(s->tx_cap * PTCP_RAWSOCK_BATCH);
+	s->rx_buf = malloc(PTCP_RAWSOCK_MTU);
+	s->in_buf = malloc(IO_BUF);
+	s->out_buf = malloc(IO_BUF);
+	if (!s->tx_buf || !s->rx_buf || !s->in_buf || !s->out_buf) {
+		fail(s, PTCP_SESSION_SYSTEM, ENOMEM, "out of memory");
+		return -1;
+	}
+
+	ptcp_endpoint_format(&s->rs.local, a, sizeof(a));
+	if (cfg->passive) {
+		ptcp_info("listening on %s, ISN %u", a, o.isn);
+		rv = ptcp_conn_open_passive(s->conn, &o, s->start);
+	} else {
+		ptcp_endpoint_format(&cfg->remote, b, sizeof(b));
+		ptcp_info("connecting %s -> %s, ISN %u%s", a, b, o.isn,
+			  cc.punching ? " (simultaneous open)" : "");
+		rv = ptcp_conn_open_active(s->conn, &o, s->start);
+	}
+	if (rv != 0) {
+		fail(s, PTCP_SESSION_SYSTEM, EINVAL, "cannot open the connection: %s",
+		     ptcp_strerror(rv));
+		return -1;
+	}
+	return 0;
+}
+
+static int open_loop(struct session *s)
+{
+	const struct ptcp_session_config *cfg = s->cfg;
+	struct event_config *ec;
+
+	ec = event_config_new();
+	if (!ec)
+		goto nomem;
+	/* Retransmission timers want better than epoll's millisecond. */
+	event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+	s->base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	if (!s->base)
+		goto nomem;
+
+	s->in_poll = pollable(cfg->in_fd);
+	s->out_poll = pollable(cfg->out_fd);
+	if (s->in_poll)
+		(void)make_nonblocking(cfg->in_fd, &s->in_flags);
+	if (s->out_poll)
+		(void)make_nonblocking(cfg->out_fd, &s->out_flags);
+
+	s->ev_raw = event_new(s->base, s->rs.fd, EV_READ | EV_PERSIST, on_raw, s);
+	s->ev_timer = evtimer_new(s->base, on_timer, s);
+	s->ev_in = event_new(s->base, cfg->in_fd, EV_READ | EV_PERSIST, on_in, s);
+	s->ev_out = event_new(s->base, cfg->out_fd, EV_WRITE, on_out, s);
+	s->ev_int = evsignal_new(s->base, SIGINT, on_signal, s);
+	s->ev_term = evsignal_new(s->base, SIGTERM, on_signal, s);
+	if (!s->ev_raw || !s->ev_timer || !s->ev_in || !s->ev_out || !s->ev_int || !s->ev_term)
+		goto nomem;
+	if (event_add(s->ev_raw, NULL) != 0 || evsignal_add(s->ev_int, NULL) != 0 ||
+	    evsignal_add(s->ev_term, NULL) != 0) {
+		fail(s, PTCP_SESSION_SYSTEM, EINVAL, "cannot set up the event loop");
+		return -1;
+	}
+	return 0;
+nomem:
+	fail(s, PTCP_SESSION_SYSTEM, ENOMEM, "cannot set up the event loop: out of memory");
+	return -1;
+}
+
+static void close_all(struct session *s)
+{
+	struct event *evs[] = { s->ev_raw, s->ev_timer, s->ev_in, s->ev_out, s->ev_int, s->ev_term };
+	size_t i;
+
+	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (evs[i])
+			event_free(evs[i]);
+	if (s->base)
+		event_base_free(s->base);
+	if (s->in_flags >= 0)
+		(void)fcntl(s->cfg->in_fd, F_SETFL, s->in_flags);
+	if (s->out_flags >= 0)
+		(void)fcntl(s->cfg->out_fd, F_SETFL, s->out_flags);
+	if (s->conn) {
+		ptcp_conn_stats(s->conn, &s->res->stats);
+		ptcp_conn_free(s->conn);
+	}
+	if (s->pcap)
+		ptcp_pcapw_close(s->pcap);
+	ptcp_nftguard_remove(&s->guard);
+	ptcp_rawsock_close(&s->rs);
+	free(s->tx_buf);
+	free(s->rx_buf);
+	free(s->in_buf);
+	free(s->out_buf);
+}
+
+static void log_stats(const struct ptcp_stats *st)
+{
+	ptcp_info("segments in %llu, out %llu; bytes in %llu, out %llu; retransmitted %llu "
+		  "(%llu timeouts, %llu fast); srtt %.3f ms",
+		  (unsigned long long)st->segs_in, (unsigned long long)st->segs_out,
+		  (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out,
+		  (unsigned long long)st->retransmits, (unsigned long long)st->rto_count,
+		  (unsigned long long)st->fast_retransmits, (double)st->srtt / PTCP_NS_PER_MS);
+}
+
+int ptcp_session_run(const struct ptcp_session_config *cfg, struct ptcp_session_result *res)
+{
+	struct session s;
+	void (*old_pipe)(int);
+
+	memset(res, 0, sizeof(*res));
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	s.res = res;
+	s.rs.fd = s.rs.reserve_fd = -1;
+	s.in_flags = s.out_flags = -1;
+	s.linger_until = PTCP_TS_NEVER;
+	s.timer_at = PTCP_TS_NEVER;
+	s.start = ptcp_clock_now();
+	s.open_deadline = cfg->open_timeout ? ptcp_ts_add(s.start, cfg->open_timeout) : PTCP_TS_NEVER;
+
+	/* A reader of stdout that goes away must show up as EPIPE from
+	 * write(2), not kill us before we can reset the connection. */
+	old_pipe = signal(SIGPIPE, SIG_IGN);
+	if (ptcp_random_init() != 0)
+		fail(&s, PTCP_SESSION_SYSTEM, EIO, "libsodium cannot initialise its random source");
+	else if (open_wire(&s) == 0 && open_loop(&s) == 0 && open_conn(&s) == 0) {
+		settle(&s, ptcp_clock_now());
+		if (!s.done)
+			event_base_dispatch(s.base);
+	}
+	if (s.pcap)
+		(void)ptcp_pcapw_flush(s.pcap);
+	close_all(&s);
+	signal(SIGPIPE, old_pipe);
+	if (s.conn)
+		log_stats(&res->stats);
+	return res->status == PTCP_SESSION_OK ? 0 : -1;
+}
