@@ -80,8 +80,6 @@ struct ptcp_conn {
 	struct ptcp_rcvbuf rb;
 	uint8_t *sndmem;
 	uint8_t *rcvmem;
-	uint8_t *scratch;          /* snd_mss bytes: contiguous copy of a payload */
-	size_t scratch_cap;
 
 	/* Output wishes. */
 	bool syn_due;              /* (re)send SYN or SYN-ACK */
@@ -355,11 +353,9 @@ int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
 	c->local = *local;
 	if (remote)
 		c->remote = *remote;
-	c->scratch_cap = cfg->mss;
 	c->sndmem = conn_alloc(cfg, cfg->sndbuf);
 	c->rcvmem = c->sndmem ? conn_alloc(cfg, cfg->rcvbuf) : NULL;
-	c->scratch = c->rcvmem ? conn_alloc(cfg, c->scratch_cap) : NULL;
-	if (!c->scratch) {
+	if (!c->rcvmem) {
 		ptcp_conn_free(c);
 		return PTCP_ERR_NOMEM;
 	}
@@ -382,7 +378,6 @@ void ptcp_conn_free(struct ptcp_conn *c)
 	if (!c)
 		return;
 	cfg = c->cfg;
-	conn_release(&cfg, c->scratch, c->scratch_cap);
 	conn_release(&cfg, c->rcvmem, cfg.rcvbuf);
 	conn_release(&cfg, c->sndmem, cfg.sndbuf);
 	conn_release(&cfg, c, sizeof(*c));
@@ -1235,28 +1230,34 @@ static int emit_syn(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_t
 	return n;
 }
 
-/* Builds the data (and/or FIN) segment at seq with up to len payload bytes. */
+/* Builds the data (and/or FIN) segment at seq with up to len payload bytes,
+ * reading the payload from the send buffer straight into buf. With
+ * max_segs > 1 the payload may span that many segments of the same size (a
+ * super-segment for segmentation offload); info->gso_size then says where
+ * to cut it. */
 static int emit_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_seq seq, uint32_t len,
-                     ptcp_ts now)
+                     unsigned max_segs, struct ptcp_txinfo *info, ptcp_ts now)
 {
 	struct ptcp_segment seg;
 	size_t off = (uint32_t)(seq - c->sb_seq);
 	size_t buffered = ptcp_sendbuf_len(&c->sb);
 	bool retransmission = ptcp_seq_lt(seq, c->snd_max);
+	size_t hlen;
+	uint32_t room;
 	int n;
 
 	seg_init(c, &seg, PTCP_TH_ACK, seq);
 	fill_sack(c, &seg);
+	hlen = ptcp_segment_header_len(&seg);
+	/* Options take room from the payload (RFC 9293 3.7.1). */
+	room = c->snd_mss - (uint32_t)(hlen - PTCP_TCP_HDR_MIN);
+	if (len > room * max_segs)
+		len = room * max_segs;
+	if (len > cap - hlen)
+		len = (uint32_t)((cap - hlen) / room * room);
 	if (len > 0) {
-		/* Options take room from the payload (RFC 9293 3.7.1). */
-		uint32_t room = c->snd_mss - (uint32_t)(ptcp_segment_header_len(&seg) - PTCP_TCP_HDR_MIN);
-
-		if (len > room)
-			len = room;
-		if (len > c->scratch_cap)
-			len = (uint32_t)c->scratch_cap;
-		len = (uint32_t)ptcp_sendbuf_peek(&c->sb, off, c->scratch, len);
-		seg.payload = c->scratch;
+		len = (uint32_t)ptcp_sendbuf_peek(&c->sb, off, buf + hlen, len);
+		seg.payload = buf + hlen;
 		seg.len = len;
 		seg.flags |= PTCP_TH_PSH * (off + len == buffered);
 	}
@@ -1267,6 +1268,8 @@ static int emit_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_seq seq
 	n = finish(c, &seg, buf, cap);
 	if (n < 0)
 		return n;
+	if (info && len > room)
+		info->gso_size = (uint16_t)room;
 
 	c->st.bytes_out += seg.len;
 	if (retransmission) {
@@ -1325,14 +1328,22 @@ static int emit_pure_ack(struct ptcp_conn *c, uint8_t *buf, size_t cap)
 int ptcp_conn_output(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_txinfo *info,
                      ptcp_ts now)
 {
+	return ptcp_conn_output_gso(c, buf, cap, 1, info, now);
+}
+
+int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned max_segs,
+                         struct ptcp_txinfo *info, ptcp_ts now)
+{
 	uint32_t n;
 
-	if (!c || !buf)
+	if (!c || !buf || max_segs == 0)
 		return PTCP_ERR_INVAL;
 	if (cap < (size_t)PTCP_TCP_HDR_MAX + c->cfg.mss)
 		return PTCP_ERR_NOBUF;
-	if (info)
+	if (info) {
 		info->ttl = 0;
+		info->gso_size = 0;
+	}
 
 	if (c->n_ctl > 0)
 		return emit_ctl(c, buf, cap);
@@ -1355,7 +1366,7 @@ int ptcp_conn_output(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_
 			if (len > c->snd_mss)
 				len = c->snd_mss;
 			if (len > 0 || fin_sent(c))
-				return emit_data(c, buf, cap, c->snd_una, len, now);
+				return emit_data(c, buf, cap, c->snd_una, len, 1, info, now);
 		}
 		if (c->probe_due) {
 			/* The persist timer fired. With a zero window: a probe of
@@ -1365,13 +1376,14 @@ int ptcp_conn_output(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_
 
 			c->probe_due = false;
 			if (ptcp_seq_lt(c->snd_nxt, c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb)))
-				return emit_data(c, buf, cap, c->snd_nxt, usable ? usable : 1, now);
+				return emit_data(c, buf, cap, c->snd_nxt, usable ? usable : 1, 1, info,
+				                 now);
 		}
 		n = sendable(c);
 		if (n > 0)
-			return emit_data(c, buf, cap, c->snd_nxt, n, now);
+			return emit_data(c, buf, cap, c->snd_nxt, n, max_segs, info, now);
 		if (fin_unsent && c->snd_nxt == c->fin_seq)
-			return emit_data(c, buf, cap, c->snd_nxt, 0, now);
+			return emit_data(c, buf, cap, c->snd_nxt, 0, 1, info, now);
 		/* Data waits on a closed (or silly small) window with nothing in
 		 * flight to bring an ACK: the persist timer will probe. */
 		if (c->snd_nxt == c->snd_max && c->snd_una == c->snd_max &&

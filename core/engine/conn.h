@@ -193,7 +193,11 @@ struct ptcp_stats {
 
 /* Transmission hints for one output segment. */
 struct ptcp_txinfo {
-	uint8_t ttl;    /* IP TTL to use, 0 = the driver's default */
+	uint8_t ttl;       /* IP TTL to use, 0 = the driver's default */
+	uint16_t gso_size; /* 0 for one segment; else a super-segment from
+	                      ptcp_conn_output_gso() whose payload is cut into
+	                      pieces of this many bytes (the last may be
+	                      shorter), each with a copy of the header */
 };
 
 /* Allocates a connection in CLOSED. local is our endpoint; remote is the
@@ -241,6 +245,19 @@ int ptcp_conn_input_bytes(struct ptcp_conn *c, const uint8_t *buf, size_t len,
  * info (optional) receives per-segment hints. Call until it returns 0. */
 int ptcp_conn_output(struct ptcp_conn *c, uint8_t *buf, size_t cap,
                      struct ptcp_txinfo *info, ptcp_ts now);
+
+/* Like ptcp_conn_output(), but new in-order data may come out as one
+ * super-segment carrying up to max_segs segments' worth of payload, for a
+ * driver that uses segmentation offload (GSO): info->gso_size is then the
+ * payload size of each piece. The engine accounts for it exactly as for the
+ * individual segments; the driver (or the kernel) must cut it as TSO does:
+ * the header repeated, sequence numbers advanced, PSH and FIN on the last
+ * piece only, each piece with its own checksum. Retransmissions, probes,
+ * SYNs, FIN-only segments and ACKs still come out one segment at a time.
+ * The checksum field of a super-segment covers the whole of it. Returns as
+ * ptcp_conn_output(); PTCP_ERR_INVAL if max_segs is 0. */
+int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned max_segs,
+                         struct ptcp_txinfo *info, ptcp_ts now);
 
 /* The next time something is due (retransmission, delayed ACK, persist
  * probe, keepalive, TIME-WAIT end), or PTCP_TS_NEVER. */

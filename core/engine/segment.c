@@ -462,7 +462,7 @@ int ptcp_segment_emit(const struct ptcp_segment *seg, uint8_t *buf, size_t cap,
 	write_options(buf + PTCP_TCP_HDR_MIN, &seg->opt, &pl);
 	/* memmove: a caller may re-emit a parsed segment whose payload lies
 	 * in buf itself. */
-	if (seg->len)
+	if (seg->len && seg->payload != buf + hlen)
 		memmove(buf + hlen, seg->payload, seg->len);
 	if (csum)
 		put16(buf + 16, ptcp_tcp_checksum(src, dst, buf, total));
