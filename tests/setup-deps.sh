@@ -8,6 +8,7 @@ PKGS=(
 	libevent-dev libsodium-dev libc-ares-dev         # driver libraries
 	libnftables-dev libpcap-dev                      # firewall table, captures
 	nftables iptables iproute2 tcpdump procps        # namespace lab
+	time                                             # make bench: CPU and peak memory
 )
 
 missing=()

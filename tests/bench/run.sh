@@ -1,0 +1,221 @@
+#!/bin/bash
+# make bench: bulk throughput of p2ptcp against the Linux kernel's TCP over
+# the same path in the namespace lab, in one run:
+#
+#   link   A 10.0.0.1 -- B 10.0.0.2 (one veth)
+#   nat    A behind NAT A -> S 203.0.113.10 on the internet
+#   2nat   A behind NAT A <-> B behind NAT B, simultaneous open
+#
+# For each path the kernel's TCP (tests/tools/kpeer) and p2ptcp move
+# BENCH_MB MiB one way. The sender reads a pipe (`kpeer gen`); the
+# receiver is a kernel socket that throws the bytes away, or p2ptcp's
+# stdout into a pipe to `kpeer sink`. Printed per run: throughput at the
+# receiver, CPU seconds (user + system) per GiB of the sending and the
+# receiving process, time from the first SYN to the first segment after
+# the handshake (from a capture), and peak RSS of the p2ptcp process; then
+# the ratios engine / kernel. The veths carry wire-like segments
+# (transmit offloads off, see tests/netns/lab.sh) except in the "link*"
+# rows, which keep the kernel's veth offloads (64 KiB segments, checksums
+# left to the "hardware": the kernel's fastest path on one machine).
+#
+# Environment: BENCH_MB (default 1024), BENCH_LIMIT seconds per run (180),
+# BENCH_ROWS (space-separated row names, default all), BUILD.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/netns/lab.sh
+
+BENCH_MB=${BENCH_MB:-1024}
+N=$((BENCH_MB * MiB))
+LIMIT=${BENCH_LIMIT:-180}
+TIME=/usr/bin/time
+ROWS=${BENCH_ROWS:-"link-k link-ek link-ke nat-k nat-ek 2nat-k 2nat-e link-k-tso link-ek-tso link-ke-tso"}
+
+die() { echo "bench: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
+[ -x "$KPEER" ] || die "$KPEER missing (make test-build)"
+[ -x "$TIME" ] || die "$TIME missing (apt-get install time)"
+[ -x "$P2PTCP" ] || die "$P2PTCP missing (make)"
+
+RES=$(mktemp -d /tmp/ptcp-bench.XXXXXX)
+trap 'rm -rf "$RES"' EXIT
+
+# --- one run -----------------------------------------------------------------------
+
+# run ROW TOPO SENDER RECEIVER: SENDER/RECEIVER are "kernel" or "engine";
+# writes key=value lines to $RES/ROW
+run() {
+	local row=$1 topo=$2 snd=$3 rcv=$4 out=$RES/$1
+	(
+		LAB_PREFIX="ptcp$$b${row//-/}"
+		lab_init || exit 1
+		local d=$LAB_DIR sns rns target sport=40001 rport=5001 sim=0 rpid spid rc
+		case $topo in
+		link) lab_link || exit 1; sns=$LAB_A; rns=$LAB_B; target=$LAB_B_PUB ;;
+		nat) lab_two_nat drop with_s || exit 1; sns=$LAB_A; rns=$LAB_S; target=$LAB_S_IP ;;
+		2nat) lab_two_nat drop || exit 1; sns=$LAB_A; rns=$LAB_B; target=$LAB_B_PUB
+			sim=1; rport=40002 ;;
+		esac
+		# the first packets of the connection, for SYN -> ESTABLISHED
+		ip netns exec "$sns" tcpdump -i eth0 -n -U --immediate-mode -s 96 -Z root -c 12 \
+			-w "$d/hs.pcap" tcp >/dev/null 2>"$d/hs.log" </dev/null &
+		lab_track $!
+		wait_for 5 grep -qs "listening on" "$d/hs.log" || { echo "capture failed" >&2; exit 1; }
+
+		# receiver
+		if [ "$rcv" = kernel ]; then
+			if [ $sim = 1 ]; then
+				ip netns exec "$rns" "$TIME" -o "$d/r.time" -f '%e %U %S %M' "$KPEER" simopen \
+					--bind "$LAB_B_IP:$rport" "$LAB_A_PUB:$sport" --discard --stats \
+					--timeout "$LIMIT" >"$d/r.out" 2>"$d/r.err" </dev/null &
+			else
+				ip netns exec "$rns" "$TIME" -o "$d/r.time" -f '%e %U %S %M' "$KPEER" listen \
+					"$rport" --discard --stats --timeout "$LIMIT" >"$d/r.out" 2>"$d/r.err" </dev/null &
+			fi
+		else
+			local args=(listen --local-port "$rport")
+			[ $sim = 1 ] && args=(connect --local-port "$rport" --local-addr "$LAB_B_IP"
+				--peer "$LAB_A_PUB:$sport")
+			{
+				ip netns exec "$rns" "$TIME" -o "$d/r.time" -f '%e %U %S %M' "$P2PTCP" \
+					"${args[@]}" -v </dev/null 2>"$d/r.err" | "$KPEER" sink >"$d/r.out"
+			} &
+		fi
+		rpid=$!
+		lab_track $rpid
+		[ $sim = 1 ] || sleep 0.3    # let the listener come up (the kernel sender retries)
+
+		# sender: a pipe from kpeer gen
+		if [ "$snd" = kernel ]; then
+			if [ $sim = 1 ]; then
+				{
+					"$KPEER" gen "$N" | ip netns exec "$sns" "$TIME" -o "$d/s.time" -f '%e %U %S %M' \
+						"$KPEER" simopen --bind "$LAB_A_IP:$sport" "$target:$rport" --send-stdin \
+						--stats --timeout "$LIMIT" >"$d/s.out" 2>"$d/s.err"
+				} &
+			else
+				{
+					"$KPEER" gen "$N" | ip netns exec "$sns" "$TIME" -o "$d/s.time" -f '%e %U %S %M' \
+						"$KPEER" connect "$target:$rport" --retry --send-stdin --stats \
+						--timeout "$LIMIT" >"$d/s.out" 2>"$d/s.err"
+				} &
+			fi
+		else
+			local sargs=(connect --local-port "$sport" --local-addr "$LAB_A_IP" --peer "$target:$rport")
+			[ $sim = 1 ] || sargs+=(--active)
+			{
+				"$KPEER" gen "$N" | ip netns exec "$sns" "$TIME" -o "$d/s.time" -f '%e %U %S %M' \
+					"$P2PTCP" "${sargs[@]}" -v >/dev/null 2>"$d/s.err"
+			} &
+		fi
+		spid=$!
+		lab_track $spid
+		lab_wait_pid $spid "$LIMIT"; rc=$?
+		lab_wait_pid $rpid 10 || rc=1
+		if [ $rc -ne 0 ]; then
+			echo "bench: $row failed (status $rc)" >&2
+			tail -5 "$d/s.err" "$d/r.err" >&2
+			exit 1
+		fi
+		local bytes xfer
+		bytes=$(sed -nE 's/.*bytes=([0-9]+).*/\1/p' "$d/r.out" | tail -1)
+		xfer=$(sed -nE 's/.*xfer_secs=([0-9.]+).*/\1/p' "$d/r.out" | tail -1)
+		if [ "${bytes:-0}" != "$N" ]; then
+			echo "bench: $row: receiver got ${bytes:-0} bytes, want $N" >&2
+			exit 1
+		fi
+		{
+			echo "bytes $bytes"
+			echo "xfer $xfer"
+			echo "snd $(cat "$d/s.time" | tail -1)"
+			echo "rcv $(cat "$d/r.time" | tail -1)"
+			echo "est $(lab_pcap_syn_to_est "$d/hs.pcap")"
+			echo "engest $(sed -nE 's/.*established after ([0-9.]+) ms.*/\1/p' "$d/s.err" | head -1)"
+		} >"$out"
+	)
+}
+
+# --- the table -----------------------------------------------------------------------
+
+field() { # ROW KEY N: the Nth value on the line of KEY
+	awk -v k="$2" -v n="$3" '$1 == k { print $(n + 1); exit }' "$RES/$1" 2>/dev/null
+}
+
+mbps() { awk -v b="$(field "$1" bytes 1)" -v t="$(field "$1" xfer 1)" 'BEGIN { if (t > 0) printf "%.1f", b / t / 1048576; else print "-" }'; }
+
+cpu_gib() { # ROW snd|rcv
+	local u s
+	u=$(awk -v k="$2" '$1 == k { print $3 }' "$RES/$1")
+	s=$(awk -v k="$2" '$1 == k { print $4 }' "$RES/$1")
+	awk -v u="$u" -v s="$s" -v n="$N" 'BEGIN { printf "%.2f", (u + s) / (n / 1073741824) }'
+}
+
+rss() { awk -v k="$2" '$1 == k { printf "%.1f", $5 / 1024 }' "$RES/$1"; }
+
+label() {
+	case $1 in
+	link-k) echo "link  kernel -> kernel" ;;
+	link-ek) echo "link  p2ptcp -> kernel" ;;
+	link-ke) echo "link  kernel -> p2ptcp" ;;
+	nat-k) echo "nat   kernel -> kernel (A->S)" ;;
+	nat-ek) echo "nat   p2ptcp -> kernel (A->S)" ;;
+	2nat-k) echo "2nat  kernel -> kernel (simopen)" ;;
+	2nat-e) echo "2nat  p2ptcp -> p2ptcp (simopen)" ;;
+	link-k-tso) echo "link* kernel -> kernel" ;;
+	link-ek-tso) echo "link* p2ptcp -> kernel" ;;
+	link-ke-tso) echo "link* kernel -> p2ptcp" ;;
+	esac
+}
+
+echo "bench: $BENCH_MB MiB per run, $(nproc) CPUs, kernel $(uname -r)"
+for row in $ROWS; do
+	case $row in
+	link-k) run "$row" link kernel kernel ;;
+	link-ek) run "$row" link engine kernel ;;
+	link-ke) run "$row" link kernel engine ;;
+	nat-k) run "$row" nat kernel kernel ;;
+	nat-ek) run "$row" nat engine kernel ;;
+	2nat-k) run "$row" 2nat kernel kernel ;;
+	2nat-e) run "$row" 2nat engine engine ;;
+	link-k-tso) LAB_VETH_OFFLOAD=keep run "$row" link kernel kernel ;;
+	link-ek-tso) LAB_VETH_OFFLOAD=keep run "$row" link engine kernel ;;
+	link-ke-tso) LAB_VETH_OFFLOAD=keep run "$row" link kernel engine ;;
+	*) echo "bench: unknown row '$row'" >&2 ;;
+	esac
+done
+
+printf '\n%-36s %9s %8s %10s %10s %9s %9s %9s\n' "run" "MiB/s" "Gbit/s" "snd s/GiB" "rcv s/GiB" \
+	"SYN>EST" "snd RSS" "rcv RSS"
+printf '%-36s %9s %8s %10s %10s %9s %9s %9s\n' "" "" "" "(CPU)" "(CPU)" "ms" "MiB" "MiB"
+for row in $ROWS; do
+	if [ ! -s "$RES/$row" ]; then
+		printf '%-36s %9s\n' "$(label "$row")" "failed"
+		continue
+	fi
+	m=$(mbps "$row")
+	printf '%-36s %9s %8s %10s %10s %9s %9s %9s\n' "$(label "$row")" "$m" \
+		"$(awk -v m="$m" 'BEGIN { printf "%.2f", m * 1048576 * 8 / 1e9 }')" \
+		"$(cpu_gib "$row" snd)" "$(cpu_gib "$row" rcv)" \
+		"$(awk -v e="$(field "$row" est 1)" 'BEGIN { if (e != "") printf "%.2f", e * 1000; else print "-" }')" \
+		"$(rss "$row" snd)" "$(rss "$row" rcv)"
+done
+
+echo
+echo "p2ptcp / kernel on the same path (throughput; CPU per GiB of the p2ptcp process vs the kernel-side process in the same role):"
+ratio() { # engine-row kernel-row role label
+	[ -s "$RES/$1" ] && [ -s "$RES/$2" ] || { printf '  %-34s -\n' "$4"; return; }
+	awk -v a="$(mbps "$1")" -v b="$(mbps "$2")" -v ca="$(cpu_gib "$1" "$3")" -v cb="$(cpu_gib "$2" "$3")" \
+		-v l="$4" 'BEGIN { printf "  %-34s throughput %5.1f%%   CPU/GiB x%.1f\n", l, 100 * a / b, (cb > 0 ? ca / cb : 0) }'
+}
+ratio link-ek link-k snd "link, p2ptcp sending"
+ratio link-ke link-k rcv "link, p2ptcp receiving"
+ratio nat-ek nat-k snd "nat, p2ptcp sending"
+ratio 2nat-e 2nat-k snd "2nat, p2ptcp both ends"
+ratio link-ek-tso link-k-tso snd "link*, p2ptcp sending"
+ratio link-ke-tso link-k-tso rcv "link*, p2ptcp receiving"
+echo
+echo "SYN>EST: first SYN to the first segment after the handshake, in the sender's capture; for"
+echo "simultaneous open it includes waiting for the other side's SYN. p2ptcp's own -v figure"
+echo "(established after): $(for row in $ROWS; do e=$(field "$row" engest 1); [ -n "$e" ] && printf '%s %s ms; ' "$row" "$e"; done)"
+echo "link*: veth transmit offloads left on (the kernel's defaults): the kernel sends 64 KiB"
+echo "segments with the checksum left to the 'hardware' (the kernel's fastest path on one machine);"
+echo "the other rows carry wire-like MSS-sized segments with full checksums."

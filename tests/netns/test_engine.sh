@@ -1,0 +1,103 @@
+#!/bin/bash
+# p2ptcp to p2ptcp, simultaneous open, 16 MiB each way with hashes
+# compared: on one link (with held SYNs, so both engines are in SYN-SENT
+# when the SYNs cross; and with agreed ISNs that wrap around 2^32 during the
+# transfer), and through two NATs of both kinds.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/netns/lab.sh
+
+N=$((16 * MiB))
+SYNFIN='tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0'
+
+finish() {
+	local ra rb
+	peer_wait ea; ra=$?
+	peer_wait eb; rb=$?
+	expect_exit "p2ptcp A" $ra
+	expect_exit "p2ptcp B" $rb
+	expect_eng_data ea "$N" 2
+	expect_eng_data eb "$N" 1
+	expect_no_tables "$LAB_A"
+	expect_no_tables "$LAB_B"
+}
+
+no_rst() {
+	local r
+	r=$(lab_pcap_rsts "$1")
+	[ "$r" -eq 0 ] || t_fail "$r RSTs on the wire: $(tcpdump -nr "$1" 'tcp[tcpflags] & tcp-rst != 0' 2>/dev/null | head -3)"
+}
+
+start_pair() { # extra args for A, for B
+	# shellcheck disable=SC2086
+	eng_start ea "$LAB_A" $N 1 - connect --local-port 40001 --local-addr "$LAB_A_IP" \
+		--peer "$LAB_B_PUB:40002" $1
+	sleep "${PAIR_GAP:-0.3}"
+	# shellcheck disable=SC2086
+	eng_start eb "$LAB_B" $N 2 - connect --local-port 40002 --local-addr "$LAB_B_IP" \
+		--peer "$LAB_A_PUB:40001" $2
+}
+
+# both engines in SYN-SENT before any SYN arrives; B released first: B
+# gets a bare SYN in SYN-SENT (RFC 9293 figure 8)
+case_link() {
+	local f=$LAB_DIR/c.pcap isn_a=${1:-} isn_b=${2:-} xa="" xb=""
+	t_need_p2ptcp || return
+	lab_link || return 1
+	if [ -n "$isn_a" ]; then
+		xa="--isn $isn_a --peer-isn $isn_b"
+		xb="--isn $isn_b --peer-isn $isn_a"
+	fi
+	lab_hold "$LAB_A" syn && lab_hold "$LAB_B" syn || return 1
+	lab_capture_start "$LAB_CAP_NS" "$LAB_CAP_IF" "$f" "$SYNFIN" || return 1
+	PAIR_GAP=0 start_pair "--punch-interval 100 $xa" "--punch-interval 100 $xb"
+	wait_for 10 lab_both_held "$LAB_A" "$LAB_B" ||
+		t_fail "SYNs held: A $(lab_held "$LAB_A"), B $(lab_held "$LAB_B")"
+	lab_release "$LAB_B"
+	wait_for 10 synack_from "$f" "$LAB_B_IP" || t_fail "B sent no SYN-ACK"
+	lab_release "$LAB_A"
+	finish
+	sleep 0.2
+	lab_capture_stop
+	no_rst "$f"
+	if [ -n "$isn_a" ]; then
+		# the SYNs carry exactly the agreed ISNs
+		tcpdump -nr "$f" "src host $LAB_A_IP and tcp[tcpflags] & tcp-syn != 0" 2>/dev/null |
+			grep -q "seq $isn_a," || t_fail "no SYN from A with seq $isn_a"
+		tcpdump -nr "$f" "src host $LAB_B_IP and tcp[tcpflags] & tcp-syn != 0" 2>/dev/null |
+			grep -q "seq $isn_b," || t_fail "no SYN from B with seq $isn_b"
+	fi
+}
+
+synack_from() { [ "$(lab_pcap_synacks "$1" "$2")" -ge 1 ]; }
+
+# Through both NATs. A starts 0.3 s after B, so B's first SYNs reach NAT A
+# before A's own SYN opened it: dropped by one NAT kind, answered with a
+# RST by the other, which the engines must survive (for the RST kind with
+# a TTL 2 first SYN that opens their own NAT without reaching the other).
+case_nat() {
+	local variant=$1 x="--punch-interval 200" p
+	t_need_p2ptcp || return
+	lab_two_nat "$variant" || return 1
+	[ "$variant" = rst ] && x="$x --first-syn-ttl 2"
+	lab_capture_start "$LAB_CAP_NS" "$LAB_CAP_IF" "$LAB_DIR/c.pcap" "$SYNFIN" || return 1
+	# B first, then A
+	eng_start eb "$LAB_B" $N 2 - connect --local-port 40002 --local-addr "$LAB_B_IP" \
+		--peer "$LAB_A_PUB:40001" $x
+	sleep 0.3
+	eng_start ea "$LAB_A" $N 1 - connect --local-port 40001 --local-addr "$LAB_A_IP" \
+		--peer "$LAB_B_PUB:40002" $x
+	finish
+	lab_capture_stop
+	[ "$variant" = drop ] && no_rst "$LAB_DIR/c.pcap"
+	p=$(lab_pcap_count "$LAB_DIR/c.pcap" net 10.0.0.0/8)
+	[ "$p" -eq 0 ] || t_fail "$p segments with a private address reached the internet"
+}
+
+t_init || exit 1
+t_run "link: p2ptcp <-> p2ptcp simultaneous open, 16 MiB each way" case_link
+t_run "link: agreed ISNs wrapping past 2^32 (--isn/--peer-isn), 16 MiB each way" \
+	case_link 4294966000 4294960000
+t_run "nat-drop: p2ptcp <-> p2ptcp through both NATs, 16 MiB each way" case_nat drop
+t_run "nat-rst: p2ptcp <-> p2ptcp through both NATs (TTL 2 first SYN)" case_nat rst
+t_summary

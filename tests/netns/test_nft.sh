@@ -1,0 +1,93 @@
+#!/bin/bash
+# The firewall table p2ptcp installs against the kernel's RSTs: while the
+# program runs there is exactly one, "table inet p2ptcp_<pid>_<port>" with
+# "flags owner"; after it exits (normally, on SIGINT, SIGTERM and SIGKILL)
+# none named p2ptcp_* is left (`nft list tables` in its namespace).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/netns/lab.sh
+
+N=$MiB
+
+has_table() { lab_nft_tables "$1" | grep -q 'p2ptcp_'; }
+
+# the table of the running engine ea: name, family, owner flag
+check_table() { # port
+	local pid want tables
+	eval "pid=\$PID_ea"
+	want="inet p2ptcp_${pid}_$1"
+	if ! wait_for 5 has_table "$LAB_A"; then
+		t_fail "no p2ptcp_ table while p2ptcp runs"
+		return 1
+	fi
+	tables=$(lab_nft_tables "$LAB_A" | grep 'p2ptcp_')
+	[ "$tables" = "$want" ] || t_fail "tables '$tables', want exactly '$want'"
+	lab_exec "$LAB_A" nft list table $want 2>/dev/null | grep -q 'flags owner' ||
+		t_fail "table $want lacks 'flags owner'"
+}
+
+# the kernel's side of the connection exists (in any state but LISTEN)
+connected() { lab_exec "$LAB_B" ss -Htn '( sport = :5001 )' | grep -q .; }
+
+# p2ptcp --active to a kernel listener, its stdin held open
+setup() {
+	lab_link || return 1
+	kp_start kb "$LAB_B" listen 5001 --send $N --seed 2 --timeout 30
+	sleep 0.2
+	eng_start ea "$LAB_A" $N 1 "$LAB_DIR/release" connect --active --local-port 40001 \
+		--local-addr "$LAB_A_IP" --peer "$LAB_B_PUB:5001"
+	wait_for 10 connected || t_fail "not connected"
+}
+
+case_normal() {
+	local rc
+	t_need_p2ptcp || return
+	setup || return 1
+	check_table 40001
+	touch "$LAB_DIR/release"
+	peer_wait ea; rc=$?
+	expect_exit p2ptcp $rc
+	expect_eng_data ea $N 2
+	expect_no_tables "$LAB_A"
+}
+
+case_signal() { # INT, TERM or KILL
+	local sig=$1 pid rc
+	t_need_p2ptcp || return
+	# as if started from an interactive shell: a background job started by
+	# a script would inherit SIGINT ignored
+	ENG_WRAP="env --default-signal=INT" setup || return 1
+	check_table 40001
+	eval "pid=\$PID_ea"
+	# (stderr: no "Killed" job notice from bash in the output)
+	{
+		kill "-$sig" "$pid"
+		peer_wait ea 10
+	} 2>/dev/null
+	rc=$?
+	[ $rc -ne 124 ] || t_fail "p2ptcp did not exit within 10 s of SIG$sig"
+	[ "$sig" = KILL ] || [ $rc -ne 0 ] || t_fail "p2ptcp exited 0 after SIG$sig (connection not finished)"
+	expect_no_tables "$LAB_A"
+	touch "$LAB_DIR/release"
+}
+
+case_listen_term() {
+	local pid rc
+	t_need_p2ptcp || return
+	lab_link || return 1
+	eng_start ea "$LAB_A" 0 0 - listen --local-port 5001 --local-addr "$LAB_A_IP"
+	check_table 5001
+	eval "pid=\$PID_ea"
+	kill -TERM "$pid"
+	peer_wait ea 10; rc=$?
+	[ $rc -ne 124 ] || t_fail "p2ptcp listen did not exit within 10 s of SIGTERM"
+	expect_no_tables "$LAB_A"
+}
+
+t_init || exit 1
+t_run "nft: one owner table p2ptcp_<pid>_<port> while running, none after a normal exit" case_normal
+t_run "nft: no table after SIGINT" case_signal INT
+t_run "nft: no table after SIGTERM" case_signal TERM
+t_run "nft: no table after SIGKILL" case_signal KILL
+t_run "nft: listen: table while listening, none after SIGTERM" case_listen_term
+t_summary
