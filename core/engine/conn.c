@@ -247,6 +247,10 @@ static void queue_ctl(struct ptcp_conn *c, uint8_t flags, ptcp_seq seq, ptcp_seq
 {
 	if (c->n_ctl == CTL_QUEUE)
 		return; /* a burst of replies is pointless; drop the excess */
+	if (c->remote.family == PTCP_AF_NONE)
+		return; /* a wildcard LISTEN has nobody to address a reply to; a
+		           driver that demultiplexes can answer with
+		           ptcp_reset_for() itself */
 	c->ctl[c->n_ctl++] = (struct ctl){ .flags = flags, .seq = seq, .ack = ack };
 }
 
