@@ -20,7 +20,7 @@ SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
-BASE_CFLAGS := -std=c11 $(WARN) -MMD -MP -Icore/engine -Icore/drivers -Itests/lib
+BASE_CFLAGS := -std=c11 $(WARN) -MMD -MP -Icore/engine -Icore/drivers -Icore/proto -Itests/lib
 ifneq ($(SANITIZE),)
 BASE_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -47,7 +47,7 @@ ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 ENGINE_LIB := $(BUILD)/libptcp-engine.a
 
 # --- drivers (sockets, libevent, libsodium, c-ares, nftables, pcap) --------
-DRIVER_SRC := $(sort $(wildcard core/drivers/*.c))
+DRIVER_SRC := $(sort $(wildcard core/drivers/*.c) $(wildcard core/proto/*.c))
 DRIVER_OBJ := $(DRIVER_SRC:%.c=$(BUILD)/%.o)
 DRIVER_LIB := $(BUILD)/libptcp-drivers.a
 DRIVER_PKGS := libevent libsodium libcares libnftables libpcap
@@ -131,12 +131,22 @@ test: test-build
 	$(Q)BUILD=$(BUILD) SANS_IO_ALLOWED="$(SANS_IO_ALLOWED)" tests/run.sh
 
 # --- fuzzing (clang + libFuzzer) ---------------------------------------------
-FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Icore/engine -Itests/lib
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Icore/engine -Icore/proto -Itests/lib
 
-$(FUZZ_BUILD)/%: tests/fuzz/%.c $(ENGINE_SRC) $(TESTLIB_SRC)
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(ENGINE_SRC) $(wildcard core/proto/*.c) $(TESTLIB_SRC)
 	$(quiet) FUZZCC $@
 	@mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(ENGINE_SRC) $(TESTLIB_SRC)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(ENGINE_SRC) $(wildcard core/proto/*.c) $(TESTLIB_SRC)
+
+# Fuzzers of a driver get their own rule (it overrides the pattern above):
+# the secure channel also needs core/drivers/channel.c and libsodium.
+FUZZ_CHANNEL_SRC := core/drivers/channel.c
+FUZZ_SODIUM = $(shell pkg-config --cflags --libs libsodium 2>/dev/null || echo -lsodium)
+
+$(FUZZ_BUILD)/fuzz_channel: tests/fuzz/fuzz_channel.c $(FUZZ_CHANNEL_SRC) core/drivers/channel.h $(ENGINE_SRC) $(TESTLIB_SRC)
+	$(quiet) FUZZCC $@
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -Icore/drivers -o $@ $< $(FUZZ_CHANNEL_SRC) $(ENGINE_SRC) $(TESTLIB_SRC) $(FUZZ_SODIUM)
 
 fuzz-build: $(FUZZ_BIN)
 
