@@ -171,3 +171,8 @@ void ptcp_cc_on_rto(struct ptcp_cc *cc, uint32_t flight, ptcp_seq snd_nxt, bool 
 		cc->recover = snd_nxt;
 	cc->recover_valid = true;
 }
+
+void ptcp_cc_spend(struct ptcp_cc *cc, uint32_t bytes)
+{
+	cc->cwnd = cc->cwnd > bytes + cc->smss ? cc->cwnd - bytes : cc->smss;
+}

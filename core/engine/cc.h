@@ -70,6 +70,11 @@ enum ptcp_cc_action ptcp_cc_on_dupack(struct ptcp_cc *cc, ptcp_seq snd_una, uint
  * for repeated timeouts of the same segment (RFC 5681 (4) note). */
 void ptcp_cc_on_rto(struct ptcp_cc *cc, uint32_t flight, ptcp_seq snd_nxt, bool first);
 
+/* In recovery, bytes were retransmitted into a hole in place of new data:
+ * they use up the window inflation of the duplicate ACK that let them out
+ * (cwnd -= bytes, never below one SMSS). */
+void ptcp_cc_spend(struct ptcp_cc *cc, uint32_t bytes);
+
 /* The send MSS changed (e.g. after the peer's MSS option was seen before any
  * data was sent): recompute the initial window. */
 void ptcp_cc_set_smss(struct ptcp_cc *cc, uint32_t smss);

@@ -22,6 +22,7 @@
 #include "error.h"
 #include "rcvbuf.h"
 #include "rtt.h"
+#include "sack.h"
 #include "sendbuf.h"
 
 #define CTL_QUEUE 4              /* pending control replies (RST, challenge ACK) */
@@ -84,6 +85,7 @@ struct ptcp_conn {
 	/* Output wishes. */
 	bool syn_due;              /* (re)send SYN or SYN-ACK */
 	bool rtx_one;              /* retransmit one segment at snd_una now */
+	bool hole_due;             /* in recovery: retransmit the next lost hole */
 	bool probe_due;            /* zero-window probe: one byte past the window */
 	bool keepalive_due;        /* send a keepalive probe */
 	bool ack_now;              /* send an ACK at the next output */
@@ -112,6 +114,8 @@ struct ptcp_conn {
 
 	struct ptcp_rtt rtt;
 	struct ptcp_cc cc;
+	struct ptcp_scoreboard sacked; /* what the peer's SACK blocks said it holds */
+	ptcp_seq high_rxt;         /* RFC 6675 HighRxt: end of the last hole retransmitted */
 
 	ptcp_ts chack_window;      /* start of the current 1 s challenge ACK window */
 	unsigned chack_count;
@@ -511,13 +515,23 @@ static void ack_advance(struct ptcp_conn *c, ptcp_seq ack, ptcp_ts now)
 	c->rto_count = 0;
 	c->persist_backoff = 0;
 
+	ptcp_scoreboard_advance(&c->sacked, ack);
+	if (ptcp_seq_lt(c->high_rxt, ack))
+		c->high_rxt = ack;
+
 	if (synchronized(c->state) && data_acked > 0) {
 		if (ptcp_cc_on_ack(&c->cc, acked, ack, flight, c->snd_max) == PTCP_CC_RETRANSMIT) {
-			struct ptcp_event ev = { .type = PTCP_EV_FAST_RETRANSMIT, .seq = ack };
+			/* A partial ACK (RFC 6582): the next hole starts at the new
+			 * SND.UNA, unless the SACK path already resent it. */
+			if (c->high_rxt == ack) {
+				struct ptcp_event ev = { .type = PTCP_EV_FAST_RETRANSMIT, .seq = ack };
 
-			c->rtx_one = true;
-			c->st.fast_retransmits++;
-			emit_event(c, &ev, now);
+				c->rtx_one = true;
+				c->st.fast_retransmits++;
+				emit_event(c, &ev, now);
+			} else {
+				c->hole_due = true;
+			}
 		}
 	}
 	if (c->snd_una == c->snd_max)
@@ -557,6 +571,13 @@ static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 		return false;
 	}
 
+	if (c->sack_ok) {
+		unsigned i;
+
+		for (i = 0; i < seg->opt.sack_count; i++)
+			ptcp_scoreboard_add(&c->sacked, seg->opt.sack[i].left, seg->opt.sack[i].right,
+			                    ptcp_seq_max(c->snd_una, seg->ack), c->snd_max);
+	}
 	if (is_dupack(c, seg, wnd)) {
 		c->st.dup_acks++;
 		if (ptcp_cc_on_dupack(&c->cc, c->snd_una, flight_size(c), c->snd_max) ==
@@ -564,9 +585,12 @@ static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 			struct ptcp_event ev = { .type = PTCP_EV_FAST_RETRANSMIT, .seq = c->snd_una };
 
 			c->rtx_one = true;
+			c->high_rxt = c->snd_una;
 			c->rtt_timing = false; /* Karn */
 			c->st.fast_retransmits++;
 			emit_event(c, &ev, now);
+		} else if (c->cc.in_recovery) {
+			c->hole_due = true;
 		}
 	} else if (ptcp_seq_gt(seg->ack, c->snd_una)) {
 		ack_advance(c, seg->ack, now);
@@ -1259,6 +1283,8 @@ static int emit_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_seq seq
 		len = room * max_segs;
 	if (len > cap - hlen)
 		len = (uint32_t)((cap - hlen) / room * room);
+	if (retransmission && len > ptcp_scoreboard_gap(&c->sacked, seq))
+		len = ptcp_scoreboard_gap(&c->sacked, seq); /* the peer holds what follows */
 	if (len > 0) {
 		len = (uint32_t)ptcp_sendbuf_peek(&c->sb, off, buf + hlen, len);
 		seg.payload = buf + hlen;
@@ -1295,12 +1321,49 @@ static int emit_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_seq seq
 	return n;
 }
 
+/* In fast recovery with SACK: resend the next hole above HighRxt that RFC
+ * 6675's IsLost() rule calls lost (more than (DupThresh - 1) * SMSS bytes
+ * SACKed above it). Each such retransmission spends the segment of window
+ * inflation that the duplicate ACK granted, so recovery sends one segment
+ * per ACK as NewReno does, only the right one. Returns the emitted length,
+ * or 0 when there is no lost hole. */
+static int retransmit_hole(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_txinfo *info,
+                           ptcp_ts now)
+{
+	ptcp_seq start;
+	uint32_t len;
+	int rv;
+
+	c->hole_due = false;
+	if (!c->cc.in_recovery ||
+	    !ptcp_scoreboard_hole(&c->sacked, ptcp_seq_max(c->high_rxt, c->snd_una), &start, &len) ||
+	    ptcp_scoreboard_above(&c->sacked, start) <= 2u * c->snd_mss)
+		return 0;
+	if (len > c->snd_mss)
+		len = c->snd_mss;
+	rv = emit_data(c, buf, cap, start, len, 1, info, now);
+	if (rv > 0) {
+		c->high_rxt = start + len;
+		c->st.fast_retransmits++;
+		ptcp_cc_spend(&c->cc, len);
+	}
+	return rv;
+}
+
 /* How many new bytes may go out now, and whether to send them (sender-side
  * silly window avoidance, RFC 9293 3.8.6.2.1, without Nagle: we act as
  * with TCP_NODELAY, the driver writes whole pipe reads). */
 static uint32_t sendable(const struct ptcp_conn *c)
 {
-	uint32_t wnd = c->snd_wnd < c->cc.cwnd ? c->snd_wnd : c->cc.cwnd;
+	uint32_t cwnd = c->cc.cwnd;
+	uint32_t wnd;
+
+	/* RFC 3042 limited transmit: the first two duplicate ACKs each let
+	 * one new segment out, so a small window still gets its three. */
+	if (!c->cc.in_recovery && c->cc.dupacks > 0 && c->cc.dupacks < 3 &&
+	    ptcp_seq_ge(c->snd_nxt, c->snd_max))
+		cwnd += c->cc.dupacks * c->snd_mss;
+	wnd = c->snd_wnd < cwnd ? c->snd_wnd : cwnd;
 	uint32_t inflight = (uint32_t)(c->snd_nxt - c->snd_una);
 	uint32_t unsent = (uint32_t)(c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb) - c->snd_nxt);
 	uint32_t usable = wnd > inflight ? wnd - inflight : 0;
@@ -1369,8 +1432,21 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 				len--; /* the FIN is not payload */
 			if (len > c->snd_mss)
 				len = c->snd_mss;
-			if (len > 0 || fin_sent(c))
-				return emit_data(c, buf, cap, c->snd_una, len, 1, info, now);
+			if (len > ptcp_scoreboard_gap(&c->sacked, c->snd_una))
+				len = ptcp_scoreboard_gap(&c->sacked, c->snd_una);
+			if (len > 0 || fin_sent(c)) {
+				int rv = emit_data(c, buf, cap, c->snd_una, len, 1, info, now);
+
+				if (rv > 0 && ptcp_seq_lt(c->high_rxt, c->snd_una + len))
+					c->high_rxt = c->snd_una + len;
+				return rv;
+			}
+		}
+		if (c->hole_due) {
+			int rv = retransmit_hole(c, buf, cap, info, now);
+
+			if (rv != 0)
+				return rv;
 		}
 		if (c->probe_due) {
 			/* The persist timer fired. With a zero window: a probe of
@@ -1383,9 +1459,13 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 				return emit_data(c, buf, cap, c->snd_nxt, usable ? usable : 1, 1, info,
 				                 now);
 		}
+		/* Going back after a timeout: skip what the peer holds. */
+		if (ptcp_seq_lt(c->snd_nxt, c->snd_max))
+			c->snd_nxt = ptcp_scoreboard_skip(&c->sacked, c->snd_nxt);
 		n = sendable(c);
 		if (n > 0)
-			return emit_data(c, buf, cap, c->snd_nxt, n, max_segs, info, now);
+			return emit_data(c, buf, cap, c->snd_nxt, n,
+			                 ptcp_seq_lt(c->snd_nxt, c->snd_max) ? 1 : max_segs, info, now);
 		if (fin_unsent && c->snd_nxt == c->fin_seq)
 			return emit_data(c, buf, cap, c->snd_nxt, 0, 1, info, now);
 		/* Data waits on a closed (or silly small) window with nothing in
@@ -1464,7 +1544,14 @@ static void on_rtx_timeout(struct ptcp_conn *c, ptcp_ts now)
 	ptcp_cc_on_rto(&c->cc, flight_size(c), c->snd_max, c->rto_count == 1);
 	ptcp_rtt_backoff(&c->rtt);
 	c->snd_nxt = c->snd_una;
+	c->high_rxt = c->snd_una;
+	c->hole_due = false;
 	c->rtx_one = true;
+	/* The go-back skips what the peer SACKed. A second timeout in a row
+	 * may mean the peer dropped what it had SACKed (RFC 2018 section 8):
+	 * then resend everything. */
+	if (c->rto_count >= 2)
+		ptcp_scoreboard_clear(&c->sacked);
 	arm_rtx(c, now);
 }
 

@@ -6,14 +6,6 @@
  * 16384, SMSS 1460 (initial window 3 * 1460 = 4380). */
 #include "script.h"
 
-static struct ptcp_stats stats(const struct script *s)
-{
-	struct ptcp_stats st;
-
-	ptcp_conn_stats(s->c, &st);
-	return st;
-}
-
 #define DATA(s, t, off, n) INJECT(s, t, .flags = ACK, .seq = IRS + 1 + (off), .ack = ISS + 1, .len = (n))
 #define ACKED(s, t, upto, w) EXPECT(s, t, .flags = ACK, .seq = ISS + 1, .ack = IRS + 1 + (upto), W(w))
 
@@ -29,7 +21,7 @@ static void test_in_order_data_is_acked_and_readable(void)
 	CHECK_INT(RECV(s, MS(30), 1000), 250);
 	CHECK_INT(RECV(s, MS(30), 1000), 0);
 	CHECK(!ptcp_conn_recv_eof(s->c));
-	CHECK_EQ(stats(s).bytes_in, 300);
+	CHECK_EQ(sc_stats(s).bytes_in, 300);
 	EXPECT_NOTHING(s, SEC(10));
 	sc_finish(s);
 }
@@ -59,7 +51,7 @@ static void test_duplicate_segment_is_acked_not_delivered_twice(void)
 	DATA(s, MS(20), 0, 100);
 	ACKED(s, MS(20), 100, 8092);
 	CHECK_EQ(ptcp_conn_recv_ready(s->c), 100);
-	CHECK_EQ(stats(s).bytes_in, 100);
+	CHECK_EQ(sc_stats(s).bytes_in, 100);
 	CHECK_INT(RECV(s, MS(30), 1000), 100);
 	sc_finish(s);
 }
@@ -73,7 +65,7 @@ static void test_overlapping_segment_contributes_only_new_bytes(void)
 	DATA(s, MS(20), 50, 100);
 	ACKED(s, MS(20), 150, 8042);
 	CHECK_INT(RECV(s, MS(30), 1000), 150);
-	CHECK_EQ(stats(s).bytes_in, 150);
+	CHECK_EQ(sc_stats(s).bytes_in, 150);
 	sc_finish(s);
 }
 
@@ -108,7 +100,7 @@ static void test_segment_beyond_window_is_trimmed(void)
 	DATA(s, MS(30), 7300, 1460);
 	ACKED(s, MS(30), 8192, 0);
 	CHECK_EQ(ptcp_conn_recv_ready(s->c), 8192);
-	CHECK_EQ(stats(s).rcv_wnd, 0);
+	CHECK_EQ(sc_stats(s).rcv_wnd, 0);
 	CHECK_INT(RECV(s, MS(40), 8192), 8192);
 	sc_discard(s);
 	sc_finish(s);
@@ -146,7 +138,7 @@ static void test_full_buffer_closes_the_window(void)
 	/* The peer's one-byte zero-window probe gets the same answer. */
 	DATA(s, SEC(1), 8192, 1);
 	ACKED(s, SEC(1), 8192, 0);
-	CHECK_EQ(stats(s).bytes_in, 8192);
+	CHECK_EQ(sc_stats(s).bytes_in, 8192);
 	sc_finish(s);
 }
 
@@ -197,7 +189,7 @@ static void test_sending_is_segmented_by_mss_and_window(void)
 	EXPECT(s, 0, .flags = ACK, .seq = ISS + 1461, .ack = IRS + 1, .len = 1460);
 	EXPECT(s, 0, .flags = ACK, .seq = ISS + 2921, .ack = IRS + 1, .len = 80);
 	EXPECT_NOTHING(s, 0);
-	CHECK_EQ(stats(s).bytes_out, 3000);
+	CHECK_EQ(sc_stats(s).bytes_out, 3000);
 	CHECK_EQ(ptcp_conn_send_pending(s->c), 3000);
 	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 3001);
 	EXPECT_NOTHING(s, MS(10));
@@ -217,7 +209,7 @@ static void test_slow_start_grows_by_one_smss_per_ack(void)
 	EXPECT_NOTHING(s, 0);
 	/* One ACK for all three: cwnd 4380 + 1460, four segments more. */
 	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1 + 4380);
-	CHECK_EQ(stats(s).cwnd, 5840);
+	CHECK_EQ(sc_stats(s).cwnd, 5840);
 	for (i = 3; i < 7; i++)
 		EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1 + 1460 * i, .ack = IRS + 1, .len = 1460);
 	EXPECT_NOTHING(s, MS(10));
@@ -236,7 +228,7 @@ static void test_peer_window_limits_sending(void)
 	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1461, W(2000));
 	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1461, .ack = IRS + 1, .len = 1460);
 	EXPECT_NOTHING(s, MS(10));
-	CHECK_EQ(stats(s).snd_wnd, 2000);
+	CHECK_EQ(sc_stats(s).snd_wnd, 2000);
 	sc_discard(s);
 	sc_finish(s);
 }
@@ -320,12 +312,12 @@ static void test_segment_counters(void)
 	struct ptcp_stats st0, st;
 
 	START(s, NULL, PTCP_ESTABLISHED);
-	st0 = stats(s);
+	st0 = sc_stats(s);
 	DATA(s, MS(10), 0, 10);
 	ACKED(s, MS(10), 10, 8182);
 	SEND(s, MS(20), 5);
 	EXPECT(s, MS(20), .flags = ACK, .seq = ISS + 1, .ack = IRS + 11, .len = 5);
-	st = stats(s);
+	st = sc_stats(s);
 	CHECK_EQ(st.segs_in, st0.segs_in + 1);
 	CHECK_EQ(st.segs_out, st0.segs_out + 2);
 	CHECK_EQ(st.bytes_in, 10);

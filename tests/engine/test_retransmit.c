@@ -11,14 +11,6 @@
 
 #include "script.h"
 
-static struct ptcp_stats stats(const struct script *s)
-{
-	struct ptcp_stats st;
-
-	ptcp_conn_stats(s->c, &st);
-	return st;
-}
-
 /* sc_new + peer options + sc_goto, NULL on failure. */
 static struct script *start_with(const struct ptcp_config *cfg, uint16_t peer_mss, int peer_ws,
                                  enum ptcp_state st)
@@ -72,7 +64,7 @@ static void test_data_rto_doubles(void)
 			CHECK_EQ(e->backoff, i + 1);
 		}
 	}
-	st = stats(s);
+	st = sc_stats(s);
 	CHECK_EQ(st.rto_count, 5);
 	CHECK_EQ(st.retransmits, 5);
 	CHECK_EQ(st.rto, SEC(32));
@@ -184,11 +176,11 @@ static void test_rto_follows_rtt_samples(void)
 	sc_config(&cfg);
 	cfg.rto_min = MS(1);
 	START(s, &cfg, PTCP_ESTABLISHED);
-	st0 = stats(s);
+	st0 = sc_stats(s);
 	SEND(s, 0, 100);
 	EXPECT(s, 0, .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 100);
 	INJECT(s, r, .flags = ACK, .seq = IRS + 1, .ack = ISS + 101);
-	st = stats(s);
+	st = sc_stats(s);
 	if (st0.srtt == 0) {
 		srtt = r;
 		rttvar = r / 2;
@@ -216,12 +208,12 @@ static void test_karn_no_sample_from_retransmission(void)
 	struct ptcp_stats st0, st;
 
 	START(s, NULL, PTCP_ESTABLISHED);
-	st0 = stats(s);
+	st0 = sc_stats(s);
 	SEND(s, 0, 100);
 	EXPECT(s, 0, .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 100);
 	EXPECT(s, SEC(1), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 100);
 	INJECT(s, SEC(1) + MS(5), .flags = ACK, .seq = IRS + 1, .ack = ISS + 101);
-	st = stats(s);
+	st = sc_stats(s);
 	CHECK_EQ(st.srtt, st0.srtt);
 	CHECK_EQ(st.rttvar, st0.rttvar);
 	sc_finish(s);
@@ -254,10 +246,10 @@ static void test_rto_collapses_cwnd(void)
 	EXPECT(s, 0, .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 1460);
 	EXPECT(s, 0, .flags = ACK, .seq = ISS + 1461, .ack = IRS + 1, .len = 1460);
 	EXPECT(s, 0, .flags = ACK, .seq = ISS + 2921, .ack = IRS + 1, .len = 1460);
-	CHECK_EQ(stats(s).cwnd, 4380);
+	CHECK_EQ(sc_stats(s).cwnd, 4380);
 	EXPECT(s, SEC(1), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 1460);
 	EXPECT_NOTHING(s, SEC(1));
-	st = stats(s);
+	st = sc_stats(s);
 	CHECK_EQ(st.cwnd, 1460);
 	CHECK_EQ(st.ssthresh, 2920);
 	sc_finish(s);
@@ -278,7 +270,7 @@ static void test_slow_start_after_timeout(void)
 	EXPECT(s, SEC(1) + MS(10), .flags = ACK, .seq = ISS + 1461, .ack = IRS + 1, .len = 1460);
 	EXPECT(s, SEC(1) + MS(10), .flags = ACK, .seq = ISS + 2921, .ack = IRS + 1, .len = 1460);
 	EXPECT_NOTHING(s, SEC(1) + MS(10));
-	CHECK_EQ(stats(s).cwnd, 2920);
+	CHECK_EQ(sc_stats(s).cwnd, 2920);
 	sc_finish(s);
 }
 
@@ -310,7 +302,7 @@ static void test_fast_retransmit_on_third_dupack(void)
 
 	if (!s)
 		return;
-	CHECK_EQ(stats(s).cwnd, 2000);
+	CHECK_EQ(sc_stats(s).cwnd, 2000);
 	INJECT(s, MS(20), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1);
 	EXPECT_NOTHING(s, MS(20));
 	INJECT(s, MS(21), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1);
@@ -320,7 +312,7 @@ static void test_fast_retransmit_on_third_dupack(void)
 	EXPECT_NOTHING(s, MS(22));
 	e = sc_event(s, PTCP_EV_FAST_RETRANSMIT, -1);
 	CHECK(e && e->seq == ISS + 1);
-	st = stats(s);
+	st = sc_stats(s);
 	CHECK_EQ(st.dup_acks, 3);
 	CHECK_EQ(st.fast_retransmits, 1);
 	CHECK_EQ(st.ssthresh, 1000);
@@ -328,7 +320,7 @@ static void test_fast_retransmit_on_third_dupack(void)
 	/* A fourth one inflates cwnd by SMSS (RFC 5681 3.2 step 4). */
 	INJECT(s, MS(23), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1);
 	EXPECT_NOTHING(s, MS(23));
-	CHECK_EQ(stats(s).cwnd, 3000);
+	CHECK_EQ(sc_stats(s).cwnd, 3000);
 	sc_finish(s);
 }
 
@@ -352,10 +344,10 @@ static void test_newreno_partial_ack_retransmits_next_hole(void)
 	EXPECT_NOTHING(s, MS(40));
 	e = sc_event(s, PTCP_EV_FAST_RETRANSMIT, -1);
 	CHECK(e && e->seq == ISS + 1001);
-	CHECK_EQ(stats(s).fast_retransmits, 2);
+	CHECK_EQ(sc_stats(s).fast_retransmits, 2);
 	INJECT(s, MS(60), .flags = ACK, .seq = IRS + 1, .ack = ISS + 2001);
 	EXPECT_NOTHING(s, MS(60));
-	CHECK_EQ(stats(s).cwnd, 1000);
+	CHECK_EQ(sc_stats(s).cwnd, 1000);
 	CHECK_EQ(ptcp_conn_send_pending(s->c), 0);
 	CHECK_EQ(ptcp_conn_expiry(s->c), PTCP_TS_NEVER);
 	sc_finish(s);
@@ -374,7 +366,7 @@ static void test_window_updates_are_not_dupacks(void)
 		INJECT(s, MS(20 + i), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(60000 + i));
 		EXPECT_NOTHING(s, MS(20 + i));
 	}
-	CHECK_EQ(stats(s).fast_retransmits, 0);
+	CHECK_EQ(sc_stats(s).fast_retransmits, 0);
 	sc_finish(s);
 }
 
@@ -392,7 +384,7 @@ static void test_data_segments_are_not_dupacks(void)
 		EXPECT(s, MS(20 + i), .flags = ACK, .seq = ISS + 2001, .ack = IRS + 11 + 10 * i);
 	}
 	EXPECT_NOTHING(s, MS(30));
-	CHECK_EQ(stats(s).fast_retransmits, 0);
+	CHECK_EQ(sc_stats(s).fast_retransmits, 0);
 	sc_finish(s);
 }
 
@@ -431,7 +423,7 @@ static void test_zero_window_probes_then_window_opens(void)
 	START(s, NULL, PTCP_ESTABLISHED);
 	INJECT(s, 0, .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(0));
 	EXPECT_NOTHING(s, 0);
-	CHECK_EQ(stats(s).snd_wnd, 0);
+	CHECK_EQ(sc_stats(s).snd_wnd, 0);
 	CHECK_INT(SEND(s, 0, 100), 100);
 	EXPECT_NOTHING(s, SEC(1) - 1);
 	n = take_probe(s, SEC(1), ISS + 1);
@@ -533,15 +525,15 @@ static void test_window_scale_in_both_directions(void)
 	/* Ours: the SYN offered a shift big enough for 256 KiB. Theirs: the
 	 * SYN-ACK's window was not scaled (RFC 7323 2.2). */
 	CHECK(s->rcv_wscale >= 3 && s->rcv_wscale <= 14);
-	CHECK_EQ(stats(s).rcv_wnd, 262144);
-	CHECK_EQ(stats(s).snd_wnd, 65535);
+	CHECK_EQ(sc_stats(s).rcv_wnd, 262144);
+	CHECK_EQ(sc_stats(s).snd_wnd, 65535);
 	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, .len = 1000);
 	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1001,
 	       W((262144 - 1000) >> s->rcv_wscale));
 	/* Theirs: every window after the SYN-ACK is scaled: 200 << 3 is
 	 * 1600, room for one full segment. */
 	INJECT(s, MS(20), .flags = ACK, .seq = IRS + 1001, .ack = ISS + 1, W(200));
-	CHECK_EQ(stats(s).snd_wnd, 1600);
+	CHECK_EQ(sc_stats(s).snd_wnd, 1600);
 	SEND(s, MS(30), 2000);
 	EXPECT(s, MS(30), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1001, .len = 1460);
 	EXPECT_NOTHING(s, MS(30));
@@ -560,7 +552,7 @@ static void test_window_of_peer_synack_is_not_scaled(void)
 	s = start_with(&cfg, 1460, 3, PTCP_ESTABLISHED);
 	if (!s)
 		return;
-	CHECK_EQ(stats(s).snd_wnd, 65535);
+	CHECK_EQ(sc_stats(s).snd_wnd, 65535);
 	sc_finish(s);
 }
 
@@ -575,7 +567,7 @@ static void test_window_of_peer_syn_is_not_scaled(void)
 	s->passive = true;
 	s->peer_ws = 3;
 	if (sc_goto(s, PTCP_SYN_RECEIVED))
-		CHECK_EQ(stats(s).snd_wnd, 65535);
+		CHECK_EQ(sc_stats(s).snd_wnd, 65535);
 	sc_finish(s);
 }
 
@@ -594,7 +586,7 @@ static void test_window_scale_unused_without_peer_option(void)
 	CHECK_EQ(s->rcv_wscale, 0);
 	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, .len = 1000, W(1600));
 	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1001, W(65535));
-	CHECK_EQ(stats(s).snd_wnd, 1600);
+	CHECK_EQ(sc_stats(s).snd_wnd, 1600);
 	SEND(s, MS(20), 2000);
 	EXPECT(s, MS(20), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1001, W(65535), .len = 1460);
 	EXPECT_NOTHING(s, MS(20));
@@ -613,7 +605,7 @@ static void test_window_scale_clamped_to_14(void)
 	if (!s)
 		return;
 	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(1));
-	CHECK_EQ(stats(s).snd_wnd, 16384);
+	CHECK_EQ(sc_stats(s).snd_wnd, 16384);
 	sc_finish(s);
 }
 
@@ -625,7 +617,7 @@ static void test_mss_from_peer_option(void)
 
 	if (!s)
 		return;
-	CHECK_EQ(stats(s).snd_mss, 1000);
+	CHECK_EQ(sc_stats(s).snd_mss, 1000);
 	SEND(s, 0, 3000);
 	EXPECT(s, 0, .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 1000);
 	EXPECT(s, 0, .flags = ACK, .seq = ISS + 1001, .ack = IRS + 1, .len = 1000);
@@ -643,8 +635,8 @@ static void test_mss_defaults_to_536_without_option(void)
 
 	if (!s)
 		return;
-	CHECK_EQ(stats(s).snd_mss, 536);
-	CHECK_EQ(stats(s).cwnd, 2144);
+	CHECK_EQ(sc_stats(s).snd_mss, 536);
+	CHECK_EQ(sc_stats(s).cwnd, 2144);
 	SEND(s, 0, 3000);
 	for (i = 0; i < 4; i++)
 		EXPECT(s, 0, .flags = ACK, .seq = ISS + 1 + 536 * i, .ack = IRS + 1, .len = 536);
@@ -659,7 +651,7 @@ static void test_mss_capped_by_our_mss(void)
 
 	if (!s)
 		return;
-	CHECK_EQ(stats(s).snd_mss, 1460);
+	CHECK_EQ(sc_stats(s).snd_mss, 1460);
 	SEND(s, 0, 2000);
 	EXPECT(s, 0, .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 1460);
 	EXPECT(s, 0, .flags = ACK, .seq = ISS + 1461, .ack = IRS + 1, .len = 540);

@@ -1130,3 +1130,11 @@ void sc_finish(struct script *s)
 	free(s->ev);
 	free(s);
 }
+
+struct ptcp_stats sc_stats(const struct script *s)
+{
+	struct ptcp_stats st;
+
+	ptcp_conn_stats(s->c, &st);
+	return st;
+}

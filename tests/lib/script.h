@@ -276,6 +276,8 @@ bool sc_window_ok(const struct script *s, const struct ptcp_segment *g);
 
 /* The state transitions reported since the last call, as "A>B C>D". */
 void sc_transitions(struct script *s, char *buf, size_t cap);
+/* The connection's counters (ptcp_conn_stats). */
+struct ptcp_stats sc_stats(const struct script *s);
 /* Finds the first not yet consumed event of type (and, for PTCP_EV_DROP,
  * reason drop; pass -1 for any) and consumes it. */
 const struct ptcp_event *sc_event(struct script *s, enum ptcp_event_type type, int drop);
