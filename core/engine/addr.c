@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "strbuf.h"
+
 void ptcp_endpoint_ipv4(struct ptcp_endpoint *ep, uint32_t a, uint16_t port)
 {
 	memset(ep, 0, sizeof(*ep));
@@ -41,70 +43,26 @@ bool ptcp_endpoint_equal(const struct ptcp_endpoint *a, const struct ptcp_endpoi
 	       bytes_equal(a->addr, b->addr, addr_len(a->family));
 }
 
-/* Bounded writer; output past cap - 1 is dropped. */
-struct out {
-	char *buf;
-	unsigned cap;
-	unsigned pos;
-};
-
-static void out_ch(struct out *o, char c)
-{
-	if (o->pos + 1 < o->cap)
-		o->buf[o->pos++] = c;
-}
-
-static void out_str(struct out *o, const char *s)
-{
-	while (*s)
-		out_ch(o, *s++);
-}
-
-static void out_dec(struct out *o, unsigned v)
-{
-	char tmp[10];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		out_ch(o, tmp[--n]);
-}
-
-/* Lower-case hex without leading zeros (RFC 5952 sections 4.1 and 4.3). */
-static void out_hex16(struct out *o, unsigned v)
-{
-	static const char digits[] = "0123456789abcdef";
-	int shift = 12;
-
-	while (shift > 0 && !((v >> shift) & 0xf))
-		shift -= 4;
-	for (; shift >= 0; shift -= 4)
-		out_ch(o, digits[(v >> shift) & 0xf]);
-}
-
-static void out_ipv4(struct out *o, const uint8_t *a)
+static void out_ipv4(struct ptcp_strbuf *o, const uint8_t *a)
 {
 	for (int i = 0; i < 4; i++) {
 		if (i)
-			out_ch(o, '.');
-		out_dec(o, a[i]);
+			ptcp_strbuf_ch(o, '.');
+		ptcp_strbuf_u64(o, a[i]);
 	}
 }
 
 /* RFC 5952 section 4.2: the longest run of two or more zero groups becomes
  * "::", the first one on a tie; section 5: IPv4-mapped addresses end in
  * dotted decimal. */
-static void out_ipv6(struct out *o, const uint8_t *a)
+static void out_ipv6(struct ptcp_strbuf *o, const uint8_t *a)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	unsigned g[8];
 	int best = -1, best_len = 1, run = -1;
 
 	if (bytes_equal(a, mapped, sizeof(mapped))) {
-		out_str(o, "::ffff:");
+		ptcp_strbuf_str(o, "::ffff:");
 		out_ipv4(o, a + 12);
 		return;
 	}
@@ -123,19 +81,19 @@ static void out_ipv6(struct out *o, const uint8_t *a)
 	}
 	for (int i = 0; i < 8; i++) {
 		if (i == best) {
-			out_str(o, "::");
+			ptcp_strbuf_str(o, "::");
 			i += best_len - 1;
 			continue;
 		}
 		if (i && i != best + best_len)
-			out_ch(o, ':');
-		out_hex16(o, g[i]);
+			ptcp_strbuf_ch(o, ':');
+		ptcp_strbuf_hex16(o, g[i]);
 	}
 }
 
 char *ptcp_endpoint_format(const struct ptcp_endpoint *ep, char *buf, unsigned cap)
 {
-	struct out o = { buf, cap, 0 };
+	struct ptcp_strbuf o = { buf, cap, 0 };
 
 	if (cap == 0)
 		return buf;
@@ -144,17 +102,17 @@ char *ptcp_endpoint_format(const struct ptcp_endpoint *ep, char *buf, unsigned c
 		out_ipv4(&o, ep->addr);
 		break;
 	case PTCP_AF_INET6:
-		out_ch(&o, '[');
+		ptcp_strbuf_ch(&o, '[');
 		out_ipv6(&o, ep->addr);
-		out_ch(&o, ']');
+		ptcp_strbuf_ch(&o, ']');
 		break;
 	default:
 		/* No address, as for the remote end of a listener. */
-		out_ch(&o, '*');
+		ptcp_strbuf_ch(&o, '*');
 		break;
 	}
-	out_ch(&o, ':');
-	out_dec(&o, ep->port);
+	ptcp_strbuf_ch(&o, ':');
+	ptcp_strbuf_u64(&o, ep->port);
 	buf[o.pos] = '\0';
 	return buf;
 }

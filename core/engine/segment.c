@@ -6,6 +6,7 @@
  * ptcp_segment_header_len() and ptcp_segment_emit() follow that plan, so
  * the two always agree. */
 #include "segment.h"
+#include "strbuf.h"
 
 #include <limits.h>
 #include <string.h>
@@ -471,39 +472,6 @@ int ptcp_segment_emit(const struct ptcp_segment *seg, uint8_t *buf, size_t cap,
 
 /* --- format ----------------------------------------------------------------- */
 
-/* A bounded string writer: output past cap - 1 is dropped, so the result
- * is always a NUL-terminated prefix of the full line. */
-struct out {
-	char *buf;
-	size_t cap;
-	size_t pos;
-};
-
-static void out_ch(struct out *o, char c)
-{
-	if (o->pos + 1 < o->cap)
-		o->buf[o->pos++] = c;
-}
-
-static void out_str(struct out *o, const char *s)
-{
-	while (*s)
-		out_ch(o, *s++);
-}
-
-static void out_u64(struct out *o, uint64_t v)
-{
-	char tmp[20];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		out_ch(o, tmp[--n]);
-}
-
 /* Flag letters and their order as tcpdump prints them. */
 static const struct {
 	uint8_t bit;
@@ -514,79 +482,79 @@ static const struct {
 	{ PTCP_TH_ECE, 'E' }, { PTCP_TH_CWR, 'W' },
 };
 
-static void out_sep(struct out *o, bool *first)
+static void out_sep(struct ptcp_strbuf *o, bool *first)
 {
-	out_str(o, *first ? " <" : ",");
+	ptcp_strbuf_str(o, *first ? " <" : ",");
 	*first = false;
 }
 
 char *ptcp_segment_format(const struct ptcp_segment *seg, char *buf, size_t cap)
 {
-	struct out o = { buf, cap, 0 };
+	struct ptcp_strbuf o = { buf, cap, 0 };
 	const struct ptcp_options *opt = &seg->opt;
 	bool first = true;
 	unsigned nsack;
 
 	if (cap == 0)
 		return buf;
-	out_ch(&o, '[');
+	ptcp_strbuf_ch(&o, '[');
 	if (!seg->flags)
-		out_str(&o, "none");
+		ptcp_strbuf_str(&o, "none");
 	for (size_t i = 0; i < sizeof(flag_chars) / sizeof(flag_chars[0]); i++)
 		if (seg->flags & flag_chars[i].bit)
-			out_ch(&o, flag_chars[i].c);
-	out_str(&o, "] seq ");
-	out_u64(&o, seg->seq);
+			ptcp_strbuf_ch(&o, flag_chars[i].c);
+	ptcp_strbuf_str(&o, "] seq ");
+	ptcp_strbuf_u64(&o, seg->seq);
 	if (seg->flags & PTCP_TH_ACK) {
-		out_str(&o, " ack ");
-		out_u64(&o, seg->ack);
+		ptcp_strbuf_str(&o, " ack ");
+		ptcp_strbuf_u64(&o, seg->ack);
 	}
-	out_str(&o, " win ");
-	out_u64(&o, seg->wnd);
+	ptcp_strbuf_str(&o, " win ");
+	ptcp_strbuf_u64(&o, seg->wnd);
 	if (seg->flags & PTCP_TH_URG) {
-		out_str(&o, " urg ");
-		out_u64(&o, seg->urg);
+		ptcp_strbuf_str(&o, " urg ");
+		ptcp_strbuf_u64(&o, seg->urg);
 	}
-	out_str(&o, " len ");
-	out_u64(&o, seg->len);
+	ptcp_strbuf_str(&o, " len ");
+	ptcp_strbuf_u64(&o, seg->len);
 
 	if (opt->has_mss) {
 		out_sep(&o, &first);
-		out_str(&o, "mss ");
-		out_u64(&o, opt->mss);
+		ptcp_strbuf_str(&o, "mss ");
+		ptcp_strbuf_u64(&o, opt->mss);
 	}
 	if (opt->sack_permitted) {
 		out_sep(&o, &first);
-		out_str(&o, "sackOK");
+		ptcp_strbuf_str(&o, "sackOK");
 	}
 	if (opt->has_ts) {
 		out_sep(&o, &first);
-		out_str(&o, "TS val ");
-		out_u64(&o, opt->ts_val);
-		out_str(&o, " ecr ");
-		out_u64(&o, opt->ts_ecr);
+		ptcp_strbuf_str(&o, "TS val ");
+		ptcp_strbuf_u64(&o, opt->ts_val);
+		ptcp_strbuf_str(&o, " ecr ");
+		ptcp_strbuf_u64(&o, opt->ts_ecr);
 	}
 	if (opt->has_wscale) {
 		out_sep(&o, &first);
-		out_str(&o, "ws ");
-		out_u64(&o, opt->wscale);
+		ptcp_strbuf_str(&o, "ws ");
+		ptcp_strbuf_u64(&o, opt->wscale);
 	}
 	nsack = opt->sack_count > PTCP_SACK_MAX ? PTCP_SACK_MAX : opt->sack_count;
 	if (nsack) {
 		out_sep(&o, &first);
-		out_str(&o, "sack ");
-		out_u64(&o, nsack);
-		out_ch(&o, ' ');
+		ptcp_strbuf_str(&o, "sack ");
+		ptcp_strbuf_u64(&o, nsack);
+		ptcp_strbuf_ch(&o, ' ');
 		for (unsigned i = 0; i < nsack; i++) {
-			out_ch(&o, '{');
-			out_u64(&o, opt->sack[i].left);
-			out_ch(&o, ':');
-			out_u64(&o, opt->sack[i].right);
-			out_ch(&o, '}');
+			ptcp_strbuf_ch(&o, '{');
+			ptcp_strbuf_u64(&o, opt->sack[i].left);
+			ptcp_strbuf_ch(&o, ':');
+			ptcp_strbuf_u64(&o, opt->sack[i].right);
+			ptcp_strbuf_ch(&o, '}');
 		}
 	}
 	if (!first)
-		out_ch(&o, '>');
+		ptcp_strbuf_ch(&o, '>');
 	buf[o.pos] = '\0';
 	return buf;
 }
