@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd_identity.h"
 #include "direct.h"
 #include "log.h"
 #include "status.h"
@@ -24,6 +25,8 @@ static const struct {
 } subcommands[] = {
 	{ "connect", ptcp_cmd_connect, "Opens a connection to a peer (simultaneous open, or --active)" },
 	{ "listen", ptcp_cmd_listen, "Accepts one connection on a local port" },
+	{ "keygen", ptcp_cmd_keygen, "Makes the key pair that is this peer's identity" },
+	{ "id", ptcp_cmd_id, "Prints this peer's id" },
 	{ "help", cmd_help, "Shows this overview, or the usage of one subcommand" },
 	{ "version", cmd_version, "Shows the version" },
 };

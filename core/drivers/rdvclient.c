@@ -1,0 +1,683 @@
+/* The client half of the rendezvous protocol: see rdvclient.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "clock.h"
+#include "rdvclient.h"
+
+#define REGISTER_TIMEOUT_DEFAULT (10 * PTCP_NS_PER_S)
+#define PING_MIN_MS 500u   /* never ping more often, whatever the server says */
+
+enum state {
+	ST_CONNECTING,   /* TCP connect in progress */
+	ST_HELLO,        /* HELLO sent, waiting for CHALLENGE */
+	ST_AUTH,         /* AUTH sent, waiting for REGISTERED */
+	ST_REGISTERED,
+	ST_DEAD,         /* a fatal error was reported; waiting to be freed */
+};
+
+enum req {
+	REQ_NONE,
+	REQ_QUEUED,      /* made before registration: sent on REGISTERED */
+	REQ_SENT,        /* waiting for MATCH or ERROR */
+};
+
+struct ptcp_rdv_client {
+	struct ptcp_rdv_client_config cfg;
+	struct bufferevent *bev;
+	struct event *timer;
+	int fd;                       /* owned until bev takes it */
+	enum state state;
+	struct ptcp_endpoint local;   /* bound endpoint */
+	struct ptcp_endpoint priv;    /* reported private endpoint */
+	struct ptcp_endpoint observed;
+	uint32_t idle_ms;             /* from REGISTERED */
+	ptcp_ts started, last_rx, last_tx;
+	enum req req;
+	struct ptcp_rdv_msg req_msg;  /* LISTEN or CONNECT */
+	uint32_t ping_token;
+	int busy;                     /* callbacks running */
+	bool free_pending;            /* freed from inside a callback */
+};
+
+/* --- address helpers ---------------------------------------------------------- */
+
+int ptcp_rdv_from_sockaddr(struct ptcp_endpoint *ep, const struct sockaddr *sa, socklen_t len)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	memset(ep, 0, sizeof(*ep));
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		ep->family = PTCP_AF_INET;
+		memcpy(ep->addr, &s4->sin_addr, 4);
+		ep->port = ntohs(s4->sin_port);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		/* A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d;
+		 * they are IPv4 peers and must be told so. */
+		if (memcmp(&s6->sin6_addr, mapped, 12) == 0) {
+			ep->family = PTCP_AF_INET;
+			memcpy(ep->addr, (const uint8_t *)&s6->sin6_addr + 12, 4);
+		} else {
+			ep->family = PTCP_AF_INET6;
+			memcpy(ep->addr, &s6->sin6_addr, 16);
+		}
+		ep->port = ntohs(s6->sin6_port);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+int ptcp_rdv_to_sockaddr(const struct ptcp_endpoint *ep, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ep->family == PTCP_AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, ep->addr, 4);
+		s4->sin_port = htons(ep->port);
+		return (int)sizeof(*s4);
+	}
+	if (ep->family == PTCP_AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, ep->addr, 16);
+		s6->sin6_port = htons(ep->port);
+		return (int)sizeof(*s6);
+	}
+	return -EAFNOSUPPORT;
+}
+
+static int parse_port(const char *s, uint16_t *port)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > 65535)
+			return -1;
+	}
+	if (v == 0)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int ptcp_rdv_parse_hostport(const char *s, uint16_t default_port, struct ptcp_endpoint *ep,
+                            char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port_s = NULL, *colon;
+	size_t n;
+
+	memset(ep, 0, sizeof(*ep));
+	ep->port = default_port;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close)
+			goto bad_addr;
+		n = (size_t)(close - s - 1);
+		if (close[1] == ':')
+			port_s = close + 2;
+		else if (close[1] != '\0')
+			goto bad_addr;
+		if (n >= sizeof(host))
+			goto bad_addr;
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET6, host, ep->addr) != 1)
+			goto bad_addr;
+		ep->family = PTCP_AF_INET6;
+	} else {
+		colon = strchr(s, ':');
+		/* Two colons or more: a bare IPv6 address without a port. */
+		if (colon && strchr(colon + 1, ':'))
+			colon = NULL;
+		n = colon ? (size_t)(colon - s) : strlen(s);
+		if (n >= sizeof(host))
+			goto bad_addr;
+		memcpy(host, s, n);
+		host[n] = '\0';
+		if (colon)
+			port_s = colon + 1;
+		if (inet_pton(AF_INET, host, ep->addr) == 1)
+			ep->family = PTCP_AF_INET;
+		else if (!colon && inet_pton(AF_INET6, host, ep->addr) == 1)
+			ep->family = PTCP_AF_INET6;
+		else
+			goto bad_addr;
+	}
+	if (port_s && parse_port(port_s, &ep->port) != 0) {
+		snprintf(err, errlen, "invalid port: '%s'", port_s);
+		return -EINVAL;
+	}
+	return 0;
+bad_addr:
+	snprintf(err, errlen, "invalid address: '%s'", s);
+	return -EINVAL;
+}
+
+int ptcp_rdv_socket(const struct ptcp_endpoint *local, const struct ptcp_endpoint *server, int *fd)
+{
+	struct sockaddr_storage ss;
+	struct ptcp_endpoint any;
+	int one = 1, s, len, rv;
+
+	if (server->family != PTCP_AF_INET && server->family != PTCP_AF_INET6)
+		return -EAFNOSUPPORT;
+	if (local->family != PTCP_AF_NONE && local->family != server->family)
+		return -EAFNOSUPPORT;
+	any = *local;
+	if (any.family == PTCP_AF_NONE) {
+		memset(any.addr, 0, sizeof(any.addr));
+		any.family = server->family;
+	}
+	len = ptcp_rdv_to_sockaddr(&any, &ss);
+	s = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	/* The engine reuses this port for the peer while the rendezvous
+	 * connection may still exist or linger in TIME-WAIT. */
+	if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(s, (struct sockaddr *)&ss, (socklen_t)len) != 0) {
+		rv = -errno;
+		close(s);
+		return rv;
+	}
+	*fd = s;
+	return 0;
+}
+
+/* --- the client ------------------------------------------------------------------ */
+
+void ptcp_rdv_client_config_default(struct ptcp_rdv_client_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->fd = -1;
+	cfg->register_timeout = REGISTER_TIMEOUT_DEFAULT;
+}
+
+static void really_free(struct ptcp_rdv_client *c)
+{
+	if (c->bev)
+		bufferevent_free(c->bev);
+	else if (c->fd >= 0)
+		close(c->fd);
+	if (c->timer)
+		event_free(c->timer);
+	free(c);
+}
+
+/* Callbacks go through these: they return true when the callback freed
+ * the client, and the caller must then not touch it again. */
+static void enter(struct ptcp_rdv_client *c)
+{
+	c->busy++;
+}
+
+static bool leave(struct ptcp_rdv_client *c)
+{
+	if (--c->busy == 0 && c->free_pending) {
+		really_free(c);
+		return true;
+	}
+	return false;
+}
+
+static bool report_error(struct ptcp_rdv_client *c, int code, bool fatal, const char *msg)
+{
+	enter(c);
+	c->cfg.on_error(c, c->cfg.user, code, fatal, msg);
+	return leave(c);
+}
+
+/* A fatal error: drop the connection, tell the caller once. */
+static bool die(struct ptcp_rdv_client *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static bool die(struct ptcp_rdv_client *c, int code, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	if (c->state == ST_DEAD)
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->state = ST_DEAD;
+	c->req = REQ_NONE;
+	if (c->bev) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	event_del(c->timer);
+	return report_error(c, code, true, msg);
+}
+
+static const char *server_name(const struct ptcp_rdv_client *c, char *buf, unsigned cap)
+{
+	return ptcp_endpoint_format(&c->cfg.server, buf, cap);
+}
+
+static int send_msg(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *m)
+{
+	uint8_t buf[PTCP_RDV_MSG_MAX];
+	int n = ptcp_rdv_emit(m, buf, sizeof(buf));
+
+	if (n < 0)
+		return -EINVAL;
+	if (bufferevent_write(c->bev, buf, (size_t)n) != 0)
+		return -ENOMEM;
+	c->last_tx = ptcp_clock_now();
+	return 0;
+}
+
+/* ns between PINGs: a third of the server's idle timeout. */
+static uint64_t ping_interval(const struct ptcp_rdv_client *c)
+{
+	uint64_t ms = (uint64_t)c->idle_ms / 3;
+
+	return (ms < PING_MIN_MS ? PING_MIN_MS : ms) * PTCP_NS_PER_MS;
+}
+
+/* Arms the one timer at the next deadline of the current state. */
+static void rearm(struct ptcp_rdv_client *c)
+{
+	ptcp_ts now = ptcp_clock_now(), at;
+	uint64_t d;
+	struct timeval tv;
+
+	if (c->state == ST_DEAD)
+		return;
+	if (c->state != ST_REGISTERED) {
+		at = ptcp_ts_add(c->started, c->cfg.register_timeout);
+	} else {
+		at = ptcp_ts_min(ptcp_ts_add(c->last_tx, ping_interval(c)),
+				 ptcp_ts_add(c->last_rx, (uint64_t)c->idle_ms * PTCP_NS_PER_MS));
+	}
+	d = ptcp_ts_elapsed(at, now);
+	tv.tv_sec = (time_t)(d / PTCP_NS_PER_S);
+	tv.tv_usec = (suseconds_t)(d % PTCP_NS_PER_S / PTCP_NS_PER_US);
+	event_add(c->timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct ptcp_rdv_client *c = arg;
+	ptcp_ts now = ptcp_clock_now();
+	char name[64];
+	struct ptcp_rdv_msg m;
+
+	(void)fd;
+	(void)what;
+	if (c->state == ST_DEAD)
+		return;
+	if (c->state != ST_REGISTERED) {
+		if (now >= ptcp_ts_add(c->started, c->cfg.register_timeout)) {
+			die(c, -ETIMEDOUT, "rendezvous server %s: no registration within %llu s",
+			    server_name(c, name, sizeof(name)),
+			    (unsigned long long)(c->cfg.register_timeout / PTCP_NS_PER_S));
+			return;
+		}
+	} else {
+		if (now >= ptcp_ts_add(c->last_rx, (uint64_t)c->idle_ms * PTCP_NS_PER_MS)) {
+			die(c, -ETIMEDOUT, "rendezvous server %s stopped answering",
+			    server_name(c, name, sizeof(name)));
+			return;
+		}
+		if (now >= ptcp_ts_add(c->last_tx, ping_interval(c))) {
+			memset(&m, 0, sizeof(m));
+			m.type = PTCP_RDV_PING;
+			m.ping.token = ++c->ping_token;
+			if (send_msg(c, &m) != 0) {
+				die(c, -ENOMEM, "out of memory");
+				return;
+			}
+		}
+	}
+	rearm(c);
+}
+
+static bool send_request(struct ptcp_rdv_client *c)
+{
+	if (send_msg(c, &c->req_msg) != 0)
+		return die(c, -ENOMEM, "out of memory");
+	c->req = REQ_SENT;
+	return false;
+}
+
+static bool on_challenge(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in)
+{
+	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
+	struct ptcp_rdv_msg m;
+
+	c->observed = in->challenge.observed;
+	if (ptcp_rdv_transcript(t, in->challenge.nonce, c->cfg.id->pk, &c->observed, &c->priv) < 0)
+		return die(c, -EPROTO, "rendezvous server sent an unusable challenge");
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_AUTH;
+	if (ptcp_identity_sign(c->cfg.id, t, sizeof(t), m.auth.sig) != 0)
+		return die(c, -EIO, "cannot sign the challenge: libsodium failed");
+	if (send_msg(c, &m) != 0)
+		return die(c, -ENOMEM, "out of memory");
+	c->state = ST_AUTH;
+	return false;
+}
+
+static bool on_registered(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in)
+{
+	c->idle_ms = in->registered.idle_ms;
+	/* An idle timeout of 0 would make us ping without pause. */
+	if (c->idle_ms < 3 * PING_MIN_MS)
+		c->idle_ms = 3 * PING_MIN_MS;
+	c->state = ST_REGISTERED;
+	if (c->cfg.on_registered) {
+		enter(c);
+		c->cfg.on_registered(c, c->cfg.user, &c->observed);
+		if (leave(c))
+			return true;
+		if (c->state == ST_DEAD)
+			return false;
+	}
+	if (c->req == REQ_QUEUED)
+		return send_request(c);
+	return false;
+}
+
+static bool on_match(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
+{
+	const struct ptcp_rdv_msg *r = &c->req_msg;
+	struct ptcp_rdv_match m;
+	uint32_t our_isn = r->type == PTCP_RDV_LISTEN ? r->listen.isn : r->connect.isn;
+
+	if (c->req != REQ_SENT)
+		return die(c, -EPROTO, "rendezvous server sent a MATCH nobody asked for");
+	if (in->match.isn != our_isn ||
+	    (r->type == PTCP_RDV_CONNECT && memcmp(in->match.key, r->connect.key, PTCP_RDV_KEY_LEN) != 0))
+		return die(c, -EPROTO, "rendezvous server sent a MATCH for another request");
+	memset(&m, 0, sizeof(m));
+	memcpy(m.peer_key, in->match.key, PTCP_RDV_KEY_LEN);
+	m.peer_public = in->match.peer_public;
+	m.peer_private = in->match.peer_private;
+	m.peer_isn = in->match.peer_isn;
+	m.isn = in->match.isn;
+	m.role = (enum ptcp_rdv_role)in->match.role;
+	m.start_ms = in->match.start_ms;
+	m.start = ptcp_ts_add(now, (uint64_t)in->match.start_ms * PTCP_NS_PER_MS);
+	m.self_public = c->observed;
+	m.self_private = c->priv;
+	c->req = REQ_NONE;
+	enter(c);
+	if (c->cfg.on_match)
+		c->cfg.on_match(c, c->cfg.user, &m);
+	return leave(c);
+}
+
+static bool on_server_error(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in)
+{
+	char msg[384], name[64];
+	bool fatal = in->error.flags & PTCP_RDV_ERR_FATAL;
+
+	snprintf(msg, sizeof(msg), "rendezvous server %s: %s%s%s", server_name(c, name, sizeof(name)),
+		 ptcp_rdv_strerror(in->error.code), in->error.text_len ? ": " : "", in->error.text);
+	if (fatal)
+		return die(c, in->error.code, "%s", msg);
+	c->req = REQ_NONE;
+	return report_error(c, in->error.code, false, msg);
+}
+
+/* One message from the server. Returns true when the client is gone. */
+static bool dispatch(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *m, ptcp_ts now)
+{
+	c->last_rx = now;
+	switch (m->type) {
+	case PTCP_RDV_CHALLENGE:
+		if (c->state == ST_HELLO)
+			return on_challenge(c, m);
+		break;
+	case PTCP_RDV_REGISTERED:
+		if (c->state == ST_AUTH)
+			return on_registered(c, m);
+		break;
+	case PTCP_RDV_MATCH:
+		if (c->state == ST_REGISTERED)
+			return on_match(c, m, now);
+		break;
+	case PTCP_RDV_PONG:
+		return false;
+	case PTCP_RDV_ERROR:
+		return on_server_error(c, m);
+	}
+	return die(c, -EPROTO, "rendezvous server sent %s out of order", ptcp_rdv_type_name(m->type));
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct ptcp_rdv_client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct ptcp_rdv_msg m;
+	ptcp_ts now = ptcp_clock_now();
+	char name[64];
+	size_t avail;
+	int n, rv;
+
+	while (c->state != ST_DEAD && (avail = evbuffer_get_length(in)) > 0) {
+		size_t want = avail < PTCP_RDV_MSG_MAX ? avail : PTCP_RDV_MSG_MAX;
+		const uint8_t *p = evbuffer_pullup(in, (ssize_t)want);
+
+		n = ptcp_rdv_frame(p, want);
+		if (n == 0)
+			break;
+		if (n < 0 || (rv = ptcp_rdv_parse(&m, p, (size_t)n)) != 0) {
+			rv = n < 0 ? n : rv;
+			if (rv == -PTCP_RDV_E_VERSION)
+				die(c, -EPROTO, "rendezvous server %s speaks another protocol version",
+				    server_name(c, name, sizeof(name)));
+			else
+				die(c, -EPROTO, "rendezvous server %s sent a bad message: %s",
+				    server_name(c, name, sizeof(name)), ptcp_rdv_strerror(rv));
+			return;
+		}
+		evbuffer_drain(in, (size_t)n);
+		if (dispatch(c, &m, now))
+			return;
+	}
+	rearm(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct ptcp_rdv_client *c = arg;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct ptcp_rdv_msg m;
+	char name[64];
+	int err;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (getsockname(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &len) == 0)
+			ptcp_rdv_from_sockaddr(&c->local, (struct sockaddr *)&ss, len);
+		c->priv = c->cfg.has_private ? c->cfg.private_ep : c->local;
+		memset(&m, 0, sizeof(m));
+		m.type = PTCP_RDV_HELLO;
+		memcpy(m.hello.key, c->cfg.id->pk, PTCP_RDV_KEY_LEN);
+		m.hello.private_ep = c->priv;
+		if (send_msg(c, &m) != 0) {
+			die(c, -EINVAL, "cannot encode HELLO (bad private endpoint?)");
+			return;
+		}
+		c->state = ST_HELLO;
+		bufferevent_enable(c->bev, EV_READ);
+		rearm(c);
+		return;
+	}
+	server_name(c, name, sizeof(name));
+	if (what & BEV_EVENT_EOF) {
+		die(c, -ECONNRESET, "rendezvous server %s closed the connection", name);
+		return;
+	}
+	err = EVUTIL_SOCKET_ERROR();
+	if (err == 0)
+		err = ECONNRESET;
+	if (c->state == ST_CONNECTING)
+		die(c, -err, "cannot connect to rendezvous server %s: %s", name, strerror(err));
+	else
+		die(c, -err, "rendezvous server %s: %s", name, strerror(err));
+}
+
+int ptcp_rdv_client_new(struct ptcp_rdv_client **out, const struct ptcp_rdv_client_config *cfg)
+{
+	struct ptcp_rdv_client *c;
+	struct sockaddr_storage ss;
+	int len, rv;
+
+	*out = NULL;
+	if (!cfg->base || !cfg->id || !cfg->on_error || cfg->server.port == 0)
+		return -EINVAL;
+	len = ptcp_rdv_to_sockaddr(&cfg->server, &ss);
+	if (len < 0)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->cfg = *cfg;
+	if (c->cfg.register_timeout == 0)
+		c->cfg.register_timeout = REGISTER_TIMEOUT_DEFAULT;
+	c->fd = cfg->fd;
+	c->started = c->last_rx = c->last_tx = ptcp_clock_now();
+	if (c->fd < 0 && (rv = ptcp_rdv_socket(&cfg->local, &cfg->server, &c->fd)) != 0) {
+		c->fd = -1;
+		goto fail;
+	}
+	rv = -ENOMEM;
+	c->timer = evtimer_new(cfg->base, on_timer, c);
+	if (!c->timer)
+		goto fail;
+	/* Deferred callbacks: nothing runs inside this call, even when the
+	 * connect fails at once. */
+	c->bev = bufferevent_socket_new(cfg->base, c->fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (!c->bev)
+		goto fail;
+	c->fd = -1;
+	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+	/* A server message is at most PTCP_RDV_MSG_MAX bytes and we take them
+	 * as they come; this only stops a flood from growing the buffer. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * PTCP_RDV_MSG_MAX);
+	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, len) != 0) {
+		rv = errno ? -errno : -ECONNREFUSED;
+		goto fail;
+	}
+	rearm(c);
+	*out = c;
+	return 0;
+fail:
+	really_free(c);
+	return rv;
+}
+
+void ptcp_rdv_client_free(struct ptcp_rdv_client *c)
+{
+	if (!c)
+		return;
+	if (c->busy) {
+		c->free_pending = true;
+		/* stop everything now; the memory goes when the callback returns */
+		c->state = ST_DEAD;
+		if (c->bev) {
+			bufferevent_free(c->bev);
+			c->bev = NULL;
+		}
+		event_del(c->timer);
+		return;
+	}
+	really_free(c);
+}
+
+static int request(struct ptcp_rdv_client *c)
+{
+	if (c->state == ST_DEAD)
+		return -ENOTCONN;
+	if (c->req != REQ_NONE)
+		return -EBUSY;
+	if (c->state != ST_REGISTERED) {
+		c->req = REQ_QUEUED;
+		return 0;
+	}
+	if (send_request(c))
+		return -ENOTCONN;
+	return c->state == ST_DEAD ? -ENOTCONN : 0;
+}
+
+int ptcp_rdv_client_listen(struct ptcp_rdv_client *c, uint32_t isn,
+                           const uint8_t (*allow)[PTCP_RDV_KEY_LEN], unsigned n_allow)
+{
+	if (n_allow > PTCP_RDV_ALLOW_MAX || (n_allow > 0 && !allow))
+		return -EINVAL;
+	if (c->state == ST_DEAD)
+		return -ENOTCONN;
+	if (c->req != REQ_NONE)
+		return -EBUSY;
+	memset(&c->req_msg, 0, sizeof(c->req_msg));
+	c->req_msg.type = PTCP_RDV_LISTEN;
+	c->req_msg.listen.isn = isn;
+	c->req_msg.listen.n_allow = (uint8_t)n_allow;
+	if (n_allow)
+		memcpy(c->req_msg.listen.allow, allow, (size_t)n_allow * PTCP_RDV_KEY_LEN);
+	return request(c);
+}
+
+int ptcp_rdv_client_connect(struct ptcp_rdv_client *c, const uint8_t key[PTCP_RDV_KEY_LEN],
+                            uint32_t isn, uint32_t wait_ms)
+{
+	if (c->state == ST_DEAD)
+		return -ENOTCONN;
+	if (c->req != REQ_NONE)
+		return -EBUSY;
+	memset(&c->req_msg, 0, sizeof(c->req_msg));
+	c->req_msg.type = PTCP_RDV_CONNECT;
+	memcpy(c->req_msg.connect.key, key, PTCP_RDV_KEY_LEN);
+	c->req_msg.connect.isn = isn;
+	c->req_msg.connect.wait_ms = wait_ms;
+	return request(c);
+}
+
+bool ptcp_rdv_client_registered(const struct ptcp_rdv_client *c)
+{
+	return c->state == ST_REGISTERED;
+}
+
+int ptcp_rdv_client_local(const struct ptcp_rdv_client *c, struct ptcp_endpoint *local)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = c->bev ? bufferevent_getfd(c->bev) : c->fd;
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -ENOTCONN;
+	return ptcp_rdv_from_sockaddr(local, (struct sockaddr *)&ss, len);
+}

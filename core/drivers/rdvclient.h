@@ -1,0 +1,154 @@
+/* The client half of the rendezvous protocol (docs/protocol.md), on a
+ * libevent bufferevent over a kernel TCP socket.
+ *
+ * The socket is bound, with SO_REUSEADDR, to the local port the engine
+ * will use for the peer-to-peer connection: the NAT mapping the server
+ * observes for it is the one the peer will be told to reach. The client
+ *
+ *   1. connects to the server and sends HELLO (our key and the private
+ *      endpoint: the socket's local address unless told otherwise);
+ *   2. answers the CHALLENGE with a signature of the transcript
+ *      (rdvmsg.h) and gets REGISTERED; on_registered reports the public
+ *      endpoint the server observed;
+ *   3. sends the one request the caller made with ptcp_rdv_client_listen()
+ *      or ptcp_rdv_client_connect() (made at any time: a request made
+ *      before registration waits for it);
+ *   4. delivers the answer: on_match with the other peer's endpoints, its
+ *      ISN, our role and the start time, or on_error with the server's
+ *      code. Then the caller may make the next request (a listener
+ *      re-arms with a fresh ISN);
+ *   5. sends PINGs at a third of the server's idle timeout, so neither the
+ *      server nor a NAT on the way forgets the connection, and gives up
+ *      when the server stays silent for a whole idle timeout.
+ *
+ * Name resolution is not here: the server's address comes resolved. The
+ * c-ares step (A and AAAA records, and SRV _p2ptcp._tcp.<domain> for a
+ * bare domain) will sit in front of ptcp_rdv_client_new(), trying each
+ * address it finds in turn (a new client per address).
+ *
+ * Callbacks may call ptcp_rdv_client_free() on their own client. */
+#ifndef PTCP_RDVCLIENT_H
+#define PTCP_RDVCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "identity.h"
+#include "rdvmsg.h"
+#include "tstamp.h"
+
+struct event_base;
+struct ptcp_rdv_client;
+
+/* What the server told us about the other peer. */
+struct ptcp_rdv_match {
+	uint8_t peer_key[PTCP_RDV_KEY_LEN];
+	struct ptcp_endpoint peer_public;   /* as the server saw it (after NAT) */
+	struct ptcp_endpoint peer_private;  /* as the peer reported it; family
+	                                       PTCP_AF_NONE when unknown */
+	uint32_t peer_isn;                  /* the ISN the peer's SYN will carry */
+	uint32_t isn;                       /* ours, as we sent it */
+	enum ptcp_rdv_role role;            /* initiator or responder of the
+	                                       peers' encrypted handshake */
+	uint32_t start_ms;                  /* the delay as received */
+	ptcp_ts start;                      /* monotonic ns to fire the first
+	                                       SYN: receipt + start_ms */
+	struct ptcp_endpoint self_public;   /* us, as the server saw us */
+	struct ptcp_endpoint self_private;  /* what we reported */
+};
+
+struct ptcp_rdv_client_config {
+	struct event_base *base;
+	const struct ptcp_identity *id;     /* used by pointer: keep it alive */
+	struct ptcp_endpoint server;        /* resolved address and port */
+	struct ptcp_endpoint local;         /* address to bind (family
+	                                       PTCP_AF_NONE: any) and port (0:
+	                                       the kernel picks one) */
+	int fd;                             /* -1: the client makes the socket
+	                                       with ptcp_rdv_socket(); else an
+	                                       unconnected TCP socket the caller
+	                                       made and bound, which the client
+	                                       now owns */
+	bool has_private;                   /* report private_ep instead of the
+	                                       socket's local address */
+	struct ptcp_endpoint private_ep;    /* family PTCP_AF_NONE: report none */
+	uint64_t register_timeout;          /* ns from the start to REGISTERED;
+	                                       0: 10 s */
+
+	/* Registration is done; observed is our public endpoint. */
+	void (*on_registered)(struct ptcp_rdv_client *c, void *user,
+	                      const struct ptcp_endpoint *observed);
+	/* The answer to a request: a peer to punch to. */
+	void (*on_match)(struct ptcp_rdv_client *c, void *user, const struct ptcp_rdv_match *m);
+	/* A failure. code > 0 is the server's enum ptcp_rdv_code; code < 0 a
+	 * local one, a negative errno: -ECONNREFUSED, -ETIMEDOUT (connect,
+	 * registration or a silent server), -ECONNRESET (the server closed),
+	 * -EPROTO (the server broke the protocol). When fatal, the connection
+	 * is gone and the client only waits to be freed; otherwise only the
+	 * request failed. msg is one line for the user. */
+	void (*on_error)(struct ptcp_rdv_client *c, void *user, int code, bool fatal,
+	                 const char *msg);
+	void *user;
+};
+
+/* Fills cfg with defaults: no callbacks, fd -1, any local endpoint. */
+void ptcp_rdv_client_config_default(struct ptcp_rdv_client_config *cfg);
+
+/* Makes a non-blocking, close-on-exec TCP socket of the family of server
+ * with SO_REUSEADDR, bound to local (family PTCP_AF_NONE: any address;
+ * port 0: any port). Returns 0 with *fd set, -EAFNOSUPPORT for mismatched
+ * or unknown families, or the errno of socket/setsockopt/bind, negated. */
+int ptcp_rdv_socket(const struct ptcp_endpoint *local, const struct ptcp_endpoint *server, int *fd);
+
+/* Creates a client and starts connecting. Returns 0 with *out set, or
+ * -EINVAL (no base, id or on_error; server not an address with a port),
+ * -ENOMEM, or an error of ptcp_rdv_socket() or connect(2). Failures after
+ * the start are reported through on_error, never from inside this call. */
+int ptcp_rdv_client_new(struct ptcp_rdv_client **out, const struct ptcp_rdv_client_config *cfg);
+
+/* Closes the connection and frees the client. NULL is ignored. */
+void ptcp_rdv_client_free(struct ptcp_rdv_client *c);
+
+/* Asks to be matched with whoever asks for us: isn is our ISN for that
+ * match (from a secure random source); allow[0..n_allow) restricts who may
+ * ask (0: anyone), at most PTCP_RDV_ALLOW_MAX keys. Returns 0, -EINVAL,
+ * -EBUSY (a request is outstanding) or -ENOTCONN (the client failed). */
+int ptcp_rdv_client_listen(struct ptcp_rdv_client *c, uint32_t isn,
+                           const uint8_t (*allow)[PTCP_RDV_KEY_LEN], unsigned n_allow);
+
+/* Asks for the peer with key: isn is our ISN; wait_ms is how long the
+ * server may hold the request when the peer is registered but not yet
+ * waiting for us (0: answer at once; the server caps it). Returns 0,
+ * -EBUSY or -ENOTCONN. */
+int ptcp_rdv_client_connect(struct ptcp_rdv_client *c, const uint8_t key[PTCP_RDV_KEY_LEN],
+                            uint32_t isn, uint32_t wait_ms);
+
+/* True once REGISTERED arrived (and no fatal error since). */
+bool ptcp_rdv_client_registered(const struct ptcp_rdv_client *c);
+
+/* The socket's local endpoint (the port the engine must use). Returns 0
+ * or -ENOTCONN before the socket is bound. */
+int ptcp_rdv_client_local(const struct ptcp_rdv_client *c, struct ptcp_endpoint *local);
+
+/* --- address helpers, also for rendezvousd ---------------------------------- */
+
+/* sockaddr_in/_in6 to an endpoint; an IPv4-mapped IPv6 address becomes
+ * IPv4. Returns 0 or -EAFNOSUPPORT. */
+int ptcp_rdv_from_sockaddr(struct ptcp_endpoint *ep, const struct sockaddr *sa, socklen_t len);
+
+/* An endpoint to a sockaddr_in/_in6 in *ss. Returns the length, or
+ * -EAFNOSUPPORT for family PTCP_AF_NONE or an unknown one. */
+int ptcp_rdv_to_sockaddr(const struct ptcp_endpoint *ep, struct sockaddr_storage *ss);
+
+/* Parses a numeric "ADDR", "ADDR:PORT", "[V6ADDR]", "[V6ADDR]:PORT" or a
+ * bare IPv6 address; default_port is used when there is no port. Returns
+ * 0, or -EINVAL with "invalid address: 's'" or "invalid port: 's'" in
+ * err. (Host names are for the c-ares resolver.) */
+int ptcp_rdv_parse_hostport(const char *s, uint16_t default_port, struct ptcp_endpoint *ep,
+                            char *err, size_t errlen);
+
+#endif

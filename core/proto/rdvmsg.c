@@ -1,0 +1,440 @@
+/* The rendezvous wire protocol, version 1 (docs/protocol.md). */
+#include "rdvmsg.h"
+
+#include <string.h>
+
+#define MATCH_LEN (PTCP_RDV_KEY_LEN + 2 * PTCP_RDV_EP_LEN + 4 + 4 + 1 + 4)
+
+static const struct {
+	uint16_t min, max;   /* body bytes */
+} limits[PTCP_RDV_TYPE_MAX + 1] = {
+	[PTCP_RDV_HELLO] = { PTCP_RDV_KEY_LEN + PTCP_RDV_EP_LEN, PTCP_RDV_KEY_LEN + PTCP_RDV_EP_LEN },
+	[PTCP_RDV_CHALLENGE] = { PTCP_RDV_NONCE_LEN + PTCP_RDV_EP_LEN,
+				 PTCP_RDV_NONCE_LEN + PTCP_RDV_EP_LEN },
+	[PTCP_RDV_AUTH] = { PTCP_RDV_SIG_LEN, PTCP_RDV_SIG_LEN },
+	[PTCP_RDV_REGISTERED] = { 8, 8 },
+	[PTCP_RDV_LISTEN] = { 5, PTCP_RDV_BODY_MAX },
+	[PTCP_RDV_CONNECT] = { PTCP_RDV_KEY_LEN + 8, PTCP_RDV_KEY_LEN + 8 },
+	[PTCP_RDV_MATCH] = { MATCH_LEN, MATCH_LEN },
+	[PTCP_RDV_PING] = { 4, 4 },
+	[PTCP_RDV_PONG] = { 4, 4 },
+	[PTCP_RDV_ERROR] = { 4, 4 + PTCP_RDV_TEXT_MAX },
+};
+
+/* --- byte helpers ------------------------------------------------------- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= p[i];
+	return d == 0;
+}
+
+static bool printable(char c)
+{
+	return c >= 0x20 && c <= 0x7e;
+}
+
+/* --- endpoints ------------------------------------------------------------ */
+
+int ptcp_rdv_endpoint_put(uint8_t out[PTCP_RDV_EP_LEN], const struct ptcp_endpoint *ep)
+{
+	memset(out, 0, PTCP_RDV_EP_LEN);
+	switch (ep->family) {
+	case PTCP_AF_NONE:
+		return 0;
+	case PTCP_AF_INET:
+		/* addr[4..15] may hold anything (addr.h): never copy them. */
+		memcpy(out + 3, ep->addr, 4);
+		break;
+	case PTCP_AF_INET6:
+		memcpy(out + 3, ep->addr, 16);
+		break;
+	default:
+		return -PTCP_RDV_E_MALFORMED;
+	}
+	/* An address without a port would not parse back. */
+	if (ep->port == 0) {
+		memset(out, 0, PTCP_RDV_EP_LEN);
+		return -PTCP_RDV_E_MALFORMED;
+	}
+	out[0] = ep->family;
+	put16(out + 1, ep->port);
+	return 0;
+}
+
+int ptcp_rdv_endpoint_get(struct ptcp_endpoint *ep, const uint8_t in[PTCP_RDV_EP_LEN])
+{
+	memset(ep, 0, sizeof(*ep));
+	switch (in[0]) {
+	case PTCP_AF_NONE:
+		/* One spelling of "unknown": all zero. */
+		return all_zero(in, PTCP_RDV_EP_LEN) ? 0 : -PTCP_RDV_E_MALFORMED;
+	case PTCP_AF_INET:
+		if (!all_zero(in + 3 + 4, 12))
+			return -PTCP_RDV_E_MALFORMED;
+		break;
+	case PTCP_AF_INET6:
+		break;
+	default:
+		return -PTCP_RDV_E_MALFORMED;
+	}
+	ep->family = in[0];
+	ep->port = get16(in + 1);
+	if (ep->port == 0)
+		return -PTCP_RDV_E_MALFORMED;
+	memcpy(ep->addr, in + 3, 16);
+	return 0;
+}
+
+/* --- header and framing -------------------------------------------------- */
+
+int ptcp_rdv_body_limits(uint8_t type, uint16_t *min, uint16_t *max)
+{
+	if (type == 0 || type > PTCP_RDV_TYPE_MAX)
+		return -PTCP_RDV_E_MALFORMED;
+	*min = limits[type].min;
+	*max = limits[type].max;
+	return 0;
+}
+
+int ptcp_rdv_header_parse(struct ptcp_rdv_header *h, const uint8_t *buf, size_t len)
+{
+	uint16_t min, max;
+
+	memset(h, 0, sizeof(*h));
+	if (len < PTCP_RDV_HDR_LEN || buf[0] != PTCP_RDV_MAGIC0 || buf[1] != PTCP_RDV_MAGIC1)
+		return -PTCP_RDV_E_MALFORMED;
+	h->version = buf[2];
+	if (h->version != PTCP_RDV_VERSION)
+		return -PTCP_RDV_E_VERSION;
+	h->type = buf[3];
+	if (ptcp_rdv_body_limits(h->type, &min, &max) != 0)
+		return -PTCP_RDV_E_MALFORMED;
+	h->len = get16(buf + 4);
+	if (h->len > max)
+		return -PTCP_RDV_E_TOO_BIG;
+	if (h->len < min)
+		return -PTCP_RDV_E_MALFORMED;
+	return 0;
+}
+
+int ptcp_rdv_frame(const uint8_t *buf, size_t avail)
+{
+	struct ptcp_rdv_header h;
+	uint16_t min, max;
+	int rv;
+
+	/* Judge each header byte as soon as it is there. */
+	if (avail >= 1 && buf[0] != PTCP_RDV_MAGIC0)
+		return -PTCP_RDV_E_MALFORMED;
+	if (avail >= 2 && buf[1] != PTCP_RDV_MAGIC1)
+		return -PTCP_RDV_E_MALFORMED;
+	if (avail >= 3 && buf[2] != PTCP_RDV_VERSION)
+		return -PTCP_RDV_E_VERSION;
+	if (avail >= 4 && ptcp_rdv_body_limits(buf[3], &min, &max) != 0)
+		return -PTCP_RDV_E_MALFORMED;
+	if (avail < PTCP_RDV_HDR_LEN)
+		return 0;
+	if ((rv = ptcp_rdv_header_parse(&h, buf, avail)) != 0)
+		return rv;
+	if (avail < (size_t)PTCP_RDV_HDR_LEN + h.len)
+		return 0;
+	return PTCP_RDV_HDR_LEN + h.len;
+}
+
+/* --- bodies --------------------------------------------------------------- */
+
+static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
+{
+	int rv;
+
+	switch (m->type) {
+	case PTCP_RDV_HELLO:
+		memcpy(m->hello.key, b, PTCP_RDV_KEY_LEN);
+		return ptcp_rdv_endpoint_get(&m->hello.private_ep, b + PTCP_RDV_KEY_LEN);
+	case PTCP_RDV_CHALLENGE:
+		memcpy(m->challenge.nonce, b, PTCP_RDV_NONCE_LEN);
+		rv = ptcp_rdv_endpoint_get(&m->challenge.observed, b + PTCP_RDV_NONCE_LEN);
+		/* The server always sees some address. */
+		if (rv == 0 && m->challenge.observed.family == PTCP_AF_NONE)
+			rv = -PTCP_RDV_E_MALFORMED;
+		return rv;
+	case PTCP_RDV_AUTH:
+		memcpy(m->auth.sig, b, PTCP_RDV_SIG_LEN);
+		return 0;
+	case PTCP_RDV_REGISTERED:
+		m->registered.idle_ms = get32(b);
+		m->registered.max_wait_ms = get32(b + 4);
+		return 0;
+	case PTCP_RDV_LISTEN:
+		m->listen.isn = get32(b);
+		m->listen.n_allow = b[4];
+		if (m->listen.n_allow > PTCP_RDV_ALLOW_MAX ||
+		    n != 5 + (unsigned)m->listen.n_allow * PTCP_RDV_KEY_LEN)
+			return -PTCP_RDV_E_MALFORMED;
+		memcpy(m->listen.allow, b + 5, (size_t)m->listen.n_allow * PTCP_RDV_KEY_LEN);
+		return 0;
+	case PTCP_RDV_CONNECT:
+		memcpy(m->connect.key, b, PTCP_RDV_KEY_LEN);
+		m->connect.isn = get32(b + PTCP_RDV_KEY_LEN);
+		m->connect.wait_ms = get32(b + PTCP_RDV_KEY_LEN + 4);
+		return 0;
+	case PTCP_RDV_MATCH:
+		memcpy(m->match.key, b, PTCP_RDV_KEY_LEN);
+		b += PTCP_RDV_KEY_LEN;
+		if ((rv = ptcp_rdv_endpoint_get(&m->match.peer_public, b)) != 0)
+			return rv;
+		if (m->match.peer_public.family == PTCP_AF_NONE)
+			return -PTCP_RDV_E_MALFORMED;
+		b += PTCP_RDV_EP_LEN;
+		if ((rv = ptcp_rdv_endpoint_get(&m->match.peer_private, b)) != 0)
+			return rv;
+		b += PTCP_RDV_EP_LEN;
+		m->match.peer_isn = get32(b);
+		m->match.isn = get32(b + 4);
+		m->match.role = b[8];
+		m->match.start_ms = get32(b + 9);
+		if (m->match.role != PTCP_RDV_ROLE_INITIATOR && m->match.role != PTCP_RDV_ROLE_RESPONDER)
+			return -PTCP_RDV_E_MALFORMED;
+		return 0;
+	case PTCP_RDV_PING:
+	case PTCP_RDV_PONG:
+		m->ping.token = get32(b);
+		return 0;
+	case PTCP_RDV_ERROR:
+		m->error.code = get16(b);
+		m->error.flags = b[2];
+		/* b[3] is reserved: zero in version 1. */
+		if (m->error.code == 0 || (m->error.flags & ~PTCP_RDV_ERR_FATAL) || b[3] != 0)
+			return -PTCP_RDV_E_MALFORMED;
+		m->error.text_len = (uint8_t)(n - 4);
+		for (unsigned i = 0; i < m->error.text_len; i++) {
+			if (!printable((char)b[4 + i]))
+				return -PTCP_RDV_E_MALFORMED;
+			m->error.text[i] = (char)b[4 + i];
+		}
+		m->error.text[m->error.text_len] = '\0';
+		return 0;
+	}
+	return -PTCP_RDV_E_MALFORMED;
+}
+
+int ptcp_rdv_parse(struct ptcp_rdv_msg *m, const uint8_t *buf, size_t len)
+{
+	struct ptcp_rdv_header h;
+	int rv;
+
+	if ((rv = ptcp_rdv_header_parse(&h, buf, len)) != 0)
+		return rv;
+	if (len != (size_t)PTCP_RDV_HDR_LEN + h.len)
+		return -PTCP_RDV_E_MALFORMED;
+	memset(m, 0, sizeof(*m));
+	m->type = h.type;
+	return parse_body(m, buf + PTCP_RDV_HDR_LEN, h.len);
+}
+
+/* The body length m needs, or a negative code if it cannot be encoded. */
+static int body_len(const struct ptcp_rdv_msg *m)
+{
+	uint16_t min, max;
+
+	if (ptcp_rdv_body_limits(m->type, &min, &max) != 0)
+		return -PTCP_RDV_E_MALFORMED;
+	switch (m->type) {
+	case PTCP_RDV_LISTEN:
+		if (m->listen.n_allow > PTCP_RDV_ALLOW_MAX)
+			return -PTCP_RDV_E_MALFORMED;
+		return 5 + m->listen.n_allow * PTCP_RDV_KEY_LEN;
+	case PTCP_RDV_ERROR:
+		if (m->error.text_len > PTCP_RDV_TEXT_MAX)
+			return -PTCP_RDV_E_MALFORMED;
+		return 4 + m->error.text_len;
+	}
+	return min;
+}
+
+int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
+{
+	uint8_t body[PTCP_RDV_BODY_MAX];
+	uint8_t *b = body;
+	int n = body_len(m);
+
+	if (n < 0)
+		return n;
+	/* Encode into a scratch body first: nothing reaches buf unless the
+	 * whole message is valid and fits. */
+	switch (m->type) {
+	case PTCP_RDV_HELLO:
+		memcpy(b, m->hello.key, PTCP_RDV_KEY_LEN);
+		if (ptcp_rdv_endpoint_put(b + PTCP_RDV_KEY_LEN, &m->hello.private_ep) != 0)
+			return -PTCP_RDV_E_MALFORMED;
+		break;
+	case PTCP_RDV_CHALLENGE:
+		memcpy(b, m->challenge.nonce, PTCP_RDV_NONCE_LEN);
+		if (m->challenge.observed.family == PTCP_AF_NONE ||
+		    ptcp_rdv_endpoint_put(b + PTCP_RDV_NONCE_LEN, &m->challenge.observed) != 0)
+			return -PTCP_RDV_E_MALFORMED;
+		break;
+	case PTCP_RDV_AUTH:
+		memcpy(b, m->auth.sig, PTCP_RDV_SIG_LEN);
+		break;
+	case PTCP_RDV_REGISTERED:
+		put32(b, m->registered.idle_ms);
+		put32(b + 4, m->registered.max_wait_ms);
+		break;
+	case PTCP_RDV_LISTEN:
+		put32(b, m->listen.isn);
+		b[4] = m->listen.n_allow;
+		memcpy(b + 5, m->listen.allow, (size_t)m->listen.n_allow * PTCP_RDV_KEY_LEN);
+		break;
+	case PTCP_RDV_CONNECT:
+		memcpy(b, m->connect.key, PTCP_RDV_KEY_LEN);
+		put32(b + PTCP_RDV_KEY_LEN, m->connect.isn);
+		put32(b + PTCP_RDV_KEY_LEN + 4, m->connect.wait_ms);
+		break;
+	case PTCP_RDV_MATCH:
+		if (m->match.role != PTCP_RDV_ROLE_INITIATOR && m->match.role != PTCP_RDV_ROLE_RESPONDER)
+			return -PTCP_RDV_E_MALFORMED;
+		memcpy(b, m->match.key, PTCP_RDV_KEY_LEN);
+		b += PTCP_RDV_KEY_LEN;
+		if (m->match.peer_public.family == PTCP_AF_NONE ||
+		    ptcp_rdv_endpoint_put(b, &m->match.peer_public) != 0 ||
+		    ptcp_rdv_endpoint_put(b + PTCP_RDV_EP_LEN, &m->match.peer_private) != 0)
+			return -PTCP_RDV_E_MALFORMED;
+		b += 2 * PTCP_RDV_EP_LEN;
+		put32(b, m->match.peer_isn);
+		put32(b + 4, m->match.isn);
+		b[8] = m->match.role;
+		put32(b + 9, m->match.start_ms);
+		break;
+	case PTCP_RDV_PING:
+	case PTCP_RDV_PONG:
+		put32(b, m->ping.token);
+		break;
+	case PTCP_RDV_ERROR:
+		if (m->error.code == 0 || (m->error.flags & ~PTCP_RDV_ERR_FATAL))
+			return -PTCP_RDV_E_MALFORMED;
+		put16(b, m->error.code);
+		b[2] = m->error.flags;
+		b[3] = 0;
+		for (unsigned i = 0; i < m->error.text_len; i++) {
+			if (!printable(m->error.text[i]))
+				return -PTCP_RDV_E_MALFORMED;
+			b[4 + i] = (uint8_t)m->error.text[i];
+		}
+		break;
+	}
+	if (cap < (size_t)PTCP_RDV_HDR_LEN + (size_t)n)
+		return -PTCP_RDV_E_NOBUF;
+	buf[0] = PTCP_RDV_MAGIC0;
+	buf[1] = PTCP_RDV_MAGIC1;
+	buf[2] = PTCP_RDV_VERSION;
+	buf[3] = m->type;
+	put16(buf + 4, (uint16_t)n);
+	memcpy(buf + PTCP_RDV_HDR_LEN, body, (size_t)n);
+	return PTCP_RDV_HDR_LEN + n;
+}
+
+void ptcp_rdv_error_msg(struct ptcp_rdv_msg *m, int code, bool fatal, const char *text)
+{
+	unsigned n = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->type = PTCP_RDV_ERROR;
+	m->error.code = (uint16_t)(code < 0 ? -code : code);
+	m->error.flags = fatal ? PTCP_RDV_ERR_FATAL : 0;
+	if (text) {
+		for (; n < PTCP_RDV_TEXT_MAX && text[n]; n++)
+			m->error.text[n] = printable(text[n]) ? text[n] : '?';
+	}
+	m->error.text[n] = '\0';
+	m->error.text_len = (uint8_t)n;
+}
+
+int ptcp_rdv_transcript(uint8_t out[PTCP_RDV_TRANSCRIPT_LEN],
+                        const uint8_t nonce[PTCP_RDV_NONCE_LEN],
+                        const uint8_t key[PTCP_RDV_KEY_LEN],
+                        const struct ptcp_endpoint *observed,
+                        const struct ptcp_endpoint *private_ep)
+{
+	uint8_t *p = out;
+
+	memcpy(p, PTCP_RDV_CONTEXT, PTCP_RDV_CONTEXT_LEN);
+	p += PTCP_RDV_CONTEXT_LEN;
+	*p++ = PTCP_RDV_VERSION;
+	memcpy(p, nonce, PTCP_RDV_NONCE_LEN);
+	p += PTCP_RDV_NONCE_LEN;
+	memcpy(p, key, PTCP_RDV_KEY_LEN);
+	p += PTCP_RDV_KEY_LEN;
+	if (ptcp_rdv_endpoint_put(p, observed) != 0 ||
+	    ptcp_rdv_endpoint_put(p + PTCP_RDV_EP_LEN, private_ep) != 0)
+		return -PTCP_RDV_E_MALFORMED;
+	return PTCP_RDV_TRANSCRIPT_LEN;
+}
+
+const char *ptcp_rdv_strerror(int code)
+{
+	switch (code < 0 ? -code : code) {
+	case PTCP_RDV_E_MALFORMED: return "malformed message";
+	case PTCP_RDV_E_TOO_BIG: return "message too long";
+	case PTCP_RDV_E_VERSION: return "protocol version mismatch";
+	case PTCP_RDV_E_UNEXPECTED: return "message out of order";
+	case PTCP_RDV_E_NOT_AUTHORISED: return "not authorised";
+	case PTCP_RDV_E_BAD_SIGNATURE: return "bad signature (the key does not match the peer id)";
+	case PTCP_RDV_E_UNKNOWN_PEER: return "unknown peer (not registered with the rendezvous server)";
+	case PTCP_RDV_E_NOT_WAITING: return "peer not waiting (registered, but not listening for us)";
+	case PTCP_RDV_E_RATE_LIMITED: return "rate limited (too many connections or requests from this address)";
+	case PTCP_RDV_E_SERVER_FULL: return "rendezvous server full";
+	case PTCP_RDV_E_TIMEOUT: return "timed out";
+	case PTCP_RDV_E_REPLACED: return "replaced by a newer registration of the same peer id";
+	case PTCP_RDV_E_SELF: return "cannot connect to our own peer id";
+	case PTCP_RDV_E_SHUTDOWN: return "rendezvous server shutting down";
+	case PTCP_RDV_E_INTERNAL: return "rendezvous server internal error";
+	case PTCP_RDV_E_NOBUF: return "output buffer too small";
+	}
+	return "unknown error";
+}
+
+const char *ptcp_rdv_type_name(int type)
+{
+	switch (type) {
+	case PTCP_RDV_HELLO: return "HELLO";
+	case PTCP_RDV_CHALLENGE: return "CHALLENGE";
+	case PTCP_RDV_AUTH: return "AUTH";
+	case PTCP_RDV_REGISTERED: return "REGISTERED";
+	case PTCP_RDV_LISTEN: return "LISTEN";
+	case PTCP_RDV_CONNECT: return "CONNECT";
+	case PTCP_RDV_MATCH: return "MATCH";
+	case PTCP_RDV_PING: return "PING";
+	case PTCP_RDV_PONG: return "PONG";
+	case PTCP_RDV_ERROR: return "ERROR";
+	}
+	return "?";
+}

@@ -1,0 +1,224 @@
+/* The rendezvous wire protocol, version 1: a sans-IO codec.
+ *
+ * Every message is a 6-byte header and a body (docs/protocol.md):
+ *
+ *   0     1     2       3     4           6
+ *   +-----+-----+-------+-----+-----------+------------------+
+ *   | 'P' | 'T' |version|type | body len  | body ...         |
+ *   +-----+-----+-------+-----+-----------+------------------+
+ *
+ * Integers are big-endian. Each type has a fixed body length or a bounded
+ * range, so a receiver knows from the header alone whether to wait for the
+ * body or to reject the message (PTCP_RDV_BODY_MAX bounds them all).
+ *
+ * Parsing checks lengths first, then fills a plain struct; emitting writes
+ * exactly the bytes the struct describes, and only the canonical encoding
+ * parses (zero padding, known families, printable error text), so
+ * parse(emit(m)) == m and emit(parse(b)) == b.
+ *
+ * Functions return 0 (or a length) on success and the negative of an enum
+ * ptcp_rdv_code on failure; the server sends that code back in an ERROR
+ * message. Pure code: no libc beyond memcpy/memset, no I/O. */
+#ifndef PTCP_RDVMSG_H
+#define PTCP_RDVMSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define PTCP_RDV_VERSION 1
+#define PTCP_RDV_PORT 7450            /* default TCP port of rendezvousd */
+#define PTCP_RDV_MAGIC0 'P'
+#define PTCP_RDV_MAGIC1 'T'
+#define PTCP_RDV_HDR_LEN 6
+#define PTCP_RDV_KEY_LEN 32           /* Ed25519 public key */
+#define PTCP_RDV_SIG_LEN 64           /* Ed25519 signature */
+#define PTCP_RDV_NONCE_LEN 32         /* challenge */
+#define PTCP_RDV_EP_LEN 19            /* encoded endpoint */
+#define PTCP_RDV_ALLOW_MAX 8          /* keys in a LISTEN allow list */
+#define PTCP_RDV_TEXT_MAX 120         /* bytes of text in an ERROR */
+#define PTCP_RDV_BODY_MAX (5 + PTCP_RDV_ALLOW_MAX * PTCP_RDV_KEY_LEN)   /* LISTEN */
+#define PTCP_RDV_MSG_MAX (PTCP_RDV_HDR_LEN + PTCP_RDV_BODY_MAX)
+
+enum ptcp_rdv_type {
+	PTCP_RDV_HELLO = 1,        /* C->S: public key, private endpoint */
+	PTCP_RDV_CHALLENGE = 2,    /* S->C: nonce, observed endpoint */
+	PTCP_RDV_AUTH = 3,         /* C->S: signature of the transcript */
+	PTCP_RDV_REGISTERED = 4,   /* S->C: registration done, limits */
+	PTCP_RDV_LISTEN = 5,       /* C->S: wait to be asked (ISN, allow list) */
+	PTCP_RDV_CONNECT = 6,      /* C->S: ask for a peer (key, ISN, wait) */
+	PTCP_RDV_MATCH = 7,        /* S->C: the other peer, role, start delay */
+	PTCP_RDV_PING = 8,         /* C->S: keepalive */
+	PTCP_RDV_PONG = 9,         /* S->C: its answer */
+	PTCP_RDV_ERROR = 10,       /* S->C: code, fatal flag, text */
+};
+#define PTCP_RDV_TYPE_MAX PTCP_RDV_ERROR
+
+/* Error codes: on the wire in ERROR messages (1..255) and, negated, as the
+ * return values of the codec. Codes from 0x100 on are local to a program
+ * and never sent. */
+enum ptcp_rdv_code {
+	PTCP_RDV_E_MALFORMED = 1,      /* bad magic, unknown type, bad body */
+	PTCP_RDV_E_TOO_BIG = 2,        /* body length over the type's limit */
+	PTCP_RDV_E_VERSION = 3,        /* version mismatch */
+	PTCP_RDV_E_UNEXPECTED = 4,     /* message out of order */
+	PTCP_RDV_E_NOT_AUTHORISED = 5, /* not registered yet, or the listener
+	                                  does not allow this peer */
+	PTCP_RDV_E_BAD_SIGNATURE = 6,  /* AUTH signature does not verify */
+	PTCP_RDV_E_UNKNOWN_PEER = 7,   /* no peer with that id is registered */
+	PTCP_RDV_E_NOT_WAITING = 8,    /* registered, but neither listening nor
+	                                  asking for us within the wait */
+	PTCP_RDV_E_RATE_LIMITED = 9,   /* too many connections or requests from
+	                                  this address */
+	PTCP_RDV_E_SERVER_FULL = 10,   /* no room for another client */
+	PTCP_RDV_E_TIMEOUT = 11,       /* idle, or a message took too long */
+	PTCP_RDV_E_REPLACED = 12,      /* the same peer id registered again on
+	                                  another connection */
+	PTCP_RDV_E_SELF = 13,          /* asked for our own peer id */
+	PTCP_RDV_E_SHUTDOWN = 14,      /* the server is stopping */
+	PTCP_RDV_E_INTERNAL = 15,      /* the server failed (out of memory) */
+	PTCP_RDV_E_NOBUF = 0x100,      /* local: output buffer too small */
+};
+
+/* ERROR flags. */
+#define PTCP_RDV_ERR_FATAL 0x01   /* the server closes the connection after it */
+
+enum ptcp_rdv_role {
+	PTCP_RDV_ROLE_INITIATOR = 1,  /* starts the peers' encrypted handshake */
+	PTCP_RDV_ROLE_RESPONDER = 2,
+};
+
+struct ptcp_rdv_header {
+	uint8_t version;
+	uint8_t type;        /* enum ptcp_rdv_type */
+	uint16_t len;        /* body bytes after the header */
+};
+
+struct ptcp_rdv_msg {
+	uint8_t type;        /* enum ptcp_rdv_type; selects the member below */
+	union {
+		struct {
+			uint8_t key[PTCP_RDV_KEY_LEN];
+			struct ptcp_endpoint private_ep;  /* family NONE: unknown */
+		} hello;
+		struct {
+			uint8_t nonce[PTCP_RDV_NONCE_LEN];
+			struct ptcp_endpoint observed;    /* client as the server sees it */
+		} challenge;
+		struct {
+			uint8_t sig[PTCP_RDV_SIG_LEN];
+		} auth;
+		struct {
+			uint32_t idle_ms;      /* the server drops clients silent this long */
+			uint32_t max_wait_ms;  /* longest CONNECT wait it grants */
+		} registered;
+		struct {
+			uint32_t isn;          /* our ISN for the next match */
+			uint8_t n_allow;       /* 0: anyone may ask */
+			uint8_t allow[PTCP_RDV_ALLOW_MAX][PTCP_RDV_KEY_LEN];
+		} listen;
+		struct {
+			uint8_t key[PTCP_RDV_KEY_LEN];  /* the peer asked for */
+			uint32_t isn;
+			uint32_t wait_ms;      /* how long the server may hold the request */
+		} connect;
+		struct {
+			uint8_t key[PTCP_RDV_KEY_LEN];  /* the other peer */
+			struct ptcp_endpoint peer_public;
+			struct ptcp_endpoint peer_private;
+			uint32_t peer_isn;
+			uint32_t isn;          /* ours, as we sent it */
+			uint8_t role;          /* enum ptcp_rdv_role */
+			uint32_t start_ms;     /* fire the first SYN this long after
+			                          receiving the MATCH */
+		} match;
+		struct {
+			uint32_t token;        /* echoed in the PONG */
+		} ping;                        /* PING and PONG */
+		struct {
+			uint16_t code;         /* enum ptcp_rdv_code */
+			uint8_t flags;         /* PTCP_RDV_ERR_* */
+			uint8_t text_len;
+			char text[PTCP_RDV_TEXT_MAX + 1];  /* printable ASCII, NUL-terminated */
+		} error;
+	};
+};
+
+/* The smallest and largest body length of a type: 0 on success, or
+ * -PTCP_RDV_E_MALFORMED for an unknown type. */
+int ptcp_rdv_body_limits(uint8_t type, uint16_t *min, uint16_t *max);
+
+/* Parses a 6-byte header from buf[0..len).
+ *
+ * Returns 0, or (checked in this order) -PTCP_RDV_E_MALFORMED when len is
+ * under PTCP_RDV_HDR_LEN or the magic is wrong, -PTCP_RDV_E_VERSION for
+ * another version, -PTCP_RDV_E_MALFORMED for an unknown type,
+ * -PTCP_RDV_E_TOO_BIG for a body longer than the type allows and
+ * -PTCP_RDV_E_MALFORMED for one shorter. h is filled in as far as read
+ * (version after the magic, type after the version). */
+int ptcp_rdv_header_parse(struct ptcp_rdv_header *h, const uint8_t *buf, size_t len);
+
+/* Framing on a byte stream: given the avail bytes at the front of a
+ * receive buffer, returns the length of the complete first message, 0 if
+ * more bytes are needed (the header or the body is incomplete and nothing
+ * seen so far is wrong), or a negative code from ptcp_rdv_header_parse().
+ * A wrong magic, version or type is reported as soon as its byte is
+ * there, so garbage never makes a receiver wait. */
+int ptcp_rdv_frame(const uint8_t *buf, size_t avail);
+
+/* Parses exactly one message, header and body, from buf[0..len).
+ * Returns 0, the header's errors, or -PTCP_RDV_E_MALFORMED when len is
+ * not the header's length plus its body length or the body is not
+ * canonical. m is undefined on failure. */
+int ptcp_rdv_parse(struct ptcp_rdv_msg *m, const uint8_t *buf, size_t len);
+
+/* Writes m (header and body) into buf[0..cap). Returns the number of
+ * bytes written, -PTCP_RDV_E_MALFORMED when m cannot be encoded (unknown
+ * type or family, n_allow or text_len too large, text not printable ASCII)
+ * or -PTCP_RDV_E_NOBUF when cap is too small (nothing written then).
+ * PTCP_RDV_MSG_MAX bytes always suffice. */
+int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap);
+
+/* Fills an ERROR message; text (may be NULL) is cut at PTCP_RDV_TEXT_MAX
+ * bytes and every byte outside printable ASCII becomes '?'. */
+void ptcp_rdv_error_msg(struct ptcp_rdv_msg *m, int code, bool fatal, const char *text);
+
+/* Encodes ep into the 19-byte wire form: family (0, 4 or 6), port, 16
+ * address bytes (IPv4 in the first four, the rest zero; all zero for
+ * family 0). Returns 0 or -PTCP_RDV_E_MALFORMED for an unknown family or
+ * an address with port 0. */
+int ptcp_rdv_endpoint_put(uint8_t out[PTCP_RDV_EP_LEN], const struct ptcp_endpoint *ep);
+
+/* Decodes the wire form. Returns 0 or -PTCP_RDV_E_MALFORMED (unknown
+ * family, non-zero padding, port 0 with an address, or a port or address
+ * with family 0). */
+int ptcp_rdv_endpoint_get(struct ptcp_endpoint *ep, const uint8_t in[PTCP_RDV_EP_LEN]);
+
+/* The bytes a client signs in AUTH: a context string, the version, the
+ * server's challenge, the client's key, the endpoint the server observed
+ * and the private endpoint the client reported. A signature thus holds
+ * for one challenge of one server seeing one endpoint, and cannot be
+ * replayed on another connection. */
+#define PTCP_RDV_CONTEXT "p2ptcp rendezvous v1 auth"   /* 25 bytes, sent without NUL */
+#define PTCP_RDV_CONTEXT_LEN 25
+#define PTCP_RDV_TRANSCRIPT_LEN \
+	(PTCP_RDV_CONTEXT_LEN + 1 + PTCP_RDV_NONCE_LEN + PTCP_RDV_KEY_LEN + 2 * PTCP_RDV_EP_LEN)
+
+/* Writes the transcript into out. Returns PTCP_RDV_TRANSCRIPT_LEN, or
+ * -PTCP_RDV_E_MALFORMED for an endpoint ptcp_rdv_endpoint_put() refuses. */
+int ptcp_rdv_transcript(uint8_t out[PTCP_RDV_TRANSCRIPT_LEN],
+                        const uint8_t nonce[PTCP_RDV_NONCE_LEN],
+                        const uint8_t key[PTCP_RDV_KEY_LEN],
+                        const struct ptcp_endpoint *observed,
+                        const struct ptcp_endpoint *private_ep);
+
+/* A short English sentence for a code ("unknown peer"), for either sign;
+ * "unknown error" for codes this version does not know. Never NULL. */
+const char *ptcp_rdv_strerror(int code);
+
+/* The name of a message type ("HELLO"), or "?". Never NULL. */
+const char *ptcp_rdv_type_name(int type);
+
+#endif

@@ -1,0 +1,375 @@
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "rdvclient.h"
+#include "rdvmsg.h"
+
+#define FILE_MAX (64 * 1024)
+
+const char ptcp_rdvd_usage[] =
+	"Usage: rendezvousd [--listen ADDR[:PORT]]... [--config FILE] [OPTIONS]\n"
+	"\n"
+	"The rendezvous server of p2ptcp: peers register their peer id (proving they\n"
+	"hold its key), and two peers that ask for each other are told each other's\n"
+	"public and private endpoints, ISNs, roles and a start time, so that both can\n"
+	"open their NATs at once (docs/protocol.md).\n"
+	"\n"
+	"  --listen ADDR[:PORT]      address to listen on; may repeat (default\n"
+	"                            0.0.0.0:7450; IPv6 as [ADDR]:PORT)\n"
+	"  --config FILE             read settings from FILE first: 'name = value'\n"
+	"                            lines with the names below, '#' comments\n"
+	"  --max-clients N           open connections in all (default 16384)\n"
+	"  --max-per-addr N          connections from one address, IPv6 per /64\n"
+	"                            (default 64; 0 = no limit)\n"
+	"  --rate N                  new connections and requests per second per\n"
+	"                            address (default 10; 0 = no limit)\n"
+	"  --burst N                 ... of which this many at once (default 20)\n"
+	"  --idle-timeout S          drop a registered peer silent for S seconds\n"
+	"                            (default 60; clients ping at a third of it)\n"
+	"  --handshake-timeout S     registration must finish within S (default 10)\n"
+	"  --message-timeout S       one message must arrive whole within S\n"
+	"                            (default 5; against slow senders)\n"
+	"  --max-wait S              longest a request may wait for the other peer\n"
+	"                            (default 30)\n"
+	"  --start-delay S           base of the delay before both peers' first SYN\n"
+	"                            (default 0.2; each side's network delay is added)\n"
+	"  --log-level LEVEL         error, warn (default), info or debug\n"
+	"  -v, -vv                   info, debug\n"
+	"  --syslog                  log to syslog (daemon facility), not stderr\n"
+	"  -h, --help                this text\n"
+	"  -V, --version             the version\n"
+	"\n"
+	"SIGINT and SIGTERM stop the server cleanly; SIGUSR1 logs statistics.\n";
+
+enum kind { K_LISTEN, K_UINT, K_DURATION, K_LEVEL, K_BOOL };
+
+static const struct opt {
+	const char *name;
+	enum kind kind;
+	size_t off;         /* of the unsigned field */
+	unsigned min, max;  /* K_UINT: the value; K_DURATION: milliseconds */
+} opts[] = {
+	{ "listen", K_LISTEN, 0, 0, 0 },
+	{ "max-clients", K_UINT, offsetof(struct ptcp_rdvd_config, max_clients), 1, 1000000 },
+	{ "max-per-addr", K_UINT, offsetof(struct ptcp_rdvd_config, max_per_addr), 0, 1000000 },
+	{ "rate", K_UINT, offsetof(struct ptcp_rdvd_config, rate), 0, 1000000 },
+	{ "burst", K_UINT, offsetof(struct ptcp_rdvd_config, burst), 1, 1000000 },
+	{ "idle-timeout", K_DURATION, offsetof(struct ptcp_rdvd_config, idle_timeout_ms), 1000, 86400000 },
+	{ "handshake-timeout", K_DURATION, offsetof(struct ptcp_rdvd_config, handshake_timeout_ms), 100, 600000 },
+	{ "message-timeout", K_DURATION, offsetof(struct ptcp_rdvd_config, message_timeout_ms), 100, 600000 },
+	{ "max-wait", K_DURATION, offsetof(struct ptcp_rdvd_config, max_wait_ms), 0, 3600000 },
+	{ "start-delay", K_DURATION, offsetof(struct ptcp_rdvd_config, start_delay_ms), 0, 60000 },
+	{ "log-level", K_LEVEL, 0, 0, 0 },
+	{ "syslog", K_BOOL, 0, 0, 0 },
+};
+
+#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
+
+void ptcp_rdvd_config_default(struct ptcp_rdvd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_clients = 16384;
+	cfg->max_per_addr = 64;
+	cfg->rate = 10;
+	cfg->burst = 20;
+	cfg->idle_timeout_ms = 60000;
+	cfg->handshake_timeout_ms = 10000;
+	cfg->message_timeout_ms = 5000;
+	cfg->max_wait_ms = 30000;
+	cfg->start_delay_ms = 200;
+	cfg->log_level = PTCP_LOG_WARN;
+}
+
+static const struct opt *find_opt(const char *name, size_t n)
+{
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (strlen(opts[i].name) == n && strncmp(opts[i].name, name, n) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+/* Decimal digits only, within [min, max]. */
+static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *v)
+{
+	unsigned long long x = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		x = x * 10 + (unsigned)(*s - '0');
+		if (x > max)
+			return -1;
+	}
+	if (x < min)
+		return -1;
+	*v = (unsigned)x;
+	return 0;
+}
+
+/* Seconds with up to three decimals, into milliseconds within [min, max]. */
+static int parse_duration(const char *s, unsigned min, unsigned max, unsigned *ms)
+{
+	unsigned long long x = 0;
+	int frac = -1;   /* decimals seen, -1 before the point */
+
+	if (!*s || *s == '.')
+		return -1;
+	for (; *s; s++) {
+		if (*s == '.' && frac < 0) {
+			frac = 0;
+			continue;
+		}
+		if (*s < '0' || *s > '9' || frac == 3)
+			return -1;
+		x = x * 10 + (unsigned)(*s - '0');
+		if (frac >= 0)
+			frac++;
+		if (x > 1000ULL * max)
+			return -1;
+	}
+	if (frac == 0)
+		return -1;   /* "5." */
+	for (int i = frac < 0 ? 0 : frac; i < 3; i++)
+		x *= 10;
+	if (x < min || x > max)
+		return -1;
+	*ms = (unsigned)x;
+	return 0;
+}
+
+static int parse_level(const char *s, int *level)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(s, names[i]) == 0 || (s[0] == '0' + i && s[1] == '\0')) {
+			*level = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int parse_bool(const char *s, bool *b)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") || !strcmp(s, "1"))
+		*b = true;
+	else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off") || !strcmp(s, "0"))
+		*b = false;
+	else
+		return -1;
+	return 0;
+}
+
+/* Applies one setting. where is "" on the command line and "FILE:N: " in
+ * the file; dash is "--" on the command line. */
+static int apply(struct ptcp_rdvd_config *cfg, const struct opt *o, const char *val,
+                 const char *where, const char *dash, char *err, size_t errlen)
+{
+	char why[128];
+	unsigned *field = (unsigned *)((char *)cfg + o->off);
+
+	switch (o->kind) {
+	case K_LISTEN:
+		if (cfg->n_listen == PTCP_RDVD_LISTEN_MAX) {
+			snprintf(err, errlen, "%stoo many listen addresses (at most %d)", where,
+				 PTCP_RDVD_LISTEN_MAX);
+			return -1;
+		}
+		if (ptcp_rdv_parse_hostport(val, PTCP_RDV_PORT, &cfg->listen[cfg->n_listen], why,
+					    sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s%slisten: %s", where, dash, why);
+			return -1;
+		}
+		cfg->n_listen++;
+		return 0;
+	case K_UINT:
+		if (parse_uint(val, o->min, o->max, field) == 0)
+			return 0;
+		snprintf(err, errlen, "%sinvalid value for %s%s: '%s' (%u to %u)", where, dash, o->name,
+			 val, o->min, o->max);
+		return -1;
+	case K_DURATION:
+		if (parse_duration(val, o->min, o->max, field) == 0)
+			return 0;
+		snprintf(err, errlen, "%sinvalid value for %s%s: '%s' (seconds, %u.%03u to %u)", where,
+			 dash, o->name, val, o->min / 1000, o->min % 1000, o->max / 1000);
+		return -1;
+	case K_LEVEL:
+		if (parse_level(val, &cfg->log_level) == 0)
+			return 0;
+		snprintf(err, errlen, "%sinvalid value for %slog-level: '%s' (error, warn, info or debug)",
+			 where, dash, val);
+		return -1;
+	case K_BOOL:
+		if (parse_bool(val, &cfg->syslog) == 0)
+			return 0;
+		snprintf(err, errlen, "%sinvalid value for %s%s: '%s' (yes or no)", where, dash, o->name, val);
+		return -1;
+	}
+	return -1;
+}
+
+static char *trim(char *s, char *end)
+{
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	*end = '\0';
+	return s;
+}
+
+static int load_file(struct ptcp_rdvd_config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *text, *line, *next;
+	char where[512];
+	size_t n;
+	int lineno = 0, rv = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	text = malloc(FILE_MAX + 1);
+	if (!text) {
+		fclose(f);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n = fread(text, 1, FILE_MAX + 1, f);
+	if (ferror(f) || n > FILE_MAX) {
+		snprintf(err, errlen, "cannot read config file '%s': %s", path,
+			 ferror(f) ? strerror(errno) : "longer than 64 KiB");
+		rv = -1;
+		goto out;
+	}
+	text[n] = '\0';
+	if (memchr(text, '\0', n)) {
+		snprintf(err, errlen, "config file '%s' is not text", path);
+		rv = -1;
+		goto out;
+	}
+	for (line = text; line && *line; line = next) {
+		char *end = strchr(line, '\n'), *hash, *eq, *key, *val;
+		const struct opt *o;
+
+		next = end ? end + 1 : NULL;
+		if (!end)
+			end = line + strlen(line);
+		lineno++;
+		hash = memchr(line, '#', (size_t)(end - line));
+		if (hash)
+			end = hash;
+		snprintf(where, sizeof(where), "%s:%d: ", path, lineno);
+		eq = memchr(line, '=', (size_t)(end - line));
+		if (!eq) {
+			char *t = trim(line, end);
+
+			if (*t == '\0')
+				continue;
+			snprintf(err, errlen, "%sexpected 'name = value', got '%s'", where, t);
+			rv = -1;
+			break;
+		}
+		key = trim(line, eq);
+		val = trim(eq + 1, end);
+		o = find_opt(key, strlen(key));
+		if (!o) {
+			snprintf(err, errlen, "%sunknown setting '%s'", where, key);
+			rv = -1;
+			break;
+		}
+		if ((rv = apply(cfg, o, val, where, "", err, errlen)) != 0)
+			break;
+	}
+out:
+	free(text);
+	fclose(f);
+	return rv;
+}
+
+int ptcp_rdvd_config_parse(struct ptcp_rdvd_config *cfg, int argc, char *argv[],
+                           char *err, size_t errlen)
+{
+	bool cli_listen = false;
+	int i;
+
+	/* The file first, wherever --config stands, so the command line wins. */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "option '--config' needs a value");
+				return -1;
+			}
+			cfg->config_path = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			cfg->config_path = argv[i] + 9;
+		}
+	}
+	if (cfg->config_path && load_file(cfg, cfg->config_path, err, errlen) != 0)
+		return -1;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq, *val;
+		const struct opt *o;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			cfg->help = true;
+			return 0;
+		}
+		if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			cfg->version = true;
+			return 0;
+		}
+		if (a[0] == '-' && a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+			cfg->log_level += (int)strlen(a + 1);
+			if (cfg->log_level > PTCP_LOG_DEBUG)
+				cfg->log_level = PTCP_LOG_DEBUG;
+			continue;
+		}
+		if (!strcmp(a, "--config")) {
+			i++;
+			continue;
+		}
+		if (!strncmp(a, "--config=", 9))
+			continue;
+		if (!strcmp(a, "--syslog")) {
+			cfg->syslog = true;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			snprintf(err, errlen, "unexpected argument: '%s'", a);
+			return -1;
+		}
+		eq = strchr(a, '=');
+		o = find_opt(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+		if (!o || o->kind == K_BOOL) {
+			snprintf(err, errlen, "unknown option: '%s'", a);
+			return -1;
+		}
+		if (eq) {
+			val = eq + 1;
+		} else if (i + 1 < argc) {
+			val = argv[++i];
+		} else {
+			snprintf(err, errlen, "option '%s' needs a value", a);
+			return -1;
+		}
+		if (o->kind == K_LISTEN && !cli_listen) {
+			cli_listen = true;
+			cfg->n_listen = 0;
+		}
+		if (apply(cfg, o, val, "", "--", err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}

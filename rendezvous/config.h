@@ -1,0 +1,50 @@
+/* rendezvousd's settings: defaults, the optional config file and the
+ * command line. Every option has the same name in both: `--max-clients
+ * 20000` on the command line is `max-clients = 20000` in the file. The
+ * command line wins; `listen` given there replaces the file's list.
+ * Durations are seconds, with a fraction allowed ("0.5"). */
+#ifndef PTCP_RDVD_CONFIG_H
+#define PTCP_RDVD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "addr.h"
+
+#define PTCP_RDVD_LISTEN_MAX 8
+
+struct ptcp_rdvd_config {
+	struct ptcp_endpoint listen[PTCP_RDVD_LISTEN_MAX];
+	unsigned n_listen;             /* 0: the default, 0.0.0.0:7450 */
+	unsigned max_clients;          /* open connections, registered or not */
+	unsigned max_per_addr;         /* connections from one address
+	                                  (IPv6: one /64); 0 = no limit */
+	unsigned rate;                 /* new connections + requests per second
+	                                  per address; 0 = no limit */
+	unsigned burst;                /* ... of which this many at once */
+	unsigned idle_timeout_ms;      /* registered client silent this long */
+	unsigned handshake_timeout_ms; /* accept to REGISTERED */
+	unsigned message_timeout_ms;   /* first to last byte of one message */
+	unsigned max_wait_ms;          /* longest a CONNECT may wait */
+	unsigned start_delay_ms;       /* base of the MATCH start delay */
+	int log_level;                 /* enum ptcp_log_level */
+	bool syslog;                   /* log to syslog instead of stderr */
+	bool help, version;            /* --help, --version: print and stop */
+	const char *config_path;       /* --config FILE */
+};
+
+/* Fills cfg with the defaults. */
+void ptcp_rdvd_config_default(struct ptcp_rdvd_config *cfg);
+
+/* Applies the command line argv[1..argc) to cfg. With --config, reads
+ * that file first, then the rest of the command line on top of it. -v
+ * (repeatable) raises the log level one step each. Returns 0, or -1 with
+ * one line in err that quotes the bad value ("invalid value for
+ * --max-clients: 'x'", "FILE:3: unknown setting 'foo'"). */
+int ptcp_rdvd_config_parse(struct ptcp_rdvd_config *cfg, int argc, char *argv[],
+                           char *err, size_t errlen);
+
+/* The usage text. */
+extern const char ptcp_rdvd_usage[];
+
+#endif

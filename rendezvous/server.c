@@ -1,0 +1,949 @@
+/* rendezvousd's server: see server.h and docs/protocol.md. */
+#include <errno.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <sodium.h>
+
+#include "addrtab.h"
+#include "clock.h"
+#include "identity.h"
+#include "peerid.h"
+#include "peertab.h"
+#include "rdvclient.h"
+#include "rdvlog.h"
+#include "rdvmsg.h"
+#include "server.h"
+
+#define LINGER_NS (1 * PTCP_NS_PER_S)   /* reading and dropping after our FIN */
+#define LINGER_MAX 1024                 /* rejected connections lingering at once */
+#define OUT_MAX (16 * 1024)             /* bytes queued to a client that does not read */
+#define IN_HIGH (4 * PTCP_RDV_MSG_MAX)  /* stop reading beyond this much input */
+#define RTT_MAX_MS 10000
+#define SWEEP_NS (10 * PTCP_NS_PER_S)
+#define WARN_EVERY_NS (10 * PTCP_NS_PER_S)
+
+enum cstate {
+	C_NEW,          /* waiting for HELLO */
+	C_CHALLENGED,   /* CHALLENGE sent, waiting for AUTH */
+	C_REGISTERED,
+	C_CLOSING,      /* lingering close; freed at close_deadline or EOF */
+};
+
+enum creq {
+	R_NONE,
+	R_LISTEN,       /* waiting to be asked */
+	R_CONNECT,      /* waiting for target to listen or ask for us */
+};
+
+struct client {
+	struct ptcp_rdvd_peer_node node;   /* first: the key; in srv->peers
+	                                      while registered */
+	struct ptcp_rdvd_server *srv;
+	struct bufferevent *bev;
+	struct event *timer;
+	struct ptcp_rdvd_addr *addr;       /* NULL for rejected connections */
+	struct client *prev, *next;        /* srv->clients */
+	struct ptcp_endpoint observed;     /* source address and port as seen */
+	struct ptcp_endpoint priv;         /* as reported in HELLO */
+	uint8_t nonce[PTCP_RDV_NONCE_LEN];
+	uint8_t state;                     /* enum cstate */
+	uint8_t req;                       /* enum creq */
+	bool registered;                   /* in srv->peers */
+	bool fin_sent;                     /* closing: shutdown(SHUT_WR) done */
+	uint8_t n_allow;
+	uint8_t (*allow)[PTCP_RDV_KEY_LEN];  /* LISTEN allow list, or NULL */
+	uint32_t isn;                      /* of the pending request */
+	uint32_t rtt_ms;                   /* CHALLENGE to AUTH */
+	ptcp_ts accepted, last_msg, partial_since, challenge_sent;
+	ptcp_ts req_deadline;              /* R_CONNECT */
+	ptcp_ts close_deadline;            /* C_CLOSING */
+	struct client *target;             /* R_CONNECT: the peer asked for */
+	struct client *wprev, *wnext;      /* in target's waiter list */
+	struct client *waiters, *waiters_tail;  /* clients waiting for us,
+	                                           oldest first */
+};
+
+struct ptcp_rdvd_server {
+	struct event_base *base;
+	struct ptcp_rdvd_config cfg;
+	struct evconnlistener *listeners[PTCP_RDVD_LISTEN_MAX];
+	unsigned n_listeners;
+	struct event *sweep_timer;
+	struct event *resume_timer;        /* re-enables listeners after EMFILE */
+	struct ptcp_rdvd_peertab peers;
+	struct ptcp_rdvd_addrtab addrs;
+	struct client *clients;
+	unsigned n_clients;                /* counted against max_clients */
+	unsigned n_lingering;              /* rejected, closing */
+	bool stopping;
+	ptcp_ts last_full_warn, last_accept_warn;
+	size_t heap_base;                  /* malloc'd bytes before any client */
+	/* counters since the start */
+	unsigned long long accepted, rejected_full, rejected_addr, rejected_rate;
+	unsigned long long registrations, matches, errors_sent, bad_signatures, timeouts;
+};
+
+/* --- small helpers ------------------------------------------------------------ */
+
+static const char *ep_str(const struct ptcp_endpoint *ep, char buf[64])
+{
+	return ptcp_endpoint_format(ep, buf, 64);
+}
+
+static const char *key_str(const uint8_t *key, char buf[PTCP_PEERID_TEXT_MAX])
+{
+	ptcp_peerid_encode(buf, PTCP_PEERID_TEXT_MAX, key, NULL);
+	return buf;
+}
+
+static void rearm(struct client *c, ptcp_ts now)
+{
+	const struct ptcp_rdvd_config *cfg = &c->srv->cfg;
+	ptcp_ts at = PTCP_TS_NEVER;
+	struct timeval tv;
+	uint64_t d;
+
+	if (c->state == C_CLOSING) {
+		at = c->close_deadline;
+	} else {
+		if (c->state != C_REGISTERED)
+			at = ptcp_ts_add(c->accepted, (uint64_t)cfg->handshake_timeout_ms * PTCP_NS_PER_MS);
+		if (c->partial_since)
+			at = ptcp_ts_min(at, ptcp_ts_add(c->partial_since,
+							 (uint64_t)cfg->message_timeout_ms * PTCP_NS_PER_MS));
+		if (c->state == C_REGISTERED)
+			at = ptcp_ts_min(at, ptcp_ts_add(c->last_msg,
+							 (uint64_t)cfg->idle_timeout_ms * PTCP_NS_PER_MS));
+		if (c->req == R_CONNECT)
+			at = ptcp_ts_min(at, c->req_deadline);
+	}
+	d = ptcp_ts_elapsed(at, now);
+	tv.tv_sec = (time_t)(d / PTCP_NS_PER_S);
+	tv.tv_usec = (suseconds_t)(d % PTCP_NS_PER_S / PTCP_NS_PER_US);
+	evtimer_add(c->timer, &tv);
+}
+
+/* --- closing ------------------------------------------------------------------ */
+
+static void client_free(struct client *c);
+static void request_fail(struct client *w, int code, const char *text);
+
+/* Removes c from the request structures: its own pending request. */
+static void cancel_request(struct client *c)
+{
+	if (c->req == R_CONNECT && c->target) {
+		struct client *t = c->target;
+
+		if (c->wprev)
+			c->wprev->wnext = c->wnext;
+		else
+			t->waiters = c->wnext;
+		if (c->wnext)
+			c->wnext->wprev = c->wprev;
+		else
+			t->waiters_tail = c->wprev;
+		c->wprev = c->wnext = NULL;
+		c->target = NULL;
+	}
+	free(c->allow);
+	c->allow = NULL;
+	c->n_allow = 0;
+	c->req = R_NONE;
+}
+
+/* c stops being a peer: out of the table, its request cancelled, and
+ * everyone waiting for it told. */
+static void unregister(struct client *c)
+{
+	cancel_request(c);
+	while (c->waiters)
+		request_fail(c->waiters, PTCP_RDV_E_NOT_WAITING, "the peer went away");
+	if (c->registered) {
+		ptcp_rdvd_peertab_remove(&c->srv->peers, &c->node);
+		c->registered = false;
+	}
+}
+
+static void closing_write(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+
+	/* Everything we had to say is out: send our FIN. */
+	if (!c->fin_sent && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
+		c->fin_sent = true;
+	}
+}
+
+static void closing_read(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	/* Dropped: reading keeps the kernel from answering with a reset
+	 * that could destroy our ERROR before the client read it. */
+	evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+}
+
+static void closing_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	client_free(arg);
+}
+
+/* Starts the lingering close of c, after linger_ns (0: free at the next
+ * timer run, for clients that do not even read). */
+static void go_closing(struct client *c, uint64_t linger_ns)
+{
+	ptcp_ts now = ptcp_clock_now();
+
+	if (c->state == C_CLOSING) {
+		if (linger_ns == 0)
+			c->close_deadline = now;
+		rearm(c, now);
+		return;
+	}
+	unregister(c);
+	c->state = C_CLOSING;
+	c->close_deadline = ptcp_ts_add(now, linger_ns);
+	if (linger_ns > 0) {
+		bufferevent_setcb(c->bev, closing_read, closing_write, closing_event, c);
+		bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+		closing_write(c->bev, c);
+	} else {
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	}
+	rearm(c, now);
+}
+
+/* Queues m to c. A client that lets OUT_MAX bytes pile up is not reading:
+ * it is dropped (at its next timer run, never inside another client's
+ * callback). */
+static void client_send(struct client *c, const struct ptcp_rdv_msg *m)
+{
+	uint8_t buf[PTCP_RDV_MSG_MAX];
+	struct evbuffer *out;
+	int n;
+
+	if (c->state == C_CLOSING && c->fin_sent)
+		return;
+	out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) > OUT_MAX) {
+		go_closing(c, 0);
+		return;
+	}
+	n = ptcp_rdv_emit(m, buf, sizeof(buf));
+	if (n < 0) {
+		/* only our own bug could get here */
+		rlog_error("cannot encode %s: %s", ptcp_rdv_type_name(m->type), ptcp_rdv_strerror(n));
+		return;
+	}
+	if (bufferevent_write(c->bev, buf, (size_t)n) != 0)
+		go_closing(c, 0);
+}
+
+static void send_error(struct client *c, int code, bool fatal, const char *text)
+{
+	struct ptcp_rdv_msg m;
+
+	ptcp_rdv_error_msg(&m, code, fatal, text);
+	c->srv->errors_sent++;
+	client_send(c, &m);
+}
+
+/* A protocol violation or a refusal: a fatal ERROR, then the close. */
+static void client_fail(struct client *c, int code, const char *text)
+{
+	char ep[64];
+
+	if (c->state == C_CLOSING)
+		return;
+	rlog_debug("%s: closing: %s%s%s", ep_str(&c->observed, ep), ptcp_rdv_strerror(code),
+		   text ? ": " : "", text ? text : "");
+	send_error(c, code, true, text);
+	go_closing(c, LINGER_NS);
+}
+
+/* w's request fails, w stays connected. */
+static void request_fail(struct client *w, int code, const char *text)
+{
+	cancel_request(w);
+	send_error(w, code, false, text);
+}
+
+static void client_free(struct client *c)
+{
+	struct ptcp_rdvd_server *srv = c->srv;
+
+	unregister(c);
+	if (c->addr) {
+		c->addr->conns--;
+		srv->n_clients--;
+	} else {
+		srv->n_lingering--;
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	bufferevent_free(c->bev);
+	event_free(c->timer);
+	free(c);
+}
+
+/* --- the protocol ----------------------------------------------------------------- */
+
+static void on_hello(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
+{
+	struct ptcp_rdv_msg m;
+
+	if (c->state != C_NEW) {
+		client_fail(c, PTCP_RDV_E_UNEXPECTED, "HELLO was already sent");
+		return;
+	}
+	memcpy(c->node.key, in->hello.key, PTCP_RDV_KEY_LEN);
+	c->priv = in->hello.private_ep;
+	/* A fresh challenge for every connection: a signature is good for
+	 * this one only. */
+	randombytes_buf(c->nonce, sizeof(c->nonce));
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_CHALLENGE;
+	memcpy(m.challenge.nonce, c->nonce, sizeof(c->nonce));
+	m.challenge.observed = c->observed;
+	client_send(c, &m);
+	c->state = C_CHALLENGED;
+	c->challenge_sent = now;
+}
+
+/* c, just authenticated, takes the place of old with the same key. */
+static void replace(struct client *old, struct client *c)
+{
+	char text[96], ep[64];
+
+	/* Those waiting for the key now wait for the new connection. */
+	for (struct client *w = old->waiters; w; w = w->wnext)
+		w->target = c;
+	c->waiters = old->waiters;
+	c->waiters_tail = old->waiters_tail;
+	old->waiters = old->waiters_tail = NULL;
+	snprintf(text, sizeof(text), "registered again from %s", ep_str(&c->observed, ep));
+	client_fail(old, PTCP_RDV_E_REPLACED, text);
+}
+
+static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
+{
+	struct ptcp_rdvd_server *srv = c->srv;
+	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
+	struct ptcp_rdvd_peer_node *old;
+	struct ptcp_rdv_msg m;
+	char id[PTCP_PEERID_TEXT_MAX], ep[64], ep2[64];
+	uint64_t rtt;
+
+	if (c->state != C_CHALLENGED) {
+		client_fail(c, PTCP_RDV_E_UNEXPECTED,
+			    c->state == C_NEW ? "AUTH before HELLO" : "already registered");
+		return;
+	}
+	if (ptcp_rdv_transcript(t, c->nonce, c->node.key, &c->observed, &c->priv) < 0 ||
+	    !ptcp_identity_verify(c->node.key, t, sizeof(t), in->auth.sig)) {
+		srv->bad_signatures++;
+		client_fail(c, PTCP_RDV_E_BAD_SIGNATURE, "the signature does not match the key of the peer id");
+		return;
+	}
+	rtt = ptcp_ts_elapsed(now, c->challenge_sent) / PTCP_NS_PER_MS;
+	c->rtt_ms = rtt > RTT_MAX_MS ? RTT_MAX_MS : (uint32_t)rtt;
+	old = ptcp_rdvd_peertab_find(&srv->peers, c->node.key);
+	if (old)
+		replace((struct client *)old, c);
+	ptcp_rdvd_peertab_insert(&srv->peers, &c->node);
+	c->registered = true;
+	c->state = C_REGISTERED;
+	srv->registrations++;
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_REGISTERED;
+	m.registered.idle_ms = srv->cfg.idle_timeout_ms;
+	m.registered.max_wait_ms = srv->cfg.max_wait_ms;
+	client_send(c, &m);
+	rlog_info("registered %s at %s (private %s)%s", key_str(c->node.key, id),
+		  ep_str(&c->observed, ep), ep_str(&c->priv, ep2), old ? ", replacing" : "");
+}
+
+/* Tells both peers about each other; i is the initiator. */
+static void match(struct client *i, struct client *r)
+{
+	struct ptcp_rdvd_server *srv = i->srv;
+	uint32_t owd_i = i->rtt_ms / 2, owd_r = r->rtt_ms / 2;
+	uint32_t far = owd_i > owd_r ? owd_i : owd_r;
+	struct ptcp_rdv_msg mi, mr;
+	char a[PTCP_PEERID_TEXT_MAX], b[PTCP_PEERID_TEXT_MAX], ea[64], eb[64];
+
+	memset(&mi, 0, sizeof(mi));
+	mi.type = PTCP_RDV_MATCH;
+	memcpy(mi.match.key, r->node.key, PTCP_RDV_KEY_LEN);
+	mi.match.peer_public = r->observed;
+	mi.match.peer_private = r->priv;
+	mi.match.peer_isn = r->isn;
+	mi.match.isn = i->isn;
+	mi.match.role = PTCP_RDV_ROLE_INITIATOR;
+	/* Both should fire when the later MATCH has arrived, about the same
+	 * moment: each waits the base delay plus the difference between the
+	 * far side's one-way delay and its own (half the handshake RTT). */
+	mi.match.start_ms = srv->cfg.start_delay_ms + far - owd_i;
+
+	memset(&mr, 0, sizeof(mr));
+	mr.type = PTCP_RDV_MATCH;
+	memcpy(mr.match.key, i->node.key, PTCP_RDV_KEY_LEN);
+	mr.match.peer_public = i->observed;
+	mr.match.peer_private = i->priv;
+	mr.match.peer_isn = i->isn;
+	mr.match.isn = r->isn;
+	mr.match.role = PTCP_RDV_ROLE_RESPONDER;
+	mr.match.start_ms = srv->cfg.start_delay_ms + far - owd_r;
+
+	cancel_request(i);
+	cancel_request(r);
+	client_send(i, &mi);
+	client_send(r, &mr);
+	srv->matches++;
+	rlog_info("match %s at %s (initiator) with %s at %s", key_str(i->node.key, a),
+		  ep_str(&i->observed, ea), key_str(r->node.key, b), ep_str(&r->observed, eb));
+}
+
+static bool allowed(const struct client *listener, const uint8_t *key)
+{
+	if (listener->n_allow == 0)
+		return true;
+	for (unsigned k = 0; k < listener->n_allow; k++)
+		if (memcmp(listener->allow[k], key, PTCP_RDV_KEY_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* Checks common to LISTEN and CONNECT. Returns false when c may not make
+ * a request now (and has been told). */
+static bool may_request(struct client *c, const char *what, ptcp_ts now)
+{
+	char text[64];
+
+	if (c->state != C_REGISTERED) {
+		snprintf(text, sizeof(text), "%s before registration", what);
+		client_fail(c, PTCP_RDV_E_NOT_AUTHORISED, text);
+		return false;
+	}
+	if (c->req != R_NONE) {
+		snprintf(text, sizeof(text), "%s while a request is pending", what);
+		client_fail(c, PTCP_RDV_E_UNEXPECTED, text);
+		return false;
+	}
+	if (!ptcp_rdvd_addr_take(&c->srv->addrs, c->addr, now)) {
+		c->srv->rejected_rate++;
+		send_error(c, PTCP_RDV_E_RATE_LIMITED, false, "too many requests from your address");
+		return false;
+	}
+	return true;
+}
+
+static void on_listen(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
+{
+	struct client *w, *next;
+
+	if (!may_request(c, "LISTEN", now))
+		return;
+	if (in->listen.n_allow) {
+		c->allow = malloc((size_t)in->listen.n_allow * PTCP_RDV_KEY_LEN);
+		if (!c->allow) {
+			send_error(c, PTCP_RDV_E_INTERNAL, false, "out of memory");
+			return;
+		}
+		memcpy(c->allow, in->listen.allow, (size_t)in->listen.n_allow * PTCP_RDV_KEY_LEN);
+		c->n_allow = in->listen.n_allow;
+	}
+	c->req = R_LISTEN;
+	c->isn = in->listen.isn;
+	/* The oldest waiter we allow gets us; those we do not allow learn it
+	 * now rather than at the end of their wait. */
+	for (w = c->waiters; w; w = next) {
+		next = w->wnext;
+		if (allowed(c, w->node.key)) {
+			match(w, c);
+			return;
+		}
+		request_fail(w, PTCP_RDV_E_NOT_AUTHORISED, "the peer does not accept connections from us");
+	}
+}
+
+static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
+{
+	struct ptcp_rdvd_server *srv = c->srv;
+	struct ptcp_rdvd_peer_node *n;
+	struct client *t;
+	uint32_t wait;
+
+	if (!may_request(c, "CONNECT", now))
+		return;
+	if (memcmp(in->connect.key, c->node.key, PTCP_RDV_KEY_LEN) == 0) {
+		send_error(c, PTCP_RDV_E_SELF, false, NULL);
+		return;
+	}
+	n = ptcp_rdvd_peertab_find(&srv->peers, in->connect.key);
+	if (!n) {
+		send_error(c, PTCP_RDV_E_UNKNOWN_PEER, false, NULL);
+		return;
+	}
+	t = (struct client *)n;
+	c->isn = in->connect.isn;
+	if (t->req == R_LISTEN) {
+		if (!allowed(t, c->node.key)) {
+			send_error(c, PTCP_RDV_E_NOT_AUTHORISED, false,
+				   "the peer does not accept connections from us");
+			return;
+		}
+		match(c, t);
+		return;
+	}
+	if (t->req == R_CONNECT && t->target == c) {
+		/* Both asked for each other: the lower key initiates. */
+		if (memcmp(c->node.key, t->node.key, PTCP_RDV_KEY_LEN) < 0)
+			match(c, t);
+		else
+			match(t, c);
+		return;
+	}
+	wait = in->connect.wait_ms < srv->cfg.max_wait_ms ? in->connect.wait_ms : srv->cfg.max_wait_ms;
+	if (wait == 0) {
+		send_error(c, PTCP_RDV_E_NOT_WAITING, false, NULL);
+		return;
+	}
+	c->req = R_CONNECT;
+	c->target = t;
+	c->req_deadline = ptcp_ts_add(now, (uint64_t)wait * PTCP_NS_PER_MS);
+	c->wprev = t->waiters_tail;
+	c->wnext = NULL;
+	if (t->waiters_tail)
+		t->waiters_tail->wnext = c;
+	else
+		t->waiters = c;
+	t->waiters_tail = c;
+}
+
+static void on_ping(struct client *c, const struct ptcp_rdv_msg *in)
+{
+	struct ptcp_rdv_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_PONG;
+	m.ping.token = in->ping.token;
+	client_send(c, &m);
+}
+
+static void handle(struct client *c, const struct ptcp_rdv_msg *m, ptcp_ts now)
+{
+	char text[64];
+
+	switch (m->type) {
+	case PTCP_RDV_HELLO:
+		on_hello(c, m, now);
+		return;
+	case PTCP_RDV_AUTH:
+		on_auth(c, m, now);
+		return;
+	case PTCP_RDV_LISTEN:
+		on_listen(c, m, now);
+		return;
+	case PTCP_RDV_CONNECT:
+		on_connect(c, m, now);
+		return;
+	case PTCP_RDV_PING:
+		on_ping(c, m);
+		return;
+	}
+	snprintf(text, sizeof(text), "%s is a server message", ptcp_rdv_type_name(m->type));
+	client_fail(c, PTCP_RDV_E_UNEXPECTED, text);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	ptcp_ts now = ptcp_clock_now();
+	struct ptcp_rdv_msg m;
+	bool consumed = false;
+	size_t avail;
+	int n, rv;
+
+	while (c->state != C_CLOSING && (avail = evbuffer_get_length(in)) > 0) {
+		size_t want = avail < PTCP_RDV_MSG_MAX ? avail : PTCP_RDV_MSG_MAX;
+		const uint8_t *p = evbuffer_pullup(in, (ssize_t)want);
+
+		n = ptcp_rdv_frame(p, want);
+		if (n == 0)
+			break;
+		rv = n < 0 ? n : ptcp_rdv_parse(&m, p, (size_t)n);
+		if (rv != 0) {
+			client_fail(c, -rv, rv == -PTCP_RDV_E_VERSION ? "this server speaks version 1" : NULL);
+			return;
+		}
+		evbuffer_drain(in, (size_t)n);
+		consumed = true;
+		c->last_msg = now;
+		handle(c, &m, now);
+	}
+	if (c->state == C_CLOSING)
+		return;
+	/* A message that has begun must end within message-timeout. */
+	if (evbuffer_get_length(in) == 0)
+		c->partial_since = 0;
+	else if (consumed || c->partial_since == 0)
+		c->partial_since = now;
+	rearm(c, now);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct client *c = arg;
+	char ep[64];
+
+	(void)bev;
+	rlog_debug("%s: %s", ep_str(&c->observed, ep),
+		   what & BEV_EVENT_EOF ? "closed by the client" : "connection error");
+	client_free(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	const struct ptcp_rdvd_config *cfg = &c->srv->cfg;
+	ptcp_ts now = ptcp_clock_now();
+	char text[96];
+
+	(void)fd;
+	(void)what;
+	if (c->state == C_CLOSING) {
+		if (now >= c->close_deadline)
+			client_free(c);
+		else
+			rearm(c, now);
+		return;
+	}
+	if (c->state != C_REGISTERED &&
+	    now >= ptcp_ts_add(c->accepted, (uint64_t)cfg->handshake_timeout_ms * PTCP_NS_PER_MS)) {
+		snprintf(text, sizeof(text), "registration not finished within %u ms",
+			 cfg->handshake_timeout_ms);
+		c->srv->timeouts++;
+		client_fail(c, PTCP_RDV_E_TIMEOUT, text);
+		return;
+	}
+	if (c->partial_since &&
+	    now >= ptcp_ts_add(c->partial_since, (uint64_t)cfg->message_timeout_ms * PTCP_NS_PER_MS)) {
+		snprintf(text, sizeof(text), "message not finished within %u ms", cfg->message_timeout_ms);
+		c->srv->timeouts++;
+		client_fail(c, PTCP_RDV_E_TIMEOUT, text);
+		return;
+	}
+	if (c->state == C_REGISTERED &&
+	    now >= ptcp_ts_add(c->last_msg, (uint64_t)cfg->idle_timeout_ms * PTCP_NS_PER_MS)) {
+		snprintf(text, sizeof(text), "silent for %u ms", cfg->idle_timeout_ms);
+		c->srv->timeouts++;
+		client_fail(c, PTCP_RDV_E_TIMEOUT, text);
+		return;
+	}
+	if (c->req == R_CONNECT && now >= c->req_deadline)
+		request_fail(c, PTCP_RDV_E_NOT_WAITING, "the peer did not ask for us in time");
+	rearm(c, now);
+}
+
+/* --- accepting ------------------------------------------------------------------ */
+
+static struct client *client_new(struct ptcp_rdvd_server *srv, evutil_socket_t fd,
+                                 const struct ptcp_endpoint *ep, struct ptcp_rdvd_addr *addr,
+                                 ptcp_ts now)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->srv = srv;
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->timer = evtimer_new(srv->base, on_timer, c);
+	if (!c->bev || !c->timer) {
+		if (c->bev)
+			bufferevent_free(c->bev);   /* closes fd */
+		else
+			close(fd);
+		if (c->timer)
+			event_free(c->timer);
+		free(c);
+		return NULL;
+	}
+	c->observed = *ep;
+	c->accepted = c->last_msg = now;
+	c->addr = addr;
+	if (addr) {
+		addr->conns++;
+		srv->n_clients++;
+	} else {
+		srv->n_lingering++;
+	}
+	c->next = srv->clients;
+	if (srv->clients)
+		srv->clients->prev = c;
+	srv->clients = c;
+	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, IN_HIGH);
+	bufferevent_enable(c->bev, EV_READ);
+	return c;
+}
+
+/* Refuses a connection with an ERROR that the client can read. */
+static void reject(struct ptcp_rdvd_server *srv, evutil_socket_t fd, const struct ptcp_endpoint *ep,
+                   int code, const char *text, ptcp_ts now)
+{
+	struct client *c;
+
+	if (srv->n_lingering >= LINGER_MAX) {
+		close(fd);
+		return;
+	}
+	c = client_new(srv, fd, ep, NULL, now);
+	if (c)
+		client_fail(c, code, text);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
+                      void *arg)
+{
+	struct ptcp_rdvd_server *srv = arg;
+	struct ptcp_endpoint ep;
+	struct ptcp_rdvd_addr *a;
+	ptcp_ts now = ptcp_clock_now();
+	char text[96], eps[64];
+	struct client *c;
+
+	(void)l;
+	if (srv->stopping || ptcp_rdv_from_sockaddr(&ep, sa, (socklen_t)len) != 0) {
+		close(fd);
+		return;
+	}
+	if (srv->n_clients >= srv->cfg.max_clients) {
+		srv->rejected_full++;
+		if (ptcp_ts_elapsed(now, srv->last_full_warn) >= WARN_EVERY_NS || !srv->last_full_warn) {
+			rlog_warn("server full (%u clients): refusing connections", srv->n_clients);
+			srv->last_full_warn = now;
+		}
+		reject(srv, fd, &ep, PTCP_RDV_E_SERVER_FULL, NULL, now);
+		return;
+	}
+	a = ptcp_rdvd_addrtab_get(&srv->addrs, &ep, now);
+	if (!a) {
+		srv->rejected_full++;
+		reject(srv, fd, &ep, PTCP_RDV_E_SERVER_FULL, "too many client addresses", now);
+		return;
+	}
+	if (srv->cfg.max_per_addr && a->conns >= srv->cfg.max_per_addr) {
+		srv->rejected_addr++;
+		snprintf(text, sizeof(text), "too many connections from your address (limit %u)",
+			 srv->cfg.max_per_addr);
+		reject(srv, fd, &ep, PTCP_RDV_E_RATE_LIMITED, text, now);
+		return;
+	}
+	if (!ptcp_rdvd_addr_take(&srv->addrs, a, now)) {
+		srv->rejected_rate++;
+		reject(srv, fd, &ep, PTCP_RDV_E_RATE_LIMITED, "too many new connections from your address",
+		       now);
+		return;
+	}
+	c = client_new(srv, fd, &ep, a, now);
+	if (!c)
+		return;
+	srv->accepted++;
+	rlog_debug("%s: connected", ep_str(&ep, eps));
+	rearm(c, now);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct ptcp_rdvd_server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	for (unsigned i = 0; i < srv->n_listeners; i++)
+		evconnlistener_enable(srv->listeners[i]);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct ptcp_rdvd_server *srv = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	ptcp_ts now = ptcp_clock_now();
+	struct timeval tv = { 1, 0 };
+
+	(void)l;
+	/* Out of descriptors or memory: pause accepting rather than spin. */
+	if (ptcp_ts_elapsed(now, srv->last_accept_warn) >= WARN_EVERY_NS || !srv->last_accept_warn) {
+		rlog_warn("accept: %s; pausing for a second", strerror(err));
+		srv->last_accept_warn = now;
+	}
+	for (unsigned i = 0; i < srv->n_listeners; i++)
+		evconnlistener_disable(srv->listeners[i]);
+	evtimer_add(srv->resume_timer, &tv);
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct ptcp_rdvd_server *srv = arg;
+	struct timeval tv = { SWEEP_NS / PTCP_NS_PER_S, 0 };
+
+	(void)fd;
+	(void)what;
+	ptcp_rdvd_addrtab_sweep(&srv->addrs, ptcp_clock_now());
+	evtimer_add(srv->sweep_timer, &tv);
+}
+
+static int open_listener(struct ptcp_rdvd_server *srv, const struct ptcp_endpoint *ep)
+{
+	struct sockaddr_storage ss;
+	struct evconnlistener *l;
+	int len = ptcp_rdv_to_sockaddr(ep, &ss), one = 1, fd, rv;
+	char name[64];
+
+	ep_str(ep, name);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	/* An explicit IPv6 address means IPv6 only; IPv4 has its own --listen. */
+	if (ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&ss, (socklen_t)len) != 0 || listen(fd, 1024) != 0)
+		goto fail;
+	/* backlog 0: the socket is listening already */
+	l = evconnlistener_new(srv->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+			       0, fd);
+	if (!l) {
+		rv = -ENOMEM;
+		close(fd);
+		rlog_error("cannot listen on %s: out of memory", name);
+		return rv;
+	}
+	evconnlistener_set_error_cb(l, on_accept_error);
+	srv->listeners[srv->n_listeners++] = l;
+	rlog_info("listening on %s", name);
+	return 0;
+fail:
+	rv = -errno;
+	rlog_error("cannot listen on %s: %s", name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rv;
+}
+
+int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
+                         const struct ptcp_rdvd_config *cfg)
+{
+	struct ptcp_rdvd_server *srv;
+	struct ptcp_endpoint def;
+	struct timeval tv = { SWEEP_NS / PTCP_NS_PER_S, 0 };
+	int rv = -ENOMEM;
+
+	*out = NULL;
+	if (sodium_init() < 0) {
+		rlog_error("libsodium cannot start");
+		return -EIO;
+	}
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->base = base;
+	srv->cfg = *cfg;
+	if (ptcp_rdvd_peertab_init(&srv->peers) != 0 ||
+	    ptcp_rdvd_addrtab_init(&srv->addrs, cfg->rate, cfg->burst, (size_t)cfg->max_clients * 4) != 0)
+		goto fail;
+	srv->sweep_timer = evtimer_new(base, on_sweep, srv);
+	srv->resume_timer = evtimer_new(base, on_resume, srv);
+	if (!srv->sweep_timer || !srv->resume_timer)
+		goto fail;
+	evtimer_add(srv->sweep_timer, &tv);
+	if (cfg->n_listen == 0) {
+		ptcp_endpoint_ipv4(&def, 0, PTCP_RDV_PORT);
+		if ((rv = open_listener(srv, &def)) != 0)
+			goto fail;
+	}
+	for (unsigned i = 0; i < cfg->n_listen; i++)
+		if ((rv = open_listener(srv, &cfg->listen[i])) != 0)
+			goto fail;
+	srv->heap_base = mallinfo2().uordblks;
+	*out = srv;
+	return 0;
+fail:
+	ptcp_rdvd_server_free(srv);
+	return rv;
+}
+
+void ptcp_rdvd_server_stop(struct ptcp_rdvd_server *srv)
+{
+	srv->stopping = true;
+	for (unsigned i = 0; i < srv->n_listeners; i++)
+		evconnlistener_free(srv->listeners[i]);
+	srv->n_listeners = 0;
+	for (struct client *c = srv->clients; c; c = c->next)
+		client_fail(c, PTCP_RDV_E_SHUTDOWN, NULL);
+}
+
+void ptcp_rdvd_server_free(struct ptcp_rdvd_server *srv)
+{
+	if (!srv)
+		return;
+	while (srv->clients)
+		client_free(srv->clients);
+	for (unsigned i = 0; i < srv->n_listeners; i++)
+		evconnlistener_free(srv->listeners[i]);
+	if (srv->sweep_timer)
+		event_free(srv->sweep_timer);
+	if (srv->resume_timer)
+		event_free(srv->resume_timer);
+	if (srv->peers.buckets)
+		ptcp_rdvd_peertab_free(&srv->peers);
+	if (srv->addrs.buckets)
+		ptcp_rdvd_addrtab_free(&srv->addrs);
+	free(srv);
+}
+
+void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv)
+{
+	unsigned handshaking = 0, closing = 0, listening = 0, waiting = 0;
+	size_t heap = mallinfo2().uordblks;
+	size_t used = heap > srv->heap_base ? heap - srv->heap_base : 0;
+
+	for (struct client *c = srv->clients; c; c = c->next) {
+		if (c->state == C_CLOSING)
+			closing++;
+		else if (c->state != C_REGISTERED)
+			handshaking++;
+		if (c->req == R_LISTEN)
+			listening++;
+		else if (c->req == R_CONNECT)
+			waiting++;
+	}
+	rlog_warn("stats: clients=%u registered=%zu handshaking=%u closing=%u listening=%u "
+		  "waiting=%u addresses=%zu accepted=%llu registrations=%llu matches=%llu "
+		  "rejected_full=%llu rejected_addr=%llu rejected_rate=%llu bad_signatures=%llu "
+		  "timeouts=%llu errors_sent=%llu heap_bytes=%zu heap_per_client=%zu",
+		  srv->n_clients, srv->peers.count, handshaking, closing, listening, waiting,
+		  srv->addrs.count, srv->accepted, srv->registrations, srv->matches,
+		  srv->rejected_full, srv->rejected_addr, srv->rejected_rate, srv->bad_signatures,
+		  srv->timeouts, srv->errors_sent, used,
+		  srv->n_clients ? used / srv->n_clients : (size_t)0);
+}

@@ -1,0 +1,39 @@
+/* rendezvousd's server: listeners, clients and the matching of peers, on
+ * one libevent loop (docs/protocol.md describes what goes over the wire).
+ *
+ * Each client connection goes NEW -> (HELLO) CHALLENGED -> (AUTH)
+ * REGISTERED, then makes one request at a time: LISTEN (wait to be asked)
+ * or CONNECT (ask for a peer by key, optionally waiting for it). A
+ * connection that breaks the protocol gets a fatal ERROR and a lingering
+ * close (our FIN, then its bytes are read and dropped for a second), so
+ * the ERROR arrives before any reset. Nothing one client sends can touch
+ * another client except through a match.
+ *
+ * Limits: open connections in all and per address, a token bucket per
+ * address for new connections and requests, a deadline for registration,
+ * for each message from its first byte, and for silence once registered. */
+#ifndef PTCP_RDVD_SERVER_H
+#define PTCP_RDVD_SERVER_H
+
+#include "config.h"
+
+struct event_base;
+struct ptcp_rdvd_server;
+
+/* Opens the listeners of cfg on base. Returns 0 with *out set, or a
+ * negative errno (with a line logged naming the address that failed). */
+int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
+                         const struct ptcp_rdvd_config *cfg);
+
+/* Stops accepting and sends every client a fatal SHUTDOWN error. The
+ * caller then runs the loop a little longer to flush, and frees. */
+void ptcp_rdvd_server_stop(struct ptcp_rdvd_server *srv);
+
+/* Closes every connection and frees everything. */
+void ptcp_rdvd_server_free(struct ptcp_rdvd_server *srv);
+
+/* Logs one line of counters at warn level (always shown):
+ * "stats: clients=N registered=N ... heap_per_peer=N". */
+void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv);
+
+#endif

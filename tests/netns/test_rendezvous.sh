@@ -1,0 +1,495 @@
+#!/bin/bash
+# rendezvousd in a namespace of its own, on loopback: honest peers
+# (tests/tools/rdvpeer on core/drivers/rdvclient.c) register and are
+# matched with the right endpoints, ISNs and roles; every error code a
+# client can provoke; hostile clients (garbage, an oversized length, a
+# slow drip, a thousand idle connections, a stolen peer id, messages out
+# of order) while an honest pair still gets matched; per-address limits,
+# the rate limit and a full server; 10,000 registered peers with the
+# memory they cost; the config file; clean shutdown on SIGTERM and
+# SIGINT. After every case the server must still be running and answer.
+#
+# Each case runs in its own namespace (removed on every exit path, see
+# lab.sh); clients pick source addresses 127.0.0.x so that per-address
+# limits can be aimed. Ends with "netns: P passed, F failed".
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/netns/lab.sh
+
+RDVD=${RDVD:-$BUILD/rendezvousd}
+RDVPEER=${RDVPEER:-$BUILD/tests/tools/rdvpeer}
+SRV=127.0.0.1:7450     # the default port, on purpose
+T_CASE_LIMIT=${T_CASE_LIMIT:-180}
+
+rdv_init() {
+	trap 't__abort 130' INT
+	trap 't__abort 143' TERM
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "netns: needs root"
+		return 1
+	fi
+	local f
+	for f in "$RDVD" "$RDVPEER"; do
+		if [ ! -x "$f" ]; then
+			echo "netns: $f is missing (make test-build)"
+			return 1
+		fi
+	done
+}
+
+# rdv_ns: this case's namespace, loopback only.
+rdv_ns() {
+	lab__ns_add rdv || return 1
+	NS=$LAB_NS_LAST
+}
+
+listening() { ip netns exec "$NS" ss -Htln "( sport = :$1 )" | grep -q .; }
+
+# srv_start [ARGS...]: rendezvousd -v in $NS on $SRV (unless ARGS say
+# otherwise), log in srv.log; waits until it listens on PORT (default 7450).
+srv_start() {
+	local port=${SRV_PORT:-7450}
+	lab_bg "$NS" "$LAB_DIR/srv.out" "$LAB_DIR/srv.log" ${SRV_WRAP:-} "$RDVD" -v "$@"
+	SRV_PID=$LAB_LAST_PID
+	t_log "$LAB_DIR/srv.log"
+	if ! wait_for 5 listening "$port"; then
+		t_fail "rendezvousd did not listen on port $port"
+		return 1
+	fi
+}
+
+srv_alive() {
+	if ! kill -0 "$SRV_PID" 2>/dev/null; then
+		t_fail "rendezvousd is not running any more"
+		return 1
+	fi
+}
+
+# keys NAME...: a key per name in $LAB_DIR/NAME; sets ID_NAME.
+keys() {
+	local n
+	for n in "$@"; do
+		eval "ID_$n=\$(\"\$RDVPEER\" keygen \"\$LAB_DIR/$n\")" || return 1
+	done
+}
+
+# peer_bg NAME RDVPEER-ARGS...: rdvpeer in $NS in the background, output in
+# NAME.out; sets PID_NAME.
+peer_bg() {
+	local name=$1
+	shift
+	lab_bg "$NS" "$LAB_DIR/$name.out" "$LAB_DIR/$name.err" "$RDVPEER" "$@"
+	eval "PID_$name=\$LAB_LAST_PID"
+	t_log "$LAB_DIR/$name.out"
+	t_log "$LAB_DIR/$name.err"
+}
+
+# peer_run NAME RDVPEER-ARGS...: rdvpeer in $NS in the foreground (bounded
+# by 90 s); output in NAME.out; returns its status.
+peer_run() {
+	local name=$1
+	shift
+	t_log "$LAB_DIR/$name.out"
+	timeout 90 ip netns exec "$NS" "$RDVPEER" "$@" >"$LAB_DIR/$name.out" 2>&1
+}
+
+registered() { grep -q '^registered' "$LAB_DIR/$1.out" 2>/dev/null; }
+
+wait_registered() {
+	wait_for "${2:-10}" registered "$1" || { t_fail "$1 did not register"; return 1; }
+}
+
+# field NAME LINE-TYPE KEY: the value of KEY= on NAME's first LINE-TYPE line
+field() {
+	sed -n "s/^$2 .*\b$3=\([^ ]*\).*/\1/p" "$LAB_DIR/$1.out" | head -1
+}
+
+expect_field() { # NAME LINE-TYPE KEY WANT
+	local got
+	got=$(field "$1" "$2" "$3")
+	[ "$got" = "$4" ] || t_fail "$1: $2 $3='$got', want '$4'"
+}
+
+# honest_pair TAG: A listens from 127.0.0.2:41000+n, B connects from
+# 127.0.0.3; both must be matched with each other's endpoints and ISNs.
+HP_N=0
+honest_pair() {
+	local a=ha$HP_N b=hb$HP_N rc pa=$((41000 + HP_N)) pb=$((42000 + HP_N))
+	HP_N=$((HP_N + 1))
+	[ -n "${ID_A:-}" ] || keys A B || return 1
+	peer_bg "$a" listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:$pa --isn 1001 --timeout 20
+	wait_registered "$a" || return 1
+	peer_run "$b" connect "$ID_A" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3:$pb \
+		--isn 2002 --wait 5000 --timeout 20
+	rc=$?
+	[ $rc -eq 0 ] || t_fail "honest connect ($1) exited $rc"
+	eval "lab_wait_pid \$PID_$a 20"
+	rc=$?
+	[ $rc -eq 0 ] || t_fail "honest listen ($1) exited $rc"
+	expect_field "$a" match peer "$ID_B"
+	expect_field "$a" match public 127.0.0.3:$pb
+	expect_field "$a" match peer_isn 2002
+	expect_field "$a" match isn 1001
+	expect_field "$a" match role responder
+	expect_field "$b" match peer "$ID_A"
+	expect_field "$b" match public 127.0.0.2:$pa
+	expect_field "$b" match peer_isn 1001
+	expect_field "$b" match role initiator
+}
+
+# expect_error NAME CODE FATAL: NAME's output has that error line.
+expect_error() {
+	grep -q "^error code=$2 fatal=$3 " "$LAB_DIR/$1.out" ||
+		t_fail "$1: want 'error code=$2 fatal=$3', got '$(head -c 300 "$LAB_DIR/$1.out" | tr '\n' '|')'"
+}
+
+# hostile NAME MODE [ARGS...]: one misbehaving client; must exit 0 (the
+# server answered with the right code and closed).
+hostile() {
+	local name=$1 rc
+	shift
+	peer_run "$name" hostile "$@" --server $SRV
+	rc=$?
+	[ $rc -eq 0 ] || t_fail "hostile $1: exit $rc: $(cat "$LAB_DIR/$name.out")"
+}
+
+srv_stats() { # prints the last stats line after SIGUSR1
+	local n
+	n=$(grep -c '^rendezvousd: stats:' "$LAB_DIR/srv.log")
+	kill -USR1 "$SRV_PID"
+	wait_for 5 eval "[ \$(grep -c '^rendezvousd: stats:' '$LAB_DIR/srv.log') -gt $n ]"
+	grep '^rendezvousd: stats:' "$LAB_DIR/srv.log" | tail -1
+}
+
+stat_of() { # STATS-LINE KEY
+	echo "$1" | sed -n "s/.* $2=\([0-9]*\).*/\1/p"
+}
+
+# --- cases -----------------------------------------------------------------------------
+
+case_match() {
+	rdv_ns && srv_start && keys A B || return 1
+	# B reports a private endpoint of its own choosing; A reports none
+	peer_bg a listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 3000000001 \
+		--private none --timeout 20
+	wait_registered a || return 1
+	expect_field a registered public 127.0.0.2:40001
+	peer_run b connect "$ID_A" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3:40002 --isn 7 \
+		--private 192.168.7.9:5555 --wait 5000 --timeout 20 || t_fail "connect exited $?"
+	lab_wait_pid "$PID_a" 20 || t_fail "listen exited $?"
+	expect_field a match peer "$ID_B"
+	expect_field a match public 127.0.0.3:40002
+	expect_field a match private 192.168.7.9:5555
+	expect_field a match peer_isn 7
+	expect_field a match isn 3000000001
+	expect_field a match role responder
+	expect_field b match peer "$ID_A"
+	expect_field b match public 127.0.0.2:40001
+	expect_field b match private none
+	expect_field b match peer_isn 3000000001
+	expect_field b match isn 7
+	expect_field b match role initiator
+	local sa sb
+	sa=$(field a match start_ms) sb=$(field b match start_ms)
+	[ "${sa:-x}" -ge 200 ] 2>/dev/null && [ "$sa" -le 1200 ] || t_fail "start_ms '$sa' not in [200, 1200]"
+	[ "${sb:-x}" -ge 200 ] 2>/dev/null && [ "$sb" -le 1200 ] || t_fail "start_ms '$sb' not in [200, 1200]"
+	srv_alive
+}
+
+case_mutual() {
+	rdv_ns && srv_start && keys A B || return 1
+	# both register, then both ask for the other half a second later
+	peer_bg a connect "$ID_B" --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 11 \
+		--wait 5000 --delay 700 --timeout 20
+	peer_bg b connect "$ID_A" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3:40002 --isn 22 \
+		--wait 5000 --delay 700 --timeout 20
+	lab_wait_pid "$PID_a" 25 || t_fail "a exited $?"
+	lab_wait_pid "$PID_b" 25 || t_fail "b exited $?"
+	expect_field a match peer "$ID_B"
+	expect_field a match peer_isn 22
+	expect_field a match public 127.0.0.3:40002
+	expect_field b match peer "$ID_A"
+	expect_field b match peer_isn 11
+	expect_field b match public 127.0.0.2:40001
+	local ra rb
+	ra=$(field a match role) rb=$(field b match role)
+	if [ -z "$ra" ] || [ "$ra" = "$rb" ] || ! echo "$ra $rb" | grep -qE '^(initiator responder|responder initiator)$'; then
+		t_fail "roles '$ra' and '$rb': want one initiator and one responder"
+	fi
+	# deterministic: the peer with the lower key initiates
+	command -v python3 >/dev/null 2>&1 || return 0
+	local lower
+	lower=$(printf '%s\n%s\n' "$(xxd_key "$ID_A")" "$(xxd_key "$ID_B")" | sort | head -1)
+	if [ "$lower" = "$(xxd_key "$ID_A")" ]; then
+		[ "$ra" = initiator ] || t_fail "A has the lower key but is $ra"
+	else
+		[ "$rb" = initiator ] || t_fail "B has the lower key but is $rb"
+	fi
+	srv_alive
+}
+
+# xxd_key ID: the key bytes of a peer id in hex (base32 decoded), so that
+# sort compares them as the server's memcmp does
+xxd_key() {
+	echo "$1" | tr a-z A-Z | python3 -c 'import base64,sys; s=sys.stdin.read().strip(); print(base64.b32decode(s+"="*(-len(s)%8))[:32].hex())'
+}
+
+case_errors() {
+	rdv_ns && srv_start && keys A B C D || return 1
+	# unknown peer: D never registers
+	peer_run e1 connect "$ID_D" --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2 --wait 1000
+	expect_error e1 7 0
+	# ourselves (and the client library makes its own socket: no --local)
+	peer_run e2 connect "$ID_A" --server $SRV --key "$LAB_DIR/A"
+	expect_error e2 13 0
+	# C is registered but neither listens nor asks for us
+	peer_bg c register --server $SRV --key "$LAB_DIR/C" --local 127.0.0.4 --timeout 30
+	wait_registered c || return 1
+	peer_run e3 connect "$ID_C" --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2 --wait 0
+	expect_error e3 8 0
+	local t0 t1
+	t0=$(date +%s%N)
+	peer_run e4 connect "$ID_C" --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2 --wait 1500
+	t1=$(date +%s%N)
+	expect_error e4 8 0
+	[ $(((t1 - t0) / 1000000)) -ge 1400 ] || t_fail "NOT_WAITING after $(((t1 - t0) / 1000000)) ms, want the 1.5 s wait"
+	# D listens for A only: B is not authorised, A is matched
+	peer_bg d listen --server $SRV --key "$LAB_DIR/D" --local 127.0.0.5:40005 --allow "$ID_A" --timeout 30
+	wait_registered d || return 1
+	peer_run e5 connect "$ID_D" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3 --wait 1000
+	expect_error e5 5 0
+	peer_run e6 connect "$ID_D" --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2 --wait 1000 ||
+		t_fail "the allowed peer was not matched: $(cat "$LAB_DIR/e6.out")"
+	expect_field e6 match public 127.0.0.5:40005
+	lab_wait_pid "$PID_d" 10 || t_fail "listener d exited $?"
+	# a mistyped peer id never reaches the server
+	local typo
+	typo=$(echo "$ID_A" | sed 's/^\(....\)./\10/')
+	peer_run e7 connect "$typo" --server $SRV --key "$LAB_DIR/B"
+	grep -q "invalid peer id '$typo'" "$LAB_DIR/e7.out" || t_fail "typo: $(cat "$LAB_DIR/e7.out")"
+	srv_alive && honest_pair errors
+}
+
+case_replace() {
+	rdv_ns && srv_start && keys A B || return 1
+	peer_bg a1 listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 1 --timeout 30
+	wait_registered a1 || return 1
+	peer_bg a2 listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.6:40006 --isn 2 --timeout 30
+	wait_registered a2 || return 1
+	lab_wait_pid "$PID_a1" 10
+	expect_error a1 12 1
+	peer_run b connect "$ID_A" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3 --wait 2000 ||
+		t_fail "connect exited $?"
+	expect_field b match public 127.0.0.6:40006
+	expect_field b match peer_isn 2
+	lab_wait_pid "$PID_a2" 10 || t_fail "a2 exited $?"
+	srv_alive
+}
+
+case_hostile() {
+	local st
+	rdv_ns || return 1
+	srv_start --handshake-timeout 5 --message-timeout 2 --max-per-addr 2000 --rate 0 || return 1
+	keys A B || return 1
+	# a thousand connections that never say a word
+	peer_bg idle hostile idle 1000 --server $SRV --bind 127.0.0.50 --hold 40
+	wait_for 20 grep -qs '^idle opened=1000$' "$LAB_DIR/idle.out" || t_fail "1000 idle connections not opened"
+	# a slow drip, alongside
+	peer_bg drip hostile drip --server $SRV --bind 127.0.0.52 --interval 400
+	# A registers and waits; a thief tries A's id
+	peer_bg a listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 1001 --timeout 40
+	wait_registered a || return 1
+	hostile stolen stolen "$ID_A" --bind 127.0.0.53
+	for m in garbage oversized version order early-connect; do
+		hostile "$m" "$m" --bind 127.0.0.51
+	done
+	# the honest pair is matched all the same, with A's real endpoint
+	peer_run b connect "$ID_A" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3:40002 --isn 2002 \
+		--wait 5000 --timeout 20 || t_fail "honest connect exited $?"
+	lab_wait_pid "$PID_a" 20 || t_fail "honest listen exited $?"
+	expect_field b match public 127.0.0.2:40001
+	expect_field b match peer_isn 1001
+	expect_field a match peer "$ID_B"
+	# the drip is cut off by the message timeout (2 s), well before the
+	# handshake timeout (5 s)
+	lab_wait_pid "$PID_drip" 20 || t_fail "drip: $(cat "$LAB_DIR/drip.out")"
+	local ms
+	ms=$(field drip result ms)
+	[ "${ms:-99999}" -ge 1900 ] && [ "$ms" -le 3500 ] 2>/dev/null ||
+		t_fail "drip lasted ${ms:-?} ms, want about 2000"
+	# every idle connection is closed with a TIMEOUT error
+	lab_wait_pid "$PID_idle" 45 || t_fail "idle: $(tail -1 "$LAB_DIR/idle.out")"
+	st=$(srv_stats)
+	[ "$(stat_of "$st" bad_signatures)" = 1 ] || t_fail "stats: $st"
+	srv_alive && honest_pair after-hostiles
+}
+
+case_limits_per_addr() {
+	rdv_ns && srv_start --max-per-addr 8 --rate 0 || return 1
+	peer_run l1 hostile limits 12 --server $SRV --bind 127.0.0.60
+	grep -q '^limits accepted=8 rate_limited=4 full=0 other=0$' "$LAB_DIR/l1.out" ||
+		t_fail "per-address limit: $(cat "$LAB_DIR/l1.out")"
+	# another address is not affected
+	honest_pair per-addr
+	srv_alive
+}
+
+case_limits_rate() {
+	rdv_ns && srv_start --max-per-addr 0 --rate 1 --burst 5 || return 1
+	peer_run l1 hostile limits 9 --server $SRV --bind 127.0.0.61
+	grep -q '^limits accepted=5 rate_limited=4 full=0 other=0$' "$LAB_DIR/l1.out" ||
+		t_fail "rate limit: $(cat "$LAB_DIR/l1.out")"
+	# the bucket refills at 1/s: some tokens again, not a full bucket
+	sleep 2
+	peer_run l2 hostile limits 9 --server $SRV --bind 127.0.0.61
+	local acc lim
+	acc=$(field l2 limits accepted) lim=$(field l2 limits rate_limited)
+	[ "${acc:-0}" -ge 2 ] && [ "$acc" -le 5 ] && [ "${lim:-0}" -ge 4 ] ||
+		t_fail "refill: $(cat "$LAB_DIR/l2.out")"
+	honest_pair rate
+	srv_alive
+}
+
+case_full() {
+	rdv_ns && srv_start --max-clients 5 --rate 0 || return 1
+	peer_run l1 hostile limits 8 --server $SRV --bind 127.0.0.62
+	grep -q '^limits accepted=5 rate_limited=0 full=3 other=0$' "$LAB_DIR/l1.out" ||
+		t_fail "server full: $(cat "$LAB_DIR/l1.out")"
+	# once they are gone there is room again
+	honest_pair after-full
+	srv_alive
+}
+
+case_many() {
+	local st rss0 rss1 reg per
+	rdv_ns || return 1
+	srv_start --max-clients 12000 --max-per-addr 0 --rate 0 --idle-timeout 120 || return 1
+	keys A B || return 1
+	rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$SRV_PID/status")
+	peer_bg flood hostile flood 10000 --server $SRV --bind 127.0.0.70 --hold 100
+	if ! wait_for 90 grep -qs '^flood registered=' "$LAB_DIR/flood.out"; then
+		t_fail "10,000 registrations did not finish in 90 s"
+		return 1
+	fi
+	grep -q '^flood registered=10000$' "$LAB_DIR/flood.out" || t_fail "$(cat "$LAB_DIR/flood.out")"
+	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$SRV_PID/status")
+	st=$(srv_stats)
+	reg=$(stat_of "$st" registered)
+	[ "$reg" = 10000 ] || t_fail "registered=$reg, want 10000: $st"
+	per=$(((rss1 - rss0) * 1024 / 10000))
+	echo "    memory: $per bytes of RSS per registered peer, heap $(stat_of "$st" heap_per_client) bytes"
+	[ "$per" -le 16384 ] || t_fail "$per bytes per peer"
+	honest_pair many
+	kill -TERM "$PID_flood"
+	srv_alive
+}
+
+case_idle_timeout() {
+	local st
+	rdv_ns && srv_start --idle-timeout 2 || return 1
+	keys A B || return 1
+	# A pings (at a third of the idle timeout) and stays; the flood peer
+	# does not and is dropped
+	peer_bg a listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 5 --timeout 30
+	wait_registered a || return 1
+	peer_bg silent hostile flood 1 --server $SRV --bind 127.0.0.80 --hold 30
+	wait_for 5 grep -qs '^flood registered=1$' "$LAB_DIR/silent.out" || t_fail "silent peer did not register"
+	sleep 4
+	st=$(srv_stats)
+	[ "$(stat_of "$st" registered)" = 1 ] || t_fail "want only A registered after 4 s: $st"
+	[ "$(stat_of "$st" timeouts)" -ge 1 ] || t_fail "no timeout counted: $st"
+	peer_run b connect "$ID_A" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3 --wait 1000 ||
+		t_fail "A was dropped although it pinged: $(cat "$LAB_DIR/b.out")"
+	lab_wait_pid "$PID_a" 10 || t_fail "a exited $?"
+	srv_alive
+}
+
+case_config() {
+	local rc
+	rdv_ns || return 1
+	cat >"$LAB_DIR/rdv.conf" <<EOF
+# a test configuration
+listen = 127.0.0.1:17450   # not the default port
+max-clients = 100
+max-per-addr=3
+rate = 0
+idle-timeout = 30
+log-level = info
+EOF
+	SRV_PORT=17450 srv_start --config "$LAB_DIR/rdv.conf" || return 1
+	grep -q 'max-clients 100, max-per-addr 3, rate 0/s' "$LAB_DIR/srv.log" || t_fail "settings not applied"
+	peer_run l1 hostile limits 5 --server 127.0.0.1:17450 --bind 127.0.0.90
+	grep -q '^limits accepted=3 rate_limited=2 ' "$LAB_DIR/l1.out" || t_fail "max-per-addr from the file: $(cat "$LAB_DIR/l1.out")"
+	SRV=127.0.0.1:17450 honest_pair config
+	# the command line wins over the file
+	kill -TERM "$SRV_PID"
+	lab_wait_pid "$SRV_PID" 5
+	SRV_PORT=17451 srv_start --config "$LAB_DIR/rdv.conf" --listen 127.0.0.1:17451 --max-per-addr 5 ||
+		return 1
+	listening 17450 && t_fail "still listening on the file's port"
+	grep -q 'max-clients 100, max-per-addr 5,' "$LAB_DIR/srv.log" || t_fail "--max-per-addr did not override"
+	kill -TERM "$SRV_PID"
+	lab_wait_pid "$SRV_PID" 5
+
+	# bad settings: exit 2 with the file and line, or the option, quoted
+	printf 'listen = 127.0.0.1\nmax-clients = lots\n' >"$LAB_DIR/bad.conf"
+	ip netns exec "$NS" "$RDVD" --config "$LAB_DIR/bad.conf" >"$LAB_DIR/bad.out" 2>&1
+	rc=$?
+	[ $rc -eq 2 ] || t_fail "bad config: exit $rc, want 2"
+	grep -q "bad.conf:2: invalid value for max-clients: 'lots'" "$LAB_DIR/bad.out" ||
+		t_fail "bad config: $(cat "$LAB_DIR/bad.out")"
+	printf 'bogus = 1\n' >"$LAB_DIR/bad.conf"
+	ip netns exec "$NS" "$RDVD" --config "$LAB_DIR/bad.conf" >"$LAB_DIR/bad.out" 2>&1
+	grep -q "bad.conf:1: unknown setting 'bogus'" "$LAB_DIR/bad.out" || t_fail "$(cat "$LAB_DIR/bad.out")"
+	ip netns exec "$NS" "$RDVD" --bogus >"$LAB_DIR/bad.out" 2>&1
+	rc=$?
+	[ $rc -eq 2 ] && grep -q "unknown option: '--bogus'" "$LAB_DIR/bad.out" || t_fail "--bogus: exit $rc"
+	ip netns exec "$NS" "$RDVD" --listen 1.2.3:80 >"$LAB_DIR/bad.out" 2>&1
+	grep -q "invalid address: '1.2.3:80'" "$LAB_DIR/bad.out" || t_fail "$(cat "$LAB_DIR/bad.out")"
+	ip netns exec "$NS" "$RDVD" --idle-timeout 0.5 >"$LAB_DIR/bad.out" 2>&1
+	grep -q "invalid value for --idle-timeout: '0.5'" "$LAB_DIR/bad.out" || t_fail "$(cat "$LAB_DIR/bad.out")"
+	ip netns exec "$NS" "$RDVD" --help >"$LAB_DIR/help.out" 2>&1 || t_fail "--help exited $?"
+	grep -q '^Usage: rendezvousd' "$LAB_DIR/help.out" || t_fail "--help: no usage"
+	# a port that is taken: exit 1 with the address
+	SRV_PORT=17452 srv_start --listen 127.0.0.1:17452 || return 1
+	ip netns exec "$NS" "$RDVD" --listen 127.0.0.1:17452 >"$LAB_DIR/busy.out" 2>&1
+	rc=$?
+	[ $rc -eq 1 ] && grep -q 'cannot listen on 127.0.0.1:17452' "$LAB_DIR/busy.out" ||
+		t_fail "port in use: exit $rc: $(cat "$LAB_DIR/busy.out")"
+}
+
+case_shutdown() { # SIGNAL
+	local sig=$1 rc
+	rdv_ns || return 1
+	# as if started from a shell: a background job of a script would
+	# have SIGINT ignored
+	SRV_WRAP="env --default-signal=INT" srv_start || return 1
+	keys A || return 1
+	peer_bg a listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --timeout 30
+	wait_registered a || return 1
+	kill "-$sig" "$SRV_PID"
+	lab_wait_pid "$SRV_PID" 5
+	rc=$?
+	[ $rc -eq 0 ] || t_fail "rendezvousd exited $rc after SIG$sig, want 0 within 5 s"
+	grep -q 'stopped' "$LAB_DIR/srv.log" || t_fail "no 'stopped' in the log"
+	lab_wait_pid "$PID_a" 5
+	expect_error a 14 1
+	listening 7450 && t_fail "still listening"
+	return 0
+}
+
+rdv_init || exit 1
+t_run "rendezvous: listen/connect: endpoints, private endpoints, ISNs, roles" case_match
+t_run "rendezvous: both ask for each other: one initiator (the lower key)" case_mutual
+t_run "rendezvous: errors: unknown, self, not waiting, not authorised, mistyped id" case_errors
+t_run "rendezvous: a second registration of a peer id replaces the first" case_replace
+t_run "rendezvous: hostile clients (garbage, oversized, drip, 1000 idle, stolen id) while a pair matches" case_hostile
+t_run "rendezvous: per-address connection limit" case_limits_per_addr
+t_run "rendezvous: per-address rate limit and refill" case_limits_rate
+t_run "rendezvous: server full" case_full
+t_run "rendezvous: 10,000 registered peers" case_many
+t_run "rendezvous: idle timeout drops a silent peer, keeps a pinging one" case_idle_timeout
+t_run "rendezvous: config file, command line over it, bad settings, busy port" case_config
+t_run "rendezvous: clean shutdown on SIGTERM" case_shutdown TERM
+t_run "rendezvous: clean shutdown on SIGINT" case_shutdown INT
+t_summary

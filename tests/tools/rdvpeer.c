@@ -1,0 +1,834 @@
+/* rdvpeer: a rendezvous client for the tests, honest or hostile.
+ *
+ *   rdvpeer keygen DIR            new key in DIR/private.key; prints the peer id
+ *   rdvpeer id DIR                prints the peer id of DIR's key
+ *   rdvpeer listen  --server ADDR:PORT --key DIR [COMMON] [--allow ID]...
+ *   rdvpeer connect ID --server ADDR:PORT --key DIR [COMMON] [--wait MS]
+ *   rdvpeer register --server ADDR:PORT --key DIR [COMMON]
+ *       COMMON: [--local ADDR:PORT] [--isn N] [--private ADDR:PORT|none]
+ *               [--delay MS] [--timeout S]
+ *     The honest peer, on core/drivers/rdvclient.c: registers, makes its one
+ *     request (--delay MS after registering; register makes none and just
+ *     stays registered, pinging, until --timeout) and prints, one line each:
+ *       registered public=EP local=EP
+ *       match peer=ID public=EP private=EP peer_isn=N isn=N role=R start_ms=N
+ *       error code=N fatal=0|1 msg=TEXT
+ *     Exit 0 after a match, 1 after an error, 3 on --timeout (default 20 s;
+ *     register: 0 at --timeout, 1 after an error).
+ *
+ *   rdvpeer hostile MODE --server ADDR:PORT [--bind ADDR] [OPTIONS]
+ *     Misbehaving clients on plain blocking sockets, without the client
+ *     library. Single-connection modes print one line
+ *       result code=N fatal=0|1 closed=0|1 ms=N
+ *     (code: the first ERROR's code or 0; closed: the server ended the
+ *     connection; ms: from the misdeed to the close) and exit 0 when the
+ *     server answered as expected (an ERROR with the expected code and the
+ *     close), 1 otherwise:
+ *       garbage         4 KiB of random bytes              -> MALFORMED
+ *       oversized       a header announcing 65535 bytes    -> TOO_BIG
+ *       version         a version-2 header                 -> VERSION
+ *       order           AUTH before HELLO                  -> UNEXPECTED
+ *       early-connect   CONNECT before HELLO               -> NOT_AUTHORISED
+ *       drip            a HELLO at one byte per --interval MS (default 300)
+ *                                                          -> TIMEOUT
+ *       stolen ID       HELLO with ID's key, signed with another key
+ *                                                          -> BAD_SIGNATURE
+ *       idle N          N connections that say nothing; --hold S (default
+ *                       30); prints "idle opened=N closed=M timeout_errors=K"
+ *                       once all are closed by the server or the hold ends;
+ *                       exit 0 when all N were closed with a TIMEOUT error
+ *       flood N         registers N peers with fresh keys and keeps them;
+ *                       prints "flood registered=N" and holds for --hold S
+ *                       (or until SIGTERM); exit 0 when all N registered
+ *       limits N        opens N connections at once; prints "limits
+ *                       accepted=A rate_limited=R full=F other=O"
+ *                       (accepted: no error within 300 ms)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "clock.h"
+#include "identity.h"
+#include "peerid.h"
+#include "rdvclient.h"
+#include "rdvmsg.h"
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: rdvpeer keygen DIR | id DIR | listen ... | connect ID ... | "
+			"hostile MODE ... (see the comment at the top of rdvpeer.c)\n");
+	exit(2);
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "rdvpeer: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static uint64_t now_ms(void)
+{
+	return ptcp_clock_now() / PTCP_NS_PER_MS;
+}
+
+static const char *ep_str(const struct ptcp_endpoint *ep, char buf[64])
+{
+	if (ep->family == PTCP_AF_NONE)
+		return "none";
+	return ptcp_endpoint_format(ep, buf, 64);
+}
+
+static const char *id_str(const uint8_t *key, char buf[PTCP_PEERID_TEXT_MAX])
+{
+	ptcp_peerid_encode(buf, PTCP_PEERID_TEXT_MAX, key, NULL);
+	return buf;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* --- options ---------------------------------------------------------------- */
+
+struct opts {
+	const char *server, *key_dir, *local, *bind, *private_ep, *peer;
+	const char *allow[PTCP_RDV_ALLOW_MAX];
+	unsigned n_allow;
+	bool has_isn;
+	uint32_t isn;
+	uint32_t wait_ms;
+	unsigned timeout_s, hold_s, interval_ms, delay_ms;
+};
+
+static unsigned long num(const char *s, const char *what)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || *end || !*s)
+		die("invalid %s: '%s'", what, s);
+	return v;
+}
+
+static void parse_opts(struct opts *o, int argc, char **argv)
+{
+	memset(o, 0, sizeof(*o));
+	o->timeout_s = 20;
+	o->hold_s = 30;
+	o->interval_ms = 300;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (a[0] != '-') {
+			if (o->peer)
+				die("unexpected argument: '%s'", a);
+			o->peer = a;
+			continue;
+		}
+		if (!v)
+			die("option '%s' needs a value", a);
+		i++;
+		if (!strcmp(a, "--server"))
+			o->server = v;
+		else if (!strcmp(a, "--key"))
+			o->key_dir = v;
+		else if (!strcmp(a, "--local"))
+			o->local = v;
+		else if (!strcmp(a, "--bind"))
+			o->bind = v;
+		else if (!strcmp(a, "--private"))
+			o->private_ep = v;
+		else if (!strcmp(a, "--isn")) {
+			o->has_isn = true;
+			o->isn = (uint32_t)num(v, "ISN");
+		} else if (!strcmp(a, "--wait"))
+			o->wait_ms = (uint32_t)num(v, "wait");
+		else if (!strcmp(a, "--timeout"))
+			o->timeout_s = (unsigned)num(v, "timeout");
+		else if (!strcmp(a, "--hold"))
+			o->hold_s = (unsigned)num(v, "hold");
+		else if (!strcmp(a, "--delay"))
+			o->delay_ms = (unsigned)num(v, "delay");
+		else if (!strcmp(a, "--interval"))
+			o->interval_ms = (unsigned)num(v, "interval");
+		else if (!strcmp(a, "--allow")) {
+			if (o->n_allow == PTCP_RDV_ALLOW_MAX)
+				die("too many --allow");
+			o->allow[o->n_allow++] = v;
+		} else
+			die("unknown option: '%s'", a);
+	}
+	if (!o->server)
+		die("missing --server");
+}
+
+static void endpoint_opt(const char *s, uint16_t def_port, struct ptcp_endpoint *ep)
+{
+	char err[128];
+
+	if (ptcp_rdv_parse_hostport(s, def_port, ep, err, sizeof(err)) != 0)
+		die("%s", err);
+}
+
+static void load_key(const char *dir, struct ptcp_identity *id)
+{
+	char err[600];
+
+	if (ptcp_identity_load(id, dir, err, sizeof(err)) != 0)
+		die("%s", err);
+}
+
+static void parse_id(const char *text, uint8_t key[32])
+{
+	char err[300];
+
+	if (ptcp_identity_parse_peer(key, text, err, sizeof(err)) != 0)
+		die("%s", err);
+}
+
+/* --- honest peer ------------------------------------------------------------- */
+
+enum honest_mode { H_LISTEN, H_CONNECT, H_REGISTER };
+
+struct honest {
+	struct event_base *base;
+	struct ptcp_rdv_client *client;
+	enum honest_mode mode;
+	uint8_t allow[PTCP_RDV_ALLOW_MAX][PTCP_RDV_KEY_LEN];
+	unsigned n_allow;
+	uint8_t target[PTCP_RDV_KEY_LEN];
+	uint32_t isn, wait_ms;
+	struct event *delay;
+	unsigned delay_ms;
+	int rc;
+};
+
+static void h_request(struct honest *h)
+{
+	int rv = 0;
+
+	if (h->mode == H_LISTEN)
+		rv = ptcp_rdv_client_listen(h->client, h->isn, (const uint8_t(*)[32])h->allow, h->n_allow);
+	else if (h->mode == H_CONNECT)
+		rv = ptcp_rdv_client_connect(h->client, h->target, h->isn, h->wait_ms);
+	if (rv != 0)
+		die("request: %s", strerror(-rv));
+}
+
+static void h_delayed(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	h_request(arg);
+}
+
+static void h_registered(struct ptcp_rdv_client *c, void *user, const struct ptcp_endpoint *obs)
+{
+	struct ptcp_endpoint local;
+	char a[64], b[64];
+
+	struct honest *h = user;
+
+	if (ptcp_rdv_client_local(c, &local) != 0)
+		memset(&local, 0, sizeof(local));
+	printf("registered public=%s local=%s\n", ep_str(obs, a), ep_str(&local, b));
+	fflush(stdout);
+	if (h->delay) {
+		struct timeval tv = { h->delay_ms / 1000, h->delay_ms % 1000 * 1000 };
+
+		evtimer_add(h->delay, &tv);
+	}
+}
+
+static void h_match(struct ptcp_rdv_client *c, void *user, const struct ptcp_rdv_match *m)
+{
+	struct honest *h = user;
+	char id[PTCP_PEERID_TEXT_MAX], a[64], b[64];
+
+	(void)c;
+	printf("match peer=%s public=%s private=%s peer_isn=%" PRIu32 " isn=%" PRIu32
+	       " role=%s start_ms=%" PRIu32 "\n", id_str(m->peer_key, id), ep_str(&m->peer_public, a),
+	       ep_str(&m->peer_private, b), m->peer_isn, m->isn,
+	       m->role == PTCP_RDV_ROLE_INITIATOR ? "initiator" : "responder", m->start_ms);
+	fflush(stdout);
+	h->rc = 0;
+	event_base_loopbreak(h->base);
+}
+
+static void h_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal, const char *msg)
+{
+	struct honest *h = user;
+
+	(void)c;
+	printf("error code=%d fatal=%d msg=%s\n", code, fatal, msg);
+	fflush(stdout);
+	h->rc = 1;
+	event_base_loopbreak(h->base);
+}
+
+static void h_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct honest *h = arg;
+
+	(void)fd;
+	(void)what;
+	printf("timeout\n");
+	fflush(stdout);
+	h->rc = h->mode == H_REGISTER ? 0 : 3;
+	event_base_loopbreak(h->base);
+}
+
+static int cmd_honest(enum honest_mode mode, int argc, char **argv)
+{
+	struct ptcp_rdv_client_config cfg;
+	struct ptcp_identity id;
+	struct honest h = { .rc = 3, .mode = mode };
+	struct event *timer;
+	struct timeval tv;
+	struct opts o;
+	int rv;
+
+	parse_opts(&o, argc, argv);
+	if (!o.key_dir)
+		die("missing --key");
+	if (mode != H_CONNECT && o.peer)
+		die("unexpected argument: '%s'", o.peer);
+	if (mode == H_CONNECT && !o.peer)
+		die("connect needs a peer id");
+	load_key(o.key_dir, &id);
+	for (unsigned i = 0; i < o.n_allow; i++)
+		parse_id(o.allow[i], h.allow[i]);
+	h.n_allow = o.n_allow;
+	if (mode == H_CONNECT)
+		parse_id(o.peer, h.target);
+	h.isn = o.has_isn ? o.isn : randombytes_random();
+	h.wait_ms = o.wait_ms;
+
+	ptcp_rdv_client_config_default(&cfg);
+	h.base = cfg.base = event_base_new();
+	if (!h.base)
+		die("libevent failed");
+	cfg.id = &id;
+	endpoint_opt(o.server, PTCP_RDV_PORT, &cfg.server);
+	if (o.local) {
+		/* As the engine's driver will: make the socket on the port the
+		 * peer connection is to use, and hand it to the client. Without
+		 * --local the client makes one on any port itself. */
+		endpoint_opt(o.local, 0, &cfg.local);
+		rv = ptcp_rdv_socket(&cfg.local, &cfg.server, &cfg.fd);
+		if (rv != 0) {
+			printf("error code=%d fatal=1 msg=cannot bind: %s\n", rv, strerror(-rv));
+			return 1;
+		}
+	}
+	if (o.private_ep) {
+		cfg.has_private = true;
+		if (strcmp(o.private_ep, "none") != 0)
+			endpoint_opt(o.private_ep, 0, &cfg.private_ep);
+	}
+	cfg.on_registered = h_registered;
+	cfg.on_match = h_match;
+	cfg.on_error = h_error;
+	cfg.user = &h;
+	rv = ptcp_rdv_client_new(&h.client, &cfg);
+	if (rv != 0) {
+		printf("error code=%d fatal=1 msg=cannot start: %s\n", rv, strerror(-rv));
+		return 1;
+	}
+	if (o.delay_ms && mode != H_REGISTER) {
+		h.delay = evtimer_new(h.base, h_delayed, &h);
+		h.delay_ms = o.delay_ms;
+	} else if (mode != H_REGISTER) {
+		/* made before registration: the client sends it when registered */
+		h_request(&h);
+	}
+	timer = evtimer_new(h.base, h_timeout, &h);
+	tv.tv_sec = o.timeout_s;
+	tv.tv_usec = 0;
+	evtimer_add(timer, &tv);
+	event_base_dispatch(h.base);
+	ptcp_rdv_client_free(h.client);
+	event_free(timer);
+	if (h.delay)
+		event_free(h.delay);
+	event_base_free(h.base);
+	ptcp_identity_wipe(&id);
+	return h.rc;
+}
+
+/* --- hostile clients: plain blocking sockets --------------------------------------- */
+
+static struct ptcp_endpoint server_ep, bind_ep;
+static bool has_bind;
+
+static int hconnect(void)
+{
+	struct sockaddr_storage ss;
+	int fd, len, one = 1;
+
+	len = ptcp_rdv_to_sockaddr(&server_ep, &ss);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (has_bind) {
+		struct sockaddr_storage bs;
+		int blen = ptcp_rdv_to_sockaddr(&bind_ep, &bs);
+
+		if (bind(fd, (struct sockaddr *)&bs, (socklen_t)blen) != 0) {
+			int e = -errno;
+
+			close(fd);
+			return e;
+		}
+	}
+	if (connect(fd, (struct sockaddr *)&ss, (socklen_t)len) != 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int send_msg(int fd, const struct ptcp_rdv_msg *m)
+{
+	uint8_t buf[PTCP_RDV_MSG_MAX];
+	int n = ptcp_rdv_emit(m, buf, sizeof(buf));
+
+	if (n < 0)
+		die("emit: %s", ptcp_rdv_strerror(n));
+	return send_all(fd, buf, (size_t)n);
+}
+
+/* Reads one message within timeout_ms. Returns 1 with *m, 0 on EOF or
+ * reset, -ETIMEDOUT, or -EPROTO for bytes that are not a message. */
+static int recv_msg(int fd, struct ptcp_rdv_msg *m, int timeout_ms)
+{
+	uint8_t buf[PTCP_RDV_MSG_MAX];
+	size_t have = 0;
+	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	int n;
+
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int64_t left = (int64_t)(end - now_ms());
+		ssize_t r;
+
+		n = ptcp_rdv_frame(buf, have);
+		if (n < 0)
+			return -EPROTO;
+		if (n > 0)
+			return ptcp_rdv_parse(m, buf, (size_t)n) == 0 ? 1 : -EPROTO;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		/* one byte past the message would belong to the next: read
+		 * only what the frame still needs (at most the header first) */
+		r = recv(fd, buf + have, have < PTCP_RDV_HDR_LEN ? PTCP_RDV_HDR_LEN - have
+				: (size_t)PTCP_RDV_HDR_LEN + (size_t)(buf[4] << 8 | buf[5]) - have, 0);
+		if (r <= 0)
+			return r < 0 && errno == EINTR ? -EINTR : 0;
+		have += (size_t)r;
+	}
+}
+
+/* After a misdeed: waits up to timeout_ms for an ERROR and the close;
+ * prints the result line; returns the exit code (0 when the code is
+ * want and the server closed). */
+static int expect_close_since(int fd, int want, int timeout_ms, uint64_t start)
+{
+	struct ptcp_rdv_msg m;
+	int code = 0, fatal = 0, closed = 0, rv;
+
+	while (!closed && now_ms() - start < (uint64_t)timeout_ms) {
+		rv = recv_msg(fd, &m, (int)(timeout_ms - (int)(now_ms() - start)));
+		if (rv == 1 && m.type == PTCP_RDV_ERROR && code == 0) {
+			code = m.error.code;
+			fatal = m.error.flags & PTCP_RDV_ERR_FATAL;
+		} else if (rv == 0) {
+			closed = 1;
+		} else if (rv < 0 && rv != -EINTR && rv != -EPROTO) {
+			break;
+		}
+	}
+	printf("result code=%d fatal=%d closed=%d ms=%llu\n", code, fatal, closed,
+	       (unsigned long long)(now_ms() - start));
+	fflush(stdout);
+	close(fd);
+	return code == want && fatal && closed ? 0 : 1;
+}
+
+static int expect_close(int fd, int want, int timeout_ms)
+{
+	return expect_close_since(fd, want, timeout_ms, now_ms());
+}
+
+static int must_connect(void)
+{
+	int fd = hconnect();
+
+	if (fd < 0)
+		die("connect: %s", strerror(-fd));
+	return fd;
+}
+
+static int hostile_simple(const char *mode, const struct opts *o)
+{
+	struct ptcp_rdv_msg m;
+	uint8_t buf[4096];
+	int fd = must_connect();
+
+	memset(&m, 0, sizeof(m));
+	if (!strcmp(mode, "garbage")) {
+		randombytes_buf(buf, sizeof(buf));
+		buf[0] = 'G';   /* never the magic by chance */
+		send_all(fd, buf, sizeof(buf));
+		return expect_close(fd, PTCP_RDV_E_MALFORMED, 5000);
+	}
+	if (!strcmp(mode, "oversized")) {
+		const uint8_t h[6] = { 'P', 'T', 1, PTCP_RDV_HELLO, 0xff, 0xff };
+
+		send_all(fd, h, sizeof(h));
+		return expect_close(fd, PTCP_RDV_E_TOO_BIG, 5000);
+	}
+	if (!strcmp(mode, "version")) {
+		const uint8_t h[6] = { 'P', 'T', 2, PTCP_RDV_HELLO, 0, 51 };
+
+		send_all(fd, h, sizeof(h));
+		return expect_close(fd, PTCP_RDV_E_VERSION, 5000);
+	}
+	if (!strcmp(mode, "order")) {
+		m.type = PTCP_RDV_AUTH;
+		send_msg(fd, &m);
+		return expect_close(fd, PTCP_RDV_E_UNEXPECTED, 5000);
+	}
+	if (!strcmp(mode, "early-connect")) {
+		m.type = PTCP_RDV_CONNECT;
+		m.connect.wait_ms = 1000;
+		send_msg(fd, &m);
+		return expect_close(fd, PTCP_RDV_E_NOT_AUTHORISED, 5000);
+	}
+	if (!strcmp(mode, "drip")) {
+		uint8_t hello[PTCP_RDV_MSG_MAX];
+		uint64_t start = now_ms();
+		int n;
+
+		m.type = PTCP_RDV_HELLO;
+		randombytes_buf(m.hello.key, sizeof(m.hello.key));
+		n = ptcp_rdv_emit(&m, hello, sizeof(hello));
+		/* one byte at a time until the server gives up */
+		for (int i = 0; i < n; i++) {
+			struct pollfd p = { fd, POLLIN, 0 };
+
+			if (send_all(fd, hello + i, 1) != 0)
+				break;
+			if (poll(&p, 1, (int)o->interval_ms) > 0)
+				break;   /* the server spoke or closed */
+		}
+		return expect_close_since(fd, PTCP_RDV_E_TIMEOUT, 60000, start);
+	}
+	if (!strcmp(mode, "stolen")) {
+		struct ptcp_identity thief;
+		uint8_t victim[32], t[PTCP_RDV_TRANSCRIPT_LEN];
+		int rv;
+
+		if (!o->peer)
+			die("stolen needs the victim's peer id");
+		parse_id(o->peer, victim);
+		ptcp_identity_generate(&thief);
+		m.type = PTCP_RDV_HELLO;
+		memcpy(m.hello.key, victim, 32);
+		send_msg(fd, &m);
+		rv = recv_msg(fd, &m, 5000);
+		if (rv != 1 || m.type != PTCP_RDV_CHALLENGE) {
+			printf("result code=0 fatal=0 closed=0 ms=0 (no challenge)\n");
+			return 1;
+		}
+		/* the right transcript for the victim's key, but our signature */
+		ptcp_rdv_transcript(t, m.challenge.nonce, victim, &m.challenge.observed,
+				    &(struct ptcp_endpoint){ 0 });
+		memset(&m, 0, sizeof(m));
+		m.type = PTCP_RDV_AUTH;
+		ptcp_identity_sign(&thief, t, sizeof(t), m.auth.sig);
+		send_msg(fd, &m);
+		return expect_close(fd, PTCP_RDV_E_BAD_SIGNATURE, 5000);
+	}
+	close(fd);
+	die("unknown hostile mode '%s'", mode);
+}
+
+static int hostile_idle(unsigned n, const struct opts *o)
+{
+	struct pollfd *p = calloc(n, sizeof(*p));
+	uint64_t end = now_ms() + (uint64_t)o->hold_s * 1000;
+	unsigned opened = 0, closed = 0, timeouts = 0;
+
+	if (!p)
+		die("out of memory");
+	raise_fd_limit();
+	for (unsigned i = 0; i < n; i++) {
+		int fd = hconnect();
+
+		if (fd < 0) {
+			fprintf(stderr, "rdvpeer: connection %u: %s\n", i, strerror(-fd));
+			break;
+		}
+		p[opened].fd = fd;
+		p[opened].events = POLLIN;
+		opened++;
+	}
+	printf("idle opened=%u\n", opened);
+	fflush(stdout);
+	while (closed < opened && now_ms() < end) {
+		int r = poll(p, opened, 200);
+
+		if (r <= 0)
+			continue;
+		for (unsigned i = 0; i < opened; i++) {
+			struct ptcp_rdv_msg m;
+			int rv;
+
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			rv = recv_msg(p[i].fd, &m, 1000);
+			if (rv == 1) {
+				if (m.type == PTCP_RDV_ERROR && m.error.code == PTCP_RDV_E_TIMEOUT)
+					timeouts++;
+				continue;
+			}
+			close(p[i].fd);
+			p[i].fd = -1;
+			closed++;
+		}
+	}
+	printf("idle opened=%u closed=%u timeout_errors=%u\n", opened, closed, timeouts);
+	fflush(stdout);
+	for (unsigned i = 0; i < opened; i++)
+		if (p[i].fd >= 0)
+			close(p[i].fd);
+	free(p);
+	return opened == n && closed == n && timeouts == n ? 0 : 1;
+}
+
+/* One honest registration on a blocking socket. Returns the fd or -1. */
+static int register_one(const struct ptcp_identity *id)
+{
+	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
+	struct ptcp_rdv_msg m;
+	int fd = hconnect();
+
+	if (fd < 0)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_HELLO;
+	memcpy(m.hello.key, id->pk, 32);
+	if (send_msg(fd, &m) != 0 || recv_msg(fd, &m, 5000) != 1 || m.type != PTCP_RDV_CHALLENGE)
+		goto fail;
+	ptcp_rdv_transcript(t, m.challenge.nonce, id->pk, &m.challenge.observed,
+			    &(struct ptcp_endpoint){ 0 });
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_AUTH;
+	ptcp_identity_sign(id, t, sizeof(t), m.auth.sig);
+	if (send_msg(fd, &m) != 0 || recv_msg(fd, &m, 5000) != 1 || m.type != PTCP_RDV_REGISTERED)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static int hostile_flood(unsigned n, const struct opts *o)
+{
+	unsigned ok = 0;
+	int *fds = calloc(n, sizeof(int));
+	uint64_t end;
+
+	if (!fds)
+		die("out of memory");
+	raise_fd_limit();
+	signal(SIGTERM, on_term);
+	for (unsigned i = 0; i < n && !stop_flag; i++) {
+		struct ptcp_identity id;
+
+		ptcp_identity_generate(&id);
+		fds[i] = register_one(&id);
+		if (fds[i] < 0) {
+			fprintf(stderr, "rdvpeer: registration %u failed\n", i);
+			break;
+		}
+		ok++;
+	}
+	printf("flood registered=%u\n", ok);
+	fflush(stdout);
+	end = now_ms() + (uint64_t)o->hold_s * 1000;
+	while (!stop_flag && now_ms() < end)
+		usleep(100 * 1000);
+	for (unsigned i = 0; i < ok; i++)
+		close(fds[i]);
+	free(fds);
+	return ok == n ? 0 : 1;
+}
+
+static int hostile_limits(unsigned n)
+{
+	unsigned accepted = 0, limited = 0, full = 0, other = 0;
+	int *fds = calloc(n, sizeof(int));
+
+	if (!fds)
+		die("out of memory");
+	raise_fd_limit();
+	for (unsigned i = 0; i < n; i++)
+		fds[i] = hconnect();
+	for (unsigned i = 0; i < n; i++) {
+		struct ptcp_rdv_msg m;
+		int rv;
+
+		if (fds[i] < 0) {
+			other++;
+			continue;
+		}
+		rv = recv_msg(fds[i], &m, 300);
+		if (rv == -ETIMEDOUT)
+			accepted++;
+		else if (rv == 1 && m.type == PTCP_RDV_ERROR && m.error.code == PTCP_RDV_E_RATE_LIMITED)
+			limited++;
+		else if (rv == 1 && m.type == PTCP_RDV_ERROR && m.error.code == PTCP_RDV_E_SERVER_FULL)
+			full++;
+		else
+			other++;
+	}
+	printf("limits accepted=%u rate_limited=%u full=%u other=%u\n", accepted, limited, full, other);
+	fflush(stdout);
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	return 0;
+}
+
+static int cmd_hostile(int argc, char **argv)
+{
+	struct opts o;
+	const char *mode;
+
+	if (argc < 1)
+		usage();
+	mode = argv[0];
+	parse_opts(&o, argc - 1, argv + 1);
+	endpoint_opt(o.server, PTCP_RDV_PORT, &server_ep);
+	if (o.bind) {
+		endpoint_opt(o.bind, 0, &bind_ep);
+		bind_ep.port = 0;
+		has_bind = true;
+	}
+	if (!strcmp(mode, "idle"))
+		return hostile_idle((unsigned)num(o.peer ? o.peer : "", "count"), &o);
+	if (!strcmp(mode, "flood"))
+		return hostile_flood((unsigned)num(o.peer ? o.peer : "", "count"), &o);
+	if (!strcmp(mode, "limits"))
+		return hostile_limits((unsigned)num(o.peer ? o.peer : "", "count"));
+	return hostile_simple(mode, &o);
+}
+
+/* --- keys ----------------------------------------------------------------------- */
+
+static int cmd_keygen(const char *dir)
+{
+	struct ptcp_identity id;
+	char err[600], pid[PTCP_PEERID_TEXT_MAX];
+
+	if (ptcp_identity_generate(&id) != 0 || ptcp_identity_save(&id, dir, true, err, sizeof(err)) != 0)
+		die("keygen: %s", err);
+	printf("%s\n", id_str(id.pk, pid));
+	return 0;
+}
+
+static int cmd_id(const char *dir)
+{
+	struct ptcp_identity id;
+	char pid[PTCP_PEERID_TEXT_MAX];
+
+	load_key(dir, &id);
+	printf("%s\n", id_str(id.pk, pid));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (sodium_init() < 0)
+		die("libsodium failed");
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2)
+		usage();
+	if (!strcmp(argv[1], "keygen") && argc == 3)
+		return cmd_keygen(argv[2]);
+	if (!strcmp(argv[1], "id") && argc == 3)
+		return cmd_id(argv[2]);
+	if (!strcmp(argv[1], "listen"))
+		return cmd_honest(H_LISTEN, argc - 2, argv + 2);
+	if (!strcmp(argv[1], "connect"))
+		return cmd_honest(H_CONNECT, argc - 2, argv + 2);
+	if (!strcmp(argv[1], "register"))
+		return cmd_honest(H_REGISTER, argc - 2, argv + 2);
+	if (!strcmp(argv[1], "hostile"))
+		return cmd_hostile(argc - 2, argv + 2);
+	usage();
+}

@@ -1,0 +1,549 @@
+/* Tests of the rendezvous message codec (core/proto/rdvmsg.h): exact
+ * bytes of a few messages written out by hand from docs/protocol.md,
+ * round trips of every type, every body length other than the valid ones
+ * refused (too long as TOO_BIG, too short as MALFORMED), every truncation
+ * and every trailing byte refused, stream framing byte by byte,
+ * non-canonical bodies (endpoint padding, families, ports, roles, error
+ * text) refused, emission that never writes past its buffer, and the
+ * signed transcript's layout. The codec is compiled in directly: unit
+ * tests link only the engine. */
+#include <string.h>
+
+#include "check.h"
+
+#include "../../core/proto/rdvmsg.c"
+
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed + i * 7);
+}
+
+static void ep4(struct ptcp_endpoint *ep, uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->family = PTCP_AF_INET;
+	ep->addr[0] = a;
+	ep->addr[1] = b;
+	ep->addr[2] = c;
+	ep->addr[3] = d;
+	ep->port = port;
+}
+
+static void ep6(struct ptcp_endpoint *ep, uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->family = PTCP_AF_INET6;
+	ep->addr[0] = 0x20;
+	ep->addr[1] = 0x01;
+	ep->addr[2] = 0x0d;
+	ep->addr[3] = 0xb8;
+	ep->addr[15] = 0x42;
+	ep->port = port;
+}
+
+/* One valid message of each type, with every field set. */
+static void sample(struct ptcp_rdv_msg *m, uint8_t type)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	switch (type) {
+	case PTCP_RDV_HELLO:
+		fill(m->hello.key, 32, 1);
+		ep4(&m->hello.private_ep, 192, 168, 1, 20, 40000);
+		break;
+	case PTCP_RDV_CHALLENGE:
+		fill(m->challenge.nonce, 32, 2);
+		ep6(&m->challenge.observed, 40001);
+		break;
+	case PTCP_RDV_AUTH:
+		fill(m->auth.sig, 64, 3);
+		break;
+	case PTCP_RDV_REGISTERED:
+		m->registered.idle_ms = 60000;
+		m->registered.max_wait_ms = 0x01020304;
+		break;
+	case PTCP_RDV_LISTEN:
+		m->listen.isn = 0xdeadbeef;
+		m->listen.n_allow = 3;
+		fill(m->listen.allow[0], 3 * 32, 4);
+		break;
+	case PTCP_RDV_CONNECT:
+		fill(m->connect.key, 32, 5);
+		m->connect.isn = 0x89abcdef;
+		m->connect.wait_ms = 15000;
+		break;
+	case PTCP_RDV_MATCH:
+		fill(m->match.key, 32, 6);
+		ep4(&m->match.peer_public, 203, 0, 113, 7, 5555);
+		ep6(&m->match.peer_private, 6666);
+		m->match.peer_isn = 0x11223344;
+		m->match.isn = 0x55667788;
+		m->match.role = PTCP_RDV_ROLE_RESPONDER;
+		m->match.start_ms = 250;
+		break;
+	case PTCP_RDV_PING:
+	case PTCP_RDV_PONG:
+		m->ping.token = 0xcafef00d;
+		break;
+	case PTCP_RDV_ERROR:
+		ptcp_rdv_error_msg(m, PTCP_RDV_E_UNKNOWN_PEER, true, "no such peer");
+		break;
+	}
+}
+
+static void check_same(const struct ptcp_rdv_msg *a, const struct ptcp_rdv_msg *b)
+{
+	/* sample() and parse both start from a zeroed struct */
+	CHECK(memcmp(a, b, sizeof(*a)) == 0);
+}
+
+static void test_ping_bytes(void)
+{
+	static const uint8_t want[] = { 'P', 'T', 1, 8, 0, 4, 0xca, 0xfe, 0xf0, 0x0d };
+	struct ptcp_rdv_msg m;
+	uint8_t buf[64];
+
+	sample(&m, PTCP_RDV_PING);
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), sizeof(want));
+	CHECK(memcmp(buf, want, sizeof(want)) == 0);
+}
+
+static void test_connect_bytes(void)
+{
+	struct ptcp_rdv_msg m;
+	uint8_t buf[64], want[46];
+
+	sample(&m, PTCP_RDV_CONNECT);
+	memcpy(want, (const uint8_t[]){ 'P', 'T', 1, 6, 0, 40 }, 6);
+	fill(want + 6, 32, 5);
+	memcpy(want + 38, (const uint8_t[]){ 0x89, 0xab, 0xcd, 0xef, 0, 0, 0x3a, 0x98 }, 8);
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), 46);
+	CHECK(memcmp(buf, want, 46) == 0);
+}
+
+static void test_error_bytes(void)
+{
+	static const uint8_t want[] = { 'P', 'T', 1, 10, 0, 7, 0, 7, 1, 0, 'a', 'b', 'c' };
+	struct ptcp_rdv_msg m;
+	uint8_t buf[64];
+
+	ptcp_rdv_error_msg(&m, -PTCP_RDV_E_UNKNOWN_PEER, true, "abc");
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), sizeof(want));
+	CHECK(memcmp(buf, want, sizeof(want)) == 0);
+}
+
+static void test_match_bytes(void)
+{
+	struct ptcp_rdv_msg m;
+	uint8_t buf[128];
+	const uint8_t *b = buf + 6;
+
+	sample(&m, PTCP_RDV_MATCH);
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), 6 + 83);
+	CHECK_EQ(buf[4], 0);
+	CHECK_EQ(buf[5], 83);
+	b += 32;
+	/* public: family 4, port 5555 = 0x15b3, 203.0.113.7, zeros */
+	CHECK_EQ(b[0], 4);
+	CHECK_EQ(b[1], 0x15);
+	CHECK_EQ(b[2], 0xb3);
+	CHECK(memcmp(b + 3, (const uint8_t[]){ 203, 0, 113, 7 }, 4) == 0);
+	for (int i = 7; i < 19; i++)
+		CHECK_EQ(b[i], 0);
+	b += 19;
+	CHECK_EQ(b[0], 6);
+	CHECK_EQ(b[1] << 8 | b[2], 6666);
+	CHECK_EQ(b[3], 0x20);
+	CHECK_EQ(b[18], 0x42);
+	b += 19;
+	CHECK(memcmp(b, (const uint8_t[]){ 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 2,
+					   0, 0, 0, 250 }, 13) == 0);
+}
+
+static void test_round_trip_all_types(void)
+{
+	struct ptcp_rdv_msg m, back;
+	uint8_t buf[PTCP_RDV_MSG_MAX], again[PTCP_RDV_MSG_MAX];
+	int n;
+
+	for (uint8_t t = 1; t <= PTCP_RDV_TYPE_MAX; t++) {
+		sample(&m, t);
+		n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+		CHECK(n >= PTCP_RDV_HDR_LEN);
+		if (n < PTCP_RDV_HDR_LEN)
+			continue;
+		CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), 0);
+		check_same(&m, &back);
+		CHECK_INT(ptcp_rdv_emit(&back, again, sizeof(again)), n);
+		CHECK(memcmp(buf, again, (size_t)n) == 0);
+		CHECK_INT(ptcp_rdv_frame(buf, (size_t)n), n);
+	}
+	/* LISTEN with no and with the most keys, ERROR with the longest text */
+	sample(&m, PTCP_RDV_LISTEN);
+	for (unsigned k = 0; k <= PTCP_RDV_ALLOW_MAX; k++) {
+		m.listen.n_allow = (uint8_t)k;
+		n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+		CHECK_INT(n, 6 + 5 + 32 * (int)k);
+		CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), 0);
+		CHECK_EQ(back.listen.n_allow, k);
+		CHECK(memcmp(back.listen.allow, m.listen.allow, 32 * k) == 0);
+	}
+	ptcp_rdv_error_msg(&m, PTCP_RDV_E_TIMEOUT, false,
+			   "0123456789012345678901234567890123456789012345678901234567890123456789"
+			   "0123456789012345678901234567890123456789012345678901234567890123456789");
+	CHECK_EQ(m.error.text_len, PTCP_RDV_TEXT_MAX);
+	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+	CHECK_INT(n, 6 + 4 + PTCP_RDV_TEXT_MAX);
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), 0);
+	check_same(&m, &back);
+	CHECK_EQ(back.error.flags, 0);
+}
+
+/* For every type, every body length from 0 to 65535 in the header:
+ * exactly the valid ones are accepted by header_parse, longer ones are
+ * TOO_BIG and shorter ones MALFORMED. */
+static void test_every_length(void)
+{
+	uint8_t h[6] = { 'P', 'T', 1, 0, 0, 0 };
+	struct ptcp_rdv_header hdr;
+	uint16_t min, max;
+	unsigned ok;
+	int rv;
+
+	for (uint8_t t = 1; t <= PTCP_RDV_TYPE_MAX; t++) {
+		CHECK_INT(ptcp_rdv_body_limits(t, &min, &max), 0);
+		CHECK(max <= PTCP_RDV_BODY_MAX);
+		h[3] = t;
+		ok = 0;
+		for (unsigned len = 0; len <= 0xffff; len++) {
+			h[4] = (uint8_t)(len >> 8);
+			h[5] = (uint8_t)len;
+			rv = ptcp_rdv_header_parse(&hdr, h, 6);
+			if (len > max)
+				CHECK_INT(rv, -PTCP_RDV_E_TOO_BIG);
+			else if (len < min)
+				CHECK_INT(rv, -PTCP_RDV_E_MALFORMED);
+			else {
+				CHECK_INT(rv, 0);
+				CHECK_EQ(hdr.len, len);
+				CHECK_EQ(hdr.type, t);
+				ok++;
+			}
+			/* the framer says the same as soon as the header is in */
+			if (rv != 0)
+				CHECK_INT(ptcp_rdv_frame(h, 6), rv);
+			if (check_failed())
+				return;
+		}
+		CHECK_EQ(ok, (unsigned)(max - min + 1));
+	}
+	/* within the LISTEN range only 5 + 32 n parses */
+	for (unsigned len = 5; len <= PTCP_RDV_BODY_MAX; len++) {
+		uint8_t msg[PTCP_RDV_MSG_MAX];
+		struct ptcp_rdv_msg m;
+
+		memset(msg, 0, sizeof(msg));
+		memcpy(msg, (const uint8_t[]){ 'P', 'T', 1, PTCP_RDV_LISTEN, 0, (uint8_t)len }, 6);
+		msg[4] = (uint8_t)(len >> 8);
+		msg[6 + 4] = (uint8_t)((len - 5) / 32);
+		rv = ptcp_rdv_parse(&m, msg, 6 + len);
+		CHECK_INT(rv, (len - 5) % 32 == 0 ? 0 : -PTCP_RDV_E_MALFORMED);
+	}
+}
+
+static void test_header_errors(void)
+{
+	struct ptcp_rdv_header h;
+	uint8_t b[6] = { 'P', 'T', 1, PTCP_RDV_PING, 0, 4 };
+
+	CHECK_INT(ptcp_rdv_header_parse(&h, b, 6), 0);
+	for (size_t n = 0; n < 6; n++)
+		CHECK_INT(ptcp_rdv_header_parse(&h, b, n), -PTCP_RDV_E_MALFORMED);
+	b[0] = 'p';
+	CHECK_INT(ptcp_rdv_header_parse(&h, b, 6), -PTCP_RDV_E_MALFORMED);
+	b[0] = 'P';
+	b[1] = 't';
+	CHECK_INT(ptcp_rdv_header_parse(&h, b, 6), -PTCP_RDV_E_MALFORMED);
+	b[1] = 'T';
+	for (unsigned v = 0; v < 256; v++) {
+		b[2] = (uint8_t)v;
+		CHECK_INT(ptcp_rdv_header_parse(&h, b, 6), v == 1 ? 0 : -PTCP_RDV_E_VERSION);
+	}
+	b[2] = 1;
+	for (unsigned t = 0; t < 256; t++) {
+		uint16_t min, max;
+
+		b[3] = (uint8_t)t;
+		if (t >= 1 && t <= PTCP_RDV_TYPE_MAX)
+			continue;
+		CHECK_INT(ptcp_rdv_header_parse(&h, b, 6), -PTCP_RDV_E_MALFORMED);
+		CHECK_INT(ptcp_rdv_body_limits((uint8_t)t, &min, &max), -PTCP_RDV_E_MALFORMED);
+	}
+	/* a version-2 header with an unknown type is a version mismatch */
+	memcpy(b, (const uint8_t[]){ 'P', 'T', 2, 200, 0xff, 0xff }, 6);
+	CHECK_INT(ptcp_rdv_header_parse(&h, b, 6), -PTCP_RDV_E_VERSION);
+}
+
+/* Every prefix of every sample message frames as "need more", the whole
+ * as its length, with extra bytes after it as the same length; parse
+ * refuses every prefix and every message with bytes after it. */
+static void test_framing_and_truncation(void)
+{
+	struct ptcp_rdv_msg m, back;
+	uint8_t buf[PTCP_RDV_MSG_MAX + 8];
+	int n;
+
+	for (uint8_t t = 1; t <= PTCP_RDV_TYPE_MAX; t++) {
+		sample(&m, t);
+		n = ptcp_rdv_emit(&m, buf, PTCP_RDV_MSG_MAX);
+		CHECK(n > 0);
+		for (int k = 0; k < n; k++) {
+			CHECK_INT(ptcp_rdv_frame(buf, (size_t)k), 0);
+			CHECK(ptcp_rdv_parse(&back, buf, (size_t)k) < 0);
+		}
+		memset(buf + n, 'P', 8);
+		CHECK_INT(ptcp_rdv_frame(buf, (size_t)n + 8), n);
+		CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n + 1), -PTCP_RDV_E_MALFORMED);
+	}
+}
+
+static void test_frame_rejects_early(void)
+{
+	uint8_t b[6];
+
+	b[0] = 'G';
+	CHECK_INT(ptcp_rdv_frame(b, 1), -PTCP_RDV_E_MALFORMED);
+	b[0] = 'P';
+	b[1] = 'X';
+	CHECK_INT(ptcp_rdv_frame(b, 2), -PTCP_RDV_E_MALFORMED);
+	b[1] = 'T';
+	b[2] = 9;
+	CHECK_INT(ptcp_rdv_frame(b, 3), -PTCP_RDV_E_VERSION);
+	b[2] = 1;
+	b[3] = 0;
+	CHECK_INT(ptcp_rdv_frame(b, 4), -PTCP_RDV_E_MALFORMED);
+	b[3] = PTCP_RDV_HELLO;
+	CHECK_INT(ptcp_rdv_frame(b, 4), 0);
+	b[4] = 0xff;
+	CHECK_INT(ptcp_rdv_frame(b, 5), 0);   /* the length is not whole yet */
+	b[5] = 0xff;
+	CHECK_INT(ptcp_rdv_frame(b, 6), -PTCP_RDV_E_TOO_BIG);
+	CHECK_INT(ptcp_rdv_frame(b, 0), 0);
+}
+
+/* Emits m, then lets corrupt() change the bytes and expects parse to
+ * refuse them with MALFORMED. */
+static void expect_refused(uint8_t type, void (*corrupt)(uint8_t *body), int line)
+{
+	struct ptcp_rdv_msg m, back;
+	uint8_t buf[PTCP_RDV_MSG_MAX];
+	int n, rv;
+
+	sample(&m, type);
+	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+	corrupt(buf + PTCP_RDV_HDR_LEN);
+	rv = ptcp_rdv_parse(&back, buf, (size_t)n);
+	if (rv != -PTCP_RDV_E_MALFORMED)
+		check_fail(__FILE__, line, "corrupted %s parsed with %d", ptcp_rdv_type_name(type), rv);
+}
+
+static void hello_v4_padding(uint8_t *b) { b[32 + 3 + 4 + 5] = 1; }
+static void hello_family_5(uint8_t *b) { b[32] = 5; }
+static void hello_port_0(uint8_t *b) { b[33] = 0; b[34] = 0; }
+static void hello_none_with_port(uint8_t *b) { b[32] = 0; b[35] = 0; b[36] = 0; b[37] = 0; b[38] = 0; }
+static void challenge_none(uint8_t *b) { memset(b + 32, 0, 19); }
+static void match_public_none(uint8_t *b) { memset(b + 32, 0, 19); }
+static void match_private_family(uint8_t *b) { b[32 + 19] = 7; }
+static void match_role_0(uint8_t *b) { b[32 + 38 + 8] = 0; }
+static void match_role_3(uint8_t *b) { b[32 + 38 + 8] = 3; }
+static void listen_count_high(uint8_t *b) { b[4] = 4; }
+static void listen_count_low(uint8_t *b) { b[4] = 2; }
+static void listen_count_9(uint8_t *b) { b[4] = 9; }
+static void error_code_0(uint8_t *b) { b[0] = 0; b[1] = 0; }
+static void error_flags(uint8_t *b) { b[2] = 2; }
+static void error_reserved(uint8_t *b) { b[3] = 1; }
+static void error_text_ctl(uint8_t *b) { b[5] = '\n'; }
+static void error_text_high(uint8_t *b) { b[6] = 0x80; }
+static void error_text_nul(uint8_t *b) { b[4] = 0; }
+
+static void test_noncanonical_bodies(void)
+{
+	expect_refused(PTCP_RDV_HELLO, hello_v4_padding, __LINE__);
+	expect_refused(PTCP_RDV_HELLO, hello_family_5, __LINE__);
+	expect_refused(PTCP_RDV_HELLO, hello_port_0, __LINE__);
+	expect_refused(PTCP_RDV_HELLO, hello_none_with_port, __LINE__);
+	expect_refused(PTCP_RDV_CHALLENGE, challenge_none, __LINE__);
+	expect_refused(PTCP_RDV_MATCH, match_public_none, __LINE__);
+	expect_refused(PTCP_RDV_MATCH, match_private_family, __LINE__);
+	expect_refused(PTCP_RDV_MATCH, match_role_0, __LINE__);
+	expect_refused(PTCP_RDV_MATCH, match_role_3, __LINE__);
+	expect_refused(PTCP_RDV_LISTEN, listen_count_high, __LINE__);
+	expect_refused(PTCP_RDV_LISTEN, listen_count_low, __LINE__);
+	expect_refused(PTCP_RDV_LISTEN, listen_count_9, __LINE__);
+	expect_refused(PTCP_RDV_ERROR, error_code_0, __LINE__);
+	expect_refused(PTCP_RDV_ERROR, error_flags, __LINE__);
+	expect_refused(PTCP_RDV_ERROR, error_reserved, __LINE__);
+	expect_refused(PTCP_RDV_ERROR, error_text_ctl, __LINE__);
+	expect_refused(PTCP_RDV_ERROR, error_text_high, __LINE__);
+	expect_refused(PTCP_RDV_ERROR, error_text_nul, __LINE__);
+}
+
+static void test_hello_none_private(void)
+{
+	struct ptcp_rdv_msg m, back;
+	uint8_t buf[PTCP_RDV_MSG_MAX];
+	int n;
+
+	sample(&m, PTCP_RDV_HELLO);
+	memset(&m.hello.private_ep, 0, sizeof(m.hello.private_ep));
+	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+	CHECK_INT(n, 6 + 51);
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), 0);
+	CHECK_EQ(back.hello.private_ep.family, PTCP_AF_NONE);
+	/* junk in the unused part of an IPv4 address is not sent */
+	sample(&m, PTCP_RDV_HELLO);
+	memset(m.hello.private_ep.addr + 4, 0xab, 12);
+	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), 0);
+	for (int i = 4; i < 16; i++)
+		CHECK_EQ(back.hello.private_ep.addr[i], 0);
+}
+
+static void test_emit_refuses(void)
+{
+	struct ptcp_rdv_msg m;
+	uint8_t buf[PTCP_RDV_MSG_MAX];
+
+	memset(buf, 0x5a, sizeof(buf));
+	sample(&m, PTCP_RDV_HELLO);
+	m.hello.private_ep.family = 5;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	sample(&m, PTCP_RDV_HELLO);
+	m.hello.private_ep.port = 0;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	sample(&m, PTCP_RDV_CHALLENGE);
+	memset(&m.challenge.observed, 0, sizeof(m.challenge.observed));
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	sample(&m, PTCP_RDV_MATCH);
+	m.match.role = 0;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	sample(&m, PTCP_RDV_LISTEN);
+	m.listen.n_allow = PTCP_RDV_ALLOW_MAX + 1;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	sample(&m, PTCP_RDV_ERROR);
+	m.error.text_len = PTCP_RDV_TEXT_MAX + 1;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	sample(&m, PTCP_RDV_ERROR);
+	m.error.text[0] = '\t';
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	sample(&m, PTCP_RDV_ERROR);
+	m.error.code = 0;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	m.type = 0;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	m.type = PTCP_RDV_TYPE_MAX + 1;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	/* nothing was written by any refused call */
+	for (size_t i = 0; i < sizeof(buf); i++)
+		CHECK_EQ(buf[i], 0x5a);
+}
+
+static void test_emit_nobuf(void)
+{
+	struct ptcp_rdv_msg m;
+	uint8_t buf[PTCP_RDV_MSG_MAX + 1];
+	int n;
+
+	for (uint8_t t = 1; t <= PTCP_RDV_TYPE_MAX; t++) {
+		sample(&m, t);
+		n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+		memset(buf, 0x5a, sizeof(buf));
+		CHECK_INT(ptcp_rdv_emit(&m, buf, (size_t)n - 1), -PTCP_RDV_E_NOBUF);
+		CHECK_INT(ptcp_rdv_emit(&m, buf, 0), -PTCP_RDV_E_NOBUF);
+		for (size_t i = 0; i < sizeof(buf); i++)
+			CHECK_EQ(buf[i], 0x5a);
+		CHECK_INT(ptcp_rdv_emit(&m, buf, (size_t)n), n);
+		CHECK_EQ(buf[n], 0x5a);
+	}
+}
+
+static void test_error_msg_sanitises(void)
+{
+	struct ptcp_rdv_msg m;
+
+	ptcp_rdv_error_msg(&m, PTCP_RDV_E_MALFORMED, true, "bad\x1b[31m\n");
+	CHECK(strcmp(m.error.text, "bad?[31m?") == 0);
+	CHECK_EQ(m.error.code, PTCP_RDV_E_MALFORMED);
+	CHECK_EQ(m.error.flags, PTCP_RDV_ERR_FATAL);
+	ptcp_rdv_error_msg(&m, PTCP_RDV_E_MALFORMED, false, NULL);
+	CHECK_EQ(m.error.text_len, 0);
+	CHECK_EQ(m.error.text[0], '\0');
+}
+
+static void test_transcript(void)
+{
+	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN], t2[PTCP_RDV_TRANSCRIPT_LEN];
+	uint8_t nonce[32], key[32];
+	struct ptcp_endpoint obs, priv;
+
+	fill(nonce, 32, 9);
+	fill(key, 32, 10);
+	ep4(&obs, 198, 51, 100, 1, 1234);
+	ep4(&priv, 10, 0, 0, 5, 1234);
+	CHECK_EQ(PTCP_RDV_TRANSCRIPT_LEN, 25 + 1 + 32 + 32 + 38);
+	CHECK_EQ(sizeof(PTCP_RDV_CONTEXT) - 1, PTCP_RDV_CONTEXT_LEN);
+	CHECK_INT(ptcp_rdv_transcript(t, nonce, key, &obs, &priv), PTCP_RDV_TRANSCRIPT_LEN);
+	CHECK(memcmp(t, "p2ptcp rendezvous v1 auth", 25) == 0);
+	CHECK_EQ(t[25], 1);
+	CHECK(memcmp(t + 26, nonce, 32) == 0);
+	CHECK(memcmp(t + 58, key, 32) == 0);
+	CHECK_EQ(t[90], 4);
+	CHECK_EQ(t[93], 198);
+	CHECK_EQ(t[109], 4);
+	CHECK_EQ(t[112], 10);
+	/* each input changes the transcript */
+	obs.port++;
+	CHECK_INT(ptcp_rdv_transcript(t2, nonce, key, &obs, &priv), PTCP_RDV_TRANSCRIPT_LEN);
+	CHECK(memcmp(t, t2, sizeof(t)) != 0);
+	obs.port--;
+	priv.addr[3]++;
+	CHECK_INT(ptcp_rdv_transcript(t2, nonce, key, &obs, &priv), PTCP_RDV_TRANSCRIPT_LEN);
+	CHECK(memcmp(t, t2, sizeof(t)) != 0);
+	priv.family = 9;
+	CHECK_INT(ptcp_rdv_transcript(t2, nonce, key, &obs, &priv), -PTCP_RDV_E_MALFORMED);
+}
+
+static void test_names(void)
+{
+	for (int c = 1; c <= PTCP_RDV_E_INTERNAL; c++) {
+		CHECK(strcmp(ptcp_rdv_strerror(c), "unknown error") != 0);
+		CHECK(strcmp(ptcp_rdv_strerror(-c), ptcp_rdv_strerror(c)) == 0);
+	}
+	CHECK(strcmp(ptcp_rdv_strerror(PTCP_RDV_E_NOBUF), "unknown error") != 0);
+	CHECK(strcmp(ptcp_rdv_strerror(999), "unknown error") == 0);
+	for (int t = 1; t <= PTCP_RDV_TYPE_MAX; t++)
+		CHECK(strcmp(ptcp_rdv_type_name(t), "?") != 0);
+	CHECK(strcmp(ptcp_rdv_type_name(0), "?") == 0);
+}
+
+int main(void)
+{
+	RUN(test_ping_bytes);
+	RUN(test_connect_bytes);
+	RUN(test_error_bytes);
+	RUN(test_match_bytes);
+	RUN(test_round_trip_all_types);
+	RUN(test_every_length);
+	RUN(test_header_errors);
+	RUN(test_framing_and_truncation);
+	RUN(test_frame_rejects_early);
+	RUN(test_noncanonical_bodies);
+	RUN(test_hello_none_private);
+	RUN(test_emit_refuses);
+	RUN(test_emit_nobuf);
+	RUN(test_error_msg_sanitises);
+	RUN(test_transcript);
+	RUN(test_names);
+	return check_summary();
+}
