@@ -141,7 +141,7 @@ bad:
 enum opt_id {
 	OPT_LOCAL_PORT, OPT_LOCAL_ADDR, OPT_PEER, OPT_ISN, OPT_PEER_ISN, OPT_ACTIVE,
 	OPT_PUNCH, OPT_TIMEOUT, OPT_PCAP, OPT_LINGER, OPT_TTL, OPT_SNDBUF, OPT_RCVBUF,
-	OPT_HELP,
+	OPT_GSO, OPT_HELP,
 };
 
 static const struct option_def {
@@ -164,6 +164,7 @@ static const struct option_def {
 	{ "--first-syn-ttl", OPT_TTL, true, true, false },
 	{ "--sndbuf", OPT_SNDBUF, true, true, true },
 	{ "--rcvbuf", OPT_RCVBUF, true, true, true },
+	{ "--gso", OPT_GSO, false, true, true },
 	{ "--help", OPT_HELP, false, true, true },
 	{ "-h", OPT_HELP, false, true, true },
 };
@@ -253,6 +254,9 @@ static int apply(struct ptcp_cli_direct *o, const struct option_def *d, const ch
 		return parse_bytes(v, &o->sndbuf, "send buffer size", err, errlen);
 	case OPT_RCVBUF:
 		return parse_bytes(v, &o->rcvbuf, "receive buffer size", err, errlen);
+	case OPT_GSO:
+		o->gso = true;
+		return 0;
 	case OPT_HELP:
 		o->help = true;
 		return 0;

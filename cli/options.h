@@ -31,6 +31,7 @@ struct ptcp_cli_direct {
 	uint8_t first_syn_ttl;        /* --first-syn-ttl N; 0 = default TTL */
 	uint32_t sndbuf, rcvbuf;      /* --sndbuf/--rcvbuf BYTES; 0 = default */
 	const char *pcap;             /* --pcap FILE */
+	bool gso;                     /* --gso: segmentation offload */
 	int verbose;                  /* count of -v */
 };
 

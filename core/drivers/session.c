@@ -16,6 +16,7 @@
 #include "log.h"
 #include "nftguard.h"
 #include "pcapw.h"
+#include "pktsock.h"
 #include "random.h"
 #include "rawsock.h"
 #include "session.h"
@@ -23,6 +24,22 @@
 #define IO_BUF (64 * 1024)     /* bytes moved per read(2)/write(2) */
 #define RX_BATCH 64            /* packets read per raw-socket wake-up */
 #define LINGER_MIN (200 * PTCP_NS_PER_MS)
+/* --gso: how often to look for a neighbour entry while there is none, and
+ * to look the path up again once frames flow. */
+#define GSO_RETRY (100 * PTCP_NS_PER_MS)
+#define GSO_REFRESH PTCP_NS_PER_S
+#define GSO_FRAME (PTCP_PKTSOCK_HEADROOM + PTCP_PKTSOCK_TCP_MAX)
+
+/* Segmentation offload (cfg.gso), a one-way street: the raw socket until
+ * the connection is established and the next hop's MAC is known, then the
+ * packet socket for every segment, so that segments never overtake each
+ * other on two paths; back to the raw socket for good if the kernel
+ * refuses a frame or the path changes. */
+enum gso_mode {
+	GSO_OFF = 0,    /* not asked for, or given up: the raw socket */
+	GSO_WAIT,       /* asked for, not established or no neighbour yet */
+	GSO_ON,         /* every segment through the packet socket */
+};
 
 struct session {
 	const struct ptcp_session_config *cfg;
@@ -56,6 +73,18 @@ struct session {
 	uint8_t *tx_buf;               /* PTCP_RAWSOCK_BATCH buffers of tx_cap */
 	size_t tx_cap;
 	struct iovec tx_iov[PTCP_RAWSOCK_BATCH];
+
+	enum gso_mode gso;
+	struct ptcp_pktsock pk;
+	ptcp_ts gso_retry_at;          /* next path look-up in GSO_WAIT */
+	ptcp_ts gso_refresh_at;        /* next path refresh in GSO_ON */
+	bool gso_told_wait;            /* "no neighbour yet" was logged */
+	unsigned gso_max_segs;         /* segments per super-segment */
+	uint8_t *gso_buf;              /* PTCP_PKTSOCK_BATCH frames of GSO_FRAME */
+	struct iovec gso_iov[PTCP_PKTSOCK_BATCH];
+	uint16_t gso_size[PTCP_PKTSOCK_BATCH]; /* per frame: info.gso_size */
+	uint8_t gso_ttl[PTCP_PKTSOCK_BATCH];   /* per frame: info.ttl */
+	uint64_t gso_frames, gso_segs; /* sent through the packet socket */
 };
 
 static void *alloc_libc(void *ctx, size_t size)
@@ -129,6 +158,8 @@ static void on_event(void *user, struct ptcp_conn *conn, const struct ptcp_event
 		break;
 	case PTCP_EV_RETRANSMIT:
 		ptcp_info("retransmission timeout: seq %u, backoff %u", ev->seq, ev->backoff);
+		/* The next hop may have moved: look again before resending. */
+		s->gso_refresh_at = 0;
 		break;
 	case PTCP_EV_FAST_RETRANSMIT:
 		ptcp_info("fast retransmit: seq %u", ev->seq);
@@ -187,6 +218,211 @@ static bool send_batch(struct session *s, unsigned n)
 	return true;
 }
 
+/* --- segmentation offload ------------------------------------------------ */
+
+static bool synchronized_state(enum ptcp_state st)
+{
+	return st != PTCP_CLOSED && st != PTCP_LISTEN && st != PTCP_SYN_SENT &&
+	       st != PTCP_SYN_RECEIVED;
+}
+
+static void gso_give_up(struct session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Back to the raw socket for good; says why once, at -v. */
+static void gso_give_up(struct session *s, const char *fmt, ...)
+{
+	char why[192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	ptcp_info("offload: %s; sending through the raw socket from now on", why);
+	s->gso = GSO_OFF;
+	ptcp_pktsock_close(&s->pk);
+}
+
+/* GSO_WAIT: once the connection is synchronized, find the path and open
+ * the packet socket. */
+static void gso_try(struct session *s, ptcp_ts now)
+{
+	struct ptcp_pktsock_path path;
+	enum ptcp_pktsock_why why;
+	char a[48];
+	int rv;
+
+	if (!synchronized_state(ptcp_conn_state(s->conn)) || now < s->gso_retry_at)
+		return;
+	rv = ptcp_pktsock_route(&s->pk, &s->rs.local, ptcp_conn_remote(s->conn), s->cfg->mark,
+				&path, &why);
+	if (rv == -EAGAIN) {
+		/* The kernel resolves the next hop for the raw socket's
+		 * segments; we take its answer when it is there. */
+		if (!s->gso_told_wait)
+			ptcp_info("offload: no neighbour entry for the next hop yet; raw socket until there is one");
+		s->gso_told_wait = true;
+		s->gso_retry_at = ptcp_ts_add(now, GSO_RETRY);
+		return;
+	}
+	if (rv != 0) {
+		gso_give_up(s, "%s",
+			    why == PTCP_PKTSOCK_NOT_ETHER ? "the route's interface is not Ethernet" :
+			    why == PTCP_PKTSOCK_NOT_UNICAST ? "the peer is not reached by a unicast route" :
+			    why == PTCP_PKTSOCK_NO_ROUTE ? "no route to the peer" :
+			    strerror(-rv));
+		return;
+	}
+	/* Our frames will bypass this host's netfilter: a NAT here must not
+	 * be, and connection tracking must stop checking the window. */
+	rv = ptcp_pktsock_conntrack(&s->rs.local, ptcp_conn_remote(s->conn));
+	if (rv == -EXDEV) {
+		gso_give_up(s, "this host NATs the connection, and frames would bypass the NAT");
+		return;
+	}
+	if (rv == 0)
+		ptcp_info("offload: this host tracks the connection (conntrack); its window check is off for it");
+	else if (rv != -ENOENT)
+		ptcp_info("offload: cannot ask conntrack (%s); going ahead", strerror(-rv));
+	rv = ptcp_pktsock_start(&s->pk, &path, s->cfg->mark, (uint16_t)ptcp_random_u32());
+	if (rv != 0) {
+		gso_give_up(s, "cannot open a packet socket on %s: %s", path.ifname, strerror(-rv));
+		return;
+	}
+	s->gso = GSO_ON;
+	s->gso_refresh_at = ptcp_ts_add(now, GSO_REFRESH);
+	snprintf(a, sizeof(a), "%u.%u.%u.%u", path.next_hop[0], path.next_hop[1],
+		 path.next_hop[2], path.next_hop[3]);
+	ptcp_info("offload: segments go out as GSO frames on %s (MTU %u) to %s%s at "
+		  "%02x:%02x:%02x:%02x:%02x:%02x, up to %u segments each",
+		  path.ifname, path.mtu, path.via_gateway ? "gateway " : "", a, path.dst_mac[0],
+		  path.dst_mac[1], path.dst_mac[2], path.dst_mac[3], path.dst_mac[4],
+		  path.dst_mac[5], s->gso_max_segs);
+}
+
+/* Sends frame i of gso_buf (its TCP part) through the raw socket, cut into
+ * segments in software. */
+static bool gso_send_cut(struct session *s, unsigned i)
+{
+	const struct ptcp_endpoint *remote = ptcp_conn_remote(s->conn);
+	const uint8_t *tcp = (const uint8_t *)s->gso_iov[i].iov_base + PTCP_PKTSOCK_HEADROOM;
+	size_t len = s->gso_iov[i].iov_len - PTCP_PKTSOCK_HEADROOM;
+	unsigned k;
+	int n, rv;
+
+	for (k = 0;; k++) {
+		n = ptcp_pktsock_piece(s->tx_buf, s->tx_cap, tcp, len, s->gso_size[i], k,
+				       &s->rs.local, remote);
+		if (n <= 0)
+			return true;
+		rv = ptcp_rawsock_send(&s->rs, remote, s->tx_buf, (size_t)n, s->gso_ttl[i]);
+		if (rv < 0 && !send_error(s, rv))
+			return false;
+	}
+}
+
+/* Sends frames [0, n) of gso_buf. If the kernel refuses one, offload ends
+ * and that frame and the rest go through the raw socket. */
+static bool gso_send(struct session *s, unsigned n)
+{
+	unsigned done = 0, i;
+	int rv;
+
+	while (done < n) {
+		rv = ptcp_pktsock_send_many(&s->pk, s->gso_iov + done, n - done);
+		if (rv > 0) {
+			for (i = done; i < done + (unsigned)rv; i++) {
+				s->gso_frames++;
+				s->gso_segs += ptcp_pktsock_frame_segs(s->gso_iov[i].iov_base,
+								       s->gso_iov[i].iov_len);
+			}
+			done += (unsigned)rv;
+			continue;
+		}
+		if (rv == 0 || rv == -ENOBUFS || rv == -EAGAIN) {
+			/* Lost locally, as on a congested link: TCP repairs it. */
+			ptcp_info("%u frames not sent: %s", n - done,
+				  rv ? strerror(-rv) : "socket buffer full");
+			return true;
+		}
+		gso_give_up(s, "the kernel refused a frame on %s: %s", s->pk.path.ifname,
+			    strerror(-rv));
+		for (i = done; i < n; i++)
+			if (!gso_send_cut(s, i))
+				return false;
+		return true;
+	}
+	return true;
+}
+
+/* GSO_ON: drains the engine in super-segments, PTCP_PKTSOCK_BATCH frames
+ * per system call. Returns false when offload ended on the way (the
+ * caller drains the rest through the raw socket). */
+static bool gso_flush(struct session *s, ptcp_ts now)
+{
+	const struct ptcp_endpoint *local = ptcp_conn_local(s->conn);
+	const struct ptcp_endpoint *remote = ptcp_conn_remote(s->conn);
+	struct ptcp_txinfo info;
+	unsigned k = 0;
+	uint8_t *frame;
+	int n, len, rv;
+
+	if (now >= s->gso_refresh_at) {
+		s->gso_refresh_at = ptcp_ts_add(now, GSO_REFRESH);
+		rv = ptcp_pktsock_refresh(&s->pk, s->cfg->mark);
+		if (rv == -ENETUNREACH || rv == -EAGAIN || rv == -ENOTSUP) {
+			gso_give_up(s, "%s", rv == -EAGAIN ? "the next hop's neighbour entry is no longer valid" :
+				    "the route to the peer has changed");
+			return false;
+		}
+		/* Another failure (netlink timed out) leaves the path as it was. */
+	}
+	for (;;) {
+		frame = s->gso_buf + (size_t)k * GSO_FRAME;
+		memset(&info, 0, sizeof(info));
+		n = ptcp_conn_output_gso(s->conn, frame + PTCP_PKTSOCK_HEADROOM, PTCP_PKTSOCK_TCP_MAX,
+					 s->gso_max_segs, &info, now);
+		if (n < 0) {
+			fail(s, PTCP_SESSION_SYSTEM, EINVAL, "engine output: %s", ptcp_strerror(n));
+			return true;
+		}
+		if (n == 0)
+			break;
+		log_segment(">", frame + PTCP_PKTSOCK_HEADROOM, (size_t)n, local, remote);
+		/* What the engine produced, before its checksum becomes the
+		 * pseudo-header sum the kernel wants. */
+		if (s->pcap)
+			(void)ptcp_pcapw_write_tcp(s->pcap, local, remote, frame + PTCP_PKTSOCK_HEADROOM,
+						   (size_t)n, info.ttl);
+		s->gso_iov[k].iov_base = frame;
+		s->gso_iov[k].iov_len = PTCP_PKTSOCK_HEADROOM + (size_t)n;
+		s->gso_size[k] = info.gso_size;
+		s->gso_ttl[k] = info.ttl;
+		len = ptcp_pktsock_frame(frame, &s->pk.path, (size_t)n, info.gso_size, s->pk.ip_id,
+					 info.ttl);
+		if (len < 0) {
+			/* Larger than the interface's MTU, say: what was gathered
+			 * goes as frames, this one and the rest another way. */
+			if (!gso_send(s, k))
+				return false;
+			if (s->gso == GSO_ON)
+				gso_give_up(s, "a segment of %d bytes does not fit a frame on %s (MTU %u)",
+					    n, s->pk.path.ifname, s->pk.path.mtu);
+			(void)gso_send_cut(s, k);
+			return false;
+		}
+		s->pk.ip_id = (uint16_t)(s->pk.ip_id + ptcp_pktsock_frame_segs(frame, (size_t)len));
+		if (++k == PTCP_PKTSOCK_BATCH) {
+			if (!gso_send(s, k) || s->gso != GSO_ON)
+				return false;
+			k = 0;
+		}
+	}
+	if (!gso_send(s, k) || s->gso != GSO_ON)
+		return false;
+	return true;
+}
+
 /* Sends whatever the engine has due, up to PTCP_RAWSOCK_BATCH segments
  * per system call. */
 static void flush_tx(struct session *s, ptcp_ts now)
@@ -198,6 +434,10 @@ static void flush_tx(struct session *s, ptcp_ts now)
 	uint8_t *buf;
 	int n, rv;
 
+	if (s->gso == GSO_WAIT)
+		gso_try(s, now);
+	if (s->gso == GSO_ON && (gso_flush(s, now) || s->done))
+		return;
 	for (;;) {
 		buf = s->tx_buf + (size_t)k * s->tx_cap;
 		memset(&info, 0, sizeof(info));
@@ -664,6 +904,32 @@ static int open_wire(struct session *s)
 	return 0;
 }
 
+/* --gso: the netlink socket for the path look-ups and the frame buffers.
+ * The packet socket itself waits for ESTABLISHED (gso_try). Without them
+ * the connection still runs, on the raw socket. */
+static void open_gso(struct session *s, const struct ptcp_config *cc)
+{
+	int rv;
+
+	rv = ptcp_pktsock_init(&s->pk);
+	if (rv != 0) {
+		ptcp_info("offload: no netlink socket (%s); raw socket only", strerror(-rv));
+		return;
+	}
+	s->gso_buf = malloc((size_t)GSO_FRAME * PTCP_PKTSOCK_BATCH);
+	if (!s->gso_buf) {
+		ptcp_info("offload: out of memory for frames; raw socket only");
+		ptcp_pktsock_close(&s->pk);
+		return;
+	}
+	/* As many MSS-sized pieces as an IPv4 packet holds beside the largest
+	 * TCP header; the engine also stops at the buffer's end. */
+	s->gso_max_segs = (PTCP_PKTSOCK_TCP_MAX - PTCP_TCP_HDR_MAX) / cc->mss;
+	if (s->gso_max_segs == 0)
+		s->gso_max_segs = 1;
+	s->gso = GSO_WAIT;
+}
+
 static int open_conn(struct session *s)
 {
 	const struct ptcp_session_config *cfg = s->cfg;
@@ -704,6 +970,8 @@ static int open_conn(struct session *s)
 		fail(s, PTCP_SESSION_SYSTEM, ENOMEM, "out of memory");
 		return -1;
 	}
+	if (cfg->gso)
+		open_gso(s, &cc);
 
 	ptcp_endpoint_format(&s->rs.local, a, sizeof(a));
 	if (cfg->passive) {
@@ -786,6 +1054,8 @@ static void close_all(struct session *s)
 		ptcp_pcapw_close(s->pcap);
 	ptcp_nftguard_remove(&s->guard);
 	ptcp_rawsock_close(&s->rs);
+	ptcp_pktsock_close(&s->pk);
+	free(s->gso_buf);
 	free(s->tx_buf);
 	free(s->rx_buf);
 	free(s->in_buf);
@@ -812,6 +1082,7 @@ int ptcp_session_run(const struct ptcp_session_config *cfg, struct ptcp_session_
 	s.cfg = cfg;
 	s.res = res;
 	s.rs.fd = s.rs.reserve_fd = -1;
+	s.pk.fd = s.pk.nl = -1;
 	s.in_flags = s.out_flags = -1;
 	s.linger_until = PTCP_TS_NEVER;
 	s.timer_at = PTCP_TS_NEVER;
@@ -834,5 +1105,8 @@ int ptcp_session_run(const struct ptcp_session_config *cfg, struct ptcp_session_
 	signal(SIGPIPE, old_pipe);
 	if (s.conn)
 		log_stats(&res->stats);
+	if (s.gso_frames)
+		ptcp_info("offload: %llu frames through the packet socket carried %llu segments",
+			  (unsigned long long)s.gso_frames, (unsigned long long)s.gso_segs);
 	return res->status == PTCP_SESSION_OK ? 0 : -1;
 }

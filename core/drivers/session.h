@@ -11,7 +11,10 @@
  *   - ptcp_conn_recv() is read only as fast as out_fd takes the bytes, so
  *     a slow reader of out_fd closes the window instead of growing
  *     memory;
- *   - after every event, ptcp_conn_output() is drained to the raw socket.
+ *   - after every event, ptcp_conn_output() is drained to the raw socket;
+ *     with cfg.gso, once the connection is established,
+ *     ptcp_conn_output_gso() is drained to a packet socket instead
+ *     (pktsock.h), in super-segments the kernel cuts up (GSO).
  * End of in_fd shuts our direction down (FIN) once the connection is
  * established; the peer's FIN closes out_fd after its last byte.
  *
@@ -61,6 +64,10 @@ struct ptcp_session_config {
 	int in_fd;                    /* bytes to send, usually 0 */
 	int out_fd;                   /* received bytes, usually 1 */
 	uint32_t mark;                /* SO_MARK of our segments */
+	bool gso;                     /* once established, send through a
+	                                 packet socket with segmentation
+	                                 offload (pktsock.h); it bypasses this
+	                                 host's netfilter: see docs/driver.md */
 };
 
 struct ptcp_session_result {
