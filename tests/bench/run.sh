@@ -19,7 +19,8 @@
 # left to the "hardware": the kernel's fastest path on one machine).
 #
 # Environment: BENCH_MB (default 1024), BENCH_LIMIT seconds per run (180),
-# BENCH_ROWS (space-separated row names, default all), BUILD.
+# BENCH_ROWS (space-separated row names, default all), BUILD. Rows named
+# *-ekg* run the p2ptcp sender with --gso (segmentation offload).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/netns/lab.sh
@@ -28,7 +29,7 @@ BENCH_MB=${BENCH_MB:-1024}
 N=$((BENCH_MB * MiB))
 LIMIT=${BENCH_LIMIT:-180}
 TIME=/usr/bin/time
-ROWS=${BENCH_ROWS:-"link-k link-ek link-ke nat-k nat-ek 2nat-k 2nat-e link-k-tso link-ek-tso link-ke-tso"}
+ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ke nat-k nat-ek 2nat-k 2nat-e link-k-tso link-ek-tso link-ekg-tso link-ke-tso"}
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
@@ -102,6 +103,8 @@ run() {
 		else
 			local sargs=(connect --local-port "$sport" --local-addr "$LAB_A_IP" --peer "$target:$rport")
 			[ $sim = 1 ] || sargs+=(--active)
+			# shellcheck disable=SC2206
+			sargs+=(${BENCH_ENGINE_ARGS:-})
 			{
 				"$KPEER" gen "$N" | ip netns exec "$sns" "$TIME" -o "$d/s.time" -f '%e %U %S %M' \
 					"$P2PTCP" "${sargs[@]}" -v >/dev/null 2>"$d/s.err"
@@ -155,6 +158,7 @@ label() {
 	case $1 in
 	link-k) echo "link  kernel -> kernel" ;;
 	link-ek) echo "link  p2ptcp -> kernel" ;;
+	link-ekg) echo "link  p2ptcp --gso -> kernel" ;;
 	link-ke) echo "link  kernel -> p2ptcp" ;;
 	nat-k) echo "nat   kernel -> kernel (A->S)" ;;
 	nat-ek) echo "nat   p2ptcp -> kernel (A->S)" ;;
@@ -162,6 +166,7 @@ label() {
 	2nat-e) echo "2nat  p2ptcp -> p2ptcp (simopen)" ;;
 	link-k-tso) echo "link* kernel -> kernel" ;;
 	link-ek-tso) echo "link* p2ptcp -> kernel" ;;
+	link-ekg-tso) echo "link* p2ptcp --gso -> kernel" ;;
 	link-ke-tso) echo "link* kernel -> p2ptcp" ;;
 	esac
 }
@@ -171,6 +176,7 @@ for row in $ROWS; do
 	case $row in
 	link-k) run "$row" link kernel kernel ;;
 	link-ek) run "$row" link engine kernel ;;
+	link-ekg) BENCH_ENGINE_ARGS=--gso run "$row" link engine kernel ;;
 	link-ke) run "$row" link kernel engine ;;
 	nat-k) run "$row" nat kernel kernel ;;
 	nat-ek) run "$row" nat engine kernel ;;
@@ -178,6 +184,7 @@ for row in $ROWS; do
 	2nat-e) run "$row" 2nat engine engine ;;
 	link-k-tso) LAB_VETH_OFFLOAD=keep run "$row" link kernel kernel ;;
 	link-ek-tso) LAB_VETH_OFFLOAD=keep run "$row" link engine kernel ;;
+	link-ekg-tso) LAB_VETH_OFFLOAD=keep BENCH_ENGINE_ARGS=--gso run "$row" link engine kernel ;;
 	link-ke-tso) LAB_VETH_OFFLOAD=keep run "$row" link kernel engine ;;
 	*) echo "bench: unknown row '$row'" >&2 ;;
 	esac
@@ -207,10 +214,12 @@ ratio() { # engine-row kernel-row role label
 		-v l="$4" 'BEGIN { printf "  %-34s throughput %5.1f%%   CPU/GiB x%.1f\n", l, 100 * a / b, (cb > 0 ? ca / cb : 0) }'
 }
 ratio link-ek link-k snd "link, p2ptcp sending"
+ratio link-ekg link-k snd "link, p2ptcp --gso sending"
 ratio link-ke link-k rcv "link, p2ptcp receiving"
 ratio nat-ek nat-k snd "nat, p2ptcp sending"
 ratio 2nat-e 2nat-k snd "2nat, p2ptcp both ends"
 ratio link-ek-tso link-k-tso snd "link*, p2ptcp sending"
+ratio link-ekg-tso link-k-tso snd "link*, p2ptcp --gso sending"
 ratio link-ke-tso link-k-tso rcv "link*, p2ptcp receiving"
 echo
 echo "SYN>EST: first SYN to the first segment after the handshake, in the sender's capture; for"
