@@ -9,6 +9,7 @@
 #include "cmd_identity.h"
 #include "direct.h"
 #include "log.h"
+#include "rdvmode.h"
 #include "status.h"
 
 #ifndef PTCP_VERSION
@@ -115,5 +116,11 @@ int main(int argc, char *argv[])
 		show_usage(stderr);
 		return PTCP_EXIT_USAGE;
 	}
+	/* connect/listen by peer id go through the rendezvous server;
+	 * with --peer ADDR:PORT they stay in direct mode. */
+	if (subcommands[i].fn == ptcp_cmd_connect && ptcp_rdv_mode_wanted(argc - 1, argv + 1, false))
+		return ptcp_cmd_rdv_connect(argc - 1, argv + 1);
+	if (subcommands[i].fn == ptcp_cmd_listen && ptcp_rdv_mode_wanted(argc - 1, argv + 1, true))
+		return ptcp_cmd_rdv_listen(argc - 1, argv + 1);
 	return subcommands[i].fn(argc - 1, argv + 1);
 }

@@ -13,6 +13,11 @@ enum ptcp_exit {
 	PTCP_EXIT_TIMEOUT = 4,    /* no connection within --timeout, or the
 	                             peer stopped acknowledging */
 	PTCP_EXIT_RESET = 5,      /* the peer reset the connection */
+	PTCP_EXIT_RENDEZVOUS = 6, /* rendezvous mode: the server is unreachable
+	                             or refused the request (unknown peer, not
+	                             allowed, ...) */
+	PTCP_EXIT_SYMMETRIC = 7,  /* rendezvous mode: our NAT gives every
+	                             connection a new port (symmetric NAT) */
 	PTCP_EXIT_FIREWALL = 69,  /* nftables not usable (EX_UNAVAILABLE) */
 	PTCP_EXIT_SYSTEM = 71,    /* a system call failed (EX_OSERR) */
 	PTCP_EXIT_PERM = 77,      /* missing CAP_NET_RAW/CAP_NET_ADMIN (EX_NOPERM) */

@@ -1,0 +1,206 @@
+/* Tests of rendezvous mode's command line (cli/rdvmode.c: which mode a
+ * command line means, the options, the config file) and of the c-ares
+ * resolver (core/drivers/resolve.c: address splitting, a numeric address,
+ * a name from /etc/hosts, a failure reported once). The CLI's sources are
+ * compiled in directly. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "check.h"
+#include "resolve.h"
+
+#include "../../cli/options.c"
+#include "../../cli/rdvmode.c"
+#include "../../cli/status.c"
+
+#define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
+#define ARGC(...) ((int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)))
+#define WANTED(listen, ...) ptcp_rdv_mode_wanted(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (listen))
+#define PARSE(o, listen, ...) parse_opts((o), (listen), ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), \
+					 err, sizeof(err))
+
+static char err[512];
+static char cfgdir[64];
+#define ID "vqapwwc4lbpdwfv5arkeganbfr6e4ftoy43azbczong4lrpg45gtxzi"
+
+/* A fresh XDG_CONFIG_HOME with p2ptcp/config holding text (NULL: none). */
+static void config(const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/p2ptcp/config", cfgdir);
+	unlink(path);
+	if (!text)
+		return;
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void test_mode(void)
+{
+	unsetenv("P2PTCP_RENDEZVOUS");
+	config(NULL);
+	CHECK(WANTED(false, "connect", "laptop-abc"));
+	CHECK(!WANTED(false, "connect", "--peer", "10.0.0.1:4000", "--local-port", "1"));
+	CHECK(!WANTED(false, "connect", "--local-port", "4000", "--peer=10.0.0.1:4000"));
+	/* values of options are not peer ids */
+	CHECK(!WANTED(false, "connect", "--local-port", "4000", "--pcap", "x"));
+	CHECK(WANTED(true, "listen", "--rendezvous", "203.0.113.10"));
+	CHECK(WANTED(true, "listen", "--allow", ID));
+	CHECK(!WANTED(true, "listen", "--local-port", "4000"));
+	CHECK(!WANTED(true, "listen"));
+	setenv("P2PTCP_RENDEZVOUS", "203.0.113.10", 1);
+	CHECK(WANTED(true, "listen"));
+	CHECK(!WANTED(false, "connect", "--peer", "10.0.0.1:4000"));
+	unsetenv("P2PTCP_RENDEZVOUS");
+	config("# comment\nrendezvous = 198.51.100.7:7000  # S\n");
+	CHECK(WANTED(true, "listen"));
+	CHECK(!WANTED(true, "listen", "--local-port", "4000"));
+	config(NULL);
+}
+
+static void test_options(void)
+{
+	struct rdv_opts o;
+
+	unsetenv("P2PTCP_RENDEZVOUS");
+	config(NULL);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "203.0.113.10:7000"), 0);
+	CHECK(strcmp(o.peer_text, ID) == 0);
+	CHECK(strcmp(o.server_text, "203.0.113.10:7000") == 0);
+	CHECK(o.punch_interval == 200 * PTCP_NS_PER_MS && o.first_syn_ttl == 2);
+	CHECK_INT(PARSE(&o, false, "connect", "--rendezvous=x", "--first-syn-ttl", "0",
+			"--punch-interval", "100", "--wait", "5", "-vv", ID), 0);
+	CHECK(o.first_syn_ttl == 0 && o.punch_interval == 100 * PTCP_NS_PER_MS &&
+	      o.wait == 5 * PTCP_NS_PER_S && o.verbose == 2);
+	/* a typo in the id is quoted */
+	CHECK_INT(PARSE(&o, false, "connect", "vqapwwc4lbpdwfv5arkegan0fr6e4ftoy43azbczong4lrpg45gtxzi",
+			"--rendezvous", "x"), -1);
+	CHECK(strstr(err, "invalid peer id 'vqapwwc4lbpdwfv5arkegan0") != NULL);
+	CHECK_INT(PARSE(&o, false, "connect", "--rendezvous", "x"), -1);
+	CHECK(strstr(err, "missing <peer-id>") != NULL);
+	CHECK_INT(PARSE(&o, false, "connect", ID), -1);
+	CHECK(strstr(err, "no rendezvous server") != NULL);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--isn", "5", "--rendezvous", "x"), -1);
+	CHECK(strcmp(err, "option '--isn' is not used with a rendezvous server") == 0);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--bogus"), -1);
+	CHECK(strcmp(err, "unknown option: '--bogus'") == 0);
+	CHECK_INT(PARSE(&o, true, "listen", ID), -1);
+	CHECK(strstr(err, "unexpected argument") != NULL);
+	CHECK_INT(PARSE(&o, true, "listen", "--allow", ID, "--allow", ID, "--rendezvous", "x"), 0);
+	CHECK_INT(o.n_allow, 2);
+	/* environment, then the config file */
+	setenv("P2PTCP_RENDEZVOUS", "203.0.113.9", 1);
+	config("rendezvous = 198.51.100.7:7000\n");
+	CHECK_INT(PARSE(&o, false, "connect", ID), 0);
+	CHECK(strcmp(o.server_text, "203.0.113.9") == 0);
+	unsetenv("P2PTCP_RENDEZVOUS");
+	CHECK_INT(PARSE(&o, false, "connect", ID), 0);
+	CHECK(strcmp(o.server_text, "198.51.100.7:7000") == 0);
+	config(NULL);
+}
+
+static void test_split(void)
+{
+	char host[64];
+	uint16_t port;
+
+	CHECK_INT(ptcp_resolve_split("rdv.example.org", host, sizeof(host), &port, err, sizeof(err)), 0);
+	CHECK(strcmp(host, "rdv.example.org") == 0 && port == 0);
+	CHECK_INT(ptcp_resolve_split("rdv.example.org:7451", host, sizeof(host), &port, err,
+				     sizeof(err)), 0);
+	CHECK(strcmp(host, "rdv.example.org") == 0 && port == 7451);
+	CHECK_INT(ptcp_resolve_split("[rdv6.example]:9", host, sizeof(host), &port, err, sizeof(err)), 0);
+	CHECK(strcmp(host, "rdv6.example") == 0 && port == 9);
+	CHECK_INT(ptcp_resolve_split("h:0", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
+	CHECK(strcmp(err, "invalid port: '0'") == 0);
+	CHECK_INT(ptcp_resolve_split("h:70000", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
+	CHECK_INT(ptcp_resolve_split(":80", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
+	CHECK(strcmp(err, "invalid rendezvous address: ':80'") == 0);
+	CHECK_INT(ptcp_resolve_split("[x", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
+}
+
+struct answer {
+	int calls;
+	unsigned n;
+	struct ptcp_endpoint ep[PTCP_RESOLVE_MAX];
+	char msg[320];
+	struct event_base *base;
+};
+
+static void on_answer(void *user, const struct ptcp_endpoint *eps, unsigned n, const char *msg)
+{
+	struct answer *a = user;
+
+	a->calls++;
+	a->n = n;
+	memcpy(a->ep, eps, n * sizeof(*eps));
+	snprintf(a->msg, sizeof(a->msg), "%s", msg);
+	event_base_loopbreak(a->base);
+}
+
+/* Resolves host in a fresh loop, at most 3 s. */
+static void resolve(struct answer *a, const char *host, uint16_t port)
+{
+	struct ptcp_resolve *r = NULL;
+	struct timeval tv = { 4, 0 };
+
+	memset(a, 0, sizeof(*a));
+	a->base = event_base_new();
+	CHECK_INT(ptcp_resolve_start(&r, a->base, host, port, 7450, 3000, on_answer, a), 0);
+	event_base_loopexit(a->base, &tv);
+	event_base_dispatch(a->base);
+	ptcp_resolve_free(r);
+	event_base_free(a->base);
+}
+
+static void test_resolve(void)
+{
+	struct answer a;
+	char b[64];
+
+	resolve(&a, "192.0.2.5", 7000);
+	CHECK_INT(a.calls, 1);
+	CHECK_INT(a.n, 1);
+	CHECK(strcmp(ptcp_endpoint_format(&a.ep[0], b, sizeof(b)), "192.0.2.5:7000") == 0);
+	/* /etc/hosts, with the default port (no SRV answer without DNS) */
+	resolve(&a, "localhost", 7001);
+	CHECK_INT(a.calls, 1);
+	CHECK(a.n >= 1);
+	CHECK(a.n >= 1 && strcmp(ptcp_endpoint_format(&a.ep[0], b, sizeof(b)), "127.0.0.1:7001") == 0);
+	/* a name nobody has: one failure, quoting it */
+	resolve(&a, "no-such-host.invalid", 7000);
+	CHECK_INT(a.calls, 1);
+	CHECK_INT(a.n, 0);
+	CHECK(strstr(a.msg, "cannot resolve 'no-such-host.invalid'") != NULL);
+	CHECK_INT(ptcp_resolve_start(NULL, NULL, "x", 1, 1, 0, on_answer, NULL), -EINVAL);
+}
+
+int main(void)
+{
+	char d[128];
+
+	snprintf(cfgdir, sizeof(cfgdir), "/tmp/ptcp-rdvmode-%d", (int)getpid());
+	snprintf(d, sizeof(d), "%s/p2ptcp", cfgdir);
+	mkdir(cfgdir, 0700);
+	mkdir(d, 0700);
+	setenv("XDG_CONFIG_HOME", cfgdir, 1);
+	RUN(test_mode);
+	RUN(test_options);
+	RUN(test_split);
+	RUN(test_resolve);
+	config(NULL);
+	rmdir(d);
+	rmdir(cfgdir);
+	return check_summary();
+}

@@ -1,0 +1,216 @@
+#!/bin/bash
+# Rendezvous mode end to end: rendezvousd on host S (203.0.113.10) on the
+# lab's "internet", two peers with keys of their own; `p2ptcp listen` on
+# one side, `p2ptcp connect <peer-id>` on the other, 16 MiB each way with
+# hashes compared and the FIN teardown seen on both NATs' outside links.
+# Variants: NATs that drop unsolicited SYNs, NATs that answer them with a
+# RST, a peer on the internet without NAT (S itself), a NAT with
+# --random-fully (symmetric: must fail fast with its own message and exit
+# status). Errors: a malformed peer id, an unknown one, a peer that does
+# not allow us, a rendezvous server that is down. Each case prints the
+# time from the start of `connect` to ESTABLISHED, from the -v logs.
+# Ends with "netns: P passed, F failed".
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/netns/lab.sh
+
+RDVD=${RDVD:-$BUILD/rendezvousd}
+N=$((16 * MiB))
+FINS='tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0'
+EXIT_RDV=6 EXIT_SYM=7
+
+punch_init() {
+	t_init || return 1
+	if [ ! -x "$RDVD" ]; then
+		echo "netns: $RDVD is missing (make)"
+		return 1
+	fi
+}
+
+# key NAME: a key pair in $LAB_DIR/NAME/p2ptcp (XDG_CONFIG_HOME=$LAB_DIR/NAME);
+# sets ID_NAME.
+key() {
+	local id
+	id=$(XDG_CONFIG_HOME="$LAB_DIR/$1" "$P2PTCP" keygen 2>/dev/null) || { t_fail "keygen $1"; return 1; }
+	eval "ID_$1=\$id"
+}
+
+listening() { ip netns exec "$1" ss -Htln "( sport = :$2 )" | grep -q .; }
+
+# srv_start: rendezvousd -v on S.
+srv_start() {
+	lab_bg "$LAB_S" "$LAB_DIR/srv.out" "$LAB_DIR/srv.log" "$RDVD" -v --listen "$LAB_S_IP:7450"
+	t_log "$LAB_DIR/srv.log"
+	wait_for 5 listening "$LAB_S" 7450 || { t_fail "rendezvousd did not start"; return 1; }
+}
+
+waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
+
+# est_time NAME: seconds from the program's start to ESTABLISHED (-v log).
+est_time() {
+	sed -nE 's/.*\[ *([0-9.]+)\] state [A-Z-]+ -> ESTABLISHED.*/\1/p' "$LAB_DIR/$1.log" | head -1
+}
+
+# fins_both CAP: FINs from both public addresses of the pair in CAP.
+fins_both() {
+	local f=$1 a=$2 b=$3
+	[ "$(lab_pcap_fins "$f" "$a")" -ge 1 ] || t_fail "no FIN from $a in ${f##*/}"
+	[ "$(lab_pcap_fins "$f" "$b")" -ge 1 ] || t_fail "no FIN from $b in ${f##*/}"
+}
+
+# pair_run LISTENER-NS LISTENER-PUB CONNECTOR-NS CONNECTOR-PUB [CAPTURES...]:
+# B (key kb) listens, A (key ka, server from its config file) connects; both
+# send 16 MiB; every capture must show both FINs.
+pair_run() {
+	local nsl=$1 publ=$2 nsc=$3 pubc=$4 ra rb c
+	shift 4
+	key ka && key kb || return 1
+	# A finds the server in its config file, B from --rendezvous
+	echo "rendezvous = $LAB_S_IP:7450   # the lab's S" >"$LAB_DIR/ka/p2ptcp/config"
+	eng_start eb "$nsl" $N 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" \
+		--allow "$ID_ka" --timeout 30
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	ENG_WRAP="env XDG_CONFIG_HOME=$LAB_DIR/ka" eng_start ea "$nsc" $N 1 - connect "$ID_kb"
+	peer_wait ea; ra=$?
+	peer_wait eb; rb=$?
+	expect_exit "p2ptcp connect" $ra
+	expect_exit "p2ptcp listen" $rb
+	expect_eng_data ea "$N" 2
+	expect_eng_data eb "$N" 1
+	expect_no_tables "$nsc"
+	expect_no_tables "$nsl"
+	sleep 0.2
+	for c in "$@"; do
+		lab_capture_stop "$c"
+	done
+	echo "    to ESTABLISHED: connect $(est_time ea) s, listen $(est_time eb) s after start"
+}
+
+case_nat() {
+	local variant=$1 pa pb
+	t_need_p2ptcp || return
+	lab_two_nat "$variant" with_s || return 1
+	srv_start || return 1
+	lab_capture_start "$LAB_INET" pa "$LAB_DIR/pa.pcap" "$FINS" || return 1
+	pa=$LAB_CAP_PID
+	lab_capture_start "$LAB_INET" pb "$LAB_DIR/pb.pcap" "$FINS" || return 1
+	pb=$LAB_CAP_PID
+	pair_run "$LAB_B" "$LAB_B_PUB" "$LAB_A" "$LAB_A_PUB" "$pa" "$pb"
+	fins_both "$LAB_DIR/pa.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
+	fins_both "$LAB_DIR/pb.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
+	# nothing with a private address leaked to the internet
+	c=$(lab_pcap_count "$LAB_DIR/pa.pcap" net 10.0.0.0/8)
+	[ "$c" -eq 0 ] || t_fail "$c segments with a private address on the internet"
+}
+
+# S itself (no NAT) listens; A behind its NAT connects.
+case_internet() {
+	t_need_p2ptcp || return
+	lab_two_nat "${1:-drop}" with_s || return 1
+	srv_start || return 1
+	lab_capture_start "$LAB_INET" pa "$LAB_DIR/pa.pcap" "$FINS" || return 1
+	pair_run "$LAB_S" "$LAB_S_IP" "$LAB_A" "$LAB_A_PUB" "$LAB_CAP_PID"
+	fins_both "$LAB_DIR/pa.pcap" "$LAB_A_PUB" "$LAB_S_IP"
+}
+
+# A second host A2 (10.3.0.2) behind NAT A, on a LAN of its own: A and A2
+# have the same public address, so they must use each other's private
+# endpoint (through the router, not NATed: few NATs hairpin).
+case_same_nat() {
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	lab__ns_add a2 && LAB_A2=$LAB_NS_LAST || return 1
+	lab__veth "$LAB_A2" eth0 "$LAB_NA" lan1 || return 1
+	lab__addr "$LAB_A2" eth0 10.3.0.2/24
+	lab__addr "$LAB_NA" lan1 10.3.0.1/24
+	ip -n "$LAB_A2" route add default via 10.3.0.1
+	ip netns exec "$LAB_NA" iptables -A FORWARD -i lan1 -j ACCEPT || return 1
+	ip netns exec "$LAB_NA" iptables -A FORWARD -i lan0 -o lan1 -j ACCEPT || return 1
+	srv_start || return 1
+	lab_capture_start "$LAB_NA" lan1 "$LAB_DIR/lan1.pcap" "$FINS" || return 1
+	pair_run "$LAB_A2" 10.3.0.2 "$LAB_A" 10.1.0.2 "$LAB_CAP_PID"
+	fins_both "$LAB_DIR/lan1.pcap" 10.1.0.2 10.3.0.2
+	grep -q "behind our own NAT" "$LAB_DIR/ea.log" || t_fail "A did not use the private endpoint"
+}
+
+# NAT A gives every flow a random port: A must say so and stop quickly.
+case_symmetric() {
+	local ra rb t0
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	ip netns exec "$LAB_NA" iptables -t nat -R POSTROUTING 1 -o wan0 -j MASQUERADE --random-fully ||
+		return 1
+	srv_start || return 1
+	key ka && key kb || return 1
+	eng_start eb "$LAB_B" 1000 2 - listen --rendezvous "$LAB_S_IP:7450" \
+		--dir "$LAB_DIR/kb/p2ptcp" --timeout 6
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	t0=$SECONDS
+	eng_start ea "$LAB_A" 1000 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/ka/p2ptcp" --local-port 40001
+	peer_wait ea 20; ra=$?
+	expect_exit "connect through a symmetric NAT" $ra $EXIT_SYM
+	[ $((SECONDS - t0)) -le 5 ] || t_fail "took $((SECONDS - t0)) s to give up"
+	grep -q "symmetric NAT: hole punching cannot work through it" "$LAB_DIR/ea.log" ||
+		t_fail "no symmetric-NAT message"
+	peer_wait eb 20; rb=$?
+	expect_exit "the listener (no peer came)" $rb 4
+	expect_no_tables "$LAB_A"
+}
+
+# run_err NAME WANT-STATUS WANT-TEXT P2PTCP-ARGS...: run p2ptcp on A (env
+# XDG_CONFIG_HOME=$LAB_DIR/ka), bounded; check its status and message.
+run_err() {
+	local name=$1 want=$2 text=$3 rc
+	shift 3
+	t_log "$LAB_DIR/$name.log"
+	timeout 30 ip netns exec "$LAB_A" env XDG_CONFIG_HOME="$LAB_DIR/ka" \
+		P2PTCP_RENDEZVOUS="$LAB_S_IP:7450" "$P2PTCP" "$@" </dev/null >/dev/null 2>"$LAB_DIR/$name.log"
+	rc=$?
+	expect_exit "$name" $rc "$want"
+	grep -qF -- "$text" "$LAB_DIR/$name.log" || t_fail "$name: no '$text' in: $(cat "$LAB_DIR/$name.log")"
+}
+
+case_errors() {
+	local bad
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	key ka && key kb && key kc || return 1
+	# the server is down: refused, with the address quoted
+	run_err down $EXIT_RDV "rendezvous server 203.0.113.10:7450 refused the connection" \
+		connect "$ID_kb"
+	srv_start || return 1
+	# a typo in the peer id: usage error quoting it (o for 0)
+	bad=$(echo "$ID_kb" | sed 's/^\(....\)./\10/')
+	run_err badid 2 "invalid peer id '$bad'" connect "$bad"
+	# a well-formed id nobody registered
+	run_err self $EXIT_RDV "'$ID_ka' is our own peer id" connect "$ID_ka"
+	run_err unknown $EXIT_RDV "unknown peer '$ID_kc'" connect "$ID_kc" --local-port 40001
+	# B allows only C: A is refused
+	eng_start eb "$LAB_B" 1000 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" \
+		--allow "$ID_kc" --timeout 8
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	run_err notallowed $EXIT_RDV "peer '$ID_kb' does not allow us" connect "$ID_kb"
+	peer_wait eb 20 >/dev/null
+	# no server given anywhere: usage error
+	timeout 10 ip netns exec "$LAB_A" env -u P2PTCP_RENDEZVOUS XDG_CONFIG_HOME="$LAB_DIR/ka" \
+		"$P2PTCP" connect "$ID_kb" </dev/null >/dev/null 2>"$LAB_DIR/noserver.log"
+	expect_exit "no server" $? 2
+	grep -q "no rendezvous server" "$LAB_DIR/noserver.log" || t_fail "no 'no rendezvous server' message"
+	# a host name that does not resolve (c-ares; no DNS server in the lab)
+	run_err noname $EXIT_RDV "cannot resolve 'rdv.invalid'" connect "$ID_kb" \
+		--rendezvous rdv.invalid:7450
+	# a name from /etc/hosts through c-ares: resolved, then refused
+	run_err hosts $EXIT_RDV "rendezvous server 127.0.0.1:7450 refused the connection" \
+		connect "$ID_kb" --rendezvous localhost:7450
+	expect_no_tables "$LAB_A"
+}
+
+punch_init || exit 1
+t_run "punch nat-drop: listen <-> connect <peer-id> through both NATs, 16 MiB each way" case_nat drop
+t_run "punch nat-rst: listen <-> connect <peer-id> through RST-answering NATs" case_nat rst
+t_run "punch internet: a peer without NAT (S) <-> a peer behind a NAT" case_internet drop
+t_run "punch same-nat: two peers behind one NAT use their private endpoints" case_same_nat
+t_run "punch symmetric: --random-fully NAT fails fast with the symmetric-NAT message" case_symmetric
+t_run "punch errors: down, bad id, unknown id, not allowed, no server, no DNS" case_errors
+t_summary
