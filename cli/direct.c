@@ -16,6 +16,8 @@ static const char connect_usage[] =
 	"Usage: p2ptcp connect --local-port PORT --peer ADDR:PORT [--local-addr ADDR]\n"
 	"                      [--isn N --peer-isn M] [--active] [--punch-interval MS]\n"
 	"                      [--timeout S] [--pcap FILE] [--gso] [-v]\n"
+	"       p2ptcp connect <peer-id> [--rendezvous HOST[:PORT]] ...\n"
+	"                      (through a rendezvous server: `p2ptcp connect <peer-id> --help`)\n"
 	"\n"
 	"Opens a TCP connection from our PORT to the peer and relays standard input to\n"
 	"the peer and the peer's bytes to standard output. Without --active both sides\n"
@@ -45,6 +47,8 @@ static const char connect_usage[] =
 
 static const char listen_usage[] =
 	"Usage: p2ptcp listen --local-port PORT [--local-addr ADDR] [--pcap FILE] [--gso] [-v]\n"
+	"       p2ptcp listen --rendezvous HOST[:PORT] [--allow <peer-id>]... ...\n"
+	"                     (through a rendezvous server: `p2ptcp listen --rendezvous X --help`)\n"
 	"\n"
 	"Waits for one peer to connect to PORT, then relays standard input to it and\n"
 	"its bytes to standard output, like connect.\n"
