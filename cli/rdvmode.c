@@ -8,12 +8,20 @@
  *      same port to the peer's endpoint, both sides punching with a
  *      simultaneous open (RFC 9293 section 3.5) and the agreed ISNs. */
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <event2/event.h>
 
@@ -55,7 +63,12 @@ struct rdv_opts {
 	uint8_t first_syn_ttl;
 	uint32_t sndbuf, rcvbuf;
 	const char *pcap;
+	const char *exec_cmd;             /* listen --exec CMD */
+	const char *forward;              /* listen --forward HOST:PORT */
+	char forward_host[256];
+	char forward_port[8];
 	int verbose;
+	bool no_encrypt;                  /* --no-encrypt: plain bytes on the wire */
 };
 
 struct rdv {
@@ -79,7 +92,13 @@ struct rdv {
 	int exit;
 	char msg[640];
 	ptcp_ts t0;
+	int in_fd, out_fd;                /* the session's: stdin/stdout, or
+	                                     the pipes of the served child */
 };
+
+/* Set by SIGINT/SIGTERM between the event loops of a server (--exec,
+ * --forward); inside them libevent's handlers take the signal. */
+static volatile sig_atomic_t stop_signo;
 
 static const char connect_usage[] =
 	"Usage: p2ptcp connect <peer-id> [--rendezvous HOST[:PORT]] [--dir DIR]\n"
@@ -106,20 +125,30 @@ static const char connect_usage[] =
 	"  --linger MS            time in TIME-WAIT before exiting (default: 2 RTO)\n"
 	"  --sndbuf/--rcvbuf B    send/receive buffer in bytes (default 262144)\n"
 	"  --pcap FILE            write every segment sent and received to FILE (pcap)\n"
+	"  --no-encrypt           no secure channel: plain, unauthenticated bytes (for\n"
+	"                         interop tests, or your own TLS on top)\n"
 	"  -v, -vv                log the rendezvous, states and retransmissions\n"
 	"\n"
 	"Exit status: 0 clean close, 6 rendezvous failed (server down, unknown peer,\n"
-	"not allowed), 7 symmetric NAT, 4 punching timed out; see p2ptcp(1).\n";
+	"not allowed), 7 symmetric NAT, 4 punching timed out, 8 secure channel failed\n"
+	"(wrong peer, tampered, truncated); see p2ptcp(1).\n";
 
 static const char listen_usage[] =
-	"Usage: p2ptcp listen [--allow <peer-id>]... [--rendezvous HOST[:PORT]] [--dir DIR]\n"
+	"Usage: p2ptcp listen [--allow <peer-id>]... [--exec CMD | --forward HOST:PORT]\n"
+	"                     [--rendezvous HOST[:PORT]] [--dir DIR]\n"
 	"                     [--local-port PORT] [--timeout S] [--punch-window S] [-v]\n"
 	"\n"
 	"Registers with the rendezvous server and waits for one peer to ask for us, then\n"
 	"connects to it through both NATs and relays standard input and output, like\n"
-	"nc -l. (--exec and --forward are not implemented yet.)\n"
+	"nc -l. With --exec or --forward it serves peers one after another until\n"
+	"SIGINT or SIGTERM (then exit status 0 if no connection was in progress).\n"
 	"\n"
 	"  --allow <peer-id>      only this peer may connect (up to 8; default: anyone)\n"
+	"  --exec CMD             for each peer, run /bin/sh -c CMD with its standard\n"
+	"                         input and output connected to the peer; the\n"
+	"                         environment has P2PTCP_PEER_ID and P2PTCP_PEER_ADDR\n"
+	"  --forward HOST:PORT    for each peer, relay to a TCP connection to HOST:PORT\n"
+	"                         (e.g. 127.0.0.1:22 for ssh)\n"
 	"  --timeout S            give up when no peer came within S seconds\n"
 	"  other options as for `p2ptcp connect`\n";
 
@@ -128,7 +157,7 @@ static const char listen_usage[] =
 static const char *const valued[] = {
 	"--rendezvous", "--allow", "--dir", "--local-port", "--local-addr", "--wait",
 	"--punch-interval", "--punch-window", "--timeout", "--linger", "--first-syn-ttl",
-	"--sndbuf", "--rcvbuf", "--pcap",
+	"--sndbuf", "--rcvbuf", "--pcap", "--exec", "--forward",
 	/* direct mode's, so that their values are not taken for a peer id */
 	"--peer", "--isn", "--peer-isn",
 };
@@ -212,6 +241,24 @@ bool ptcp_rdv_mode_wanted(int argc, char *argv[], bool listen)
 	return listen && !local_port && config_server(buf, sizeof(buf));
 }
 
+/* HOST:PORT of --forward: the host is looked up for each peer. */
+static int parse_forward(struct rdv_opts *o, const char *v, char *err, size_t errlen)
+{
+	const char *colon = strrchr(v, ':');
+	uint16_t port;
+
+	if (!colon || colon == v || (size_t)(colon - v) >= sizeof(o->forward_host)) {
+		snprintf(err, errlen, "invalid --forward: '%s' (expected HOST:PORT)", v);
+		return -1;
+	}
+	if (ptcp_cli_parse_port(colon + 1, &port, err, errlen) != 0)
+		return -1;
+	snprintf(o->forward_host, sizeof(o->forward_host), "%.*s", (int)(colon - v), v);
+	snprintf(o->forward_port, sizeof(o->forward_port), "%u", port);
+	o->forward = v;
+	return 0;
+}
+
 static int parse_opts(struct rdv_opts *o, bool listen, int argc, char *argv[], char *err,
                       size_t errlen)
 {
@@ -238,6 +285,10 @@ static int parse_opts(struct rdv_opts *o, bool listen, int argc, char *argv[], c
 
 		if (a[0] == '-' && a[1] == 'v' && a[strspn(a + 1, "v") + 1] == '\0') {
 			o->verbose += (int)strlen(a) - 1;
+			continue;
+		}
+		if (strcmp(a, "--no-encrypt") == 0) {
+			o->no_encrypt = true;
 			continue;
 		}
 		if (a[0] != '-') {
@@ -325,12 +376,22 @@ static int parse_opts(struct rdv_opts *o, bool listen, int argc, char *argv[], c
 			*(opt_is(a, "--sndbuf") ? &o->sndbuf : &o->rcvbuf) = u;
 		} else if (opt_is(a, "--pcap")) {
 			o->pcap = v;
+		} else if (opt_is(a, "--exec") && listen) {
+			o->exec_cmd = v;
+		} else if (opt_is(a, "--forward") && listen) {
+			if (parse_forward(o, v, err, errlen) != 0)
+				return -1;
 		} else {
 			/* --peer, --isn, ... belong to direct mode */
 			snprintf(e2, sizeof(e2), "%.*s", (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
 			snprintf(err, errlen, "option '%s' is not used with a rendezvous server", e2);
 			return -1;
 		}
+	}
+	if (o->exec_cmd && o->forward) {
+		snprintf(err, errlen, "--exec '%s' and --forward '%s' exclude each other",
+			 o->exec_cmd, o->forward);
+		return -1;
 	}
 	if (!listen && !o->peer_text) {
 		snprintf(err, errlen, "missing <peer-id> (or --peer ADDR:PORT for direct mode)");
@@ -630,6 +691,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	struct rdv *r = arg;
 
 	(void)what;
+	stop_signo = (int)sig;
 	fail(r, PTCP_EXIT_SIGNAL + (int)sig, "interrupted by signal %d", (int)sig);
 }
 
@@ -652,6 +714,12 @@ static int rendezvous(struct rdv *r)
 	}
 	evsignal_add(r->ev_int, NULL);
 	evsignal_add(r->ev_term, NULL);
+	if (stop_signo) {
+		/* It came before libevent took the signals over. */
+		fail(r, PTCP_EXIT_SIGNAL + (int)stop_signo, "interrupted by signal %d",
+		     (int)stop_signo);
+		return r->exit;
+	}
 	limit = r->o->listen ? r->o->timeout : 20 * PTCP_NS_PER_S + r->o->wait;
 	if (limit) {
 		tv.tv_sec = (time_t)(limit / PTCP_NS_PER_S);
@@ -709,8 +777,52 @@ static void sleep_until(ptcp_ts at)
 		return;
 	ts.tv_sec = (time_t)((at - now) / PTCP_NS_PER_S);
 	ts.tv_nsec = (long)((at - now) % PTCP_NS_PER_S);
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stop_signo)
 		;
+}
+
+/* listen --allow, checked against the id the secure channel proved (its
+ * signature verified), never against the rendezvous's word for it; the
+ * proven id must also be the one the rendezvous matched us with. */
+static bool channel_allow(void *user, const uint8_t pk[PTCP_CHANNEL_PK_BYTES])
+{
+	const struct rdv *r = user;
+	unsigned i;
+
+	if (memcmp(pk, r->m.peer_key, PTCP_CHANNEL_PK_BYTES) != 0) {
+		ptcp_info("the authenticated peer is not the one the rendezvous matched us with");
+		return false;
+	}
+	for (i = 0; i < r->o->n_allow; i++)
+		if (memcmp(pk, r->o->allow[i], PTCP_CHANNEL_PK_BYTES) == 0)
+			return true;
+	return false;
+}
+
+/* Fills *ch for the session: our key, the peer's id from the MATCH (or
+ * the allow list), the role from the MATCH, and the two agreed ISNs as
+ * the channel binding (docs/security.md). */
+static int channel_config(struct rdv *r, struct ptcp_channel_config *ch, uint8_t binding[8])
+{
+	enum ptcp_channel_role role = r->m.role == PTCP_RDV_ROLE_INITIATOR ?
+				      PTCP_CHANNEL_INITIATOR : PTCP_CHANNEL_RESPONDER;
+	int rv;
+
+	memset(ch, 0, sizeof(*ch));
+	rv = ptcp_channel_binding_isns(binding, role, r->m.isn, r->m.peer_isn);
+	if (rv < 0)
+		return rv;
+	ch->identity_sk = r->id.sk;
+	ch->role = role;
+	ch->binding = binding;
+	ch->binding_len = (size_t)rv;
+	if (r->o->listen && r->o->n_allow > 0) {
+		ch->allow = channel_allow;
+		ch->user = r;
+	} else {
+		ch->peer_pk = r->m.peer_key;
+	}
+	return 0;
 }
 
 static int punch(struct rdv *r)
@@ -718,6 +830,8 @@ static int punch(struct rdv *r)
 	const struct rdv_opts *o = r->o;
 	struct ptcp_session_config cfg;
 	struct ptcp_session_result res;
+	struct ptcp_channel_config chcfg;
+	uint8_t binding[8];
 	char a[64], b[64], pid[PTCP_PEERID_TEXT_MAX];
 	uint64_t n;
 
@@ -744,11 +858,26 @@ static int punch(struct rdv *r)
 	cfg.open_timeout = o->punch_window;
 	cfg.linger = o->linger;
 	cfg.pcap_path = o->pcap;
+	cfg.in_fd = r->in_fd;
+	cfg.out_fd = r->out_fd;
 	if (o->sndbuf)
 		cfg.conn.sndbuf = o->sndbuf;
 	if (o->rcvbuf)
 		cfg.conn.rcvbuf = o->rcvbuf;
 	cfg.conn.first_syn_ttl = o->first_syn_ttl;
+	/* With the channel, a middlebox that rewrote the peer's ISN is only
+	 * reported: the handshake still proves who is at the other end. */
+	if (!o->no_encrypt) {
+		if (channel_config(r, &chcfg, binding) != 0) {
+			ptcp_error("cannot set up the secure channel: bad role from the rendezvous");
+			return PTCP_EXIT_CHANNEL;
+		}
+		cfg.channel = &chcfg;
+		cfg.conn.isn_policy = PTCP_ISN_ACCEPT;
+	} else {
+		cfg.conn.isn_policy = PTCP_ISN_REJECT;
+		ptcp_info("--no-encrypt: the bytes go on the wire as they are, unauthenticated");
+	}
 	/* Hole punching: SYNs at a fixed pace for the whole window, and RSTs
 	 * from the peer's NAT (sent before the peer's own SYN opened it) do
 	 * not end the attempt. */
@@ -763,6 +892,8 @@ static int punch(struct rdv *r)
 		  ptcp_endpoint_format(&cfg.remote, b, sizeof(b)));
 	if (ptcp_session_run(&cfg, &res) == 0)
 		return PTCP_EXIT_OK;
+	if (res.status == PTCP_SESSION_SIGNAL)
+		stop_signo = res.signo ? res.signo : SIGTERM;
 	if (res.status == PTCP_SESSION_CONN && res.conn_error == PTCP_ERR_TIMEOUT) {
 		if (r->rewritten) {
 			ptcp_error("no connection after %.0f s of punching: our NAT rewrote our port "
@@ -781,6 +912,281 @@ static int punch(struct rdv *r)
 	return ptcp_cli_exit_code(&res);
 }
 
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* --- serving peers in turn (--exec, --forward) ------------------------------------ */
+
+/* The --forward relay, in the child: our stdin/stdout (the session's
+ * pipes) to a kernel TCP connection to HOST:PORT. End of stdin (the
+ * peer's FIN) becomes shutdown(SHUT_WR), the target's end of stream
+ * closes stdout (our FIN to the peer). A target that cannot be reached
+ * closes both at once: the peer gets an empty connection, not a hang. */
+static int forward_relay(const struct rdv_opts *o)
+{
+	struct addrinfo hints, *ai = NULL, *p;
+	struct pollfd pf[2];
+	char buf[65536];
+	bool in_open = true, sock_open = true;
+	int fd = -1, rv;
+	ssize_t n;
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	rv = getaddrinfo(o->forward_host, o->forward_port, &hints, &ai);
+	if (rv != 0) {
+		ptcp_error("--forward %s: %s", o->forward, gai_strerror(rv));
+		return 1;
+	}
+	for (p = ai; p && fd < 0; p = p->ai_next) {
+		fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
+		if (fd >= 0 && connect(fd, p->ai_addr, p->ai_addrlen) != 0) {
+			rv = errno;
+			close(fd);
+			fd = -1;
+			errno = rv;
+		}
+	}
+	freeaddrinfo(ai);
+	if (fd < 0) {
+		ptcp_error("--forward %s: cannot connect: %s", o->forward, strerror(errno));
+		return 1;
+	}
+	ptcp_info("forwarding to %s", o->forward);
+	while (in_open || sock_open) {
+		pf[0].fd = in_open ? STDIN_FILENO : -1;
+		pf[0].events = POLLIN;
+		pf[1].fd = sock_open ? fd : -1;
+		pf[1].events = POLLIN;
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;
+		}
+		if (in_open && pf[0].revents) {
+			n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0) {
+				if (n < 0 && errno == EINTR)
+					continue;
+				in_open = false;
+				(void)shutdown(fd, SHUT_WR);
+			} else if (write_all(fd, buf, (size_t)n) != 0) {
+				return 1;
+			}
+		}
+		if (sock_open && pf[1].revents) {
+			n = read(fd, buf, sizeof(buf));
+			if (n <= 0) {
+				if (n < 0 && errno == EINTR)
+					continue;
+				sock_open = false;
+				close(STDOUT_FILENO);
+			} else if (write_all(STDOUT_FILENO, buf, (size_t)n) != 0) {
+				return 1;
+			}
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/* Starts the child that serves the matched peer (r->m): /bin/sh -c CMD
+ * or the forward relay, with pipes for its stdin and stdout, which become
+ * the session's out_fd and in_fd. The child gets a process group of its
+ * own, so that a terminal's ^C reaches the server (which resets the
+ * connection and then ends the child) and not a half-served command.
+ * Returns its pid, or -1 (logged). */
+static pid_t spawn_child(struct rdv *r)
+{
+	int to_child[2], from_child[2];
+	char id[PTCP_PEERID_TEXT_MAX], addr[64];
+	pid_t pid;
+
+	if (ptcp_peerid_encode(id, sizeof(id), r->m.peer_key, NULL) < 0)
+		id[0] = '\0';
+	ptcp_endpoint_format(&r->m.peer_public, addr, sizeof(addr));
+	if (pipe2(to_child, O_CLOEXEC) != 0)
+		goto fail0;
+	if (pipe2(from_child, O_CLOEXEC) != 0)
+		goto fail1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		goto fail2;
+	if (pid == 0) {
+		(void)setpgid(0, 0);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		if (dup2(to_child[0], STDIN_FILENO) < 0 || dup2(from_child[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		close(to_child[0]);
+		close(to_child[1]);
+		close(from_child[0]);
+		close(from_child[1]);
+		if (r->o->exec_cmd) {
+			setenv("P2PTCP_PEER_ID", id, 1);
+			setenv("P2PTCP_PEER_ADDR", addr, 1);
+			execl("/bin/sh", "sh", "-c", r->o->exec_cmd, (char *)NULL);
+			ptcp_error("cannot run /bin/sh: %s", strerror(errno));
+			_exit(127);
+		}
+		_exit(forward_relay(r->o));
+	}
+	close(to_child[0]);
+	close(from_child[1]);
+	r->out_fd = to_child[1];
+	r->in_fd = from_child[0];
+	return pid;
+fail2:
+	close(from_child[0]);
+	close(from_child[1]);
+fail1:
+	close(to_child[0]);
+	close(to_child[1]);
+fail0:
+	ptcp_error("cannot start the child for peer %s: %s", id, strerror(errno));
+	return -1;
+}
+
+/* Waits up to ms for the child; true once it is reaped. */
+static bool reap(pid_t pid, int ms, int *status)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	int i;
+
+	for (i = 0; i <= ms / 20; i++) {
+		pid_t w = waitpid(pid, status, WNOHANG);
+
+		if (w == pid || (w < 0 && errno == ECHILD))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* Closes the session's ends of the pipes (the child sees end of file on
+ * its stdin and EPIPE on its stdout), then waits for the child a little
+ * and ends its process group if it lingers. */
+static void finish_child(struct rdv *r, pid_t pid, bool clean)
+{
+	int status = 0;
+
+	close(r->in_fd);
+	close(r->out_fd);
+	r->in_fd = STDIN_FILENO;
+	r->out_fd = STDOUT_FILENO;
+	if (!reap(pid, clean ? 2000 : 200, &status)) {
+		(void)kill(-pid, SIGTERM);
+		if (!reap(pid, 1000, &status)) {
+			(void)kill(-pid, SIGKILL);
+			(void)reap(pid, 1000, &status);
+		}
+	}
+	if (WIFEXITED(status))
+		ptcp_info("child %d exited with status %d", (int)pid, WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		ptcp_info("child %d killed by signal %d", (int)pid, WTERMSIG(status));
+}
+
+static void on_stop_signal(int sig)
+{
+	stop_signo = sig;
+}
+
+/* Clears what one round of rendezvous and punching left in r. */
+static void reset_round(struct rdv *r)
+{
+	r->n_servers = r->cur = 0;
+	r->rewritten = false;
+	r->matched = false;
+	r->done = false;
+	r->exit = 0;
+	r->msg[0] = '\0';
+	memset(&r->m, 0, sizeof(r->m));
+	memset(&r->local, 0, sizeof(r->local));
+	memset(&r->observed, 0, sizeof(r->observed));
+}
+
+/* listen --exec / --forward: register, wait for a peer, serve it with a
+ * child, and again, until a signal. Each round registers from a new
+ * port the kernel picks (or --local-port again): the rendezvous
+ * connection of the last round is in TIME-WAIT to the same server on its
+ * port, and the NAT may still hold state from the last peer's flow; a
+ * fresh port gets a fresh mapping, observed anew by the server. */
+static int serve(struct rdv *r)
+{
+	struct sigaction sa;
+	unsigned served = 0, failed = 0;
+	bool in_session_signal = false;
+	int rv;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	for (;;) {
+		pid_t pid;
+
+		reset_round(r);
+		rv = stop_signo ? PTCP_EXIT_SIGNAL + (int)stop_signo : rendezvous(r);
+		rendezvous_free(r);
+		ptcp_identity_wipe(&r->probe_id);
+		if (rv != 0) {
+			if (stop_signo || rv > PTCP_EXIT_SIGNAL)
+				break;
+			ptcp_error("%s", r->msg);
+			return rv;
+		}
+		pid = spawn_child(r);
+		if (pid < 0) {
+			/* Serve an empty connection rather than none. */
+			r->in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			r->out_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		}
+		rv = punch(r);
+		if (pid >= 0) {
+			finish_child(r, pid, rv == PTCP_EXIT_OK);
+		} else {
+			close(r->in_fd);
+			close(r->out_fd);
+			r->in_fd = STDIN_FILENO;
+			r->out_fd = STDOUT_FILENO;
+		}
+		if (rv == PTCP_EXIT_OK) {
+			served++;
+			ptcp_info("peer served (%u so far); waiting for the next", served);
+		} else if (rv > PTCP_EXIT_SIGNAL) {
+			in_session_signal = true;
+			break;
+		} else {
+			failed++;
+			ptcp_info("session failed (exit status %d); waiting for the next peer", rv);
+		}
+	}
+	ptcp_info("stopped by signal %d after %u peers served, %u failed", (int)stop_signo, served,
+		  failed);
+	/* A stop asked for between peers is the normal end of a server; one
+	 * that reset a connection in progress says so in the status. */
+	return in_session_signal ? PTCP_EXIT_SIGNAL + (int)stop_signo : PTCP_EXIT_OK;
+}
+
 /* --- the subcommands ------------------------------------------------------------ */
 
 static int run(int argc, char *argv[], bool listen)
@@ -791,6 +1197,8 @@ static int run(int argc, char *argv[], bool listen)
 	int rv;
 
 	memset(&r, 0, sizeof(r));
+	r.in_fd = STDIN_FILENO;
+	r.out_fd = STDOUT_FILENO;
 	r.t0 = ptcp_clock_now();
 	ptcp_log_set_start(r.t0);
 	if (parse_opts(&o, listen, argc, argv, err, sizeof(err)) != 0) {
@@ -818,6 +1226,11 @@ static int run(int argc, char *argv[], bool listen)
 	if (ptcp_identity_load(&r.id, dir, err, sizeof(err)) != 0) {
 		ptcp_error("%s", err);
 		return PTCP_EXIT_CONN;
+	}
+	if (o.exec_cmd || o.forward) {
+		rv = serve(&r);
+		ptcp_identity_wipe(&r.id);
+		return rv;
 	}
 	rv = rendezvous(&r);
 	rendezvous_free(&r);

@@ -23,6 +23,8 @@ int ptcp_cli_exit_code(const struct ptcp_session_result *res)
 		return PTCP_EXIT_FIREWALL;
 	case PTCP_SESSION_SYSTEM:
 		return PTCP_EXIT_SYSTEM;
+	case PTCP_SESSION_CHANNEL:
+		return PTCP_EXIT_CHANNEL;
 	case PTCP_SESSION_SIGNAL:
 		return PTCP_EXIT_SIGNAL + (res->signo > 0 && res->signo < 64 ? res->signo : 0);
 	}

@@ -18,6 +18,9 @@ enum ptcp_exit {
 	                             allowed, ...) */
 	PTCP_EXIT_SYMMETRIC = 7,  /* rendezvous mode: our NAT gives every
 	                             connection a new port (symmetric NAT) */
+	PTCP_EXIT_CHANNEL = 8,    /* rendezvous mode: the secure channel failed
+	                             (wrong peer, tampered record, replay,
+	                             truncation, ...) */
 	PTCP_EXIT_FIREWALL = 69,  /* nftables not usable (EX_UNAVAILABLE) */
 	PTCP_EXIT_SYSTEM = 71,    /* a system call failed (EX_OSERR) */
 	PTCP_EXIT_PERM = 77,      /* missing CAP_NET_RAW/CAP_NET_ADMIN (EX_NOPERM) */

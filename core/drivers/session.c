@@ -85,7 +85,22 @@ struct session {
 	uint16_t gso_size[PTCP_PKTSOCK_BATCH]; /* per frame: info.gso_size */
 	uint8_t gso_ttl[PTCP_PKTSOCK_BATCH];   /* per frame: info.ttl */
 	uint64_t gso_frames, gso_segs; /* sent through the packet socket */
+
+	/* cfg.channel: in_buf holds plaintext, sealed into tx_wire; the
+	 * stream's bytes go through rx_wire into the channel, and out_buf
+	 * holds only plaintext that verified. */
+	struct ptcp_channel *ch;
+	uint8_t *tx_wire;              /* handshake or records not yet sent */
+	size_t tx_wire_off, tx_wire_len;
+	uint8_t *rx_wire;              /* received, not yet taken by the channel */
+	size_t rx_wire_off, rx_wire_len;
+	bool ch_told;                  /* "secure channel established" logged */
+	bool ch_end_sent;              /* our end record is in tx_wire or out */
+	bool ch_eof_checked;           /* ptcp_channel_input_eof() was called */
 };
+
+/* tx_wire: one IO_BUF of plaintext sealed, or the handshake. */
+#define TX_WIRE_CAP (IO_BUF + 8 * PTCP_CHANNEL_RECORD_OVERHEAD + PTCP_CHANNEL_RECORD_WIRE_MAX)
 
 static void *alloc_libc(void *ctx, size_t size)
 {
@@ -517,11 +532,110 @@ static bool can_send(struct session *s)
 	return st != PTCP_CLOSED && st != PTCP_LISTEN && !s->shut;
 }
 
+static void channel_fail(struct session *s, int err, ptcp_ts now);
+
+static bool conn_open_for_data(struct session *s)
+{
+	enum ptcp_state st = ptcp_conn_state(s->conn);
+
+	return st == PTCP_ESTABLISHED || st == PTCP_CLOSE_WAIT;
+}
+
+/* cfg.channel: refills tx_wire when it is empty (handshake first, then
+ * records of in_buf's plaintext, then the end record once in_fd ended).
+ * Returns false after a channel error. */
+static bool channel_fill(struct session *s, ptcp_ts now)
+{
+	ptcp_ssize n;
+	size_t taken;
+
+	if (s->tx_wire_off < s->tx_wire_len)
+		return true;
+	s->tx_wire_off = s->tx_wire_len = 0;
+	if (!conn_open_for_data(s) || s->shut)
+		return true;
+	if (ptcp_channel_handshake_pending(s->ch) > 0) {
+		n = ptcp_channel_handshake_output(s->ch, s->tx_wire, TX_WIRE_CAP);
+		if (n < 0) {
+			channel_fail(s, (int)n, now);
+			return false;
+		}
+		s->tx_wire_len = (size_t)n;
+		return true;
+	}
+	if (!ptcp_channel_is_established(s->ch)) {
+		if (ptcp_channel_error(s->ch) != 0) {
+			channel_fail(s, ptcp_channel_error(s->ch), now);
+			return false;
+		}
+		return true;
+	}
+	if (!s->ch_told) {
+		s->ch_told = true;
+		ptcp_info("secure channel established (%s) after %.3f ms",
+			  ptcp_channel_role_name(ptcp_channel_role(s->ch)),
+			  (double)ptcp_ts_elapsed(now, s->start) / PTCP_NS_PER_MS);
+	}
+	if (s->in_off < s->in_len) {
+		n = ptcp_channel_seal(s->ch, s->in_buf + s->in_off, s->in_len - s->in_off, &taken,
+				      s->tx_wire, TX_WIRE_CAP);
+		if (n < 0) {
+			channel_fail(s, (int)n, now);
+			return false;
+		}
+		s->in_off += taken;
+		if (s->in_off == s->in_len)
+			s->in_off = s->in_len = 0;
+		s->tx_wire_len = (size_t)n;
+		return true;
+	}
+	if (s->in_eof && !s->ch_end_sent) {
+		n = ptcp_channel_close(s->ch, s->tx_wire, TX_WIRE_CAP);
+		if (n < 0) {
+			channel_fail(s, (int)n, now);
+			return false;
+		}
+		s->ch_end_sent = true;
+		s->tx_wire_len = (size_t)n;
+	}
+	return true;
+}
+
+/* cfg.channel: hands handshake bytes and records to the engine while its
+ * send buffer takes them. */
+static void channel_push(struct session *s, ptcp_ts now)
+{
+	ptcp_ssize n;
+
+	for (;;) {
+		if (!channel_fill(s, now) || s->tx_wire_off == s->tx_wire_len)
+			return;
+		n = ptcp_conn_send(s->conn, s->tx_wire + s->tx_wire_off,
+				   s->tx_wire_len - s->tx_wire_off, now);
+		if (n <= 0)
+			return;    /* full, or failed: settle() reports why */
+		s->tx_wire_off += (size_t)n;
+	}
+}
+
+/* True when our FIN may follow: with a channel, only after the end
+ * record went to the engine. */
+static bool ready_to_shut(struct session *s)
+{
+	if (!s->in_eof || s->in_len != 0)
+		return false;
+	return !s->ch || (s->ch_end_sent && s->tx_wire_off == s->tx_wire_len);
+}
+
 /* Hands bytes already read from in_fd to the engine. */
 static void push_in(struct session *s, ptcp_ts now)
 {
 	ptcp_ssize n;
 
+	if (s->ch) {
+		channel_push(s, now);
+		return;
+	}
 	while (s->in_off < s->in_len) {
 		n = ptcp_conn_send(s->conn, s->in_buf + s->in_off, s->in_len - s->in_off, now);
 		if (n < 0) {
@@ -601,6 +715,54 @@ static void close_out(struct session *s)
 	ptcp_info("end of the peer's data");
 }
 
+/* cfg.channel: fills out_buf with verified plaintext, feeding the
+ * channel from the engine only as fast as out_buf empties. Returns the
+ * bytes now in out_buf (0: none ready), or -1 after a channel error. */
+static ptcp_ssize channel_pull(struct session *s, ptcp_ts now)
+{
+	ptcp_ssize n;
+	int rv;
+
+	for (;;) {
+		n = ptcp_channel_read(s->ch, s->out_buf, IO_BUF);
+		if (n < 0) {
+			channel_fail(s, (int)n, now);
+			return -1;
+		}
+		if (n > 0)
+			return n;
+		if (s->rx_wire_off < s->rx_wire_len) {
+			n = ptcp_channel_input(s->ch, s->rx_wire + s->rx_wire_off,
+					       s->rx_wire_len - s->rx_wire_off);
+			if (n < 0) {
+				channel_fail(s, (int)n, now);
+				return -1;
+			}
+			s->rx_wire_off += (size_t)n;
+			if (n == 0)
+				return 0;
+			continue;
+		}
+		s->rx_wire_off = s->rx_wire_len = 0;
+		n = ptcp_conn_recv(s->conn, s->rx_wire, IO_BUF, now);
+		if (n > 0) {
+			s->rx_wire_len = (size_t)n;
+			continue;
+		}
+		if (ptcp_conn_recv_eof(s->conn) && !s->ch_eof_checked) {
+			/* A FIN before the peer's end record is a cut, not
+			 * an end. */
+			s->ch_eof_checked = true;
+			rv = ptcp_channel_input_eof(s->ch);
+			if (rv != 0) {
+				channel_fail(s, rv, now);
+				return -1;
+			}
+		}
+		return 0;
+	}
+}
+
 /* Moves received bytes to out_fd as far as it takes them. */
 static void pump_out(struct session *s, ptcp_ts now)
 {
@@ -627,12 +789,17 @@ static void pump_out(struct session *s, ptcp_ts now)
 		s->out_off = s->out_len = 0;
 		/* Only read from the engine what we can hold: the rest stays
 		 * in its receive buffer and the window shrinks. */
-		n = ptcp_conn_recv(s->conn, s->out_buf, IO_BUF, now);
+		if (s->ch)
+			n = channel_pull(s, now);
+		else
+			n = ptcp_conn_recv(s->conn, s->out_buf, IO_BUF, now);
 		if (n <= 0)
 			break;
 		s->out_len = (size_t)n;
 	}
-	if (ptcp_conn_recv_eof(s->conn))
+	if (s->ch && s->done)
+		return;
+	if (s->ch ? ptcp_channel_read_eof(s->ch) && s->ch_eof_checked : ptcp_conn_recv_eof(s->conn))
 		close_out(s);
 }
 
@@ -650,7 +817,8 @@ static void on_out(evutil_socket_t fd, short what, void *arg)
 
 static bool out_drained(struct session *s)
 {
-	return s->out_closed || (s->out_off == s->out_len && ptcp_conn_recv_ready(s->conn) == 0);
+	return s->out_closed || (s->out_off == s->out_len && ptcp_conn_recv_ready(s->conn) == 0 &&
+				 s->rx_wire_off == s->rx_wire_len);
 }
 
 static ptcp_ts linger_time(struct session *s)
@@ -780,12 +948,14 @@ static void settle(struct session *s, ptcp_ts now)
 	if (!s->in_poll)
 		for (guard = 0; guard < 64 && read_in(s, now); guard++)
 			;
+	/* The end of a file seen just now still owes the end record. */
+	if (s->ch && !s->done)
+		push_in(s, now);
 	st = ptcp_conn_state(s->conn);
 	/* Shutdown in SYN-SENT would drop the connection attempt, so our
 	 * FIN waits for the connection to exist (RFC 9293 3.10.4 queues it
 	 * in SYN-RECEIVED; we wait until ESTABLISHED either way). */
-	if (s->in_eof && s->in_len == 0 && !s->shut &&
-	    (st == PTCP_ESTABLISHED || st == PTCP_CLOSE_WAIT)) {
+	if (ready_to_shut(s) && !s->shut && (st == PTCP_ESTABLISHED || st == PTCP_CLOSE_WAIT)) {
 		s->shut = true;
 		(void)ptcp_conn_shutdown(s->conn, now);
 	}
@@ -797,9 +967,29 @@ static void settle(struct session *s, ptcp_ts now)
 	if (s->in_poll)
 		set_armed(s->ev_in, &s->in_armed,
 			  !s->in_eof && can_send(s) && s->in_len == 0 &&
-			  ptcp_conn_send_space(s->conn) > 0);
+			  ptcp_conn_send_space(s->conn) > 0 &&
+			  (!s->ch || s->tx_wire_off == s->tx_wire_len));
 	if (s->out_poll)
 		set_armed(s->ev_out, &s->out_armed, s->out_off < s->out_len);
+}
+
+/* Ends the connection after a channel error: a RST (there is no alert
+ * to send: docs/security.md), and one line that names what happened. */
+static void channel_fail(struct session *s, int err, ptcp_ts now)
+{
+	if (s->done)
+		return;
+	if (ptcp_conn_state(s->conn) != PTCP_CLOSED) {
+		(void)ptcp_conn_abort(s->conn, now);
+		flush_tx(s, now);
+	}
+	if (s->res->status == PTCP_SESSION_OK)
+		s->res->channel_error = err;
+	/* Plaintext not yet written stays unwritten: the stream it
+	 * belongs to is no longer trustworthy as a whole. */
+	s->out_off = s->out_len = 0;
+	fail(s, PTCP_SESSION_CHANNEL, 0, "secure channel failed: %s; connection reset",
+	     ptcp_channel_strerror(err));
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -972,6 +1162,21 @@ static int open_conn(struct session *s)
 	}
 	if (cfg->gso)
 		open_gso(s, &cc);
+	if (cfg->channel) {
+		s->tx_wire = malloc(TX_WIRE_CAP);
+		s->rx_wire = malloc(IO_BUF);
+		if (!s->tx_wire || !s->rx_wire) {
+			fail(s, PTCP_SESSION_SYSTEM, ENOMEM, "out of memory");
+			return -1;
+		}
+		rv = ptcp_channel_new(&s->ch, cfg->channel);
+		if (rv != 0) {
+			s->ch = NULL;
+			fail(s, PTCP_SESSION_SYSTEM, rv == PTCP_ERR_NOMEM ? ENOMEM : EINVAL,
+			     "cannot set up the secure channel: %s", ptcp_channel_strerror(rv));
+			return -1;
+		}
+	}
 
 	ptcp_endpoint_format(&s->rs.local, a, sizeof(a));
 	if (cfg->passive) {
@@ -1060,6 +1265,9 @@ static void close_all(struct session *s)
 	free(s->rx_buf);
 	free(s->in_buf);
 	free(s->out_buf);
+	ptcp_channel_free(s->ch);
+	free(s->tx_wire);
+	free(s->rx_wire);
 }
 
 static void log_stats(const struct ptcp_stats *st)

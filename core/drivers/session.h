@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "channel.h"
 #include "conn.h"
 
 /* The SO_MARK our segments carry (ASCII "ptcp"); the firewall rule lets
@@ -41,6 +42,8 @@ enum ptcp_session_status {
 	PTCP_SESSION_SYSTEM,     /* a system call failed: sys_errno */
 	PTCP_SESSION_SIGNAL,     /* SIGINT or SIGTERM: signo; the connection
 	                            was aborted (RST) */
+	PTCP_SESSION_CHANNEL,    /* the secure channel failed: channel_error
+	                            says how; the connection was aborted (RST) */
 };
 
 struct ptcp_session_config {
@@ -68,6 +71,17 @@ struct ptcp_session_config {
 	                                 packet socket with segmentation
 	                                 offload (pktsock.h); it bypasses this
 	                                 host's netfilter: see docs/driver.md */
+	const struct ptcp_channel_config *channel;
+	                              /* NULL: the application's bytes go on
+	                                 the wire as they are. Otherwise, once
+	                                 ESTABLISHED, the secure channel's
+	                                 handshake (channel.h) runs over the
+	                                 stream, then in_fd's bytes go out as
+	                                 records and only verified plaintext
+	                                 reaches out_fd; end of in_fd sends the
+	                                 end record before the FIN. Read only
+	                                 during ptcp_session_run() (the channel
+	                                 copies what it keeps). */
 };
 
 struct ptcp_session_result {
@@ -75,6 +89,8 @@ struct ptcp_session_result {
 	int conn_error;        /* PTCP_SESSION_CONN: negative enum ptcp_error */
 	int sys_errno;         /* PERM, FIREWALL, SYSTEM: errno value */
 	int signo;             /* PTCP_SESSION_SIGNAL */
+	int channel_error;     /* PTCP_SESSION_CHANNEL: negative enum
+	                          ptcp_channel_error (or enum ptcp_error) */
 	char msg[384];         /* one line for the user (no program name), ""
 	                          for a clean close */
 	struct ptcp_endpoint local;   /* the endpoint actually used */

@@ -1,0 +1,231 @@
+#!/bin/bash
+# The secure channel end to end (docs/security.md), in the two-NAT lab with
+# rendezvousd on S, as in test_punch.sh:
+#   - encrypted connect/listen, 16 MiB each way with hashes compared, and
+#     "secure channel established" in both -v logs;
+#   - a capture on NAT A's outside link: a known marker string sent both
+#     ways is not on the wire with encryption, and is with --no-encrypt;
+#   - tampering: NAT B overwrites 4 payload bytes (at offset 100) of the
+#     first large data segment from A after the handshake (nftables payload
+#     mangling, the kernel fixes the checksum): B must stop with the tamper
+#     message and exit status 8, and write no byte of that record (nor any
+#     byte A did not send) to its stdout;
+#   - a malicious rendezvous (rendezvousd with P2PTCP_RDVD_TEST_REDIRECT):
+#     A asks for B but is matched with C, a listener with another key, under
+#     B's id: A must stop with the wrong-peer message and exit status 8;
+#   - a --no-encrypt connector facing an encrypted listener: the listener
+#     stops with exit status 8 and writes nothing.
+# Ends with "netns: P passed, F failed".
+# shellcheck disable=SC2034,SC2154
+# (key() sets ID_<name> with eval)
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/netns/lab.sh
+
+RDVD=${RDVD:-$BUILD/rendezvousd}
+N=$((16 * MiB))
+EXIT_CHANNEL=8
+MARKER=XYZZY-PLAINTEXT-MARKER-0123456789
+
+secure_init() {
+	t_init || return 1
+	if [ ! -x "$RDVD" ]; then
+		echo "netns: $RDVD is missing (make)"
+		return 1
+	fi
+}
+
+key() {
+	local id
+	id=$(XDG_CONFIG_HOME="$LAB_DIR/$1" "$P2PTCP" keygen 2>/dev/null) || { t_fail "keygen $1"; return 1; }
+	eval "ID_$1=\$id"
+}
+
+listening() { ip netns exec "$1" ss -Htln "( sport = :$2 )" | grep -q .; }
+
+# srv_start [ENV...]: rendezvousd -v on S.
+srv_start() {
+	lab_bg "$LAB_S" "$LAB_DIR/srv.out" "$LAB_DIR/srv.log" env "$@" "$RDVD" -v --listen "$LAB_S_IP:7450"
+	t_log "$LAB_DIR/srv.log"
+	wait_for 5 listening "$LAB_S" 7450 || { t_fail "rendezvousd did not start"; return 1; }
+}
+
+waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
+
+expect_log() {
+	grep -qF -- "$2" "$LAB_DIR/$1.log" || t_fail "no '$2' in $1.log"
+}
+
+# (1) 16 MiB each way through the channel.
+case_bulk() {
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	srv_start || return 1
+	key ka && key kb || return 1
+	eng_start eb "$LAB_B" $N 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" \
+		--allow "$ID_ka" --timeout 30
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	eng_start ea "$LAB_A" $N 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/ka/p2ptcp"
+	peer_wait ea; expect_exit "p2ptcp connect" $?
+	peer_wait eb; expect_exit "p2ptcp listen" $?
+	expect_eng_data ea "$N" 2
+	expect_eng_data eb "$N" 1
+	expect_log ea "secure channel established (initiator)"
+	expect_log eb "secure channel established (responder)"
+	expect_no_tables "$LAB_A"
+	expect_no_tables "$LAB_B"
+}
+
+# marker_file FILE: 256 KiB of lines carrying the marker.
+marker_file() {
+	local i
+	for i in $(seq 1 4096); do
+		printf '%s %058d\n' "$MARKER" "$i"
+	done >"$1"
+}
+
+# (2) the marker on NAT A's outside link: absent encrypted, present plain.
+# marker_run NAME [--no-encrypt]
+marker_run() {
+	local name=$1 cap ra rb
+	shift
+	marker_file "$LAB_DIR/marker.txt"
+	lab_capture_start "$LAB_INET" pa "$LAB_DIR/$name.pcap" tcp and not port 7450 || return 1
+	cap=$LAB_CAP_PID
+	t_log "$LAB_DIR/$name-b.log"
+	t_log "$LAB_DIR/$name-a.log"
+	ip netns exec "$LAB_B" "$P2PTCP" listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" \
+		--timeout 30 -v "$@" <"$LAB_DIR/marker.txt" >"$LAB_DIR/$name-b.out" 2>"$LAB_DIR/$name-b.log" &
+	PID_mb=$!
+	lab_track $PID_mb
+	wait_for 10 grep -qs "waiting for a peer" "$LAB_DIR/$name-b.log" ||
+		{ t_fail "the listener did not register"; return 1; }
+	ip netns exec "$LAB_A" "$P2PTCP" connect "$ID_kb" --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/ka/p2ptcp" -v "$@" <"$LAB_DIR/marker.txt" >"$LAB_DIR/$name-a.out" \
+		2>"$LAB_DIR/$name-a.log" &
+	PID_ma=$!
+	lab_track $PID_ma
+	peer_wait ma 60; ra=$?
+	peer_wait mb 60; rb=$?
+	lab_capture_stop "$cap"
+	expect_exit "$name: connect" $ra
+	expect_exit "$name: listen" $rb
+	cmp -s "$LAB_DIR/marker.txt" "$LAB_DIR/$name-a.out" || t_fail "$name: A received other bytes"
+	cmp -s "$LAB_DIR/marker.txt" "$LAB_DIR/$name-b.out" || t_fail "$name: B received other bytes"
+}
+
+case_marker() {
+	local n
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	srv_start || return 1
+	key ka && key kb || return 1
+	marker_run enc || return 1
+	n=$(grep -acF "$MARKER" "$LAB_DIR/enc.pcap")
+	[ "$n" -eq 0 ] || t_fail "encrypted: the marker is on the wire ($n times)"
+	[ "$(lab_pcap_count "$LAB_DIR/enc.pcap" 'tcp[tcpflags] & tcp-push != 0 or len > 200')" -gt 10 ] ||
+		t_fail "encrypted: the capture holds no data segments"
+	marker_run plain --no-encrypt || return 1
+	n=$(grep -acF "$MARKER" "$LAB_DIR/plain.pcap")
+	[ "$n" -gt 0 ] || t_fail "--no-encrypt: the marker is not on the wire (capture broken?)"
+	grep -q "secure channel established" "$LAB_DIR/plain-a.log" && t_fail "--no-encrypt ran the channel"
+	return 0
+}
+
+# (3) NAT B overwrites 4 bytes at payload offset 100 (inside the first
+# record's ciphertext, past its header) of the first large segment A
+# sends after the handshake (the handshake's segments are small).
+case_tamper() {
+	local ra rb got n
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	ip netns exec "$LAB_NB" nft -f - <<-EOF || { t_fail "nftables cannot mangle payloads here"; return 1; }
+	table inet tamper {
+		chain tamper_fwd {
+			type filter hook forward priority -10;
+			iifname "wan0" meta l4proto tcp meta length > 1000 quota until 1600 bytes @ih,800,32 set 0x5a5a5a5a counter
+		}
+	}
+	EOF
+	srv_start || return 1
+	key ka && key kb || return 1
+	eng_start eb "$LAB_B" $N 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" --timeout 30
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	eng_start ea "$LAB_A" $N 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/ka/p2ptcp"
+	peer_wait eb 30; rb=$?
+	peer_wait ea 30; ra=$?
+	expect_exit "the tampered-with listener" $rb $EXIT_CHANNEL
+	expect_log eb "secure channel failed: a record failed authentication"
+	[ "$ra" -ne 0 ] || t_fail "the connector exited 0 after the peer's abort"
+	# a record is at most 16 KiB: B may have written the records before
+	# the tampered one, never anything from it on
+	wait_for 5 grep -q "bytes=" "$LAB_DIR/eb.hash"
+	got=$(grep -o 'bytes=[0-9]* hash=[0-9a-f]*' "$LAB_DIR/eb.hash" | head -1)
+	n=${got#bytes=}
+	n=${n%% *}
+	if [ -z "$n" ] || [ "$n" -ge "$N" ]; then
+		t_fail "the listener received '$got', want fewer than $N bytes"
+	fi
+	[ "$got" = "$(sum "${n:-0}" 1)" ] || t_fail "the listener wrote bytes that A did not send: $got"
+	echo "    the listener wrote ${n:-?} verified bytes before the tampered record"
+	ip netns exec "$LAB_NB" nft list table inet tamper | grep -q "counter packets 1 " ||
+		t_fail "the tamper rule did not fire exactly once: $(ip netns exec "$LAB_NB" nft list table inet tamper | grep counter)"
+	expect_no_tables "$LAB_B"
+	expect_no_tables "$LAB_A"
+}
+
+# (4) the server answers A's CONNECT for B with C's listener.
+case_wrong_peer() {
+	local ra rc
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	key ka && key kb && key kc || return 1
+	srv_start P2PTCP_RDVD_TEST_REDIRECT="$ID_kc" || return 1
+	# B is registered and listening, as A expects; C is the third party
+	eng_start eb "$LAB_B" 1000 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" --timeout 8
+	wait_for 10 waiting eb || { t_fail "B did not register"; return 1; }
+	eng_start ec "$LAB_S" 1000 3 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kc/p2ptcp" --timeout 30
+	wait_for 10 waiting ec || { t_fail "C did not register"; return 1; }
+	eng_start ea "$LAB_A" 1000 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/ka/p2ptcp"
+	peer_wait ea 30; ra=$?
+	peer_wait ec 30; rc=$?
+	expect_exit "A, matched with the wrong peer" $ra $EXIT_CHANNEL
+	expect_log ea "secure channel failed: the peer is not the expected peer id"
+	[ "$rc" -ne 0 ] || t_fail "C exited 0"
+	grep -q "answering a CONNECT with another peer's listener" "$LAB_DIR/srv.log" ||
+		t_fail "the server did not lie"
+	[ -s "$LAB_DIR/ea.hash" ] && grep -q "bytes=[1-9]" "$LAB_DIR/ea.hash" &&
+		t_fail "A wrote bytes to stdout: $(cat "$LAB_DIR/ea.hash")"
+	peer_wait eb 20 >/dev/null
+	expect_no_tables "$LAB_A"
+	return 0
+}
+
+# (5) A runs --no-encrypt, B the channel: B gets bytes that are no HELLO
+# and must say so (exit 8) and write nothing.
+case_mixed() {
+	local rb
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	srv_start || return 1
+	key ka && key kb || return 1
+	eng_start eb "$LAB_B" 1000 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" --timeout 30
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	eng_start ea "$LAB_A" 100000 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/ka/p2ptcp" --no-encrypt
+	peer_wait eb 30; rb=$?
+	peer_wait ea 30 >/dev/null
+	expect_exit "the encrypted listener facing a plain peer" $rb $EXIT_CHANNEL
+	expect_log eb "secure channel failed: the peer does not speak the p2ptcp secure channel"
+	wait_for 5 grep -q "bytes=" "$LAB_DIR/eb.hash"
+	grep -q "bytes=0 " "$LAB_DIR/eb.hash" || t_fail "the listener wrote: $(cat "$LAB_DIR/eb.hash")"
+	expect_no_tables "$LAB_B"
+}
+
+secure_init || exit 1
+t_run "secure bulk: encrypted connect/listen, 16 MiB each way" case_bulk
+t_run "secure wire: the marker is not on the wire, and is with --no-encrypt" case_marker
+t_run "secure tamper: bytes changed on the path end the connection (exit 8)" case_tamper
+t_run "secure wrong-peer: a lying rendezvous makes A fail (exit 8)" case_wrong_peer
+t_run "secure mixed: an encrypted peer refuses a --no-encrypt one (exit 8)" case_mixed
+t_summary
