@@ -29,7 +29,7 @@ BENCH_MB=${BENCH_MB:-1024}
 N=$((BENCH_MB * MiB))
 LIMIT=${BENCH_LIMIT:-180}
 TIME=/usr/bin/time
-ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ke nat-k nat-ek 2nat-k 2nat-e link-k-tso link-ek-tso link-ekg-tso link-ke-tso"}
+ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ke nat-k nat-ek 2nat-k 2nat-e rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso"}
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
@@ -137,6 +137,70 @@ run() {
 	)
 }
 
+# run_rdv ROW [P2PTCP-ARGS...]: p2ptcp to p2ptcp through both NATs in
+# rendezvous mode (rendezvousd on S, a key per peer): B listens, A connects
+# to B's peer id and sends; the extra arguments go to both (--no-encrypt
+# for the plain row). Same output as run.
+run_rdv() {
+	local row=$1 out=$RES/$1
+	shift
+	(
+		LAB_PREFIX="ptcp$$b${row//-/}"
+		lab_init || exit 1
+		local d=$LAB_DIR rpid spid rc id_a id_b
+		lab_two_nat drop with_s || exit 1
+		ip netns exec "$LAB_S" "$BUILD/rendezvousd" --listen "$LAB_S_IP:7450" \
+			>/dev/null 2>"$d/srv.log" </dev/null &
+		lab_track $!
+		wait_for 5 sh -c "ip netns exec '$LAB_S' ss -Hltn | grep -q ':7450 '" ||
+			{ echo "rendezvousd did not start" >&2; exit 1; }
+		id_a=$(XDG_CONFIG_HOME=$d/ka "$P2PTCP" keygen 2>/dev/null) || exit 1
+		id_b=$(XDG_CONFIG_HOME=$d/kb "$P2PTCP" keygen 2>/dev/null) || exit 1
+		ip netns exec "$LAB_A" tcpdump -i eth0 -n -U --immediate-mode -s 96 -Z root -c 40 \
+			-w "$d/hs.pcap" "tcp and not port 7450" >/dev/null 2>"$d/hs.log" </dev/null &
+		lab_track $!
+		wait_for 5 grep -qs "listening on" "$d/hs.log" || { echo "capture failed" >&2; exit 1; }
+		{
+			ip netns exec "$LAB_B" env XDG_CONFIG_HOME="$d/kb" "$TIME" -o "$d/r.time" \
+				-f '%e %U %S %M' "$P2PTCP" listen --rendezvous "$LAB_S_IP" --allow "$id_a" \
+				--timeout 30 "$@" -v </dev/null 2>"$d/r.err" | "$KPEER" sink >"$d/r.out"
+		} &
+		rpid=$!
+		lab_track $rpid
+		wait_for 10 grep -qs "waiting for a peer" "$d/r.err" ||
+			{ echo "the listener did not register" >&2; exit 1; }
+		{
+			"$KPEER" gen "$N" | ip netns exec "$LAB_A" env XDG_CONFIG_HOME="$d/ka" "$TIME" \
+				-o "$d/s.time" -f '%e %U %S %M' "$P2PTCP" connect "$id_b" \
+				--rendezvous "$LAB_S_IP" "$@" -v >/dev/null 2>"$d/s.err"
+		} &
+		spid=$!
+		lab_track $spid
+		lab_wait_pid $spid "$LIMIT"; rc=$?
+		lab_wait_pid $rpid 10 || rc=1
+		if [ $rc -ne 0 ]; then
+			echo "bench: $row failed (status $rc)" >&2
+			tail -5 "$d/s.err" "$d/r.err" >&2
+			exit 1
+		fi
+		local bytes xfer
+		bytes=$(sed -nE 's/.*bytes=([0-9]+).*/\1/p' "$d/r.out" | tail -1)
+		xfer=$(sed -nE 's/.*xfer_secs=([0-9.]+).*/\1/p' "$d/r.out" | tail -1)
+		if [ "${bytes:-0}" != "$N" ]; then
+			echo "bench: $row: receiver got ${bytes:-0} bytes, want $N" >&2
+			exit 1
+		fi
+		{
+			echo "bytes $bytes"
+			echo "xfer $xfer"
+			echo "snd $(tail -1 "$d/s.time")"
+			echo "rcv $(tail -1 "$d/r.time")"
+			echo "est $(lab_pcap_syn_to_est "$d/hs.pcap")"
+			echo "engest $(sed -nE 's/.*established after ([0-9.]+) ms.*/\1/p' "$d/s.err" | head -1)"
+		} >"$out"
+	)
+}
+
 # --- the table -----------------------------------------------------------------------
 
 field() { # ROW KEY N: the Nth value on the line of KEY
@@ -164,6 +228,8 @@ label() {
 	nat-ek) echo "nat   p2ptcp -> kernel (A->S)" ;;
 	2nat-k) echo "2nat  kernel -> kernel (simopen)" ;;
 	2nat-e) echo "2nat  p2ptcp -> p2ptcp (simopen)" ;;
+	rdv-plain) echo "2nat  peer id, --no-encrypt" ;;
+	rdv-enc) echo "2nat  peer id, encrypted" ;;
 	link-k-tso) echo "link* kernel -> kernel" ;;
 	link-ek-tso) echo "link* p2ptcp -> kernel" ;;
 	link-ekg-tso) echo "link* p2ptcp --gso -> kernel" ;;
@@ -182,6 +248,8 @@ for row in $ROWS; do
 	nat-ek) run "$row" nat engine kernel ;;
 	2nat-k) run "$row" 2nat kernel kernel ;;
 	2nat-e) run "$row" 2nat engine engine ;;
+	rdv-plain) run_rdv "$row" --no-encrypt ;;
+	rdv-enc) run_rdv "$row" ;;
 	link-k-tso) LAB_VETH_OFFLOAD=keep run "$row" link kernel kernel ;;
 	link-ek-tso) LAB_VETH_OFFLOAD=keep run "$row" link engine kernel ;;
 	link-ekg-tso) LAB_VETH_OFFLOAD=keep BENCH_ENGINE_ARGS=--gso run "$row" link engine kernel ;;
@@ -218,6 +286,9 @@ ratio link-ekg link-k snd "link, p2ptcp --gso sending"
 ratio link-ke link-k rcv "link, p2ptcp receiving"
 ratio nat-ek nat-k snd "nat, p2ptcp sending"
 ratio 2nat-e 2nat-k snd "2nat, p2ptcp both ends"
+ratio rdv-plain 2nat-k snd "2nat, by peer id, plain"
+ratio rdv-enc 2nat-k snd "2nat, by peer id, encrypted"
+ratio rdv-enc rdv-plain snd "encrypted vs plain (same path)"
 ratio link-ek-tso link-k-tso snd "link*, p2ptcp sending"
 ratio link-ekg-tso link-k-tso snd "link*, p2ptcp --gso sending"
 ratio link-ke-tso link-k-tso rcv "link*, p2ptcp receiving"
