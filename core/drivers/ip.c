@@ -1,19 +1,9 @@
 #include <string.h>
 
+#include "be.h"
 #include "error.h"
 #include "ip.h"
 #include "segment.h"
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static void set_ipv4(struct ptcp_endpoint *ep, const uint8_t *a)
 {
@@ -28,7 +18,7 @@ uint16_t ptcp_ipv4_checksum(const uint8_t *data, size_t len)
 	size_t i;
 
 	for (i = 0; i + 1 < len; i += 2)
-		sum += get16(data + i);
+		sum += ptcp_get16(data + i);
 	if (len & 1)
 		sum += (uint32_t)data[len - 1] << 8;
 	while (sum >> 16)
@@ -51,7 +41,7 @@ int ptcp_ipv4_parse(struct ptcp_ipv4 *ip, const uint8_t *buf, size_t len)
 		return PTCP_ERR_INVAL;
 	if (hdr_len > len)
 		return PTCP_ERR_TRUNCATED;
-	total = get16(buf + 2);
+	total = ptcp_get16(buf + 2);
 	if (total < hdr_len)
 		return PTCP_ERR_INVAL;
 	if (total > len)
@@ -63,8 +53,8 @@ int ptcp_ipv4_parse(struct ptcp_ipv4 *ip, const uint8_t *buf, size_t len)
 	ip->hdr_len = hdr_len;
 	ip->total_len = total;
 	ip->tos = buf[1];
-	ip->id = get16(buf + 4);
-	frag = get16(buf + 6);
+	ip->id = ptcp_get16(buf + 4);
+	frag = ptcp_get16(buf + 6);
 	ip->dont_fragment = (frag & 0x4000) != 0;
 	ip->more_fragments = (frag & 0x2000) != 0;
 	ip->frag_offset = frag & 0x1fff;
@@ -88,15 +78,15 @@ int ptcp_ipv4_build(uint8_t *buf, size_t cap, const struct ptcp_endpoint *src,
 		return PTCP_ERR_INVAL;
 	buf[0] = 0x45;
 	buf[1] = 0;
-	put16(buf + 2, (uint16_t)(PTCP_IPV4_HDR_MIN + payload_len));
-	put16(buf + 4, id);
-	put16(buf + 6, 0x4000);   /* DF, as Linux sends TCP (PMTU discovery) */
+	ptcp_put16(buf + 2, (uint16_t)(PTCP_IPV4_HDR_MIN + payload_len));
+	ptcp_put16(buf + 4, id);
+	ptcp_put16(buf + 6, 0x4000);   /* DF, as Linux sends TCP (PMTU discovery) */
 	buf[8] = ttl;
 	buf[9] = proto;
-	put16(buf + 10, 0);
+	ptcp_put16(buf + 10, 0);
 	memcpy(buf + 12, src->addr, 4);
 	memcpy(buf + 16, dst->addr, 4);
-	put16(buf + 10, ptcp_ipv4_checksum(buf, PTCP_IPV4_HDR_MIN));
+	ptcp_put16(buf + 10, ptcp_ipv4_checksum(buf, PTCP_IPV4_HDR_MIN));
 	return PTCP_IPV4_HDR_MIN;
 }
 
@@ -149,14 +139,14 @@ int ptcp_tcp_checksum_complete(uint8_t *tcp, size_t len, const struct ptcp_endpo
 		return 0;
 	/* The pseudo-header: addresses, zero, protocol, TCP length. */
 	for (i = 0; i < 4; i += 2)
-		sum += get16(src->addr + i) + get16(dst->addr + i);
+		sum += ptcp_get16(src->addr + i) + ptcp_get16(dst->addr + i);
 	sum += PTCP_IPPROTO_TCP + (uint32_t)len;
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	partial = (uint16_t)sum;
-	if (get16(tcp + 16) != partial || ptcp_tcp_checksum(src, dst, tcp, len) == 0)
+	if (ptcp_get16(tcp + 16) != partial || ptcp_tcp_checksum(src, dst, tcp, len) == 0)
 		return 0;
-	put16(tcp + 16, 0);
-	put16(tcp + 16, ptcp_tcp_checksum(src, dst, tcp, len));
+	ptcp_put16(tcp + 16, 0);
+	ptcp_put16(tcp + 16, ptcp_tcp_checksum(src, dst, tcp, len));
 	return 1;
 }

@@ -22,9 +22,11 @@
 #include <linux/rtnetlink.h>
 #include <linux/virtio_net.h>
 
+#include "be.h"
 #include "error.h"
 #include "ip.h"
 #include "pktsock.h"
+#include "sendbatch.h"
 #include "segment.h"
 
 /* As the raw socket: a full window of 64 KiB frames in flight. */
@@ -42,28 +44,6 @@
 
 _Static_assert(sizeof(struct virtio_net_hdr) == PTCP_PKTSOCK_VNET_LEN, "virtio_net_hdr size");
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 /* --- pure helpers ---------------------------------------------------------- */
 
 uint16_t ptcp_pktsock_pseudo_sum(const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst,
@@ -75,7 +55,7 @@ uint16_t ptcp_pktsock_pseudo_sum(const struct ptcp_endpoint *src, const struct p
 	if (src->family != PTCP_AF_INET || dst->family != PTCP_AF_INET)
 		return 0;
 	for (i = 0; i < 4; i += 2)
-		sum += get16(src->addr + i) + get16(dst->addr + i);
+		sum += ptcp_get16(src->addr + i) + ptcp_get16(dst->addr + i);
 	sum += PTCP_IPPROTO_TCP + (uint32_t)tcp_len;
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -131,7 +111,7 @@ int ptcp_pktsock_frame(uint8_t *frame, const struct ptcp_pktsock_path *path, siz
 
 	memcpy(frame + ETH_OFF, path->dst_mac, 6);
 	memcpy(frame + ETH_OFF + 6, path->src_mac, 6);
-	put16(frame + ETH_OFF + 12, ETH_P_IP);
+	ptcp_put16(frame + ETH_OFF + 12, ETH_P_IP);
 
 	if (ptcp_ipv4_build(frame + IP_OFF, 20, &path->src, &path->dst, PTCP_IPPROTO_TCP,
 			    ttl ? ttl : path->ttl ? path->ttl : 64, id, tcp_len) != 20)
@@ -140,7 +120,7 @@ int ptcp_pktsock_frame(uint8_t *frame, const struct ptcp_pktsock_path *path, siz
 	/* CHECKSUM_PARTIAL: the kernel (or the device) adds the bytes from
 	 * csum_start on to what the field holds, and GSO first corrects the
 	 * length in it for each piece (__tcp_v4_send_check, tcp_gso_segment). */
-	put16(tcp + TCP_CSUM_OFF, ptcp_pktsock_pseudo_sum(&path->src, &path->dst, tcp_len));
+	ptcp_put16(tcp + TCP_CSUM_OFF, ptcp_pktsock_pseudo_sum(&path->src, &path->dst, tcp_len));
 	return (int)(PTCP_PKTSOCK_HEADROOM + tcp_len);
 }
 
@@ -178,14 +158,14 @@ int ptcp_pktsock_piece(uint8_t *out, size_t cap, const uint8_t *tcp, size_t len,
 		return PTCP_ERR_NOBUF;
 	memcpy(out, tcp, thl);
 	memcpy(out + thl, tcp + thl + off, plen);
-	put32(out + 4, get32(tcp + 4) + (uint32_t)off);
+	ptcp_put32(out + 4, ptcp_get32(tcp + 4) + (uint32_t)off);
 	/* As TSO: FIN and PSH belong to the last byte, CWR to the first. */
 	if (k + 1 < n)
 		out[13] &= (uint8_t)~(TCP_FLAG_FIN | TCP_FLAG_PSH);
 	if (k > 0)
 		out[13] &= (uint8_t)~TCP_FLAG_CWR;
-	put16(out + TCP_CSUM_OFF, 0);
-	put16(out + TCP_CSUM_OFF, ptcp_tcp_checksum(src, dst, out, thl + plen));
+	ptcp_put16(out + TCP_CSUM_OFF, 0);
+	ptcp_put16(out + TCP_CSUM_OFF, ptcp_tcp_checksum(src, dst, out, thl + plen));
 	return (int)(thl + plen);
 }
 
@@ -345,7 +325,7 @@ int ptcp_pktsock_parse_ct(const void *msg, size_t len, uint32_t *status)
 		return -EPROTO;
 	if (!tb[CTA_STATUS] || attr_len(tb[CTA_STATUS]) != 4)
 		return -EPROTO;
-	*status = get32(attr_data(tb[CTA_STATUS]));
+	*status = ptcp_get32(attr_data(tb[CTA_STATUS]));
 	return 0;
 }
 
@@ -746,10 +726,7 @@ int ptcp_pktsock_refresh(struct ptcp_pktsock *ps, uint32_t mark)
 
 int ptcp_pktsock_send_many(struct ptcp_pktsock *ps, const struct iovec *frames, unsigned n)
 {
-	struct mmsghdr msgs[PTCP_PKTSOCK_BATCH];
 	struct sockaddr_ll sll;
-	unsigned i, done = 0;
-	int rv;
 
 	if (ps->fd < 0)
 		return -EBADF;
@@ -759,28 +736,7 @@ int ptcp_pktsock_send_many(struct ptcp_pktsock *ps, const struct iovec *frames, 
 	sll.sll_ifindex = ps->path.ifindex;
 	sll.sll_halen = 6;
 	memcpy(sll.sll_addr, ps->path.dst_mac, 6);
-	while (done < n) {
-		unsigned k = n - done < PTCP_PKTSOCK_BATCH ? n - done : PTCP_PKTSOCK_BATCH;
-
-		memset(msgs, 0, sizeof(msgs[0]) * k);
-		for (i = 0; i < k; i++) {
-			msgs[i].msg_hdr.msg_name = &sll;
-			msgs[i].msg_hdr.msg_namelen = sizeof(sll);
-			msgs[i].msg_hdr.msg_iov = (struct iovec *)&frames[done + i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-		}
-		rv = sendmmsg(ps->fd, msgs, k, 0);
-		if (rv < 0 && errno == EINTR)
-			continue;
-		if (rv < 0)
-			return done ? (int)done : -errno;
-		if (rv == 0)
-			break;
-		done += (unsigned)rv;
-		if ((unsigned)rv < k)
-			break;
-	}
-	return (int)done;
+	return ptcp_send_batch(ps->fd, frames, n, &sll, sizeof(sll));
 }
 
 void ptcp_pktsock_close(struct ptcp_pktsock *ps)

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "be.h"
 #include "error.h"
 
 #define OPT_SPACE (PTCP_TCP_HDR_MAX - PTCP_TCP_HDR_MIN) /* 40 bytes */
@@ -23,30 +24,6 @@
 #define OLEN_TS 10
 #define OLEN_SACK_BASE 2
 #define OLEN_SACK_BLOCK 8
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* --- checksum (RFC 1071) -------------------------------------------------- */
 
@@ -139,14 +116,14 @@ uint16_t ptcp_tcp_checksum(const struct ptcp_endpoint *src, const struct ptcp_en
 			memcpy(ph + 4, dst->addr, 4);
 			ph[8] = 0;
 			ph[9] = 6;
-			put16(ph + 10, (uint16_t)len);
+			ptcp_put16(ph + 10, (uint16_t)len);
 			phlen = 12;
 		} else {
 			/* RFC 8200 section 8.1: src, dst, 32-bit upper-layer
 			 * length, three zero bytes, next header. */
 			memcpy(ph, src->addr, 16);
 			memcpy(ph + 16, dst->addr, 16);
-			put32(ph + 32, (uint32_t)len);
+			ptcp_put32(ph + 32, (uint32_t)len);
 			ph[36] = ph[37] = ph[38] = 0;
 			ph[39] = 6;
 			phlen = 40;
@@ -192,7 +169,7 @@ static int parse_options(struct ptcp_options *o, const uint8_t *p, size_t n)
 			if (olen != OLEN_MSS)
 				return PTCP_ERR_BAD_OPTION;
 			o->has_mss = true;
-			o->mss = get16(v);
+			o->mss = ptcp_get16(v);
 			break;
 		case PTCP_OPT_WSCALE:
 			if (olen != OLEN_WSCALE)
@@ -209,8 +186,8 @@ static int parse_options(struct ptcp_options *o, const uint8_t *p, size_t n)
 			if (olen != OLEN_TS)
 				return PTCP_ERR_BAD_OPTION;
 			o->has_ts = true;
-			o->ts_val = get32(v);
-			o->ts_ecr = get32(v + 4);
+			o->ts_val = ptcp_get32(v);
+			o->ts_ecr = ptcp_get32(v + 4);
 			break;
 		case PTCP_OPT_SACK: {
 			unsigned nb = (olen - OLEN_SACK_BASE) / OLEN_SACK_BLOCK;
@@ -221,8 +198,8 @@ static int parse_options(struct ptcp_options *o, const uint8_t *p, size_t n)
 				return PTCP_ERR_BAD_OPTION;
 			o->sack_count = (uint8_t)nb;
 			for (unsigned b = 0; b < nb; b++) {
-				o->sack[b].left = get32(v + 8 * b);
-				o->sack[b].right = get32(v + 8 * b + 4);
+				o->sack[b].left = ptcp_get32(v + 8 * b);
+				o->sack[b].right = ptcp_get32(v + 8 * b + 4);
 			}
 			memset(o->sack + nb, 0, (PTCP_SACK_MAX - nb) * sizeof(o->sack[0]));
 			break;
@@ -260,14 +237,14 @@ int ptcp_segment_parse(struct ptcp_segment *seg, const uint8_t *buf, size_t len,
 	memset(seg, 0, sizeof(*seg));
 	if ((rv = parse_options(&seg->opt, buf + PTCP_TCP_HDR_MIN, hlen - PTCP_TCP_HDR_MIN)) != 0)
 		return rv;
-	seg->sport = get16(buf);
-	seg->dport = get16(buf + 2);
-	seg->seq = get32(buf + 4);
-	seg->ack = get32(buf + 8);
+	seg->sport = ptcp_get16(buf);
+	seg->dport = ptcp_get16(buf + 2);
+	seg->seq = ptcp_get32(buf + 4);
+	seg->ack = ptcp_get32(buf + 8);
 	/* The four reserved bits of byte 12 are ignored (RFC 9293 section 3.1). */
 	seg->flags = buf[13];
-	seg->wnd = get16(buf + 14);
-	seg->urg = get16(buf + 18);
+	seg->wnd = ptcp_get16(buf + 14);
+	seg->urg = ptcp_get16(buf + 18);
 	seg->payload = buf + hlen;
 	seg->len = len - hlen;
 	return 0;
@@ -350,8 +327,8 @@ static uint8_t *put_ts(uint8_t *p, const struct ptcp_options *o)
 {
 	*p++ = PTCP_OPT_TS;
 	*p++ = OLEN_TS;
-	put32(p, o->ts_val);
-	put32(p + 4, o->ts_ecr);
+	ptcp_put32(p, o->ts_val);
+	ptcp_put32(p + 4, o->ts_ecr);
 	return p + 8;
 }
 
@@ -360,8 +337,8 @@ static uint8_t *put_sack(uint8_t *p, const struct ptcp_options *o, unsigned n)
 	*p++ = PTCP_OPT_SACK;
 	*p++ = (uint8_t)(OLEN_SACK_BASE + OLEN_SACK_BLOCK * n);
 	for (unsigned i = 0; i < n; i++) {
-		put32(p, o->sack[i].left);
-		put32(p + 4, o->sack[i].right);
+		ptcp_put32(p, o->sack[i].left);
+		ptcp_put32(p + 4, o->sack[i].right);
 		p += 8;
 	}
 	return p;
@@ -371,7 +348,7 @@ static uint8_t *put_mss(uint8_t *p, const struct ptcp_options *o)
 {
 	*p++ = PTCP_OPT_MSS;
 	*p++ = OLEN_MSS;
-	put16(p, o->mss);
+	ptcp_put16(p, o->mss);
 	return p + 2;
 }
 
@@ -451,22 +428,22 @@ int ptcp_segment_emit(const struct ptcp_segment *seg, uint8_t *buf, size_t cap,
 	if (cap < total)
 		return PTCP_ERR_NOBUF;
 
-	put16(buf, seg->sport);
-	put16(buf + 2, seg->dport);
-	put32(buf + 4, seg->seq);
-	put32(buf + 8, seg->ack);
+	ptcp_put16(buf, seg->sport);
+	ptcp_put16(buf + 2, seg->dport);
+	ptcp_put32(buf + 4, seg->seq);
+	ptcp_put32(buf + 8, seg->ack);
 	buf[12] = (uint8_t)((hlen / 4) << 4);
 	buf[13] = seg->flags;
-	put16(buf + 14, seg->wnd);
-	put16(buf + 16, 0);
-	put16(buf + 18, seg->urg);
+	ptcp_put16(buf + 14, seg->wnd);
+	ptcp_put16(buf + 16, 0);
+	ptcp_put16(buf + 18, seg->urg);
 	write_options(buf + PTCP_TCP_HDR_MIN, &seg->opt, &pl);
 	/* memmove: a caller may re-emit a parsed segment whose payload lies
 	 * in buf itself. */
 	if (seg->len && seg->payload != buf + hlen)
 		memmove(buf + hlen, seg->payload, seg->len);
 	if (csum)
-		put16(buf + 16, ptcp_tcp_checksum(src, dst, buf, total));
+		ptcp_put16(buf + 16, ptcp_tcp_checksum(src, dst, buf, total));
 	return (int)total;
 }
 

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "be.h"
+
 #define MATCH_LEN (PTCP_RDV_KEY_LEN + 2 * PTCP_RDV_EP_LEN + 4 + 4 + 1 + 4)
 
 static const struct {
@@ -22,30 +24,6 @@ static const struct {
 };
 
 /* --- byte helpers ------------------------------------------------------- */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
@@ -85,7 +63,7 @@ int ptcp_rdv_endpoint_put(uint8_t out[PTCP_RDV_EP_LEN], const struct ptcp_endpoi
 		return -PTCP_RDV_E_MALFORMED;
 	}
 	out[0] = ep->family;
-	put16(out + 1, ep->port);
+	ptcp_put16(out + 1, ep->port);
 	return 0;
 }
 
@@ -106,7 +84,7 @@ int ptcp_rdv_endpoint_get(struct ptcp_endpoint *ep, const uint8_t in[PTCP_RDV_EP
 		return -PTCP_RDV_E_MALFORMED;
 	}
 	ep->family = in[0];
-	ep->port = get16(in + 1);
+	ep->port = ptcp_get16(in + 1);
 	if (ep->port == 0)
 		return -PTCP_RDV_E_MALFORMED;
 	memcpy(ep->addr, in + 3, 16);
@@ -137,7 +115,7 @@ int ptcp_rdv_header_parse(struct ptcp_rdv_header *h, const uint8_t *buf, size_t 
 	h->type = buf[3];
 	if (ptcp_rdv_body_limits(h->type, &min, &max) != 0)
 		return -PTCP_RDV_E_MALFORMED;
-	h->len = get16(buf + 4);
+	h->len = ptcp_get16(buf + 4);
 	if (h->len > max)
 		return -PTCP_RDV_E_TOO_BIG;
 	if (h->len < min)
@@ -190,11 +168,11 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 		memcpy(m->auth.sig, b, PTCP_RDV_SIG_LEN);
 		return 0;
 	case PTCP_RDV_REGISTERED:
-		m->registered.idle_ms = get32(b);
-		m->registered.max_wait_ms = get32(b + 4);
+		m->registered.idle_ms = ptcp_get32(b);
+		m->registered.max_wait_ms = ptcp_get32(b + 4);
 		return 0;
 	case PTCP_RDV_LISTEN:
-		m->listen.isn = get32(b);
+		m->listen.isn = ptcp_get32(b);
 		m->listen.n_allow = b[4];
 		if (m->listen.n_allow > PTCP_RDV_ALLOW_MAX ||
 		    n != 5 + (unsigned)m->listen.n_allow * PTCP_RDV_KEY_LEN)
@@ -203,8 +181,8 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 		return 0;
 	case PTCP_RDV_CONNECT:
 		memcpy(m->connect.key, b, PTCP_RDV_KEY_LEN);
-		m->connect.isn = get32(b + PTCP_RDV_KEY_LEN);
-		m->connect.wait_ms = get32(b + PTCP_RDV_KEY_LEN + 4);
+		m->connect.isn = ptcp_get32(b + PTCP_RDV_KEY_LEN);
+		m->connect.wait_ms = ptcp_get32(b + PTCP_RDV_KEY_LEN + 4);
 		return 0;
 	case PTCP_RDV_MATCH:
 		memcpy(m->match.key, b, PTCP_RDV_KEY_LEN);
@@ -217,19 +195,19 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 		if ((rv = ptcp_rdv_endpoint_get(&m->match.peer_private, b)) != 0)
 			return rv;
 		b += PTCP_RDV_EP_LEN;
-		m->match.peer_isn = get32(b);
-		m->match.isn = get32(b + 4);
+		m->match.peer_isn = ptcp_get32(b);
+		m->match.isn = ptcp_get32(b + 4);
 		m->match.role = b[8];
-		m->match.start_ms = get32(b + 9);
+		m->match.start_ms = ptcp_get32(b + 9);
 		if (m->match.role != PTCP_RDV_ROLE_INITIATOR && m->match.role != PTCP_RDV_ROLE_RESPONDER)
 			return -PTCP_RDV_E_MALFORMED;
 		return 0;
 	case PTCP_RDV_PING:
 	case PTCP_RDV_PONG:
-		m->ping.token = get32(b);
+		m->ping.token = ptcp_get32(b);
 		return 0;
 	case PTCP_RDV_ERROR:
-		m->error.code = get16(b);
+		m->error.code = ptcp_get16(b);
 		m->error.flags = b[2];
 		/* b[3] is reserved: zero in version 1. */
 		if (m->error.code == 0 || (m->error.flags & ~PTCP_RDV_ERR_FATAL) || b[3] != 0)
@@ -306,18 +284,18 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 		memcpy(b, m->auth.sig, PTCP_RDV_SIG_LEN);
 		break;
 	case PTCP_RDV_REGISTERED:
-		put32(b, m->registered.idle_ms);
-		put32(b + 4, m->registered.max_wait_ms);
+		ptcp_put32(b, m->registered.idle_ms);
+		ptcp_put32(b + 4, m->registered.max_wait_ms);
 		break;
 	case PTCP_RDV_LISTEN:
-		put32(b, m->listen.isn);
+		ptcp_put32(b, m->listen.isn);
 		b[4] = m->listen.n_allow;
 		memcpy(b + 5, m->listen.allow, (size_t)m->listen.n_allow * PTCP_RDV_KEY_LEN);
 		break;
 	case PTCP_RDV_CONNECT:
 		memcpy(b, m->connect.key, PTCP_RDV_KEY_LEN);
-		put32(b + PTCP_RDV_KEY_LEN, m->connect.isn);
-		put32(b + PTCP_RDV_KEY_LEN + 4, m->connect.wait_ms);
+		ptcp_put32(b + PTCP_RDV_KEY_LEN, m->connect.isn);
+		ptcp_put32(b + PTCP_RDV_KEY_LEN + 4, m->connect.wait_ms);
 		break;
 	case PTCP_RDV_MATCH:
 		if (m->match.role != PTCP_RDV_ROLE_INITIATOR && m->match.role != PTCP_RDV_ROLE_RESPONDER)
@@ -329,19 +307,19 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 		    ptcp_rdv_endpoint_put(b + PTCP_RDV_EP_LEN, &m->match.peer_private) != 0)
 			return -PTCP_RDV_E_MALFORMED;
 		b += 2 * PTCP_RDV_EP_LEN;
-		put32(b, m->match.peer_isn);
-		put32(b + 4, m->match.isn);
+		ptcp_put32(b, m->match.peer_isn);
+		ptcp_put32(b + 4, m->match.isn);
 		b[8] = m->match.role;
-		put32(b + 9, m->match.start_ms);
+		ptcp_put32(b + 9, m->match.start_ms);
 		break;
 	case PTCP_RDV_PING:
 	case PTCP_RDV_PONG:
-		put32(b, m->ping.token);
+		ptcp_put32(b, m->ping.token);
 		break;
 	case PTCP_RDV_ERROR:
 		if (m->error.code == 0 || (m->error.flags & ~PTCP_RDV_ERR_FATAL))
 			return -PTCP_RDV_E_MALFORMED;
-		put16(b, m->error.code);
+		ptcp_put16(b, m->error.code);
 		b[2] = m->error.flags;
 		b[3] = 0;
 		for (unsigned i = 0; i < m->error.text_len; i++) {
@@ -357,7 +335,7 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 	buf[1] = PTCP_RDV_MAGIC1;
 	buf[2] = PTCP_RDV_VERSION;
 	buf[3] = m->type;
-	put16(buf + 4, (uint16_t)n);
+	ptcp_put16(buf + 4, (uint16_t)n);
 	memcpy(buf + PTCP_RDV_HDR_LEN, body, (size_t)n);
 	return PTCP_RDV_HDR_LEN + n;
 }
