@@ -7,6 +7,7 @@
 #include "bpf.h"
 #include "ip.h"
 #include "rawsock.h"
+#include "sendbatch.h"
 
 /* Enough for a full default window (256 KiB) in flight plus headers. */
 #define SOCKBUF_BYTES (4 * 1024 * 1024)
@@ -160,9 +161,7 @@ int ptcp_rawsock_send(struct ptcp_rawsock *rs, const struct ptcp_endpoint *dst,
 int ptcp_rawsock_send_many(struct ptcp_rawsock *rs, const struct ptcp_endpoint *dst,
                            const struct iovec *segs, unsigned n)
 {
-	struct mmsghdr msgs[PTCP_RAWSOCK_BATCH];
 	struct sockaddr_in sin;
-	unsigned i, done = 0;
 	int rv;
 
 	if (dst->family != PTCP_AF_INET)
@@ -171,29 +170,7 @@ int ptcp_rawsock_send_many(struct ptcp_rawsock *rs, const struct ptcp_endpoint *
 		return rv;
 	to_sockaddr(&sin, dst);
 	sin.sin_port = 0;
-	while (done < n) {
-		unsigned k = n - done < PTCP_RAWSOCK_BATCH ? n - done : PTCP_RAWSOCK_BATCH;
-
-		memset(msgs, 0, sizeof(msgs[0]) * k);
-		for (i = 0; i < k; i++) {
-			msgs[i].msg_hdr.msg_name = &sin;
-			msgs[i].msg_hdr.msg_namelen = sizeof(sin);
-			msgs[i].msg_hdr.msg_iov = (struct iovec *)&segs[done + i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-		}
-		rv = sendmmsg(rs->fd, msgs, k, 0);
-		if (rv < 0 && errno == EINTR)
-			continue;
-		if (rv < 0)
-			return done ? (int)done : -errno;
-		if (rv == 0)
-			break;
-		done += (unsigned)rv;
-		/* A short count means the next one failed: report what went. */
-		if ((unsigned)rv < k)
-			break;
-	}
-	return (int)done;
+	return ptcp_send_batch(rs->fd, segs, n, &sin, sizeof(sin));
 }
 
 int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t *buf, size_t cap, struct ptcp_rawsock_rx *rx)
