@@ -456,6 +456,9 @@ lab_nft_tables() {
 	ip netns exec "$1" nft list tables 2>/dev/null | sed -nE 's/^table //p'
 }
 
+# has_table NS: a table of p2ptcp's (p2ptcp_<pid>_<port>) exists in NS.
+has_table() { lab_nft_tables "$1" | grep -q 'p2ptcp_'; }
+
 # --- housekeeping ---------------------------------------------------------------------
 
 # lab_sweep: delete namespaces "ptcpPID-*" and "ptcpPIDcN-*" whose PID is
@@ -506,6 +509,37 @@ t_init() {
 		echo "netns: $KPEER is missing (make test-build)"
 		return 1
 	fi
+}
+
+# --- rendezvous-mode tests (test_punch, test_serve, test_secure) -----------------
+
+RDVD=${RDVD:-$BUILD/rendezvousd}
+
+# rdv_init: t_init, and rendezvousd must be built.
+rdv_init() {
+	t_init || return 1
+	if [ ! -x "$RDVD" ]; then
+		echo "netns: $RDVD is missing (make)"
+		return 1
+	fi
+}
+
+# key NAME: a key pair in $LAB_DIR/NAME/p2ptcp (XDG_CONFIG_HOME=$LAB_DIR/NAME);
+# sets ID_NAME.
+key() {
+	local id
+	id=$(XDG_CONFIG_HOME="$LAB_DIR/$1" "$P2PTCP" keygen 2>/dev/null) || { t_fail "keygen $1"; return 1; }
+	eval "ID_$1=\$id"
+}
+
+# listening NS PORT: something listens on TCP PORT in NS.
+listening() { ip netns exec "$1" ss -Htln "( sport = :$2 )" | grep -q .; }
+
+# srv_start [ENV...]: rendezvousd -v on S (port 7450), with ENV set.
+srv_start() {
+	lab_bg "$LAB_S" "$LAB_DIR/srv.out" "$LAB_DIR/srv.log" env "$@" "$RDVD" -v --listen "$LAB_S_IP:7450"
+	t_log "$LAB_DIR/srv.log"
+	wait_for 5 listening "$LAB_S" 7450 || { t_fail "rendezvousd did not start"; return 1; }
 }
 
 t__abort() {

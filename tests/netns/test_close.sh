@@ -21,8 +21,6 @@ start() {
 		--local-addr "$LAB_A_IP" --peer "$LAB_B_PUB:5001" --pcap "$LAB_DIR/engine.pcap"
 }
 
-listening() { lab_exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
-
 finish() {
 	local re rk
 	peer_wait ea; re=$?

@@ -82,9 +82,6 @@ finish_kernel() { # engine-name kernel-name [kernel-ns]
 	expect_no_tables "$LAB_A"
 }
 
-listening() { lab_exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
-has_table() { lab_nft_tables "$1" | grep -q 'p2ptcp_'; }
-
 # --- cases ---------------------------------------------------------------------
 
 case_active() {

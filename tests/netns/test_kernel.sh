@@ -137,9 +137,6 @@ case_offload() {
 	"$1"
 }
 
-listening() { lab_exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
-has_table() { lab_nft_tables "$1" | grep -q 'p2ptcp_'; }
-
 t_init || exit 1
 t_run "link: kernel simultaneous open against our connect, 16 MiB each way" case_simopen_link
 t_run "nat-drop: kernel simultaneous open against our connect, 16 MiB each way" case_simopen_nat drop

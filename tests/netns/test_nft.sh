@@ -9,8 +9,6 @@ cd "$(dirname "$0")/../.." || exit 1
 
 N=$MiB
 
-has_table() { lab_nft_tables "$1" | grep -q 'p2ptcp_'; }
-
 # the table of the running engine ea: name, family, owner flag
 check_table() { # port
 	local pid want tables

@@ -14,35 +14,9 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/netns/lab.sh
 
-RDVD=${RDVD:-$BUILD/rendezvousd}
 N=$((16 * MiB))
 FINS='tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0'
 EXIT_RDV=6 EXIT_SYM=7
-
-punch_init() {
-	t_init || return 1
-	if [ ! -x "$RDVD" ]; then
-		echo "netns: $RDVD is missing (make)"
-		return 1
-	fi
-}
-
-# key NAME: a key pair in $LAB_DIR/NAME/p2ptcp (XDG_CONFIG_HOME=$LAB_DIR/NAME);
-# sets ID_NAME.
-key() {
-	local id
-	id=$(XDG_CONFIG_HOME="$LAB_DIR/$1" "$P2PTCP" keygen 2>/dev/null) || { t_fail "keygen $1"; return 1; }
-	eval "ID_$1=\$id"
-}
-
-listening() { ip netns exec "$1" ss -Htln "( sport = :$2 )" | grep -q .; }
-
-# srv_start: rendezvousd -v on S.
-srv_start() {
-	lab_bg "$LAB_S" "$LAB_DIR/srv.out" "$LAB_DIR/srv.log" "$RDVD" -v --listen "$LAB_S_IP:7450"
-	t_log "$LAB_DIR/srv.log"
-	wait_for 5 listening "$LAB_S" 7450 || { t_fail "rendezvousd did not start"; return 1; }
-}
 
 waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
 
@@ -206,7 +180,7 @@ case_errors() {
 	expect_no_tables "$LAB_A"
 }
 
-punch_init || exit 1
+rdv_init || exit 1
 t_run "punch nat-drop: listen <-> connect <peer-id> through both NATs, 16 MiB each way" case_nat drop
 t_run "punch nat-rst: listen <-> connect <peer-id> through RST-answering NATs" case_nat rst
 t_run "punch internet: a peer without NAT (S) <-> a peer behind a NAT" case_internet drop

@@ -22,33 +22,9 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/netns/lab.sh
 
-RDVD=${RDVD:-$BUILD/rendezvousd}
 N=$((16 * MiB))
 EXIT_CHANNEL=8
 MARKER=XYZZY-PLAINTEXT-MARKER-0123456789
-
-secure_init() {
-	t_init || return 1
-	if [ ! -x "$RDVD" ]; then
-		echo "netns: $RDVD is missing (make)"
-		return 1
-	fi
-}
-
-key() {
-	local id
-	id=$(XDG_CONFIG_HOME="$LAB_DIR/$1" "$P2PTCP" keygen 2>/dev/null) || { t_fail "keygen $1"; return 1; }
-	eval "ID_$1=\$id"
-}
-
-listening() { ip netns exec "$1" ss -Htln "( sport = :$2 )" | grep -q .; }
-
-# srv_start [ENV...]: rendezvousd -v on S.
-srv_start() {
-	lab_bg "$LAB_S" "$LAB_DIR/srv.out" "$LAB_DIR/srv.log" env "$@" "$RDVD" -v --listen "$LAB_S_IP:7450"
-	t_log "$LAB_DIR/srv.log"
-	wait_for 5 listening "$LAB_S" 7450 || { t_fail "rendezvousd did not start"; return 1; }
-}
 
 waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
 
@@ -222,7 +198,7 @@ case_mixed() {
 	expect_no_tables "$LAB_B"
 }
 
-secure_init || exit 1
+rdv_init || exit 1
 t_run "secure bulk: encrypted connect/listen, 16 MiB each way" case_bulk
 t_run "secure wire: the marker is not on the wire, and is with --no-encrypt" case_marker
 t_run "secure tamper: bytes changed on the path end the connection (exit 8)" case_tamper

@@ -19,31 +19,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/netns/lab.sh
 
-RDVD=${RDVD:-$BUILD/rendezvousd}
 N=$((16 * MiB))
-
-serve_init() {
-	t_init || return 1
-	if [ ! -x "$RDVD" ]; then
-		echo "netns: $RDVD is missing (make)"
-		return 1
-	fi
-}
-
-# key NAME: a key pair in $LAB_DIR/NAME/p2ptcp; sets ID_NAME.
-key() {
-	local id
-	id=$(XDG_CONFIG_HOME="$LAB_DIR/$1" "$P2PTCP" keygen 2>/dev/null) || { t_fail "keygen $1"; return 1; }
-	eval "ID_$1=\$id"
-}
-
-listening() { ip netns exec "$1" ss -Htln "( sport = :$2 )" | grep -q .; }
-
-srv_start() {
-	lab_bg "$LAB_S" "$LAB_DIR/srv.out" "$LAB_DIR/srv.log" "$RDVD" -v --listen "$LAB_S_IP:7450"
-	t_log "$LAB_DIR/srv.log"
-	wait_for 5 listening "$LAB_S" 7450 || { t_fail "rendezvousd did not start"; return 1; }
-}
 
 # waits_n N: the server log says "waiting for a peer" N times.
 waits_n() { [ "$(grep -c "waiting for a peer" "$LAB_DIR/srv_b.log" 2>/dev/null)" -ge "$1" ]; }
@@ -182,7 +158,7 @@ case_usage() {
 		t_fail "no usage error quoting both: $(cat "$LAB_DIR/usage.log")"
 }
 
-serve_init || exit 1
+rdv_init || exit 1
 t_run "serve exec: listen --exec serves two peers in turn, then SIGTERM stops it (0)" case_exec
 t_run "serve exec-port: the same, all from --local-port 40100" case_exec --local-port 40100
 t_run "serve forward: listen --forward to a kernel listener, 16 MiB each way" case_forward
