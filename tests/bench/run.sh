@@ -42,6 +42,34 @@ trap 'rm -rf "$RES"' EXIT
 
 # --- one run -----------------------------------------------------------------------
 
+# finish_run ROW DIR SENDER-PID RECEIVER-PID OUT: waits for both ends (the
+# sender within $LIMIT), checks the receiver got all $N bytes, and writes
+# the row's figures to OUT; exits the run's subshell on failure.
+finish_run() {
+	local row=$1 d=$2 spid=$3 rpid=$4 out=$5 rc bytes xfer
+	lab_wait_pid "$spid" "$LIMIT"; rc=$?
+	lab_wait_pid "$rpid" 10 || rc=1
+	if [ $rc -ne 0 ]; then
+		echo "bench: $row failed (status $rc)" >&2
+		tail -5 "$d/s.err" "$d/r.err" >&2
+		exit 1
+	fi
+	bytes=$(sed -nE 's/.*bytes=([0-9]+).*/\1/p' "$d/r.out" | tail -1)
+	xfer=$(sed -nE 's/.*xfer_secs=([0-9.]+).*/\1/p' "$d/r.out" | tail -1)
+	if [ "${bytes:-0}" != "$N" ]; then
+		echo "bench: $row: receiver got ${bytes:-0} bytes, want $N" >&2
+		exit 1
+	fi
+	{
+		echo "bytes $bytes"
+		echo "xfer $xfer"
+		echo "snd $(tail -1 "$d/s.time")"
+		echo "rcv $(tail -1 "$d/r.time")"
+		echo "est $(lab_pcap_syn_to_est "$d/hs.pcap")"
+		echo "engest $(sed -nE 's/.*established after ([0-9.]+) ms.*/\1/p' "$d/s.err" | head -1)"
+	} >"$out"
+}
+
 # run ROW TOPO SENDER RECEIVER: SENDER/RECEIVER are "kernel" or "engine";
 # writes key=value lines to $RES/ROW
 run() {
@@ -49,7 +77,7 @@ run() {
 	(
 		LAB_PREFIX="ptcp$$b${row//-/}"
 		lab_init || exit 1
-		local d=$LAB_DIR sns rns target sport=40001 rport=5001 sim=0 rpid spid rc
+		local d=$LAB_DIR sns rns target sport=40001 rport=5001 sim=0 rpid spid
 		case $topo in
 		link) lab_link || exit 1; sns=$LAB_A; rns=$LAB_B; target=$LAB_B_PUB ;;
 		nat) lab_two_nat drop with_s || exit 1; sns=$LAB_A; rns=$LAB_S; target=$LAB_S_IP ;;
@@ -112,28 +140,7 @@ run() {
 		fi
 		spid=$!
 		lab_track $spid
-		lab_wait_pid $spid "$LIMIT"; rc=$?
-		lab_wait_pid $rpid 10 || rc=1
-		if [ $rc -ne 0 ]; then
-			echo "bench: $row failed (status $rc)" >&2
-			tail -5 "$d/s.err" "$d/r.err" >&2
-			exit 1
-		fi
-		local bytes xfer
-		bytes=$(sed -nE 's/.*bytes=([0-9]+).*/\1/p' "$d/r.out" | tail -1)
-		xfer=$(sed -nE 's/.*xfer_secs=([0-9.]+).*/\1/p' "$d/r.out" | tail -1)
-		if [ "${bytes:-0}" != "$N" ]; then
-			echo "bench: $row: receiver got ${bytes:-0} bytes, want $N" >&2
-			exit 1
-		fi
-		{
-			echo "bytes $bytes"
-			echo "xfer $xfer"
-			echo "snd $(cat "$d/s.time" | tail -1)"
-			echo "rcv $(cat "$d/r.time" | tail -1)"
-			echo "est $(lab_pcap_syn_to_est "$d/hs.pcap")"
-			echo "engest $(sed -nE 's/.*established after ([0-9.]+) ms.*/\1/p' "$d/s.err" | head -1)"
-		} >"$out"
+		finish_run "$row" "$d" $spid $rpid "$out"
 	)
 }
 
@@ -147,7 +154,7 @@ run_rdv() {
 	(
 		LAB_PREFIX="ptcp$$b${row//-/}"
 		lab_init || exit 1
-		local d=$LAB_DIR rpid spid rc id_a id_b
+		local d=$LAB_DIR rpid spid id_a id_b
 		lab_two_nat drop with_s || exit 1
 		ip netns exec "$LAB_S" "$BUILD/rendezvousd" --listen "$LAB_S_IP:7450" \
 			>/dev/null 2>"$d/srv.log" </dev/null &
@@ -176,28 +183,7 @@ run_rdv() {
 		} &
 		spid=$!
 		lab_track $spid
-		lab_wait_pid $spid "$LIMIT"; rc=$?
-		lab_wait_pid $rpid 10 || rc=1
-		if [ $rc -ne 0 ]; then
-			echo "bench: $row failed (status $rc)" >&2
-			tail -5 "$d/s.err" "$d/r.err" >&2
-			exit 1
-		fi
-		local bytes xfer
-		bytes=$(sed -nE 's/.*bytes=([0-9]+).*/\1/p' "$d/r.out" | tail -1)
-		xfer=$(sed -nE 's/.*xfer_secs=([0-9.]+).*/\1/p' "$d/r.out" | tail -1)
-		if [ "${bytes:-0}" != "$N" ]; then
-			echo "bench: $row: receiver got ${bytes:-0} bytes, want $N" >&2
-			exit 1
-		fi
-		{
-			echo "bytes $bytes"
-			echo "xfer $xfer"
-			echo "snd $(tail -1 "$d/s.time")"
-			echo "rcv $(tail -1 "$d/r.time")"
-			echo "est $(lab_pcap_syn_to_est "$d/hs.pcap")"
-			echo "engest $(sed -nE 's/.*established after ([0-9.]+) ms.*/\1/p' "$d/s.err" | head -1)"
-		} >"$out"
+		finish_run "$row" "$d" $spid $rpid "$out"
 	)
 }
 
