@@ -7,6 +7,7 @@
 #define PTCP_CHECK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -42,5 +43,33 @@ bool check_failed(void);
 	} while (0)
 
 #define RUN(fn) check_run(#fn, fn)
+
+/* xorshift64: a reproducible pseudo-random sequence for tests (no libc
+ * rand, no clock). *s must start non-zero. */
+static inline uint64_t check_xorshift64(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+/* Byte number i of a deterministic test stream, and n of them from byte
+ * number from into out. */
+static inline uint8_t check_stream_byte(size_t i)
+{
+	return (uint8_t)(i * 131u + (i >> 8) * 7u + 17u);
+}
+
+static inline void check_fill_stream(uint8_t *out, size_t from, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = check_stream_byte(from + i);
+}
 
 #endif

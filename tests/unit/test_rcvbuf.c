@@ -7,38 +7,13 @@
 #include "check.h"
 #include "rcvbuf.h"
 
-/* Byte number i of the test stream (absolute, 0 = the first byte). */
-static uint8_t stream_byte(size_t i)
-{
-	return (uint8_t)(i * 131u + (i >> 8) * 7u + 17u);
-}
-
-static void fill_stream(uint8_t *out, size_t from, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		out[i] = stream_byte(from + i);
-}
-
-static uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 /* The test keeps "nxt", the absolute stream position of RCV.NXT, and feeds
  * stream bytes from nxt + off. */
 static size_t put(struct ptcp_rcvbuf *rb, size_t nxt, size_t off, size_t n)
 {
 	uint8_t data[4096];
 
-	fill_stream(data, nxt + off, n);
+	check_fill_stream(data, nxt + off, n);
 	return ptcp_rcvbuf_insert(rb, off, data, n);
 }
 
@@ -48,7 +23,7 @@ static size_t get_check(struct ptcp_rcvbuf *rb, size_t from, size_t n)
 	uint8_t out[4096], exp[4096];
 	size_t got = ptcp_rcvbuf_read(rb, out, n);
 
-	fill_stream(exp, from, got);
+	check_fill_stream(exp, from, got);
 	CHECK(memcmp(out, exp, got) == 0);
 	return got;
 }
@@ -332,7 +307,7 @@ static void compare_model(const struct ptcp_rcvbuf *rb, const struct model *m, s
 			size_t pos = (rb->head + rb->readable + k) % SMALL_CAP;
 
 			CHECK(m->have[k]);
-			CHECK_EQ(rb->mem[pos], stream_byte(nxt + k));
+			CHECK_EQ(rb->mem[pos], check_stream_byte(nxt + k));
 		}
 		CHECK(m->stamp[off] < last_stamp);
 		last_stamp = m->stamp[off];
@@ -402,13 +377,13 @@ static void random_run(uint64_t seed, size_t cap, size_t total)
 	memset(have, 0, sizeof(have));
 	ptcp_rcvbuf_init(&rb, mem, cap);
 	while (rd < total && iter++ < 5000000) {
-		uint64_t r = xorshift64(&seed);
+		uint64_t r = check_xorshift64(&seed);
 		size_t win = ptcp_rcvbuf_window(&rb);
 
 		if (r % 8 < 5) {
-			size_t off = (size_t)(xorshift64(&seed) % (win + 64));
-			size_t n = (r >> 8) % 4 ? (size_t)(xorshift64(&seed) % 20) + 1 :
-						  (size_t)(xorshift64(&seed) % 1400) + 1;
+			size_t off = (size_t)(check_xorshift64(&seed) % (win + 64));
+			size_t n = (r >> 8) % 4 ? (size_t)(check_xorshift64(&seed) % 20) + 1 :
+						  (size_t)(check_xorshift64(&seed) % 1400) + 1;
 			size_t e, i, adv = 0, runs = 0;
 			bool touch, ok;
 
@@ -438,15 +413,15 @@ static void random_run(uint64_t seed, size_t cap, size_t total)
 					adv++;
 				}
 			}
-			fill_stream(data, nxt + off, n);
+			check_fill_stream(data, nxt + off, n);
 			CHECK_EQ(ptcp_rcvbuf_insert(&rb, off, data, n), adv);
 			nxt += adv;
 		} else {
-			size_t n = (size_t)(xorshift64(&seed) % (cap + 10)), got;
+			size_t n = (size_t)(check_xorshift64(&seed) % (cap + 10)), got;
 
 			got = ptcp_rcvbuf_read(&rb, out, n);
 			CHECK_EQ(got, n < rb.readable + got ? n : rb.readable + got);
-			fill_stream(exp, rd, got);
+			check_fill_stream(exp, rd, got);
 			CHECK(memcmp(out, exp, got) == 0);
 			rd += got;
 		}
@@ -469,7 +444,7 @@ static void random_run(uint64_t seed, size_t cap, size_t total)
 				}
 				for (k = o; k < o + l; k++) {
 					CHECK(have[(nxt + k) % cap]);
-					CHECK_EQ(mem[(rb.head + rb.readable + k) % cap], stream_byte(nxt + k));
+					CHECK_EQ(mem[(rb.head + rb.readable + k) % cap], check_stream_byte(nxt + k));
 					if (check_failed())
 						return;
 				}

@@ -8,17 +8,6 @@
 #define MS PTCP_NS_PER_MS
 #define S PTCP_NS_PER_S
 
-static uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 static void test_init_clamps(void)
 {
 	struct ptcp_rtt r;
@@ -189,7 +178,7 @@ static void test_matches_real_formulas(void)
 
 	ptcp_rtt_init(&r, 1 * S, 0, 3600 * S);
 	for (i = 0; i < 10000; i++) {
-		uint64_t x = xorshift64(&seed);
+		uint64_t x = check_xorshift64(&seed);
 		/* Mostly around 50 ms with jitter, sometimes a long outlier. */
 		uint64_t rtt = x % 16 ? 50 * MS + x % (20 * MS) : 1 * MS + x % (120 * S);
 

@@ -5,31 +5,6 @@
 #include "check.h"
 #include "sendbuf.h"
 
-/* Byte number i of the test stream: not periodic in any small ring size. */
-static uint8_t stream_byte(size_t i)
-{
-	return (uint8_t)(i * 131u + (i >> 8) * 7u + 17u);
-}
-
-static void fill_stream(uint8_t *out, size_t from, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		out[i] = stream_byte(from + i);
-}
-
-static uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 static void test_basic(void)
 {
 	uint8_t mem[16], out[32], exp[32];
@@ -38,7 +13,7 @@ static void test_basic(void)
 	ptcp_sendbuf_init(&sb, mem, sizeof(mem));
 	CHECK_EQ(ptcp_sendbuf_len(&sb), 0);
 	CHECK_EQ(ptcp_sendbuf_space(&sb), 16);
-	fill_stream(exp, 0, 10);
+	check_fill_stream(exp, 0, 10);
 	CHECK_EQ(ptcp_sendbuf_write(&sb, exp, 10), 10);
 	CHECK_EQ(ptcp_sendbuf_len(&sb), 10);
 	CHECK_EQ(ptcp_sendbuf_space(&sb), 6);
@@ -67,7 +42,7 @@ static void test_full_and_empty(void)
 	uint8_t mem[8], data[20], out[20];
 	struct ptcp_sendbuf sb;
 
-	fill_stream(data, 100, sizeof(data));
+	check_fill_stream(data, 100, sizeof(data));
 	ptcp_sendbuf_init(&sb, mem, sizeof(mem));
 	CHECK_EQ(ptcp_sendbuf_write(&sb, data, 20), 8);
 	CHECK_EQ(ptcp_sendbuf_space(&sb), 0);
@@ -107,7 +82,7 @@ static void check_against_model(const struct ptcp_sendbuf *sb, size_t base, size
 
 			memset(out, 0xee, sizeof(out));
 			CHECK_EQ(ptcp_sendbuf_peek(sb, off, out, n), want);
-			fill_stream(exp, base + off, want);
+			check_fill_stream(exp, base + off, want);
 			CHECK(memcmp(out, exp, want) == 0);
 			/* Nothing written past the returned count. */
 			CHECK(want == sizeof(out) || out[want] == 0xee);
@@ -130,17 +105,17 @@ static void test_wrap_exhaustive(void)
 					ptcp_sendbuf_init(&sb, mem, sizeof(mem));
 					memset(mem, 0, sizeof(mem));
 					/* Move head to its position with stream bytes. */
-					fill_stream(data, 0, head);
+					check_fill_stream(data, 0, head);
 					CHECK_EQ(ptcp_sendbuf_write(&sb, data, head), head);
 					ptcp_sendbuf_consume(&sb, head);
 					base = head;
 					CHECK_EQ(sb.head, head);
-					fill_stream(data, base, pre);
+					check_fill_stream(data, base, pre);
 					CHECK_EQ(ptcp_sendbuf_write(&sb, data, pre), pre);
 					len = pre;
 
 					fit = n < SMALL_CAP - len ? n : SMALL_CAP - len;
-					fill_stream(data, base + len, n);
+					check_fill_stream(data, base + len, n);
 					CHECK_EQ(ptcp_sendbuf_write(&sb, data, n), fit);
 					len += fit;
 					check_against_model(&sb, base, len);
@@ -172,24 +147,24 @@ static void test_streaming(void)
 
 	ptcp_sendbuf_init(&sb, mem, sizeof(mem));
 	while (acked < total && iter++ < 1000000) {
-		size_t n = (size_t)(xorshift64(&seed) % 1500) + 1, got, off;
+		size_t n = (size_t)(check_xorshift64(&seed) % 1500) + 1, got, off;
 
 		if (n > total - written)
 			n = total - written;
-		fill_stream(data, written, n);
+		check_fill_stream(data, written, n);
 		got = ptcp_sendbuf_write(&sb, data, n);
 		CHECK_EQ(got, n < sizeof(mem) - (written - acked) ? n : sizeof(mem) - (written - acked));
 		written += got;
 
 		/* Peek a random slice, as a (re)transmission would. */
-		off = (size_t)(xorshift64(&seed) % (sb.len + 1));
-		n = (size_t)(xorshift64(&seed) % 1500);
+		off = (size_t)(check_xorshift64(&seed) % (sb.len + 1));
+		n = (size_t)(check_xorshift64(&seed) % 1500);
 		got = ptcp_sendbuf_peek(&sb, off, out, n);
 		CHECK_EQ(got, n < sb.len - off ? n : sb.len - off);
-		fill_stream(exp, acked + off, got);
+		check_fill_stream(exp, acked + off, got);
 		CHECK(memcmp(out, exp, got) == 0);
 
-		n = (size_t)(xorshift64(&seed) % (sb.len + 1));
+		n = (size_t)(check_xorshift64(&seed) % (sb.len + 1));
 		ptcp_sendbuf_consume(&sb, n);
 		acked += n;
 		CHECK_EQ(ptcp_sendbuf_len(&sb), written - acked);
