@@ -27,6 +27,7 @@
 
 #include "clock.h"
 #include "error.h"
+#include "fdio.h"
 #include "identity.h"
 #include "log.h"
 #include "options.h"
@@ -912,22 +913,6 @@ static int punch(struct rdv *r)
 	return ptcp_cli_exit_code(&res);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* --- serving peers in turn (--exec, --forward) ------------------------------------ */
 
 /* The --forward relay, in the child: our stdin/stdout (the session's
@@ -985,7 +970,7 @@ static int forward_relay(const struct rdv_opts *o)
 					continue;
 				in_open = false;
 				(void)shutdown(fd, SHUT_WR);
-			} else if (write_all(fd, buf, (size_t)n) != 0) {
+			} else if (ptcp_write_all(fd, buf, (size_t)n) != 0) {
 				return 1;
 			}
 		}
@@ -996,7 +981,7 @@ static int forward_relay(const struct rdv_opts *o)
 					continue;
 				sock_open = false;
 				close(STDOUT_FILENO);
-			} else if (write_all(STDOUT_FILENO, buf, (size_t)n) != 0) {
+			} else if (ptcp_write_all(STDOUT_FILENO, buf, (size_t)n) != 0) {
 				return 1;
 			}
 		}

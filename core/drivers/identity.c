@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "fdio.h"
 #include "identity.h"
 #include "peerid.h"
 
@@ -141,22 +142,6 @@ static int make_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int ptcp_identity_save(const struct ptcp_identity *id, const char *dir, bool force,
                        char *err, size_t errlen)
 {
@@ -190,7 +175,7 @@ int ptcp_identity_save(const struct ptcp_identity *id, const char *dir, bool for
 		snprintf(err, errlen, "cannot create a file in '%s': %s", dir, strerror(errno));
 		goto out;
 	}
-	if (fchmod(fd, 0600) != 0 || (rv = write_all(fd, text, (size_t)n)) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, 0600) != 0 || (rv = ptcp_write_all(fd, text, (size_t)n)) != 0 || fsync(fd) != 0) {
 		rv = rv ? rv : -errno;
 		snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(-rv));
 		close(fd);
