@@ -20,7 +20,7 @@ SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
-BASE_CFLAGS := -std=c11 $(WARN) -MMD -MP -Icore/engine -Icore/drivers -Icore/proto -Itests/lib
+BASE_CFLAGS := -std=c11 $(WARN) -MMD -MP -Icore/engine -Icore/proto -Icore/sys -Icore/net -Icore/secure -Icore/rdv -Icore/node -Itests/lib
 ifneq ($(SANITIZE),)
 BASE_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -46,8 +46,11 @@ ENGINE_SRC := $(sort $(wildcard core/engine/*.c))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 ENGINE_LIB := $(BUILD)/libptcp-engine.a
 
-# --- drivers (sockets, libevent, libsodium, c-ares, nftables, pcap) --------
-DRIVER_SRC := $(sort $(wildcard core/drivers/*.c) $(wildcard core/proto/*.c))
+# --- around the engine, one folder per concern: protocol codecs (sans-IO),
+# the host (clock, random, log), raw I/O and firewall, the secure channel,
+# the rendezvous client, the event loop ------------------------------------
+DRIVER_DIRS := core/proto core/sys core/net core/secure core/rdv core/node
+DRIVER_SRC := $(sort $(foreach d,$(DRIVER_DIRS),$(wildcard $(d)/*.c)))
 DRIVER_OBJ := $(DRIVER_SRC:%.c=$(BUILD)/%.o)
 DRIVER_LIB := $(BUILD)/libptcp-drivers.a
 DRIVER_PKGS := libevent libsodium libcares libnftables libpcap
@@ -139,14 +142,14 @@ $(FUZZ_BUILD)/%: tests/fuzz/%.c $(ENGINE_SRC) $(wildcard core/proto/*.c) $(TESTL
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(ENGINE_SRC) $(wildcard core/proto/*.c) $(TESTLIB_SRC)
 
 # Fuzzers of a driver get their own rule (it overrides the pattern above):
-# the secure channel also needs core/drivers/channel.c and libsodium.
-FUZZ_CHANNEL_SRC := core/drivers/channel.c
+# the secure channel also needs core/secure/channel.c and libsodium.
+FUZZ_CHANNEL_SRC := core/secure/channel.c
 FUZZ_SODIUM = $(shell pkg-config --cflags --libs libsodium 2>/dev/null || echo -lsodium)
 
-$(FUZZ_BUILD)/fuzz_channel: tests/fuzz/fuzz_channel.c $(FUZZ_CHANNEL_SRC) core/drivers/channel.h $(ENGINE_SRC) $(TESTLIB_SRC)
+$(FUZZ_BUILD)/fuzz_channel: tests/fuzz/fuzz_channel.c $(FUZZ_CHANNEL_SRC) core/secure/channel.h $(ENGINE_SRC) $(TESTLIB_SRC)
 	$(quiet) FUZZCC $@
 	@mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -Icore/drivers -o $@ $< $(FUZZ_CHANNEL_SRC) $(ENGINE_SRC) $(TESTLIB_SRC) $(FUZZ_SODIUM)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -Icore/secure -o $@ $< $(FUZZ_CHANNEL_SRC) $(ENGINE_SRC) $(TESTLIB_SRC) $(FUZZ_SODIUM)
 
 fuzz-build: $(FUZZ_BIN)
 

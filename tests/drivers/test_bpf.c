@@ -1,4 +1,4 @@
-/* Tests of the raw socket's BPF filter (core/drivers/bpf.c), run without
+/* Tests of the raw socket's BPF filter (core/net/bpf.c), run without
  * privileges in libpcap's userspace interpreter of classic BPF, on the
  * same bytes a raw IPPROTO_TCP socket sees (the IP header first). */
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Tests of the secure channel (core/drivers/channel.c): the handshake and
+/* Tests of the secure channel (core/secure/channel.c): the handshake and
  * the record layer between two in-memory channels, with every byte moved
  * by hand so the tests can split, drop, swap, replay or change any of
  * them. The known-answer vectors are checked twice: against stored hex

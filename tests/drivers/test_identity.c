@@ -1,4 +1,4 @@
-/* Tests of peer identities (core/drivers/identity.h) and of the keygen
+/* Tests of peer identities (core/secure/identity.h) and of the keygen
  * and id subcommands (cli/cmd_identity.c, compiled in directly): where
  * the key goes, the modes of the file and directory whatever the umask,
  * refusing to overwrite, refusing files others may read, every kind of

@@ -1,5 +1,5 @@
 /* Tests of the IPv4 header parse and build the raw-socket driver uses
- * (core/drivers/ip.c, RFC 791 section 3.1), and of completing the TCP
+ * (core/net/ip.c, RFC 791 section 3.1), and of completing the TCP
  * checksum a local kernel leaves to offload. */
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* Tests of the firewall table (core/drivers/nftguard.c) against the real
+/* Tests of the firewall table (core/net/nftguard.c) against the real
  * kernel. Needs root: the test moves itself into a network namespace of
  * its own first, so the host's ruleset is never touched. Without root it
  * reports itself skipped. */

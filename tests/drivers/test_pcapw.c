@@ -1,4 +1,4 @@
-/* Tests of the --pcap writer (core/drivers/pcapw.c): the file it writes
+/* Tests of the --pcap writer (core/net/pcapw.c): the file it writes
  * is read back with libpcap, as tcpdump would, and the synthesised IPv4
  * header of sent segments is checked field by field. */
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* Tests of the pure parts of the segmentation-offload driver
- * (core/drivers/pktsock.c): the frame in front of a super-segment (the
+ * (core/net/pktsock.c): the frame in front of a super-segment (the
  * virtio_net_hdr fields, Ethernet and IPv4 headers), the checksum seed the
  * kernel expects with VIRTIO_NET_HDR_F_NEEDS_CSUM, software segmentation
  * for the fallback, and the parse of netlink route, neighbour and conntrack

@@ -1,6 +1,6 @@
 /* Tests of rendezvous mode's command line (cli/rdvmode.c: which mode a
  * command line means, the options, the config file) and of the c-ares
- * resolver (core/drivers/resolve.c: address splitting, a numeric address,
+ * resolver (core/rdv/resolve.c: address splitting, a numeric address,
  * a name from /etc/hosts, a failure reported once). The CLI's sources are
  * compiled in directly. */
 #include <errno.h>

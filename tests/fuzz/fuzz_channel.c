@@ -1,4 +1,4 @@
-/* libFuzzer target for the secure channel (core/drivers/channel.c).
+/* libFuzzer target for the secure channel (core/secure/channel.c).
  *
  * Everything is deterministic: both identities and both ephemeral keys
  * are fixed (through the test hook), so the initiator's genuine flight
@@ -21,8 +21,8 @@
  *
  * Built with -DFUZZ_CHANNEL_WRITE_SEEDS this file is instead a program
  * that writes the seed corpus into the directory given as argument:
- *   cc -DFUZZ_CHANNEL_WRITE_SEEDS -Icore/engine -Icore/drivers \
- *      tests/fuzz/fuzz_channel.c core/drivers/channel.c core/engine/error.c \
+ *   cc -DFUZZ_CHANNEL_WRITE_SEEDS -Icore/engine -Icore/secure \
+ *      tests/fuzz/fuzz_channel.c core/secure/channel.c core/engine/error.c \
  *      -lsodium -o /tmp/seeds && /tmp/seeds tests/fuzz/corpus/fuzz_channel */
 #include <stdio.h>
 #include <stdlib.h>

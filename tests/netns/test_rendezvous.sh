@@ -1,6 +1,6 @@
 #!/bin/bash
 # rendezvousd in a namespace of its own, on loopback: honest peers
-# (tests/tools/rdvpeer on core/drivers/rdvclient.c) register and are
+# (tests/tools/rdvpeer on core/rdv/rdvclient.c) register and are
 # matched with the right endpoints, ISNs and roles; every error code a
 # client can provoke; hostile clients (garbage, an oversized length, a
 # slow drip, a thousand idle connections, a stolen peer id, messages out

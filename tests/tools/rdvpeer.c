@@ -7,7 +7,7 @@
  *   rdvpeer register --server ADDR:PORT --key DIR [COMMON]
  *       COMMON: [--local ADDR:PORT] [--isn N] [--private ADDR:PORT|none]
  *               [--delay MS] [--timeout S]
- *     The honest peer, on core/drivers/rdvclient.c: registers, makes its one
+ *     The honest peer, on core/rdv/rdvclient.c: registers, makes its one
  *     request (--delay MS after registering; register makes none and just
  *     stays registered, pinging, until --timeout) and prints, one line each:
  *       registered public=EP local=EP
