@@ -159,7 +159,7 @@ fuzz: fuzz-build
 bench: all $(TOOL_BIN)
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh
 
-demo: all
+demo: all $(TOOL_BIN)
 	$(Q)BUILD=$(BUILD) tests/netns/demo.sh
 
 # --- install -----------------------------------------------------------------
