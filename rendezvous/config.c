@@ -23,6 +23,11 @@ const char ptcp_rdvd_usage[] =
 	"                            0.0.0.0:7450; IPv6 as [ADDR]:PORT)\n"
 	"  --config FILE             read settings from FILE first: 'name = value'\n"
 	"                            lines with the names below, '#' comments\n"
+	"  --key-dir DIR             the server key, DIR/private.key, made on the\n"
+	"                            first start (default $STATE_DIRECTORY, else\n"
+	"                            " PTCP_RDVD_KEY_DIR ")\n"
+	"  --keygen                  make the server key, print its id and stop\n"
+	"  --id                      print the id of the server key and stop\n"
 	"  --max-clients N           open connections in all (default 16384)\n"
 	"  --max-per-addr N          connections from one address, IPv6 per /64\n"
 	"                            (default 64; 0 = no limit)\n"
@@ -46,7 +51,7 @@ const char ptcp_rdvd_usage[] =
 	"\n"
 	"SIGINT and SIGTERM stop the server cleanly; SIGUSR1 logs statistics.\n";
 
-enum kind { K_LISTEN, K_UINT, K_DURATION, K_LEVEL, K_BOOL };
+enum kind { K_LISTEN, K_UINT, K_DURATION, K_LEVEL, K_BOOL, K_PATH };
 
 static const struct opt {
 	const char *name;
@@ -66,12 +71,15 @@ static const struct opt {
 	{ "start-delay", K_DURATION, offsetof(struct ptcp_rdvd_config, start_delay_ms), 0, 60000 },
 	{ "log-level", K_LEVEL, 0, 0, 0 },
 	{ "syslog", K_BOOL, 0, 0, 0 },
+	{ "key-dir", K_PATH, offsetof(struct ptcp_rdvd_config, key_dir), 0, 0 },
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
 void ptcp_rdvd_config_default(struct ptcp_rdvd_config *cfg)
 {
+	const char *state;
+
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_clients = 16384;
 	cfg->max_per_addr = 64;
@@ -83,6 +91,11 @@ void ptcp_rdvd_config_default(struct ptcp_rdvd_config *cfg)
 	cfg->max_wait_ms = 30000;
 	cfg->start_delay_ms = 200;
 	cfg->log_level = PTCP_LOG_WARN;
+	state = getenv("STATE_DIRECTORY");
+	if (state && state[0] == '/' && strcspn(state, ":") < sizeof(cfg->key_dir))
+		snprintf(cfg->key_dir, sizeof(cfg->key_dir), "%.*s", (int)strcspn(state, ":"), state);
+	else
+		snprintf(cfg->key_dir, sizeof(cfg->key_dir), "%s", PTCP_RDVD_KEY_DIR);
 }
 
 static const struct opt *find_opt(const char *name, size_t n)
@@ -174,7 +187,9 @@ static int apply(struct ptcp_rdvd_config *cfg, const struct opt *o, const char *
                  const char *where, const char *dash, char *err, size_t errlen)
 {
 	char why[128];
-	unsigned *field = (unsigned *)((char *)cfg + o->off);
+	/* only K_UINT and K_DURATION use it: o->off is an unsigned there */
+	unsigned *field = o->kind == K_UINT || o->kind == K_DURATION ?
+			  (unsigned *)(void *)((char *)cfg + o->off) : NULL;
 
 	switch (o->kind) {
 	case K_LISTEN:
@@ -212,6 +227,14 @@ static int apply(struct ptcp_rdvd_config *cfg, const struct opt *o, const char *
 		if (parse_bool(val, &cfg->syslog) == 0)
 			return 0;
 		snprintf(err, errlen, "%sinvalid value for %s%s: '%s' (yes or no)", where, dash, o->name, val);
+		return -1;
+	case K_PATH:
+		if (*val && strlen(val) < PTCP_RDVD_PATH_MAX - 16) {
+			snprintf((char *)cfg + o->off, PTCP_RDVD_PATH_MAX, "%s", val);
+			return 0;
+		}
+		snprintf(err, errlen, "%sinvalid value for %s%s: '%s' (a directory)", where, dash,
+			 o->name, val);
 		return -1;
 	}
 	return -1;
@@ -344,6 +367,10 @@ int ptcp_rdvd_config_parse(struct ptcp_rdvd_config *cfg, int argc, char *argv[],
 			continue;
 		if (!strcmp(a, "--syslog")) {
 			cfg->syslog = true;
+			continue;
+		}
+		if (!strcmp(a, "--keygen") || !strcmp(a, "--id")) {
+			*(a[2] == 'k' ? &cfg->keygen : &cfg->show_id) = true;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0) {

@@ -12,6 +12,8 @@
 #include "addr.h"
 
 #define PTCP_RDVD_LISTEN_MAX 8
+#define PTCP_RDVD_KEY_DIR "/var/lib/rendezvousd"   /* without $STATE_DIRECTORY */
+#define PTCP_RDVD_PATH_MAX 4096
 
 struct ptcp_rdvd_config {
 	struct ptcp_endpoint listen[PTCP_RDVD_LISTEN_MAX];
@@ -29,11 +31,15 @@ struct ptcp_rdvd_config {
 	unsigned start_delay_ms;       /* base of the MATCH start delay */
 	int log_level;                 /* enum ptcp_log_level */
 	bool syslog;                   /* log to syslog instead of stderr */
+	char key_dir[PTCP_RDVD_PATH_MAX];  /* the server key: key_dir/private.key */
 	bool help, version;            /* --help, --version: print and stop */
+	bool keygen, show_id;          /* --keygen, --id: make or show the key
+	                                  and stop */
 	const char *config_path;       /* --config FILE */
 };
 
-/* Fills cfg with the defaults. */
+/* Fills cfg with the defaults. The key directory is systemd's
+ * $STATE_DIRECTORY (its first entry) when set, else PTCP_RDVD_KEY_DIR. */
 void ptcp_rdvd_config_default(struct ptcp_rdvd_config *cfg);
 
 /* Applies the command line argv[1..argc) to cfg. With --config, reads

@@ -1,5 +1,6 @@
-/* rendezvousd: the rendezvous server of p2ptcp. Parses the settings, opens
- * the listeners and runs the libevent loop until SIGINT or SIGTERM. */
+/* rendezvousd: the rendezvous server of p2ptcp. Parses the settings,
+ * loads (or makes) the server key, opens the listeners and runs the
+ * libevent loop until SIGINT or SIGTERM. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,14 +10,17 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "identity.h"
+#include "peerid.h"
 #include "rdvlog.h"
+#include "rdvmsg.h"
 #include "server.h"
 
 #ifndef PTCP_VERSION
 #define PTCP_VERSION "0.1.0"
 #endif
 
-#define EXIT_RUNTIME 1   /* cannot listen, out of memory */
+#define EXIT_RUNTIME 1   /* cannot listen, no server key, out of memory */
 #define EXIT_USAGE 2     /* bad command line or config file */
 
 /* Descriptors kept for listeners, logging and the like. */
@@ -66,9 +70,72 @@ static void fit_fd_limit(struct ptcp_rdvd_config *cfg)
 	}
 }
 
+/* --keygen: a new key in cfg->key_dir (never over an existing one), its
+ * id on stdout. --id: the id of the existing key. Returns the exit code. */
+static int key_command(const struct ptcp_rdvd_config *cfg)
+{
+	struct ptcp_identity id;
+	char err[2 * PTCP_RDVD_PATH_MAX + 256], text[PTCP_PEERID_TEXT_MAX];
+	bool dir_opt;
+	int rv;
+
+	if (cfg->keygen)
+		rv = ptcp_identity_generate(&id) != 0 ? -EIO :
+		     ptcp_identity_save(&id, cfg->key_dir, false, err, sizeof(err));
+	else
+		rv = ptcp_identity_load(&id, cfg->key_dir, err, sizeof(err));
+	/* the option to repeat in a hint, when it is not the default */
+	dir_opt = strcmp(cfg->key_dir, PTCP_RDVD_KEY_DIR) != 0;
+	if (rv == -EIO && cfg->keygen)
+		snprintf(err, sizeof(err), "libsodium cannot start");
+	if (rv == -ENOENT && !cfg->keygen)
+		snprintf(err, sizeof(err), "no server key in '%s': run 'rendezvousd --keygen%s%s' "
+			 "or start the server once", cfg->key_dir, dir_opt ? " --key-dir " : "",
+			 dir_opt ? cfg->key_dir : "");
+	if (rv == -EEXIST)
+		snprintf(err, sizeof(err), "'%s/%s' exists already; 'rendezvousd --id%s%s' shows its id",
+			 cfg->key_dir, PTCP_IDENTITY_FILE, dir_opt ? " --key-dir " : "",
+			 dir_opt ? cfg->key_dir : "");
+	if (rv != 0) {
+		rlog_error("%s", err);
+		return EXIT_RUNTIME;
+	}
+	ptcp_peerid_encode(text, sizeof(text), id.pk, NULL);
+	ptcp_identity_wipe(&id);
+	printf("%s\n", text);
+	return 0;
+}
+
+/* The server key from cfg->key_dir, made there on the first start. */
+static int load_key(const struct ptcp_rdvd_config *cfg, struct ptcp_identity *id)
+{
+	char err[PTCP_RDVD_PATH_MAX + 256], text[PTCP_PEERID_TEXT_MAX];
+	bool made = false;
+	int rv = ptcp_identity_load(id, cfg->key_dir, err, sizeof(err));
+
+	if (rv == -ENOENT) {
+		made = true;
+		rv = ptcp_identity_generate(id);
+		if (rv != 0)
+			snprintf(err, sizeof(err), "cannot make a server key: libsodium cannot start");
+		else
+			rv = ptcp_identity_save(id, cfg->key_dir, false, err, sizeof(err));
+	}
+	if (rv != 0) {
+		rlog_error("server key: %s (see --key-dir)", err);
+		ptcp_identity_wipe(id);
+		return rv;
+	}
+	ptcp_peerid_encode(text, sizeof(text), id->pk, NULL);
+	rlog_warn("server key %s (%s %s/%s); clients may pin it with --rendezvous-key", text,
+		  made ? "new, in" : "from", cfg->key_dir, PTCP_IDENTITY_FILE);
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	struct ptcp_rdvd_config cfg;
+	struct ptcp_identity id;
 	struct event_base *base;
 	struct event *ev_int, *ev_term, *ev_usr1;
 	char err[1024];
@@ -86,10 +153,16 @@ int main(int argc, char *argv[])
 		return 0;
 	}
 	if (cfg.version) {
-		printf("rendezvousd %s (protocol version %d)\n", PTCP_VERSION, 1);
+		printf("rendezvousd %s (protocol version %d)\n", PTCP_VERSION, PTCP_RDV_VERSION);
 		return 0;
 	}
+	if (cfg.keygen || cfg.show_id)
+		return key_command(&cfg);
 	ptcp_rdvd_log_init(cfg.syslog, cfg.log_level);
+	if (load_key(&cfg, &id) != 0) {
+		ptcp_rdvd_log_close();
+		return EXIT_RUNTIME;
+	}
 	/* A client that vanishes must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 	fit_fd_limit(&cfg);
@@ -97,9 +170,11 @@ int main(int argc, char *argv[])
 	base = event_base_new();
 	if (!base) {
 		rlog_error("cannot start libevent");
+		ptcp_identity_wipe(&id);
 		return EXIT_RUNTIME;
 	}
-	rv = ptcp_rdvd_server_new(&server, base, &cfg);
+	rv = ptcp_rdvd_server_new(&server, base, &cfg, &id);
+	ptcp_identity_wipe(&id);
 	if (rv != 0) {
 		event_base_free(base);
 		ptcp_rdvd_log_close();

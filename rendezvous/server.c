@@ -55,7 +55,8 @@ struct client {
 	struct client *prev, *next;        /* srv->clients */
 	struct ptcp_endpoint observed;     /* source address and port as seen */
 	struct ptcp_endpoint priv;         /* as reported in HELLO */
-	uint8_t nonce[PTCP_RDV_NONCE_LEN];
+	uint8_t client_nonce[PTCP_RDV_NONCE_LEN];  /* HELLO's */
+	uint8_t nonce[PTCP_RDV_NONCE_LEN];         /* our CHALLENGE's */
 	uint8_t state;                     /* enum cstate */
 	uint8_t req;                       /* enum creq */
 	bool registered;                   /* in srv->peers */
@@ -76,6 +77,7 @@ struct client {
 struct ptcp_rdvd_server {
 	struct event_base *base;
 	struct ptcp_rdvd_config cfg;
+	struct ptcp_identity id;           /* the server key: signs CHALLENGEs */
 	struct evconnlistener *listeners[PTCP_RDVD_LISTEN_MAX];
 	unsigned n_listeners;
 	struct event *sweep_timer;
@@ -305,23 +307,46 @@ static void client_free(struct client *c)
 
 /* --- the protocol ----------------------------------------------------------------- */
 
+/* The HELLO c sent and the CHALLENGE we answered it with (without its
+ * signature): the two halves of the registration transcript. */
+static void registration(const struct client *c, struct ptcp_rdv_msg *hello,
+                         struct ptcp_rdv_msg *challenge)
+{
+	memset(hello, 0, sizeof(*hello));
+	hello->type = PTCP_RDV_HELLO;
+	memcpy(hello->hello.key, c->node.key, PTCP_RDV_KEY_LEN);
+	memcpy(hello->hello.nonce, c->client_nonce, PTCP_RDV_NONCE_LEN);
+	hello->hello.private_ep = c->priv;
+	memset(challenge, 0, sizeof(*challenge));
+	challenge->type = PTCP_RDV_CHALLENGE;
+	memcpy(challenge->challenge.server_key, c->srv->id.pk, PTCP_RDV_KEY_LEN);
+	memcpy(challenge->challenge.nonce, c->nonce, PTCP_RDV_NONCE_LEN);
+	challenge->challenge.observed = c->observed;
+}
+
 static void on_hello(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
 {
-	struct ptcp_rdv_msg m;
+	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
+	struct ptcp_rdv_msg hello, m;
 
 	if (c->state != C_NEW) {
 		client_fail(c, PTCP_RDV_E_UNEXPECTED, "HELLO was already sent");
 		return;
 	}
 	memcpy(c->node.key, in->hello.key, PTCP_RDV_KEY_LEN);
+	memcpy(c->client_nonce, in->hello.nonce, PTCP_RDV_NONCE_LEN);
 	c->priv = in->hello.private_ep;
 	/* A fresh challenge for every connection: a signature is good for
 	 * this one only. */
 	randombytes_buf(c->nonce, sizeof(c->nonce));
-	memset(&m, 0, sizeof(m));
-	m.type = PTCP_RDV_CHALLENGE;
-	memcpy(m.challenge.nonce, c->nonce, sizeof(c->nonce));
-	m.challenge.observed = c->observed;
+	registration(c, &hello, &m);
+	/* Our signature shows the client that the holder of our key answers
+	 * its own fresh nonce: what a client that pinned the key checks. */
+	if (ptcp_rdv_transcript(t, PTCP_RDV_SIGNER_SERVER, &hello, &m) < 0 ||
+	    ptcp_identity_sign(&c->srv->id, t, sizeof(t), m.challenge.sig) != 0) {
+		client_fail(c, PTCP_RDV_E_INTERNAL, "cannot sign the challenge");
+		return;
+	}
 	client_send(c, &m);
 	c->state = C_CHALLENGED;
 	c->challenge_sent = now;
@@ -347,7 +372,7 @@ static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now
 	struct ptcp_rdvd_server *srv = c->srv;
 	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
 	struct ptcp_rdvd_peer_node *old;
-	struct ptcp_rdv_msg m;
+	struct ptcp_rdv_msg m, hello;
 	char id[PTCP_PEERID_TEXT_MAX], ep[64], ep2[64];
 	uint64_t rtt;
 
@@ -356,10 +381,14 @@ static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now
 			    c->state == C_NEW ? "AUTH before HELLO" : "already registered");
 		return;
 	}
-	if (ptcp_rdv_transcript(t, c->nonce, c->node.key, &c->observed, &c->priv) < 0 ||
+	/* The client signed our key: a signature it made for another server
+	 * (relayed here by a man in the middle) does not verify. */
+	registration(c, &hello, &m);
+	if (ptcp_rdv_transcript(t, PTCP_RDV_SIGNER_CLIENT, &hello, &m) < 0 ||
 	    !ptcp_identity_verify(c->node.key, t, sizeof(t), in->auth.sig)) {
 		srv->bad_signatures++;
-		client_fail(c, PTCP_RDV_E_BAD_SIGNATURE, "the signature does not match the key of the peer id");
+		client_fail(c, PTCP_RDV_E_BAD_SIGNATURE,
+			    "the signature does not match the key of the peer id and this server's key");
 		return;
 	}
 	rtt = ptcp_ts_elapsed(now, c->challenge_sent) / PTCP_NS_PER_MS;
@@ -617,7 +646,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 			break;
 		rv = n < 0 ? n : ptcp_rdv_parse(&m, p, (size_t)n);
 		if (rv != 0) {
-			client_fail(c, -rv, rv == -PTCP_RDV_E_VERSION ? "this server speaks version 1" : NULL);
+			client_fail(c, -rv, rv == -PTCP_RDV_E_VERSION ? "this server speaks version 2" : NULL);
 			return;
 		}
 		evbuffer_drain(in, (size_t)n);
@@ -876,7 +905,7 @@ fail:
 }
 
 int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
-                         const struct ptcp_rdvd_config *cfg)
+                         const struct ptcp_rdvd_config *cfg, const struct ptcp_identity *id)
 {
 	struct ptcp_rdvd_server *srv;
 	struct ptcp_endpoint def;
@@ -893,6 +922,7 @@ int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
 		return -ENOMEM;
 	srv->base = base;
 	srv->cfg = *cfg;
+	srv->id = *id;
 	if (ptcp_rdvd_peertab_init(&srv->peers) != 0 ||
 	    ptcp_rdvd_addrtab_init(&srv->addrs, cfg->rate, cfg->burst, (size_t)cfg->max_clients * 4) != 0)
 		goto fail;
@@ -943,6 +973,7 @@ void ptcp_rdvd_server_free(struct ptcp_rdvd_server *srv)
 		ptcp_rdvd_peertab_free(&srv->peers);
 	if (srv->addrs.buckets)
 		ptcp_rdvd_addrtab_free(&srv->addrs);
+	ptcp_identity_wipe(&srv->id);
 	free(srv);
 }
 

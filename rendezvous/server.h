@@ -2,7 +2,8 @@
  * one libevent loop (docs/protocol.md describes what goes over the wire).
  *
  * Each client connection goes NEW -> (HELLO) CHALLENGED -> (AUTH)
- * REGISTERED, then makes one request at a time: LISTEN (wait to be asked)
+ * REGISTERED (the CHALLENGE carries the server key and its signature of
+ * the transcript, the AUTH the client's signature of the same), then makes one request at a time: LISTEN (wait to be asked)
  * or CONNECT (ask for a peer by key, optionally waiting for it). A
  * connection that breaks the protocol gets a fatal ERROR and a lingering
  * close (our FIN, then its bytes are read and dropped for a second), so
@@ -16,14 +17,16 @@
 #define PTCP_RDVD_SERVER_H
 
 #include "config.h"
+#include "identity.h"
 
 struct event_base;
 struct ptcp_rdvd_server;
 
-/* Opens the listeners of cfg on base. Returns 0 with *out set, or a
- * negative errno (with a line logged naming the address that failed). */
+/* Opens the listeners of cfg on base; id is the server key, copied (the
+ * caller may wipe its own). Returns 0 with *out set, or a negative errno
+ * (with a line logged naming the address that failed). */
 int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
-                         const struct ptcp_rdvd_config *cfg);
+                         const struct ptcp_rdvd_config *cfg, const struct ptcp_identity *id);
 
 /* Stops accepting and sends every client a fatal SHUTDOWN error. The
  * caller then runs the loop a little longer to flush, and frees. */

@@ -1,18 +1,19 @@
-/* The rendezvous wire protocol, version 1 (docs/protocol.md). */
+/* The rendezvous wire protocol, version 2 (docs/protocol.md). */
 #include "rdvmsg.h"
 
 #include <string.h>
 
 #include "be.h"
 
+#define HELLO_LEN (PTCP_RDV_KEY_LEN + PTCP_RDV_NONCE_LEN + PTCP_RDV_EP_LEN)
+#define CHALLENGE_LEN (PTCP_RDV_KEY_LEN + PTCP_RDV_NONCE_LEN + PTCP_RDV_EP_LEN + PTCP_RDV_SIG_LEN)
 #define MATCH_LEN (PTCP_RDV_KEY_LEN + 2 * PTCP_RDV_EP_LEN + 4 + 4 + 1 + 4)
 
 static const struct {
 	uint16_t min, max;   /* body bytes */
 } limits[PTCP_RDV_TYPE_MAX + 1] = {
-	[PTCP_RDV_HELLO] = { PTCP_RDV_KEY_LEN + PTCP_RDV_EP_LEN, PTCP_RDV_KEY_LEN + PTCP_RDV_EP_LEN },
-	[PTCP_RDV_CHALLENGE] = { PTCP_RDV_NONCE_LEN + PTCP_RDV_EP_LEN,
-				 PTCP_RDV_NONCE_LEN + PTCP_RDV_EP_LEN },
+	[PTCP_RDV_HELLO] = { HELLO_LEN, HELLO_LEN },
+	[PTCP_RDV_CHALLENGE] = { CHALLENGE_LEN, CHALLENGE_LEN },
 	[PTCP_RDV_AUTH] = { PTCP_RDV_SIG_LEN, PTCP_RDV_SIG_LEN },
 	[PTCP_RDV_REGISTERED] = { 8, 8 },
 	[PTCP_RDV_LISTEN] = { 5, PTCP_RDV_BODY_MAX },
@@ -156,13 +157,19 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 	switch (m->type) {
 	case PTCP_RDV_HELLO:
 		memcpy(m->hello.key, b, PTCP_RDV_KEY_LEN);
-		return ptcp_rdv_endpoint_get(&m->hello.private_ep, b + PTCP_RDV_KEY_LEN);
+		memcpy(m->hello.nonce, b + PTCP_RDV_KEY_LEN, PTCP_RDV_NONCE_LEN);
+		return ptcp_rdv_endpoint_get(&m->hello.private_ep,
+					     b + PTCP_RDV_KEY_LEN + PTCP_RDV_NONCE_LEN);
 	case PTCP_RDV_CHALLENGE:
+		memcpy(m->challenge.server_key, b, PTCP_RDV_KEY_LEN);
+		b += PTCP_RDV_KEY_LEN;
 		memcpy(m->challenge.nonce, b, PTCP_RDV_NONCE_LEN);
-		rv = ptcp_rdv_endpoint_get(&m->challenge.observed, b + PTCP_RDV_NONCE_LEN);
+		b += PTCP_RDV_NONCE_LEN;
+		rv = ptcp_rdv_endpoint_get(&m->challenge.observed, b);
 		/* The server always sees some address. */
 		if (rv == 0 && m->challenge.observed.family == PTCP_AF_NONE)
 			rv = -PTCP_RDV_E_MALFORMED;
+		memcpy(m->challenge.sig, b + PTCP_RDV_EP_LEN, PTCP_RDV_SIG_LEN);
 		return rv;
 	case PTCP_RDV_AUTH:
 		memcpy(m->auth.sig, b, PTCP_RDV_SIG_LEN);
@@ -271,14 +278,20 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 	switch (m->type) {
 	case PTCP_RDV_HELLO:
 		memcpy(b, m->hello.key, PTCP_RDV_KEY_LEN);
-		if (ptcp_rdv_endpoint_put(b + PTCP_RDV_KEY_LEN, &m->hello.private_ep) != 0)
+		memcpy(b + PTCP_RDV_KEY_LEN, m->hello.nonce, PTCP_RDV_NONCE_LEN);
+		if (ptcp_rdv_endpoint_put(b + PTCP_RDV_KEY_LEN + PTCP_RDV_NONCE_LEN,
+					  &m->hello.private_ep) != 0)
 			return -PTCP_RDV_E_MALFORMED;
 		break;
 	case PTCP_RDV_CHALLENGE:
+		memcpy(b, m->challenge.server_key, PTCP_RDV_KEY_LEN);
+		b += PTCP_RDV_KEY_LEN;
 		memcpy(b, m->challenge.nonce, PTCP_RDV_NONCE_LEN);
+		b += PTCP_RDV_NONCE_LEN;
 		if (m->challenge.observed.family == PTCP_AF_NONE ||
-		    ptcp_rdv_endpoint_put(b + PTCP_RDV_NONCE_LEN, &m->challenge.observed) != 0)
+		    ptcp_rdv_endpoint_put(b, &m->challenge.observed) != 0)
 			return -PTCP_RDV_E_MALFORMED;
+		memcpy(b + PTCP_RDV_EP_LEN, m->challenge.sig, PTCP_RDV_SIG_LEN);
 		break;
 	case PTCP_RDV_AUTH:
 		memcpy(b, m->auth.sig, PTCP_RDV_SIG_LEN);
@@ -356,23 +369,28 @@ void ptcp_rdv_error_msg(struct ptcp_rdv_msg *m, int code, bool fatal, const char
 	m->error.text_len = (uint8_t)n;
 }
 
-int ptcp_rdv_transcript(uint8_t out[PTCP_RDV_TRANSCRIPT_LEN],
-                        const uint8_t nonce[PTCP_RDV_NONCE_LEN],
-                        const uint8_t key[PTCP_RDV_KEY_LEN],
-                        const struct ptcp_endpoint *observed,
-                        const struct ptcp_endpoint *private_ep)
+int ptcp_rdv_transcript(uint8_t out[PTCP_RDV_TRANSCRIPT_LEN], enum ptcp_rdv_signer signer,
+                        const struct ptcp_rdv_msg *hello, const struct ptcp_rdv_msg *challenge)
 {
 	uint8_t *p = out;
 
-	memcpy(p, PTCP_RDV_CONTEXT, PTCP_RDV_CONTEXT_LEN);
+	if (hello->type != PTCP_RDV_HELLO || challenge->type != PTCP_RDV_CHALLENGE ||
+	    (signer != PTCP_RDV_SIGNER_SERVER && signer != PTCP_RDV_SIGNER_CLIENT))
+		return -PTCP_RDV_E_MALFORMED;
+	memcpy(p, signer == PTCP_RDV_SIGNER_SERVER ? PTCP_RDV_CONTEXT_SERVER : PTCP_RDV_CONTEXT_CLIENT,
+	       PTCP_RDV_CONTEXT_LEN);
 	p += PTCP_RDV_CONTEXT_LEN;
 	*p++ = PTCP_RDV_VERSION;
-	memcpy(p, nonce, PTCP_RDV_NONCE_LEN);
-	p += PTCP_RDV_NONCE_LEN;
-	memcpy(p, key, PTCP_RDV_KEY_LEN);
+	memcpy(p, challenge->challenge.server_key, PTCP_RDV_KEY_LEN);
 	p += PTCP_RDV_KEY_LEN;
-	if (ptcp_rdv_endpoint_put(p, observed) != 0 ||
-	    ptcp_rdv_endpoint_put(p + PTCP_RDV_EP_LEN, private_ep) != 0)
+	memcpy(p, hello->hello.nonce, PTCP_RDV_NONCE_LEN);
+	p += PTCP_RDV_NONCE_LEN;
+	memcpy(p, challenge->challenge.nonce, PTCP_RDV_NONCE_LEN);
+	p += PTCP_RDV_NONCE_LEN;
+	memcpy(p, hello->hello.key, PTCP_RDV_KEY_LEN);
+	p += PTCP_RDV_KEY_LEN;
+	if (ptcp_rdv_endpoint_put(p, &challenge->challenge.observed) != 0 ||
+	    ptcp_rdv_endpoint_put(p + PTCP_RDV_EP_LEN, &hello->hello.private_ep) != 0)
 		return -PTCP_RDV_E_MALFORMED;
 	return PTCP_RDV_TRANSCRIPT_LEN;
 }

@@ -1,4 +1,4 @@
-/* The rendezvous wire protocol, version 1: a sans-IO codec.
+/* The rendezvous wire protocol, version 2: a sans-IO codec.
  *
  * Every message is a 6-byte header and a body (docs/protocol.md):
  *
@@ -28,14 +28,14 @@
 
 #include "addr.h"
 
-#define PTCP_RDV_VERSION 1
+#define PTCP_RDV_VERSION 2
 #define PTCP_RDV_PORT 7450            /* default TCP port of rendezvousd */
 #define PTCP_RDV_MAGIC0 'P'
 #define PTCP_RDV_MAGIC1 'T'
 #define PTCP_RDV_HDR_LEN 6
-#define PTCP_RDV_KEY_LEN 32           /* Ed25519 public key */
+#define PTCP_RDV_KEY_LEN 32           /* Ed25519 public key (peer or server) */
 #define PTCP_RDV_SIG_LEN 64           /* Ed25519 signature */
-#define PTCP_RDV_NONCE_LEN 32         /* challenge */
+#define PTCP_RDV_NONCE_LEN 32         /* HELLO's and CHALLENGE's nonces */
 #define PTCP_RDV_EP_LEN 19            /* encoded endpoint */
 #define PTCP_RDV_ALLOW_MAX 8          /* keys in a LISTEN allow list */
 #define PTCP_RDV_TEXT_MAX 120         /* bytes of text in an ERROR */
@@ -43,9 +43,10 @@
 #define PTCP_RDV_MSG_MAX (PTCP_RDV_HDR_LEN + PTCP_RDV_BODY_MAX)
 
 enum ptcp_rdv_type {
-	PTCP_RDV_HELLO = 1,        /* C->S: public key, private endpoint */
-	PTCP_RDV_CHALLENGE = 2,    /* S->C: nonce, observed endpoint */
-	PTCP_RDV_AUTH = 3,         /* C->S: signature of the transcript */
+	PTCP_RDV_HELLO = 1,        /* C->S: public key, nonce, private endpoint */
+	PTCP_RDV_CHALLENGE = 2,    /* S->C: server key, nonce, observed endpoint,
+	                              the server's signature of the transcript */
+	PTCP_RDV_AUTH = 3,         /* C->S: the client's signature of it */
 	PTCP_RDV_REGISTERED = 4,   /* S->C: registration done, limits */
 	PTCP_RDV_LISTEN = 5,       /* C->S: wait to be asked (ISN, allow list) */
 	PTCP_RDV_CONNECT = 6,      /* C->S: ask for a peer (key, ISN, wait) */
@@ -101,11 +102,17 @@ struct ptcp_rdv_msg {
 	union {
 		struct {
 			uint8_t key[PTCP_RDV_KEY_LEN];
+			uint8_t nonce[PTCP_RDV_NONCE_LEN];  /* fresh per connection:
+			                                       the server's signature
+			                                       is for this one */
 			struct ptcp_endpoint private_ep;  /* family NONE: unknown */
 		} hello;
 		struct {
+			uint8_t server_key[PTCP_RDV_KEY_LEN];  /* the server's identity */
 			uint8_t nonce[PTCP_RDV_NONCE_LEN];
 			struct ptcp_endpoint observed;    /* client as the server sees it */
+			uint8_t sig[PTCP_RDV_SIG_LEN];    /* server_key's signature of
+			                                     the server transcript */
 		} challenge;
 		struct {
 			uint8_t sig[PTCP_RDV_SIG_LEN];
@@ -196,23 +203,41 @@ int ptcp_rdv_endpoint_put(uint8_t out[PTCP_RDV_EP_LEN], const struct ptcp_endpoi
  * with family 0). */
 int ptcp_rdv_endpoint_get(struct ptcp_endpoint *ep, const uint8_t in[PTCP_RDV_EP_LEN]);
 
-/* The bytes a client signs in AUTH: a context string, the version, the
- * server's challenge, the client's key, the endpoint the server observed
- * and the private endpoint the client reported. A signature thus holds
- * for one challenge of one server seeing one endpoint, and cannot be
- * replayed on another connection. */
-#define PTCP_RDV_CONTEXT "p2ptcp rendezvous v1 auth"   /* 25 bytes, sent without NUL */
-#define PTCP_RDV_CONTEXT_LEN 25
-#define PTCP_RDV_TRANSCRIPT_LEN \
-	(PTCP_RDV_CONTEXT_LEN + 1 + PTCP_RDV_NONCE_LEN + PTCP_RDV_KEY_LEN + 2 * PTCP_RDV_EP_LEN)
+/* The transcript of a registration: what the server signs in CHALLENGE
+ * and the client in AUTH. Both sign the same fields, each under its own
+ * context string:
+ *
+ *   context (32) || version (1) || server key (32) || client nonce (32)
+ *   || server nonce (32) || client key (32) || observed endpoint (19)
+ *   || private endpoint (19)
+ *
+ * The server's signature proves that the holder of the server key
+ * answers this client's fresh nonce, so a client that pins the key knows
+ * whom it registers with. The client's signature names that server key
+ * and the server's fresh nonce: it holds for one challenge of one server
+ * seeing one endpoint, and a server that relays it to another server (a
+ * man in the middle with a key of its own) gets it refused there. */
+#define PTCP_RDV_CONTEXT_SERVER "p2ptcp rendezvous v2 server auth"   /* 32 bytes, sent without NUL */
+#define PTCP_RDV_CONTEXT_CLIENT "p2ptcp rendezvous v2 client auth"
+#define PTCP_RDV_CONTEXT_LEN 32
+#define PTCP_RDV_TRANSCRIPT_LEN                                                            \
+	(PTCP_RDV_CONTEXT_LEN + 1 + PTCP_RDV_KEY_LEN + 2 * PTCP_RDV_NONCE_LEN + PTCP_RDV_KEY_LEN + \
+	 2 * PTCP_RDV_EP_LEN)
 
-/* Writes the transcript into out. Returns PTCP_RDV_TRANSCRIPT_LEN, or
- * -PTCP_RDV_E_MALFORMED for an endpoint ptcp_rdv_endpoint_put() refuses. */
-int ptcp_rdv_transcript(uint8_t out[PTCP_RDV_TRANSCRIPT_LEN],
-                        const uint8_t nonce[PTCP_RDV_NONCE_LEN],
-                        const uint8_t key[PTCP_RDV_KEY_LEN],
-                        const struct ptcp_endpoint *observed,
-                        const struct ptcp_endpoint *private_ep);
+enum ptcp_rdv_signer {
+	PTCP_RDV_SIGNER_SERVER = 1,   /* in CHALLENGE */
+	PTCP_RDV_SIGNER_CLIENT = 2,   /* in AUTH */
+};
+
+/* Writes the transcript of the registration made of hello (the client's
+ * key, nonce and private endpoint) and challenge (the server's key, nonce
+ * and the observed endpoint; its sig is not part of it) into out, under
+ * signer's context string. Returns PTCP_RDV_TRANSCRIPT_LEN, or
+ * -PTCP_RDV_E_MALFORMED when hello or challenge is not of its type, the
+ * signer is unknown or an endpoint does not encode
+ * (ptcp_rdv_endpoint_put()). */
+int ptcp_rdv_transcript(uint8_t out[PTCP_RDV_TRANSCRIPT_LEN], enum ptcp_rdv_signer signer,
+                        const struct ptcp_rdv_msg *hello, const struct ptcp_rdv_msg *challenge);
 
 /* A short English sentence for a code ("unknown peer"), for either sign;
  * "unknown error" for codes this version does not know. Never NULL. */

@@ -14,6 +14,8 @@
 #include <event2/event.h>
 
 #include "clock.h"
+#include "peerid.h"
+#include "random.h"
 #include "rdvclient.h"
 
 #define REGISTER_TIMEOUT_DEFAULT (10 * PTCP_NS_PER_S)
@@ -42,6 +44,9 @@ struct ptcp_rdv_client {
 	struct ptcp_endpoint local;   /* bound endpoint */
 	struct ptcp_endpoint priv;    /* reported private endpoint */
 	struct ptcp_endpoint observed;
+	struct ptcp_rdv_msg hello;    /* as sent: half of the transcript */
+	uint8_t server_key[PTCP_RDV_KEY_LEN];   /* once the CHALLENGE verified */
+	bool server_key_known;
 	uint32_t idle_ms;             /* from REGISTERED */
 	ptcp_ts started, last_rx, last_tx;
 	enum req req;
@@ -370,13 +375,59 @@ static bool send_request(struct ptcp_rdv_client *c)
 	return false;
 }
 
+/* --- checking what the server sends ------------------------------------------ */
+
+static const char *id_text(const uint8_t key[PTCP_RDV_KEY_LEN], char buf[PTCP_PEERID_TEXT_MAX])
+{
+	if (ptcp_peerid_encode(buf, PTCP_PEERID_TEXT_MAX, key, NULL) < 0)
+		buf[0] = '\0';
+	return buf;
+}
+
+/* The CHALLENGE, before we sign: the server's key must be the pinned one
+ * (if any), and its signature of the transcript must verify under that
+ * key. Returns 0, or -EKEYREJECTED or -EPROTO with one line in msg. */
+static int check_challenge(const struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in,
+                           char *msg, size_t cap)
+{
+	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
+	char name[64], a[PTCP_PEERID_TEXT_MAX], b[PTCP_PEERID_TEXT_MAX];
+
+	server_name(c, name, sizeof(name));
+	if (c->cfg.has_server_key &&
+	    memcmp(in->challenge.server_key, c->cfg.server_key, PTCP_RDV_KEY_LEN) != 0) {
+		snprintf(msg, cap, "rendezvous server %s has the key %s, not the pinned key %s "
+			 "(another server, or one in the middle)", name,
+			 id_text(in->challenge.server_key, a), id_text(c->cfg.server_key, b));
+		return -EKEYREJECTED;
+	}
+	if (ptcp_rdv_transcript(t, PTCP_RDV_SIGNER_SERVER, &c->hello, in) < 0 ||
+	    !ptcp_identity_verify(in->challenge.server_key, t, sizeof(t), in->challenge.sig)) {
+		snprintf(msg, cap, "rendezvous server %s: its signature does not verify under the key "
+			 "it claims, %s (an impostor, or a server in the middle?)", name,
+			 id_text(in->challenge.server_key, a));
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* --- the protocol ------------------------------------------------------------ */
+
 static bool on_challenge(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in)
 {
 	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
 	struct ptcp_rdv_msg m;
+	char msg[384];
+	int rv;
 
+	if ((rv = check_challenge(c, in, msg, sizeof(msg))) != 0)
+		return die(c, rv, "%s", msg);
+	memcpy(c->server_key, in->challenge.server_key, PTCP_RDV_KEY_LEN);
+	c->server_key_known = true;
 	c->observed = in->challenge.observed;
-	if (ptcp_rdv_transcript(t, in->challenge.nonce, c->cfg.id->pk, &c->observed, &c->priv) < 0)
+	/* Our signature names this server's key and nonce: good for this
+	 * registration with this server only. */
+	if (ptcp_rdv_transcript(t, PTCP_RDV_SIGNER_CLIENT, &c->hello, in) < 0)
 		return die(c, -EPROTO, "rendezvous server sent an unusable challenge");
 	memset(&m, 0, sizeof(m));
 	m.type = PTCP_RDV_AUTH;
@@ -526,7 +577,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		memset(&m, 0, sizeof(m));
 		m.type = PTCP_RDV_HELLO;
 		memcpy(m.hello.key, c->cfg.id->pk, PTCP_RDV_KEY_LEN);
+		/* The server signs this: its signature is then for us, now. */
+		ptcp_random_bytes(m.hello.nonce, sizeof(m.hello.nonce));
 		m.hello.private_ep = c->priv;
+		c->hello = m;
 		if (send_msg(c, &m) != 0) {
 			die(c, -EINVAL, "cannot encode HELLO (bad private endpoint?)");
 			return;
@@ -562,6 +616,8 @@ int ptcp_rdv_client_new(struct ptcp_rdv_client **out, const struct ptcp_rdv_clie
 	len = ptcp_rdv_to_sockaddr(&cfg->server, &ss);
 	if (len < 0)
 		return -EINVAL;
+	if (ptcp_random_init() != 0)
+		return -EIO;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -669,6 +725,14 @@ int ptcp_rdv_client_connect(struct ptcp_rdv_client *c, const uint8_t key[PTCP_RD
 bool ptcp_rdv_client_registered(const struct ptcp_rdv_client *c)
 {
 	return c->state == ST_REGISTERED;
+}
+
+int ptcp_rdv_client_server_key(const struct ptcp_rdv_client *c, uint8_t key[PTCP_RDV_KEY_LEN])
+{
+	if (!c->server_key_known)
+		return -ENOTCONN;
+	memcpy(key, c->server_key, PTCP_RDV_KEY_LEN);
+	return 0;
 }
 
 int ptcp_rdv_client_local(const struct ptcp_rdv_client *c, struct ptcp_endpoint *local)

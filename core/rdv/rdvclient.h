@@ -5,11 +5,14 @@
  * will use for the peer-to-peer connection: the NAT mapping the server
  * observes for it is the one the peer will be told to reach. The client
  *
- *   1. connects to the server and sends HELLO (our key and the private
- *      endpoint: the socket's local address unless told otherwise);
- *   2. answers the CHALLENGE with a signature of the transcript
- *      (rdvmsg.h) and gets REGISTERED; on_registered reports the public
- *      endpoint the server observed;
+ *   1. connects to the server and sends HELLO (our key, a fresh nonce and
+ *      the private endpoint: the socket's local address unless told
+ *      otherwise);
+ *   2. checks the CHALLENGE: the server's key (against the pin, if one
+ *      is configured), its signature of the transcript (rdvmsg.h) under
+ *      that key, the endpoint it observed; answers with our signature of
+ *      the same transcript and gets REGISTERED; on_registered reports the
+ *      public endpoint the server observed;
  *   3. sends the one request the caller made with ptcp_rdv_client_listen()
  *      or ptcp_rdv_client_connect() (made at any time: a request made
  *      before registration waits for it);
@@ -17,6 +20,7 @@
  *      ISN, our role and the start time, or on_error with the server's
  *      code. Then the caller may make the next request (a listener
  *      re-arms with a fresh ISN);
+
  *   5. sends PINGs at a third of the server's idle timeout, so neither the
  *      server nor a NAT on the way forgets the connection, and gives up
  *      when the server stays silent for a whole idle timeout.
@@ -76,6 +80,9 @@ struct ptcp_rdv_client_config {
 	bool has_private;                   /* report private_ep instead of the
 	                                       socket's local address */
 	struct ptcp_endpoint private_ep;    /* family PTCP_AF_NONE: report none */
+	bool has_server_key;                /* pin: refuse a server whose key
+	                                       is not server_key */
+	uint8_t server_key[PTCP_RDV_KEY_LEN];
 	uint64_t register_timeout;          /* ns from the start to REGISTERED;
 	                                       0: 10 s */
 
@@ -87,7 +94,9 @@ struct ptcp_rdv_client_config {
 	/* A failure. code > 0 is the server's enum ptcp_rdv_code; code < 0 a
 	 * local one, a negative errno: -ECONNREFUSED, -ETIMEDOUT (connect,
 	 * registration or a silent server), -ECONNRESET (the server closed),
-	 * -EPROTO (the server broke the protocol). When fatal, the connection
+	 * -EKEYREJECTED (the server's key is not the pinned one; msg quotes
+	 * both ids), -EPROTO (the server broke the protocol, or its signature
+	 * does not verify under its key). When fatal, the connection
 	 * is gone and the client only waits to be freed; otherwise only the
 	 * request failed. msg is one line for the user. */
 	void (*on_error)(struct ptcp_rdv_client *c, void *user, int code, bool fatal,
@@ -106,8 +115,9 @@ int ptcp_rdv_socket(const struct ptcp_endpoint *local, const struct ptcp_endpoin
 
 /* Creates a client and starts connecting. Returns 0 with *out set, or
  * -EINVAL (no base, id or on_error; server not an address with a port),
- * -ENOMEM, or an error of ptcp_rdv_socket() or connect(2). Failures after
- * the start are reported through on_error, never from inside this call. */
+ * -ENOMEM, -EIO (no random source), or an error of ptcp_rdv_socket() or
+ * connect(2). Failures after the start are reported through on_error,
+ * never from inside this call. */
 int ptcp_rdv_client_new(struct ptcp_rdv_client **out, const struct ptcp_rdv_client_config *cfg);
 
 /* Closes the connection and frees the client. NULL is ignored. */
@@ -129,6 +139,11 @@ int ptcp_rdv_client_connect(struct ptcp_rdv_client *c, const uint8_t key[PTCP_RD
 
 /* True once REGISTERED arrived (and no fatal error since). */
 bool ptcp_rdv_client_registered(const struct ptcp_rdv_client *c);
+
+/* The key of the server, proven by its signature in the CHALLENGE.
+ * Returns 0 with key filled, or -ENOTCONN before the CHALLENGE checked
+ * out. */
+int ptcp_rdv_client_server_key(const struct ptcp_rdv_client *c, uint8_t key[PTCP_RDV_KEY_LEN]);
 
 /* The socket's local endpoint (the port the engine must use). Returns 0
  * or -ENOTCONN before the socket is bound. */

@@ -156,7 +156,7 @@ run_rdv() {
 		lab_init || exit 1
 		local d=$LAB_DIR rpid spid id_a id_b
 		lab_two_nat drop with_s || exit 1
-		ip netns exec "$LAB_S" "$BUILD/rendezvousd" --listen "$LAB_S_IP:7450" \
+		ip netns exec "$LAB_S" "$BUILD/rendezvousd" --key-dir "$d/rdvd" --listen "$LAB_S_IP:7450" \
 			>/dev/null 2>"$d/srv.log" </dev/null &
 		lab_track $!
 		wait_for 5 sh -c "ip netns exec '$LAB_S' ss -Hltn | grep -q ':7450 '" ||

@@ -12,6 +12,10 @@
  *    back to the same struct.
  * 4. The input as a typed peer id: whatever decodes encodes back to the
  *    same key, and the decoder never reads past the given length.
+ * 5. The input as a registration, a HELLO then a CHALLENGE (version 2):
+ *    both signers' transcripts differ only in their context string, hold
+ *    the server key, both nonces, the client key and both endpoints at
+ *    their places, and do not depend on the CHALLENGE's signature.
  * Any mismatch aborts, which libFuzzer reports as a crash. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,11 +138,44 @@ static void peer_id(const uint8_t *data, size_t size)
 	free(copy);
 }
 
+static void registration(const uint8_t *data, size_t size)
+{
+	struct ptcp_rdv_msg hello, ch;
+	uint8_t ts[PTCP_RDV_TRANSCRIPT_LEN], tc[PTCP_RDV_TRANSCRIPT_LEN], ep[PTCP_RDV_EP_LEN];
+	int n = ptcp_rdv_frame(data, size), n2;
+
+	if (n <= 0 || ptcp_rdv_parse(&hello, data, (size_t)n) != 0 || hello.type != PTCP_RDV_HELLO)
+		return;
+	n2 = ptcp_rdv_frame(data + n, size - (size_t)n);
+	if (n2 <= 0 || ptcp_rdv_parse(&ch, data + n, (size_t)n2) != 0 || ch.type != PTCP_RDV_CHALLENGE)
+		return;
+	REQUIRE(ptcp_rdv_transcript(ts, PTCP_RDV_SIGNER_SERVER, &hello, &ch) == PTCP_RDV_TRANSCRIPT_LEN);
+	REQUIRE(ptcp_rdv_transcript(tc, PTCP_RDV_SIGNER_CLIENT, &hello, &ch) == PTCP_RDV_TRANSCRIPT_LEN);
+	REQUIRE(memcmp(ts, PTCP_RDV_CONTEXT_SERVER, PTCP_RDV_CONTEXT_LEN) == 0);
+	REQUIRE(memcmp(tc, PTCP_RDV_CONTEXT_CLIENT, PTCP_RDV_CONTEXT_LEN) == 0);
+	REQUIRE(memcmp(ts + PTCP_RDV_CONTEXT_LEN, tc + PTCP_RDV_CONTEXT_LEN,
+		       PTCP_RDV_TRANSCRIPT_LEN - PTCP_RDV_CONTEXT_LEN) == 0);
+	REQUIRE(tc[32] == PTCP_RDV_VERSION);
+	REQUIRE(memcmp(tc + 33, ch.challenge.server_key, 32) == 0);
+	REQUIRE(memcmp(tc + 65, hello.hello.nonce, 32) == 0);
+	REQUIRE(memcmp(tc + 97, ch.challenge.nonce, 32) == 0);
+	REQUIRE(memcmp(tc + 129, hello.hello.key, 32) == 0);
+	REQUIRE(ptcp_rdv_endpoint_put(ep, &ch.challenge.observed) == 0 && memcmp(tc + 161, ep, 19) == 0);
+	REQUIRE(ptcp_rdv_endpoint_put(ep, &hello.hello.private_ep) == 0 && memcmp(tc + 180, ep, 19) == 0);
+	/* the signature is not signed */
+	ch.challenge.sig[0] ^= 1;
+	REQUIRE(ptcp_rdv_transcript(ts, PTCP_RDV_SIGNER_CLIENT, &hello, &ch) == PTCP_RDV_TRANSCRIPT_LEN);
+	REQUIRE(memcmp(ts, tc, sizeof(tc)) == 0);
+	/* the messages in the wrong places are refused */
+	REQUIRE(ptcp_rdv_transcript(ts, PTCP_RDV_SIGNER_CLIENT, &ch, &hello) == -PTCP_RDV_E_MALFORMED);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	one_message(data, size);
 	stream(data, size);
 	struct_input(data, size);
 	peer_id(data, size);
+	registration(data, size);
 	return 0;
 }

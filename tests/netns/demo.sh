@@ -34,7 +34,7 @@ echo "peer A: $LAB_A_IP behind $LAB_A_PUB    peer B: $LAB_B_IP behind $LAB_B_PUB
 echo "rendezvous server S: $LAB_S_IP"
 
 say "starting rendezvousd on S"
-lab_bg "$LAB_S" /dev/null "$LAB_DIR/s.log" "$RDVD" -v --listen "$LAB_S_IP:7450"
+lab_bg "$LAB_S" /dev/null "$LAB_DIR/s.log" "$RDVD" -v --key-dir "$LAB_DIR/rdvd" --listen "$LAB_S_IP:7450"
 wait_for 5 sh -c "ip netns exec '$LAB_S' ss -Hltn | grep -q ':7450 '" ||
 	{ echo "demo: rendezvousd did not start" >&2; cat "$LAB_DIR/s.log" >&2; exit 1; }
 echo "rendezvousd --listen $LAB_S_IP:7450"

@@ -49,7 +49,7 @@ listening() { ip netns exec "$NS" ss -Htln "( sport = :$1 )" | grep -q .; }
 # otherwise), log in srv.log; waits until it listens on PORT (default 7450).
 srv_start() {
 	local port=${SRV_PORT:-7450}
-	lab_bg "$NS" "$LAB_DIR/srv.out" "$LAB_DIR/srv.log" ${SRV_WRAP:-} "$RDVD" -v "$@"
+	lab_bg "$NS" "$LAB_DIR/srv.out" "$LAB_DIR/srv.log" ${SRV_WRAP:-} "$RDVD" -v --key-dir "$LAB_DIR/rdvd" "$@"
 	SRV_PID=$LAB_LAST_PID
 	t_log "$LAB_DIR/srv.log"
 	if ! wait_for 5 listening "$port"; then
@@ -433,26 +433,26 @@ EOF
 
 	# bad settings: exit 2 with the file and line, or the option, quoted
 	printf 'listen = 127.0.0.1\nmax-clients = lots\n' >"$LAB_DIR/bad.conf"
-	ip netns exec "$NS" "$RDVD" --config "$LAB_DIR/bad.conf" >"$LAB_DIR/bad.out" 2>&1
+	ip netns exec "$NS" "$RDVD" --key-dir "$LAB_DIR/rdvd" --config "$LAB_DIR/bad.conf" >"$LAB_DIR/bad.out" 2>&1
 	rc=$?
 	[ $rc -eq 2 ] || t_fail "bad config: exit $rc, want 2"
 	grep -q "bad.conf:2: invalid value for max-clients: 'lots'" "$LAB_DIR/bad.out" ||
 		t_fail "bad config: $(cat "$LAB_DIR/bad.out")"
 	printf 'bogus = 1\n' >"$LAB_DIR/bad.conf"
-	ip netns exec "$NS" "$RDVD" --config "$LAB_DIR/bad.conf" >"$LAB_DIR/bad.out" 2>&1
+	ip netns exec "$NS" "$RDVD" --key-dir "$LAB_DIR/rdvd" --config "$LAB_DIR/bad.conf" >"$LAB_DIR/bad.out" 2>&1
 	grep -q "bad.conf:1: unknown setting 'bogus'" "$LAB_DIR/bad.out" || t_fail "$(cat "$LAB_DIR/bad.out")"
-	ip netns exec "$NS" "$RDVD" --bogus >"$LAB_DIR/bad.out" 2>&1
+	ip netns exec "$NS" "$RDVD" --key-dir "$LAB_DIR/rdvd" --bogus >"$LAB_DIR/bad.out" 2>&1
 	rc=$?
 	[ $rc -eq 2 ] && grep -q "unknown option: '--bogus'" "$LAB_DIR/bad.out" || t_fail "--bogus: exit $rc"
-	ip netns exec "$NS" "$RDVD" --listen 1.2.3:80 >"$LAB_DIR/bad.out" 2>&1
+	ip netns exec "$NS" "$RDVD" --key-dir "$LAB_DIR/rdvd" --listen 1.2.3:80 >"$LAB_DIR/bad.out" 2>&1
 	grep -q "invalid address: '1.2.3:80'" "$LAB_DIR/bad.out" || t_fail "$(cat "$LAB_DIR/bad.out")"
-	ip netns exec "$NS" "$RDVD" --idle-timeout 0.5 >"$LAB_DIR/bad.out" 2>&1
+	ip netns exec "$NS" "$RDVD" --key-dir "$LAB_DIR/rdvd" --idle-timeout 0.5 >"$LAB_DIR/bad.out" 2>&1
 	grep -q "invalid value for --idle-timeout: '0.5'" "$LAB_DIR/bad.out" || t_fail "$(cat "$LAB_DIR/bad.out")"
-	ip netns exec "$NS" "$RDVD" --help >"$LAB_DIR/help.out" 2>&1 || t_fail "--help exited $?"
+	ip netns exec "$NS" "$RDVD" --key-dir "$LAB_DIR/rdvd" --help >"$LAB_DIR/help.out" 2>&1 || t_fail "--help exited $?"
 	grep -q '^Usage: rendezvousd' "$LAB_DIR/help.out" || t_fail "--help: no usage"
 	# a port that is taken: exit 1 with the address
 	SRV_PORT=17452 srv_start --listen 127.0.0.1:17452 || return 1
-	ip netns exec "$NS" "$RDVD" --listen 127.0.0.1:17452 >"$LAB_DIR/busy.out" 2>&1
+	ip netns exec "$NS" "$RDVD" --key-dir "$LAB_DIR/rdvd" --listen 127.0.0.1:17452 >"$LAB_DIR/busy.out" 2>&1
 	rc=$?
 	[ $rc -eq 1 ] && grep -q 'cannot listen on 127.0.0.1:17452' "$LAB_DIR/busy.out" ||
 		t_fail "port in use: exit $rc: $(cat "$LAB_DIR/busy.out")"

@@ -26,7 +26,7 @@
  *     close), 1 otherwise:
  *       garbage         4 KiB of random bytes              -> MALFORMED
  *       oversized       a header announcing 65535 bytes    -> TOO_BIG
- *       version         a version-2 header                 -> VERSION
+ *       version         a version-1 header (old client)    -> VERSION
  *       order           AUTH before HELLO                  -> UNEXPECTED
  *       early-connect   CONNECT before HELLO               -> NOT_AUTHORISED
  *       drip            a HELLO at one byte per --interval MS (default 300)
@@ -522,6 +522,27 @@ static int must_connect(void)
 	return fd;
 }
 
+/* Sends HELLO for key (a fresh nonce, no private endpoint), waits for
+ * the CHALLENGE and answers it with signer's signature of the
+ * transcript. Returns 0, or -1 when no CHALLENGE came. */
+static int hello_and_auth(int fd, const uint8_t key[32], const struct ptcp_identity *signer)
+{
+	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
+	struct ptcp_rdv_msg hello, m;
+
+	memset(&hello, 0, sizeof(hello));
+	hello.type = PTCP_RDV_HELLO;
+	memcpy(hello.hello.key, key, 32);
+	randombytes_buf(hello.hello.nonce, sizeof(hello.hello.nonce));
+	if (send_msg(fd, &hello) != 0 || recv_msg(fd, &m, 5000) != 1 || m.type != PTCP_RDV_CHALLENGE)
+		return -1;
+	ptcp_rdv_transcript(t, PTCP_RDV_SIGNER_CLIENT, &hello, &m);
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_AUTH;
+	ptcp_identity_sign(signer, t, sizeof(t), m.auth.sig);
+	return send_msg(fd, &m) == 0 ? 0 : -1;
+}
+
 static int hostile_simple(const char *mode, const struct opts *o)
 {
 	struct ptcp_rdv_msg m;
@@ -536,13 +557,13 @@ static int hostile_simple(const char *mode, const struct opts *o)
 		return expect_close(fd, PTCP_RDV_E_MALFORMED, 5000);
 	}
 	if (!strcmp(mode, "oversized")) {
-		const uint8_t h[6] = { 'P', 'T', 1, PTCP_RDV_HELLO, 0xff, 0xff };
+		const uint8_t h[6] = { 'P', 'T', PTCP_RDV_VERSION, PTCP_RDV_HELLO, 0xff, 0xff };
 
 		send_all(fd, h, sizeof(h));
 		return expect_close(fd, PTCP_RDV_E_TOO_BIG, 5000);
 	}
 	if (!strcmp(mode, "version")) {
-		const uint8_t h[6] = { 'P', 'T', 2, PTCP_RDV_HELLO, 0, 51 };
+		const uint8_t h[6] = { 'P', 'T', 1, PTCP_RDV_HELLO, 0, 51 };
 
 		send_all(fd, h, sizeof(h));
 		return expect_close(fd, PTCP_RDV_E_VERSION, 5000);
@@ -579,28 +600,17 @@ static int hostile_simple(const char *mode, const struct opts *o)
 	}
 	if (!strcmp(mode, "stolen")) {
 		struct ptcp_identity thief;
-		uint8_t victim[32], t[PTCP_RDV_TRANSCRIPT_LEN];
-		int rv;
+		uint8_t victim[32];
 
 		if (!o->peer)
 			die("stolen needs the victim's peer id");
 		parse_id(o->peer, victim);
 		ptcp_identity_generate(&thief);
-		m.type = PTCP_RDV_HELLO;
-		memcpy(m.hello.key, victim, 32);
-		send_msg(fd, &m);
-		rv = recv_msg(fd, &m, 5000);
-		if (rv != 1 || m.type != PTCP_RDV_CHALLENGE) {
+		/* the right transcript for the victim's key, but our signature */
+		if (hello_and_auth(fd, victim, &thief) != 0) {
 			printf("result code=0 fatal=0 closed=0 ms=0 (no challenge)\n");
 			return 1;
 		}
-		/* the right transcript for the victim's key, but our signature */
-		ptcp_rdv_transcript(t, m.challenge.nonce, victim, &m.challenge.observed,
-				    &(struct ptcp_endpoint){ 0 });
-		memset(&m, 0, sizeof(m));
-		m.type = PTCP_RDV_AUTH;
-		ptcp_identity_sign(&thief, t, sizeof(t), m.auth.sig);
-		send_msg(fd, &m);
 		return expect_close(fd, PTCP_RDV_E_BAD_SIGNATURE, 5000);
 	}
 	close(fd);
@@ -663,23 +673,13 @@ static int hostile_idle(unsigned n, const struct opts *o)
 /* One honest registration on a blocking socket. Returns the fd or -1. */
 static int register_one(const struct ptcp_identity *id)
 {
-	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
 	struct ptcp_rdv_msg m;
 	int fd = hconnect();
 
 	if (fd < 0)
 		return -1;
-	memset(&m, 0, sizeof(m));
-	m.type = PTCP_RDV_HELLO;
-	memcpy(m.hello.key, id->pk, 32);
-	if (send_msg(fd, &m) != 0 || recv_msg(fd, &m, 5000) != 1 || m.type != PTCP_RDV_CHALLENGE)
-		goto fail;
-	ptcp_rdv_transcript(t, m.challenge.nonce, id->pk, &m.challenge.observed,
-			    &(struct ptcp_endpoint){ 0 });
-	memset(&m, 0, sizeof(m));
-	m.type = PTCP_RDV_AUTH;
-	ptcp_identity_sign(id, t, sizeof(t), m.auth.sig);
-	if (send_msg(fd, &m) != 0 || recv_msg(fd, &m, 5000) != 1 || m.type != PTCP_RDV_REGISTERED)
+	if (hello_and_auth(fd, id->pk, id) != 0 || recv_msg(fd, &m, 5000) != 1 ||
+	    m.type != PTCP_RDV_REGISTERED)
 		goto fail;
 	return fd;
 fail:

@@ -4,8 +4,8 @@
  * refused (too long as TOO_BIG, too short as MALFORMED), every truncation
  * and every trailing byte refused, stream framing byte by byte,
  * non-canonical bodies (endpoint padding, families, ports, roles, error
- * text) refused, emission that never writes past its buffer, and the
- * signed transcript's layout. The codec is compiled in directly: unit
+ * text) refused, emission that never writes past its buffer, the signed
+ * transcripts' layout (each field changes it, the two signers differ). The codec is compiled in directly: unit
  * tests link only the engine. */
 #include <string.h>
 
@@ -50,11 +50,14 @@ static void sample(struct ptcp_rdv_msg *m, uint8_t type)
 	switch (type) {
 	case PTCP_RDV_HELLO:
 		fill(m->hello.key, 32, 1);
+		fill(m->hello.nonce, 32, 11);
 		ep4(&m->hello.private_ep, 192, 168, 1, 20, 40000);
 		break;
 	case PTCP_RDV_CHALLENGE:
+		fill(m->challenge.server_key, 32, 12);
 		fill(m->challenge.nonce, 32, 2);
 		ep6(&m->challenge.observed, 40001);
+		fill(m->challenge.sig, 64, 13);
 		break;
 	case PTCP_RDV_AUTH:
 		fill(m->auth.sig, 64, 3);
@@ -100,7 +103,7 @@ static void check_same(const struct ptcp_rdv_msg *a, const struct ptcp_rdv_msg *
 
 static void test_ping_bytes(void)
 {
-	static const uint8_t want[] = { 'P', 'T', 1, 8, 0, 4, 0xca, 0xfe, 0xf0, 0x0d };
+	static const uint8_t want[] = { 'P', 'T', 2, 8, 0, 4, 0xca, 0xfe, 0xf0, 0x0d };
 	struct ptcp_rdv_msg m;
 	uint8_t buf[64];
 
@@ -115,7 +118,7 @@ static void test_connect_bytes(void)
 	uint8_t buf[64], want[46];
 
 	sample(&m, PTCP_RDV_CONNECT);
-	memcpy(want, (const uint8_t[]){ 'P', 'T', 1, 6, 0, 40 }, 6);
+	memcpy(want, (const uint8_t[]){ 'P', 'T', 2, 6, 0, 40 }, 6);
 	fill(want + 6, 32, 5);
 	memcpy(want + 38, (const uint8_t[]){ 0x89, 0xab, 0xcd, 0xef, 0, 0, 0x3a, 0x98 }, 8);
 	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), 46);
@@ -124,7 +127,7 @@ static void test_connect_bytes(void)
 
 static void test_error_bytes(void)
 {
-	static const uint8_t want[] = { 'P', 'T', 1, 10, 0, 7, 0, 7, 1, 0, 'a', 'b', 'c' };
+	static const uint8_t want[] = { 'P', 'T', 2, 10, 0, 7, 0, 7, 1, 0, 'a', 'b', 'c' };
 	struct ptcp_rdv_msg m;
 	uint8_t buf[64];
 
@@ -159,6 +162,34 @@ static void test_match_bytes(void)
 	b += 19;
 	CHECK(memcmp(b, (const uint8_t[]){ 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 2,
 					   0, 0, 0, 250 }, 13) == 0);
+}
+
+/* HELLO: key, nonce, private endpoint; CHALLENGE: server key, nonce,
+ * observed endpoint, signature (docs/protocol.md). */
+static void test_hello_challenge_bytes(void)
+{
+	struct ptcp_rdv_msg m;
+	uint8_t buf[PTCP_RDV_MSG_MAX], want[64];
+
+	sample(&m, PTCP_RDV_HELLO);
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), 6 + 83);
+	CHECK(memcmp(buf, (const uint8_t[]){ 'P', 'T', 2, 1, 0, 83 }, 6) == 0);
+	fill(want, 32, 1);
+	CHECK(memcmp(buf + 6, want, 32) == 0);
+	fill(want, 32, 11);
+	CHECK(memcmp(buf + 6 + 32, want, 32) == 0);
+	CHECK(memcmp(buf + 6 + 64, (const uint8_t[]){ 4, 0x9c, 0x40, 192, 168, 1, 20 }, 7) == 0);
+
+	sample(&m, PTCP_RDV_CHALLENGE);
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), 6 + 147);
+	CHECK(memcmp(buf, (const uint8_t[]){ 'P', 'T', 2, 2, 0, 147 }, 6) == 0);
+	fill(want, 32, 12);
+	CHECK(memcmp(buf + 6, want, 32) == 0);
+	fill(want, 32, 2);
+	CHECK(memcmp(buf + 6 + 32, want, 32) == 0);
+	CHECK(memcmp(buf + 6 + 64, (const uint8_t[]){ 6, 0x9c, 0x41, 0x20, 0x01, 0x0d, 0xb8 }, 7) == 0);
+	fill(want, 64, 13);
+	CHECK(memcmp(buf + 6 + 83, want, 64) == 0);
 }
 
 static void test_round_trip_all_types(void)
@@ -205,7 +236,7 @@ static void test_round_trip_all_types(void)
  * TOO_BIG and shorter ones MALFORMED. */
 static void test_every_length(void)
 {
-	uint8_t h[6] = { 'P', 'T', 1, 0, 0, 0 };
+	uint8_t h[6] = { 'P', 'T', PTCP_RDV_VERSION, 0, 0, 0 };
 	struct ptcp_rdv_header hdr;
 	uint16_t min, max;
 	unsigned ok;
@@ -244,7 +275,7 @@ static void test_every_length(void)
 		struct ptcp_rdv_msg m;
 
 		memset(msg, 0, sizeof(msg));
-		memcpy(msg, (const uint8_t[]){ 'P', 'T', 1, PTCP_RDV_LISTEN, 0, (uint8_t)len }, 6);
+		memcpy(msg, (const uint8_t[]){ 'P', 'T', PTCP_RDV_VERSION, PTCP_RDV_LISTEN, 0, (uint8_t)len }, 6);
 		msg[4] = (uint8_t)(len >> 8);
 		msg[6 + 4] = (uint8_t)((len - 5) / 32);
 		rv = ptcp_rdv_parse(&m, msg, 6 + len);
@@ -255,7 +286,7 @@ static void test_every_length(void)
 static void test_header_errors(void)
 {
 	struct ptcp_rdv_header h;
-	uint8_t b[6] = { 'P', 'T', 1, PTCP_RDV_PING, 0, 4 };
+	uint8_t b[6] = { 'P', 'T', PTCP_RDV_VERSION, PTCP_RDV_PING, 0, 4 };
 
 	CHECK_INT(ptcp_rdv_header_parse(&h, b, 6), 0);
 	for (size_t n = 0; n < 6; n++)
@@ -268,9 +299,9 @@ static void test_header_errors(void)
 	b[1] = 'T';
 	for (unsigned v = 0; v < 256; v++) {
 		b[2] = (uint8_t)v;
-		CHECK_INT(ptcp_rdv_header_parse(&h, b, 6), v == 1 ? 0 : -PTCP_RDV_E_VERSION);
+		CHECK_INT(ptcp_rdv_header_parse(&h, b, 6), v == PTCP_RDV_VERSION ? 0 : -PTCP_RDV_E_VERSION);
 	}
-	b[2] = 1;
+	b[2] = PTCP_RDV_VERSION;
 	for (unsigned t = 0; t < 256; t++) {
 		uint16_t min, max;
 
@@ -280,8 +311,10 @@ static void test_header_errors(void)
 		CHECK_INT(ptcp_rdv_header_parse(&h, b, 6), -PTCP_RDV_E_MALFORMED);
 		CHECK_INT(ptcp_rdv_body_limits((uint8_t)t, &min, &max), -PTCP_RDV_E_MALFORMED);
 	}
-	/* a version-2 header with an unknown type is a version mismatch */
-	memcpy(b, (const uint8_t[]){ 'P', 'T', 2, 200, 0xff, 0xff }, 6);
+	/* a version-1 or -3 header with an unknown type is a version mismatch */
+	memcpy(b, (const uint8_t[]){ 'P', 'T', 1, 200, 0xff, 0xff }, 6);
+	CHECK_INT(ptcp_rdv_header_parse(&h, b, 6), -PTCP_RDV_E_VERSION);
+	b[2] = 3;
 	CHECK_INT(ptcp_rdv_header_parse(&h, b, 6), -PTCP_RDV_E_VERSION);
 }
 
@@ -318,9 +351,9 @@ static void test_frame_rejects_early(void)
 	b[1] = 'X';
 	CHECK_INT(ptcp_rdv_frame(b, 2), -PTCP_RDV_E_MALFORMED);
 	b[1] = 'T';
-	b[2] = 9;
+	b[2] = 1;   /* version 1 */
 	CHECK_INT(ptcp_rdv_frame(b, 3), -PTCP_RDV_E_VERSION);
-	b[2] = 1;
+	b[2] = PTCP_RDV_VERSION;
 	b[3] = 0;
 	CHECK_INT(ptcp_rdv_frame(b, 4), -PTCP_RDV_E_MALFORMED);
 	b[3] = PTCP_RDV_HELLO;
@@ -348,11 +381,12 @@ static void expect_refused(uint8_t type, void (*corrupt)(uint8_t *body), int lin
 		check_fail(__FILE__, line, "corrupted %s parsed with %d", ptcp_rdv_type_name(type), rv);
 }
 
-static void hello_v4_padding(uint8_t *b) { b[32 + 3 + 4 + 5] = 1; }
-static void hello_family_5(uint8_t *b) { b[32] = 5; }
-static void hello_port_0(uint8_t *b) { b[33] = 0; b[34] = 0; }
-static void hello_none_with_port(uint8_t *b) { b[32] = 0; b[35] = 0; b[36] = 0; b[37] = 0; b[38] = 0; }
-static void challenge_none(uint8_t *b) { memset(b + 32, 0, 19); }
+static void hello_v4_padding(uint8_t *b) { b[64 + 3 + 4 + 5] = 1; }
+static void hello_family_5(uint8_t *b) { b[64] = 5; }
+static void hello_port_0(uint8_t *b) { b[65] = 0; b[66] = 0; }
+static void hello_none_with_port(uint8_t *b) { b[64] = 0; b[67] = 0; b[68] = 0; b[69] = 0; b[70] = 0; }
+static void challenge_none(uint8_t *b) { memset(b + 64, 0, 19); }
+static void challenge_family_4_padding(uint8_t *b) { b[64] = 4; }
 static void match_public_none(uint8_t *b) { memset(b + 32, 0, 19); }
 static void match_private_family(uint8_t *b) { b[32 + 19] = 7; }
 static void match_role_0(uint8_t *b) { b[32 + 38 + 8] = 0; }
@@ -374,6 +408,7 @@ static void test_noncanonical_bodies(void)
 	expect_refused(PTCP_RDV_HELLO, hello_port_0, __LINE__);
 	expect_refused(PTCP_RDV_HELLO, hello_none_with_port, __LINE__);
 	expect_refused(PTCP_RDV_CHALLENGE, challenge_none, __LINE__);
+	expect_refused(PTCP_RDV_CHALLENGE, challenge_family_4_padding, __LINE__);
 	expect_refused(PTCP_RDV_MATCH, match_public_none, __LINE__);
 	expect_refused(PTCP_RDV_MATCH, match_private_family, __LINE__);
 	expect_refused(PTCP_RDV_MATCH, match_role_0, __LINE__);
@@ -398,7 +433,7 @@ static void test_hello_none_private(void)
 	sample(&m, PTCP_RDV_HELLO);
 	memset(&m.hello.private_ep, 0, sizeof(m.hello.private_ep));
 	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
-	CHECK_INT(n, 6 + 51);
+	CHECK_INT(n, 6 + 83);
 	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), 0);
 	CHECK_EQ(back.hello.private_ep.family, PTCP_AF_NONE);
 	/* junk in the unused part of an IPv4 address is not sent */
@@ -484,34 +519,58 @@ static void test_error_msg_sanitises(void)
 static void test_transcript(void)
 {
 	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN], t2[PTCP_RDV_TRANSCRIPT_LEN];
-	uint8_t nonce[32], key[32];
-	struct ptcp_endpoint obs, priv;
+	struct ptcp_rdv_msg hello, ch, m;
+	uint8_t *fields[] = { hello.hello.key, hello.hello.nonce, ch.challenge.server_key,
+			      ch.challenge.nonce };
 
-	fill(nonce, 32, 9);
-	fill(key, 32, 10);
-	ep4(&obs, 198, 51, 100, 1, 1234);
-	ep4(&priv, 10, 0, 0, 5, 1234);
-	CHECK_EQ(PTCP_RDV_TRANSCRIPT_LEN, 25 + 1 + 32 + 32 + 38);
-	CHECK_EQ(sizeof(PTCP_RDV_CONTEXT) - 1, PTCP_RDV_CONTEXT_LEN);
-	CHECK_INT(ptcp_rdv_transcript(t, nonce, key, &obs, &priv), PTCP_RDV_TRANSCRIPT_LEN);
-	CHECK(memcmp(t, "p2ptcp rendezvous v1 auth", 25) == 0);
-	CHECK_EQ(t[25], 1);
-	CHECK(memcmp(t + 26, nonce, 32) == 0);
-	CHECK(memcmp(t + 58, key, 32) == 0);
-	CHECK_EQ(t[90], 4);
-	CHECK_EQ(t[93], 198);
-	CHECK_EQ(t[109], 4);
-	CHECK_EQ(t[112], 10);
-	/* each input changes the transcript */
-	obs.port++;
-	CHECK_INT(ptcp_rdv_transcript(t2, nonce, key, &obs, &priv), PTCP_RDV_TRANSCRIPT_LEN);
+	sample(&hello, PTCP_RDV_HELLO);
+	sample(&ch, PTCP_RDV_CHALLENGE);
+	ep4(&ch.challenge.observed, 198, 51, 100, 1, 1234);
+	CHECK_EQ(PTCP_RDV_TRANSCRIPT_LEN, 32 + 1 + 32 + 32 + 32 + 32 + 38);
+	CHECK_EQ(sizeof(PTCP_RDV_CONTEXT_SERVER) - 1, PTCP_RDV_CONTEXT_LEN);
+	CHECK_EQ(sizeof(PTCP_RDV_CONTEXT_CLIENT) - 1, PTCP_RDV_CONTEXT_LEN);
+	CHECK_INT(ptcp_rdv_transcript(t, PTCP_RDV_SIGNER_CLIENT, &hello, &ch), PTCP_RDV_TRANSCRIPT_LEN);
+	CHECK(memcmp(t, "p2ptcp rendezvous v2 client auth", 32) == 0);
+	CHECK_EQ(t[32], 2);
+	CHECK(memcmp(t + 33, ch.challenge.server_key, 32) == 0);
+	CHECK(memcmp(t + 65, hello.hello.nonce, 32) == 0);
+	CHECK(memcmp(t + 97, ch.challenge.nonce, 32) == 0);
+	CHECK(memcmp(t + 129, hello.hello.key, 32) == 0);
+	CHECK_EQ(t[161], 4);
+	CHECK_EQ(t[164], 198);
+	CHECK_EQ(t[180], 4);
+	CHECK_EQ(t[183], 192);
+	/* the server signs the same fields under its own context */
+	CHECK_INT(ptcp_rdv_transcript(t2, PTCP_RDV_SIGNER_SERVER, &hello, &ch), PTCP_RDV_TRANSCRIPT_LEN);
+	CHECK(memcmp(t2, "p2ptcp rendezvous v2 server auth", 32) == 0);
+	CHECK(memcmp(t + 32, t2 + 32, sizeof(t) - 32) == 0);
+	/* the signature is not part of it */
+	ch.challenge.sig[5] ^= 1;
+	CHECK_INT(ptcp_rdv_transcript(t2, PTCP_RDV_SIGNER_CLIENT, &hello, &ch), PTCP_RDV_TRANSCRIPT_LEN);
+	CHECK(memcmp(t, t2, sizeof(t)) == 0);
+	/* each key and nonce, and each endpoint, changes it */
+	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+		fields[f][31] ^= 0x80;
+		CHECK_INT(ptcp_rdv_transcript(t2, PTCP_RDV_SIGNER_CLIENT, &hello, &ch),
+			  PTCP_RDV_TRANSCRIPT_LEN);
+		CHECK(memcmp(t, t2, sizeof(t)) != 0);
+		fields[f][31] ^= 0x80;
+	}
+	ch.challenge.observed.port++;
+	CHECK_INT(ptcp_rdv_transcript(t2, PTCP_RDV_SIGNER_CLIENT, &hello, &ch), PTCP_RDV_TRANSCRIPT_LEN);
 	CHECK(memcmp(t, t2, sizeof(t)) != 0);
-	obs.port--;
-	priv.addr[3]++;
-	CHECK_INT(ptcp_rdv_transcript(t2, nonce, key, &obs, &priv), PTCP_RDV_TRANSCRIPT_LEN);
+	ch.challenge.observed.port--;
+	hello.hello.private_ep.addr[3]++;
+	CHECK_INT(ptcp_rdv_transcript(t2, PTCP_RDV_SIGNER_CLIENT, &hello, &ch), PTCP_RDV_TRANSCRIPT_LEN);
 	CHECK(memcmp(t, t2, sizeof(t)) != 0);
-	priv.family = 9;
-	CHECK_INT(ptcp_rdv_transcript(t2, nonce, key, &obs, &priv), -PTCP_RDV_E_MALFORMED);
+	/* refused: a bad endpoint, a swapped message, an unknown signer */
+	hello.hello.private_ep.family = 9;
+	CHECK_INT(ptcp_rdv_transcript(t2, PTCP_RDV_SIGNER_CLIENT, &hello, &ch), -PTCP_RDV_E_MALFORMED);
+	sample(&hello, PTCP_RDV_HELLO);
+	CHECK_INT(ptcp_rdv_transcript(t2, PTCP_RDV_SIGNER_CLIENT, &ch, &hello), -PTCP_RDV_E_MALFORMED);
+	sample(&m, PTCP_RDV_AUTH);
+	CHECK_INT(ptcp_rdv_transcript(t2, PTCP_RDV_SIGNER_CLIENT, &hello, &m), -PTCP_RDV_E_MALFORMED);
+	CHECK_INT(ptcp_rdv_transcript(t2, (enum ptcp_rdv_signer)3, &hello, &ch), -PTCP_RDV_E_MALFORMED);
 }
 
 static void test_names(void)
@@ -533,6 +592,7 @@ int main(void)
 	RUN(test_connect_bytes);
 	RUN(test_error_bytes);
 	RUN(test_match_bytes);
+	RUN(test_hello_challenge_bytes);
 	RUN(test_round_trip_all_types);
 	RUN(test_every_length);
 	RUN(test_header_errors);
