@@ -46,8 +46,12 @@ struct rdv_opts {
 	bool help;
 	const char *peer_text;            /* connect: the peer id as typed */
 	uint8_t peer_key[PTCP_RDV_KEY_LEN];
-	const char *server_text;          /* --rendezvous, env or config */
+	const char *server_text;          /* --rendezvous, env or config,
+	                                     without a "<id>@" */
 	char server_buf[256];
+	bool has_server_key;              /* pinned: --rendezvous-key, <id>@,
+	                                     or rendezvous-key in the config */
+	uint8_t server_key[PTCP_RDV_KEY_LEN];
 	uint8_t allow[PTCP_RDV_ALLOW_MAX][PTCP_RDV_KEY_LEN];
 	unsigned n_allow;
 	const char *dir;                  /* --dir: identity directory */
@@ -102,7 +106,7 @@ struct rdv {
 static volatile sig_atomic_t stop_signo;
 
 static const char connect_usage[] =
-	"Usage: p2ptcp connect <peer-id> [--rendezvous HOST[:PORT]] [--dir DIR]\n"
+	"Usage: p2ptcp connect <peer-id> [--rendezvous [ID@]HOST[:PORT]] [--dir DIR]\n"
 	"                      [--local-port PORT] [--local-addr ADDR] [--wait S]\n"
 	"                      [--punch-interval MS] [--punch-window S] [--pcap FILE] [-v]\n"
 	"\n"
@@ -111,10 +115,15 @@ static const char connect_usage[] =
 	"the peer's bytes to standard output (ssh -o ProxyCommand='p2ptcp connect %h').\n"
 	"\n"
 	"  <peer-id>              the peer's id, as `p2ptcp id` prints it there\n"
-	"  --rendezvous H[:P]     the server (default: $" RDV_ENV ", else\n"
+	"  --rendezvous [ID@]H[:P]\n"
+	"                         the server (default: $" RDV_ENV ", else\n"
 	"                         'rendezvous = host:port' in the config file\n"
 	"                         $XDG_CONFIG_HOME/p2ptcp/config); a bare domain is\n"
-	"                         looked up as SRV _p2ptcp._tcp.<domain> first\n"
+	"                         looked up as SRV _p2ptcp._tcp.<domain> first;\n"
+	"                         ID@ pins the server's key, as --rendezvous-key\n"
+	"  --rendezvous-key ID    refuse a server whose key is not ID (as\n"
+	"                         `rendezvousd --id` prints it; in the config file:\n"
+	"                         'rendezvous-key = ID', for its 'rendezvous')\n"
 	"  --dir DIR              where our key is (default $XDG_CONFIG_HOME/p2ptcp)\n"
 	"  --local-port PORT      our TCP port (default: any free port)\n"
 	"  --local-addr ADDR      our address (default: the route's to the server)\n"
@@ -136,7 +145,7 @@ static const char connect_usage[] =
 
 static const char listen_usage[] =
 	"Usage: p2ptcp listen [--allow <peer-id>]... [--exec CMD | --forward HOST:PORT]\n"
-	"                     [--rendezvous HOST[:PORT]] [--dir DIR]\n"
+	"                     [--rendezvous [ID@]HOST[:PORT]] [--dir DIR]\n"
 	"                     [--local-port PORT] [--timeout S] [--punch-window S] [-v]\n"
 	"\n"
 	"Registers with the rendezvous server and waits for one peer to ask for us, then\n"
@@ -156,7 +165,7 @@ static const char listen_usage[] =
 /* --- options --------------------------------------------------------------- */
 
 static const char *const valued[] = {
-	"--rendezvous", "--allow", "--dir", "--local-port", "--local-addr", "--wait",
+	"--rendezvous", "--rendezvous-key", "--allow", "--dir", "--local-port", "--local-addr", "--wait",
 	"--punch-interval", "--punch-window", "--timeout", "--linger", "--first-syn-ttl",
 	"--sndbuf", "--rcvbuf", "--pcap", "--exec", "--forward",
 	/* direct mode's, so that their values are not taken for a peer id */
@@ -180,8 +189,8 @@ static bool opt_is(const char *a, const char *name)
 	return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
 }
 
-/* Reads "rendezvous = host:port" from the config file into buf. */
-static bool config_server(char *buf, size_t cap)
+/* Reads "name = value" from the config file into buf. */
+static bool config_value(const char *name, char *buf, size_t cap)
 {
 	char dir[PTCP_IDENTITY_PATH_MAX], path[PTCP_IDENTITY_PATH_MAX + 16], line[512];
 	char *k, *v, *e;
@@ -201,7 +210,7 @@ static bool config_server(char *buf, size_t cap)
 		for (e = v; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
 			;
 		*e = '\0';
-		if (strcmp(k, "rendezvous") != 0)
+		if (strcmp(k, name) != 0)
 			continue;
 		v += 1 + strspn(v + 1, " \t");
 		v[strcspn(v, " \t\r\n#")] = '\0';
@@ -227,7 +236,7 @@ bool ptcp_rdv_mode_wanted(int argc, char *argv[], bool listen)
 			peer = true;
 		else if (opt_is(a, "--local-port"))
 			local_port = true;
-		else if (opt_is(a, "--rendezvous") || opt_is(a, "--allow"))
+		else if (opt_is(a, "--rendezvous") || opt_is(a, "--rendezvous-key") || opt_is(a, "--allow"))
 			rdv = true;
 		if (a[0] != '-') {
 			rdv = true;     /* a peer id */
@@ -239,7 +248,7 @@ bool ptcp_rdv_mode_wanted(int argc, char *argv[], bool listen)
 		return false;
 	if (rdv || getenv(RDV_ENV))
 		return true;
-	return listen && !local_port && config_server(buf, sizeof(buf));
+	return listen && !local_port && config_value("rendezvous", buf, sizeof(buf));
 }
 
 /* HOST:PORT of --forward: the host is looked up for each peer. */
@@ -260,10 +269,54 @@ static int parse_forward(struct rdv_opts *o, const char *v, char *err, size_t er
 	return 0;
 }
 
+/* The server's key pinned by text (where names the source for errors):
+ * refused when it is not an id, or when another pin differs. */
+static int pin_key(struct rdv_opts *o, const char *text, const char *where, char *err, size_t errlen)
+{
+	uint8_t key[PTCP_RDV_KEY_LEN];
+	char why[256], a[PTCP_PEERID_TEXT_MAX];
+
+	if (ptcp_identity_parse_peer(key, text, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", where, why);
+		return -1;
+	}
+	if (o->has_server_key && memcmp(key, o->server_key, sizeof(key)) != 0) {
+		ptcp_peerid_encode(a, sizeof(a), o->server_key, NULL);
+		snprintf(err, errlen, "%s pins the rendezvous key '%s', but it is pinned as '%s' already",
+			 where, text, a);
+		return -1;
+	}
+	memcpy(o->server_key, key, sizeof(key));
+	o->has_server_key = true;
+	return 0;
+}
+
+/* Splits "<id>@host[:port]": the id pins the server's key, the rest is
+ * the server. */
+static int split_pin(struct rdv_opts *o, const char *where, char *err, size_t errlen)
+{
+	const char *at = strchr(o->server_text, '@');
+	char id[PTCP_PEERID_TEXT_MAX + 1];
+
+	if (!at)
+		return 0;
+	if ((size_t)(at - o->server_text) >= sizeof(id) || strlen(at + 1) >= sizeof(o->server_buf)) {
+		snprintf(err, errlen, "%s: invalid rendezvous server '%s'", where, o->server_text);
+		return -1;
+	}
+	snprintf(id, sizeof(id), "%.*s", (int)(at - o->server_text), o->server_text);
+	if (pin_key(o, id, where, err, errlen) != 0)
+		return -1;
+	memmove(o->server_buf, at + 1, strlen(at + 1) + 1);
+	o->server_text = o->server_buf;
+	return 0;
+}
+
 static int parse_opts(struct rdv_opts *o, bool listen, int argc, char *argv[], char *err,
                       size_t errlen)
 {
-	char e2[256];
+	char e2[256], pin[PTCP_PEERID_TEXT_MAX + 8];
+	const char *where = NULL;
 	uint64_t ns;
 	uint32_t u;
 	int i;
@@ -317,6 +370,9 @@ static int parse_opts(struct rdv_opts *o, bool listen, int argc, char *argv[], c
 		}
 		if (opt_is(a, "--rendezvous")) {
 			o->server_text = v;
+		} else if (opt_is(a, "--rendezvous-key")) {
+			if (pin_key(o, v, "--rendezvous-key", err, errlen) != 0)
+				return -1;
 		} else if (opt_is(a, "--allow") && listen) {
 			if (o->n_allow == PTCP_RDV_ALLOW_MAX) {
 				snprintf(err, errlen, "too many --allow (at most %d)", PTCP_RDV_ALLOW_MAX);
@@ -398,16 +454,24 @@ static int parse_opts(struct rdv_opts *o, bool listen, int argc, char *argv[], c
 		snprintf(err, errlen, "missing <peer-id> (or --peer ADDR:PORT for direct mode)");
 		return -1;
 	}
-	if (!o->server_text)
-		o->server_text = getenv(RDV_ENV);
-	if (!o->server_text && config_server(o->server_buf, sizeof(o->server_buf)))
+	if (o->server_text) {
+		where = "--rendezvous";
+	} else if ((o->server_text = getenv(RDV_ENV)) != NULL) {
+		where = RDV_ENV;
+	} else if (config_value("rendezvous", o->server_buf, sizeof(o->server_buf))) {
 		o->server_text = o->server_buf;
+		where = "the config file's 'rendezvous'";
+		/* the config's pin goes with the config's server only */
+		if (config_value("rendezvous-key", pin, sizeof(pin)) &&
+		    pin_key(o, pin, "the config file's 'rendezvous-key'", err, errlen) != 0)
+			return -1;
+	}
 	if (!o->server_text || !*o->server_text) {
 		snprintf(err, errlen, "no rendezvous server: give --rendezvous HOST[:PORT], set "
 			 RDV_ENV ", or put 'rendezvous = HOST:PORT' in the config file");
 		return -1;
 	}
-	return 0;
+	return split_pin(o, where, err, errlen);
 }
 
 /* --- the rendezvous phase ----------------------------------------------------- */
@@ -491,6 +555,9 @@ static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal
 		return;
 	}
 	switch (code) {
+	case -EKEYREJECTED:
+		fail(r, PTCP_EXIT_RENDEZVOUS, "%s", msg);
+		break;
 	case -ECONNREFUSED:
 		fail(r, PTCP_EXIT_RENDEZVOUS,
 		     "rendezvous server %s refused the connection (is rendezvousd running there?)",
@@ -552,7 +619,8 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 {
 	struct rdv *r = user;
 	struct ptcp_rdv_client_config cfg;
-	char a[64], b[64];
+	uint8_t key[PTCP_RDV_KEY_LEN];
+	char a[64], b[64], id[PTCP_PEERID_TEXT_MAX];
 
 	if (c == r->probe) {
 		on_probe_registered(r, observed);
@@ -566,6 +634,9 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 	ptcp_info("registered with %s from %s as %s, seen as %s", server_str(r),
 		  ptcp_endpoint_format(&r->local, a, sizeof(a)), our_id(r),
 		  ptcp_endpoint_format(observed, b, sizeof(b)));
+	if (ptcp_rdv_client_server_key(c, key) == 0 && ptcp_peerid_encode(id, sizeof(id), key, NULL) > 0)
+		ptcp_info("the rendezvous server's key is %s (%s)", id,
+			  r->o->has_server_key ? "pinned" : "not pinned: --rendezvous-key pins it");
 	if (observed->port == r->local.port) {
 		send_request(r);
 		return;
@@ -583,6 +654,8 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 	cfg.server = r->servers[r->cur];
 	cfg.local = r->local;
 	cfg.local.port = 0;
+	cfg.has_server_key = r->o->has_server_key;
+	memcpy(cfg.server_key, r->o->server_key, PTCP_RDV_KEY_LEN);
 	cfg.register_timeout = 5 * PTCP_NS_PER_S;
 	cfg.on_registered = on_registered;
 	cfg.on_match = NULL;
@@ -629,6 +702,8 @@ static void start_client(struct rdv *r)
 	if (r->o->has_local_addr)
 		cfg.local = r->o->local_addr;
 	cfg.local.port = r->o->local_port;
+	cfg.has_server_key = r->o->has_server_key;
+	memcpy(cfg.server_key, r->o->server_key, PTCP_RDV_KEY_LEN);
 	cfg.register_timeout = 10 * PTCP_NS_PER_S;
 	cfg.on_registered = on_registered;
 	cfg.on_match = on_match;

@@ -1,5 +1,6 @@
 /* Tests of rendezvous mode's command line (cli/rdvmode.c: which mode a
- * command line means, the options, the config file) and of the c-ares
+ * command line means, the options, the config file, the pinned server
+ * key from --rendezvous-key, <id>@host or the config) and of the c-ares
  * resolver (core/rdv/resolve.c: address splitting, a numeric address,
  * a name from /etc/hosts, a failure reported once). The CLI's sources are
  * compiled in directly. */
@@ -27,6 +28,7 @@
 static char err[512];
 static char cfgdir[64];
 #define ID "vqapwwc4lbpdwfv5arkeganbfr6e4ftoy43azbczong4lrpg45gtxzi"
+#define SRV_ID "a3fl4qg7sudmyaeloyxroytx4nbrgc3ogkzx5vwwhlkbqboed34stca"
 
 /* A fresh XDG_CONFIG_HOME with p2ptcp/config holding text (NULL: none). */
 static void config(const char *text)
@@ -107,6 +109,67 @@ static void test_options(void)
 	unsetenv("P2PTCP_RENDEZVOUS");
 	CHECK_INT(PARSE(&o, false, "connect", ID), 0);
 	CHECK(strcmp(o.server_text, "198.51.100.7:7000") == 0);
+	config(NULL);
+}
+
+/* The key of a peer id, for comparisons. */
+static void key_of(const char *id, uint8_t key[32])
+{
+	CHECK_INT(ptcp_peerid_decode(key, id, strlen(id), NULL), 0);
+}
+
+static void test_pin(void)
+{
+	struct rdv_opts o;
+	uint8_t k[32], k2[32];
+
+	unsetenv("P2PTCP_RENDEZVOUS");
+	config(NULL);
+	key_of(SRV_ID, k);
+	key_of(ID, k2);
+	CHECK(WANTED(true, "listen", "--rendezvous-key", SRV_ID));
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "203.0.113.10"), 0);
+	CHECK(!o.has_server_key);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "203.0.113.10", "--rendezvous-key",
+			SRV_ID), 0);
+	CHECK(o.has_server_key && memcmp(o.server_key, k, 32) == 0);
+	CHECK(strcmp(o.server_text, "203.0.113.10") == 0);
+	/* <id>@host: the id pins, the host is the server */
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", SRV_ID "@203.0.113.10:7000"), 0);
+	CHECK(o.has_server_key && memcmp(o.server_key, k, 32) == 0);
+	CHECK(strcmp(o.server_text, "203.0.113.10:7000") == 0);
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous=rdv-" SRV_ID "@rdv.example.org"), 0);
+	CHECK(o.has_server_key && strcmp(o.server_text, "rdv.example.org") == 0);
+	/* the same pin twice is fine, two different ones quote both */
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous-key", SRV_ID, "--rendezvous",
+			SRV_ID "@rdv.example.org"), 0);
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous-key", ID, "--rendezvous",
+			SRV_ID "@rdv.example.org"), -1);
+	CHECK(strcmp(err, "--rendezvous pins the rendezvous key '" SRV_ID "', but it is pinned as '"
+		     ID "' already") == 0);
+	/* a bad id says where it came from and what is wrong */
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--rendezvous-key", "abc"), -1);
+	CHECK(strstr(err, "--rendezvous-key: invalid peer id 'abc'") == err);
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "abc@rdv.example.org"), -1);
+	CHECK(strstr(err, "--rendezvous: invalid peer id 'abc'") == err);
+	/* the environment may hold id@host */
+	setenv("P2PTCP_RENDEZVOUS", SRV_ID "@198.51.100.7", 1);
+	CHECK_INT(PARSE(&o, false, "connect", ID), 0);
+	CHECK(o.has_server_key && memcmp(o.server_key, k, 32) == 0);
+	CHECK(strcmp(o.server_text, "198.51.100.7") == 0);
+	unsetenv("P2PTCP_RENDEZVOUS");
+	/* the config file's pin goes with the config file's server only */
+	config("rendezvous = 198.51.100.7\nrendezvous-key = " ID "\n");
+	CHECK_INT(PARSE(&o, false, "connect", ID), 0);
+	CHECK(o.has_server_key && memcmp(o.server_key, k2, 32) == 0);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "203.0.113.10"), 0);
+	CHECK(!o.has_server_key);
+	config("rendezvous = " SRV_ID "@198.51.100.7\nrendezvous-key = " ID "\n");
+	CHECK_INT(PARSE(&o, false, "connect", ID), -1);
+	CHECK(strstr(err, "the config file's 'rendezvous' pins the rendezvous key") == err);
+	config("rendezvous = 198.51.100.7\nrendezvous-key = nope\n");
+	CHECK_INT(PARSE(&o, false, "connect", ID), -1);
+	CHECK(strstr(err, "the config file's 'rendezvous-key': invalid peer id 'nope'") == err);
 	config(NULL);
 }
 
@@ -197,6 +260,7 @@ int main(void)
 	setenv("XDG_CONFIG_HOME", cfgdir, 1);
 	RUN(test_mode);
 	RUN(test_options);
+	RUN(test_pin);
 	RUN(test_split);
 	RUN(test_resolve);
 	config(NULL);
