@@ -73,6 +73,9 @@ DRIVER_TEST_SRC := $(sort $(wildcard tests/drivers/test_*.c))
 DRIVER_TEST_BIN := $(DRIVER_TEST_SRC:%.c=$(BUILD)/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:%.c=$(BUILD)/%)
+# code the test tools share (not linked into the unit tests)
+TOOLLIB_SRC := $(sort $(wildcard tests/tools/lib/*.c))
+TOOLLIB_OBJ := $(TOOLLIB_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 
@@ -83,10 +86,19 @@ $(BUILD)/core/engine/%.o: core/engine/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+# drivers, programs and tests: Linux APIs, the libraries' flags
+COMPILE = $(CC) $(BASE_CFLAGS) -D_GNU_SOURCE $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
 $(BUILD)/%.o: %.c
 	$(quiet) CC $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) -D_GNU_SOURCE $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(COMPILE)
+
+# a static pattern: the tools' pattern below must not take these
+$(TOOLLIB_OBJ): $(BUILD)/%.o: %.c
+	$(quiet) CC $@
+	@mkdir -p $(@D)
+	$(Q)$(COMPILE)
 
 $(ENGINE_LIB): $(ENGINE_OBJ)
 	$(quiet) AR $@
@@ -112,7 +124,7 @@ $(BUILD)/tests/drivers/%: $(BUILD)/tests/drivers/%.o $(TESTLIB_OBJ) $(DRIVER_LIB
 	$(quiet) LD $@
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(DRIVER_LIB) $(ENGINE_LIB)
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(TOOLLIB_OBJ) $(DRIVER_LIB) $(ENGINE_LIB)
 	$(quiet) LD $@
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 

@@ -7,7 +7,9 @@
 # of order) while an honest pair still gets matched; per-address limits,
 # the rate limit and a full server; 10,000 registered peers with the
 # memory they cost; the config file; clean shutdown on SIGTERM and
-# SIGINT. After every case the server must still be running and answer.
+# SIGINT; the server key (made once, kept, shown, pinned) and a relaying
+# man in the middle (tests/tools/rdvmitm) that cannot register its victim
+# here. After every case the server must still be running and answer.
 #
 # Each case runs in its own namespace (removed on every exit path, see
 # lab.sh); clients pick source addresses 127.0.0.x so that per-address
@@ -18,7 +20,10 @@ cd "$(dirname "$0")/../.." || exit 1
 
 RDVD=${RDVD:-$BUILD/rendezvousd}
 RDVPEER=${RDVPEER:-$BUILD/tests/tools/rdvpeer}
+RDVMITM=${RDVMITM:-$BUILD/tests/tools/rdvmitm}
 SRV=127.0.0.1:7450     # the default port, on purpose
+MITM=127.0.0.1:7460    # a malicious server
+EKEYREJECTED=129       # rdvclient's code for a server key that is not the pinned one
 T_CASE_LIMIT=${T_CASE_LIMIT:-180}
 
 rdv_init() {
@@ -29,7 +34,7 @@ rdv_init() {
 		return 1
 	fi
 	local f
-	for f in "$RDVD" "$RDVPEER"; do
+	for f in "$RDVD" "$RDVPEER" "$RDVMITM"; do
 		if [ ! -x "$f" ]; then
 			echo "netns: $f is missing (make test-build)"
 			return 1
@@ -478,6 +483,121 @@ case_shutdown() { # SIGNAL
 	return 0
 }
 
+# --- the server key and a relaying man in the middle --------------------------------
+
+srv_id() { "$RDVD" --id --key-dir "$LAB_DIR/rdvd"; }
+
+case_server_key() {
+	local id rc
+	rdv_ns && srv_start || return 1
+	keys A || return 1
+	id=$(srv_id)
+	[ ${#id} -eq 55 ] || { t_fail "--id printed '$id'"; return 1; }
+	grep -q "server key $id (new, in $LAB_DIR/rdvd/private.key)" "$LAB_DIR/srv.log" ||
+		t_fail "the new key's id is not logged"
+	[ "$(stat -c %a "$LAB_DIR/rdvd/private.key")" = 600 ] || t_fail "key file mode $(stat -c %a "$LAB_DIR/rdvd/private.key")"
+	# clients see it, and a pin of it works
+	peer_bg a register --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2 --pin "$id" --timeout 3
+	wait_registered a || return 1
+	expect_field a registered server "$id"
+	# a restart keeps the key; --keygen never replaces it
+	kill -TERM "$SRV_PID"
+	lab_wait_pid "$SRV_PID" 5
+	srv_start || return 1
+	grep -q "server key $id (from $LAB_DIR/rdvd/private.key)" "$LAB_DIR/srv.log" ||
+		t_fail "the restarted server has another key"
+	"$RDVD" --keygen --key-dir "$LAB_DIR/rdvd" >"$LAB_DIR/kg.out" 2>&1
+	rc=$?
+	[ $rc -eq 1 ] && grep -q "exists already" "$LAB_DIR/kg.out" || t_fail "--keygen over a key: exit $rc: $(cat "$LAB_DIR/kg.out")"
+	[ "$(srv_id)" = "$id" ] || t_fail "--keygen changed the key"
+	"$RDVD" --keygen --key-dir "$LAB_DIR/k2" >"$LAB_DIR/kg2.out" 2>&1 || t_fail "--keygen in a new dir: exit $?"
+	[ "$(cat "$LAB_DIR/kg2.out")" = "$("$RDVD" --id --key-dir "$LAB_DIR/k2")" ] || t_fail "--keygen printed another id"
+	# a key file others may read is refused: no start (exit 1, quoting it)
+	chmod 644 "$LAB_DIR/k2/private.key"
+	ip netns exec "$NS" "$RDVD" --key-dir "$LAB_DIR/k2" --listen 127.0.0.1:17453 >"$LAB_DIR/bad.out" 2>&1
+	rc=$?
+	[ $rc -eq 1 ] && grep -q "$LAB_DIR/k2/private.key' has mode 0644" "$LAB_DIR/bad.out" ||
+		t_fail "a readable key: exit $rc: $(cat "$LAB_DIR/bad.out")"
+	srv_alive
+}
+
+# mitm_relay PRESENT: rdvmitm relay on $MITM with key M in front of the
+# honest server $SRV, presenting its own key (own) or the server's
+# (upstream) to the one client it takes. Sets PID_mitm.
+mitm_relay() {
+	: >"$LAB_DIR/mitm.out"
+	lab_bg "$NS" "$LAB_DIR/mitm.out" "$LAB_DIR/mitm.err" "$RDVMITM" relay --listen $MITM \
+		--upstream $SRV --key "$LAB_DIR/M" --present "$1" --hold 6
+	PID_mitm=$LAB_LAST_PID
+	t_log "$LAB_DIR/mitm.out"
+	t_log "$LAB_DIR/mitm.err"
+	wait_for 5 grep -qs '^listening' "$LAB_DIR/mitm.out" || { t_fail "rdvmitm did not start"; return 1; }
+}
+
+expect_relay() { # RESULT
+	wait_for 10 grep -qs '^relay result=' "$LAB_DIR/mitm.out"
+	grep -q "^relay result=$1\$" "$LAB_DIR/mitm.out" ||
+		t_fail "relay: want result=$1, got '$(grep '^relay result' "$LAB_DIR/mitm.out")'"
+	lab_wait_pid "$PID_mitm" 10 >/dev/null
+}
+
+# The victim V trusts the malicious server M; M tries to register V at
+# the honest server with V's own signature.
+case_relay() {
+	local id st
+	rdv_ns && srv_start && keys V B M || return 1
+	id=$(srv_id)
+	# (1) M shows its own key, which V pinned: V signs M's key, and the
+	# honest server refuses the relayed signature
+	mitm_relay own || return 1
+	peer_run v1 register --server $MITM --key "$LAB_DIR/V" --local 127.0.0.2 --pin "$ID_M" --timeout 5
+	expect_error v1 6 1
+	expect_relay "refused code=6"
+	# (2) the same without a pin (version 1 let this through)
+	mitm_relay own || return 1
+	peer_run v2 register --server $MITM --key "$LAB_DIR/V" --local 127.0.0.2 --timeout 5
+	expect_error v2 6 1
+	expect_relay "refused code=6"
+	# V is not registered here: asking for it finds nobody
+	peer_run b1 connect "$ID_V" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3 --wait 0
+	expect_error b1 7 0
+	# (3) M shows the honest server's key and signature: V, which pinned
+	# M, refuses before signing anything, quoting both ids
+	mitm_relay upstream || return 1
+	peer_run v3 register --server $MITM --key "$LAB_DIR/V" --local 127.0.0.2 --pin "$ID_M" --timeout 5
+	expect_error v3 -$EKEYREJECTED 1
+	grep -qF "has the key $id, not the pinned key $ID_M" "$LAB_DIR/v3.out" || t_fail "v3: $(cat "$LAB_DIR/v3.out")"
+	expect_relay client-refused
+	# (4) the control: pinned to the honest server's key, V registers
+	# through the (now transparent) relay: the relay does relay
+	mitm_relay upstream || return 1
+	peer_bg v4 register --server $MITM --key "$LAB_DIR/V" --local 127.0.0.2 --pin "$id" --timeout 3
+	wait_registered v4 || return 1
+	expect_field v4 registered server "$id"
+	expect_relay registered
+	lab_wait_pid "$PID_v4" 10 || t_fail "v4 exited $?"
+	# a wrong pin straight at the honest server: refused the same way
+	peer_run v5 register --server $SRV --key "$LAB_DIR/V" --local 127.0.0.2 --pin "$ID_M" --timeout 5
+	expect_error v5 -$EKEYREJECTED 1
+	grep -qF "has the key $id, not the pinned key $ID_M" "$LAB_DIR/v5.out" || t_fail "v5: $(cat "$LAB_DIR/v5.out")"
+	st=$(srv_stats)
+	[ "$(stat_of "$st" bad_signatures)" = 2 ] || t_fail "want 2 bad signatures: $st"
+	srv_alive && honest_pair relay
+}
+
+# A server that claims a key it does not hold: its signature fails.
+case_impostor() {
+	rdv_ns && keys A M || return 1
+	lab_bg "$NS" "$LAB_DIR/mitm.out" "$LAB_DIR/mitm.err" "$RDVMITM" server --listen $MITM \
+		--key "$LAB_DIR/M" --bad-sig --hold 20
+	t_log "$LAB_DIR/mitm.out"
+	wait_for 5 grep -qs '^listening' "$LAB_DIR/mitm.out" || { t_fail "rdvmitm did not start"; return 1; }
+	peer_run a register --server $MITM --key "$LAB_DIR/A" --local 127.0.0.2 --pin "$ID_M" --timeout 5
+	expect_error a -71 1
+	grep -qF "its signature does not verify under the key it claims, $ID_M" "$LAB_DIR/a.out" ||
+		t_fail "$(cat "$LAB_DIR/a.out")"
+}
+
 rdv_init || exit 1
 t_run "rendezvous: listen/connect: endpoints, private endpoints, ISNs, roles" case_match
 t_run "rendezvous: both ask for each other: one initiator (the lower key)" case_mutual
@@ -492,4 +612,7 @@ t_run "rendezvous: idle timeout drops a silent peer, keeps a pinging one" case_i
 t_run "rendezvous: config file, command line over it, bad settings, busy port" case_config
 t_run "rendezvous: clean shutdown on SIGTERM" case_shutdown TERM
 t_run "rendezvous: clean shutdown on SIGINT" case_shutdown INT
+t_run "rendezvous: the server key: made once, logged, kept, pinned, never replaced" case_server_key
+t_run "rendezvous: a relaying man in the middle cannot register its victim here" case_relay
+t_run "rendezvous: a server that claims a key it does not hold is refused" case_impostor
 t_summary

@@ -6,11 +6,11 @@
  *   rdvpeer connect ID --server ADDR:PORT --key DIR [COMMON] [--wait MS]
  *   rdvpeer register --server ADDR:PORT --key DIR [COMMON]
  *       COMMON: [--local ADDR:PORT] [--isn N] [--private ADDR:PORT|none]
- *               [--delay MS] [--timeout S]
+ *               [--delay MS] [--timeout S] [--pin SERVER-ID]
  *     The honest peer, on core/rdv/rdvclient.c: registers, makes its one
  *     request (--delay MS after registering; register makes none and just
  *     stays registered, pinging, until --timeout) and prints, one line each:
- *       registered public=EP local=EP
+ *       registered public=EP local=EP server=SERVER-ID
  *       match peer=ID public=EP private=EP peer_isn=N isn=N role=R start_ms=N
  *       error code=N fatal=0|1 msg=TEXT
  *     Exit 0 after a match, 1 after an error, 3 on --timeout (default 20 s;
@@ -67,6 +67,8 @@
 #include "rdvclient.h"
 #include "rdvmsg.h"
 
+#include "lib/rdvwire.h"
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: rdvpeer keygen DIR | id DIR | listen ... | connect ID ... | "
@@ -86,11 +88,6 @@ static void die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(2);
-}
-
-static uint64_t now_ms(void)
-{
-	return ptcp_clock_now() / PTCP_NS_PER_MS;
 }
 
 static const char *ep_str(const struct ptcp_endpoint *ep, char buf[64])
@@ -119,7 +116,7 @@ static void raise_fd_limit(void)
 /* --- options ---------------------------------------------------------------- */
 
 struct opts {
-	const char *server, *key_dir, *local, *bind, *private_ep, *peer;
+	const char *server, *key_dir, *local, *bind, *private_ep, *peer, *pin;
 	const char *allow[PTCP_RDV_ALLOW_MAX];
 	unsigned n_allow;
 	bool has_isn;
@@ -169,6 +166,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			o->bind = v;
 		else if (!strcmp(a, "--private"))
 			o->private_ep = v;
+		else if (!strcmp(a, "--pin"))
+			o->pin = v;
 		else if (!strcmp(a, "--isn")) {
 			o->has_isn = true;
 			o->isn = (uint32_t)num(v, "ISN");
@@ -256,13 +255,16 @@ static void h_delayed(evutil_socket_t fd, short what, void *arg)
 static void h_registered(struct ptcp_rdv_client *c, void *user, const struct ptcp_endpoint *obs)
 {
 	struct ptcp_endpoint local;
-	char a[64], b[64];
-
+	uint8_t key[PTCP_RDV_KEY_LEN];
+	char a[64], b[64], id[PTCP_PEERID_TEXT_MAX];
 	struct honest *h = user;
 
 	if (ptcp_rdv_client_local(c, &local) != 0)
 		memset(&local, 0, sizeof(local));
-	printf("registered public=%s local=%s\n", ep_str(obs, a), ep_str(&local, b));
+	if (ptcp_rdv_client_server_key(c, key) != 0)
+		memset(key, 0, sizeof(key));
+	printf("registered public=%s local=%s server=%s\n", ep_str(obs, a), ep_str(&local, b),
+	       id_str(key, id));
 	fflush(stdout);
 	if (h->delay) {
 		struct timeval tv = { h->delay_ms / 1000, h->delay_ms % 1000 * 1000 };
@@ -357,6 +359,10 @@ static int cmd_honest(enum honest_mode mode, int argc, char **argv)
 		if (strcmp(o.private_ep, "none") != 0)
 			endpoint_opt(o.private_ep, 0, &cfg.private_ep);
 	}
+	if (o.pin) {
+		parse_id(o.pin, cfg.server_key);
+		cfg.has_server_key = true;
+	}
 	cfg.on_registered = h_registered;
 	cfg.on_match = h_match;
 	cfg.on_error = h_error;
@@ -394,92 +400,7 @@ static bool has_bind;
 
 static int hconnect(void)
 {
-	struct sockaddr_storage ss;
-	int fd, len, one = 1;
-
-	len = ptcp_rdv_to_sockaddr(&server_ep, &ss);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (has_bind) {
-		struct sockaddr_storage bs;
-		int blen = ptcp_rdv_to_sockaddr(&bind_ep, &bs);
-
-		if (bind(fd, (struct sockaddr *)&bs, (socklen_t)blen) != 0) {
-			int e = -errno;
-
-			close(fd);
-			return e;
-		}
-	}
-	if (connect(fd, (struct sockaddr *)&ss, (socklen_t)len) != 0) {
-		int e = -errno;
-
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
-static int send_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n > 0) {
-		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int send_msg(int fd, const struct ptcp_rdv_msg *m)
-{
-	uint8_t buf[PTCP_RDV_MSG_MAX];
-	int n = ptcp_rdv_emit(m, buf, sizeof(buf));
-
-	if (n < 0)
-		die("emit: %s", ptcp_rdv_strerror(n));
-	return send_all(fd, buf, (size_t)n);
-}
-
-/* Reads one message within timeout_ms. Returns 1 with *m, 0 on EOF or
- * reset, -ETIMEDOUT, or -EPROTO for bytes that are not a message. */
-static int recv_msg(int fd, struct ptcp_rdv_msg *m, int timeout_ms)
-{
-	uint8_t buf[PTCP_RDV_MSG_MAX];
-	size_t have = 0;
-	uint64_t end = now_ms() + (uint64_t)timeout_ms;
-	int n;
-
-	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		int64_t left = (int64_t)(end - now_ms());
-		ssize_t r;
-
-		n = ptcp_rdv_frame(buf, have);
-		if (n < 0)
-			return -EPROTO;
-		if (n > 0)
-			return ptcp_rdv_parse(m, buf, (size_t)n) == 0 ? 1 : -EPROTO;
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		/* one byte past the message would belong to the next: read
-		 * only what the frame still needs (at most the header first) */
-		r = recv(fd, buf + have, have < PTCP_RDV_HDR_LEN ? PTCP_RDV_HDR_LEN - have
-				: (size_t)PTCP_RDV_HDR_LEN + (size_t)(buf[4] << 8 | buf[5]) - have, 0);
-		if (r <= 0)
-			return r < 0 && errno == EINTR ? -EINTR : 0;
-		have += (size_t)r;
-	}
+	return rdvwire_dial(&server_ep, has_bind ? &bind_ep : NULL);
 }
 
 /* After a misdeed: waits up to timeout_ms for an ERROR and the close;
@@ -490,8 +411,8 @@ static int expect_close_since(int fd, int want, int timeout_ms, uint64_t start)
 	struct ptcp_rdv_msg m;
 	int code = 0, fatal = 0, closed = 0, rv;
 
-	while (!closed && now_ms() - start < (uint64_t)timeout_ms) {
-		rv = recv_msg(fd, &m, (int)(timeout_ms - (int)(now_ms() - start)));
+	while (!closed && rdvwire_now_ms() - start < (uint64_t)timeout_ms) {
+		rv = rdvwire_recv(fd, &m, (int)(timeout_ms - (int)(rdvwire_now_ms() - start)));
 		if (rv == 1 && m.type == PTCP_RDV_ERROR && code == 0) {
 			code = m.error.code;
 			fatal = m.error.flags & PTCP_RDV_ERR_FATAL;
@@ -502,7 +423,7 @@ static int expect_close_since(int fd, int want, int timeout_ms, uint64_t start)
 		}
 	}
 	printf("result code=%d fatal=%d closed=%d ms=%llu\n", code, fatal, closed,
-	       (unsigned long long)(now_ms() - start));
+	       (unsigned long long)(rdvwire_now_ms() - start));
 	fflush(stdout);
 	close(fd);
 	return code == want && fatal && closed ? 0 : 1;
@@ -510,7 +431,7 @@ static int expect_close_since(int fd, int want, int timeout_ms, uint64_t start)
 
 static int expect_close(int fd, int want, int timeout_ms)
 {
-	return expect_close_since(fd, want, timeout_ms, now_ms());
+	return expect_close_since(fd, want, timeout_ms, rdvwire_now_ms());
 }
 
 static int must_connect(void)
@@ -534,13 +455,13 @@ static int hello_and_auth(int fd, const uint8_t key[32], const struct ptcp_ident
 	hello.type = PTCP_RDV_HELLO;
 	memcpy(hello.hello.key, key, 32);
 	randombytes_buf(hello.hello.nonce, sizeof(hello.hello.nonce));
-	if (send_msg(fd, &hello) != 0 || recv_msg(fd, &m, 5000) != 1 || m.type != PTCP_RDV_CHALLENGE)
+	if (rdvwire_send(fd, &hello) != 0 || rdvwire_recv(fd, &m, 5000) != 1 || m.type != PTCP_RDV_CHALLENGE)
 		return -1;
 	ptcp_rdv_transcript(t, PTCP_RDV_SIGNER_CLIENT, &hello, &m);
 	memset(&m, 0, sizeof(m));
 	m.type = PTCP_RDV_AUTH;
 	ptcp_identity_sign(signer, t, sizeof(t), m.auth.sig);
-	return send_msg(fd, &m) == 0 ? 0 : -1;
+	return rdvwire_send(fd, &m) == 0 ? 0 : -1;
 }
 
 static int hostile_simple(const char *mode, const struct opts *o)
@@ -553,35 +474,35 @@ static int hostile_simple(const char *mode, const struct opts *o)
 	if (!strcmp(mode, "garbage")) {
 		randombytes_buf(buf, sizeof(buf));
 		buf[0] = 'G';   /* never the magic by chance */
-		send_all(fd, buf, sizeof(buf));
+		rdvwire_send_all(fd, buf, sizeof(buf));
 		return expect_close(fd, PTCP_RDV_E_MALFORMED, 5000);
 	}
 	if (!strcmp(mode, "oversized")) {
 		const uint8_t h[6] = { 'P', 'T', PTCP_RDV_VERSION, PTCP_RDV_HELLO, 0xff, 0xff };
 
-		send_all(fd, h, sizeof(h));
+		rdvwire_send_all(fd, h, sizeof(h));
 		return expect_close(fd, PTCP_RDV_E_TOO_BIG, 5000);
 	}
 	if (!strcmp(mode, "version")) {
 		const uint8_t h[6] = { 'P', 'T', 1, PTCP_RDV_HELLO, 0, 51 };
 
-		send_all(fd, h, sizeof(h));
+		rdvwire_send_all(fd, h, sizeof(h));
 		return expect_close(fd, PTCP_RDV_E_VERSION, 5000);
 	}
 	if (!strcmp(mode, "order")) {
 		m.type = PTCP_RDV_AUTH;
-		send_msg(fd, &m);
+		rdvwire_send(fd, &m);
 		return expect_close(fd, PTCP_RDV_E_UNEXPECTED, 5000);
 	}
 	if (!strcmp(mode, "early-connect")) {
 		m.type = PTCP_RDV_CONNECT;
 		m.connect.wait_ms = 1000;
-		send_msg(fd, &m);
+		rdvwire_send(fd, &m);
 		return expect_close(fd, PTCP_RDV_E_NOT_AUTHORISED, 5000);
 	}
 	if (!strcmp(mode, "drip")) {
 		uint8_t hello[PTCP_RDV_MSG_MAX];
-		uint64_t start = now_ms();
+		uint64_t start = rdvwire_now_ms();
 		int n;
 
 		m.type = PTCP_RDV_HELLO;
@@ -591,7 +512,7 @@ static int hostile_simple(const char *mode, const struct opts *o)
 		for (int i = 0; i < n; i++) {
 			struct pollfd p = { fd, POLLIN, 0 };
 
-			if (send_all(fd, hello + i, 1) != 0)
+			if (rdvwire_send_all(fd, hello + i, 1) != 0)
 				break;
 			if (poll(&p, 1, (int)o->interval_ms) > 0)
 				break;   /* the server spoke or closed */
@@ -620,7 +541,7 @@ static int hostile_simple(const char *mode, const struct opts *o)
 static int hostile_idle(unsigned n, const struct opts *o)
 {
 	struct pollfd *p = calloc(n, sizeof(*p));
-	uint64_t end = now_ms() + (uint64_t)o->hold_s * 1000;
+	uint64_t end = rdvwire_now_ms() + (uint64_t)o->hold_s * 1000;
 	unsigned opened = 0, closed = 0, timeouts = 0;
 
 	if (!p)
@@ -639,7 +560,7 @@ static int hostile_idle(unsigned n, const struct opts *o)
 	}
 	printf("idle opened=%u\n", opened);
 	fflush(stdout);
-	while (closed < opened && now_ms() < end) {
+	while (closed < opened && rdvwire_now_ms() < end) {
 		int r = poll(p, opened, 200);
 
 		if (r <= 0)
@@ -650,7 +571,7 @@ static int hostile_idle(unsigned n, const struct opts *o)
 
 			if (p[i].fd < 0 || !p[i].revents)
 				continue;
-			rv = recv_msg(p[i].fd, &m, 1000);
+			rv = rdvwire_recv(p[i].fd, &m, 1000);
 			if (rv == 1) {
 				if (m.type == PTCP_RDV_ERROR && m.error.code == PTCP_RDV_E_TIMEOUT)
 					timeouts++;
@@ -678,7 +599,7 @@ static int register_one(const struct ptcp_identity *id)
 
 	if (fd < 0)
 		return -1;
-	if (hello_and_auth(fd, id->pk, id) != 0 || recv_msg(fd, &m, 5000) != 1 ||
+	if (hello_and_auth(fd, id->pk, id) != 0 || rdvwire_recv(fd, &m, 5000) != 1 ||
 	    m.type != PTCP_RDV_REGISTERED)
 		goto fail;
 	return fd;
@@ -718,8 +639,8 @@ static int hostile_flood(unsigned n, const struct opts *o)
 	}
 	printf("flood registered=%u\n", ok);
 	fflush(stdout);
-	end = now_ms() + (uint64_t)o->hold_s * 1000;
-	while (!stop_flag && now_ms() < end)
+	end = rdvwire_now_ms() + (uint64_t)o->hold_s * 1000;
+	while (!stop_flag && rdvwire_now_ms() < end)
 		usleep(100 * 1000);
 	for (unsigned i = 0; i < ok; i++)
 		close(fds[i]);
@@ -745,7 +666,7 @@ static int hostile_limits(unsigned n)
 			other++;
 			continue;
 		}
-		rv = recv_msg(fds[i], &m, 300);
+		rv = rdvwire_recv(fds[i], &m, 300);
 		if (rv == -ETIMEDOUT)
 			accepted++;
 		else if (rv == 1 && m.type == PTCP_RDV_ERROR && m.error.code == PTCP_RDV_E_RATE_LIMITED)
