@@ -410,19 +410,6 @@ static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now
 }
 
 /* Tells both peers about each other; i is the initiator. */
-/* Test only (tests/netns/test_secure.sh plays a malicious server): when
- * P2PTCP_RDVD_TEST_REDIRECT holds a peer id, every CONNECT is matched with
- * that peer's listener, and the MATCH tells the asker it is the peer it
- * asked for. The peers' secure channel must refuse the result. */
-static const uint8_t *test_claimed_key;
-
-static bool test_redirect(uint8_t key[PTCP_RDV_KEY_LEN])
-{
-	const char *v = getenv("P2PTCP_RDVD_TEST_REDIRECT");
-
-	return v && *v && ptcp_peerid_decode(key, v, strlen(v), NULL) == 0;
-}
-
 static void match(struct client *i, struct client *r)
 {
 	struct ptcp_rdvd_server *srv = i->srv;
@@ -433,7 +420,7 @@ static void match(struct client *i, struct client *r)
 
 	memset(&mi, 0, sizeof(mi));
 	mi.type = PTCP_RDV_MATCH;
-	memcpy(mi.match.key, test_claimed_key ? test_claimed_key : r->node.key, PTCP_RDV_KEY_LEN);
+	memcpy(mi.match.key, r->node.key, PTCP_RDV_KEY_LEN);
 	mi.match.peer_public = r->observed;
 	mi.match.peer_private = r->priv;
 	mi.match.peer_isn = r->isn;
@@ -532,7 +519,6 @@ static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts 
 	struct ptcp_rdvd_peer_node *n;
 	struct client *t;
 	uint32_t wait;
-	uint8_t lie[PTCP_RDV_KEY_LEN];
 
 	if (!may_request(c, "CONNECT", now))
 		return;
@@ -541,17 +527,6 @@ static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts 
 		return;
 	}
 	n = ptcp_rdvd_peertab_find(&srv->peers, in->connect.key);
-	if (test_redirect(lie)) {
-		n = ptcp_rdvd_peertab_find(&srv->peers, lie);
-		if (n && ((struct client *)n)->req == R_LISTEN) {
-			rlog_warn("TEST: answering a CONNECT with another peer's listener");
-			test_claimed_key = in->connect.key;
-			c->isn = in->connect.isn;
-			match(c, (struct client *)n);
-			test_claimed_key = NULL;
-			return;
-		}
-	}
 	if (!n) {
 		send_error(c, PTCP_RDV_E_UNKNOWN_PEER, false, NULL);
 		return;

@@ -535,11 +535,11 @@ key() {
 # listening NS PORT: something listens on TCP PORT in NS.
 listening() { ip netns exec "$1" ss -Htln "( sport = :$2 )" | grep -q .; }
 
-# srv_start [ENV...]: rendezvousd -v on S (port 7450), with ENV set, its
-# key in $LAB_DIR/rdvd (made on the first start; RDVD_ID is its id).
+# srv_start [ARGS...]: rendezvousd -v on S (port 7450) with ARGS, its key
+# in $LAB_DIR/rdvd (made on the first start; RDVD_ID is its id).
 srv_start() {
-	lab_bg "$LAB_S" "$LAB_DIR/srv.out" "$LAB_DIR/srv.log" env "$@" "$RDVD" -v \
-		--key-dir "$LAB_DIR/rdvd" --listen "$LAB_S_IP:7450"
+	lab_bg "$LAB_S" "$LAB_DIR/srv.out" "$LAB_DIR/srv.log" "$RDVD" -v --key-dir "$LAB_DIR/rdvd" \
+		--listen "$LAB_S_IP:7450" "$@"
 	t_log "$LAB_DIR/srv.log"
 	wait_for 5 listening "$LAB_S" 7450 || { t_fail "rendezvousd did not start"; return 1; }
 	RDVD_ID=$("$RDVD" --id --key-dir "$LAB_DIR/rdvd")

@@ -10,9 +10,12 @@
 #     mangling, the kernel fixes the checksum): B must stop with the tamper
 #     message and exit status 8, and write no byte of that record (nor any
 #     byte A did not send) to its stdout;
-#   - a malicious rendezvous (rendezvousd with P2PTCP_RDVD_TEST_REDIRECT):
+#   - a malicious rendezvous (tests/tools/rdvmitm server --redirect on S):
 #     A asks for B but is matched with C, a listener with another key, under
 #     B's id: A must stop with the wrong-peer message and exit status 8;
+#   - the rendezvous server's key pinned: with its id, A and B meet; with
+#     another id, A stops before asking for anyone (exit 6) with one line
+#     quoting both ids;
 #   - a --no-encrypt connector facing an encrypted listener: the listener
 #     stops with exit status 8 and writes nothing.
 # Ends with "netns: P passed, F failed".
@@ -24,6 +27,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 N=$((16 * MiB))
 EXIT_CHANNEL=8
+RDVMITM=${RDVMITM:-$BUILD/tests/tools/rdvmitm}
 MARKER=XYZZY-PLAINTEXT-MARKER-0123456789
 
 waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
@@ -150,13 +154,19 @@ case_tamper() {
 	expect_no_tables "$LAB_A"
 }
 
-# (4) the server answers A's CONNECT for B with C's listener.
+# (4) the server answers A's CONNECT for B with C's listener: rdvmitm
+# plays a rendezvous server that lies.
 case_wrong_peer() {
 	local ra rc
 	t_need_p2ptcp || return
 	lab_two_nat drop with_s || return 1
 	key ka && key kb && key kc || return 1
-	srv_start P2PTCP_RDVD_TEST_REDIRECT="$ID_kc" || return 1
+	"$RDVD" --keygen --key-dir "$LAB_DIR/evil" >/dev/null || { t_fail "rendezvousd --keygen"; return 1; }
+	lab_bg "$LAB_S" "$LAB_DIR/evil.out" "$LAB_DIR/evil.err" "$RDVMITM" server \
+		--listen "$LAB_S_IP:7450" --key "$LAB_DIR/evil" --redirect --hold 60
+	t_log "$LAB_DIR/evil.out"
+	t_log "$LAB_DIR/evil.err"
+	wait_for 5 grep -qs '^listening' "$LAB_DIR/evil.out" || { t_fail "rdvmitm did not start"; return 1; }
 	# B is registered and listening, as A expects; C is the third party
 	eng_start eb "$LAB_B" 1000 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" --timeout 8
 	wait_for 10 waiting eb || { t_fail "B did not register"; return 1; }
@@ -168,7 +178,7 @@ case_wrong_peer() {
 	expect_exit "A, matched with the wrong peer" $ra $EXIT_CHANNEL
 	expect_log ea "secure channel failed: the peer is not the expected peer id"
 	[ "$rc" -ne 0 ] || t_fail "C exited 0"
-	grep -q "answering a CONNECT with another peer's listener" "$LAB_DIR/srv.log" ||
+	grep -q "^match asker=$ID_ka peer=$ID_kc claimed=$ID_kb\$" "$LAB_DIR/evil.out" ||
 		t_fail "the server did not lie"
 	[ -s "$LAB_DIR/ea.hash" ] && grep -q "bytes=[1-9]" "$LAB_DIR/ea.hash" &&
 		t_fail "A wrote bytes to stdout: $(cat "$LAB_DIR/ea.hash")"
@@ -177,7 +187,41 @@ case_wrong_peer() {
 	return 0
 }
 
-# (5) A runs --no-encrypt, B the channel: B gets bytes that are no HELLO
+# (5) the server's key pinned, right and wrong.
+case_pin() {
+	local ra other
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	srv_start || return 1
+	key ka && key kb || return 1
+	eng_start eb "$LAB_B" 1000 2 - listen --rendezvous "$RDVD_ID@$LAB_S_IP" \
+		--dir "$LAB_DIR/kb/p2ptcp" --timeout 30
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	eng_start ea "$LAB_A" 1000 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" \
+		--rendezvous-key "$RDVD_ID" --dir "$LAB_DIR/ka/p2ptcp"
+	peer_wait ea; expect_exit "pinned connect" $?
+	peer_wait eb; expect_exit "pinned listen" $?
+	expect_eng_data ea 1000 2
+	expect_log ea "the rendezvous server's key is $RDVD_ID (pinned)"
+	# another id (a peer's, here): refused before any request
+	other=$ID_kb
+	eng_start eb2 "$LAB_B" 1000 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" --timeout 30
+	wait_for 10 waiting eb2 || { t_fail "the listener did not register"; return 1; }
+	eng_start ea2 "$LAB_A" 1000 1 - connect "$ID_kb" --rendezvous "$other@$LAB_S_IP" \
+		--dir "$LAB_DIR/ka/p2ptcp"
+	peer_wait ea2 30; ra=$?
+	expect_exit "connect with a wrong pin" $ra 6
+	expect_log ea2 "has the key $RDVD_ID, not the pinned key $other"
+	# one error line (the others are -v's, with a time stamp)
+	[ "$(grep -c '^p2ptcp: [^[]' "$LAB_DIR/ea2.log")" -eq 1 ] ||
+		t_fail "want one error line: $(grep '^p2ptcp: [^[]' "$LAB_DIR/ea2.log" | tr '\n' '|')"
+	grep -q "asking for peer" "$LAB_DIR/ea2.log" && t_fail "A asked for the peer despite the wrong key"
+	kill -TERM "$PID_eb2"
+	peer_wait eb2 10 >/dev/null
+	expect_no_tables "$LAB_A"
+}
+
+# (6) A runs --no-encrypt, B the channel: B gets bytes that are no HELLO
 # and must say so (exit 8) and write nothing.
 case_mixed() {
 	local rb
@@ -203,5 +247,6 @@ t_run "secure bulk: encrypted connect/listen, 16 MiB each way" case_bulk
 t_run "secure wire: the marker is not on the wire, and is with --no-encrypt" case_marker
 t_run "secure tamper: bytes changed on the path end the connection (exit 8)" case_tamper
 t_run "secure wrong-peer: a lying rendezvous makes A fail (exit 8)" case_wrong_peer
+t_run "secure pin: the rendezvous key pinned: right id meets, wrong id stops (exit 6)" case_pin
 t_run "secure mixed: an encrypted peer refuses a --no-encrypt one (exit 8)" case_mixed
 t_summary
