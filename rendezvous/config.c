@@ -42,7 +42,8 @@ const char ptcp_rdvd_usage[] =
 	"  --max-wait S              longest a request may wait for the other peer\n"
 	"                            (default 30)\n"
 	"  --start-delay S           base of the delay before both peers' first SYN\n"
-	"                            (default 0.2; each side's network delay is added)\n"
+	"                            (default 0.2, at most 10; each side's network\n"
+	"                            delay is added)\n"
 	"  --log-level LEVEL         error, warn (default), info or debug\n"
 	"  -v, -vv                   info, debug\n"
 	"  --syslog                  log to syslog (daemon facility), not stderr\n"
@@ -64,11 +65,15 @@ static const struct opt {
 	{ "max-per-addr", K_UINT, offsetof(struct ptcp_rdvd_config, max_per_addr), 0, 1000000 },
 	{ "rate", K_UINT, offsetof(struct ptcp_rdvd_config, rate), 0, 1000000 },
 	{ "burst", K_UINT, offsetof(struct ptcp_rdvd_config, burst), 1, 1000000 },
-	{ "idle-timeout", K_DURATION, offsetof(struct ptcp_rdvd_config, idle_timeout_ms), 1000, 86400000 },
+	{ "idle-timeout", K_DURATION, offsetof(struct ptcp_rdvd_config, idle_timeout_ms),
+	  PTCP_RDV_IDLE_MIN_MS, PTCP_RDV_IDLE_MAX_MS },
 	{ "handshake-timeout", K_DURATION, offsetof(struct ptcp_rdvd_config, handshake_timeout_ms), 100, 600000 },
 	{ "message-timeout", K_DURATION, offsetof(struct ptcp_rdvd_config, message_timeout_ms), 100, 600000 },
-	{ "max-wait", K_DURATION, offsetof(struct ptcp_rdvd_config, max_wait_ms), 0, 3600000 },
-	{ "start-delay", K_DURATION, offsetof(struct ptcp_rdvd_config, start_delay_ms), 0, 60000 },
+	{ "max-wait", K_DURATION, offsetof(struct ptcp_rdvd_config, max_wait_ms), 0, PTCP_RDV_WAIT_MAX_MS },
+	/* what clients accept as the MATCH start delay, less the largest
+	 * one-way delay the server adds (half of RTT_MAX_MS in server.c) */
+	{ "start-delay", K_DURATION, offsetof(struct ptcp_rdvd_config, start_delay_ms), 0,
+	  PTCP_RDV_START_MAX_MS - 5000 },
 	{ "log-level", K_LEVEL, 0, 0, 0 },
 	{ "syslog", K_BOOL, 0, 0, 0 },
 	{ "key-dir", K_PATH, offsetof(struct ptcp_rdvd_config, key_dir), 0, 0 },

@@ -28,7 +28,7 @@
 #define LINGER_MAX 1024                 /* rejected connections lingering at once */
 #define OUT_MAX (16 * 1024)             /* bytes queued to a client that does not read */
 #define IN_HIGH (4 * PTCP_RDV_MSG_MAX)  /* stop reading beyond this much input */
-#define RTT_MAX_MS 10000
+#define RTT_MAX_MS 10000               /* config.c's start-delay bound counts on it */
 #define SWEEP_NS (10 * PTCP_NS_PER_S)
 #define WARN_EVERY_NS (10 * PTCP_NS_PER_S)
 
@@ -409,6 +409,15 @@ static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now
 		  ep_str(&c->observed, ep), ep_str(&c->priv, ep2), old ? ", replacing" : "");
 }
 
+/* The start delay for a side whose one-way delay is own, when the far
+ * side's is far: within what clients accept. */
+static uint32_t start_ms(const struct ptcp_rdvd_server *srv, uint32_t far, uint32_t own)
+{
+	uint32_t ms = srv->cfg.start_delay_ms + far - own;
+
+	return ms < PTCP_RDV_START_MAX_MS ? ms : PTCP_RDV_START_MAX_MS;
+}
+
 /* Tells both peers about each other; i is the initiator. */
 static void match(struct client *i, struct client *r)
 {
@@ -429,7 +438,7 @@ static void match(struct client *i, struct client *r)
 	/* Both should fire when the later MATCH has arrived, about the same
 	 * moment: each waits the base delay plus the difference between the
 	 * far side's one-way delay and its own (half the handshake RTT). */
-	mi.match.start_ms = srv->cfg.start_delay_ms + far - owd_i;
+	mi.match.start_ms = start_ms(srv, far, owd_i);
 
 	memset(&mr, 0, sizeof(mr));
 	mr.type = PTCP_RDV_MATCH;
@@ -439,7 +448,7 @@ static void match(struct client *i, struct client *r)
 	mr.match.peer_isn = i->isn;
 	mr.match.isn = r->isn;
 	mr.match.role = PTCP_RDV_ROLE_RESPONDER;
-	mr.match.start_ms = srv->cfg.start_delay_ms + far - owd_r;
+	mr.match.start_ms = start_ms(srv, far, owd_r);
 
 	cancel_request(i);
 	cancel_request(r);
@@ -448,6 +457,13 @@ static void match(struct client *i, struct client *r)
 	srv->matches++;
 	rlog_info("match %s at %s (initiator) with %s at %s", key_str(i->node.key, a),
 		  ep_str(&i->observed, ea), key_str(r->node.key, b), ep_str(&r->observed, eb));
+}
+
+/* Why a request for peer t fails when t uses the other IP version. */
+static const char *family_text(const struct client *t)
+{
+	return t->observed.family == PTCP_AF_INET6 ? "the peer is registered over IPv6, you over IPv4"
+						   : "the peer is registered over IPv4, you over IPv6";
 }
 
 static bool allowed(const struct client *listener, const uint8_t *key)
@@ -505,6 +521,12 @@ static void on_listen(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts n
 	 * now rather than at the end of their wait. */
 	for (w = c->waiters; w; w = next) {
 		next = w->wnext;
+		/* (waiters of a key that registered again, over the other IP
+		 * version) */
+		if (w->observed.family != c->observed.family) {
+			request_fail(w, PTCP_RDV_E_FAMILY, family_text(c));
+			continue;
+		}
 		if (allowed(c, w->node.key)) {
 			match(w, c);
 			return;
@@ -532,6 +554,10 @@ static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts 
 		return;
 	}
 	t = (struct client *)n;
+	if (t->observed.family != c->observed.family) {
+		send_error(c, PTCP_RDV_E_FAMILY, false, family_text(t));
+		return;
+	}
 	c->isn = in->connect.isn;
 	if (t->req == R_LISTEN) {
 		if (!allowed(t, c->node.key)) {

@@ -92,6 +92,21 @@ int ptcp_rdv_endpoint_get(struct ptcp_endpoint *ep, const uint8_t in[PTCP_RDV_EP
 	return 0;
 }
 
+bool ptcp_rdv_endpoint_usable(const struct ptcp_endpoint *ep, uint8_t family)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const uint8_t *a = ep->addr;
+
+	if (ep->family != family || ep->port == 0)
+		return false;
+	if (family == PTCP_AF_INET)
+		/* 0/8, 224/4 multicast, 240/4 and 255.255.255.255 */
+		return a[0] != 0 && a[0] < 224;
+	if (family == PTCP_AF_INET6)
+		return !all_zero(a, 16) && a[0] != 0xff && memcmp(a, mapped, 12) != 0;
+	return false;
+}
+
 /* --- header and framing -------------------------------------------------- */
 
 int ptcp_rdv_body_limits(uint8_t type, uint16_t *min, uint16_t *max)
@@ -413,6 +428,7 @@ const char *ptcp_rdv_strerror(int code)
 	case PTCP_RDV_E_SELF: return "cannot connect to our own peer id";
 	case PTCP_RDV_E_SHUTDOWN: return "rendezvous server shutting down";
 	case PTCP_RDV_E_INTERNAL: return "rendezvous server internal error";
+	case PTCP_RDV_E_FAMILY: return "the peer uses the other IP version";
 	case PTCP_RDV_E_NOBUF: return "output buffer too small";
 	}
 	return "unknown error";

@@ -80,8 +80,18 @@ enum ptcp_rdv_code {
 	PTCP_RDV_E_SELF = 13,          /* asked for our own peer id */
 	PTCP_RDV_E_SHUTDOWN = 14,      /* the server is stopping */
 	PTCP_RDV_E_INTERNAL = 15,      /* the server failed (out of memory) */
+	PTCP_RDV_E_FAMILY = 16,        /* the peer is registered over the other
+	                                  IP version: no punching across */
 	PTCP_RDV_E_NOBUF = 0x100,      /* local: output buffer too small */
 };
+
+/* Bounds on what a server sends, which clients enforce (and rendezvousd
+ * keeps to), so that a hostile server cannot make a client wait for weeks
+ * or ping without pause. */
+#define PTCP_RDV_START_MAX_MS 15000     /* MATCH start delay */
+#define PTCP_RDV_IDLE_MIN_MS 1000       /* REGISTERED idle timeout */
+#define PTCP_RDV_IDLE_MAX_MS 86400000   /* ... one day */
+#define PTCP_RDV_WAIT_MAX_MS 3600000    /* REGISTERED max wait: one hour */
 
 /* ERROR flags. */
 #define PTCP_RDV_ERR_FATAL 0x01   /* the server closes the connection after it */
@@ -202,6 +212,13 @@ int ptcp_rdv_endpoint_put(uint8_t out[PTCP_RDV_EP_LEN], const struct ptcp_endpoi
  * family, non-zero padding, port 0 with an address, or a port or address
  * with family 0). */
 int ptcp_rdv_endpoint_get(struct ptcp_endpoint *ep, const uint8_t in[PTCP_RDV_EP_LEN]);
+
+/* True when ep is an endpoint of that family that a peer can be reached
+ * at: it has a port, and its address is not unspecified, multicast, IPv4
+ * "this network" (0.0.0.0/8) or reserved (240.0.0.0/4, with the limited
+ * broadcast address), nor an IPv4-mapped IPv6 address (the server sends
+ * IPv4 clients as IPv4). */
+bool ptcp_rdv_endpoint_usable(const struct ptcp_endpoint *ep, uint8_t family);
 
 /* The transcript of a registration: what the server signs in CHALLENGE
  * and the client in AUTH. Both sign the same fields, each under its own

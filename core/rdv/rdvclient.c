@@ -51,7 +51,8 @@ struct ptcp_rdv_client {
 	ptcp_ts started, last_rx, last_tx;
 	enum req req;
 	struct ptcp_rdv_msg req_msg;  /* LISTEN or CONNECT */
-	uint32_t ping_token;
+	uint32_t ping_token;          /* of the last PING sent */
+	uint32_t pong_token;          /* of the last PONG received */
 	int busy;                     /* callbacks running */
 	bool free_pending;            /* freed from inside a callback */
 };
@@ -377,6 +378,13 @@ static bool send_request(struct ptcp_rdv_client *c)
 
 /* --- checking what the server sends ------------------------------------------ */
 
+/* The sentence for a code from the wire; codes from 0x100 on are local
+ * and never sent, so a server that sends one is not believed. */
+static const char *error_what(uint16_t code)
+{
+	return code < PTCP_RDV_E_NOBUF ? ptcp_rdv_strerror(code) : "unknown error";
+}
+
 static const char *id_text(const uint8_t key[PTCP_RDV_KEY_LEN], char buf[PTCP_PEERID_TEXT_MAX])
 {
 	if (ptcp_peerid_encode(buf, PTCP_PEERID_TEXT_MAX, key, NULL) < 0)
@@ -384,16 +392,34 @@ static const char *id_text(const uint8_t key[PTCP_RDV_KEY_LEN], char buf[PTCP_PE
 	return buf;
 }
 
-/* The CHALLENGE, before we sign: the server's key must be the pinned one
- * (if any), and its signature of the transcript must verify under that
- * key. Returns 0, or -EKEYREJECTED or -EPROTO with one line in msg. */
+/* "203.0.113.1:5000", or "[family N] ..." when the family is not ours. */
+static const char *ep_text(const struct ptcp_endpoint *ep, char buf[80])
+{
+	char a[64];
+
+	if (ep->family == PTCP_AF_NONE)
+		return "none";
+	ptcp_endpoint_format(ep, a, sizeof(a));
+	snprintf(buf, 80, "%s%s", ep->family == PTCP_AF_INET6 ? "IPv6 " : "IPv4 ", a);
+	return buf;
+}
+
+/* The CHALLENGE, before we sign: the endpoint the server saw must be one
+ * of ours, its key the pinned one (if any), and its signature of the
+ * transcript must verify under that key. Returns 0, or -EKEYREJECTED or
+ * -EPROTO with one line in msg. */
 static int check_challenge(const struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in,
                            char *msg, size_t cap)
 {
 	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
-	char name[64], a[PTCP_PEERID_TEXT_MAX], b[PTCP_PEERID_TEXT_MAX];
+	char name[64], a[PTCP_PEERID_TEXT_MAX], b[PTCP_PEERID_TEXT_MAX], e[80];
 
 	server_name(c, name, sizeof(name));
+	if (!ptcp_rdv_endpoint_usable(&in->challenge.observed, c->cfg.server.family)) {
+		snprintf(msg, cap, "rendezvous server %s sent a CHALLENGE with an impossible observed "
+			 "endpoint: %s", name, ep_text(&in->challenge.observed, e));
+		return -EPROTO;
+	}
 	if (c->cfg.has_server_key &&
 	    memcmp(in->challenge.server_key, c->cfg.server_key, PTCP_RDV_KEY_LEN) != 0) {
 		snprintf(msg, cap, "rendezvous server %s has the key %s, not the pinned key %s "
@@ -406,6 +432,74 @@ static int check_challenge(const struct ptcp_rdv_client *c, const struct ptcp_rd
 		snprintf(msg, cap, "rendezvous server %s: its signature does not verify under the key "
 			 "it claims, %s (an impostor, or a server in the middle?)", name,
 			 id_text(in->challenge.server_key, a));
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* REGISTERED: the limits within the bounds of rdvmsg.h. */
+static int check_registered(const struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in,
+                            char *msg, size_t cap)
+{
+	char name[64];
+
+	server_name(c, name, sizeof(name));
+	if (in->registered.idle_ms < PTCP_RDV_IDLE_MIN_MS || in->registered.idle_ms > PTCP_RDV_IDLE_MAX_MS) {
+		snprintf(msg, cap, "rendezvous server %s sent an idle timeout of %u ms (%u to %u)", name,
+			 (unsigned)in->registered.idle_ms, PTCP_RDV_IDLE_MIN_MS, PTCP_RDV_IDLE_MAX_MS);
+		return -EPROTO;
+	}
+	if (in->registered.max_wait_ms > PTCP_RDV_WAIT_MAX_MS) {
+		snprintf(msg, cap, "rendezvous server %s sent a max wait of %u ms (at most %u)", name,
+			 (unsigned)in->registered.max_wait_ms, PTCP_RDV_WAIT_MAX_MS);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* A MATCH: for our request (our ISN echoed; the peer we asked for, or
+ * one on our allow list; never ourselves), the peer's endpoints of our
+ * family and usable, the start delay within its bound. */
+static int check_match(const struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, char *msg,
+                       size_t cap)
+{
+	const struct ptcp_rdv_msg *r = &c->req_msg;
+	uint32_t our_isn = r->type == PTCP_RDV_LISTEN ? r->listen.isn : r->connect.isn;
+	uint8_t family = c->cfg.server.family;
+	char name[64], id[PTCP_PEERID_TEXT_MAX], e[80];
+	bool allowed = r->type == PTCP_RDV_CONNECT || r->listen.n_allow == 0;
+
+	server_name(c, name, sizeof(name));
+	if (c->req != REQ_SENT) {
+		snprintf(msg, cap, "rendezvous server %s sent a MATCH nobody asked for", name);
+		return -EPROTO;
+	}
+	if (in->match.isn != our_isn ||
+	    (r->type == PTCP_RDV_CONNECT && memcmp(in->match.key, r->connect.key, PTCP_RDV_KEY_LEN) != 0)) {
+		snprintf(msg, cap, "rendezvous server %s sent a MATCH for another request", name);
+		return -EPROTO;
+	}
+	for (unsigned k = 0; !allowed && k < r->listen.n_allow; k++)
+		allowed = memcmp(in->match.key, r->listen.allow[k], PTCP_RDV_KEY_LEN) == 0;
+	if (!allowed || memcmp(in->match.key, c->cfg.id->pk, PTCP_RDV_KEY_LEN) == 0) {
+		snprintf(msg, cap, "rendezvous server %s sent a MATCH with peer %s, %s", name,
+			 id_text(in->match.key, id), allowed ? "our own id" : "not on our allow list");
+		return -EPROTO;
+	}
+	if (!ptcp_rdv_endpoint_usable(&in->match.peer_public, family)) {
+		snprintf(msg, cap, "rendezvous server %s sent a MATCH with an impossible public endpoint "
+			 "of the peer: %s", name, ep_text(&in->match.peer_public, e));
+		return -EPROTO;
+	}
+	if (in->match.peer_private.family != PTCP_AF_NONE &&
+	    !ptcp_rdv_endpoint_usable(&in->match.peer_private, family)) {
+		snprintf(msg, cap, "rendezvous server %s sent a MATCH with an impossible private endpoint "
+			 "of the peer: %s", name, ep_text(&in->match.peer_private, e));
+		return -EPROTO;
+	}
+	if (in->match.start_ms > PTCP_RDV_START_MAX_MS) {
+		snprintf(msg, cap, "rendezvous server %s sent a MATCH with a start delay of %u ms "
+			 "(at most %u)", name, (unsigned)in->match.start_ms, PTCP_RDV_START_MAX_MS);
 		return -EPROTO;
 	}
 	return 0;
@@ -441,6 +535,11 @@ static bool on_challenge(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *i
 
 static bool on_registered(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in)
 {
+	char msg[384];
+	int rv;
+
+	if ((rv = check_registered(c, in, msg, sizeof(msg))) != 0)
+		return die(c, rv, "%s", msg);
 	c->idle_ms = in->registered.idle_ms;
 	/* An idle timeout of 0 would make us ping without pause. */
 	if (c->idle_ms < 3 * PING_MIN_MS)
@@ -461,15 +560,12 @@ static bool on_registered(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *
 
 static bool on_match(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
 {
-	const struct ptcp_rdv_msg *r = &c->req_msg;
 	struct ptcp_rdv_match m;
-	uint32_t our_isn = r->type == PTCP_RDV_LISTEN ? r->listen.isn : r->connect.isn;
+	char msg[384];
+	int rv;
 
-	if (c->req != REQ_SENT)
-		return die(c, -EPROTO, "rendezvous server sent a MATCH nobody asked for");
-	if (in->match.isn != our_isn ||
-	    (r->type == PTCP_RDV_CONNECT && memcmp(in->match.key, r->connect.key, PTCP_RDV_KEY_LEN) != 0))
-		return die(c, -EPROTO, "rendezvous server sent a MATCH for another request");
+	if ((rv = check_match(c, in, msg, sizeof(msg))) != 0)
+		return die(c, rv, "%s", msg);
 	memset(&m, 0, sizeof(m));
 	memcpy(m.peer_key, in->match.key, PTCP_RDV_KEY_LEN);
 	m.peer_public = in->match.peer_public;
@@ -488,13 +584,56 @@ static bool on_match(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, p
 	return leave(c);
 }
 
+/* A PONG answers one of our PINGs, in order. */
+static int check_pong(const struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, char *msg,
+                      size_t cap)
+{
+	char name[64];
+
+	if ((int32_t)(in->ping.token - c->pong_token) <= 0 ||
+	    (int32_t)(in->ping.token - c->ping_token) > 0) {
+		snprintf(msg, cap, "rendezvous server %s sent a PONG for no PING of ours (token %u)",
+			 server_name(c, name, sizeof(name)), (unsigned)in->ping.token);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* An ERROR without the fatal flag fails a request: there must be one. */
+static int check_error(const struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, char *msg,
+                       size_t cap)
+{
+	char name[64];
+
+	if (!(in->error.flags & PTCP_RDV_ERR_FATAL) && c->req != REQ_SENT) {
+		snprintf(msg, cap, "rendezvous server %s sent a non-fatal ERROR (%s) with no request "
+			 "pending", server_name(c, name, sizeof(name)), error_what(in->error.code));
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static bool on_pong(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in)
+{
+	char msg[384];
+	int rv;
+
+	if ((rv = check_pong(c, in, msg, sizeof(msg))) != 0)
+		return die(c, rv, "%s", msg);
+	c->pong_token = in->ping.token;
+	return false;
+}
+
 static bool on_server_error(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in)
 {
 	char msg[384], name[64];
 	bool fatal = in->error.flags & PTCP_RDV_ERR_FATAL;
+	int rv;
 
+	if ((rv = check_error(c, in, msg, sizeof(msg))) != 0)
+		return die(c, rv, "%s", msg);
 	snprintf(msg, sizeof(msg), "rendezvous server %s: %s%s%s", server_name(c, name, sizeof(name)),
-		 ptcp_rdv_strerror(in->error.code), in->error.text_len ? ": " : "", in->error.text);
+		 error_what(in->error.code), in->error.text_len ? ": " : "", in->error.text);
 	if (fatal)
 		return die(c, in->error.code, "%s", msg);
 	c->req = REQ_NONE;
@@ -519,7 +658,9 @@ static bool dispatch(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *m, pt
 			return on_match(c, m, now);
 		break;
 	case PTCP_RDV_PONG:
-		return false;
+		if (c->state == ST_REGISTERED)
+			return on_pong(c, m);
+		break;
 	case PTCP_RDV_ERROR:
 		return on_server_error(c, m);
 	}

@@ -20,7 +20,13 @@
  *      ISN, our role and the start time, or on_error with the server's
  *      code. Then the caller may make the next request (a listener
  *      re-arms with a fresh ISN);
-
+ *
+ * Every field of every server message is checked before it is used (the
+ * codec's canonical form, then: the observed and the peer's endpoints of
+ * our family and usable, the bounds of rdvmsg.h on the idle timeout, the
+ * wait and the start delay, the MATCH for our request, PONGs for our
+ * PINGs, non-fatal ERRORs only for a request): anything else is a fatal
+ * -EPROTO naming the field and its value.
  *   5. sends PINGs at a third of the server's idle timeout, so neither the
  *      server nor a NAT on the way forgets the connection, and gives up
  *      when the server stays silent for a whole idle timeout.

@@ -15,7 +15,8 @@
  * 5. The input as a registration, a HELLO then a CHALLENGE (version 2):
  *    both signers' transcripts differ only in their context string, hold
  *    the server key, both nonces, the client key and both endpoints at
- *    their places, and do not depend on the CHALLENGE's signature.
+ *    their places, and do not depend on the CHALLENGE's signature; every
+ *    endpoint judged usable has that family, a port, and encodes.
  * Any mismatch aborts, which libFuzzer reports as a crash. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,18 @@ static void peer_id(const uint8_t *data, size_t size)
 	free(copy);
 }
 
+static void check_usable(const struct ptcp_endpoint *ep)
+{
+	uint8_t enc[PTCP_RDV_EP_LEN];
+
+	for (unsigned f = 0; f <= 6; f++) {
+		if (!ptcp_rdv_endpoint_usable(ep, (uint8_t)f))
+			continue;
+		REQUIRE(f == ep->family && f != PTCP_AF_NONE && ep->port != 0);
+		REQUIRE(ptcp_rdv_endpoint_put(enc, ep) == 0);
+	}
+}
+
 static void registration(const uint8_t *data, size_t size)
 {
 	struct ptcp_rdv_msg hello, ch;
@@ -146,9 +159,11 @@ static void registration(const uint8_t *data, size_t size)
 
 	if (n <= 0 || ptcp_rdv_parse(&hello, data, (size_t)n) != 0 || hello.type != PTCP_RDV_HELLO)
 		return;
+	check_usable(&hello.hello.private_ep);
 	n2 = ptcp_rdv_frame(data + n, size - (size_t)n);
 	if (n2 <= 0 || ptcp_rdv_parse(&ch, data + n, (size_t)n2) != 0 || ch.type != PTCP_RDV_CHALLENGE)
 		return;
+	check_usable(&ch.challenge.observed);
 	REQUIRE(ptcp_rdv_transcript(ts, PTCP_RDV_SIGNER_SERVER, &hello, &ch) == PTCP_RDV_TRANSCRIPT_LEN);
 	REQUIRE(ptcp_rdv_transcript(tc, PTCP_RDV_SIGNER_CLIENT, &hello, &ch) == PTCP_RDV_TRANSCRIPT_LEN);
 	REQUIRE(memcmp(ts, PTCP_RDV_CONTEXT_SERVER, PTCP_RDV_CONTEXT_LEN) == 0);

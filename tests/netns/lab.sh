@@ -193,6 +193,16 @@ lab__ns_add() { # short name; sets LAB_NS_LAST (no subshell: it records it)
 	return 0
 }
 
+# lab_ipv6 NS: IPv6 on again in NS (lab__ns_add turns it off), with ::1
+# on lo. Add addresses with `nodad` so that they are usable at once.
+lab_ipv6() {
+	local k
+	for k in all default lo; do
+		ip netns exec "$1" sysctl -qw "net.ipv6.conf.$k.disable_ipv6=0" >/dev/null || return 1
+	done
+	ip netns exec "$1" ip -6 addr show dev lo | grep -q '::1/128'
+}
+
 # lab__veth NS1 IF1 NS2 IF2: a veth pair between two namespaces (never
 # touching the namespace the tests run from).
 lab__veth() {

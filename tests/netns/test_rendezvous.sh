@@ -598,6 +598,83 @@ case_impostor() {
 		t_fail "$(cat "$LAB_DIR/a.out")"
 }
 
+# mitm_server ARGS...: rdvmitm server on $MITM with key M and ARGS (a
+# stopped one first). Sets PID_mitm.
+mitm_server() {
+	if [ -n "${PID_mitm:-}" ]; then
+		kill -TERM "$PID_mitm" 2>/dev/null
+		lab_wait_pid "$PID_mitm" 5 >/dev/null
+	fi
+	: >"$LAB_DIR/mitm.out"
+	lab_bg "$NS" "$LAB_DIR/mitm.out" "$LAB_DIR/mitm.err" "$RDVMITM" server --listen $MITM \
+		--key "$LAB_DIR/M" --hold 60 "$@"
+	PID_mitm=$LAB_LAST_PID
+	t_log "$LAB_DIR/mitm.out"
+	t_log "$LAB_DIR/mitm.err"
+	wait_for 5 grep -qs '^listening' "$LAB_DIR/mitm.out" || { t_fail "rdvmitm did not start"; return 1; }
+}
+
+# expect_refusal NAME TEXT: NAME stopped with a fatal -EPROTO naming TEXT.
+expect_refusal() {
+	expect_error "$1" -71 1
+	grep -qF -- "$2" "$LAB_DIR/$1.out" || t_fail "$1: no '$2' in: $(cat "$LAB_DIR/$1.out")"
+}
+
+# A server that sends values no honest server sends: each client stops
+# with one line naming the field and the value.
+case_hostile_server() {
+	rdv_ns && keys A B M || return 1
+	# a start delay of 2^32 - 1 ms (49 days of waiting): both sides refuse
+	mitm_server --start-ms 4294967295 || return 1
+	peer_bg a listen --server $MITM --key "$LAB_DIR/A" --local 127.0.0.2:40001 --timeout 10
+	wait_registered a || return 1
+	peer_run b connect "$ID_A" --server $MITM --key "$LAB_DIR/B" --local 127.0.0.3:40002 --wait 1000 \
+		--timeout 10
+	expect_refusal b "sent a MATCH with a start delay of 4294967295 ms (at most 15000)"
+	lab_wait_pid "$PID_a" 10
+	expect_refusal a "start delay of 4294967295 ms"
+	# the peer said to be at 0.0.0.0
+	mitm_server --public 0.0.0.0:9 || return 1
+	peer_bg a2 listen --server $MITM --key "$LAB_DIR/A" --local 127.0.0.2:40001 --timeout 10
+	wait_registered a2 || return 1
+	peer_run b2 connect "$ID_A" --server $MITM --key "$LAB_DIR/B" --local 127.0.0.3:40002 \
+		--wait 1000 --timeout 10
+	expect_refusal b2 "sent a MATCH with an impossible public endpoint of the peer: IPv4 0.0.0.0:9"
+	lab_wait_pid "$PID_a2" 10 || t_fail "a2 (told the truth) exited $?"
+	# an idle timeout of 0 ms, and us seen at a multicast address
+	mitm_server --idle-ms 0 || return 1
+	peer_run c register --server $MITM --key "$LAB_DIR/A" --local 127.0.0.2 --timeout 5
+	expect_refusal c "sent an idle timeout of 0 ms (1000 to 86400000)"
+	mitm_server --observed 224.0.0.1:5 || return 1
+	peer_run d register --server $MITM --key "$LAB_DIR/A" --local 127.0.0.2 --timeout 5
+	expect_refusal d "sent a CHALLENGE with an impossible observed endpoint: IPv4 224.0.0.1:5"
+	# and the values that are right pass (the control)
+	mitm_server || return 1
+	peer_bg a3 listen --server $MITM --key "$LAB_DIR/A" --local 127.0.0.2:40001 --timeout 10
+	wait_registered a3 || return 1
+	peer_run b3 connect "$ID_A" --server $MITM --key "$LAB_DIR/B" --local 127.0.0.3:40002 \
+		--wait 1000 --timeout 10 || t_fail "the honest answer: exit $?: $(cat "$LAB_DIR/b3.out")"
+	expect_field b3 match start_ms 200
+}
+
+# A dual-stack server never matches an IPv6 peer with an IPv4 one: the
+# asker is told so, and the listener stays registered for others.
+case_family() {
+	rdv_ns && lab_ipv6 "$NS" || return 1
+	srv_start --listen 127.0.0.1:7450 --listen '[::1]:7450' || return 1
+	keys A B C || return 1
+	peer_bg a listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --timeout 20
+	wait_registered a || return 1
+	peer_run b connect "$ID_A" --server '[::1]:7450' --key "$LAB_DIR/B" --wait 1000 --timeout 10
+	expect_error b 16 0
+	grep -q "the peer is registered over IPv4, you over IPv6" "$LAB_DIR/b.out" || t_fail "b: $(cat "$LAB_DIR/b.out")"
+	peer_run c connect "$ID_A" --server $SRV --key "$LAB_DIR/C" --local 127.0.0.3:40003 --wait 1000 ||
+		t_fail "the IPv4 peer was not matched: $(cat "$LAB_DIR/c.out")"
+	lab_wait_pid "$PID_a" 10 || t_fail "a exited $?"
+	expect_field c match public 127.0.0.2:40001
+	srv_alive
+}
+
 rdv_init || exit 1
 t_run "rendezvous: listen/connect: endpoints, private endpoints, ISNs, roles" case_match
 t_run "rendezvous: both ask for each other: one initiator (the lower key)" case_mutual
@@ -615,4 +692,6 @@ t_run "rendezvous: clean shutdown on SIGINT" case_shutdown INT
 t_run "rendezvous: the server key: made once, logged, kept, pinned, never replaced" case_server_key
 t_run "rendezvous: a relaying man in the middle cannot register its victim here" case_relay
 t_run "rendezvous: a server that claims a key it does not hold is refused" case_impostor
+t_run "rendezvous: hostile server values (start delay, endpoints, idle timeout) are refused" case_hostile_server
+t_run "rendezvous: IPv4 and IPv6 peers are never matched" case_family
 t_summary

@@ -5,7 +5,8 @@
  * and every trailing byte refused, stream framing byte by byte,
  * non-canonical bodies (endpoint padding, families, ports, roles, error
  * text) refused, emission that never writes past its buffer, the signed
- * transcripts' layout (each field changes it, the two signers differ). The codec is compiled in directly: unit
+ * transcripts' layout (each field changes it, the two signers differ),
+ * and which endpoints count as usable. The codec is compiled in directly: unit
  * tests link only the engine. */
 #include <string.h>
 
@@ -573,9 +574,51 @@ static void test_transcript(void)
 	CHECK_INT(ptcp_rdv_transcript(t2, (enum ptcp_rdv_signer)3, &hello, &ch), -PTCP_RDV_E_MALFORMED);
 }
 
+static void test_endpoint_usable(void)
+{
+	struct ptcp_endpoint ep;
+
+	ep4(&ep, 203, 0, 113, 7, 5555);
+	CHECK(ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET));
+	CHECK(!ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET6));
+	CHECK(!ptcp_rdv_endpoint_usable(&ep, PTCP_AF_NONE));
+	ep4(&ep, 127, 0, 0, 2, 1);
+	CHECK(ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET));   /* loopback: a test server */
+	ep4(&ep, 223, 255, 255, 255, 1);
+	CHECK(ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET));
+	ep4(&ep, 203, 0, 113, 7, 0);
+	CHECK(!ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET));
+	ep4(&ep, 0, 0, 0, 0, 80);
+	CHECK(!ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET));
+	ep4(&ep, 0, 1, 2, 3, 80);
+	CHECK(!ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET));
+	ep4(&ep, 224, 0, 0, 1, 80);
+	CHECK(!ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET));
+	ep4(&ep, 240, 0, 0, 1, 80);
+	CHECK(!ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET));
+	ep4(&ep, 255, 255, 255, 255, 80);
+	CHECK(!ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET));
+	ep6(&ep, 443);
+	CHECK(ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET6));
+	CHECK(!ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET));
+	memset(ep.addr, 0, 16);
+	CHECK(!ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET6));   /* :: */
+	ep.addr[15] = 1;
+	CHECK(ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET6));    /* ::1 */
+	ep.addr[0] = 0xff;
+	CHECK(!ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET6));   /* ff00::/8 */
+	memset(ep.addr, 0, 16);
+	ep.addr[10] = ep.addr[11] = 0xff;
+	ep.addr[12] = 192;
+	ep.addr[15] = 1;
+	CHECK(!ptcp_rdv_endpoint_usable(&ep, PTCP_AF_INET6));   /* ::ffff:192.0.0.1 */
+	memset(&ep, 0, sizeof(ep));
+	CHECK(!ptcp_rdv_endpoint_usable(&ep, PTCP_AF_NONE));
+}
+
 static void test_names(void)
 {
-	for (int c = 1; c <= PTCP_RDV_E_INTERNAL; c++) {
+	for (int c = 1; c <= PTCP_RDV_E_FAMILY; c++) {
 		CHECK(strcmp(ptcp_rdv_strerror(c), "unknown error") != 0);
 		CHECK(strcmp(ptcp_rdv_strerror(-c), ptcp_rdv_strerror(c)) == 0);
 	}
@@ -604,6 +647,7 @@ int main(void)
 	RUN(test_emit_nobuf);
 	RUN(test_error_msg_sanitises);
 	RUN(test_transcript);
+	RUN(test_endpoint_usable);
 	RUN(test_names);
 	return check_summary();
 }

@@ -1,0 +1,282 @@
+/* Tests of what the rendezvous client accepts from a server
+ * (core/rdv/rdvclient.c, compiled in directly, its checks called on a
+ * client struct made here, with no socket): the CHALLENGE (observed
+ * endpoint, pinned key, the server's signature), REGISTERED (the idle
+ * timeout and max wait within their bounds), MATCH (for our request, an
+ * allowed peer that is not us, usable endpoints of our family, the start
+ * delay within PTCP_RDV_START_MAX_MS), PONG (for our PINGs, in order) and
+ * ERROR (not fatal only for a request). Each refusal's line names the
+ * field and quotes the value. */
+#include <errno.h>
+#include <string.h>
+
+#include "check.h"
+
+#include "../../core/rdv/rdvclient.c"
+
+static struct ptcp_identity me, server, other;
+static char msg[512];
+
+static void ep4(struct ptcp_endpoint *ep, uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->family = PTCP_AF_INET;
+	ep->addr[0] = a;
+	ep->addr[1] = b;
+	ep->addr[2] = c;
+	ep->addr[3] = d;
+	ep->port = port;
+}
+
+static void ep6(struct ptcp_endpoint *ep, uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->family = PTCP_AF_INET6;
+	ep->addr[0] = 0x20;
+	ep->addr[1] = 0x01;
+	ep->addr[2] = 0x0d;
+	ep->addr[3] = 0xb8;
+	ep->addr[15] = 1;
+	ep->port = port;
+}
+
+/* A client of an IPv4 server that sent its HELLO. */
+static void client(struct ptcp_rdv_client *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->cfg.id = &me;
+	ep4(&c->cfg.server, 203, 0, 113, 10, 7450);
+	c->hello.type = PTCP_RDV_HELLO;
+	memcpy(c->hello.hello.key, me.pk, 32);
+	memset(c->hello.hello.nonce, 0x42, 32);
+	ep4(&c->hello.hello.private_ep, 10, 1, 0, 2, 40000);
+}
+
+/* The server's CHALLENGE to c naming observed (NULL: 198.51.100.1:40000),
+ * signed by signer as the server key. */
+static void challenge(const struct ptcp_rdv_client *c, struct ptcp_rdv_msg *m,
+                      const struct ptcp_identity *signer, const struct ptcp_endpoint *observed)
+{
+	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
+
+	memset(m, 0, sizeof(*m));
+	m->type = PTCP_RDV_CHALLENGE;
+	memcpy(m->challenge.server_key, server.pk, 32);
+	memset(m->challenge.nonce, 0x17, 32);
+	if (observed)
+		m->challenge.observed = *observed;
+	else
+		ep4(&m->challenge.observed, 198, 51, 100, 1, 40000);
+	CHECK_INT(ptcp_rdv_transcript(t, PTCP_RDV_SIGNER_SERVER, &c->hello, m), PTCP_RDV_TRANSCRIPT_LEN);
+	CHECK_INT(ptcp_identity_sign(signer, t, sizeof(t), m->challenge.sig), 0);
+}
+
+static bool has(const char *text)
+{
+	if (strstr(msg, text))
+		return true;
+	check_fail(__FILE__, __LINE__, "'%s' not in '%s'", text, msg);
+	return false;
+}
+
+static void test_challenge(void)
+{
+	struct ptcp_rdv_client c;
+	struct ptcp_rdv_msg m;
+	struct ptcp_endpoint ep;
+	char a[PTCP_PEERID_TEXT_MAX], b[PTCP_PEERID_TEXT_MAX];
+
+	client(&c);
+	challenge(&c, &m, &server, NULL);
+	CHECK_INT(check_challenge(&c, &m, msg, sizeof(msg)), 0);
+	/* pinned to the server's key: fine; to another: refused, both quoted */
+	c.cfg.has_server_key = true;
+	memcpy(c.cfg.server_key, server.pk, 32);
+	CHECK_INT(check_challenge(&c, &m, msg, sizeof(msg)), 0);
+	memcpy(c.cfg.server_key, other.pk, 32);
+	CHECK_INT(check_challenge(&c, &m, msg, sizeof(msg)), -EKEYREJECTED);
+	id_text(server.pk, a);
+	id_text(other.pk, b);
+	CHECK(has(a) && has(b) && has("203.0.113.10:7450 has the key"));
+	c.cfg.has_server_key = false;
+	/* the key claimed, but signed by another: refused */
+	challenge(&c, &m, &other, NULL);
+	CHECK_INT(check_challenge(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("its signature does not verify under the key it claims") && has(a));
+	/* a signature for another client's nonce: refused */
+	challenge(&c, &m, &server, NULL);
+	c.hello.hello.nonce[0] ^= 1;
+	CHECK_INT(check_challenge(&c, &m, msg, sizeof(msg)), -EPROTO);
+	c.hello.hello.nonce[0] ^= 1;
+	/* observed endpoints that cannot be ours, properly signed: only the
+	 * check refuses them */
+	ep6(&ep, 40000);
+	challenge(&c, &m, &server, &ep);
+	CHECK_INT(check_challenge(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("impossible observed endpoint: IPv6 [2001:db8::1]:40000"));
+	ep4(&ep, 224, 0, 0, 1, 40000);
+	challenge(&c, &m, &server, &ep);
+	CHECK_INT(check_challenge(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("IPv4 224.0.0.1:40000"));
+	ep4(&ep, 0, 0, 0, 0, 40000);
+	challenge(&c, &m, &server, &ep);
+	CHECK_INT(check_challenge(&c, &m, msg, sizeof(msg)), -EPROTO);
+}
+
+static void test_registered(void)
+{
+	static const struct {
+		uint32_t idle, wait;
+		int want;
+		const char *text;
+	} cases[] = {
+		{ 60000, 30000, 0, NULL },
+		{ 1000, 0, 0, NULL },
+		{ 86400000, 3600000, 0, NULL },
+		{ 999, 0, -EPROTO, "idle timeout of 999 ms (1000 to 86400000)" },
+		{ 0, 0, -EPROTO, "idle timeout of 0 ms" },
+		{ 86400001, 0, -EPROTO, "idle timeout of 86400001 ms" },
+		{ 0xffffffff, 0, -EPROTO, "idle timeout of 4294967295 ms" },
+		{ 60000, 3600001, -EPROTO, "max wait of 3600001 ms (at most 3600000)" },
+	};
+	struct ptcp_rdv_client c;
+	struct ptcp_rdv_msg m;
+
+	client(&c);
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_REGISTERED;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		m.registered.idle_ms = cases[i].idle;
+		m.registered.max_wait_ms = cases[i].wait;
+		msg[0] = '\0';
+		CHECK_INT(check_registered(&c, &m, msg, sizeof(msg)), cases[i].want);
+		if (cases[i].text)
+			CHECK(has(cases[i].text));
+	}
+}
+
+/* c asked for other's key (CONNECT, ISN 5); m is a good answer. */
+static void connect_match(struct ptcp_rdv_client *c, struct ptcp_rdv_msg *m)
+{
+	client(c);
+	c->state = ST_REGISTERED;
+	c->req = REQ_SENT;
+	c->req_msg.type = PTCP_RDV_CONNECT;
+	memcpy(c->req_msg.connect.key, other.pk, 32);
+	c->req_msg.connect.isn = 5;
+	memset(m, 0, sizeof(*m));
+	m->type = PTCP_RDV_MATCH;
+	memcpy(m->match.key, other.pk, 32);
+	ep4(&m->match.peer_public, 203, 0, 113, 2, 41000);
+	ep4(&m->match.peer_private, 10, 2, 0, 2, 41000);
+	m->match.peer_isn = 9;
+	m->match.isn = 5;
+	m->match.role = PTCP_RDV_ROLE_INITIATOR;
+	m->match.start_ms = 200;
+}
+
+static void test_match(void)
+{
+	struct ptcp_rdv_client c;
+	struct ptcp_rdv_msg m;
+
+	connect_match(&c, &m);
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), 0);
+	/* the start delay: its bound, and beyond */
+	m.match.start_ms = PTCP_RDV_START_MAX_MS;
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), 0);
+	m.match.start_ms = PTCP_RDV_START_MAX_MS + 1;
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("a MATCH with a start delay of 15001 ms (at most 15000)"));
+	m.match.start_ms = 0xffffffff;
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("start delay of 4294967295 ms"));
+	/* the peer's endpoints */
+	connect_match(&c, &m);
+	ep6(&m.match.peer_public, 41000);
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("impossible public endpoint of the peer: IPv6 [2001:db8::1]:41000"));
+	ep4(&m.match.peer_public, 255, 255, 255, 255, 41000);
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("IPv4 255.255.255.255:41000"));
+	connect_match(&c, &m);
+	ep6(&m.match.peer_private, 41000);
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("impossible private endpoint of the peer: IPv6"));
+	memset(&m.match.peer_private, 0, sizeof(m.match.peer_private));
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), 0);   /* none: fine */
+	/* not for our request */
+	connect_match(&c, &m);
+	m.match.isn = 6;
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("a MATCH for another request"));
+	connect_match(&c, &m);
+	memcpy(m.match.key, server.pk, 32);
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), -EPROTO);
+	connect_match(&c, &m);
+	c.req = REQ_NONE;
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("a MATCH nobody asked for"));
+	/* a listener: anyone but us; with an allow list, only those on it */
+	connect_match(&c, &m);
+	memset(&c.req_msg, 0, sizeof(c.req_msg));
+	c.req_msg.type = PTCP_RDV_LISTEN;
+	c.req_msg.listen.isn = 5;
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), 0);
+	memcpy(m.match.key, me.pk, 32);
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("our own id"));
+	c.req_msg.listen.n_allow = 1;
+	memcpy(c.req_msg.listen.allow[0], server.pk, 32);
+	memcpy(m.match.key, other.pk, 32);
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("not on our allow list"));
+	memcpy(m.match.key, server.pk, 32);
+	CHECK_INT(check_match(&c, &m, msg, sizeof(msg)), 0);
+}
+
+static void test_pong_and_error(void)
+{
+	struct ptcp_rdv_client c;
+	struct ptcp_rdv_msg m;
+
+	client(&c);
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_PONG;
+	/* no PING yet: no PONG either */
+	CHECK_INT(check_pong(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("a PONG for no PING of ours (token 0)"));
+	c.ping_token = 2;    /* PINGs 1 and 2 sent */
+	m.ping.token = 3;
+	CHECK_INT(check_pong(&c, &m, msg, sizeof(msg)), -EPROTO);
+	m.ping.token = 1;
+	CHECK_INT(check_pong(&c, &m, msg, sizeof(msg)), 0);
+	c.pong_token = 1;
+	CHECK_INT(check_pong(&c, &m, msg, sizeof(msg)), -EPROTO);   /* 1 again */
+	m.ping.token = 2;
+	CHECK_INT(check_pong(&c, &m, msg, sizeof(msg)), 0);
+
+	ptcp_rdv_error_msg(&m, PTCP_RDV_E_NOT_WAITING, false, NULL);
+	CHECK_INT(check_error(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("a non-fatal ERROR (peer not waiting"));
+	c.req = REQ_SENT;
+	CHECK_INT(check_error(&c, &m, msg, sizeof(msg)), 0);
+	c.req = REQ_NONE;
+	ptcp_rdv_error_msg(&m, PTCP_RDV_E_SHUTDOWN, true, NULL);
+	CHECK_INT(check_error(&c, &m, msg, sizeof(msg)), 0);
+	/* a local code is no sentence of ours */
+	CHECK(strcmp(error_what(PTCP_RDV_E_NOBUF), "unknown error") == 0);
+	CHECK(strcmp(error_what(PTCP_RDV_E_FAMILY), ptcp_rdv_strerror(PTCP_RDV_E_FAMILY)) == 0);
+}
+
+int main(void)
+{
+	CHECK_INT(ptcp_identity_generate(&me), 0);
+	CHECK_INT(ptcp_identity_generate(&server), 0);
+	CHECK_INT(ptcp_identity_generate(&other), 0);
+	RUN(test_challenge);
+	RUN(test_registered);
+	RUN(test_match);
+	RUN(test_pong_and_error);
+	return check_summary();
+}
