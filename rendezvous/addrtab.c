@@ -8,20 +8,26 @@
 
 #define BUCKETS 4096
 
-static void make_key(uint8_t key[17], const struct ptcp_endpoint *ep)
+static void make_key(uint8_t key[PTCP_RDVD_ADDR_KEY], const struct ptcp_endpoint *ep, unsigned plen)
 {
-	memset(key, 0, 17);
+	unsigned max = ep->family == PTCP_AF_INET6 ? 128 : 32;
+
+	if (plen > max)
+		plen = max;
+	memset(key, 0, PTCP_RDVD_ADDR_KEY);
 	key[0] = ep->family;
-	/* IPv4: the host; IPv6: the /64 a host is usually given */
-	memcpy(key + 1, ep->addr, ep->family == PTCP_AF_INET6 ? 8 : 4);
+	key[1] = (uint8_t)plen;
+	memcpy(key + 2, ep->addr, plen / 8);
+	if (plen % 8)
+		key[2 + plen / 8] = (uint8_t)(ep->addr[plen / 8] & (0xff00 >> (plen % 8)));
 }
 
-static size_t bucket_of(const struct ptcp_rdvd_addrtab *t, const uint8_t key[17])
+static size_t bucket_of(const struct ptcp_rdvd_addrtab *t, const uint8_t key[PTCP_RDVD_ADDR_KEY])
 {
 	uint8_t h[crypto_shorthash_BYTES];
 	uint64_t v;
 
-	crypto_shorthash(h, key, 17, t->hash_key);
+	crypto_shorthash(h, key, PTCP_RDVD_ADDR_KEY, t->hash_key);
 	memcpy(&v, h, sizeof(v));
 	return (size_t)v & (t->nbuckets - 1);
 }
@@ -76,13 +82,14 @@ static void refill(const struct ptcp_rdvd_addrtab *t, struct ptcp_rdvd_addr *a, 
 }
 
 struct ptcp_rdvd_addr *ptcp_rdvd_addrtab_get(struct ptcp_rdvd_addrtab *t,
-                                             const struct ptcp_endpoint *ep, ptcp_ts now)
+                                             const struct ptcp_endpoint *ep, unsigned plen,
+                                             ptcp_ts now)
 {
 	struct ptcp_rdvd_addr *a;
-	uint8_t key[17];
+	uint8_t key[PTCP_RDVD_ADDR_KEY];
 	size_t k;
 
-	make_key(key, ep);
+	make_key(key, ep, plen);
 	k = bucket_of(t, key);
 	for (a = t->buckets[k]; a; a = a->next)
 		if (memcmp(a->key, key, sizeof(key)) == 0)

@@ -31,6 +31,13 @@ const char ptcp_rdvd_usage[] =
 	"  --max-clients N           open connections in all (default 16384)\n"
 	"  --max-per-addr N          connections from one address, IPv6 per /64\n"
 	"                            (default 64; 0 = no limit)\n"
+	"  --max-per-ipv4-24 N|P%    connections from one IPv4 /24, as a number or\n"
+	"                            a share of max-clients (default 6%; 0 = none)\n"
+	"  --max-per-ipv6-56 N|P%    ... from one IPv6 /56 (default 2%)\n"
+	"  --max-per-ipv6-48 N|P%    ... from one IPv6 /48 (default 6%)\n"
+	"                            (when full, the oldest idle connection, one\n"
+	"                            that never asked nor was asked for anything,\n"
+	"                            makes room for a new one)\n"
 	"  --rate N                  new connections and requests per second per\n"
 	"                            address (default 10; 0 = no limit)\n"
 	"  --burst N                 ... of which this many at once (default 20)\n"
@@ -52,7 +59,7 @@ const char ptcp_rdvd_usage[] =
 	"\n"
 	"SIGINT and SIGTERM stop the server cleanly; SIGUSR1 logs statistics.\n";
 
-enum kind { K_LISTEN, K_UINT, K_DURATION, K_LEVEL, K_BOOL, K_PATH };
+enum kind { K_LISTEN, K_UINT, K_DURATION, K_LEVEL, K_BOOL, K_PATH, K_SHARE };
 
 static const struct opt {
 	const char *name;
@@ -63,6 +70,9 @@ static const struct opt {
 	{ "listen", K_LISTEN, 0, 0, 0 },
 	{ "max-clients", K_UINT, offsetof(struct ptcp_rdvd_config, max_clients), 1, 1000000 },
 	{ "max-per-addr", K_UINT, offsetof(struct ptcp_rdvd_config, max_per_addr), 0, 1000000 },
+	{ "max-per-ipv4-24", K_SHARE, offsetof(struct ptcp_rdvd_config, max_per_ipv4_24), 0, 1000000 },
+	{ "max-per-ipv6-56", K_SHARE, offsetof(struct ptcp_rdvd_config, max_per_ipv6_56), 0, 1000000 },
+	{ "max-per-ipv6-48", K_SHARE, offsetof(struct ptcp_rdvd_config, max_per_ipv6_48), 0, 1000000 },
 	{ "rate", K_UINT, offsetof(struct ptcp_rdvd_config, rate), 0, 1000000 },
 	{ "burst", K_UINT, offsetof(struct ptcp_rdvd_config, burst), 1, 1000000 },
 	{ "idle-timeout", K_DURATION, offsetof(struct ptcp_rdvd_config, idle_timeout_ms),
@@ -88,6 +98,12 @@ void ptcp_rdvd_config_default(struct ptcp_rdvd_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_clients = 16384;
 	cfg->max_per_addr = 64;
+	/* An attacker with one /56 (256 /64s) filled the whole server
+	 * through max-per-addr alone; these make it take 50 /56s, 17 /48s
+	 * or 17 IPv4 /24s. */
+	cfg->max_per_ipv4_24 = (struct ptcp_rdvd_share){ 6, true };
+	cfg->max_per_ipv6_56 = (struct ptcp_rdvd_share){ 2, true };
+	cfg->max_per_ipv6_48 = (struct ptcp_rdvd_share){ 6, true };
 	cfg->rate = 10;
 	cfg->burst = 20;
 	cfg->idle_timeout_ms = 60000;
@@ -162,6 +178,32 @@ static int parse_duration(const char *s, unsigned min, unsigned max, unsigned *m
 	return 0;
 }
 
+/* "N" within [0, max] or "P%" within [0, 100]. */
+static int parse_share(const char *s, unsigned max, struct ptcp_rdvd_share *share)
+{
+	size_t n = strlen(s);
+	char num[16];
+
+	if (n > 1 && n < sizeof(num) && s[n - 1] == '%') {
+		memcpy(num, s, n - 1);
+		num[n - 1] = '\0';
+		share->percent = true;
+		return parse_uint(num, 0, 100, &share->value);
+	}
+	share->percent = false;
+	return parse_uint(s, 0, max, &share->value);
+}
+
+unsigned ptcp_rdvd_share_limit(const struct ptcp_rdvd_share *s, unsigned max_clients)
+{
+	unsigned long long v;
+
+	if (!s->percent || s->value == 0)
+		return s->value;
+	v = ((unsigned long long)max_clients * s->value + 99) / 100;
+	return v ? (unsigned)v : 1;
+}
+
 static int parse_level(const char *s, int *level)
 {
 	static const char *const names[] = { "error", "warn", "info", "debug" };
@@ -232,6 +274,12 @@ static int apply(struct ptcp_rdvd_config *cfg, const struct opt *o, const char *
 		if (parse_bool(val, &cfg->syslog) == 0)
 			return 0;
 		snprintf(err, errlen, "%sinvalid value for %s%s: '%s' (yes or no)", where, dash, o->name, val);
+		return -1;
+	case K_SHARE:
+		if (parse_share(val, o->max, (struct ptcp_rdvd_share *)(void *)((char *)cfg + o->off)) == 0)
+			return 0;
+		snprintf(err, errlen, "%sinvalid value for %s%s: '%s' (0 to %u, or a share of "
+			 "max-clients, 0%% to 100%%)", where, dash, o->name, val, o->max);
 		return -1;
 	case K_PATH:
 		if (*val && strlen(val) < PTCP_RDVD_PATH_MAX - 16) {

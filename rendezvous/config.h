@@ -15,12 +15,22 @@
 #define PTCP_RDVD_KEY_DIR "/var/lib/rendezvousd"   /* without $STATE_DIRECTORY */
 #define PTCP_RDVD_PATH_MAX 4096
 
+/* A limit given as a number of connections or as a share of max-clients
+ * ("6%"). */
+struct ptcp_rdvd_share {
+	unsigned value;                /* connections, or percent; 0: no limit */
+	bool percent;
+};
+
 struct ptcp_rdvd_config {
 	struct ptcp_endpoint listen[PTCP_RDVD_LISTEN_MAX];
 	unsigned n_listen;             /* 0: the default, 0.0.0.0:7450 */
 	unsigned max_clients;          /* open connections, registered or not */
 	unsigned max_per_addr;         /* connections from one address
 	                                  (IPv6: one /64); 0 = no limit */
+	struct ptcp_rdvd_share max_per_ipv4_24;  /* ... from one IPv4 /24 */
+	struct ptcp_rdvd_share max_per_ipv6_56;  /* ... from one IPv6 /56 */
+	struct ptcp_rdvd_share max_per_ipv6_48;  /* ... from one IPv6 /48 */
 	unsigned rate;                 /* new connections + requests per second
 	                                  per address; 0 = no limit */
 	unsigned burst;                /* ... of which this many at once */
@@ -49,6 +59,10 @@ void ptcp_rdvd_config_default(struct ptcp_rdvd_config *cfg);
  * --max-clients: 'x'", "FILE:3: unknown setting 'foo'"). */
 int ptcp_rdvd_config_parse(struct ptcp_rdvd_config *cfg, int argc, char *argv[],
                            char *err, size_t errlen);
+
+/* The connections a share allows when max_clients are allowed in all:
+ * the number, or the percentage rounded up (at least 1); 0 = no limit. */
+unsigned ptcp_rdvd_share_limit(const struct ptcp_rdvd_share *s, unsigned max_clients);
 
 /* The usage text. */
 extern const char ptcp_rdvd_usage[];

@@ -188,8 +188,12 @@ int main(int argc, char *argv[])
 		rlog_error("cannot install signal handlers");
 		rv = EXIT_RUNTIME;
 	} else {
-		rlog_warn("ready: max-clients %u, max-per-addr %u, rate %u/s burst %u",
-			  cfg.max_clients, cfg.max_per_addr, cfg.rate, cfg.burst);
+		rlog_warn("ready: max-clients %u, max-per-addr %u, rate %u/s burst %u, "
+			  "per IPv4 /24 %u, per IPv6 /56 %u, per IPv6 /48 %u (0: no limit)",
+			  cfg.max_clients, cfg.max_per_addr, cfg.rate, cfg.burst,
+			  ptcp_rdvd_share_limit(&cfg.max_per_ipv4_24, cfg.max_clients),
+			  ptcp_rdvd_share_limit(&cfg.max_per_ipv6_56, cfg.max_clients),
+			  ptcp_rdvd_share_limit(&cfg.max_per_ipv6_48, cfg.max_clients));
 		rv = event_base_dispatch(base) < 0 ? EXIT_RUNTIME : 0;
 	}
 	ptcp_rdvd_server_free(server);

@@ -51,8 +51,14 @@ struct client {
 	struct ptcp_rdvd_server *srv;
 	struct bufferevent *bev;
 	struct event *timer;
-	struct ptcp_rdvd_addr *addr;       /* NULL for rejected connections */
+	struct ptcp_rdvd_addr *addr;       /* NULL for rejected (and evicted)
+	                                      connections: not counted */
+	struct ptcp_rdvd_addr *net[PTCP_RDVD_NET_LEVELS];  /* the networks
+	                                      around addr (NULL: none) */
 	struct client *prev, *next;        /* srv->clients */
+	struct client *iprev, *inext;      /* srv->idle_*, while idle */
+	bool idle;                         /* never made a request nor was
+	                                      asked for: evicted first */
 	struct ptcp_endpoint observed;     /* source address and port as seen */
 	struct ptcp_endpoint priv;         /* as reported in HELLO */
 	uint8_t client_nonce[PTCP_RDV_NONCE_LEN];  /* HELLO's */
@@ -85,13 +91,16 @@ struct ptcp_rdvd_server {
 	struct ptcp_rdvd_peertab peers;
 	struct ptcp_rdvd_addrtab addrs;
 	struct client *clients;
+	struct client *idle_head, *idle_tail;  /* the idle, oldest first */
 	unsigned n_clients;                /* counted against max_clients */
+	unsigned net_limit[2][PTCP_RDVD_NET_LEVELS];  /* [IPv6?][level];
+	                                                 0: no limit */
 	unsigned n_lingering;              /* rejected, closing */
 	bool stopping;
-	ptcp_ts last_full_warn, last_accept_warn;
+	ptcp_ts last_full_warn, last_accept_warn, last_evict_warn;
 	size_t heap_base;                  /* malloc'd bytes before any client */
 	/* counters since the start */
-	unsigned long long accepted, rejected_full, rejected_addr, rejected_rate;
+	unsigned long long accepted, rejected_full, rejected_addr, rejected_net, rejected_rate, evicted;
 	unsigned long long registrations, matches, errors_sent, bad_signatures, timeouts;
 };
 
@@ -133,6 +142,49 @@ static void rearm(struct client *c, ptcp_ts now)
 	tv.tv_sec = (time_t)(d / PTCP_NS_PER_S);
 	tv.tv_usec = (suseconds_t)(d % PTCP_NS_PER_S / PTCP_NS_PER_US);
 	evtimer_add(c->timer, &tv);
+}
+
+/* --- idle connections and the counts ----------------------------------------- */
+
+/* c is no longer idle: it asked for something, was asked for, or closes. */
+static void not_idle(struct client *c)
+{
+	struct ptcp_rdvd_server *srv = c->srv;
+
+	if (!c->idle)
+		return;
+	if (c->iprev)
+		c->iprev->inext = c->inext;
+	else
+		srv->idle_head = c->inext;
+	if (c->inext)
+		c->inext->iprev = c->iprev;
+	else
+		srv->idle_tail = c->iprev;
+	c->iprev = c->inext = NULL;
+	c->idle = false;
+}
+
+/* Adds d to the connection counts of c's address and networks. */
+static void count(struct client *c, int d)
+{
+	c->addr->conns += (unsigned)d;
+	for (unsigned k = 0; k < PTCP_RDVD_NET_LEVELS; k++)
+		if (c->net[k])
+			c->net[k]->conns += (unsigned)d;
+}
+
+/* c stops counting against the limits: from now on it is a rejected
+ * connection, lingering. */
+static void uncount(struct client *c)
+{
+	if (!c->addr)
+		return;
+	count(c, -1);
+	c->addr = NULL;
+	memset(c->net, 0, sizeof(c->net));
+	c->srv->n_clients--;
+	c->srv->n_lingering++;
 }
 
 /* --- closing ------------------------------------------------------------------ */
@@ -215,6 +267,7 @@ static void go_closing(struct client *c, uint64_t linger_ns)
 		return;
 	}
 	unregister(c);
+	not_idle(c);
 	c->state = C_CLOSING;
 	c->close_deadline = ptcp_ts_add(now, linger_ns);
 	if (linger_ns > 0) {
@@ -288,8 +341,9 @@ static void client_free(struct client *c)
 	struct ptcp_rdvd_server *srv = c->srv;
 
 	unregister(c);
+	not_idle(c);
 	if (c->addr) {
-		c->addr->conns--;
+		count(c, -1);
 		srv->n_clients--;
 	} else {
 		srv->n_lingering--;
@@ -497,6 +551,7 @@ static bool may_request(struct client *c, const char *what, ptcp_ts now)
 		send_error(c, PTCP_RDV_E_RATE_LIMITED, false, "too many requests from your address");
 		return false;
 	}
+	not_idle(c);
 	return true;
 }
 
@@ -554,6 +609,7 @@ static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts 
 		return;
 	}
 	t = (struct client *)n;
+	not_idle(t);   /* asked for: someone wants it */
 	if (t->observed.family != c->observed.family) {
 		send_error(c, PTCP_RDV_E_FAMILY, false, family_text(t));
 		return;
@@ -721,9 +777,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* --- accepting ------------------------------------------------------------------ */
 
+/* A new client on fd from ep. With addr (and net, the networks around
+ * it), it counts against the limits and starts idle; without, it is a
+ * rejected connection that only lingers. */
 static struct client *client_new(struct ptcp_rdvd_server *srv, evutil_socket_t fd,
                                  const struct ptcp_endpoint *ep, struct ptcp_rdvd_addr *addr,
-                                 ptcp_ts now)
+                                 struct ptcp_rdvd_addr *const net[PTCP_RDVD_NET_LEVELS], ptcp_ts now)
 {
 	struct client *c = calloc(1, sizeof(*c));
 
@@ -746,8 +805,16 @@ static struct client *client_new(struct ptcp_rdvd_server *srv, evutil_socket_t f
 	c->accepted = c->last_msg = now;
 	c->addr = addr;
 	if (addr) {
-		addr->conns++;
+		memcpy(c->net, net, sizeof(c->net));
+		count(c, 1);
 		srv->n_clients++;
+		c->idle = true;
+		c->iprev = srv->idle_tail;
+		if (srv->idle_tail)
+			srv->idle_tail->inext = c;
+		else
+			srv->idle_head = c;
+		srv->idle_tail = c;
 	} else {
 		srv->n_lingering++;
 	}
@@ -771,9 +838,58 @@ static void reject(struct ptcp_rdvd_server *srv, evutil_socket_t fd, const struc
 		close(fd);
 		return;
 	}
-	c = client_new(srv, fd, ep, NULL, now);
+	c = client_new(srv, fd, ep, NULL, NULL, now);
 	if (c)
 		client_fail(c, code, text);
+}
+
+/* The server is full: the oldest idle connection (one that has neither
+ * made a request nor been asked for, registered or not) makes room. It
+ * stops counting at once and gets a SERVER_FULL error. False when no
+ * connection is idle. */
+static bool evict_idle(struct ptcp_rdvd_server *srv)
+{
+	struct client *c = srv->idle_head;
+	ptcp_ts now = ptcp_clock_now();
+	char ep[64];
+
+	if (!c)
+		return false;
+	srv->evicted++;
+	if (ptcp_ts_elapsed(now, srv->last_evict_warn) >= WARN_EVERY_NS || !srv->last_evict_warn) {
+		rlog_warn("server full (%u clients): closing the oldest idle connections to make room "
+			  "(%llu so far)", srv->n_clients, srv->evicted);
+		srv->last_evict_warn = now;
+	}
+	rlog_debug("%s: evicted: idle while the server is full", ep_str(&c->observed, ep));
+	not_idle(c);
+	uncount(c);
+	if (srv->n_lingering > LINGER_MAX)
+		go_closing(c, 0);
+	else
+		client_fail(c, PTCP_RDV_E_SERVER_FULL, "idle while the server is full: closed to make room");
+	return true;
+}
+
+/* Refuses ep when one of the networks around it has its share: true
+ * (and it has been told). */
+static bool net_full(struct ptcp_rdvd_server *srv, evutil_socket_t fd, const struct ptcp_endpoint *ep,
+                     struct ptcp_rdvd_addr *const net[PTCP_RDVD_NET_LEVELS], ptcp_ts now)
+{
+	const unsigned *limit = srv->net_limit[ep->family == PTCP_AF_INET6];
+	char text[96];
+
+	for (unsigned k = 0; k < PTCP_RDVD_NET_LEVELS; k++) {
+		if (!net[k] || !limit[k] || net[k]->conns < limit[k])
+			continue;
+		srv->rejected_net++;
+		snprintf(text, sizeof(text), "too many connections from your network (%s /%u, limit %u)",
+			 ep->family == PTCP_AF_INET6 ? "IPv6" : "IPv4",
+			 PTCP_RDVD_NET_PLEN(ep->family, k), limit[k]);
+		reject(srv, fd, ep, PTCP_RDV_E_RATE_LIMITED, text, now);
+		return true;
+	}
+	return false;
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
@@ -781,27 +897,25 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
 	struct ptcp_rdvd_server *srv = arg;
 	struct ptcp_endpoint ep;
-	struct ptcp_rdvd_addr *a;
+	struct ptcp_rdvd_addr *a, *net[PTCP_RDVD_NET_LEVELS];
 	ptcp_ts now = ptcp_clock_now();
 	char text[96], eps[64];
 	struct client *c;
+	bool room = true;
 
 	(void)l;
 	if (srv->stopping || ptcp_rdv_from_sockaddr(&ep, sa, (socklen_t)len) != 0) {
 		close(fd);
 		return;
 	}
-	if (srv->n_clients >= srv->cfg.max_clients) {
-		srv->rejected_full++;
-		if (ptcp_ts_elapsed(now, srv->last_full_warn) >= WARN_EVERY_NS || !srv->last_full_warn) {
-			rlog_warn("server full (%u clients): refusing connections", srv->n_clients);
-			srv->last_full_warn = now;
-		}
-		reject(srv, fd, &ep, PTCP_RDV_E_SERVER_FULL, NULL, now);
-		return;
+	a = ptcp_rdvd_addrtab_get(&srv->addrs, &ep, PTCP_RDVD_HOST_PLEN(ep.family), now);
+	for (unsigned k = 0; k < PTCP_RDVD_NET_LEVELS; k++) {
+		unsigned plen = PTCP_RDVD_NET_PLEN(ep.family, k);
+
+		net[k] = plen ? ptcp_rdvd_addrtab_get(&srv->addrs, &ep, plen, now) : NULL;
+		room = room && (net[k] || !plen);
 	}
-	a = ptcp_rdvd_addrtab_get(&srv->addrs, &ep, now);
-	if (!a) {
+	if (!a || !room) {
 		srv->rejected_full++;
 		reject(srv, fd, &ep, PTCP_RDV_E_SERVER_FULL, "too many client addresses", now);
 		return;
@@ -813,13 +927,25 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		reject(srv, fd, &ep, PTCP_RDV_E_RATE_LIMITED, text, now);
 		return;
 	}
+	if (net_full(srv, fd, &ep, net, now))
+		return;
 	if (!ptcp_rdvd_addr_take(&srv->addrs, a, now)) {
 		srv->rejected_rate++;
 		reject(srv, fd, &ep, PTCP_RDV_E_RATE_LIMITED, "too many new connections from your address",
 		       now);
 		return;
 	}
-	c = client_new(srv, fd, &ep, a, now);
+	if (srv->n_clients >= srv->cfg.max_clients && !evict_idle(srv)) {
+		srv->rejected_full++;
+		if (ptcp_ts_elapsed(now, srv->last_full_warn) >= WARN_EVERY_NS || !srv->last_full_warn) {
+			rlog_warn("server full (%u clients, none idle): refusing connections",
+				  srv->n_clients);
+			srv->last_full_warn = now;
+		}
+		reject(srv, fd, &ep, PTCP_RDV_E_SERVER_FULL, NULL, now);
+		return;
+	}
+	c = client_new(srv, fd, &ep, a, net, now);
 	if (!c)
 		return;
 	srv->accepted++;
@@ -925,8 +1051,12 @@ int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
 	srv->cfg = *cfg;
 	srv->id = *id;
 	if (ptcp_rdvd_peertab_init(&srv->peers) != 0 ||
-	    ptcp_rdvd_addrtab_init(&srv->addrs, cfg->rate, cfg->burst, (size_t)cfg->max_clients * 4) != 0)
+	    ptcp_rdvd_addrtab_init(&srv->addrs, cfg->rate, cfg->burst,
+				   (size_t)cfg->max_clients * (1 + PTCP_RDVD_NET_LEVELS) * 2) != 0)
 		goto fail;
+	srv->net_limit[0][0] = ptcp_rdvd_share_limit(&cfg->max_per_ipv4_24, cfg->max_clients);
+	srv->net_limit[1][0] = ptcp_rdvd_share_limit(&cfg->max_per_ipv6_56, cfg->max_clients);
+	srv->net_limit[1][1] = ptcp_rdvd_share_limit(&cfg->max_per_ipv6_48, cfg->max_clients);
 	srv->sweep_timer = evtimer_new(base, on_sweep, srv);
 	srv->resume_timer = evtimer_new(base, on_resume, srv);
 	if (!srv->sweep_timer || !srv->resume_timer)
@@ -980,7 +1110,7 @@ void ptcp_rdvd_server_free(struct ptcp_rdvd_server *srv)
 
 void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv)
 {
-	unsigned handshaking = 0, closing = 0, listening = 0, waiting = 0;
+	unsigned handshaking = 0, closing = 0, listening = 0, waiting = 0, idle = 0;
 	size_t heap = mallinfo2().uordblks;
 	size_t used = heap > srv->heap_base ? heap - srv->heap_base : 0;
 
@@ -989,18 +1119,21 @@ void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv)
 			closing++;
 		else if (c->state != C_REGISTERED)
 			handshaking++;
+		idle += c->idle;
 		if (c->req == R_LISTEN)
 			listening++;
 		else if (c->req == R_CONNECT)
 			waiting++;
 	}
 	rlog_warn("stats: clients=%u registered=%zu handshaking=%u closing=%u listening=%u "
-		  "waiting=%u addresses=%zu accepted=%llu registrations=%llu matches=%llu "
-		  "rejected_full=%llu rejected_addr=%llu rejected_rate=%llu bad_signatures=%llu "
+		  "waiting=%u idle=%u addresses=%zu accepted=%llu registrations=%llu matches=%llu "
+		  "rejected_full=%llu rejected_addr=%llu rejected_net=%llu rejected_rate=%llu "
+		  "evicted=%llu bad_signatures=%llu "
 		  "timeouts=%llu errors_sent=%llu heap_bytes=%zu heap_per_client=%zu",
-		  srv->n_clients, srv->peers.count, handshaking, closing, listening, waiting,
+		  srv->n_clients, srv->peers.count, handshaking, closing, listening, waiting, idle,
 		  srv->addrs.count, srv->accepted, srv->registrations, srv->matches,
-		  srv->rejected_full, srv->rejected_addr, srv->rejected_rate, srv->bad_signatures,
+		  srv->rejected_full, srv->rejected_addr, srv->rejected_net, srv->rejected_rate,
+		  srv->evicted, srv->bad_signatures,
 		  srv->timeouts, srv->errors_sent, used,
 		  srv->n_clients ? used / srv->n_clients : (size_t)0);
 }

@@ -294,7 +294,8 @@ case_replace() {
 case_hostile() {
 	local st
 	rdv_ns || return 1
-	srv_start --handshake-timeout 5 --message-timeout 2 --max-per-addr 2000 --rate 0 || return 1
+	srv_start --handshake-timeout 5 --message-timeout 2 --max-per-addr 2000 --max-per-ipv4-24 0 \
+		--rate 0 || return 1
 	keys A B || return 1
 	# a thousand connections that never say a word
 	peer_bg idle hostile idle 1000 --server $SRV --bind 127.0.0.50 --hold 40
@@ -356,7 +357,7 @@ case_limits_rate() {
 }
 
 case_full() {
-	rdv_ns && srv_start --max-clients 5 --rate 0 || return 1
+	rdv_ns && srv_start --max-clients 5 --max-per-ipv4-24 0 --rate 0 || return 1
 	peer_run l1 hostile limits 8 --server $SRV --bind 127.0.0.62
 	grep -q '^limits accepted=5 rate_limited=0 full=3 other=0$' "$LAB_DIR/l1.out" ||
 		t_fail "server full: $(cat "$LAB_DIR/l1.out")"
@@ -368,7 +369,8 @@ case_full() {
 case_many() {
 	local st rss0 rss1 reg per
 	rdv_ns || return 1
-	srv_start --max-clients 12000 --max-per-addr 0 --rate 0 --idle-timeout 120 || return 1
+	srv_start --max-clients 12000 --max-per-addr 0 --max-per-ipv4-24 0 --rate 0 --idle-timeout 120 ||
+		return 1
 	keys A B || return 1
 	rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$SRV_PID/status")
 	peer_bg flood hostile flood 10000 --server $SRV --bind 127.0.0.70 --hold 100
@@ -417,12 +419,16 @@ case_config() {
 listen = 127.0.0.1:17450   # not the default port
 max-clients = 100
 max-per-addr=3
+max-per-ipv6-48 = 10
+max-per-ipv4-24 = 50%
 rate = 0
 idle-timeout = 30
 log-level = info
 EOF
 	SRV_PORT=17450 srv_start --config "$LAB_DIR/rdv.conf" || return 1
 	grep -q 'max-clients 100, max-per-addr 3, rate 0/s' "$LAB_DIR/srv.log" || t_fail "settings not applied"
+	grep -q 'per IPv4 /24 50, per IPv6 /56 2, per IPv6 /48 10' "$LAB_DIR/srv.log" ||
+		t_fail "network shares not applied: $(grep ready "$LAB_DIR/srv.log")"
 	peer_run l1 hostile limits 5 --server 127.0.0.1:17450 --bind 127.0.0.90
 	grep -q '^limits accepted=3 rate_limited=2 ' "$LAB_DIR/l1.out" || t_fail "max-per-addr from the file: $(cat "$LAB_DIR/l1.out")"
 	SRV=127.0.0.1:17450 honest_pair config
@@ -453,6 +459,11 @@ EOF
 	grep -q "invalid address: '1.2.3:80'" "$LAB_DIR/bad.out" || t_fail "$(cat "$LAB_DIR/bad.out")"
 	ip netns exec "$NS" "$RDVD" --key-dir "$LAB_DIR/rdvd" --idle-timeout 0.5 >"$LAB_DIR/bad.out" 2>&1
 	grep -q "invalid value for --idle-timeout: '0.5'" "$LAB_DIR/bad.out" || t_fail "$(cat "$LAB_DIR/bad.out")"
+	ip netns exec "$NS" "$RDVD" --key-dir "$LAB_DIR/rdvd" --max-per-ipv6-56 120% >"$LAB_DIR/bad.out" 2>&1
+	grep -q "invalid value for --max-per-ipv6-56: '120%' (0 to 1000000, or a share of max-clients, 0% to 100%)" \
+		"$LAB_DIR/bad.out" || t_fail "$(cat "$LAB_DIR/bad.out")"
+	ip netns exec "$NS" "$RDVD" --key-dir "$LAB_DIR/rdvd" --max-per-ipv4-24 x% >"$LAB_DIR/bad.out" 2>&1
+	grep -q "invalid value for --max-per-ipv4-24: 'x%'" "$LAB_DIR/bad.out" || t_fail "$(cat "$LAB_DIR/bad.out")"
 	ip netns exec "$NS" "$RDVD" --key-dir "$LAB_DIR/rdvd" --help >"$LAB_DIR/help.out" 2>&1 || t_fail "--help exited $?"
 	grep -q '^Usage: rendezvousd' "$LAB_DIR/help.out" || t_fail "--help: no usage"
 	# a port that is taken: exit 1 with the address
@@ -481,6 +492,96 @@ case_shutdown() { # SIGNAL
 	expect_error a 14 1
 	listening 7450 && t_fail "still listening"
 	return 0
+}
+
+# --- filling the server ------------------------------------------------------------------
+
+# binds_v6_56: the 256 addresses 2001:db8:0:1XX::1 of one /56 on lo (one
+# per /64), listed in $LAB_DIR/v6.binds; binds_v4_24: 127.0.9.1 to .250,
+# one IPv4 /24 (all of 127/8 is local already), in v4.binds.
+binds_v6_56() {
+	local i
+	for i in $(seq 0 255); do printf '2001:db8:0:1%02x::1\n' "$i"; done >"$LAB_DIR/v6.binds"
+	sed 's|.*|addr add &/128 dev lo nodad|' "$LAB_DIR/v6.binds" | ip -n "$NS" -b - ||
+		{ t_fail "cannot add the /56's addresses"; return 1; }
+}
+
+binds_v4_24() {
+	seq 1 250 | sed 's/^/127.0.9./' >"$LAB_DIR/v4.binds"
+}
+
+# binds_v6_48: one address in each of 16 /56s of the /48 2001:db8:1::/48,
+# in v48.binds.
+binds_v6_48() {
+	local i
+	for i in $(seq 0 15); do printf '2001:db8:1:%x00::1\n' "$i"; done >"$LAB_DIR/v48.binds"
+	sed 's|.*|addr add &/128 dev lo nodad|' "$LAB_DIR/v48.binds" | ip -n "$NS" -b - ||
+		{ t_fail "cannot add the /48's addresses"; return 1; }
+}
+
+# fill NAME N SERVER [ARGS...]: rdvpeer hostile fill N in the background,
+# waiting (up to 90 s) for its result line.
+fill() {
+	local name=$1 n=$2 server=$3
+	shift 3
+	peer_bg "$name" hostile fill "$n" --server "$server" --hold 100 "$@"
+	wait_for 90 grep -qs '^fill registered=' "$LAB_DIR/$name.out" ||
+		{ t_fail "$name: no result in 90 s"; return 1; }
+	echo "    $name: $(cat "$LAB_DIR/$name.out")"
+}
+
+# A fill with registrations that stay idle, from one IPv6 /56 (the
+# network limits off): the oldest idle make room for honest peers.
+case_fill_idle() {
+	local st
+	rdv_ns && lab_ipv6 "$NS" && binds_v6_56 || return 1
+	srv_start --listen 127.0.0.1:7450 --listen '[::1]:7450' --max-clients 300 \
+		--max-per-ipv6-56 0 --max-per-ipv6-48 0 || return 1
+	fill f6 400 '[::1]:7450' --bind-file "$LAB_DIR/v6.binds" || return 1
+	st=$(srv_stats)
+	[ "$(stat_of "$st" clients)" -le 300 ] && [ "$(stat_of "$st" evicted)" -ge 100 ] ||
+		t_fail "want at most 300 clients and 100 evicted: $st"
+	honest_pair fill-idle
+	st=$(srv_stats)
+	[ "$(stat_of "$st" evicted)" -ge 102 ] || t_fail "the honest pair did not evict: $st"
+	grep -q "closing the oldest idle connections to make room" "$LAB_DIR/srv.log" ||
+		t_fail "no eviction logged"
+	srv_alive
+}
+
+# Fills that LISTEN (nothing idle to evict), from one IPv6 /56, from 16
+# /56s of one /48 and from one IPv4 /24, against the default shares of a
+# 1000-client server: each network gets its share only, honest peers
+# from elsewhere still meet.
+case_fill_networks() {
+	local st
+	rdv_ns && lab_ipv6 "$NS" && binds_v6_56 && binds_v6_48 && binds_v4_24 || return 1
+	srv_start --listen 127.0.0.1:7450 --listen '[::1]:7450' --max-clients 1000 || return 1
+	grep -q 'per IPv4 /24 60, per IPv6 /56 20, per IPv6 /48 60' "$LAB_DIR/srv.log" ||
+		t_fail "the default shares of 1000: $(grep ready "$LAB_DIR/srv.log")"
+	fill f6 1000 '[::1]:7450' --bind-file "$LAB_DIR/v6.binds" --active || return 1
+	grep -q '^fill registered=20 rate_limited=980 full=0 other=0$' "$LAB_DIR/f6.out" ||
+		t_fail "the /56 got more than its share"
+	fill f48 1000 '[::1]:7450' --bind-file "$LAB_DIR/v48.binds" --active || return 1
+	grep -q '^fill registered=60 rate_limited=940 full=0 other=0$' "$LAB_DIR/f48.out" ||
+		t_fail "the /48 got more than its share"
+	fill f4 1000 $SRV --bind-file "$LAB_DIR/v4.binds" --active || return 1
+	grep -q '^fill registered=60 rate_limited=940 full=0 other=0$' "$LAB_DIR/f4.out" ||
+		t_fail "the /24 got more than its share"
+	honest_pair fill-networks
+	# an IPv6 peer from another /48 registers too
+	ip -n "$NS" addr add 2001:db8:ffff::1/128 dev lo nodad
+	peer_bg v6 register --server '[::1]:7450' --key "$LAB_DIR/A" --local '[2001:db8:ffff::1]' --timeout 2
+	wait_registered v6 || t_fail "an IPv6 peer from another /48 was refused: $(cat "$LAB_DIR/v6.out")"
+	# what one more from the /56 is told
+	peer_run r6 register --server '[::1]:7450' --key "$LAB_DIR/B" --local '[2001:db8:0:1ff::1]' \
+		--timeout 2
+	expect_error r6 9 1
+	grep -q "too many connections from your network (IPv6 /56, limit 20)" "$LAB_DIR/r6.out" ||
+		t_fail "r6: $(cat "$LAB_DIR/r6.out")"
+	st=$(srv_stats)
+	[ "$(stat_of "$st" rejected_net)" = 2861 ] || t_fail "want 2861 refused by network: $st"
+	srv_alive
 }
 
 # --- the server key and a relaying man in the middle --------------------------------
@@ -694,4 +795,6 @@ t_run "rendezvous: a relaying man in the middle cannot register its victim here"
 t_run "rendezvous: a server that claims a key it does not hold is refused" case_impostor
 t_run "rendezvous: hostile server values (start delay, endpoints, idle timeout) are refused" case_hostile_server
 t_run "rendezvous: IPv4 and IPv6 peers are never matched" case_family
+t_run "rendezvous: filled with idle registrations from one /56, the oldest make room" case_fill_idle
+t_run "rendezvous: fills from one IPv6 /56, one /48 and one IPv4 /24 get their share only" case_fill_networks
 t_summary

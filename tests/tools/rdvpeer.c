@@ -40,6 +40,12 @@
  *       flood N         registers N peers with fresh keys and keeps them;
  *                       prints "flood registered=N" and holds for --hold S
  *                       (or until SIGTERM); exit 0 when all N registered
+ *       fill N          tries N registrations with fresh keys, from the
+ *                       addresses of --bind-file FILE (one a line) in
+ *                       turn, each LISTENing once registered with
+ *                       --active; keeps those that registered; prints
+ *                       "fill registered=R rate_limited=L full=F other=O"
+ *                       and holds like flood; exit 0
  *       limits N        opens N connections at once; prints "limits
  *                       accepted=A rate_limited=R full=F other=O"
  *                       (accepted: no error within 300 ms)
@@ -116,7 +122,8 @@ static void raise_fd_limit(void)
 /* --- options ---------------------------------------------------------------- */
 
 struct opts {
-	const char *server, *key_dir, *local, *bind, *private_ep, *peer, *pin;
+	const char *server, *key_dir, *local, *bind, *private_ep, *peer, *pin, *bind_file;
+	bool active;
 	const char *allow[PTCP_RDV_ALLOW_MAX];
 	unsigned n_allow;
 	bool has_isn;
@@ -153,6 +160,10 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			o->peer = a;
 			continue;
 		}
+		if (!strcmp(a, "--active")) {
+			o->active = true;
+			continue;
+		}
 		if (!v)
 			die("option '%s' needs a value", a);
 		i++;
@@ -168,6 +179,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			o->private_ep = v;
 		else if (!strcmp(a, "--pin"))
 			o->pin = v;
+		else if (!strcmp(a, "--bind-file"))
+			o->bind_file = v;
 		else if (!strcmp(a, "--isn")) {
 			o->has_isn = true;
 			o->isn = (uint32_t)num(v, "ISN");
@@ -445,7 +458,8 @@ static int must_connect(void)
 
 /* Sends HELLO for key (a fresh nonce, no private endpoint), waits for
  * the CHALLENGE and answers it with signer's signature of the
- * transcript. Returns 0, or -1 when no CHALLENGE came. */
+ * transcript. Returns 0, minus the code of an ERROR that came instead,
+ * or -1 when nothing came. */
 static int hello_and_auth(int fd, const uint8_t key[32], const struct ptcp_identity *signer)
 {
 	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
@@ -455,8 +469,10 @@ static int hello_and_auth(int fd, const uint8_t key[32], const struct ptcp_ident
 	hello.type = PTCP_RDV_HELLO;
 	memcpy(hello.hello.key, key, 32);
 	randombytes_buf(hello.hello.nonce, sizeof(hello.hello.nonce));
-	if (rdvwire_send(fd, &hello) != 0 || rdvwire_recv(fd, &m, 5000) != 1 || m.type != PTCP_RDV_CHALLENGE)
+	if (rdvwire_send(fd, &hello) != 0 || rdvwire_recv(fd, &m, 5000) != 1)
 		return -1;
+	if (m.type != PTCP_RDV_CHALLENGE)
+		return m.type == PTCP_RDV_ERROR ? -(int)m.error.code : -1;
 	ptcp_rdv_transcript(t, PTCP_RDV_SIGNER_CLIENT, &hello, &m);
 	memset(&m, 0, sizeof(m));
 	m.type = PTCP_RDV_AUTH;
@@ -591,21 +607,67 @@ static int hostile_idle(unsigned n, const struct opts *o)
 	return opened == n && closed == n && timeouts == n ? 0 : 1;
 }
 
-/* One honest registration on a blocking socket. Returns the fd or -1. */
-static int register_one(const struct ptcp_identity *id)
+/* One honest registration of id on a blocking socket from bind (NULL:
+ * --bind's address), with a LISTEN after it when active. Returns the fd,
+ * or minus the code of the server's ERROR, or -1 without one. */
+static int register_one(const struct ptcp_identity *id, const struct ptcp_endpoint *bind, bool active)
 {
 	struct ptcp_rdv_msg m;
-	int fd = hconnect();
+	int fd = bind ? rdvwire_dial(&server_ep, bind) : hconnect(), rv = -1;
 
 	if (fd < 0)
 		return -1;
-	if (hello_and_auth(fd, id->pk, id) != 0 || rdvwire_recv(fd, &m, 5000) != 1 ||
-	    m.type != PTCP_RDV_REGISTERED)
+	if ((rv = hello_and_auth(fd, id->pk, id)) != 0)
 		goto fail;
+	rv = -1;
+	if (rdvwire_recv(fd, &m, 5000) != 1)
+		goto fail;
+	if (m.type != PTCP_RDV_REGISTERED) {
+		if (m.type == PTCP_RDV_ERROR)
+			rv = -(int)m.error.code;
+		goto fail;
+	}
+	if (active) {
+		memset(&m, 0, sizeof(m));
+		m.type = PTCP_RDV_LISTEN;
+		m.listen.isn = randombytes_random();
+		if (rdvwire_send(fd, &m) != 0)
+			goto fail;
+	}
 	return fd;
 fail:
 	close(fd);
-	return -1;
+	return rv;
+}
+
+/* The addresses of a --bind-file, one a line. Returns how many. */
+static unsigned read_binds(const char *path, struct ptcp_endpoint **out)
+{
+	FILE *f = fopen(path, "r");
+	char line[128];
+	unsigned n = 0, cap = 0;
+	struct ptcp_endpoint *eps = NULL;
+
+	if (!f)
+		die("cannot read '%s': %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, " \t\r\n")] = '\0';
+		if (!line[0])
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			eps = realloc(eps, cap * sizeof(*eps));
+			if (!eps)
+				die("out of memory");
+		}
+		endpoint_opt(line, 0, &eps[n]);
+		eps[n++].port = 0;
+	}
+	fclose(f);
+	if (n == 0)
+		die("no addresses in '%s'", path);
+	*out = eps;
+	return n;
 }
 
 static volatile sig_atomic_t stop_flag;
@@ -630,7 +692,7 @@ static int hostile_flood(unsigned n, const struct opts *o)
 		struct ptcp_identity id;
 
 		ptcp_identity_generate(&id);
-		fds[i] = register_one(&id);
+		fds[i] = register_one(&id, NULL, false);
 		if (fds[i] < 0) {
 			fprintf(stderr, "rdvpeer: registration %u failed\n", i);
 			break;
@@ -646,6 +708,47 @@ static int hostile_flood(unsigned n, const struct opts *o)
 		close(fds[i]);
 	free(fds);
 	return ok == n ? 0 : 1;
+}
+
+static int hostile_fill(unsigned n, const struct opts *o)
+{
+	unsigned ok = 0, limited = 0, full = 0, other = 0, nb;
+	struct ptcp_endpoint *binds;
+	int *fds = calloc(n, sizeof(int));
+	uint64_t end;
+
+	if (!fds)
+		die("out of memory");
+	if (!o->bind_file)
+		die("fill needs --bind-file");
+	nb = read_binds(o->bind_file, &binds);
+	raise_fd_limit();
+	signal(SIGTERM, on_term);
+	for (unsigned i = 0; i < n && !stop_flag; i++) {
+		struct ptcp_identity id;
+		int fd;
+
+		ptcp_identity_generate(&id);
+		fd = register_one(&id, &binds[i % nb], o->active);
+		if (fd >= 0)
+			fds[ok++] = fd;
+		else if (fd == -PTCP_RDV_E_RATE_LIMITED)
+			limited++;
+		else if (fd == -PTCP_RDV_E_SERVER_FULL)
+			full++;
+		else
+			other++;
+	}
+	printf("fill registered=%u rate_limited=%u full=%u other=%u\n", ok, limited, full, other);
+	fflush(stdout);
+	end = rdvwire_now_ms() + (uint64_t)o->hold_s * 1000;
+	while (!stop_flag && rdvwire_now_ms() < end)
+		usleep(100 * 1000);
+	for (unsigned i = 0; i < ok; i++)
+		close(fds[i]);
+	free(fds);
+	free(binds);
+	return 0;
 }
 
 static int hostile_limits(unsigned n)
@@ -704,6 +807,8 @@ static int cmd_hostile(int argc, char **argv)
 		return hostile_idle((unsigned)num(o.peer ? o.peer : "", "count"), &o);
 	if (!strcmp(mode, "flood"))
 		return hostile_flood((unsigned)num(o.peer ? o.peer : "", "count"), &o);
+	if (!strcmp(mode, "fill"))
+		return hostile_fill((unsigned)num(o.peer ? o.peer : "", "count"), &o);
 	if (!strcmp(mode, "limits"))
 		return hostile_limits((unsigned)num(o.peer ? o.peer : "", "count"));
 	return hostile_simple(mode, &o);
