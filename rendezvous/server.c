@@ -417,6 +417,8 @@ static void replace(struct client *old, struct client *c)
 	c->waiters = old->waiters;
 	c->waiters_tail = old->waiters_tail;
 	old->waiters = old->waiters_tail = NULL;
+	if (c->waiters)
+		not_idle(c);   /* asked for already */
 	snprintf(text, sizeof(text), "registered again from %s", ep_str(&c->observed, ep));
 	client_fail(old, PTCP_RDV_E_REPLACED, text);
 }

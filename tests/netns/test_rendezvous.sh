@@ -584,6 +584,33 @@ case_fill_networks() {
 	srv_alive
 }
 
+# A peer that registers again inherits those waiting for it: it is not
+# idle, and a full server evicts another connection, not it.
+case_fill_replace() {
+	rdv_ns && srv_start --max-clients 3 --max-per-ipv4-24 0 || return 1
+	keys A B X Y || return 1
+	peer_bg a1 register --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2 --timeout 20
+	wait_registered a1 || return 1
+	# B waits for A (A is asked for), then A registers again and listens
+	# 2 s later: the new registration inherits B
+	peer_bg b connect "$ID_A" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3 --wait 6000 --timeout 20
+	wait_for 5 eval "[ \$(stat_of \"\$(srv_stats)\" waiting) = 1 ]" || t_fail "B is not waiting"
+	peer_bg a2 listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.4:40004 --delay 2000 --timeout 20
+	wait_registered a2 || return 1
+	lab_wait_pid "$PID_a1" 5 >/dev/null
+	wait_for 5 eval "[ \$(stat_of \"\$(srv_stats)\" clients) = 2 ]" || t_fail "A's first registration lingers"
+	# X fills the server, idle; Y comes: X, not A, makes room
+	peer_bg x register --server $SRV --key "$LAB_DIR/X" --local 127.0.0.5 --timeout 20
+	wait_registered x || return 1
+	peer_bg y register --server $SRV --key "$LAB_DIR/Y" --local 127.0.0.6 --timeout 3
+	wait_registered y || return 1
+	lab_wait_pid "$PID_x" 5
+	expect_error x 10 1
+	lab_wait_pid "$PID_b" 10 || t_fail "B was not matched: $(cat "$LAB_DIR/b.out")"
+	expect_field b match public 127.0.0.4:40004
+	srv_alive
+}
+
 # --- the server key and a relaying man in the middle --------------------------------
 
 srv_id() { "$RDVD" --id --key-dir "$LAB_DIR/rdvd"; }
@@ -797,4 +824,5 @@ t_run "rendezvous: hostile server values (start delay, endpoints, idle timeout) 
 t_run "rendezvous: IPv4 and IPv6 peers are never matched" case_family
 t_run "rendezvous: filled with idle registrations from one /56, the oldest make room" case_fill_idle
 t_run "rendezvous: fills from one IPv6 /56, one /48 and one IPv4 /24 get their share only" case_fill_networks
+t_run "rendezvous: a full server evicts the idle, not a registration others wait for" case_fill_replace
 t_summary
