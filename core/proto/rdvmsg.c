@@ -22,6 +22,7 @@ static const struct {
 	[PTCP_RDV_PING] = { 4, 4 },
 	[PTCP_RDV_PONG] = { 4, 4 },
 	[PTCP_RDV_ERROR] = { 4, 4 + PTCP_RDV_TEXT_MAX },
+	[PTCP_RDV_BUSY] = { 0, 0 },
 };
 
 /* --- byte helpers ------------------------------------------------------- */
@@ -242,6 +243,8 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 		}
 		m->error.text[m->error.text_len] = '\0';
 		return 0;
+	case PTCP_RDV_BUSY:
+		return 0;
 	}
 	return -PTCP_RDV_E_MALFORMED;
 }
@@ -356,6 +359,8 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 			b[4 + i] = (uint8_t)m->error.text[i];
 		}
 		break;
+	case PTCP_RDV_BUSY:
+		break;
 	}
 	if (cap < (size_t)PTCP_RDV_HDR_LEN + (size_t)n)
 		return -PTCP_RDV_E_NOBUF;
@@ -429,6 +434,7 @@ const char *ptcp_rdv_strerror(int code)
 	case PTCP_RDV_E_SHUTDOWN: return "rendezvous server shutting down";
 	case PTCP_RDV_E_INTERNAL: return "rendezvous server internal error";
 	case PTCP_RDV_E_FAMILY: return "the peer uses the other IP version";
+	case PTCP_RDV_E_BUSY: return "peer busy (it serves as many peers as it will)";
 	case PTCP_RDV_E_NOBUF: return "output buffer too small";
 	}
 	return "unknown error";
@@ -447,6 +453,7 @@ const char *ptcp_rdv_type_name(int type)
 	case PTCP_RDV_PING: return "PING";
 	case PTCP_RDV_PONG: return "PONG";
 	case PTCP_RDV_ERROR: return "ERROR";
+	case PTCP_RDV_BUSY: return "BUSY";
 	}
 	return "?";
 }

@@ -54,8 +54,11 @@ enum ptcp_rdv_type {
 	PTCP_RDV_PING = 8,         /* C->S: keepalive */
 	PTCP_RDV_PONG = 9,         /* S->C: its answer */
 	PTCP_RDV_ERROR = 10,       /* S->C: code, fatal flag, text */
+	PTCP_RDV_BUSY = 11,        /* C->S: no body; the listener serves as
+	                              many peers as it will: askers get
+	                              ERROR BUSY until its next LISTEN */
 };
-#define PTCP_RDV_TYPE_MAX PTCP_RDV_ERROR
+#define PTCP_RDV_TYPE_MAX PTCP_RDV_BUSY
 
 /* Error codes: on the wire in ERROR messages (1..255) and, negated, as the
  * return values of the codec. Codes from 0x100 on are local to a program
@@ -82,8 +85,12 @@ enum ptcp_rdv_code {
 	PTCP_RDV_E_INTERNAL = 15,      /* the server failed (out of memory) */
 	PTCP_RDV_E_FAMILY = 16,        /* the peer is registered over the other
 	                                  IP version: no punching across */
+	PTCP_RDV_E_BUSY = 17,          /* the peer said BUSY: it serves as many
+	                                  peers as it will (to askers), or the
+	                                  answer to the LISTEN a BUSY cancelled */
 	PTCP_RDV_E_NOBUF = 0x100,      /* local: output buffer too small */
 };
+#define PTCP_RDV_E_WIRE_MAX PTCP_RDV_E_BUSY   /* the highest code this version sends */
 
 /* Bounds on what a server sends, which clients enforce (and rendezvousd
  * keeps to), so that a hostile server cannot make a client wait for weeks

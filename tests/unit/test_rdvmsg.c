@@ -113,6 +113,37 @@ static void test_ping_bytes(void)
 	CHECK(memcmp(buf, want, sizeof(want)) == 0);
 }
 
+/* BUSY has no body: the header alone, and nothing may follow it. */
+static void test_busy_bytes(void)
+{
+	static const uint8_t want[] = { 'P', 'T', 2, 11, 0, 0 };
+	uint8_t buf[16], body1[] = { 'P', 'T', 2, 11, 0, 1, 0 };
+	struct ptcp_rdv_msg m, back;
+	struct ptcp_rdv_header h;
+
+	sample(&m, PTCP_RDV_BUSY);
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), sizeof(want));
+	CHECK(memcmp(buf, want, sizeof(want)) == 0);
+	CHECK_INT(ptcp_rdv_emit(&m, buf, 5), -PTCP_RDV_E_NOBUF);
+	CHECK_INT(ptcp_rdv_frame(want, sizeof(want)), 6);
+	CHECK_INT(ptcp_rdv_parse(&back, want, sizeof(want)), 0);
+	CHECK_EQ(back.type, PTCP_RDV_BUSY);
+	check_same(&m, &back);
+	/* a body byte, announced or not, is refused */
+	CHECK_INT(ptcp_rdv_header_parse(&h, body1, sizeof(body1)), -PTCP_RDV_E_TOO_BIG);
+	CHECK_INT(ptcp_rdv_frame(body1, sizeof(body1)), -PTCP_RDV_E_TOO_BIG);
+	CHECK_INT(ptcp_rdv_parse(&back, body1, sizeof(body1)), -PTCP_RDV_E_TOO_BIG);
+	memcpy(buf, want, sizeof(want));
+	buf[6] = 0;
+	CHECK_INT(ptcp_rdv_parse(&back, buf, 7), -PTCP_RDV_E_MALFORMED);
+	/* and the code that answers askers of a busy peer is a code of the wire */
+	CHECK_EQ(PTCP_RDV_E_BUSY, 17);
+	CHECK(PTCP_RDV_E_WIRE_MAX < PTCP_RDV_E_NOBUF);
+	ptcp_rdv_error_msg(&m, PTCP_RDV_E_BUSY, false, NULL);
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), 10);
+	CHECK(memcmp(buf, (const uint8_t[]){ 'P', 'T', 2, 10, 0, 4, 0, 17, 0, 0 }, 10) == 0);
+}
+
 static void test_connect_bytes(void)
 {
 	struct ptcp_rdv_msg m;
@@ -618,20 +649,25 @@ static void test_endpoint_usable(void)
 
 static void test_names(void)
 {
-	for (int c = 1; c <= PTCP_RDV_E_FAMILY; c++) {
+	for (int c = 1; c <= PTCP_RDV_E_WIRE_MAX; c++) {
 		CHECK(strcmp(ptcp_rdv_strerror(c), "unknown error") != 0);
 		CHECK(strcmp(ptcp_rdv_strerror(-c), ptcp_rdv_strerror(c)) == 0);
 	}
 	CHECK(strcmp(ptcp_rdv_strerror(PTCP_RDV_E_NOBUF), "unknown error") != 0);
 	CHECK(strcmp(ptcp_rdv_strerror(999), "unknown error") == 0);
+	CHECK(strcmp(ptcp_rdv_strerror(PTCP_RDV_E_WIRE_MAX + 1), "unknown error") == 0);
+	CHECK(strstr(ptcp_rdv_strerror(-PTCP_RDV_E_BUSY), "serves as many peers as it will") != NULL);
 	for (int t = 1; t <= PTCP_RDV_TYPE_MAX; t++)
 		CHECK(strcmp(ptcp_rdv_type_name(t), "?") != 0);
 	CHECK(strcmp(ptcp_rdv_type_name(0), "?") == 0);
+	CHECK(strcmp(ptcp_rdv_type_name(PTCP_RDV_BUSY), "BUSY") == 0);
+	CHECK(strcmp(ptcp_rdv_type_name(PTCP_RDV_TYPE_MAX + 1), "?") == 0);
 }
 
 int main(void)
 {
 	RUN(test_ping_bytes);
+	RUN(test_busy_bytes);
 	RUN(test_connect_bytes);
 	RUN(test_error_bytes);
 	RUN(test_match_bytes);
