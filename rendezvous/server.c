@@ -66,6 +66,8 @@ struct client {
 	uint8_t state;                     /* enum cstate */
 	uint8_t req;                       /* enum creq */
 	bool registered;                   /* in srv->peers */
+	bool busy;                         /* said BUSY, and no LISTEN since:
+	                                      askers are told BUSY at once */
 	bool fin_sent;                     /* closing: shutdown(SHUT_WR) done */
 	uint8_t n_allow;
 	uint8_t (*allow)[PTCP_RDV_KEY_LEN];  /* LISTEN allow list, or NULL */
@@ -102,6 +104,7 @@ struct ptcp_rdvd_server {
 	/* counters since the start */
 	unsigned long long accepted, rejected_full, rejected_addr, rejected_net, rejected_rate, evicted;
 	unsigned long long registrations, matches, errors_sent, bad_signatures, timeouts;
+	unsigned long long busy_answers;   /* askers told that their peer is busy */
 };
 
 /* --- small helpers ------------------------------------------------------------ */
@@ -220,6 +223,7 @@ static void cancel_request(struct client *c)
 static void unregister(struct client *c)
 {
 	cancel_request(c);
+	c->busy = false;
 	while (c->waiters)
 		request_fail(c->waiters, PTCP_RDV_E_NOT_WAITING, "the peer went away");
 	if (c->registered) {
@@ -532,11 +536,14 @@ static bool allowed(const struct client *listener, const uint8_t *key)
 	return false;
 }
 
-/* Checks common to LISTEN and CONNECT. Returns false when c may not make
- * a request now (and has been told). */
-static bool may_request(struct client *c, const char *what, ptcp_ts now)
+/* Checks common to LISTEN and CONNECT (type). Returns false when c may
+ * not make a request now (and has been told). A LISTEN that gets this far
+ * ends c's busy state, even if the rate limit then refuses it: the
+ * client's last word is LISTEN, so its next BUSY is not one too many. */
+static bool may_request(struct client *c, uint8_t type, ptcp_ts now)
 {
-	char text[64];
+	const char *what = ptcp_rdv_type_name(type);
+	char text[64], id[PTCP_PEERID_TEXT_MAX], ep[64];
 
 	if (c->state != C_REGISTERED) {
 		snprintf(text, sizeof(text), "%s before registration", what);
@@ -548,6 +555,11 @@ static bool may_request(struct client *c, const char *what, ptcp_ts now)
 		client_fail(c, PTCP_RDV_E_UNEXPECTED, text);
 		return false;
 	}
+	if (type == PTCP_RDV_LISTEN && c->busy) {
+		c->busy = false;
+		rlog_info("%s at %s takes peers again", key_str(c->node.key, id),
+			  ep_str(&c->observed, ep));
+	}
 	if (!ptcp_rdvd_addr_take(&c->srv->addrs, c->addr, now)) {
 		c->srv->rejected_rate++;
 		send_error(c, PTCP_RDV_E_RATE_LIMITED, false, "too many requests from your address");
@@ -557,11 +569,62 @@ static bool may_request(struct client *c, const char *what, ptcp_ts now)
 	return true;
 }
 
+/* w asked for t, which is busy: w's request fails at once (a waiter of
+ * a key that registered again over the other IP version learns that
+ * instead, as on_listen() tells it). */
+static void tell_busy(struct client *w, const struct client *t)
+{
+	char id[PTCP_PEERID_TEXT_MAX], ep[64];
+
+	if (w->observed.family != t->observed.family) {
+		request_fail(w, PTCP_RDV_E_FAMILY, family_text(t));
+		return;
+	}
+	w->srv->busy_answers++;
+	rlog_debug("%s: told that %s is busy", ep_str(&w->observed, ep), key_str(t->node.key, id));
+	request_fail(w, PTCP_RDV_E_BUSY, NULL);
+}
+
+/* BUSY: c serves as many peers as it will. Its pending LISTEN ends with
+ * ERROR BUSY (the answer every LISTEN gets, so the client knows no MATCH
+ * for it follows), and those waiting for c, and those who ask for it
+ * until its next LISTEN, are told BUSY at once. BUSY goes where a LISTEN
+ * could: after registration, not while c's own CONNECT is pending (an
+ * asker is not a listener), and not twice. It costs no token: it takes
+ * nothing from the server. */
+static void on_busy(struct client *c)
+{
+	char id[PTCP_PEERID_TEXT_MAX], ep[64];
+	unsigned told = 0;
+
+	if (c->state != C_REGISTERED) {
+		client_fail(c, PTCP_RDV_E_NOT_AUTHORISED, "BUSY before registration");
+		return;
+	}
+	if (c->req == R_CONNECT) {
+		client_fail(c, PTCP_RDV_E_UNEXPECTED,
+			    "BUSY while a CONNECT is pending: only a listener can be busy");
+		return;
+	}
+	if (c->busy) {
+		client_fail(c, PTCP_RDV_E_UNEXPECTED, "BUSY twice: busy already (a LISTEN ends it)");
+		return;
+	}
+	not_idle(c);   /* a service at its limit: anything but idle */
+	c->busy = true;
+	if (c->req == R_LISTEN)
+		request_fail(c, PTCP_RDV_E_BUSY, "your LISTEN is cancelled: you said BUSY");
+	for (; c->waiters; told++)
+		tell_busy(c->waiters, c);
+	rlog_info("%s at %s is busy: takes no peers until it listens again (%u waiting told)",
+		  key_str(c->node.key, id), ep_str(&c->observed, ep), told);
+}
+
 static void on_listen(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
 {
 	struct client *w, *next;
 
-	if (!may_request(c, "LISTEN", now))
+	if (!may_request(c, PTCP_RDV_LISTEN, now))
 		return;
 	if (in->listen.n_allow) {
 		c->allow = malloc((size_t)in->listen.n_allow * PTCP_RDV_KEY_LEN);
@@ -599,7 +662,7 @@ static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts 
 	struct client *t;
 	uint32_t wait;
 
-	if (!may_request(c, "CONNECT", now))
+	if (!may_request(c, PTCP_RDV_CONNECT, now))
 		return;
 	if (memcmp(in->connect.key, c->node.key, PTCP_RDV_KEY_LEN) == 0) {
 		send_error(c, PTCP_RDV_E_SELF, false, NULL);
@@ -632,6 +695,10 @@ static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts 
 			match(c, t);
 		else
 			match(t, c);
+		return;
+	}
+	if (t->busy) {
+		tell_busy(c, t);
 		return;
 	}
 	wait = in->connect.wait_ms < srv->cfg.max_wait_ms ? in->connect.wait_ms : srv->cfg.max_wait_ms;
@@ -680,6 +747,9 @@ static void handle(struct client *c, const struct ptcp_rdv_msg *m, ptcp_ts now)
 		return;
 	case PTCP_RDV_PING:
 		on_ping(c, m);
+		return;
+	case PTCP_RDV_BUSY:
+		on_busy(c);
 		return;
 	}
 	snprintf(text, sizeof(text), "%s is a server message", ptcp_rdv_type_name(m->type));
@@ -1112,7 +1182,7 @@ void ptcp_rdvd_server_free(struct ptcp_rdvd_server *srv)
 
 void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv)
 {
-	unsigned handshaking = 0, closing = 0, listening = 0, waiting = 0, idle = 0;
+	unsigned handshaking = 0, closing = 0, listening = 0, waiting = 0, busy = 0, idle = 0;
 	size_t heap = mallinfo2().uordblks;
 	size_t used = heap > srv->heap_base ? heap - srv->heap_base : 0;
 
@@ -1122,18 +1192,19 @@ void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv)
 		else if (c->state != C_REGISTERED)
 			handshaking++;
 		idle += c->idle;
+		busy += c->busy;
 		if (c->req == R_LISTEN)
 			listening++;
 		else if (c->req == R_CONNECT)
 			waiting++;
 	}
 	rlog_warn("stats: clients=%u registered=%zu handshaking=%u closing=%u listening=%u "
-		  "waiting=%u idle=%u addresses=%zu accepted=%llu registrations=%llu matches=%llu "
-		  "rejected_full=%llu rejected_addr=%llu rejected_net=%llu rejected_rate=%llu "
+		  "waiting=%u busy=%u idle=%u addresses=%zu accepted=%llu registrations=%llu "
+		  "matches=%llu busy_answers=%llu rejected_full=%llu rejected_addr=%llu rejected_net=%llu rejected_rate=%llu "
 		  "evicted=%llu bad_signatures=%llu "
 		  "timeouts=%llu errors_sent=%llu heap_bytes=%zu heap_per_client=%zu",
-		  srv->n_clients, srv->peers.count, handshaking, closing, listening, waiting, idle,
-		  srv->addrs.count, srv->accepted, srv->registrations, srv->matches,
+		  srv->n_clients, srv->peers.count, handshaking, closing, listening, waiting, busy, idle,
+		  srv->addrs.count, srv->accepted, srv->registrations, srv->matches, srv->busy_answers,
 		  srv->rejected_full, srv->rejected_addr, srv->rejected_net, srv->rejected_rate,
 		  srv->evicted, srv->bad_signatures,
 		  srv->timeouts, srv->errors_sent, used,
