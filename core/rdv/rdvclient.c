@@ -51,6 +51,13 @@ struct ptcp_rdv_client {
 	ptcp_ts started, last_rx, last_tx;
 	enum req req;
 	struct ptcp_rdv_msg req_msg;  /* LISTEN or CONNECT */
+	bool busy_wanted;             /* the caller's last word of listen()
+	                                 and busy() was busy() */
+	bool busy_sent;               /* the server's: BUSY went out after
+	                                 the last LISTEN */
+	bool replaced_due;            /* the LISTEN that BUSY replaced has its
+	                                 answer still coming: it comes first */
+	struct ptcp_rdv_msg replaced; /* that LISTEN */
 	uint32_t ping_token;          /* of the last PING sent */
 	uint32_t pong_token;          /* of the last PONG received */
 	int busy;                     /* callbacks running */
@@ -276,6 +283,7 @@ static bool die(struct ptcp_rdv_client *c, int code, const char *fmt, ...)
 	va_end(ap);
 	c->state = ST_DEAD;
 	c->req = REQ_NONE;
+	c->replaced_due = false;
 	if (c->bev) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;
@@ -373,7 +381,48 @@ static bool send_request(struct ptcp_rdv_client *c)
 	if (send_msg(c, &c->req_msg) != 0)
 		return die(c, -ENOMEM, "out of memory");
 	c->req = REQ_SENT;
+	if (c->req_msg.type == PTCP_RDV_LISTEN)
+		c->busy_sent = false;   /* a LISTEN ends BUSY */
 	return false;
+}
+
+static bool send_busy(struct ptcp_rdv_client *c)
+{
+	struct ptcp_rdv_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_BUSY;
+	if (send_msg(c, &m) != 0)
+		return die(c, -ENOMEM, "out of memory");
+	c->busy_sent = true;
+	return false;
+}
+
+/* Sends what waits: a BUSY made before registration, then a request
+ * made before registration or while the answer to a replaced LISTEN was
+ * still coming. (Answers come in the order of the requests, and an ERROR
+ * does not say which request it answers: so a request never overtakes
+ * an answer still due.) Returns true when the client is gone. */
+static bool flush(struct ptcp_rdv_client *c)
+{
+	if (c->state != ST_REGISTERED || c->replaced_due)
+		return false;
+	if (c->busy_wanted && !c->busy_sent && send_busy(c))
+		return true;
+	if (c->state == ST_REGISTERED && c->req == REQ_QUEUED)
+		return send_request(c);
+	return false;
+}
+
+/* The request that the next MATCH or non-fatal ERROR answers: the LISTEN
+ * that BUSY replaced, while its answer is due (a MATCH the server made
+ * before it read BUSY, or the ERROR BUSY that cancels it), else the
+ * request sent; NULL when none is. */
+static const struct ptcp_rdv_msg *answered(const struct ptcp_rdv_client *c)
+{
+	if (c->replaced_due)
+		return &c->replaced;
+	return c->req == REQ_SENT ? &c->req_msg : NULL;
 }
 
 /* --- checking what the server sends ------------------------------------------ */
@@ -463,17 +512,19 @@ static int check_registered(const struct ptcp_rdv_client *c, const struct ptcp_r
 static int check_match(const struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, char *msg,
                        size_t cap)
 {
-	const struct ptcp_rdv_msg *r = &c->req_msg;
-	uint32_t our_isn = r->type == PTCP_RDV_LISTEN ? r->listen.isn : r->connect.isn;
+	const struct ptcp_rdv_msg *r = answered(c);
 	uint8_t family = c->cfg.server.family;
 	char name[64], id[PTCP_PEERID_TEXT_MAX], e[80];
-	bool allowed = r->type == PTCP_RDV_CONNECT || r->listen.n_allow == 0;
+	uint32_t our_isn;
+	bool allowed;
 
 	server_name(c, name, sizeof(name));
-	if (c->req != REQ_SENT) {
+	if (!r) {
 		snprintf(msg, cap, "rendezvous server %s sent a MATCH nobody asked for", name);
 		return -EPROTO;
 	}
+	our_isn = r->type == PTCP_RDV_LISTEN ? r->listen.isn : r->connect.isn;
+	allowed = r->type == PTCP_RDV_CONNECT || r->listen.n_allow == 0;
 	if (in->match.isn != our_isn ||
 	    (r->type == PTCP_RDV_CONNECT && memcmp(in->match.key, r->connect.key, PTCP_RDV_KEY_LEN) != 0)) {
 		snprintf(msg, cap, "rendezvous server %s sent a MATCH for another request", name);
@@ -553,9 +604,7 @@ static bool on_registered(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *
 		if (c->state == ST_DEAD)
 			return false;
 	}
-	if (c->req == REQ_QUEUED)
-		return send_request(c);
-	return false;
+	return flush(c);
 }
 
 static bool on_match(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
@@ -577,7 +626,18 @@ static bool on_match(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, p
 	m.start = ptcp_ts_add(now, (uint64_t)in->match.start_ms * PTCP_NS_PER_MS);
 	m.self_public = c->observed;
 	m.self_private = c->priv;
-	c->req = REQ_NONE;
+	if (c->replaced_due) {
+		/* The server matched the LISTEN before it read our BUSY: a
+		 * peer like any other, who punches now. Then what waited for
+		 * this answer goes out. */
+		c->replaced_due = false;
+		if (flush(c))
+			return true;
+		if (c->state == ST_DEAD)
+			return false;
+	} else {
+		c->req = REQ_NONE;
+	}
 	enter(c);
 	if (c->cfg.on_match)
 		c->cfg.on_match(c, c->cfg.user, &m);
@@ -605,7 +665,7 @@ static int check_error(const struct ptcp_rdv_client *c, const struct ptcp_rdv_ms
 {
 	char name[64];
 
-	if (!(in->error.flags & PTCP_RDV_ERR_FATAL) && c->req != REQ_SENT) {
+	if (!(in->error.flags & PTCP_RDV_ERR_FATAL) && !answered(c)) {
 		snprintf(msg, cap, "rendezvous server %s sent a non-fatal ERROR (%s) with no request "
 			 "pending", server_name(c, name, sizeof(name)), error_what(in->error.code));
 		return -EPROTO;
@@ -636,6 +696,13 @@ static bool on_server_error(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg
 		 error_what(in->error.code), in->error.text_len ? ": " : "", in->error.text);
 	if (fatal)
 		return die(c, in->error.code, "%s", msg);
+	if (c->replaced_due) {
+		/* The end of the LISTEN that BUSY replaced (ERROR BUSY: the
+		 * server cancelled it): the caller withdrew it, and hears
+		 * nothing. What waited for this answer goes out. */
+		c->replaced_due = false;
+		return flush(c);
+	}
 	c->req = REQ_NONE;
 	return report_error(c, in->error.code, false, msg);
 }
@@ -815,17 +882,12 @@ void ptcp_rdv_client_free(struct ptcp_rdv_client *c)
 	really_free(c);
 }
 
+/* req_msg is made: send it now, or when registered and no answer to a
+ * replaced LISTEN is due any more. */
 static int request(struct ptcp_rdv_client *c)
 {
-	if (c->state == ST_DEAD)
-		return -ENOTCONN;
-	if (c->req != REQ_NONE)
-		return -EBUSY;
-	if (c->state != ST_REGISTERED) {
-		c->req = REQ_QUEUED;
-		return 0;
-	}
-	if (send_request(c))
+	c->req = REQ_QUEUED;
+	if (flush(c))
 		return -ENOTCONN;
 	return c->state == ST_DEAD ? -ENOTCONN : 0;
 }
@@ -839,6 +901,7 @@ int ptcp_rdv_client_listen(struct ptcp_rdv_client *c, uint32_t isn,
 		return -ENOTCONN;
 	if (c->req != REQ_NONE)
 		return -EBUSY;
+	c->busy_wanted = false;
 	memset(&c->req_msg, 0, sizeof(c->req_msg));
 	c->req_msg.type = PTCP_RDV_LISTEN;
 	c->req_msg.listen.isn = isn;
@@ -861,6 +924,32 @@ int ptcp_rdv_client_connect(struct ptcp_rdv_client *c, const uint8_t key[PTCP_RD
 	c->req_msg.connect.isn = isn;
 	c->req_msg.connect.wait_ms = wait_ms;
 	return request(c);
+}
+
+int ptcp_rdv_client_busy(struct ptcp_rdv_client *c)
+{
+	if (c->state == ST_DEAD)
+		return -ENOTCONN;
+	if (c->req != REQ_NONE && c->req_msg.type == PTCP_RDV_CONNECT)
+		return -EBUSY;
+	if (c->busy_wanted)
+		return -EALREADY;
+	c->busy_wanted = true;
+	if (c->req == REQ_SENT) {
+		/* BUSY replaces the LISTEN on the wire; its answer comes
+		 * all the same, before any other */
+		c->replaced = c->req_msg;
+		c->replaced_due = true;
+	}
+	c->req = REQ_NONE;   /* a LISTEN not sent yet is dropped */
+	/* Before registration flush() sends it; and when the server has
+	 * our BUSY already (a LISTEN was queued behind a replaced one), it
+	 * needs no second. */
+	if (c->state != ST_REGISTERED || c->busy_sent)
+		return 0;
+	if (send_busy(c))
+		return -ENOTCONN;
+	return c->state == ST_DEAD ? -ENOTCONN : 0;
 }
 
 bool ptcp_rdv_client_registered(const struct ptcp_rdv_client *c)

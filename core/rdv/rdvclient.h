@@ -19,7 +19,9 @@
  *   4. delivers the answer: on_match with the other peer's endpoints, its
  *      ISN, our role and the start time, or on_error with the server's
  *      code. Then the caller may make the next request (a listener
- *      re-arms with a fresh ISN);
+ *      re-arms with a fresh ISN); a listener that serves as many peers
+ *      as it will says so with ptcp_rdv_client_busy() instead, and its
+ *      next ptcp_rdv_client_listen() takes peers again;
  *
  * Every field of every server message is checked before it is used (the
  * codec's canonical form, then: the observed and the peer's endpoints of
@@ -97,8 +99,9 @@ struct ptcp_rdv_client_config {
 	                      const struct ptcp_endpoint *observed);
 	/* The answer to a request: a peer to punch to. */
 	void (*on_match)(struct ptcp_rdv_client *c, void *user, const struct ptcp_rdv_match *m);
-	/* A failure. code > 0 is the server's enum ptcp_rdv_code; code < 0 a
-	 * local one, a negative errno: -ECONNREFUSED, -ETIMEDOUT (connect,
+	/* A failure. code > 0 is the server's enum ptcp_rdv_code (a CONNECT
+	 * to a peer that said BUSY fails at once with PTCP_RDV_E_BUSY, not
+	 * fatal); code < 0 a local one, a negative errno: -ECONNREFUSED, -ETIMEDOUT (connect,
 	 * registration or a silent server), -ECONNRESET (the server closed),
 	 * -EKEYREJECTED (the server's key is not the pinned one; msg quotes
 	 * both ids), -EPROTO (the server broke the protocol, or its signature
@@ -131,8 +134,11 @@ void ptcp_rdv_client_free(struct ptcp_rdv_client *c);
 
 /* Asks to be matched with whoever asks for us: isn is our ISN for that
  * match (from a secure random source); allow[0..n_allow) restricts who may
- * ask (0: anyone), at most PTCP_RDV_ALLOW_MAX keys. Returns 0, -EINVAL,
- * -EBUSY (a request is outstanding) or -ENOTCONN (the client failed). */
+ * ask (0: anyone), at most PTCP_RDV_ALLOW_MAX keys. Ends a busy state
+ * (ptcp_rdv_client_busy()); right after a BUSY that replaced a LISTEN it
+ * goes out once that LISTEN's answer is in (answers come in order).
+ * Returns 0, -EINVAL, -EBUSY (a request is outstanding) or -ENOTCONN (the
+ * client failed). */
 int ptcp_rdv_client_listen(struct ptcp_rdv_client *c, uint32_t isn,
                            const uint8_t (*allow)[PTCP_RDV_KEY_LEN], unsigned n_allow);
 
@@ -142,6 +148,20 @@ int ptcp_rdv_client_listen(struct ptcp_rdv_client *c, uint32_t isn,
  * -EBUSY or -ENOTCONN. */
 int ptcp_rdv_client_connect(struct ptcp_rdv_client *c, const uint8_t key[PTCP_RDV_KEY_LEN],
                             uint32_t isn, uint32_t wait_ms);
+
+/* Tells the server that we serve as many peers as we will: until our
+ * next ptcp_rdv_client_listen(), everyone who asks for us (and everyone
+ * waiting for us now) gets PTCP_RDV_E_BUSY at once instead of waiting.
+ * Allowed at any time a LISTEN is, and while one is outstanding, which it
+ * replaces: the server cancels it, and the client swallows that answer
+ * (ERROR BUSY). A MATCH the server made for it before it read the BUSY
+ * still arrives through on_match: a peer like any other, already told to
+ * punch (m->isn says which LISTEN it answers). Made before registration,
+ * BUSY is sent on registering (a LISTEN not sent yet is dropped).
+ * Returns 0, -EALREADY (busy already: the last word was busy, not
+ * listen), -EBUSY (a CONNECT is outstanding: only a listener can be busy)
+ * or -ENOTCONN (the client failed). */
+int ptcp_rdv_client_busy(struct ptcp_rdv_client *c);
 
 /* True once REGISTERED arrived (and no fatal error since). */
 bool ptcp_rdv_client_registered(const struct ptcp_rdv_client *c);

@@ -6,8 +6,17 @@
  * allowed peer that is not us, usable endpoints of our family, the start
  * delay within PTCP_RDV_START_MAX_MS), PONG (for our PINGs, in order) and
  * ERROR (not fatal only for a request). Each refusal's line names the
- * field and quotes the value. */
+ * field and quotes the value.
+ *
+ * Then what the client sends and tells its caller around BUSY, on a
+ * client whose messages pile up in a bufferevent without a socket: BUSY
+ * replaces an outstanding LISTEN and the server's answer to that LISTEN
+ * (ERROR BUSY, or a MATCH made before the server read BUSY) comes first,
+ * a LISTEN after BUSY waits for it, BUSY made before registration, BUSY
+ * twice or while a CONNECT is outstanding refused locally, and an asker
+ * told BUSY. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -269,6 +278,265 @@ static void test_pong_and_error(void)
 	CHECK(strcmp(error_what(PTCP_RDV_E_FAMILY), ptcp_rdv_strerror(PTCP_RDV_E_FAMILY)) == 0);
 }
 
+/* --- BUSY: what goes out, what the caller hears ------------------------------ */
+
+static struct event_base *base;
+
+static struct {
+	int matches, errors;
+	uint32_t isn;      /* of the last match */
+	int code;          /* of the last error */
+	bool fatal;
+	char msg[400];
+} seen;
+
+static void seen_match(struct ptcp_rdv_client *c, void *user, const struct ptcp_rdv_match *m)
+{
+	(void)c;
+	(void)user;
+	seen.matches++;
+	seen.isn = m->isn;
+}
+
+static void seen_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal, const char *text)
+{
+	(void)c;
+	(void)user;
+	seen.errors++;
+	seen.code = code;
+	seen.fatal = fatal;
+	snprintf(seen.msg, sizeof(seen.msg), "%s", text);
+}
+
+/* c as after its HELLO (registered: as after REGISTERED), sending into a
+ * bufferevent without a socket (its writes stay in the output buffer). */
+static void wired(struct ptcp_rdv_client *c, bool registered)
+{
+	client(c);
+	c->cfg.base = base;
+	c->cfg.on_match = seen_match;
+	c->cfg.on_error = seen_error;
+	c->fd = -1;
+	c->bev = bufferevent_socket_new(base, -1, 0);
+	c->timer = evtimer_new(base, on_timer, c);
+	CHECK(c->bev && c->timer);
+	bufferevent_disable(c->bev, EV_WRITE);   /* no socket to flush to */
+	evbuffer_unfreeze(bufferevent_get_output(c->bev), 1);   /* sent() reads it */
+	c->state = registered ? ST_REGISTERED : ST_AUTH;
+	c->idle_ms = 60000;
+	memset(&seen, 0, sizeof(seen));
+}
+
+static void unwire(struct ptcp_rdv_client *c)
+{
+	if (c->bev)
+		bufferevent_free(c->bev);
+	event_free(c->timer);
+}
+
+/* The types of the messages c sent since the last call, "LISTEN BUSY";
+ * *last (if not NULL) is the last of them. */
+static const char *sent(struct ptcp_rdv_client *c, struct ptcp_rdv_msg *last)
+{
+	static char out[256];
+	struct evbuffer *b = c->bev ? bufferevent_get_output(c->bev) : NULL;
+	uint8_t buf[PTCP_RDV_MSG_MAX];
+	struct ptcp_rdv_msg m;
+	size_t len, n;
+
+	out[0] = '\0';
+	while (b && (len = evbuffer_get_length(b)) > 0) {
+		n = len < sizeof(buf) ? len : sizeof(buf);
+		evbuffer_copyout(b, buf, n);
+		if (ptcp_rdv_frame(buf, n) <= 0 ||
+		    ptcp_rdv_parse(&m, buf, (size_t)ptcp_rdv_frame(buf, n)) != 0) {
+			check_fail(__FILE__, __LINE__, "the client sent a bad message");
+			break;
+		}
+		evbuffer_drain(b, (size_t)ptcp_rdv_frame(buf, n));
+		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", out[0] ? " " : "",
+			 ptcp_rdv_type_name(m.type));
+		if (last)
+			*last = m;
+	}
+	return out;
+}
+
+#define SENT(c, want)                                                                      \
+	do {                                                                               \
+		const char *got_ = sent((c), NULL);                                        \
+		if (strcmp(got_, (want)) != 0)                                             \
+			check_fail(__FILE__, __LINE__, "sent '%s', want '%s'", got_, (want)); \
+	} while (0)
+
+/* The server's MATCH for our LISTEN with ISN isn, from other. */
+static void listen_match(struct ptcp_rdv_msg *m, uint32_t isn)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = PTCP_RDV_MATCH;
+	memcpy(m->match.key, other.pk, 32);
+	ep4(&m->match.peer_public, 203, 0, 113, 2, 41000);
+	m->match.peer_isn = 9;
+	m->match.isn = isn;
+	m->match.role = PTCP_RDV_ROLE_RESPONDER;
+	m->match.start_ms = 200;
+}
+
+static void server_says(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *m)
+{
+	CHECK(!dispatch(c, m, ptcp_clock_now()));
+}
+
+/* LISTEN, then BUSY: the server cancels the LISTEN with ERROR BUSY, which
+ * the caller does not hear; a LISTEN made meanwhile waits for that answer
+ * and then goes out, and its MATCH is delivered. */
+static void test_busy_replaces_listen(void)
+{
+	struct ptcp_rdv_client c;
+	struct ptcp_rdv_msg m, last;
+
+	wired(&c, true);
+	CHECK_INT(ptcp_rdv_client_listen(&c, 1, NULL, 0), 0);
+	SENT(&c, "LISTEN");
+	CHECK_INT(ptcp_rdv_client_busy(&c), 0);
+	SENT(&c, "BUSY");
+	CHECK_INT(ptcp_rdv_client_busy(&c), -EALREADY);
+	SENT(&c, "");
+	CHECK_INT(ptcp_rdv_client_listen(&c, 2, NULL, 0), 0);
+	CHECK_INT(ptcp_rdv_client_listen(&c, 3, NULL, 0), -EBUSY);
+	SENT(&c, "");   /* not before the first LISTEN's answer */
+	ptcp_rdv_error_msg(&m, PTCP_RDV_E_BUSY, false, "your LISTEN is cancelled: you said BUSY");
+	server_says(&c, &m);
+	CHECK_INT(seen.errors, 0);
+	CHECK_INT(seen.matches, 0);
+	CHECK(strcmp(sent(&c, &last), "LISTEN") == 0 && last.listen.isn == 2);
+	/* a MATCH for the cancelled LISTEN would be no answer to anything */
+	listen_match(&m, 1);
+	CHECK(!dispatch(&c, &m, ptcp_clock_now()) && seen.errors == 1 && seen.fatal &&
+	      seen.code == -EPROTO && strstr(seen.msg, "a MATCH for another request"));
+	unwire(&c);
+
+	/* the same with the MATCH for the new LISTEN */
+	wired(&c, true);
+	CHECK_INT(ptcp_rdv_client_listen(&c, 1, NULL, 0), 0);
+	CHECK_INT(ptcp_rdv_client_busy(&c), 0);
+	CHECK_INT(ptcp_rdv_client_listen(&c, 2, NULL, 0), 0);
+	SENT(&c, "LISTEN BUSY");
+	ptcp_rdv_error_msg(&m, PTCP_RDV_E_BUSY, false, NULL);
+	server_says(&c, &m);
+	SENT(&c, "LISTEN");
+	listen_match(&m, 2);
+	server_says(&c, &m);
+	CHECK_INT(seen.matches, 1);
+	CHECK_INT(seen.isn, 2);
+	CHECK_INT(seen.errors, 0);
+	/* and busy again: nothing outstanding, so BUSY alone */
+	CHECK_INT(ptcp_rdv_client_busy(&c), 0);
+	SENT(&c, "BUSY");
+	unwire(&c);
+}
+
+/* The server matched the LISTEN before it read BUSY: that MATCH is the
+ * LISTEN's answer (delivered: the peer punches), and no ERROR follows;
+ * one that did would answer nothing. */
+static void test_busy_race_with_match(void)
+{
+	struct ptcp_rdv_client c;
+	struct ptcp_rdv_msg m;
+
+	wired(&c, true);
+	CHECK_INT(ptcp_rdv_client_listen(&c, 7, NULL, 0), 0);
+	CHECK_INT(ptcp_rdv_client_busy(&c), 0);
+	CHECK_INT(ptcp_rdv_client_listen(&c, 8, NULL, 0), 0);   /* waits for the answer */
+	SENT(&c, "LISTEN BUSY");
+	listen_match(&m, 7);
+	server_says(&c, &m);
+	CHECK_INT(seen.matches, 1);
+	CHECK_INT(seen.isn, 7);
+	SENT(&c, "LISTEN");          /* LISTEN 8 goes out now */
+	listen_match(&m, 8);
+	server_says(&c, &m);
+	CHECK_INT(seen.matches, 2);
+	CHECK_INT(seen.isn, 8);
+	/* a non-fatal ERROR now answers nothing: the server broke the rules */
+	ptcp_rdv_error_msg(&m, PTCP_RDV_E_BUSY, false, NULL);
+	CHECK(!dispatch(&c, &m, ptcp_clock_now()));
+	CHECK(seen.errors == 1 && seen.fatal && seen.code == -EPROTO &&
+	      strstr(seen.msg, "non-fatal ERROR (peer busy"));
+	CHECK_INT(ptcp_rdv_client_busy(&c), -ENOTCONN);
+	unwire(&c);
+
+	/* the replaced LISTEN's allow list still judges its MATCH */
+	wired(&c, true);
+	CHECK_INT(ptcp_rdv_client_listen(&c, 7, (const uint8_t(*)[32])server.pk, 1), 0);
+	CHECK_INT(ptcp_rdv_client_busy(&c), 0);
+	listen_match(&m, 7);    /* from other, who is not on it */
+	CHECK(!dispatch(&c, &m, ptcp_clock_now()));
+	CHECK(seen.matches == 0 && seen.errors == 1 && strstr(seen.msg, "not on our allow list"));
+	unwire(&c);
+}
+
+/* Before registration, a BUSY waits for it (a LISTEN not sent yet is
+ * dropped); a CONNECT made after it follows it. Only a listener is busy:
+ * with a CONNECT outstanding, busy() is refused and nothing is sent. */
+static void test_busy_when(void)
+{
+	struct ptcp_rdv_client c;
+	struct ptcp_rdv_msg m, last;
+
+	wired(&c, false);
+	CHECK_INT(ptcp_rdv_client_listen(&c, 1, NULL, 0), 0);
+	CHECK_INT(ptcp_rdv_client_busy(&c), 0);
+	CHECK_INT(ptcp_rdv_client_busy(&c), -EALREADY);
+	SENT(&c, "");
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_REGISTERED;
+	m.registered.idle_ms = 60000;
+	server_says(&c, &m);
+	SENT(&c, "BUSY");
+	unwire(&c);
+
+	wired(&c, false);
+	CHECK_INT(ptcp_rdv_client_busy(&c), 0);
+	CHECK_INT(ptcp_rdv_client_connect(&c, other.pk, 5, 1000), 0);
+	m.type = PTCP_RDV_REGISTERED;
+	server_says(&c, &m);
+	CHECK(strcmp(sent(&c, &last), "BUSY CONNECT") == 0 && last.connect.isn == 5);
+	unwire(&c);
+
+	/* an asker cannot be busy, a busy peer may still ask */
+	wired(&c, true);
+	CHECK_INT(ptcp_rdv_client_connect(&c, other.pk, 5, 1000), 0);
+	CHECK_INT(ptcp_rdv_client_busy(&c), -EBUSY);
+	SENT(&c, "CONNECT");
+	unwire(&c);
+	wired(&c, false);
+	CHECK_INT(ptcp_rdv_client_connect(&c, other.pk, 5, 1000), 0);
+	CHECK_INT(ptcp_rdv_client_busy(&c), -EBUSY);   /* queued counts */
+	unwire(&c);
+}
+
+/* An asker of a busy peer: a non-fatal request failure with the code, and
+ * free to ask again. */
+static void test_asker_told_busy(void)
+{
+	struct ptcp_rdv_client c;
+	struct ptcp_rdv_msg m;
+
+	wired(&c, true);
+	CHECK_INT(ptcp_rdv_client_connect(&c, other.pk, 5, 30000), 0);
+	SENT(&c, "CONNECT");
+	ptcp_rdv_error_msg(&m, PTCP_RDV_E_BUSY, false, NULL);
+	server_says(&c, &m);
+	CHECK_INT(seen.errors, 1);
+	CHECK_INT(seen.code, PTCP_RDV_E_BUSY);
+	CHECK(!seen.fatal);
+	CHECK(strstr(seen.msg, "203.0.113.10:7450: peer busy (it serves as many peers as it will)"));
+	CHECK_INT(ptcp_rdv_client_connect(&c, other.pk, 6, 30000), 0);
+	SENT(&c, "CONNECT");
+	unwire(&c);
+}
+
 int main(void)
 {
 	CHECK_INT(ptcp_identity_generate(&me), 0);
@@ -278,5 +546,12 @@ int main(void)
 	RUN(test_registered);
 	RUN(test_match);
 	RUN(test_pong_and_error);
+	base = event_base_new();
+	CHECK(base != NULL);
+	RUN(test_busy_replaces_listen);
+	RUN(test_busy_race_with_match);
+	RUN(test_busy_when);
+	RUN(test_asker_told_busy);
+	event_base_free(base);
 	return check_summary();
 }
