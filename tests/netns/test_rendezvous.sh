@@ -9,7 +9,8 @@
 # memory they cost; the config file; clean shutdown on SIGTERM and
 # SIGINT; the server key (made once, kept, shown, pinned) and a relaying
 # man in the middle (tests/tools/rdvmitm) that cannot register its victim
-# here. After every case the server must still be running and answer.
+# here; a listener that says BUSY, and BUSY where it does not belong.
+# After every case the server must still be running and answer.
 #
 # Each case runs in its own namespace (removed on every exit path, see
 # lab.sh); clients pick source addresses 127.0.0.x so that per-address
@@ -168,6 +169,15 @@ srv_stats() { # prints the last stats line after SIGUSR1
 
 stat_of() { # STATS-LINE KEY
 	echo "$1" | sed -n "s/.* $2=\([0-9]*\).*/\1/p"
+}
+
+# srv_state KEY=VALUE...: one stats line says all of them.
+srv_state() {
+	local st kv
+	st=$(srv_stats)
+	for kv in "$@"; do
+		[ "$(stat_of "$st" "${kv%%=*}")" = "${kv#*=}" ] || return 1
+	done
 }
 
 # --- cases -----------------------------------------------------------------------------
@@ -803,6 +813,106 @@ case_family() {
 	srv_alive
 }
 
+# --- a listener that is busy -----------------------------------------------------------
+
+# expect_calls NAME: every busy/listen call of serve NAME returned 0, and
+# it heard no error (the answer to a LISTEN that BUSY cancelled is not
+# the caller's to hear).
+expect_calls() {
+	grep -E '^(busy|listen) ' "$LAB_DIR/$1.out" | grep -v ' rv=0$' | grep -q . &&
+		t_fail "$1: a call failed: $(grep -E '^(busy|listen) ' "$LAB_DIR/$1.out" | tr '\n' '|')"
+	grep -q '^error' "$LAB_DIR/$1.out" && t_fail "$1 heard: $(grep '^error' "$LAB_DIR/$1.out" | head -3)"
+	return 0
+}
+
+# A listener that serves as many peers as it will says BUSY: a peer that
+# waits for it and one that asks afresh are told so at once (their waits
+# are 30 s: lab_wait_pid gives them 5), its next LISTEN makes it matchable
+# again; a BUSY that replaces a pending LISTEN, and LISTEN, BUSY, LISTEN
+# in one go, leave the server in the state the last word says.
+case_busy() {
+	local st
+	rdv_ns && srv_start && keys L W N M P Q || return 1
+	peer_bg l serve --server $SRV --key "$LAB_DIR/L" --local 127.0.0.2:40001 --isn 100 \
+		--start none --timeout 120
+	wait_registered l || return 1
+	# W waits for L, which neither listens nor asks yet
+	peer_bg w connect "$ID_L" --server $SRV --key "$LAB_DIR/W" --local 127.0.0.3 --wait 30000 \
+		--timeout 40
+	wait_for 5 srv_state waiting=1 || t_fail "W is not waiting"
+	kill -USR1 "$PID_l"
+	lab_wait_pid "$PID_w" 5
+	expect_error w 17 0
+	grep -q "7450: peer busy (it serves as many peers as it will)$" "$LAB_DIR/w.out" ||
+		t_fail "w: $(cat "$LAB_DIR/w.out")"
+	wait_for 5 srv_state busy=1 waiting=0 listening=0 || t_fail "L is not busy: $(srv_stats)"
+	grep -q "$ID_L at 127.0.0.2:40001 is busy: takes no peers until it listens again (1 waiting told)" \
+		"$LAB_DIR/srv.log" || t_fail "no log line for BUSY"
+	# a new asker is told at once too
+	peer_bg n connect "$ID_L" --server $SRV --key "$LAB_DIR/N" --local 127.0.0.4 --wait 30000 \
+		--timeout 40
+	lab_wait_pid "$PID_n" 5
+	expect_error n 17 0
+	# L's next LISTEN: matchable again
+	kill -USR2 "$PID_l"
+	wait_for 5 srv_state busy=0 listening=1 || t_fail "L does not listen again: $(srv_stats)"
+	grep -q "$ID_L at 127.0.0.2:40001 takes peers again" "$LAB_DIR/srv.log" ||
+		t_fail "no log line for the LISTEN after BUSY"
+	peer_run m connect "$ID_L" --server $SRV --key "$LAB_DIR/M" --local 127.0.0.5:40005 --isn 555 \
+		--wait 5000 --timeout 20 || t_fail "M was not matched: $(cat "$LAB_DIR/m.out")"
+	expect_field m match peer_isn 100
+	wait_for 5 grep -qs '^match ' "$LAB_DIR/l.out" || t_fail "L heard no match"
+	expect_field l match peer "$ID_M"
+	expect_field l match peer_isn 555
+	# BUSY replaces a pending LISTEN (ISN 101): the server cancels it
+	kill -USR2 "$PID_l"
+	wait_for 5 srv_state listening=1 || t_fail "L's LISTEN 101 is not pending"
+	kill -USR1 "$PID_l"
+	wait_for 5 srv_state busy=1 listening=0 || t_fail "BUSY did not replace the LISTEN: $(srv_stats)"
+	peer_run p connect "$ID_L" --server $SRV --key "$LAB_DIR/P" --local 127.0.0.6 --wait 30000 \
+		--timeout 5
+	expect_error p 17 0
+	# LISTEN 102, BUSY, LISTEN 103 at once: the last word is a LISTEN
+	kill -HUP "$PID_l"
+	wait_for 5 srv_state busy=0 listening=1 || t_fail "after listen, busy, listen: $(srv_stats)"
+	peer_run q connect "$ID_L" --server $SRV --key "$LAB_DIR/Q" --local 127.0.0.7:40007 \
+		--wait 5000 --timeout 20 || t_fail "Q was not matched: $(cat "$LAB_DIR/q.out")"
+	expect_field q match peer_isn 103
+	wait_for 5 eval "[ \$(grep -c '^match ' '$LAB_DIR/l.out') = 2 ]" || t_fail "L heard no second match"
+	st=$(srv_stats)
+	[ "$(stat_of "$st" busy_answers)" = 3 ] || t_fail "want 3 askers told BUSY: $st"
+	kill -0 "$PID_l" 2>/dev/null || t_fail "L stopped: $(cat "$LAB_DIR/l.out")"
+	expect_calls l
+	srv_alive
+}
+
+# BUSY where it does not belong (before registration, twice, from a peer
+# whose own CONNECT is pending) is a fatal error that says what was wrong;
+# a busy listener beside them stays busy, and an honest pair still meets.
+case_busy_hostile() {
+	rdv_ns && srv_start && keys L X || return 1
+	peer_bg l serve --server $SRV --key "$LAB_DIR/L" --local 127.0.0.2:40001 --start busy \
+		--timeout 60
+	wait_registered l || return 1
+	wait_for 5 srv_state busy=1 || t_fail "L is not busy: $(srv_stats)"
+	hostile eb early-busy --bind 127.0.0.51
+	grep -q 'text=BUSY before registration$' "$LAB_DIR/eb.out" || t_fail "eb: $(cat "$LAB_DIR/eb.out")"
+	hostile bt busy-twice --bind 127.0.0.52
+	grep -q 'text=BUSY twice: busy already (a LISTEN ends it)$' "$LAB_DIR/bt.out" ||
+		t_fail "bt: $(cat "$LAB_DIR/bt.out")"
+	hostile ba busy-asking --bind 127.0.0.53
+	grep -q 'text=BUSY while a CONNECT is pending: only a listener can be busy$' "$LAB_DIR/ba.out" ||
+		t_fail "ba: $(cat "$LAB_DIR/ba.out")"
+	# L is still busy, and still registered
+	srv_state busy=1 || t_fail "L is no longer busy: $(srv_stats)"
+	peer_run x connect "$ID_L" --server $SRV --key "$LAB_DIR/X" --local 127.0.0.3 --wait 30000 \
+		--timeout 5
+	expect_error x 17 0
+	kill -0 "$PID_l" 2>/dev/null || t_fail "L stopped: $(cat "$LAB_DIR/l.out")"
+	expect_calls l
+	srv_alive && honest_pair busy-hostile
+}
+
 rdv_init || exit 1
 t_run "rendezvous: listen/connect: endpoints, private endpoints, ISNs, roles" case_match
 t_run "rendezvous: both ask for each other: one initiator (the lower key)" case_mutual
@@ -825,4 +935,6 @@ t_run "rendezvous: IPv4 and IPv6 peers are never matched" case_family
 t_run "rendezvous: filled with idle registrations from one /56, the oldest make room" case_fill_idle
 t_run "rendezvous: fills from one IPv6 /56, one /48 and one IPv4 /24 get their share only" case_fill_networks
 t_run "rendezvous: a full server evicts the idle, not a registration others wait for" case_fill_replace
+t_run "rendezvous: a busy listener: askers told at once, its next LISTEN matchable, BUSY replaces a LISTEN" case_busy
+t_run "rendezvous: BUSY before registration, twice, while asking: fatal, others undisturbed" case_busy_hostile
 t_summary

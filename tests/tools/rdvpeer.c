@@ -5,6 +5,7 @@
  *   rdvpeer listen  --server ADDR:PORT --key DIR [COMMON] [--allow ID]...
  *   rdvpeer connect ID --server ADDR:PORT --key DIR [COMMON] [--wait MS]
  *   rdvpeer register --server ADDR:PORT --key DIR [COMMON]
+ *   rdvpeer serve --server ADDR:PORT --key DIR [COMMON] [--start listen|busy|none]
  *       COMMON: [--local ADDR:PORT] [--isn N] [--private ADDR:PORT|none]
  *               [--delay MS] [--timeout S] [--pin SERVER-ID]
  *     The honest peer, on core/rdv/rdvclient.c: registers, makes its one
@@ -15,13 +16,23 @@
  *       error code=N fatal=0|1 msg=TEXT
  *     Exit 0 after a match, 1 after an error, 3 on --timeout (default 20 s;
  *     register: 0 at --timeout, 1 after an error).
+ *     serve is a listener that stays: it makes its --start request
+ *     (default listen; busy: ptcp_rdv_client_busy()) once registered,
+ *     goes on after matches and request failures, and on a signal:
+ *       SIGUSR1  busy                         prints "busy rv=N"
+ *       SIGUSR2  listen with the next ISN     prints "listen isn=N rv=N"
+ *       SIGHUP   listen, busy, listen at once (the second LISTEN waits
+ *                for the first one's answer), printing those lines
+ *     (ISNs --isn N, N+1, ...; rv: the call's return value). Exit 0 at
+ *     --timeout, 1 after a fatal error.
  *
  *   rdvpeer hostile MODE --server ADDR:PORT [--bind ADDR] [OPTIONS]
  *     Misbehaving clients on plain blocking sockets, without the client
  *     library. Single-connection modes print one line
- *       result code=N fatal=0|1 closed=0|1 ms=N
- *     (code: the first ERROR's code or 0; closed: the server ended the
- *     connection; ms: from the misdeed to the close) and exit 0 when the
+ *       result code=N fatal=0|1 closed=0|1 ms=N text=TEXT
+ *     (code and text: the first ERROR's, or 0 and nothing; closed: the
+ *     server ended the connection; ms: from the misdeed to the close) and
+ *     exit 0 when the
  *     server answered as expected (an ERROR with the expected code and the
  *     close), 1 otherwise:
  *       garbage         4 KiB of random bytes              -> MALFORMED
@@ -29,6 +40,10 @@
  *       version         a version-1 header (old client)    -> VERSION
  *       order           AUTH before HELLO                  -> UNEXPECTED
  *       early-connect   CONNECT before HELLO               -> NOT_AUTHORISED
+ *       early-busy      BUSY before HELLO                  -> NOT_AUTHORISED
+ *       busy-twice      registers, BUSY, BUSY              -> UNEXPECTED
+ *       busy-asking     registers two keys, the second asks for the first
+ *                       (CONNECT, a 10 s wait) and says BUSY -> UNEXPECTED
  *       drip            a HELLO at one byte per --interval MS (default 300)
  *                                                          -> TIMEOUT
  *       stolen ID       HELLO with ID's key, signed with another key
@@ -78,7 +93,8 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: rdvpeer keygen DIR | id DIR | listen ... | connect ID ... | "
-			"hostile MODE ... (see the comment at the top of rdvpeer.c)\n");
+			"register ... | serve ... | hostile MODE ... (see the comment at the top "
+			"of rdvpeer.c)\n");
 	exit(2);
 }
 
@@ -122,7 +138,7 @@ static void raise_fd_limit(void)
 /* --- options ---------------------------------------------------------------- */
 
 struct opts {
-	const char *server, *key_dir, *local, *bind, *private_ep, *peer, *pin, *bind_file;
+	const char *server, *key_dir, *local, *bind, *private_ep, *peer, *pin, *bind_file, *start;
 	bool active;
 	const char *allow[PTCP_RDV_ALLOW_MAX];
 	unsigned n_allow;
@@ -181,6 +197,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			o->pin = v;
 		else if (!strcmp(a, "--bind-file"))
 			o->bind_file = v;
+		else if (!strcmp(a, "--start"))
+			o->start = v;
 		else if (!strcmp(a, "--isn")) {
 			o->has_isn = true;
 			o->isn = (uint32_t)num(v, "ISN");
@@ -231,7 +249,7 @@ static void parse_id(const char *text, uint8_t key[32])
 
 /* --- honest peer ------------------------------------------------------------- */
 
-enum honest_mode { H_LISTEN, H_CONNECT, H_REGISTER };
+enum honest_mode { H_LISTEN, H_CONNECT, H_REGISTER, H_SERVE };
 
 struct honest {
 	struct event_base *base;
@@ -243,13 +261,53 @@ struct honest {
 	uint32_t isn, wait_ms;
 	struct event *delay;
 	unsigned delay_ms;
+	bool start_busy;           /* serve --start busy */
 	int rc;
 };
+
+/* serve: the calls, each printed with what it returned. */
+static void h_busy(struct honest *h)
+{
+	printf("busy rv=%d\n", ptcp_rdv_client_busy(h->client));
+	fflush(stdout);
+}
+
+static void h_listen(struct honest *h)
+{
+	uint32_t isn = h->isn++;
+
+	printf("listen isn=%" PRIu32 " rv=%d\n", isn,
+	       ptcp_rdv_client_listen(h->client, isn, (const uint8_t(*)[32])h->allow, h->n_allow));
+	fflush(stdout);
+}
+
+static void h_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct honest *h = arg;
+
+	(void)what;
+	if (sig == SIGUSR1) {
+		h_busy(h);
+	} else if (sig == SIGUSR2) {
+		h_listen(h);
+	} else {
+		h_listen(h);
+		h_busy(h);
+		h_listen(h);
+	}
+}
 
 static void h_request(struct honest *h)
 {
 	int rv = 0;
 
+	if (h->mode == H_SERVE) {
+		if (h->start_busy)
+			h_busy(h);
+		else
+			h_listen(h);
+		return;
+	}
 	if (h->mode == H_LISTEN)
 		rv = ptcp_rdv_client_listen(h->client, h->isn, (const uint8_t(*)[32])h->allow, h->n_allow);
 	else if (h->mode == H_CONNECT)
@@ -297,6 +355,8 @@ static void h_match(struct ptcp_rdv_client *c, void *user, const struct ptcp_rdv
 	       ep_str(&m->peer_private, b), m->peer_isn, m->isn,
 	       m->role == PTCP_RDV_ROLE_INITIATOR ? "initiator" : "responder", m->start_ms);
 	fflush(stdout);
+	if (h->mode == H_SERVE)
+		return;   /* stays: the next LISTEN is the test's to ask for */
 	h->rc = 0;
 	event_base_loopbreak(h->base);
 }
@@ -308,6 +368,8 @@ static void h_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal,
 	(void)c;
 	printf("error code=%d fatal=%d msg=%s\n", code, fatal, msg);
 	fflush(stdout);
+	if (h->mode == H_SERVE && !fatal)
+		return;
 	h->rc = 1;
 	event_base_loopbreak(h->base);
 }
@@ -320,7 +382,7 @@ static void h_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	printf("timeout\n");
 	fflush(stdout);
-	h->rc = h->mode == H_REGISTER ? 0 : 3;
+	h->rc = h->mode == H_REGISTER || h->mode == H_SERVE ? 0 : 3;
 	event_base_loopbreak(h->base);
 }
 
@@ -329,7 +391,8 @@ static int cmd_honest(enum honest_mode mode, int argc, char **argv)
 	struct ptcp_rdv_client_config cfg;
 	struct ptcp_identity id;
 	struct honest h = { .rc = 3, .mode = mode };
-	struct event *timer;
+	struct event *timer, *sigs[3] = { NULL, NULL, NULL };
+	static const int signos[3] = { SIGUSR1, SIGUSR2, SIGHUP };
 	struct timeval tv;
 	struct opts o;
 	int rv;
@@ -339,6 +402,12 @@ static int cmd_honest(enum honest_mode mode, int argc, char **argv)
 		die("missing --key");
 	if (mode != H_CONNECT && o.peer)
 		die("unexpected argument: '%s'", o.peer);
+	if (o.start && mode != H_SERVE)
+		die("--start is for serve");
+	if (o.start && strcmp(o.start, "busy") != 0 && strcmp(o.start, "listen") != 0 &&
+	    strcmp(o.start, "none") != 0)
+		die("invalid --start: '%s' (listen, busy or none)", o.start);
+	h.start_busy = o.start && !strcmp(o.start, "busy");
 	if (mode == H_CONNECT && !o.peer)
 		die("connect needs a peer id");
 	load_key(o.key_dir, &id);
@@ -385,7 +454,16 @@ static int cmd_honest(enum honest_mode mode, int argc, char **argv)
 		printf("error code=%d fatal=1 msg=cannot start: %s\n", rv, strerror(-rv));
 		return 1;
 	}
-	if (o.delay_ms && mode != H_REGISTER) {
+	if (mode == H_SERVE) {
+		for (int i = 0; i < 3; i++) {
+			sigs[i] = evsignal_new(h.base, signos[i], h_signal, &h);
+			if (!sigs[i] || event_add(sigs[i], NULL) != 0)
+				die("libevent failed");
+		}
+	}
+	if (mode == H_SERVE && o.start && !strcmp(o.start, "none")) {
+		/* registers only: the signals make the requests */
+	} else if (o.delay_ms && mode != H_REGISTER) {
 		h.delay = evtimer_new(h.base, h_delayed, &h);
 		h.delay_ms = o.delay_ms;
 	} else if (mode != H_REGISTER) {
@@ -399,6 +477,9 @@ static int cmd_honest(enum honest_mode mode, int argc, char **argv)
 	event_base_dispatch(h.base);
 	ptcp_rdv_client_free(h.client);
 	event_free(timer);
+	for (int i = 0; i < 3; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
 	if (h.delay)
 		event_free(h.delay);
 	event_base_free(h.base);
@@ -423,20 +504,22 @@ static int expect_close_since(int fd, int want, int timeout_ms, uint64_t start)
 {
 	struct ptcp_rdv_msg m;
 	int code = 0, fatal = 0, closed = 0, rv;
+	char text[PTCP_RDV_TEXT_MAX + 1] = "";
 
 	while (!closed && rdvwire_now_ms() - start < (uint64_t)timeout_ms) {
 		rv = rdvwire_recv(fd, &m, (int)(timeout_ms - (int)(rdvwire_now_ms() - start)));
 		if (rv == 1 && m.type == PTCP_RDV_ERROR && code == 0) {
 			code = m.error.code;
 			fatal = m.error.flags & PTCP_RDV_ERR_FATAL;
+			memcpy(text, m.error.text, sizeof(text));
 		} else if (rv == 0) {
 			closed = 1;
 		} else if (rv < 0 && rv != -EINTR && rv != -EPROTO) {
 			break;
 		}
 	}
-	printf("result code=%d fatal=%d closed=%d ms=%llu\n", code, fatal, closed,
-	       (unsigned long long)(rdvwire_now_ms() - start));
+	printf("result code=%d fatal=%d closed=%d ms=%llu text=%s\n", code, fatal, closed,
+	       (unsigned long long)(rdvwire_now_ms() - start), text);
 	fflush(stdout);
 	close(fd);
 	return code == want && fatal && closed ? 0 : 1;
@@ -513,6 +596,11 @@ static int hostile_simple(const char *mode, const struct opts *o)
 	if (!strcmp(mode, "early-connect")) {
 		m.type = PTCP_RDV_CONNECT;
 		m.connect.wait_ms = 1000;
+		rdvwire_send(fd, &m);
+		return expect_close(fd, PTCP_RDV_E_NOT_AUTHORISED, 5000);
+	}
+	if (!strcmp(mode, "early-busy")) {
+		m.type = PTCP_RDV_BUSY;
 		rdvwire_send(fd, &m);
 		return expect_close(fd, PTCP_RDV_E_NOT_AUTHORISED, 5000);
 	}
@@ -788,6 +876,41 @@ static int hostile_limits(unsigned n)
 	return 0;
 }
 
+/* BUSY where it does not belong, on registered connections. */
+static int hostile_busy(const char *mode)
+{
+	struct ptcp_identity a, t;
+	struct ptcp_rdv_msg m;
+	int fd, target = -1, rc;
+
+	ptcp_identity_generate(&a);
+	if (!strcmp(mode, "busy-asking")) {
+		/* a peer that is registered and neither listens nor asks: a
+		 * CONNECT for it waits */
+		ptcp_identity_generate(&t);
+		if ((target = register_one(&t, NULL, false)) < 0)
+			die("cannot register the target: %d", target);
+	}
+	if ((fd = register_one(&a, NULL, false)) < 0)
+		die("cannot register: %d", fd);
+	memset(&m, 0, sizeof(m));
+	if (target >= 0) {
+		m.type = PTCP_RDV_CONNECT;
+		memcpy(m.connect.key, t.pk, 32);
+		m.connect.wait_ms = 10000;
+		rdvwire_send(fd, &m);
+		memset(&m, 0, sizeof(m));
+	}
+	m.type = PTCP_RDV_BUSY;
+	rdvwire_send(fd, &m);
+	if (!strcmp(mode, "busy-twice"))
+		rdvwire_send(fd, &m);
+	rc = expect_close(fd, PTCP_RDV_E_UNEXPECTED, 5000);
+	if (target >= 0)
+		close(target);
+	return rc;
+}
+
 static int cmd_hostile(int argc, char **argv)
 {
 	struct opts o;
@@ -811,6 +934,8 @@ static int cmd_hostile(int argc, char **argv)
 		return hostile_fill((unsigned)num(o.peer ? o.peer : "", "count"), &o);
 	if (!strcmp(mode, "limits"))
 		return hostile_limits((unsigned)num(o.peer ? o.peer : "", "count"));
+	if (!strcmp(mode, "busy-twice") || !strcmp(mode, "busy-asking"))
+		return hostile_busy(mode);
 	return hostile_simple(mode, &o);
 }
 
@@ -854,6 +979,8 @@ int main(int argc, char **argv)
 		return cmd_honest(H_CONNECT, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "register"))
 		return cmd_honest(H_REGISTER, argc - 2, argv + 2);
+	if (!strcmp(argv[1], "serve"))
+		return cmd_honest(H_SERVE, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "hostile"))
 		return cmd_hostile(argc - 2, argv + 2);
 	usage();
