@@ -36,6 +36,7 @@ struct ptcp_resolve {
 	uint16_t port;          /* the port to report */
 	unsigned timeout_ms;
 	bool pending_aaaa;      /* a getaddrinfo is outstanding */
+	bool reported;          /* the callback ran: never a second time */
 	struct ptcp_endpoint eps[PTCP_RESOLVE_MAX];
 	unsigned n;
 	char msg[320];
@@ -107,6 +108,15 @@ static void finish(struct ptcp_resolve *r)
 	event_active(r->done_ev, 0, 0);
 }
 
+/* The one call of the callback (which may free r). */
+static void report(struct ptcp_resolve *r)
+{
+	if (r->reported)
+		return;
+	r->reported = true;
+	r->cb(r->user, r->eps, r->n, r->n ? "" : r->msg);
+}
+
 static void on_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct ptcp_resolve *r = arg;
@@ -114,7 +124,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	event_del(r->limit);
-	r->cb(r->user, r->eps, r->n, r->n ? "" : r->msg);
+	report(r);
 }
 
 static void on_limit(evutil_socket_t fd, short what, void *arg)
@@ -126,7 +136,33 @@ static void on_limit(evutil_socket_t fd, short what, void *arg)
 	r->n = 0;
 	snprintf(r->msg, sizeof(r->msg), "cannot resolve '%s': no answer within %u ms", r->host,
 		 r->timeout_ms);
-	r->cb(r->user, r->eps, 0, r->msg);
+	/* c-ares still has its queries out, and would report them when its
+	 * own tries give up (or an answer comes) later: end them now (their
+	 * callbacks see ARES_ECANCELLED and do nothing), and an answer that
+	 * finished in this same loop turn is not reported either. */
+	if (r->have_ch)
+		ares_cancel(r->ch);
+	event_del(r->done_ev);
+	report(r);
+}
+
+/* host as a numeric IPv4 or IPv6 address, into r->eps[0]. c-ares 1.18
+ * would first ask DNS for it, as a name (A and AAAA), so the resolver
+ * never hands it one: no query leaves for an address known already. */
+static bool numeric(struct ptcp_resolve *r)
+{
+	struct ptcp_endpoint *ep = &r->eps[0];
+
+	memset(ep, 0, sizeof(*ep));
+	if (inet_pton(AF_INET, r->host, ep->addr) == 1)
+		ep->family = PTCP_AF_INET;
+	else if (inet_pton(AF_INET6, r->host, ep->addr) == 1)
+		ep->family = PTCP_AF_INET6;
+	else
+		return false;
+	ep->port = r->port;
+	r->n = 1;
+	return true;
 }
 
 static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
@@ -285,6 +321,12 @@ int ptcp_resolve_start(struct ptcp_resolve **out, struct event_base *base, const
 	if (!r->timer || !r->limit || !r->done_ev) {
 		ptcp_resolve_free(r);
 		return -ENOMEM;
+	}
+	if (numeric(r)) {
+		/* reported from the loop, as any answer */
+		finish(r);
+		*out = r;
+		return 0;
 	}
 	memset(&ao, 0, sizeof(ao));
 	ao.sock_state_cb = sock_state;

@@ -7,7 +7,8 @@
  * domain (no port given) is first looked up as the SRV record
  * _p2ptcp._tcp.<domain> (RFC 2782): its target and port win; without one,
  * the domain's own A and AAAA records are used with the default port.
- * Numeric addresses need no resolver: see ptcp_rdv_parse_hostport(). */
+ * A numeric address is answered as it is (with the port, or the default
+ * port), without c-ares and without a DNS query. */
 #ifndef PTCP_RESOLVE_H
 #define PTCP_RESOLVE_H
 
@@ -22,8 +23,10 @@ struct ptcp_resolve;
 #define PTCP_RESOLVE_MAX 8      /* addresses reported at most */
 
 /* The answer: n addresses (with their port) to try in turn, or n == 0
- * and msg saying why not ("cannot resolve 'x': Domain name not found").
- * Called once, from the loop; it may call ptcp_resolve_free(), after
+ * and msg saying why not ("cannot resolve 'x': Domain name not found",
+ * "cannot resolve 'x': no answer within 5000 ms"). Called exactly once,
+ * from the loop (also when the time limit ends the look-up: c-ares'
+ * queries are cancelled then); it may call ptcp_resolve_free(), after
  * which eps and msg (which live in the resolver) are gone. */
 typedef void (*ptcp_resolve_cb)(void *user, const struct ptcp_endpoint *eps, unsigned n,
                                 const char *msg);
