@@ -1,19 +1,16 @@
 /* Tests of rendezvous mode's command line (cli/rdvmode.c: which mode a
  * command line means, the options, the config file, the pinned server
- * key from --rendezvous-key, <id>@host or the config) and of the c-ares
- * resolver (core/rdv/resolve.c: address splitting, a numeric address,
- * a name from /etc/hosts, a failure reported once). The CLI's sources are
- * compiled in directly. */
+ * key from --rendezvous-key, <id>@host or the config). The CLI's sources
+ * are compiled in directly. The c-ares resolver (core/rdv/resolve.c) is
+ * tested by tests/netns/test_resolve.sh, in a namespace of its own: its
+ * look-ups send DNS queries, which must not leave from here. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
 #include "check.h"
-#include "resolve.h"
 
 #include "../../cli/options.c"
 #include "../../cli/rdvmode.c"
@@ -173,82 +170,6 @@ static void test_pin(void)
 	config(NULL);
 }
 
-static void test_split(void)
-{
-	char host[64];
-	uint16_t port;
-
-	CHECK_INT(ptcp_resolve_split("rdv.example.org", host, sizeof(host), &port, err, sizeof(err)), 0);
-	CHECK(strcmp(host, "rdv.example.org") == 0 && port == 0);
-	CHECK_INT(ptcp_resolve_split("rdv.example.org:7451", host, sizeof(host), &port, err,
-				     sizeof(err)), 0);
-	CHECK(strcmp(host, "rdv.example.org") == 0 && port == 7451);
-	CHECK_INT(ptcp_resolve_split("[rdv6.example]:9", host, sizeof(host), &port, err, sizeof(err)), 0);
-	CHECK(strcmp(host, "rdv6.example") == 0 && port == 9);
-	CHECK_INT(ptcp_resolve_split("h:0", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
-	CHECK(strcmp(err, "invalid port: '0'") == 0);
-	CHECK_INT(ptcp_resolve_split("h:70000", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
-	CHECK_INT(ptcp_resolve_split(":80", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
-	CHECK(strcmp(err, "invalid rendezvous address: ':80'") == 0);
-	CHECK_INT(ptcp_resolve_split("[x", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
-}
-
-struct answer {
-	int calls;
-	unsigned n;
-	struct ptcp_endpoint ep[PTCP_RESOLVE_MAX];
-	char msg[320];
-	struct event_base *base;
-};
-
-static void on_answer(void *user, const struct ptcp_endpoint *eps, unsigned n, const char *msg)
-{
-	struct answer *a = user;
-
-	a->calls++;
-	a->n = n;
-	memcpy(a->ep, eps, n * sizeof(*eps));
-	snprintf(a->msg, sizeof(a->msg), "%s", msg);
-	event_base_loopbreak(a->base);
-}
-
-/* Resolves host in a fresh loop, at most 3 s. */
-static void resolve(struct answer *a, const char *host, uint16_t port)
-{
-	struct ptcp_resolve *r = NULL;
-	struct timeval tv = { 4, 0 };
-
-	memset(a, 0, sizeof(*a));
-	a->base = event_base_new();
-	CHECK_INT(ptcp_resolve_start(&r, a->base, host, port, 7450, 3000, on_answer, a), 0);
-	event_base_loopexit(a->base, &tv);
-	event_base_dispatch(a->base);
-	ptcp_resolve_free(r);
-	event_base_free(a->base);
-}
-
-static void test_resolve(void)
-{
-	struct answer a;
-	char b[64];
-
-	resolve(&a, "192.0.2.5", 7000);
-	CHECK_INT(a.calls, 1);
-	CHECK_INT(a.n, 1);
-	CHECK(strcmp(ptcp_endpoint_format(&a.ep[0], b, sizeof(b)), "192.0.2.5:7000") == 0);
-	/* /etc/hosts, with the default port (no SRV answer without DNS) */
-	resolve(&a, "localhost", 7001);
-	CHECK_INT(a.calls, 1);
-	CHECK(a.n >= 1);
-	CHECK(a.n >= 1 && strcmp(ptcp_endpoint_format(&a.ep[0], b, sizeof(b)), "127.0.0.1:7001") == 0);
-	/* a name nobody has: one failure, quoting it */
-	resolve(&a, "no-such-host.invalid", 7000);
-	CHECK_INT(a.calls, 1);
-	CHECK_INT(a.n, 0);
-	CHECK(strstr(a.msg, "cannot resolve 'no-such-host.invalid'") != NULL);
-	CHECK_INT(ptcp_resolve_start(NULL, NULL, "x", 1, 1, 0, on_answer, NULL), -EINVAL);
-}
-
 int main(void)
 {
 	char d[128];
@@ -261,8 +182,6 @@ int main(void)
 	RUN(test_mode);
 	RUN(test_options);
 	RUN(test_pin);
-	RUN(test_split);
-	RUN(test_resolve);
 	config(NULL);
 	rmdir(d);
 	rmdir(cfgdir);
