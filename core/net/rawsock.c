@@ -39,10 +39,14 @@ static int reserve_port(struct ptcp_rawsock *rs)
 	rs->reserve_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (rs->reserve_fd < 0)
 		return -errno;
-	/* SO_REUSEADDR lets a later kernel socket of ours (the rendezvous
-	 * connection from the same port) bind beside this one; the port
-	 * still belongs to us and not to the ephemeral range's next user. */
-	if (setsockopt(rs->reserve_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+	/* SO_REUSEPORT and not SO_REUSEADDR: the kernel lets a later socket
+	 * bind the port beside this one only if it has SO_REUSEPORT too and
+	 * the same uid (our rendezvous socket), and never a socket of
+	 * another user, whether it means to listen or not. With
+	 * SO_REUSEADDR, any user's SO_REUSEADDR socket could bind beside a
+	 * socket that does not listen, then listen, and be handed the
+	 * connections meant for us. */
+	if (setsockopt(rs->reserve_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
 		return -errno;
 	to_sockaddr(&sin, &rs->local);
 	if (bind(rs->reserve_fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
@@ -50,6 +54,23 @@ static int reserve_port(struct ptcp_rawsock *rs)
 	if (getsockname(rs->reserve_fd, (struct sockaddr *)&sin, &slen) != 0)
 		return -errno;
 	rs->local.port = ntohs(sin.sin_port);
+	return 0;
+}
+
+/* The port and its lock. A port given by the caller is locked first, so
+ * that a second p2ptcp of any user hears that one already serves it; a
+ * port the kernel picks is locked once it is known. */
+static int own_port(struct ptcp_rawsock *rs)
+{
+	int rv;
+
+	if (rs->local.port != 0 &&
+	    (rv = ptcp_portlock_take(&rs->lock_fd, rs->local.port, &rs->holder)) != 0)
+		return rv;
+	if ((rv = reserve_port(rs)) != 0)
+		return rv;
+	if (rs->lock_fd < 0)
+		return ptcp_portlock_take(&rs->lock_fd, rs->local.port, &rs->holder);
 	return 0;
 }
 
@@ -90,20 +111,22 @@ int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local
 	memset(rs, 0, sizeof(*rs));
 	rs->fd = -1;
 	rs->reserve_fd = -1;
+	rs->lock_fd = -1;
 	if (local->family != PTCP_AF_INET)
 		return -EAFNOSUPPORT;
 	rs->local = *local;
 	rs->mark = mark;
 
-	/* The raw socket first: without CAP_NET_RAW nothing else matters,
-	 * and the caller reports EPERM from here. Then the port, which the
-	 * filter needs when the kernel picks it. */
+	/* The port first, then the raw socket: a p2ptcp that cannot have the
+	 * port must not get a copy of its segments even for a moment. */
+	if ((rv = own_port(rs)) != 0)
+		goto fail;
 	rs->fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (rs->fd < 0) {
 		rv = -errno;
 		goto fail;
 	}
-	if ((rv = reserve_port(rs)) != 0 || (rv = setup_raw(rs)) != 0)
+	if ((rv = setup_raw(rs)) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -117,6 +140,7 @@ void ptcp_rawsock_close(struct ptcp_rawsock *rs)
 		close(rs->fd);
 	if (rs->reserve_fd >= 0)
 		close(rs->reserve_fd);
+	ptcp_portlock_release(&rs->lock_fd);
 	rs->fd = -1;
 	rs->reserve_fd = -1;
 }

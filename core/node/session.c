@@ -1058,6 +1058,21 @@ static int open_wire(struct session *s)
 		     setcap_hint);
 		return -1;
 	}
+	if (rv == -EBUSY) {
+		if (s->rs.holder.known)
+			fail(s, PTCP_SESSION_SYSTEM, EADDRINUSE,
+			     "local port %u is already served by another p2ptcp (pid %ld, uid %lu)",
+			     cfg->local.port, (long)s->rs.holder.pid, (unsigned long)s->rs.holder.uid);
+		else
+			fail(s, PTCP_SESSION_SYSTEM, EADDRINUSE,
+			     "local port %u is already served by another p2ptcp", cfg->local.port);
+		return -1;
+	}
+	if (rv == -EADDRINUSE) {
+		fail(s, PTCP_SESSION_SYSTEM, EADDRINUSE,
+		     "local port %u is in use by another program", cfg->local.port);
+		return -1;
+	}
 	if (rv != 0) {
 		char a[48];
 
@@ -1289,7 +1304,7 @@ int ptcp_session_run(const struct ptcp_session_config *cfg, struct ptcp_session_
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.res = res;
-	s.rs.fd = s.rs.reserve_fd = -1;
+	s.rs.fd = s.rs.reserve_fd = s.rs.lock_fd = -1;
 	s.pk.fd = s.pk.nl = -1;
 	s.in_flags = s.out_flags = -1;
 	s.linger_until = PTCP_TS_NEVER;
