@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -74,34 +75,58 @@ static int own_port(struct ptcp_rawsock *rs)
 	return 0;
 }
 
-static int setup_raw(struct ptcp_rawsock *rs)
+static bool addr_known(const struct ptcp_endpoint *ep)
 {
-	struct sock_filter insns[PTCP_BPF_MAX];
-	struct sock_fprog prog;
-	struct sockaddr_in sin;
-	uint8_t junk[64];
-	int n;
+	return (ep->addr[0] | ep->addr[1] | ep->addr[2] | ep->addr[3]) != 0;
+}
 
-	n = ptcp_bpf_tcp_port(insns, PTCP_BPF_MAX, &rs->local);
-	if (n < 0)
-		return -EINVAL;
+static int attach(int fd, struct sock_filter *insns, int n)
+{
+	struct sock_fprog prog;
+	uint8_t junk[64];
+
 	prog.len = (unsigned short)n;
 	prog.filter = insns;
-	if (setsockopt(rs->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0)
 		return -errno;
-	/* Packets queued before the filter was attached may be anyone's. */
-	while (recv(rs->fd, junk, sizeof(junk), MSG_DONTWAIT) >= 0)
+	/* Packets queued before this filter was attached may be anyone's, or
+	 * (in rendezvous mode) the rendezvous connection's. */
+	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) >= 0)
 		;
-	if (setsockopt(rs->fd, SOL_SOCKET, SO_MARK, &rs->mark, sizeof(rs->mark)) != 0)
-		return -errno;
-	/* Binding a raw socket sets the source address of what it sends. */
+	return 0;
+}
+
+/* Our address is known: bind to it and let our port's segments in. */
+static int aim(struct ptcp_rawsock *rs)
+{
+	struct sock_filter insns[PTCP_BPF_MAX];
+	struct sockaddr_in sin;
+	int n;
+
+	/* Binding a raw socket sets the source address of what it sends (and
+	 * keeps out packets to other addresses). */
 	to_sockaddr(&sin, &rs->local);
 	sin.sin_port = 0;
 	if (bind(rs->fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
 		return -errno;
+	n = ptcp_bpf_tcp_port(insns, PTCP_BPF_MAX, &rs->local);
+	if (n < 0)
+		return -EINVAL;
+	return attach(rs->fd, insns, n);
+}
+
+static int setup_raw(struct ptcp_rawsock *rs)
+{
+	/* Until the address is known, nothing at all. */
+	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
+
+	if (setsockopt(rs->fd, SOL_SOCKET, SO_MARK, &rs->mark, sizeof(rs->mark)) != 0)
+		return -errno;
 	grow_buffer(rs->fd, SO_SNDBUF, SO_SNDBUFFORCE);
 	grow_buffer(rs->fd, SO_RCVBUF, SO_RCVBUFFORCE);
-	return 0;
+	if (addr_known(&rs->local))
+		return aim(rs);
+	return attach(rs->fd, &none, 1);
 }
 
 int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local, uint32_t mark)
@@ -131,6 +156,19 @@ int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local
 	return 0;
 fail:
 	ptcp_rawsock_close(rs);
+	return rv;
+}
+
+int ptcp_rawsock_set_addr(struct ptcp_rawsock *rs, const struct ptcp_endpoint *addr)
+{
+	struct ptcp_endpoint old = rs->local;
+	int rv;
+
+	if (addr->family != PTCP_AF_INET || !addr_known(addr))
+		return -EAFNOSUPPORT;
+	memcpy(rs->local.addr, addr->addr, sizeof(rs->local.addr));
+	if ((rv = aim(rs)) != 0)
+		rs->local = old;
 	return rv;
 }
 

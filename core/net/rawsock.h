@@ -55,9 +55,11 @@ struct ptcp_rawsock_rx {
 	const char *why;             /* reason, when the packet was discarded */
 };
 
-/* Reserves local (IPv4; address 0.0.0.0 means any; port 0 lets the
- * kernel pick one, written back into rs->local), takes the port's lock,
- * then opens the raw socket. mark is set with SO_MARK (needs
+/* Reserves local (IPv4; port 0 lets the kernel pick one, written back
+ * into rs->local), takes the port's lock, then opens the raw socket.
+ * Address 0.0.0.0 means not known yet (rendezvous mode learns it from its
+ * connection to the server): the port is reserved on every address, and
+ * the raw socket receives nothing until ptcp_rawsock_set_addr(). mark is set with SO_MARK (needs
  * CAP_NET_ADMIN, or CAP_NET_RAW on recent kernels). Socket buffers are
  * raised so a burst of a full window is not dropped by the socket.
  *
@@ -68,6 +70,15 @@ struct ptcp_rawsock_rx {
  * bind(2) or setsockopt(2). On error everything opened is closed again
  * (rs->holder stays filled in). */
 int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local, uint32_t mark);
+
+/* Sets our address once it is known (or again: it may change): binds the
+ * raw socket to it, lets in the segments for it and our port, and drops
+ * what was queued before. The port stays reserved as it was.
+ *
+ * Returns 0, or -EAFNOSUPPORT (not IPv4, or 0.0.0.0), -EADDRNOTAVAIL (not
+ * an address of ours), or another -errno of bind(2) or setsockopt(2);
+ * rs->local is then as before. */
+int ptcp_rawsock_set_addr(struct ptcp_rawsock *rs, const struct ptcp_endpoint *addr);
 
 /* Closes the sockets and releases the lock. Safe on a closed or
  * zeroed-then-failed rawsock. */

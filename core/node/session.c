@@ -20,6 +20,7 @@
 #include "random.h"
 #include "rawsock.h"
 #include "session.h"
+#include "wire.h"
 
 #define IO_BUF (64 * 1024)     /* bytes moved per read(2)/write(2) */
 #define RX_BATCH 64            /* packets read per raw-socket wake-up */
@@ -47,9 +48,8 @@ struct session {
 	struct event_base *base;
 	struct event *ev_raw, *ev_timer, *ev_in, *ev_out, *ev_int, *ev_term;
 	struct ptcp_conn *conn;
-	struct ptcp_rawsock rs;
-	struct ptcp_nftguard guard;
-	struct ptcp_pcapw *pcap;
+	struct ptcp_wire *w;            /* cfg.wire, or own_wire */
+	struct ptcp_wire own_wire;
 	ptcp_ts start;
 
 	bool in_poll, out_poll;        /* fd works with epoll */
@@ -225,7 +225,7 @@ static bool send_batch(struct session *s, unsigned n)
 
 	if (n == 0)
 		return true;
-	rv = ptcp_rawsock_send_many(&s->rs, remote, s->tx_iov, n);
+	rv = ptcp_rawsock_send_many(&s->w->rs, remote, s->tx_iov, n);
 	if (rv < 0)
 		return send_error(s, rv);
 	if ((unsigned)rv < n)
@@ -269,7 +269,7 @@ static void gso_try(struct session *s, ptcp_ts now)
 
 	if (!synchronized_state(ptcp_conn_state(s->conn)) || now < s->gso_retry_at)
 		return;
-	rv = ptcp_pktsock_route(&s->pk, &s->rs.local, ptcp_conn_remote(s->conn), s->cfg->mark,
+	rv = ptcp_pktsock_route(&s->pk, &s->w->rs.local, ptcp_conn_remote(s->conn), s->cfg->mark,
 				&path, &why);
 	if (rv == -EAGAIN) {
 		/* The kernel resolves the next hop for the raw socket's
@@ -290,7 +290,7 @@ static void gso_try(struct session *s, ptcp_ts now)
 	}
 	/* Our frames will bypass this host's netfilter: a NAT here must not
 	 * be, and connection tracking must stop checking the window. */
-	rv = ptcp_pktsock_conntrack(&s->rs.local, ptcp_conn_remote(s->conn));
+	rv = ptcp_pktsock_conntrack(&s->w->rs.local, ptcp_conn_remote(s->conn));
 	if (rv == -EXDEV) {
 		gso_give_up(s, "this host NATs the connection, and frames would bypass the NAT");
 		return;
@@ -327,10 +327,10 @@ static bool gso_send_cut(struct session *s, unsigned i)
 
 	for (k = 0;; k++) {
 		n = ptcp_pktsock_piece(s->tx_buf, s->tx_cap, tcp, len, s->gso_size[i], k,
-				       &s->rs.local, remote);
+				       &s->w->rs.local, remote);
 		if (n <= 0)
 			return true;
-		rv = ptcp_rawsock_send(&s->rs, remote, s->tx_buf, (size_t)n, s->gso_ttl[i]);
+		rv = ptcp_rawsock_send(&s->w->rs, remote, s->tx_buf, (size_t)n, s->gso_ttl[i]);
 		if (rv < 0 && !send_error(s, rv))
 			return false;
 	}
@@ -406,8 +406,8 @@ static bool gso_flush(struct session *s, ptcp_ts now)
 		log_segment(">", frame + PTCP_PKTSOCK_HEADROOM, (size_t)n, local, remote);
 		/* What the engine produced, before its checksum becomes the
 		 * pseudo-header sum the kernel wants. */
-		if (s->pcap)
-			(void)ptcp_pcapw_write_tcp(s->pcap, local, remote, frame + PTCP_PKTSOCK_HEADROOM,
+		if (s->w->pcap)
+			(void)ptcp_pcapw_write_tcp(s->w->pcap, local, remote, frame + PTCP_PKTSOCK_HEADROOM,
 						   (size_t)n, info.ttl);
 		s->gso_iov[k].iov_base = frame;
 		s->gso_iov[k].iov_len = PTCP_PKTSOCK_HEADROOM + (size_t)n;
@@ -464,15 +464,15 @@ static void flush_tx(struct session *s, ptcp_ts now)
 		if (n == 0)
 			break;
 		log_segment(">", buf, (size_t)n, local, remote);
-		if (s->pcap)
-			(void)ptcp_pcapw_write_tcp(s->pcap, local, remote, buf, (size_t)n, info.ttl);
+		if (s->w->pcap)
+			(void)ptcp_pcapw_write_tcp(s->w->pcap, local, remote, buf, (size_t)n, info.ttl);
 		if (info.ttl) {
 			/* A TTL of its own (the first punching SYN): keep the
 			 * order, send what is gathered, then this one alone. */
 			if (!send_batch(s, k))
 				return;
 			k = 0;
-			rv = ptcp_rawsock_send(&s->rs, remote, buf, (size_t)n, info.ttl);
+			rv = ptcp_rawsock_send(&s->w->rs, remote, buf, (size_t)n, info.ttl);
 			if (rv < 0 && !send_error(s, rv))
 				return;
 			continue;
@@ -501,7 +501,7 @@ static void on_raw(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	for (i = 0; i < RX_BATCH && !s->done; i++) {
-		rv = ptcp_rawsock_recv(&s->rs, s->rx_buf, PTCP_RAWSOCK_MTU, &rx);
+		rv = ptcp_rawsock_recv(&s->w->rs, s->rx_buf, PTCP_RAWSOCK_MTU, &rx);
 		if (rv == -EAGAIN)
 			break;
 		if (rv < 0) {
@@ -514,8 +514,8 @@ static void on_raw(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		log_segment("<", rx.tcp, rx.tcp_len, &rx.src, &rx.dst);
-		if (s->pcap)
-			(void)ptcp_pcapw_write_ip(s->pcap, rx.ip, rx.ip_len);
+		if (s->w->pcap)
+			(void)ptcp_pcapw_write_ip(s->w->pcap, rx.ip, rx.ip_len);
 		/* Malformed segments are reported by the engine as drops. */
 		(void)ptcp_conn_input_bytes(s->conn, rx.tcp, rx.tcp_len, &rx.src, now);
 	}
@@ -1042,70 +1042,30 @@ static int make_nonblocking(int fd, int *saved)
 	return 0;
 }
 
-static const char setcap_hint[] =
-	"run as root or `setcap cap_net_raw,cap_net_admin+ep $(command -v p2ptcp)`";
-
+/* The wire the caller gave, or one of our own. */
 static int open_wire(struct session *s)
 {
 	const struct ptcp_session_config *cfg = s->cfg;
-	char err[256];
-	int rv;
+	struct ptcp_wire_config wc;
 
-	rv = ptcp_rawsock_open(&s->rs, &cfg->local, cfg->mark);
-	if (rv == -EPERM || rv == -EACCES) {
-		fail(s, PTCP_SESSION_PERM, -rv,
-		     "raw sockets need CAP_NET_RAW (and CAP_NET_ADMIN for the firewall rule): %s",
-		     setcap_hint);
-		return -1;
-	}
-	if (rv == -EBUSY) {
-		if (s->rs.holder.known)
-			fail(s, PTCP_SESSION_SYSTEM, EADDRINUSE,
-			     "local port %u is already served by another p2ptcp (pid %ld, uid %lu)",
-			     cfg->local.port, (long)s->rs.holder.pid, (unsigned long)s->rs.holder.uid);
-		else
-			fail(s, PTCP_SESSION_SYSTEM, EADDRINUSE,
-			     "local port %u is already served by another p2ptcp", cfg->local.port);
-		return -1;
-	}
-	if (rv == -EADDRINUSE) {
-		fail(s, PTCP_SESSION_SYSTEM, EADDRINUSE,
-		     "local port %u is in use by another program", cfg->local.port);
-		return -1;
-	}
-	if (rv != 0) {
-		char a[48];
-
-		ptcp_endpoint_format(&cfg->local, a, sizeof(a));
-		fail(s, PTCP_SESSION_SYSTEM, -rv, "cannot use local endpoint %s: %s", a,
-		     strerror(-rv));
-		return -1;
-	}
-	s->res->local = s->rs.local;
-
-	rv = ptcp_nftguard_install(&s->guard, &s->rs.local, cfg->mark, err, sizeof(err));
-	if (rv == -EPERM) {
-		fail(s, PTCP_SESSION_PERM, EPERM,
-		     "the firewall rule needs CAP_NET_ADMIN: %s", setcap_hint);
-		return -1;
-	}
-	if (rv != 0) {
-		fail(s, PTCP_SESSION_FIREWALL, -rv,
-		     "cannot install firewall rule (nftables): %s; the kernel would reset the connection",
-		     err);
-		return -1;
-	}
-	ptcp_info("firewall: table inet %s drops the kernel's RSTs from port %u",
-		  s->guard.table, s->rs.local.port);
-
-	if (cfg->pcap_path) {
-		rv = ptcp_pcapw_open(&s->pcap, cfg->pcap_path, err, sizeof(err));
-		if (rv != 0) {
-			fail(s, PTCP_SESSION_SYSTEM, -rv, "cannot write capture '%s': %s",
-			     cfg->pcap_path, err);
+	if (cfg->wire) {
+		s->w = cfg->wire;
+		if (!ptcp_wire_ready(s->w)) {
+			fail(s, PTCP_SESSION_SYSTEM, EINVAL, "the wire has no local address yet");
 			return -1;
 		}
+	} else {
+		memset(&wc, 0, sizeof(wc));
+		wc.local = cfg->local;
+		wc.mark = cfg->mark;
+		wc.pcap_path = cfg->pcap_path;
+		if (ptcp_wire_open(&s->own_wire, &wc, s->res) != 0) {
+			s->done = true;
+			return -1;
+		}
+		s->w = &s->own_wire;
 	}
+	s->res->local = s->w->rs.local;
 	return 0;
 }
 
@@ -1149,7 +1109,7 @@ static int open_conn(struct session *s)
 	cc.alloc.ctx = NULL;
 	cc.on_event = on_event;
 	cc.user = s;
-	rv = ptcp_conn_new(&s->conn, &cc, &s->rs.local,
+	rv = ptcp_conn_new(&s->conn, &cc, &s->w->rs.local,
 			   cfg->remote.family == PTCP_AF_NONE ? NULL : &cfg->remote);
 	if (rv != 0) {
 		fail(s, PTCP_SESSION_SYSTEM, rv == PTCP_ERR_NOMEM ? ENOMEM : EINVAL,
@@ -1163,7 +1123,7 @@ static int open_conn(struct session *s)
 			o.isn = ptcp_random_u32();
 		} else {
 			ptcp_random_bytes(secret, sizeof(secret));
-			o.isn = ptcp_isn_generate(secret, &s->rs.local, &cfg->remote, s->start);
+			o.isn = ptcp_isn_generate(secret, &s->w->rs.local, &cfg->remote, s->start);
 		}
 	}
 	s->tx_cap = (size_t)PTCP_TCP_HDR_MAX + cc.mss + 64;
@@ -1193,7 +1153,7 @@ static int open_conn(struct session *s)
 		}
 	}
 
-	ptcp_endpoint_format(&s->rs.local, a, sizeof(a));
+	ptcp_endpoint_format(&s->w->rs.local, a, sizeof(a));
 	if (cfg->passive) {
 		ptcp_info("listening on %s, ISN %u", a, o.isn);
 		rv = ptcp_conn_open_passive(s->conn, &o, s->start);
@@ -1233,7 +1193,7 @@ static int open_loop(struct session *s)
 	if (s->out_poll)
 		(void)make_nonblocking(cfg->out_fd, &s->out_flags);
 
-	s->ev_raw = event_new(s->base, s->rs.fd, EV_READ | EV_PERSIST, on_raw, s);
+	s->ev_raw = event_new(s->base, s->w->rs.fd, EV_READ | EV_PERSIST, on_raw, s);
 	s->ev_timer = evtimer_new(s->base, on_timer, s);
 	s->ev_in = event_new(s->base, cfg->in_fd, EV_READ | EV_PERSIST, on_in, s);
 	s->ev_out = event_new(s->base, cfg->out_fd, EV_WRITE, on_out, s);
@@ -1270,10 +1230,8 @@ static void close_all(struct session *s)
 		ptcp_conn_stats(s->conn, &s->res->stats);
 		ptcp_conn_free(s->conn);
 	}
-	if (s->pcap)
-		ptcp_pcapw_close(s->pcap);
-	ptcp_nftguard_remove(&s->guard);
-	ptcp_rawsock_close(&s->rs);
+	if (s->w == &s->own_wire)
+		ptcp_wire_close(&s->own_wire);
 	ptcp_pktsock_close(&s->pk);
 	free(s->gso_buf);
 	free(s->tx_buf);
@@ -1304,7 +1262,8 @@ int ptcp_session_run(const struct ptcp_session_config *cfg, struct ptcp_session_
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.res = res;
-	s.rs.fd = s.rs.reserve_fd = s.rs.lock_fd = -1;
+	ptcp_wire_init(&s.own_wire);
+	s.w = &s.own_wire;
 	s.pk.fd = s.pk.nl = -1;
 	s.in_flags = s.out_flags = -1;
 	s.linger_until = PTCP_TS_NEVER;
@@ -1322,8 +1281,8 @@ int ptcp_session_run(const struct ptcp_session_config *cfg, struct ptcp_session_
 		if (!s.done)
 			event_base_dispatch(s.base);
 	}
-	if (s.pcap)
-		(void)ptcp_pcapw_flush(s.pcap);
+	if (s.w->pcap)
+		(void)ptcp_pcapw_flush(s.w->pcap);
 	close_all(&s);
 	signal(SIGPIPE, old_pipe);
 	if (s.conn)
