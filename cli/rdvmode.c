@@ -6,7 +6,11 @@
  *      the peer (connect) or wait to be asked (listen), get the MATCH;
  *   2. at the agreed start, the direct-mode session (session.h) from that
  *      same port to the peer's endpoint, both sides punching with a
- *      simultaneous open (RFC 9293 section 3.5) and the agreed ISNs. */
+ *      simultaneous open (RFC 9293 section 3.5) and the agreed ISNs.
+ * Before either, the wire (wire.h: the port, the raw socket, the firewall
+ * table) is opened, so that missing capabilities or a port in use stop us
+ * before anything goes on the network; it is kept, and so the port, for
+ * every peer a server serves. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -38,6 +42,7 @@
 #include "resolve.h"
 #include "session.h"
 #include "status.h"
+#include "wire.h"
 
 #define RDV_ENV "P2PTCP_RENDEZVOUS"
 
@@ -83,6 +88,7 @@ struct rdv {
 	struct event *deadline, *ev_int, *ev_term;
 	struct ptcp_endpoint servers[PTCP_RESOLVE_MAX];
 	unsigned n_servers, cur;
+	struct ptcp_wire wire;            /* the engine's port, raw socket, table */
 	struct ptcp_endpoint local;       /* the rendezvous socket's, = the engine's */
 	struct ptcp_endpoint observed;    /* as the server saw us */
 	bool rewritten;                   /* observed port != local port */
@@ -626,9 +632,9 @@ static void start_client(struct rdv *r)
 	cfg.base = r->base;
 	cfg.id = &r->id;
 	cfg.server = r->servers[r->cur];
-	if (r->o->has_local_addr)
-		cfg.local = r->o->local_addr;
-	cfg.local.port = r->o->local_port;
+	/* The wire's port (and its address, once known: --local-addr, or
+	 * the last round's): the server must see the engine's mapping. */
+	cfg.local = r->wire.rs.local;
 	cfg.register_timeout = 10 * PTCP_NS_PER_S;
 	cfg.on_registered = on_registered;
 	cfg.on_match = on_match;
@@ -640,7 +646,7 @@ static void start_client(struct rdv *r)
 		return;
 	r->c = NULL;
 	if (rv == -EADDRINUSE) {
-		fail(r, PTCP_EXIT_SYSTEM, "local port %u is in use", r->o->local_port);
+		fail(r, PTCP_EXIT_SYSTEM, "local port %u is in use", cfg.local.port);
 	} else if (r->cur + 1 < r->n_servers) {
 		r->cur++;
 		start_client(r);
@@ -837,6 +843,12 @@ static int punch(struct rdv *r)
 	uint64_t n;
 
 	ptcp_session_config_default(&cfg);
+	/* The raw socket learns our address from the rendezvous socket. */
+	if (ptcp_wire_set_addr(&r->wire, &r->local, &res) != 0) {
+		ptcp_error("%s", res.msg);
+		return ptcp_cli_exit_code(&res);
+	}
+	cfg.wire = &r->wire;
 	cfg.local = r->local;
 	cfg.remote = r->m.peer_public;
 	/* Both behind the same NAT: its outside address is the same for
@@ -858,7 +870,6 @@ static int punch(struct rdv *r)
 	cfg.open.peer_isn = r->m.peer_isn;
 	cfg.open_timeout = o->punch_window;
 	cfg.linger = o->linger;
-	cfg.pcap_path = o->pcap;
 	cfg.in_fd = r->in_fd;
 	cfg.out_fd = r->out_fd;
 	if (o->sndbuf)
@@ -1109,11 +1120,13 @@ static void reset_round(struct rdv *r)
 }
 
 /* listen --exec / --forward: register, wait for a peer, serve it with a
- * child, and again, until a signal. Each round registers from a new
- * port the kernel picks (or --local-port again): the rendezvous
- * connection of the last round is in TIME-WAIT to the same server on its
- * port, and the NAT may still hold state from the last peer's flow; a
- * fresh port gets a fresh mapping, observed anew by the server. */
+ * child, and again, until a signal. Every round registers from the
+ * wire's port, which stays ours (and the firewall table up) from the
+ * first round to the last, so no round needs privileges again: the new
+ * rendezvous connection shares the port with the reservation and with
+ * the last round's connection in TIME-WAIT (SO_REUSEPORT), the new
+ * peer's flow is a conntrack tuple of its own, and the server observes
+ * the mapping anew each round (the NAT check runs again). */
 static int serve(struct rdv *r)
 {
 	struct sigaction sa;
@@ -1174,6 +1187,31 @@ static int serve(struct rdv *r)
 
 /* --- the subcommands ------------------------------------------------------------ */
 
+/* The port (--local-port, or one the kernel picks), the raw socket and
+ * the firewall table, before anything goes on the network: without the
+ * capabilities, or with the port in use, we stop here and not after the
+ * rendezvous. The address comes from --local-addr, or later from the
+ * rendezvous socket. Returns 0 or the exit code (the line is printed). */
+static int open_wire(struct rdv *r)
+{
+	struct ptcp_session_result res;
+	struct ptcp_wire_config wc;
+
+	memset(&wc, 0, sizeof(wc));
+	memset(&res, 0, sizeof(res));
+	if (r->o->has_local_addr)
+		wc.local = r->o->local_addr;
+	wc.local.family = PTCP_AF_INET;
+	wc.local.port = r->o->local_port;
+	wc.mark = PTCP_SESSION_MARK;
+	wc.pcap_path = r->o->pcap;
+	if (ptcp_wire_open(&r->wire, &wc, &res) != 0) {
+		ptcp_error("%s", res.msg);
+		return ptcp_cli_exit_code(&res);
+	}
+	return 0;
+}
+
 static int run(int argc, char *argv[], bool listen)
 {
 	char dir[PTCP_IDENTITY_PATH_MAX], err[512];
@@ -1182,6 +1220,7 @@ static int run(int argc, char *argv[], bool listen)
 	int rv;
 
 	memset(&r, 0, sizeof(r));
+	ptcp_wire_init(&r.wire);
 	r.in_fd = STDIN_FILENO;
 	r.out_fd = STDOUT_FILENO;
 	r.t0 = ptcp_clock_now();
@@ -1212,19 +1251,23 @@ static int run(int argc, char *argv[], bool listen)
 		ptcp_error("%s", err);
 		return PTCP_EXIT_CONN;
 	}
-	if (o.exec_cmd || o.forward) {
-		rv = serve(&r);
+	if ((rv = open_wire(&r)) != 0) {
 		ptcp_identity_wipe(&r.id);
 		return rv;
 	}
-	rv = rendezvous(&r);
-	rendezvous_free(&r);
-	ptcp_identity_wipe(&r.probe_id);
-	if (rv == 0)
-		rv = punch(&r);
-	else
-		ptcp_error("%s", r.msg);
+	if (o.exec_cmd || o.forward) {
+		rv = serve(&r);
+	} else {
+		rv = rendezvous(&r);
+		rendezvous_free(&r);
+		ptcp_identity_wipe(&r.probe_id);
+		if (rv == 0)
+			rv = punch(&r);
+		else
+			ptcp_error("%s", r.msg);
+	}
 	ptcp_identity_wipe(&r.id);
+	ptcp_wire_close(&r.wire);
 	return rv;
 }
 

@@ -7,7 +7,8 @@
 # RST, a peer on the internet without NAT (S itself), a NAT with
 # --random-fully (symmetric: must fail fast with its own message and exit
 # status). Errors: a malformed peer id, an unknown one, a peer that does
-# not allow us, a rendezvous server that is down. Each case prints the
+# not allow us, a rendezvous server that is down; no capabilities or a
+# port in use, which must stop p2ptcp before it talks to the server. Each case prints the
 # time from the start of `connect` to ESTABLISHED, from the -v logs.
 # Ends with "netns: P passed, F failed".
 set -u
@@ -180,6 +181,45 @@ case_errors() {
 	expect_no_tables "$LAB_A"
 }
 
+# Without the capabilities, or with the port in use, p2ptcp stops before
+# anything goes on the network: nothing to or from the rendezvous server
+# on A's link.
+case_early() {
+	local d rc cmd c
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	srv_start || return 1
+	key ka && key kb || return 1
+	d=$(mktemp -d /tmp/ptcp-nobody.XXXXXX) || return 1
+	lab_at_exit "rm -rf '$d'"
+	chmod 755 "$d"
+	mkdir -m 1777 "$d/k"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$P2PTCP" keygen --dir "$d/k/p2ptcp" \
+		>/dev/null 2>&1 || { t_fail "nobody's keygen failed"; return 1; }
+	lab_capture_start "$LAB_A" eth0 "$LAB_DIR/a.pcap" tcp port 7450 || return 1
+	for cmd in connect listen; do
+		t_log "$LAB_DIR/nocap_$cmd.log"
+		# shellcheck disable=SC2046
+		timeout 10 ip netns exec "$LAB_A" setpriv --reuid=65534 --regid=65534 --clear-groups \
+			"$P2PTCP" $cmd $([ $cmd = connect ] && echo "$ID_kb") --rendezvous "$LAB_S_IP" \
+			--dir "$d/k/p2ptcp" </dev/null >/dev/null 2>"$LAB_DIR/nocap_$cmd.log"
+		rc=$?
+		expect_exit "$cmd without capabilities" $rc 77
+		grep -q "raw sockets need CAP_NET_RAW" "$LAB_DIR/nocap_$cmd.log" ||
+			t_fail "$cmd without capabilities said: $(cat "$LAB_DIR/nocap_$cmd.log")"
+	done
+	# another program has the port
+	kp_start squat "$LAB_A" squat 40501 --timeout 30
+	wait_for 5 grep -qs '^squat bound' "$LAB_DIR/squat.out" || { t_fail "kpeer squat did not bind"; return 1; }
+	run_err busy 71 "local port 40501 is in use by another program" connect "$ID_kb" --local-port 40501
+	run_err busy_listen 71 "local port 40501 is in use by another program" listen --local-port 40501
+	sleep 0.2
+	lab_capture_stop
+	c=$(lab_pcap_count "$LAB_DIR/a.pcap")
+	[ "$c" -eq 0 ] || t_fail "$c segments to or from the rendezvous server before the failures"
+	expect_no_tables "$LAB_A"
+}
+
 rdv_init || exit 1
 t_run "punch nat-drop: listen <-> connect <peer-id> through both NATs, 16 MiB each way" case_nat drop
 t_run "punch nat-rst: listen <-> connect <peer-id> through RST-answering NATs" case_nat rst
@@ -187,4 +227,5 @@ t_run "punch internet: a peer without NAT (S) <-> a peer behind a NAT" case_inte
 t_run "punch same-nat: two peers behind one NAT use their private endpoints" case_same_nat
 t_run "punch symmetric: --random-fully NAT fails fast with the symmetric-NAT message" case_symmetric
 t_run "punch errors: down, bad id, unknown id, not allowed, no server, no DNS" case_errors
+t_run "punch early: no capabilities, or the port in use, fail before anything is sent" case_early
 t_summary
