@@ -8,9 +8,11 @@
 #include "error.h"
 #include "log.h"
 #include "options.h"
+#include "privs.h"
 #include "route.h"
 #include "session.h"
 #include "status.h"
+#include "wire.h"
 
 static const char connect_usage[] =
 	"Usage: p2ptcp connect --local-port PORT --peer ADDR:PORT [--local-addr ADDR]\n"
@@ -98,11 +100,44 @@ static int pick_local(struct ptcp_cli_direct *o, struct ptcp_endpoint *local)
 	return 0;
 }
 
+/* Opens the wire (port, raw socket, firewall table, capture, --gso's
+ * packet socket) while we have the capabilities, then gives them up
+ * before the first segment is read: only --gso keeps CAP_NET_ADMIN (its
+ * conntrack, xfrm and neighbour messages at ESTABLISHED). Returns 0 or
+ * the exit code (the line is printed). */
+static int open_wire(struct ptcp_wire *w, const struct ptcp_session_config *cfg)
+{
+	struct ptcp_session_result res;
+	struct ptcp_wire_config wc;
+	uint64_t keep = cfg->gso ? PTCP_PRIVS_NET_ADMIN : 0;
+	char err[256];
+	int rv;
+
+	memset(&wc, 0, sizeof(wc));
+	memset(&res, 0, sizeof(res));
+	wc.local = cfg->local;
+	wc.mark = cfg->mark;
+	wc.pcap_path = cfg->pcap_path;
+	wc.gso = cfg->gso;
+	if (ptcp_wire_open(w, &wc, &res) != 0) {
+		ptcp_error("%s", res.msg);
+		return ptcp_cli_exit_code(&res);
+	}
+	if ((rv = ptcp_privs_drop(keep, true, err, sizeof(err))) != 0) {
+		ptcp_error("%s", err);
+		ptcp_wire_close(w);
+		return PTCP_EXIT_SYSTEM;
+	}
+	ptcp_info("privileges: %s", keep ? "kept only CAP_NET_ADMIN (--gso)" : "none kept");
+	return 0;
+}
+
 static int run(int argc, char *argv[], bool listen)
 {
 	struct ptcp_session_config cfg;
 	struct ptcp_session_result res;
 	struct ptcp_cli_direct o;
+	struct ptcp_wire w;
 	char err[256];
 	int rv;
 
@@ -147,7 +182,12 @@ static int run(int argc, char *argv[], bool listen)
 		cfg.conn.syn_retries = n > 1000000 ? 1000000 : (unsigned)n;
 	}
 
-	if (ptcp_session_run(&cfg, &res) == 0)
+	if ((rv = open_wire(&w, &cfg)) != 0)
+		return rv;
+	cfg.wire = &w;
+	rv = ptcp_session_run(&cfg, &res);
+	ptcp_wire_close(&w);
+	if (rv == 0)
 		return PTCP_EXIT_OK;
 	ptcp_error("%s", res.msg);
 	return ptcp_cli_exit_code(&res);

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "options.h"
 #include "peerid.h"
+#include "privs.h"
 #include "random.h"
 #include "rdvclient.h"
 #include "rdvmode.h"
@@ -1191,11 +1192,19 @@ static int serve(struct rdv *r)
  * the firewall table, before anything goes on the network: without the
  * capabilities, or with the port in use, we stop here and not after the
  * rendezvous. The address comes from --local-addr, or later from the
- * rendezvous socket. Returns 0 or the exit code (the line is printed). */
+ * rendezvous socket. Then every capability goes, before the first byte
+ * from the server is read: the wire serves every round of a server, and
+ * only a port below ip_unprivileged_port_start keeps
+ * CAP_NET_BIND_SERVICE (each round binds a rendezvous socket to it).
+ * --exec keeps the bounding set and may gain privileges by exec, so that
+ * the commands it runs are as they would be without p2ptcp. Returns 0 or
+ * the exit code (the line is printed). */
 static int open_wire(struct rdv *r)
 {
 	struct ptcp_session_result res;
 	struct ptcp_wire_config wc;
+	uint64_t keep = 0;
+	char err[256];
 
 	memset(&wc, 0, sizeof(wc));
 	memset(&res, 0, sizeof(res));
@@ -1209,6 +1218,15 @@ static int open_wire(struct rdv *r)
 		ptcp_error("%s", res.msg);
 		return ptcp_cli_exit_code(&res);
 	}
+	if (ptcp_privs_port_is_privileged(r->wire.rs.local.port))
+		keep = PTCP_PRIVS_NET_BIND_SERVICE;
+	if (ptcp_privs_drop(keep, !r->o->exec_cmd, err, sizeof(err)) != 0) {
+		ptcp_error("%s", err);
+		ptcp_wire_close(&r->wire);
+		return PTCP_EXIT_SYSTEM;
+	}
+	ptcp_info("privileges: %s%s", keep ? "kept only CAP_NET_BIND_SERVICE (port below 1024)" :
+		  "none kept", r->o->exec_cmd ? "; --exec may still run privileged commands" : "");
 	return 0;
 }
 

@@ -668,39 +668,52 @@ out:
 	return n < 0 ? n : 0;
 }
 
+int ptcp_pktsock_socket(int *fd, uint32_t mark)
+{
+	int one = 1, v = SOCKBUF_BYTES, rv;
+
+	/* Protocol 0: the socket sends only, no copy of received frames. */
+	*fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (*fd < 0) {
+		rv = -errno;
+		*fd = -1;
+		return rv;
+	}
+	if (setsockopt(*fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) != 0) {
+		rv = -errno;
+		close(*fd);
+		*fd = -1;
+		return rv;
+	}
+	/* The mark only matters to tc here (netfilter is not passed); set it
+	 * so that shaping by mark treats both paths alike. */
+	if (mark)
+		(void)setsockopt(*fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
+	if (setsockopt(*fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) != 0)
+		(void)setsockopt(*fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	return 0;
+}
+
 int ptcp_pktsock_start(struct ptcp_pktsock *ps, const struct ptcp_pktsock_path *path,
                        uint32_t mark, uint16_t first_id)
 {
 	struct sockaddr_ll sll;
-	int one = 1, v = SOCKBUF_BYTES;
+	int rv;
 
-	if (ps->fd >= 0)
-		close(ps->fd);
 	ps->path = *path;
 	ps->ip_id = first_id;
-	/* Protocol 0: the socket sends only, no copy of received frames. */
-	ps->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (ps->fd < 0)
-		return -errno;
-	if (setsockopt(ps->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) != 0)
-		goto fail;
+	if (ps->fd < 0 && (rv = ptcp_pktsock_socket(&ps->fd, mark)) != 0)
+		return rv;
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
 	sll.sll_ifindex = path->ifindex;
-	if (bind(ps->fd, (struct sockaddr *)&sll, sizeof(sll)) != 0)
-		goto fail;
-	/* The mark only matters to tc here (netfilter is not passed); set it
-	 * so that shaping by mark treats both paths alike. */
-	if (mark)
-		(void)setsockopt(ps->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
-	if (setsockopt(ps->fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) != 0)
-		(void)setsockopt(ps->fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	if (bind(ps->fd, (struct sockaddr *)&sll, sizeof(sll)) != 0) {
+		rv = -errno;
+		close(ps->fd);
+		ps->fd = -1;
+		return rv;
+	}
 	return 0;
-fail:
-	v = -errno;
-	close(ps->fd);
-	ps->fd = -1;
-	return v;
 }
 
 int ptcp_pktsock_refresh(struct ptcp_pktsock *ps, uint32_t mark)

@@ -193,12 +193,22 @@ int ptcp_pktsock_route(struct ptcp_pktsock *ps, const struct ptcp_endpoint *src,
  * another -errno (ctnetlink not available, no CAP_NET_ADMIN). */
 int ptcp_pktsock_conntrack(const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst);
 
-/* Opens the packet socket for path: AF_PACKET/SOCK_RAW bound to the
- * interface with protocol 0 (it sends; it receives nothing),
- * PACKET_VNET_HDR, SO_MARK mark, a large send buffer. first_id is the
- * IPv4 Identification of the first frame.
+/* Makes the packet socket, not yet bound to an interface: AF_PACKET/
+ * SOCK_RAW with protocol 0 (it sends; it receives nothing),
+ * PACKET_VNET_HDR, SO_MARK mark (0: none), a large send buffer. Creating
+ * it needs CAP_NET_RAW (and the forced buffer size CAP_NET_ADMIN), binding
+ * it later does not: a caller that drops its capabilities makes it first
+ * and puts it in ps->fd after ptcp_pktsock_init().
  *
- * Returns 0, or -EPERM (no CAP_NET_RAW), or another -errno. */
+ * Returns 0 with *fd set, or -EPERM (no CAP_NET_RAW), or another -errno. */
+int ptcp_pktsock_socket(int *fd, uint32_t mark);
+
+/* Starts sending for path: binds the packet socket (ps->fd, or a new one
+ * from ptcp_pktsock_socket() with mark) to the path's interface. first_id
+ * is the IPv4 Identification of the first frame.
+ *
+ * Returns 0, or -EPERM (no socket yet and no CAP_NET_RAW), or another
+ * -errno. */
 int ptcp_pktsock_start(struct ptcp_pktsock *ps, const struct ptcp_pktsock_path *path,
                        uint32_t mark, uint16_t first_id);
 

@@ -1059,6 +1059,7 @@ static int open_wire(struct session *s)
 		wc.local = cfg->local;
 		wc.mark = cfg->mark;
 		wc.pcap_path = cfg->pcap_path;
+		wc.gso = cfg->gso;
 		if (ptcp_wire_open(&s->own_wire, &wc, s->res) != 0) {
 			s->done = true;
 			return -1;
@@ -1081,6 +1082,9 @@ static void open_gso(struct session *s, const struct ptcp_config *cc)
 		ptcp_info("offload: no netlink socket (%s); raw socket only", strerror(-rv));
 		return;
 	}
+	/* The packet socket the wire made while we had CAP_NET_RAW. */
+	s->pk.fd = s->w->pkt_fd;
+	s->w->pkt_fd = -1;
 	s->gso_buf = malloc((size_t)GSO_FRAME * PTCP_PKTSOCK_BATCH);
 	if (!s->gso_buf) {
 		ptcp_info("offload: out of memory for frames; raw socket only");

@@ -3,8 +3,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "pktsock.h"
 #include "wire.h"
 
 static const char setcap_hint[] =
@@ -29,6 +31,7 @@ void ptcp_wire_init(struct ptcp_wire *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->rs.fd = w->rs.reserve_fd = w->rs.lock_fd = -1;
+	w->pkt_fd = -1;
 }
 
 static int open_port(struct ptcp_wire *w, const struct ptcp_wire_config *cfg,
@@ -95,6 +98,8 @@ int ptcp_wire_open(struct ptcp_wire *w, const struct ptcp_wire_config *cfg,
 			goto fail;
 		}
 	}
+	if (cfg->gso && (rv = ptcp_pktsock_socket(&w->pkt_fd, cfg->mark)) != 0)
+		ptcp_info("offload: cannot make a packet socket (%s); raw socket only", strerror(-rv));
 	return 0;
 fail:
 	ptcp_wire_close(w);
@@ -128,4 +133,7 @@ void ptcp_wire_close(struct ptcp_wire *w)
 	w->pcap = NULL;
 	ptcp_nftguard_remove(&w->guard);
 	ptcp_rawsock_close(&w->rs);
+	if (w->pkt_fd >= 0)
+		close(w->pkt_fd);
+	w->pkt_fd = -1;
 }

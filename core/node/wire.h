@@ -4,7 +4,9 @@
  *   - the port and the raw socket (rawsock.h: the reservation, the port's
  *     lock, the raw socket with its filter and SO_MARK);
  *   - the firewall table that drops the kernel's RSTs (nftguard.h);
- *   - the --pcap file (pcapw.h).
+ *   - the --pcap file (pcapw.h);
+ *   - for --gso, the packet socket (pktsock.h), made now and bound to an
+ *     interface once the connection is established.
  *
  * A session runs on a wire (session.h: cfg.wire); without one it opens its
  * own. Rendezvous mode opens the wire first, so that missing capabilities
@@ -30,6 +32,8 @@ struct ptcp_wire {
 	struct ptcp_rawsock rs;       /* rs.local: our address and port */
 	struct ptcp_nftguard guard;
 	struct ptcp_pcapw *pcap;      /* NULL: no capture */
+	int pkt_fd;                   /* --gso: the packet socket, not bound
+	                                 yet; -1: none (a session takes it) */
 };
 
 struct ptcp_wire_config {
@@ -39,13 +43,15 @@ struct ptcp_wire_config {
 	                                 address); port 0: the kernel picks */
 	uint32_t mark;                /* SO_MARK of our segments */
 	const char *pcap_path;        /* NULL: no capture */
+	bool gso;                     /* make the packet socket too */
 };
 
 /* Marks every object closed, so that ptcp_wire_close() is safe. */
 void ptcp_wire_init(struct ptcp_wire *w);
 
 /* Opens everything cfg asks for, in this order: the port (reservation and
- * lock), the raw socket, the firewall table, the capture file.
+ * lock), the raw socket, the firewall table, the capture file, the packet
+ * socket (a failure there only costs the offload, said at -v).
  *
  * Returns 0, or -1 with res filled in: PTCP_SESSION_PERM (no CAP_NET_RAW
  * or CAP_NET_ADMIN), PTCP_SESSION_FIREWALL (nftables not usable),
