@@ -833,6 +833,17 @@ static int channel_config(struct rdv *r, struct ptcp_channel_config *ch, uint8_t
 	return 0;
 }
 
+/* session on_ready, for a one-shot connect or listen: the channel has
+ * its own copy of our key (which it wipes after its one signature), and
+ * the rendezvous is over, so ours goes now instead of at exit. */
+static void wipe_identity(void *user)
+{
+	struct rdv *r = user;
+
+	ptcp_identity_wipe(&r->id);
+	ptcp_info("identity key wiped from memory (the channel signs with its own copy)");
+}
+
 static int punch(struct rdv *r)
 {
 	const struct rdv_opts *o = r->o;
@@ -871,6 +882,12 @@ static int punch(struct rdv *r)
 	cfg.open.peer_isn = r->m.peer_isn;
 	cfg.open_timeout = o->punch_window;
 	cfg.linger = o->linger;
+	/* A server needs the key again for every registration and handshake;
+	 * a one-shot connect or listen does not. */
+	if (!o->exec_cmd && !o->forward) {
+		cfg.on_ready = wipe_identity;
+		cfg.user = r;
+	}
 	cfg.in_fd = r->in_fd;
 	cfg.out_fd = r->out_fd;
 	if (o->sndbuf)

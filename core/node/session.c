@@ -1281,6 +1281,8 @@ int ptcp_session_run(const struct ptcp_session_config *cfg, struct ptcp_session_
 	if (ptcp_random_init() != 0)
 		fail(&s, PTCP_SESSION_SYSTEM, EIO, "libsodium cannot initialise its random source");
 	else if (open_wire(&s) == 0 && open_loop(&s) == 0 && open_conn(&s) == 0) {
+		if (cfg->on_ready)
+			cfg->on_ready(cfg->user);
 		settle(&s, ptcp_clock_now());
 		if (!s.done)
 			event_base_dispatch(s.base);

@@ -89,8 +89,14 @@ struct ptcp_session_config {
 	                                 records and only verified plaintext
 	                                 reaches out_fd; end of in_fd sends the
 	                                 end record before the FIN. Read only
-	                                 during ptcp_session_run() (the channel
-	                                 copies what it keeps). */
+	                                 while the session sets up (the channel
+	                                 copies what it keeps): see on_ready. */
+	void (*on_ready)(void *user); /* NULL, or called once when the session
+	                                 is set up and before its first segment:
+	                                 cfg.channel, identity_sk included, is
+	                                 no longer read, so the caller may wipe
+	                                 what only the setup needed */
+	void *user;                   /* for on_ready */
 };
 
 struct ptcp_session_result {
