@@ -33,6 +33,7 @@
 #include "error.h"
 #include "fdio.h"
 #include "identity.h"
+#include "ip.h"
 #include "log.h"
 #include "options.h"
 #include "peerid.h"
@@ -789,6 +790,33 @@ static void sleep_until(ptcp_ts at)
 		;
 }
 
+/* Where our SYNs go: the peer's public endpoint, as the server saw it;
+ * its private one (as the peer itself declares it) only when both
+ * conditions hold:
+ *   - both public addresses are equal: both behind one NAT, which few
+ *     NATs hairpin (the only case it is needed);
+ *   - it is in a private or link-local range (ptcp_ip_is_private()),
+ *     with a port.
+ * Otherwise a peer could make us send SYNs to any host and port it names:
+ * our own loopback, a public address, or a LAN host when it only seems
+ * to share our NAT. Returns what was chosen; *why says why a declared
+ * private endpoint was not used (NULL when it was, or none was given). */
+static const struct ptcp_endpoint *choose_remote(const struct ptcp_rdv_match *m, const char **why)
+{
+	*why = NULL;
+	if (m->peer_private.family == PTCP_AF_NONE)
+		return &m->peer_public;
+	if (!same_addr(&m->peer_public, &m->self_public)) {
+		*why = "we do not share a public address";
+		return &m->peer_public;
+	}
+	if (!ptcp_ip_is_private(&m->peer_private) || m->peer_private.port == 0) {
+		*why = "it is not a private or link-local address";
+		return &m->peer_public;
+	}
+	return &m->peer_private;
+}
+
 /* listen --allow, checked against the id the secure channel proved (its
  * signature verified), never against the rendezvous's word for it; the
  * proven id must also be the one the rendezvous matched us with. */
@@ -852,6 +880,8 @@ static int punch(struct rdv *r)
 	struct ptcp_channel_config chcfg;
 	uint8_t binding[8];
 	char a[64], b[64], pid[PTCP_PEERID_TEXT_MAX];
+	const struct ptcp_endpoint *to;
+	const char *why;
 	uint64_t n;
 
 	ptcp_session_config_default(&cfg);
@@ -862,14 +892,13 @@ static int punch(struct rdv *r)
 	}
 	cfg.wire = &r->wire;
 	cfg.local = r->local;
-	cfg.remote = r->m.peer_public;
-	/* Both behind the same NAT: its outside address is the same for
-	 * both, and few NATs hairpin, so go to the private endpoint. */
-	if (same_addr(&r->m.peer_public, &r->m.self_public) &&
-	    r->m.peer_private.family != PTCP_AF_NONE) {
-		cfg.remote = r->m.peer_private;
+	to = choose_remote(&r->m, &why);
+	cfg.remote = *to;
+	if (why)
+		ptcp_info("not using the private endpoint %s the peer declared: %s",
+			  ptcp_endpoint_format(&r->m.peer_private, a, sizeof(a)), why);
+	else if (to == &r->m.peer_private)
 		ptcp_info("the peer is behind our own NAT: using its private endpoint");
-	}
 	if (ptcp_peerid_encode(pid, sizeof(pid), r->m.peer_key, NULL) < 0)
 		pid[0] = '\0';
 	ptcp_info("matched with %s at %s (ISN %u, ours %u, %s); punching in %u ms", pid,

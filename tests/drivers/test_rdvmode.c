@@ -130,6 +130,45 @@ static void test_split(void)
 	CHECK_INT(ptcp_resolve_split("[x", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
 }
 
+static struct ptcp_endpoint v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+{
+	return (struct ptcp_endpoint){ .family = PTCP_AF_INET, .addr = { a, b, c, d }, .port = port };
+}
+
+/* A peer's self-declared private endpoint is used only behind our own
+ * NAT (equal public addresses) and only in a private or link-local range. */
+static void test_choose_remote(void)
+{
+	struct ptcp_rdv_match m;
+	const char *why;
+
+	memset(&m, 0, sizeof(m));
+	m.self_public = v4(203, 0, 113, 1, 40000);
+	m.peer_public = v4(203, 0, 113, 1, 40001);
+	m.peer_private = v4(10, 3, 0, 2, 40001);
+	CHECK(choose_remote(&m, &why) == &m.peer_private && why == NULL);
+	m.peer_private = v4(169, 254, 7, 7, 40001);
+	CHECK(choose_remote(&m, &why) == &m.peer_private && why == NULL);
+	/* outside the ranges: loopback, public, carrier-grade NAT space */
+	m.peer_private = v4(127, 0, 0, 1, 22);
+	CHECK(choose_remote(&m, &why) == &m.peer_public);
+	CHECK(why && strcmp(why, "it is not a private or link-local address") == 0);
+	m.peer_private = v4(203, 0, 113, 77, 9);
+	CHECK(choose_remote(&m, &why) == &m.peer_public && why != NULL);
+	m.peer_private = v4(100, 64, 0, 9, 40001);
+	CHECK(choose_remote(&m, &why) == &m.peer_public && why != NULL);
+	m.peer_private = v4(10, 3, 0, 2, 0);
+	CHECK(choose_remote(&m, &why) == &m.peer_public && why != NULL);
+	/* in range, but the peer is behind another NAT */
+	m.peer_private = v4(10, 1, 0, 99, 22);
+	m.peer_public = v4(203, 0, 113, 2, 40001);
+	CHECK(choose_remote(&m, &why) == &m.peer_public);
+	CHECK(why && strcmp(why, "we do not share a public address") == 0);
+	/* none declared */
+	m.peer_private.family = PTCP_AF_NONE;
+	CHECK(choose_remote(&m, &why) == &m.peer_public && why == NULL);
+}
+
 struct answer {
 	int calls;
 	unsigned n;
@@ -198,6 +237,7 @@ int main(void)
 	RUN(test_mode);
 	RUN(test_options);
 	RUN(test_split);
+	RUN(test_choose_remote);
 	RUN(test_resolve);
 	config(NULL);
 	rmdir(d);

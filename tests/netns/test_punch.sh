@@ -181,6 +181,67 @@ case_errors() {
 	expect_no_tables "$LAB_A"
 }
 
+RDVPEER=${RDVPEER:-$BUILD/tests/tools/rdvpeer}
+
+# hostile NAME NS PRIVATE: a peer (rdvpeer, key in $LAB_DIR/NAME) in NS
+# that listens and declares PRIVATE as its private endpoint; sets ID_NAME
+# once it is registered.
+hostile() {
+	local name=$1 ns=$2 priv=$3 id
+	id=$("$RDVPEER" keygen "$LAB_DIR/$name") || { t_fail "rdvpeer keygen"; return 1; }
+	eval "ID_$name=\$id"
+	lab_bg "$ns" "$LAB_DIR/$name.out" "$LAB_DIR/$name.err" "$RDVPEER" listen \
+		--server "$LAB_S_IP:7450" --key "$LAB_DIR/$name" --private "$priv" --timeout 20
+	t_log "$LAB_DIR/$name.err"
+	wait_for 10 grep -qs '^registered' "$LAB_DIR/$name.out" ||
+		{ t_fail "rdvpeer $name did not register"; return 1; }
+}
+
+# A peer names a private endpoint that would steer A's SYNs elsewhere:
+# from behind A's own NAT (same public address) a public address and A's
+# own loopback, outside the private ranges; from behind NAT B a host on
+# A's LAN, in range but without a shared public address. A (punching for
+# 1 s, then exit 4) must send no SYN there: captures on its link and its
+# loopback.
+case_steer() {
+	local i rc priv
+	t_need_p2ptcp || return
+	[ -x "$RDVPEER" ] || { echo "    $T_NAME: $RDVPEER not built"; return 77; }
+	lab_two_nat drop with_s || return 1
+	lab__ns_add a2 && LAB_A2=$LAB_NS_LAST || return 1
+	lab__veth "$LAB_A2" eth0 "$LAB_NA" lan1 || return 1
+	lab__addr "$LAB_A2" eth0 10.3.0.2/24
+	lab__addr "$LAB_NA" lan1 10.3.0.1/24
+	ip -n "$LAB_A2" route add default via 10.3.0.1
+	ip netns exec "$LAB_NA" iptables -A FORWARD -i lan1 -j ACCEPT || return 1
+	srv_start || return 1
+	key ka || return 1
+	lab_capture_start "$LAB_A" eth0 "$LAB_DIR/eth0.pcap" 'tcp[tcpflags] & tcp-syn != 0' || return 1
+	lab_capture_start "$LAB_A" lo "$LAB_DIR/lo.pcap" 'tcp[tcpflags] & tcp-syn != 0' || return 1
+	i=0
+	for priv in "$LAB_A2 203.0.113.77:9" "$LAB_A2 127.0.0.1:22" "$LAB_B 10.1.0.99:22"; do
+		i=$((i + 1))
+		hostile "h$i" ${priv% *} "${priv#* }" || return 1
+		eval "run_err steer$i 4 \"not using the private endpoint ${priv#* } the peer declared\" \
+			connect \"\$ID_h$i\" --punch-window 1 -v"
+	done
+	grep -q "we do not share a public address" "$LAB_DIR/steer3.log" ||
+		t_fail "no 'we do not share a public address' in steer3.log"
+	sleep 0.2
+	lab_capture_stop "${LAB_CAP_PIDS[0]}"
+	lab_capture_stop "${LAB_CAP_PIDS[1]}"
+	for priv in 203.0.113.77 10.1.0.99; do
+		rc=$(lab_pcap_count "$LAB_DIR/eth0.pcap" dst host $priv)
+		[ "$rc" -eq 0 ] || t_fail "$rc SYNs from A to $priv"
+	done
+	rc=$(lab_pcap_count "$LAB_DIR/lo.pcap" dst port 22)
+	[ "$rc" -eq 0 ] || t_fail "$rc SYNs from A to its own loopback port 22"
+	# the SYNs went somewhere: to the peers' public endpoints
+	[ "$(lab_pcap_count "$LAB_DIR/eth0.pcap" dst host 203.0.113.1)" -ge 1 ] ||
+		t_fail "no SYN to the hostile peers' public endpoint 203.0.113.1"
+	expect_no_tables "$LAB_A"
+}
+
 # Without the capabilities, or with the port in use, p2ptcp stops before
 # anything goes on the network: nothing to or from the rendezvous server
 # on A's link.
@@ -228,4 +289,5 @@ t_run "punch same-nat: two peers behind one NAT use their private endpoints" cas
 t_run "punch symmetric: --random-fully NAT fails fast with the symmetric-NAT message" case_symmetric
 t_run "punch errors: down, bad id, unknown id, not allowed, no server, no DNS" case_errors
 t_run "punch early: no capabilities, or the port in use, fail before anything is sent" case_early
+t_run "punch steer: a peer's private endpoint outside the ranges or NAT steers no SYN" case_steer
 t_summary
