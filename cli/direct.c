@@ -43,8 +43,9 @@ static const char connect_usage[] =
 	"  --pcap FILE            write every segment sent and received to FILE (pcap)\n"
 	"  --gso                  once connected, send through a packet socket with\n"
 	"                         segmentation offload (64 KiB per system call); what\n"
-	"                         we send then bypasses this host's netfilter (firewall\n"
-	"                         rules; not used if this host NATs the connection)\n"
+	"                         we send then bypasses this host's netfilter and IPsec\n"
+	"                         (not used if this host NATs the connection, an IPsec\n"
+	"                         policy may apply, or either cannot be asked)\n"
 	"  -v, -vv                log states, drops and retransmissions; -vv every segment\n";
 
 static const char listen_usage[] =
@@ -64,7 +65,7 @@ static const char listen_usage[] =
 	"  --sndbuf/--rcvbuf B    send/receive buffer in bytes (default 262144)\n"
 	"  --pcap FILE            write every segment sent and received to FILE (pcap)\n"
 	"  --gso                  segmentation offload, as for connect (what we send\n"
-	"                         bypasses this host's netfilter)\n"
+	"                         bypasses this host's netfilter and IPsec)\n"
 	"  -v, -vv                log states, drops and retransmissions; -vv every segment\n";
 
 static int usage_error(bool listen, const char *msg)

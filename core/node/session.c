@@ -288,17 +288,33 @@ static void gso_try(struct session *s, ptcp_ts now)
 			    strerror(-rv));
 		return;
 	}
-	/* Our frames will bypass this host's netfilter: a NAT here must not
-	 * be, and connection tracking must stop checking the window. */
+	/* Our frames will bypass this host's xfrm and netfilter: no IPsec
+	 * policy or SA may apply, no NAT here may apply, and connection
+	 * tracking must stop checking the window. What cannot be asked is
+	 * taken as a no: the raw socket, which passes through both, is
+	 * always right. */
+	rv = ptcp_pktsock_xfrm(&s->w->rs.local, ptcp_conn_remote(s->conn), path.ifindex);
+	if (rv == -EXDEV) {
+		gso_give_up(s, "an IPsec (xfrm) policy or SA of this host may apply to the connection, "
+			    "and frames would bypass it");
+		return;
+	}
+	if (rv != 0) {
+		gso_give_up(s, "cannot ask xfrm whether IPsec applies to the connection (%s)",
+			    strerror(-rv));
+		return;
+	}
 	rv = ptcp_pktsock_conntrack(&s->w->rs.local, ptcp_conn_remote(s->conn));
 	if (rv == -EXDEV) {
 		gso_give_up(s, "this host NATs the connection, and frames would bypass the NAT");
 		return;
 	}
+	if (rv != 0 && rv != -ENOENT) {
+		gso_give_up(s, "cannot ask conntrack about the connection (%s)", strerror(-rv));
+		return;
+	}
 	if (rv == 0)
 		ptcp_info("offload: this host tracks the connection (conntrack); its window check is off for it");
-	else if (rv != -ENOENT)
-		ptcp_info("offload: cannot ask conntrack (%s); going ahead", strerror(-rv));
 	rv = ptcp_pktsock_start(&s->pk, &path, s->cfg->mark, (uint16_t)ptcp_random_u32());
 	if (rv != 0) {
 		gso_give_up(s, "cannot open a packet socket on %s: %s", path.ifname, strerror(-rv));
