@@ -964,7 +964,8 @@ static int punch(struct rdv *r)
 		}
 		ptcp_error("no connection after %.0f s of punching to %s: the peer's NAT may give "
 			   "each connection a new port (symmetric NAT) or drop every inbound SYN",
-			   (double)o->punch_window / PTCP_NS_PER_S, a);
+			   (double)o->punch_window / PTCP_NS_PER_S,
+			   ptcp_endpoint_format(&cfg.remote, b, sizeof(b)));
 		return PTCP_EXIT_TIMEOUT;
 	}
 	ptcp_error("%s", res.msg);
