@@ -97,6 +97,16 @@ struct session {
 	bool ch_told;                  /* "secure channel established" logged */
 	bool ch_end_sent;              /* our end record is in tx_wire or out */
 	bool ch_eof_checked;           /* ptcp_channel_input_eof() was called */
+
+	/* Who sent the RST that reset us: the raw socket sees each packet's
+	 * IP TTL, which the engine does not. The peer's segments arrive with
+	 * the TTL they had minus the hops on the way; a RST from a box on the
+	 * path (a NAT that forgot the connection) with the box's own, minus
+	 * fewer hops. */
+	bool peer_ttl_seen;            /* a non-RST segment from the peer came */
+	uint8_t peer_ttl_min, peer_ttl_max;
+	bool rst_ttl_seen;             /* the RST that closed the connection */
+	uint8_t rst_ttl;
 };
 
 /* tx_wire: one IO_BUF of plaintext sealed, or the handshake. */
@@ -507,11 +517,67 @@ static void flush_tx(struct session *s, ptcp_ts now)
 static void on_raw(evutil_socket_t fd, short what, void *arg);
 static void settle(struct session *s, ptcp_ts now);
 
+#define TCP_FLAGS_OFF 13
+#define TCP_RST 0x04
+#define IP_TTL_OFF 8
+
+/* The TTL bookkeeping of one received packet (rx, after the engine took
+ * it; before: the state before). */
+static void note_ttl(struct session *s, const struct ptcp_rawsock_rx *rx, enum ptcp_state before)
+{
+	const struct ptcp_endpoint *remote = ptcp_conn_remote(s->conn);
+	uint8_t ttl;
+
+	if (rx->ip_len <= IP_TTL_OFF || rx->tcp_len <= TCP_FLAGS_OFF || !remote ||
+	    !ptcp_endpoint_equal(&rx->src, remote))
+		return;
+	ttl = rx->ip[IP_TTL_OFF];
+	if (rx->tcp[TCP_FLAGS_OFF] & TCP_RST) {
+		if (before != PTCP_CLOSED && ptcp_conn_state(s->conn) == PTCP_CLOSED &&
+		    ptcp_conn_error(s->conn) == PTCP_ERR_RESET) {
+			s->rst_ttl_seen = true;
+			s->rst_ttl = ttl;
+		}
+		return;
+	}
+	if (!s->peer_ttl_seen || ttl < s->peer_ttl_min)
+		s->peer_ttl_min = ttl;
+	if (!s->peer_ttl_seen || ttl > s->peer_ttl_max)
+		s->peer_ttl_max = ttl;
+	s->peer_ttl_seen = true;
+}
+
+/* The line for a reset: what the TTLs tell of who sent the RST. */
+static void fail_reset(struct session *s)
+{
+	char ttls[16];
+
+	if (!s->rst_ttl_seen || !s->peer_ttl_seen) {
+		fail(s, PTCP_SESSION_CONN, PTCP_ERR_RESET, "connection reset (by the peer or by a box "
+		     "on the path: no segment of the peer's to tell them apart)");
+		return;
+	}
+	if (s->peer_ttl_min == s->peer_ttl_max)
+		snprintf(ttls, sizeof(ttls), "%u", s->peer_ttl_min);
+	else
+		snprintf(ttls, sizeof(ttls), "%u to %u", s->peer_ttl_min, s->peer_ttl_max);
+	if (s->rst_ttl >= s->peer_ttl_min && s->rst_ttl <= s->peer_ttl_max)
+		fail(s, PTCP_SESSION_CONN, PTCP_ERR_RESET,
+		     "connection reset by the peer (its RST came as far as the peer's segments: IP TTL %s)",
+		     ttls);
+	else
+		fail(s, PTCP_SESSION_CONN, PTCP_ERR_RESET,
+		     "connection reset, but not by the peer: the RST came with IP TTL %u and the peer's "
+		     "segments with %s, so a box on the path sent it (a NAT or firewall that forgot the "
+		     "connection, e.g. after an idle timeout, or an attacker)", s->rst_ttl, ttls);
+}
+
 static void on_raw(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
 	struct ptcp_rawsock_rx rx;
 	ptcp_ts now = ptcp_clock_now();
+	enum ptcp_state before;
 	int i, rv;
 
 	(void)fd;
@@ -532,8 +598,10 @@ static void on_raw(evutil_socket_t fd, short what, void *arg)
 		log_segment("<", rx.tcp, rx.tcp_len, &rx.src, &rx.dst);
 		if (s->w->pcap)
 			(void)ptcp_pcapw_write_ip(s->w->pcap, rx.ip, rx.ip_len);
+		before = ptcp_conn_state(s->conn);
 		/* Malformed segments are reported by the engine as drops. */
 		(void)ptcp_conn_input_bytes(s->conn, rx.tcp, rx.tcp_len, &rx.src, now);
+		note_ttl(s, &rx, before);
 	}
 	settle(s, now);
 }
@@ -866,6 +934,10 @@ static void check_end(struct session *s, ptcp_ts now)
 		return;
 	if (st == PTCP_CLOSED) {
 		err = ptcp_conn_error(s->conn);
+		if (err == PTCP_ERR_RESET) {
+			fail_reset(s);
+			return;
+		}
 		if (err != 0) {
 			fail(s, PTCP_SESSION_CONN, err, "%s", ptcp_strerror(err));
 			return;
