@@ -477,10 +477,23 @@ static void send_request(struct rdv *r)
 		     server_str(r), strerror(-rv));
 }
 
+/* The client's own lines already name the server ("rendezvous server X
+ * sent a bad message: ...", "cannot connect to rendezvous server X:
+ * ..."): they are said as they are; only a line that does not gets the
+ * server in front. Returns msg or buf. */
+static const char *about_server(struct rdv *r, const char *msg, char *buf, size_t cap)
+{
+	if (strstr(msg, "rendezvous server"))
+		return msg;
+	snprintf(buf, cap, "rendezvous server %s: %s", server_str(r), msg);
+	return buf;
+}
+
 static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal, const char *msg)
 {
 	struct rdv *r = user;
 	const char *peer = r->o->peer_text;
+	char line[512];
 
 	if (c == r->probe) {
 		/* The probe only refines the diagnosis: go on without it. */
@@ -491,7 +504,7 @@ static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal
 		return;
 	}
 	if (fatal && code < 0 && !ptcp_rdv_client_registered(c) && r->cur + 1 < r->n_servers) {
-		ptcp_info("rendezvous server %s: %s; trying the next address", server_str(r), msg);
+		ptcp_info("%s; trying the next address", about_server(r, msg, line, sizeof(line)));
 		ptcp_rdv_client_free(c);
 		r->c = NULL;
 		r->cur++;
@@ -504,11 +517,10 @@ static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal
 		     "rendezvous server %s refused the connection (is rendezvousd running there?)",
 		     server_str(r));
 		break;
-	case -ETIMEDOUT:
 	case -EHOSTUNREACH:
 	case -ENETUNREACH:
 		fail(r, PTCP_EXIT_RENDEZVOUS, "rendezvous server %s is not reachable: %s",
-		     server_str(r), msg);
+		     server_str(r), strerror(-code));
 		break;
 	case PTCP_RDV_E_UNKNOWN_PEER:
 		fail(r, PTCP_EXIT_RENDEZVOUS,
@@ -529,7 +541,9 @@ static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal
 		fail(r, PTCP_EXIT_RENDEZVOUS, "'%s' is our own peer id", peer);
 		break;
 	default:
-		fail(r, PTCP_EXIT_RENDEZVOUS, "rendezvous server %s: %s", server_str(r), msg);
+		/* -ETIMEDOUT too: the connect, the registration or a silent
+		 * server; the client's line says which. */
+		fail(r, PTCP_EXIT_RENDEZVOUS, "%s", about_server(r, msg, line, sizeof(line)));
 		break;
 	}
 	(void)fatal;

@@ -169,6 +169,32 @@ static void test_choose_remote(void)
 	CHECK(choose_remote(&m, &why) == &m.peer_public && why == NULL);
 }
 
+/* One "rendezvous server X" per line, whoever wrote the line. */
+static void test_about_server(void)
+{
+	struct rdv_opts o;
+	struct rdv r;
+	char buf[256];
+
+	memset(&o, 0, sizeof(o));
+	memset(&r, 0, sizeof(r));
+	o.server_text = "rdv.example";
+	r.o = &o;
+	r.n_servers = 1;
+	r.servers[0] = v4(203, 0, 113, 10, 7450);
+	CHECK(strcmp(about_server(&r, "rendezvous server 203.0.113.10:7450 sent a bad message: x",
+				  buf, sizeof(buf)),
+		     "rendezvous server 203.0.113.10:7450 sent a bad message: x") == 0);
+	CHECK(strcmp(about_server(&r, "cannot connect to rendezvous server 203.0.113.10:7450: y",
+				  buf, sizeof(buf)),
+		     "cannot connect to rendezvous server 203.0.113.10:7450: y") == 0);
+	CHECK(strcmp(about_server(&r, "out of memory", buf, sizeof(buf)),
+		     "rendezvous server 203.0.113.10:7450: out of memory") == 0);
+	r.n_servers = 0;
+	CHECK(strcmp(about_server(&r, "unknown peer", buf, sizeof(buf)),
+		     "rendezvous server rdv.example: unknown peer") == 0);
+}
+
 struct answer {
 	int calls;
 	unsigned n;
@@ -238,6 +264,7 @@ int main(void)
 	RUN(test_options);
 	RUN(test_split);
 	RUN(test_choose_remote);
+	RUN(test_about_server);
 	RUN(test_resolve);
 	config(NULL);
 	rmdir(d);

@@ -178,6 +178,14 @@ case_errors() {
 	# a name from /etc/hosts through c-ares: resolved, then refused
 	run_err hosts $EXIT_RDV "rendezvous server 127.0.0.1:7450 refused the connection" \
 		connect "$ID_kb" --rendezvous localhost:7450
+	# a "server" that speaks something else: one line, naming it once
+	lab_bg "$LAB_S" "$LAB_DIR/junk.out" "$LAB_DIR/junk.err" "$KPEER" listen 7451 \
+		--bind "$LAB_S_IP" --send 200000 --timeout 20
+	wait_for 5 listening "$LAB_S" 7451 || t_fail "the junk server did not listen"
+	run_err junk $EXIT_RDV "p2ptcp: rendezvous server $LAB_S_IP:7451 " connect "$ID_kb" \
+		--rendezvous "$LAB_S_IP:7451"
+	[ "$(grep -o 'rendezvous server' "$LAB_DIR/junk.log" | wc -l)" -eq 1 ] ||
+		t_fail "the server named more than once: $(cat "$LAB_DIR/junk.log")"
 	expect_no_tables "$LAB_A"
 }
 
