@@ -146,6 +146,19 @@ run_err() {
 	grep -qF -- "$text" "$LAB_DIR/$name.log" || t_fail "$name: no '$text' in: $(cat "$LAB_DIR/$name.log")"
 }
 
+# usage_line NAME TEXT P2PTCP-ARGS...: on A, with no server configured
+# anywhere: exit status 2, TEXT in the first line, nothing sent.
+usage_line() {
+	local name=$1 text=$2
+	shift 2
+	t_log "$LAB_DIR/$name.log"
+	timeout 10 ip netns exec "$LAB_A" env -u P2PTCP_RENDEZVOUS XDG_CONFIG_HOME="$LAB_DIR/empty" \
+		"$P2PTCP" "$@" </dev/null >/dev/null 2>"$LAB_DIR/$name.log"
+	expect_exit "$name" $? 2
+	head -1 "$LAB_DIR/$name.log" | grep -qF -- "p2ptcp: $text" ||
+		t_fail "$name: the first line is '$(head -1 "$LAB_DIR/$name.log")'"
+}
+
 case_errors() {
 	local bad
 	t_need_p2ptcp || return
@@ -172,6 +185,16 @@ case_errors() {
 		"$P2PTCP" connect "$ID_kb" </dev/null >/dev/null 2>"$LAB_DIR/noserver.log"
 	expect_exit "no server" $? 2
 	grep -q "no rendezvous server" "$LAB_DIR/noserver.log" || t_fail "no 'no rendezvous server' message"
+	# what a new user types first: the messages lead with the peer-id forms
+	usage_line noargs "missing <peer-id>: p2ptcp connect <peer-id> connects through a rendezvous server" \
+		connect
+	usage_line forward "'--forward' needs a rendezvous server: give --rendezvous HOST[:PORT]" \
+		listen --forward 127.0.0.1:22
+	usage_line nolisten "no rendezvous server to listen through" listen
+	ip netns exec "$LAB_A" "$P2PTCP" --help | grep -q "^  connect   Connects to a peer by its peer id" ||
+		t_fail "the help does not lead with the peer-id form of connect"
+	ip netns exec "$LAB_A" "$P2PTCP" help listen | head -1 | grep -q "^Usage: p2ptcp listen --rendezvous HOST" ||
+		t_fail "'help listen' does not lead with the rendezvous form"
 	# a host name that does not resolve (c-ares; no DNS server in the lab)
 	run_err noname $EXIT_RDV "cannot resolve 'rdv.invalid'" connect "$ID_kb" \
 		--rendezvous rdv.invalid:7450
