@@ -447,14 +447,12 @@ static int nl_open(int family)
 	return fd;
 }
 
-/* Sends req on fd and reads until the reply with its sequence number.
- * Returns the reply's length in buf, or -errno. */
-static int nl_talk(int fd, uint32_t *seq, struct nl_req *req, uint8_t *buf, size_t cap)
+/* Sends req to the kernel with the next sequence number. Returns 0 or
+ * -errno. */
+static int nl_send(int fd, uint32_t *seq, struct nl_req *req)
 {
 	struct sockaddr_nl kernel;
-	const struct nlmsghdr *nh;
 	ssize_t n;
-	size_t off;
 
 	memset(&kernel, 0, sizeof(kernel));
 	kernel.nl_family = AF_NETLINK;
@@ -462,8 +460,20 @@ static int nl_talk(int fd, uint32_t *seq, struct nl_req *req, uint8_t *buf, size
 	do
 		n = sendto(fd, req, req->nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
+	return n < 0 ? -errno : 0;
+}
+
+/* Sends req on fd and reads until the reply with its sequence number.
+ * Returns the reply's length in buf, or -errno. */
+static int nl_talk(int fd, uint32_t *seq, struct nl_req *req, uint8_t *buf, size_t cap)
+{
+	const struct nlmsghdr *nh;
+	ssize_t n;
+	size_t off;
+	int rv;
+
+	if ((rv = nl_send(fd, seq, req)) != 0)
+		return rv;
 	for (;;) {
 		n = recv(fd, buf, cap, 0);
 		if (n < 0 && errno == EINTR)
@@ -734,20 +744,13 @@ static int nl_dump(int fd, uint32_t *seq, struct nl_req *req,
 		   int (*fn)(const void *msg, size_t len, void *ctx), void *ctx)
 {
 	_Alignas(8) static uint8_t buf[65536];
-	struct sockaddr_nl kernel;
 	const struct nlmsghdr *nh;
 	ssize_t n;
 	size_t off;
 	int rv;
 
-	memset(&kernel, 0, sizeof(kernel));
-	kernel.nl_family = AF_NETLINK;
-	req->nh.nlmsg_seq = ++*seq;
-	do
-		n = sendto(fd, req, req->nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
+	if ((rv = nl_send(fd, seq, req)) != 0)
+		return rv;
 	for (;;) {
 		n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
 		if (n < 0 && errno == EINTR)

@@ -567,21 +567,17 @@ static void sel_set(struct xfrm_selector *sel, const char *s, int plen_s, const 
 	sel->prefixlen_d = (uint8_t)plen_d;
 }
 
-static int policy_applies(const struct xfrm_userpolicy_info *pol)
+/* An XFRM_MSG_NEWPOLICY or _NEWSA with body, against our flow. */
+static int xfrm_applies(uint16_t type, const void *body, size_t len)
 {
 	struct ptcp_endpoint src = flow_ep(1, 40001), dst = flow_ep(2, 5001);
-	size_t off = nl_begin(XFRM_MSG_NEWPOLICY, pol, sizeof(*pol));
+	size_t off = nl_begin(type, body, len);
 
 	return ptcp_pktsock_xfrm_applies(msg, off, &src, &dst, 3);
 }
 
-static int sa_applies(const struct xfrm_usersa_info *sa)
-{
-	struct ptcp_endpoint src = flow_ep(1, 40001), dst = flow_ep(2, 5001);
-	size_t off = nl_begin(XFRM_MSG_NEWSA, sa, sizeof(*sa));
-
-	return ptcp_pktsock_xfrm_applies(msg, off, &src, &dst, 3);
-}
+#define policy_applies(p) xfrm_applies(XFRM_MSG_NEWPOLICY, (p), sizeof(*(p)))
+#define sa_applies(sa) xfrm_applies(XFRM_MSG_NEWSA, (sa), sizeof(*(sa)))
 
 static void test_xfrm_policies(void)
 {

@@ -21,20 +21,11 @@ N=$((16 * MiB))
 PORT=5001
 EXIT_SYSTEM=71
 
-# nobody_dir: a directory nobody can use, with a copy of kpeer and a
-# world-writable w/; sets NB_DIR (removed on exit).
-nobody_dir() {
-	NB_DIR=$(mktemp -d /tmp/ptcp-nobody.XXXXXX) || return 1
-	lab_at_exit "rm -rf '$NB_DIR'"
-	chmod 755 "$NB_DIR"
-	mkdir -m 1777 "$NB_DIR/w"
-	install -m 755 "$KPEER" "$NB_DIR/kpeer"
-}
-
 # victim_start: B listens on PORT as root and waits (its table is up).
 victim_start() {
 	lab_link || return 1
 	nobody_dir || return 1
+	install -m 755 "$KPEER" "$NB_DIR/kpeer"
 	eng_start eb "$LAB_B" $N 2 - listen --local-port $PORT --local-addr "$LAB_B_IP" --timeout 60
 	wait_for 5 has_table "$LAB_B" || { t_fail "p2ptcp listen did not start"; return 1; }
 }
@@ -58,8 +49,7 @@ squat() {
 	local name=$1
 	shift
 	echo "+ kpeer squat $PORT $*" >"$LAB_DIR/$name.err"
-	ip netns exec "$LAB_B" setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$NB_DIR/kpeer" squat $PORT "$@" --timeout 30 </dev/null >"$LAB_DIR/$name.out" \
+	ip netns exec "$LAB_B" "${NOBODY[@]}" "$NB_DIR/kpeer" squat $PORT "$@" --timeout 30 </dev/null >"$LAB_DIR/$name.out" \
 		2>>"$LAB_DIR/$name.err" &
 	lab_track $!
 	t_log "$LAB_DIR/$name.err"
@@ -88,8 +78,7 @@ run_nobody() {
 	local name=$1 want=$2 rc
 	shift 2
 	t_log "$LAB_DIR/$name.log"
-	timeout 20 ip netns exec "$LAB_B" setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$NB_DIR/p2ptcp" "$@" </dev/null >/dev/null 2>"$LAB_DIR/$name.log"
+	timeout 20 ip netns exec "$LAB_B" "${NOBODY[@]}" "$NB_DIR/p2ptcp" "$@" </dev/null >/dev/null 2>"$LAB_DIR/$name.log"
 	rc=$?
 	expect_exit "$name" $rc "$want"
 }
@@ -99,8 +88,7 @@ case_setcap() {
 	t_need_p2ptcp || return
 	victim_start || return 1
 	eval "pid=\$PID_eb"
-	install -m 755 "$P2PTCP" "$NB_DIR/p2ptcp"
-	setcap cap_net_raw,cap_net_admin+ep "$NB_DIR/p2ptcp" || { t_fail "setcap failed"; return 1; }
+	nobody_p2ptcp || return 1
 	# the copy works on a free port: past the sockets and the table,
 	# waiting until its --timeout (status 4)
 	run_nobody free 4 listen --local-port 5002 --local-addr "$LAB_B_IP" --timeout 1

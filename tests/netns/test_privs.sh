@@ -78,15 +78,11 @@ case_gso() {
 }
 
 case_setcap() {
-	local d pid
+	local pid
 	t_need_p2ptcp || return
 	lab_link || return 1
-	d=$(mktemp -d /tmp/ptcp-nobody.XXXXXX) || return 1
-	lab_at_exit "rm -rf '$d'"
-	chmod 755 "$d"
-	install -m 755 "$P2PTCP" "$d/p2ptcp"
-	setcap cap_net_raw,cap_net_admin+ep "$d/p2ptcp" || { t_fail "setcap failed"; return 1; }
-	ip netns exec "$LAB_B" setpriv --reuid=65534 --regid=65534 --clear-groups "$d/p2ptcp" listen \
+	nobody_dir && nobody_p2ptcp || return 1
+	ip netns exec "$LAB_B" "${NOBODY[@]}" "$NB_DIR/p2ptcp" listen \
 		--local-port 5001 --local-addr "$LAB_B_IP" --timeout 10 -v </dev/null >/dev/null \
 		2>"$LAB_DIR/nb.log" &
 	pid=$!
@@ -103,7 +99,7 @@ case_setcap() {
 waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
 
 case_rdv() {
-	local f ra rb
+	local f
 	t_need_p2ptcp || return
 	lab_two_nat drop with_s || return 1
 	srv_start || return 1
@@ -117,12 +113,7 @@ case_rdv() {
 	expect_status "listen (rendezvous)" "$PID_eb" NoNewPrivs 1
 	eng_start ea "$LAB_A" $N 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" \
 		--dir "$LAB_DIR/ka/p2ptcp"
-	peer_wait ea; ra=$?
-	peer_wait eb; rb=$?
-	expect_exit "p2ptcp connect" $ra
-	expect_exit "p2ptcp listen" $rb
-	expect_eng_data ea $N 2
-	expect_eng_data eb $N 1
+	expect_pair ea eb $N
 }
 
 case_exec() {

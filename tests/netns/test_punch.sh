@@ -91,15 +91,21 @@ case_internet() {
 # A second host A2 (10.3.0.2) behind NAT A, on a LAN of its own: A and A2
 # have the same public address, so they must use each other's private
 # endpoint (through the router, not NATed: few NATs hairpin).
-case_same_nat() {
-	t_need_p2ptcp || return
-	lab_two_nat drop with_s || return 1
+# a2_behind_nat_a: host A2 10.3.0.2 on a LAN of its own behind NAT A
+# (lan1), which forwards from it; sets LAB_A2.
+a2_behind_nat_a() {
 	lab__ns_add a2 && LAB_A2=$LAB_NS_LAST || return 1
 	lab__veth "$LAB_A2" eth0 "$LAB_NA" lan1 || return 1
 	lab__addr "$LAB_A2" eth0 10.3.0.2/24
 	lab__addr "$LAB_NA" lan1 10.3.0.1/24
 	ip -n "$LAB_A2" route add default via 10.3.0.1
-	ip netns exec "$LAB_NA" iptables -A FORWARD -i lan1 -j ACCEPT || return 1
+	ip netns exec "$LAB_NA" iptables -A FORWARD -i lan1 -j ACCEPT
+}
+
+case_same_nat() {
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	a2_behind_nat_a || return 1
 	ip netns exec "$LAB_NA" iptables -A FORWARD -i lan0 -o lan1 -j ACCEPT || return 1
 	srv_start || return 1
 	lab_capture_start "$LAB_NA" lan1 "$LAB_DIR/lan1.pcap" "$FINS" || return 1
@@ -239,12 +245,7 @@ case_steer() {
 	t_need_p2ptcp || return
 	[ -x "$RDVPEER" ] || { echo "    $T_NAME: $RDVPEER not built"; return 77; }
 	lab_two_nat drop with_s || return 1
-	lab__ns_add a2 && LAB_A2=$LAB_NS_LAST || return 1
-	lab__veth "$LAB_A2" eth0 "$LAB_NA" lan1 || return 1
-	lab__addr "$LAB_A2" eth0 10.3.0.2/24
-	lab__addr "$LAB_NA" lan1 10.3.0.1/24
-	ip -n "$LAB_A2" route add default via 10.3.0.1
-	ip netns exec "$LAB_NA" iptables -A FORWARD -i lan1 -j ACCEPT || return 1
+	a2_behind_nat_a || return 1
 	srv_start || return 1
 	key ka || return 1
 	lab_capture_start "$LAB_A" eth0 "$LAB_DIR/eth0.pcap" 'tcp[tcpflags] & tcp-syn != 0' || return 1
@@ -277,24 +278,21 @@ case_steer() {
 # anything goes on the network: nothing to or from the rendezvous server
 # on A's link.
 case_early() {
-	local d rc cmd c
+	local rc cmd c
 	t_need_p2ptcp || return
 	lab_two_nat drop with_s || return 1
 	srv_start || return 1
 	key ka && key kb || return 1
-	d=$(mktemp -d /tmp/ptcp-nobody.XXXXXX) || return 1
-	lab_at_exit "rm -rf '$d'"
-	chmod 755 "$d"
-	mkdir -m 1777 "$d/k"
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$P2PTCP" keygen --dir "$d/k/p2ptcp" \
-		>/dev/null 2>&1 || { t_fail "nobody's keygen failed"; return 1; }
+	nobody_dir || return 1
+	"${NOBODY[@]}" "$P2PTCP" keygen --dir "$NB_DIR/w/p2ptcp" >/dev/null 2>&1 ||
+		{ t_fail "nobody's keygen failed"; return 1; }
 	lab_capture_start "$LAB_A" eth0 "$LAB_DIR/a.pcap" tcp port 7450 || return 1
 	for cmd in connect listen; do
 		t_log "$LAB_DIR/nocap_$cmd.log"
 		# shellcheck disable=SC2046
-		timeout 10 ip netns exec "$LAB_A" setpriv --reuid=65534 --regid=65534 --clear-groups \
-			"$P2PTCP" $cmd $([ $cmd = connect ] && echo "$ID_kb") --rendezvous "$LAB_S_IP" \
-			--dir "$d/k/p2ptcp" </dev/null >/dev/null 2>"$LAB_DIR/nocap_$cmd.log"
+		timeout 10 ip netns exec "$LAB_A" "${NOBODY[@]}" "$P2PTCP" $cmd \
+			$([ $cmd = connect ] && echo "$ID_kb") --rendezvous "$LAB_S_IP" \
+			--dir "$NB_DIR/w/p2ptcp" </dev/null >/dev/null 2>"$LAB_DIR/nocap_$cmd.log"
 		rc=$?
 		expect_exit "$cmd without capabilities" $rc 77
 		grep -q "raw sockets need CAP_NET_RAW" "$LAB_DIR/nocap_$cmd.log" ||

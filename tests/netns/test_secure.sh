@@ -223,7 +223,7 @@ established() { grep -q "secure channel established" "$LAB_DIR/$1.log" 2>/dev/nu
 # memory. A server (listen --exec) keeps its seed for the next peer: its
 # memory has it, which shows that the search finds a seed that is there.
 case_wipe() {
-	local n pid ra rb
+	local n pid
 	t_need_p2ptcp || return
 	[ -x "$MEMFIND" ] || { echo "    $T_NAME: $MEMFIND not built"; return 77; }
 	lab_two_nat drop with_s || return 1
@@ -253,12 +253,7 @@ case_wipe() {
 	fi
 	kill -TERM $pid
 	touch "$LAB_DIR/release"
-	peer_wait ea; ra=$?
-	peer_wait eb; rb=$?
-	expect_exit "p2ptcp connect" $ra
-	expect_exit "p2ptcp listen" $rb
-	expect_eng_data ea "$N" 2
-	expect_eng_data eb "$N" 1
+	expect_pair ea eb "$N"
 	expect_log ea "identity key wiped from memory"
 	lab_wait_pid $pid 10 >/dev/null || true
 }
