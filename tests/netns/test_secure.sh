@@ -210,8 +210,8 @@ seed_of() { sed -n 's/^seed //p' "$LAB_DIR/$1/p2ptcp/private.key"; }
 copies() {
 	local s bin txt
 	s=$(seed_of "$2")
-	bin=$("$MEMFIND" "$1" "$s") || return 1
-	txt=$("$MEMFIND" "$1" "$(printf '%s' "$s" | od -An -tx1 | tr -d ' \n')") || return 1
+	bin=$("$MEMFIND" "$1" "$s" 2>>"$LAB_DIR/memfind.log") || return 1
+	txt=$("$MEMFIND" "$1" "$(printf '%s' "$s" | od -An -tx1 | tr -d ' \n')" 2>>"$LAB_DIR/memfind.log") || return 1
 	echo $((bin + txt))
 }
 

@@ -6,7 +6,9 @@
  *                        PID's memory cannot be read at all, 2 on bad usage
  *
  * Reads /proc/PID/maps and /proc/PID/mem (root, or ptrace rights); a
- * mapping that cannot be read ([vvar], guard pages) is skipped. The
+ * mapping that cannot be read ([vvar], guard pages) is skipped, and so is
+ * one larger than 1 GiB (a sanitizer's shadow memory: 14 TiB of reserved
+ * zeros here, which would take hours to read; said on stderr). The
  * pattern may straddle reads: each read keeps the last len-1 bytes of the
  * previous one. Plain libc only. */
 #include <errno.h>
@@ -19,6 +21,7 @@
 
 #define CHUNK (1 << 20)
 #define PAT_MAX 256
+#define MAPPING_MAX (UINTMAX_C(1) << 30)
 
 static int hexval(char c)
 {
@@ -87,6 +90,11 @@ int main(int argc, char **argv)
 
 		if (sscanf(line, "%jx-%jx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r')
 			continue;
+		if (hi - lo > MAPPING_MAX) {
+			fprintf(stderr, "memfind: skipped the mapping %jx-%jx (%ju MiB)\n", lo, hi,
+				(hi - lo) >> 20);
+			continue;
+		}
 		for (at = lo; at < hi;) {
 			size_t want = hi - at < CHUNK ? (size_t)(hi - at) : CHUNK, total;
 			ssize_t r = pread(mem, buf + keep, want, (off_t)at);
