@@ -463,10 +463,15 @@ static int nl_send(int fd, uint32_t *seq, struct nl_req *req)
 	return n < 0 ? -errno : 0;
 }
 
-/* Sends req on fd and reads until the reply with its sequence number.
- * Returns the reply's length in buf, or -errno. */
-static int nl_talk(int fd, uint32_t *seq, struct nl_req *req, uint8_t *buf, size_t cap)
+/* Sends req on fd and hands each message of the answer (those with its
+ * sequence number) to fn until NLMSG_DONE. fn returns 0 to go on (a dump),
+ * anything else to stop with that value (a single reply). Returns 0 at the
+ * end of a dump, fn's value, or -errno (-ETIMEDOUT: the kernel did not
+ * answer within the socket's timeout; -EPROTO: a malformed answer). */
+static int nl_exchange(int fd, uint32_t *seq, struct nl_req *req,
+		       int (*fn)(const void *msg, size_t len, void *ctx), void *ctx)
 {
+	_Alignas(8) static uint8_t buf[65536];
 	const struct nlmsghdr *nh;
 	ssize_t n;
 	size_t off;
@@ -475,23 +480,51 @@ static int nl_talk(int fd, uint32_t *seq, struct nl_req *req, uint8_t *buf, size
 	if ((rv = nl_send(fd, seq, req)) != 0)
 		return rv;
 	for (;;) {
-		n = recv(fd, buf, cap, 0);
+		n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-		/* Replies to an earlier request that timed out are skipped. */
+		if ((size_t)n > sizeof(buf))
+			return -EPROTO;
 		for (off = 0; off + sizeof(*nh) <= (size_t)n; off += NLMSG_ALIGN(nh->nlmsg_len)) {
 			nh = (const struct nlmsghdr *)(const void *)(buf + off);
 			if (nh->nlmsg_len < sizeof(*nh) || off + nh->nlmsg_len > (size_t)n)
-				break;
+				return -EPROTO;
 			if (nh->nlmsg_seq != *seq)
 				continue;
-			if (off)
-				memmove(buf, buf + off, nh->nlmsg_len);
-			return (int)nh->nlmsg_len;
+			if (nh->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if ((rv = fn(nh, nh->nlmsg_len, ctx)) != 0)
+				return rv;
 		}
 	}
+}
+
+struct nl_reply {
+	uint8_t *buf;
+	size_t cap;
+};
+
+static int take_reply(const void *msg, size_t len, void *ctx)
+{
+	struct nl_reply *r = ctx;
+
+	if (len > r->cap)
+		return -EPROTO;
+	memcpy(r->buf, msg, len);
+	return (int)len;
+}
+
+/* Sends req on fd and reads until the reply with its sequence number
+ * (replies to an earlier request that timed out are skipped). Returns the
+ * reply's length in buf, or -errno. */
+static int nl_talk(int fd, uint32_t *seq, struct nl_req *req, uint8_t *buf, size_t cap)
+{
+	struct nl_reply r = { buf, cap };
+	int rv = nl_exchange(fd, seq, req, take_reply, &r);
+
+	return rv == 0 ? -EPROTO : rv;
 }
 
 static int get_route(struct ptcp_pktsock *ps, const struct ptcp_endpoint *src,
@@ -735,44 +768,6 @@ out:
 	return n < 0 ? n : 0;
 }
 
-/* Sends the dump request req on fd and hands each message of the answer
- * to fn until NLMSG_DONE. fn returns 0 to go on, anything else to stop
- * with that value. Returns 0 at the end of the dump, fn's value, or
- * -errno (-ETIMEDOUT: the kernel did not answer within the socket's
- * timeout; -EPROTO: a malformed answer). */
-static int nl_dump(int fd, uint32_t *seq, struct nl_req *req,
-		   int (*fn)(const void *msg, size_t len, void *ctx), void *ctx)
-{
-	_Alignas(8) static uint8_t buf[65536];
-	const struct nlmsghdr *nh;
-	ssize_t n;
-	size_t off;
-	int rv;
-
-	if ((rv = nl_send(fd, seq, req)) != 0)
-		return rv;
-	for (;;) {
-		n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-		if ((size_t)n > sizeof(buf))
-			return -EPROTO;
-		for (off = 0; off + sizeof(*nh) <= (size_t)n; off += NLMSG_ALIGN(nh->nlmsg_len)) {
-			nh = (const struct nlmsghdr *)(const void *)(buf + off);
-			if (nh->nlmsg_len < sizeof(*nh) || off + nh->nlmsg_len > (size_t)n)
-				return -EPROTO;
-			if (nh->nlmsg_seq != *seq)
-				continue;
-			if (nh->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if ((rv = fn(nh, nh->nlmsg_len, ctx)) != 0)
-				return rv;
-		}
-	}
-}
-
 struct xfrm_flow {
 	const struct ptcp_endpoint *src, *dst;
 	int oif;
@@ -805,7 +800,7 @@ int ptcp_pktsock_xfrm(const struct ptcp_endpoint *src, const struct ptcp_endpoin
 		req.nh.nlmsg_len = NLMSG_LENGTH(0);
 		req.nh.nlmsg_type = kinds[i];
 		req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		rv = nl_dump(fd, &seq, &req, xfrm_one, &f);
+		rv = nl_exchange(fd, &seq, &req, xfrm_one, &f);
 	}
 	close(fd);
 	return rv;
