@@ -8,23 +8,26 @@
 #include "error.h"
 #include "log.h"
 #include "options.h"
+#include "privs.h"
 #include "route.h"
 #include "session.h"
 #include "status.h"
+#include "wire.h"
 
 static const char connect_usage[] =
-	"Usage: p2ptcp connect --local-port PORT --peer ADDR:PORT [--local-addr ADDR]\n"
+	"Usage: p2ptcp connect <peer-id> [--rendezvous HOST[:PORT]] ...\n"
+	"                      (by peer id, through a rendezvous server and both NATs:\n"
+	"                      `p2ptcp connect <peer-id> --help`)\n"
+	"       p2ptcp connect --local-port PORT --peer ADDR:PORT [--local-addr ADDR]\n"
 	"                      [--isn N --peer-isn M] [--active] [--punch-interval MS]\n"
 	"                      [--timeout S] [--pcap FILE] [--gso] [-v]\n"
-	"       p2ptcp connect <peer-id> [--rendezvous HOST[:PORT]] ...\n"
-	"                      (through a rendezvous server: `p2ptcp connect <peer-id> --help`)\n"
 	"\n"
-	"Opens a TCP connection from our PORT to the peer and relays standard input to\n"
-	"the peer and the peer's bytes to standard output. Without --active both sides\n"
-	"run this at about the same time: their SYNs cross (simultaneous open, which\n"
-	"also opens both NATs), and the SYN is repeated every --punch-interval until\n"
-	"the peer answers. End of input sends FIN; the program exits 0 once both\n"
-	"directions are closed cleanly.\n"
+	"Without a peer id, connects directly (below): opens a TCP connection from our\n"
+	"PORT to the peer and relays standard input to the peer and the peer's bytes to\n"
+	"standard output. Without --active both sides run this at about the same time:\n"
+	"their SYNs cross (simultaneous open, which also opens both NATs), and the SYN\n"
+	"is repeated every --punch-interval until the peer answers. End of input sends\n"
+	"FIN; the program exits 0 once both directions are closed cleanly.\n"
 	"\n"
 	"  --local-port PORT      our TCP port (1-65535)\n"
 	"  --peer ADDR:PORT       the peer's address and port as we reach them\n"
@@ -41,17 +44,21 @@ static const char connect_usage[] =
 	"  --pcap FILE            write every segment sent and received to FILE (pcap)\n"
 	"  --gso                  once connected, send through a packet socket with\n"
 	"                         segmentation offload (64 KiB per system call); what\n"
-	"                         we send then bypasses this host's netfilter (firewall\n"
-	"                         rules; not used if this host NATs the connection)\n"
+	"                         we send then bypasses this host's netfilter and IPsec\n"
+	"                         (not used if this host NATs the connection, an IPsec\n"
+	"                         policy may apply, or either cannot be asked)\n"
 	"  -v, -vv                log states, drops and retransmissions; -vv every segment\n";
 
 static const char listen_usage[] =
-	"Usage: p2ptcp listen --local-port PORT [--local-addr ADDR] [--pcap FILE] [--gso] [-v]\n"
-	"       p2ptcp listen --rendezvous HOST[:PORT] [--allow <peer-id>]... ...\n"
-	"                     (through a rendezvous server: `p2ptcp listen --rendezvous X --help`)\n"
+	"Usage: p2ptcp listen --rendezvous HOST[:PORT] [--allow <peer-id>]...\n"
+	"                     [--exec CMD | --forward HOST:PORT] ...\n"
+	"                     (peers connect by our peer id, through a rendezvous server:\n"
+	"                     `p2ptcp listen --rendezvous X --help`)\n"
+	"       p2ptcp listen --local-port PORT [--local-addr ADDR] [--pcap FILE] [--gso] [-v]\n"
 	"\n"
-	"Waits for one peer to connect to PORT, then relays standard input to it and\n"
-	"its bytes to standard output, like connect.\n"
+	"Without a rendezvous server, listens directly (below): waits for one peer to\n"
+	"connect to PORT, then relays standard input to it and its bytes to standard\n"
+	"output, like connect.\n"
 	"\n"
 	"  --local-port PORT      the TCP port to listen on (1-65535)\n"
 	"  --local-addr ADDR      our address (default: the first IPv4 address of an\n"
@@ -62,7 +69,7 @@ static const char listen_usage[] =
 	"  --sndbuf/--rcvbuf B    send/receive buffer in bytes (default 262144)\n"
 	"  --pcap FILE            write every segment sent and received to FILE (pcap)\n"
 	"  --gso                  segmentation offload, as for connect (what we send\n"
-	"                         bypasses this host's netfilter)\n"
+	"                         bypasses this host's netfilter and IPsec)\n"
 	"  -v, -vv                log states, drops and retransmissions; -vv every segment\n";
 
 static int usage_error(bool listen, const char *msg)
@@ -98,11 +105,44 @@ static int pick_local(struct ptcp_cli_direct *o, struct ptcp_endpoint *local)
 	return 0;
 }
 
+/* Opens the wire (port, raw socket, firewall table, capture, --gso's
+ * packet socket) while we have the capabilities, then gives them up
+ * before the first segment is read: only --gso keeps CAP_NET_ADMIN (its
+ * conntrack, xfrm and neighbour messages at ESTABLISHED). Returns 0 or
+ * the exit code (the line is printed). */
+static int open_wire(struct ptcp_wire *w, const struct ptcp_session_config *cfg)
+{
+	struct ptcp_session_result res;
+	struct ptcp_wire_config wc;
+	uint64_t keep = cfg->gso ? PTCP_PRIVS_NET_ADMIN : 0;
+	char err[256];
+	int rv;
+
+	memset(&wc, 0, sizeof(wc));
+	memset(&res, 0, sizeof(res));
+	wc.local = cfg->local;
+	wc.mark = cfg->mark;
+	wc.pcap_path = cfg->pcap_path;
+	wc.gso = cfg->gso;
+	if (ptcp_wire_open(w, &wc, &res) != 0) {
+		ptcp_error("%s", res.msg);
+		return ptcp_cli_exit_code(&res);
+	}
+	if ((rv = ptcp_privs_drop(keep, true, err, sizeof(err))) != 0) {
+		ptcp_error("%s", err);
+		ptcp_wire_close(w);
+		return PTCP_EXIT_SYSTEM;
+	}
+	ptcp_info("privileges: %s", keep ? "kept only CAP_NET_ADMIN (--gso)" : "none kept");
+	return 0;
+}
+
 static int run(int argc, char *argv[], bool listen)
 {
 	struct ptcp_session_config cfg;
 	struct ptcp_session_result res;
 	struct ptcp_cli_direct o;
+	struct ptcp_wire w;
 	char err[256];
 	int rv;
 
@@ -147,7 +187,12 @@ static int run(int argc, char *argv[], bool listen)
 		cfg.conn.syn_retries = n > 1000000 ? 1000000 : (unsigned)n;
 	}
 
-	if (ptcp_session_run(&cfg, &res) == 0)
+	if ((rv = open_wire(&w, &cfg)) != 0)
+		return rv;
+	cfg.wire = &w;
+	rv = ptcp_session_run(&cfg, &res);
+	ptcp_wire_close(&w);
+	if (rv == 0)
 		return PTCP_EXIT_OK;
 	ptcp_error("%s", res.msg);
 	return ptcp_cli_exit_code(&res);

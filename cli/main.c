@@ -24,8 +24,8 @@ static const struct {
 	int (*fn)(int argc, char *argv[]);
 	const char *description;
 } subcommands[] = {
-	{ "connect", ptcp_cmd_connect, "Opens a connection to a peer (simultaneous open, or --active)" },
-	{ "listen", ptcp_cmd_listen, "Accepts one connection on a local port" },
+	{ "connect", ptcp_cmd_connect, "Connects to a peer by its peer id (or to --peer ADDR:PORT)" },
+	{ "listen", ptcp_cmd_listen, "Waits for peers to connect by our peer id (or on --local-port)" },
 	{ "keygen", ptcp_cmd_keygen, "Makes the key pair that is this peer's identity" },
 	{ "id", ptcp_cmd_id, "Prints this peer's id" },
 	{ "help", cmd_help, "Shows this overview, or the usage of one subcommand" },
@@ -41,7 +41,11 @@ static void show_usage(FILE *f)
 	fprintf(f, "Usage: p2ptcp <cmd> [<args>]\n\n"
 		   "p2ptcp carries a TCP connection between two peers on a userspace TCP engine\n"
 		   "over raw sockets; standard input goes to the peer, the peer's bytes to\n"
-		   "standard output.\n\n"
+		   "standard output. Peers find each other by peer id through a rendezvous\n"
+		   "server and open the connection through both NATs:\n\n"
+		   "  p2ptcp keygen                          (once, on each side)\n"
+		   "  p2ptcp listen --rendezvous HOST        (one side)\n"
+		   "  p2ptcp connect <peer-id> --rendezvous HOST\n\n"
 		   "Available subcommands:\n");
 	for (i = 0; i < N_SUBCOMMANDS; i++)
 		fprintf(f, "  %-9s %s\n", subcommands[i].name, subcommands[i].description);

@@ -169,6 +169,26 @@ static const struct option_def {
 	{ "-h", OPT_HELP, false, true, true },
 };
 
+/* Options of rendezvous mode (cli/rdvmode.c), which a command line without
+ * a peer id or a rendezvous server reaches us with. */
+static const char *const rdv_options[] = {
+	"--rendezvous", "--allow", "--dir", "--wait", "--punch-window", "--exec", "--forward",
+	"--no-encrypt",
+};
+
+static bool rdv_option(const char *arg, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rdv_options) / sizeof(rdv_options[0]); i++)
+		if (strlen(rdv_options[i]) == len && strncmp(rdv_options[i], arg, len) == 0)
+			return true;
+	return false;
+}
+
+#define NO_SERVER_HELP "give --rendezvous HOST[:PORT], set P2PTCP_RENDEZVOUS, or put " \
+	"'rendezvous = HOST:PORT' in the config file ($XDG_CONFIG_HOME/p2ptcp/config)"
+
 static const struct option_def *find_option(const char *arg, size_t len)
 {
 	size_t i;
@@ -267,6 +287,22 @@ static int apply(struct ptcp_cli_direct *o, const struct option_def *d, const ch
 static int check(struct ptcp_cli_direct *o, bool seen_punch, bool seen_timeout,
 		 char *err, size_t errlen)
 {
+	if (o->has_local_addr && memcmp(o->local.addr, "\0\0\0\0", 4) == 0) {
+		snprintf(err, errlen, "invalid address: '0.0.0.0' (give the address the peer sends to)");
+		return -1;
+	}
+	/* Nothing of direct mode: the peer-id forms are what a new user
+	 * wants. */
+	if (o->listen && o->local_port == 0) {
+		snprintf(err, errlen, "no rendezvous server to listen through: " NO_SERVER_HELP
+			 "; or --local-port PORT to listen without one");
+		return -1;
+	}
+	if (!o->listen && o->local_port == 0 && !o->has_peer) {
+		snprintf(err, errlen, "missing <peer-id>: p2ptcp connect <peer-id> connects through a "
+			 "rendezvous server; --peer ADDR:PORT --local-port PORT connects directly");
+		return -1;
+	}
 	if (o->local_port == 0) {
 		snprintf(err, errlen, "missing --local-port");
 		return -1;
@@ -281,10 +317,6 @@ static int check(struct ptcp_cli_direct *o, bool seen_punch, bool seen_timeout,
 		snprintf(err, errlen, "--punch-interval applies to simultaneous open, not --active");
 		return -1;
 	}
-	if (o->has_local_addr && memcmp(o->local.addr, "\0\0\0\0", 4) == 0) {
-		snprintf(err, errlen, "invalid address: '0.0.0.0' (give the address the peer sends to)");
-		return -1;
-	}
 	if (!seen_timeout)
 		o->timeout = PTCP_CLI_CONNECT_TIMEOUT_DEFAULT;
 	return 0;
@@ -296,6 +328,7 @@ int ptcp_cli_parse_direct(struct ptcp_cli_direct *o, bool listen, int argc, char
 	bool seen_punch = false, seen_timeout = false;
 	const struct option_def *d;
 	const char *arg, *eq, *v;
+	size_t nlen;
 	int i;
 
 	memset(o, 0, sizeof(*o));
@@ -314,7 +347,17 @@ int ptcp_cli_parse_direct(struct ptcp_cli_direct *o, bool listen, int argc, char
 			continue;
 		}
 		eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
-		d = find_option(arg, eq ? (size_t)(eq - arg) : strlen(arg));
+		nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+		d = find_option(arg, nlen);
+		if (!d && rdv_option(arg, nlen)) {
+			if (listen)
+				snprintf(err, errlen, "'%.*s' needs a rendezvous server: " NO_SERVER_HELP,
+					 (int)nlen, arg);
+			else
+				snprintf(err, errlen, "'%.*s' is for connecting by peer id: p2ptcp connect "
+					 "<peer-id> [--rendezvous HOST[:PORT]] ...", (int)nlen, arg);
+			return -1;
+		}
 		if (!d || !(listen ? d->listen : d->connect)) {
 			if (arg[0] == '-')
 				snprintf(err, errlen, "unknown option for %s: '%s'",

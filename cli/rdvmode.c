@@ -6,7 +6,11 @@
  *      the peer (connect) or wait to be asked (listen), get the MATCH;
  *   2. at the agreed start, the direct-mode session (session.h) from that
  *      same port to the peer's endpoint, both sides punching with a
- *      simultaneous open (RFC 9293 section 3.5) and the agreed ISNs. */
+ *      simultaneous open (RFC 9293 section 3.5) and the agreed ISNs.
+ * Before either, the wire (wire.h: the port, the raw socket, the firewall
+ * table) is opened, so that missing capabilities or a port in use stop us
+ * before anything goes on the network; it is kept, and so the port, for
+ * every peer a server serves. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -29,15 +33,18 @@
 #include "error.h"
 #include "fdio.h"
 #include "identity.h"
+#include "ip.h"
 #include "log.h"
 #include "options.h"
 #include "peerid.h"
+#include "privs.h"
 #include "random.h"
 #include "rdvclient.h"
 #include "rdvmode.h"
 #include "resolve.h"
 #include "session.h"
 #include "status.h"
+#include "wire.h"
 
 #define RDV_ENV "P2PTCP_RENDEZVOUS"
 
@@ -87,6 +94,7 @@ struct rdv {
 	struct event *deadline, *ev_int, *ev_term;
 	struct ptcp_endpoint servers[PTCP_RESOLVE_MAX];
 	unsigned n_servers, cur;
+	struct ptcp_wire wire;            /* the engine's port, raw socket, table */
 	struct ptcp_endpoint local;       /* the rendezvous socket's, = the engine's */
 	struct ptcp_endpoint observed;    /* as the server saw us */
 	bool rewritten;                   /* observed port != local port */
@@ -533,10 +541,23 @@ static void send_request(struct rdv *r)
 		     server_str(r), strerror(-rv));
 }
 
+/* The client's own lines already name the server ("rendezvous server X
+ * sent a bad message: ...", "cannot connect to rendezvous server X:
+ * ..."): they are said as they are; only a line that does not gets the
+ * server in front. Returns msg or buf. */
+static const char *about_server(struct rdv *r, const char *msg, char *buf, size_t cap)
+{
+	if (strstr(msg, "rendezvous server"))
+		return msg;
+	snprintf(buf, cap, "rendezvous server %s: %s", server_str(r), msg);
+	return buf;
+}
+
 static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal, const char *msg)
 {
 	struct rdv *r = user;
 	const char *peer = r->o->peer_text;
+	char line[512];
 
 	if (c == r->probe) {
 		/* The probe only refines the diagnosis: go on without it. */
@@ -547,7 +568,7 @@ static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal
 		return;
 	}
 	if (fatal && code < 0 && !ptcp_rdv_client_registered(c) && r->cur + 1 < r->n_servers) {
-		ptcp_info("rendezvous server %s: %s; trying the next address", server_str(r), msg);
+		ptcp_info("%s; trying the next address", about_server(r, msg, line, sizeof(line)));
 		ptcp_rdv_client_free(c);
 		r->c = NULL;
 		r->cur++;
@@ -563,11 +584,10 @@ static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal
 		     "rendezvous server %s refused the connection (is rendezvousd running there?)",
 		     server_str(r));
 		break;
-	case -ETIMEDOUT:
 	case -EHOSTUNREACH:
 	case -ENETUNREACH:
 		fail(r, PTCP_EXIT_RENDEZVOUS, "rendezvous server %s is not reachable: %s",
-		     server_str(r), msg);
+		     server_str(r), strerror(-code));
 		break;
 	case PTCP_RDV_E_UNKNOWN_PEER:
 		fail(r, PTCP_EXIT_RENDEZVOUS,
@@ -588,7 +608,9 @@ static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal
 		fail(r, PTCP_EXIT_RENDEZVOUS, "'%s' is our own peer id", peer);
 		break;
 	default:
-		fail(r, PTCP_EXIT_RENDEZVOUS, "rendezvous server %s: %s", server_str(r), msg);
+		/* -ETIMEDOUT too: the connect, the registration or a silent
+		 * server; the client's line says which. */
+		fail(r, PTCP_EXIT_RENDEZVOUS, "%s", about_server(r, msg, line, sizeof(line)));
 		break;
 	}
 	(void)fatal;
@@ -699,9 +721,9 @@ static void start_client(struct rdv *r)
 	cfg.base = r->base;
 	cfg.id = &r->id;
 	cfg.server = r->servers[r->cur];
-	if (r->o->has_local_addr)
-		cfg.local = r->o->local_addr;
-	cfg.local.port = r->o->local_port;
+	/* The wire's port (and its address, once known: --local-addr, or
+	 * the last round's): the server must see the engine's mapping. */
+	cfg.local = r->wire.rs.local;
 	cfg.has_server_key = r->o->has_server_key;
 	memcpy(cfg.server_key, r->o->server_key, PTCP_RDV_KEY_LEN);
 	cfg.register_timeout = 10 * PTCP_NS_PER_S;
@@ -715,7 +737,7 @@ static void start_client(struct rdv *r)
 		return;
 	r->c = NULL;
 	if (rv == -EADDRINUSE) {
-		fail(r, PTCP_EXIT_SYSTEM, "local port %u is in use", r->o->local_port);
+		fail(r, PTCP_EXIT_SYSTEM, "local port %u is in use", cfg.local.port);
 	} else if (r->cur + 1 < r->n_servers) {
 		r->cur++;
 		start_client(r);
@@ -857,6 +879,33 @@ static void sleep_until(ptcp_ts at)
 		;
 }
 
+/* Where our SYNs go: the peer's public endpoint, as the server saw it;
+ * its private one (as the peer itself declares it) only when both
+ * conditions hold:
+ *   - both public addresses are equal: both behind one NAT, which few
+ *     NATs hairpin (the only case it is needed);
+ *   - it is in a private or link-local range (ptcp_ip_is_private()),
+ *     with a port.
+ * Otherwise a peer could make us send SYNs to any host and port it names:
+ * our own loopback, a public address, or a LAN host when it only seems
+ * to share our NAT. Returns what was chosen; *why says why a declared
+ * private endpoint was not used (NULL when it was, or none was given). */
+static const struct ptcp_endpoint *choose_remote(const struct ptcp_rdv_match *m, const char **why)
+{
+	*why = NULL;
+	if (m->peer_private.family == PTCP_AF_NONE)
+		return &m->peer_public;
+	if (!same_addr(&m->peer_public, &m->self_public)) {
+		*why = "we do not share a public address";
+		return &m->peer_public;
+	}
+	if (!ptcp_ip_is_private(&m->peer_private) || m->peer_private.port == 0) {
+		*why = "it is not a private or link-local address";
+		return &m->peer_public;
+	}
+	return &m->peer_private;
+}
+
 /* listen --allow, checked against the id the secure channel proved (its
  * signature verified), never against the rendezvous's word for it; the
  * proven id must also be the one the rendezvous matched us with. */
@@ -901,6 +950,17 @@ static int channel_config(struct rdv *r, struct ptcp_channel_config *ch, uint8_t
 	return 0;
 }
 
+/* session on_ready, for a one-shot connect or listen: the channel has
+ * its own copy of our key (which it wipes after its one signature), and
+ * the rendezvous is over, so ours goes now instead of at exit. */
+static void wipe_identity(void *user)
+{
+	struct rdv *r = user;
+
+	ptcp_identity_wipe(&r->id);
+	ptcp_info("identity key wiped from memory (the channel signs with its own copy)");
+}
+
 static int punch(struct rdv *r)
 {
 	const struct rdv_opts *o = r->o;
@@ -909,18 +969,25 @@ static int punch(struct rdv *r)
 	struct ptcp_channel_config chcfg;
 	uint8_t binding[8];
 	char a[64], b[64], pid[PTCP_PEERID_TEXT_MAX];
+	const struct ptcp_endpoint *to;
+	const char *why;
 	uint64_t n;
 
 	ptcp_session_config_default(&cfg);
-	cfg.local = r->local;
-	cfg.remote = r->m.peer_public;
-	/* Both behind the same NAT: its outside address is the same for
-	 * both, and few NATs hairpin, so go to the private endpoint. */
-	if (same_addr(&r->m.peer_public, &r->m.self_public) &&
-	    r->m.peer_private.family != PTCP_AF_NONE) {
-		cfg.remote = r->m.peer_private;
-		ptcp_info("the peer is behind our own NAT: using its private endpoint");
+	/* The raw socket learns our address from the rendezvous socket. */
+	if (ptcp_wire_set_addr(&r->wire, &r->local, &res) != 0) {
+		ptcp_error("%s", res.msg);
+		return ptcp_cli_exit_code(&res);
 	}
+	cfg.wire = &r->wire;
+	cfg.local = r->local;
+	to = choose_remote(&r->m, &why);
+	cfg.remote = *to;
+	if (why)
+		ptcp_info("not using the private endpoint %s the peer declared: %s",
+			  ptcp_endpoint_format(&r->m.peer_private, a, sizeof(a)), why);
+	else if (to == &r->m.peer_private)
+		ptcp_info("the peer is behind our own NAT: using its private endpoint");
 	if (ptcp_peerid_encode(pid, sizeof(pid), r->m.peer_key, NULL) < 0)
 		pid[0] = '\0';
 	ptcp_info("matched with %s at %s (ISN %u, ours %u, %s); punching in %u ms", pid,
@@ -933,7 +1000,12 @@ static int punch(struct rdv *r)
 	cfg.open.peer_isn = r->m.peer_isn;
 	cfg.open_timeout = o->punch_window;
 	cfg.linger = o->linger;
-	cfg.pcap_path = o->pcap;
+	/* A server needs the key again for every registration and handshake;
+	 * a one-shot connect or listen does not. */
+	if (!o->exec_cmd && !o->forward) {
+		cfg.on_ready = wipe_identity;
+		cfg.user = r;
+	}
 	cfg.in_fd = r->in_fd;
 	cfg.out_fd = r->out_fd;
 	if (o->sndbuf)
@@ -981,7 +1053,8 @@ static int punch(struct rdv *r)
 		}
 		ptcp_error("no connection after %.0f s of punching to %s: the peer's NAT may give "
 			   "each connection a new port (symmetric NAT) or drop every inbound SYN",
-			   (double)o->punch_window / PTCP_NS_PER_S, a);
+			   (double)o->punch_window / PTCP_NS_PER_S,
+			   ptcp_endpoint_format(&cfg.remote, b, sizeof(b)));
 		return PTCP_EXIT_TIMEOUT;
 	}
 	ptcp_error("%s", res.msg);
@@ -1184,11 +1257,13 @@ static void reset_round(struct rdv *r)
 }
 
 /* listen --exec / --forward: register, wait for a peer, serve it with a
- * child, and again, until a signal. Each round registers from a new
- * port the kernel picks (or --local-port again): the rendezvous
- * connection of the last round is in TIME-WAIT to the same server on its
- * port, and the NAT may still hold state from the last peer's flow; a
- * fresh port gets a fresh mapping, observed anew by the server. */
+ * child, and again, until a signal. Every round registers from the
+ * wire's port, which stays ours (and the firewall table up) from the
+ * first round to the last, so no round needs privileges again: the new
+ * rendezvous connection shares the port with the reservation and with
+ * the last round's connection in TIME-WAIT (SO_REUSEPORT), the new
+ * peer's flow is a conntrack tuple of its own, and the server observes
+ * the mapping anew each round (the NAT check runs again). */
 static int serve(struct rdv *r)
 {
 	struct sigaction sa;
@@ -1249,6 +1324,48 @@ static int serve(struct rdv *r)
 
 /* --- the subcommands ------------------------------------------------------------ */
 
+/* The port (--local-port, or one the kernel picks), the raw socket and
+ * the firewall table, before anything goes on the network: without the
+ * capabilities, or with the port in use, we stop here and not after the
+ * rendezvous. The address comes from --local-addr, or later from the
+ * rendezvous socket. Then every capability goes, before the first byte
+ * from the server is read: the wire serves every round of a server, and
+ * only a port below ip_unprivileged_port_start keeps
+ * CAP_NET_BIND_SERVICE (each round binds a rendezvous socket to it).
+ * --exec keeps the bounding set and may gain privileges by exec, so that
+ * the commands it runs are as they would be without p2ptcp. Returns 0 or
+ * the exit code (the line is printed). */
+static int open_wire(struct rdv *r)
+{
+	struct ptcp_session_result res;
+	struct ptcp_wire_config wc;
+	uint64_t keep = 0;
+	char err[256];
+
+	memset(&wc, 0, sizeof(wc));
+	memset(&res, 0, sizeof(res));
+	if (r->o->has_local_addr)
+		wc.local = r->o->local_addr;
+	wc.local.family = PTCP_AF_INET;
+	wc.local.port = r->o->local_port;
+	wc.mark = PTCP_SESSION_MARK;
+	wc.pcap_path = r->o->pcap;
+	if (ptcp_wire_open(&r->wire, &wc, &res) != 0) {
+		ptcp_error("%s", res.msg);
+		return ptcp_cli_exit_code(&res);
+	}
+	if (ptcp_privs_port_is_privileged(r->wire.rs.local.port))
+		keep = PTCP_PRIVS_NET_BIND_SERVICE;
+	if (ptcp_privs_drop(keep, !r->o->exec_cmd, err, sizeof(err)) != 0) {
+		ptcp_error("%s", err);
+		ptcp_wire_close(&r->wire);
+		return PTCP_EXIT_SYSTEM;
+	}
+	ptcp_info("privileges: %s%s", keep ? "kept only CAP_NET_BIND_SERVICE (port below 1024)" :
+		  "none kept", r->o->exec_cmd ? "; --exec may still run privileged commands" : "");
+	return 0;
+}
+
 static int run(int argc, char *argv[], bool listen)
 {
 	char dir[PTCP_IDENTITY_PATH_MAX], err[512];
@@ -1257,6 +1374,7 @@ static int run(int argc, char *argv[], bool listen)
 	int rv;
 
 	memset(&r, 0, sizeof(r));
+	ptcp_wire_init(&r.wire);
 	r.in_fd = STDIN_FILENO;
 	r.out_fd = STDOUT_FILENO;
 	r.t0 = ptcp_clock_now();
@@ -1287,19 +1405,23 @@ static int run(int argc, char *argv[], bool listen)
 		ptcp_error("%s", err);
 		return PTCP_EXIT_CONN;
 	}
-	if (o.exec_cmd || o.forward) {
-		rv = serve(&r);
+	if ((rv = open_wire(&r)) != 0) {
 		ptcp_identity_wipe(&r.id);
 		return rv;
 	}
-	rv = rendezvous(&r);
-	rendezvous_free(&r);
-	ptcp_identity_wipe(&r.probe_id);
-	if (rv == 0)
-		rv = punch(&r);
-	else
-		ptcp_error("%s", r.msg);
+	if (o.exec_cmd || o.forward) {
+		rv = serve(&r);
+	} else {
+		rv = rendezvous(&r);
+		rendezvous_free(&r);
+		ptcp_identity_wipe(&r.probe_id);
+		if (rv == 0)
+			rv = punch(&r);
+		else
+			ptcp_error("%s", r.msg);
+	}
 	ptcp_identity_wipe(&r.id);
+	ptcp_wire_close(&r.wire);
 	return rv;
 }
 

@@ -150,3 +150,15 @@ int ptcp_tcp_checksum_complete(uint8_t *tcp, size_t len, const struct ptcp_endpo
 	ptcp_put16(tcp + 16, ptcp_tcp_checksum(src, dst, tcp, len));
 	return 1;
 }
+
+bool ptcp_ip_is_private(const struct ptcp_endpoint *ep)
+{
+	const uint8_t *a = ep->addr;
+
+	if (ep->family == PTCP_AF_INET)
+		return a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+		       (a[0] == 192 && a[1] == 168) || (a[0] == 169 && a[1] == 254);
+	if (ep->family == PTCP_AF_INET6)
+		return (a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+	return false;
+}

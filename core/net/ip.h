@@ -93,4 +93,13 @@ int ptcp_ip_tcp_payload(const uint8_t *buf, size_t len, struct ptcp_endpoint *sr
 int ptcp_tcp_checksum_complete(uint8_t *tcp, size_t len, const struct ptcp_endpoint *src,
                                const struct ptcp_endpoint *dst);
 
+/* True when ep's address is in a private or link-local range, the only
+ * ones a peer may name as its private endpoint for us to send SYNs to
+ * (cli/rdvmode.c): IPv4 10/8, 172.16/12, 192.168/16 (RFC 1918) and
+ * 169.254/16 (RFC 3927); IPv6 fc00::/7 (RFC 4193) and fe80::/10. Not
+ * 100.64/10 (RFC 6598): peers behind one carrier-grade NAT reach each
+ * other through its public side, which RFC 6888 REQ-9 makes it hairpin.
+ * Not loopback, multicast, broadcast, 0/8 or any public address. */
+bool ptcp_ip_is_private(const struct ptcp_endpoint *ep);
+
 #endif

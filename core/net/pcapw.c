@@ -1,7 +1,10 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <pcap/pcap.h>
 
@@ -18,9 +21,59 @@ struct ptcp_pcapw {
 	uint8_t pkt[SNAPLEN];
 };
 
+/* The capture holds the payloads: made 0600 whatever the umask; an
+ * existing file of ours is truncated and set to 0600; a symbolic link is
+ * not followed (a planted /tmp/x.pcap -> /etc/shadow must not be
+ * truncated by a root p2ptcp) and another user's file is not touched; a
+ * pipe or a device is written as it is. Returns the descriptor or -errno
+ * with the reason in err. */
+static int open_file(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rv;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rv = -errno;
+		if (errno == ELOOP)
+			snprintf(err, errlen, "it is a symbolic link (give the file it points to)");
+		else
+			snprintf(err, errlen, "%s", strerror(errno));
+		return rv;
+	}
+	if (fstat(fd, &st) != 0) {
+		rv = -errno;
+		snprintf(err, errlen, "%s", strerror(errno));
+		goto fail;
+	}
+	if (S_ISREG(st.st_mode)) {
+		if (st.st_uid != geteuid()) {
+			snprintf(err, errlen, "it belongs to uid %lu, not to us: not overwriting it",
+				 (unsigned long)st.st_uid);
+			rv = -EPERM;
+			goto fail;
+		}
+		if (fchmod(fd, 0600) != 0 || ftruncate(fd, 0) != 0) {
+			rv = -errno;
+			snprintf(err, errlen, "%s", strerror(errno));
+			goto fail;
+		}
+	} else if (!S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file, a pipe or a device");
+		rv = -EINVAL;
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return rv;
+}
+
 int ptcp_pcapw_open(struct ptcp_pcapw **out, const char *path, char *err, size_t errlen)
 {
 	struct ptcp_pcapw *w;
+	FILE *f;
+	int fd;
 
 	*out = NULL;
 	w = calloc(1, sizeof(*w));
@@ -35,9 +88,20 @@ int ptcp_pcapw_open(struct ptcp_pcapw **out, const char *path, char *err, size_t
 		free(w);
 		return -ENOMEM;
 	}
-	w->dump = pcap_dump_open(w->pcap, path);
+	fd = open_file(path, err, errlen);
+	if (fd < 0) {
+		pcap_close(w->pcap);
+		free(w);
+		return fd;
+	}
+	f = fdopen(fd, "wb");
+	w->dump = f ? pcap_dump_fopen(w->pcap, f) : NULL;
 	if (!w->dump) {
-		snprintf(err, errlen, "%s", pcap_geterr(w->pcap));
+		snprintf(err, errlen, "%s", f ? pcap_geterr(w->pcap) : strerror(errno));
+		if (f)
+			fclose(f);
+		else
+			close(fd);
 		pcap_close(w->pcap);
 		free(w);
 		return -EIO;

@@ -16,9 +16,15 @@
 
 struct ptcp_pcapw;
 
-/* Creates (or truncates) the file at path and writes the pcap header.
- * Returns 0, or -EIO with libpcap's message in err[0..errlen), or
- * -ENOMEM. */
+/* Creates the file at path with mode 0600 (it holds the payloads), or
+ * truncates an existing regular file of ours and sets its mode to 0600,
+ * and writes the pcap header. A symbolic link is not followed, another
+ * user's file not touched; a pipe or a device (mkfifo, then tcpdump -r on
+ * it) is written as it is.
+ *
+ * Returns 0, or with the reason in err[0..errlen): -ELOOP (a symbolic
+ * link), -EPERM (another user's file), -EINVAL (a directory, socket...),
+ * -EIO (libpcap failed), -ENOMEM, or the -errno of open(2). */
 int ptcp_pcapw_open(struct ptcp_pcapw **out, const char *path, char *err, size_t errlen);
 
 /* Writes one received IP packet pkt[0..len). Returns 0 or -EINVAL

@@ -21,6 +21,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/virtio_net.h>
+#include <linux/xfrm.h>
 
 #include "be.h"
 #include "error.h"
@@ -329,6 +330,62 @@ int ptcp_pktsock_parse_ct(const void *msg, size_t len, uint32_t *status)
 	return 0;
 }
 
+/* The selector sel (of a policy or an SA) against our TCP flow from src
+ * to dst leaving by interface oif: the kernel's xfrm_selector_match(),
+ * also for an AF_UNSPEC selector (an SA made without one matches all). */
+static bool selector_matches(const struct xfrm_selector *sel, const struct ptcp_endpoint *src,
+			     const struct ptcp_endpoint *dst, int oif)
+{
+	uint32_t s = ptcp_get32(src->addr), d = ptcp_get32(dst->addr);
+	uint32_t ss = ptcp_get32((const uint8_t *)&sel->saddr.a4);
+	uint32_t sd = ptcp_get32((const uint8_t *)&sel->daddr.a4);
+	uint32_t ms = sel->prefixlen_s >= 32 ? 0xffffffffu :
+		      sel->prefixlen_s ? ~(0xffffffffu >> sel->prefixlen_s) : 0;
+	uint32_t md = sel->prefixlen_d >= 32 ? 0xffffffffu :
+		      sel->prefixlen_d ? ~(0xffffffffu >> sel->prefixlen_d) : 0;
+
+	if (sel->family != AF_INET && sel->family != AF_UNSPEC)
+		return false;
+	if (((s ^ ss) & ms) || ((d ^ sd) & md))
+		return false;
+	if (((htons(src->port) ^ sel->sport) & sel->sport_mask) ||
+	    ((htons(dst->port) ^ sel->dport) & sel->dport_mask))
+		return false;
+	if (sel->proto && sel->proto != PTCP_IPPROTO_TCP)
+		return false;
+	return !sel->ifindex || sel->ifindex == oif;
+}
+
+int ptcp_pktsock_xfrm_applies(const void *msg, size_t len, const struct ptcp_endpoint *src,
+                              const struct ptcp_endpoint *dst, int oif)
+{
+	const uint8_t *body = (const uint8_t *)NLMSG_DATA(msg);
+	struct xfrm_userpolicy_info pol;
+	struct xfrm_usersa_info sa;
+	struct nlmsghdr nh;
+	int n;
+
+	if (src->family != PTCP_AF_INET || dst->family != PTCP_AF_INET || len < sizeof(nh))
+		return -EPROTO;
+	memcpy(&nh, msg, sizeof(nh));
+	if (nh.nlmsg_type == XFRM_MSG_NEWPOLICY) {
+		if ((n = nl_check(msg, len, XFRM_MSG_NEWPOLICY, sizeof(pol))) < 0)
+			return n;
+		memcpy(&pol, body, sizeof(pol));
+		/* Only what the kernel would do to packets we send. */
+		return pol.dir == XFRM_POLICY_OUT && selector_matches(&pol.sel, src, dst, oif);
+	}
+	if ((n = nl_check(msg, len, XFRM_MSG_NEWSA, sizeof(sa))) < 0)
+		return n;
+	memcpy(&sa, body, sizeof(sa));
+	/* An SA applies through a policy; without knowing which policies a
+	 * future one may add, one that names the peer or whose selector
+	 * covers the flow counts. */
+	if (sa.family == AF_INET && memcmp(&sa.id.daddr.a4, dst->addr, 4) == 0)
+		return 1;
+	return selector_matches(&sa.sel, src, dst, oif);
+}
+
 /* --- talking to the kernel --------------------------------------------------- */
 
 struct nl_req {
@@ -390,14 +447,12 @@ static int nl_open(int family)
 	return fd;
 }
 
-/* Sends req on fd and reads until the reply with its sequence number.
- * Returns the reply's length in buf, or -errno. */
-static int nl_talk(int fd, uint32_t *seq, struct nl_req *req, uint8_t *buf, size_t cap)
+/* Sends req to the kernel with the next sequence number. Returns 0 or
+ * -errno. */
+static int nl_send(int fd, uint32_t *seq, struct nl_req *req)
 {
 	struct sockaddr_nl kernel;
-	const struct nlmsghdr *nh;
 	ssize_t n;
-	size_t off;
 
 	memset(&kernel, 0, sizeof(kernel));
 	kernel.nl_family = AF_NETLINK;
@@ -405,26 +460,71 @@ static int nl_talk(int fd, uint32_t *seq, struct nl_req *req, uint8_t *buf, size
 	do
 		n = sendto(fd, req, req->nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
+	return n < 0 ? -errno : 0;
+}
+
+/* Sends req on fd and hands each message of the answer (those with its
+ * sequence number) to fn until NLMSG_DONE. fn returns 0 to go on (a dump),
+ * anything else to stop with that value (a single reply). Returns 0 at the
+ * end of a dump, fn's value, or -errno (-ETIMEDOUT: the kernel did not
+ * answer within the socket's timeout; -EPROTO: a malformed answer). */
+static int nl_exchange(int fd, uint32_t *seq, struct nl_req *req,
+		       int (*fn)(const void *msg, size_t len, void *ctx), void *ctx)
+{
+	_Alignas(8) static uint8_t buf[65536];
+	const struct nlmsghdr *nh;
+	ssize_t n;
+	size_t off;
+	int rv;
+
+	if ((rv = nl_send(fd, seq, req)) != 0)
+		return rv;
 	for (;;) {
-		n = recv(fd, buf, cap, 0);
+		n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-		/* Replies to an earlier request that timed out are skipped. */
+		if ((size_t)n > sizeof(buf))
+			return -EPROTO;
 		for (off = 0; off + sizeof(*nh) <= (size_t)n; off += NLMSG_ALIGN(nh->nlmsg_len)) {
 			nh = (const struct nlmsghdr *)(const void *)(buf + off);
 			if (nh->nlmsg_len < sizeof(*nh) || off + nh->nlmsg_len > (size_t)n)
-				break;
+				return -EPROTO;
 			if (nh->nlmsg_seq != *seq)
 				continue;
-			if (off)
-				memmove(buf, buf + off, nh->nlmsg_len);
-			return (int)nh->nlmsg_len;
+			if (nh->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if ((rv = fn(nh, nh->nlmsg_len, ctx)) != 0)
+				return rv;
 		}
 	}
+}
+
+struct nl_reply {
+	uint8_t *buf;
+	size_t cap;
+};
+
+static int take_reply(const void *msg, size_t len, void *ctx)
+{
+	struct nl_reply *r = ctx;
+
+	if (len > r->cap)
+		return -EPROTO;
+	memcpy(r->buf, msg, len);
+	return (int)len;
+}
+
+/* Sends req on fd and reads until the reply with its sequence number
+ * (replies to an earlier request that timed out are skipped). Returns the
+ * reply's length in buf, or -errno. */
+static int nl_talk(int fd, uint32_t *seq, struct nl_req *req, uint8_t *buf, size_t cap)
+{
+	struct nl_reply r = { buf, cap };
+	int rv = nl_exchange(fd, seq, req, take_reply, &r);
+
+	return rv == 0 ? -EPROTO : rv;
 }
 
 static int get_route(struct ptcp_pktsock *ps, const struct ptcp_endpoint *src,
@@ -668,39 +768,90 @@ out:
 	return n < 0 ? n : 0;
 }
 
+struct xfrm_flow {
+	const struct ptcp_endpoint *src, *dst;
+	int oif;
+};
+
+static int xfrm_one(const void *msg, size_t len, void *ctx)
+{
+	const struct xfrm_flow *f = ctx;
+	int rv = ptcp_pktsock_xfrm_applies(msg, len, f->src, f->dst, f->oif);
+
+	return rv == 1 ? -EXDEV : rv;
+}
+
+int ptcp_pktsock_xfrm(const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst, int oif)
+{
+	static const uint16_t kinds[] = { XFRM_MSG_GETPOLICY, XFRM_MSG_GETSA };
+	struct xfrm_flow f = { src, dst, oif };
+	struct nl_req req;
+	uint32_t seq = 0;
+	size_t i;
+	int fd, rv = 0;
+
+	if (src->family != PTCP_AF_INET || dst->family != PTCP_AF_INET)
+		return -EAFNOSUPPORT;
+	fd = nl_open(NETLINK_XFRM);
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && rv == 0; i++) {
+		memset(&req, 0, sizeof(req));
+		req.nh.nlmsg_len = NLMSG_LENGTH(0);
+		req.nh.nlmsg_type = kinds[i];
+		req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		rv = nl_exchange(fd, &seq, &req, xfrm_one, &f);
+	}
+	close(fd);
+	return rv;
+}
+
+int ptcp_pktsock_socket(int *fd, uint32_t mark)
+{
+	int one = 1, v = SOCKBUF_BYTES, rv;
+
+	/* Protocol 0: the socket sends only, no copy of received frames. */
+	*fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (*fd < 0) {
+		rv = -errno;
+		*fd = -1;
+		return rv;
+	}
+	if (setsockopt(*fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) != 0) {
+		rv = -errno;
+		close(*fd);
+		*fd = -1;
+		return rv;
+	}
+	/* The mark only matters to tc here (netfilter is not passed); set it
+	 * so that shaping by mark treats both paths alike. */
+	if (mark)
+		(void)setsockopt(*fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
+	if (setsockopt(*fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) != 0)
+		(void)setsockopt(*fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	return 0;
+}
+
 int ptcp_pktsock_start(struct ptcp_pktsock *ps, const struct ptcp_pktsock_path *path,
                        uint32_t mark, uint16_t first_id)
 {
 	struct sockaddr_ll sll;
-	int one = 1, v = SOCKBUF_BYTES;
+	int rv;
 
-	if (ps->fd >= 0)
-		close(ps->fd);
 	ps->path = *path;
 	ps->ip_id = first_id;
-	/* Protocol 0: the socket sends only, no copy of received frames. */
-	ps->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (ps->fd < 0)
-		return -errno;
-	if (setsockopt(ps->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) != 0)
-		goto fail;
+	if (ps->fd < 0 && (rv = ptcp_pktsock_socket(&ps->fd, mark)) != 0)
+		return rv;
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
 	sll.sll_ifindex = path->ifindex;
-	if (bind(ps->fd, (struct sockaddr *)&sll, sizeof(sll)) != 0)
-		goto fail;
-	/* The mark only matters to tc here (netfilter is not passed); set it
-	 * so that shaping by mark treats both paths alike. */
-	if (mark)
-		(void)setsockopt(ps->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
-	if (setsockopt(ps->fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) != 0)
-		(void)setsockopt(ps->fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	if (bind(ps->fd, (struct sockaddr *)&sll, sizeof(sll)) != 0) {
+		rv = -errno;
+		close(ps->fd);
+		ps->fd = -1;
+		return rv;
+	}
 	return 0;
-fail:
-	v = -errno;
-	close(ps->fd);
-	ps->fd = -1;
-	return v;
 }
 
 int ptcp_pktsock_refresh(struct ptcp_pktsock *ps, uint32_t mark)

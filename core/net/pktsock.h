@@ -161,6 +161,18 @@ int ptcp_pktsock_parse_neigh(const void *msg, size_t len, uint16_t *state, uint8
  * tracked), or -EPROTO. */
 int ptcp_pktsock_parse_ct(const void *msg, size_t len, uint32_t *status);
 
+/* One message msg[0..len) of an xfrm dump (XFRM_MSG_NEWPOLICY or
+ * XFRM_MSG_NEWSA) against our TCP flow from src to dst (addresses and
+ * ports) leaving by interface oif. A policy applies when it is for the
+ * output direction (XFRM_POLICY_OUT, whatever its action: an IPsec one, or
+ * a block) and its selector covers the flow; an SA when it is for the
+ * peer's address or its selector covers the flow (an SA without a
+ * selector covers every flow). Returns 1 (it may apply), 0 (it does not),
+ * the negative errno of an NLMSG_ERROR, or -EPROTO (malformed, another
+ * type, not IPv4). */
+int ptcp_pktsock_xfrm_applies(const void *msg, size_t len, const struct ptcp_endpoint *src,
+                              const struct ptcp_endpoint *dst, int oif);
+
 /* --- the socket ------------------------------------------------------------ */
 
 /* Opens the netlink socket used for look-ups; the packet socket itself is
@@ -193,12 +205,34 @@ int ptcp_pktsock_route(struct ptcp_pktsock *ps, const struct ptcp_endpoint *src,
  * another -errno (ctnetlink not available, no CAP_NET_ADMIN). */
 int ptcp_pktsock_conntrack(const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst);
 
-/* Opens the packet socket for path: AF_PACKET/SOCK_RAW bound to the
- * interface with protocol 0 (it sends; it receives nothing),
- * PACKET_VNET_HDR, SO_MARK mark, a large send buffer. first_id is the
- * IPv4 Identification of the first frame.
+/* Whether this host's IPsec (xfrm) could apply to our connection from src
+ * to dst (addresses and ports) leaving by interface oif: our frames
+ * bypass the xfrm output path, so they would leave in the clear where the
+ * kernel would have encrypted them, or pass where a policy blocks. Dumps
+ * the policies and the SAs (NETLINK_XFRM) and asks
+ * ptcp_pktsock_xfrm_applies() of each.
  *
- * Returns 0, or -EPERM (no CAP_NET_RAW), or another -errno. */
+ * Returns 0 (nothing applies), -EXDEV (a policy or an SA may apply:
+ * offload must not be used), or another -errno (xfrm cannot be asked: no
+ * CAP_NET_ADMIN, no xfrm_user in the kernel, a malformed answer). */
+int ptcp_pktsock_xfrm(const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst, int oif);
+
+/* Makes the packet socket, not yet bound to an interface: AF_PACKET/
+ * SOCK_RAW with protocol 0 (it sends; it receives nothing),
+ * PACKET_VNET_HDR, SO_MARK mark (0: none), a large send buffer. Creating
+ * it needs CAP_NET_RAW (and the forced buffer size CAP_NET_ADMIN), binding
+ * it later does not: a caller that drops its capabilities makes it first
+ * and puts it in ps->fd after ptcp_pktsock_init().
+ *
+ * Returns 0 with *fd set, or -EPERM (no CAP_NET_RAW), or another -errno. */
+int ptcp_pktsock_socket(int *fd, uint32_t mark);
+
+/* Starts sending for path: binds the packet socket (ps->fd, or a new one
+ * from ptcp_pktsock_socket() with mark) to the path's interface. first_id
+ * is the IPv4 Identification of the first frame.
+ *
+ * Returns 0, or -EPERM (no socket yet and no CAP_NET_RAW), or another
+ * -errno. */
 int ptcp_pktsock_start(struct ptcp_pktsock *ps, const struct ptcp_pktsock_path *path,
                        uint32_t mark, uint16_t first_id);
 

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -39,10 +40,14 @@ static int reserve_port(struct ptcp_rawsock *rs)
 	rs->reserve_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (rs->reserve_fd < 0)
 		return -errno;
-	/* SO_REUSEADDR lets a later kernel socket of ours (the rendezvous
-	 * connection from the same port) bind beside this one; the port
-	 * still belongs to us and not to the ephemeral range's next user. */
-	if (setsockopt(rs->reserve_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+	/* SO_REUSEPORT and not SO_REUSEADDR: the kernel lets a later socket
+	 * bind the port beside this one only if it has SO_REUSEPORT too and
+	 * the same uid (our rendezvous socket), and never a socket of
+	 * another user, whether it means to listen or not. With
+	 * SO_REUSEADDR, any user's SO_REUSEADDR socket could bind beside a
+	 * socket that does not listen, then listen, and be handed the
+	 * connections meant for us. */
+	if (setsockopt(rs->reserve_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
 		return -errno;
 	to_sockaddr(&sin, &rs->local);
 	if (bind(rs->reserve_fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
@@ -53,34 +58,75 @@ static int reserve_port(struct ptcp_rawsock *rs)
 	return 0;
 }
 
-static int setup_raw(struct ptcp_rawsock *rs)
+/* The port and its lock. A port given by the caller is locked first, so
+ * that a second p2ptcp of any user hears that one already serves it; a
+ * port the kernel picks is locked once it is known. */
+static int own_port(struct ptcp_rawsock *rs)
 {
-	struct sock_filter insns[PTCP_BPF_MAX];
-	struct sock_fprog prog;
-	struct sockaddr_in sin;
-	uint8_t junk[64];
-	int n;
+	int rv;
 
-	n = ptcp_bpf_tcp_port(insns, PTCP_BPF_MAX, &rs->local);
-	if (n < 0)
-		return -EINVAL;
+	if (rs->local.port != 0 &&
+	    (rv = ptcp_portlock_take(&rs->lock_fd, rs->local.port, &rs->holder)) != 0)
+		return rv;
+	if ((rv = reserve_port(rs)) != 0)
+		return rv;
+	if (rs->lock_fd < 0)
+		return ptcp_portlock_take(&rs->lock_fd, rs->local.port, &rs->holder);
+	return 0;
+}
+
+static bool addr_known(const struct ptcp_endpoint *ep)
+{
+	return (ep->addr[0] | ep->addr[1] | ep->addr[2] | ep->addr[3]) != 0;
+}
+
+static int attach(int fd, struct sock_filter *insns, int n)
+{
+	struct sock_fprog prog;
+	uint8_t junk[64];
+
 	prog.len = (unsigned short)n;
 	prog.filter = insns;
-	if (setsockopt(rs->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0)
 		return -errno;
-	/* Packets queued before the filter was attached may be anyone's. */
-	while (recv(rs->fd, junk, sizeof(junk), MSG_DONTWAIT) >= 0)
+	/* Packets queued before this filter was attached may be anyone's, or
+	 * (in rendezvous mode) the rendezvous connection's. */
+	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) >= 0)
 		;
-	if (setsockopt(rs->fd, SOL_SOCKET, SO_MARK, &rs->mark, sizeof(rs->mark)) != 0)
-		return -errno;
-	/* Binding a raw socket sets the source address of what it sends. */
+	return 0;
+}
+
+/* Our address is known: bind to it and let our port's segments in. */
+static int aim(struct ptcp_rawsock *rs)
+{
+	struct sock_filter insns[PTCP_BPF_MAX];
+	struct sockaddr_in sin;
+	int n;
+
+	/* Binding a raw socket sets the source address of what it sends (and
+	 * keeps out packets to other addresses). */
 	to_sockaddr(&sin, &rs->local);
 	sin.sin_port = 0;
 	if (bind(rs->fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
 		return -errno;
+	n = ptcp_bpf_tcp_port(insns, PTCP_BPF_MAX, &rs->local);
+	if (n < 0)
+		return -EINVAL;
+	return attach(rs->fd, insns, n);
+}
+
+static int setup_raw(struct ptcp_rawsock *rs)
+{
+	/* Until the address is known, nothing at all. */
+	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
+
+	if (setsockopt(rs->fd, SOL_SOCKET, SO_MARK, &rs->mark, sizeof(rs->mark)) != 0)
+		return -errno;
 	grow_buffer(rs->fd, SO_SNDBUF, SO_SNDBUFFORCE);
 	grow_buffer(rs->fd, SO_RCVBUF, SO_RCVBUFFORCE);
-	return 0;
+	if (addr_known(&rs->local))
+		return aim(rs);
+	return attach(rs->fd, &none, 1);
 }
 
 int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local, uint32_t mark)
@@ -90,24 +136,39 @@ int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local
 	memset(rs, 0, sizeof(*rs));
 	rs->fd = -1;
 	rs->reserve_fd = -1;
+	rs->lock_fd = -1;
 	if (local->family != PTCP_AF_INET)
 		return -EAFNOSUPPORT;
 	rs->local = *local;
 	rs->mark = mark;
 
-	/* The raw socket first: without CAP_NET_RAW nothing else matters,
-	 * and the caller reports EPERM from here. Then the port, which the
-	 * filter needs when the kernel picks it. */
+	/* The port first, then the raw socket: a p2ptcp that cannot have the
+	 * port must not get a copy of its segments even for a moment. */
+	if ((rv = own_port(rs)) != 0)
+		goto fail;
 	rs->fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (rs->fd < 0) {
 		rv = -errno;
 		goto fail;
 	}
-	if ((rv = reserve_port(rs)) != 0 || (rv = setup_raw(rs)) != 0)
+	if ((rv = setup_raw(rs)) != 0)
 		goto fail;
 	return 0;
 fail:
 	ptcp_rawsock_close(rs);
+	return rv;
+}
+
+int ptcp_rawsock_set_addr(struct ptcp_rawsock *rs, const struct ptcp_endpoint *addr)
+{
+	struct ptcp_endpoint old = rs->local;
+	int rv;
+
+	if (addr->family != PTCP_AF_INET || !addr_known(addr))
+		return -EAFNOSUPPORT;
+	memcpy(rs->local.addr, addr->addr, sizeof(rs->local.addr));
+	if ((rv = aim(rs)) != 0)
+		rs->local = old;
 	return rv;
 }
 
@@ -117,6 +178,7 @@ void ptcp_rawsock_close(struct ptcp_rawsock *rs)
 		close(rs->fd);
 	if (rs->reserve_fd >= 0)
 		close(rs->reserve_fd);
+	ptcp_portlock_release(&rs->lock_fd);
 	rs->fd = -1;
 	rs->reserve_fd = -1;
 }

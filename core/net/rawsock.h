@@ -1,11 +1,18 @@
 /* Raw-socket I/O for one local TCP endpoint.
  *
- * Three kernel objects together let a userspace TCP own a port:
+ * Four kernel objects together let a userspace TCP own a port:
+ *   - a kernel TCP socket bound to the address and port (never
+ *     listening), with SO_REUSEPORT and without SO_REUSEADDR: no socket
+ *     of another user can bind the port beside it (listening or not),
+ *     while our own rendezvous socket can (portlock.h has the kernel's
+ *     rule);
+ *   - the port's lock (portlock.h), which keeps a second p2ptcp of our
+ *     own uid off the port;
  *   - a raw IPPROTO_TCP socket that sends our segments (the kernel adds
  *     the IP header) and receives every TCP packet for the host, cut down
- *     to our port by a BPF socket filter (bpf.h);
- *   - a kernel TCP socket bound to the same address and port (never
- *     listening) so no other program is given the port;
+ *     to our port by a BPF socket filter (bpf.h). It is opened only once
+ *     the port and the lock are ours, so a p2ptcp that cannot have the
+ *     port never sees a segment of it;
  *   - SO_MARK on the raw socket, so the firewall rule of nftguard.h can
  *     tell our own RSTs from the ones the kernel sends for the port.
  *
@@ -19,6 +26,7 @@
 #include <sys/uio.h>
 
 #include "addr.h"
+#include "portlock.h"
 
 /* Largest packet we read: an IPv4 packet can be 64 KiB. */
 #define PTCP_RAWSOCK_MTU 65536
@@ -28,6 +36,8 @@
 struct ptcp_rawsock {
 	int fd;                      /* raw socket, -1 when closed */
 	int reserve_fd;              /* kernel TCP socket holding the port */
+	int lock_fd;                 /* the port's lock (portlock.h) */
+	struct ptcp_portlock_holder holder; /* who has the lock, after -EBUSY */
 	struct ptcp_endpoint local;  /* address and port we own */
 	uint32_t mark;               /* SO_MARK of the raw socket */
 	uint8_t ttl;                 /* TTL currently set, 0 = the default */
@@ -45,19 +55,33 @@ struct ptcp_rawsock_rx {
 	const char *why;             /* reason, when the packet was discarded */
 };
 
-/* Opens the raw socket and reserves local (IPv4; address 0.0.0.0 means
- * any; port 0 lets the kernel pick one, written back into rs->local).
- * mark is set with SO_MARK (needs CAP_NET_ADMIN, or CAP_NET_RAW on recent
- * kernels). Socket buffers are raised so a burst of a full window is not
- * dropped by the socket.
+/* Reserves local (IPv4; port 0 lets the kernel pick one, written back
+ * into rs->local), takes the port's lock, then opens the raw socket.
+ * Address 0.0.0.0 means not known yet (rendezvous mode learns it from its
+ * connection to the server): the port is reserved on every address, and
+ * the raw socket receives nothing until ptcp_rawsock_set_addr(). mark is set with SO_MARK (needs
+ * CAP_NET_ADMIN, or CAP_NET_RAW on recent kernels). Socket buffers are
+ * raised so a burst of a full window is not dropped by the socket.
  *
- * Returns 0, or -EPERM/-EACCES (no CAP_NET_RAW), -EADDRINUSE (another
- * socket holds the port), -EADDRNOTAVAIL (the address is not ours),
- * -EAFNOSUPPORT (not IPv4), or another -errno from socket(2), bind(2) or
- * setsockopt(2). On error everything opened is closed again. */
+ * Returns 0, or -EBUSY (another p2ptcp holds the port's lock: rs->holder
+ * says who, when known), -EADDRINUSE (another socket holds the port),
+ * -EPERM/-EACCES (no CAP_NET_RAW), -EADDRNOTAVAIL (the address is not
+ * ours), -EAFNOSUPPORT (not IPv4), or another -errno from socket(2),
+ * bind(2) or setsockopt(2). On error everything opened is closed again
+ * (rs->holder stays filled in). */
 int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local, uint32_t mark);
 
-/* Closes both sockets. Safe on a closed or zeroed-then-failed rawsock. */
+/* Sets our address once it is known (or again: it may change): binds the
+ * raw socket to it, lets in the segments for it and our port, and drops
+ * what was queued before. The port stays reserved as it was.
+ *
+ * Returns 0, or -EAFNOSUPPORT (not IPv4, or 0.0.0.0), -EADDRNOTAVAIL (not
+ * an address of ours), or another -errno of bind(2) or setsockopt(2);
+ * rs->local is then as before. */
+int ptcp_rawsock_set_addr(struct ptcp_rawsock *rs, const struct ptcp_endpoint *addr);
+
+/* Closes the sockets and releases the lock. Safe on a closed or
+ * zeroed-then-failed rawsock. */
 void ptcp_rawsock_close(struct ptcp_rawsock *rs);
 
 /* Sends the TCP segment seg[0..len) (checksum already filled in for our

@@ -20,6 +20,7 @@
 #include "random.h"
 #include "rawsock.h"
 #include "session.h"
+#include "wire.h"
 
 #define IO_BUF (64 * 1024)     /* bytes moved per read(2)/write(2) */
 #define RX_BATCH 64            /* packets read per raw-socket wake-up */
@@ -47,9 +48,8 @@ struct session {
 	struct event_base *base;
 	struct event *ev_raw, *ev_timer, *ev_in, *ev_out, *ev_int, *ev_term;
 	struct ptcp_conn *conn;
-	struct ptcp_rawsock rs;
-	struct ptcp_nftguard guard;
-	struct ptcp_pcapw *pcap;
+	struct ptcp_wire *w;            /* cfg.wire, or own_wire */
+	struct ptcp_wire own_wire;
 	ptcp_ts start;
 
 	bool in_poll, out_poll;        /* fd works with epoll */
@@ -97,6 +97,16 @@ struct session {
 	bool ch_told;                  /* "secure channel established" logged */
 	bool ch_end_sent;              /* our end record is in tx_wire or out */
 	bool ch_eof_checked;           /* ptcp_channel_input_eof() was called */
+
+	/* Who sent the RST that reset us: the raw socket sees each packet's
+	 * IP TTL, which the engine does not. The peer's segments arrive with
+	 * the TTL they had minus the hops on the way; a RST from a box on the
+	 * path (a NAT that forgot the connection) with the box's own, minus
+	 * fewer hops. */
+	bool peer_ttl_seen;            /* a non-RST segment from the peer came */
+	uint8_t peer_ttl_min, peer_ttl_max;
+	bool rst_ttl_seen;             /* the RST that closed the connection */
+	uint8_t rst_ttl;
 };
 
 /* tx_wire: one IO_BUF of plaintext sealed, or the handshake. */
@@ -225,7 +235,7 @@ static bool send_batch(struct session *s, unsigned n)
 
 	if (n == 0)
 		return true;
-	rv = ptcp_rawsock_send_many(&s->rs, remote, s->tx_iov, n);
+	rv = ptcp_rawsock_send_many(&s->w->rs, remote, s->tx_iov, n);
 	if (rv < 0)
 		return send_error(s, rv);
 	if ((unsigned)rv < n)
@@ -269,7 +279,7 @@ static void gso_try(struct session *s, ptcp_ts now)
 
 	if (!synchronized_state(ptcp_conn_state(s->conn)) || now < s->gso_retry_at)
 		return;
-	rv = ptcp_pktsock_route(&s->pk, &s->rs.local, ptcp_conn_remote(s->conn), s->cfg->mark,
+	rv = ptcp_pktsock_route(&s->pk, &s->w->rs.local, ptcp_conn_remote(s->conn), s->cfg->mark,
 				&path, &why);
 	if (rv == -EAGAIN) {
 		/* The kernel resolves the next hop for the raw socket's
@@ -288,17 +298,33 @@ static void gso_try(struct session *s, ptcp_ts now)
 			    strerror(-rv));
 		return;
 	}
-	/* Our frames will bypass this host's netfilter: a NAT here must not
-	 * be, and connection tracking must stop checking the window. */
-	rv = ptcp_pktsock_conntrack(&s->rs.local, ptcp_conn_remote(s->conn));
+	/* Our frames will bypass this host's xfrm and netfilter: no IPsec
+	 * policy or SA may apply, no NAT here may apply, and connection
+	 * tracking must stop checking the window. What cannot be asked is
+	 * taken as a no: the raw socket, which passes through both, is
+	 * always right. */
+	rv = ptcp_pktsock_xfrm(&s->w->rs.local, ptcp_conn_remote(s->conn), path.ifindex);
+	if (rv == -EXDEV) {
+		gso_give_up(s, "an IPsec (xfrm) policy or SA of this host may apply to the connection, "
+			    "and frames would bypass it");
+		return;
+	}
+	if (rv != 0) {
+		gso_give_up(s, "cannot ask xfrm whether IPsec applies to the connection (%s)",
+			    strerror(-rv));
+		return;
+	}
+	rv = ptcp_pktsock_conntrack(&s->w->rs.local, ptcp_conn_remote(s->conn));
 	if (rv == -EXDEV) {
 		gso_give_up(s, "this host NATs the connection, and frames would bypass the NAT");
 		return;
 	}
+	if (rv != 0 && rv != -ENOENT) {
+		gso_give_up(s, "cannot ask conntrack about the connection (%s)", strerror(-rv));
+		return;
+	}
 	if (rv == 0)
 		ptcp_info("offload: this host tracks the connection (conntrack); its window check is off for it");
-	else if (rv != -ENOENT)
-		ptcp_info("offload: cannot ask conntrack (%s); going ahead", strerror(-rv));
 	rv = ptcp_pktsock_start(&s->pk, &path, s->cfg->mark, (uint16_t)ptcp_random_u32());
 	if (rv != 0) {
 		gso_give_up(s, "cannot open a packet socket on %s: %s", path.ifname, strerror(-rv));
@@ -327,10 +353,10 @@ static bool gso_send_cut(struct session *s, unsigned i)
 
 	for (k = 0;; k++) {
 		n = ptcp_pktsock_piece(s->tx_buf, s->tx_cap, tcp, len, s->gso_size[i], k,
-				       &s->rs.local, remote);
+				       &s->w->rs.local, remote);
 		if (n <= 0)
 			return true;
-		rv = ptcp_rawsock_send(&s->rs, remote, s->tx_buf, (size_t)n, s->gso_ttl[i]);
+		rv = ptcp_rawsock_send(&s->w->rs, remote, s->tx_buf, (size_t)n, s->gso_ttl[i]);
 		if (rv < 0 && !send_error(s, rv))
 			return false;
 	}
@@ -406,8 +432,8 @@ static bool gso_flush(struct session *s, ptcp_ts now)
 		log_segment(">", frame + PTCP_PKTSOCK_HEADROOM, (size_t)n, local, remote);
 		/* What the engine produced, before its checksum becomes the
 		 * pseudo-header sum the kernel wants. */
-		if (s->pcap)
-			(void)ptcp_pcapw_write_tcp(s->pcap, local, remote, frame + PTCP_PKTSOCK_HEADROOM,
+		if (s->w->pcap)
+			(void)ptcp_pcapw_write_tcp(s->w->pcap, local, remote, frame + PTCP_PKTSOCK_HEADROOM,
 						   (size_t)n, info.ttl);
 		s->gso_iov[k].iov_base = frame;
 		s->gso_iov[k].iov_len = PTCP_PKTSOCK_HEADROOM + (size_t)n;
@@ -464,15 +490,15 @@ static void flush_tx(struct session *s, ptcp_ts now)
 		if (n == 0)
 			break;
 		log_segment(">", buf, (size_t)n, local, remote);
-		if (s->pcap)
-			(void)ptcp_pcapw_write_tcp(s->pcap, local, remote, buf, (size_t)n, info.ttl);
+		if (s->w->pcap)
+			(void)ptcp_pcapw_write_tcp(s->w->pcap, local, remote, buf, (size_t)n, info.ttl);
 		if (info.ttl) {
 			/* A TTL of its own (the first punching SYN): keep the
 			 * order, send what is gathered, then this one alone. */
 			if (!send_batch(s, k))
 				return;
 			k = 0;
-			rv = ptcp_rawsock_send(&s->rs, remote, buf, (size_t)n, info.ttl);
+			rv = ptcp_rawsock_send(&s->w->rs, remote, buf, (size_t)n, info.ttl);
 			if (rv < 0 && !send_error(s, rv))
 				return;
 			continue;
@@ -491,17 +517,73 @@ static void flush_tx(struct session *s, ptcp_ts now)
 static void on_raw(evutil_socket_t fd, short what, void *arg);
 static void settle(struct session *s, ptcp_ts now);
 
+#define TCP_FLAGS_OFF 13
+#define TCP_RST 0x04
+#define IP_TTL_OFF 8
+
+/* The TTL bookkeeping of one received packet (rx, after the engine took
+ * it; before: the state before). */
+static void note_ttl(struct session *s, const struct ptcp_rawsock_rx *rx, enum ptcp_state before)
+{
+	const struct ptcp_endpoint *remote = ptcp_conn_remote(s->conn);
+	uint8_t ttl;
+
+	if (rx->ip_len <= IP_TTL_OFF || rx->tcp_len <= TCP_FLAGS_OFF || !remote ||
+	    !ptcp_endpoint_equal(&rx->src, remote))
+		return;
+	ttl = rx->ip[IP_TTL_OFF];
+	if (rx->tcp[TCP_FLAGS_OFF] & TCP_RST) {
+		if (before != PTCP_CLOSED && ptcp_conn_state(s->conn) == PTCP_CLOSED &&
+		    ptcp_conn_error(s->conn) == PTCP_ERR_RESET) {
+			s->rst_ttl_seen = true;
+			s->rst_ttl = ttl;
+		}
+		return;
+	}
+	if (!s->peer_ttl_seen || ttl < s->peer_ttl_min)
+		s->peer_ttl_min = ttl;
+	if (!s->peer_ttl_seen || ttl > s->peer_ttl_max)
+		s->peer_ttl_max = ttl;
+	s->peer_ttl_seen = true;
+}
+
+/* The line for a reset: what the TTLs tell of who sent the RST. */
+static void fail_reset(struct session *s)
+{
+	char ttls[16];
+
+	if (!s->rst_ttl_seen || !s->peer_ttl_seen) {
+		fail(s, PTCP_SESSION_CONN, PTCP_ERR_RESET, "connection reset (by the peer or by a box "
+		     "on the path: no segment of the peer's to tell them apart)");
+		return;
+	}
+	if (s->peer_ttl_min == s->peer_ttl_max)
+		snprintf(ttls, sizeof(ttls), "%u", s->peer_ttl_min);
+	else
+		snprintf(ttls, sizeof(ttls), "%u to %u", s->peer_ttl_min, s->peer_ttl_max);
+	if (s->rst_ttl >= s->peer_ttl_min && s->rst_ttl <= s->peer_ttl_max)
+		fail(s, PTCP_SESSION_CONN, PTCP_ERR_RESET,
+		     "connection reset by the peer (its RST came as far as the peer's segments: IP TTL %s)",
+		     ttls);
+	else
+		fail(s, PTCP_SESSION_CONN, PTCP_ERR_RESET,
+		     "connection reset, but not by the peer: the RST came with IP TTL %u and the peer's "
+		     "segments with %s, so a box on the path sent it (a NAT or firewall that forgot the "
+		     "connection, e.g. after an idle timeout, or an attacker)", s->rst_ttl, ttls);
+}
+
 static void on_raw(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
 	struct ptcp_rawsock_rx rx;
 	ptcp_ts now = ptcp_clock_now();
+	enum ptcp_state before;
 	int i, rv;
 
 	(void)fd;
 	(void)what;
 	for (i = 0; i < RX_BATCH && !s->done; i++) {
-		rv = ptcp_rawsock_recv(&s->rs, s->rx_buf, PTCP_RAWSOCK_MTU, &rx);
+		rv = ptcp_rawsock_recv(&s->w->rs, s->rx_buf, PTCP_RAWSOCK_MTU, &rx);
 		if (rv == -EAGAIN)
 			break;
 		if (rv < 0) {
@@ -514,10 +596,12 @@ static void on_raw(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		log_segment("<", rx.tcp, rx.tcp_len, &rx.src, &rx.dst);
-		if (s->pcap)
-			(void)ptcp_pcapw_write_ip(s->pcap, rx.ip, rx.ip_len);
+		if (s->w->pcap)
+			(void)ptcp_pcapw_write_ip(s->w->pcap, rx.ip, rx.ip_len);
+		before = ptcp_conn_state(s->conn);
 		/* Malformed segments are reported by the engine as drops. */
 		(void)ptcp_conn_input_bytes(s->conn, rx.tcp, rx.tcp_len, &rx.src, now);
+		note_ttl(s, &rx, before);
 	}
 	settle(s, now);
 }
@@ -850,6 +934,10 @@ static void check_end(struct session *s, ptcp_ts now)
 		return;
 	if (st == PTCP_CLOSED) {
 		err = ptcp_conn_error(s->conn);
+		if (err == PTCP_ERR_RESET) {
+			fail_reset(s);
+			return;
+		}
 		if (err != 0) {
 			fail(s, PTCP_SESSION_CONN, err, "%s", ptcp_strerror(err));
 			return;
@@ -1042,55 +1130,31 @@ static int make_nonblocking(int fd, int *saved)
 	return 0;
 }
 
-static const char setcap_hint[] =
-	"run as root or `setcap cap_net_raw,cap_net_admin+ep $(command -v p2ptcp)`";
-
+/* The wire the caller gave, or one of our own. */
 static int open_wire(struct session *s)
 {
 	const struct ptcp_session_config *cfg = s->cfg;
-	char err[256];
-	int rv;
+	struct ptcp_wire_config wc;
 
-	rv = ptcp_rawsock_open(&s->rs, &cfg->local, cfg->mark);
-	if (rv == -EPERM || rv == -EACCES) {
-		fail(s, PTCP_SESSION_PERM, -rv,
-		     "raw sockets need CAP_NET_RAW (and CAP_NET_ADMIN for the firewall rule): %s",
-		     setcap_hint);
-		return -1;
-	}
-	if (rv != 0) {
-		char a[48];
-
-		ptcp_endpoint_format(&cfg->local, a, sizeof(a));
-		fail(s, PTCP_SESSION_SYSTEM, -rv, "cannot use local endpoint %s: %s", a,
-		     strerror(-rv));
-		return -1;
-	}
-	s->res->local = s->rs.local;
-
-	rv = ptcp_nftguard_install(&s->guard, &s->rs.local, cfg->mark, err, sizeof(err));
-	if (rv == -EPERM) {
-		fail(s, PTCP_SESSION_PERM, EPERM,
-		     "the firewall rule needs CAP_NET_ADMIN: %s", setcap_hint);
-		return -1;
-	}
-	if (rv != 0) {
-		fail(s, PTCP_SESSION_FIREWALL, -rv,
-		     "cannot install firewall rule (nftables): %s; the kernel would reset the connection",
-		     err);
-		return -1;
-	}
-	ptcp_info("firewall: table inet %s drops the kernel's RSTs from port %u",
-		  s->guard.table, s->rs.local.port);
-
-	if (cfg->pcap_path) {
-		rv = ptcp_pcapw_open(&s->pcap, cfg->pcap_path, err, sizeof(err));
-		if (rv != 0) {
-			fail(s, PTCP_SESSION_SYSTEM, -rv, "cannot write capture '%s': %s",
-			     cfg->pcap_path, err);
+	if (cfg->wire) {
+		s->w = cfg->wire;
+		if (!ptcp_wire_ready(s->w)) {
+			fail(s, PTCP_SESSION_SYSTEM, EINVAL, "the wire has no local address yet");
 			return -1;
 		}
+	} else {
+		memset(&wc, 0, sizeof(wc));
+		wc.local = cfg->local;
+		wc.mark = cfg->mark;
+		wc.pcap_path = cfg->pcap_path;
+		wc.gso = cfg->gso;
+		if (ptcp_wire_open(&s->own_wire, &wc, s->res) != 0) {
+			s->done = true;
+			return -1;
+		}
+		s->w = &s->own_wire;
 	}
+	s->res->local = s->w->rs.local;
 	return 0;
 }
 
@@ -1106,6 +1170,9 @@ static void open_gso(struct session *s, const struct ptcp_config *cc)
 		ptcp_info("offload: no netlink socket (%s); raw socket only", strerror(-rv));
 		return;
 	}
+	/* The packet socket the wire made while we had CAP_NET_RAW. */
+	s->pk.fd = s->w->pkt_fd;
+	s->w->pkt_fd = -1;
 	s->gso_buf = malloc((size_t)GSO_FRAME * PTCP_PKTSOCK_BATCH);
 	if (!s->gso_buf) {
 		ptcp_info("offload: out of memory for frames; raw socket only");
@@ -1134,7 +1201,7 @@ static int open_conn(struct session *s)
 	cc.alloc.ctx = NULL;
 	cc.on_event = on_event;
 	cc.user = s;
-	rv = ptcp_conn_new(&s->conn, &cc, &s->rs.local,
+	rv = ptcp_conn_new(&s->conn, &cc, &s->w->rs.local,
 			   cfg->remote.family == PTCP_AF_NONE ? NULL : &cfg->remote);
 	if (rv != 0) {
 		fail(s, PTCP_SESSION_SYSTEM, rv == PTCP_ERR_NOMEM ? ENOMEM : EINVAL,
@@ -1148,7 +1215,7 @@ static int open_conn(struct session *s)
 			o.isn = ptcp_random_u32();
 		} else {
 			ptcp_random_bytes(secret, sizeof(secret));
-			o.isn = ptcp_isn_generate(secret, &s->rs.local, &cfg->remote, s->start);
+			o.isn = ptcp_isn_generate(secret, &s->w->rs.local, &cfg->remote, s->start);
 		}
 	}
 	s->tx_cap = (size_t)PTCP_TCP_HDR_MAX + cc.mss + 64;
@@ -1178,7 +1245,7 @@ static int open_conn(struct session *s)
 		}
 	}
 
-	ptcp_endpoint_format(&s->rs.local, a, sizeof(a));
+	ptcp_endpoint_format(&s->w->rs.local, a, sizeof(a));
 	if (cfg->passive) {
 		ptcp_info("listening on %s, ISN %u", a, o.isn);
 		rv = ptcp_conn_open_passive(s->conn, &o, s->start);
@@ -1218,7 +1285,7 @@ static int open_loop(struct session *s)
 	if (s->out_poll)
 		(void)make_nonblocking(cfg->out_fd, &s->out_flags);
 
-	s->ev_raw = event_new(s->base, s->rs.fd, EV_READ | EV_PERSIST, on_raw, s);
+	s->ev_raw = event_new(s->base, s->w->rs.fd, EV_READ | EV_PERSIST, on_raw, s);
 	s->ev_timer = evtimer_new(s->base, on_timer, s);
 	s->ev_in = event_new(s->base, cfg->in_fd, EV_READ | EV_PERSIST, on_in, s);
 	s->ev_out = event_new(s->base, cfg->out_fd, EV_WRITE, on_out, s);
@@ -1255,10 +1322,8 @@ static void close_all(struct session *s)
 		ptcp_conn_stats(s->conn, &s->res->stats);
 		ptcp_conn_free(s->conn);
 	}
-	if (s->pcap)
-		ptcp_pcapw_close(s->pcap);
-	ptcp_nftguard_remove(&s->guard);
-	ptcp_rawsock_close(&s->rs);
+	if (s->w == &s->own_wire)
+		ptcp_wire_close(&s->own_wire);
 	ptcp_pktsock_close(&s->pk);
 	free(s->gso_buf);
 	free(s->tx_buf);
@@ -1289,7 +1354,8 @@ int ptcp_session_run(const struct ptcp_session_config *cfg, struct ptcp_session_
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.res = res;
-	s.rs.fd = s.rs.reserve_fd = -1;
+	ptcp_wire_init(&s.own_wire);
+	s.w = &s.own_wire;
 	s.pk.fd = s.pk.nl = -1;
 	s.in_flags = s.out_flags = -1;
 	s.linger_until = PTCP_TS_NEVER;
@@ -1303,12 +1369,14 @@ int ptcp_session_run(const struct ptcp_session_config *cfg, struct ptcp_session_
 	if (ptcp_random_init() != 0)
 		fail(&s, PTCP_SESSION_SYSTEM, EIO, "libsodium cannot initialise its random source");
 	else if (open_wire(&s) == 0 && open_loop(&s) == 0 && open_conn(&s) == 0) {
+		if (cfg->on_ready)
+			cfg->on_ready(cfg->user);
 		settle(&s, ptcp_clock_now());
 		if (!s.done)
 			event_base_dispatch(s.base);
 	}
-	if (s.pcap)
-		(void)ptcp_pcapw_flush(s.pcap);
+	if (s.w->pcap)
+		(void)ptcp_pcapw_flush(s.w->pcap);
 	close_all(&s);
 	signal(SIGPIPE, old_pipe);
 	if (s.conn)

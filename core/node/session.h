@@ -1,8 +1,9 @@
 /* One connection on the wire: the libevent driver around the engine.
  *
- * The session opens the raw socket (rawsock.h), installs the firewall
- * table (nftguard.h), optionally a capture (pcapw.h), creates the engine's
- * connection (conn.h) and runs the loop:
+ * The session runs on a wire (wire.h: the port, the raw socket, the
+ * firewall table, optionally a capture) that the caller opened, or opens
+ * one itself; it creates the engine's connection (conn.h) and runs the
+ * loop:
  *   - raw socket readable: each segment goes to ptcp_conn_input_bytes();
  *   - one timer, armed at ptcp_conn_expiry() (and at the session's own
  *     deadlines: opening timeout, TIME-WAIT linger);
@@ -30,6 +31,8 @@
 #include "channel.h"
 #include "conn.h"
 
+struct ptcp_wire;
+
 /* The SO_MARK our segments carry (ASCII "ptcp"); the firewall rule lets
  * RSTs with this mark through. */
 #define PTCP_SESSION_MARK 0x70746370u
@@ -47,6 +50,12 @@ enum ptcp_session_status {
 };
 
 struct ptcp_session_config {
+	struct ptcp_wire *wire;       /* the raw socket, port, firewall table
+	                                 and capture to run on (wire.h), opened
+	                                 by the caller, who keeps it: then
+	                                 local and pcap_path are not used. NULL:
+	                                 the session opens its own from local,
+	                                 mark and pcap_path, and closes it */
 	struct ptcp_endpoint local;   /* our address (not 0.0.0.0) and port
 	                                 (0 = the kernel picks one) */
 	struct ptcp_endpoint remote;  /* the peer; family PTCP_AF_NONE to
@@ -80,8 +89,14 @@ struct ptcp_session_config {
 	                                 records and only verified plaintext
 	                                 reaches out_fd; end of in_fd sends the
 	                                 end record before the FIN. Read only
-	                                 during ptcp_session_run() (the channel
-	                                 copies what it keeps). */
+	                                 while the session sets up (the channel
+	                                 copies what it keeps): see on_ready. */
+	void (*on_ready)(void *user); /* NULL, or called once when the session
+	                                 is set up and before its first segment:
+	                                 cfg.channel, identity_sk included, is
+	                                 no longer read, so the caller may wipe
+	                                 what only the setup needed */
+	void *user;                   /* for on_ready */
 };
 
 struct ptcp_session_result {

@@ -212,9 +212,12 @@ int ptcp_rdv_socket(const struct ptcp_endpoint *local, const struct ptcp_endpoin
 	s = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -errno;
-	/* The engine reuses this port for the peer while the rendezvous
-	 * connection may still exist or linger in TIME-WAIT. */
-	if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	/* The engine's port reservation (rawsock.h) holds this port with
+	 * SO_REUSEPORT, before and after this connection (which may linger
+	 * in TIME-WAIT): the kernel lets a socket share it only with
+	 * SO_REUSEPORT and our uid. Not SO_REUSEADDR, which would let a
+	 * socket of another user bind beside this one and listen. */
+	if (setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
 	    bind(s, (struct sockaddr *)&ss, (socklen_t)len) != 0) {
 		rv = -errno;
 		close(s);

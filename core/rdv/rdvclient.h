@@ -1,8 +1,8 @@
 /* The client half of the rendezvous protocol (docs/protocol.md), on a
  * libevent bufferevent over a kernel TCP socket.
  *
- * The socket is bound, with SO_REUSEADDR, to the local port the engine
- * will use for the peer-to-peer connection: the NAT mapping the server
+ * The socket is bound, with SO_REUSEPORT, to the local port the engine
+ * will use for the peer-to-peer connection (and has reserved, rawsock.h): the NAT mapping the server
  * observes for it is the one the peer will be told to reach. The client
  *
  *   1. connects to the server and sends HELLO (our key, a fresh nonce and
@@ -117,7 +117,8 @@ struct ptcp_rdv_client_config {
 void ptcp_rdv_client_config_default(struct ptcp_rdv_client_config *cfg);
 
 /* Makes a non-blocking, close-on-exec TCP socket of the family of server
- * with SO_REUSEADDR, bound to local (family PTCP_AF_NONE: any address;
+ * with SO_REUSEPORT (so it can share the port with the engine's
+ * reservation, rawsock.h, which only sockets of our uid can), bound to local (family PTCP_AF_NONE: any address;
  * port 0: any port). Returns 0 with *fd set, -EAFNOSUPPORT for mismatched
  * or unknown families, or the errno of socket/setsockopt/bind, negated. */
 int ptcp_rdv_socket(const struct ptcp_endpoint *local, const struct ptcp_endpoint *server, int *fd);

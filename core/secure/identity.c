@@ -92,8 +92,9 @@ static int key_path(char *buf, size_t cap, const char *dir, const char *name, ch
 	return 0;
 }
 
-/* mkdir -p with mode 0700 for every directory made here; the last one is
- * made 0700 even if it existed, since it holds a secret. */
+/* mkdir -p with mode 0700 for every directory made here. A directory that
+ * existed keeps its mode: it is the user's (`keygen --dir ~` must not make
+ * a home directory 0700); the key file itself is 0600 in any case. */
 static int make_dir(const char *dir, char *err, size_t errlen)
 {
 	char path[PTCP_IDENTITY_PATH_MAX];
@@ -133,11 +134,6 @@ static int make_dir(const char *dir, char *err, size_t errlen)
 	if (!S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "'%s' is not a directory", dir);
 		return -ENOTDIR;
-	}
-	if ((st.st_mode & 07777) != 0700 && chmod(dir, 0700) != 0) {
-		rv = -errno;
-		snprintf(err, errlen, "cannot set the mode of '%s' to 0700: %s", dir, strerror(errno));
-		return rv;
 	}
 	return 0;
 }

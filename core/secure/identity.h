@@ -2,8 +2,8 @@
  *
  * The key lives in DIR/private.key, DIR being $XDG_CONFIG_HOME/p2ptcp, or
  * ~/.config/p2ptcp when XDG_CONFIG_HOME is unset or not absolute (XDG
- * Base Directory specification). The directory is made with mode 0700,
- * the file with 0600, whatever the umask. The file is text:
+ * Base Directory specification). A directory made for it gets mode 0700
+ * (one that exists keeps its own), the file 0600, whatever the umask. The file is text:
  *
  *   # p2ptcp identity: an Ed25519 private key. Keep it secret.
  *   # peer id: hy7fscnnvw7sbcofbbxbhhmmxvq3b6gptnwfpx46xmk2ykpkzifhwpi
@@ -47,8 +47,8 @@ int ptcp_identity_generate(struct ptcp_identity *id);
  * Returns 0 or -EIO. */
 int ptcp_identity_from_seed(struct ptcp_identity *id, const uint8_t seed[PTCP_IDENTITY_SEED_LEN]);
 
-/* Writes id to dir/private.key, creating dir (and missing parents) with
- * mode 0700 and tightening an existing dir to 0700. The file is written
+/* Writes id to dir/private.key (mode 0600), creating dir (and missing
+ * parents) with mode 0700; a directory that exists keeps its mode. The file is written
  * to a temporary name, synced, and then linked into place, so a crash
  * leaves either the old key or the new one.
  *

@@ -190,6 +190,12 @@ static void test_connect_errors(void)
 	check_err("invalid port: 'x'");
 	CHECK_INT(PARSE(&o, false, "connect", "--peer", "1.2.3.4:5"), -1);
 	check_err("missing --local-port");
+	/* nothing at all: lead with the peer-id form */
+	CHECK_INT(PARSE(&o, false, "connect"), -1);
+	check_err("missing <peer-id>: p2ptcp connect <peer-id> connects through a rendezvous "
+		  "server; --peer ADDR:PORT --local-port PORT connects directly");
+	CHECK_INT(PARSE(&o, false, "connect", "-v"), -1);
+	CHECK(strncmp(err, "missing <peer-id>: ", 19) == 0);
 	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "4000"), -1);
 	check_err("missing --peer");
 	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "4000", "--peer"), -1);
@@ -239,8 +245,38 @@ static void test_listen(void)
 	check_err("unknown option for listen: '--peer'");
 	CHECK_INT(PARSE(&o, true, "listen", "--local-port", "6000", "--active"), -1);
 	check_err("unknown option for listen: '--active'");
+	/* Nothing of direct mode: the message leads with the rendezvous
+	 * server a peer-id listen needs. */
 	CHECK_INT(PARSE(&o, true, "listen"), -1);
-	check_err("missing --local-port");
+	check_err("no rendezvous server to listen through: give --rendezvous HOST[:PORT], set "
+		  "P2PTCP_RENDEZVOUS, or put 'rendezvous = HOST:PORT' in the config file "
+		  "($XDG_CONFIG_HOME/p2ptcp/config); or --local-port PORT to listen without one");
+	CHECK_INT(PARSE(&o, true, "listen", "--local-port", "6000", "--local-addr", "0.0.0.0"), -1);
+	check_err("invalid address: '0.0.0.0' (give the address the peer sends to)");
+}
+
+/* Options of rendezvous mode on a command line that reached direct mode
+ * (no peer id, no server configured): say what they need. */
+static void test_rendezvous_options(void)
+{
+	struct ptcp_cli_direct o;
+
+	CHECK_INT(PARSE(&o, true, "listen", "--forward", "127.0.0.1:22"), -1);
+	check_err("'--forward' needs a rendezvous server: give --rendezvous HOST[:PORT], set "
+		  "P2PTCP_RENDEZVOUS, or put 'rendezvous = HOST:PORT' in the config file "
+		  "($XDG_CONFIG_HOME/p2ptcp/config)");
+	CHECK_INT(PARSE(&o, true, "listen", "--exec=cat"), -1);
+	check_err("'--exec' needs a rendezvous server: give --rendezvous HOST[:PORT], set "
+		  "P2PTCP_RENDEZVOUS, or put 'rendezvous = HOST:PORT' in the config file "
+		  "($XDG_CONFIG_HOME/p2ptcp/config)");
+	CHECK_INT(PARSE(&o, true, "listen", "--local-port", "6000", "--no-encrypt"), -1);
+	CHECK(strncmp(err, "'--no-encrypt' needs a rendezvous server: ", 42) == 0);
+	CHECK_INT(PARSE(&o, false, "connect", "--wait", "5"), -1);
+	check_err("'--wait' is for connecting by peer id: p2ptcp connect <peer-id> "
+		  "[--rendezvous HOST[:PORT]] ...");
+	/* a real typo stays an unknown option */
+	CHECK_INT(PARSE(&o, true, "listen", "--forwrd", "x"), -1);
+	check_err("unknown option for listen: '--forwrd'");
 }
 
 static void test_help(void)
@@ -293,6 +329,7 @@ int main(void)
 	RUN(test_extras);
 	RUN(test_connect_errors);
 	RUN(test_listen);
+	RUN(test_rendezvous_options);
 	RUN(test_help);
 	RUN(test_exit_codes);
 	return check_summary();

@@ -151,10 +151,12 @@ static void test_save_modes_and_load(void)
 		CHECK_EQ(back.sk[i], 0);
 }
 
-static void test_existing_dir_tightened(void)
+/* A directory that was there is the user's (keygen --dir ~): its mode
+ * stays; only the key file is 0600. */
+static void test_existing_dir_kept(void)
 {
 	struct ptcp_identity id;
-	char dir[300];
+	char dir[300], file[350];
 
 	fresh_base();
 	path_of(dir, sizeof(dir), "p2ptcp");
@@ -162,7 +164,13 @@ static void test_existing_dir_tightened(void)
 	chmod(dir, 0755);
 	CHECK_INT(ptcp_identity_generate(&id), 0);
 	CHECK_INT(ptcp_identity_save(&id, dir, false, err, sizeof(err)), 0);
-	CHECK_EQ(mode_of(dir), 0700);
+	CHECK_EQ(mode_of(dir), 0755);
+	snprintf(file, sizeof(file), "%s/private.key", dir);
+	CHECK_EQ(mode_of(file), 0600);
+	CHECK_INT(chmod(dir, 0751), 0);
+	CHECK_INT(ptcp_identity_save(&id, dir, true, err, sizeof(err)), 0);
+	CHECK_EQ(mode_of(dir), 0751);
+	CHECK_EQ(mode_of(file), 0600);
 	/* a file where the directory should be */
 	path_of(dir, sizeof(dir), "afile");
 	write_file(dir, "x", 1, 0600);
@@ -484,6 +492,14 @@ static void test_cmd_keygen_and_id(void)
 	CHECK_INT(run_cmd(ptcp_cmd_id, ARGV("id", "--dir", dir), out, sizeof(out), eout,
 			  sizeof(eout)), 0);
 	CHECK(strcmp(out, first) == 0);
+	CHECK_EQ(mode_of(dir), 0700);   /* made here */
+	/* --dir naming a directory that exists (a home, say): its mode stays */
+	path_of(dir, sizeof(dir), "home");
+	CHECK_INT(mkdir(dir, 0755), 0);
+	CHECK_INT(chmod(dir, 0755), 0);
+	CHECK_INT(run_cmd(ptcp_cmd_keygen, ARGV("keygen", "--dir", dir), out, sizeof(out), eout,
+			  sizeof(eout)), 0);
+	CHECK_EQ(mode_of(dir), 0755);
 
 	/* usage */
 	CHECK_INT(run_cmd(ptcp_cmd_keygen, ARGV("keygen", "--help"), out, sizeof(out), eout,
@@ -506,7 +522,7 @@ int main(void)
 {
 	RUN(test_default_dir);
 	RUN(test_save_modes_and_load);
-	RUN(test_existing_dir_tightened);
+	RUN(test_existing_dir_kept);
 	RUN(test_refuse_overwrite);
 	RUN(test_missing);
 	RUN(test_too_open);

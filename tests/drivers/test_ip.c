@@ -1,6 +1,7 @@
 /* Tests of the IPv4 header parse and build the raw-socket driver uses
  * (core/net/ip.c, RFC 791 section 3.1), and of completing the TCP
  * checksum a local kernel leaves to offload. */
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -308,6 +309,70 @@ static void test_checksum_complete_leaves_bad_segments(void)
 	CHECK_INT(ptcp_tcp_checksum_complete(tcp, n, &s, &d), 1);
 }
 
+static bool private4(const char *s)
+{
+	struct ptcp_endpoint ep;
+	unsigned a, b, c, d;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.family = PTCP_AF_INET;
+	if (sscanf(s, "%u.%u.%u.%u", &a, &b, &c, &d) != 4)
+		check_fail(__FILE__, __LINE__, "bad test address '%s'", s);
+	ep.addr[0] = (uint8_t)a;
+	ep.addr[1] = (uint8_t)b;
+	ep.addr[2] = (uint8_t)c;
+	ep.addr[3] = (uint8_t)d;
+	ep.port = 22;
+	return ptcp_ip_is_private(&ep);
+}
+
+static bool private6(uint8_t b0, uint8_t b1)
+{
+	struct ptcp_endpoint ep;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.family = PTCP_AF_INET6;
+	ep.addr[0] = b0;
+	ep.addr[1] = b1;
+	ep.addr[15] = 1;
+	return ptcp_ip_is_private(&ep);
+}
+
+/* The ranges a peer may name as its private endpoint, at their edges. */
+static void test_private_ranges(void)
+{
+	static const char *const yes[] = {
+		"10.0.0.0", "10.255.255.255", "172.16.0.1", "172.31.255.255", "192.168.0.1",
+		"192.168.255.255", "169.254.0.1", "169.254.255.254",
+	};
+	static const char *const no[] = {
+		"9.255.255.255", "11.0.0.0", "172.15.255.255", "172.32.0.0", "192.167.255.255",
+		"192.169.0.0", "169.253.255.255", "169.255.0.0", "100.64.0.1", "100.127.255.255",
+		"127.0.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "203.0.113.77",
+		"198.51.100.1", "8.8.8.8",
+	};
+	struct ptcp_endpoint none;
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!private4(yes[i]))
+			check_fail(__FILE__, __LINE__, "%s is private", yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (private4(no[i]))
+			check_fail(__FILE__, __LINE__, "%s is not private", no[i]);
+	CHECK(private6(0xfc, 0x00));
+	CHECK(private6(0xfd, 0xff));
+	CHECK(private6(0xfe, 0x80));
+	CHECK(private6(0xfe, 0xbf));
+	CHECK(!private6(0xfe, 0xc0));   /* fec0::/10, deprecated site-local */
+	CHECK(!private6(0xfb, 0xff));
+	CHECK(!private6(0x20, 0x01));   /* 2001:db8:: */
+	CHECK(!private6(0xff, 0x02));   /* multicast */
+	CHECK(!private6(0x00, 0x00));   /* ::1 */
+	memset(&none, 0, sizeof(none));
+	CHECK(!ptcp_ip_is_private(&none));
+}
+
 int main(void)
 {
 	RUN(test_parse_valid);
@@ -323,5 +388,6 @@ int main(void)
 	RUN(test_tcp_payload);
 	RUN(test_checksum_complete);
 	RUN(test_checksum_complete_leaves_bad_segments);
+	RUN(test_private_ranges);
 	return check_summary();
 }

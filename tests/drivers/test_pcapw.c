@@ -2,8 +2,10 @@
  * is read back with libpcap, as tcpdump would, and the synthesised IPv4
  * header of sent segments is checked field by field. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <pcap/pcap.h>
@@ -96,15 +98,80 @@ static void test_open_error(void)
 	struct ptcp_pcapw *w = (struct ptcp_pcapw *)&w;
 	char err[256] = "";
 
-	CHECK_INT(ptcp_pcapw_open(&w, "/nonexistent-dir/x.pcap", err, sizeof(err)), -EIO);
+	CHECK_INT(ptcp_pcapw_open(&w, "/nonexistent-dir/x.pcap", err, sizeof(err)), -ENOENT);
 	CHECK(w == NULL);
-	CHECK(strstr(err, "nonexistent-dir") != NULL || err[0] != '\0');
+	CHECK(strcmp(err, "No such file or directory") == 0);
 	ptcp_pcapw_close(NULL);
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
+}
+
+/* It holds payloads: 0600 whatever the umask, also for a file that was
+ * there (truncated), never through a symbolic link, never another's. */
+static void test_modes(void)
+{
+	char dir[] = "/tmp/ptcp-test-pcapw-d-XXXXXX", path[96], link[96], other[96];
+	char err[256];
+	struct ptcp_pcapw *w = NULL;
+	struct stat st;
+	mode_t old = umask(022);
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/new.pcap", dir);
+	snprintf(link, sizeof(link), "%s/link.pcap", dir);
+	snprintf(other, sizeof(other), "%s/other.pcap", dir);
+
+	CHECK_INT(ptcp_pcapw_open(&w, path, err, sizeof(err)), 0);
+	ptcp_pcapw_close(w);
+	CHECK_EQ(mode_of(path), 0600);
+
+	/* an existing 0644 file with old contents: 0600, only the header */
+	CHECK_INT(chmod(path, 0644), 0);
+	fd = open(path, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && write(fd, "old contents that must go", 25) == 25);
+	close(fd);
+	CHECK_INT(ptcp_pcapw_open(&w, path, err, sizeof(err)), 0);
+	ptcp_pcapw_close(w);
+	CHECK_EQ(mode_of(path), 0600);
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_EQ(st.st_size, 24);   /* the pcap file header */
+
+	/* a symbolic link is refused, its target untouched */
+	CHECK_INT(symlink(path, link), 0);
+	CHECK_INT(chmod(path, 0644), 0);
+	CHECK_INT(ptcp_pcapw_open(&w, link, err, sizeof(err)), -ELOOP);
+	CHECK(w == NULL);
+	CHECK(strcmp(err, "it is a symbolic link (give the file it points to)") == 0);
+	CHECK_EQ(mode_of(path), 0644);
+
+	/* another user's file is not ours to truncate (as root: chown it) */
+	if (geteuid() == 0) {
+		fd = open(other, O_WRONLY | O_CREAT, 0644);
+		CHECK(fd >= 0 && write(fd, "theirs", 6) == 6 && fchown(fd, 65534, 65534) == 0);
+		close(fd);
+		CHECK_INT(ptcp_pcapw_open(&w, other, err, sizeof(err)), -EPERM);
+		CHECK(strcmp(err, "it belongs to uid 65534, not to us: not overwriting it") == 0);
+		CHECK_INT(stat(other, &st), 0);
+		CHECK_EQ(st.st_size, 6);
+		CHECK_EQ(st.st_mode & 07777, 0644);
+		unlink(other);
+	}
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+	umask(old);
 }
 
 int main(void)
 {
 	RUN(test_roundtrip);
 	RUN(test_open_error);
+	RUN(test_modes);
 	return check_summary();
 }

@@ -2,8 +2,8 @@
  * (core/net/pktsock.c): the frame in front of a super-segment (the
  * virtio_net_hdr fields, Ethernet and IPv4 headers), the checksum seed the
  * kernel expects with VIRTIO_NET_HDR_F_NEEDS_CSUM, software segmentation
- * for the fallback, and the parse of netlink route, neighbour and conntrack
- * replies.
+ * for the fallback, the parse of netlink route, neighbour and conntrack
+ * replies, and which xfrm policies and SAs stand in offload's way.
  *
  * The seed is checked by doing what the kernel does with it: for one
  * segment, skb_checksum_help() sums the bytes from csum_start (seed
@@ -20,6 +20,8 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/virtio_net.h>
+#include <linux/xfrm.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include "check.h"
@@ -548,6 +550,123 @@ static void test_parse_ct(void)
 	CHECK_INT(ptcp_pktsock_parse_ct(msg, off, &status), -ENOENT);
 }
 
+/* Our flow: 10.0.0.1:40001 -> 10.0.0.2:5001 by interface 3. */
+static struct ptcp_endpoint flow_ep(uint8_t last, uint16_t port)
+{
+	return (struct ptcp_endpoint){ .family = PTCP_AF_INET, .addr = { 10, 0, 0, last }, .port = port };
+}
+
+static void sel_set(struct xfrm_selector *sel, const char *s, int plen_s, const char *d,
+		    int plen_d)
+{
+	memset(sel, 0, sizeof(*sel));
+	sel->family = AF_INET;
+	inet_pton(AF_INET, s, &sel->saddr.a4);
+	inet_pton(AF_INET, d, &sel->daddr.a4);
+	sel->prefixlen_s = (uint8_t)plen_s;
+	sel->prefixlen_d = (uint8_t)plen_d;
+}
+
+/* An XFRM_MSG_NEWPOLICY or _NEWSA with body, against our flow. */
+static int xfrm_applies(uint16_t type, const void *body, size_t len)
+{
+	struct ptcp_endpoint src = flow_ep(1, 40001), dst = flow_ep(2, 5001);
+	size_t off = nl_begin(type, body, len);
+
+	return ptcp_pktsock_xfrm_applies(msg, off, &src, &dst, 3);
+}
+
+#define policy_applies(p) xfrm_applies(XFRM_MSG_NEWPOLICY, (p), sizeof(*(p)))
+#define sa_applies(sa) xfrm_applies(XFRM_MSG_NEWSA, (sa), sizeof(*(sa)))
+
+static void test_xfrm_policies(void)
+{
+	struct ptcp_endpoint src = flow_ep(1, 40001), dst = flow_ep(2, 5001);
+	struct xfrm_userpolicy_info pol;
+	size_t off;
+
+	memset(&pol, 0, sizeof(pol));
+	pol.dir = XFRM_POLICY_OUT;
+	sel_set(&pol.sel, "10.0.0.1", 32, "10.0.0.2", 32);
+	CHECK_INT(policy_applies(&pol), 1);
+	pol.action = XFRM_POLICY_BLOCK;           /* a block is bypassed too */
+	CHECK_INT(policy_applies(&pol), 1);
+	/* wider prefixes, a wildcard, an AF_UNSPEC selector */
+	sel_set(&pol.sel, "10.0.0.0", 8, "10.0.0.0", 24);
+	CHECK_INT(policy_applies(&pol), 1);
+	sel_set(&pol.sel, "0.0.0.0", 0, "0.0.0.0", 0);
+	CHECK_INT(policy_applies(&pol), 1);
+	pol.sel.family = AF_UNSPEC;
+	CHECK_INT(policy_applies(&pol), 1);
+	/* another destination, source, direction, family */
+	sel_set(&pol.sel, "10.0.0.1", 32, "10.0.0.3", 32);
+	CHECK_INT(policy_applies(&pol), 0);
+	sel_set(&pol.sel, "10.0.1.0", 24, "10.0.0.2", 32);
+	CHECK_INT(policy_applies(&pol), 0);
+	sel_set(&pol.sel, "10.0.0.1", 32, "10.0.0.2", 32);
+	pol.dir = XFRM_POLICY_IN;
+	CHECK_INT(policy_applies(&pol), 0);
+	pol.dir = XFRM_POLICY_FWD;
+	CHECK_INT(policy_applies(&pol), 0);
+	pol.dir = XFRM_POLICY_OUT;
+	pol.sel.family = AF_INET6;
+	CHECK_INT(policy_applies(&pol), 0);
+	/* protocol, ports under their masks, interface */
+	sel_set(&pol.sel, "10.0.0.1", 32, "10.0.0.2", 32);
+	pol.sel.proto = 17;
+	CHECK_INT(policy_applies(&pol), 0);
+	pol.sel.proto = 6;
+	CHECK_INT(policy_applies(&pol), 1);
+	pol.sel.dport = htons(5001);
+	pol.sel.dport_mask = 0xffff;
+	CHECK_INT(policy_applies(&pol), 1);
+	pol.sel.dport = htons(5002);
+	CHECK_INT(policy_applies(&pol), 0);
+	pol.sel.dport_mask = htons(0xff00);      /* 5002 & 0xff00 == 5001 & 0xff00 */
+	CHECK_INT(policy_applies(&pol), 1);
+	pol.sel.sport = htons(40002);
+	pol.sel.sport_mask = 0xffff;
+	CHECK_INT(policy_applies(&pol), 0);
+	pol.sel.sport = htons(40001);
+	CHECK_INT(policy_applies(&pol), 1);
+	pol.sel.ifindex = 4;
+	CHECK_INT(policy_applies(&pol), 0);
+	pol.sel.ifindex = 3;
+	CHECK_INT(policy_applies(&pol), 1);
+	/* an error reply, a short message, IPv6 endpoints */
+	off = nl_error(-EPERM);
+	CHECK_INT(ptcp_pktsock_xfrm_applies(msg, off, &src, &dst, 3), -EPERM);
+	off = nl_begin(XFRM_MSG_NEWPOLICY, &pol, sizeof(pol) - 4);
+	CHECK_INT(ptcp_pktsock_xfrm_applies(msg, off, &src, &dst, 3), -EPROTO);
+	off = nl_begin(RTM_NEWROUTE, &pol, sizeof(pol));
+	CHECK_INT(ptcp_pktsock_xfrm_applies(msg, off, &src, &dst, 3), -EPROTO);
+	src.family = PTCP_AF_INET6;
+	off = nl_begin(XFRM_MSG_NEWPOLICY, &pol, sizeof(pol));
+	CHECK_INT(ptcp_pktsock_xfrm_applies(msg, off, &src, &dst, 3), -EPROTO);
+}
+
+static void test_xfrm_states(void)
+{
+	struct xfrm_usersa_info sa;
+
+	/* an SA for the peer, whatever its selector says */
+	memset(&sa, 0, sizeof(sa));
+	sa.family = AF_INET;
+	inet_pton(AF_INET, "10.0.0.2", &sa.id.daddr.a4);
+	sel_set(&sa.sel, "10.9.0.0", 16, "10.9.0.0", 16);
+	CHECK_INT(sa_applies(&sa), 1);
+	/* a tunnel SA to a gateway, its selector covering the flow */
+	inet_pton(AF_INET, "192.0.2.1", &sa.id.daddr.a4);
+	sel_set(&sa.sel, "10.0.0.0", 24, "10.0.0.0", 24);
+	CHECK_INT(sa_applies(&sa), 1);
+	/* no selector at all: it covers every flow */
+	memset(&sa.sel, 0, sizeof(sa.sel));
+	CHECK_INT(sa_applies(&sa), 1);
+	/* to a gateway, for other networks */
+	sel_set(&sa.sel, "10.9.0.0", 16, "10.8.0.0", 16);
+	CHECK_INT(sa_applies(&sa), 0);
+}
+
 int main(void)
 {
 	RUN(test_pseudo_sum_by_hand);
@@ -563,5 +682,7 @@ int main(void)
 	RUN(test_parse_route);
 	RUN(test_parse_neigh);
 	RUN(test_parse_ct);
+	RUN(test_xfrm_policies);
+	RUN(test_xfrm_states);
 	return check_summary();
 }

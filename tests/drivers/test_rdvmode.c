@@ -115,6 +115,71 @@ static void key_of(const char *id, uint8_t key[32])
 	CHECK_INT(ptcp_peerid_decode(key, id, strlen(id), NULL), 0);
 }
 
+static struct ptcp_endpoint v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+{
+	return (struct ptcp_endpoint){ .family = PTCP_AF_INET, .addr = { a, b, c, d }, .port = port };
+}
+
+/* A peer's self-declared private endpoint is used only behind our own
+ * NAT (equal public addresses) and only in a private or link-local range. */
+static void test_choose_remote(void)
+{
+	struct ptcp_rdv_match m;
+	const char *why;
+
+	memset(&m, 0, sizeof(m));
+	m.self_public = v4(203, 0, 113, 1, 40000);
+	m.peer_public = v4(203, 0, 113, 1, 40001);
+	m.peer_private = v4(10, 3, 0, 2, 40001);
+	CHECK(choose_remote(&m, &why) == &m.peer_private && why == NULL);
+	m.peer_private = v4(169, 254, 7, 7, 40001);
+	CHECK(choose_remote(&m, &why) == &m.peer_private && why == NULL);
+	/* outside the ranges: loopback, public, carrier-grade NAT space */
+	m.peer_private = v4(127, 0, 0, 1, 22);
+	CHECK(choose_remote(&m, &why) == &m.peer_public);
+	CHECK(why && strcmp(why, "it is not a private or link-local address") == 0);
+	m.peer_private = v4(203, 0, 113, 77, 9);
+	CHECK(choose_remote(&m, &why) == &m.peer_public && why != NULL);
+	m.peer_private = v4(100, 64, 0, 9, 40001);
+	CHECK(choose_remote(&m, &why) == &m.peer_public && why != NULL);
+	m.peer_private = v4(10, 3, 0, 2, 0);
+	CHECK(choose_remote(&m, &why) == &m.peer_public && why != NULL);
+	/* in range, but the peer is behind another NAT */
+	m.peer_private = v4(10, 1, 0, 99, 22);
+	m.peer_public = v4(203, 0, 113, 2, 40001);
+	CHECK(choose_remote(&m, &why) == &m.peer_public);
+	CHECK(why && strcmp(why, "we do not share a public address") == 0);
+	/* none declared */
+	m.peer_private.family = PTCP_AF_NONE;
+	CHECK(choose_remote(&m, &why) == &m.peer_public && why == NULL);
+}
+
+/* One "rendezvous server X" per line, whoever wrote the line. */
+static void test_about_server(void)
+{
+	struct rdv_opts o;
+	struct rdv r;
+	char buf[256];
+
+	memset(&o, 0, sizeof(o));
+	memset(&r, 0, sizeof(r));
+	o.server_text = "rdv.example";
+	r.o = &o;
+	r.n_servers = 1;
+	r.servers[0] = v4(203, 0, 113, 10, 7450);
+	CHECK(strcmp(about_server(&r, "rendezvous server 203.0.113.10:7450 sent a bad message: x",
+				  buf, sizeof(buf)),
+		     "rendezvous server 203.0.113.10:7450 sent a bad message: x") == 0);
+	CHECK(strcmp(about_server(&r, "cannot connect to rendezvous server 203.0.113.10:7450: y",
+				  buf, sizeof(buf)),
+		     "cannot connect to rendezvous server 203.0.113.10:7450: y") == 0);
+	CHECK(strcmp(about_server(&r, "out of memory", buf, sizeof(buf)),
+		     "rendezvous server 203.0.113.10:7450: out of memory") == 0);
+	r.n_servers = 0;
+	CHECK(strcmp(about_server(&r, "unknown peer", buf, sizeof(buf)),
+		     "rendezvous server rdv.example: unknown peer") == 0);
+}
+
 static void test_pin(void)
 {
 	struct rdv_opts o;
@@ -182,6 +247,8 @@ int main(void)
 	RUN(test_mode);
 	RUN(test_options);
 	RUN(test_pin);
+	RUN(test_choose_remote);
+	RUN(test_about_server);
 	config(NULL);
 	rmdir(d);
 	rmdir(cfgdir);

@@ -738,3 +738,36 @@ expect_no_tables() {
 }
 
 lab__no_tables() { ! lab_nft_tables "$1" | grep -q 'p2ptcp_'; }
+
+# expect_pair A B N: the engines A (fed from seed 1) and B (seed 2) both
+# exit 0, each with exactly the other's N bytes.
+expect_pair() {
+	local ra rb
+	peer_wait "$1"; ra=$?
+	peer_wait "$2"; rb=$?
+	expect_exit "p2ptcp $1" $ra
+	expect_exit "p2ptcp $2" $rb
+	expect_eng_data "$1" "$3" 2
+	expect_eng_data "$2" "$3" 1
+}
+
+# --- another user: nobody, with and without a setcap'd p2ptcp ---------------------
+
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+
+# nobody_dir: a directory nobody can use (0755, with a world-writable w/),
+# removed on exit; sets NB_DIR.
+nobody_dir() {
+	NB_DIR=$(mktemp -d /tmp/ptcp-nobody.XXXXXX) || return 1
+	lab_at_exit "rm -rf '$NB_DIR'"
+	chmod 755 "$NB_DIR"
+	mkdir -m 1777 "$NB_DIR/w"
+}
+
+# nobody_p2ptcp: $NB_DIR/p2ptcp, a copy of p2ptcp with
+# cap_net_raw,cap_net_admin+ep (any user who runs it gets both).
+nobody_p2ptcp() {
+	install -m 755 "$P2PTCP" "$NB_DIR/p2ptcp" &&
+		setcap cap_net_raw,cap_net_admin+ep "$NB_DIR/p2ptcp" ||
+		{ t_fail "cannot make a setcap'd copy of p2ptcp"; return 1; }
+}

@@ -4,7 +4,8 @@
 # sides until both were sent, so they cross). A capture on the link must
 # show a FIN from each side and no RST from anyone; the kernel's socket
 # must end where RFC 9293 says (TIME-WAIT only for an end that closed
-# first or simultaneously); --pcap must write a file tcpdump reads.
+# first or simultaneously); --pcap must write a file tcpdump reads, of
+# mode 0600.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/netns/lab.sh
@@ -76,6 +77,8 @@ case_we_first() {
 	# --pcap: a file tcpdump reads, with the handshake, both FINs, the data
 	f=$LAB_DIR/engine.pcap
 	[ -s "$f" ] || { t_fail "--pcap wrote nothing"; return; }
+	# it holds the payloads: only for us, whatever the umask (022 here)
+	[ "$(stat -c %a "$f")" = 600 ] || t_fail "--pcap file has mode $(stat -c %a "$f"), want 600"
 	p=$(lab_pcap_count "$f")
 	[ "$p" -ge 11000 ] || t_fail "--pcap file has $p segments, want at least 11000 for 32 MiB"
 	[ "$(lab_pcap_fins "$f")" -ge 2 ] || t_fail "--pcap file lacks the two FINs"

@@ -2,7 +2,8 @@
 # p2ptcp to p2ptcp, simultaneous open, 16 MiB each way with hashes
 # compared: on one link (with held SYNs, so both engines are in SYN-SENT
 # when the SYNs cross; and with agreed ISNs that wrap around 2^32 during the
-# transfer), and through two NATs of both kinds.
+# transfer), and through two NATs of both kinds. Then who sent the RST
+# that resets a connection: the peer, or NAT B (its TTL differs).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/netns/lab.sh
@@ -94,10 +95,52 @@ case_nat() {
 	[ "$p" -eq 0 ] || t_fail "$p segments with a private address reached the internet"
 }
 
+# Who reset us: the message tells a RST from the peer (its TTL is that of
+# the peer's segments) from one a box on the path sent (NAT B's firewall
+# rejecting A's segment with a RST of its own: a NAT that forgot the
+# connection does the same). Both peers first move 16 MiB each way and
+# then hold their FIN until told.
+case_reset() { # peer | path
+	local ra
+	t_need_p2ptcp || return
+	lab_two_nat drop || return 1
+	eng_start eb "$LAB_B" $N 2 "$LAB_DIR/release_b" connect --local-port 40002 \
+		--local-addr "$LAB_B_IP" --peer "$LAB_A_PUB:40001"
+	eng_start ea "$LAB_A" $N 1 "$LAB_DIR/release_a" connect --local-port 40001 \
+		--local-addr "$LAB_A_IP" --peer "$LAB_B_PUB:40002"
+	wait_for 30 test -e "$LAB_DIR/ea.got" -a -e "$LAB_DIR/eb.got" ||
+		{ t_fail "the data did not arrive"; touch "$LAB_DIR/release_a" "$LAB_DIR/release_b"; return 1; }
+	if [ "$1" = peer ]; then
+		# B aborts (SIGTERM: a RST from B itself)
+		kill -TERM "$PID_eb"
+	else
+		# NAT B answers what A sends to B with a RST of its own
+		ip netns exec "$LAB_NB" iptables -I FORWARD 1 -i wan0 -p tcp -j REJECT \
+			--reject-with tcp-reset || return 1
+		touch "$LAB_DIR/release_a"
+	fi
+	peer_wait ea 10; ra=$?
+	expect_exit "p2ptcp A, reset" $ra 5
+	if [ "$1" = peer ]; then
+		grep -q "connection reset by the peer (its RST came as far as the peer's segments: IP TTL 61)" \
+			"$LAB_DIR/ea.log" || t_fail "A did not say the peer reset it"
+	else
+		grep -q "connection reset, but not by the peer: the RST came with IP TTL 62 and the peer's segments with 61, so a box on the path sent it" \
+			"$LAB_DIR/ea.log" || t_fail "A did not say a box on the path reset it"
+		kill -TERM "$PID_eb"
+	fi
+	touch "$LAB_DIR/release_a" "$LAB_DIR/release_b"
+	peer_wait eb 10 >/dev/null
+	expect_no_tables "$LAB_A"
+	return 0
+}
+
 t_init || exit 1
 t_run "link: p2ptcp <-> p2ptcp simultaneous open, 16 MiB each way" case_link
 t_run "link: agreed ISNs wrapping past 2^32 (--isn/--peer-isn), 16 MiB each way" \
 	case_link 4294966000 4294960000
 t_run "nat-drop: p2ptcp <-> p2ptcp through both NATs, 16 MiB each way" case_nat drop
 t_run "nat-rst: p2ptcp <-> p2ptcp through both NATs (TTL 2 first SYN)" case_nat rst
+t_run "reset by the peer: the message says so (the RST's TTL is the peer's)" case_reset peer
+t_run "reset by NAT B: the message says a box on the path sent it (another TTL)" case_reset path
 t_summary

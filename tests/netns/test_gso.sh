@@ -13,8 +13,10 @@
 #     the veth offloads off and on, and with 1% loss both ways (16 MiB);
 #   - our own host's netfilter, which the frames bypass: a firewall that
 #     drops conntrack INVALID packets (conntrack is told to stop tracking
-#     the window, so the peer's ACKs stay valid), and a NAT on our host (no
-#     offload then);
+#     the window, so the peer's ACKs stay valid), a NAT on our host (no
+#     offload then), an xfrm policy covering the flow (no offload; policies
+#     for other flows do not matter), and conntrack or xfrm that cannot be
+#     asked (their netlink socket fails, by a second shim: no offload);
 #   - the fallbacks: the kernel refusing frames (sendmmsg on the packet
 #     socket made to fail with EINVAL by an LD_PRELOAD shim built here), the
 #     next hop's neighbour entry deleted in mid-transfer, and a peer on the
@@ -179,7 +181,39 @@ int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 	return real(fd, v, n, flags);
 }
 EOF
-	"$cc" -shared -fPIC -O2 -o "$SHIM_DIR/refuse.so" "$SHIM_DIR/refuse.c" -ldl 2>"$SHIM_DIR/cc.log"
+	"$cc" -shared -fPIC -O2 -o "$SHIM_DIR/refuse.so" "$SHIM_DIR/refuse.c" -ldl 2>"$SHIM_DIR/cc.log" ||
+		return 1
+	# socket(DOMAIN, *, PROTOCOL) from p2ptcp's own code fails with
+	# EPROTONOSUPPORT, as where the kernel lacks ctnetlink or xfrm_user;
+	# libnftables' netlink socket (from libmnl) is left alone.
+	cat >"$SHIM_DIR/nosock.c" <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int socket(int domain, int type, int protocol)
+{
+	static int (*real)(int, int, int);
+	const char *what = getenv("PTCP_TEST_NO_SOCKET");
+	int d, p;
+	Dl_info info;
+
+	if (!real)
+		real = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
+	if (what && sscanf(what, "%d:%d", &d, &p) == 2 && d == domain && p == protocol &&
+	    dladdr(__builtin_return_address(0), &info) && info.dli_fname &&
+	    !strstr(info.dli_fname, "libmnl") && !strstr(info.dli_fname, "libnft")) {
+		errno = EPROTONOSUPPORT;
+		return -1;
+	}
+	return real(domain, type, protocol);
+}
+EOF
+	"$cc" -shared -fPIC -O2 -o "$SHIM_DIR/nosock.so" "$SHIM_DIR/nosock.c" -ldl 2>>"$SHIM_DIR/cc.log"
 }
 
 case_refused() {
@@ -305,6 +339,73 @@ case_local() {
 	return 0
 }
 
+# gso_to_kernel: connect --active --gso to a kernel listener on the link,
+# with ENG_WRAP as the caller set it; 64 MiB each way intact.
+gso_to_kernel() {
+	kp_start kb "$LAB_B" listen 5001 --send $N --seed 2
+	wait_for 5 listening "$LAB_B" 5001 || t_fail "kernel listener not up"
+	eng_start ea "$LAB_A" $N 1 - connect --active --gso --local-port 40001 \
+		--local-addr "$LAB_A_IP" --peer "$LAB_B_PUB:5001"
+	finish_kernel ea kb "$LAB_B"
+}
+
+# expect_no_frames NAME WHY: no offload, with the -v line saying WHY.
+expect_no_frames() {
+	expect_log "$1" "offload: $2; sending through the raw socket" "why offload was not used"
+	if grep -q "frames through the packet socket" "$LAB_DIR/$1.log"; then
+		t_fail "frames went through a packet socket: $2"
+	fi
+}
+
+# An xfrm policy of our host covers the flow to the peer: our frames would
+# bypass it (IPsec or a block), so no offload. (An "allow" policy without
+# templates lets the raw socket's segments pass unchanged. This kernel has
+# no ESP or AH, so no SA can be made here: test_pktsock.c has those.)
+case_xfrm() {
+	t_need_p2ptcp || return
+	lab_link || return 1
+	ip -n "$LAB_A" xfrm policy add src "$LAB_A_IP/32" dst "$LAB_B_IP/32" proto tcp dport 5001 \
+		dir out action allow || return 1
+	gso_to_kernel
+	expect_no_frames ea "an IPsec (xfrm) policy or SA of this host may apply to the connection, and frames would bypass it"
+	return 0
+}
+
+# Policies for another flow, or the other direction, do not stand in the
+# way.
+case_xfrm_other() {
+	t_need_p2ptcp || return
+	lab_link || return 1
+	ip -n "$LAB_A" xfrm policy add src "$LAB_A_IP/32" dst 10.9.9.9/32 dir out action allow || return 1
+	ip -n "$LAB_A" xfrm policy add src "$LAB_A_IP/32" dst "$LAB_B_IP/32" proto tcp dport 5002 \
+		dir out action block || return 1
+	ip -n "$LAB_A" xfrm policy add src "$LAB_B_IP/32" dst "$LAB_A_IP/32" dir in action allow || return 1
+	gso_to_kernel
+	expect_offload ea
+}
+
+# What cannot be asked is a no: ctnetlink or xfrm_user missing (their
+# netlink socket fails, by the shim) means no offload.
+case_cannot_ask() { # conntrack | xfrm
+	local proto
+	t_need_p2ptcp || return
+	if [ ! -e "$SHIM_DIR/nosock.so" ]; then
+		echo "    $T_NAME: no C compiler for the LD_PRELOAD shim"
+		return 77
+	fi
+	lab_link || return 1
+	# AF_NETLINK 16; NETLINK_NETFILTER 12, NETLINK_XFRM 6
+	[ "$1" = conntrack ] && proto=12 || proto=6
+	ENG_WRAP="env LD_PRELOAD=$SHIM_DIR/nosock.so PTCP_TEST_NO_SOCKET=16:$proto
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" gso_to_kernel
+	if [ "$1" = conntrack ]; then
+		expect_no_frames ea "cannot ask conntrack about the connection (Protocol not supported)"
+	else
+		expect_no_frames ea "cannot ask xfrm whether IPsec applies to the connection (Protocol not supported)"
+	fi
+	return 0
+}
+
 cleanup_shim() { [ -n "$SHIM_DIR" ] && rm -rf "$SHIM_DIR"; }
 
 # --- bench ------------------------------------------------------------------------
@@ -411,4 +512,8 @@ t_run "fallback: the neighbour entry goes in mid-transfer: raw socket, data inta
 t_run "host firewall dropping conntrack INVALID: offload works, nothing dropped" case_host_firewall
 t_run "no offload when our own host NATs the connection, data intact" case_host_nat
 t_run "no offload on a local route (peer on the same host), data intact" case_local
+t_run "no offload when an xfrm (IPsec) policy of our host covers the flow, data intact" case_xfrm
+t_run "xfrm policies for other flows and directions: offload works" case_xfrm_other
+t_run "no offload when conntrack cannot be asked (no ctnetlink), data intact" case_cannot_ask conntrack
+t_run "no offload when xfrm cannot be asked (no xfrm_user), data intact" case_cannot_ask xfrm
 t_summary

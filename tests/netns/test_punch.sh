@@ -7,7 +7,8 @@
 # RST, a peer on the internet without NAT (S itself), a NAT with
 # --random-fully (symmetric: must fail fast with its own message and exit
 # status). Errors: a malformed peer id, an unknown one, a peer that does
-# not allow us, a rendezvous server that is down. Each case prints the
+# not allow us, a rendezvous server that is down; no capabilities or a
+# port in use, which must stop p2ptcp before it talks to the server. Each case prints the
 # time from the start of `connect` to ESTABLISHED, from the -v logs.
 # Ends with "netns: P passed, F failed".
 set -u
@@ -90,15 +91,21 @@ case_internet() {
 # A second host A2 (10.3.0.2) behind NAT A, on a LAN of its own: A and A2
 # have the same public address, so they must use each other's private
 # endpoint (through the router, not NATed: few NATs hairpin).
-case_same_nat() {
-	t_need_p2ptcp || return
-	lab_two_nat drop with_s || return 1
+# a2_behind_nat_a: host A2 10.3.0.2 on a LAN of its own behind NAT A
+# (lan1), which forwards from it; sets LAB_A2.
+a2_behind_nat_a() {
 	lab__ns_add a2 && LAB_A2=$LAB_NS_LAST || return 1
 	lab__veth "$LAB_A2" eth0 "$LAB_NA" lan1 || return 1
 	lab__addr "$LAB_A2" eth0 10.3.0.2/24
 	lab__addr "$LAB_NA" lan1 10.3.0.1/24
 	ip -n "$LAB_A2" route add default via 10.3.0.1
-	ip netns exec "$LAB_NA" iptables -A FORWARD -i lan1 -j ACCEPT || return 1
+	ip netns exec "$LAB_NA" iptables -A FORWARD -i lan1 -j ACCEPT
+}
+
+case_same_nat() {
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	a2_behind_nat_a || return 1
 	ip netns exec "$LAB_NA" iptables -A FORWARD -i lan0 -o lan1 -j ACCEPT || return 1
 	srv_start || return 1
 	lab_capture_start "$LAB_NA" lan1 "$LAB_DIR/lan1.pcap" "$FINS" || return 1
@@ -145,6 +152,19 @@ run_err() {
 	grep -qF -- "$text" "$LAB_DIR/$name.log" || t_fail "$name: no '$text' in: $(cat "$LAB_DIR/$name.log")"
 }
 
+# usage_line NAME TEXT P2PTCP-ARGS...: on A, with no server configured
+# anywhere: exit status 2, TEXT in the first line, nothing sent.
+usage_line() {
+	local name=$1 text=$2
+	shift 2
+	t_log "$LAB_DIR/$name.log"
+	timeout 10 ip netns exec "$LAB_A" env -u P2PTCP_RENDEZVOUS XDG_CONFIG_HOME="$LAB_DIR/empty" \
+		"$P2PTCP" "$@" </dev/null >/dev/null 2>"$LAB_DIR/$name.log"
+	expect_exit "$name" $? 2
+	head -1 "$LAB_DIR/$name.log" | grep -qF -- "p2ptcp: $text" ||
+		t_fail "$name: the first line is '$(head -1 "$LAB_DIR/$name.log")'"
+}
+
 case_errors() {
 	local bad
 	t_need_p2ptcp || return
@@ -171,12 +191,122 @@ case_errors() {
 		"$P2PTCP" connect "$ID_kb" </dev/null >/dev/null 2>"$LAB_DIR/noserver.log"
 	expect_exit "no server" $? 2
 	grep -q "no rendezvous server" "$LAB_DIR/noserver.log" || t_fail "no 'no rendezvous server' message"
+	# what a new user types first: the messages lead with the peer-id forms
+	usage_line noargs "missing <peer-id>: p2ptcp connect <peer-id> connects through a rendezvous server" \
+		connect
+	usage_line forward "'--forward' needs a rendezvous server: give --rendezvous HOST[:PORT]" \
+		listen --forward 127.0.0.1:22
+	usage_line nolisten "no rendezvous server to listen through" listen
+	ip netns exec "$LAB_A" "$P2PTCP" --help | grep -q "^  connect   Connects to a peer by its peer id" ||
+		t_fail "the help does not lead with the peer-id form of connect"
+	ip netns exec "$LAB_A" "$P2PTCP" help listen | head -1 | grep -q "^Usage: p2ptcp listen --rendezvous HOST" ||
+		t_fail "'help listen' does not lead with the rendezvous form"
 	# a host name that does not resolve (c-ares; no DNS server in the lab)
 	run_err noname $EXIT_RDV "cannot resolve 'rdv.invalid'" connect "$ID_kb" \
 		--rendezvous rdv.invalid:7450
 	# a name from /etc/hosts through c-ares: resolved, then refused
 	run_err hosts $EXIT_RDV "rendezvous server 127.0.0.1:7450 refused the connection" \
 		connect "$ID_kb" --rendezvous localhost:7450
+	# a "server" that speaks something else: one line, naming it once
+	lab_bg "$LAB_S" "$LAB_DIR/junk.out" "$LAB_DIR/junk.err" "$KPEER" listen 7451 \
+		--bind "$LAB_S_IP" --send 200000 --timeout 20
+	wait_for 5 listening "$LAB_S" 7451 || t_fail "the junk server did not listen"
+	run_err junk $EXIT_RDV "p2ptcp: rendezvous server $LAB_S_IP:7451 " connect "$ID_kb" \
+		--rendezvous "$LAB_S_IP:7451"
+	[ "$(grep -o 'rendezvous server' "$LAB_DIR/junk.log" | wc -l)" -eq 1 ] ||
+		t_fail "the server named more than once: $(cat "$LAB_DIR/junk.log")"
+	expect_no_tables "$LAB_A"
+}
+
+RDVPEER=${RDVPEER:-$BUILD/tests/tools/rdvpeer}
+
+# hostile NAME NS PRIVATE: a peer (rdvpeer, key in $LAB_DIR/NAME) in NS
+# that listens and declares PRIVATE as its private endpoint; sets ID_NAME
+# once it is registered.
+hostile() {
+	local name=$1 ns=$2 priv=$3 id
+	id=$("$RDVPEER" keygen "$LAB_DIR/$name") || { t_fail "rdvpeer keygen"; return 1; }
+	eval "ID_$name=\$id"
+	lab_bg "$ns" "$LAB_DIR/$name.out" "$LAB_DIR/$name.err" "$RDVPEER" listen \
+		--server "$LAB_S_IP:7450" --key "$LAB_DIR/$name" --private "$priv" --timeout 20
+	t_log "$LAB_DIR/$name.err"
+	wait_for 10 grep -qs '^registered' "$LAB_DIR/$name.out" ||
+		{ t_fail "rdvpeer $name did not register"; return 1; }
+}
+
+# A peer names a private endpoint that would steer A's SYNs elsewhere:
+# from behind A's own NAT (same public address) a public address and A's
+# own loopback, outside the private ranges; from behind NAT B a host on
+# A's LAN, in range but without a shared public address. A (punching for
+# 1 s, then exit 4) must send no SYN there: captures on its link and its
+# loopback.
+case_steer() {
+	local i rc priv
+	t_need_p2ptcp || return
+	[ -x "$RDVPEER" ] || { echo "    $T_NAME: $RDVPEER not built"; return 77; }
+	lab_two_nat drop with_s || return 1
+	a2_behind_nat_a || return 1
+	srv_start || return 1
+	key ka || return 1
+	lab_capture_start "$LAB_A" eth0 "$LAB_DIR/eth0.pcap" 'tcp[tcpflags] & tcp-syn != 0' || return 1
+	lab_capture_start "$LAB_A" lo "$LAB_DIR/lo.pcap" 'tcp[tcpflags] & tcp-syn != 0' || return 1
+	i=0
+	for priv in "$LAB_A2 203.0.113.77:9" "$LAB_A2 127.0.0.1:22" "$LAB_B 10.1.0.99:22"; do
+		i=$((i + 1))
+		hostile "h$i" ${priv% *} "${priv#* }" || return 1
+		eval "run_err steer$i 4 \"not using the private endpoint ${priv#* } the peer declared\" \
+			connect \"\$ID_h$i\" --punch-window 1 -v"
+	done
+	grep -q "we do not share a public address" "$LAB_DIR/steer3.log" ||
+		t_fail "no 'we do not share a public address' in steer3.log"
+	sleep 0.2
+	lab_capture_stop "${LAB_CAP_PIDS[0]}"
+	lab_capture_stop "${LAB_CAP_PIDS[1]}"
+	for priv in 203.0.113.77 10.1.0.99; do
+		rc=$(lab_pcap_count "$LAB_DIR/eth0.pcap" dst host $priv)
+		[ "$rc" -eq 0 ] || t_fail "$rc SYNs from A to $priv"
+	done
+	rc=$(lab_pcap_count "$LAB_DIR/lo.pcap" dst port 22)
+	[ "$rc" -eq 0 ] || t_fail "$rc SYNs from A to its own loopback port 22"
+	# the SYNs went somewhere: to the peers' public endpoints
+	[ "$(lab_pcap_count "$LAB_DIR/eth0.pcap" dst host 203.0.113.1)" -ge 1 ] ||
+		t_fail "no SYN to the hostile peers' public endpoint 203.0.113.1"
+	expect_no_tables "$LAB_A"
+}
+
+# Without the capabilities, or with the port in use, p2ptcp stops before
+# anything goes on the network: nothing to or from the rendezvous server
+# on A's link.
+case_early() {
+	local rc cmd c
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	srv_start || return 1
+	key ka && key kb || return 1
+	nobody_dir || return 1
+	"${NOBODY[@]}" "$P2PTCP" keygen --dir "$NB_DIR/w/p2ptcp" >/dev/null 2>&1 ||
+		{ t_fail "nobody's keygen failed"; return 1; }
+	lab_capture_start "$LAB_A" eth0 "$LAB_DIR/a.pcap" tcp port 7450 || return 1
+	for cmd in connect listen; do
+		t_log "$LAB_DIR/nocap_$cmd.log"
+		# shellcheck disable=SC2046
+		timeout 10 ip netns exec "$LAB_A" "${NOBODY[@]}" "$P2PTCP" $cmd \
+			$([ $cmd = connect ] && echo "$ID_kb") --rendezvous "$LAB_S_IP" \
+			--dir "$NB_DIR/w/p2ptcp" </dev/null >/dev/null 2>"$LAB_DIR/nocap_$cmd.log"
+		rc=$?
+		expect_exit "$cmd without capabilities" $rc 77
+		grep -q "raw sockets need CAP_NET_RAW" "$LAB_DIR/nocap_$cmd.log" ||
+			t_fail "$cmd without capabilities said: $(cat "$LAB_DIR/nocap_$cmd.log")"
+	done
+	# another program has the port
+	kp_start squat "$LAB_A" squat 40501 --timeout 30
+	wait_for 5 grep -qs '^squat bound' "$LAB_DIR/squat.out" || { t_fail "kpeer squat did not bind"; return 1; }
+	run_err busy 71 "local port 40501 is in use by another program" connect "$ID_kb" --local-port 40501
+	run_err busy_listen 71 "local port 40501 is in use by another program" listen --local-port 40501
+	sleep 0.2
+	lab_capture_stop
+	c=$(lab_pcap_count "$LAB_DIR/a.pcap")
+	[ "$c" -eq 0 ] || t_fail "$c segments to or from the rendezvous server before the failures"
 	expect_no_tables "$LAB_A"
 }
 
@@ -187,4 +317,6 @@ t_run "punch internet: a peer without NAT (S) <-> a peer behind a NAT" case_inte
 t_run "punch same-nat: two peers behind one NAT use their private endpoints" case_same_nat
 t_run "punch symmetric: --random-fully NAT fails fast with the symmetric-NAT message" case_symmetric
 t_run "punch errors: down, bad id, unknown id, not allowed, no server, no DNS" case_errors
+t_run "punch early: no capabilities, or the port in use, fail before anything is sent" case_early
+t_run "punch steer: a peer's private endpoint outside the ranges or NAT steers no SYN" case_steer
 t_summary

@@ -17,7 +17,9 @@
 #     another id, A stops before asking for anyone (exit 6) with one line
 #     quoting both ids;
 #   - a --no-encrypt connector facing an encrypted listener: the listener
-#     stops with exit status 8 and writes nothing.
+#     stops with exit status 8 and writes nothing;
+#   - with the channel up, a one-shot connect and listen hold no copy of
+#     their identity seed in memory (tests/tools/memfind), a server does.
 # Ends with "netns: P passed, F failed".
 # shellcheck disable=SC2034,SC2154
 # (key() sets ID_<name> with eval)
@@ -242,6 +244,64 @@ case_mixed() {
 	expect_no_tables "$LAB_B"
 }
 
+MEMFIND=${MEMFIND:-$BUILD/tests/tools/memfind}
+
+# seed_of KEY: the hex seed in KEY's private.key.
+seed_of() { sed -n 's/^seed //p' "$LAB_DIR/$1/p2ptcp/private.key"; }
+
+# copies PID KEY: how many times KEY's seed is in PID's memory, as bytes
+# and as the key file's hex text.
+copies() {
+	local s bin txt
+	s=$(seed_of "$2")
+	bin=$("$MEMFIND" "$1" "$s" 2>>"$LAB_DIR/memfind.log") || return 1
+	txt=$("$MEMFIND" "$1" "$(printf '%s' "$s" | od -An -tx1 | tr -d ' \n')" 2>>"$LAB_DIR/memfind.log") || return 1
+	echo $((bin + txt))
+}
+
+established() { grep -q "secure channel established" "$LAB_DIR/$1.log" 2>/dev/null; }
+
+# (6) A one-shot connect and listen wipe their identity seed once the
+# channel has its own copy (which it wipes after its one signature): with
+# the channel up and both still running, neither has its seed anywhere in
+# memory. A server (listen --exec) keeps its seed for the next peer: its
+# memory has it, which shows that the search finds a seed that is there.
+case_wipe() {
+	local n pid
+	t_need_p2ptcp || return
+	[ -x "$MEMFIND" ] || { echo "    $T_NAME: $MEMFIND not built"; return 77; }
+	lab_two_nat drop with_s || return 1
+	srv_start || return 1
+	key ka && key kb && key kc || return 1
+	eng_start eb "$LAB_B" $N 2 "$LAB_DIR/release" listen --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/kb/p2ptcp" --timeout 30
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	eng_start ea "$LAB_A" $N 1 "$LAB_DIR/release" connect "$ID_kb" --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/ka/p2ptcp"
+	wait_for 10 established ea && wait_for 10 established eb ||
+		{ t_fail "the channel did not come up"; touch "$LAB_DIR/release"; return 1; }
+	n=$(copies "$PID_ea" ka) || t_fail "cannot read connect's memory"
+	[ "${n:-1}" -eq 0 ] || t_fail "connect still holds its seed ($n copies) with the channel up"
+	n=$(copies "$PID_eb" kb) || t_fail "cannot read listen's memory"
+	[ "${n:-1}" -eq 0 ] || t_fail "listen still holds its seed ($n copies) with the channel up"
+	ip netns exec "$LAB_B" "$P2PTCP" listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kc/p2ptcp" \
+		--exec cat -v </dev/null >/dev/null 2>"$LAB_DIR/srv_c.log" &
+	pid=$!
+	lab_track $pid
+	t_log "$LAB_DIR/srv_c.log"
+	if wait_for 10 waiting srv_c; then
+		n=$(copies $pid kc) || t_fail "cannot read the server's memory"
+		[ "${n:-0}" -ge 1 ] || t_fail "no seed found in a server's memory, which keeps it"
+	else
+		t_fail "the server did not register"
+	fi
+	kill -TERM $pid
+	touch "$LAB_DIR/release"
+	expect_pair ea eb "$N"
+	expect_log ea "identity key wiped from memory"
+	lab_wait_pid $pid 10 >/dev/null || true
+}
+
 rdv_init || exit 1
 t_run "secure bulk: encrypted connect/listen, 16 MiB each way" case_bulk
 t_run "secure wire: the marker is not on the wire, and is with --no-encrypt" case_marker
@@ -249,4 +309,5 @@ t_run "secure tamper: bytes changed on the path end the connection (exit 8)" cas
 t_run "secure wrong-peer: a lying rendezvous makes A fail (exit 8)" case_wrong_peer
 t_run "secure pin: the rendezvous key pinned: right id meets, wrong id stops (exit 6)" case_pin
 t_run "secure mixed: an encrypted peer refuses a --no-encrypt one (exit 8)" case_mixed
+t_run "secure wipe: one-shot peers hold no copy of their seed once the channel is up" case_wipe
 t_summary

@@ -135,6 +135,9 @@ case_failed() {
 	ip netns exec "$LAB_NA" iptables -I FORWARD 1 -d "$LAB_B_PUB" -j DROP || return 1
 	client c1 ka --punch-window 2; rc=$?
 	expect_exit "connect with every SYN dropped" $rc 4
+	# the message names where the SYNs went: B's public endpoint
+	grep -q "no connection after 2 s of punching to $LAB_B_PUB:" "$LAB_DIR/c1.log" ||
+		t_fail "the punching timeout does not name the peer's endpoint: $(grep 'no connection' "$LAB_DIR/c1.log")"
 	ip netns exec "$LAB_NA" iptables -D FORWARD 1 || return 1
 	wait_for 15 waits_n 2 || { t_fail "the server did not register after the failure"; return 1; }
 	grep -q "session failed (exit status 4); waiting for the next peer" "$LAB_DIR/srv_b.log" ||

@@ -5,6 +5,12 @@
  *   kpeer connect ADDR:PORT [--bind ADDR:PORT] [--retry] [OPTIONS]
  *   kpeer simopen --bind ADDR:PORT ADDR:PORT [--interval MS]
  *                [--ttl-first T [--ttl-after MS]] [OPTIONS]
+ *   kpeer squat PORT [--bind ADDR] [--reuseaddr] [--reuseport] [OPTIONS]
+ *                                the program that tries to take a port in
+ *                                use: bind with only the options given
+ *                                (SO_REUSEADDR, SO_REUSEPORT), listen, and
+ *                                go on as listen; prints "squat bound" or
+ *                                "squat refused: <strerror>" and then exits 4
  *   kpeer gen N [--seed S]       N deterministic pseudo-random bytes to stdout
  *   kpeer sum N [--seed S]       prints what `kpeer gen N | kpeer hash` prints
  *   kpeer hash [--expect N --flag FILE]
@@ -195,6 +201,7 @@ static void usage(void)
 		"usage: kpeer listen PORT [--bind ADDR] [options]\n"
 		"       kpeer connect ADDR:PORT [--bind ADDR:PORT] [--retry] [options]\n"
 		"       kpeer simopen --bind ADDR:PORT ADDR:PORT [--interval MS] [options]\n"
+		"       kpeer squat PORT [--bind ADDR] [--reuseaddr] [--reuseport] [options]\n"
 		"       kpeer gen N [--seed S] | kpeer sum N [--seed S]\n"
 		"       kpeer hash [--expect N --flag FILE] | kpeer sink\n"
 		"options: --send N | --send-stdin, --seed S, --discard, --close-first,\n"
@@ -349,6 +356,7 @@ enum close_mode { CLOSE_FIRST, CLOSE_AFTER_PEER, CLOSE_AFTER_RECV };
 struct opts {
 	uint64_t send_n, seed, close_after;
 	bool send_stdin, discard, stats, retry;
+	bool squat, reuseaddr, reuseport;  /* squat: only the options given */
 	enum close_mode close;
 	unsigned interval_ms;
 	unsigned ttl_first, ttl_after_ms;  /* low TTL of the first SYN; 0: none */
@@ -387,11 +395,20 @@ static int do_listen(const struct opts *o, unsigned port)
 		perror("kpeer: socket");
 		exit(1);
 	}
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (!o->squat || o->reuseaddr)
+		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (o->squat && o->reuseport)
+		setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(lfd, (const struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0) {
+		if (o->squat) {
+			printf("squat refused: %s\n", strerror(errno));
+			exit(4);
+		}
 		perror("kpeer: bind/listen");
 		exit(1);
 	}
+	if (o->squat)
+		printf("squat bound\n");
 	phase = "waiting for a connection";
 	pfd.fd = lfd;
 	pfd.events = POLLIN;
@@ -655,6 +672,10 @@ int main(int argc, char **argv)
 			o.stats = true;
 		} else if (!strcmp(a, "--retry")) {
 			o.retry = true;
+		} else if (!strcmp(a, "--reuseaddr")) {
+			o.reuseaddr = true;
+		} else if (!strcmp(a, "--reuseport")) {
+			o.reuseport = true;
 		} else if (!strcmp(a, "--close-first")) {
 			o.close = CLOSE_FIRST;
 		} else if (!strcmp(a, "--close-after-peer")) {
@@ -718,8 +739,10 @@ int main(int argc, char **argv)
 		alarm(timeout_s);
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!strcmp(mode, "listen")) {
+	if (!strcmp(mode, "listen") || !strcmp(mode, "squat")) {
 		uint64_t port;
+
+		o.squat = mode[0] == 's';
 
 		if (!pos)
 			usage();
