@@ -108,19 +108,55 @@ static double rel(const struct script *s, ptcp_ts abs)
 	return (double)(int64_t)(abs - s->base) / 1e9;
 }
 
+/* Reports a failure at the step's location (file NULL: here), after the
+ * fixture's name ctx if one runs, and counts it. */
+static void vfail(unsigned long *fails, const char *file, int line, const char *ctx,
+                  const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void vfail(unsigned long *fails, const char *file, int line, const char *ctx,
+                  const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	(*fails)++;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	check_fail(file ? file : __FILE__, file ? line : __LINE__, "%s%s%s", ctx ? ctx : "",
+		   ctx ? ": " : "", msg);
+}
+
+static void fail_at(unsigned long *fails, const char *file, int line, const char *ctx,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void fail_at(unsigned long *fails, const char *file, int line, const char *ctx,
+                    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(fails, file, line, ctx, fmt, ap);
+	va_end(ap);
+}
+
+/* Leaks and bad frees the test allocator saw, as failures. */
+static void check_talloc(const struct talloc *a, unsigned long *fails, const char *file, int line,
+                         const char *ctx)
+{
+	if (talloc_live(a))
+		fail_at(fails, file, line, ctx, "%zu block(s) (%zu bytes) leaked", talloc_live(a),
+			a->live_bytes);
+	if (a->bad_frees)
+		fail_at(fails, file, line, ctx, "%lu bad free(s)", a->bad_frees);
+}
+
 static void sc_fail(struct script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void sc_fail(struct script *s, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
-	s->fails++;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vfail(&s->fails, s->file, s->line, s->ctx, fmt, ap);
 	va_end(ap);
-	check_fail(s->file ? s->file : __FILE__, s->file ? s->line : __LINE__, "%s%s%s",
-		   s->ctx ? s->ctx : "", s->ctx ? ": " : "", msg);
 }
 
 void sc_at(struct script *s, const char *file, int line)
@@ -1187,6 +1223,16 @@ struct script *sc_start(const struct ptcp_config *cfg, enum ptcp_state state)
 	return s;
 }
 
+static void free_script(struct script *s)
+{
+	if (s->ev_overflow)
+		sc_fail(s, "event log overflowed by %zu", s->ev_overflow);
+	talloc_release(&s->alloc);
+	free(s->q);
+	free(s->ev);
+	free(s);
+}
+
 void sc_finish(struct script *s)
 {
 	if (!s)
@@ -1196,17 +1242,8 @@ void sc_finish(struct script *s)
 		return; /* the table owns the connection: sc_stack_finish() */
 	ptcp_conn_free(s->c);
 	s->c = NULL;
-	if (talloc_live(&s->alloc))
-		sc_fail(s, "%zu block(s) (%zu bytes) leaked", talloc_live(&s->alloc),
-			s->alloc.live_bytes);
-	if (s->alloc.bad_frees)
-		sc_fail(s, "%lu bad free(s)", s->alloc.bad_frees);
-	if (s->ev_overflow)
-		sc_fail(s, "event log overflowed by %zu", s->ev_overflow);
-	talloc_release(&s->alloc);
-	free(s->q);
-	free(s->ev);
-	free(s);
+	check_talloc(&s->alloc, &s->fails, s->file, s->line, s->ctx);
+	free_script(s);
 }
 
 struct ptcp_stats sc_stats(const struct script *s)
@@ -1223,14 +1260,11 @@ static void sk_fail(struct sc_stack *k, const char *fmt, ...) __attribute__((for
 
 static void sk_fail(struct sc_stack *k, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
-	k->fails++;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vfail(&k->fails, k->file, k->line, NULL, fmt, ap);
 	va_end(ap);
-	check_fail(k->file ? k->file : __FILE__, k->file ? k->line : __LINE__, "%s", msg);
 }
 
 static double sk_rel(const struct sc_stack *k, ptcp_ts abs)
@@ -1498,23 +1532,11 @@ void sc_stack_finish(struct sc_stack *k)
 	if (!k)
 		return;
 	flush_all(k);
-	for (size_t i = 0; i < k->n_flows; i++) {
-		struct script *s = k->flows[i];
-
-		if (s->ev_overflow)
-			sc_fail(s, "event log overflowed by %zu", s->ev_overflow);
-		talloc_release(&s->alloc);
-		free(s->q);
-		free(s->ev);
-		free(s);
-	}
+	for (size_t i = 0; i < k->n_flows; i++)
+		free_script(k->flows[i]);
 	k->n_flows = 0;
 	ptcp_stack_free(k->st);
-	if (talloc_live(&k->alloc))
-		sk_fail(k, "%zu block(s) (%zu bytes) leaked", talloc_live(&k->alloc),
-			k->alloc.live_bytes);
-	if (k->alloc.bad_frees)
-		sk_fail(k, "%lu bad free(s)", k->alloc.bad_frees);
+	check_talloc(&k->alloc, &k->fails, k->file, k->line, NULL);
 	talloc_release(&k->alloc);
 	free(k);
 }
