@@ -957,7 +957,15 @@ int ptcp_stack_input(struct ptcp_stack *st, const uint8_t *buf, size_t len,
 	remote.port = seg.sport;
 	h = tuple_hash(st, &local, &remote);
 	enter(st);
-	if ((e = lookup(st, &local, &remote, h)) != NULL) {
+	e = lookup(st, &local, &remote, h);
+	if (e && e->released && e->state == PTCP_LISTEN) {
+		/* A half-open connection that went back to LISTEN and was not
+		 * reaped yet (no output call since): it has nothing to send,
+		 * and the listener, not it, takes what comes now. */
+		free_entry(st, e, true, now);
+		e = NULL;
+	}
+	if (e) {
 		ptcp_conn_input(e->c, &seg, &remote, now);
 		mark(st, e);
 	} else if ((l = find_listener(st, &local)) != NULL) {

@@ -73,7 +73,8 @@ enum ptcp_stack_drop {
 	                                  cfg.reset_unmatched is off) */
 	PTCP_STACK_DROP_BACKLOG,       /* a SYN to a listener whose backlog is full */
 	PTCP_STACK_DROP_CONN_LIMIT,    /* a SYN while the table holds max_conns */
-	PTCP_STACK_DROP_MEM_LIMIT,     /* a SYN whose connection would pass a memory bound */
+	PTCP_STACK_DROP_MEM_LIMIT,     /* a SYN whose connection would pass a memory
+	                                  bound (or the allocator refused it) */
 	PTCP_STACK_DROP_RST_QUEUE,     /* a RST to send did not fit in the queue */
 	PTCP_STACK_DROP__COUNT
 };

@@ -206,6 +206,42 @@ static void test_half_open_syn_retransmit_and_rst(void)
 	sc_stack_finish(k);
 }
 
+/* The same without an output call between the RST and the next SYN: the
+ * dead connection must not take the SYN (it would be a released one in
+ * SYN-RECEIVED that nobody can accept); the listener does. */
+static void test_half_open_rst_then_syn_before_output(void)
+{
+	struct sc_stack *k = sc_stack_new(NULL);
+	struct script *p = flow(k, LOCAL4, PEER4(5000));
+	struct ptcp_segment rst = { .sport = 5000, .dport = 4000, .flags = RST, .seq = IRS + 1 };
+	struct ptcp_segment syn = { .sport = 5000, .dport = 4000, .flags = SYN, .seq = IRS + 7 };
+	uint8_t a[PTCP_TCP_HDR_MAX], b[PTCP_TCP_HDR_MAX];
+	const struct sc_stack_event *ev;
+	struct ptcp_conn *old;
+	int na, nb;
+
+	listen_on(k, LOCAL4, 1);
+	p->passive = true;
+	CHECK(sc_goto(p, PTCP_SYN_RECEIVED));
+	na = ptcp_segment_emit(&rst, a, sizeof(a), &p->remote, &p->local);
+	nb = ptcp_segment_emit(&syn, b, sizeof(b), &p->remote, &p->local);
+	old = p->c;
+	CHECK_INT(ptcp_stack_input(k->st, a, (size_t)na, &p->remote, &p->local, k->now), 0);
+	CHECK_INT(ptcp_stack_input(k->st, b, (size_t)nb, &p->remote, &p->local, k->now), 0);
+	ev = sc_stack_event(k, PTCP_STACK_EV_FREED, NULL);
+	CHECK(ev && ev->conn == old);
+	CHECK_EQ(sc_stack_stats(k).created, 2);
+	CHECK_EQ(sc_stack_stats(k).conns, 1);
+	CHECK_EQ(sc_stack_stats(k).drops[PTCP_STACK_DROP_BACKLOG], 0);
+	sc_stack_drain(k);
+	CHECK(p->c != NULL);
+	EXPECT_STATE(p, PTCP_SYN_RECEIVED);
+	EXPECT(p, 0, .flags = SYN | ACK,
+	       .seq = ptcp_isn_generate(k->cfg.isn_secret, &p->local, &p->remote, k->now),
+	       .ack = IRS + 8, WANY);
+	sc_stack_finish(k);
+}
+
 /* The SYN-ACK's retransmissions run out: the half-open connection goes
  * without the owner ever hearing of it, and no longer counts against the
  * backlog. */
@@ -893,6 +929,7 @@ int main(void)
 	RUN(test_demux_ipv4_ipv6);
 	RUN(test_listener_half_open_and_accept);
 	RUN(test_half_open_syn_retransmit_and_rst);
+	RUN(test_half_open_rst_then_syn_before_output);
 	RUN(test_half_open_times_out);
 	RUN(test_listener_wildcard);
 	RUN(test_backlog_full_drops_syn);
