@@ -258,7 +258,8 @@ int ptcp_stack_output_gso(struct ptcp_stack *st, uint8_t *buf, size_t cap, unsig
 ptcp_ts ptcp_stack_expiry(const struct ptcp_stack *st);
 
 /* Runs the timers of the connections that are due at now, and only
- * those: O(k log n) for k due connections. Returns 0. */
+ * those: O(k log n) for k due connections. Returns 0, or PTCP_ERR_INVAL
+ * for a NULL table. */
 int ptcp_stack_handle_expiry(struct ptcp_stack *st, ptcp_ts now);
 
 /* Tells the table that the application called ptcp_conn_send, _recv,
