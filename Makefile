@@ -148,7 +148,7 @@ test: test-build
 # --- fuzzing (clang + libFuzzer) ---------------------------------------------
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Icore/engine -Icore/proto -Itests/lib
 
-$(FUZZ_BUILD)/%: tests/fuzz/%.c $(ENGINE_SRC) $(wildcard core/proto/*.c) $(TESTLIB_SRC)
+$(FUZZ_BUILD)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(ENGINE_SRC) $(wildcard core/proto/*.c) $(TESTLIB_SRC)
 	$(quiet) FUZZCC $@
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(ENGINE_SRC) $(wildcard core/proto/*.c) $(TESTLIB_SRC)

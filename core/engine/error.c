@@ -21,6 +21,8 @@ const char *ptcp_strerror(int err)
 	case PTCP_ERR_EXISTS: return "connection already exists";
 	case PTCP_ERR_NOTFOUND: return "no such connection";
 	case PTCP_ERR_KEEPALIVE: return "peer stopped answering keepalive probes";
+	case PTCP_ERR_CONN_LIMIT: return "too many connections";
+	case PTCP_ERR_MEM_LIMIT: return "connection memory limit reached";
 	}
 	return "unknown error";
 }

@@ -23,6 +23,8 @@ enum ptcp_error {
 	PTCP_ERR_EXISTS = -15,      /* a connection with this 4-tuple exists */
 	PTCP_ERR_NOTFOUND = -16,    /* no connection matches */
 	PTCP_ERR_KEEPALIVE = -17,   /* keepalive probes were not answered */
+	PTCP_ERR_CONN_LIMIT = -18,  /* the connection table holds its maximum */
+	PTCP_ERR_MEM_LIMIT = -19,   /* a connection would pass a memory bound */
 };
 
 /* A one-line English description of err (a value of enum ptcp_error).

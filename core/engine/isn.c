@@ -90,20 +90,27 @@ static void put_endpoint(uint8_t *msg, size_t *n, const struct ptcp_endpoint *ep
 	msg[(*n)++] = (uint8_t)ep->port;
 }
 
-uint32_t ptcp_isn_generate(const uint8_t key[16], const struct ptcp_endpoint *local,
-                           const struct ptcp_endpoint *remote, ptcp_ts now)
+uint64_t ptcp_tuple_hash(const uint8_t key[16], const struct ptcp_endpoint *local,
+                         const struct ptcp_endpoint *remote)
 {
 	uint8_t msg[2 * (1 + 16 + 2)];
 	size_t n = 0;
+
+	put_endpoint(msg, &n, local);
+	put_endpoint(msg, &n, remote);
+	return ptcp_siphash24(key, msg, n);
+}
+
+uint32_t ptcp_isn_generate(const uint8_t key[16], const struct ptcp_endpoint *local,
+                           const struct ptcp_endpoint *remote, ptcp_ts now)
+{
 	uint32_t m, f;
 
 	/* RFC 6528 section 3: ISN = M + F(localip, localport, remoteip,
 	 * remoteport, secretkey), M a timer ticking every 4 microseconds,
 	 * F a PRF (SipHash here, rather than the MD5 the RFC gives as an
 	 * example). Both are taken modulo 2^32. */
-	put_endpoint(msg, &n, local);
-	put_endpoint(msg, &n, remote);
 	m = (uint32_t)(now / (4 * PTCP_NS_PER_US));
-	f = (uint32_t)ptcp_siphash24(key, msg, n);
+	f = (uint32_t)ptcp_tuple_hash(key, local, remote);
 	return m + f;
 }

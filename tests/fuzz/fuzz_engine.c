@@ -46,19 +46,11 @@
 
 #include "conn.h"
 #include "error.h"
+#include "fuzz.h"
 #include "netsim.h"
 #include "segment.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                              \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
-				__LINE__, #cond);                                  \
-			abort();                                                   \
-		}                                                                  \
-	} while (0)
 
 enum {
 	OP_SEG,
@@ -78,33 +70,6 @@ enum {
 #define MAX_PAYLOAD 2048
 #define SETTLE_MAX 10000        /* expiries allowed at the end without input */
 #define TIME_STEPS_MAX 2000     /* expiries run by one TIME op */
-
-struct reader {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct reader *r)
-{
-	if (r->n == 0)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
-static uint16_t u16(struct reader *r)
-{
-	uint16_t hi = u8(r);
-
-	return (uint16_t)(hi << 8 | u8(r));
-}
-
-static uint32_t u32(struct reader *r)
-{
-	uint32_t hi = u16(r);
-
-	return hi << 16 | u16(r);
-}
 
 struct fz {
 	struct ptcp_conn *c;
@@ -516,12 +481,7 @@ static void op_raw(struct fz *f, struct reader *r)
 			wire[i] = pat(s + (uint32_t)(i - doff));
 	}
 	if ((ctl & 1) && len >= PTCP_TCP_HDR_MIN) {
-		uint16_t sum;
-
-		wire[16] = wire[17] = 0;
-		sum = ptcp_tcp_checksum(&f->remote, &f->local, wire, len);
-		wire[16] = (uint8_t)(sum >> 8);
-		wire[17] = (uint8_t)sum;
+		fuzz_fix_checksum(wire, len, &f->remote, &f->local);
 		REQUIRE(ptcp_tcp_checksum(&f->remote, &f->local, wire, len) == 0);
 	}
 	if (len >= 12) {

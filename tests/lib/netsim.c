@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "stack.h"
 
 #define NS_PER_S ((uint64_t)1000000000)
 #define SIM_EPOCH ((uint64_t)NS_PER_S)    /* nothing happens at the suspicious time 0 */
@@ -15,6 +16,8 @@
 #define SEG_RING 32             /* segments kept for the failure trace */
 #define EV_RING 24              /* engine events kept for the failure trace */
 #define DRAIN_MAX 100000        /* segments one drain may produce */
+#define A_PORT 4000             /* A's port of connection j is A_PORT + j */
+#define B_PORT 5000
 
 /* ---- PRNG ---------------------------------------------------------------- */
 
@@ -163,6 +166,9 @@ void netsim_params_print(const struct netsim_params *p, FILE *f)
 		p->b_open_at / 1e6);
 	fprintf(f, "  mss %u, sack %d, wscale %d, delack %.3f ms, msl %.3f s\n", p->mss, p->sack,
 		p->window_scale, p->delack / 1e6, p->msl / 1e9);
+	if (p->conns)
+		fprintf(f, "  %u connections through two tables, each side's bytes per connection\n",
+			p->conns);
 	print_link(f, "A->B", &p->ab);
 	print_link(f, "B->A", &p->ba);
 	print_side(f, "A", &p->a);
@@ -171,9 +177,11 @@ void netsim_params_print(const struct netsim_params *p, FILE *f)
 
 /* ---- the simulation ------------------------------------------------------ */
 
+/* ---- the simulation ------------------------------------------------------ */
+
 enum ev_kind {
-	EV_DELIVER,  /* a segment arrives at peer[side] */
-	EV_READ,     /* peer[side]'s slow reader wakes up */
+	EV_DELIVER,  /* a segment arrives at side */
+	EV_READ,     /* peer[peer]'s slow reader wakes up */
 	EV_OPEN_B,   /* B opens (simultaneous open with an offset) */
 };
 
@@ -181,10 +189,12 @@ struct event {
 	ptcp_ts at;
 	uint64_t serial;     /* ties broken by insertion order: determinism */
 	uint8_t kind;
-	uint8_t side;        /* 0 = A, 1 = B */
+	uint8_t side;        /* 0 = A, 1 = B: where it happens */
+	uint16_t peer;       /* EV_READ: index in sim.peer[] */
 	bool corrupted;
 	uint32_t len;
 	uint8_t *buf;
+	struct ptcp_endpoint src, dst; /* EV_DELIVER: the packet's addresses */
 	uint8_t hdr[PTCP_TCP_HDR_MAX]; /* the segment before corruption */
 };
 
@@ -211,21 +221,25 @@ struct seg_trace {
 
 struct ev_trace {
 	uint8_t side;
+	int16_t pair;        /* -1: a connection no application has (yet) */
 	struct ptcp_event ev;
 };
 
 struct sim;
 
+/* One end of one connection and its application. In the two-engine mode
+ * peer[0] is A and peer[1] is B; with tables, peer[2j] is A's end of
+ * connection j and peer[2j + 1] B's. */
 struct peer {
 	struct sim *sim;
-	int idx;                  /* 0 = A, 1 = B */
-	const char *name;
-	struct ptcp_conn *c;
-	struct netsim_alloc alloc;
+	int idx;                  /* index in sim.peer[] */
+	int side;                 /* 0 = A, 1 = B */
+	int pair;                 /* connection number */
+	char name[16];            /* "A", "B" or "A3", "B3" */
+	struct ptcp_conn *c;      /* NULL once the table freed it */
+	struct netsim_alloc alloc;/* two-engine mode: the connection's memory */
 	struct ptcp_endpoint local, remote;
 	const struct netsim_side *app;
-	const struct netsim_link *out_params;
-	ptcp_ts busy_until;       /* outgoing link serialises until then */
 	uint64_t key;             /* generates the bytes this side sends */
 	uint64_t peer_key;        /* ... and those it receives */
 	uint64_t expect;          /* bytes the peer application sends */
@@ -234,7 +248,20 @@ struct peer {
 	bool shut, eof;
 	bool read_armed;          /* an EV_READ is queued */
 	bool closed_seen;         /* PTCP_EV_CLOSED reported */
+	int close_error;          /* ... with this error */
+	bool released;            /* tables: handed back with ptcp_stack_release */
+	bool has_final;           /* final holds the connection's last counters */
+	struct ptcp_stats final;
 	uint8_t *rdbuf, *wrbuf;
+};
+
+/* One host: with tables, its table and what it allocates. */
+struct host {
+	struct sim *sim;
+	int side;
+	struct ptcp_stack *st;
+	struct ptcp_listener *lst;
+	struct netsim_alloc alloc;
 };
 
 struct sim {
@@ -244,7 +271,11 @@ struct sim {
 	ptcp_ts now;
 	uint64_t serial;
 	struct heap q;
-	struct peer peer[2];
+	bool tables;              /* p->conns > 0 */
+	struct peer *peer;
+	size_t n_peer;
+	struct host host[2];
+	ptcp_ts busy_until[2];    /* each side's outgoing link serialises until then */
 	uint8_t obuf[OBUF_CAP];
 	bool failed;
 
@@ -339,22 +370,32 @@ static void trace_seg(struct sim *s, int from, enum fate fate, const uint8_t *hd
 	memcpy(t->hdr, hdr, t->hdrlen);
 }
 
-static void on_event(void *user, struct ptcp_conn *conn, const struct ptcp_event *ev)
+/* An engine event of side's connection; pe is its application's end (NULL
+ * for a half-open connection nobody accepted yet). */
+static void record_event(struct sim *s, int side, struct peer *pe, const struct ptcp_event *ev)
 {
-	struct peer *pe = user;
-	struct sim *s = pe->sim;
 	struct ev_trace *t;
 
-	(void)conn;
-	if (ev->type == PTCP_EV_CLOSED)
+	if (pe && ev->type == PTCP_EV_CLOSED) {
 		pe->closed_seen = true;
+		pe->close_error = ev->error;
+	}
 	/* Drops are frequent on a lossy link and are counted anyway; keep
 	 * the trace for what explains a failure. */
 	if (ev->type == PTCP_EV_DROP && ev->drop == PTCP_DROP_CHECKSUM)
 		return;
 	t = &s->evs[s->n_evs++ % EV_RING];
-	t->side = (uint8_t)pe->idx;
+	t->side = (uint8_t)side;
+	t->pair = (int16_t)(pe ? pe->pair : -1);
 	t->ev = *ev;
+}
+
+static void on_event(void *user, struct ptcp_conn *conn, const struct ptcp_event *ev)
+{
+	struct peer *pe = user;
+
+	(void)conn;
+	record_event(pe->sim, pe->side, pe, ev);
 }
 
 /* -- application byte streams -- */
@@ -389,9 +430,11 @@ static uint64_t hash_update(uint64_t h, const uint8_t *p, size_t n)
 
 /* -- the links -- */
 
-static void transmit(struct sim *s, struct peer *from, const uint8_t *buf, size_t len)
+/* Puts a segment that side sent from src to dst on its link. */
+static void transmit(struct sim *s, int side, const struct ptcp_endpoint *src,
+                     const struct ptcp_endpoint *dst, const uint8_t *buf, size_t len)
 {
-	const struct netsim_link *l = from->out_params;
+	const struct netsim_link *l = side ? &s->p->ba : &s->p->ab;
 	ptcp_ts depart = s->now;
 	unsigned copies, i;
 
@@ -404,28 +447,29 @@ static void transmit(struct sim *s, struct peer *from, const uint8_t *buf, size_
 			s->r->syns++;
 	}
 	if (l->rate) {
-		ptcp_ts start = from->busy_until > s->now ? from->busy_until : s->now;
+		ptcp_ts start = s->busy_until[side] > s->now ? s->busy_until[side] : s->now;
 		uint64_t backlog_ns = start - s->now;
 		uint64_t backlog = backlog_ns / 1000 * (l->rate / 1000) / 1000;
 
 		if (l->queue_bytes && backlog + len + IP_HDR > l->queue_bytes) {
 			s->r->queue_drops++;
-			trace_seg(s, from->idx, F_QUEUE_DROP, buf, len);
+			trace_seg(s, side, F_QUEUE_DROP, buf, len);
 			return;
 		}
-		from->busy_until = start + (len + IP_HDR) * NS_PER_S / l->rate;
-		depart = from->busy_until;
+		s->busy_until[side] = start + (len + IP_HDR) * NS_PER_S / l->rate;
+		depart = s->busy_until[side];
 	}
 	if (netsim_rng_ppm(&s->rng, l->loss_ppm) ||
 	    (s->now >= SIM_EPOCH + l->blackout_from && s->now < SIM_EPOCH + l->blackout_until)) {
 		s->r->lost++;
-		trace_seg(s, from->idx, F_LOST, buf, len);
+		trace_seg(s, side, F_LOST, buf, len);
 		return;
 	}
 	copies = 1 + netsim_rng_ppm(&s->rng, l->dup_ppm);
 	s->r->duplicated += copies - 1;
 	for (i = 0; i < copies; i++) {
-		struct event e = { .kind = EV_DELIVER, .side = (uint8_t)!from->idx, .len = (uint32_t)len };
+		struct event e = { .kind = EV_DELIVER, .side = (uint8_t)!side, .len = (uint32_t)len,
+		                   .src = *src, .dst = *dst };
 
 		e.at = depart + l->delay + netsim_rng_below(&s->rng, l->jitter);
 		e.buf = malloc(len);
@@ -444,33 +488,51 @@ static void transmit(struct sim *s, struct peer *from, const uint8_t *buf, size_
 	}
 }
 
-/* -- driving one engine -- */
+/* -- driving the engines -- */
 
-static void drain(struct sim *s, struct peer *pe)
+/* Sends everything a connection (two-engine mode) or a host's table has
+ * due. */
+static void drain(struct sim *s, int side, struct peer *pe)
 {
 	for (unsigned k = 0;; k++) {
-		struct ptcp_txinfo info;
-		int n = ptcp_conn_output(pe->c, s->obuf, sizeof(s->obuf), &info, s->now);
+		struct ptcp_stack_tx tx;
+		int n;
 
+		if (s->tables) {
+			n = ptcp_stack_output(s->host[side].st, s->obuf, sizeof(s->obuf), &tx, s->now);
+		} else {
+			n = ptcp_conn_output(pe->c, s->obuf, sizeof(s->obuf), &tx.info, s->now);
+			tx.src = pe->local;
+			tx.dst = pe->remote;
+		}
 		if (n < 0) {
-			fail(s, "%s: ptcp_conn_output returned %d (%s)", pe->name, n, ptcp_strerror(n));
+			fail(s, "%s: output returned %d (%s)", pe ? pe->name : side ? "B" : "A", n,
+			     ptcp_strerror(n));
 			return;
 		}
 		if (n == 0)
 			return;
 		if (k >= DRAIN_MAX) {
-			fail(s, "%s: ptcp_conn_output produced more than %d segments at once", pe->name,
-			     DRAIN_MAX);
+			fail(s, "%s: output produced more than %d segments at once",
+			     pe ? pe->name : side ? "B" : "A", DRAIN_MAX);
 			return;
 		}
-		transmit(s, pe, s->obuf, (size_t)n);
+		transmit(s, side, &tx.src, &tx.dst, s->obuf, (size_t)n);
 	}
+}
+
+/* Whether pe's application still has a connection to work on. */
+static bool app_active(const struct peer *pe)
+{
+	return pe->c && !pe->released;
 }
 
 static void app_read(struct sim *s, struct peer *pe, bool all)
 {
 	uint8_t want[4096];
 
+	if (!app_active(pe))
+		return;
 	for (;;) {
 		ptcp_ssize n = ptcp_conn_recv(pe->c, pe->rdbuf, pe->app->read_cap, s->now);
 		size_t done;
@@ -519,8 +581,11 @@ static void app_read(struct sim *s, struct peer *pe, bool all)
 
 static void app_write(struct sim *s, struct peer *pe)
 {
-	enum ptcp_state st = ptcp_conn_state(pe->c);
+	enum ptcp_state st;
 
+	if (!app_active(pe))
+		return;
+	st = ptcp_conn_state(pe->c);
 	if (pe->shut || st == PTCP_CLOSED || st == PTCP_LISTEN)
 		return;
 	while (pe->sent < pe->app->bytes) {
@@ -549,15 +614,16 @@ static void app_write(struct sim *s, struct peer *pe)
 
 static void app_shutdown(struct sim *s, struct peer *pe)
 {
-	enum ptcp_state st = ptcp_conn_state(pe->c);
+	enum ptcp_state st;
 	int rv;
 
-	if (pe->shut || pe->sent < pe->app->bytes)
+	if (!app_active(pe) || pe->shut || pe->sent < pe->app->bytes)
 		return;
+	st = ptcp_conn_state(pe->c);
 	/* In SYN-SENT a shutdown deletes the TCB (RFC 9293 3.10.4): wait. */
 	if (st == PTCP_CLOSED || st == PTCP_LISTEN || st == PTCP_SYN_SENT)
 		return;
-	if (pe->idx == 1 && s->p->close == NETSIM_CLOSE_B_AFTER_EOF && !pe->eof)
+	if (pe->side == 1 && s->p->close == NETSIM_CLOSE_B_AFTER_EOF && !pe->eof)
 		return;
 	rv = ptcp_conn_shutdown(pe->c, s->now);
 	if (rv != 0) {
@@ -567,16 +633,17 @@ static void app_shutdown(struct sim *s, struct peer *pe)
 	pe->shut = true;
 }
 
-/* What a driver does after anything happened to a connection: let the
- * application act, then send what is due. */
-static void service(struct sim *s, struct peer *pe)
+/* The application's turn after anything happened: read, write, shut
+ * down; with a table, tell it, and hand the connection back once both
+ * directions are done (the table sees the close through). */
+static void app_step(struct sim *s, struct peer *pe)
 {
-	ptcp_ts exp;
-
+	if (!app_active(pe))
+		return;
 	if (pe->app->read_interval == 0) {
 		app_read(s, pe, true);
 	} else if (!pe->read_armed && !pe->eof) {
-		struct event e = { .kind = EV_READ, .side = (uint8_t)pe->idx };
+		struct event e = { .kind = EV_READ, .side = (uint8_t)pe->side, .peer = (uint16_t)pe->idx };
 
 		e.at = s->now + pe->app->read_interval;
 		heap_push(s, &e);
@@ -584,50 +651,205 @@ static void service(struct sim *s, struct peer *pe)
 	}
 	app_write(s, pe);
 	app_shutdown(s, pe);
-	drain(s, pe);
+	if (!s->tables)
+		return;
+	if (ptcp_stack_touch(s->host[pe->side].st, pe->c, s->now) != 0)
+		fail(s, "%s: ptcp_stack_touch failed", pe->name);
+	if (pe->shut && pe->eof) {
+		pe->released = true;
+		if (ptcp_stack_release(s->host[pe->side].st, pe->c, s->now) != 0)
+			fail(s, "%s: ptcp_stack_release failed", pe->name);
+	}
+}
+
+/* What a driver does after anything happened on a side (to one
+ * connection, pe, without tables): let the applications act, then send
+ * what is due. */
+static void service(struct sim *s, int side, struct peer *pe)
+{
+	ptcp_ts exp;
+
+	if (s->tables) {
+		for (size_t i = (size_t)side; i < s->n_peer; i += 2)
+			app_step(s, &s->peer[i]);
+	} else {
+		app_step(s, pe);
+	}
+	drain(s, side, pe);
 	/* A timer due right now is fine (it runs next); one in the past is
 	 * not. */
-	exp = ptcp_conn_expiry(pe->c);
+	exp = s->tables ? ptcp_stack_expiry(s->host[side].st) : ptcp_conn_expiry(pe->c);
 	if (exp < s->now)
-		fail(s, "%s: expiry %.6f s lies in the past", pe->name, (exp - SIM_EPOCH) / 1e9);
-	if (ptcp_conn_state(pe->c) == PTCP_CLOSED && ptcp_conn_error(pe->c) != 0)
-		fail(s, "%s: connection failed: %s", pe->name, ptcp_strerror(ptcp_conn_error(pe->c)));
+		fail(s, "%s: expiry %.6f s lies in the past", side ? "B" : "A", (exp - SIM_EPOCH) / 1e9);
+	for (size_t i = (size_t)side; i < s->n_peer; i += 2) {
+		struct peer *q = &s->peer[i];
+
+		if (q->closed_seen && q->close_error != 0)
+			fail(s, "%s: connection failed: %s", q->name, ptcp_strerror(q->close_error));
+	}
+}
+
+/* The ISN of pair's end on side. */
+static ptcp_seq isn_of(const struct netsim_params *p, int side, int pair)
+{
+	return (side ? p->b.isn : p->a.isn) + (ptcp_seq)pair * 0x9e3779b9u;
 }
 
 static void open_peer(struct sim *s, struct peer *pe, bool active)
 {
-	const struct netsim_side *other = pe->idx ? &s->p->a : &s->p->b;
-	struct ptcp_open o = { .isn = pe->app->isn };
+	struct ptcp_open o = { .isn = isn_of(s->p, pe->side, pe->pair) };
 	int rv;
 
 	if (active) {
 		/* Simultaneous open: the ISNs were agreed beforehand. */
 		if (s->p->open == NETSIM_OPEN_SIMULTANEOUS) {
 			o.has_peer_isn = true;
-			o.peer_isn = other->isn;
+			o.peer_isn = isn_of(s->p, !pe->side, pe->pair);
 		}
-		rv = ptcp_conn_open_active(pe->c, &o, s->now);
+		if (s->tables)
+			rv = ptcp_stack_connect(s->host[pe->side].st, &pe->c, &pe->local, &pe->remote, &o,
+			                        NULL, pe, s->now);
+		else
+			rv = ptcp_conn_open_active(pe->c, &o, s->now);
 	} else {
 		rv = ptcp_conn_open_passive(pe->c, &o, s->now);
 	}
 	if (rv != 0)
 		fail(s, "%s: open returned %d (%s)", pe->name, rv, ptcp_strerror(rv));
-	service(s, pe);
+	service(s, pe->side, pe);
+}
+
+/* Opens every connection end of side (actively). */
+static void open_side(struct sim *s, int side)
+{
+	if (!s->tables) {
+		open_peer(s, &s->peer[side], true);
+		return;
+	}
+	for (size_t i = (size_t)side; i < s->n_peer && !s->failed; i += 2)
+		open_peer(s, &s->peer[i], true);
 }
 
 static void deliver(struct sim *s, struct event *e)
 {
-	struct peer *to = &s->peer[e->side];
+	struct peer *to = s->tables ? NULL : &s->peer[e->side];
 	int rv;
 
 	trace_seg(s, !e->side, e->corrupted ? F_CORRUPTED : F_DELIVERED, e->hdr, e->len);
-	rv = ptcp_conn_input_bytes(to->c, e->buf, e->len, &to->remote, s->now);
+	if (s->tables)
+		rv = ptcp_stack_input(s->host[e->side].st, e->buf, e->len, &e->src, &e->dst, s->now);
+	else
+		rv = ptcp_conn_input_bytes(to->c, e->buf, e->len, &to->remote, s->now);
 	if (e->corrupted && rv >= 0)
-		fail(s, "%s: a segment with a flipped bit was accepted", to->name);
+		fail(s, "%s: a segment with a flipped bit was accepted", e->side ? "B" : "A");
 	else if (!e->corrupted && rv < 0)
-		fail(s, "%s: ptcp_conn_input_bytes rejected a clean segment: %d (%s)", to->name, rv,
+		fail(s, "%s: input rejected a clean segment: %d (%s)", e->side ? "B" : "A", rv,
 		     ptcp_strerror(rv));
-	service(s, to);
+	service(s, e->side, to);
+}
+
+static void conn_config(const struct sim *s, int side, struct ptcp_config *cfg)
+{
+	const struct netsim_params *p = s->p;
+	const struct netsim_side *app = side ? &p->b : &p->a;
+
+	ptcp_config_default(cfg);
+	cfg->sndbuf = app->sndbuf;
+	cfg->rcvbuf = app->rcvbuf;
+	cfg->mss = p->mss;
+	cfg->sack = p->sack;
+	cfg->window_scale = p->window_scale;
+	cfg->delack = p->delack;
+	cfg->msl = p->msl;
+	cfg->punching = p->punching;
+}
+
+/* -- with tables -- */
+
+static struct peer *peer_of_conn(struct sim *s, int side, const struct ptcp_conn *c)
+{
+	for (size_t i = (size_t)side; i < s->n_peer; i += 2)
+		if (s->peer[i].c == c)
+			return &s->peer[i];
+	return NULL;
+}
+
+static void on_stack_event(void *user, struct ptcp_stack *st, const struct ptcp_stack_event *ev)
+{
+	struct host *h = user;
+	struct sim *s = h->sim;
+	struct peer *pe = peer_of_conn(s, h->side, ev->conn);
+	struct ptcp_conn *c;
+	long pair;
+
+	switch (ev->type) {
+	case PTCP_STACK_EV_CONN:
+		record_event(s, h->side, pe, ev->ev);
+		break;
+	case PTCP_STACK_EV_ACCEPTABLE:
+		/* B's listener: the connection goes to the application of
+		 * its pair, which A dialled from port A_PORT + pair. */
+		if (ptcp_stack_accept(st, h->lst, &c, NULL) != 0 || c != ev->conn) {
+			fail(s, "B: ptcp_stack_accept did not give the acceptable connection");
+			break;
+		}
+		pair = (long)ptcp_conn_remote(c)->port - A_PORT;
+		if (pair < 0 || 2 * (size_t)pair + 1 >= s->n_peer || s->peer[2 * pair + 1].c) {
+			fail(s, "B: a connection from port %u that no application expects",
+			     ptcp_conn_remote(c)->port);
+			break;
+		}
+		pe = &s->peer[2 * pair + 1];
+		pe->c = c;
+		ptcp_stack_set_user(st, c, pe);
+		break;
+	case PTCP_STACK_EV_FREED:
+		if (pe) {
+			ptcp_conn_stats(pe->c, &pe->final);
+			pe->has_final = true;
+			pe->c = NULL;
+		}
+		break;
+	}
+}
+
+static bool host_init(struct sim *s, int side)
+{
+	struct host *h = &s->host[side];
+	struct ptcp_stack_config cfg;
+	int rv;
+
+	h->sim = s;
+	h->side = side;
+	ptcp_stack_config_default(&cfg);
+	cfg.alloc = netsim_alloc_iface(&h->alloc);
+	cfg.on_event = on_stack_event;
+	cfg.user = h;
+	conn_config(s, side, &cfg.conn);
+	cfg.max_conns = (uint32_t)s->p->conns * 2;
+	/* The applications release once their streams are done; the
+	 * close may take long on a harsh link and must not be cut. */
+	cfg.orphan_timeout = 0;
+	for (int i = 0; i < 16; i++) {
+		cfg.hash_key[i] = (uint8_t)netsim_mix64(s->p->seed + (uint64_t)(side * 32 + i));
+		cfg.isn_secret[i] = (uint8_t)netsim_mix64(s->p->seed + (uint64_t)(side * 32 + 16 + i));
+	}
+	rv = ptcp_stack_new(&h->st, &cfg);
+	if (rv != 0) {
+		fail(s, "%s: ptcp_stack_new returned %d (%s)", side ? "B" : "A", rv, ptcp_strerror(rv));
+		return false;
+	}
+	if (side == 1 && s->p->open == NETSIM_OPEN_ACTIVE_PASSIVE) {
+		struct ptcp_endpoint any = { .family = PTCP_AF_NONE, .port = B_PORT };
+
+		rv = ptcp_stack_listen(h->st, &h->lst, s->p->b_wildcard ? &any : &s->peer[1].local,
+		                       s->p->conns, NULL, NULL);
+		if (rv != 0) {
+			fail(s, "B: ptcp_stack_listen returned %d (%s)", rv, ptcp_strerror(rv));
+			return false;
+		}
+	}
+	return true;
 }
 
 static bool peer_init(struct sim *s, struct peer *pe, int idx)
@@ -638,38 +860,38 @@ static bool peer_init(struct sim *s, struct peer *pe, int idx)
 	const struct ptcp_endpoint *remote;
 	int rv;
 
-	ptcp_endpoint_ipv4(&a, 0x0a000001, 4000);
-	ptcp_endpoint_ipv4(&b, 0x0a000002, 5000);
 	pe->sim = s;
 	pe->idx = idx;
-	pe->name = idx ? "B" : "A";
-	pe->local = idx ? b : a;
-	pe->remote = idx ? a : b;
-	pe->app = idx ? &p->b : &p->a;
-	pe->out_params = idx ? &p->ba : &p->ab;
-	pe->expect = idx ? p->a.bytes : p->b.bytes;
+	pe->side = idx % 2;
+	pe->pair = idx / 2;
+	if (s->tables)
+		snprintf(pe->name, sizeof(pe->name), "%c%d", pe->side ? 'B' : 'A', pe->pair);
+	else
+		snprintf(pe->name, sizeof(pe->name), "%c", pe->side ? 'B' : 'A');
+	/* Connection j: A's port A_PORT + j to B's B_PORT, so B's ends all
+	 * share a local port and differ only in the remote one. */
+	ptcp_endpoint_ipv4(&a, 0x0a000001, (uint16_t)(A_PORT + pe->pair));
+	ptcp_endpoint_ipv4(&b, 0x0a000002, B_PORT);
+	pe->local = pe->side ? b : a;
+	pe->remote = pe->side ? a : b;
+	pe->app = pe->side ? &p->b : &p->a;
+	pe->expect = pe->side ? p->a.bytes : p->b.bytes;
 	pe->key = netsim_mix64(p->seed * 2 + (uint64_t)idx + 1);
-	pe->peer_key = netsim_mix64(p->seed * 2 + (uint64_t)!idx + 1);
+	pe->peer_key = netsim_mix64(p->seed * 2 + (uint64_t)(idx ^ 1) + 1);
 	pe->sent_hash = pe->rcvd_hash = HASH_INIT;
 	pe->rdbuf = malloc(pe->app->read_cap ? pe->app->read_cap : 1);
 	pe->wrbuf = malloc(pe->app->write_max ? pe->app->write_max : 1);
 	if (!pe->rdbuf || !pe->wrbuf)
 		abort();
+	if (s->tables)
+		return true; /* the tables make the connections */
 
-	ptcp_config_default(&cfg);
+	conn_config(s, pe->side, &cfg);
 	cfg.alloc = netsim_alloc_iface(&pe->alloc);
 	cfg.on_event = on_event;
 	cfg.user = pe;
-	cfg.sndbuf = pe->app->sndbuf;
-	cfg.rcvbuf = pe->app->rcvbuf;
-	cfg.mss = p->mss;
-	cfg.sack = p->sack;
-	cfg.window_scale = p->window_scale;
-	cfg.delack = p->delack;
-	cfg.msl = p->msl;
-	cfg.punching = p->punching;
 	remote = &pe->remote;
-	if (idx == 1 && p->open == NETSIM_OPEN_ACTIVE_PASSIVE && p->b_wildcard)
+	if (pe->side == 1 && p->open == NETSIM_OPEN_ACTIVE_PASSIVE && p->b_wildcard)
 		remote = NULL;
 	rv = ptcp_conn_new(&pe->c, &cfg, &pe->local, remote);
 	if (rv != 0) {
@@ -685,20 +907,26 @@ static void print_stats(FILE *f, const struct peer *pe)
 	char local[48], remote[48];
 	bool any = false;
 
-	if (!pe->c)
+	if (pe->c)
+		ptcp_conn_stats(pe->c, &st);
+	else if (pe->has_final)
+		st = pe->final;
+	else
 		return;
-	ptcp_conn_stats(pe->c, &st);
 	fprintf(f, "  %s %s -> %s: %s, error %d (%s)\n", pe->name,
-		ptcp_endpoint_format(ptcp_conn_local(pe->c), local, sizeof(local)),
-		ptcp_endpoint_format(ptcp_conn_remote(pe->c), remote, sizeof(remote)),
-		ptcp_state_name(ptcp_conn_state(pe->c)), ptcp_conn_error(pe->c),
-		ptcp_strerror(ptcp_conn_error(pe->c)));
+		ptcp_endpoint_format(&pe->local, local, sizeof(local)),
+		ptcp_endpoint_format(pe->c ? ptcp_conn_remote(pe->c) : &pe->remote, remote,
+		                     sizeof(remote)),
+		pe->c ? ptcp_state_name(ptcp_conn_state(pe->c)) : "freed",
+		pe->c ? ptcp_conn_error(pe->c) : pe->close_error,
+		ptcp_strerror(pe->c ? ptcp_conn_error(pe->c) : pe->close_error));
 	fprintf(f,
-		"    app: sent %" PRIu64 "/%" PRIu64 "%s, received %" PRIu64 "/%" PRIu64 "%s; "
+		"    app: sent %" PRIu64 "/%" PRIu64 "%s, received %" PRIu64 "/%" PRIu64 "%s%s; "
 		"engine: send pending %zu, recv ready %zu, expiry %s\n",
 		pe->sent, pe->app->bytes, pe->shut ? " +shutdown" : "", pe->rcvd, pe->expect,
-		pe->eof ? " +eof" : "", ptcp_conn_send_pending(pe->c), ptcp_conn_recv_ready(pe->c),
-		ptcp_conn_expiry(pe->c) == PTCP_TS_NEVER ? "never" : "set");
+		pe->eof ? " +eof" : "", pe->released ? " +released" : "",
+		pe->c ? ptcp_conn_send_pending(pe->c) : 0, pe->c ? ptcp_conn_recv_ready(pe->c) : 0,
+		pe->c && ptcp_conn_expiry(pe->c) != PTCP_TS_NEVER ? "set" : "never");
 	fprintf(f,
 		"    segs in %" PRIu64 " out %" PRIu64 ", bytes in %" PRIu64 " out %" PRIu64
 		", rtx %" PRIu64 " (rto %" PRIu64 ", fast %" PRIu64 "), dupacks %" PRIu64
@@ -719,11 +947,35 @@ static void print_stats(FILE *f, const struct peer *pe)
 	fprintf(f, "%s\n", any ? "" : " none");
 }
 
-static void print_event(FILE *f, const struct ev_trace *t)
+static void print_host(FILE *f, const struct host *h)
+{
+	struct ptcp_stack_stats st;
+
+	if (!h->st)
+		return;
+	ptcp_stack_stats(h->st, &st);
+	fprintf(f, "  table %s: %" PRIu64 " connections (%" PRIu64 " released), created %" PRIu64
+		", freed %" PRIu64 ", rsts %" PRIu64 ", drops:", h->side ? "B" : "A", st.conns,
+		st.released, st.created, st.freed, st.rsts_out);
+	for (int d = 0; d < PTCP_STACK_DROP__COUNT; d++)
+		if (st.drops[d])
+			fprintf(f, " %s %" PRIu64, ptcp_stack_drop_name((enum ptcp_stack_drop)d),
+				st.drops[d]);
+	fputc('\n', f);
+}
+
+static void print_event(FILE *f, const struct sim *s, const struct ev_trace *t)
 {
 	const struct ptcp_event *ev = &t->ev;
+	char who[16];
 
-	fprintf(f, "  %12.6f %s ", (ev->now - SIM_EPOCH) / 1e9, t->side ? "B" : "A");
+	if (!s->tables)
+		snprintf(who, sizeof(who), "%s", t->side ? "B" : "A");
+	else if (t->pair < 0)
+		snprintf(who, sizeof(who), "%s?", t->side ? "B" : "A");
+	else
+		snprintf(who, sizeof(who), "%s%d", t->side ? "B" : "A", t->pair);
+	fprintf(f, "  %12.6f %s ", (ev->now - SIM_EPOCH) / 1e9, who);
 	switch (ev->type) {
 	case PTCP_EV_STATE:
 		fprintf(f, "state %s -> %s\n", ptcp_state_name(ev->from), ptcp_state_name(ev->to));
@@ -776,39 +1028,46 @@ static void print_trace(struct sim *s, FILE *f)
 	i = s->n_evs > EV_RING ? s->n_evs - EV_RING : 0;
 	fprintf(f, "  last %" PRIu64 " engine events:\n", s->n_evs - i);
 	for (; i < s->n_evs; i++)
-		print_event(f, &s->evs[i % EV_RING]);
+		print_event(f, s, &s->evs[i % EV_RING]);
 }
 
 static void collect(struct sim *s)
 {
-	for (int i = 0; i < 2; i++) {
+	for (size_t i = 0; i < s->n_peer; i++) {
+		struct peer *pe = &s->peer[i];
 		struct ptcp_stats st;
 
-		if (!s->peer[i].c)
+		if (pe->c)
+			ptcp_conn_stats(pe->c, &st);
+		else if (pe->has_final)
+			st = pe->final;
+		else
 			continue;
-		ptcp_conn_stats(s->peer[i].c, &st);
 		s->r->retransmits += st.retransmits;
 		s->r->rtos += st.rto_count;
 		s->r->fast_retransmits += st.fast_retransmits;
-		s->r->moved[i] = s->peer[!i].rcvd;
+		/* moved[0] counts A -> B: what the B ends received. */
+		s->r->moved[!pe->side] += pe->rcvd;
 	}
 }
 
-/* The end state: both CLOSED cleanly, every byte across, both hashes
- * equal. */
+/* The end state: every connection CLOSED cleanly (with tables: and
+ * freed), every byte across, both hashes equal. */
 static void check_end(struct sim *s)
 {
-	for (int i = 0; i < 2 && !s->failed; i++) {
-		struct peer *pe = &s->peer[i], *other = &s->peer[!i];
+	for (size_t i = 0; i < s->n_peer && !s->failed; i++) {
+		struct peer *pe = &s->peer[i], *other = &s->peer[i ^ 1];
 
-		if (ptcp_conn_state(pe->c) != PTCP_CLOSED)
+		if (pe->c && ptcp_conn_state(pe->c) != PTCP_CLOSED)
 			fail(s, "%s ended in %s, not CLOSED", pe->name,
 			     ptcp_state_name(ptcp_conn_state(pe->c)));
-		else if (ptcp_conn_error(pe->c) != 0)
-			fail(s, "%s closed with error %d (%s)", pe->name, ptcp_conn_error(pe->c),
-			     ptcp_strerror(ptcp_conn_error(pe->c)));
+		else if (s->tables && pe->c)
+			fail(s, "%s: CLOSED but still in the table", pe->name);
 		else if (!pe->closed_seen)
 			fail(s, "%s reached CLOSED without a PTCP_EV_CLOSED event", pe->name);
+		else if (pe->close_error != 0)
+			fail(s, "%s closed with error %d (%s)", pe->name, pe->close_error,
+			     ptcp_strerror(pe->close_error));
 		else if (pe->sent != pe->app->bytes)
 			fail(s, "%s wrote only %" PRIu64 " of %" PRIu64 " bytes", pe->name, pe->sent,
 			     pe->app->bytes);
@@ -819,6 +1078,36 @@ static void check_end(struct sim *s)
 			     " hash %016" PRIx64, other->name, other->rcvd, other->rcvd_hash,
 			     pe->name, pe->sent, pe->sent_hash);
 	}
+	for (int h = 0; h < 2 && s->tables && !s->failed; h++) {
+		struct ptcp_stack_stats st;
+
+		ptcp_stack_stats(s->host[h].st, &st);
+		if (st.conns != 0 || st.created != st.freed)
+			fail(s, "table %s holds %" PRIu64 " connections at the end", h ? "B" : "A",
+			     st.conns);
+	}
+}
+
+static ptcp_ts side_expiry(const struct sim *s, int side)
+{
+	if (s->tables)
+		return ptcp_stack_expiry(s->host[side].st);
+	return ptcp_conn_expiry(s->peer[side].c);
+}
+
+/* Whether everything is over: no connection left to run, no reader
+ * waiting. What is still in flight meets closed doors. */
+static bool all_done(const struct sim *s)
+{
+	for (size_t i = 0; i < s->n_peer; i++) {
+		const struct peer *pe = &s->peer[i];
+
+		if (pe->read_armed)
+			return false;
+		if (s->tables ? pe->c != NULL || !pe->released : ptcp_conn_state(pe->c) != PTCP_CLOSED)
+			return false;
+	}
+	return true;
 }
 
 static void sim_loop(struct sim *s)
@@ -827,19 +1116,20 @@ static void sim_loop(struct sim *s)
 	ptcp_ts limit = SIM_EPOCH + p->max_time;
 
 	while (!s->failed) {
-		ptcp_ts ta = ptcp_conn_expiry(s->peer[0].c);
-		ptcp_ts tb = ptcp_conn_expiry(s->peer[1].c);
+		ptcp_ts ta = side_expiry(s, 0);
+		ptcp_ts tb = side_expiry(s, 1);
 		ptcp_ts th = s->q.n ? s->q.v[0].at : PTCP_TS_NEVER;
 		ptcp_ts t = ptcp_ts_min(th, ptcp_ts_min(ta, tb));
 
-		if (ptcp_conn_state(s->peer[0].c) == PTCP_CLOSED &&
-		    ptcp_conn_state(s->peer[1].c) == PTCP_CLOSED && !s->peer[0].read_armed &&
-		    !s->peer[1].read_armed)
-			return; /* what is still in flight meets closed doors */
+		if (all_done(s))
+			return;
 		if (t == PTCP_TS_NEVER) {
-			fail(s, "stalled: no segment in flight and no timer, A %s, B %s",
-			     ptcp_state_name(ptcp_conn_state(s->peer[0].c)),
-			     ptcp_state_name(ptcp_conn_state(s->peer[1].c)));
+			if (s->tables)
+				fail(s, "stalled: no segment in flight and no timer");
+			else
+				fail(s, "stalled: no segment in flight and no timer, A %s, B %s",
+				     ptcp_state_name(ptcp_conn_state(s->peer[0].c)),
+				     ptcp_state_name(ptcp_conn_state(s->peer[1].c)));
 			return;
 		}
 		if (t > limit) {
@@ -853,6 +1143,7 @@ static void sim_loop(struct sim *s)
 		s->now = t;
 		if (th == t) {
 			struct event e;
+			struct peer *pe;
 
 			heap_pop(&s->q, &e);
 			switch (e.kind) {
@@ -861,30 +1152,68 @@ static void sim_loop(struct sim *s)
 				free(e.buf);
 				break;
 			case EV_READ:
-				s->peer[e.side].read_armed = false;
-				app_read(s, &s->peer[e.side], false);
-				service(s, &s->peer[e.side]);
+				pe = &s->peer[e.peer];
+				pe->read_armed = false;
+				app_read(s, pe, false);
+				service(s, pe->side, pe);
 				break;
 			case EV_OPEN_B:
-				open_peer(s, &s->peer[1], true);
+				open_side(s, 1);
 				break;
 			}
 		} else {
-			struct peer *pe = &s->peer[ta == t ? 0 : 1];
-			int rv = ptcp_conn_handle_expiry(pe->c, s->now);
+			int side = ta == t ? 0 : 1;
+			int rv = s->tables ? ptcp_stack_handle_expiry(s->host[side].st, s->now)
+			                   : ptcp_conn_handle_expiry(s->peer[side].c, s->now);
 
 			if (rv != 0)
-				fail(s, "%s: ptcp_conn_handle_expiry returned %d", pe->name, rv);
-			else if (ptcp_conn_expiry(pe->c) <= s->now)
-				fail(s, "%s: timer still due after ptcp_conn_handle_expiry", pe->name);
-			service(s, pe);
+				fail(s, "%s: handle_expiry returned %d", side ? "B" : "A", rv);
+			else if (side_expiry(s, side) <= s->now)
+				fail(s, "%s: timer still due after handle_expiry", side ? "B" : "A");
+			service(s, side, s->tables ? NULL : &s->peer[side]);
 		}
 	}
+}
+
+/* Frees what the run allocated and checks the engines gave back every
+ * byte. */
+static void teardown(struct sim *s, FILE *diag)
+{
+	struct netsim_alloc *allocs[2 + 2 * 64];
+	const char *names[2 + 2 * 64];
+	size_t n = 0;
+	bool was_failed = s->failed;
+
+	for (size_t i = 0; i < s->n_peer; i++) {
+		if (!s->tables) {
+			ptcp_conn_free(s->peer[i].c);
+			allocs[n] = &s->peer[i].alloc;
+			names[n++] = s->peer[i].name;
+		}
+		free(s->peer[i].rdbuf);
+		free(s->peer[i].wrbuf);
+	}
+	for (int h = 0; h < 2 && s->tables; h++) {
+		ptcp_stack_free(s->host[h].st);
+		allocs[n] = &s->host[h].alloc;
+		names[n++] = h ? "table B" : "table A";
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (allocs[i]->live_bytes || allocs[i]->live_blocks)
+			fail(s, "%s: %zu bytes in %lu blocks not freed", names[i], allocs[i]->live_bytes,
+			     allocs[i]->live_blocks);
+		if (allocs[i]->bad_frees)
+			fail(s, "%s: %lu frees with a wrong size or pointer", names[i],
+			     allocs[i]->bad_frees);
+	}
+	if (!was_failed && s->failed && diag)
+		fprintf(diag, "netsim failure: %s\n", s->r->why);
 }
 
 bool netsim_run(const struct netsim_params *p, struct netsim_result *r, FILE *diag)
 {
 	struct sim *s = calloc(1, sizeof(*s));
+	bool ok = true;
 
 	if (!s)
 		abort();
@@ -892,20 +1221,34 @@ bool netsim_run(const struct netsim_params *p, struct netsim_result *r, FILE *di
 	s->p = p;
 	s->r = r;
 	s->now = SIM_EPOCH;
+	s->tables = p->conns > 0;
+	s->n_peer = s->tables ? 2 * (size_t)p->conns : 2;
 	netsim_rng_seed(&s->rng, p->seed);
-
-	if (peer_init(s, &s->peer[0], 0) && peer_init(s, &s->peer[1], 1)) {
+	if (p->conns > NETSIM_MAX_CONNS) {
+		fail(s, "at most %d connections", NETSIM_MAX_CONNS);
+		s->n_peer = 0;
+		ok = false;
+	}
+	s->peer = calloc(s->n_peer ? s->n_peer : 1, sizeof(*s->peer));
+	if (!s->peer)
+		abort();
+	for (size_t i = 0; i < s->n_peer && ok; i++)
+		ok = peer_init(s, &s->peer[i], (int)i);
+	for (int h = 0; h < 2 && s->tables && ok; h++)
+		ok = host_init(s, h);
+	if (ok) {
 		if (p->open == NETSIM_OPEN_ACTIVE_PASSIVE) {
-			open_peer(s, &s->peer[1], false);
-			open_peer(s, &s->peer[0], true);
+			if (!s->tables)
+				open_peer(s, &s->peer[1], false);
+			open_side(s, 0);
 		} else if (p->b_open_at == 0) {
-			open_peer(s, &s->peer[0], true);
-			open_peer(s, &s->peer[1], true);
+			open_side(s, 0);
+			open_side(s, 1);
 		} else {
 			struct event e = { .kind = EV_OPEN_B, .side = 1, .at = s->now + p->b_open_at };
 
 			heap_push(s, &e);
-			open_peer(s, &s->peer[0], true);
+			open_side(s, 0);
 		}
 		sim_loop(s);
 		if (!s->failed)
@@ -917,29 +1260,16 @@ bool netsim_run(const struct netsim_params *p, struct netsim_result *r, FILE *di
 		fprintf(diag, "netsim failure: %s\n", r->why);
 		netsim_params_print(p, diag);
 		print_trace(s, diag);
-		print_stats(diag, &s->peer[0]);
-		print_stats(diag, &s->peer[1]);
+		for (size_t i = 0; i < s->n_peer; i++)
+			print_stats(diag, &s->peer[i]);
+		print_host(diag, &s->host[0]);
+		print_host(diag, &s->host[1]);
 	}
-
-	for (int i = 0; i < 2; i++) {
-		struct peer *pe = &s->peer[i];
-		bool was_failed = s->failed;
-
-		ptcp_conn_free(pe->c);
-		if (pe->alloc.live_bytes || pe->alloc.live_blocks)
-			fail(s, "%s: %zu bytes in %lu blocks not freed", pe->name, pe->alloc.live_bytes,
-			     pe->alloc.live_blocks);
-		if (pe->alloc.bad_frees)
-			fail(s, "%s: %lu frees with a wrong size or pointer", pe->name,
-			     pe->alloc.bad_frees);
-		if (!was_failed && s->failed && diag)
-			fprintf(diag, "netsim failure: %s\n", r->why);
-		free(pe->rdbuf);
-		free(pe->wrbuf);
-	}
+	teardown(s, diag);
 	for (size_t i = 0; i < s->q.n; i++)
 		free(s->q.v[i].buf);
 	free(s->q.v);
+	free(s->peer);
 	r->ok = !s->failed;
 	free(s);
 	return r->ok;

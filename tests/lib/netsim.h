@@ -18,6 +18,14 @@
  * in CLOSED with no error. Every run is bounded by virtual time and by an
  * event count, so nothing can hang. No wall clock, no libc rand().
  *
+ * With params.conns = N > 0 the two hosts are connection tables
+ * (stack.h) instead: N connections, A's 10.0.0.1:(4000 + j) to B's
+ * 10.0.0.2:5000, share the two links. B listens (active/passive) or opens
+ * all of them too (simultaneous); each connection's applications do the
+ * above, tell their table after every call (ptcp_stack_touch) and
+ * release the connection once both directions are done; the tables see
+ * the close through TIME-WAIT and must both be empty at the end.
+ *
  * This lives in tests/lib so that tests/sim/test_*.c link it; it has no
  * main() (tests/lib is also linked into the fuzzers). */
 #ifndef PTCP_TEST_NETSIM_H
@@ -82,6 +90,8 @@ struct netsim_link {
 	uint64_t blackout_until; /* [from, until) is lost (scripted outages) */
 };
 
+#define NETSIM_MAX_CONNS 64
+
 enum netsim_open {
 	NETSIM_OPEN_SIMULTANEOUS = 0, /* both ptcp_conn_open_active with agreed ISNs */
 	NETSIM_OPEN_ACTIVE_PASSIVE,   /* A active, B passive (LISTEN) */
@@ -120,6 +130,9 @@ struct netsim_params {
 	bool sack, window_scale;
 	uint64_t delack;          /* ns, 0 = ACK at once */
 	uint64_t msl;             /* ns */
+	unsigned conns;           /* 0: two engines, one connection; N: N
+	                             connections between two tables (at most
+	                             NETSIM_MAX_CONNS), a and b per connection */
 	uint64_t max_time;        /* ns of virtual time before giving up */
 	uint64_t max_events;      /* events before giving up */
 };

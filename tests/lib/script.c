@@ -108,19 +108,55 @@ static double rel(const struct script *s, ptcp_ts abs)
 	return (double)(int64_t)(abs - s->base) / 1e9;
 }
 
+/* Reports a failure at the step's location (file NULL: here), after the
+ * fixture's name ctx if one runs, and counts it. */
+static void vfail(unsigned long *fails, const char *file, int line, const char *ctx,
+                  const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void vfail(unsigned long *fails, const char *file, int line, const char *ctx,
+                  const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	(*fails)++;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	check_fail(file ? file : __FILE__, file ? line : __LINE__, "%s%s%s", ctx ? ctx : "",
+		   ctx ? ": " : "", msg);
+}
+
+static void fail_at(unsigned long *fails, const char *file, int line, const char *ctx,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void fail_at(unsigned long *fails, const char *file, int line, const char *ctx,
+                    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(fails, file, line, ctx, fmt, ap);
+	va_end(ap);
+}
+
+/* Leaks and bad frees the test allocator saw, as failures. */
+static void check_talloc(const struct talloc *a, unsigned long *fails, const char *file, int line,
+                         const char *ctx)
+{
+	if (talloc_live(a))
+		fail_at(fails, file, line, ctx, "%zu block(s) (%zu bytes) leaked", talloc_live(a),
+			a->live_bytes);
+	if (a->bad_frees)
+		fail_at(fails, file, line, ctx, "%lu bad free(s)", a->bad_frees);
+}
+
 static void sc_fail(struct script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void sc_fail(struct script *s, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
-	s->fails++;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vfail(&s->fails, s->file, s->line, s->ctx, fmt, ap);
 	va_end(ap);
-	check_fail(s->file ? s->file : __FILE__, s->file ? s->line : __LINE__, "%s%s%s",
-		   s->ctx ? s->ctx : "", s->ctx ? ": " : "", msg);
 }
 
 void sc_at(struct script *s, const char *file, int line)
@@ -130,6 +166,10 @@ void sc_at(struct script *s, const char *file, int line)
 		return;
 	s->file = file;
 	s->line = line;
+	if (s->stack) {
+		s->stack->file = file;
+		s->stack->line = line;
+	}
 }
 
 static void on_event(void *user, struct ptcp_conn *conn, const struct ptcp_event *ev)
@@ -274,7 +314,7 @@ static bool parse_out(struct script *s, const struct sc_out *o, struct ptcp_segm
  * before it, then the right edge o advertises. */
 static void note_window(struct script *s, struct sc_out *o)
 {
-	size_t ready = ptcp_conn_recv_ready(s->c);
+	size_t ready = s->c ? ptcp_conn_recv_ready(s->c) : 0;
 	struct ptcp_segment seg;
 
 	o->free = ready < s->cfg.rcvbuf ? s->cfg.rcvbuf - ready : 0;
@@ -313,10 +353,16 @@ bool sc_window_ok(const struct script *s, const struct ptcp_segment *g)
 	return window_ok(s, &s->taken, g);
 }
 
+static void stack_drain(struct sc_stack *k);
+
 static void drain(struct script *s)
 {
 	unsigned n;
 
+	if (s->stack) {
+		stack_drain(s->stack);
+		return;
+	}
 	if (!s->c)
 		return;
 	for (n = 0;; n++) {
@@ -384,11 +430,17 @@ size_t sc_pending(const struct script *s)
 
 /* ---- time ------------------------------------------------------------ */
 
+static void stack_advance(struct sc_stack *k, ptcp_ts target);
+
 void sc_advance(struct script *s, uint64_t t)
 {
 	ptcp_ts target = s->base + t;
 	unsigned guard;
 
+	if (s->stack) {
+		stack_advance(s->stack, target);
+		return;
+	}
 	if (target < s->now) {
 		sc_fail(s, "script goes back in time: t=%.3f after t=%.3f", rel(s, target),
 			rel(s, s->now));
@@ -477,9 +529,17 @@ uint16_t sc_expected_window(const struct script *s, bool syn)
 	return avail > 65535 ? 65535 : (uint16_t)avail;
 }
 
+/* Hands the bytes in as they came from s->remote to s->local. */
+static int input_bytes(struct script *s, const uint8_t *buf, size_t len)
+{
+	if (s->stack)
+		return ptcp_stack_input(s->stack->st, buf, len, &s->remote, &s->local, s->now);
+	return ptcp_conn_input_bytes(s->c, buf, len, s->wildcard ? &s->remote : NULL, s->now);
+}
+
 static void inject_bytes(struct script *s, const uint8_t *buf, size_t len, bool want_ok)
 {
-	int rv = ptcp_conn_input_bytes(s->c, buf, len, s->wildcard ? &s->remote : NULL, s->now);
+	int rv = input_bytes(s, buf, len);
 
 	if (rv != 0 && want_ok)
 		sc_fail(s, "t=%.3f: ptcp_conn_input_bytes: %s", rel(s, s->now), ptcp_strerror(rv));
@@ -512,7 +572,7 @@ int sc_inject_raw(struct script *s, uint64_t t, const uint8_t *buf, size_t len)
 	int rv;
 
 	sc_advance(s, t);
-	rv = ptcp_conn_input_bytes(s->c, buf, len, s->wildcard ? &s->remote : NULL, s->now);
+	rv = input_bytes(s, buf, len);
 	drain(s);
 	return rv;
 }
@@ -736,6 +796,19 @@ bool sc_expect_syn(struct script *s, uint64_t t, uint8_t flags, ptcp_seq seq, pt
 
 /* ---- application calls ------------------------------------------------- */
 
+/* After an application call: a flow tells its table, then everything
+ * that is due goes out. */
+static void app_done(struct script *s)
+{
+	if (s->stack && s->c) {
+		int rv = ptcp_stack_touch(s->stack->st, s->c, s->now);
+
+		if (rv != 0)
+			sc_fail(s, "ptcp_stack_touch: %s", ptcp_strerror(rv));
+	}
+	drain(s);
+}
+
 ptcp_ssize sc_send(struct script *s, uint64_t t, size_t n)
 {
 	uint8_t *data = malloc(n ? n : 1);
@@ -751,7 +824,7 @@ ptcp_ssize sc_send(struct script *s, uint64_t t, size_t n)
 	if (rv > 0)
 		s->sent += (uint64_t)rv;
 	free(data);
-	drain(s);
+	app_done(s);
 	return rv;
 }
 
@@ -776,7 +849,7 @@ ptcp_ssize sc_recv(struct script *s, uint64_t t, size_t n)
 	if (rv > 0)
 		s->rcvd += (uint64_t)rv;
 	free(data);
-	drain(s);
+	app_done(s);
 	return rv;
 }
 
@@ -786,7 +859,7 @@ int sc_shutdown(struct script *s, uint64_t t)
 
 	sc_advance(s, t);
 	rv = ptcp_conn_shutdown(s->c, s->now);
-	drain(s);
+	app_done(s);
 	return rv;
 }
 
@@ -796,7 +869,7 @@ int sc_abort(struct script *s, uint64_t t)
 
 	sc_advance(s, t);
 	rv = ptcp_conn_abort(s->c, s->now);
-	drain(s);
+	app_done(s);
 	return rv;
 }
 
@@ -813,7 +886,11 @@ int sc_open_active(struct script *s, uint64_t t)
 	int rv;
 
 	sc_advance(s, t);
-	rv = ptcp_conn_open_active(s->c, &o, s->now);
+	if (s->stack)
+		rv = ptcp_stack_connect(s->stack->st, &s->c, &s->local, &s->remote, &o, &s->cfg, s,
+		                        s->now);
+	else
+		rv = ptcp_conn_open_active(s->c, &o, s->now);
 	drain(s);
 	return rv;
 }
@@ -824,6 +901,10 @@ int sc_open_passive(struct script *s, uint64_t t)
 	int rv;
 
 	sc_advance(s, t);
+	if (s->stack) {
+		sc_fail(s, "a flow opens passively through a listener (ptcp_stack_listen)");
+		return PTCP_ERR_STATE;
+	}
 	rv = ptcp_conn_open_passive(s->c, &o, s->now);
 	drain(s);
 	return rv;
@@ -981,7 +1062,33 @@ bool sc_goto(struct script *s, enum ptcp_state st)
 		ok = true;
 		goto out;
 	}
-	if (st == PTCP_LISTEN || s->passive) {
+	if (s->stack && (st == PTCP_LISTEN || s->passive)) {
+		if (st == PTCP_LISTEN) {
+			sc_fail(s, "a flow has no LISTEN of its own: its table listens");
+			goto out;
+		}
+		/* The table's listener answers with an ISN of its own (RFC
+		 * 6528): learn it from the SYN-ACK. */
+		p = peer_syn(s, SYN, 0);
+		sc_inject(s, t += MS(10), &p);
+		if (s->q_len > 0) {
+			struct ptcp_segment g;
+
+			if (parse_out(s, &s->q[0], &g))
+				s->iss = iss = g.seq;
+		}
+		if (!sc_expect_syn(s, t, SYN | ACK, iss, irs + 1) || !step_ok(s, PTCP_SYN_RECEIVED, fails0))
+			goto out;
+		s->snd_una = iss;
+		s->snd_nxt = iss + 1;
+		s->rcv_nxt = irs + 1;
+		if (st == PTCP_SYN_RECEIVED) {
+			ok = true;
+			goto out;
+		}
+		INJECT(s, t += MS(10), .flags = ACK, .seq = irs + 1, .ack = iss + 1);
+		sc_expect_nothing(s, t);
+	} else if (st == PTCP_LISTEN || s->passive) {
 		if (sc_open_passive(s, t) != 0) {
 			sc_fail(s, "ptcp_conn_open_passive failed");
 			goto out;
@@ -1094,6 +1201,11 @@ out:
 	if (ok) {
 		sc_events_clear(s);
 		s->base = s->now;
+		if (s->stack) {
+			s->stack->base = s->now;
+			for (size_t i = 0; i < s->stack->n_flows; i++)
+				s->stack->flows[i]->base = s->now;
+		}
 	}
 	if (!ok)
 		s->broken = true;
@@ -1111,18 +1223,8 @@ struct script *sc_start(const struct ptcp_config *cfg, enum ptcp_state state)
 	return s;
 }
 
-void sc_finish(struct script *s)
+static void free_script(struct script *s)
 {
-	if (!s)
-		return;
-	flush_unexpected(s);
-	ptcp_conn_free(s->c);
-	s->c = NULL;
-	if (talloc_live(&s->alloc))
-		sc_fail(s, "%zu block(s) (%zu bytes) leaked", talloc_live(&s->alloc),
-			s->alloc.live_bytes);
-	if (s->alloc.bad_frees)
-		sc_fail(s, "%lu bad free(s)", s->alloc.bad_frees);
 	if (s->ev_overflow)
 		sc_fail(s, "event log overflowed by %zu", s->ev_overflow);
 	talloc_release(&s->alloc);
@@ -1131,10 +1233,310 @@ void sc_finish(struct script *s)
 	free(s);
 }
 
+void sc_finish(struct script *s)
+{
+	if (!s)
+		return;
+	flush_unexpected(s);
+	if (s->stack)
+		return; /* the table owns the connection: sc_stack_finish() */
+	ptcp_conn_free(s->c);
+	s->c = NULL;
+	check_talloc(&s->alloc, &s->fails, s->file, s->line, s->ctx);
+	free_script(s);
+}
+
 struct ptcp_stats sc_stats(const struct script *s)
 {
 	struct ptcp_stats st;
 
 	ptcp_conn_stats(s->c, &st);
 	return st;
+}
+
+/* ---- many connections in one table ------------------------------------ */
+
+static void sk_fail(struct sc_stack *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sk_fail(struct sc_stack *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(&k->fails, k->file, k->line, NULL, fmt, ap);
+	va_end(ap);
+}
+
+static double sk_rel(const struct sc_stack *k, ptcp_ts abs)
+{
+	return (double)(int64_t)(abs - k->base) / 1e9;
+}
+
+static int flow_index(const struct sc_stack *k, const struct script *s)
+{
+	for (size_t i = 0; i < k->n_flows; i++)
+		if (k->flows[i] == s)
+			return (int)i;
+	return -1;
+}
+
+/* The flow of a connection: the one bound to it, else one without a
+ * connection whose endpoints it has (then it is bound to it). */
+static struct script *flow_of_conn(struct sc_stack *k, struct ptcp_conn *c)
+{
+	for (size_t i = 0; i < k->n_flows; i++)
+		if (k->flows[i]->c == c)
+			return k->flows[i];
+	for (size_t i = 0; i < k->n_flows; i++) {
+		struct script *s = k->flows[i];
+
+		if (!s->c && ptcp_endpoint_equal(&s->local, ptcp_conn_local(c)) &&
+		    ptcp_endpoint_equal(&s->remote, ptcp_conn_remote(c))) {
+			s->c = c;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static void stack_event(void *user, struct ptcp_stack *st, const struct ptcp_stack_event *ev)
+{
+	struct sc_stack *k = user;
+	struct script *s = flow_of_conn(k, ev->conn);
+
+	(void)st;
+	if (ev->type == PTCP_STACK_EV_CONN) {
+		if (!s)
+			sk_fail(k, "t=%.3f: an event of a connection that belongs to no flow",
+				sk_rel(k, ev->now));
+		else
+			on_event(s, ev->conn, ev->ev);
+		return;
+	}
+	if (k->n_ev == SC_MAX_STACK_EVENTS) {
+		sk_fail(k, "too many table events");
+		return;
+	}
+	k->ev[k->n_ev++] = (struct sc_stack_event){
+		.type = ev->type, .conn = ev->conn, .listener = ev->listener,
+		.flow = s ? flow_index(k, s) : -1,
+	};
+	if (ev->type == PTCP_STACK_EV_FREED && s)
+		s->c = NULL;
+}
+
+static struct script *flow_of_segment(struct sc_stack *k, const struct ptcp_stack_tx *tx)
+{
+	for (size_t i = 0; i < k->n_flows; i++)
+		if (ptcp_endpoint_equal(&k->flows[i]->local, &tx->src) &&
+		    ptcp_endpoint_equal(&k->flows[i]->remote, &tx->dst))
+			return k->flows[i];
+	return NULL;
+}
+
+static void stack_drain(struct sc_stack *k)
+{
+	static uint8_t buf[SC_SEG_CAP];
+
+	for (unsigned n = 0;; n++) {
+		struct ptcp_stack_tx tx;
+		struct script *s;
+		struct sc_out *o;
+		char a[48], b[48];
+		int rv;
+
+		if (n == 100000) {
+			sk_fail(k, "t=%.3f: ptcp_stack_output does not stop emitting", sk_rel(k, k->now));
+			return;
+		}
+		rv = ptcp_stack_output(k->st, buf, sizeof(buf), &tx, k->now);
+		if (rv == 0)
+			return;
+		if (rv < 0) {
+			sk_fail(k, "t=%.3f: ptcp_stack_output: %s", sk_rel(k, k->now), ptcp_strerror(rv));
+			return;
+		}
+		s = flow_of_segment(k, &tx);
+		if (k->n_order < SC_MAX_ORDER)
+			k->order[k->n_order++] = s ? flow_index(k, s) : -1;
+		if (!s) {
+			sk_fail(k, "t=%.3f: a segment from %s to %s, which is no flow", sk_rel(k, k->now),
+				ptcp_endpoint_format(&tx.src, a, sizeof(a)),
+				ptcp_endpoint_format(&tx.dst, b, sizeof(b)));
+			continue;
+		}
+		if (tx.conn && s->c && tx.conn != s->c)
+			sc_fail(s, "t=%.3f: a segment of another connection on this flow", rel(s, k->now));
+		if (s->q_len == SC_MAX_QUEUE) {
+			sc_fail(s, "t=%.3f: more than %d segments emitted and not expected",
+				rel(s, k->now), SC_MAX_QUEUE);
+			s->q_len = 0;
+		}
+		o = &s->q[s->q_len];
+		memcpy(o->buf, buf, (size_t)rv);
+		o->len = (size_t)rv;
+		o->info = tx.info;
+		o->at = k->now;
+		note_window(s, o);
+		s->q_len++;
+	}
+}
+
+static void flush_all(struct sc_stack *k)
+{
+	for (size_t i = 0; i < k->n_flows; i++)
+		flush_unexpected(k->flows[i]);
+}
+
+static void sync_clocks(struct sc_stack *k)
+{
+	for (size_t i = 0; i < k->n_flows; i++)
+		k->flows[i]->now = k->now;
+}
+
+static void stack_advance(struct sc_stack *k, ptcp_ts target)
+{
+	unsigned guard;
+
+	if (target < k->now) {
+		sk_fail(k, "script goes back in time: t=%.3f after t=%.3f", sk_rel(k, target),
+			sk_rel(k, k->now));
+		return;
+	}
+	for (guard = 0;; guard++) {
+		ptcp_ts exp = ptcp_stack_expiry(k->st);
+
+		if (exp > target)
+			break;
+		if (guard == 1000000) {
+			sk_fail(k, "t=%.3f: the table's expiry does not move on", sk_rel(k, k->now));
+			break;
+		}
+		if (exp < k->now) {
+			sk_fail(k, "t=%.3f: the table's expiry %.3f lies in the past", sk_rel(k, k->now),
+				sk_rel(k, exp));
+			exp = k->now;
+		}
+		if (exp > k->now) {
+			flush_all(k);
+			k->now = exp;
+			sync_clocks(k);
+		}
+		ptcp_stack_handle_expiry(k->st, k->now);
+		stack_drain(k);
+		if (ptcp_stack_expiry(k->st) <= k->now) {
+			sk_fail(k, "t=%.3f: after handle_expiry the table's expiry is not after now",
+				sk_rel(k, k->now));
+			break;
+		}
+	}
+	if (target > k->now) {
+		flush_all(k);
+		k->now = target;
+	}
+	sync_clocks(k);
+}
+
+void sc_stack_config(struct ptcp_stack_config *cfg)
+{
+	ptcp_stack_config_default(cfg);
+	sc_config(&cfg->conn);
+	for (int i = 0; i < 16; i++) {
+		cfg->hash_key[i] = (uint8_t)(i + 1);
+		cfg->isn_secret[i] = (uint8_t)(0x41 + i);
+	}
+}
+
+struct sc_stack *sc_stack_new(const struct ptcp_stack_config *cfg)
+{
+	struct sc_stack *k = calloc(1, sizeof(*k));
+	int rv;
+
+	if (!k)
+		abort();
+	if (cfg)
+		k->cfg = *cfg;
+	else
+		sc_stack_config(&k->cfg);
+	talloc_init(&k->alloc);
+	k->cfg.alloc = talloc_iface(&k->alloc);
+	k->cfg.on_event = stack_event;
+	k->cfg.user = k;
+	k->base = k->now = SC_EPOCH;
+	rv = ptcp_stack_new(&k->st, &k->cfg);
+	if (rv != 0) {
+		fprintf(stderr, "ptcp_stack_new: %s\n", ptcp_strerror(rv));
+		abort();
+	}
+	return k;
+}
+
+struct script *sc_stack_flow(struct sc_stack *k, const struct ptcp_endpoint *local,
+                             const struct ptcp_endpoint *remote, const struct ptcp_config *cfg)
+{
+	struct script *s = alloc_script(cfg ? cfg : &k->cfg.conn);
+
+	if (k->n_flows == SC_MAX_FLOWS) {
+		fprintf(stderr, "more than %d flows\n", SC_MAX_FLOWS);
+		abort();
+	}
+	s->stack = k;
+	s->local = *local;
+	s->remote = *remote;
+	s->base = k->base;
+	s->now = k->now;
+	k->flows[k->n_flows++] = s;
+	return s;
+}
+
+void sc_stack_expect_nothing(struct sc_stack *k, uint64_t t)
+{
+	stack_advance(k, k->base + t);
+	flush_all(k);
+}
+
+void sc_stack_drain(struct sc_stack *k)
+{
+	stack_drain(k);
+}
+
+void sc_stack_advance(struct sc_stack *k, uint64_t t)
+{
+	stack_advance(k, k->base + t);
+}
+
+const struct sc_stack_event *sc_stack_event(struct sc_stack *k, enum ptcp_stack_event_type type,
+                                            const struct ptcp_conn *conn)
+{
+	for (size_t i = 0; i < k->n_ev; i++) {
+		struct sc_stack_event *e = &k->ev[i];
+
+		if (!e->seen && e->type == type && (!conn || e->conn == conn)) {
+			e->seen = true;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+struct ptcp_stack_stats sc_stack_stats(const struct sc_stack *k)
+{
+	struct ptcp_stack_stats st;
+
+	ptcp_stack_stats(k->st, &st);
+	return st;
+}
+
+void sc_stack_finish(struct sc_stack *k)
+{
+	if (!k)
+		return;
+	flush_all(k);
+	for (size_t i = 0; i < k->n_flows; i++)
+		free_script(k->flows[i]);
+	k->n_flows = 0;
+	ptcp_stack_free(k->st);
+	check_talloc(&k->alloc, &k->fails, k->file, k->line, NULL);
+	talloc_release(&k->alloc);
+	free(k);
 }

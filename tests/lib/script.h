@@ -29,6 +29,7 @@
 #include "conn.h"
 #include "error.h"
 #include "segment.h"
+#include "stack.h"
 
 #define MS(x) ((uint64_t)(x) * PTCP_NS_PER_MS)
 #define SEC(x) ((uint64_t)(x) * PTCP_NS_PER_S)
@@ -128,8 +129,12 @@ struct sc_event {
 	bool seen;               /* consumed by an expectation */
 };
 
+struct sc_stack;
+
 struct script {
 	struct ptcp_conn *c;
+	struct sc_stack *stack;  /* a flow of this table (see sc_stack_flow),
+	                            or NULL: a connection of its own */
 	struct ptcp_config cfg;
 	struct talloc alloc;
 	struct ptcp_endpoint local, remote;
@@ -290,6 +295,78 @@ void sc_expect_state(struct script *s, enum ptcp_state st);
 void sc_expect_path(struct script *s, const char *path);
 void sc_expect_drop(struct script *s, enum ptcp_drop d);
 void sc_expect_closed(struct script *s, int error);
+
+/* ---- many connections in one table (stack.h) ---------------------------- */
+
+/* A connection table driven by scripts. Each flow is a struct script for
+ * one 4-tuple whose connection (if any) lives in the table: the steps and
+ * expectations above work on it unchanged. Injected segments go through
+ * ptcp_stack_input(); after every step the table's output is drained with
+ * ptcp_stack_output() and each segment queued on the flow whose local and
+ * remote endpoints it goes from and to (a segment for no flow fails the
+ * test); time runs ptcp_stack_expiry() / ptcp_stack_handle_expiry(); the
+ * application calls end with ptcp_stack_touch(). All flows share one
+ * clock: a segment nobody expected on any flow fails as soon as time moves
+ * on. A flow's connection is the one ptcp_stack_connect() made for it
+ * (sc_open_active) or the half-open one its first SYN made through a
+ * listener; it goes when the table raises PTCP_STACK_EV_FREED for it.
+ * sc_goto() works on flows too: a passive flow (s->passive) needs a
+ * listener and learns the engine's ISN from its SYN-ACK. */
+
+#define SC_MAX_FLOWS 16
+#define SC_MAX_ORDER 4096
+#define SC_MAX_STACK_EVENTS 1024
+
+struct sc_stack_event {
+	enum ptcp_stack_event_type type;
+	struct ptcp_conn *conn;
+	struct ptcp_listener *listener;
+	int flow;                /* index in flows[], -1 for none */
+	bool seen;
+};
+
+struct sc_stack {
+	struct ptcp_stack *st;
+	struct ptcp_stack_config cfg;
+	struct talloc alloc;
+	struct script *flows[SC_MAX_FLOWS];
+	size_t n_flows;
+	ptcp_ts base, now;       /* as in struct script, shared by every flow */
+	int order[SC_MAX_ORDER]; /* flow of every segment drained, in order */
+	size_t n_order;
+	struct sc_stack_event ev[SC_MAX_STACK_EVENTS]; /* ACCEPTABLE and FREED */
+	size_t n_ev;
+	const char *file;        /* location of the last step on any flow */
+	int line;
+	unsigned long fails;
+};
+
+/* sc_config() for the connections, ptcp_stack_config_default() for the
+ * rest, and fixed secrets (hash key 1..16, ISN secret 0x41..0x50). */
+void sc_stack_config(struct ptcp_stack_config *cfg);
+/* A table (cfg NULL = sc_stack_config(); alloc, on_event and user are
+ * always replaced) at script time 0. Never returns NULL. */
+struct sc_stack *sc_stack_new(const struct ptcp_stack_config *cfg);
+/* A flow from local to remote with connection config cfg (NULL = the
+ * table's template: it must be the config its connection gets, the
+ * listener's for a passive flow, for the window checks to hold). */
+struct script *sc_stack_flow(struct sc_stack *k, const struct ptcp_endpoint *local,
+                             const struct ptcp_endpoint *remote, const struct ptcp_config *cfg);
+/* Fails on what no flow expected, frees every flow and the table, and
+ * checks that every allocation was freed with its size. */
+void sc_stack_finish(struct sc_stack *k);
+/* Every flow: nothing is pending at t. */
+void sc_stack_expect_nothing(struct sc_stack *k, uint64_t t);
+/* Drains the table's output into the flows' queues now (the steps do it
+ * after themselves; this is for calls made on the connections directly). */
+void sc_stack_drain(struct sc_stack *k);
+/* Moves every flow's clock to t (running the table's timers). */
+void sc_stack_advance(struct sc_stack *k, uint64_t t);
+/* Finds the first not yet consumed table event of type for conn (NULL:
+ * any) and consumes it. */
+const struct sc_stack_event *sc_stack_event(struct sc_stack *k, enum ptcp_stack_event_type type,
+                                            const struct ptcp_conn *conn);
+struct ptcp_stack_stats sc_stack_stats(const struct sc_stack *k);
 
 /* ---- macros for scripts -------------------------------------------------- */
 

@@ -18,6 +18,10 @@
  *   PTCP_SIM_KNOWN_BUGS=1        run only the seeds known to fail (the
  *                                list known_failing[] below)
  *   PTCP_SIM_VERBOSE=1           one line per seed
+ *   PTCP_SIM_TABLES=1            with PTCP_SIM_SEEDS: run the seeds as
+ *                                connections through two tables
+ *   PTCP_SIM_TABLE_COUNT=N       table runs: seeds 1..N (120), each with
+ *                                2 to 8 connections over the same links
  * A failing seed prints its parameters, a trace and a replay command. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -296,7 +300,7 @@ struct totals {
 	uint64_t vtime;
 };
 
-static struct totals total, per_class[C_COUNT];
+static struct totals total, per_class[C_COUNT], tables_total;
 
 static void add(struct totals *t, const struct netsim_result *r)
 {
@@ -317,28 +321,48 @@ static void add(struct totals *t, const struct netsim_result *r)
 	t->vtime += r->vtime;
 }
 
+/* Seeds run as 2 to 8 connections through two tables (stack.h) over the
+ * same links, each with its share of the class's bytes. */
+static bool tables_mode;
+
+static void tables_params(uint64_t seed, struct netsim_params *p)
+{
+	p->conns = 2 + (unsigned)(seed % 7);
+	p->a.bytes /= p->conns;
+	p->b.bytes /= p->conns;
+}
+
 static bool run_seed(uint64_t seed)
 {
 	struct netsim_params p;
 	struct netsim_result r;
 
 	params_for(seed, &p);
+	if (tables_mode)
+		tables_params(seed, &p);
 	netsim_run(&p, &r, stderr);
-	add(&total, &r);
-	add(&per_class[class_of(seed)], &r);
+	if (tables_mode) {
+		add(&tables_total, &r);
+	} else {
+		add(&total, &r);
+		add(&per_class[class_of(seed)], &r);
+	}
 	if (!r.ok) {
 		char sc[64] = "";
 
 		if (scale != 1.0)
 			snprintf(sc, sizeof(sc), "PTCP_SIM_SCALE=%g ", scale);
-		fprintf(stderr, "replay: %sPTCP_SIM_SEEDS=%" PRIu64 " %s\n\n", sc, seed, argv0);
-		check_fail(__FILE__, __LINE__, "seed %" PRIu64 " (%s): %s", seed, p.name, r.why);
+		fprintf(stderr, "replay: %s%sPTCP_SIM_SEEDS=%" PRIu64 " %s\n\n", sc,
+			tables_mode ? "PTCP_SIM_TABLES=1 " : "", seed, argv0);
+		check_fail(__FILE__, __LINE__, "seed %" PRIu64 " (%s%s): %s", seed, p.name,
+			   tables_mode ? ", tables" : "", r.why);
 	} else if (verbose) {
 		fprintf(stderr,
-			"seed %5" PRIu64 " %-13s ok: %7.2f MiB, %6" PRIu64 " segs, %5" PRIu64
+			"seed %5" PRIu64 " %-13s%s ok: %7.2f MiB, %6" PRIu64 " segs, %5" PRIu64
 			" rtx, %8.3f s virtual\n",
-			seed, p.name, (r.moved[0] + r.moved[1]) / (double)MIB, r.segments,
-			r.retransmits, r.vtime / 1e9);
+			seed, p.name, tables_mode ? " tables" : "",
+			(r.moved[0] + r.moved[1]) / (double)MIB, r.segments, r.retransmits,
+			r.vtime / 1e9);
 	}
 	return r.ok;
 }
@@ -354,6 +378,7 @@ static bool is_known_failing(uint64_t seed)
 /* ---- the tests -------------------------------------------------------------- */
 
 static uint64_t n_seeds = 400;
+static uint64_t n_table_seeds = 120;
 static enum sim_class current_class;
 static uint64_t *explicit_seeds;
 static size_t n_explicit;
@@ -371,6 +396,15 @@ static void run_known_failing(void)
 	for (size_t i = 0; i < sizeof(known_failing) / sizeof(known_failing[0]); i++)
 		if (known_failing[i])
 			run_seed(known_failing[i]);
+}
+
+/* Every table seed, through the same link classes. */
+static void run_tables(void)
+{
+	tables_mode = true;
+	for (uint64_t seed = 1; seed <= n_table_seeds; seed++)
+		run_seed(seed);
+	tables_mode = false;
 }
 
 static void run_explicit(void)
@@ -465,6 +499,52 @@ static void test_clean_exact(void)
 	}
 }
 
+/* Five connections through two tables on a clean link, for every open
+ * (simultaneous; B listening on its address or on every address) and
+ * close: every byte of every connection across, no retransmission, both
+ * tables empty at the end (checked by netsim_run). */
+static void test_tables_clean_exact(void)
+{
+	for (int open = 0; open < 3; open++) {
+		for (int close = 0; close < 2; close++) {
+			struct netsim_params p;
+			struct netsim_result r;
+
+			netsim_params_default(&p, 11);
+			p.conns = 5;
+			p.open = open ? NETSIM_OPEN_ACTIVE_PASSIVE : NETSIM_OPEN_SIMULTANEOUS;
+			p.b_wildcard = open == 2;
+			p.close = (enum netsim_close)close;
+			p.a.bytes = 100000;
+			p.b.bytes = 30001;
+			CHECK(netsim_run(&p, &r, stderr));
+			CHECK_EQ(r.moved[0], 5 * 100000);
+			CHECK_EQ(r.moved[1], 5 * 30001);
+			CHECK_EQ(r.retransmits, 0);
+			CHECK(r.syns >= 10);
+		}
+	}
+}
+
+/* The connections share the links: a bottleneck with a small queue
+ * loses segments of all of them, and each still arrives exactly. */
+static void test_tables_share_bottleneck(void)
+{
+	struct netsim_params p;
+	struct netsim_result r;
+
+	netsim_params_default(&p, 12);
+	p.conns = 8;
+	p.ab.rate = p.ba.rate = 2 * 1000 * 1000;
+	p.ab.queue_bytes = p.ba.queue_bytes = 16 * 1500;
+	p.a.bytes = p.b.bytes = 256 * KIB;
+	CHECK(netsim_run(&p, &r, stderr));
+	CHECK_EQ(r.moved[0], 8 * 256 * KIB);
+	CHECK_EQ(r.moved[1], 8 * 256 * KIB);
+	CHECK(r.queue_drops > 0);
+	CHECK(r.retransmits > 0);
+}
+
 /* ---- reduced reproducers of engine bugs the simulation found ------------- */
 
 /* Both sides send two segments at once; they arrive, but every segment
@@ -542,6 +622,11 @@ static void print_summary(void)
 		total.seeds, total.failed, total.bytes / (double)MIB, total.segments, total.lost,
 		total.qdrops, total.dup, total.corrupt, total.retransmits, total.rtos, total.fast,
 		total.syns, total.zero_windows, total.vtime / 1e9, total.events);
+	if (tables_total.seeds)
+		fprintf(stderr, "simulation through tables: %u seeds, %u failed, %.1f MiB moved, %" PRIu64
+			" segments, %" PRIu64 " retransmissions, %.1f s virtual time\n",
+			tables_total.seeds, tables_total.failed, tables_total.bytes / (double)MIB,
+			tables_total.segments, tables_total.retransmits, tables_total.vtime / 1e9);
 	if (!verbose)
 		return;
 	for (int c = 0; c < C_COUNT; c++) {
@@ -571,6 +656,8 @@ int main(int argc, char **argv)
 	}
 	if ((e = getenv("PTCP_SIM_COUNT")) && *e)
 		n_seeds = strtoull(e, NULL, 10);
+	if ((e = getenv("PTCP_SIM_TABLE_COUNT")) && *e)
+		n_table_seeds = strtoull(e, NULL, 10);
 	verbose = (e = getenv("PTCP_SIM_VERBOSE")) && *e && *e != '0';
 
 	if ((e = getenv("PTCP_SIM_SEEDS")) && *e) {
@@ -578,6 +665,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "Invalid PTCP_SIM_SEEDS: '%s' (want e.g. 5,17,100-120)\n", e);
 			return 2;
 		}
+		tables_mode = (e = getenv("PTCP_SIM_TABLES")) && *e && *e != '0';
 		RUN(run_explicit);
 	} else if ((e = getenv("PTCP_SIM_KNOWN_BUGS")) && *e && *e != '0') {
 		RUN(run_known_failing);
@@ -587,6 +675,8 @@ int main(int argc, char **argv)
 		RUN(test_bounds_stop_runs);
 		RUN(test_clean_exact);
 		RUN(test_ack_seq_after_go_back_n);
+		RUN(test_tables_clean_exact);
+		RUN(test_tables_share_bottleneck);
 		for (int c = 0; c < C_COUNT; c++) {
 			char name[64];
 
@@ -594,6 +684,7 @@ int main(int argc, char **argv)
 			current_class = (enum sim_class)c;
 			check_run(name, run_class);
 		}
+		RUN(run_tables);
 	}
 	print_summary();
 	free(explicit_seeds);

@@ -238,6 +238,31 @@ static void test_isn_spread(void)
 		CHECK(bucket[i] > 50 && bucket[i] < 150);
 }
 
+/* The table's 4-tuple hash is F itself: the ISN at time 0 is its low 32
+ * bits, so the ISNs computed before it existed stay the same. It covers
+ * exactly the bytes that count for the family. */
+static void test_tuple_hash(void)
+{
+	struct ptcp_endpoint l, r, l2;
+	uint64_t h;
+
+	pair4(&l, &r);
+	h = ptcp_tuple_hash(key00, &l, &r);
+	CHECK_EQ((uint32_t)h, ptcp_isn_generate(key00, &l, &r, 0));
+	CHECK_EQ(ptcp_tuple_hash(key00, &l, &r), h);
+	l2 = l;
+	l2.addr[9] = 0x77; /* beyond the IPv4 address */
+	CHECK_EQ(ptcp_tuple_hash(key00, &l2, &r), h);
+	l2 = r;
+	l2.port++;
+	CHECK(ptcp_tuple_hash(key00, &l, &l2) != h);
+	CHECK(ptcp_tuple_hash(key00, &r, &l) != h);
+	l2 = l;
+	l2.family = PTCP_AF_INET6;
+	r.family = PTCP_AF_INET6;
+	CHECK(ptcp_tuple_hash(key00, &l2, &r) != h);
+}
+
 int main(void)
 {
 	RUN(test_siphash_vectors);
@@ -248,5 +273,6 @@ int main(void)
 	RUN(test_isn_tuple);
 	RUN(test_isn_ipv6);
 	RUN(test_isn_spread);
+	RUN(test_tuple_hash);
 	return check_summary();
 }
