@@ -20,7 +20,7 @@ SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
-BASE_CFLAGS := -std=c11 $(WARN) -MMD -MP -Icore/engine -Icore/proto -Icore/sys -Icore/net -Icore/secure -Icore/rdv -Icore/node -Itests/lib
+BASE_CFLAGS := -std=c11 $(WARN) -MMD -MP -Iinclude -Icore/engine -Icore/proto -Icore/sys -Icore/net -Icore/secure -Icore/rdv -Icore/node -Itests/lib
 ifneq ($(SANITIZE),)
 BASE_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -146,7 +146,7 @@ test: test-build
 	$(Q)BUILD=$(BUILD) SANS_IO_ALLOWED="$(SANS_IO_ALLOWED)" tests/run.sh
 
 # --- fuzzing (clang + libFuzzer) ---------------------------------------------
-FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Icore/engine -Icore/proto -Itests/lib
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Icore/engine -Icore/proto -Itests/lib
 
 $(FUZZ_BUILD)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(ENGINE_SRC) $(wildcard core/proto/*.c) $(TESTLIB_SRC)
 	$(quiet) FUZZCC $@

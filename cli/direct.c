@@ -153,7 +153,7 @@ static int run(int argc, char *argv[], bool listen)
 		fputs(listen ? listen_usage : connect_usage, stdout);
 		return PTCP_EXIT_OK;
 	}
-	ptcp_log_set_level(PTCP_LOG_WARN + o.verbose);
+	ptcp_log_set_level(PTCP_LOG_NOTICE + o.verbose);
 
 	ptcp_session_config_default(&cfg);
 	if ((rv = pick_local(&o, &cfg.local)) != 0)

@@ -1389,7 +1389,7 @@ static int run(int argc, char *argv[], bool listen)
 		fputs(listen ? listen_usage : connect_usage, stdout);
 		return PTCP_EXIT_OK;
 	}
-	ptcp_log_set_level(PTCP_LOG_WARN + o.verbose);
+	ptcp_log_set_level(PTCP_LOG_NOTICE + o.verbose);
 	r.o = &o;
 	if (ptcp_random_init() != 0) {
 		ptcp_error("libsodium cannot initialise its random source");

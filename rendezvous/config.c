@@ -111,7 +111,7 @@ void ptcp_rdvd_config_default(struct ptcp_rdvd_config *cfg)
 	cfg->message_timeout_ms = 5000;
 	cfg->max_wait_ms = 30000;
 	cfg->start_delay_ms = 200;
-	cfg->log_level = PTCP_LOG_WARN;
+	cfg->log_level = PTCP_LOG_NOTICE;
 	state = getenv("STATE_DIRECTORY");
 	if (state && state[0] == '/' && strcspn(state, ":") < sizeof(cfg->key_dir))
 		snprintf(cfg->key_dir, sizeof(cfg->key_dir), "%.*s", (int)strcspn(state, ":"), state);

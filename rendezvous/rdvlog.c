@@ -24,14 +24,14 @@ void ptcp_rdvd_log_close(void)
 
 void ptcp_rdvd_log(int level, const char *fmt, ...)
 {
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG };
 	va_list ap;
 
 	if (!ptcp_log_enabled(level))
 		return;
 	va_start(ap, fmt);
 	if (log_syslog)
-		vsyslog(prio[level < 0 ? 0 : level > 3 ? 3 : level], fmt, ap);
+		vsyslog(prio[level < 0 ? 0 : level > PTCP_LOG_DEBUG ? PTCP_LOG_DEBUG : level], fmt, ap);
 	else
 		ptcp_vlog(level, fmt, ap);
 	va_end(ap);

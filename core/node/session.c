@@ -1077,7 +1077,7 @@ static void channel_fail(struct session *s, int err, ptcp_ts now)
 	 * belongs to is no longer trustworthy as a whole. */
 	s->out_off = s->out_len = 0;
 	fail(s, PTCP_SESSION_CHANNEL, 0, "secure channel failed: %s; connection reset",
-	     ptcp_channel_strerror(err));
+	     ptcp_strerror(err));
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -1240,7 +1240,7 @@ static int open_conn(struct session *s)
 		if (rv != 0) {
 			s->ch = NULL;
 			fail(s, PTCP_SESSION_SYSTEM, rv == PTCP_ERR_NOMEM ? ENOMEM : EINVAL,
-			     "cannot set up the secure channel: %s", ptcp_channel_strerror(rv));
+			     "cannot set up the secure channel: %s", ptcp_strerror(rv));
 			return -1;
 		}
 	}

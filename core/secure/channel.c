@@ -74,47 +74,6 @@ struct ptcp_channel {
 	uint8_t rbuf[PTCP_CHANNEL_RECORD_WIRE_MAX];
 };
 
-const char *ptcp_channel_strerror(int err)
-{
-	switch (err) {
-	case PTCP_CHERR_PROTOCOL:
-		return "the peer does not speak the p2ptcp secure channel (plaintext, or another protocol?)";
-	case PTCP_CHERR_VERSION:
-		return "the peer speaks another version of the secure channel";
-	case PTCP_CHERR_ROLE:
-		return "both peers play the same handshake role (both initiator or both responder)";
-	case PTCP_CHERR_SELF:
-		return "the peer's id is our own (connected to ourselves, or a reflected handshake)";
-	case PTCP_CHERR_WRONG_PEER:
-		return "the peer is not the expected peer id (wrong peer, or someone in the path)";
-	case PTCP_CHERR_NOT_ALLOWED:
-		return "the authenticated peer id is not allowed";
-	case PTCP_CHERR_AUTH:
-		return "the peer's handshake signature does not verify (handshake tampered with or forged)";
-	case PTCP_CHERR_WEAK_KEY:
-		return "the peer's ephemeral key is invalid (no shared secret)";
-	case PTCP_CHERR_HANDSHAKE_EOF:
-		return "the connection ended during the secure-channel handshake";
-	case PTCP_CHERR_MALFORMED:
-		return "malformed record header (bad type or length): stream corrupted";
-	case PTCP_CHERR_TAMPERED:
-		return "a record failed authentication: data was tampered with or injected";
-	case PTCP_CHERR_REPLAY:
-		return "a record was replayed";
-	case PTCP_CHERR_REORDER:
-		return "a record arrived out of order: one was dropped or the records were reordered";
-	case PTCP_CHERR_TRUNCATED:
-		return "the stream ended before the peer's end record: truncated";
-	case PTCP_CHERR_TRAILING:
-		return "data followed the peer's end record";
-	case PTCP_CHERR_EXHAUSTED:
-		return "record sequence numbers exhausted";
-	case PTCP_CHERR_CRYPTO:
-		return "libsodium cannot initialise";
-	}
-	return ptcp_strerror(err);
-}
-
 const char *ptcp_channel_role_name(enum ptcp_channel_role role)
 {
 	switch (role) {
@@ -140,7 +99,7 @@ int ptcp_channel_role_from_keys(const uint8_t our_pk[PTCP_CHANNEL_PK_BYTES],
 	 * are opposite, so exactly one side is the initiator. */
 	c = memcmp(our_pk, peer_pk, PTCP_CHANNEL_PK_BYTES);
 	if (c == 0)
-		return PTCP_CHERR_SELF;
+		return PTCP_ERR_CH_SELF;
 	return c < 0 ? PTCP_CHANNEL_INITIATOR : PTCP_CHANNEL_RESPONDER;
 }
 
@@ -210,7 +169,7 @@ int ptcp_channel_new(struct ptcp_channel **out, const struct ptcp_channel_config
 	if (cfg->binding_len > PTCP_CHANNEL_BINDING_MAX || (cfg->binding_len && !cfg->binding))
 		return PTCP_ERR_INVAL;
 	if (sodium_init() < 0)
-		return PTCP_CHERR_CRYPTO;
+		return PTCP_ERR_CH_CRYPTO;
 	/* A secret key whose public half does not belong to its seed would
 	 * sign with one key and announce another: the peer could only report
 	 * a bad signature, so refuse it here with a clearer error. */
@@ -219,7 +178,7 @@ int ptcp_channel_new(struct ptcp_channel **out, const struct ptcp_channel_config
 	if (sodium_memcmp(pk, cfg->identity_sk + 32, sizeof(pk)) != 0)
 		return PTCP_ERR_INVAL;
 	if (cfg->peer_pk && memcmp(cfg->peer_pk, pk, sizeof(pk)) == 0)
-		return PTCP_CHERR_SELF;
+		return PTCP_ERR_CH_SELF;
 
 	ch = calloc(1, sizeof(*ch));
 	if (!ch)
@@ -353,26 +312,26 @@ static int on_hello(struct ptcp_channel *ch)
 	int rv;
 
 	if (memcmp(h, HS_MAGIC, HS_MAGIC_LEN) != 0)
-		return fail(ch, PTCP_CHERR_PROTOCOL);
+		return fail(ch, PTCP_ERR_CH_PROTOCOL);
 	if (h[6] != PTCP_CHANNEL_VERSION)
-		return fail(ch, PTCP_CHERR_VERSION);
+		return fail(ch, PTCP_ERR_CH_VERSION);
 	if (!role_valid(h[7]))
-		return fail(ch, PTCP_CHERR_PROTOCOL);
+		return fail(ch, PTCP_ERR_CH_PROTOCOL);
 	/* Roles come from the rendezvous (or a rule both compute), never
 	 * from who spoke first; if the two disagree, stop rather than guess. */
 	if (h[7] == ch->role)
-		return fail(ch, PTCP_CHERR_ROLE);
+		return fail(ch, PTCP_ERR_CH_ROLE);
 	if (memcmp(h + 8, ch->id_pk, PTCP_CHANNEL_PK_BYTES) == 0)
-		return fail(ch, PTCP_CHERR_SELF);
+		return fail(ch, PTCP_ERR_CH_SELF);
 	if (ch->has_expected && memcmp(h + 8, ch->expected_pk, PTCP_CHANNEL_PK_BYTES) != 0)
-		return fail(ch, PTCP_CHERR_WRONG_PEER);
+		return fail(ch, PTCP_ERR_CH_WRONG_PEER);
 	memcpy(ch->peer_hello, h, PTCP_CHANNEL_HELLO_BYTES);
 
 	/* crypto_scalarmult() refuses a point that gives the all-zero secret
 	 * (a low-order point), which would make the keys public. */
 	if (crypto_scalarmult(shared, ch->eph_sk, h + 40) != 0) {
 		sodium_memzero(shared, sizeof(shared));
-		return fail(ch, PTCP_CHERR_WEAK_KEY);
+		return fail(ch, PTCP_ERR_CH_WEAK_KEY);
 	}
 	/* Forward secrecy: the ephemeral secret is not needed again. */
 	sodium_memzero(ch->eph_sk, sizeof(ch->eph_sk));
@@ -398,7 +357,7 @@ static int on_hello(struct ptcp_channel *ch)
 	signed_message(msg, ch->role, ch->transcript);
 	rv = crypto_sign_detached(ch->hs_out + ch->hs_len, NULL, msg, sizeof(msg), ch->id_sk);
 	if (rv != 0)
-		return fail(ch, PTCP_CHERR_CRYPTO);
+		return fail(ch, PTCP_ERR_CH_CRYPTO);
 	ch->hs_len += PTCP_CHANNEL_AUTH_BYTES;
 	/* The identity key only ever signs this one message. */
 	sodium_memzero(ch->id_sk, sizeof(ch->id_sk));
@@ -416,10 +375,10 @@ static int on_auth(struct ptcp_channel *ch)
 
 	signed_message(msg, peer_role, ch->transcript);
 	if (crypto_sign_verify_detached(ch->rbuf, msg, sizeof(msg), ch->peer_hello + 8) != 0)
-		return fail(ch, PTCP_CHERR_AUTH);
+		return fail(ch, PTCP_ERR_CH_AUTH);
 	/* The allow check sees only an id that has just proven itself. */
 	if (!ch->has_expected && !ch->allow(ch->user, ch->peer_hello + 8))
-		return fail(ch, PTCP_CHERR_NOT_ALLOWED);
+		return fail(ch, PTCP_ERR_CH_NOT_ALLOWED);
 	ch->peer_authenticated = true;
 	ch->rx = RX_HEADER;
 	return 0;
@@ -440,9 +399,9 @@ static int on_header(struct ptcp_channel *ch)
 	size_t len = (size_t)h[9] << 8 | h[10];
 
 	if (h[0] != PTCP_CHANNEL_REC_DATA && h[0] != PTCP_CHANNEL_REC_END)
-		return fail(ch, PTCP_CHERR_MALFORMED);
+		return fail(ch, PTCP_ERR_CH_MALFORMED);
 	if (len > PTCP_CHANNEL_RECORD_MAX || (h[0] == PTCP_CHANNEL_REC_END && len != 0))
-		return fail(ch, PTCP_CHERR_MALFORMED);
+		return fail(ch, PTCP_ERR_CH_MALFORMED);
 	ch->rx_rec_len = len;
 	ch->rx = RX_BODY;
 	return 0;
@@ -465,11 +424,11 @@ static int on_record(struct ptcp_channel *ch)
 	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(body, NULL, body, len, body + len,
 	                                                      h, PTCP_CHANNEL_RECORD_HEADER,
 	                                                      nonce, ch->rx_key) != 0)
-		return fail(ch, PTCP_CHERR_TAMPERED);
+		return fail(ch, PTCP_ERR_CH_TAMPERED);
 	if (seq != ch->rx_seq)
-		return fail(ch, seq < ch->rx_seq ? PTCP_CHERR_REPLAY : PTCP_CHERR_REORDER);
+		return fail(ch, seq < ch->rx_seq ? PTCP_ERR_CH_REPLAY : PTCP_ERR_CH_REORDER);
 	if (ch->rx_seq == UINT64_MAX)
-		return fail(ch, PTCP_CHERR_EXHAUSTED);
+		return fail(ch, PTCP_ERR_CH_EXHAUSTED);
 	ch->rx_seq++;
 	ch->rx_have = 0;
 	if (h[0] == PTCP_CHANNEL_REC_END) {
@@ -541,7 +500,7 @@ ptcp_ssize ptcp_channel_input(struct ptcp_channel *ch, const uint8_t *buf, size_
 		if (ch->rx == RX_PLAIN)
 			break;  /* backpressure: the plaintext must be read first */
 		if (ch->rx == RX_DONE)
-			return fail(ch, PTCP_CHERR_TRAILING);
+			return fail(ch, PTCP_ERR_CH_TRAILING);
 		want = rx_want(ch);
 		take = want - ch->rx_have;
 		if (take > len - used)
@@ -565,7 +524,7 @@ int ptcp_channel_input_eof(struct ptcp_channel *ch)
 		return ch->err;
 	if (ch->rx == RX_DONE)
 		return 0;
-	return fail(ch, ch->peer_authenticated ? PTCP_CHERR_TRUNCATED : PTCP_CHERR_HANDSHAKE_EOF);
+	return fail(ch, ch->peer_authenticated ? PTCP_ERR_CH_TRUNCATED : PTCP_ERR_CH_HANDSHAKE_EOF);
 }
 
 ptcp_ssize ptcp_channel_read(struct ptcp_channel *ch, void *buf, size_t cap)
@@ -618,7 +577,7 @@ static int seal_one(struct ptcp_channel *ch, uint8_t type, const uint8_t *in, si
 
 	/* The nonce must never repeat under one key: stop before it wraps. */
 	if (ch->tx_seq == UINT64_MAX)
-		return fail(ch, PTCP_CHERR_EXHAUSTED);
+		return fail(ch, PTCP_ERR_CH_EXHAUSTED);
 	out[0] = type;
 	put_be64(out + 1, ch->tx_seq);
 	out[9] = (uint8_t)(len >> 8);

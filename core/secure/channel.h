@@ -22,9 +22,9 @@
  *
  * Any error leaves the channel failed: every later call returns the same
  * error, keys and buffered bytes are wiped, and no plaintext is released.
- * Errors are the negative values of enum ptcp_error (argument and state
- * errors) and of enum ptcp_channel_error (what the peer or the path did);
- * ptcp_channel_strerror() describes both. */
+ * Errors are negative values of enum ptcp_error: argument and state
+ * errors, and PTCP_ERR_CH_* for what the peer or the path did;
+ * ptcp_strerror() describes them. */
 #ifndef PTCP_CHANNEL_H
 #define PTCP_CHANNEL_H
 
@@ -53,29 +53,6 @@
 #define PTCP_CHANNEL_REC_DATA 0x44        /* 'D' */
 #define PTCP_CHANNEL_REC_END 0x45         /* 'E': authenticated end of stream */
 
-/* What went wrong with the peer or the path. The values do not overlap
- * enum ptcp_error. */
-enum ptcp_channel_error {
-	PTCP_CHERR_PROTOCOL = -64,    /* the HELLO is not ours (bad magic or role byte) */
-	PTCP_CHERR_VERSION = -65,     /* the peer speaks another channel version */
-	PTCP_CHERR_ROLE = -66,        /* both sides play the same role */
-	PTCP_CHERR_SELF = -67,        /* the peer's id is our own */
-	PTCP_CHERR_WRONG_PEER = -68,  /* the peer's id is not the expected one */
-	PTCP_CHERR_NOT_ALLOWED = -69, /* authenticated, but the allow check refused it */
-	PTCP_CHERR_AUTH = -70,        /* the peer's handshake signature does not verify */
-	PTCP_CHERR_WEAK_KEY = -71,    /* the peer's ephemeral key gives no shared secret */
-	PTCP_CHERR_HANDSHAKE_EOF = -72,/* the stream ended during the handshake */
-	PTCP_CHERR_MALFORMED = -73,   /* a record header is invalid (type, length) */
-	PTCP_CHERR_TAMPERED = -74,    /* a record failed authentication */
-	PTCP_CHERR_REPLAY = -75,      /* a genuine record arrived a second time */
-	PTCP_CHERR_REORDER = -76,     /* a genuine record arrived early: one before it
-	                                 was dropped or the records were reordered */
-	PTCP_CHERR_TRUNCATED = -77,   /* the stream ended before the end record */
-	PTCP_CHERR_TRAILING = -78,    /* bytes followed the end record */
-	PTCP_CHERR_EXHAUSTED = -79,   /* 2^64 records: the sequence number would wrap */
-	PTCP_CHERR_CRYPTO = -80,      /* libsodium cannot initialise */
-};
-
 enum ptcp_channel_role {
 	PTCP_CHANNEL_INITIATOR = 1,
 	PTCP_CHANNEL_RESPONDER = 2,
@@ -103,17 +80,13 @@ struct ptcp_channel_config {
 
 struct ptcp_channel;
 
-/* A one-line English description of err: a value of enum
- * ptcp_channel_error or of enum ptcp_error. Never returns NULL. */
-const char *ptcp_channel_strerror(int err);
-
 /* "initiator", "responder" or "?". */
 const char *ptcp_channel_role_name(enum ptcp_channel_role role);
 
 /* The deterministic role rule: the side whose public key is smaller
  * (memcmp order) is the initiator, so two peers computing it with their
  * keys swapped always get different roles. Returns PTCP_CHANNEL_INITIATOR
- * or PTCP_CHANNEL_RESPONDER, PTCP_CHERR_SELF if the keys are equal, or
+ * or PTCP_CHANNEL_RESPONDER, PTCP_ERR_CH_SELF if the keys are equal, or
  * PTCP_ERR_INVAL for a NULL key. */
 int ptcp_channel_role_from_keys(const uint8_t our_pk[PTCP_CHANNEL_PK_BYTES],
                                 const uint8_t peer_pk[PTCP_CHANNEL_PK_BYTES]);
@@ -130,8 +103,8 @@ int ptcp_channel_binding_isns(uint8_t out[8], enum ptcp_channel_role our_role,
 /* Creates a channel and its fresh ephemeral key; our HELLO is queued for
  * ptcp_channel_handshake_output(). Returns 0, PTCP_ERR_INVAL (NULL key,
  * secret key whose public half does not match its seed, bad role,
- * binding too long, neither peer_pk nor allow), PTCP_CHERR_SELF (peer_pk is
- * our own key), PTCP_CHERR_CRYPTO or PTCP_ERR_NOMEM. */
+ * binding too long, neither peer_pk nor allow), PTCP_ERR_CH_SELF (peer_pk is
+ * our own key), PTCP_ERR_CH_CRYPTO or PTCP_ERR_NOMEM. */
 int ptcp_channel_new(struct ptcp_channel **out, const struct ptcp_channel_config *cfg);
 
 /* Wipes the keys and frees the channel. NULL is allowed. */
@@ -153,15 +126,15 @@ size_t ptcp_channel_handshake_pending(const struct ptcp_channel *ch);
  * any size. Returns the count consumed, which is less than len only while
  * a verified record's plaintext waits for ptcp_channel_read() (read, then
  * hand in the rest). Errors (the channel then stays failed):
- * PTCP_CHERR_PROTOCOL, _VERSION, _ROLE, _SELF, _WRONG_PEER, _NOT_ALLOWED,
+ * PTCP_ERR_CH_PROTOCOL, _VERSION, _ROLE, _SELF, _WRONG_PEER, _NOT_ALLOWED,
  * _AUTH, _WEAK_KEY (handshake); _MALFORMED, _TAMPERED, _REPLAY, _REORDER,
  * _TRAILING, _EXHAUSTED (records); or an earlier error. */
 ptcp_ssize ptcp_channel_input(struct ptcp_channel *ch, const uint8_t *buf, size_t len);
 
 /* The received stream ended (the peer's FIN). Returns 0 if the peer's end
  * record had arrived; otherwise fails the channel with
- * PTCP_CHERR_HANDSHAKE_EOF (before the peer was authenticated) or
- * PTCP_CHERR_TRUNCATED and returns it. */
+ * PTCP_ERR_CH_HANDSHAKE_EOF (before the peer was authenticated) or
+ * PTCP_ERR_CH_TRUNCATED and returns it. */
 int ptcp_channel_input_eof(struct ptcp_channel *ch);
 
 /* Copies up to cap bytes of verified plaintext into buf. Returns the count
@@ -185,7 +158,7 @@ size_t ptcp_channel_sealed_size(size_t len);
  * *taken receives the plaintext bytes consumed. Returns the bytes written
  * (0 when len is 0), PTCP_ERR_NOBUF when cap cannot hold a record with at
  * least one byte, PTCP_ERR_STATE before the channel is established,
- * PTCP_ERR_CLOSED after ptcp_channel_close(), PTCP_CHERR_EXHAUSTED, or the
+ * PTCP_ERR_CLOSED after ptcp_channel_close(), PTCP_ERR_CH_EXHAUSTED, or the
  * channel's error. */
 ptcp_ssize ptcp_channel_seal(struct ptcp_channel *ch, const void *in, size_t len,
                              size_t *taken, uint8_t *out, size_t cap);

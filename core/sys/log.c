@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -8,6 +9,16 @@
 static const char *log_prog = "p2ptcp";
 static int log_level = PTCP_LOG_WARN;
 static ptcp_ts log_start;
+static bool log_syslog;
+
+void ptcp_log_set_syslog(bool on)
+{
+	if (on && !log_syslog)
+		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else if (!on && log_syslog)
+		closelog();
+	log_syslog = on;
+}
 
 void ptcp_log_set_prog(const char *prog)
 {
@@ -37,6 +48,12 @@ void ptcp_vlog(int level, const char *fmt, va_list ap)
 
 	if (!ptcp_log_enabled(level))
 		return;
+	if (log_syslog) {
+		static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG };
+
+		vsyslog(prio[level < 0 ? 0 : level > PTCP_LOG_DEBUG ? PTCP_LOG_DEBUG : level], fmt, ap);
+		return;
+	}
 	if (level >= PTCP_LOG_INFO) {
 		uint64_t t = ptcp_ts_elapsed(ptcp_clock_now(), log_start);
 

@@ -9,19 +9,20 @@
 #define PTCP_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
+#include "error.h"
 #include "tstamp.h"
 
-enum ptcp_log_level {
-	PTCP_LOG_ERROR = 0,   /* always shown */
-	PTCP_LOG_WARN,        /* shown by default */
-	PTCP_LOG_INFO,        /* -v: states, drops, retransmissions */
-	PTCP_LOG_DEBUG,       /* -vv: every segment */
-};
+/* Levels: enum ptcp_log_level of the public header (error.h includes it). */
 
 /* Sets the program name put before every line (default "p2ptcp"); the
  * string is not copied. */
 void ptcp_log_set_prog(const char *prog);
+
+/* Sends lines to syslog (facility daemon, the program name as ident)
+ * instead of stderr, from now on; false goes back to stderr. */
+void ptcp_log_set_syslog(bool on);
 
 /* Sets the most verbose level shown (default PTCP_LOG_WARN). */
 void ptcp_log_set_level(int level);

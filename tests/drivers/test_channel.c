@@ -271,9 +271,9 @@ static void test_role_from_keys(void)
 	y[31] = 1;
 	CHECK_INT(ptcp_channel_role_from_keys(x, y), PTCP_CHANNEL_INITIATOR);
 	CHECK_INT(ptcp_channel_role_from_keys(y, x), PTCP_CHANNEL_RESPONDER);
-	CHECK_INT(ptcp_channel_role_from_keys(x, x), PTCP_CHERR_SELF);
+	CHECK_INT(ptcp_channel_role_from_keys(x, x), PTCP_ERR_CH_SELF);
 	memcpy(y, x, 32);
-	CHECK_INT(ptcp_channel_role_from_keys(x, y), PTCP_CHERR_SELF);
+	CHECK_INT(ptcp_channel_role_from_keys(x, y), PTCP_ERR_CH_SELF);
 	CHECK_INT(ptcp_channel_role_from_keys(NULL, y), PTCP_ERR_INVAL);
 	CHECK_INT(ptcp_channel_role_from_keys(x, NULL), PTCP_ERR_INVAL);
 }
@@ -365,7 +365,7 @@ static void test_new_invalid(void)
 	ch = NULL;
 
 	cfg.peer_pk = a.pk;
-	CHECK_INT(ptcp_channel_new(&ch, &cfg), PTCP_CHERR_SELF);
+	CHECK_INT(ptcp_channel_new(&ch, &cfg), PTCP_ERR_CH_SELF);
 	CHECK(ch == NULL);
 	ptcp_channel_free(NULL);
 }
@@ -375,16 +375,16 @@ static void test_strerror(void)
 	const char *seen[32];
 	int n = 0;
 
-	for (int e = PTCP_CHERR_CRYPTO; e <= PTCP_CHERR_PROTOCOL; e++) {
-		const char *s = ptcp_channel_strerror(e);
+	for (int e = PTCP_ERR_CH_CRYPTO; e <= PTCP_ERR_CH_PROTOCOL; e++) {
+		const char *s = ptcp_strerror(e);
 
 		CHECK(s && strcmp(s, "unknown error") != 0);
 		for (int i = 0; i < n; i++)
 			CHECK(strcmp(seen[i], s) != 0);
 		seen[n++] = s;
 	}
-	CHECK(strcmp(ptcp_channel_strerror(PTCP_ERR_NOBUF), ptcp_strerror(PTCP_ERR_NOBUF)) == 0);
-	CHECK(strcmp(ptcp_channel_strerror(-1000), "unknown error") == 0);
+	CHECK(strcmp(ptcp_strerror(PTCP_ERR_NOBUF), ptcp_strerror(PTCP_ERR_NOBUF)) == 0);
+	CHECK(strcmp(ptcp_strerror(-1000), "unknown error") == 0);
 	CHECK(strcmp(ptcp_channel_role_name(PTCP_CHANNEL_INITIATOR), "initiator") == 0);
 	CHECK(strcmp(ptcp_channel_role_name(PTCP_CHANNEL_RESPONDER), "responder") == 0);
 	CHECK(strcmp(ptcp_channel_role_name((enum ptcp_channel_role)9), "?") == 0);
@@ -490,15 +490,15 @@ static void test_wrong_peer(void)
 	uint8_t out[64];
 
 	handshake(ca, cb, FLIGHT);
-	CHECK_INT(ptcp_channel_error(ca), PTCP_CHERR_WRONG_PEER);
+	CHECK_INT(ptcp_channel_error(ca), PTCP_ERR_CH_WRONG_PEER);
 	CHECK(!ptcp_channel_is_established(ca));
 	CHECK(ptcp_channel_peer_pk(ca) == NULL);
 	/* a stopped before signing: b never authenticates a and sees the
 	 * stream end during the handshake. */
 	CHECK(!ptcp_channel_is_established(cb));
-	CHECK_INT(ptcp_channel_input_eof(cb), PTCP_CHERR_HANDSHAKE_EOF);
-	CHECK_INT(ptcp_channel_seal(cb, "x", 1, &taken, out, sizeof(out)), PTCP_CHERR_HANDSHAKE_EOF);
-	CHECK_INT(drain(ca, &got), PTCP_CHERR_WRONG_PEER);
+	CHECK_INT(ptcp_channel_input_eof(cb), PTCP_ERR_CH_HANDSHAKE_EOF);
+	CHECK_INT(ptcp_channel_seal(cb, "x", 1, &taken, out, sizeof(out)), PTCP_ERR_CH_HANDSHAKE_EOF);
+	CHECK_INT(drain(ca, &got), PTCP_ERR_CH_WRONG_PEER);
 	CHECK_EQ(got.len, 0);
 	ptcp_channel_free(ca);
 	ptcp_channel_free(cb);
@@ -518,7 +518,7 @@ static void test_impostor(void)
 	CHECK_INT(ptcp_channel_input(cm, fa, 72), 72);
 	CHECK_INT(ptcp_channel_handshake_output(cm, fm + 72, 64), 64);
 	CHECK_INT(ptcp_channel_input(ca, fm, 72), 72);  /* the id matches... */
-	CHECK_INT(ptcp_channel_input(ca, fm + 72, 64), PTCP_CHERR_AUTH); /* ...the signature cannot */
+	CHECK_INT(ptcp_channel_input(ca, fm + 72, 64), PTCP_ERR_CH_AUTH); /* ...the signature cannot */
 	CHECK(!ptcp_channel_is_established(ca));
 	ptcp_channel_free(ca);
 	ptcp_channel_free(cm);
@@ -582,14 +582,14 @@ static void test_allow_callback(void)
 	CHECK_INT(ptcp_channel_handshake_output(ca, fa + 72, 64), 64);
 	CHECK_INT(ptcp_channel_handshake_output(cb, fb + 72, 64), 64);
 	CHECK_INT(ptcp_channel_input(cb, fa + 72, 64), 64);
-	CHECK_INT(ptcp_channel_input(ca, fb + 72, 64), PTCP_CHERR_NOT_ALLOWED);
-	CHECK_INT(ptcp_channel_error(ca), PTCP_CHERR_NOT_ALLOWED);
+	CHECK_INT(ptcp_channel_input(ca, fb + 72, 64), PTCP_ERR_CH_NOT_ALLOWED);
+	CHECK_INT(ptcp_channel_error(ca), PTCP_ERR_CH_NOT_ALLOWED);
 	CHECK_INT(no.calls, 1);
 	CHECK(ptcp_channel_peer_pk(ca) == NULL);
 	CHECK(ptcp_channel_is_established(cb));  /* b cannot know; a will abort */
 	seal_into(cb, (const uint8_t *)"let me in", 9, 100, &wire);
 	CHECK_INT(deliver(ca, wire.p, wire.len, 0, &(uint32_t){ 1 }, true, &got),
-	          PTCP_CHERR_NOT_ALLOWED);
+	          PTCP_ERR_CH_NOT_ALLOWED);
 	CHECK_EQ(got.len, 0);
 	ptcp_channel_free(ca);
 	ptcp_channel_free(cb);
@@ -602,7 +602,7 @@ static void test_allow_callback(void)
 	CHECK_INT(ptcp_channel_input(cb, fa, 72), 72);
 	CHECK_INT(ptcp_channel_handshake_output(cb, fb + 72, 64), 64);
 	fb[100] ^= 4;
-	CHECK_INT(ptcp_channel_input(ca, fb, FLIGHT), PTCP_CHERR_AUTH);
+	CHECK_INT(ptcp_channel_input(ca, fb, FLIGHT), PTCP_ERR_CH_AUTH);
 	CHECK_INT(tam.calls, 0);
 	ptcp_channel_free(ca);
 	ptcp_channel_free(cb);
@@ -620,8 +620,8 @@ static void test_same_role(void)
 		handshake(ca, cb, FLIGHT);
 		/* Both sides notice, whichever role both picked: no side waits
 		 * for the other to speak first. */
-		CHECK_INT(ptcp_channel_error(ca), PTCP_CHERR_ROLE);
-		CHECK_INT(ptcp_channel_error(cb), PTCP_CHERR_ROLE);
+		CHECK_INT(ptcp_channel_error(ca), PTCP_ERR_CH_ROLE);
+		CHECK_INT(ptcp_channel_error(cb), PTCP_ERR_CH_ROLE);
 		CHECK(!ptcp_channel_is_established(ca));
 		CHECK(!ptcp_channel_is_established(cb));
 		ptcp_channel_free(ca);
@@ -639,8 +639,8 @@ static void test_self(void)
 	uint8_t f[FLIGHT];
 
 	CHECK_INT(ptcp_channel_handshake_output(c1, f, sizeof(f)), 72);
-	CHECK_INT(ptcp_channel_input(c2, f, 72), PTCP_CHERR_SELF);
-	CHECK_INT(ptcp_channel_input(c1, f, 72), PTCP_CHERR_ROLE);
+	CHECK_INT(ptcp_channel_input(c2, f, 72), PTCP_ERR_CH_SELF);
+	CHECK_INT(ptcp_channel_input(c1, f, 72), PTCP_ERR_CH_ROLE);
 	CHECK_INT(log.calls, 0);
 	ptcp_channel_free(c1);
 	ptcp_channel_free(c2);
@@ -654,14 +654,14 @@ static void test_not_a_channel(void)
 
 	pair_new(&p, PTCP_CHANNEL_INITIATOR);
 	CHECK_INT(ptcp_channel_input(p.a, (const uint8_t *)http, 71), 71);  /* not a whole HELLO yet */
-	CHECK_INT(ptcp_channel_input(p.a, (const uint8_t *)http + 71, 1), PTCP_CHERR_PROTOCOL);
+	CHECK_INT(ptcp_channel_input(p.a, (const uint8_t *)http + 71, 1), PTCP_ERR_CH_PROTOCOL);
 	pair_free(&p);
 
 	/* Version 2 of the protocol. */
 	pair_new(&p, PTCP_CHANNEL_INITIATOR);
 	CHECK_INT(ptcp_channel_handshake_output(p.b, f, sizeof(f)), 72);
 	f[6] = 2;
-	CHECK_INT(ptcp_channel_input(p.a, f, 72), PTCP_CHERR_VERSION);
+	CHECK_INT(ptcp_channel_input(p.a, f, 72), PTCP_ERR_CH_VERSION);
 	pair_free(&p);
 }
 
@@ -685,7 +685,7 @@ static void test_weak_ephemeral(void)
 			f[40] = 1;
 		if (k == 2)
 			memcpy(f + 40, order8, 32);
-		CHECK_INT(ptcp_channel_input(p.a, f, 72), PTCP_CHERR_WEAK_KEY);
+		CHECK_INT(ptcp_channel_input(p.a, f, 72), PTCP_ERR_CH_WEAK_KEY);
 		CHECK_EQ(ptcp_channel_handshake_pending(p.a), 0);  /* no AUTH for it */
 		pair_free(&p);
 	}
@@ -707,8 +707,8 @@ static void test_binding_mismatch(void)
 	other[7] ^= 1;
 	CHECK_INT(ptcp_channel_new(&cb, &cfg), 0);
 	handshake(ca, cb, FLIGHT);
-	CHECK_INT(ptcp_channel_error(ca), PTCP_CHERR_AUTH);
-	CHECK_INT(ptcp_channel_error(cb), PTCP_CHERR_AUTH);
+	CHECK_INT(ptcp_channel_error(ca), PTCP_ERR_CH_AUTH);
+	CHECK_INT(ptcp_channel_error(cb), PTCP_ERR_CH_AUTH);
 	ptcp_channel_free(ca);
 	ptcp_channel_free(cb);
 }
@@ -726,7 +726,7 @@ static void test_replayed_handshake(void)
 	CHECK_INT(ptcp_channel_handshake_output(old.a, fa + 72, 64), 64);
 
 	pair_new(&now, PTCP_CHANNEL_INITIATOR);
-	CHECK_INT(ptcp_channel_input(now.b, fa, FLIGHT), PTCP_CHERR_AUTH);
+	CHECK_INT(ptcp_channel_input(now.b, fa, FLIGHT), PTCP_ERR_CH_AUTH);
 	pair_free(&old);
 	pair_free(&now);
 }
@@ -736,16 +736,16 @@ static void test_replayed_handshake(void)
 static int hs_tamper_expect(size_t pos, enum ptcp_channel_role role, uint8_t x)
 {
 	if (pos < 6)
-		return PTCP_CHERR_PROTOCOL;
+		return PTCP_ERR_CH_PROTOCOL;
 	if (pos == 6)
-		return PTCP_CHERR_VERSION;
+		return PTCP_ERR_CH_VERSION;
 	if (pos == 7) {
 		int r = role ^ x;
-		return r == 1 || r == 2 ? PTCP_CHERR_ROLE : PTCP_CHERR_PROTOCOL;
+		return r == 1 || r == 2 ? PTCP_ERR_CH_ROLE : PTCP_ERR_CH_PROTOCOL;
 	}
 	if (pos < 40)
-		return PTCP_CHERR_WRONG_PEER;
-	return PTCP_CHERR_AUTH;
+		return PTCP_ERR_CH_WRONG_PEER;
+	return PTCP_ERR_CH_AUTH;
 }
 
 /* Every byte of one side's flight changed in turn, with three patterns;
@@ -790,7 +790,7 @@ static void test_tamper_handshake_every_byte(void)
 					CHECK_INT(ptcp_channel_error(p.a), 0);
 				} else if (pos < 72) {
 					/* b signed the changed HELLO: a cannot verify that. */
-					CHECK_INT(ptcp_channel_error(p.a), PTCP_CHERR_AUTH);
+					CHECK_INT(ptcp_channel_error(p.a), PTCP_ERR_CH_AUTH);
 				} else {
 					/* Only a's AUTH changed: a is satisfied, but whatever it
 					 * sends is refused. */
@@ -819,15 +819,15 @@ static void test_eof_during_handshake(void)
 	uint8_t f[FLIGHT];
 
 	pair_new(&p, PTCP_CHANNEL_INITIATOR);
-	CHECK_INT(ptcp_channel_input_eof(p.a), PTCP_CHERR_HANDSHAKE_EOF);
+	CHECK_INT(ptcp_channel_input_eof(p.a), PTCP_ERR_CH_HANDSHAKE_EOF);
 	pair_free(&p);
 
 	/* After the HELLO, before the AUTH. */
 	pair_new(&p, PTCP_CHANNEL_INITIATOR);
 	CHECK_INT(ptcp_channel_handshake_output(p.b, f, sizeof(f)), 72);
 	CHECK_INT(ptcp_channel_input(p.a, f, 72), 72);
-	CHECK_INT(ptcp_channel_input_eof(p.a), PTCP_CHERR_HANDSHAKE_EOF);
-	CHECK_INT(ptcp_channel_input_eof(p.a), PTCP_CHERR_HANDSHAKE_EOF);
+	CHECK_INT(ptcp_channel_input_eof(p.a), PTCP_ERR_CH_HANDSHAKE_EOF);
+	CHECK_INT(ptcp_channel_input_eof(p.a), PTCP_ERR_CH_HANDSHAKE_EOF);
 	pair_free(&p);
 }
 
@@ -1077,14 +1077,14 @@ static void test_replay(void)
 	struct buf got = { 0 };
 
 	recs_new(&r);
-	CHECK_INT(feed_recs(&r, (const int[]){ 0, 0 }, 2, false, &got), PTCP_CHERR_REPLAY);
+	CHECK_INT(feed_recs(&r, (const int[]){ 0, 0 }, 2, false, &got), PTCP_ERR_CH_REPLAY);
 	CHECK(got.len == strlen(TEXT[0]) && memcmp(got.p, TEXT[0], got.len) == 0);
 	recs_free(&r);
 	buf_free(&got);
 
 	/* An older record much later. */
 	recs_new(&r);
-	CHECK_INT(feed_recs(&r, (const int[]){ 0, 1, 2, 1 }, 4, false, &got), PTCP_CHERR_REPLAY);
+	CHECK_INT(feed_recs(&r, (const int[]){ 0, 1, 2, 1 }, 4, false, &got), PTCP_ERR_CH_REPLAY);
 	CHECK_EQ(got.len, strlen(TEXT[0]) + strlen(TEXT[1]) + strlen(TEXT[2]));
 	recs_free(&r);
 	buf_free(&got);
@@ -1096,13 +1096,13 @@ static void test_swapped(void)
 	struct buf got = { 0 };
 
 	recs_new(&r);
-	CHECK_INT(feed_recs(&r, (const int[]){ 1, 0 }, 2, false, &got), PTCP_CHERR_REORDER);
+	CHECK_INT(feed_recs(&r, (const int[]){ 1, 0 }, 2, false, &got), PTCP_ERR_CH_REORDER);
 	CHECK_EQ(got.len, 0);
 	recs_free(&r);
 	buf_free(&got);
 
 	recs_new(&r);
-	CHECK_INT(feed_recs(&r, (const int[]){ 0, 2, 1 }, 3, false, &got), PTCP_CHERR_REORDER);
+	CHECK_INT(feed_recs(&r, (const int[]){ 0, 2, 1 }, 3, false, &got), PTCP_ERR_CH_REORDER);
 	CHECK(got.len == strlen(TEXT[0]) && memcmp(got.p, TEXT[0], got.len) == 0);
 	recs_free(&r);
 	buf_free(&got);
@@ -1114,13 +1114,13 @@ static void test_dropped(void)
 	struct buf got = { 0 };
 
 	recs_new(&r);
-	CHECK_INT(feed_recs(&r, (const int[]){ 1, 2, 3 }, 3, true, &got), PTCP_CHERR_REORDER);
+	CHECK_INT(feed_recs(&r, (const int[]){ 1, 2, 3 }, 3, true, &got), PTCP_ERR_CH_REORDER);
 	CHECK_EQ(got.len, 0);
 	recs_free(&r);
 	buf_free(&got);
 
 	recs_new(&r);
-	CHECK_INT(feed_recs(&r, (const int[]){ 0, 1, 3 }, 3, true, &got), PTCP_CHERR_REORDER);
+	CHECK_INT(feed_recs(&r, (const int[]){ 0, 1, 3 }, 3, true, &got), PTCP_ERR_CH_REORDER);
 	CHECK_EQ(got.len, strlen(TEXT[0]) + strlen(TEXT[1]));
 	CHECK(!ptcp_channel_read_eof(r.p.b));
 	recs_free(&r);
@@ -1134,7 +1134,7 @@ static void test_truncated(void)
 
 	/* FIN where the end record should be. */
 	recs_new(&r);
-	CHECK_INT(feed_recs(&r, (const int[]){ 0, 1, 2 }, 3, true, &got), PTCP_CHERR_TRUNCATED);
+	CHECK_INT(feed_recs(&r, (const int[]){ 0, 1, 2 }, 3, true, &got), PTCP_ERR_CH_TRUNCATED);
 	CHECK_EQ(got.len, strlen(TEXT[0]) + strlen(TEXT[1]) + strlen(TEXT[2]));
 	CHECK(!ptcp_channel_read_eof(r.p.b));
 	recs_free(&r);
@@ -1145,7 +1145,7 @@ static void test_truncated(void)
 	for (size_t cut = 1; cut < 30; cut += 9) {
 		recs_new(&r);
 		CHECK_INT(deliver(r.p.b, r.wire.p, r.off[1] + cut, 0, &(uint32_t){ 5 }, true, &got),
-		          PTCP_CHERR_TRUNCATED);
+		          PTCP_ERR_CH_TRUNCATED);
 		CHECK(got.len == strlen(TEXT[0]) && memcmp(got.p, TEXT[0], got.len) == 0);
 		recs_free(&r);
 		buf_free(&got);
@@ -1153,7 +1153,7 @@ static void test_truncated(void)
 
 	/* FIN right after the handshake. */
 	recs_new(&r);
-	CHECK_INT(ptcp_channel_input_eof(r.p.b), PTCP_CHERR_TRUNCATED);
+	CHECK_INT(ptcp_channel_input_eof(r.p.b), PTCP_ERR_CH_TRUNCATED);
 	recs_free(&r);
 }
 
@@ -1178,7 +1178,7 @@ static void test_trailing(void)
 			buf_add(&wire, again, first);
 		}
 		CHECK_INT(deliver(p.b, wire.p, wire.len, 0, &(uint32_t){ 8 }, false, &got),
-		          PTCP_CHERR_TRAILING);
+		          PTCP_ERR_CH_TRAILING);
 		CHECK(got.len == 4 && memcmp(got.p, "data", 4) == 0);
 		CHECK(!ptcp_channel_read_eof(p.b));
 		pair_free(&p);
@@ -1195,7 +1195,7 @@ static void test_reflected_and_foreign(void)
 
 	recs_new(&r);
 	CHECK_INT(deliver(r.p.a, r.wire.p, r.off[1], 0, &(uint32_t){ 1 }, false, &got),
-	          PTCP_CHERR_TAMPERED);
+	          PTCP_ERR_CH_TAMPERED);
 	CHECK_EQ(got.len, 0);
 	recs_free(&r);
 
@@ -1206,7 +1206,7 @@ static void test_reflected_and_foreign(void)
 	CHECK_EQ(r.wire.len, s.wire.len);
 	CHECK(memcmp(r.wire.p + 11, s.wire.p + 11, r.off[1] - 11) != 0);
 	CHECK_INT(deliver(s.p.b, r.wire.p, r.off[1], 0, &(uint32_t){ 1 }, false, &got),
-	          PTCP_CHERR_TAMPERED);
+	          PTCP_ERR_CH_TAMPERED);
 	CHECK_EQ(got.len, 0);
 	recs_free(&r);
 	recs_free(&s);
@@ -1222,13 +1222,13 @@ static void test_bad_headers(void)
 	 * waiting for 16 KiB that cannot verify. */
 	pair_up(&p, PTCP_CHANNEL_INITIATOR);
 	CHECK_INT(ptcp_channel_input(p.b, h, 10), 10);
-	CHECK_INT(ptcp_channel_input(p.b, h + 10, 1), PTCP_CHERR_MALFORMED);
+	CHECK_INT(ptcp_channel_input(p.b, h + 10, 1), PTCP_ERR_CH_MALFORMED);
 	pair_free(&p);
 
 	pair_up(&p, PTCP_CHANNEL_INITIATOR);
 	h[9] = 0xff;
 	h[10] = 0xff;
-	CHECK_INT(ptcp_channel_input(p.b, h, 11), PTCP_CHERR_MALFORMED);
+	CHECK_INT(ptcp_channel_input(p.b, h, 11), PTCP_ERR_CH_MALFORMED);
 	pair_free(&p);
 
 	/* An end record that claims content. */
@@ -1236,7 +1236,7 @@ static void test_bad_headers(void)
 	h[0] = PTCP_CHANNEL_REC_END;
 	h[9] = 0;
 	h[10] = 1;
-	CHECK_INT(ptcp_channel_input(p.b, h, 11), PTCP_CHERR_MALFORMED);
+	CHECK_INT(ptcp_channel_input(p.b, h, 11), PTCP_ERR_CH_MALFORMED);
 	pair_free(&p);
 
 	/* Unknown types. */
@@ -1245,14 +1245,14 @@ static void test_bad_headers(void)
 		h[0] = (uint8_t)t;
 		h[10] = 0;
 		CHECK_INT(ptcp_channel_input(p.b, h, 11),
-		          t == PTCP_CHANNEL_REC_DATA || t == PTCP_CHANNEL_REC_END ? 11 : PTCP_CHERR_MALFORMED);
+		          t == PTCP_CHANNEL_REC_DATA || t == PTCP_CHANNEL_REC_END ? 11 : PTCP_ERR_CH_MALFORMED);
 		pair_free(&p);
 	}
 
 	/* A well-formed header and a forged body. */
 	pair_up(&p, PTCP_CHANNEL_INITIATOR);
 	uint8_t forged[11 + 4 + 16] = { PTCP_CHANNEL_REC_DATA, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 'e', 'v', 'i', 'l' };
-	CHECK_INT(ptcp_channel_input(p.b, forged, sizeof(forged)), PTCP_CHERR_TAMPERED);
+	CHECK_INT(ptcp_channel_input(p.b, forged, sizeof(forged)), PTCP_ERR_CH_TAMPERED);
 	pair_free(&p);
 }
 
@@ -1278,12 +1278,12 @@ static void test_tamper_record_every_byte(void)
 			wire.p[pos] ^= xs[k];
 			err = deliver(p.b, wire.p, wire.len, pos % 2 ? 1 : 0, &rng, true, &got);
 			if (pos == 0)
-				CHECK_INT(err, PTCP_CHERR_MALFORMED);
+				CHECK_INT(err, PTCP_ERR_CH_MALFORMED);
 			else if (pos == 9 || pos == 10)
-				CHECK(err == PTCP_CHERR_MALFORMED || err == PTCP_CHERR_TAMPERED ||
-				      err == PTCP_CHERR_TRUNCATED);
+				CHECK(err == PTCP_ERR_CH_MALFORMED || err == PTCP_ERR_CH_TAMPERED ||
+				      err == PTCP_ERR_CH_TRUNCATED);
 			else
-				CHECK_INT(err, PTCP_CHERR_TAMPERED);
+				CHECK_INT(err, PTCP_ERR_CH_TAMPERED);
 			CHECK_EQ(got.len, 0);
 			CHECK(!ptcp_channel_read_eof(p.b));
 			pair_free(&p);
@@ -1311,8 +1311,8 @@ static void test_tamper_end_record(void)
 		seal_close(p.a, &wire);
 		wire.p[at + pos] ^= 0x01;
 		err = deliver(p.b, wire.p, wire.len, 0, &(uint32_t){ 3 }, true, &got);
-		CHECK(err == PTCP_CHERR_TAMPERED || err == PTCP_CHERR_MALFORMED ||
-		      err == PTCP_CHERR_TRUNCATED);
+		CHECK(err == PTCP_ERR_CH_TAMPERED || err == PTCP_ERR_CH_MALFORMED ||
+		      err == PTCP_ERR_CH_TRUNCATED);
 		CHECK_EQ(got.len, 7);
 		CHECK(!ptcp_channel_read_eof(p.b));
 		pair_free(&p);
@@ -1330,15 +1330,15 @@ static void test_failed_stays_failed(void)
 	size_t taken;
 
 	recs_new(&r);
-	CHECK_INT(feed_recs(&r, (const int[]){ 1 }, 1, false, &got), PTCP_CHERR_REORDER);
-	CHECK_INT(feed_recs(&r, (const int[]){ 0 }, 1, false, &got), PTCP_CHERR_REORDER);
+	CHECK_INT(feed_recs(&r, (const int[]){ 1 }, 1, false, &got), PTCP_ERR_CH_REORDER);
+	CHECK_INT(feed_recs(&r, (const int[]){ 0 }, 1, false, &got), PTCP_ERR_CH_REORDER);
 	CHECK_EQ(got.len, 0);
-	CHECK_INT(ptcp_channel_read(r.p.b, out, sizeof(out)), PTCP_CHERR_REORDER);
-	CHECK_INT(ptcp_channel_seal(r.p.b, "x", 1, &taken, out, sizeof(out)), PTCP_CHERR_REORDER);
-	CHECK_INT(ptcp_channel_close(r.p.b, out, sizeof(out)), PTCP_CHERR_REORDER);
-	CHECK_INT(ptcp_channel_handshake_output(r.p.b, out, sizeof(out)), PTCP_CHERR_REORDER);
-	CHECK_INT(ptcp_channel_input_eof(r.p.b), PTCP_CHERR_REORDER);
-	CHECK_INT(ptcp_channel_error(r.p.b), PTCP_CHERR_REORDER);
+	CHECK_INT(ptcp_channel_read(r.p.b, out, sizeof(out)), PTCP_ERR_CH_REORDER);
+	CHECK_INT(ptcp_channel_seal(r.p.b, "x", 1, &taken, out, sizeof(out)), PTCP_ERR_CH_REORDER);
+	CHECK_INT(ptcp_channel_close(r.p.b, out, sizeof(out)), PTCP_ERR_CH_REORDER);
+	CHECK_INT(ptcp_channel_handshake_output(r.p.b, out, sizeof(out)), PTCP_ERR_CH_REORDER);
+	CHECK_INT(ptcp_channel_input_eof(r.p.b), PTCP_ERR_CH_REORDER);
+	CHECK_INT(ptcp_channel_error(r.p.b), PTCP_ERR_CH_REORDER);
 	CHECK(!ptcp_channel_is_established(r.p.b));
 	CHECK(!ptcp_channel_read_eof(r.p.b));
 	recs_free(&r);
@@ -1347,8 +1347,8 @@ static void test_failed_stays_failed(void)
 	/* A failure while plaintext waits: the plaintext is dropped. */
 	recs_new(&r);
 	CHECK_INT(ptcp_channel_input(r.p.b, r.wire.p, r.off[1]), (ptcp_ssize)r.off[1]);
-	CHECK_INT(ptcp_channel_input_eof(r.p.b), PTCP_CHERR_TRUNCATED);
-	CHECK_INT(ptcp_channel_read(r.p.b, out, sizeof(out)), PTCP_CHERR_TRUNCATED);
+	CHECK_INT(ptcp_channel_input_eof(r.p.b), PTCP_ERR_CH_TRUNCATED);
+	CHECK_INT(ptcp_channel_read(r.p.b, out, sizeof(out)), PTCP_ERR_CH_TRUNCATED);
 	recs_free(&r);
 }
 

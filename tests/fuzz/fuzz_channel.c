@@ -376,7 +376,7 @@ static void run_script(const uint8_t *data, size_t size)
 		/* Untouched records all arrive; the end is clean only after a
 		 * close. */
 		REQUIRE(s.released == sealed);
-		REQUIRE(s.err == (closed ? 0 : PTCP_CHERR_TRUNCATED));
+		REQUIRE(s.err == (closed ? 0 : PTCP_ERR_CH_TRUNCATED));
 		REQUIRE(ptcp_channel_read_eof(r) == closed);
 	}
 	ptcp_channel_free(i);
