@@ -159,6 +159,19 @@ fail:
 	return rv;
 }
 
+int ptcp_rawsock_set_any(struct ptcp_rawsock *rs)
+{
+	struct sock_filter insns[PTCP_BPF_MAX];
+	struct ptcp_endpoint any = rs->local;
+	int n;
+
+	memset(any.addr, 0, sizeof(any.addr));
+	n = ptcp_bpf_tcp_port(insns, PTCP_BPF_MAX, &any);
+	if (n < 0)
+		return -EINVAL;
+	return attach(rs->fd, insns, n);
+}
+
 int ptcp_rawsock_set_addr(struct ptcp_rawsock *rs, const struct ptcp_endpoint *addr)
 {
 	struct ptcp_endpoint old = rs->local;
@@ -233,6 +246,72 @@ int ptcp_rawsock_send_many(struct ptcp_rawsock *rs, const struct ptcp_endpoint *
 	to_sockaddr(&sin, dst);
 	sin.sin_port = 0;
 	return ptcp_send_batch(rs->fd, segs, n, &sin, sizeof(sin));
+}
+
+/* ptcp_rawsock_send_tx(): per message the address, and room for
+ * IP_PKTINFO and IP_TTL, for one sendmmsg(2) chunk at a time. */
+struct tx_batch {
+	const struct ptcp_rawsock_tx *tx;
+	struct tx_slot {
+		struct sockaddr_in sin;
+		struct iovec iov;
+		union {
+			char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctl;
+	} slots[PTCP_SENDBATCH_CHUNK];
+};
+
+static void fill_tx(void *user, unsigned i, struct mmsghdr *msg)
+{
+	struct tx_batch *b = user;
+	const struct ptcp_rawsock_tx *t = &b->tx[i];
+	struct tx_slot *sl = &b->slots[i % PTCP_SENDBATCH_CHUNK];
+	struct msghdr *mh = &msg->msg_hdr;
+	struct in_pktinfo pi;
+	struct cmsghdr *cm;
+	int ttl = t->ttl;
+
+	to_sockaddr(&sl->sin, &t->dst);
+	sl->sin.sin_port = 0;
+	sl->iov.iov_base = (void *)t->seg;
+	sl->iov.iov_len = t->len;
+	mh->msg_name = &sl->sin;
+	mh->msg_namelen = sizeof(sl->sin);
+	mh->msg_iov = &sl->iov;
+	mh->msg_iovlen = 1;
+	memset(&sl->ctl, 0, sizeof(sl->ctl));
+	mh->msg_control = sl->ctl.buf;
+	mh->msg_controllen = CMSG_SPACE(sizeof(pi)) + (ttl ? CMSG_SPACE(sizeof(int)) : 0);
+	cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = IPPROTO_IP;
+	cm->cmsg_type = IP_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(sizeof(pi));
+	memset(&pi, 0, sizeof(pi));
+	memcpy(&pi.ipi_spec_dst, t->src.addr, 4);
+	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	if (ttl) {
+		cm = CMSG_NXTHDR(mh, cm);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_TTL;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &ttl, sizeof(int));
+	}
+}
+
+int ptcp_rawsock_send_tx(struct ptcp_rawsock *rs, const struct ptcp_rawsock_tx *tx, unsigned n)
+{
+	struct tx_batch b;
+	unsigned i;
+	int rv;
+
+	for (i = 0; i < n; i++)
+		if (tx[i].dst.family != PTCP_AF_INET || tx[i].src.family != PTCP_AF_INET)
+			return -EAFNOSUPPORT;
+	if ((rv = set_ttl(rs, 0)) != 0)
+		return rv;
+	b.tx = tx;
+	return ptcp_send_each(rs->fd, n, fill_tx, &b);
 }
 
 int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t *buf, size_t cap, struct ptcp_rawsock_rx *rx)

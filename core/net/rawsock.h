@@ -80,6 +80,13 @@ int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local
  * rs->local is then as before. */
 int ptcp_rawsock_set_addr(struct ptcp_rawsock *rs, const struct ptcp_endpoint *addr);
 
+/* Lets in our port's segments to every address of this host, for a
+ * socket opened with 0.0.0.0 that sends each segment with its own source
+ * (ptcp_rawsock_send_tx()): a node whose connections go out from more
+ * than one address, or from one it learns later. Returns 0 or the -errno
+ * of setsockopt(2). */
+int ptcp_rawsock_set_any(struct ptcp_rawsock *rs);
+
 /* Closes the sockets and releases the lock. Safe on a closed or
  * zeroed-then-failed rawsock. */
 void ptcp_rawsock_close(struct ptcp_rawsock *rs);
@@ -103,6 +110,26 @@ int ptcp_rawsock_send(struct ptcp_rawsock *rs, const struct ptcp_endpoint *dst,
  * -ENOBUFS/-EAGAIN are local drops, anything else a failure. */
 int ptcp_rawsock_send_many(struct ptcp_rawsock *rs, const struct ptcp_endpoint *dst,
                            const struct iovec *segs, unsigned n);
+
+/* One segment of ptcp_rawsock_send_tx(): where it goes and where from. */
+struct ptcp_rawsock_tx {
+	const uint8_t *seg;         /* TCP header and payload, checksum filled
+	                               in for src and dst */
+	size_t len;
+	struct ptcp_endpoint src;   /* our address for this segment (the IP
+	                               source, set with IP_PKTINFO: the socket
+	                               may be bound to the wildcard); port
+	                               ignored */
+	struct ptcp_endpoint dst;   /* the peer; port ignored */
+	uint8_t ttl;                /* 0: the route's default, else IP_TTL for
+	                               this segment only */
+};
+
+/* Sends tx[0..n), each with its own source, destination and TTL, with as
+ * few sendmmsg(2) calls as possible. Returns the number the kernel took
+ * (the rest are lost locally, as ptcp_rawsock_send() describes), or
+ * -errno when it took none; -EAFNOSUPPORT if an endpoint is not IPv4. */
+int ptcp_rawsock_send_tx(struct ptcp_rawsock *rs, const struct ptcp_rawsock_tx *tx, unsigned n);
 
 /* Reads one packet into buf[0..cap) without blocking and finds its TCP
  * segment (ip.h).
