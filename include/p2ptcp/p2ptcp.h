@@ -1,21 +1,56 @@
 /* libp2ptcp: direct TCP connections between peers behind NATs.
  *
- * The library's one public header. So far it holds what the whole
- * project shares: the error codes, one space for the engine, the secure
- * channel, the rendezvous and the host, with ptcp_strerror(); and the log
- * levels. */
+ * A program includes this one header and links with
+ * `pkg-config --cflags --libs p2ptcp`. docs/library.md tours the API with
+ * examples/p2ptcp-cat.c.
+ *
+ * The model
+ * ---------
+ * A *node* (ptcp_node) owns one local TCP port: a raw socket for it, the
+ * kernel socket that reserves it, the firewall table that keeps the
+ * kernel's own TCP off it, a userspace TCP stack with many connections,
+ * and, when a rendezvous server is configured, one registration with it.
+ * Every connection to another peer is a *peer* (ptcp_peer): a TCP
+ * connection through both NATs (a simultaneous open from the port the
+ * rendezvous saw), and over it, unless turned off, the secure channel
+ * that proves both peer ids and encrypts the stream.
+ *
+ * The node runs on the caller's libevent event_base and never blocks.
+ * The library installs no signal handler, never touches stdin, stdout or
+ * stderr, and keeps no global state: every log line goes to the
+ * callbacks' log function. Two nodes in one process are independent.
+ *
+ * Functions return 0 (or a non-negative count) on success and a negative
+ * PTCP_ERR_* value on failure; ptcp_strerror() turns one into a sentence.
+ * Callbacks run from inside the event loop; a callback may call any
+ * function of this header, including ptcp_peer_close() on its own peer,
+ * but not ptcp_node_free() on its own node (use ptcp_node_close()).
+ *
+ * Peer ids are Ed25519 public keys, PTCP_ID_LEN bytes; ptcp_id_parse()
+ * and ptcp_id_format() convert the text form `p2ptcp id` prints. */
 #ifndef P2PTCP_H
 #define P2PTCP_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <p2ptcp/version.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+struct event_base;
+struct sockaddr;
+
+typedef struct ptcp_node ptcp_node;
+typedef struct ptcp_peer ptcp_peer;
+
+#define PTCP_ID_LEN 32          /* bytes of a peer id (Ed25519 public key) */
+#define PTCP_ID_TEXT_MAX 96     /* bytes that hold any peer id text, with a label */
+#define PTCP_RENDEZVOUS_PORT 7450
 
 /* --- errors: one space for the whole library ---------------------------- */
 
@@ -95,6 +130,20 @@ enum ptcp_error {
  * error". Never returns NULL. */
 const char *ptcp_strerror(int err);
 
+/* The library's version, e.g. "0.2.0" (PTCP_VERSION_STR of the build). */
+const char *ptcp_version(void);
+
+/* --- peer ids ------------------------------------------------------------ */
+
+/* Parses a peer id as `p2ptcp id` prints it (an optional "label-" first).
+ * Returns 0, or PTCP_ERR_INVAL with a one-line reason that quotes the
+ * text in err[0..errlen) (may be NULL). */
+int ptcp_id_parse(uint8_t id[PTCP_ID_LEN], const char *text, char *err, size_t errlen);
+
+/* Writes the text form of id into buf. Returns its length, or
+ * PTCP_ERR_NOBUF when cap < PTCP_ID_TEXT_MAX would not hold it. */
+int ptcp_id_format(const uint8_t id[PTCP_ID_LEN], char *buf, size_t cap);
+
 /* --- logging --------------------------------------------------------------- */
 
 enum ptcp_log_level {
@@ -104,6 +153,296 @@ enum ptcp_log_level {
 	PTCP_LOG_INFO,        /* steps: states, punching, the channel (-v) */
 	PTCP_LOG_DEBUG,       /* every segment (-vv) */
 };
+
+/* --- settings --------------------------------------------------------------- */
+
+typedef struct ptcp_settings {
+	/* Who we are: the key directory (`p2ptcp keygen`), NULL for
+	 * $XDG_CONFIG_HOME/p2ptcp. Needed with a rendezvous server or the
+	 * secure channel; a node in direct mode without encryption loads no
+	 * key. */
+	const char *key_dir;
+
+	/* The rendezvous server, "HOST[:PORT]" (a bare domain is looked up as
+	 * SRV _p2ptcp._tcp.<domain> first), or NULL for direct mode only. */
+	const char *rendezvous;
+	/* The server's id, pinned: a server with another key is refused
+	 * (PTCP_ERR_RDV_KEY). NULL: any server key. */
+	const char *rendezvous_key;
+
+	/* The local endpoint: address ("10.0.0.2"; NULL: any address of this
+	 * host) and port (0: a free port the kernel picks). */
+	const char *local_addr;
+	uint16_t local_port;
+
+	/* Serving: at most this many peers at once (default 64); a peer
+	 * beyond it is told PTCP_ERR_BUSY. */
+	unsigned max_peers;
+
+	/* The secure channel (default on): both peer ids proven, the stream
+	 * encrypted. Off, bytes go on the wire as they are. */
+	bool encrypt;
+	/* ns from ESTABLISHED to a finished channel handshake (default 10 s);
+	 * a peer that takes longer is reset (PTCP_ERR_HANDSHAKE_TIMEOUT). */
+	uint64_t handshake_timeout;
+
+	/* Hole punching: SYNs every punch_interval ns (default 200 ms) for
+	 * punch_window ns (default 10 s); the first SYN carries IP TTL
+	 * first_syn_ttl (default 2; 0 = the route's). */
+	uint64_t punch_interval;
+	uint64_t punch_window;
+	uint8_t first_syn_ttl;
+	/* ns the rendezvous server may hold a connect request while the peer
+	 * is registered but busy or between sessions (default 30 s). */
+	uint64_t connect_wait;
+
+	/* TCP: buffers in bytes (default 256 KiB each), keepalive (default
+	 * 25 s idle, then 5 probes 6 s apart: an idle session keeps NAT
+	 * mappings open and a vanished peer is noticed within a minute),
+	 * and the user timeout: data unacknowledged this long ends the
+	 * connection (default 60 s; 0 = only the retransmission limit). */
+	uint32_t sndbuf;
+	uint32_t rcvbuf;
+	uint64_t keepalive_idle;      /* ns; 0 = no keepalive */
+	uint64_t keepalive_interval;  /* ns */
+	unsigned keepalive_count;
+	uint64_t user_timeout;        /* ns */
+
+	/* ns to keep a connection's TIME-WAIT when the node closes, so that
+	 * a retransmitted FIN is still acknowledged (-1: automatic, twice the
+	 * RTO, at least 200 ms, at most 2 MSL). */
+	int64_t linger;
+
+	/* Segmentation offload through a packet socket once established
+	 * (default off: it bypasses this host's netfilter, docs/driver.md). */
+	bool gso;
+	/* After setup the node gives up every capability it no longer needs
+	 * and, unless this is set, also empties the bounding set and sets
+	 * no_new_privs, so that nothing it runs can gain any (a program that
+	 * starts other programs on the peers' behalf, like `listen --exec`,
+	 * may want their privileges left as they are). */
+	bool keep_bounding_set;
+
+	/* Wipe our key from memory as soon as no more need it: once the
+	 * first peer's secure channel has its own copy (a program that makes
+	 * one connection). The node then registers no more: a lost
+	 * rendezvous is not retried, and later requests fail with
+	 * PTCP_ERR_IDENTITY. */
+	bool forget_key;
+
+	/* Write every segment sent and received to this pcap file (mode
+	 * 0600, never through a symbolic link), or NULL. */
+	const char *pcap_path;
+
+	/* The most verbose level given to callbacks.log (default
+	 * PTCP_LOG_NOTICE). */
+	enum ptcp_log_level log_level;
+} ptcp_settings;
+
+/* Fills *s with the defaults named above. */
+void ptcp_settings_default(ptcp_settings *s);
+
+/* --- callbacks ---------------------------------------------------------------- */
+
+/* What happened to the node (callbacks.node_event). */
+enum ptcp_node_event {
+	PTCP_NODE_REGISTERED = 1,  /* registered with the rendezvous server; for
+	                              a listening node, peers can now reach us */
+	PTCP_NODE_RDV_LOST,        /* the registration is gone (err says why);
+	                              a listening node tries again after
+	                              retry_in ns, with backoff */
+	PTCP_NODE_CLOSED,          /* ptcp_node_close() finished: every peer has
+	                              ended; the node may be freed now */
+};
+
+/* How a peer came and went: for the one log line per session. */
+typedef struct ptcp_peer_info {
+	uint8_t id[PTCP_ID_LEN];      /* the peer's id: proven by the channel once
+	                                 open (all zero in direct mode without a
+	                                 channel) */
+	bool id_proven;               /* the secure channel verified id */
+	bool encrypted;
+	char remote[64];              /* "203.0.113.7:4000": the peer's endpoint */
+	char local[64];               /* ours */
+	uint64_t started;             /* CLOCK_MONOTONIC ns: request or match */
+	uint64_t established;         /* ... TCP established, 0 = never */
+	uint64_t opened;              /* ... channel open (peer_open), 0 = never */
+	uint64_t ended;               /* ... peer_closed, 0 while running */
+	uint64_t bytes_in, bytes_out; /* application bytes each way */
+	uint64_t retransmits;         /* TCP segments sent again */
+	uint64_t srtt;                /* ns, smoothed round trip */
+	char detail[256];             /* one line on how it ended, in the
+	                                 library's words ("rendezvous server
+	                                 203.0.113.10:7450 refused the
+	                                 connection"); "" when clean or when
+	                                 ptcp_strerror() says all */
+} ptcp_peer_info;
+
+typedef struct ptcp_callbacks {
+	/* One line (no newline) at level; NULL: no logging. */
+	void (*log)(void *user, enum ptcp_log_level level, const char *line);
+
+	/* The node: see enum ptcp_node_event. err is 0 or why, detail one
+	 * line about it ("" if none); retry_in is for PTCP_NODE_RDV_LOST (0:
+	 * nothing more will be tried). Optional. */
+	void (*node_event)(ptcp_node *node, void *user, enum ptcp_node_event ev, int err,
+	                   uint64_t retry_in, const char *detail);
+
+	/* A listening node: decides whether the authenticated peer id may
+	 * connect. Called after the secure channel verified the id (never on
+	 * the rendezvous server's word alone). NULL: everyone whom
+	 * ptcp_node_listen()'s allow list admits. */
+	bool (*peer_allow)(ptcp_node *node, void *user, const uint8_t id[PTCP_ID_LEN]);
+
+	/* A listening node: a new peer is on its way (matched, punching).
+	 * Set its user pointer here (ptcp_peer_set_user). Optional. */
+	void (*peer_new)(ptcp_peer *peer, void *user);
+
+	/* The peer is connected and, with the channel, authenticated: data
+	 * may flow. The first callback after which ptcp_peer_write() takes
+	 * bytes. */
+	void (*peer_open)(ptcp_peer *peer, void *user);
+
+	/* Bytes are ready for ptcp_peer_read() (or its end: read returns
+	 * PTCP_ERR_EOF). Edge-triggered: called when something arrives after
+	 * ptcp_peer_read() returned 0 (and once after peer_open); read until
+	 * it returns 0 to be called again. Until the application reads, the
+	 * peer's window closes: that is the backpressure. */
+	void (*peer_readable)(ptcp_peer *peer, void *user);
+
+	/* ptcp_peer_write() has room again after it took less than asked
+	 * (edge-triggered like peer_readable). */
+	void (*peer_writable)(ptcp_peer *peer, void *user);
+
+	/* The last call for this peer: err is 0 for a clean close both ways,
+	 * else why it ended. info describes the session. The peer is freed
+	 * when this returns. */
+	void (*peer_closed)(ptcp_peer *peer, void *user, int err, const ptcp_peer_info *info);
+} ptcp_callbacks;
+
+/* --- the node ------------------------------------------------------------------ */
+
+/* Creates a node on base: checks privileges, loads the key if needed,
+ * opens the raw socket, reserves the local port and installs the firewall
+ * table, and then drops every capability it no longer needs. Nothing is
+ * sent yet. cb and user are kept; settings are copied.
+ *
+ * Returns 0 with *out set, or
+ *   PTCP_ERR_INVAL          a setting is out of range (the log says which)
+ *   PTCP_ERR_PERM           missing CAP_NET_RAW or CAP_NET_ADMIN
+ *   PTCP_ERR_ADDRINUSE      another socket holds local_port
+ *   PTCP_ERR_PORT_SERVED    another p2ptcp serves local_port
+ *   PTCP_ERR_ADDRNOTAVAIL   local_addr is not an address of this host
+ *   PTCP_ERR_FIREWALL       nftables cannot be used
+ *   PTCP_ERR_IDENTITY       the key cannot be loaded
+ *   PTCP_ERR_NOMEM, PTCP_ERR_SYSTEM */
+int ptcp_node_new(ptcp_node **out, struct event_base *base, const ptcp_settings *settings,
+                  const ptcp_callbacks *cb, void *user);
+
+/* Frees the node at once: every peer is reset (no peer_closed calls), the
+ * registration and the firewall table are gone. NULL is allowed. */
+void ptcp_node_free(ptcp_node *node);
+
+/* Ends the node gracefully: no new peers; open peers are shut down as by
+ * ptcp_peer_shutdown() and get their peer_closed; TIME-WAIT is kept as
+ * long as useful; then node_event PTCP_NODE_CLOSED. Peers that have not
+ * ended after timeout ns are reset. Returns 0 or PTCP_ERR_STATE (already
+ * closing). */
+int ptcp_node_close(ptcp_node *node, uint64_t timeout);
+
+/* Registers with the rendezvous server and serves every peer that asks
+ * for us, as many at once as settings.max_peers, each with peer_new,
+ * then peer_open once its id is proven. allow[0..n_allow) restricts who
+ * the server matches us with (0: anyone; the callback peer_allow still
+ * decides on the proven id). The registration is kept and renewed: after
+ * a server restart or outage the node registers again with backoff.
+ * Returns 0, PTCP_ERR_NO_RENDEZVOUS, PTCP_ERR_STATE (already listening)
+ * or PTCP_ERR_INVAL (more than 8 allowed ids). Later failures come as
+ * node_event PTCP_NODE_RDV_LOST. */
+int ptcp_node_listen(ptcp_node *node, const uint8_t (*allow)[PTCP_ID_LEN], unsigned n_allow);
+
+/* Asks the rendezvous server for the peer id and connects to it: the
+ * callbacks follow (peer_open, or peer_closed with why it failed:
+ * PTCP_ERR_UNKNOWN_PEER, PTCP_ERR_NOT_AUTHORISED, PTCP_ERR_BUSY,
+ * PTCP_ERR_SYMMETRIC_NAT, PTCP_ERR_PUNCH_TIMEOUT, a channel error...).
+ * peer_user is the peer's user pointer. Returns 0 with *out set, or
+ * PTCP_ERR_NO_RENDEZVOUS, PTCP_ERR_SELF, PTCP_ERR_CONN_LIMIT (max_peers),
+ * PTCP_ERR_STATE (closing), PTCP_ERR_NOMEM. */
+int ptcp_node_connect(ptcp_node *node, const uint8_t id[PTCP_ID_LEN], void *peer_user,
+                      ptcp_peer **out);
+
+/* Direct mode: no rendezvous, the peer's endpoint is known. */
+typedef struct ptcp_direct {
+	const struct sockaddr *remote;  /* the peer (IPv4 or IPv6), its port */
+	unsigned remote_len;
+	bool active;             /* a plain three-way handshake to a listener;
+	                            false: simultaneous open, SYNs at
+	                            punch_interval for punch_window */
+	bool has_isn;            /* isn is ours (else RFC 6528) */
+	uint32_t isn;
+	bool has_peer_isn;       /* the peer's SYN must carry peer_isn */
+	uint32_t peer_isn;
+	/* ns from the first SYN to ESTABLISHED before giving up
+	 * (PTCP_ERR_TIMEOUT); 0: punch_window for a simultaneous open, the
+	 * engine's SYN retries for an active one. */
+	uint64_t open_timeout;
+	/* With settings.encrypt: the peer's id, required (there is no
+	 * rendezvous to name it). */
+	const uint8_t *peer_id;
+} ptcp_direct;
+
+/* Opens a connection to d->remote from the node's port. Returns 0 with
+ * *out set, or PTCP_ERR_INVAL (no remote, not IPv4, or encryption
+ * without peer_id), PTCP_ERR_EXISTS, PTCP_ERR_CONN_LIMIT, PTCP_ERR_STATE
+ * (closing), PTCP_ERR_SYSTEM (no route), PTCP_ERR_NOMEM. */
+int ptcp_node_connect_direct(ptcp_node *node, const ptcp_direct *d, void *peer_user,
+                             ptcp_peer **out);
+
+/* Direct mode: accepts connections on the node's port from anyone (a
+ * passive open, as a kernel listen()), at most backlog half-open at once.
+ * Each comes as peer_new, then peer_open. Without settings.encrypt only.
+ * Returns 0, PTCP_ERR_STATE or PTCP_ERR_INVAL. */
+int ptcp_node_listen_direct(ptcp_node *node, unsigned backlog);
+
+/* Our endpoint: the local address and port ("0.0.0.0:4000" before the
+ * route is known), written into buf. Returns its length. */
+int ptcp_node_local(const ptcp_node *node, char *buf, size_t cap);
+
+/* Our peer id (PTCP_ERR_STATE when no key was loaded). */
+int ptcp_node_id(const ptcp_node *node, uint8_t id[PTCP_ID_LEN]);
+
+/* Peers now open or on their way. */
+unsigned ptcp_node_peer_count(const ptcp_node *node);
+
+/* --- a peer -------------------------------------------------------------------- */
+
+/* Queues up to len bytes for the peer. Returns the count taken (less than
+ * len, or 0, when the send buffer is full: peer_writable follows), or
+ * PTCP_ERR_STATE before peer_open, PTCP_ERR_CLOSED after
+ * ptcp_peer_shutdown(), or the peer's error once it failed. */
+ssize_t ptcp_peer_write(ptcp_peer *peer, const void *buf, size_t len);
+
+/* Copies up to cap received bytes (verified plaintext with the channel)
+ * into buf. Returns the count, 0 when none is ready now (peer_readable
+ * follows), PTCP_ERR_EOF after the peer's end once everything was read,
+ * or the peer's error. */
+ssize_t ptcp_peer_read(ptcp_peer *peer, void *buf, size_t cap);
+
+/* Ends our direction after the queued bytes: the channel's end record,
+ * then our FIN. The peer may keep sending; peer_closed follows once both
+ * directions ended. Returns 0 or PTCP_ERR_CLOSED. */
+int ptcp_peer_shutdown(ptcp_peer *peer);
+
+/* Resets the connection (RST) and frees the peer at once: no peer_closed
+ * call. */
+void ptcp_peer_close(ptcp_peer *peer);
+
+/* The session so far (see ptcp_peer_info). */
+void ptcp_peer_get_info(const ptcp_peer *peer, ptcp_peer_info *info);
+
+void ptcp_peer_set_user(ptcp_peer *peer, void *user);
+void *ptcp_peer_get_user(const ptcp_peer *peer);
+ptcp_node *ptcp_peer_node(const ptcp_peer *peer);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,824 @@
+/* One peer of a node: its connection, its secure channel and the
+ * application's reads and writes (node_priv.h has the phases). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "node_priv.h"
+#include "peerid.h"
+#include "rdvflow.h"
+
+/* tx_wire: the handshake or two full records at a time. */
+#define TX_WIRE_CAP (2 * PTCP_CHANNEL_RECORD_WIRE_MAX)
+#define RX_WIRE_CAP PTCP_CHANNEL_RECORD_WIRE_MAX
+/* A write is worth sealing when this much fits beside the record's header. */
+#define SEAL_MIN 512
+
+struct ptcp_peer *ptcp_peer_alloc(struct ptcp_node *n, void *user)
+{
+	struct ptcp_peer *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->node = n;
+	p->user = user;
+	p->read_blocked = true;
+	p->request_deadline = p->start_at = p->open_deadline = PTCP_TS_NEVER;
+	p->handshake_deadline = PTCP_TS_NEVER;
+	p->info.started = ptcp_clock_now();
+	p->next = n->peers;
+	if (n->peers)
+		n->peers->prev = p;
+	n->peers = p;
+	n->n_peers++;
+	return p;
+}
+
+void ptcp_peer_destroy(struct ptcp_peer *p)
+{
+	struct ptcp_node *n = p->node;
+
+	if (p->conn)
+		(void)ptcp_stack_release(n->stack, p->conn, ptcp_clock_now());
+	if (p->rdv_pending && n->rdv)
+		ptcp_rdvflow_cancel(n->rdv, p);
+	ptcp_gso_free(p->gso);
+	ptcp_channel_free(p->ch);
+	free(p->tx_wire);
+	free(p->rx_wire);
+	if (p->phase != PEER_ENDED)
+		n->n_peers--;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		n->peers = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	free(p);
+}
+
+/* --- the secure channel ------------------------------------------------------ */
+
+/* listen: the proven id must be the one the rendezvous matched us with,
+ * and the application must allow it (never on the server's word). */
+static bool channel_allow(void *user, const uint8_t pk[PTCP_CHANNEL_PK_BYTES])
+{
+	struct ptcp_peer *p = user;
+	struct ptcp_node *n = p->node;
+
+	if (p->has_expect_id && memcmp(pk, p->expect_id, PTCP_ID_LEN) != 0) {
+		nlog_info(n, "the authenticated peer is not the one the rendezvous matched us with");
+		return false;
+	}
+	if (!ptcp_rdvflow_allowed(n->rdv, pk))
+		return false;
+	return !n->cb.peer_allow || n->cb.peer_allow(n, n->user, pk);
+}
+
+/* Makes the channel for p. The role and the ISNs come from the match
+ * (ptcp_rdvflow fills them in) or, in direct mode, from the keys. */
+static int channel_open(struct ptcp_peer *p, enum ptcp_channel_role role)
+{
+	struct ptcp_node *n = p->node;
+	struct ptcp_channel_config cc;
+	int rv;
+
+	memset(&cc, 0, sizeof(cc));
+	rv = ptcp_channel_binding_isns(p->binding, role, p->open.isn, p->open.peer_isn);
+	if (rv < 0)
+		return rv;
+	cc.identity_sk = n->id.sk;
+	cc.role = role;
+	cc.binding = p->binding;
+	cc.binding_len = (size_t)rv;
+	if (p->listener_side) {
+		cc.allow = channel_allow;
+		cc.user = p;
+	} else {
+		cc.peer_pk = p->expect_id;
+	}
+	p->tx_wire = malloc(TX_WIRE_CAP);
+	p->rx_wire = malloc(RX_WIRE_CAP);
+	if (!p->tx_wire || !p->rx_wire)
+		return PTCP_ERR_NOMEM;
+	return ptcp_channel_new(&p->ch, &cc);
+}
+
+/* Hands tx_wire's bytes to the connection while its buffer takes them. */
+static void wire_push(struct ptcp_peer *p, ptcp_ts now)
+{
+	ptcp_ssize k;
+	bool moved = false;
+
+	while (p->tx_wire_off < p->tx_wire_len) {
+		k = ptcp_conn_send(p->conn, p->tx_wire + p->tx_wire_off, p->tx_wire_len - p->tx_wire_off,
+				   now);
+		if (k <= 0)
+			break;     /* full, or failed: the step sees the state */
+		p->tx_wire_off += (size_t)k;
+		moved = true;
+	}
+	if (p->tx_wire_off == p->tx_wire_len)
+		p->tx_wire_off = p->tx_wire_len = 0;
+	if (moved)
+		(void)ptcp_stack_touch(p->node->stack, p->conn, now);
+}
+
+/* Our handshake bytes into tx_wire when it is empty. */
+static int handshake_fill(struct ptcp_peer *p)
+{
+	ptcp_ssize k;
+
+	if (p->tx_wire_len || ptcp_channel_handshake_pending(p->ch) == 0)
+		return 0;
+	k = ptcp_channel_handshake_output(p->ch, p->tx_wire, TX_WIRE_CAP);
+	if (k < 0)
+		return (int)k;
+	p->tx_wire_off = 0;
+	p->tx_wire_len = (size_t)k;
+	return 0;
+}
+
+/* Feeds the channel from rx_wire and the connection until it holds
+ * plaintext, needs more than there is, or fails. Returns 0 or the error. */
+static int channel_feed(struct ptcp_peer *p, ptcp_ts now)
+{
+	ptcp_ssize k;
+
+	for (;;) {
+		if (p->rx_wire_off < p->rx_wire_len) {
+			k = ptcp_channel_input(p->ch, p->rx_wire + p->rx_wire_off,
+					       p->rx_wire_len - p->rx_wire_off);
+			if (k < 0)
+				return (int)k;
+			p->rx_wire_off += (size_t)k;
+			if (p->rx_wire_off < p->rx_wire_len)
+				return 0;      /* a record's plaintext waits to be read */
+			continue;
+		}
+		p->rx_wire_off = p->rx_wire_len = 0;
+		k = ptcp_conn_recv(p->conn, p->rx_wire, RX_WIRE_CAP, now);
+		if (k > 0) {
+			(void)ptcp_stack_touch(p->node->stack, p->conn, now);
+			p->rx_wire_len = (size_t)k;
+			continue;
+		}
+		if (ptcp_conn_recv_eof(p->conn) && !p->eof_checked) {
+			/* A FIN before the peer's end record is a cut, not an end. */
+			p->eof_checked = true;
+			return ptcp_channel_input_eof(p->ch);
+		}
+		return 0;
+	}
+}
+
+/* --- reporting --------------------------------------------------------------- */
+
+static void fill_info(struct ptcp_peer *p)
+{
+	struct ptcp_stats st;
+
+	ptcp_endpoint_format(&p->remote, p->info.remote, sizeof(p->info.remote));
+	ptcp_endpoint_format(&p->local, p->info.local, sizeof(p->info.local));
+	p->info.encrypted = p->ch != NULL;
+	if (p->ch && ptcp_channel_peer_pk(p->ch)) {
+		memcpy(p->info.id, ptcp_channel_peer_pk(p->ch), PTCP_ID_LEN);
+		p->info.id_proven = true;
+	} else if (p->has_expect_id) {
+		memcpy(p->info.id, p->expect_id, PTCP_ID_LEN);
+	}
+	if (p->conn) {
+		ptcp_conn_stats(p->conn, &st);
+		p->info.retransmits = st.retransmits;
+		p->info.srtt = st.srtt;
+		p->last_rto = st.rto;
+	}
+}
+
+void ptcp_peer_get_info(const ptcp_peer *p, ptcp_peer_info *info)
+{
+	fill_info((struct ptcp_peer *)p);
+	*info = p->info;
+}
+
+/* The one line per session. */
+static void log_session(struct ptcp_peer *p)
+{
+	struct ptcp_node *n = p->node;
+	char id[PTCP_PEERID_TEXT_MAX] = "-";
+	uint64_t dur = ptcp_ts_elapsed(p->info.ended, p->info.started);
+
+	if ((p->info.id_proven || p->has_expect_id) &&
+	    ptcp_peerid_encode(id, sizeof(id), p->info.id, NULL) < 0)
+		strcpy(id, "?");
+	nlog_notice(n, "session %s %s%s: %.1f s, %llu bytes in, %llu out, %s%s", id, p->info.remote,
+		    p->ch ? "" : " (plain)", (double)dur / PTCP_NS_PER_S,
+		    (unsigned long long)p->info.bytes_in, (unsigned long long)p->info.bytes_out,
+		    p->err ? "ended: " : "closed cleanly", p->err ? ptcp_strerror(p->err) : "");
+}
+
+/* The linger a node keeps after p's end for a TIME-WAIT that may need
+ * to acknowledge a retransmitted FIN. */
+static uint64_t linger_for(const struct ptcp_peer *p)
+{
+	const ptcp_settings *s = &p->node->s;
+	uint64_t t;
+
+	if (s->linger >= 0)
+		return (uint64_t)s->linger;
+	t = 2 * p->last_rto;
+	if (t < 200 * PTCP_NS_PER_MS)
+		t = 200 * PTCP_NS_PER_MS;
+	if (t > 60 * PTCP_NS_PER_S)
+		t = 60 * PTCP_NS_PER_S;
+	return t;
+}
+
+/* PEER_ENDED: tell the application, hand the connection back, free. */
+static void report_end(struct ptcp_peer *p, ptcp_ts now)
+{
+	struct ptcp_node *n = p->node;
+	ptcp_ts linger_end;
+
+	fill_info(p);
+	p->info.ended = now;
+	/* A request that never got a match is no session (its error is the
+	 * application's to report). */
+	if (p->remote.family != PTCP_AF_NONE)
+		log_session(p);
+	if (p->conn) {
+		linger_end = ptcp_ts_add(now, linger_for(p));
+		if (ptcp_conn_state(p->conn) == PTCP_TIME_WAIT && linger_end > n->linger_until)
+			n->linger_until = linger_end;
+	}
+	if (!p->dead && n->cb.peer_closed)
+		n->cb.peer_closed(p, p->user, p->err, &p->info);
+	ptcp_peer_destroy(p);
+}
+
+void ptcp_peer_fail_detail(struct ptcp_peer *p, int err, ptcp_ts now, const char *detail)
+{
+	if (p->phase != PEER_ENDED && detail && !p->info.detail[0])
+		snprintf(p->info.detail, sizeof(p->info.detail), "%s", detail);
+	ptcp_peer_fail(p, err, now);
+}
+
+void ptcp_peer_note_ttl(struct ptcp_peer *p, uint8_t ttl, bool is_rst, bool reset_now)
+{
+	if (is_rst) {
+		if (reset_now) {
+			p->rst_ttl_seen = true;
+			p->rst_ttl = ttl;
+		}
+		return;
+	}
+	if (!p->peer_ttl_seen || ttl < p->peer_ttl_min)
+		p->peer_ttl_min = ttl;
+	if (!p->peer_ttl_seen || ttl > p->peer_ttl_max)
+		p->peer_ttl_max = ttl;
+	p->peer_ttl_seen = true;
+}
+
+/* The line for a reset: what the TTLs tell of who sent the RST. */
+static void describe_reset(struct ptcp_peer *p)
+{
+	char ttls[16];
+
+	if (!p->rst_ttl_seen || !p->peer_ttl_seen) {
+		snprintf(p->info.detail, sizeof(p->info.detail), "connection reset (by the peer or by a "
+			 "box on the path: no segment of the peer's to tell them apart)");
+		return;
+	}
+	if (p->peer_ttl_min == p->peer_ttl_max)
+		snprintf(ttls, sizeof(ttls), "%u", p->peer_ttl_min);
+	else
+		snprintf(ttls, sizeof(ttls), "%u to %u", p->peer_ttl_min, p->peer_ttl_max);
+	if (p->rst_ttl >= p->peer_ttl_min && p->rst_ttl <= p->peer_ttl_max)
+		snprintf(p->info.detail, sizeof(p->info.detail), "connection reset by the peer (its RST "
+			 "came as far as the peer's segments: IP TTL %s)", ttls);
+	else
+		snprintf(p->info.detail, sizeof(p->info.detail), "connection reset, but not by the peer: "
+			 "the RST came with IP TTL %u and the peer's segments with %s, so a box on the path "
+			 "sent it (a NAT or firewall that forgot the connection, e.g. after an idle "
+			 "timeout, or an attacker)", p->rst_ttl, ttls);
+}
+
+void ptcp_peer_fail(struct ptcp_peer *p, int err, ptcp_ts now)
+{
+	struct ptcp_node *n = p->node;
+	char name[64];
+
+	if (p->phase == PEER_ENDED)
+		return;
+	if (err == PTCP_ERR_RESET && !p->info.detail[0])
+		describe_reset(p);
+	if (p->conn && ptcp_conn_state(p->conn) != PTCP_CLOSED) {
+		(void)ptcp_conn_abort(p->conn, now);
+		(void)ptcp_stack_touch(n->stack, p->conn, now);
+	}
+	p->err = err;
+	p->phase = PEER_ENDED;
+	n->n_peers--;
+	nlog_info(n, "peer %s: %s", ptcp_node_peer_name(p, name, sizeof(name)),
+		  err ? ptcp_strerror(err) : "ended");
+	ptcp_node_kick(n);
+}
+
+void ptcp_peer_conn_event(struct ptcp_peer *p, const struct ptcp_event *ev)
+{
+	struct ptcp_node *n = p->node;
+	char name[64];
+
+	if (!ptcp_nlog_on(&n->log, PTCP_LOG_INFO))
+		goto side;
+	ptcp_node_peer_name(p, name, sizeof(name));
+	switch (ev->type) {
+	case PTCP_EV_STATE:
+		nlog_info(n, "%s: state %s -> %s", name, ptcp_state_name(ev->from),
+			  ptcp_state_name(ev->to));
+		break;
+	case PTCP_EV_DROP:
+		nlog_info(n, "%s: drop: %s", name, ptcp_drop_name(ev->drop));
+		break;
+	case PTCP_EV_ISN_MISMATCH:
+		nlog_warn(n, "%s: the peer's SYN carries ISN %u, not the agreed %u: %s", name, ev->seq,
+			  p->open.peer_isn, ev->accepted ? "accepted" : "ignored");
+		break;
+	case PTCP_EV_RETRANSMIT:
+		nlog_info(n, "%s: retransmission timeout: seq %u, backoff %u", name, ev->seq,
+			  ev->backoff);
+		break;
+	case PTCP_EV_FAST_RETRANSMIT:
+		nlog_info(n, "%s: fast retransmit: seq %u", name, ev->seq);
+		break;
+	case PTCP_EV_CLOSED:
+		nlog_info(n, "%s: closed: %s", name, ev->error ? ptcp_strerror(ev->error) : "clean close");
+		break;
+	default:
+		break;
+	}
+side:
+	if (ev->type == PTCP_EV_RETRANSMIT && p->gso)
+		ptcp_gso_path_suspect(p->gso);
+	ptcp_node_kick(n);
+}
+
+/* --- opening ----------------------------------------------------------------- */
+
+int ptcp_peer_start(struct ptcp_peer *p, ptcp_ts now)
+{
+	struct ptcp_node *n = p->node;
+	struct ptcp_config cc;
+	char a[48], b[48];
+	int rv;
+
+	if (n->s.encrypt) {
+		enum ptcp_channel_role role;
+
+		if (n->key_wiped)
+			return PTCP_ERR_IDENTITY;
+		if (p->via_rendezvous) {
+			role = p->role;
+		} else {
+			rv = ptcp_channel_role_from_keys(n->id.pk, p->expect_id);
+			if (rv < 0)
+				return rv;
+			role = (enum ptcp_channel_role)rv;
+		}
+		rv = channel_open(p, role);
+		if (rv != 0)
+			return rv;
+		/* The channel has its own copy of the key now. */
+		if (n->s.forget_key && !n->key_wiped) {
+			ptcp_identity_wipe(&n->id);
+			n->key_wiped = true;
+			nlog_info(n, "identity key wiped from memory (the secure channel holds its own copy)");
+		}
+	}
+	ptcp_node_conn_config(n, p, &cc);
+	rv = ptcp_stack_connect(n->stack, &p->conn, &p->local, &p->remote,
+				p->isn_from_table ? NULL : &p->open, &cc, p, now);
+	if (rv != 0) {
+		p->conn = NULL;
+		nlog_error(n, "cannot open a connection to %s: %s",
+			   ptcp_endpoint_format(&p->remote, a, sizeof(a)), ptcp_strerror(rv));
+		return rv;
+	}
+	p->phase = PEER_OPENING;
+	if (!p->active)
+		p->open_deadline = ptcp_ts_add(now, p->open_timeout ? p->open_timeout : n->s.punch_window);
+	else if (p->open_timeout)
+		p->open_deadline = ptcp_ts_add(now, p->open_timeout);
+	nlog_info(n, "connecting %s -> %s%s", ptcp_endpoint_format(&p->local, a, sizeof(a)),
+		  ptcp_endpoint_format(&p->remote, b, sizeof(b)),
+		  p->active ? "" : " (simultaneous open)");
+	return 0;
+}
+
+/* --- the steps ------------------------------------------------------------------ */
+
+static bool synchronized(enum ptcp_state st)
+{
+	return st != PTCP_CLOSED && st != PTCP_LISTEN && st != PTCP_SYN_SENT &&
+	       st != PTCP_SYN_RECEIVED;
+}
+
+static void go_open(struct ptcp_peer *p, ptcp_ts now)
+{
+	struct ptcp_node *n = p->node;
+	char name[64], id[PTCP_PEERID_TEXT_MAX];
+
+	p->phase = PEER_OPEN;
+	p->info.opened = now;
+	if (p->ch) {
+		if (ptcp_peerid_encode(id, sizeof(id), ptcp_channel_peer_pk(p->ch), NULL) < 0)
+			id[0] = '\0';
+		nlog_info(n, "%s: secure channel established (%s) with %s after %.3f ms",
+			  ptcp_node_peer_name(p, name, sizeof(name)),
+			  ptcp_channel_role_name(ptcp_channel_role(p->ch)), id,
+			  (double)ptcp_ts_elapsed(now, p->info.established) / PTCP_NS_PER_MS);
+	}
+	if (n->cb.peer_open)
+		n->cb.peer_open(p, p->user);
+}
+
+static void step_opening(struct ptcp_peer *p, ptcp_ts now)
+{
+	struct ptcp_node *n = p->node;
+	enum ptcp_state st = ptcp_conn_state(p->conn);
+	char name[64];
+
+	if (st == PTCP_CLOSED) {
+		int err = ptcp_conn_error(p->conn);
+
+		ptcp_peer_fail(p, err ? err : PTCP_ERR_RESET, now);
+		return;
+	}
+	if (synchronized(st)) {
+		p->info.established = now;
+		nlog_info(n, "%s: established after %.3f ms", ptcp_node_peer_name(p, name, sizeof(name)),
+			  (double)ptcp_ts_elapsed(now, p->info.started) / PTCP_NS_PER_MS);
+		p->open_deadline = PTCP_TS_NEVER;
+		if (n->s.gso && !p->gso && ptcp_gso_new(&p->gso, p) != 0)
+			p->gso = NULL;
+		if (p->ch) {
+			p->phase = PEER_HANDSHAKE;
+			p->handshake_deadline = ptcp_ts_add(now, n->s.handshake_timeout);
+		} else {
+			go_open(p, now);
+		}
+		return;
+	}
+	if (now >= p->open_deadline) {
+		ptcp_node_peer_name(p, name, sizeof(name));
+		nlog_info(n, "%s: no connection after %.1f s: giving up", name,
+			  (double)ptcp_ts_elapsed(now, p->info.started) / PTCP_NS_PER_S);
+		ptcp_peer_fail(p, p->active || p->accepted ? PTCP_ERR_TIMEOUT :
+			       p->via_rendezvous ? PTCP_ERR_PUNCH_TIMEOUT : PTCP_ERR_TIMEOUT, now);
+	}
+}
+
+static void step_handshake(struct ptcp_peer *p, ptcp_ts now)
+{
+	enum ptcp_state st = ptcp_conn_state(p->conn);
+	int rv;
+
+	if (st == PTCP_CLOSED) {
+		rv = ptcp_conn_error(p->conn);
+		ptcp_peer_fail(p, rv ? rv : PTCP_ERR_CH_HANDSHAKE_EOF, now);
+		return;
+	}
+	if ((rv = handshake_fill(p)) != 0)
+		goto fail;
+	wire_push(p, now);
+	if ((rv = channel_feed(p, now)) != 0)
+		goto fail;
+	/* Our AUTH follows the peer's HELLO. */
+	if ((rv = handshake_fill(p)) != 0)
+		goto fail;
+	wire_push(p, now);
+	if ((rv = ptcp_channel_error(p->ch)) != 0)
+		goto fail;
+	if (ptcp_channel_is_established(p->ch)) {
+		p->handshake_deadline = PTCP_TS_NEVER;
+		go_open(p, now);
+		return;
+	}
+	if (now >= p->handshake_deadline)
+		ptcp_peer_fail(p, PTCP_ERR_HANDSHAKE_TIMEOUT, now);
+	return;
+fail:
+	ptcp_peer_fail(p, rv, now);
+}
+
+/* Something to read: bytes, or the end, since read last returned 0. */
+static bool readable(const struct ptcp_peer *p)
+{
+	if (p->eof_delivered)
+		return false;
+	return ptcp_conn_recv_ready(p->conn) > 0 || ptcp_conn_recv_eof(p->conn) ||
+	       p->rx_wire_off < p->rx_wire_len;
+}
+
+static bool writable(const struct ptcp_peer *p)
+{
+	size_t space = ptcp_conn_send_space(p->conn);
+
+	if (!p->ch)
+		return space > 0;
+	return p->tx_wire_len == 0 && space >= PTCP_CHANNEL_RECORD_OVERHEAD + SEAL_MIN;
+}
+
+/* The application's shutdown: the end record (with the channel), then
+ * our FIN once everything before it is in the connection. */
+static int step_shutdown(struct ptcp_peer *p, ptcp_ts now)
+{
+	ptcp_ssize k;
+
+	if (!p->shut_wanted || p->shut_done)
+		return 0;
+	if (p->ch) {
+		if (!p->end_sealed) {
+			if (p->tx_wire_len)
+				return 0;
+			k = ptcp_channel_close(p->ch, p->tx_wire, TX_WIRE_CAP);
+			if (k < 0)
+				return (int)k;
+			p->end_sealed = true;
+			p->tx_wire_off = 0;
+			p->tx_wire_len = (size_t)k;
+			wire_push(p, now);
+		}
+		if (p->tx_wire_len)
+			return 0;
+	}
+	p->shut_done = true;
+	(void)ptcp_conn_shutdown(p->conn, now);
+	(void)ptcp_stack_touch(p->node->stack, p->conn, now);
+	return 0;
+}
+
+static void step_open(struct ptcp_peer *p, ptcp_ts now)
+{
+	struct ptcp_node *n = p->node;
+	enum ptcp_state st;
+	int rv;
+
+	if (p->ch)
+		wire_push(p, now);
+	if ((rv = step_shutdown(p, now)) != 0) {
+		ptcp_peer_fail(p, rv, now);
+		return;
+	}
+	st = ptcp_conn_state(p->conn);
+	rv = ptcp_conn_error(p->conn);
+	if (st == PTCP_CLOSED && rv != 0) {
+		ptcp_peer_fail(p, rv, now);
+		return;
+	}
+	if (p->read_blocked && readable(p)) {
+		p->read_blocked = false;
+		if (n->cb.peer_readable)
+			n->cb.peer_readable(p, p->user);
+		if (p->dead || p->phase != PEER_OPEN)
+			return;
+	}
+	if (p->write_blocked && writable(p)) {
+		p->write_blocked = false;
+		if (n->cb.peer_writable)
+			n->cb.peer_writable(p, p->user);
+		if (p->dead || p->phase != PEER_OPEN)
+			return;
+	}
+	st = ptcp_conn_state(p->conn);
+	/* Both directions ended cleanly and the application has the end. */
+	if ((st == PTCP_TIME_WAIT || st == PTCP_CLOSED) && p->eof_delivered && p->shut_done) {
+		p->phase = PEER_ENDED;
+		n->n_peers--;
+		p->err = 0;
+	}
+}
+
+void ptcp_peer_step(struct ptcp_peer *p, ptcp_ts now)
+{
+	enum peer_phase before;
+	int guard = 0;
+
+	if (p->dead) {
+		if (p->conn && ptcp_conn_state(p->conn) != PTCP_CLOSED) {
+			(void)ptcp_conn_abort(p->conn, now);
+			(void)ptcp_stack_touch(p->node->stack, p->conn, now);
+		}
+		ptcp_peer_destroy(p);
+		return;
+	}
+	/* A peer that came to us (a match, or an accepted connection): the
+	 * application hears of it first. */
+	if ((p->listener_side || p->accepted) && !p->told_new && p->phase != PEER_ENDED) {
+		p->told_new = true;
+		if (!p->err && p->node->cb.peer_new)
+			p->node->cb.peer_new(p, p->user);
+		if (p->dead) {
+			ptcp_peer_step(p, now);
+			return;
+		}
+	}
+	do {
+		before = p->phase;
+		if (p->err && p->phase != PEER_ENDED) {
+			ptcp_peer_fail(p, p->err, now);
+			continue;
+		}
+		switch (p->phase) {
+		case PEER_REQUESTED:
+			if (now >= p->request_deadline) {
+				nlog_info(p->node, "no answer from the rendezvous server in time");
+				ptcp_peer_fail(p, PTCP_ERR_RDV_UNREACHABLE, now);
+			}
+			break;
+		case PEER_SCHEDULED:
+			if (now >= p->start_at) {
+				int rv = ptcp_peer_start(p, now);
+
+				if (rv != 0)
+					ptcp_peer_fail(p, rv, now);
+			}
+			break;
+		case PEER_OPENING:
+			step_opening(p, now);
+			break;
+		case PEER_HANDSHAKE:
+			step_handshake(p, now);
+			break;
+		case PEER_OPEN:
+			step_open(p, now);
+			break;
+		case PEER_ENDED:
+			report_end(p, now);
+			return;
+		}
+		if (p->dead) {
+			ptcp_peer_step(p, now);
+			return;
+		}
+	} while (p->phase != before && ++guard < 8);
+}
+
+ptcp_ts ptcp_peer_deadline(const struct ptcp_peer *p)
+{
+	switch (p->phase) {
+	case PEER_REQUESTED:
+		return p->request_deadline;
+	case PEER_SCHEDULED:
+		return p->start_at;
+	case PEER_OPENING:
+		return p->open_deadline;
+	case PEER_HANDSHAKE:
+		return p->handshake_deadline;
+	default:
+		return PTCP_TS_NEVER;
+	}
+}
+
+/* --- the application's calls ------------------------------------------------------ */
+
+static int usable(const struct ptcp_peer *p)
+{
+	if (p->dead || p->phase == PEER_ENDED)
+		return p->err ? p->err : PTCP_ERR_CLOSED;
+	if (p->phase != PEER_OPEN)
+		return PTCP_ERR_STATE;
+	return 0;
+}
+
+ssize_t ptcp_peer_write(ptcp_peer *p, const void *buf, size_t len)
+{
+	const uint8_t *in = buf;
+	size_t done = 0, space, chunk, taken;
+	ptcp_ts now;
+	ptcp_ssize k;
+	int rv;
+
+	if ((rv = usable(p)) != 0)
+		return rv;
+	if (p->shut_wanted)
+		return PTCP_ERR_CLOSED;
+	if (len == 0)
+		return 0;
+	now = ptcp_clock_now();
+	if (!p->ch) {
+		k = ptcp_conn_send(p->conn, buf, len, now);
+		if (k < 0)
+			return k;
+		done = (size_t)k;
+	} else {
+		wire_push(p, now);
+		while (done < len && p->tx_wire_len == 0) {
+			space = ptcp_conn_send_space(p->conn);
+			if (space < PTCP_CHANNEL_RECORD_OVERHEAD + SEAL_MIN &&
+			    space < PTCP_CHANNEL_RECORD_OVERHEAD + (len - done))
+				break;
+			/* Seal no more than the connection takes now, so the
+			 * record goes straight in. */
+			chunk = len - done;
+			if (chunk > space - PTCP_CHANNEL_RECORD_OVERHEAD)
+				chunk = space - PTCP_CHANNEL_RECORD_OVERHEAD;
+			k = ptcp_channel_seal(p->ch, in + done, chunk, &taken, p->tx_wire, TX_WIRE_CAP);
+			if (k < 0) {
+				ptcp_peer_fail(p, (int)k, now);
+				return k;
+			}
+			p->tx_wire_off = 0;
+			p->tx_wire_len = (size_t)k;
+			done += taken;
+			wire_push(p, now);
+		}
+	}
+	if (done < len)
+		p->write_blocked = true;
+	p->info.bytes_out += done;
+	(void)ptcp_stack_touch(p->node->stack, p->conn, now);
+	ptcp_node_kick(p->node);
+	return (ssize_t)done;
+}
+
+ssize_t ptcp_peer_read(ptcp_peer *p, void *buf, size_t cap)
+{
+	ptcp_ts now;
+	ptcp_ssize k;
+	int rv;
+
+	if (p->eof_delivered && !p->dead)
+		return PTCP_ERR_EOF;
+	if ((rv = usable(p)) != 0)
+		return rv;
+	now = ptcp_clock_now();
+	if (!p->ch) {
+		k = ptcp_conn_recv(p->conn, buf, cap, now);
+		if (k > 0) {
+			(void)ptcp_stack_touch(p->node->stack, p->conn, now);
+			ptcp_node_kick(p->node);
+		}
+	} else {
+		/* Plaintext the channel holds; else feed it what the connection
+		 * has (which stops once a record verified) and look again. */
+		k = ptcp_channel_read(p->ch, buf, cap);
+		if (k == 0 && !p->eof_checked) {
+			rv = channel_feed(p, now);
+			k = rv != 0 ? rv : ptcp_channel_read(p->ch, buf, cap);
+		}
+		if (k < 0) {
+			ptcp_peer_fail(p, (int)k, now);
+			return k;
+		}
+		ptcp_node_kick(p->node);
+	}
+	if (k > 0) {
+		p->info.bytes_in += (uint64_t)k;
+		return k;
+	}
+	if (p->ch ? p->eof_checked && ptcp_channel_read_eof(p->ch) : ptcp_conn_recv_eof(p->conn)) {
+		p->eof_delivered = true;
+		ptcp_node_kick(p->node);
+		return PTCP_ERR_EOF;
+	}
+	p->read_blocked = true;
+	return 0;
+}
+
+int ptcp_peer_shutdown(ptcp_peer *p)
+{
+	int rv = usable(p);
+
+	if (rv != 0 && rv != PTCP_ERR_STATE)
+		return rv;
+	if (p->shut_wanted)
+		return PTCP_ERR_CLOSED;
+	p->shut_wanted = true;
+	ptcp_node_kick(p->node);
+	return 0;
+}
+
+void ptcp_peer_close(ptcp_peer *p)
+{
+	if (!p || p->dead)
+		return;
+	p->dead = true;
+	ptcp_node_kick(p->node);
+}
+
+void ptcp_peer_set_user(ptcp_peer *p, void *user)
+{
+	p->user = user;
+}
+
+void *ptcp_peer_get_user(const ptcp_peer *p)
+{
+	return p->user;
+}
+
+ptcp_node *ptcp_peer_node(const ptcp_peer *p)
+{
+	return p->node;
+}
