@@ -1,20 +1,16 @@
-/* p2ptcp: peer-to-peer TCP over raw sockets.
+/* p2ptcp: direct TCP connections between peers behind NATs.
  *
  * A table of subcommands in the manner of wg(8): each has a name, the
  * function that runs it and one line for the overview. `p2ptcp help CMD`
- * and `p2ptcp CMD --help` print the subcommand's own usage. */
+ * and `p2ptcp CMD --help` print the subcommand's own usage. Everything
+ * but option parsing is libp2ptcp's (include/p2ptcp/p2ptcp.h). */
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd_identity.h"
-#include "direct.h"
+#include "cmds.h"
 #include "log.h"
-#include "rdvmode.h"
+#include "p2ptcp/p2ptcp.h"
 #include "status.h"
-
-#ifndef PTCP_VERSION
-#define PTCP_VERSION "0.1.0"
-#endif
 
 static int cmd_help(int argc, char *argv[]);
 static int cmd_version(int argc, char *argv[]);
@@ -24,8 +20,10 @@ static const struct {
 	int (*fn)(int argc, char *argv[]);
 	const char *description;
 } subcommands[] = {
-	{ "connect", ptcp_cmd_connect, "Connects to a peer by its peer id (or to --peer ADDR:PORT)" },
-	{ "listen", ptcp_cmd_listen, "Waits for peers to connect by our peer id (or on --local-port)" },
+	{ "connect", ptcp_cmd_connect,
+	  "Connects to a peer by its id (or --peer ADDR:PORT) on stdin/stdout" },
+	{ "listen", ptcp_cmd_listen,
+	  "Serves peers that ask for us (--exec CMD, --forward HOST:PORT, or stdin/stdout)" },
 	{ "keygen", ptcp_cmd_keygen, "Makes the key pair that is this peer's identity" },
 	{ "id", ptcp_cmd_id, "Prints this peer's id" },
 	{ "help", cmd_help, "Shows this overview, or the usage of one subcommand" },
@@ -39,13 +37,12 @@ static void show_usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "Usage: p2ptcp <cmd> [<args>]\n\n"
-		   "p2ptcp carries a TCP connection between two peers on a userspace TCP engine\n"
-		   "over raw sockets; standard input goes to the peer, the peer's bytes to\n"
-		   "standard output. Peers find each other by peer id through a rendezvous\n"
-		   "server and open the connection through both NATs:\n\n"
-		   "  p2ptcp keygen                          (once, on each side)\n"
-		   "  p2ptcp listen --rendezvous HOST        (one side)\n"
-		   "  p2ptcp connect <peer-id> --rendezvous HOST\n\n"
+		   "p2ptcp opens direct TCP connections between peers behind NATs: a rendezvous\n"
+		   "server introduces them by peer id, their SYNs cross through both NATs, and\n"
+		   "a secure channel proves both ids and encrypts the stream.\n\n"
+		   "  p2ptcp keygen                                 once: our key and peer id\n"
+		   "  p2ptcp listen --allow <id> --forward 127.0.0.1:22   serve ssh to a peer\n"
+		   "  ssh -o ProxyCommand='p2ptcp connect %%h' <peer-id>   reach it\n\n"
 		   "Available subcommands:\n");
 	for (i = 0; i < N_SUBCOMMANDS; i++)
 		fprintf(f, "  %-9s %s\n", subcommands[i].name, subcommands[i].description);
@@ -95,7 +92,7 @@ static int cmd_version(int argc, char *argv[])
 {
 	(void)argc;
 	(void)argv;
-	printf("p2ptcp %s\n", PTCP_VERSION);
+	printf("p2ptcp %s\n", ptcp_version());
 	return PTCP_EXIT_OK;
 }
 
@@ -120,11 +117,5 @@ int main(int argc, char *argv[])
 		show_usage(stderr);
 		return PTCP_EXIT_USAGE;
 	}
-	/* connect/listen by peer id go through the rendezvous server;
-	 * with --peer ADDR:PORT they stay in direct mode. */
-	if (subcommands[i].fn == ptcp_cmd_connect && ptcp_rdv_mode_wanted(argc - 1, argv + 1, false))
-		return ptcp_cmd_rdv_connect(argc - 1, argv + 1);
-	if (subcommands[i].fn == ptcp_cmd_listen && ptcp_rdv_mode_wanted(argc - 1, argv + 1, true))
-		return ptcp_cmd_rdv_listen(argc - 1, argv + 1);
 	return subcommands[i].fn(argc - 1, argv + 1);
 }

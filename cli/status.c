@@ -1,32 +1,49 @@
-#include "error.h"
+#include "p2ptcp/p2ptcp.h"
 #include "status.h"
 
-int ptcp_cli_exit_code(const struct ptcp_session_result *res)
+int ptcp_cli_exit_code(int err)
 {
-	switch (res->status) {
-	case PTCP_SESSION_OK:
+	if (err == 0)
 		return PTCP_EXIT_OK;
-	case PTCP_SESSION_CONN:
-		switch (res->conn_error) {
-		case PTCP_ERR_REFUSED:
-			return PTCP_EXIT_REFUSED;
-		case PTCP_ERR_TIMEOUT:
-			return PTCP_EXIT_TIMEOUT;
-		case PTCP_ERR_RESET:
-			return PTCP_EXIT_RESET;
-		default:
-			return PTCP_EXIT_CONN;
-		}
-	case PTCP_SESSION_PERM:
-		return PTCP_EXIT_PERM;
-	case PTCP_SESSION_FIREWALL:
-		return PTCP_EXIT_FIREWALL;
-	case PTCP_SESSION_SYSTEM:
-		return PTCP_EXIT_SYSTEM;
-	case PTCP_SESSION_CHANNEL:
+	if (err <= PTCP_ERR_CH_PROTOCOL && err >= PTCP_ERR_HANDSHAKE_TIMEOUT)
 		return PTCP_EXIT_CHANNEL;
-	case PTCP_SESSION_SIGNAL:
-		return PTCP_EXIT_SIGNAL + (res->signo > 0 && res->signo < 64 ? res->signo : 0);
+	switch (err) {
+	case PTCP_ERR_REFUSED:
+		return PTCP_EXIT_REFUSED;
+	case PTCP_ERR_TIMEOUT:
+	case PTCP_ERR_PUNCH_TIMEOUT:
+	case PTCP_ERR_KEEPALIVE:
+	case PTCP_ERR_USER_TIMEOUT:
+		return PTCP_EXIT_TIMEOUT;
+	case PTCP_ERR_RESET:
+		return PTCP_EXIT_RESET;
+	case PTCP_ERR_SYMMETRIC_NAT:
+		return PTCP_EXIT_SYMMETRIC;
+	case PTCP_ERR_RDV_UNREACHABLE:
+	case PTCP_ERR_RDV_RESOLVE:
+	case PTCP_ERR_RDV_PROTOCOL:
+	case PTCP_ERR_RDV_KEY:
+	case PTCP_ERR_RDV_REFUSED:
+	case PTCP_ERR_UNKNOWN_PEER:
+	case PTCP_ERR_NOT_AUTHORISED:
+	case PTCP_ERR_NOT_WAITING:
+	case PTCP_ERR_SELF:
+	case PTCP_ERR_BUSY:
+	case PTCP_ERR_NO_RENDEZVOUS:
+		return PTCP_EXIT_RENDEZVOUS;
+	case PTCP_ERR_PERM:
+		return PTCP_EXIT_PERM;
+	case PTCP_ERR_FIREWALL:
+		return PTCP_EXIT_FIREWALL;
+	case PTCP_ERR_ADDRINUSE:
+	case PTCP_ERR_PORT_SERVED:
+	case PTCP_ERR_ADDRNOTAVAIL:
+	case PTCP_ERR_SYSTEM:
+	case PTCP_ERR_NOMEM:
+		return PTCP_EXIT_SYSTEM;
+	case PTCP_ERR_INVAL:
+		return PTCP_EXIT_USAGE;
+	default:
+		return PTCP_EXIT_CONN;
 	}
-	return PTCP_EXIT_CONN;
 }

@@ -1,20 +1,32 @@
-/* Tests of the p2ptcp command line: value parsers, the connect/listen
- * option sets with their error lines, and the exit codes. The CLI's
- * sources are compiled in directly (they are not part of a library). */
+/* Tests of the p2ptcp command line: value parsers, the one option table
+ * of connect and listen in both modes (which mode a command line means,
+ * every option's error line, the environment and the config file, the
+ * allow file), the rendezvous server's address splitting, and the exit
+ * codes. The CLI's sources are compiled in directly (they are the
+ * program's, not the library's). */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "error.h"
+#include "resolve.h"
 
 #include "../../cli/options.c"
 #include "../../cli/status.c"
 
-static char err[256];
+static char err[512];
+static char cfgdir[64];
+#define ID "vqapwwc4lbpdwfv5arkeganbfr6e4ftoy43azbczong4lrpg45gtxzi"
+#define SRV_ID "a3fl4qg7sudmyaeloyxroytx4nbrgc3ogkzx5vwwhlkbqboed34stca"
 
 #define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
 #define ARGC(...) ((int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)))
-#define PARSE(o, listen, ...) ptcp_cli_parse_direct((o), (listen), ARGC(__VA_ARGS__), \
-						   ARGV(__VA_ARGS__), err, sizeof(err))
+#define PARSE(o, listen, ...) (ptcp_cli_opts_free(o), \
+			       ptcp_cli_parse((o), (listen), ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), \
+					      err, sizeof(err)))
 
 static void check_err(const char *want)
 {
@@ -117,94 +129,73 @@ static void test_duration(void)
 	CHECK_EQ(ns, 100 * NS_PER_S);
 }
 
-static void test_connect_full(void)
+/* A fresh XDG_CONFIG_HOME/p2ptcp/config holding text (NULL: none). */
+static void config(const char *text)
 {
-	struct ptcp_cli_direct o;
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/p2ptcp/config", cfgdir);
+	unlink(path);
+	if (!text)
+		return;
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void test_direct_connect(void)
+{
+	struct ptcp_cli_opts o = { 0 };
 
 	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "4000", "--peer", "10.0.0.2:5000",
 			"--local-addr", "10.0.0.1", "--isn", "100", "--peer-isn", "0x200",
 			"--punch-interval", "250", "--timeout", "7", "--pcap", "x.pcap", "-v",
 			"-vv"), 0);
-	CHECK(!o.listen);
-	CHECK(!o.help);
+	CHECK(o.direct && !o.listen && !o.help);
 	CHECK_EQ(o.local_port, 4000);
 	CHECK(o.has_peer);
 	CHECK_EQ(o.peer.port, 5000);
 	CHECK_EQ(o.peer.addr[3], 2);
 	CHECK(o.has_local_addr);
 	CHECK_EQ(o.local.addr[3], 1);
-	CHECK(o.has_isn);
-	CHECK_EQ(o.isn, 100);
-	CHECK(o.has_peer_isn);
-	CHECK_EQ(o.peer_isn, 0x200);
+	CHECK(o.has_isn && o.isn == 100);
+	CHECK(o.has_peer_isn && o.peer_isn == 0x200);
 	CHECK(!o.active);
 	CHECK_EQ(o.punch_interval, 250 * NS_PER_MS);
-	CHECK_EQ(o.timeout, 7 * NS_PER_S);
+	CHECK(o.has_timeout && o.timeout == 7 * NS_PER_S);
 	CHECK(o.pcap && strcmp(o.pcap, "x.pcap") == 0);
 	CHECK_INT(o.verbose, 3);
 	CHECK_INT(o.linger, -1);
-}
-
-static void test_connect_defaults_and_equals(void)
-{
-	struct ptcp_cli_direct o;
 
 	CHECK_INT(PARSE(&o, false, "connect", "--local-port=4000", "--peer=10.0.0.2:5000",
-			"--active"), 0);
-	CHECK_EQ(o.local_port, 4000);
-	CHECK_EQ(o.peer.port, 5000);
-	CHECK(o.active);
-	CHECK(!o.has_isn);
-	CHECK(!o.has_local_addr);
-	CHECK_EQ(o.punch_interval, PTCP_CLI_PUNCH_INTERVAL_DEFAULT);
-	CHECK_EQ(o.timeout, PTCP_CLI_CONNECT_TIMEOUT_DEFAULT);
-	CHECK(o.pcap == NULL);
-	CHECK_INT(o.verbose, 0);
-}
-
-static void test_extras(void)
-{
-	struct ptcp_cli_direct o;
-
-	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "1", "--peer", "1.2.3.4:5",
-			"--linger", "0", "--first-syn-ttl", "3", "--sndbuf", "65536",
-			"--rcvbuf", "0x100000", "--timeout", "0"), 0);
+			"--active", "--linger", "0", "--first-syn-ttl", "3", "--sndbuf", "65536",
+			"--rcvbuf", "0x100000"), 0);
+	CHECK(o.direct && o.active && !o.has_isn && !o.has_timeout);
 	CHECK_INT(o.linger, 0);
 	CHECK_EQ(o.first_syn_ttl, 3);
 	CHECK_EQ(o.sndbuf, 65536);
 	CHECK_EQ(o.rcvbuf, 1 << 20);
-	CHECK_EQ(o.timeout, 0);
-	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "1", "--peer", "1.2.3.4:5",
-			"--first-syn-ttl", "256"), -1);
-	check_err("invalid TTL: '256' (1 to 255)");
-	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "1", "--peer", "1.2.3.4:5",
-			"--rcvbuf", "10"), -1);
-	check_err("invalid receive buffer size: '10' (1024 to 1073741824 bytes)");
+	ptcp_cli_opts_free(&o);
 }
 
-static void test_connect_errors(void)
+static void test_direct_errors(void)
 {
-	struct ptcp_cli_direct o;
+	struct ptcp_cli_opts o = { 0 };
 
 	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "x", "--peer", "1.2.3.4:5"), -1);
 	check_err("invalid port: 'x'");
 	CHECK_INT(PARSE(&o, false, "connect", "--peer", "1.2.3.4:5"), -1);
 	check_err("missing --local-port");
-	/* nothing at all: lead with the peer-id form */
-	CHECK_INT(PARSE(&o, false, "connect"), -1);
-	check_err("missing <peer-id>: p2ptcp connect <peer-id> connects through a rendezvous "
-		  "server; --peer ADDR:PORT --local-port PORT connects directly");
-	CHECK_INT(PARSE(&o, false, "connect", "-v"), -1);
-	CHECK(strncmp(err, "missing <peer-id>: ", 19) == 0);
-	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "4000"), -1);
-	check_err("missing --peer");
 	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "4000", "--peer"), -1);
 	check_err("option '--peer' needs a value");
-	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "4000", "--bogus"), -1);
+	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "4000", "--peer", "1.2.3.4:5",
+			"--bogus"), -1);
 	check_err("unknown option for connect: '--bogus'");
-	CHECK_INT(PARSE(&o, false, "connect", "stray"), -1);
-	check_err("unexpected argument: 'stray'");
-	CHECK_INT(PARSE(&o, false, "connect", "--active=yes"), -1);
+	CHECK_INT(PARSE(&o, false, "connect", "--peer", "1.2.3.4:5", "--active=yes"), -1);
 	check_err("option '--active' takes no value");
 	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "1", "--peer", "1.2.3.4:5",
 			"--active", "--punch-interval", "100"), -1);
@@ -223,114 +214,289 @@ static void test_connect_errors(void)
 	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "1", "--peer", "1.2.3.4:5",
 			"--pcap="), -1);
 	check_err("invalid capture file: ''");
-	CHECK_INT(PARSE(&o, false, "connect", "-vx"), -1);
-	check_err("unknown option for connect: '-vx'");
+	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "1", "--peer", "1.2.3.4:5",
+			"--first-syn-ttl", "256"), -1);
+	check_err("invalid TTL: '256' (0 to 255)");
+	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "1", "--peer", "1.2.3.4:5",
+			"--rcvbuf", "10"), -1);
+	check_err("invalid receive buffer size: '10' (1024 to 1073741824 bytes)");
+	/* An option of the other mode says which mode it belongs to. */
+	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "1", "--peer", "1.2.3.4:5",
+			"--wait", "3"), -1);
+	check_err("option '--wait' needs a rendezvous server (connect --peer (direct mode) is in "
+		  "direct mode: give --rendezvous HOST[:PORT])");
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "x", "--isn", "5"), -1);
+	check_err("option '--isn' belongs to direct mode, not to connect <peer-id>");
+	ptcp_cli_opts_free(&o);
 }
 
-static void test_listen(void)
+static void test_mode(void)
 {
-	struct ptcp_cli_direct o;
+	struct ptcp_cli_opts o = { 0 };
 
-	CHECK_INT(PARSE(&o, true, "listen", "--local-port", "6000", "-v"), 0);
-	CHECK(o.listen);
-	CHECK_EQ(o.local_port, 6000);
-	CHECK(!o.has_peer);
-	CHECK_EQ(o.timeout, 0);
-	CHECK_INT(o.verbose, 1);
-	CHECK_INT(PARSE(&o, true, "listen", "--local-port", "6000", "--local-addr", "10.0.0.1",
-			"--pcap", "l.pcap", "--timeout", "3"), 0);
-	CHECK(o.has_local_addr);
-	CHECK_EQ(o.timeout, 3 * NS_PER_S);
-	CHECK_INT(PARSE(&o, true, "listen", "--local-port", "6000", "--peer", "1.2.3.4:5"), -1);
-	check_err("unknown option for listen: '--peer'");
-	CHECK_INT(PARSE(&o, true, "listen", "--local-port", "6000", "--active"), -1);
-	check_err("unknown option for listen: '--active'");
-	/* Nothing of direct mode: the message leads with the rendezvous
-	 * server a peer-id listen needs. */
-	CHECK_INT(PARSE(&o, true, "listen"), -1);
-	check_err("no rendezvous server to listen through: give --rendezvous HOST[:PORT], set "
-		  "P2PTCP_RENDEZVOUS, or put 'rendezvous = HOST:PORT' in the config file "
-		  "($XDG_CONFIG_HOME/p2ptcp/config); or --local-port PORT to listen without one");
-	CHECK_INT(PARSE(&o, true, "listen", "--local-port", "6000", "--local-addr", "0.0.0.0"), -1);
-	check_err("invalid address: '0.0.0.0' (give the address the peer sends to)");
-}
-
-/* Options of rendezvous mode on a command line that reached direct mode
- * (no peer id, no server configured): say what they need. */
-static void test_rendezvous_options(void)
-{
-	struct ptcp_cli_direct o;
-
+	unsetenv(PTCP_CLI_RDV_ENV);
+	config(NULL);
+	/* connect without anything leads with the peer-id form */
+	CHECK_INT(PARSE(&o, false, "connect"), -1);
+	check_err("missing <peer-id>: `p2ptcp connect <peer-id>` (or `--peer ADDR:PORT "
+		  "--local-port PORT` for direct mode)");
+	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "4000", "--pcap", "x", "--peer",
+			"10.0.0.1:4000"), 0);
+	CHECK(o.direct);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "203.0.113.10"), 0);
+	CHECK(!o.direct);
+	CHECK_INT(PARSE(&o, true, "listen", "--local-port", "4000"), 0);
+	CHECK(o.direct && o.listen);
+	CHECK_INT(PARSE(&o, true, "listen", "--local-port", "4000", "--rendezvous", "203.0.113.10"), 0);
+	CHECK(!o.direct);
+	CHECK_INT(PARSE(&o, true, "listen", "--allow", ID, "--rendezvous", "x"), 0);
+	CHECK(!o.direct && o.n_allow == 1);
+	/* listen --forward with no server says what it needs, not "unknown option" */
 	CHECK_INT(PARSE(&o, true, "listen", "--forward", "127.0.0.1:22"), -1);
-	check_err("'--forward' needs a rendezvous server: give --rendezvous HOST[:PORT], set "
-		  "P2PTCP_RENDEZVOUS, or put 'rendezvous = HOST:PORT' in the config file "
-		  "($XDG_CONFIG_HOME/p2ptcp/config)");
-	CHECK_INT(PARSE(&o, true, "listen", "--exec=cat"), -1);
-	check_err("'--exec' needs a rendezvous server: give --rendezvous HOST[:PORT], set "
-		  "P2PTCP_RENDEZVOUS, or put 'rendezvous = HOST:PORT' in the config file "
-		  "($XDG_CONFIG_HOME/p2ptcp/config)");
-	CHECK_INT(PARSE(&o, true, "listen", "--local-port", "6000", "--no-encrypt"), -1);
-	CHECK(strncmp(err, "'--no-encrypt' needs a rendezvous server: ", 42) == 0);
-	CHECK_INT(PARSE(&o, false, "connect", "--wait", "5"), -1);
-	check_err("'--wait' is for connecting by peer id: p2ptcp connect <peer-id> "
-		  "[--rendezvous HOST[:PORT]] ...");
-	/* a real typo stays an unknown option */
-	CHECK_INT(PARSE(&o, true, "listen", "--forwrd", "x"), -1);
-	check_err("unknown option for listen: '--forwrd'");
+	check_err("no rendezvous server: listen --forward needs one: give --rendezvous HOST[:PORT], "
+		  "set P2PTCP_RENDEZVOUS, or put 'rendezvous = HOST:PORT' in the config file");
+	CHECK_INT(PARSE(&o, true, "listen"), -1);
+	CHECK(strstr(err, "no rendezvous server: listen needs one") != NULL);
+	CHECK(strstr(err, "(or --local-port PORT for direct mode)") != NULL);
+	/* the environment and the config file name a server */
+	setenv(PTCP_CLI_RDV_ENV, "203.0.113.9", 1);
+	config("rendezvous = 198.51.100.7:7000\n");
+	CHECK_INT(PARSE(&o, true, "listen"), 0);
+	CHECK(!o.direct && strcmp(o.rendezvous, "203.0.113.9") == 0);
+	CHECK_INT(PARSE(&o, false, "connect", "--peer", "10.0.0.1:4000", "--local-port", "1"), 0);
+	CHECK(o.direct);
+	unsetenv(PTCP_CLI_RDV_ENV);
+	CHECK_INT(PARSE(&o, false, "connect", ID), 0);
+	CHECK(strcmp(o.rendezvous, "198.51.100.7:7000") == 0);
+	/* with a server only in the config file, --local-port alone is direct */
+	CHECK_INT(PARSE(&o, true, "listen"), 0);
+	CHECK(!o.direct);
+	config("# comment\nrendezvous = 198.51.100.7:7000  # S\nrendezvous-key = " ID "\n");
+	CHECK_INT(PARSE(&o, false, "connect", ID), 0);
+	CHECK(o.rendezvous_key && strcmp(o.rendezvous_key, ID) == 0);
+	CHECK(strcmp(o.rendezvous, "198.51.100.7:7000") == 0);
+	config(NULL);
+	ptcp_cli_opts_free(&o);
+}
+
+static void test_rdv_options(void)
+{
+	struct ptcp_cli_opts o = { 0 };
+
+	unsetenv(PTCP_CLI_RDV_ENV);
+	config(NULL);
+	CHECK_INT(PARSE(&o, false, "connect", "--rendezvous=x", "--first-syn-ttl", "0",
+			"--punch-interval", "100", "--wait", "5", "--punch-window", "3", "-vv", ID), 0);
+	CHECK(strcmp(o.peer_text, ID) == 0);
+	CHECK(o.has_ttl && o.first_syn_ttl == 0 && o.punch_interval == 100 * NS_PER_MS);
+	CHECK(o.wait == 5 * NS_PER_S && o.punch_window == 3 * NS_PER_S && o.verbose == 2);
+	/* a typo in the id is quoted */
+	CHECK_INT(PARSE(&o, false, "connect", "vqapwwc4lbpdwfv5arkegan0fr6e4ftoy43azbczong4lrpg45gtxzi",
+			"--rendezvous", "x"), -1);
+	CHECK(strstr(err, "invalid peer id 'vqapwwc4lbpdwfv5arkegan0") != NULL);
+	CHECK_INT(PARSE(&o, false, "connect", ID), -1);
+	check_err("no rendezvous server: connect <peer-id> needs one: give --rendezvous HOST[:PORT], "
+		  "set P2PTCP_RENDEZVOUS, or put 'rendezvous = HOST:PORT' in the config file");
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--bogus"), -1);
+	check_err("unknown option for connect: '--bogus'");
+	CHECK_INT(PARSE(&o, false, "connect", ID, ID, "--rendezvous", "x"), -1);
+	check_err("unexpected argument: '" ID "'");
+	CHECK_INT(PARSE(&o, true, "listen", ID, "--rendezvous", "x"), -1);
+	check_err("unexpected argument: '" ID "'");
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--exec", "cat", "--forward",
+			"127.0.0.1:22"), -1);
+	check_err("--exec 'cat' and --forward '127.0.0.1:22' exclude each other");
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--forward", "localhost"), -1);
+	check_err("invalid --forward: 'localhost' (expected HOST:PORT)");
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--max-peers", "0"), -1);
+	check_err("invalid peer limit: '0' (1 to 10000)");
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--max-peers", "8", "--exec",
+			"cat", "--allow", ID, "--allow", ID, "--no-keepalive", "--syslog"), 0);
+	CHECK(o.max_peers == 8 && strcmp(o.exec_cmd, "cat") == 0 && o.n_allow == 2);
+	CHECK(o.no_keepalive && o.syslog);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "x", "--rendezvous-key", "bad"), -1);
+	CHECK(strstr(err, "--rendezvous-key: invalid peer id 'bad'") == err);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "x", "--keepalive", "0.5"), -1);
+	check_err("invalid keepalive interval: '0.5' (at least 1 s)");
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--wait", "3"), -1);
+	check_err("option '--wait' is not for listen");
+	ptcp_cli_opts_free(&o);
+}
+
+/* The key of a peer id, for comparisons. */
+static void key_of(const char *id, uint8_t key[32])
+{
+	CHECK_INT(ptcp_id_parse(key, id, NULL, 0), 0);
+}
+
+static void test_pin(void)
+{
+	struct ptcp_cli_opts o = { 0 };
+	uint8_t k[32], k2[32];
+
+	unsetenv(PTCP_CLI_RDV_ENV);
+	config(NULL);
+	key_of(SRV_ID, k);
+	key_of(ID, k2);
+	/* a pin alone is rendezvous mode, with the server from elsewhere */
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous-key", SRV_ID, "--rendezvous", "x"), 0);
+	CHECK(!o.direct);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "203.0.113.10"), 0);
+	CHECK(!o.has_server_key);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "203.0.113.10", "--rendezvous-key",
+			SRV_ID), 0);
+	CHECK(o.has_server_key && memcmp(o.server_key, k, 32) == 0);
+	CHECK(strcmp(o.rendezvous, "203.0.113.10") == 0);
+	/* <id>@host: the id pins, the host is the server */
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", SRV_ID "@203.0.113.10:7000"), 0);
+	CHECK(o.has_server_key && memcmp(o.server_key, k, 32) == 0);
+	CHECK(strcmp(o.rendezvous, "203.0.113.10:7000") == 0);
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous=rdv-" SRV_ID "@rdv.example.org"), 0);
+	CHECK(o.has_server_key && strcmp(o.rendezvous, "rdv.example.org") == 0);
+	/* the same pin twice is fine, two different ones quote both */
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous-key", SRV_ID, "--rendezvous",
+			SRV_ID "@rdv.example.org"), 0);
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous-key", ID, "--rendezvous",
+			SRV_ID "@rdv.example.org"), -1);
+	CHECK(strcmp(err, "--rendezvous pins the rendezvous key '" SRV_ID "', but it is pinned as '"
+		     ID "' already") == 0);
+	/* a bad id says where it came from and what is wrong */
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--rendezvous-key", "abc"), -1);
+	CHECK(strstr(err, "--rendezvous-key: invalid peer id 'abc'") == err);
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "abc@rdv.example.org"), -1);
+	CHECK(strstr(err, "--rendezvous: invalid peer id 'abc'") == err);
+	/* the environment may hold id@host */
+	setenv(PTCP_CLI_RDV_ENV, SRV_ID "@198.51.100.7", 1);
+	CHECK_INT(PARSE(&o, false, "connect", ID), 0);
+	CHECK(o.has_server_key && memcmp(o.server_key, k, 32) == 0);
+	CHECK(strcmp(o.rendezvous, "198.51.100.7") == 0);
+	unsetenv(PTCP_CLI_RDV_ENV);
+	/* the config file's pin goes with the config file's server only */
+	config("rendezvous = 198.51.100.7\nrendezvous-key = " ID "\n");
+	CHECK_INT(PARSE(&o, false, "connect", ID), 0);
+	CHECK(o.has_server_key && memcmp(o.server_key, k2, 32) == 0);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "203.0.113.10"), 0);
+	CHECK(!o.has_server_key);
+	config("rendezvous = " SRV_ID "@198.51.100.7\nrendezvous-key = " ID "\n");
+	CHECK_INT(PARSE(&o, false, "connect", ID), -1);
+	CHECK(strstr(err, "the config file's 'rendezvous' pins the rendezvous key") == err);
+	config("rendezvous = 198.51.100.7\nrendezvous-key = nope\n");
+	CHECK_INT(PARSE(&o, false, "connect", ID), -1);
+	CHECK(strstr(err, "the config file's 'rendezvous-key': invalid peer id 'nope'") == err);
+	config(NULL);
+	ptcp_cli_opts_free(&o);
+}
+
+static void test_allow_file(void)
+{
+	struct ptcp_cli_opts o = { 0 };
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/allow", cfgdir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("# friends\n\n  laptop-" ID "   # a label is fine\n" ID "\n", f);
+	fclose(f);
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--allow-file", path), 0);
+	CHECK_INT(o.n_allow, 2);
+	f = fopen(path, "a");
+	if (f) {
+		fputs("not-an-id\n", f);
+		fclose(f);
+	}
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--allow-file", path), -1);
+	CHECK(strstr(err, ":5: invalid peer id 'not-an-id'") != NULL);
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--allow-file", "/nonexistent/a"), -1);
+	check_err("cannot read allow file '/nonexistent/a': No such file or directory");
+	unlink(path);
+	ptcp_cli_opts_free(&o);
 }
 
 static void test_help(void)
 {
-	struct ptcp_cli_direct o;
+	struct ptcp_cli_opts o = { 0 };
 
 	/* --help wins over anything missing or wrong after it. */
 	CHECK_INT(PARSE(&o, false, "connect", "--help", "--bogus"), 0);
 	CHECK(o.help);
 	CHECK_INT(PARSE(&o, true, "listen", "-h"), 0);
 	CHECK(o.help);
+	/* both usages lead with the peer-id form */
+	CHECK(strncmp(ptcp_cli_usage(false, false), "Usage: p2ptcp connect <peer-id>", 31) == 0);
+	CHECK(strncmp(ptcp_cli_usage(true, false), "Usage: p2ptcp listen [--allow <peer-id>]", 40) == 0);
+	ptcp_cli_opts_free(&o);
+}
+
+static void test_split(void)
+{
+	char host[64];
+	uint16_t port;
+
+	CHECK_INT(ptcp_resolve_split("rdv.example.org", host, sizeof(host), &port, err, sizeof(err)), 0);
+	CHECK(strcmp(host, "rdv.example.org") == 0 && port == 0);
+	CHECK_INT(ptcp_resolve_split("rdv.example.org:7451", host, sizeof(host), &port, err,
+				     sizeof(err)), 0);
+	CHECK(strcmp(host, "rdv.example.org") == 0 && port == 7451);
+	CHECK_INT(ptcp_resolve_split("[rdv6.example]:9", host, sizeof(host), &port, err, sizeof(err)), 0);
+	CHECK(strcmp(host, "rdv6.example") == 0 && port == 9);
+	CHECK_INT(ptcp_resolve_split("h:0", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
+	CHECK(strcmp(err, "invalid port: '0'") == 0);
+	CHECK_INT(ptcp_resolve_split("h:70000", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
+	CHECK_INT(ptcp_resolve_split(":80", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
+	CHECK(strcmp(err, "invalid rendezvous address: ':80'") == 0);
+	CHECK_INT(ptcp_resolve_split("[x", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
 }
 
 static void test_exit_codes(void)
 {
-	struct ptcp_session_result r;
-
-	memset(&r, 0, sizeof(r));
-	CHECK_INT(ptcp_cli_exit_code(&r), 0);
-	r.status = PTCP_SESSION_CONN;
-	r.conn_error = PTCP_ERR_REFUSED;
-	CHECK_INT(ptcp_cli_exit_code(&r), 3);
-	r.conn_error = PTCP_ERR_TIMEOUT;
-	CHECK_INT(ptcp_cli_exit_code(&r), 4);
-	r.conn_error = PTCP_ERR_RESET;
-	CHECK_INT(ptcp_cli_exit_code(&r), 5);
-	r.conn_error = PTCP_ERR_ISN_MISMATCH;
-	CHECK_INT(ptcp_cli_exit_code(&r), 1);
-	r.status = PTCP_SESSION_PERM;
-	CHECK_INT(ptcp_cli_exit_code(&r), 77);
-	r.status = PTCP_SESSION_FIREWALL;
-	CHECK_INT(ptcp_cli_exit_code(&r), 69);
-	r.status = PTCP_SESSION_SYSTEM;
-	CHECK_INT(ptcp_cli_exit_code(&r), 71);
-	r.status = PTCP_SESSION_SIGNAL;
-	r.signo = 2;
-	CHECK_INT(ptcp_cli_exit_code(&r), 130);
-	r.signo = 15;
-	CHECK_INT(ptcp_cli_exit_code(&r), 143);
+	CHECK_INT(ptcp_cli_exit_code(0), 0);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_REFUSED), 3);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_TIMEOUT), 4);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_PUNCH_TIMEOUT), 4);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_KEEPALIVE), 4);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_RESET), 5);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_UNKNOWN_PEER), 6);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_BUSY), 6);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_RDV_KEY), 6);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_SYMMETRIC_NAT), 7);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_CH_WRONG_PEER), 8);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_HANDSHAKE_TIMEOUT), 8);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_ISN_MISMATCH), 1);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_IDENTITY), 1);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_PERM), 77);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_FIREWALL), 69);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_SYSTEM), 71);
+	CHECK_INT(ptcp_cli_exit_code(PTCP_ERR_ADDRINUSE), 71);
 }
 
 int main(void)
 {
+	char d[128];
+
+	snprintf(cfgdir, sizeof(cfgdir), "/tmp/ptcp-cli-%d", (int)getpid());
+	snprintf(d, sizeof(d), "%s/p2ptcp", cfgdir);
+	mkdir(cfgdir, 0700);
+	mkdir(d, 0700);
+	setenv("XDG_CONFIG_HOME", cfgdir, 1);
+	unsetenv(PTCP_CLI_RDV_ENV);
 	RUN(test_port);
 	RUN(test_addr_and_endpoint);
 	RUN(test_u32);
 	RUN(test_duration);
-	RUN(test_connect_full);
-	RUN(test_connect_defaults_and_equals);
-	RUN(test_extras);
-	RUN(test_connect_errors);
-	RUN(test_listen);
-	RUN(test_rendezvous_options);
+	RUN(test_direct_connect);
+	RUN(test_direct_errors);
+	RUN(test_mode);
+	RUN(test_rdv_options);
+	RUN(test_pin);
+	RUN(test_allow_file);
 	RUN(test_help);
+	RUN(test_split);
 	RUN(test_exit_codes);
+	config(NULL);
+	rmdir(d);
+	rmdir(cfgdir);
 	return check_summary();
 }

@@ -15,7 +15,7 @@
 #include "identity.h"
 #include "peerid.h"
 
-#include "../../cli/cmd_identity.c"
+#include "../../cli/keys.c"
 
 static char base[256];     /* a fresh temporary directory per test */
 static char err[8192];

@@ -23,7 +23,7 @@ waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
 
 # est_time NAME: seconds from the program's start to ESTABLISHED (-v log).
 est_time() {
-	sed -nE 's/.*\[ *([0-9.]+)\] state [A-Z-]+ -> ESTABLISHED.*/\1/p' "$LAB_DIR/$1.log" | head -1
+	sed -nE 's/.*\[ *([0-9.]+)\] ([^ ]+: )?state [A-Z-]+ -> ESTABLISHED.*/\1/p' "$LAB_DIR/$1.log" | head -1
 }
 
 # fins_both CAP: FINs from both public addresses of the pair in CAP.
@@ -192,14 +192,14 @@ case_errors() {
 	expect_exit "no server" $? 2
 	grep -q "no rendezvous server" "$LAB_DIR/noserver.log" || t_fail "no 'no rendezvous server' message"
 	# what a new user types first: the messages lead with the peer-id forms
-	usage_line noargs "missing <peer-id>: p2ptcp connect <peer-id> connects through a rendezvous server" \
+	usage_line noargs "missing <peer-id>: \`p2ptcp connect <peer-id>\` (or \`--peer ADDR:PORT --local-port PORT\` for direct mode)" \
 		connect
-	usage_line forward "'--forward' needs a rendezvous server: give --rendezvous HOST[:PORT]" \
+	usage_line forward "no rendezvous server: listen --forward needs one: give --rendezvous HOST[:PORT]" \
 		listen --forward 127.0.0.1:22
-	usage_line nolisten "no rendezvous server to listen through" listen
-	ip netns exec "$LAB_A" "$P2PTCP" --help | grep -q "^  connect   Connects to a peer by its peer id" ||
+	usage_line nolisten "no rendezvous server: listen needs one" listen
+	ip netns exec "$LAB_A" "$P2PTCP" --help | grep -q "^  connect   Connects to a peer by its id" ||
 		t_fail "the help does not lead with the peer-id form of connect"
-	ip netns exec "$LAB_A" "$P2PTCP" help listen | head -1 | grep -q "^Usage: p2ptcp listen --rendezvous HOST" ||
+	ip netns exec "$LAB_A" "$P2PTCP" help listen | head -1 | grep -q "^Usage: p2ptcp listen \[--allow <peer-id>\]" ||
 		t_fail "'help listen' does not lead with the rendezvous form"
 	# a host name that does not resolve (c-ares; no DNS server in the lab)
 	run_err noname $EXIT_RDV "cannot resolve 'rdv.invalid'" connect "$ID_kb" \

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd_identity.h"
+#include "cmds.h"
 #include "identity.h"
 #include "log.h"
 #include "peerid.h"

@@ -1,0 +1,217 @@
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "app.h"
+#include "clock.h"
+#include "log.h"
+
+static const int signals[3] = { SIGINT, SIGTERM, SIGHUP };
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct ptcp_app *app = arg;
+
+	(void)what;
+	if (app->on_signal)
+		app->on_signal(app, (int)sig);
+}
+
+int ptcp_app_init(struct ptcp_app *app, const struct ptcp_cli_opts *o, int base_level,
+		  void (*cb)(struct ptcp_app *app, int signo), void *user)
+{
+	struct event_config *ec;
+	int i;
+
+	memset(app, 0, sizeof(*app));
+	app->o = o;
+	app->on_signal = cb;
+	app->user = user;
+	ptcp_log_set_start(ptcp_clock_now());
+	ptcp_log_set_level(o->verbose ? PTCP_LOG_INFO + o->verbose - 1 : base_level);
+	if (o->syslog)
+		ptcp_log_set_syslog(true);
+	/* A reader of standard output that goes away must show up as EPIPE
+	 * from write(2), not kill us before the peer is told. */
+	signal(SIGPIPE, SIG_IGN);
+	ec = event_config_new();
+	if (ec) {
+		/* Retransmission timers want better than epoll's millisecond. */
+		event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+		app->base = event_base_new_with_config(ec);
+		event_config_free(ec);
+	}
+	if (!app->base) {
+		ptcp_error("cannot set up the event loop");
+		return -1;
+	}
+	for (i = 0; i < 3; i++) {
+		app->ev_sig[i] = evsignal_new(app->base, signals[i], on_signal, app);
+		if (!app->ev_sig[i] || evsignal_add(app->ev_sig[i], NULL) != 0) {
+			ptcp_error("cannot set up the event loop");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void ptcp_app_fini(struct ptcp_app *app)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (app->ev_sig[i])
+			event_free(app->ev_sig[i]);
+	if (app->base)
+		event_base_free(app->base);
+	if (app->o && app->o->syslog)
+		ptcp_log_set_syslog(false);
+	memset(app, 0, sizeof(*app));
+}
+
+void ptcp_app_log(void *user, enum ptcp_log_level level, const char *line)
+{
+	(void)user;
+	ptcp_log((int)level, "%s", line);
+}
+
+void ptcp_app_settings(const struct ptcp_cli_opts *o, ptcp_settings *s)
+{
+	static char local_addr[48];
+
+	ptcp_settings_default(s);
+	s->log_level = (enum ptcp_log_level)(o->verbose ? PTCP_LOG_INFO + o->verbose - 1 : PTCP_LOG_NOTICE);
+	if (s->log_level > PTCP_LOG_DEBUG)
+		s->log_level = PTCP_LOG_DEBUG;
+	s->key_dir = o->dir;
+	s->rendezvous = o->direct ? NULL : o->rendezvous;
+	s->rendezvous_key = o->rendezvous_key;
+	if (o->has_local_addr) {
+		snprintf(local_addr, sizeof(local_addr), "%u.%u.%u.%u", o->local.addr[0], o->local.addr[1],
+			 o->local.addr[2], o->local.addr[3]);
+		s->local_addr = local_addr;
+	}
+	s->local_port = o->local_port;
+	s->encrypt = !o->direct && !o->no_encrypt;
+	if (o->max_peers)
+		s->max_peers = o->max_peers;
+	if (o->punch_interval)
+		s->punch_interval = o->punch_interval;
+	else if (o->direct)
+		s->punch_interval = 500 * PTCP_NS_PER_MS;
+	if (o->punch_window)
+		s->punch_window = o->punch_window;
+	if (o->has_ttl)
+		s->first_syn_ttl = o->first_syn_ttl;
+	else if (o->direct)
+		s->first_syn_ttl = 0;
+	if (o->wait)
+		s->connect_wait = o->wait;
+	if (o->sndbuf)
+		s->sndbuf = o->sndbuf;
+	if (o->rcvbuf)
+		s->rcvbuf = o->rcvbuf;
+	if (o->no_keepalive)
+		s->keepalive_idle = 0;
+	else if (o->keepalive)
+		s->keepalive_idle = o->keepalive;
+	s->linger = o->linger;
+	/* A program run for each peer keeps the privileges a child would
+	 * have without p2ptcp (no_new_privs would stop setuid programs). */
+	s->keep_bounding_set = o->exec_cmd != NULL;
+	/* One connection and done: the key goes once the channel has it. */
+	s->forget_key = !o->exec_cmd && !o->forward;
+	s->gso = o->gso;
+	s->pcap_path = o->pcap;
+}
+
+void ptcp_app_explain(const struct ptcp_cli_opts *o, int err, const ptcp_peer_info *info,
+		      const char *detail, char *buf, size_t cap)
+{
+	const char *peer = o->peer_text ? o->peer_text : "?";
+	const char *srv = o->rendezvous ? o->rendezvous : "?";
+	const char *where = info && info->remote[0] ? info->remote : "the peer";
+
+	if (!detail || !*detail)
+		detail = info ? info->detail : "";
+	switch (err) {
+	case PTCP_ERR_RDV_UNREACHABLE:
+	case PTCP_ERR_RDV_RESOLVE:
+	case PTCP_ERR_RDV_PROTOCOL:
+	case PTCP_ERR_RDV_REFUSED:
+	case PTCP_ERR_RDV_KEY:
+	case PTCP_ERR_SYMMETRIC_NAT:
+	case PTCP_ERR_RESET:
+		/* The library knows the server's address and the cause, or who
+		 * sent the RST. */
+		if (*detail) {
+			snprintf(buf, cap, "%s", detail);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	switch (err) {
+	case PTCP_ERR_UNKNOWN_PEER:
+		snprintf(buf, cap, "unknown peer '%s': it is not registered with the rendezvous server "
+			 "%s (is `p2ptcp listen` running there?)", peer, srv);
+		break;
+	case PTCP_ERR_NOT_AUTHORISED:
+		snprintf(buf, cap, "peer '%s' does not allow us: our peer id is not in its --allow list",
+			 peer);
+		break;
+	case PTCP_ERR_NOT_WAITING:
+		snprintf(buf, cap, "peer '%s' is registered but did not accept within %.0f s", peer,
+			 (double)(o->wait ? o->wait : 30 * PTCP_NS_PER_S) / PTCP_NS_PER_S);
+		break;
+	case PTCP_ERR_BUSY:
+		snprintf(buf, cap, "peer '%s' is busy: it serves as many peers as it will "
+			 "(--max-peers); try again later", peer);
+		break;
+	case PTCP_ERR_SELF:
+		snprintf(buf, cap, "'%s' is our own peer id", peer);
+		break;
+	case PTCP_ERR_RDV_UNREACHABLE:
+		snprintf(buf, cap, "rendezvous server %s is not reachable (is rendezvousd running "
+			 "there?)", srv);
+		break;
+	case PTCP_ERR_RDV_RESOLVE:
+		snprintf(buf, cap, "rendezvous server '%s': the name does not resolve", srv);
+		break;
+	case PTCP_ERR_RDV_PROTOCOL:
+	case PTCP_ERR_RDV_REFUSED:
+	case PTCP_ERR_RDV_KEY:
+		snprintf(buf, cap, "rendezvous server %s: %s", srv, ptcp_strerror(err));
+		break;
+	case PTCP_ERR_SYMMETRIC_NAT:
+		snprintf(buf, cap, "symmetric NAT: hole punching cannot work through it (our NAT "
+			 "gives every connection a new port)");
+		break;
+	case PTCP_ERR_PUNCH_TIMEOUT:
+		snprintf(buf, cap, "no connection after %.0f s of punching to %s: the peer's NAT may "
+			 "give each connection a new port (symmetric NAT) or drop every inbound SYN",
+			 (double)(o->punch_window ? o->punch_window : 10 * PTCP_NS_PER_S) / PTCP_NS_PER_S,
+			 where);
+		break;
+	case PTCP_ERR_TIMEOUT:
+		snprintf(buf, cap, "no connection to %s in time", where);
+		break;
+	case PTCP_ERR_RESET:
+		snprintf(buf, cap, "connection to %s reset", where);
+		break;
+	case PTCP_ERR_KEEPALIVE:
+	case PTCP_ERR_USER_TIMEOUT:
+		snprintf(buf, cap, "%s stopped answering (%s): the peer is gone, or the path to it",
+			 where, ptcp_strerror(err));
+		break;
+	default:
+		if (err <= PTCP_ERR_CH_PROTOCOL && err >= PTCP_ERR_HANDSHAKE_TIMEOUT)
+			snprintf(buf, cap, "secure channel failed: %s; connection reset", ptcp_strerror(err));
+		else
+			snprintf(buf, cap, "%s", ptcp_strerror(err));
+		break;
+	}
+}
