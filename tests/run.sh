@@ -41,6 +41,14 @@ for t in $(find "$BUILD/tests" -type f -perm -u+x -name 'test_*' | sort); do
 	tally "${t#"$BUILD"/}" $rc "$log"
 done
 
+# Script tests that need neither root nor namespaces (the staged install).
+for t in $(ls tests/scripts/test_*.sh 2>/dev/null); do
+	BUILD=$BUILD timeout 600 bash "$t" >"$log" 2>&1
+	rc=$?
+	[ $rc -ne 0 ] && cat "$log"
+	tally "$t" $rc "$log"
+done
+
 # The engine and the protocol codecs (core/proto) must stay sans-IO.
 if tests/check-sans-io.sh "${SANS_IO_ALLOWED:-memcpy memmove memset memcmp}" "$BUILD"/core/engine/*.o \
 	"$BUILD"/core/proto/*.o; then
