@@ -37,6 +37,8 @@ struct ctl {
 	uint8_t flags;
 	ptcp_seq seq;
 	ptcp_seq ack;
+	bool addressed;            /* for to, not for the remote endpoint */
+	struct ptcp_endpoint to;   /* the sender of the segment it answers */
 };
 
 struct ptcp_conn {
@@ -86,12 +88,17 @@ struct ptcp_conn {
 	bool syn_due;              /* (re)send SYN or SYN-ACK */
 	bool rtx_one;              /* retransmit one segment at snd_una now */
 	bool hole_due;             /* in recovery: retransmit the next lost hole */
-	bool probe_due;            /* zero-window probe: one byte past the window */
+	bool probe_due;            /* the persist timer fired: probe or fill */
+	bool probing;              /* a zero-window probe byte is out: SND.MAX
+	                              is one past SND.NXT, and that byte is not
+	                              in flight (RFC 9293 3.8.6.1: probes are
+	                              not data the window took) */
 	bool keepalive_due;        /* send a keepalive probe */
 	bool ack_now;              /* send an ACK at the next output */
 	unsigned unacked_segs;     /* full segments received since our last ACK */
 	struct ctl ctl[CTL_QUEUE];
 	unsigned n_ctl;
+	struct ptcp_endpoint reply_dst; /* what ptcp_txinfo.dst points to */
 	unsigned syn_sent_count;   /* SYNs (or SYN-ACKs) sent */
 
 	/* Timers: one deadline each, PTCP_TS_NEVER when off. */
@@ -247,15 +254,28 @@ static void drop(struct ptcp_conn *c, enum ptcp_drop why, ptcp_ts now)
 	emit_event(c, &ev, now);
 }
 
-static void queue_ctl(struct ptcp_conn *c, uint8_t flags, ptcp_seq seq, ptcp_seq ack)
+/* Queues a control segment for the remote endpoint or, when to is given,
+ * for that endpoint (a LISTEN with no remote answering its sender). */
+static void queue_reply(struct ptcp_conn *c, uint8_t flags, ptcp_seq seq, ptcp_seq ack,
+                        const struct ptcp_endpoint *to)
 {
+	struct ctl k = { .flags = flags, .seq = seq, .ack = ack };
+
 	if (c->n_ctl == CTL_QUEUE)
 		return; /* a burst of replies is pointless; drop the excess */
-	if (c->remote.family == PTCP_AF_NONE)
-		return; /* a wildcard LISTEN has nobody to address a reply to; a
-		           driver that demultiplexes can answer with
-		           ptcp_reset_for() itself */
-	c->ctl[c->n_ctl++] = (struct ctl){ .flags = flags, .seq = seq, .ack = ack };
+	if (c->remote.family == PTCP_AF_NONE) {
+		/* A wildcard LISTEN: only the segment's sender can be told. */
+		if (!to || to->family != c->local.family)
+			return;
+		k.addressed = true;
+		k.to = *to;
+	}
+	c->ctl[c->n_ctl++] = k;
+}
+
+static void queue_ctl(struct ptcp_conn *c, uint8_t flags, ptcp_seq seq, ptcp_seq ack)
+{
+	queue_reply(c, flags, seq, ack, NULL);
 }
 
 /* <SEQ=SEG.ACK><CTL=RST>: the reply to an unacceptable ACK before the
@@ -513,7 +533,13 @@ static void ack_advance(struct ptcp_conn *c, ptcp_seq ack, ptcp_ts now)
 		c->snd_nxt = ack;
 	rtt_on_ack(c, ack, now);
 	c->rto_count = 0;
-	c->persist_backoff = 0;
+	if (c->persist_backoff || c->persist_at != PTCP_TS_NEVER) {
+		/* The peer took data (a probe byte, say): it is alive, so the
+		 * next probe, if the window stays shut, starts the schedule
+		 * again (output re-arms the timer). */
+		c->persist_backoff = 0;
+		c->persist_at = PTCP_TS_NEVER;
+	}
 
 	ptcp_scoreboard_advance(&c->sacked, ack);
 	if (ptcp_seq_lt(c->high_rxt, ack))
@@ -534,7 +560,10 @@ static void ack_advance(struct ptcp_conn *c, ptcp_seq ack, ptcp_ts now)
 			}
 		}
 	}
-	if (c->snd_una == c->snd_max)
+	if (c->probing && ptcp_seq_ge(c->snd_una, c->snd_max))
+		c->probing = false;
+	/* A probe byte alone is the persist timer's, not the RTO's. */
+	if (c->snd_una == c->snd_max || (c->probing && c->snd_una == c->snd_nxt))
 		c->rtx_at = PTCP_TS_NEVER;
 	else
 		arm_rtx(c, now);
@@ -781,8 +810,16 @@ static void input_listen(struct ptcp_conn *c, const struct ptcp_segment *seg,
 		return;
 	}
 	if (seg->flags & PTCP_TH_ACK) {
+		/* <SEQ=SEG.ACK><CTL=RST>, to the sender even when no remote is
+		 * bound yet (the driver must honour PTCP_TXCAP_DST for that). */
+		struct ptcp_endpoint from;
+
 		drop(c, PTCP_DROP_BAD_ACK, now);
-		queue_ctl(c, PTCP_TH_RST, seg->ack, 0);
+		if (src) {
+			from = *src;
+			from.port = seg->sport;
+		}
+		queue_reply(c, PTCP_TH_RST, seg->ack, 0, src ? &from : NULL);
 		return;
 	}
 	if (!(seg->flags & PTCP_TH_SYN)) {
@@ -1196,13 +1233,36 @@ static int finish(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t *buf, s
 	return n;
 }
 
-static int emit_ctl(struct ptcp_conn *c, uint8_t *buf, size_t cap)
+/* The next queued control segment, 0 when none is left (an addressed one
+ * the caller cannot send is discarded). */
+static int emit_ctl(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_txinfo *info)
 {
 	struct ptcp_segment seg;
-	struct ctl k = c->ctl[0];
+	struct ctl k;
+	int n;
 
-	memmove(&c->ctl[0], &c->ctl[1], (c->n_ctl - 1) * sizeof(c->ctl[0]));
-	c->n_ctl--;
+	do {
+		if (c->n_ctl == 0)
+			return 0;
+		k = c->ctl[0];
+		memmove(&c->ctl[0], &c->ctl[1], (c->n_ctl - 1) * sizeof(c->ctl[0]));
+		c->n_ctl--;
+	} while (k.addressed && !(info && info->caps & PTCP_TXCAP_DST));
+	if (k.addressed) {
+		/* Only RSTs are addressed (to a sender we are not bound to). */
+		memset(&seg, 0, sizeof(seg));
+		seg.sport = c->local.port;
+		seg.dport = k.to.port;
+		seg.flags = k.flags;
+		seg.seq = k.seq;
+		n = ptcp_segment_emit(&seg, buf, cap, &c->local, &k.to);
+		if (n > 0) {
+			c->st.segs_out++;
+			c->reply_dst = k.to;
+			info->dst = &c->reply_dst;
+		}
+		return n;
+	}
 	if (k.flags & PTCP_TH_ACK) {
 		seg_init(c, &seg, k.flags, k.seq);
 		seg.ack = k.ack;
@@ -1269,7 +1329,9 @@ static int emit_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_seq seq
 	struct ptcp_segment seg;
 	size_t off = (uint32_t)(seq - c->sb_seq);
 	size_t buffered = ptcp_sendbuf_len(&c->sb);
-	bool retransmission = ptcp_seq_lt(seq, c->snd_max);
+	/* A zero-window probe byte going out again with the data behind it
+	 * was never in flight: not a retransmission. */
+	bool retransmission = ptcp_seq_lt(seq, c->snd_max) && !(c->probing && seq == c->snd_nxt);
 	size_t hlen;
 	uint32_t room;
 	int n;
@@ -1312,12 +1374,52 @@ static int emit_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_seq seq
 		c->rtt_start = now;
 	}
 	seq += ptcp_segment_seqlen(&seg);
+	c->probing = false; /* the probe byte, if any, went with this data */
 	if (ptcp_seq_gt(seq, c->snd_nxt))
 		c->snd_nxt = seq;
 	if (ptcp_seq_gt(seq, c->snd_max))
 		c->snd_max = seq;
 	if (c->rtx_at == PTCP_TS_NEVER)
 		arm_rtx(c, now); /* RFC 6298 (5.1) */
+	return n;
+}
+
+/* A zero-window probe (RFC 9293 3.8.6.1): one byte of new data past the
+ * closed window, which the peer answers with its window. The byte is not
+ * in flight: SND.NXT stays before it (only SND.MAX remembers it, so an ACK
+ * of it is acceptable), no RTT is timed on it and the retransmission
+ * timer is not armed for it. Unanswered probes are repeated by the persist
+ * timer with its own backoff; they are not losses (RFC 5681 3.1): no cwnd
+ * collapse, no RTO backoff. When the window opens the byte goes out again
+ * with the data behind it. */
+static int send_probe(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_ts now)
+{
+	struct ptcp_segment seg;
+	size_t off = (uint32_t)(c->snd_nxt - c->sb_seq);
+	size_t hlen;
+	uint64_t t = c->rtt.rto;
+	unsigned i;
+	int n;
+
+	seg_init(c, &seg, PTCP_TH_ACK, c->snd_nxt);
+	fill_sack(c, &seg);
+	hlen = ptcp_segment_header_len(&seg);
+	if (ptcp_sendbuf_peek(&c->sb, off, buf + hlen, 1) != 1)
+		return 0;
+	seg.payload = buf + hlen;
+	seg.len = 1;
+	n = finish(c, &seg, buf, cap);
+	if (n < 0)
+		return n;
+	c->st.bytes_out++;
+	c->st.window_probes++;
+	c->probing = true;
+	if (ptcp_seq_lt(c->snd_max, c->snd_nxt + 1))
+		c->snd_max = c->snd_nxt + 1;
+	/* SHLD-30: the interval between probes grows exponentially. */
+	for (i = 0; i < c->persist_backoff && t < c->cfg.rto_max; i++)
+		t *= 2;
+	c->persist_at = ptcp_ts_add(now, t < c->cfg.rto_max ? t : c->cfg.rto_max);
 	return n;
 }
 
@@ -1402,6 +1504,7 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
                          struct ptcp_txinfo *info, ptcp_ts now)
 {
 	uint32_t n;
+	int rv;
 
 	if (!c || !buf || max_segs == 0)
 		return PTCP_ERR_INVAL;
@@ -1410,10 +1513,11 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 	if (info) {
 		info->ttl = 0;
 		info->gso_size = 0;
+		info->dst = NULL;
 	}
 
-	if (c->n_ctl > 0)
-		return emit_ctl(c, buf, cap);
+	if (c->n_ctl > 0 && (rv = emit_ctl(c, buf, cap, info)) != 0)
+		return rv;
 	if (c->state == PTCP_CLOSED || c->state == PTCP_LISTEN)
 		return 0;
 	if (c->syn_due && (c->state == PTCP_SYN_SENT || c->state == PTCP_SYN_RECEIVED))
@@ -1435,7 +1539,7 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 			if (len > ptcp_scoreboard_gap(&c->sacked, c->snd_una))
 				len = ptcp_scoreboard_gap(&c->sacked, c->snd_una);
 			if (len > 0 || fin_sent(c)) {
-				int rv = emit_data(c, buf, cap, c->snd_una, len, 1, info, now);
+				rv = emit_data(c, buf, cap, c->snd_una, len, 1, info, now);
 
 				if (rv > 0 && ptcp_seq_lt(c->high_rxt, c->snd_una + len))
 					c->high_rxt = c->snd_una + len;
@@ -1443,8 +1547,7 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 			}
 		}
 		if (c->hole_due) {
-			int rv = retransmit_hole(c, buf, cap, info, now);
-
+			rv = retransmit_hole(c, buf, cap, info, now);
 			if (rv != 0)
 				return rv;
 		}
@@ -1455,9 +1558,12 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 			uint32_t usable = c->snd_wnd < c->cc.cwnd ? c->snd_wnd : c->cc.cwnd;
 
 			c->probe_due = false;
-			if (ptcp_seq_lt(c->snd_nxt, c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb)))
-				return emit_data(c, buf, cap, c->snd_nxt, usable ? usable : 1, 1, info,
-				                 now);
+			if (ptcp_seq_lt(c->snd_nxt, c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb)) &&
+			    c->snd_nxt == c->snd_una) {
+				if (usable == 0)
+					return send_probe(c, buf, cap, now);
+				return emit_data(c, buf, cap, c->snd_nxt, usable, 1, info, now);
+			}
 		}
 		/* Going back after a timeout: skip what the peer holds. */
 		if (ptcp_seq_lt(c->snd_nxt, c->snd_max))
@@ -1469,8 +1575,9 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 		if (fin_unsent && c->snd_nxt == c->fin_seq)
 			return emit_data(c, buf, cap, c->snd_nxt, 0, 1, info, now);
 		/* Data waits on a closed (or silly small) window with nothing in
-		 * flight to bring an ACK: the persist timer will probe. */
-		if (c->snd_nxt == c->snd_max && c->snd_una == c->snd_max &&
+		 * flight to bring an ACK (a probe byte is not in flight): the
+		 * persist timer will probe. */
+		if (c->snd_una == c->snd_nxt && (c->probing || c->snd_nxt == c->snd_max) &&
 		    ptcp_seq_lt(c->snd_nxt, c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb)) &&
 		    c->persist_at == PTCP_TS_NEVER) {
 			uint64_t t = c->rtt.rto;

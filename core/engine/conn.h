@@ -179,6 +179,7 @@ struct ptcp_stats {
 	uint64_t fast_retransmits;  /* fast retransmits and partial-ack retransmits */
 	uint64_t challenge_acks;    /* challenge ACKs sent */
 	uint64_t dup_acks;          /* duplicate ACKs received */
+	uint64_t window_probes;     /* zero-window probes sent (RFC 9293 3.8.6.1) */
 	uint64_t drops[PTCP_DROP__COUNT];
 	uint64_t srtt;              /* ns, 0 before the first sample */
 	uint64_t rttvar;            /* ns */
@@ -191,13 +192,29 @@ struct ptcp_stats {
 	uint64_t established_at;    /* ns, time ESTABLISHED was reached, 0 if never */
 };
 
-/* Transmission hints for one output segment. */
+/* What a driver can do with an output segment beyond sending it to
+ * ptcp_conn_remote(): it sets these in struct ptcp_txinfo.caps before the
+ * output call. */
+enum {
+	/* Send a segment to info.dst when that is set. Without it, replies
+	 * that a LISTEN with no remote addresses to the sender of a segment
+	 * (the RST for an ACK, RFC 9293 3.10.7.2) are discarded unsent. */
+	PTCP_TXCAP_DST = 1 << 0,
+};
+
+/* Transmission hints for one output segment. caps is read by the output
+ * call; every other field is written by it. */
 struct ptcp_txinfo {
+	unsigned caps;     /* in: PTCP_TXCAP_* the caller handles */
 	uint8_t ttl;       /* IP TTL to use, 0 = the driver's default */
 	uint16_t gso_size; /* 0 for one segment; else a super-segment from
 	                      ptcp_conn_output_gso() whose payload is cut into
 	                      pieces of this many bytes (the last may be
 	                      shorter), each with a copy of the header */
+	const struct ptcp_endpoint *dst; /* NULL: the segment is for
+	                      ptcp_conn_remote(); else for this endpoint
+	                      (only with PTCP_TXCAP_DST; valid until the
+	                      next call on the connection) */
 };
 
 /* Allocates a connection in CLOSED. local is our endpoint; remote is the

@@ -455,6 +455,70 @@ static void test_zero_window_probes_then_window_opens(void)
 	sc_finish(s);
 }
 
+/* Probes that go unanswered (lost, or the peer silent) are not losses
+ * (RFC 9293 3.8.6.1, RFC 5681 3.1): the persist timer backs off on its own
+ * schedule, cwnd and the RTO stay as they were, and the connection is not
+ * timed out. When the window opens, the data goes at once: the window
+ * update draws the first window of data in the same instant. */
+static void test_unanswered_probes_are_not_losses(void)
+{
+	static const unsigned at[] = { 1, 3, 7, 15 };
+	struct ptcp_stats st0, st;
+	struct ptcp_config cfg;
+	unsigned i;
+
+	sc_config(&cfg);
+	cfg.data_retries = 2;
+	START(s, &cfg, PTCP_ESTABLISHED);
+	INJECT(s, 0, .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(0));
+	st0 = sc_stats(s);
+	CHECK_INT(SEND(s, 0, 10000), 10000);
+	for (i = 0; i < 4; i++) {
+		EXPECT_NOTHING(s, SEC(at[i]) - 1);
+		CHECK_INT(take_probe(s, SEC(at[i]), ISS + 1), 1);
+	}
+	st = sc_stats(s);
+	CHECK_EQ(st.rto_count, 0);
+	CHECK_EQ(st.window_probes, 4);
+	CHECK_EQ(st.cwnd, st0.cwnd);
+	CHECK_EQ(st.rto, st0.rto);
+	EXPECT_STATE(s, PTCP_ESTABLISHED);
+	/* The window opens 0.5 s after the last probe (which the peer did
+	 * not take): the initial window of 3 segments leaves at once, the
+	 * probe byte first again. */
+	INJECT(s, MS(15500), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(8000));
+	EXPECT(s, MS(15500), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 1460);
+	EXPECT(s, MS(15500), .flags = ACK, .seq = ISS + 1461, .ack = IRS + 1, .len = 1460);
+	EXPECT(s, MS(15500), .flags = ACK, .seq = ISS + 2921, .ack = IRS + 1, .len = 1460);
+	EXPECT_NOTHING(s, MS(15600));
+	INJECT(s, MS(15600), .flags = ACK, .seq = IRS + 1, .ack = ISS + 4381, W(8000));
+	EXPECT(s, MS(15600), .flags = ACK, .seq = ISS + 4381, .ack = IRS + 1, .len = 1460);
+	sc_discard(s);
+	st = sc_stats(s);
+	CHECK_EQ(st.rto_count, 0);
+	CHECK_EQ(st.retransmits, 0);
+	sc_finish(s);
+}
+
+/* A probe the peer takes (its buffer had room) is acknowledged like data;
+ * with the window still closed the next probe comes one RTO later, not
+ * backed off, since the peer made progress. */
+static void test_probe_byte_taken_by_the_peer(void)
+{
+	START(s, NULL, PTCP_ESTABLISHED);
+	INJECT(s, 0, .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(0));
+	SEND(s, 0, 100);
+	CHECK_INT(take_probe(s, SEC(1), ISS + 1), 1);
+	CHECK_INT(take_probe(s, SEC(3), ISS + 1), 1);
+	INJECT(s, MS(3100), .flags = ACK, .seq = IRS + 1, .ack = ISS + 2, W(0));
+	EXPECT_NOTHING(s, MS(4100) - 1);
+	CHECK_INT(take_probe(s, MS(4100), ISS + 2), 1);
+	INJECT(s, MS(4200), .flags = ACK, .seq = IRS + 1, .ack = ISS + 2, W(1000));
+	EXPECT(s, MS(4200), .flags = ACK, .seq = ISS + 2, .ack = IRS + 1, .len = 99);
+	CHECK_EQ(sc_stats(s).rto_count, 0);
+	sc_finish(s);
+}
+
 /* RFC 9293 3.8.6.2.1, sender-side silly window avoidance: with a usable
  * window below one MSS and more data queued than fits, nothing goes out
  * at once; at the override timeout (0.1 to 1 s) the data that fits is
@@ -834,6 +898,8 @@ int main(void)
 	RUN(test_data_segments_are_not_dupacks);
 	RUN(test_zero_window_probes_then_window_opens);
 	RUN(test_zero_window_persists_while_answered);
+	RUN(test_unanswered_probes_are_not_losses);
+	RUN(test_probe_byte_taken_by_the_peer);
 	RUN(test_small_window_is_filled_after_override_timeout);
 	RUN(test_window_scale_in_both_directions);
 	RUN(test_window_scale_unused_without_peer_option);

@@ -334,6 +334,7 @@ static void drain(struct script *s)
 		}
 		o = &s->q[s->q_len];
 		memset(&o->info, 0, sizeof(o->info));
+		o->info.caps = s->tx_caps;
 		rv = ptcp_conn_output(s->c, o->buf, sizeof(o->buf), &o->info, s->now);
 		if (rv == 0)
 			return;

@@ -134,6 +134,7 @@ struct script {
 	struct talloc alloc;
 	struct ptcp_endpoint local, remote;
 	bool wildcard;           /* LISTEN created with an unspecified remote */
+	unsigned tx_caps;        /* PTCP_TXCAP_* passed to every output call */
 	bool link;               /* two-engine mode: see sc_new_peer() */
 
 	ptcp_ts base;            /* absolute ns of script time 0 */
