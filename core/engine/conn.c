@@ -30,6 +30,10 @@
 #define MAX_WSCALE 14            /* RFC 7323 section 2.3 */
 #define RTO_AFTER_SYN_TIMEOUT (3 * PTCP_NS_PER_S) /* RFC 6298 (5.7) */
 #define MAX_BUF (1u << 30)
+#define TS_OPT_LEN 12            /* NOP NOP kind len TSval TSecr (RFC 7323 App. A) */
+#define TS_TICK PTCP_NS_PER_MS   /* RFC 7323 5.4: between 1 ms and 1 s per tick */
+/* RFC 7323 5.5: TS.Recent is invalid after 24 days without an update. */
+#define PAWS_IDLE_MAX (24ULL * 24 * 3600 * PTCP_NS_PER_S)
 
 /* A control segment queued for output: RSTs and (challenge) ACKs whose
  * sequence numbers are fixed when they are decided, not when sent. */
@@ -61,11 +65,21 @@ struct ptcp_conn {
 	uint32_t snd_wnd;          /* bytes, already scaled */
 	uint32_t max_snd_wnd;      /* largest window the peer offered, bytes */
 	ptcp_seq sb_seq;           /* sequence number of the send buffer's first byte */
-	uint16_t snd_mss;          /* largest payload we send, bytes */
+	uint16_t snd_mss;          /* largest payload plus options we send,
+	                              bytes (the peer's MSS, RFC 9293 3.7.1) */
+	uint16_t rcv_mss;          /* largest payload received so far, bytes:
+	                              what a "full-sized" segment is (RFC 5681 4.2) */
 	uint8_t snd_wscale;        /* shift applied to the peer's window */
 	uint8_t rcv_wscale;        /* shift the peer applies to ours */
 	bool wscale_ok;            /* both SYNs carried window scale */
 	bool sack_ok;              /* both sides allow SACK blocks */
+	bool ts_ok;                /* both SYNs carried timestamps (Snd.TS.OK) */
+	ptcp_ts ts_epoch;          /* our timestamp clock reads ts_offset here */
+	uint32_t ts_offset;        /* TSval at ts_epoch (the ISS: a per-connection
+	                              start, so TSvals leak no host uptime) */
+	uint32_t ts_recent;        /* TS.Recent (RFC 7323 4.3): TSval to echo */
+	ptcp_ts ts_recent_at;      /* when TS.Recent was last set */
+	ptcp_seq last_ack_sent;    /* Last.ACK.sent: ACK field we sent last */
 
 	/* Receive sequence space. */
 	ptcp_seq irs;
@@ -170,6 +184,8 @@ const char *ptcp_drop_name(enum ptcp_drop d)
 		[PTCP_DROP_RST_PUNCHING] = "rst-while-punching",
 		[PTCP_DROP_OLD_ACK] = "ack-too-old",
 		[PTCP_DROP_NO_SPACE] = "receive-buffer-full",
+		[PTCP_DROP_PAWS] = "paws-old-timestamp",
+		[PTCP_DROP_NO_TIMESTAMP] = "no-timestamp",
 	};
 	if ((unsigned)d >= PTCP_DROP__COUNT)
 		return "?";
@@ -184,6 +200,7 @@ void ptcp_config_default(struct ptcp_config *cfg)
 	cfg->mss = 1460;
 	cfg->sack = true;
 	cfg->window_scale = true;
+	cfg->timestamps = true;
 	cfg->rto_initial = 1 * PTCP_NS_PER_S;
 	cfg->rto_min = 200 * PTCP_NS_PER_MS;
 	cfg->rto_max = 60 * PTCP_NS_PER_S;
@@ -344,6 +361,20 @@ static uint8_t wscale_for(uint32_t buf)
 	return s;
 }
 
+/* SMSS (RFC 5681 section 2): the data a full segment carries, the peer's
+ * MSS less the options every segment has (timestamps). */
+static uint32_t smss(const struct ptcp_conn *c)
+{
+	return c->snd_mss - (c->ts_ok ? TS_OPT_LEN : 0);
+}
+
+/* Our timestamp clock (RFC 7323 5.4): milliseconds derived from the
+ * caller's now, starting at ts_offset when the connection opened. */
+static uint32_t ts_now(const struct ptcp_conn *c, ptcp_ts now)
+{
+	return c->ts_offset + (uint32_t)(ptcp_ts_elapsed(now, c->ts_epoch) / TS_TICK);
+}
+
 /* ---------------------------------------------------------------- lifecycle */
 
 static void *conn_alloc(const struct ptcp_config *cfg, size_t size)
@@ -411,8 +442,10 @@ void ptcp_conn_free(struct ptcp_conn *c)
 	conn_release(&cfg, c, sizeof(*c));
 }
 
-static void init_send_space(struct ptcp_conn *c, ptcp_seq isn)
+static void init_send_space(struct ptcp_conn *c, ptcp_seq isn, ptcp_ts now)
 {
+	c->ts_epoch = now;
+	c->ts_offset = isn;
 	c->iss = isn;
 	c->snd_una = isn;
 	c->snd_nxt = isn + 1; /* the SYN */
@@ -427,7 +460,7 @@ int ptcp_conn_open_active(struct ptcp_conn *c, const struct ptcp_open *o, ptcp_t
 	if (c->state != PTCP_CLOSED || c->error || c->remote.family == PTCP_AF_NONE || c->remote.port == 0)
 		return PTCP_ERR_STATE;
 	c->open = *o;
-	init_send_space(c, o->isn);
+	init_send_space(c, o->isn, now);
 	c->syn_due = true;
 	c->passive = false;
 	set_state(c, PTCP_SYN_SENT, now);
@@ -450,7 +483,7 @@ int ptcp_conn_open_passive(struct ptcp_conn *c, const struct ptcp_open *o, ptcp_
 
 /* Takes the options of the peer's SYN (RFC 9293 3.7.1 for MSS, RFC 7323
  * section 2 for window scale, RFC 2018 for SACK-permitted). */
-static void take_syn_options(struct ptcp_conn *c, const struct ptcp_segment *seg)
+static void take_syn_options(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
 {
 	uint32_t mss = seg->opt.has_mss ? seg->opt.mss : DEFAULT_MSS_NO_OPTION;
 
@@ -459,7 +492,15 @@ static void take_syn_options(struct ptcp_conn *c, const struct ptcp_segment *seg
 	if (mss < 64)
 		mss = 64; /* a hostile MSS of 1 would make us send a byte per segment */
 	c->snd_mss = (uint16_t)mss;
-	ptcp_cc_set_smss(&c->cc, mss);
+	/* RFC 7323 3.2: timestamps only if both SYNs carry them. The option
+	 * then takes 12 bytes of every segment: SMSS is what remains for
+	 * data (RFC 5681 section 2: SMSS excludes options). */
+	c->ts_ok = c->cfg.timestamps && seg->opt.has_ts;
+	if (c->ts_ok) {
+		c->ts_recent = seg->opt.ts_val;
+		c->ts_recent_at = now;
+	}
+	ptcp_cc_set_smss(&c->cc, mss - (c->ts_ok ? TS_OPT_LEN : 0));
 	c->wscale_ok = c->cfg.window_scale && seg->opt.has_wscale;
 	if (c->wscale_ok) {
 		/* RFC 7323 2.3: values above 14 are treated as 14. */
@@ -489,12 +530,12 @@ static bool isn_acceptable(struct ptcp_conn *c, const struct ptcp_segment *seg, 
 }
 
 /* The peer's SYN was accepted: synchronize to its sequence space. */
-static void take_peer_syn(struct ptcp_conn *c, const struct ptcp_segment *seg)
+static void take_peer_syn(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
 {
 	c->irs = seg->seq;
 	c->rcv_nxt = seg->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
-	take_syn_options(c, seg);
+	take_syn_options(c, seg, now);
 	/* RFC 7323 2.2: the window of a SYN is never scaled. */
 	c->snd_wnd = seg->wnd;
 	c->max_snd_wnd = c->snd_wnd;
@@ -504,19 +545,36 @@ static void take_peer_syn(struct ptcp_conn *c, const struct ptcp_segment *seg)
 
 /* --------------------------------------------------------------- ACK intake */
 
-/* Takes an RTT sample if the timed segment is now acknowledged. */
-static void rtt_on_ack(struct ptcp_conn *c, ptcp_seq ack, ptcp_ts now)
+/* An ACK of new data: an RTT sample. The timed segment gives one with the
+ * caller's clock resolution when this ACK covers it (and Karn's rule did
+ * not void it); with timestamps every other such ACK gives one from TSecr
+ * (RFC 7323 section 4 with RFC 6298), which names the segment it answers
+ * and so needs no Karn's rule, at the 1 ms resolution of the option. */
+static void rtt_on_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
 {
-	if (!c->rtt_timing || ptcp_seq_lt(ack, c->rtt_seq))
+	if (c->rtt_timing && ptcp_seq_ge(seg->ack, c->rtt_seq)) {
+		c->rtt_timing = false;
+		c->st.rtt_samples++;
+		ptcp_rtt_sample(&c->rtt, ptcp_ts_elapsed(now, c->rtt_start));
 		return;
-	c->rtt_timing = false;
-	ptcp_rtt_sample(&c->rtt, ptcp_ts_elapsed(now, c->rtt_start));
+	}
+	if (c->ts_ok && seg->opt.has_ts) {
+		int32_t ticks = (int32_t)(ts_now(c, now) - seg->opt.ts_ecr);
+
+		/* An echo from the future, or from before this connection's
+		 * clock started, is no measurement. */
+		if (ticks < 0 || (uint64_t)ticks > ptcp_ts_elapsed(now, c->ts_epoch) / TS_TICK)
+			return;
+		c->st.rtt_samples++;
+		ptcp_rtt_sample(&c->rtt, (uint64_t)ticks * TS_TICK);
+	}
 }
 
 /* SEG.ACK advanced SND.UNA: free acknowledged bytes, restart or stop the
  * retransmission timer (RFC 6298 (5.2), (5.3)), feed congestion control. */
-static void ack_advance(struct ptcp_conn *c, ptcp_seq ack, ptcp_ts now)
+static void ack_advance(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
 {
+	ptcp_seq ack = seg->ack;
 	uint32_t acked = (uint32_t)(ack - c->snd_una);
 	uint32_t flight = flight_size(c);
 	size_t data_acked = 0;
@@ -531,7 +589,7 @@ static void ack_advance(struct ptcp_conn *c, ptcp_seq ack, ptcp_ts now)
 	c->snd_una = ack;
 	if (ptcp_seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
-	rtt_on_ack(c, ack, now);
+	rtt_on_ack(c, seg, now);
 	c->rto_count = 0;
 	if (c->persist_backoff || c->persist_at != PTCP_TS_NEVER) {
 		/* The peer took data (a probe byte, say): it is alive, so the
@@ -622,7 +680,7 @@ static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 			c->hole_due = true;
 		}
 	} else if (ptcp_seq_gt(seg->ack, c->snd_una)) {
-		ack_advance(c, seg->ack, now);
+		ack_advance(c, seg, now);
 	}
 
 	/* Window update (RFC 9293 3.10.7.4): only from a segment at least as
@@ -734,7 +792,9 @@ static void process_text(struct ptcp_conn *c, const struct ptcp_segment *seg, pt
 			 * 4.2) so the sender's loss recovery sees it. */
 			c->ack_now = true;
 		} else {
-			ack_soon(c, seg->len >= c->snd_mss, now);
+			if (seg->len > c->rcv_mss)
+				c->rcv_mss = (uint16_t)(seg->len < c->cfg.mss ? seg->len : c->cfg.mss);
+			ack_soon(c, seg->len >= c->rcv_mss, now);
 		}
 	}
 
@@ -841,8 +901,8 @@ static void input_listen(struct ptcp_conn *c, const struct ptcp_segment *seg,
 		c->remote.port = seg->sport;
 		c->remote_bound_by_syn = true;
 	}
-	take_peer_syn(c, seg);
-	init_send_space(c, c->open.isn);
+	take_peer_syn(c, seg, now);
+	init_send_space(c, c->open.isn, now);
 	c->syn_due = true;
 	set_state(c, PTCP_SYN_RECEIVED, now);
 	/* Data in a SYN is not kept (we never offer TFO); the peer resends it. */
@@ -889,10 +949,10 @@ static void input_syn_sent(struct ptcp_conn *c, const struct ptcp_segment *seg, 
 	}
 	if (!isn_acceptable(c, seg, now))
 		return;
-	take_peer_syn(c, seg);
+	take_peer_syn(c, seg, now);
 	if (ack_ok) {
 		/* SYN-ACK to our SYN: the three-way handshake completes. */
-		ack_advance(c, seg->ack, now);
+		ack_advance(c, seg, now);
 		c->snd_wl2 = seg->ack;
 		c->syn_due = false;
 		c->ack_now = true;
@@ -970,6 +1030,45 @@ static bool check_rst(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_
 	}
 }
 
+/* RFC 7323 5.3 R1 (PAWS) and 3.2, before the sequence check: true when the
+ * segment must be dropped. A RST is exempt (5.2: acceptable whatever its
+ * timestamp). */
+static bool paws_reject(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
+{
+	if (!c->ts_ok || seg->flags & PTCP_TH_RST)
+		return false;
+	if (!seg->opt.has_ts) {
+		/* 3.2: SHOULD silently drop (never abort for it). */
+		drop(c, PTCP_DROP_NO_TIMESTAMP, now);
+		return true;
+	}
+	/* 5.5: after 24 days without an update TS.Recent is no longer
+	 * comparable (the peer's clock may have wrapped half way). */
+	if (ptcp_ts_elapsed(now, c->ts_recent_at) >= PAWS_IDLE_MAX)
+		return false;
+	if (!ptcp_seq_lt(seg->opt.ts_val, c->ts_recent))
+		return false;
+	/* An old duplicate: not acceptable, and answered with an ACK so a
+	 * half-open connection is still noticed. */
+	drop(c, PTCP_DROP_PAWS, now);
+	c->ack_now = true;
+	return true;
+}
+
+/* RFC 7323 5.3 R3 (with 4.3): an acceptable segment that starts at or
+ * before Last.ACK.sent and is not older than TS.Recent sets TS.Recent, so
+ * the next ACK echoes the segment that advanced the window (or, after a
+ * delayed ACK, the earliest one it covers). */
+static void update_ts_recent(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
+{
+	if (!c->ts_ok || !seg->opt.has_ts || seg->flags & PTCP_TH_RST)
+		return;
+	if (ptcp_seq_ge(seg->opt.ts_val, c->ts_recent) && ptcp_seq_le(seg->seq, c->last_ack_sent)) {
+		c->ts_recent = seg->opt.ts_val;
+		c->ts_recent_at = now;
+	}
+}
+
 /* Everything after LISTEN and SYN-SENT: RFC 9293 3.10.7.4. */
 static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts now)
 {
@@ -997,6 +1096,9 @@ static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts n
 		seglen--;
 	}
 
+	if (paws_reject(c, seg, now))
+		return;
+
 	/* First check: sequence number. With a zero receive window no
 	 * segment is acceptable, but valid ACKs and RSTs still are (RFC 9293
 	 * 3.10.7.4): such a segment goes on with its text trimmed away. */
@@ -1023,6 +1125,8 @@ static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts n
 		}
 		return;
 	}
+
+	update_ts_recent(c, seg, now);
 
 	/* Second check: RST. */
 	if (check_rst(c, seg, now))
@@ -1200,13 +1304,21 @@ static void fill_sack(struct ptcp_conn *c, struct ptcp_segment *seg)
 }
 
 /* Fills the fields every segment of this connection shares. */
-static void seg_init(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t flags, ptcp_seq seq)
+static void seg_init(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t flags, ptcp_seq seq,
+                     ptcp_ts now)
 {
 	memset(seg, 0, sizeof(*seg));
 	seg->sport = c->local.port;
 	seg->dport = c->remote.port;
 	seg->flags = flags;
 	seg->seq = seq;
+	/* RFC 7323 3.2: once agreed, in every segment (a RST too: SHOULD);
+	 * TSecr is TS.Recent (4.3). A SYN sets its own. */
+	if (c->ts_ok && !(flags & PTCP_TH_SYN)) {
+		seg->opt.has_ts = true;
+		seg->opt.ts_val = ts_now(c, now);
+		seg->opt.ts_ecr = c->ts_recent;
+	}
 	if (flags & PTCP_TH_ACK) {
 		uint32_t w = advertised_window(c);
 
@@ -1225,6 +1337,7 @@ static int finish(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t *buf, s
 		return n;
 	c->st.segs_out++;
 	if (seg->flags & PTCP_TH_ACK) {
+		c->last_ack_sent = seg->ack;
 		/* Any ACK we send satisfies pending ACK wishes. */
 		c->ack_now = false;
 		c->unacked_segs = 0;
@@ -1235,7 +1348,8 @@ static int finish(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t *buf, s
 
 /* The next queued control segment, 0 when none is left (an addressed one
  * the caller cannot send is discarded). */
-static int emit_ctl(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_txinfo *info)
+static int emit_ctl(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_txinfo *info,
+                    ptcp_ts now)
 {
 	struct ptcp_segment seg;
 	struct ctl k;
@@ -1264,15 +1378,11 @@ static int emit_ctl(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_t
 		return n;
 	}
 	if (k.flags & PTCP_TH_ACK) {
-		seg_init(c, &seg, k.flags, k.seq);
+		seg_init(c, &seg, k.flags, k.seq, now);
 		seg.ack = k.ack;
 		fill_sack(c, &seg);
 	} else {
-		memset(&seg, 0, sizeof(seg));
-		seg.sport = c->local.port;
-		seg.dport = c->remote.port;
-		seg.flags = k.flags;
-		seg.seq = k.seq;
+		seg_init(c, &seg, k.flags, k.seq, now);
 	}
 	return finish(c, &seg, buf, cap);
 }
@@ -1284,7 +1394,7 @@ static int emit_syn(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_t
 	bool synack = c->state == PTCP_SYN_RECEIVED;
 	int n;
 
-	seg_init(c, &seg, synack ? PTCP_TH_SYN | PTCP_TH_ACK : PTCP_TH_SYN, c->iss);
+	seg_init(c, &seg, synack ? PTCP_TH_SYN | PTCP_TH_ACK : PTCP_TH_SYN, c->iss, now);
 	if (!synack)
 		seg.wnd = (uint16_t)(c->cfg.rcvbuf > 0xffff ? 0xffff : c->cfg.rcvbuf);
 	seg.opt.has_mss = true;
@@ -1300,6 +1410,13 @@ static int emit_syn(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_t
 		seg.opt.sack_permitted = c->cfg.sack;
 	}
 	seg.opt.wscale = c->rcv_wscale;
+	/* RFC 7323 3.2: a SYN may offer timestamps (TSecr 0, not echoed yet);
+	 * a SYN-ACK carries them only if the peer's SYN did. */
+	if (synack ? c->ts_ok : c->cfg.timestamps) {
+		seg.opt.has_ts = true;
+		seg.opt.ts_val = ts_now(c, now);
+		seg.opt.ts_ecr = synack ? c->ts_recent : 0;
+	}
 	n = finish(c, &seg, buf, cap);
 	if (n < 0)
 		return n;
@@ -1336,7 +1453,7 @@ static int emit_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_seq seq
 	uint32_t room;
 	int n;
 
-	seg_init(c, &seg, PTCP_TH_ACK, seq);
+	seg_init(c, &seg, PTCP_TH_ACK, seq, now);
 	fill_sack(c, &seg);
 	hlen = ptcp_segment_header_len(&seg);
 	/* Options take room from the payload (RFC 9293 3.7.1). */
@@ -1401,7 +1518,7 @@ static int send_probe(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_ts now
 	unsigned i;
 	int n;
 
-	seg_init(c, &seg, PTCP_TH_ACK, c->snd_nxt);
+	seg_init(c, &seg, PTCP_TH_ACK, c->snd_nxt, now);
 	fill_sack(c, &seg);
 	hlen = ptcp_segment_header_len(&seg);
 	if (ptcp_sendbuf_peek(&c->sb, off, buf + hlen, 1) != 1)
@@ -1439,10 +1556,10 @@ static int retransmit_hole(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct
 	c->hole_due = false;
 	if (!c->cc.in_recovery ||
 	    !ptcp_scoreboard_hole(&c->sacked, ptcp_seq_max(c->high_rxt, c->snd_una), &start, &len) ||
-	    ptcp_scoreboard_above(&c->sacked, start) <= 2u * c->snd_mss)
+	    ptcp_scoreboard_above(&c->sacked, start) <= 2u * smss(c))
 		return 0;
-	if (len > c->snd_mss)
-		len = c->snd_mss;
+	if (len > smss(c))
+		len = smss(c);
 	rv = emit_data(c, buf, cap, start, len, 1, info, now);
 	if (rv > 0) {
 		c->high_rxt = start + len;
@@ -1464,7 +1581,7 @@ static uint32_t sendable(const struct ptcp_conn *c)
 	 * one new segment out, so a small window still gets its three. */
 	if (!c->cc.in_recovery && c->cc.dupacks > 0 && c->cc.dupacks < 3 &&
 	    ptcp_seq_ge(c->snd_nxt, c->snd_max))
-		cwnd += c->cc.dupacks * c->snd_mss;
+		cwnd += c->cc.dupacks * smss(c);
 	wnd = c->snd_wnd < cwnd ? c->snd_wnd : cwnd;
 	uint32_t inflight = (uint32_t)(c->snd_nxt - c->snd_una);
 	uint32_t unsent = (uint32_t)(c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb) - c->snd_nxt);
@@ -1476,12 +1593,12 @@ static uint32_t sendable(const struct ptcp_conn *c)
 	n = unsent < usable ? unsent : usable;
 	if (n == 0)
 		return 0;
-	if (n >= c->snd_mss || n == unsent || n >= c->max_snd_wnd / 2)
+	if (n >= smss(c) || n == unsent || n >= c->max_snd_wnd / 2)
 		return n;
 	return 0;
 }
 
-static int emit_pure_ack(struct ptcp_conn *c, uint8_t *buf, size_t cap)
+static int emit_pure_ack(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_ts now)
 {
 	struct ptcp_segment seg;
 
@@ -1489,7 +1606,7 @@ static int emit_pure_ack(struct ptcp_conn *c, uint8_t *buf, size_t cap)
 	 * already hold everything up to SND.MAX, and would find an ACK stamped
 	 * with the rewound SND.NXT unacceptable and never read its ACK field;
 	 * if both ends rewind at once they deadlock (seen in the simulation). */
-	seg_init(c, &seg, PTCP_TH_ACK, c->snd_max);
+	seg_init(c, &seg, PTCP_TH_ACK, c->snd_max, now);
 	fill_sack(c, &seg);
 	return finish(c, &seg, buf, cap);
 }
@@ -1516,7 +1633,7 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 		info->dst = NULL;
 	}
 
-	if (c->n_ctl > 0 && (rv = emit_ctl(c, buf, cap, info)) != 0)
+	if (c->n_ctl > 0 && (rv = emit_ctl(c, buf, cap, info, now)) != 0)
 		return rv;
 	if (c->state == PTCP_CLOSED || c->state == PTCP_LISTEN)
 		return 0;
@@ -1534,8 +1651,8 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 			c->rtx_one = false;
 			if (c->fin_queued && ptcp_seq_gt(c->snd_max, c->fin_seq))
 				len--; /* the FIN is not payload */
-			if (len > c->snd_mss)
-				len = c->snd_mss;
+			if (len > smss(c))
+				len = smss(c);
 			if (len > ptcp_scoreboard_gap(&c->sacked, c->snd_una))
 				len = ptcp_scoreboard_gap(&c->sacked, c->snd_una);
 			if (len > 0 || fin_sent(c)) {
@@ -1593,11 +1710,11 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 
 		/* <SEQ=SND.MAX-1>: an old byte the peer must acknowledge. */
 		c->keepalive_due = false;
-		seg_init(c, &seg, PTCP_TH_ACK, c->snd_max - 1);
+		seg_init(c, &seg, PTCP_TH_ACK, c->snd_max - 1, now);
 		return finish(c, &seg, buf, cap);
 	}
 	if (c->ack_now)
-		return emit_pure_ack(c, buf, cap);
+		return emit_pure_ack(c, buf, cap, now);
 	return 0;
 }
 

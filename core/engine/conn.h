@@ -64,6 +64,10 @@ enum ptcp_drop {
 	PTCP_DROP_RST_PUNCHING,    /* RST in SYN-SENT while punching, ignored */
 	PTCP_DROP_OLD_ACK,         /* ACK older than SND.UNA - MAX.SND.WND (RFC 5961 5.2) */
 	PTCP_DROP_NO_SPACE,        /* data beyond what the receive buffer holds */
+	PTCP_DROP_PAWS,            /* timestamp older than TS.Recent: an old
+	                              duplicate (RFC 7323 5.3, answered with ACK) */
+	PTCP_DROP_NO_TIMESTAMP,    /* no timestamp option once both sides agreed
+	                              to send one (RFC 7323 3.2) */
 	PTCP_DROP__COUNT
 };
 
@@ -129,6 +133,8 @@ struct ptcp_config {
 	                                blocks for out-of-order data (default on
 	                                via ptcp_config_default) */
 	bool window_scale;           /* offer window scaling (default on) */
+	bool timestamps;             /* offer RFC 7323 timestamps: RTT on every
+	                                ACK, PAWS (default on) */
 
 	uint64_t rto_initial;        /* ns, RFC 6298 (2.1): 1 s */
 	uint64_t rto_min;            /* ns: 200 ms (as Linux; RFC 6298 says 1 s) */
@@ -181,6 +187,7 @@ struct ptcp_stats {
 	uint64_t dup_acks;          /* duplicate ACKs received */
 	uint64_t window_probes;     /* zero-window probes sent (RFC 9293 3.8.6.1) */
 	uint64_t drops[PTCP_DROP__COUNT];
+	uint64_t rtt_samples;       /* RTT measurements taken */
 	uint64_t srtt;              /* ns, 0 before the first sample */
 	uint64_t rttvar;            /* ns */
 	uint64_t rto;               /* ns */

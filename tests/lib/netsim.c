@@ -126,6 +126,7 @@ void netsim_params_default(struct netsim_params *p, uint64_t seed)
 	p->mss = 1460;
 	p->sack = true;
 	p->window_scale = true;
+	p->timestamps = true;
 	p->msl = 30 * PTCP_NS_PER_S;
 	p->max_time = 3600 * PTCP_NS_PER_S;
 	p->max_events = 20 * 1000 * 1000;
@@ -161,8 +162,8 @@ void netsim_params_print(const struct netsim_params *p, FILE *f)
 		p->punching ? " (punching)" : "",
 		p->close == NETSIM_CLOSE_WHEN_DONE ? "when-done" : "B-after-EOF",
 		p->b_open_at / 1e6);
-	fprintf(f, "  mss %u, sack %d, wscale %d, delack %.3f ms, msl %.3f s\n", p->mss, p->sack,
-		p->window_scale, p->delack / 1e6, p->msl / 1e9);
+	fprintf(f, "  mss %u, sack %d, wscale %d, timestamps %d, delack %.3f ms, msl %.3f s\n",
+		p->mss, p->sack, p->window_scale, p->timestamps, p->delack / 1e6, p->msl / 1e9);
 	print_link(f, "A->B", &p->ab);
 	print_link(f, "B->A", &p->ba);
 	print_side(f, "A", &p->a);
@@ -665,6 +666,7 @@ static bool peer_init(struct sim *s, struct peer *pe, int idx)
 	cfg.mss = p->mss;
 	cfg.sack = p->sack;
 	cfg.window_scale = p->window_scale;
+	cfg.timestamps = p->timestamps;
 	cfg.delack = p->delack;
 	cfg.msl = p->msl;
 	cfg.punching = p->punching;

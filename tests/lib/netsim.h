@@ -118,6 +118,7 @@ struct netsim_params {
 	uint64_t b_open_at;       /* ns after A's open when B opens */
 	uint16_t mss;
 	bool sack, window_scale;
+	bool timestamps;          /* RFC 7323 on both (default on) */
 	uint64_t delack;          /* ns, 0 = ACK at once */
 	uint64_t msl;             /* ns */
 	uint64_t max_time;        /* ns of virtual time before giving up */

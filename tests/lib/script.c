@@ -157,6 +157,7 @@ void sc_config(struct ptcp_config *cfg)
 	cfg->mss = 1460;
 	cfg->sack = false;
 	cfg->window_scale = false;
+	cfg->timestamps = false;
 	cfg->rto_initial = SEC(1);
 	cfg->rto_min = SEC(1);
 	cfg->rto_max = SEC(60);
@@ -349,6 +350,12 @@ static void drain(struct script *s)
 		o->len = (size_t)rv;
 		o->at = s->now;
 		note_window(s, o);
+		{
+			struct ptcp_segment g;
+
+			if (ptcp_segment_parse(&g, o->buf, o->len, NULL, NULL) == 0 && g.opt.has_ts)
+				s->ts_echo = g.opt.ts_val;
+		}
 		s->q_len++;
 	}
 }
@@ -462,9 +469,24 @@ static void pkt_to_seg(const struct script *s, const struct sc_pkt *p, bool from
 	else
 		seg->wnd = p->win_set ? p->win : sc_expected_window(s, p->flags & SYN);
 	seg->opt = p->opt;
+	if (from_peer && s->peer_ts && !p->no_ts && !p->opt.has_ts && !(p->flags & RST)) {
+		seg->opt.has_ts = true;
+		seg->opt.ts_val = sc_peer_tsval(s);
+		seg->opt.ts_ecr = (p->flags & ACK) ? s->ts_echo : 0;
+	}
 	payload_of(s, p, !from_peer, payload);
 	seg->payload = payload;
 	seg->len = p->len;
+}
+
+uint32_t sc_peer_tsval(const struct script *s)
+{
+	return (uint32_t)(s->now / PTCP_NS_PER_MS);
+}
+
+uint32_t sc_engine_tsval(const struct script *s, uint64_t t)
+{
+	return s->iss + (uint32_t)((s->base + t - s->ts_epoch) / PTCP_NS_PER_MS);
 }
 
 uint16_t sc_expected_window(const struct script *s, bool syn)
@@ -730,6 +752,12 @@ bool sc_expect_syn(struct script *s, uint64_t t, uint8_t flags, ptcp_seq seq, pt
 			g.opt.sack_permitted ? "not" : "", fmt);
 		ok = false;
 	}
+	if (g.opt.has_ts != (s->cfg.timestamps && (!synack || s->peer_ts)) ||
+	    (g.opt.has_ts && !synack && g.opt.ts_ecr != 0)) {
+		sc_fail(s, "t=%.3f: timestamps %s expected (RFC 7323 3.2): %s", rel(s, s->now),
+			g.opt.has_ts ? "not" : "", fmt);
+		ok = false;
+	}
 	if (g.opt.has_wscale && peer_ws)
 		s->rcv_wscale = g.opt.wscale > 14 ? 14 : g.opt.wscale;
 	return ok;
@@ -814,6 +842,7 @@ int sc_open_active(struct script *s, uint64_t t)
 	int rv;
 
 	sc_advance(s, t);
+	s->ts_epoch = s->now;
 	rv = ptcp_conn_open_active(s->c, &o, s->now);
 	drain(s);
 	return rv;
@@ -949,6 +978,7 @@ static struct sc_pkt peer_syn(const struct script *s, uint8_t flags, ptcp_seq ac
 		p.opt.wscale = (uint8_t)s->peer_ws;
 	}
 	p.opt.sack_permitted = s->peer_sackp;
+	p.no_ts = !s->peer_ts;
 	return p;
 }
 
@@ -995,6 +1025,7 @@ bool sc_goto(struct script *s, enum ptcp_state st)
 		}
 		p = peer_syn(s, SYN, 0);
 		sc_inject(s, t += MS(10), &p);
+		s->ts_epoch = s->now; /* a LISTEN's clock starts with the SYN */
 		if (!sc_expect_syn(s, t, SYN | ACK, iss, irs + 1) || !step_ok(s, PTCP_SYN_RECEIVED, fails0))
 			goto out;
 		s->snd_nxt = iss + 1;

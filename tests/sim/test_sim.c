@@ -285,6 +285,12 @@ static void params_for(uint64_t seed, struct netsim_params *p)
 	/* Now and then a one-way transfer. */
 	if (cls != C_LARGE && netsim_rng_below(&r, 20) == 0)
 		sides[netsim_rng_below(&r, 2)]->bytes = 0;
+
+	/* Options added since the first seeds were drawn come from a stream
+	 * of their own, so every earlier draw (and so each seed's link and
+	 * application) stays what it was. */
+	netsim_rng_seed(&r, netsim_mix64(seed ^ 0x7e57ab1e7e57ab1eULL));
+	p->timestamps = netsim_rng_below(&r, 4) != 0;
 }
 
 /* ---- totals for the summary ----------------------------------------------- */
