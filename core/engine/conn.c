@@ -88,6 +88,9 @@ struct ptcp_conn {
 	bool rfin_pending;         /* a FIN arrived beyond a hole */
 	ptcp_seq rfin_seq;         /* ... and occupies this sequence number */
 	bool rfin;                 /* the peer's FIN is in sequence (rcv_nxt counts it) */
+	bool dsack_due;            /* report [dsack_left, dsack_right) once, in
+	                              the first SACK block (RFC 2883 D-SACK) */
+	ptcp_seq dsack_left, dsack_right;
 
 	/* Our FIN. */
 	bool fin_queued;           /* shutdown() was called */
@@ -709,6 +712,18 @@ static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 
 /* ---------------------------------------------------------------- text, FIN */
 
+/* A duplicate of data we hold arrived: report it in the next ACK (RFC 2883
+ * section 4), which goes out at once. Only the most recent one counts. */
+static void note_duplicate(struct ptcp_conn *c, ptcp_seq left, ptcp_seq right)
+{
+	if (!c->sack_ok || !ptcp_seq_lt(left, right))
+		return;
+	c->dsack_due = true;
+	c->dsack_left = left;
+	c->dsack_right = right;
+	c->ack_now = true;
+}
+
 static bool rcv_window_acceptable(const struct ptcp_conn *c, ptcp_seq seq, uint32_t seglen)
 {
 	uint32_t wnd = (uint32_t)ptcp_rcvbuf_window(&c->rb);
@@ -783,7 +798,13 @@ static void process_text(struct ptcp_conn *c, const struct ptcp_segment *seg, pt
 	     c->state == PTCP_FIN_WAIT_2)) {
 		size_t off = (uint32_t)(seg->seq - c->rcv_nxt);
 		bool had_holes = c->rb.n_ranges > 0;
-		size_t adv = ptcp_rcvbuf_insert(&c->rb, off, seg->payload, seg->len);
+		uint32_t dup_off, dup_len;
+		unsigned isl;
+		size_t adv;
+
+		if (ptcp_rcvbuf_held(&c->rb, off, seg->len, &dup_off, &dup_len, &isl))
+			note_duplicate(c, c->rcv_nxt + dup_off, c->rcv_nxt + dup_off + dup_len);
+		adv = ptcp_rcvbuf_insert(&c->rb, off, seg->payload, seg->len);
 
 		c->rcv_nxt += (uint32_t)adv;
 		c->st.bytes_in += adv;
@@ -1117,6 +1138,9 @@ static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts n
 		}
 		drop(c, PTCP_DROP_OUT_OF_WINDOW, now);
 		c->ack_now = true;
+		/* All of it arrived before: a D-SACK says so (RFC 2883 4.1.1). */
+		if (seg->len > 0 && ptcp_seq_le(seg->seq + (uint32_t)seg->len, c->rcv_nxt))
+			note_duplicate(c, seg->seq, seg->seq + (uint32_t)seg->len);
 		if (c->state == PTCP_TIME_WAIT && seg->flags & PTCP_TH_FIN) {
 			/* The peer retransmitted its FIN: acknowledge it again
 			 * and restart the 2 MSL timeout (RFC 9293 3.10.7.4,
@@ -1193,7 +1217,10 @@ static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts n
 	}
 
 	/* Sixth check, URG: urgent data is delivered in line (RFC 6093 advises
-	 * against using it). Seventh and eighth: text and FIN. */
+	 * against using it). Seventh and eighth: text and FIN. A front part
+	 * that arrived before is a duplicate to report (RFC 2883 4.1.1). */
+	if (seg->len > 0 && ptcp_seq_lt(seg->seq, c->rcv_nxt))
+		note_duplicate(c, seg->seq, ptcp_seq_min(seg->seq + (uint32_t)seg->len, c->rcv_nxt));
 	trim_to_window(c, seg);
 	if (seglen > 0 && ptcp_segment_seqlen(seg) == 0) {
 		/* Text that did not fit (a closed window): tell the peer. */
@@ -1288,17 +1315,36 @@ static uint32_t advertised_window(struct ptcp_conn *c)
 	return avail;
 }
 
+/* The SACK blocks of an ACK (RFC 2018 section 4): a pending D-SACK first,
+ * followed by the island it lies in, if any (RFC 2883 section 4); then the
+ * islands, the one holding the most recent arrival first. The codec keeps
+ * as many as fit beside the other options: 3 with timestamps, 4 without. */
 static void fill_sack(struct ptcp_conn *c, struct ptcp_segment *seg)
 {
-	unsigned i, n = c->rb.n_ranges;
+	unsigned i, n = 0, skip = PTCP_RCVBUF_MAX_RANGES;
 
-	if (!c->sack_ok || n == 0)
+	if (!c->sack_ok)
 		return;
-	if (n > PTCP_SACK_MAX)
-		n = PTCP_SACK_MAX;
-	for (i = 0; i < n; i++) {
-		seg->opt.sack[i].left = c->rcv_nxt + c->rb.ranges[i].off;
-		seg->opt.sack[i].right = c->rcv_nxt + c->rb.ranges[i].off + c->rb.ranges[i].len;
+	if (c->dsack_due) {
+		seg->opt.sack[n].left = c->dsack_left;
+		seg->opt.sack[n++].right = c->dsack_right;
+		for (i = 0; i < c->rb.n_ranges; i++) {
+			ptcp_seq l = c->rcv_nxt + c->rb.ranges[i].off;
+
+			if (ptcp_seq_le(l, c->dsack_left) &&
+			    ptcp_seq_ge(l + c->rb.ranges[i].len, c->dsack_right)) {
+				skip = i;
+				seg->opt.sack[n].left = l;
+				seg->opt.sack[n++].right = l + c->rb.ranges[i].len;
+				break;
+			}
+		}
+	}
+	for (i = 0; i < c->rb.n_ranges && n < PTCP_SACK_MAX; i++) {
+		if (i == skip)
+			continue;
+		seg->opt.sack[n].left = c->rcv_nxt + c->rb.ranges[i].off;
+		seg->opt.sack[n++].right = c->rcv_nxt + c->rb.ranges[i].off + c->rb.ranges[i].len;
 	}
 	seg->opt.sack_count = (uint8_t)n;
 }
@@ -1336,6 +1382,9 @@ static int finish(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t *buf, s
 	if (n < 0)
 		return n;
 	c->st.segs_out++;
+	if (c->dsack_due && seg->opt.sack_count && seg->opt.sack[0].left == c->dsack_left &&
+	    seg->opt.sack[0].right == c->dsack_right)
+		c->dsack_due = false; /* reported once (RFC 2883 section 4) */
 	if (seg->flags & PTCP_TH_ACK) {
 		c->last_ack_sent = seg->ack;
 		/* Any ACK we send satisfies pending ACK wishes. */
