@@ -38,14 +38,14 @@ static uint32_t loss_ssthresh(const struct ptcp_cc *cc, uint32_t flight)
 	return half > floor ? half : floor;
 }
 
-void ptcp_cc_init(struct ptcp_cc *cc, uint32_t smss, uint32_t initial_ssthresh)
+void ptcp_cc_init(struct ptcp_cc *cc, uint32_t smss)
 {
 	memset(cc, 0, sizeof(*cc));
 	cc->smss = smss ? smss : CC_DEFAULT_SMSS;
 	cc->cwnd = initial_window(cc->smss);
 	/* RFC 5681 section 3.1: the initial ssthresh "SHOULD be set
 	 * arbitrarily high". */
-	cc->ssthresh = initial_ssthresh ? initial_ssthresh : UINT32_MAX;
+	cc->ssthresh = UINT32_MAX;
 }
 
 void ptcp_cc_set_smss(struct ptcp_cc *cc, uint32_t smss)
@@ -72,107 +72,67 @@ static void congestion_avoidance(struct ptcp_cc *cc, uint32_t acked)
 		cc->ca_acked = 0;
 }
 
-enum ptcp_cc_action ptcp_cc_on_ack(struct ptcp_cc *cc, uint32_t acked, ptcp_seq ack,
-                                   uint32_t flight, ptcp_seq snd_nxt)
+void ptcp_cc_on_ack(struct ptcp_cc *cc, uint32_t acked, bool cwnd_limited, ptcp_ts now)
 {
-	(void)snd_nxt;
-	if (acked == 0)
-		return PTCP_CC_NONE;
-	cc->dupacks = 0;
-
-	if (cc->in_recovery) {
-		if (ptcp_seq_ge(ack, cc->recover)) {
-			/* RFC 6582 section 3.2 step 3, full acknowledgment:
-			 * deflate with option (1), min(ssthresh,
-			 * max(FlightSize, SMSS) + SMSS), FlightSize being what
-			 * is outstanding after this ACK. */
-			uint32_t left = flight > acked ? flight - acked : 0;
-			uint64_t w = (uint64_t)(left > cc->smss ? left : cc->smss) + cc->smss;
-
-			cc->cwnd = w < cc->ssthresh ? (uint32_t)w : cc->ssthresh;
-			cc->in_recovery = false;
-			cc->ca_acked = 0;
-			return PTCP_CC_NONE;
-		}
-		/* Partial acknowledgment: deflate by the amount acked, add
-		 * back one SMSS if at least one SMSS was acked, and
-		 * retransmit the first unacknowledged segment. */
-		cc->cwnd = cc->cwnd > acked ? cc->cwnd - acked : 0;
-		if (acked >= cc->smss)
-			cc->cwnd = sat_add(cc->cwnd, cc->smss);
-		/* Not in the RFC: a partial ACK covering most of an inflated
-		 * window could leave cwnd below one segment, which would stall
-		 * the new data the RFC wants sent. */
-		if (cc->cwnd < cc->smss)
-			cc->cwnd = cc->smss;
-		return PTCP_CC_RETRANSMIT;
-	}
-
+	(void)now;
+	if (acked == 0 || !cwnd_limited)
+		return;
 	if (cc->cwnd < cc->ssthresh) {
-		/* Slow start, RFC 5681 equation (2): cwnd += min(N, SMSS). */
-		cc->cwnd = sat_add(cc->cwnd, acked < cc->smss ? acked : cc->smss);
-	} else {
-		congestion_avoidance(cc, acked);
+		/* Slow start, RFC 5681 (2) with RFC 3465 appropriate byte
+		 * counting, L = 2*SMSS: a delayed ACK for two segments grows
+		 * the window by two, as two ACKs would. Not beyond ssthresh. */
+		uint32_t inc = acked < 2 * cc->smss ? acked : 2 * cc->smss;
+
+		cc->cwnd = sat_add(cc->cwnd, inc);
+		if (cc->cwnd > cc->ssthresh)
+			cc->cwnd = cc->ssthresh;
+		return;
 	}
-	return PTCP_CC_NONE;
+	congestion_avoidance(cc, acked);
 }
 
-enum ptcp_cc_action ptcp_cc_on_dupack(struct ptcp_cc *cc, ptcp_seq snd_una, uint32_t flight,
-                                      ptcp_seq snd_nxt)
+static void save_prior(struct ptcp_cc *cc)
 {
-	if (cc->dupacks != (unsigned)-1)
-		cc->dupacks++;
-
-	if (cc->in_recovery) {
-		/* RFC 5681 section 3.2 step 4 (kept by RFC 6582 section 3.2
-		 * step 3): each further duplicate means a segment left the
-		 * network, so inflate by one SMSS. */
-		cc->cwnd = sat_add(cc->cwnd, cc->smss);
-		return PTCP_CC_NONE;
-	}
-	if (cc->dupacks != 3)
-		return PTCP_CC_NONE;
-
-	/* RFC 6582 section 3.2 step 2: only when the cumulative ACK covers
-	 * more than recover, i.e. ack - 1 > recover with recover the highest
-	 * byte sent. recover here holds the sequence number after that byte
-	 * (SND.NXT then), so the test is snd_una > recover. Otherwise these
-	 * duplicates belong to data sent before the last recovery or RTO and
-	 * ssthresh is left alone. */
-	if (cc->recover_valid && !ptcp_seq_gt(snd_una, cc->recover))
-		return PTCP_CC_NONE;
-
-	/* RFC 5681 section 3.2 steps 2 and 3. */
-	cc->ssthresh = loss_ssthresh(cc, flight);
-	cc->cwnd = sat_add(cc->ssthresh, 3 * (uint64_t)cc->smss);
-	cc->recover = snd_nxt;
-	cc->recover_valid = true;
-	cc->in_recovery = true;
-	cc->ca_acked = 0;
-	cc->recovery_count++;
-	return PTCP_CC_RETRANSMIT;
+	cc->prior_cwnd = cc->cwnd;
+	cc->prior_ssthresh = cc->ssthresh;
 }
 
-void ptcp_cc_on_rto(struct ptcp_cc *cc, uint32_t flight, ptcp_seq snd_nxt, bool first)
+void ptcp_cc_on_congestion(struct ptcp_cc *cc, uint32_t flight, ptcp_ts now)
+{
+	(void)now;
+	save_prior(cc);
+	cc->ssthresh = loss_ssthresh(cc, flight);
+	cc->ca_acked = 0;
+	cc->reductions++;
+}
+
+void ptcp_cc_end_recovery(struct ptcp_cc *cc)
+{
+	cc->cwnd = cc->ssthresh;
+	cc->ca_acked = 0;
+}
+
+void ptcp_cc_on_rto(struct ptcp_cc *cc, uint32_t flight, bool first, ptcp_ts now)
 {
 	/* RFC 5681 section 3.1: ssthresh per (4) on the first timeout only;
 	 * "the value of ssthresh is held constant" when the segment was
 	 * already retransmitted by the timer. cwnd = LW = 1 SMSS. */
-	if (first)
-		cc->ssthresh = loss_ssthresh(cc, flight);
+	if (first) {
+		ptcp_cc_on_congestion(cc, flight, now);
+	}
 	cc->cwnd = cc->smss;
 	cc->ca_acked = 0;
-	cc->dupacks = 0;
-	cc->in_recovery = false;
-	/* RFC 6582 section 3.2 step 4: recover = the highest sequence number
-	 * transmitted. A caller that rewinds SND.NXT for go-back-N would pass
-	 * a smaller value, so recover never moves backwards. */
-	if (!cc->recover_valid || ptcp_seq_gt(snd_nxt, cc->recover))
-		cc->recover = snd_nxt;
-	cc->recover_valid = true;
 }
 
-void ptcp_cc_spend(struct ptcp_cc *cc, uint32_t bytes)
+void ptcp_cc_undo(struct ptcp_cc *cc)
 {
-	cc->cwnd = cc->cwnd > bytes + cc->smss ? cc->cwnd - bytes : cc->smss;
+	if (!cc->prior_cwnd)
+		return;
+	if (cc->cwnd < cc->prior_cwnd)
+		cc->cwnd = cc->prior_cwnd;
+	if (cc->ssthresh < cc->prior_ssthresh)
+		cc->ssthresh = cc->prior_ssthresh;
+	cc->prior_cwnd = cc->prior_ssthresh = 0;
+	cc->ca_acked = 0;
+	cc->undos++;
 }

@@ -18,11 +18,10 @@
 
 #include <string.h>
 
-#include "cc.h"
 #include "error.h"
+#include "loss.h"
 #include "rcvbuf.h"
 #include "rtt.h"
-#include "sack.h"
 #include "sendbuf.h"
 
 #define CTL_QUEUE 4              /* pending control replies (RST, challenge ACK) */
@@ -30,6 +29,7 @@
 #define MAX_WSCALE 14            /* RFC 7323 section 2.3 */
 #define RTO_AFTER_SYN_TIMEOUT (3 * PTCP_NS_PER_S) /* RFC 6298 (5.7) */
 #define MAX_BUF (1u << 30)
+#define TXQ_MAX 65536            /* segment records at most */
 #define TS_OPT_LEN 12            /* NOP NOP kind len TSval TSecr (RFC 7323 App. A) */
 #define TS_TICK PTCP_NS_PER_MS   /* RFC 7323 5.4: between 1 ms and 1 s per tick */
 /* RFC 7323 5.5: TS.Recent is invalid after 24 days without an update. */
@@ -103,8 +103,6 @@ struct ptcp_conn {
 
 	/* Output wishes. */
 	bool syn_due;              /* (re)send SYN or SYN-ACK */
-	bool rtx_one;              /* retransmit one segment at snd_una now */
-	bool hole_due;             /* in recovery: retransmit the next lost hole */
 	bool probe_due;            /* the persist timer fired: probe or fill */
 	bool probing;              /* a zero-window probe byte is out: SND.MAX
 	                              is one past SND.NXT, and that byte is not
@@ -131,15 +129,15 @@ struct ptcp_conn {
 	bool rst_seen_punching;
 	bool isn_mismatch_seen;
 
-	/* RTT measurement of one segment at a time, Karn's rule. */
+	/* RTT of the SYN (data segments carry their own send times). */
 	bool rtt_timing;
 	ptcp_seq rtt_seq;          /* timing ends when this is acknowledged */
 	ptcp_ts rtt_start;
 
 	struct ptcp_rtt rtt;
-	struct ptcp_cc cc;
-	struct ptcp_scoreboard sacked; /* what the peer's SACK blocks said it holds */
-	ptcp_seq high_rxt;         /* RFC 6675 HighRxt: end of the last hole retransmitted */
+	struct ptcp_loss loss;     /* segments in flight, loss recovery, cwnd */
+	struct ptcp_txseg *txmem;  /* the records loss.q keeps */
+	uint32_t txcap;            /* records txmem holds */
 
 	ptcp_ts chack_window;      /* start of the current 1 s challenge ACK window */
 	unsigned chack_count;
@@ -242,6 +240,7 @@ static void set_state(struct ptcp_conn *c, enum ptcp_state to, ptcp_ts now)
 static void stop_timers(struct ptcp_conn *c)
 {
 	c->rtx_at = PTCP_TS_NEVER;
+	c->loss.reo_at = c->loss.tlp_at = PTCP_TS_NEVER;
 	c->persist_at = PTCP_TS_NEVER;
 	c->delack_at = PTCP_TS_NEVER;
 	c->keepalive_at = PTCP_TS_NEVER;
@@ -259,7 +258,7 @@ static void close_with(struct ptcp_conn *c, int error, ptcp_ts now)
 	if (error && !c->error)
 		c->error = error;
 	stop_timers(c);
-	c->syn_due = c->rtx_one = c->probe_due = c->keepalive_due = false;
+	c->syn_due = c->probe_due = c->keepalive_due = false;
 	c->ack_now = false;
 	set_state(c, PTCP_CLOSED, now);
 	ev.error = c->error;
@@ -331,19 +330,9 @@ static bool can_send_data(enum ptcp_state s)
 	       s == PTCP_CLOSING || s == PTCP_LAST_ACK;
 }
 
-static bool fin_sent(const struct ptcp_conn *c)
-{
-	return c->fin_queued && ptcp_seq_gt(c->snd_max, c->fin_seq);
-}
-
 static bool fin_acked(const struct ptcp_conn *c)
 {
 	return c->fin_queued && ptcp_seq_gt(c->snd_una, c->fin_seq);
-}
-
-static uint32_t flight_size(const struct ptcp_conn *c)
-{
-	return (uint32_t)(c->snd_max - c->snd_una);
 }
 
 static void arm_rtx(struct ptcp_conn *c, ptcp_ts now)
@@ -415,9 +404,15 @@ int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
 	c->local = *local;
 	if (remote)
 		c->remote = *remote;
+	/* One record per segment in flight: the send buffer's worth of
+	 * 512-byte segments (more, smaller ones wait for ACKs to free some). */
+	c->txcap = cfg->sndbuf / 512 + 64;
+	if (c->txcap > TXQ_MAX)
+		c->txcap = TXQ_MAX;
 	c->sndmem = conn_alloc(cfg, cfg->sndbuf);
 	c->rcvmem = c->sndmem ? conn_alloc(cfg, cfg->rcvbuf) : NULL;
-	if (!c->rcvmem) {
+	c->txmem = c->rcvmem ? conn_alloc(cfg, (size_t)c->txcap * sizeof(*c->txmem)) : NULL;
+	if (!c->txmem) {
 		ptcp_conn_free(c);
 		return PTCP_ERR_NOMEM;
 	}
@@ -425,7 +420,7 @@ int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
 	ptcp_rcvbuf_init(&c->rb, c->rcvmem, cfg->rcvbuf);
 	ptcp_rtt_init(&c->rtt, cfg->rto_initial, cfg->rto_min, cfg->rto_max);
 	c->snd_mss = DEFAULT_MSS_NO_OPTION < cfg->mss ? DEFAULT_MSS_NO_OPTION : cfg->mss;
-	ptcp_cc_init(&c->cc, c->snd_mss, 0);
+	ptcp_loss_init(&c->loss, c->txmem, c->txcap, c->snd_mss);
 	c->rcv_wscale = cfg->window_scale ? wscale_for(cfg->rcvbuf) : 0;
 	c->state = PTCP_CLOSED;
 	stop_timers(c);
@@ -440,6 +435,7 @@ void ptcp_conn_free(struct ptcp_conn *c)
 	if (!c)
 		return;
 	cfg = c->cfg;
+	conn_release(&cfg, c->txmem, (size_t)c->txcap * sizeof(*c->txmem));
 	conn_release(&cfg, c->rcvmem, cfg.rcvbuf);
 	conn_release(&cfg, c->sndmem, cfg.sndbuf);
 	conn_release(&cfg, c, sizeof(*c));
@@ -503,7 +499,8 @@ static void take_syn_options(struct ptcp_conn *c, const struct ptcp_segment *seg
 		c->ts_recent = seg->opt.ts_val;
 		c->ts_recent_at = now;
 	}
-	ptcp_cc_set_smss(&c->cc, mss - (c->ts_ok ? TS_OPT_LEN : 0));
+	ptcp_loss_configure(&c->loss, mss - (c->ts_ok ? TS_OPT_LEN : 0),
+	                    c->cfg.sack && seg->opt.sack_permitted);
 	c->wscale_ok = c->cfg.window_scale && seg->opt.has_wscale;
 	if (c->wscale_ok) {
 		/* RFC 7323 2.3: values above 14 are treated as 14. */
@@ -548,17 +545,24 @@ static void take_peer_syn(struct ptcp_conn *c, const struct ptcp_segment *seg, p
 
 /* --------------------------------------------------------------- ACK intake */
 
-/* An ACK of new data: an RTT sample. The timed segment gives one with the
- * caller's clock resolution when this ACK covers it (and Karn's rule did
- * not void it); with timestamps every other such ACK gives one from TSecr
- * (RFC 7323 section 4 with RFC 6298), which names the segment it answers
- * and so needs no Karn's rule, at the 1 ms resolution of the option. */
-static void rtt_on_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
+/* An ACK of new data: an RTT sample (RFC 6298 section 3, on every such ACK).
+ * The SYN's timer gives one for the handshake; after that the most recently
+ * sent segment this ACK covers does, with the caller's clock resolution,
+ * when it was sent only once (Karn's rule); else, with timestamps, TSecr
+ * does (RFC 7323 section 4: the echo names the transmission, so a
+ * retransmitted segment measures too), at the option's 1 ms resolution. */
+static void rtt_on_ack(struct ptcp_conn *c, const struct ptcp_segment *seg,
+                       const struct ptcp_loss_result *lr, ptcp_ts now)
 {
 	if (c->rtt_timing && ptcp_seq_ge(seg->ack, c->rtt_seq)) {
 		c->rtt_timing = false;
 		c->st.rtt_samples++;
 		ptcp_rtt_sample(&c->rtt, ptcp_ts_elapsed(now, c->rtt_start));
+		return;
+	}
+	if (lr && lr->has_rtt) {
+		c->st.rtt_samples++;
+		ptcp_rtt_sample(&c->rtt, lr->rtt);
 		return;
 	}
 	if (c->ts_ok && seg->opt.has_ts) {
@@ -573,14 +577,13 @@ static void rtt_on_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp
 	}
 }
 
-/* SEG.ACK advanced SND.UNA: free acknowledged bytes, restart or stop the
- * retransmission timer (RFC 6298 (5.2), (5.3)), feed congestion control. */
-static void ack_advance(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
+/* SEG.ACK advanced SND.UNA: free acknowledged bytes, take an RTT sample,
+ * restart or stop the retransmission timer (RFC 6298 (5.2), (5.3)). */
+static void ack_advance(struct ptcp_conn *c, const struct ptcp_segment *seg,
+                        const struct ptcp_loss_result *lr, ptcp_ts now)
 {
 	ptcp_seq ack = seg->ack;
-	uint32_t acked = (uint32_t)(ack - c->snd_una);
-	uint32_t flight = flight_size(c);
-	size_t data_acked = 0;
+	size_t data_acked;
 
 	if (ptcp_seq_gt(ack, c->sb_seq)) {
 		data_acked = (size_t)(uint32_t)(ack - c->sb_seq);
@@ -592,7 +595,7 @@ static void ack_advance(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 	c->snd_una = ack;
 	if (ptcp_seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
-	rtt_on_ack(c, seg, now);
+	rtt_on_ack(c, seg, lr, now);
 	c->rto_count = 0;
 	if (c->persist_backoff || c->persist_at != PTCP_TS_NEVER) {
 		/* The peer took data (a probe byte, say): it is alive, so the
@@ -601,30 +604,11 @@ static void ack_advance(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 		c->persist_backoff = 0;
 		c->persist_at = PTCP_TS_NEVER;
 	}
-
-	ptcp_scoreboard_advance(&c->sacked, ack);
-	if (ptcp_seq_lt(c->high_rxt, ack))
-		c->high_rxt = ack;
-
-	if (synchronized(c->state) && data_acked > 0) {
-		if (ptcp_cc_on_ack(&c->cc, acked, ack, flight, c->snd_max) == PTCP_CC_RETRANSMIT) {
-			/* A partial ACK (RFC 6582): the next hole starts at the new
-			 * SND.UNA, unless the SACK path already resent it. */
-			if (c->high_rxt == ack) {
-				struct ptcp_event ev = { .type = PTCP_EV_FAST_RETRANSMIT, .seq = ack };
-
-				c->rtx_one = true;
-				c->st.fast_retransmits++;
-				emit_event(c, &ev, now);
-			} else {
-				c->hole_due = true;
-			}
-		}
-	}
 	if (c->probing && ptcp_seq_ge(c->snd_una, c->snd_max))
 		c->probing = false;
-	/* A probe byte alone is the persist timer's, not the RTO's. */
-	if (c->snd_una == c->snd_max || (c->probing && c->snd_una == c->snd_nxt))
+	/* Only segments in flight are the RTO's: a probe byte alone is the
+	 * persist timer's. */
+	if (ptcp_txq_empty(&c->loss.q))
 		c->rtx_at = PTCP_TS_NEVER;
 	else
 		arm_rtx(c, now);
@@ -638,15 +622,26 @@ static bool is_dupack(const struct ptcp_conn *c, const struct ptcp_segment *seg,
 	 * looks like a duplicate. */
 	return seg->ack == c->snd_una && seg->len == 0 &&
 	       !(seg->flags & (PTCP_TH_SYN | PTCP_TH_FIN)) && wnd == c->snd_wnd &&
-	       c->snd_una != c->snd_max && c->snd_wnd != 0;
+	       !ptcp_txq_empty(&c->loss.q) && c->snd_wnd != 0;
+}
+
+static void fast_retransmit_event(struct ptcp_conn *c, ptcp_seq seq, ptcp_ts now)
+{
+	struct ptcp_event ev = { .type = PTCP_EV_FAST_RETRANSMIT, .seq = seq };
+
+	emit_event(c, &ev, now);
 }
 
 /* The ACK part of processing in synchronized states (RFC 9293 3.10.7.4,
- * fifth check, with RFC 5961 section 5.2). Returns false when the segment
- * must be dropped. */
+ * fifth check, with RFC 5961 section 5.2): the loss recovery module takes
+ * the cumulative ACK and the SACK blocks, then the window. Returns false
+ * when the segment must be dropped. */
 static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
 {
 	uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
+	bool advanced = ptcp_seq_gt(seg->ack, c->snd_una);
+	struct ptcp_loss_result lr;
+	struct ptcp_loss_ack la;
 
 	if (ptcp_seq_gt(seg->ack, c->snd_max)) {
 		/* Acknowledges something not yet sent. */
@@ -660,37 +655,31 @@ static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 		c->ack_now = true;
 		return false;
 	}
+	if (ptcp_seq_lt(seg->ack, c->snd_una))
+		return true; /* an old ACK: nothing in it for the sender */
 
-	if (c->sack_ok) {
-		unsigned i;
-
-		for (i = 0; i < seg->opt.sack_count; i++)
-			ptcp_scoreboard_add(&c->sacked, seg->opt.sack[i].left, seg->opt.sack[i].right,
-			                    ptcp_seq_max(c->snd_una, seg->ack), c->snd_max);
-	}
-	if (is_dupack(c, seg, wnd)) {
+	la = (struct ptcp_loss_ack){
+		.now = now, .ack = seg->ack, .snd_una = c->snd_una, .snd_max = c->snd_max,
+		.dupack = !advanced && is_dupack(c, seg, wnd),
+		.nsack = c->sack_ok ? seg->opt.sack_count : 0, .sack = seg->opt.sack,
+		.has_tsecr = c->ts_ok && seg->opt.has_ts, .tsecr = seg->opt.ts_ecr,
+		.ts_epoch = c->ts_epoch, .ts_offset = c->ts_offset, .ts_tick = TS_TICK,
+		.srtt = c->rtt.srtt,
+	};
+	if (la.dupack)
 		c->st.dup_acks++;
-		if (ptcp_cc_on_dupack(&c->cc, c->snd_una, flight_size(c), c->snd_max) ==
-		    PTCP_CC_RETRANSMIT) {
-			struct ptcp_event ev = { .type = PTCP_EV_FAST_RETRANSMIT, .seq = c->snd_una };
-
-			c->rtx_one = true;
-			c->high_rxt = c->snd_una;
-			c->rtt_timing = false; /* Karn */
-			c->st.fast_retransmits++;
-			emit_event(c, &ev, now);
-		} else if (c->cc.in_recovery) {
-			c->hole_due = true;
-		}
-	} else if (ptcp_seq_gt(seg->ack, c->snd_una)) {
-		ack_advance(c, seg, now);
-	}
+	ptcp_loss_on_ack(&c->loss, &la, &lr);
+	if (advanced)
+		ack_advance(c, seg, &lr, now);
+	if (lr.entered_recovery)
+		fast_retransmit_event(c, lr.first_lost, now);
+	if (advanced)
+		ptcp_loss_schedule_tlp(&c->loss, now, c->rtt.srtt, c->rtx_at);
 
 	/* Window update (RFC 9293 3.10.7.4): only from a segment at least as
 	 * new as the one that last set it. */
-	if (ptcp_seq_le(c->snd_una, seg->ack) &&
-	    (ptcp_seq_lt(c->snd_wl1, seg->seq) ||
-	     (c->snd_wl1 == seg->seq && ptcp_seq_le(c->snd_wl2, seg->ack)))) {
+	if (ptcp_seq_lt(c->snd_wl1, seg->seq) ||
+	    (c->snd_wl1 == seg->seq && ptcp_seq_le(c->snd_wl2, seg->ack))) {
 		bool was_zero = c->snd_wnd == 0;
 
 		c->snd_wnd = wnd;
@@ -973,7 +962,7 @@ static void input_syn_sent(struct ptcp_conn *c, const struct ptcp_segment *seg, 
 	take_peer_syn(c, seg, now);
 	if (ack_ok) {
 		/* SYN-ACK to our SYN: the three-way handshake completes. */
-		ack_advance(c, seg, now);
+		ack_advance(c, seg, NULL, now);
 		c->snd_wl2 = seg->ack;
 		c->syn_due = false;
 		c->ack_now = true;
@@ -1012,6 +1001,7 @@ static void back_to_listen(struct ptcp_conn *c, ptcp_ts now)
 	c->rto_count = 0;
 	c->n_ctl = 0;
 	c->rtt_timing = false;
+	ptcp_loss_reset(&c->loss);
 	ptcp_rcvbuf_init(&c->rb, c->rcvmem, c->cfg.rcvbuf);
 	set_state(c, PTCP_LISTEN, now);
 }
@@ -1485,43 +1475,52 @@ static int emit_syn(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_t
 }
 
 /* Builds the data (and/or FIN) segment at seq with up to len payload bytes,
- * reading the payload from the send buffer straight into buf. With
- * max_segs > 1 the payload may span that many segments of the same size (a
- * super-segment for segmentation offload); info->gso_size then says where
- * to cut it. */
+ * reading the payload from the send buffer straight into buf. rec is -1
+ * for new data, which may span max_segs segments of the same size (a
+ * super-segment for segmentation offload; info->gso_size then says where
+ * to cut it), or the index of the segment record being sent again, whole.
+ * Records the new segments, or the retransmission, with loss recovery. */
 static int emit_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_seq seq, uint32_t len,
-                     unsigned max_segs, struct ptcp_txinfo *info, ptcp_ts now)
+                     unsigned max_segs, int32_t rec, struct ptcp_txinfo *info, ptcp_ts now)
 {
 	struct ptcp_segment seg;
 	size_t off = (uint32_t)(seq - c->sb_seq);
 	size_t buffered = ptcp_sendbuf_len(&c->sb);
-	/* A zero-window probe byte going out again with the data behind it
-	 * was never in flight: not a retransmission. */
-	bool retransmission = ptcp_seq_lt(seq, c->snd_max) && !(c->probing && seq == c->snd_nxt);
+	bool again = rec >= 0, fin;
 	size_t hlen;
-	uint32_t room;
+	uint32_t room, end;
 	int n;
 
 	seg_init(c, &seg, PTCP_TH_ACK, seq, now);
 	fill_sack(c, &seg);
 	hlen = ptcp_segment_header_len(&seg);
-	/* Options take room from the payload (RFC 9293 3.7.1). */
+	/* Options take room from the payload (RFC 9293 3.7.1). A record goes
+	 * out whole: if SACK blocks leave too little room for it, they stay
+	 * for the next ACK (the timestamp option alone always fits, since
+	 * the record was cut with it). */
 	room = c->snd_mss - (uint32_t)(hlen - PTCP_TCP_HDR_MIN);
+	if (again && len > room) {
+		seg.opt.sack_count = 0;
+		hlen = ptcp_segment_header_len(&seg);
+		room = c->snd_mss - (uint32_t)(hlen - PTCP_TCP_HDR_MIN);
+	}
 	if (len > room * max_segs)
 		len = room * max_segs;
 	if (len > cap - hlen)
 		len = (uint32_t)((cap - hlen) / room * room);
-	if (retransmission && len > ptcp_scoreboard_gap(&c->sacked, seq))
-		len = ptcp_scoreboard_gap(&c->sacked, seq); /* the peer holds what follows */
 	if (len > 0) {
 		len = (uint32_t)ptcp_sendbuf_peek(&c->sb, off, buf + hlen, len);
 		seg.payload = buf + hlen;
 		seg.len = len;
 		seg.flags |= PTCP_TH_PSH * (off + len == buffered);
 	}
-	if (c->fin_queued && seq + len == c->fin_seq)
+	if (again)
+		fin = ptcp_txq_at(&c->loss.q, (uint32_t)rec)->flags & PTCP_TXSEG_FIN;
+	else
+		fin = c->fin_queued && seq + len == c->fin_seq;
+	if (fin)
 		seg.flags |= PTCP_TH_FIN;
-	if (seg.len == 0 && !(seg.flags & PTCP_TH_FIN))
+	if (seg.len == 0 && !fin)
 		return 0;
 	n = finish(c, &seg, buf, cap);
 	if (n < 0)
@@ -1530,21 +1529,29 @@ static int emit_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_seq seq
 		info->gso_size = (uint16_t)room;
 
 	c->st.bytes_out += seg.len;
-	if (retransmission) {
+	end = seq + ptcp_segment_seqlen(&seg);
+	if (again) {
 		c->st.retransmits++;
-		if (c->rtt_timing && ptcp_seq_lt(seq, c->rtt_seq))
-			c->rtt_timing = false; /* Karn: that sample is now ambiguous */
-	} else if (!c->rtt_timing) {
-		c->rtt_timing = true;
-		c->rtt_seq = seq + ptcp_segment_seqlen(&seg);
-		c->rtt_start = now;
+		ptcp_loss_sent_again(&c->loss, (uint32_t)rec, now, c->ts_ok, seg.opt.ts_val);
+	} else {
+		/* One record per piece the wire will carry; the FIN goes with
+		 * the last. */
+		ptcp_seq p = seq;
+		uint32_t left = len;
+
+		do {
+			uint32_t piece = left < room ? left : room;
+
+			left -= piece;
+			ptcp_loss_sent_new(&c->loss, p, piece + (fin && !left), fin && !left, now);
+			p += piece + (fin && !left);
+		} while (left);
+		c->probing = false; /* the probe byte, if any, went with this data */
+		if (ptcp_seq_gt(end, c->snd_nxt))
+			c->snd_nxt = end;
+		if (ptcp_seq_gt(end, c->snd_max))
+			c->snd_max = end;
 	}
-	seq += ptcp_segment_seqlen(&seg);
-	c->probing = false; /* the probe byte, if any, went with this data */
-	if (ptcp_seq_gt(seq, c->snd_nxt))
-		c->snd_nxt = seq;
-	if (ptcp_seq_gt(seq, c->snd_max))
-		c->snd_max = seq;
 	if (c->rtx_at == PTCP_TS_NEVER)
 		arm_rtx(c, now); /* RFC 6298 (5.1) */
 	return n;
@@ -1589,56 +1596,32 @@ static int send_probe(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_ts now
 	return n;
 }
 
-/* In fast recovery with SACK: resend the next hole above HighRxt that RFC
- * 6675's IsLost() rule calls lost (more than (DupThresh - 1) * SMSS bytes
- * SACKed above it). Each such retransmission spends the segment of window
- * inflation that the duplicate ACK granted, so recovery sends one segment
- * per ACK as NewReno does, only the right one. Returns the emitted length,
- * or 0 when there is no lost hole. */
-static int retransmit_hole(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_txinfo *info,
-                           ptcp_ts now)
+/* Bytes of the send buffer not sent yet (the FIN is not data). */
+static uint32_t unsent_bytes(const struct ptcp_conn *c)
 {
-	ptcp_seq start;
-	uint32_t len;
-	int rv;
+	ptcp_seq end = c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb);
 
-	c->hole_due = false;
-	if (!c->cc.in_recovery ||
-	    !ptcp_scoreboard_hole(&c->sacked, ptcp_seq_max(c->high_rxt, c->snd_una), &start, &len) ||
-	    ptcp_scoreboard_above(&c->sacked, start) <= 2u * smss(c))
-		return 0;
-	if (len > smss(c))
-		len = smss(c);
-	rv = emit_data(c, buf, cap, start, len, 1, info, now);
-	if (rv > 0) {
-		c->high_rxt = start + len;
-		c->st.fast_retransmits++;
-		ptcp_cc_spend(&c->cc, len);
-	}
-	return rv;
+	return ptcp_seq_lt(c->snd_nxt, end) ? (uint32_t)(end - c->snd_nxt) : 0;
 }
 
-/* How many new bytes may go out now, and whether to send them (sender-side
- * silly window avoidance, RFC 9293 3.8.6.2.1, without Nagle: we act as
- * with TCP_NODELAY, the driver writes whole pipe reads). */
-static uint32_t sendable(const struct ptcp_conn *c)
+/* New bytes the peer's window still takes beyond SND.NXT. */
+static uint32_t rwnd_room(const struct ptcp_conn *c)
 {
-	uint32_t cwnd = c->cc.cwnd;
-	uint32_t wnd;
+	ptcp_seq edge = c->snd_una + c->snd_wnd;
 
-	/* RFC 3042 limited transmit: the first two duplicate ACKs each let
-	 * one new segment out, so a small window still gets its three. */
-	if (!c->cc.in_recovery && c->cc.dupacks > 0 && c->cc.dupacks < 3 &&
-	    ptcp_seq_ge(c->snd_nxt, c->snd_max))
-		cwnd += c->cc.dupacks * smss(c);
-	wnd = c->snd_wnd < cwnd ? c->snd_wnd : cwnd;
-	uint32_t inflight = (uint32_t)(c->snd_nxt - c->snd_una);
-	uint32_t unsent = (uint32_t)(c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb) - c->snd_nxt);
-	uint32_t usable = wnd > inflight ? wnd - inflight : 0;
-	uint32_t n;
+	return ptcp_seq_gt(edge, c->snd_nxt) ? (uint32_t)(edge - c->snd_nxt) : 0;
+}
 
-	if (ptcp_seq_lt(c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb), c->snd_nxt))
-		unsent = 0; /* only the FIN is beyond */
+/* How many new bytes may go out now within win (the congestion window's
+ * room or the PRR quota) and the peer's window, and whether to send them
+ * (sender-side silly window avoidance, RFC 9293 3.8.6.2.1, without Nagle:
+ * we act as with TCP_NODELAY, the driver writes whole pipe reads). */
+static uint32_t sendable(const struct ptcp_conn *c, uint32_t win)
+{
+	uint32_t unsent = unsent_bytes(c), usable = rwnd_room(c), n;
+
+	if (usable > win)
+		usable = win;
 	n = unsent < usable ? unsent : usable;
 	if (n == 0)
 		return 0;
@@ -1647,14 +1630,131 @@ static uint32_t sendable(const struct ptcp_conn *c)
 	return 0;
 }
 
+/* Sends record i again (whole). */
+static int retransmit(struct ptcp_conn *c, uint8_t *buf, size_t cap, uint32_t i,
+                      struct ptcp_txinfo *info, ptcp_ts now)
+{
+	const struct ptcp_txseg *r = ptcp_txq_at(&c->loss.q, i);
+	ptcp_seq seq = r->seq;
+	bool head = c->loss.head_due;
+	int rv = emit_data(c, buf, cap, seq, r->len - !!(r->flags & PTCP_TXSEG_FIN), 1, (int32_t)i,
+	                   info, now);
+
+	if (rv > 0 && !head) {
+		c->st.fast_retransmits++;
+		fast_retransmit_event(c, seq, now);
+	}
+	return rv;
+}
+
+/* RFC 8985 7.3: the PTO fired. A new segment if one may go (whatever cwnd
+ * says), else the last segment again; then the RTO, not another PTO. */
+static int send_tlp(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_txinfo *info,
+                    ptcp_ts now)
+{
+	struct ptcp_loss *l = &c->loss;
+	uint32_t n = unsent_bytes(c), room = rwnd_room(c);
+	int rv;
+
+	l->tlp_due = false;
+	if (ptcp_txq_empty(&l->q))
+		return 0;
+	if (n && room && ptcp_loss_room(l)) {
+		if (n > room)
+			n = room;
+		rv = emit_data(c, buf, cap, c->snd_nxt, n < smss(c) ? n : smss(c), 1, -1, info, now);
+		if (rv > 0)
+			ptcp_loss_tlp_sent(l, c->snd_nxt, false);
+	} else {
+		rv = retransmit(c, buf, cap, l->q.n - 1, info, now);
+		if (rv > 0)
+			ptcp_loss_tlp_sent(l, c->snd_nxt, true);
+	}
+	arm_rtx(c, now);
+	return rv;
+}
+
+/* Data, retransmissions and the FIN, in RFC 6675 NextSeg() order: a due
+ * probe, lost segments (rule 1), new data (rule 2), other holes (rule 3);
+ * then the zero-window probe and the persist timer. Returns the segment's
+ * length or 0. */
+static int send_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned max_segs,
+                     struct ptcp_txinfo *info, ptcp_ts now)
+{
+	struct ptcp_loss *l = &c->loss;
+	bool fin_unsent = c->fin_queued && ptcp_seq_le(c->snd_nxt, c->fin_seq);
+	uint32_t unsent = unsent_bytes(c), win, n;
+	int32_t i;
+	int rv;
+
+	if (l->tlp_due && (rv = send_tlp(c, buf, cap, info, now)) != 0)
+		return rv;
+	win = ptcp_loss_window(l);
+	i = ptcp_loss_next_seg(l, unsent == 0 || rwnd_room(c) == 0);
+	if (i >= 0) {
+		const struct ptcp_txseg *r = ptcp_txq_at(&l->q, (uint32_t)i);
+
+		/* RFC 6298 (5.4) resends the first segment whatever the window
+		 * says; otherwise a whole segment must fit (RFC 6675 (C.5)). */
+		if (l->head_due || win >= r->len)
+			return retransmit(c, buf, cap, (uint32_t)i, info, now);
+		ptcp_loss_note_limited(l, true);
+		return 0;
+	}
+	if (c->probe_due) {
+		/* The persist timer fired. With a zero window: a probe of
+		 * one new byte (RFC 9293 3.8.6.1). With a small one: the
+		 * sender SWS override timeout, send what fits (3.8.6.2.1). */
+		uint32_t usable = c->snd_wnd < l->cc.cwnd ? c->snd_wnd : l->cc.cwnd;
+
+		c->probe_due = false;
+		if (unsent && c->snd_nxt == c->snd_una) {
+			if (usable == 0)
+				return send_probe(c, buf, cap, now);
+			return emit_data(c, buf, cap, c->snd_nxt, usable, 1, -1, info, now);
+		}
+	}
+	n = ptcp_loss_room(l) ? sendable(c, win) : 0;
+	if (n > 0) {
+		if (max_segs > ptcp_loss_room(l))
+			max_segs = ptcp_loss_room(l);
+		rv = emit_data(c, buf, cap, c->snd_nxt, n, max_segs, -1, info, now);
+		if (rv > 0)
+			ptcp_loss_schedule_tlp(l, now, c->rtt.srtt, c->rtx_at);
+		return rv;
+	}
+	/* Was it cwnd (or PRR) that held data back, or the peer's window and
+	 * the application? Only the first says anything about cwnd (RFC 7661). */
+	ptcp_loss_note_limited(l, unsent > 0 && rwnd_room(c) > win);
+	if (fin_unsent && c->snd_nxt == c->fin_seq && unsent == 0 && ptcp_loss_room(l)) {
+		rv = emit_data(c, buf, cap, c->snd_nxt, 0, 1, -1, info, now);
+		if (rv > 0)
+			ptcp_loss_schedule_tlp(l, now, c->rtt.srtt, c->rtx_at);
+		return rv;
+	}
+	/* Data waits on a closed (or silly small) window with nothing in
+	 * flight to bring an ACK (a probe byte is not in flight): the
+	 * persist timer will probe. */
+	if (unsent && ptcp_txq_empty(&l->q) && c->persist_at == PTCP_TS_NEVER) {
+		uint64_t t = c->rtt.rto;
+		unsigned k;
+
+		for (k = 0; k < c->persist_backoff && t < c->cfg.rto_max; k++)
+			t *= 2;
+		c->persist_at = ptcp_ts_add(now, t < c->cfg.rto_max ? t : c->cfg.rto_max);
+	}
+	return 0;
+}
+
 static int emit_pure_ack(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_ts now)
 {
 	struct ptcp_segment seg;
 
-	/* SND.MAX, not SND.NXT: while we go back to retransmit, the peer may
-	 * already hold everything up to SND.MAX, and would find an ACK stamped
-	 * with the rewound SND.NXT unacceptable and never read its ACK field;
-	 * if both ends rewind at once they deadlock (seen in the simulation). */
+	/* SND.MAX, not SND.NXT: the peer may hold a zero-window probe byte
+	 * beyond SND.NXT, and would find an ACK stamped with SND.NXT
+	 * unacceptable and never read its ACK field (when the sender went back
+	 * to SND.UNA after a timeout, both ends could deadlock so: seen in the
+	 * simulation). */
 	seg_init(c, &seg, PTCP_TH_ACK, c->snd_max, now);
 	fill_sack(c, &seg);
 	return finish(c, &seg, buf, cap);
@@ -1669,7 +1769,6 @@ int ptcp_conn_output(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_
 int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned max_segs,
                          struct ptcp_txinfo *info, ptcp_ts now)
 {
-	uint32_t n;
 	int rv;
 
 	if (!c || !buf || max_segs == 0)
@@ -1689,71 +1788,8 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 	if (c->syn_due && (c->state == PTCP_SYN_SENT || c->state == PTCP_SYN_RECEIVED))
 		return emit_syn(c, buf, cap, info, now);
 
-	if (can_send_data(c->state)) {
-		bool fin_unsent = c->fin_queued && ptcp_seq_le(c->snd_nxt, c->fin_seq);
-
-		if (c->rtx_one) {
-			/* Fast retransmit or RTO: the segment at SND.UNA, even if
-			 * the window has shrunk below it. */
-			uint32_t len = (uint32_t)(c->snd_max - c->snd_una);
-
-			c->rtx_one = false;
-			if (c->fin_queued && ptcp_seq_gt(c->snd_max, c->fin_seq))
-				len--; /* the FIN is not payload */
-			if (len > smss(c))
-				len = smss(c);
-			if (len > ptcp_scoreboard_gap(&c->sacked, c->snd_una))
-				len = ptcp_scoreboard_gap(&c->sacked, c->snd_una);
-			if (len > 0 || fin_sent(c)) {
-				rv = emit_data(c, buf, cap, c->snd_una, len, 1, info, now);
-
-				if (rv > 0 && ptcp_seq_lt(c->high_rxt, c->snd_una + len))
-					c->high_rxt = c->snd_una + len;
-				return rv;
-			}
-		}
-		if (c->hole_due) {
-			rv = retransmit_hole(c, buf, cap, info, now);
-			if (rv != 0)
-				return rv;
-		}
-		if (c->probe_due) {
-			/* The persist timer fired. With a zero window: a probe of
-			 * one new byte (RFC 9293 3.8.6.1). With a small one: the
-			 * sender SWS override timeout, send what fits (3.8.6.2.1). */
-			uint32_t usable = c->snd_wnd < c->cc.cwnd ? c->snd_wnd : c->cc.cwnd;
-
-			c->probe_due = false;
-			if (ptcp_seq_lt(c->snd_nxt, c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb)) &&
-			    c->snd_nxt == c->snd_una) {
-				if (usable == 0)
-					return send_probe(c, buf, cap, now);
-				return emit_data(c, buf, cap, c->snd_nxt, usable, 1, info, now);
-			}
-		}
-		/* Going back after a timeout: skip what the peer holds. */
-		if (ptcp_seq_lt(c->snd_nxt, c->snd_max))
-			c->snd_nxt = ptcp_scoreboard_skip(&c->sacked, c->snd_nxt);
-		n = sendable(c);
-		if (n > 0)
-			return emit_data(c, buf, cap, c->snd_nxt, n,
-			                 ptcp_seq_lt(c->snd_nxt, c->snd_max) ? 1 : max_segs, info, now);
-		if (fin_unsent && c->snd_nxt == c->fin_seq)
-			return emit_data(c, buf, cap, c->snd_nxt, 0, 1, info, now);
-		/* Data waits on a closed (or silly small) window with nothing in
-		 * flight to bring an ACK (a probe byte is not in flight): the
-		 * persist timer will probe. */
-		if (c->snd_una == c->snd_nxt && (c->probing || c->snd_nxt == c->snd_max) &&
-		    ptcp_seq_lt(c->snd_nxt, c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb)) &&
-		    c->persist_at == PTCP_TS_NEVER) {
-			uint64_t t = c->rtt.rto;
-			unsigned i;
-
-			for (i = 0; i < c->persist_backoff && t < c->cfg.rto_max; i++)
-				t *= 2;
-			c->persist_at = ptcp_ts_add(now, t < c->cfg.rto_max ? t : c->cfg.rto_max);
-		}
-	}
+	if (can_send_data(c->state) && (rv = send_data(c, buf, cap, max_segs, info, now)) != 0)
+		return rv;
 	if (c->keepalive_due) {
 		struct ptcp_segment seg;
 
@@ -1778,6 +1814,7 @@ ptcp_ts ptcp_conn_expiry(const struct ptcp_conn *c)
 	t = ptcp_ts_min(c->rtx_at, c->persist_at);
 	t = ptcp_ts_min(t, c->delack_at);
 	t = ptcp_ts_min(t, c->keepalive_at);
+	t = ptcp_ts_min(t, ptcp_loss_expiry(&c->loss));
 	return ptcp_ts_min(t, c->timewait_at);
 }
 
@@ -1788,7 +1825,7 @@ static void on_rtx_timeout(struct ptcp_conn *c, ptcp_ts now)
 	unsigned limit = handshake ? c->cfg.syn_retries : c->cfg.data_retries;
 
 	c->rtx_at = PTCP_TS_NEVER;
-	if (c->snd_una == c->snd_max && !handshake)
+	if (ptcp_txq_empty(&c->loss.q) && !handshake)
 		return;
 	if (c->rto_count >= limit) {
 		int err = PTCP_ERR_TIMEOUT;
@@ -1813,18 +1850,10 @@ static void on_rtx_timeout(struct ptcp_conn *c, ptcp_ts now)
 		return;
 	}
 	/* RFC 6298 (5.4)-(5.6) and RFC 5681 (4): retransmit the earliest
-	 * segment, back off, collapse the window; then resend from SND.UNA. */
-	ptcp_cc_on_rto(&c->cc, flight_size(c), c->snd_max, c->rto_count == 1);
+	 * segment, back off, collapse the window; the losses RFC 8985 6.3
+	 * marks are then resent in slow start. */
+	ptcp_loss_on_rto(&c->loss, now, c->rto_count, c->snd_max, c->rtt.srtt);
 	ptcp_rtt_backoff(&c->rtt);
-	c->snd_nxt = c->snd_una;
-	c->high_rxt = c->snd_una;
-	c->hole_due = false;
-	c->rtx_one = true;
-	/* The go-back skips what the peer SACKed. A second timeout in a row
-	 * may mean the peer dropped what it had SACKed (RFC 2018 section 8):
-	 * then resend everything. */
-	if (c->rto_count >= 2)
-		ptcp_scoreboard_clear(&c->sacked);
 	arm_rtx(c, now);
 }
 
@@ -1841,6 +1870,13 @@ int ptcp_conn_handle_expiry(struct ptcp_conn *c, ptcp_ts now)
 		on_rtx_timeout(c, now);
 	if (c->state == PTCP_CLOSED)
 		return 0;
+	if (ptcp_loss_expiry(&c->loss) <= now) {
+		ptcp_seq first;
+
+		/* RACK's reordering timer found a loss, or the PTO fired. */
+		if (ptcp_loss_on_timer(&c->loss, now, c->rtt.srtt, c->snd_max, &first))
+			fast_retransmit_event(c, first, now);
+	}
 	if (c->persist_at <= now) {
 		c->persist_at = PTCP_TS_NEVER;
 		c->probe_due = true;
@@ -2005,8 +2041,13 @@ void ptcp_conn_stats(const struct ptcp_conn *c, struct ptcp_stats *st)
 	st->srtt = c->rtt.srtt;
 	st->rttvar = c->rtt.rttvar;
 	st->rto = c->rtt.rto;
-	st->cwnd = c->cc.cwnd;
-	st->ssthresh = c->cc.ssthresh;
+	st->cwnd = c->loss.cc.cwnd;
+	st->ssthresh = c->loss.cc.ssthresh;
+	st->recoveries = c->loss.recoveries;
+	st->loss_probes = c->loss.tlp_probes;
+	st->undos = c->loss.undos;
+	st->dsacks = c->loss.dsacks;
+	st->pipe = ptcp_txq_pipe(&c->loss.q);
 	st->snd_wnd = c->snd_wnd;
 	st->rcv_wnd = (uint32_t)ptcp_rcvbuf_window(&c->rb);
 	st->snd_mss = c->snd_mss;

@@ -182,7 +182,13 @@ struct ptcp_stats {
 	uint64_t bytes_out;         /* payload bytes sent, retransmissions included */
 	uint64_t retransmits;       /* segments retransmitted (any cause) */
 	uint64_t rto_count;         /* retransmission timeouts */
-	uint64_t fast_retransmits;  /* fast retransmits and partial-ack retransmits */
+	uint64_t fast_retransmits;  /* retransmissions of loss recovery and loss
+	                               probes (not those after a timeout) */
+	uint64_t recoveries;        /* fast recoveries entered */
+	uint64_t loss_probes;       /* tail loss probes sent (RFC 8985 7) */
+	uint64_t undos;             /* congestion reductions undone as spurious
+	                               (RFC 3522 timestamps, RFC 3708 D-SACK) */
+	uint64_t dsacks;            /* D-SACK blocks received (RFC 2883) */
 	uint64_t challenge_acks;    /* challenge ACKs sent */
 	uint64_t dup_acks;          /* duplicate ACKs received */
 	uint64_t window_probes;     /* zero-window probes sent (RFC 9293 3.8.6.1) */
@@ -193,6 +199,7 @@ struct ptcp_stats {
 	uint64_t rto;               /* ns */
 	uint32_t cwnd;              /* bytes */
 	uint32_t ssthresh;          /* bytes */
+	uint32_t pipe;              /* bytes in flight as RFC 6675 estimates them */
 	uint32_t snd_wnd;           /* peer's window, bytes, scaled */
 	uint32_t rcv_wnd;           /* window we offer, bytes */
 	uint16_t snd_mss;           /* bytes */

@@ -197,8 +197,10 @@ static void test_sending_is_segmented_by_mss_and_window(void)
 	sc_finish(s);
 }
 
-/* RFC 5681 3.1 slow start: each ACK adds min(acked, SMSS) to cwnd. */
-static void test_slow_start_grows_by_one_smss_per_ack(void)
+/* RFC 5681 3.1 slow start with RFC 3465 byte counting (L = 2 * SMSS):
+ * each ACK adds min(acked, 2 * SMSS) to cwnd, so a delayed ACK for two
+ * segments counts as the two ACKs it stands for. */
+static void test_slow_start_grows_by_acked_bytes(void)
 {
 	unsigned i;
 
@@ -207,12 +209,16 @@ static void test_slow_start_grows_by_one_smss_per_ack(void)
 	for (i = 0; i < 3; i++)
 		EXPECT(s, 0, .flags = ACK, .seq = ISS + 1 + 1460 * i, .ack = IRS + 1, .len = 1460);
 	EXPECT_NOTHING(s, 0);
-	/* One ACK for all three: cwnd 4380 + 1460, four segments more. */
+	/* One ACK for all three: cwnd 4380 + 2 * 1460, five segments more. */
 	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1 + 4380);
-	CHECK_EQ(sc_stats(s).cwnd, 5840);
-	for (i = 3; i < 7; i++)
+	CHECK_EQ(sc_stats(s).cwnd, 7300);
+	for (i = 3; i < 8; i++)
 		EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1 + 1460 * i, .ack = IRS + 1, .len = 1460);
 	EXPECT_NOTHING(s, MS(10));
+	/* One segment's ACK adds one segment. */
+	INJECT(s, MS(20), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1 + 5840);
+	CHECK_EQ(sc_stats(s).cwnd, 8760);
+	sc_discard(s);
 	sc_finish(s);
 }
 
@@ -425,7 +431,7 @@ int main(void)
 	RUN(test_small_reads_send_no_window_update);
 	RUN(test_zero_window_still_takes_acks);
 	RUN(test_sending_is_segmented_by_mss_and_window);
-	RUN(test_slow_start_grows_by_one_smss_per_ack);
+	RUN(test_slow_start_grows_by_acked_bytes);
 	RUN(test_peer_window_limits_sending);
 	RUN(test_send_buffer_backpressure);
 	RUN(test_data_both_ways_piggybacks_acks);

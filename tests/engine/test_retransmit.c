@@ -292,8 +292,10 @@ static struct script *four_in_flight(void)
 	return s;
 }
 
-/* RFC 5681 3.2: the third duplicate ACK retransmits the missing segment,
- * ssthresh = max(FlightSize / 2, 2 * SMSS), cwnd = ssthresh + 3 * SMSS. */
+/* RFC 5681 3.2: the third duplicate ACK retransmits the missing segment
+ * and ssthresh = max(FlightSize / 2, 2 * SMSS). Instead of inflating cwnd
+ * per duplicate, PRR (RFC 6937) paces what recovery sends; here each
+ * duplicate says a segment left, but no data is left to send. */
 static void test_fast_retransmit_on_third_dupack(void)
 {
 	const struct ptcp_event *e;
@@ -315,12 +317,15 @@ static void test_fast_retransmit_on_third_dupack(void)
 	st = sc_stats(s);
 	CHECK_EQ(st.dup_acks, 3);
 	CHECK_EQ(st.fast_retransmits, 1);
+	CHECK_EQ(st.recoveries, 1);
 	CHECK_EQ(st.ssthresh, 1000);
-	CHECK_EQ(st.cwnd, 2500);
-	/* A fourth one inflates cwnd by SMSS (RFC 5681 3.2 step 4). */
+	/* A fourth one: nothing more to send, and no second retransmission. */
 	INJECT(s, MS(23), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1);
 	EXPECT_NOTHING(s, MS(23));
-	CHECK_EQ(sc_stats(s).cwnd, 3000);
+	CHECK_EQ(sc_stats(s).retransmits, 1);
+	/* The full ACK ends recovery with cwnd = ssthresh (RFC 6937). */
+	INJECT(s, MS(40), .flags = ACK, .seq = IRS + 1, .ack = ISS + 2001);
+	CHECK_EQ(sc_stats(s).cwnd, 1000);
 	sc_finish(s);
 }
 

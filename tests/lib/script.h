@@ -30,6 +30,7 @@
 #include "error.h"
 #include "segment.h"
 
+#define US(x) ((uint64_t)(x) * PTCP_NS_PER_US)
 #define MS(x) ((uint64_t)(x) * PTCP_NS_PER_MS)
 #define SEC(x) ((uint64_t)(x) * PTCP_NS_PER_S)
 
