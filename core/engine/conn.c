@@ -202,6 +202,7 @@ void ptcp_config_default(struct ptcp_config *cfg)
 	cfg->sack = true;
 	cfg->window_scale = true;
 	cfg->timestamps = true;
+	cfg->cc = PTCP_CC_CUBIC;
 	cfg->rto_initial = 1 * PTCP_NS_PER_S;
 	cfg->rto_min = 200 * PTCP_NS_PER_MS;
 	cfg->rto_max = 60 * PTCP_NS_PER_S;
@@ -389,7 +390,8 @@ int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
 		return PTCP_ERR_INVAL;
 	*out = NULL;
 	if (cfg->sndbuf == 0 || cfg->sndbuf > MAX_BUF || cfg->rcvbuf == 0 || cfg->rcvbuf > MAX_BUF ||
-	    cfg->mss < 64 || cfg->rto_min == 0 || cfg->rto_max < cfg->rto_min)
+	    cfg->mss < 64 || cfg->rto_min == 0 || cfg->rto_max < cfg->rto_min ||
+	    (cfg->cc != PTCP_CC_CUBIC && cfg->cc != PTCP_CC_NEWRENO))
 		return PTCP_ERR_INVAL;
 	if (local->family != PTCP_AF_INET && local->family != PTCP_AF_INET6)
 		return PTCP_ERR_INVAL;
@@ -420,7 +422,7 @@ int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
 	ptcp_rcvbuf_init(&c->rb, c->rcvmem, cfg->rcvbuf);
 	ptcp_rtt_init(&c->rtt, cfg->rto_initial, cfg->rto_min, cfg->rto_max);
 	c->snd_mss = DEFAULT_MSS_NO_OPTION < cfg->mss ? DEFAULT_MSS_NO_OPTION : cfg->mss;
-	ptcp_loss_init(&c->loss, c->txmem, c->txcap, c->snd_mss);
+	ptcp_loss_init(&c->loss, c->txmem, c->txcap, cfg->cc, c->snd_mss);
 	c->rcv_wscale = cfg->window_scale ? wscale_for(cfg->rcvbuf) : 0;
 	c->state = PTCP_CLOSED;
 	stop_timers(c);

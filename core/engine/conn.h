@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "cc.h"
 #include "segment.h"
 #include "seq.h"
 #include "tstamp.h"
@@ -135,6 +136,9 @@ struct ptcp_config {
 	bool window_scale;           /* offer window scaling (default on) */
 	bool timestamps;             /* offer RFC 7323 timestamps: RTT on every
 	                                ACK, PAWS (default on) */
+	enum ptcp_cc_algo cc;        /* congestion control: PTCP_CC_CUBIC (RFC
+	                                9438 with HyStart++, the default) or
+	                                PTCP_CC_NEWRENO (RFC 5681) */
 
 	uint64_t rto_initial;        /* ns, RFC 6298 (2.1): 1 s */
 	uint64_t rto_min;            /* ns: 200 ms (as Linux; RFC 6298 says 1 s) */

@@ -2,12 +2,13 @@
 
 #include <string.h>
 
-void ptcp_loss_init(struct ptcp_loss *l, struct ptcp_txseg *mem, uint32_t cap, uint32_t smss)
+void ptcp_loss_init(struct ptcp_loss *l, struct ptcp_txseg *mem, uint32_t cap,
+                    enum ptcp_cc_algo algo, uint32_t smss)
 {
 	memset(l, 0, sizeof(*l));
 	ptcp_txq_init(&l->q, mem, cap);
 	ptcp_rack_init(&l->rack);
-	ptcp_cc_init(&l->cc, smss);
+	ptcp_cc_init(&l->cc, algo, smss);
 	l->smss = l->cc.smss;
 	l->tlp_ok = true;
 	l->reo_at = l->tlp_at = PTCP_TS_NEVER;
@@ -18,7 +19,7 @@ void ptcp_loss_reset(struct ptcp_loss *l)
 	struct ptcp_txseg *mem = l->q.v;
 	uint32_t cap = l->q.cap, smss = l->smss;
 
-	ptcp_loss_init(l, mem, cap, smss);
+	ptcp_loss_init(l, mem, cap, l->cc.algo, smss);
 }
 
 void ptcp_loss_configure(struct ptcp_loss *l, uint32_t smss, bool sack)
@@ -391,8 +392,15 @@ void ptcp_loss_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 
 	/* Slow start and congestion avoidance outside fast recovery (also
 	 * after a timeout: RFC 5681 3.1). */
-	if (advanced && l->state != PTCP_RECOV_FAST && !ended)
-		ptcp_cc_on_ack(&l->cc, delivered, l->cwnd_limited, a->now);
+	if (advanced && l->state != PTCP_RECOV_FAST && !ended) {
+		struct ptcp_cc_ack ca = {
+			.acked = delivered, .cwnd_limited = l->cwnd_limited, .now = a->now,
+			.rtt = r->has_rtt ? r->rtt : 0, .srtt = a->srtt, .ack = a->ack,
+			.snd_nxt = a->snd_max,
+		};
+
+		ptcp_cc_on_ack(&l->cc, &ca);
+	}
 
 	tlp_on_ack(l, a, dsack);
 	ptcp_rack_update_reo_wnd(&l->rack, dsack, a->ack, a->snd_max, ended);

@@ -116,7 +116,8 @@ struct ptcp_loss_result {
 };
 
 /* Sets up the state with no records; mem holds cap records. */
-void ptcp_loss_init(struct ptcp_loss *l, struct ptcp_txseg *mem, uint32_t cap, uint32_t smss);
+void ptcp_loss_init(struct ptcp_loss *l, struct ptcp_txseg *mem, uint32_t cap,
+                    enum ptcp_cc_algo algo, uint32_t smss);
 
 /* The handshake settled SMSS and whether the peer sends SACK blocks. */
 void ptcp_loss_configure(struct ptcp_loss *l, uint32_t smss, bool sack);

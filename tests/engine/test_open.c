@@ -639,6 +639,10 @@ static void test_conn_new_rejects_bad_config(void)
 	CHECK_INT(ptcp_conn_new(&c, &cfg, &local, &remote), PTCP_ERR_INVAL);
 	sc_config(&cfg);
 	cfg.alloc = talloc_iface(&a);
+	cfg.cc = (enum ptcp_cc_algo)7;
+	CHECK_INT(ptcp_conn_new(&c, &cfg, &local, &remote), PTCP_ERR_INVAL);
+	sc_config(&cfg);
+	cfg.alloc = talloc_iface(&a);
 	CHECK_INT(ptcp_conn_new(&c, &cfg, &local, &remote6), PTCP_ERR_INVAL);
 	CHECK_EQ(talloc_live(&a), 0);
 	CHECK_INT(ptcp_conn_new(&c, &cfg, &local, &remote), 0);

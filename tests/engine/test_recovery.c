@@ -393,6 +393,42 @@ static void test_timeout_skips_sacked_data(void)
 	sc_finish(s);
 }
 
+/* ---- congestion control --------------------------------------------------------- */
+
+/* The default is CUBIC (RFC 9438): the same loss as in
+ * test_dsack_undoes_spurious_recovery takes ssthresh to 0.7 cwnd, not to
+ * half the flight; NewReno is one setting away. */
+static void test_default_cc_is_cubic(void)
+{
+	struct ptcp_config cfg;
+	struct script *s;
+	ptcp_seq b = ISS + 1;
+	unsigned i;
+
+	ptcp_config_default(&cfg);
+	CHECK_EQ(cfg.cc, PTCP_CC_CUBIC);
+	sc_config(&cfg);
+	cfg.sack = true;
+	cfg.cc = PTCP_CC_CUBIC;
+	s = sc_new(&cfg);
+	s->peer_sackp = true;
+	s->peer_mss = 500;
+	if (!sc_goto(s, PTCP_ESTABLISHED)) {
+		sc_finish(s);
+		return;
+	}
+	SEND(s, 0, 2000);
+	for (i = 0; i < 4; i++)
+		EXPECT(s, 0, .flags = ACK, .seq = b + 500 * i, .ack = IRS + 1, .len = 500);
+	for (i = 1; i < 4; i++)
+		INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = b,
+		       .opt = sack2(1, b + 500, b + 500 + 500 * i, 0, 0));
+	EXPECT(s, MS(10), .flags = ACK, .seq = b, .ack = IRS + 1, .len = 500);
+	CHECK_EQ(sc_stats(s).ssthresh, 2000 * 7 / 10);
+	sc_discard(s);
+	sc_finish(s);
+}
+
 /* ---- PRR (RFC 6937) ---------------------------------------------------------------- */
 
 /* One loss in a window of eight: recovery does not stop sending for half
@@ -473,6 +509,7 @@ int main(void)
 	RUN(test_timestamps_undo_spurious_timeout);
 	RUN(test_timeout_skips_sacked_data);
 	RUN(test_prr_paces_recovery);
+	RUN(test_default_cc_is_cubic);
 	RUN(test_limited_transmit_sends_new_data_on_first_dupacks);
 	return check_summary();
 }

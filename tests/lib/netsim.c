@@ -162,8 +162,9 @@ void netsim_params_print(const struct netsim_params *p, FILE *f)
 		p->punching ? " (punching)" : "",
 		p->close == NETSIM_CLOSE_WHEN_DONE ? "when-done" : "B-after-EOF",
 		p->b_open_at / 1e6);
-	fprintf(f, "  mss %u, sack %d, wscale %d, timestamps %d, delack %.3f ms, msl %.3f s\n",
-		p->mss, p->sack, p->window_scale, p->timestamps, p->delack / 1e6, p->msl / 1e9);
+	fprintf(f, "  mss %u, sack %d, wscale %d, timestamps %d, %s, delack %.3f ms, msl %.3f s\n",
+		p->mss, p->sack, p->window_scale, p->timestamps,
+		p->cc == PTCP_CC_CUBIC ? "cubic" : "newreno", p->delack / 1e6, p->msl / 1e9);
 	print_link(f, "A->B", &p->ab);
 	print_link(f, "B->A", &p->ba);
 	print_side(f, "A", &p->a);
@@ -667,6 +668,7 @@ static bool peer_init(struct sim *s, struct peer *pe, int idx)
 	cfg.sack = p->sack;
 	cfg.window_scale = p->window_scale;
 	cfg.timestamps = p->timestamps;
+	cfg.cc = p->cc;
 	cfg.delack = p->delack;
 	cfg.msl = p->msl;
 	cfg.punching = p->punching;

@@ -119,6 +119,7 @@ struct netsim_params {
 	uint16_t mss;
 	bool sack, window_scale;
 	bool timestamps;          /* RFC 7323 on both (default on) */
+	enum ptcp_cc_algo cc;     /* congestion control of both (default CUBIC) */
 	uint64_t delack;          /* ns, 0 = ACK at once */
 	uint64_t msl;             /* ns */
 	uint64_t max_time;        /* ns of virtual time before giving up */

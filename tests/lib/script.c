@@ -158,6 +158,7 @@ void sc_config(struct ptcp_config *cfg)
 	cfg->sack = false;
 	cfg->window_scale = false;
 	cfg->timestamps = false;
+	cfg->cc = PTCP_CC_NEWRENO;
 	cfg->rto_initial = SEC(1);
 	cfg->rto_min = SEC(1);
 	cfg->rto_max = SEC(60);

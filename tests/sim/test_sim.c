@@ -291,6 +291,7 @@ static void params_for(uint64_t seed, struct netsim_params *p)
 	 * application) stays what it was. */
 	netsim_rng_seed(&r, netsim_mix64(seed ^ 0x7e57ab1e7e57ab1eULL));
 	p->timestamps = netsim_rng_below(&r, 4) != 0;
+	p->cc = netsim_rng_below(&r, 4) ? PTCP_CC_CUBIC : PTCP_CC_NEWRENO;
 }
 
 /* ---- totals for the summary ----------------------------------------------- */
