@@ -30,6 +30,7 @@
 #define RTO_AFTER_SYN_TIMEOUT (3 * PTCP_NS_PER_S) /* RFC 6298 (5.7) */
 #define MAX_BUF (1u << 30)
 #define TXQ_MAX 65536            /* segment records at most */
+#define BUF_INITIAL (128 * 1024) /* bytes: where the buffers start (auto-tuning) */
 #define TS_OPT_LEN 12            /* NOP NOP kind len TSval TSecr (RFC 7323 App. A) */
 #define TS_TICK PTCP_NS_PER_MS   /* RFC 7323 5.4: between 1 ms and 1 s per tick */
 /* RFC 7323 5.5: TS.Recent is invalid after 24 days without an update. */
@@ -98,8 +99,6 @@ struct ptcp_conn {
 
 	struct ptcp_sendbuf sb;
 	struct ptcp_rcvbuf rb;
-	uint8_t *sndmem;
-	uint8_t *rcvmem;
 
 	/* Output wishes. */
 	bool syn_due;              /* (re)send SYN or SYN-ACK */
@@ -136,8 +135,13 @@ struct ptcp_conn {
 
 	struct ptcp_rtt rtt;
 	struct ptcp_loss loss;     /* segments in flight, loss recovery, cwnd */
-	struct ptcp_txseg *txmem;  /* the records loss.q keeps */
-	uint32_t txcap;            /* records txmem holds */
+
+	/* Buffer auto-tuning: both rings start at BUF_INITIAL (or the
+	 * configured size if smaller) and grow, through the allocator, up to
+	 * cfg.sndbuf and cfg.rcvbuf. */
+	uint32_t rcv_space;        /* bytes the application read since rcv_space_at */
+	ptcp_ts rcv_space_at;      /* start of the current measurement */
+	uint64_t rcv_rtt;          /* ns: the receiver's RTT (from TSecr), 0 = none */
 
 	ptcp_ts chack_window;      /* start of the current 1 s challenge ACK window */
 	unsigned chack_count;
@@ -196,8 +200,8 @@ const char *ptcp_drop_name(enum ptcp_drop d)
 void ptcp_config_default(struct ptcp_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->sndbuf = 256 * 1024;
-	cfg->rcvbuf = 256 * 1024;
+	cfg->sndbuf = 4 * 1024 * 1024;
+	cfg->rcvbuf = 4 * 1024 * 1024;
 	cfg->mss = 1460;
 	cfg->sack = true;
 	cfg->window_scale = true;
@@ -381,6 +385,85 @@ static void conn_release(const struct ptcp_config *cfg, void *p, size_t size)
 		cfg->alloc.free(cfg->alloc.ctx, p, size);
 }
 
+/* Segment records for a send buffer of bytes: one per 512 bytes plus some
+ * (smaller segments than that wait for ACKs to free records). */
+static uint32_t txq_cap_for(size_t bytes)
+{
+	size_t n = bytes / 512 + 64;
+
+	return (uint32_t)(n < TXQ_MAX ? n : TXQ_MAX);
+}
+
+/* The smallest power-of-two multiple of have at least want, at most max. */
+static size_t grown(size_t have, size_t want, size_t max)
+{
+	while (have < want && have < max)
+		have = have > max / 2 ? max : have * 2;
+	return have;
+}
+
+/* Grows the send buffer (and the segment records with it) so it holds
+ * twice the congestion window, up to cfg.sndbuf: with less, the sender
+ * could not keep a window in flight while the application refills it.
+ * Nothing changes when the allocator refuses. */
+static void grow_sndbuf(struct ptcp_conn *c)
+{
+	size_t want = 2 * (size_t)c->loss.cc.cwnd, cap;
+	uint32_t txcap;
+	uint8_t *mem;
+
+	if (c->sb.cap >= c->cfg.sndbuf || want <= c->sb.cap)
+		return;
+	cap = grown(c->sb.cap, want, c->cfg.sndbuf);
+	txcap = txq_cap_for(cap);
+	if (txcap > c->loss.q.cap) {
+		struct ptcp_txseg *t = conn_alloc(&c->cfg, txcap * sizeof(*t)), *old = c->loss.q.v;
+		uint32_t old_cap = c->loss.q.cap;
+
+		if (!t)
+			return;
+		ptcp_txq_move(&c->loss.q, t, txcap);
+		conn_release(&c->cfg, old, (size_t)old_cap * sizeof(*t));
+	}
+	mem = conn_alloc(&c->cfg, cap);
+	if (mem) {
+		uint8_t *old = c->sb.mem;
+		size_t old_cap = c->sb.cap;
+
+		ptcp_sendbuf_move(&c->sb, mem, cap);
+		conn_release(&c->cfg, old, old_cap);
+	}
+}
+
+/* Receive window auto-tuning (as Linux's dynamic right-sizing): once per
+ * round trip, the buffer is made to hold twice what the application read
+ * in the last one (and some segments more), so the window never limits a
+ * sender the application keeps up with; up to cfg.rcvbuf. */
+static void autotune_rcvbuf(struct ptcp_conn *c, size_t n, ptcp_ts now)
+{
+	uint64_t rtt = c->rcv_rtt ? c->rcv_rtt : c->rtt.srtt;
+	size_t want, cap;
+	uint8_t *mem;
+
+	c->rcv_space += (uint32_t)n;
+	if (ptcp_ts_elapsed(now, c->rcv_space_at) < (rtt > PTCP_NS_PER_MS ? rtt : PTCP_NS_PER_MS))
+		return;
+	want = 2 * (size_t)c->rcv_space + 16 * (size_t)c->cfg.mss;
+	c->rcv_space = 0;
+	c->rcv_space_at = now;
+	if (c->rb.cap >= c->cfg.rcvbuf || want <= c->rb.cap)
+		return;
+	cap = grown(c->rb.cap, want, c->cfg.rcvbuf);
+	mem = conn_alloc(&c->cfg, cap);
+	if (mem) {
+		uint8_t *old = c->rb.mem;
+		size_t old_cap = c->rb.cap;
+
+		ptcp_rcvbuf_move(&c->rb, mem, cap);
+		conn_release(&c->cfg, old, old_cap);
+	}
+}
+
 int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
                   const struct ptcp_endpoint *local, const struct ptcp_endpoint *remote)
 {
@@ -406,23 +489,25 @@ int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
 	c->local = *local;
 	if (remote)
 		c->remote = *remote;
-	/* One record per segment in flight: the send buffer's worth of
-	 * 512-byte segments (more, smaller ones wait for ACKs to free some). */
-	c->txcap = cfg->sndbuf / 512 + 64;
-	if (c->txcap > TXQ_MAX)
-		c->txcap = TXQ_MAX;
-	c->sndmem = conn_alloc(cfg, cfg->sndbuf);
-	c->rcvmem = c->sndmem ? conn_alloc(cfg, cfg->rcvbuf) : NULL;
-	c->txmem = c->rcvmem ? conn_alloc(cfg, (size_t)c->txcap * sizeof(*c->txmem)) : NULL;
-	if (!c->txmem) {
-		ptcp_conn_free(c);
-		return PTCP_ERR_NOMEM;
+	{
+		size_t snd = cfg->sndbuf < BUF_INITIAL ? cfg->sndbuf : BUF_INITIAL;
+		size_t rcv = cfg->rcvbuf < BUF_INITIAL ? cfg->rcvbuf : BUF_INITIAL;
+		uint32_t txcap = txq_cap_for(snd);
+		uint8_t *sndmem = conn_alloc(cfg, snd);
+		uint8_t *rcvmem = sndmem ? conn_alloc(cfg, rcv) : NULL;
+		struct ptcp_txseg *txmem = rcvmem ? conn_alloc(cfg, txcap * sizeof(*txmem)) : NULL;
+
+		ptcp_sendbuf_init(&c->sb, sndmem, snd);
+		ptcp_rcvbuf_init(&c->rb, rcvmem, rcv);
+		ptcp_loss_init(&c->loss, txmem, txcap, cfg->cc, DEFAULT_MSS_NO_OPTION);
+		if (!txmem) {
+			ptcp_conn_free(c);
+			return PTCP_ERR_NOMEM;
+		}
 	}
-	ptcp_sendbuf_init(&c->sb, c->sndmem, cfg->sndbuf);
-	ptcp_rcvbuf_init(&c->rb, c->rcvmem, cfg->rcvbuf);
 	ptcp_rtt_init(&c->rtt, cfg->rto_initial, cfg->rto_min, cfg->rto_max);
 	c->snd_mss = DEFAULT_MSS_NO_OPTION < cfg->mss ? DEFAULT_MSS_NO_OPTION : cfg->mss;
-	ptcp_loss_init(&c->loss, c->txmem, c->txcap, cfg->cc, c->snd_mss);
+	ptcp_loss_configure(&c->loss, c->snd_mss, false);
 	c->rcv_wscale = cfg->window_scale ? wscale_for(cfg->rcvbuf) : 0;
 	c->state = PTCP_CLOSED;
 	stop_timers(c);
@@ -437,9 +522,9 @@ void ptcp_conn_free(struct ptcp_conn *c)
 	if (!c)
 		return;
 	cfg = c->cfg;
-	conn_release(&cfg, c->txmem, (size_t)c->txcap * sizeof(*c->txmem));
-	conn_release(&cfg, c->rcvmem, cfg.rcvbuf);
-	conn_release(&cfg, c->sndmem, cfg.sndbuf);
+	conn_release(&cfg, c->loss.q.v, (size_t)c->loss.q.cap * sizeof(*c->loss.q.v));
+	conn_release(&cfg, c->rb.mem, c->rb.cap);
+	conn_release(&cfg, c->sb.mem, c->sb.cap);
 	conn_release(&cfg, c, sizeof(*c));
 }
 
@@ -671,8 +756,10 @@ static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 	if (la.dupack)
 		c->st.dup_acks++;
 	ptcp_loss_on_ack(&c->loss, &la, &lr);
-	if (advanced)
+	if (advanced) {
 		ack_advance(c, seg, &lr, now);
+		grow_sndbuf(c);
+	}
 	if (lr.entered_recovery)
 		fast_retransmit_event(c, lr.first_lost, now);
 	if (advanced)
@@ -799,6 +886,17 @@ static void process_text(struct ptcp_conn *c, const struct ptcp_segment *seg, pt
 
 		c->rcv_nxt += (uint32_t)adv;
 		c->st.bytes_in += adv;
+		if (adv && c->ts_ok && seg->opt.has_ts) {
+			/* The receiver's RTT for auto-tuning: the echo of one of
+			 * our ACKs came back with the data it released. */
+			int32_t ticks = (int32_t)(ts_now(c, now) - seg->opt.ts_ecr);
+
+			if (ticks > 0 && (uint64_t)ticks <= ptcp_ts_elapsed(now, c->ts_epoch) / TS_TICK) {
+				uint64_t rtt = (uint64_t)ticks * TS_TICK;
+
+				c->rcv_rtt = c->rcv_rtt ? (7 * c->rcv_rtt + rtt) / 8 : rtt;
+			}
+		}
 		if (off > 0 || had_holes || adv == 0) {
 			/* Out of order, or filling a hole: ACK at once (RFC 5681
 			 * 4.2) so the sender's loss recovery sees it. */
@@ -1004,7 +1102,7 @@ static void back_to_listen(struct ptcp_conn *c, ptcp_ts now)
 	c->n_ctl = 0;
 	c->rtt_timing = false;
 	ptcp_loss_reset(&c->loss);
-	ptcp_rcvbuf_init(&c->rb, c->rcvmem, c->cfg.rcvbuf);
+	ptcp_rcvbuf_init(&c->rb, c->rb.mem, c->rb.cap);
 	set_state(c, PTCP_LISTEN, now);
 }
 
@@ -1296,7 +1394,8 @@ static uint32_t advertised_window(struct ptcp_conn *c)
 {
 	uint32_t avail = (uint32_t)ptcp_rcvbuf_window(&c->rb);
 	ptcp_seq edge = c->rcv_nxt + avail;
-	uint32_t step = c->cfg.rcvbuf / 2 < c->cfg.mss ? c->cfg.rcvbuf / 2 : c->cfg.mss;
+	uint32_t half = (uint32_t)(c->rb.cap / 2);
+	uint32_t step = half < c->cfg.mss ? half : c->cfg.mss;
 	uint32_t max = (uint32_t)0xffff << c->rcv_wscale;
 
 	if (ptcp_seq_ge(edge, c->rcv_adv + step) || ptcp_seq_lt(c->rcv_adv, c->rcv_nxt))
@@ -1437,7 +1536,7 @@ static int emit_syn(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_t
 
 	seg_init(c, &seg, synack ? PTCP_TH_SYN | PTCP_TH_ACK : PTCP_TH_SYN, c->iss, now);
 	if (!synack)
-		seg.wnd = (uint16_t)(c->cfg.rcvbuf > 0xffff ? 0xffff : c->cfg.rcvbuf);
+		seg.wnd = (uint16_t)(c->rb.cap > 0xffff ? 0xffff : c->rb.cap);
 	seg.opt.has_mss = true;
 	seg.opt.mss = c->cfg.mss;
 	/* In a SYN-ACK, offer window scale and SACK only if the peer did
@@ -1918,6 +2017,8 @@ ptcp_ssize ptcp_conn_send(struct ptcp_conn *c, const void *data, size_t len, ptc
 		return PTCP_ERR_STATE;
 	if (c->fin_queued)
 		return PTCP_ERR_CLOSED;
+	if (len > ptcp_sendbuf_space(&c->sb))
+		grow_sndbuf(c);
 	return (ptcp_ssize)ptcp_sendbuf_write(&c->sb, data, len);
 }
 
@@ -1927,12 +2028,12 @@ ptcp_ssize ptcp_conn_recv(struct ptcp_conn *c, void *buf, size_t cap, ptcp_ts no
 	size_t n;
 	uint32_t step;
 
-	(void)now;
 	if (!c || (!buf && cap))
 		return PTCP_ERR_INVAL;
 	n = ptcp_rcvbuf_read(&c->rb, buf, cap);
 	if (n == 0 || c->rfin || !synchronized(c->state))
 		return (ptcp_ssize)n;
+	autotune_rcvbuf(c, n, now);
 	/* Reading opened the window. Tell the peer once the right edge can
 	 * move by what advertised_window() lets it move (RFC 9293 3.8.6.2.2):
 	 * after a zero window as soon as that is possible, otherwise when it
@@ -1942,8 +2043,8 @@ ptcp_ssize ptcp_conn_recv(struct ptcp_conn *c, void *buf, size_t cap, ptcp_ts no
 	before = c->rcv_adv;
 	step = before == c->rcv_nxt ? 1u : 2u;
 	step *= c->cfg.mss;
-	if (step > c->cfg.rcvbuf / 2)
-		step = c->cfg.rcvbuf / 2;
+	if (step > c->rb.cap / 2)
+		step = (uint32_t)(c->rb.cap / 2);
 	if (ptcp_seq_ge(c->rcv_nxt + (uint32_t)ptcp_rcvbuf_window(&c->rb), before + step))
 		c->ack_now = true;
 	return (ptcp_ssize)n;
@@ -2052,6 +2153,8 @@ void ptcp_conn_stats(const struct ptcp_conn *c, struct ptcp_stats *st)
 	st->pipe = ptcp_txq_pipe(&c->loss.q);
 	st->snd_wnd = c->snd_wnd;
 	st->rcv_wnd = (uint32_t)ptcp_rcvbuf_window(&c->rb);
+	st->sndbuf = (uint32_t)c->sb.cap;
+	st->rcvbuf = (uint32_t)c->rb.cap;
 	st->snd_mss = c->snd_mss;
 }
 

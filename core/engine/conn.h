@@ -125,9 +125,14 @@ struct ptcp_config {
 	ptcp_event_fn *on_event;     /* optional */
 	void *user;                  /* passed to on_event */
 
-	uint32_t sndbuf;             /* send buffer, bytes (default 256 KiB) */
-	uint32_t rcvbuf;             /* receive buffer, bytes (default 256 KiB);
-	                                the window scale is derived from it */
+	uint32_t sndbuf;             /* largest send buffer, bytes (default 4
+	                                MiB); it starts at 128 KiB (or this,
+	                                if smaller) and grows to twice cwnd */
+	uint32_t rcvbuf;             /* largest receive buffer, bytes (default
+	                                4 MiB); it starts at 128 KiB and grows
+	                                with what the application reads per
+	                                round trip (auto-tuning); the window
+	                                scale is derived from this bound */
 	uint16_t mss;                /* MSS we advertise and our largest
 	                                segment, bytes (default 1460) */
 	bool sack;                   /* advertise SACK-permitted and send SACK
@@ -206,6 +211,9 @@ struct ptcp_stats {
 	uint32_t pipe;              /* bytes in flight as RFC 6675 estimates them */
 	uint32_t snd_wnd;           /* peer's window, bytes, scaled */
 	uint32_t rcv_wnd;           /* window we offer, bytes */
+	uint32_t sndbuf;            /* bytes the send buffer holds now (auto-tuned
+	                               up to cfg.sndbuf) */
+	uint32_t rcvbuf;            /* the same for the receive buffer */
 	uint16_t snd_mss;           /* bytes */
 	uint64_t established_at;    /* ns, time ESTABLISHED was reached, 0 if never */
 };

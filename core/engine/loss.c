@@ -330,6 +330,10 @@ void ptcp_loss_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 	};
 	struct ptcp_rack_ack *rap = &cv.ra;
 	bool advanced = ptcp_seq_gt(a->ack, a->snd_una), dsack = false, ended = false;
+	/* cwnd was in use: data waited for it, or (in slow start, as Linux
+	 * counts it) at least half of it was in flight. */
+	bool limited = l->cwnd_limited ||
+	               (l->cc.cwnd < l->cc.ssthresh && 2 * (uint64_t)pipe(l) >= l->cc.cwnd);
 	uint64_t undos = l->undos;
 	uint32_t delivered = 0;
 
@@ -394,7 +398,7 @@ void ptcp_loss_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 	 * after a timeout: RFC 5681 3.1). */
 	if (advanced && l->state != PTCP_RECOV_FAST && !ended) {
 		struct ptcp_cc_ack ca = {
-			.acked = delivered, .cwnd_limited = l->cwnd_limited, .now = a->now,
+			.acked = delivered, .cwnd_limited = limited, .now = a->now,
 			.rtt = r->has_rtt ? r->rtt : 0, .srtt = a->srtt, .ack = a->ack,
 			.snd_nxt = a->snd_max,
 		};

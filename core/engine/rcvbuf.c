@@ -139,6 +139,19 @@ bool ptcp_rcvbuf_held(const struct ptcp_rcvbuf *rb, size_t off, size_t n, uint32
 	return found;
 }
 
+void ptcp_rcvbuf_move(struct ptcp_rcvbuf *rb, uint8_t *mem, size_t cap)
+{
+	size_t first = rb->cap - rb->head;
+
+	/* The whole old ring in order from head: readable bytes first, then
+	 * the window with whatever islands it holds. */
+	memcpy(mem, rb->mem + rb->head, first);
+	memcpy(mem + first, rb->mem, rb->head);
+	rb->mem = mem;
+	rb->cap = cap;
+	rb->head = 0;
+}
+
 size_t ptcp_rcvbuf_read(struct ptcp_rcvbuf *rb, void *out, size_t n)
 {
 	uint8_t *dst = out;

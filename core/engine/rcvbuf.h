@@ -51,6 +51,11 @@ size_t ptcp_rcvbuf_insert(struct ptcp_rcvbuf *rb, size_t off, const uint8_t *dat
 bool ptcp_rcvbuf_held(const struct ptcp_rcvbuf *rb, size_t off, size_t n, uint32_t *dup_off,
                       uint32_t *dup_len, unsigned *isl);
 
+/* Moves the buffer to mem, cap bytes (cap >= rb->cap): in-order bytes and
+ * islands keep their offsets, and the window grows by the difference. The
+ * caller frees the old memory. */
+void ptcp_rcvbuf_move(struct ptcp_rcvbuf *rb, uint8_t *mem, size_t cap);
+
 /* Copies up to n in-order bytes into out and frees their space; returns
  * the count. */
 size_t ptcp_rcvbuf_read(struct ptcp_rcvbuf *rb, void *out, size_t n);

@@ -9,6 +9,17 @@ void ptcp_txq_init(struct ptcp_txq *q, struct ptcp_txseg *mem, uint32_t cap)
 	q->cap = cap;
 }
 
+void ptcp_txq_move(struct ptcp_txq *q, struct ptcp_txseg *mem, uint32_t cap)
+{
+	uint32_t i;
+
+	for (i = 0; i < q->n && i < cap; i++)
+		mem[i] = *ptcp_txq_at(q, i);
+	q->v = mem;
+	q->cap = cap;
+	q->head = 0;
+}
+
 ptcp_seq ptcp_txq_end(const struct ptcp_txq *q)
 {
 	const struct ptcp_txseg *last = ptcp_txq_at(q, q->n - 1);

@@ -63,6 +63,10 @@ static inline struct ptcp_txseg *ptcp_txq_at(const struct ptcp_txq *q, uint32_t 
 	return &q->v[k >= q->cap ? k - q->cap : k];
 }
 
+/* Moves the records to mem, which holds cap >= q->n of them. The caller
+ * frees the old memory. */
+void ptcp_txq_move(struct ptcp_txq *q, struct ptcp_txseg *mem, uint32_t cap);
+
 /* Sequence number after the last record (only when not empty). */
 ptcp_seq ptcp_txq_end(const struct ptcp_txq *q);
 

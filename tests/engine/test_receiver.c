@@ -165,6 +165,106 @@ static void test_no_dsack_without_sack(void)
 	sc_finish(s);
 }
 
+/* ---- receive window auto-tuning ------------------------------------------------- */
+
+static struct script *tuned(uint32_t rcvbuf)
+{
+	struct ptcp_config cfg;
+	struct script *s;
+
+	sc_config(&cfg);
+	cfg.rcvbuf = rcvbuf;
+	cfg.window_scale = true;
+	s = sc_new(&cfg);
+	s->peer_ws = 7;
+	if (!sc_goto(s, PTCP_ESTABLISHED)) { /* SRTT 10 ms from the handshake */
+		sc_finish(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Feeds n segments of 1000 bytes from stream offset *off at time t, read at
+ * once when read is set. */
+static void feed(struct script *s, uint64_t t, uint32_t *off, unsigned n, bool read)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		INJECT(s, t, .flags = ACK, .seq = IRS + 1 + *off, .ack = ISS + 1, .len = 1000);
+		*off += 1000;
+		if (read)
+			RECV(s, t, 1000);
+	}
+	sc_discard(s);
+}
+
+/* The buffer starts at 128 KiB and, once per round trip, is made to hold
+ * twice what the application read in the last one (plus 16 segments), in
+ * powers of two up to cfg.rcvbuf; the window offered grows with it. */
+static void test_receive_window_grows_with_the_reader(void)
+{
+	struct script *s = tuned(1 << 20);
+	uint32_t off = 0;
+	struct ptcp_segment g;
+	uint8_t buf[SC_SEG_CAP];
+
+	if (!s)
+		return;
+	CHECK_EQ(sc_stats(s).rcvbuf, 128 * 1024);
+	feed(s, MS(1), &off, 1, true);   /* starts the measurement */
+	feed(s, MS(5), &off, 100, true); /* 100 KB in the round trip */
+	CHECK_EQ(sc_stats(s).rcvbuf, 128 * 1024);
+	INJECT(s, MS(12), .flags = ACK, .seq = IRS + 1 + off, .ack = ISS + 1, .len = 1000);
+	off += 1000;
+	RECV(s, MS(12), 1000);
+	CHECK_EQ(sc_stats(s).rcvbuf, 256 * 1024);
+	/* The ACK of that segment offered what was free then; the window
+	 * update after the read offers the grown buffer. */
+	sc_take(s, MS(12), &g, buf, NULL);
+	if (sc_take(s, MS(12), &g, buf, NULL))
+		CHECK_EQ((uint32_t)g.wnd << s->rcv_wscale, 256 * 1024);
+	/* 300 KB in the next one: 1 MiB, the bound. */
+	feed(s, MS(15), &off, 100, true);
+	feed(s, MS(16), &off, 100, true);
+	feed(s, MS(17), &off, 100, true);
+	feed(s, MS(30), &off, 1, true);
+	CHECK_EQ(sc_stats(s).rcvbuf, 1 << 20);
+	sc_finish(s);
+}
+
+/* An application that does not read is not helped by a bigger window. */
+static void test_receive_window_stays_for_a_slow_reader(void)
+{
+	struct script *s = tuned(1 << 20);
+	uint32_t off = 0;
+
+	if (!s)
+		return;
+	feed(s, MS(1), &off, 1, true);
+	feed(s, MS(5), &off, 100, false);
+	feed(s, MS(20), &off, 10, false);
+	RECV(s, MS(20), 1000);
+	CHECK_EQ(sc_stats(s).rcvbuf, 128 * 1024);
+	sc_discard(s);
+	sc_finish(s);
+}
+
+/* The growth stops at cfg.rcvbuf, also when that is not a power of two. */
+static void test_receive_window_bounded_by_rcvbuf(void)
+{
+	struct script *s = tuned(200000);
+	uint32_t off = 0;
+
+	if (!s)
+		return;
+	feed(s, MS(1), &off, 1, true);
+	feed(s, MS(5), &off, 120, true);
+	feed(s, MS(12), &off, 1, true);
+	CHECK_EQ(sc_stats(s).rcvbuf, 200000);
+	sc_finish(s);
+}
+
 int main(void)
 {
 	RUN(test_out_of_order_and_filling_acked_at_once);
@@ -173,5 +273,8 @@ int main(void)
 	RUN(test_dsack_partial_overlap);
 	RUN(test_dsack_inside_an_island);
 	RUN(test_no_dsack_without_sack);
+	RUN(test_receive_window_grows_with_the_reader);
+	RUN(test_receive_window_stays_for_a_slow_reader);
+	RUN(test_receive_window_bounded_by_rcvbuf);
 	return check_summary();
 }

@@ -255,6 +255,18 @@ struct script *sc_new_peer(struct script *a, const struct ptcp_config *cfg)
 
 /* ---- output queue ----------------------------------------------------- */
 
+/* The receive buffer the engine has now (it starts below cfg.rcvbuf when
+ * that is large, and grows). */
+static size_t rcvbuf_now(const struct script *s)
+{
+	struct ptcp_stats st;
+
+	if (!s->c)
+		return s->cfg.rcvbuf;
+	ptcp_conn_stats(s->c, &st);
+	return st.rcvbuf;
+}
+
 static bool parse_out(struct script *s, const struct sc_out *o, struct ptcp_segment *seg)
 {
 	int rv = ptcp_segment_parse(seg, o->buf, o->len, &s->local, &s->remote);
@@ -276,10 +288,10 @@ static bool parse_out(struct script *s, const struct sc_out *o, struct ptcp_segm
  * before it, then the right edge o advertises. */
 static void note_window(struct script *s, struct sc_out *o)
 {
-	size_t ready = ptcp_conn_recv_ready(s->c);
+	size_t ready = ptcp_conn_recv_ready(s->c), cap = rcvbuf_now(s);
 	struct ptcp_segment seg;
 
-	o->free = ready < s->cfg.rcvbuf ? s->cfg.rcvbuf - ready : 0;
+	o->free = ready < cap ? cap - ready : 0;
 	o->has_edge = s->has_edge;
 	o->prev_edge = s->edge;
 	if (ptcp_segment_parse(&seg, o->buf, o->len, &s->local, &s->remote) != 0 ||
@@ -306,7 +318,7 @@ static bool window_ok(const struct script *s, const struct sc_out *o, const stru
 	if (keep < 0 || adv > (uint64_t)keep || (uint64_t)keep - adv >= (1u << shift) ||
 	    adv > o->free)
 		return false;
-	thresh = s->cfg.rcvbuf / 2 < s->cfg.mss ? s->cfg.rcvbuf / 2 : s->cfg.mss;
+	thresh = rcvbuf_now(s) / 2 < s->cfg.mss ? rcvbuf_now(s) / 2 : s->cfg.mss;
 	return o->free - adv < thresh;
 }
 
@@ -492,7 +504,7 @@ uint32_t sc_engine_tsval(const struct script *s, uint64_t t)
 
 uint16_t sc_expected_window(const struct script *s, bool syn)
 {
-	size_t avail = s->cfg.rcvbuf;
+	size_t avail = rcvbuf_now(s);
 	size_t ready = s->c ? ptcp_conn_recv_ready(s->c) : 0;
 
 	avail = ready < avail ? avail - ready : 0;
