@@ -760,8 +760,6 @@ static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 		ack_advance(c, seg, &lr, now);
 		grow_sndbuf(c);
 	}
-	if (lr.entered_recovery)
-		fast_retransmit_event(c, lr.first_lost, now);
 	if (advanced)
 		ptcp_loss_schedule_tlp(&c->loss, now, c->rtt.srtt, c->rtx_at);
 
@@ -1767,7 +1765,14 @@ static int send_tlp(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_t
 		if (rv > 0)
 			ptcp_loss_tlp_sent(l, c->snd_nxt, false);
 	} else {
-		rv = retransmit(c, buf, cap, l->q.n - 1, info, now);
+		/* The highest segment the peer has not reported holding. */
+		uint32_t i = l->q.n;
+
+		while (i > 0 && ptcp_txq_at(&l->q, i - 1)->flags & PTCP_TXSEG_SACKED)
+			i--;
+		if (i == 0)
+			return 0;
+		rv = retransmit(c, buf, cap, i - 1, info, now);
 		if (rv > 0)
 			ptcp_loss_tlp_sent(l, c->snd_nxt, true);
 	}
@@ -1797,8 +1802,12 @@ static int send_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned max
 
 		/* RFC 6298 (5.4) resends the first segment whatever the window
 		 * says; otherwise a whole segment must fit (RFC 6675 (C.5)). */
-		if (l->head_due || win >= r->len)
-			return retransmit(c, buf, cap, (uint32_t)i, info, now);
+		if (l->head_due || win >= r->len) {
+			rv = retransmit(c, buf, cap, (uint32_t)i, info, now);
+			if (rv > 0)
+				ptcp_loss_schedule_tlp(l, now, c->rtt.srtt, c->rtx_at);
+			return rv;
+		}
 		ptcp_loss_note_limited(l, true);
 		return 0;
 	}
@@ -1974,9 +1983,9 @@ int ptcp_conn_handle_expiry(struct ptcp_conn *c, ptcp_ts now)
 	if (ptcp_loss_expiry(&c->loss) <= now) {
 		ptcp_seq first;
 
-		/* RACK's reordering timer found a loss, or the PTO fired. */
-		if (ptcp_loss_on_timer(&c->loss, now, c->rtt.srtt, c->snd_max, &first))
-			fast_retransmit_event(c, first, now);
+		/* RACK's reordering timer found a loss, or the PTO fired; what
+		 * that sends reports itself (PTCP_EV_FAST_RETRANSMIT). */
+		(void)ptcp_loss_on_timer(&c->loss, now, c->rtt.srtt, c->snd_max, c->rtx_at, &first);
 	}
 	if (c->persist_at <= now) {
 		c->persist_at = PTCP_TS_NEVER;

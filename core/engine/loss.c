@@ -441,14 +441,23 @@ void ptcp_loss_on_rto(struct ptcp_loss *l, ptcp_ts now, unsigned rto_count, ptcp
 
 void ptcp_loss_schedule_tlp(struct ptcp_loss *l, ptcp_ts now, uint64_t srtt, ptcp_ts rto_at)
 {
-	/* RFC 8985 7.2: only in the open state, with nothing SACKed (RACK
-	 * and its timer take care of those), one probe at a time. */
-	if (!l->sack || l->state != PTCP_RECOV_OPEN || !l->q.n || l->tlp_out || !l->tlp_ok ||
-	    l->q.nsacked || l->reo_at != PTCP_TS_NEVER) {
-		l->tlp_at = PTCP_TS_NEVER;
-		return;
-	}
-	l->tlp_at = ptcp_ts_add(now, ptcp_tlp_pto(srtt, l->q.n == 1, now, rto_at));
+	/* RFC 8985 7.2: one probe at a time, and not while RACK's timer
+	 * runs (it decides first); in the open state only with nothing
+	 * SACKed (those are RACK's too).
+	 *
+	 * Beyond the RFC, which leaves recovery to the RTO: the PTO also runs
+	 * in fast recovery and after a timeout. When the last retransmissions
+	 * and everything sent after them are lost, or their ACKs are, no
+	 * later delivery can show RACK the loss and only the RTO (200 ms and
+	 * more) would follow; a probe after 2 * SRTT draws the ACK that does.
+	 * It costs one segment per ACK of new data at most, like the open
+	 * state's probe, and never changes cwnd there. */
+	bool ok = l->sack && l->q.n && !l->tlp_out && l->tlp_ok && l->reo_at == PTCP_TS_NEVER;
+
+	if (ok && l->state == PTCP_RECOV_OPEN && l->q.nsacked)
+		ok = false;
+	l->tlp_at = ok ? ptcp_ts_add(now, ptcp_tlp_pto(srtt, l->q.n == 1, now, rto_at))
+	               : PTCP_TS_NEVER;
 }
 
 void ptcp_loss_tlp_sent(struct ptcp_loss *l, ptcp_seq end, bool retrans)
@@ -468,7 +477,7 @@ ptcp_ts ptcp_loss_expiry(const struct ptcp_loss *l)
 }
 
 bool ptcp_loss_on_timer(struct ptcp_loss *l, ptcp_ts now, uint64_t srtt, ptcp_seq snd_max,
-                        ptcp_seq *first_lost)
+                        ptcp_ts rto_at, ptcp_seq *first_lost)
 {
 	bool entered = false;
 
@@ -483,10 +492,13 @@ bool ptcp_loss_on_timer(struct ptcp_loss *l, ptcp_ts now, uint64_t srtt, ptcp_se
 		/* No ACK came to give PRR a quota: let one segment go. */
 		if (l->state == PTCP_RECOV_FAST && l->q.npending && l->prr.quota < l->smss)
 			l->prr.quota = l->smss;
+		/* With nothing (more) lost, a probe may be due later. */
+		if (l->reo_at == PTCP_TS_NEVER)
+			ptcp_loss_schedule_tlp(l, now, srtt, rto_at);
 	}
 	if (l->tlp_at <= now) {
 		l->tlp_at = PTCP_TS_NEVER;
-		if (l->state == PTCP_RECOV_OPEN && l->q.n && !l->tlp_out)
+		if (l->q.n && !l->tlp_out)
 			l->tlp_due = true;
 	}
 	return entered;

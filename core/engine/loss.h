@@ -160,9 +160,10 @@ void ptcp_loss_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 void ptcp_loss_on_rto(struct ptcp_loss *l, ptcp_ts now, unsigned rto_count, ptcp_seq snd_max,
                       uint64_t srtt);
 
-/* After sending new data (not a probe) or an ACK of new data: arms the PTO
- * (RFC 8985 7.2) when a probe may be needed, else disarms it. rto_at is
- * the retransmission timer's deadline. */
+/* After sending (not a probe) or an ACK of new data: arms the PTO (RFC
+ * 8985 7.2) when a probe may be needed, else disarms it; also in recovery,
+ * which the RFC does not do (see loss.c). rto_at is the retransmission
+ * timer's deadline. */
 void ptcp_loss_schedule_tlp(struct ptcp_loss *l, ptcp_ts now, uint64_t srtt, ptcp_ts rto_at);
 
 /* A probe went out (RFC 8985 7.3): end is SND.NXT after it, retrans tells
@@ -175,7 +176,7 @@ ptcp_ts ptcp_loss_expiry(const struct ptcp_loss *l);
 /* Runs the reordering and PTO timers due at now. Returns true when the
  * reordering timer started fast recovery (*first_lost is then set). */
 bool ptcp_loss_on_timer(struct ptcp_loss *l, ptcp_ts now, uint64_t srtt, ptcp_seq snd_max,
-                        ptcp_seq *first_lost);
+                        ptcp_ts rto_at, ptcp_seq *first_lost);
 
 /* Forgets all the records and the recovery state (the connection went back
  * to LISTEN or closed). */

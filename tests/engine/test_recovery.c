@@ -356,6 +356,47 @@ static void test_timestamps_undo_spurious_timeout(void)
 	sc_finish(s);
 }
 
+/* The tail of a recovery: the retransmission and the segment sent after
+ * it are lost, so no delivery can show RACK the loss. Beyond RFC 8985
+ * (which leaves this to the RTO) a probe 2 * SRTT after the last
+ * transmission draws an ACK, and RACK resends the lost retransmission: 50
+ * ms after the loss instead of a second. */
+static void test_probe_in_recovery_finds_lost_retransmission(void)
+{
+	struct script *s = sack_conn();
+	unsigned i;
+
+	if (!s)
+		return;
+	SEND(s, 0, 3000);
+	for (i = 0; i < 4; i++)
+		EXPECT(s, 0, .flags = ACK, .seq = ISS + 1 + 500 * i, .ack = IRS + 1, .len = 500);
+	/* Segment 0 lost; the SACKs for 1 and 2 take them off pipe and let
+	 * the last two segments out; the SACK for 3 starts recovery and the
+	 * fast retransmit. */
+	for (i = 1; i < 4; i++)
+		INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1,
+		       .opt = sack2(1, ISS + 501, ISS + 501 + 500 * i, 0, 0));
+	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 2001, .ack = IRS + 1, .len = 500);
+	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 2501, .ack = IRS + 1, .len = 500);
+	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 500);
+	EXPECT_NOTHING(s, MS(10));
+	/* All three lost. The probe resends the highest segment not SACKed. */
+	EXPECT_NOTHING(s, MS(30) - 1);
+	EXPECT(s, MS(30), .flags = ACK, .seq = ISS + 2501, .ack = IRS + 1, .len = 500);
+	/* Its SACK shows RACK that the earlier transmissions are lost: the
+	 * retransmission of 0 goes again (and 4 with it, as PRR allows). */
+	INJECT(s, MS(40), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1,
+	       .opt = sack2(2, ISS + 2501, ISS + 3001, ISS + 501, ISS + 2001));
+	EXPECT(s, MS(40), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 500);
+	EXPECT_OPTIONAL(s, MS(40), .flags = ACK, .seq = ISS + 2001, .ack = IRS + 1, .len = 500);
+	INJECT(s, MS(50), .flags = ACK, .seq = IRS + 1, .ack = ISS + 3001);
+	sc_discard(s);
+	CHECK_EQ(sc_stats(s).rto_count, 0);
+	CHECK_EQ(sc_stats(s).loss_probes, 1);
+	sc_finish(s);
+}
+
 /* ---- the retransmission timeout with SACK -------------------------------------------- */
 
 /* RFC 8985 6.3: after a timeout every segment not SACKed and older than
@@ -372,24 +413,28 @@ static void test_timeout_skips_sacked_data(void)
 	for (i = 0; i < 4; i++)
 		EXPECT(s, 0, .flags = ACK, .seq = ISS + 1 + 500 * i, .ack = IRS + 1, .len = 500);
 	/* Only segment 3 arrives; RACK resends segment 0 at 12.5 ms, and
-	 * that is lost too, as is everything else for a while. */
+	 * that is lost too, as is everything else for a while: also the
+	 * probe that recovery sends 2 * SRTT later (the highest segment not
+	 * SACKed, to draw an ACK that would show RACK the lost one). */
 	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1,
 	       .opt = sack2(1, ISS + 1501, ISS + 2001, 0, 0));
 	EXPECT(s, US(12500), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 500);
-	/* The timer runs from the first transmission (RFC 6298 5.1); an ACK
-	 * of new data would have restarted it (5.3), SACKs do not. */
-	EXPECT_NOTHING(s, SEC(1) - 1);
-	EXPECT(s, SEC(1), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 500);
-	EXPECT_NOTHING(s, SEC(1));
+	EXPECT_NOTHING(s, US(32500) - 1);
+	EXPECT(s, US(32500), .flags = ACK, .seq = ISS + 1001, .ack = IRS + 1, .len = 500);
+	CHECK_EQ(sc_stats(s).loss_probes, 1);
+	/* The probe re-armed the retransmission timer (RFC 8985 7.3). */
+	EXPECT_NOTHING(s, US(1032500) - 1);
+	EXPECT(s, US(1032500), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 500);
+	EXPECT_NOTHING(s, US(1032500));
 	CHECK_EQ(sc_stats(s).cwnd, 500);
-	INJECT(s, MS(1010), .flags = ACK, .seq = IRS + 1, .ack = ISS + 501,
+	INJECT(s, MS(1040), .flags = ACK, .seq = IRS + 1, .ack = ISS + 501,
 	       .opt = sack2(1, ISS + 1501, ISS + 2001, 0, 0));
-	EXPECT(s, MS(1010), .flags = ACK, .seq = ISS + 501, .ack = IRS + 1, .len = 500);
-	EXPECT(s, MS(1010), .flags = ACK, .seq = ISS + 1001, .ack = IRS + 1, .len = 500);
-	EXPECT_NOTHING(s, MS(1010));
-	INJECT(s, MS(1020), .flags = ACK, .seq = IRS + 1, .ack = ISS + 2001);
+	EXPECT(s, MS(1040), .flags = ACK, .seq = ISS + 501, .ack = IRS + 1, .len = 500);
+	EXPECT(s, MS(1040), .flags = ACK, .seq = ISS + 1001, .ack = IRS + 1, .len = 500);
+	EXPECT_NOTHING(s, MS(1040));
+	INJECT(s, MS(1050), .flags = ACK, .seq = IRS + 1, .ack = ISS + 2001);
 	EXPECT_NOTHING(s, SEC(5));
-	CHECK_EQ(sc_stats(s).retransmits, 4);
+	CHECK_EQ(sc_stats(s).retransmits, 5);
 	sc_finish(s);
 }
 
@@ -507,6 +552,7 @@ int main(void)
 	RUN(test_probe_sends_new_data);
 	RUN(test_dsack_undoes_spurious_recovery);
 	RUN(test_timestamps_undo_spurious_timeout);
+	RUN(test_probe_in_recovery_finds_lost_retransmission);
 	RUN(test_timeout_skips_sacked_data);
 	RUN(test_prr_paces_recovery);
 	RUN(test_default_cc_is_cubic);

@@ -508,6 +508,8 @@ static void app_read(struct sim *s, struct peer *pe, bool all)
 		}
 		pe->rcvd_hash = hash_update(pe->rcvd_hash, pe->rdbuf, (size_t)n);
 		pe->rcvd += (uint64_t)n;
+		if (n > 0 && pe->rcvd == pe->expect)
+			s->r->done_at[pe == &s->peer[0]] = s->now - SIM_EPOCH;
 		if (n == 0 || !all)
 			break;
 	}
@@ -794,6 +796,9 @@ static void collect(struct sim *s)
 		s->r->retransmits += st.retransmits;
 		s->r->rtos += st.rto_count;
 		s->r->fast_retransmits += st.fast_retransmits;
+		s->r->recoveries += st.recoveries;
+		s->r->loss_probes += st.loss_probes;
+		s->r->undos += st.undos;
 		s->r->moved[i] = s->peer[!i].rcvd;
 	}
 }

@@ -137,9 +137,12 @@ struct netsim_result {
 	bool ok;
 	char why[256];            /* the first failure */
 	uint64_t moved[2];        /* bytes delivered A->B, B->A */
+	uint64_t done_at[2];      /* ns after the start when the last byte of
+	                             A->B, B->A was read (0: nothing to send) */
 	uint64_t retransmits;     /* both engines */
 	uint64_t rtos;
 	uint64_t fast_retransmits;
+	uint64_t recoveries, loss_probes, undos;
 	uint64_t segments;        /* put on the links */
 	uint64_t lost, duplicated, corrupted, queue_drops;
 	uint64_t zero_windows;    /* segments that advertised a zero window */
