@@ -123,6 +123,7 @@ struct ptcp_conn {
 	ptcp_ts timewait_at;
 	unsigned rto_count;        /* consecutive timeouts without progress */
 	unsigned persist_backoff;
+	unsigned persist_unanswered; /* persist expiries since the last ACK */
 	unsigned keepalive_probes; /* unanswered keepalive probes */
 	bool syn_timed_out;        /* for RFC 6298 (5.7) */
 	bool rst_seen_punching;
@@ -781,6 +782,7 @@ static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 	}
 	/* The peer answers while our probes hit a closed window: it is alive
 	 * (RFC 1122 4.2.2.17: keep probing as long as it acknowledges). */
+	c->persist_unanswered = 0;
 	if (c->snd_wnd == 0)
 		c->rto_count = 0;
 	return true;
@@ -1988,6 +1990,14 @@ int ptcp_conn_handle_expiry(struct ptcp_conn *c, ptcp_ts now)
 		(void)ptcp_loss_on_timer(&c->loss, now, c->rtt.srtt, c->snd_max, c->rtx_at, &first);
 	}
 	if (c->persist_at <= now) {
+		/* A peer that stopped answering our probes altogether is gone
+		 * (RFC 1122 4.2.2.17 only asks to probe while it answers): the
+		 * same limit as for unanswered retransmissions. */
+		if (c->persist_unanswered >= c->cfg.data_retries) {
+			close_with(c, PTCP_ERR_TIMEOUT, now);
+			return 0;
+		}
+		c->persist_unanswered++;
 		c->persist_at = PTCP_TS_NEVER;
 		c->probe_due = true;
 		c->persist_backoff++;

@@ -463,8 +463,9 @@ static void test_zero_window_probes_then_window_opens(void)
 /* Probes that go unanswered (lost, or the peer silent) are not losses
  * (RFC 9293 3.8.6.1, RFC 5681 3.1): the persist timer backs off on its own
  * schedule, cwnd and the RTO stay as they were, and the connection is not
- * timed out. When the window opens, the data goes at once: the window
- * update draws the first window of data in the same instant. */
+ * timed out before data_retries of them went unanswered in a row. When the
+ * window opens, the data goes at once: the window update draws the first
+ * window of data in the same instant. */
 static void test_unanswered_probes_are_not_losses(void)
 {
 	static const unsigned at[] = { 1, 3, 7, 15 };
@@ -473,7 +474,7 @@ static void test_unanswered_probes_are_not_losses(void)
 	unsigned i;
 
 	sc_config(&cfg);
-	cfg.data_retries = 2;
+	cfg.data_retries = 4;
 	START(s, &cfg, PTCP_ESTABLISHED);
 	INJECT(s, 0, .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(0));
 	st0 = sc_stats(s);
@@ -545,6 +546,34 @@ static void test_small_window_is_filled_after_override_timeout(void)
 		CHECK_EQ(g.len, 800);
 	}
 	sc_discard(s);
+	sc_finish(s);
+}
+
+/* A peer that answers none of data_retries probes in a row is gone: the
+ * next persist expiry ends the connection with a timeout, as unanswered
+ * retransmissions would (without this a silent peer behind a closed window
+ * held the connection for ever). */
+static void test_silent_peer_behind_zero_window_times_out(void)
+{
+	static const unsigned at[] = { 1, 3, 7 };
+	struct ptcp_config cfg;
+	unsigned i;
+
+	sc_config(&cfg);
+	cfg.data_retries = 3;
+	START(s, &cfg, PTCP_ESTABLISHED);
+	INJECT(s, 0, .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(0));
+	SEND(s, 0, 100);
+	for (i = 0; i < 3; i++) {
+		EXPECT_NOTHING(s, SEC(at[i]) - 1);
+		CHECK_INT(take_probe(s, SEC(at[i]), ISS + 1), 1);
+	}
+	EXPECT_NOTHING(s, SEC(15) - 1);
+	EXPECT_STATE(s, PTCP_ESTABLISHED);
+	ADVANCE(s, SEC(15));
+	EXPECT_OPTIONAL(s, SEC(15), .flags = RST, .seq = ISS + 1);
+	EXPECT_NOTHING(s, SEC(15));
+	EXPECT_CLOSED(s, PTCP_ERR_TIMEOUT);
 	sc_finish(s);
 }
 
@@ -902,6 +931,7 @@ int main(void)
 	RUN(test_window_updates_are_not_dupacks);
 	RUN(test_data_segments_are_not_dupacks);
 	RUN(test_zero_window_probes_then_window_opens);
+	RUN(test_silent_peer_behind_zero_window_times_out);
 	RUN(test_zero_window_persists_while_answered);
 	RUN(test_unanswered_probes_are_not_losses);
 	RUN(test_probe_byte_taken_by_the_peer);
