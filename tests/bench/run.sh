@@ -21,6 +21,10 @@
 # Environment: BENCH_MB (default 1024), BENCH_LIMIT seconds per run (180),
 # BENCH_ROWS (space-separated row names, default all), BUILD. Rows named
 # *-ekg* run the p2ptcp sender with --gso (segmentation offload).
+# BENCH_KERNEL_CC sets the kernel sender's congestion control (kpeer --cc;
+# default the system's, bbr on the development VM, which does not slow
+# down for random loss: BENCH_KERNEL_CC=reno compares the loss rows with a
+# loss-based kernel sender like the engine's).
 #
 # Loss rows, all through both NATs (A -> B): 2nat-{k,ek,ke,e}-l{1,5} with
 # 1% or 5% random loss on NAT A both ways (kernel -> kernel, p2ptcp ->
@@ -142,13 +146,15 @@ run() {
 				{
 					"$KPEER" gen "$N" | ip netns exec "$sns" "$TIME" -o "$d/s.time" -f '%e %U %S %M' \
 						"$KPEER" simopen --bind "$LAB_A_IP:$sport" "$target:$rport" --send-stdin \
-						--stats --timeout "$LIMIT" >"$d/s.out" 2>"$d/s.err"
+						--stats --timeout "$LIMIT" ${BENCH_KERNEL_CC:+--cc "$BENCH_KERNEL_CC"} \
+						>"$d/s.out" 2>"$d/s.err"
 				} &
 			else
 				{
 					"$KPEER" gen "$N" | ip netns exec "$sns" "$TIME" -o "$d/s.time" -f '%e %U %S %M' \
 						"$KPEER" connect "$target:$rport" --retry --send-stdin --stats \
-						--timeout "$LIMIT" >"$d/s.out" 2>"$d/s.err"
+						--timeout "$LIMIT" ${BENCH_KERNEL_CC:+--cc "$BENCH_KERNEL_CC"} \
+						>"$d/s.out" 2>"$d/s.err"
 				} &
 			fi
 		else

@@ -7,7 +7,10 @@
 # checked by hash. The drop counters must show that loss happened.
 #
 # Each one-way case prints its goodput; the last lines compare the engine
-# with the kernel on the same path. Those figures are for reading: timed
+# with the kernel on the same path. The kernel sender runs twice: with the
+# system's congestion control (bbr on the development VM: it does not take
+# random loss for congestion) and with reno (--cc reno, loss-based like the
+# engine's CUBIC and NewReno, and allowed to unprivileged sockets). Those figures are for reading: timed
 # targets are `make bench`'s (tests/bench/run.sh), never asserted here.
 # LOSS_BYTES (16 MiB) is moved per direction at the lab's round trip,
 # LOSS_DELAY_BYTES (2 MiB) at 20 ms.
@@ -76,9 +79,10 @@ case_engines() { # P DELAY_MS
 }
 
 # One way from A to B, SENDER and RECEIVER each "engine" or "kernel":
-# the receiver's count and time from the first byte to the last.
-case_oneway() { # P DELAY_MS SENDER RECEIVER
-	local n rs rr secs key=$1-$2-$3-$4
+# the receiver's count and time from the first byte to the last. CC, if
+# given, is a kernel sender's congestion control.
+case_oneway() { # P DELAY_MS SENDER RECEIVER [CC]
+	local n rs rr secs key=$1-$2-$3-$4${5:+-$5}
 	[ "$3$4" = kernelkernel ] || { t_need_p2ptcp || return; }
 	n=$(bytes_for "$2")
 	lossy_nat "$1" "$2" || return 1
@@ -92,7 +96,7 @@ case_oneway() { # P DELAY_MS SENDER RECEIVER
 	sleep 0.2
 	if [ "$3" = kernel ]; then
 		kp_start ka "$LAB_A" simopen --bind "$LAB_A_IP:40001" "$LAB_B_PUB:40002" --send "$n" \
-			--seed 1 --stats --timeout "$T_XFER_LIMIT"
+			--seed 1 --stats --timeout "$T_XFER_LIMIT" ${5:+--cc "$5"}
 		peer_wait ka; rs=$?
 		expect_exit "kernel A" $rs
 	else
@@ -132,19 +136,25 @@ for delay in 0 10; do
 		t_run "loss $pct, $rtt: p2ptcp -> kernel" case_oneway "$p" "$delay" engine kernel
 		t_run "loss $pct, $rtt: kernel -> p2ptcp" case_oneway "$p" "$delay" kernel engine
 		t_run "loss $pct, $rtt: kernel -> kernel" case_oneway "$p" "$delay" kernel kernel
+		t_run "loss $pct, $rtt: kernel (reno) -> kernel" case_oneway "$p" "$delay" kernel kernel reno
 	done
 done
 
-echo "goodput, p2ptcp / kernel -> kernel on the same path (one run each; make bench measures):"
+echo "goodput, p2ptcp / kernel -> kernel on the same path (one run each; make bench measures);"
+echo "the engine's sending also against a reno kernel sender (both loss-based):"
 for delay in 0 10; do
 	for p in 0.01 0.05; do
 		ref=$(cat "$LOSS_RES/$p-$delay-kernel-kernel" 2>/dev/null)
+		reno=$(cat "$LOSS_RES/$p-$delay-kernel-kernel-reno" 2>/dev/null)
 		for dir in engine-kernel kernel-engine; do
 			got=$(cat "$LOSS_RES/$p-$delay-$dir" 2>/dev/null)
-			awk -v g="${got:-}" -v r="${ref:-}" -v p="$p" -v d="$delay" -v w="$dir" 'BEGIN {
+			awk -v g="${got:-}" -v r="${ref:-}" -v rr="${reno:-}" -v p="$p" -v d="$delay" -v w="$dir" 'BEGIN {
 				if (g == "" || r == "" || r == 0) exit
-				printf "  loss %2d%%, %-6s %-14s %7.1f Mbit/s vs %7.1f: %5.1f%%\n",
-				       p * 100, (d > 0 ? "20 ms" : "lab"), w, g, r, 100 * g / r }'
+				printf "  loss %2d%%, %-6s %-14s %7.1f Mbit/s vs %7.1f: %6.1f%%", p * 100,
+				       (d > 0 ? "20 ms" : "lab"), w, g, r, 100 * g / r
+				if (w == "engine-kernel" && rr != "" && rr > 0)
+					printf ", vs reno %7.1f: %6.1f%%", rr, 100 * g / rr
+				printf "\n" }'
 		done
 	done
 done
