@@ -163,6 +163,13 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(TOOLLIB_OBJ) $(LIB_A)
 	$(quiet) LD $@
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The lab's delay helper (tests/tools/nfqdelay.c) also needs libnetfilter_queue.
+NFQ_LIBS = $(shell pkg-config --libs libnetfilter_queue 2>/dev/null || echo -lnetfilter_queue -lnfnetlink)
+
+$(BUILD)/tests/tools/nfqdelay: $(BUILD)/tests/tools/nfqdelay.o
+	$(quiet) LD $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(NFQ_LIBS)
+
 # The engine must stay sans-IO: its objects may call nothing but these
 # libc functions (no sockets, clocks, stdio, malloc or random sources).
 SANS_IO_ALLOWED := memcpy memmove memset memcmp bcmp __stack_chk_fail

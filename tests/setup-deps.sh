@@ -7,6 +7,7 @@ PKGS=(
 	gcc make pkg-config clang libclang-rt-14-dev   # build; clang for libFuzzer
 	libevent-dev libsodium-dev libc-ares-dev         # driver libraries
 	libnftables-dev libpcap-dev                      # firewall table, captures
+	libnetfilter-queue-dev                           # the lab's delay helper (tests/tools/nfqdelay)
 	nftables iptables iproute2 tcpdump procps        # namespace lab
 	time                                             # make bench: CPU and peak memory
 )

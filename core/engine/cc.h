@@ -1,8 +1,22 @@
-/* Congestion control: RFC 5681 slow start and congestion avoidance with
- * fast retransmit, and RFC 6582 NewReno fast recovery. Windows in bytes.
+/* Congestion control: how large the congestion window is. Windows in
+ * bytes, times in nanoseconds.
  *
- * The connection owns the sequence space and the retransmission; this
- * module only decides windows and tells the caller when to retransmit. */
+ * The connection owns loss detection and recovery (RFC 6675 with RACK,
+ * PRR for the sending rate during fast recovery); this module only sets
+ * cwnd and ssthresh: growth on ACKs outside recovery, the reduction when a
+ * congestion event starts, the loss window after a timeout, and the undo
+ * of a reduction the losses behind which proved spurious. Two algorithms:
+ *
+ *   - CUBIC (RFC 9438, the default): congestion avoidance follows the cubic
+ *     W(t) = C (t - K)^3 + W_max around the window of the last congestion
+ *     event, never slower than Reno would be (the Reno-friendly region),
+ *     with fast convergence and beta 0.7; the initial slow start ends by
+ *     HyStart++ (RFC 9406) when the round trip grows, through a
+ *     conservative slow start, rather than by a loss.
+ *   - NewReno (RFC 5681): slow start with RFC 3465 byte counting (L = 2),
+ *     congestion avoidance of one SMSS per window, beta 0.5.
+ *
+ * No floating point: K comes from an integer cube root. */
 #ifndef PTCP_CC_H
 #define PTCP_CC_H
 
@@ -10,73 +24,95 @@
 #include <stdint.h>
 
 #include "seq.h"
+#include "tstamp.h"
 
-enum ptcp_cc_action {
-	PTCP_CC_NONE = 0,
-	PTCP_CC_RETRANSMIT = 1, /* retransmit the segment at SND.UNA now */
+enum ptcp_cc_algo {
+	PTCP_CC_CUBIC = 0,   /* RFC 9438 with HyStart++ (RFC 9406) */
+	PTCP_CC_NEWRENO,     /* RFC 5681 */
 };
 
 struct ptcp_cc {
-	uint32_t smss;        /* sender maximum segment size, bytes */
-	uint32_t cwnd;        /* congestion window, bytes */
-	uint32_t ssthresh;    /* slow start threshold, bytes */
-	uint32_t ca_acked;    /* bytes acked towards the next cwnd += SMSS in
-	                         congestion avoidance (RFC 5681 (3.3) byte counting) */
-	unsigned dupacks;     /* consecutive duplicate ACKs */
-	bool in_recovery;     /* in NewReno fast recovery */
-	ptcp_seq recover;     /* RFC 6582 "recover": highest seq sent when
-	                         recovery or an RTO began */
-	bool recover_valid;   /* recover has been set at least once */
-	uint32_t recovery_count;  /* fast recoveries entered (statistic) */
+	enum ptcp_cc_algo algo;
+	uint32_t smss;            /* sender maximum segment size, bytes */
+	uint32_t cwnd;            /* congestion window, bytes */
+	uint32_t ssthresh;        /* slow start threshold, bytes */
+	uint32_t ca_acked;        /* NewReno: bytes acked towards the next
+	                             cwnd += SMSS (RFC 5681 (3.3)) */
+	uint32_t prior_cwnd;      /* cwnd, ssthresh and W_max before the last */
+	uint32_t prior_ssthresh;  /* reduction, for undo (prior_cwnd 0 =  */
+	uint32_t prior_w_max;     /* nothing to undo) */
+	uint32_t reductions;      /* congestion events (statistic) */
+	uint32_t undos;           /* reductions undone (statistic) */
+
+	/* CUBIC (RFC 9438 section 4). */
+	uint32_t w_max;           /* bytes: cwnd at the last congestion event
+	                             (after fast convergence) */
+	bool epoch;               /* a congestion avoidance epoch is running */
+	ptcp_ts epoch_start;      /* when it began */
+	uint32_t cwnd_epoch;      /* cwnd then, bytes */
+	uint64_t k;               /* ns: when W(t) reaches W_max again */
+	uint64_t w_est;           /* bytes: the Reno-friendly estimate (4.3) */
+	uint64_t w_est_frac;      /* remainders of its growth, bytes * cwnd */
+	uint64_t ca_frac;         /* remainders of cwnd's growth, bytes * cwnd */
+
+	/* HyStart++ (RFC 9406), in the initial slow start only. */
+	bool hs_done;             /* the initial slow start is over */
+	bool hs_css;              /* in conservative slow start */
+	bool hs_round;            /* a round is being measured */
+	ptcp_seq hs_window_end;   /* the round ends when this is acknowledged */
+	uint64_t hs_last_min;     /* ns, lastRoundMinRTT (0 = none) */
+	uint64_t hs_cur_min;      /* ns, currentRoundMinRTT (0 = none) */
+	unsigned hs_samples;      /* rttSampleCount */
+	uint64_t hs_css_base;     /* ns, cssBaselineMinRtt */
+	unsigned hs_css_rounds;   /* rounds spent in CSS */
+	uint32_t hs_exits;        /* slow starts HyStart++ ended (statistic) */
+};
+
+/* What one ACK outside fast recovery tells congestion control. */
+struct ptcp_cc_ack {
+	uint32_t acked;           /* bytes newly acknowledged or SACKed */
+	bool cwnd_limited;        /* the sender had been using its window: one
+	                             it did not fill does not grow (RFC 7661) */
+	ptcp_ts now;
+	uint64_t rtt;             /* ns: an RTT sample from this ACK, 0 = none */
+	uint64_t srtt;            /* ns */
+	ptcp_seq ack;             /* SND.UNA after the ACK */
+	ptcp_seq snd_nxt;         /* SND.NXT: where a new round ends */
 };
 
 /* Initial state: IW from RFC 5681 (3.1): 4*SMSS if SMSS <= 1095, 3*SMSS
- * if <= 2190, else 2*SMSS. ssthresh starts "arbitrarily high" (UINT32_MAX
- * or the given initial_ssthresh if non-zero). */
-void ptcp_cc_init(struct ptcp_cc *cc, uint32_t smss, uint32_t initial_ssthresh);
+ * if <= 2190, else 2*SMSS; ssthresh "arbitrarily high" (UINT32_MAX). */
+void ptcp_cc_init(struct ptcp_cc *cc, enum ptcp_cc_algo algo, uint32_t smss);
 
-/* An ACK advanced SND.UNA by acked bytes to ack. flight is FlightSize
- * (SND.NXT - SND.UNA) before this ACK; snd_nxt the current SND.NXT.
- *
- * Outside recovery: slow start (cwnd += min(acked, SMSS)) below ssthresh,
- * else congestion avoidance (cwnd += SMSS per cwnd bytes acked), and the
- * duplicate ACK count resets. In recovery (RFC 6582 section 3.2 step 3): a
- * full ACK (ack covers recover) sets cwnd = min(ssthresh, max(flight -
- * acked, SMSS) + SMSS) and leaves recovery, returning PTCP_CC_NONE; a
- * partial ACK deflates cwnd by acked, adds back SMSS if acked >= SMSS and
- * returns PTCP_CC_RETRANSMIT. */
-enum ptcp_cc_action ptcp_cc_on_ack(struct ptcp_cc *cc, uint32_t acked, ptcp_seq ack,
-                                   uint32_t flight, ptcp_seq snd_nxt);
-
-/* A duplicate ACK as RFC 5681 section 2 defines it (the caller checks the
- * five conditions). snd_una is the duplicated ACK value.
- *
- * On the third one, outside recovery, and if the ACK covers more than
- * recover or recover was never set (RFC 6582 section 3.2 step 2): ssthresh =
- * max(flight/2, 2*SMSS), recover = snd_nxt, cwnd = ssthresh + 3*SMSS, enter
- * recovery and return PTCP_CC_RETRANSMIT. The RFC's test is ack - 1 >
- * recover with recover the highest byte sent; recover here is one past it
- * (SND.NXT), so the same test reads snd_una > recover (exact, not an
- * approximation). Later duplicates in recovery inflate cwnd by SMSS (RFC
- * 5681 section 3.2 step 4). Returns PTCP_CC_NONE otherwise. */
-enum ptcp_cc_action ptcp_cc_on_dupack(struct ptcp_cc *cc, ptcp_seq snd_una, uint32_t flight,
-                                      ptcp_seq snd_nxt);
-
-/* A retransmission timeout: ssthresh = max(flight/2, 2*SMSS) (RFC 5681
- * (4)), cwnd = 1 SMSS (loss window), leave recovery, recover = snd_nxt
- * (RFC 6582 section 3.2 step 4 and section 4; never moved backwards, so a
- * caller that rewound SND.NXT for go-back-N does no harm). Only the
- * first timeout for a segment should reduce ssthresh: pass first = false
- * for repeated timeouts of the same segment (RFC 5681 (4) note). */
-void ptcp_cc_on_rto(struct ptcp_cc *cc, uint32_t flight, ptcp_seq snd_nxt, bool first);
-
-/* In recovery, bytes were retransmitted into a hole in place of new data:
- * they use up the window inflation of the duplicate ACK that let them out
- * (cwnd -= bytes, never below one SMSS). */
-void ptcp_cc_spend(struct ptcp_cc *cc, uint32_t bytes);
-
-/* The send MSS changed (e.g. after the peer's MSS option was seen before any
- * data was sent): recompute the initial window. */
+/* The send MSS changed before any data was sent (the peer's MSS option and
+ * timestamps are known): recompute the initial window. */
 void ptcp_cc_set_smss(struct ptcp_cc *cc, uint32_t smss);
+
+/* An ACK outside fast recovery: slow start below ssthresh (HyStart++ for
+ * CUBIC, RFC 3465 byte counting for NewReno), congestion avoidance above. */
+void ptcp_cc_on_ack(struct ptcp_cc *cc, const struct ptcp_cc_ack *a);
+
+/* A congestion event begins (fast recovery entered, or a tail loss that a
+ * probe repaired). NewReno: ssthresh = max(flight / 2, 2 * SMSS) (RFC 5681
+ * (4)). CUBIC: W_max = cwnd (less with fast convergence), ssthresh =
+ * max(0.7 cwnd, 2 * SMSS) (RFC 9438 4.6, 4.7). cwnd is left for the
+ * recovery to bring down (PRR); the state before is kept for undo. */
+void ptcp_cc_on_congestion(struct ptcp_cc *cc, uint32_t flight, ptcp_ts now);
+
+/* Fast recovery ended: cwnd = ssthresh (RFC 6937). */
+void ptcp_cc_end_recovery(struct ptcp_cc *cc);
+
+/* A retransmission timeout: a congestion event on the first timeout of an
+ * episode only (first), then cwnd = 1 SMSS (the loss window, RFC 5681
+ * section 3.1; RFC 9438 4.8). */
+void ptcp_cc_on_rto(struct ptcp_cc *cc, uint32_t flight, bool first, ptcp_ts now);
+
+/* The losses behind the last reduction were spurious (RFC 3522, RFC 3708;
+ * RFC 9438 4.9): cwnd, ssthresh and W_max go back to at least what they
+ * were before it. */
+void ptcp_cc_undo(struct ptcp_cc *cc);
+
+/* The integer cube root, floor(cbrt(x)). */
+uint32_t ptcp_cc_cbrt(uint64_t x);
 
 #endif

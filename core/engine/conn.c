@@ -18,11 +18,10 @@
 
 #include <string.h>
 
-#include "cc.h"
 #include "error.h"
+#include "loss.h"
 #include "rcvbuf.h"
 #include "rtt.h"
-#include "sack.h"
 #include "sendbuf.h"
 
 #define CTL_QUEUE 4              /* pending control replies (RST, challenge ACK) */
@@ -30,6 +29,12 @@
 #define MAX_WSCALE 14            /* RFC 7323 section 2.3 */
 #define RTO_AFTER_SYN_TIMEOUT (3 * PTCP_NS_PER_S) /* RFC 6298 (5.7) */
 #define MAX_BUF (1u << 30)
+#define TXQ_MAX 65536            /* segment records at most */
+#define BUF_INITIAL (128 * 1024) /* bytes: where the buffers start (auto-tuning) */
+#define TS_OPT_LEN 12            /* NOP NOP kind len TSval TSecr (RFC 7323 App. A) */
+#define TS_TICK PTCP_NS_PER_MS   /* RFC 7323 5.4: between 1 ms and 1 s per tick */
+/* RFC 7323 5.5: TS.Recent is invalid after 24 days without an update. */
+#define PAWS_IDLE_MAX (24ULL * 24 * 3600 * PTCP_NS_PER_S)
 
 /* A control segment queued for output: RSTs and (challenge) ACKs whose
  * sequence numbers are fixed when they are decided, not when sent. */
@@ -37,6 +42,8 @@ struct ctl {
 	uint8_t flags;
 	ptcp_seq seq;
 	ptcp_seq ack;
+	bool addressed;            /* for to, not for the remote endpoint */
+	struct ptcp_endpoint to;   /* the sender of the segment it answers */
 };
 
 struct ptcp_conn {
@@ -59,11 +66,21 @@ struct ptcp_conn {
 	uint32_t snd_wnd;          /* bytes, already scaled */
 	uint32_t max_snd_wnd;      /* largest window the peer offered, bytes */
 	ptcp_seq sb_seq;           /* sequence number of the send buffer's first byte */
-	uint16_t snd_mss;          /* largest payload we send, bytes */
+	uint16_t snd_mss;          /* largest payload plus options we send,
+	                              bytes (the peer's MSS, RFC 9293 3.7.1) */
+	uint16_t rcv_mss;          /* largest payload received so far, bytes:
+	                              what a "full-sized" segment is (RFC 5681 4.2) */
 	uint8_t snd_wscale;        /* shift applied to the peer's window */
 	uint8_t rcv_wscale;        /* shift the peer applies to ours */
 	bool wscale_ok;            /* both SYNs carried window scale */
 	bool sack_ok;              /* both sides allow SACK blocks */
+	bool ts_ok;                /* both SYNs carried timestamps (Snd.TS.OK) */
+	ptcp_ts ts_epoch;          /* our timestamp clock reads ts_offset here */
+	uint32_t ts_offset;        /* TSval at ts_epoch (the ISS: a per-connection
+	                              start, so TSvals leak no host uptime) */
+	uint32_t ts_recent;        /* TS.Recent (RFC 7323 4.3): TSval to echo */
+	ptcp_ts ts_recent_at;      /* when TS.Recent was last set */
+	ptcp_seq last_ack_sent;    /* Last.ACK.sent: ACK field we sent last */
 
 	/* Receive sequence space. */
 	ptcp_seq irs;
@@ -72,6 +89,9 @@ struct ptcp_conn {
 	bool rfin_pending;         /* a FIN arrived beyond a hole */
 	ptcp_seq rfin_seq;         /* ... and occupies this sequence number */
 	bool rfin;                 /* the peer's FIN is in sequence (rcv_nxt counts it) */
+	bool dsack_due;            /* report [dsack_left, dsack_right) once, in
+	                              the first SACK block (RFC 2883 D-SACK) */
+	ptcp_seq dsack_left, dsack_right;
 
 	/* Our FIN. */
 	bool fin_queued;           /* shutdown() was called */
@@ -79,19 +99,20 @@ struct ptcp_conn {
 
 	struct ptcp_sendbuf sb;
 	struct ptcp_rcvbuf rb;
-	uint8_t *sndmem;
-	uint8_t *rcvmem;
 
 	/* Output wishes. */
 	bool syn_due;              /* (re)send SYN or SYN-ACK */
-	bool rtx_one;              /* retransmit one segment at snd_una now */
-	bool hole_due;             /* in recovery: retransmit the next lost hole */
-	bool probe_due;            /* zero-window probe: one byte past the window */
+	bool probe_due;            /* the persist timer fired: probe or fill */
+	bool probing;              /* a zero-window probe byte is out: SND.MAX
+	                              is one past SND.NXT, and that byte is not
+	                              in flight (RFC 9293 3.8.6.1: probes are
+	                              not data the window took) */
 	bool keepalive_due;        /* send a keepalive probe */
 	bool ack_now;              /* send an ACK at the next output */
 	unsigned unacked_segs;     /* full segments received since our last ACK */
 	struct ctl ctl[CTL_QUEUE];
 	unsigned n_ctl;
+	struct ptcp_endpoint reply_dst; /* what ptcp_txinfo.dst points to */
 	unsigned syn_sent_count;   /* SYNs (or SYN-ACKs) sent */
 
 	/* Timers: one deadline each, PTCP_TS_NEVER when off. */
@@ -102,20 +123,26 @@ struct ptcp_conn {
 	ptcp_ts timewait_at;
 	unsigned rto_count;        /* consecutive timeouts without progress */
 	unsigned persist_backoff;
+	unsigned persist_unanswered; /* persist expiries since the last ACK */
 	unsigned keepalive_probes; /* unanswered keepalive probes */
 	bool syn_timed_out;        /* for RFC 6298 (5.7) */
 	bool rst_seen_punching;
 	bool isn_mismatch_seen;
 
-	/* RTT measurement of one segment at a time, Karn's rule. */
+	/* RTT of the SYN (data segments carry their own send times). */
 	bool rtt_timing;
 	ptcp_seq rtt_seq;          /* timing ends when this is acknowledged */
 	ptcp_ts rtt_start;
 
 	struct ptcp_rtt rtt;
-	struct ptcp_cc cc;
-	struct ptcp_scoreboard sacked; /* what the peer's SACK blocks said it holds */
-	ptcp_seq high_rxt;         /* RFC 6675 HighRxt: end of the last hole retransmitted */
+	struct ptcp_loss loss;     /* segments in flight, loss recovery, cwnd */
+
+	/* Buffer auto-tuning: both rings start at BUF_INITIAL (or the
+	 * configured size if smaller) and grow, through the allocator, up to
+	 * cfg.sndbuf and cfg.rcvbuf. */
+	uint32_t rcv_space;        /* bytes the application read since rcv_space_at */
+	ptcp_ts rcv_space_at;      /* start of the current measurement */
+	uint64_t rcv_rtt;          /* ns: the receiver's RTT (from TSecr), 0 = none */
 
 	ptcp_ts chack_window;      /* start of the current 1 s challenge ACK window */
 	unsigned chack_count;
@@ -163,6 +190,8 @@ const char *ptcp_drop_name(enum ptcp_drop d)
 		[PTCP_DROP_RST_PUNCHING] = "rst-while-punching",
 		[PTCP_DROP_OLD_ACK] = "ack-too-old",
 		[PTCP_DROP_NO_SPACE] = "receive-buffer-full",
+		[PTCP_DROP_PAWS] = "paws-old-timestamp",
+		[PTCP_DROP_NO_TIMESTAMP] = "no-timestamp",
 	};
 	if ((unsigned)d >= PTCP_DROP__COUNT)
 		return "?";
@@ -172,11 +201,13 @@ const char *ptcp_drop_name(enum ptcp_drop d)
 void ptcp_config_default(struct ptcp_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->sndbuf = 256 * 1024;
-	cfg->rcvbuf = 256 * 1024;
+	cfg->sndbuf = 4 * 1024 * 1024;
+	cfg->rcvbuf = 4 * 1024 * 1024;
 	cfg->mss = 1460;
 	cfg->sack = true;
 	cfg->window_scale = true;
+	cfg->timestamps = true;
+	cfg->cc = PTCP_CC_CUBIC;
 	cfg->rto_initial = 1 * PTCP_NS_PER_S;
 	cfg->rto_min = 200 * PTCP_NS_PER_MS;
 	cfg->rto_max = 60 * PTCP_NS_PER_S;
@@ -215,6 +246,7 @@ static void set_state(struct ptcp_conn *c, enum ptcp_state to, ptcp_ts now)
 static void stop_timers(struct ptcp_conn *c)
 {
 	c->rtx_at = PTCP_TS_NEVER;
+	c->loss.reo_at = c->loss.tlp_at = PTCP_TS_NEVER;
 	c->persist_at = PTCP_TS_NEVER;
 	c->delack_at = PTCP_TS_NEVER;
 	c->keepalive_at = PTCP_TS_NEVER;
@@ -232,7 +264,7 @@ static void close_with(struct ptcp_conn *c, int error, ptcp_ts now)
 	if (error && !c->error)
 		c->error = error;
 	stop_timers(c);
-	c->syn_due = c->rtx_one = c->probe_due = c->keepalive_due = false;
+	c->syn_due = c->probe_due = c->keepalive_due = false;
 	c->ack_now = false;
 	set_state(c, PTCP_CLOSED, now);
 	ev.error = c->error;
@@ -247,15 +279,28 @@ static void drop(struct ptcp_conn *c, enum ptcp_drop why, ptcp_ts now)
 	emit_event(c, &ev, now);
 }
 
-static void queue_ctl(struct ptcp_conn *c, uint8_t flags, ptcp_seq seq, ptcp_seq ack)
+/* Queues a control segment for the remote endpoint or, when to is given,
+ * for that endpoint (a LISTEN with no remote answering its sender). */
+static void queue_reply(struct ptcp_conn *c, uint8_t flags, ptcp_seq seq, ptcp_seq ack,
+                        const struct ptcp_endpoint *to)
 {
+	struct ctl k = { .flags = flags, .seq = seq, .ack = ack };
+
 	if (c->n_ctl == CTL_QUEUE)
 		return; /* a burst of replies is pointless; drop the excess */
-	if (c->remote.family == PTCP_AF_NONE)
-		return; /* a wildcard LISTEN has nobody to address a reply to; a
-		           driver that demultiplexes can answer with
-		           ptcp_reset_for() itself */
-	c->ctl[c->n_ctl++] = (struct ctl){ .flags = flags, .seq = seq, .ack = ack };
+	if (c->remote.family == PTCP_AF_NONE) {
+		/* A wildcard LISTEN: only the segment's sender can be told. */
+		if (!to || to->family != c->local.family)
+			return;
+		k.addressed = true;
+		k.to = *to;
+	}
+	c->ctl[c->n_ctl++] = k;
+}
+
+static void queue_ctl(struct ptcp_conn *c, uint8_t flags, ptcp_seq seq, ptcp_seq ack)
+{
+	queue_reply(c, flags, seq, ack, NULL);
 }
 
 /* <SEQ=SEG.ACK><CTL=RST>: the reply to an unacceptable ACK before the
@@ -291,19 +336,9 @@ static bool can_send_data(enum ptcp_state s)
 	       s == PTCP_CLOSING || s == PTCP_LAST_ACK;
 }
 
-static bool fin_sent(const struct ptcp_conn *c)
-{
-	return c->fin_queued && ptcp_seq_gt(c->snd_max, c->fin_seq);
-}
-
 static bool fin_acked(const struct ptcp_conn *c)
 {
 	return c->fin_queued && ptcp_seq_gt(c->snd_una, c->fin_seq);
-}
-
-static uint32_t flight_size(const struct ptcp_conn *c)
-{
-	return (uint32_t)(c->snd_max - c->snd_una);
 }
 
 static void arm_rtx(struct ptcp_conn *c, ptcp_ts now)
@@ -324,6 +359,20 @@ static uint8_t wscale_for(uint32_t buf)
 	return s;
 }
 
+/* SMSS (RFC 5681 section 2): the data a full segment carries, the peer's
+ * MSS less the options every segment has (timestamps). */
+static uint32_t smss(const struct ptcp_conn *c)
+{
+	return c->snd_mss - (c->ts_ok ? TS_OPT_LEN : 0);
+}
+
+/* Our timestamp clock (RFC 7323 5.4): milliseconds derived from the
+ * caller's now, starting at ts_offset when the connection opened. */
+static uint32_t ts_now(const struct ptcp_conn *c, ptcp_ts now)
+{
+	return c->ts_offset + (uint32_t)(ptcp_ts_elapsed(now, c->ts_epoch) / TS_TICK);
+}
+
 /* ---------------------------------------------------------------- lifecycle */
 
 static void *conn_alloc(const struct ptcp_config *cfg, size_t size)
@@ -337,6 +386,85 @@ static void conn_release(const struct ptcp_config *cfg, void *p, size_t size)
 		cfg->alloc.free(cfg->alloc.ctx, p, size);
 }
 
+/* Segment records for a send buffer of bytes: one per 512 bytes plus some
+ * (smaller segments than that wait for ACKs to free records). */
+static uint32_t txq_cap_for(size_t bytes)
+{
+	size_t n = bytes / 512 + 64;
+
+	return (uint32_t)(n < TXQ_MAX ? n : TXQ_MAX);
+}
+
+/* The smallest power-of-two multiple of have at least want, at most max. */
+static size_t grown(size_t have, size_t want, size_t max)
+{
+	while (have < want && have < max)
+		have = have > max / 2 ? max : have * 2;
+	return have;
+}
+
+/* Grows the send buffer (and the segment records with it) so it holds
+ * twice the congestion window, up to cfg.sndbuf: with less, the sender
+ * could not keep a window in flight while the application refills it.
+ * Nothing changes when the allocator refuses. */
+static void grow_sndbuf(struct ptcp_conn *c)
+{
+	size_t want = 2 * (size_t)c->loss.cc.cwnd, cap;
+	uint32_t txcap;
+	uint8_t *mem;
+
+	if (c->sb.cap >= c->cfg.sndbuf || want <= c->sb.cap)
+		return;
+	cap = grown(c->sb.cap, want, c->cfg.sndbuf);
+	txcap = txq_cap_for(cap);
+	if (txcap > c->loss.q.cap) {
+		struct ptcp_txseg *t = conn_alloc(&c->cfg, txcap * sizeof(*t)), *old = c->loss.q.v;
+		uint32_t old_cap = c->loss.q.cap;
+
+		if (!t)
+			return;
+		ptcp_txq_move(&c->loss.q, t, txcap);
+		conn_release(&c->cfg, old, (size_t)old_cap * sizeof(*t));
+	}
+	mem = conn_alloc(&c->cfg, cap);
+	if (mem) {
+		uint8_t *old = c->sb.mem;
+		size_t old_cap = c->sb.cap;
+
+		ptcp_sendbuf_move(&c->sb, mem, cap);
+		conn_release(&c->cfg, old, old_cap);
+	}
+}
+
+/* Receive window auto-tuning (as Linux's dynamic right-sizing): once per
+ * round trip, the buffer is made to hold twice what the application read
+ * in the last one (and some segments more), so the window never limits a
+ * sender the application keeps up with; up to cfg.rcvbuf. */
+static void autotune_rcvbuf(struct ptcp_conn *c, size_t n, ptcp_ts now)
+{
+	uint64_t rtt = c->rcv_rtt ? c->rcv_rtt : c->rtt.srtt;
+	size_t want, cap;
+	uint8_t *mem;
+
+	c->rcv_space += (uint32_t)n;
+	if (ptcp_ts_elapsed(now, c->rcv_space_at) < (rtt > PTCP_NS_PER_MS ? rtt : PTCP_NS_PER_MS))
+		return;
+	want = 2 * (size_t)c->rcv_space + 16 * (size_t)c->cfg.mss;
+	c->rcv_space = 0;
+	c->rcv_space_at = now;
+	if (c->rb.cap >= c->cfg.rcvbuf || want <= c->rb.cap)
+		return;
+	cap = grown(c->rb.cap, want, c->cfg.rcvbuf);
+	mem = conn_alloc(&c->cfg, cap);
+	if (mem) {
+		uint8_t *old = c->rb.mem;
+		size_t old_cap = c->rb.cap;
+
+		ptcp_rcvbuf_move(&c->rb, mem, cap);
+		conn_release(&c->cfg, old, old_cap);
+	}
+}
+
 int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
                   const struct ptcp_endpoint *local, const struct ptcp_endpoint *remote)
 {
@@ -346,7 +474,8 @@ int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
 		return PTCP_ERR_INVAL;
 	*out = NULL;
 	if (cfg->sndbuf == 0 || cfg->sndbuf > MAX_BUF || cfg->rcvbuf == 0 || cfg->rcvbuf > MAX_BUF ||
-	    cfg->mss < 64 || cfg->rto_min == 0 || cfg->rto_max < cfg->rto_min)
+	    cfg->mss < 64 || cfg->rto_min == 0 || cfg->rto_max < cfg->rto_min ||
+	    (cfg->cc != PTCP_CC_CUBIC && cfg->cc != PTCP_CC_NEWRENO))
 		return PTCP_ERR_INVAL;
 	if (local->family != PTCP_AF_INET && local->family != PTCP_AF_INET6)
 		return PTCP_ERR_INVAL;
@@ -361,17 +490,25 @@ int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
 	c->local = *local;
 	if (remote)
 		c->remote = *remote;
-	c->sndmem = conn_alloc(cfg, cfg->sndbuf);
-	c->rcvmem = c->sndmem ? conn_alloc(cfg, cfg->rcvbuf) : NULL;
-	if (!c->rcvmem) {
-		ptcp_conn_free(c);
-		return PTCP_ERR_NOMEM;
+	{
+		size_t snd = cfg->sndbuf < BUF_INITIAL ? cfg->sndbuf : BUF_INITIAL;
+		size_t rcv = cfg->rcvbuf < BUF_INITIAL ? cfg->rcvbuf : BUF_INITIAL;
+		uint32_t txcap = txq_cap_for(snd);
+		uint8_t *sndmem = conn_alloc(cfg, snd);
+		uint8_t *rcvmem = sndmem ? conn_alloc(cfg, rcv) : NULL;
+		struct ptcp_txseg *txmem = rcvmem ? conn_alloc(cfg, txcap * sizeof(*txmem)) : NULL;
+
+		ptcp_sendbuf_init(&c->sb, sndmem, snd);
+		ptcp_rcvbuf_init(&c->rb, rcvmem, rcv);
+		ptcp_loss_init(&c->loss, txmem, txcap, cfg->cc, DEFAULT_MSS_NO_OPTION);
+		if (!txmem) {
+			ptcp_conn_free(c);
+			return PTCP_ERR_NOMEM;
+		}
 	}
-	ptcp_sendbuf_init(&c->sb, c->sndmem, cfg->sndbuf);
-	ptcp_rcvbuf_init(&c->rb, c->rcvmem, cfg->rcvbuf);
 	ptcp_rtt_init(&c->rtt, cfg->rto_initial, cfg->rto_min, cfg->rto_max);
 	c->snd_mss = DEFAULT_MSS_NO_OPTION < cfg->mss ? DEFAULT_MSS_NO_OPTION : cfg->mss;
-	ptcp_cc_init(&c->cc, c->snd_mss, 0);
+	ptcp_loss_configure(&c->loss, c->snd_mss, false);
 	c->rcv_wscale = cfg->window_scale ? wscale_for(cfg->rcvbuf) : 0;
 	c->state = PTCP_CLOSED;
 	stop_timers(c);
@@ -386,13 +523,16 @@ void ptcp_conn_free(struct ptcp_conn *c)
 	if (!c)
 		return;
 	cfg = c->cfg;
-	conn_release(&cfg, c->rcvmem, cfg.rcvbuf);
-	conn_release(&cfg, c->sndmem, cfg.sndbuf);
+	conn_release(&cfg, c->loss.q.v, (size_t)c->loss.q.cap * sizeof(*c->loss.q.v));
+	conn_release(&cfg, c->rb.mem, c->rb.cap);
+	conn_release(&cfg, c->sb.mem, c->sb.cap);
 	conn_release(&cfg, c, sizeof(*c));
 }
 
-static void init_send_space(struct ptcp_conn *c, ptcp_seq isn)
+static void init_send_space(struct ptcp_conn *c, ptcp_seq isn, ptcp_ts now)
 {
+	c->ts_epoch = now;
+	c->ts_offset = isn;
 	c->iss = isn;
 	c->snd_una = isn;
 	c->snd_nxt = isn + 1; /* the SYN */
@@ -407,7 +547,7 @@ int ptcp_conn_open_active(struct ptcp_conn *c, const struct ptcp_open *o, ptcp_t
 	if (c->state != PTCP_CLOSED || c->error || c->remote.family == PTCP_AF_NONE || c->remote.port == 0)
 		return PTCP_ERR_STATE;
 	c->open = *o;
-	init_send_space(c, o->isn);
+	init_send_space(c, o->isn, now);
 	c->syn_due = true;
 	c->passive = false;
 	set_state(c, PTCP_SYN_SENT, now);
@@ -430,7 +570,7 @@ int ptcp_conn_open_passive(struct ptcp_conn *c, const struct ptcp_open *o, ptcp_
 
 /* Takes the options of the peer's SYN (RFC 9293 3.7.1 for MSS, RFC 7323
  * section 2 for window scale, RFC 2018 for SACK-permitted). */
-static void take_syn_options(struct ptcp_conn *c, const struct ptcp_segment *seg)
+static void take_syn_options(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
 {
 	uint32_t mss = seg->opt.has_mss ? seg->opt.mss : DEFAULT_MSS_NO_OPTION;
 
@@ -439,7 +579,16 @@ static void take_syn_options(struct ptcp_conn *c, const struct ptcp_segment *seg
 	if (mss < 64)
 		mss = 64; /* a hostile MSS of 1 would make us send a byte per segment */
 	c->snd_mss = (uint16_t)mss;
-	ptcp_cc_set_smss(&c->cc, mss);
+	/* RFC 7323 3.2: timestamps only if both SYNs carry them. The option
+	 * then takes 12 bytes of every segment: SMSS is what remains for
+	 * data (RFC 5681 section 2: SMSS excludes options). */
+	c->ts_ok = c->cfg.timestamps && seg->opt.has_ts;
+	if (c->ts_ok) {
+		c->ts_recent = seg->opt.ts_val;
+		c->ts_recent_at = now;
+	}
+	ptcp_loss_configure(&c->loss, mss - (c->ts_ok ? TS_OPT_LEN : 0),
+	                    c->cfg.sack && seg->opt.sack_permitted);
 	c->wscale_ok = c->cfg.window_scale && seg->opt.has_wscale;
 	if (c->wscale_ok) {
 		/* RFC 7323 2.3: values above 14 are treated as 14. */
@@ -469,12 +618,12 @@ static bool isn_acceptable(struct ptcp_conn *c, const struct ptcp_segment *seg, 
 }
 
 /* The peer's SYN was accepted: synchronize to its sequence space. */
-static void take_peer_syn(struct ptcp_conn *c, const struct ptcp_segment *seg)
+static void take_peer_syn(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
 {
 	c->irs = seg->seq;
 	c->rcv_nxt = seg->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
-	take_syn_options(c, seg);
+	take_syn_options(c, seg, now);
 	/* RFC 7323 2.2: the window of a SYN is never scaled. */
 	c->snd_wnd = seg->wnd;
 	c->max_snd_wnd = c->snd_wnd;
@@ -484,22 +633,45 @@ static void take_peer_syn(struct ptcp_conn *c, const struct ptcp_segment *seg)
 
 /* --------------------------------------------------------------- ACK intake */
 
-/* Takes an RTT sample if the timed segment is now acknowledged. */
-static void rtt_on_ack(struct ptcp_conn *c, ptcp_seq ack, ptcp_ts now)
+/* An ACK of new data: an RTT sample (RFC 6298 section 3, on every such ACK).
+ * The SYN's timer gives one for the handshake; after that the most recently
+ * sent segment this ACK covers does, with the caller's clock resolution,
+ * when it was sent only once (Karn's rule); else, with timestamps, TSecr
+ * does (RFC 7323 section 4: the echo names the transmission, so a
+ * retransmitted segment measures too), at the option's 1 ms resolution. */
+static void rtt_on_ack(struct ptcp_conn *c, const struct ptcp_segment *seg,
+                       const struct ptcp_loss_result *lr, ptcp_ts now)
 {
-	if (!c->rtt_timing || ptcp_seq_lt(ack, c->rtt_seq))
+	if (c->rtt_timing && ptcp_seq_ge(seg->ack, c->rtt_seq)) {
+		c->rtt_timing = false;
+		c->st.rtt_samples++;
+		ptcp_rtt_sample(&c->rtt, ptcp_ts_elapsed(now, c->rtt_start));
 		return;
-	c->rtt_timing = false;
-	ptcp_rtt_sample(&c->rtt, ptcp_ts_elapsed(now, c->rtt_start));
+	}
+	if (lr && lr->has_rtt) {
+		c->st.rtt_samples++;
+		ptcp_rtt_sample(&c->rtt, lr->rtt);
+		return;
+	}
+	if (c->ts_ok && seg->opt.has_ts) {
+		int32_t ticks = (int32_t)(ts_now(c, now) - seg->opt.ts_ecr);
+
+		/* An echo from the future, or from before this connection's
+		 * clock started, is no measurement. */
+		if (ticks < 0 || (uint64_t)ticks > ptcp_ts_elapsed(now, c->ts_epoch) / TS_TICK)
+			return;
+		c->st.rtt_samples++;
+		ptcp_rtt_sample(&c->rtt, (uint64_t)ticks * TS_TICK);
+	}
 }
 
-/* SEG.ACK advanced SND.UNA: free acknowledged bytes, restart or stop the
- * retransmission timer (RFC 6298 (5.2), (5.3)), feed congestion control. */
-static void ack_advance(struct ptcp_conn *c, ptcp_seq ack, ptcp_ts now)
+/* SEG.ACK advanced SND.UNA: free acknowledged bytes, take an RTT sample,
+ * restart or stop the retransmission timer (RFC 6298 (5.2), (5.3)). */
+static void ack_advance(struct ptcp_conn *c, const struct ptcp_segment *seg,
+                        const struct ptcp_loss_result *lr, ptcp_ts now)
 {
-	uint32_t acked = (uint32_t)(ack - c->snd_una);
-	uint32_t flight = flight_size(c);
-	size_t data_acked = 0;
+	ptcp_seq ack = seg->ack;
+	size_t data_acked;
 
 	if (ptcp_seq_gt(ack, c->sb_seq)) {
 		data_acked = (size_t)(uint32_t)(ack - c->sb_seq);
@@ -511,30 +683,20 @@ static void ack_advance(struct ptcp_conn *c, ptcp_seq ack, ptcp_ts now)
 	c->snd_una = ack;
 	if (ptcp_seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
-	rtt_on_ack(c, ack, now);
+	rtt_on_ack(c, seg, lr, now);
 	c->rto_count = 0;
-	c->persist_backoff = 0;
-
-	ptcp_scoreboard_advance(&c->sacked, ack);
-	if (ptcp_seq_lt(c->high_rxt, ack))
-		c->high_rxt = ack;
-
-	if (synchronized(c->state) && data_acked > 0) {
-		if (ptcp_cc_on_ack(&c->cc, acked, ack, flight, c->snd_max) == PTCP_CC_RETRANSMIT) {
-			/* A partial ACK (RFC 6582): the next hole starts at the new
-			 * SND.UNA, unless the SACK path already resent it. */
-			if (c->high_rxt == ack) {
-				struct ptcp_event ev = { .type = PTCP_EV_FAST_RETRANSMIT, .seq = ack };
-
-				c->rtx_one = true;
-				c->st.fast_retransmits++;
-				emit_event(c, &ev, now);
-			} else {
-				c->hole_due = true;
-			}
-		}
+	if (c->persist_backoff || c->persist_at != PTCP_TS_NEVER) {
+		/* The peer took data (a probe byte, say): it is alive, so the
+		 * next probe, if the window stays shut, starts the schedule
+		 * again (output re-arms the timer). */
+		c->persist_backoff = 0;
+		c->persist_at = PTCP_TS_NEVER;
 	}
-	if (c->snd_una == c->snd_max)
+	if (c->probing && ptcp_seq_ge(c->snd_una, c->snd_max))
+		c->probing = false;
+	/* Only segments in flight are the RTO's: a probe byte alone is the
+	 * persist timer's. */
+	if (ptcp_txq_empty(&c->loss.q))
 		c->rtx_at = PTCP_TS_NEVER;
 	else
 		arm_rtx(c, now);
@@ -548,15 +710,26 @@ static bool is_dupack(const struct ptcp_conn *c, const struct ptcp_segment *seg,
 	 * looks like a duplicate. */
 	return seg->ack == c->snd_una && seg->len == 0 &&
 	       !(seg->flags & (PTCP_TH_SYN | PTCP_TH_FIN)) && wnd == c->snd_wnd &&
-	       c->snd_una != c->snd_max && c->snd_wnd != 0;
+	       !ptcp_txq_empty(&c->loss.q) && c->snd_wnd != 0;
+}
+
+static void fast_retransmit_event(struct ptcp_conn *c, ptcp_seq seq, ptcp_ts now)
+{
+	struct ptcp_event ev = { .type = PTCP_EV_FAST_RETRANSMIT, .seq = seq };
+
+	emit_event(c, &ev, now);
 }
 
 /* The ACK part of processing in synchronized states (RFC 9293 3.10.7.4,
- * fifth check, with RFC 5961 section 5.2). Returns false when the segment
- * must be dropped. */
+ * fifth check, with RFC 5961 section 5.2): the loss recovery module takes
+ * the cumulative ACK and the SACK blocks, then the window. Returns false
+ * when the segment must be dropped. */
 static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
 {
 	uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
+	bool advanced = ptcp_seq_gt(seg->ack, c->snd_una);
+	struct ptcp_loss_result lr;
+	struct ptcp_loss_ack la;
 
 	if (ptcp_seq_gt(seg->ack, c->snd_max)) {
 		/* Acknowledges something not yet sent. */
@@ -570,37 +743,31 @@ static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 		c->ack_now = true;
 		return false;
 	}
+	if (ptcp_seq_lt(seg->ack, c->snd_una))
+		return true; /* an old ACK: nothing in it for the sender */
 
-	if (c->sack_ok) {
-		unsigned i;
-
-		for (i = 0; i < seg->opt.sack_count; i++)
-			ptcp_scoreboard_add(&c->sacked, seg->opt.sack[i].left, seg->opt.sack[i].right,
-			                    ptcp_seq_max(c->snd_una, seg->ack), c->snd_max);
-	}
-	if (is_dupack(c, seg, wnd)) {
+	la = (struct ptcp_loss_ack){
+		.now = now, .ack = seg->ack, .snd_una = c->snd_una, .snd_max = c->snd_max,
+		.dupack = !advanced && is_dupack(c, seg, wnd),
+		.nsack = c->sack_ok ? seg->opt.sack_count : 0, .sack = seg->opt.sack,
+		.has_tsecr = c->ts_ok && seg->opt.has_ts, .tsecr = seg->opt.ts_ecr,
+		.ts_epoch = c->ts_epoch, .ts_offset = c->ts_offset, .ts_tick = TS_TICK,
+		.srtt = c->rtt.srtt,
+	};
+	if (la.dupack)
 		c->st.dup_acks++;
-		if (ptcp_cc_on_dupack(&c->cc, c->snd_una, flight_size(c), c->snd_max) ==
-		    PTCP_CC_RETRANSMIT) {
-			struct ptcp_event ev = { .type = PTCP_EV_FAST_RETRANSMIT, .seq = c->snd_una };
-
-			c->rtx_one = true;
-			c->high_rxt = c->snd_una;
-			c->rtt_timing = false; /* Karn */
-			c->st.fast_retransmits++;
-			emit_event(c, &ev, now);
-		} else if (c->cc.in_recovery) {
-			c->hole_due = true;
-		}
-	} else if (ptcp_seq_gt(seg->ack, c->snd_una)) {
-		ack_advance(c, seg->ack, now);
+	ptcp_loss_on_ack(&c->loss, &la, &lr);
+	if (advanced) {
+		ack_advance(c, seg, &lr, now);
+		grow_sndbuf(c);
 	}
+	if (advanced)
+		ptcp_loss_schedule_tlp(&c->loss, now, c->rtt.srtt, c->rtx_at);
 
 	/* Window update (RFC 9293 3.10.7.4): only from a segment at least as
 	 * new as the one that last set it. */
-	if (ptcp_seq_le(c->snd_una, seg->ack) &&
-	    (ptcp_seq_lt(c->snd_wl1, seg->seq) ||
-	     (c->snd_wl1 == seg->seq && ptcp_seq_le(c->snd_wl2, seg->ack)))) {
+	if (ptcp_seq_lt(c->snd_wl1, seg->seq) ||
+	    (c->snd_wl1 == seg->seq && ptcp_seq_le(c->snd_wl2, seg->ack))) {
 		bool was_zero = c->snd_wnd == 0;
 
 		c->snd_wnd = wnd;
@@ -615,12 +782,25 @@ static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 	}
 	/* The peer answers while our probes hit a closed window: it is alive
 	 * (RFC 1122 4.2.2.17: keep probing as long as it acknowledges). */
+	c->persist_unanswered = 0;
 	if (c->snd_wnd == 0)
 		c->rto_count = 0;
 	return true;
 }
 
 /* ---------------------------------------------------------------- text, FIN */
+
+/* A duplicate of data we hold arrived: report it in the next ACK (RFC 2883
+ * section 4), which goes out at once. Only the most recent one counts. */
+static void note_duplicate(struct ptcp_conn *c, ptcp_seq left, ptcp_seq right)
+{
+	if (!c->sack_ok || !ptcp_seq_lt(left, right))
+		return;
+	c->dsack_due = true;
+	c->dsack_left = left;
+	c->dsack_right = right;
+	c->ack_now = true;
+}
 
 static bool rcv_window_acceptable(const struct ptcp_conn *c, ptcp_seq seq, uint32_t seglen)
 {
@@ -696,16 +876,35 @@ static void process_text(struct ptcp_conn *c, const struct ptcp_segment *seg, pt
 	     c->state == PTCP_FIN_WAIT_2)) {
 		size_t off = (uint32_t)(seg->seq - c->rcv_nxt);
 		bool had_holes = c->rb.n_ranges > 0;
-		size_t adv = ptcp_rcvbuf_insert(&c->rb, off, seg->payload, seg->len);
+		uint32_t dup_off, dup_len;
+		unsigned isl;
+		size_t adv;
+
+		if (ptcp_rcvbuf_held(&c->rb, off, seg->len, &dup_off, &dup_len, &isl))
+			note_duplicate(c, c->rcv_nxt + dup_off, c->rcv_nxt + dup_off + dup_len);
+		adv = ptcp_rcvbuf_insert(&c->rb, off, seg->payload, seg->len);
 
 		c->rcv_nxt += (uint32_t)adv;
 		c->st.bytes_in += adv;
+		if (adv && c->ts_ok && seg->opt.has_ts) {
+			/* The receiver's RTT for auto-tuning: the echo of one of
+			 * our ACKs came back with the data it released. */
+			int32_t ticks = (int32_t)(ts_now(c, now) - seg->opt.ts_ecr);
+
+			if (ticks > 0 && (uint64_t)ticks <= ptcp_ts_elapsed(now, c->ts_epoch) / TS_TICK) {
+				uint64_t rtt = (uint64_t)ticks * TS_TICK;
+
+				c->rcv_rtt = c->rcv_rtt ? (7 * c->rcv_rtt + rtt) / 8 : rtt;
+			}
+		}
 		if (off > 0 || had_holes || adv == 0) {
 			/* Out of order, or filling a hole: ACK at once (RFC 5681
 			 * 4.2) so the sender's loss recovery sees it. */
 			c->ack_now = true;
 		} else {
-			ack_soon(c, seg->len >= c->snd_mss, now);
+			if (seg->len > c->rcv_mss)
+				c->rcv_mss = (uint16_t)(seg->len < c->cfg.mss ? seg->len : c->cfg.mss);
+			ack_soon(c, seg->len >= c->rcv_mss, now);
 		}
 	}
 
@@ -781,8 +980,16 @@ static void input_listen(struct ptcp_conn *c, const struct ptcp_segment *seg,
 		return;
 	}
 	if (seg->flags & PTCP_TH_ACK) {
+		/* <SEQ=SEG.ACK><CTL=RST>, to the sender even when no remote is
+		 * bound yet (the driver must honour PTCP_TXCAP_DST for that). */
+		struct ptcp_endpoint from;
+
 		drop(c, PTCP_DROP_BAD_ACK, now);
-		queue_ctl(c, PTCP_TH_RST, seg->ack, 0);
+		if (src) {
+			from = *src;
+			from.port = seg->sport;
+		}
+		queue_reply(c, PTCP_TH_RST, seg->ack, 0, src ? &from : NULL);
 		return;
 	}
 	if (!(seg->flags & PTCP_TH_SYN)) {
@@ -804,8 +1011,8 @@ static void input_listen(struct ptcp_conn *c, const struct ptcp_segment *seg,
 		c->remote.port = seg->sport;
 		c->remote_bound_by_syn = true;
 	}
-	take_peer_syn(c, seg);
-	init_send_space(c, c->open.isn);
+	take_peer_syn(c, seg, now);
+	init_send_space(c, c->open.isn, now);
 	c->syn_due = true;
 	set_state(c, PTCP_SYN_RECEIVED, now);
 	/* Data in a SYN is not kept (we never offer TFO); the peer resends it. */
@@ -852,10 +1059,10 @@ static void input_syn_sent(struct ptcp_conn *c, const struct ptcp_segment *seg, 
 	}
 	if (!isn_acceptable(c, seg, now))
 		return;
-	take_peer_syn(c, seg);
+	take_peer_syn(c, seg, now);
 	if (ack_ok) {
 		/* SYN-ACK to our SYN: the three-way handshake completes. */
-		ack_advance(c, seg->ack, now);
+		ack_advance(c, seg, NULL, now);
 		c->snd_wl2 = seg->ack;
 		c->syn_due = false;
 		c->ack_now = true;
@@ -894,7 +1101,8 @@ static void back_to_listen(struct ptcp_conn *c, ptcp_ts now)
 	c->rto_count = 0;
 	c->n_ctl = 0;
 	c->rtt_timing = false;
-	ptcp_rcvbuf_init(&c->rb, c->rcvmem, c->cfg.rcvbuf);
+	ptcp_loss_reset(&c->loss);
+	ptcp_rcvbuf_init(&c->rb, c->rb.mem, c->rb.cap);
 	set_state(c, PTCP_LISTEN, now);
 }
 
@@ -933,6 +1141,45 @@ static bool check_rst(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_
 	}
 }
 
+/* RFC 7323 5.3 R1 (PAWS) and 3.2, before the sequence check: true when the
+ * segment must be dropped. A RST is exempt (5.2: acceptable whatever its
+ * timestamp). */
+static bool paws_reject(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
+{
+	if (!c->ts_ok || seg->flags & PTCP_TH_RST)
+		return false;
+	if (!seg->opt.has_ts) {
+		/* 3.2: SHOULD silently drop (never abort for it). */
+		drop(c, PTCP_DROP_NO_TIMESTAMP, now);
+		return true;
+	}
+	/* 5.5: after 24 days without an update TS.Recent is no longer
+	 * comparable (the peer's clock may have wrapped half way). */
+	if (ptcp_ts_elapsed(now, c->ts_recent_at) >= PAWS_IDLE_MAX)
+		return false;
+	if (!ptcp_seq_lt(seg->opt.ts_val, c->ts_recent))
+		return false;
+	/* An old duplicate: not acceptable, and answered with an ACK so a
+	 * half-open connection is still noticed. */
+	drop(c, PTCP_DROP_PAWS, now);
+	c->ack_now = true;
+	return true;
+}
+
+/* RFC 7323 5.3 R3 (with 4.3): an acceptable segment that starts at or
+ * before Last.ACK.sent and is not older than TS.Recent sets TS.Recent, so
+ * the next ACK echoes the segment that advanced the window (or, after a
+ * delayed ACK, the earliest one it covers). */
+static void update_ts_recent(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
+{
+	if (!c->ts_ok || !seg->opt.has_ts || seg->flags & PTCP_TH_RST)
+		return;
+	if (ptcp_seq_ge(seg->opt.ts_val, c->ts_recent) && ptcp_seq_le(seg->seq, c->last_ack_sent)) {
+		c->ts_recent = seg->opt.ts_val;
+		c->ts_recent_at = now;
+	}
+}
+
 /* Everything after LISTEN and SYN-SENT: RFC 9293 3.10.7.4. */
 static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts now)
 {
@@ -960,6 +1207,9 @@ static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts n
 		seglen--;
 	}
 
+	if (paws_reject(c, seg, now))
+		return;
+
 	/* First check: sequence number. With a zero receive window no
 	 * segment is acceptable, but valid ACKs and RSTs still are (RFC 9293
 	 * 3.10.7.4): such a segment goes on with its text trimmed away. */
@@ -978,6 +1228,9 @@ static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts n
 		}
 		drop(c, PTCP_DROP_OUT_OF_WINDOW, now);
 		c->ack_now = true;
+		/* All of it arrived before: a D-SACK says so (RFC 2883 4.1.1). */
+		if (seg->len > 0 && ptcp_seq_le(seg->seq + (uint32_t)seg->len, c->rcv_nxt))
+			note_duplicate(c, seg->seq, seg->seq + (uint32_t)seg->len);
 		if (c->state == PTCP_TIME_WAIT && seg->flags & PTCP_TH_FIN) {
 			/* The peer retransmitted its FIN: acknowledge it again
 			 * and restart the 2 MSL timeout (RFC 9293 3.10.7.4,
@@ -986,6 +1239,8 @@ static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts n
 		}
 		return;
 	}
+
+	update_ts_recent(c, seg, now);
 
 	/* Second check: RST. */
 	if (check_rst(c, seg, now))
@@ -1052,7 +1307,10 @@ static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts n
 	}
 
 	/* Sixth check, URG: urgent data is delivered in line (RFC 6093 advises
-	 * against using it). Seventh and eighth: text and FIN. */
+	 * against using it). Seventh and eighth: text and FIN. A front part
+	 * that arrived before is a duplicate to report (RFC 2883 4.1.1). */
+	if (seg->len > 0 && ptcp_seq_lt(seg->seq, c->rcv_nxt))
+		note_duplicate(c, seg->seq, ptcp_seq_min(seg->seq + (uint32_t)seg->len, c->rcv_nxt));
 	trim_to_window(c, seg);
 	if (seglen > 0 && ptcp_segment_seqlen(seg) == 0) {
 		/* Text that did not fit (a closed window): tell the peer. */
@@ -1136,7 +1394,8 @@ static uint32_t advertised_window(struct ptcp_conn *c)
 {
 	uint32_t avail = (uint32_t)ptcp_rcvbuf_window(&c->rb);
 	ptcp_seq edge = c->rcv_nxt + avail;
-	uint32_t step = c->cfg.rcvbuf / 2 < c->cfg.mss ? c->cfg.rcvbuf / 2 : c->cfg.mss;
+	uint32_t half = (uint32_t)(c->rb.cap / 2);
+	uint32_t step = half < c->cfg.mss ? half : c->cfg.mss;
 	uint32_t max = (uint32_t)0xffff << c->rcv_wscale;
 
 	if (ptcp_seq_ge(edge, c->rcv_adv + step) || ptcp_seq_lt(c->rcv_adv, c->rcv_nxt))
@@ -1147,29 +1406,56 @@ static uint32_t advertised_window(struct ptcp_conn *c)
 	return avail;
 }
 
+/* The SACK blocks of an ACK (RFC 2018 section 4): a pending D-SACK first,
+ * followed by the island it lies in, if any (RFC 2883 section 4); then the
+ * islands, the one holding the most recent arrival first. The codec keeps
+ * as many as fit beside the other options: 3 with timestamps, 4 without. */
 static void fill_sack(struct ptcp_conn *c, struct ptcp_segment *seg)
 {
-	unsigned i, n = c->rb.n_ranges;
+	unsigned i, n = 0, skip = PTCP_RCVBUF_MAX_RANGES;
 
-	if (!c->sack_ok || n == 0)
+	if (!c->sack_ok)
 		return;
-	if (n > PTCP_SACK_MAX)
-		n = PTCP_SACK_MAX;
-	for (i = 0; i < n; i++) {
-		seg->opt.sack[i].left = c->rcv_nxt + c->rb.ranges[i].off;
-		seg->opt.sack[i].right = c->rcv_nxt + c->rb.ranges[i].off + c->rb.ranges[i].len;
+	if (c->dsack_due) {
+		seg->opt.sack[n].left = c->dsack_left;
+		seg->opt.sack[n++].right = c->dsack_right;
+		for (i = 0; i < c->rb.n_ranges; i++) {
+			ptcp_seq l = c->rcv_nxt + c->rb.ranges[i].off;
+
+			if (ptcp_seq_le(l, c->dsack_left) &&
+			    ptcp_seq_ge(l + c->rb.ranges[i].len, c->dsack_right)) {
+				skip = i;
+				seg->opt.sack[n].left = l;
+				seg->opt.sack[n++].right = l + c->rb.ranges[i].len;
+				break;
+			}
+		}
+	}
+	for (i = 0; i < c->rb.n_ranges && n < PTCP_SACK_MAX; i++) {
+		if (i == skip)
+			continue;
+		seg->opt.sack[n].left = c->rcv_nxt + c->rb.ranges[i].off;
+		seg->opt.sack[n++].right = c->rcv_nxt + c->rb.ranges[i].off + c->rb.ranges[i].len;
 	}
 	seg->opt.sack_count = (uint8_t)n;
 }
 
 /* Fills the fields every segment of this connection shares. */
-static void seg_init(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t flags, ptcp_seq seq)
+static void seg_init(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t flags, ptcp_seq seq,
+                     ptcp_ts now)
 {
 	memset(seg, 0, sizeof(*seg));
 	seg->sport = c->local.port;
 	seg->dport = c->remote.port;
 	seg->flags = flags;
 	seg->seq = seq;
+	/* RFC 7323 3.2: once agreed, in every segment (a RST too: SHOULD);
+	 * TSecr is TS.Recent (4.3). A SYN sets its own. */
+	if (c->ts_ok && !(flags & PTCP_TH_SYN)) {
+		seg->opt.has_ts = true;
+		seg->opt.ts_val = ts_now(c, now);
+		seg->opt.ts_ecr = c->ts_recent;
+	}
 	if (flags & PTCP_TH_ACK) {
 		uint32_t w = advertised_window(c);
 
@@ -1187,7 +1473,11 @@ static int finish(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t *buf, s
 	if (n < 0)
 		return n;
 	c->st.segs_out++;
+	if (c->dsack_due && seg->opt.sack_count && seg->opt.sack[0].left == c->dsack_left &&
+	    seg->opt.sack[0].right == c->dsack_right)
+		c->dsack_due = false; /* reported once (RFC 2883 section 4) */
 	if (seg->flags & PTCP_TH_ACK) {
+		c->last_ack_sent = seg->ack;
 		/* Any ACK we send satisfies pending ACK wishes. */
 		c->ack_now = false;
 		c->unacked_segs = 0;
@@ -1196,23 +1486,43 @@ static int finish(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t *buf, s
 	return n;
 }
 
-static int emit_ctl(struct ptcp_conn *c, uint8_t *buf, size_t cap)
+/* The next queued control segment, 0 when none is left (an addressed one
+ * the caller cannot send is discarded). */
+static int emit_ctl(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_txinfo *info,
+                    ptcp_ts now)
 {
 	struct ptcp_segment seg;
-	struct ctl k = c->ctl[0];
+	struct ctl k;
+	int n;
 
-	memmove(&c->ctl[0], &c->ctl[1], (c->n_ctl - 1) * sizeof(c->ctl[0]));
-	c->n_ctl--;
+	do {
+		if (c->n_ctl == 0)
+			return 0;
+		k = c->ctl[0];
+		memmove(&c->ctl[0], &c->ctl[1], (c->n_ctl - 1) * sizeof(c->ctl[0]));
+		c->n_ctl--;
+	} while (k.addressed && !(info && info->caps & PTCP_TXCAP_DST));
+	if (k.addressed) {
+		/* Only RSTs are addressed (to a sender we are not bound to). */
+		memset(&seg, 0, sizeof(seg));
+		seg.sport = c->local.port;
+		seg.dport = k.to.port;
+		seg.flags = k.flags;
+		seg.seq = k.seq;
+		n = ptcp_segment_emit(&seg, buf, cap, &c->local, &k.to);
+		if (n > 0) {
+			c->st.segs_out++;
+			c->reply_dst = k.to;
+			info->dst = &c->reply_dst;
+		}
+		return n;
+	}
 	if (k.flags & PTCP_TH_ACK) {
-		seg_init(c, &seg, k.flags, k.seq);
+		seg_init(c, &seg, k.flags, k.seq, now);
 		seg.ack = k.ack;
 		fill_sack(c, &seg);
 	} else {
-		memset(&seg, 0, sizeof(seg));
-		seg.sport = c->local.port;
-		seg.dport = c->remote.port;
-		seg.flags = k.flags;
-		seg.seq = k.seq;
+		seg_init(c, &seg, k.flags, k.seq, now);
 	}
 	return finish(c, &seg, buf, cap);
 }
@@ -1224,9 +1534,9 @@ static int emit_syn(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_t
 	bool synack = c->state == PTCP_SYN_RECEIVED;
 	int n;
 
-	seg_init(c, &seg, synack ? PTCP_TH_SYN | PTCP_TH_ACK : PTCP_TH_SYN, c->iss);
+	seg_init(c, &seg, synack ? PTCP_TH_SYN | PTCP_TH_ACK : PTCP_TH_SYN, c->iss, now);
 	if (!synack)
-		seg.wnd = (uint16_t)(c->cfg.rcvbuf > 0xffff ? 0xffff : c->cfg.rcvbuf);
+		seg.wnd = (uint16_t)(c->rb.cap > 0xffff ? 0xffff : c->rb.cap);
 	seg.opt.has_mss = true;
 	seg.opt.mss = c->cfg.mss;
 	/* In a SYN-ACK, offer window scale and SACK only if the peer did
@@ -1240,6 +1550,13 @@ static int emit_syn(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_t
 		seg.opt.sack_permitted = c->cfg.sack;
 	}
 	seg.opt.wscale = c->rcv_wscale;
+	/* RFC 7323 3.2: a SYN may offer timestamps (TSecr 0, not echoed yet);
+	 * a SYN-ACK carries them only if the peer's SYN did. */
+	if (synack ? c->ts_ok : c->cfg.timestamps) {
+		seg.opt.has_ts = true;
+		seg.opt.ts_val = ts_now(c, now);
+		seg.opt.ts_ecr = synack ? c->ts_recent : 0;
+	}
 	n = finish(c, &seg, buf, cap);
 	if (n < 0)
 		return n;
@@ -1259,41 +1576,52 @@ static int emit_syn(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_t
 }
 
 /* Builds the data (and/or FIN) segment at seq with up to len payload bytes,
- * reading the payload from the send buffer straight into buf. With
- * max_segs > 1 the payload may span that many segments of the same size (a
- * super-segment for segmentation offload); info->gso_size then says where
- * to cut it. */
+ * reading the payload from the send buffer straight into buf. rec is -1
+ * for new data, which may span max_segs segments of the same size (a
+ * super-segment for segmentation offload; info->gso_size then says where
+ * to cut it), or the index of the segment record being sent again, whole.
+ * Records the new segments, or the retransmission, with loss recovery. */
 static int emit_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_seq seq, uint32_t len,
-                     unsigned max_segs, struct ptcp_txinfo *info, ptcp_ts now)
+                     unsigned max_segs, int32_t rec, struct ptcp_txinfo *info, ptcp_ts now)
 {
 	struct ptcp_segment seg;
 	size_t off = (uint32_t)(seq - c->sb_seq);
 	size_t buffered = ptcp_sendbuf_len(&c->sb);
-	bool retransmission = ptcp_seq_lt(seq, c->snd_max);
+	bool again = rec >= 0, fin;
 	size_t hlen;
-	uint32_t room;
+	uint32_t room, end;
 	int n;
 
-	seg_init(c, &seg, PTCP_TH_ACK, seq);
+	seg_init(c, &seg, PTCP_TH_ACK, seq, now);
 	fill_sack(c, &seg);
 	hlen = ptcp_segment_header_len(&seg);
-	/* Options take room from the payload (RFC 9293 3.7.1). */
+	/* Options take room from the payload (RFC 9293 3.7.1). A record goes
+	 * out whole: if SACK blocks leave too little room for it, they stay
+	 * for the next ACK (the timestamp option alone always fits, since
+	 * the record was cut with it). */
 	room = c->snd_mss - (uint32_t)(hlen - PTCP_TCP_HDR_MIN);
+	if (again && len > room) {
+		seg.opt.sack_count = 0;
+		hlen = ptcp_segment_header_len(&seg);
+		room = c->snd_mss - (uint32_t)(hlen - PTCP_TCP_HDR_MIN);
+	}
 	if (len > room * max_segs)
 		len = room * max_segs;
 	if (len > cap - hlen)
 		len = (uint32_t)((cap - hlen) / room * room);
-	if (retransmission && len > ptcp_scoreboard_gap(&c->sacked, seq))
-		len = ptcp_scoreboard_gap(&c->sacked, seq); /* the peer holds what follows */
 	if (len > 0) {
 		len = (uint32_t)ptcp_sendbuf_peek(&c->sb, off, buf + hlen, len);
 		seg.payload = buf + hlen;
 		seg.len = len;
 		seg.flags |= PTCP_TH_PSH * (off + len == buffered);
 	}
-	if (c->fin_queued && seq + len == c->fin_seq)
+	if (again)
+		fin = ptcp_txq_at(&c->loss.q, (uint32_t)rec)->flags & PTCP_TXSEG_FIN;
+	else
+		fin = c->fin_queued && seq + len == c->fin_seq;
+	if (fin)
 		seg.flags |= PTCP_TH_FIN;
-	if (seg.len == 0 && !(seg.flags & PTCP_TH_FIN))
+	if (seg.len == 0 && !fin)
 		return 0;
 	n = finish(c, &seg, buf, cap);
 	if (n < 0)
@@ -1302,92 +1630,244 @@ static int emit_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_seq seq
 		info->gso_size = (uint16_t)room;
 
 	c->st.bytes_out += seg.len;
-	if (retransmission) {
+	end = seq + ptcp_segment_seqlen(&seg);
+	if (again) {
 		c->st.retransmits++;
-		if (c->rtt_timing && ptcp_seq_lt(seq, c->rtt_seq))
-			c->rtt_timing = false; /* Karn: that sample is now ambiguous */
-	} else if (!c->rtt_timing) {
-		c->rtt_timing = true;
-		c->rtt_seq = seq + ptcp_segment_seqlen(&seg);
-		c->rtt_start = now;
+		ptcp_loss_sent_again(&c->loss, (uint32_t)rec, now, c->ts_ok, seg.opt.ts_val);
+	} else {
+		/* One record per piece the wire will carry; the FIN goes with
+		 * the last. */
+		ptcp_seq p = seq;
+		uint32_t left = len;
+
+		do {
+			uint32_t piece = left < room ? left : room;
+
+			left -= piece;
+			ptcp_loss_sent_new(&c->loss, p, piece + (fin && !left), fin && !left, now);
+			p += piece + (fin && !left);
+		} while (left);
+		c->probing = false; /* the probe byte, if any, went with this data */
+		if (ptcp_seq_gt(end, c->snd_nxt))
+			c->snd_nxt = end;
+		if (ptcp_seq_gt(end, c->snd_max))
+			c->snd_max = end;
 	}
-	seq += ptcp_segment_seqlen(&seg);
-	if (ptcp_seq_gt(seq, c->snd_nxt))
-		c->snd_nxt = seq;
-	if (ptcp_seq_gt(seq, c->snd_max))
-		c->snd_max = seq;
 	if (c->rtx_at == PTCP_TS_NEVER)
 		arm_rtx(c, now); /* RFC 6298 (5.1) */
 	return n;
 }
 
-/* In fast recovery with SACK: resend the next hole above HighRxt that RFC
- * 6675's IsLost() rule calls lost (more than (DupThresh - 1) * SMSS bytes
- * SACKed above it). Each such retransmission spends the segment of window
- * inflation that the duplicate ACK granted, so recovery sends one segment
- * per ACK as NewReno does, only the right one. Returns the emitted length,
- * or 0 when there is no lost hole. */
-static int retransmit_hole(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_txinfo *info,
-                           ptcp_ts now)
+/* A zero-window probe (RFC 9293 3.8.6.1): one byte of new data past the
+ * closed window, which the peer answers with its window. The byte is not
+ * in flight: SND.NXT stays before it (only SND.MAX remembers it, so an ACK
+ * of it is acceptable), no RTT is timed on it and the retransmission
+ * timer is not armed for it. Unanswered probes are repeated by the persist
+ * timer with its own backoff; they are not losses (RFC 5681 3.1): no cwnd
+ * collapse, no RTO backoff. When the window opens the byte goes out again
+ * with the data behind it. */
+static int send_probe(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_ts now)
 {
-	ptcp_seq start;
-	uint32_t len;
-	int rv;
+	struct ptcp_segment seg;
+	size_t off = (uint32_t)(c->snd_nxt - c->sb_seq);
+	size_t hlen;
+	uint64_t t = c->rtt.rto;
+	unsigned i;
+	int n;
 
-	c->hole_due = false;
-	if (!c->cc.in_recovery ||
-	    !ptcp_scoreboard_hole(&c->sacked, ptcp_seq_max(c->high_rxt, c->snd_una), &start, &len) ||
-	    ptcp_scoreboard_above(&c->sacked, start) <= 2u * c->snd_mss)
+	seg_init(c, &seg, PTCP_TH_ACK, c->snd_nxt, now);
+	fill_sack(c, &seg);
+	hlen = ptcp_segment_header_len(&seg);
+	if (ptcp_sendbuf_peek(&c->sb, off, buf + hlen, 1) != 1)
 		return 0;
-	if (len > c->snd_mss)
-		len = c->snd_mss;
-	rv = emit_data(c, buf, cap, start, len, 1, info, now);
-	if (rv > 0) {
-		c->high_rxt = start + len;
-		c->st.fast_retransmits++;
-		ptcp_cc_spend(&c->cc, len);
-	}
-	return rv;
+	seg.payload = buf + hlen;
+	seg.len = 1;
+	n = finish(c, &seg, buf, cap);
+	if (n < 0)
+		return n;
+	c->st.bytes_out++;
+	c->st.window_probes++;
+	c->probing = true;
+	if (ptcp_seq_lt(c->snd_max, c->snd_nxt + 1))
+		c->snd_max = c->snd_nxt + 1;
+	/* SHLD-30: the interval between probes grows exponentially. */
+	for (i = 0; i < c->persist_backoff && t < c->cfg.rto_max; i++)
+		t *= 2;
+	c->persist_at = ptcp_ts_add(now, t < c->cfg.rto_max ? t : c->cfg.rto_max);
+	return n;
 }
 
-/* How many new bytes may go out now, and whether to send them (sender-side
- * silly window avoidance, RFC 9293 3.8.6.2.1, without Nagle: we act as
- * with TCP_NODELAY, the driver writes whole pipe reads). */
-static uint32_t sendable(const struct ptcp_conn *c)
+/* Bytes of the send buffer not sent yet (the FIN is not data). */
+static uint32_t unsent_bytes(const struct ptcp_conn *c)
 {
-	uint32_t cwnd = c->cc.cwnd;
-	uint32_t wnd;
+	ptcp_seq end = c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb);
 
-	/* RFC 3042 limited transmit: the first two duplicate ACKs each let
-	 * one new segment out, so a small window still gets its three. */
-	if (!c->cc.in_recovery && c->cc.dupacks > 0 && c->cc.dupacks < 3 &&
-	    ptcp_seq_ge(c->snd_nxt, c->snd_max))
-		cwnd += c->cc.dupacks * c->snd_mss;
-	wnd = c->snd_wnd < cwnd ? c->snd_wnd : cwnd;
-	uint32_t inflight = (uint32_t)(c->snd_nxt - c->snd_una);
-	uint32_t unsent = (uint32_t)(c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb) - c->snd_nxt);
-	uint32_t usable = wnd > inflight ? wnd - inflight : 0;
-	uint32_t n;
+	return ptcp_seq_lt(c->snd_nxt, end) ? (uint32_t)(end - c->snd_nxt) : 0;
+}
 
-	if (ptcp_seq_lt(c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb), c->snd_nxt))
-		unsent = 0; /* only the FIN is beyond */
+/* New bytes the peer's window still takes beyond SND.NXT. */
+static uint32_t rwnd_room(const struct ptcp_conn *c)
+{
+	ptcp_seq edge = c->snd_una + c->snd_wnd;
+
+	return ptcp_seq_gt(edge, c->snd_nxt) ? (uint32_t)(edge - c->snd_nxt) : 0;
+}
+
+/* How many new bytes may go out now within win (the congestion window's
+ * room or the PRR quota) and the peer's window, and whether to send them
+ * (sender-side silly window avoidance, RFC 9293 3.8.6.2.1, without Nagle:
+ * we act as with TCP_NODELAY, the driver writes whole pipe reads). */
+static uint32_t sendable(const struct ptcp_conn *c, uint32_t win)
+{
+	uint32_t unsent = unsent_bytes(c), usable = rwnd_room(c), n;
+
+	if (usable > win)
+		usable = win;
 	n = unsent < usable ? unsent : usable;
 	if (n == 0)
 		return 0;
-	if (n >= c->snd_mss || n == unsent || n >= c->max_snd_wnd / 2)
+	if (n >= smss(c) || n == unsent || n >= c->max_snd_wnd / 2)
 		return n;
 	return 0;
 }
 
-static int emit_pure_ack(struct ptcp_conn *c, uint8_t *buf, size_t cap)
+/* Sends record i again (whole). */
+static int retransmit(struct ptcp_conn *c, uint8_t *buf, size_t cap, uint32_t i,
+                      struct ptcp_txinfo *info, ptcp_ts now)
+{
+	const struct ptcp_txseg *r = ptcp_txq_at(&c->loss.q, i);
+	ptcp_seq seq = r->seq;
+	bool head = c->loss.head_due;
+	int rv = emit_data(c, buf, cap, seq, r->len - !!(r->flags & PTCP_TXSEG_FIN), 1, (int32_t)i,
+	                   info, now);
+
+	if (rv > 0 && !head) {
+		c->st.fast_retransmits++;
+		fast_retransmit_event(c, seq, now);
+	}
+	return rv;
+}
+
+/* RFC 8985 7.3: the PTO fired. A new segment if one may go (whatever cwnd
+ * says), else the last segment again; then the RTO, not another PTO. */
+static int send_tlp(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_txinfo *info,
+                    ptcp_ts now)
+{
+	struct ptcp_loss *l = &c->loss;
+	uint32_t n = unsent_bytes(c), room = rwnd_room(c);
+	int rv;
+
+	l->tlp_due = false;
+	if (ptcp_txq_empty(&l->q))
+		return 0;
+	if (n && room && ptcp_loss_room(l)) {
+		if (n > room)
+			n = room;
+		rv = emit_data(c, buf, cap, c->snd_nxt, n < smss(c) ? n : smss(c), 1, -1, info, now);
+		if (rv > 0)
+			ptcp_loss_tlp_sent(l, c->snd_nxt, false);
+	} else {
+		/* The highest segment the peer has not reported holding. */
+		uint32_t i = l->q.n;
+
+		while (i > 0 && ptcp_txq_at(&l->q, i - 1)->flags & PTCP_TXSEG_SACKED)
+			i--;
+		if (i == 0)
+			return 0;
+		rv = retransmit(c, buf, cap, i - 1, info, now);
+		if (rv > 0)
+			ptcp_loss_tlp_sent(l, c->snd_nxt, true);
+	}
+	arm_rtx(c, now);
+	return rv;
+}
+
+/* Data, retransmissions and the FIN, in RFC 6675 NextSeg() order: a due
+ * probe, lost segments (rule 1), new data (rule 2), other holes (rule 3);
+ * then the zero-window probe and the persist timer. Returns the segment's
+ * length or 0. */
+static int send_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned max_segs,
+                     struct ptcp_txinfo *info, ptcp_ts now)
+{
+	struct ptcp_loss *l = &c->loss;
+	bool fin_unsent = c->fin_queued && ptcp_seq_le(c->snd_nxt, c->fin_seq);
+	uint32_t unsent = unsent_bytes(c), win, n;
+	int32_t i;
+	int rv;
+
+	if (l->tlp_due && (rv = send_tlp(c, buf, cap, info, now)) != 0)
+		return rv;
+	win = ptcp_loss_window(l);
+	i = ptcp_loss_next_seg(l, unsent == 0 || rwnd_room(c) == 0);
+	if (i >= 0) {
+		const struct ptcp_txseg *r = ptcp_txq_at(&l->q, (uint32_t)i);
+
+		/* RFC 6298 (5.4) resends the first segment whatever the window
+		 * says; otherwise a whole segment must fit (RFC 6675 (C.5)). */
+		if (l->head_due || win >= r->len) {
+			rv = retransmit(c, buf, cap, (uint32_t)i, info, now);
+			if (rv > 0)
+				ptcp_loss_schedule_tlp(l, now, c->rtt.srtt, c->rtx_at);
+			return rv;
+		}
+		ptcp_loss_note_limited(l, true);
+		return 0;
+	}
+	if (c->probe_due) {
+		/* The persist timer fired. With a zero window: a probe of
+		 * one new byte (RFC 9293 3.8.6.1). With a small one: the
+		 * sender SWS override timeout, send what fits (3.8.6.2.1). */
+		uint32_t usable = c->snd_wnd < l->cc.cwnd ? c->snd_wnd : l->cc.cwnd;
+
+		c->probe_due = false;
+		if (unsent && c->snd_nxt == c->snd_una) {
+			if (usable == 0)
+				return send_probe(c, buf, cap, now);
+			return emit_data(c, buf, cap, c->snd_nxt, usable, 1, -1, info, now);
+		}
+	}
+	n = ptcp_loss_room(l) ? sendable(c, win) : 0;
+	if (n > 0) {
+		if (max_segs > ptcp_loss_room(l))
+			max_segs = ptcp_loss_room(l);
+		rv = emit_data(c, buf, cap, c->snd_nxt, n, max_segs, -1, info, now);
+		if (rv > 0)
+			ptcp_loss_schedule_tlp(l, now, c->rtt.srtt, c->rtx_at);
+		return rv;
+	}
+	/* Was it cwnd (or PRR) that held data back, or the peer's window and
+	 * the application? Only the first says anything about cwnd (RFC 7661). */
+	ptcp_loss_note_limited(l, unsent > 0 && rwnd_room(c) > win);
+	if (fin_unsent && c->snd_nxt == c->fin_seq && unsent == 0 && ptcp_loss_room(l)) {
+		rv = emit_data(c, buf, cap, c->snd_nxt, 0, 1, -1, info, now);
+		if (rv > 0)
+			ptcp_loss_schedule_tlp(l, now, c->rtt.srtt, c->rtx_at);
+		return rv;
+	}
+	/* Data waits on a closed (or silly small) window with nothing in
+	 * flight to bring an ACK (a probe byte is not in flight): the
+	 * persist timer will probe. */
+	if (unsent && ptcp_txq_empty(&l->q) && c->persist_at == PTCP_TS_NEVER) {
+		uint64_t t = c->rtt.rto;
+		unsigned k;
+
+		for (k = 0; k < c->persist_backoff && t < c->cfg.rto_max; k++)
+			t *= 2;
+		c->persist_at = ptcp_ts_add(now, t < c->cfg.rto_max ? t : c->cfg.rto_max);
+	}
+	return 0;
+}
+
+static int emit_pure_ack(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_ts now)
 {
 	struct ptcp_segment seg;
 
-	/* SND.MAX, not SND.NXT: while we go back to retransmit, the peer may
-	 * already hold everything up to SND.MAX, and would find an ACK stamped
-	 * with the rewound SND.NXT unacceptable and never read its ACK field;
-	 * if both ends rewind at once they deadlock (seen in the simulation). */
-	seg_init(c, &seg, PTCP_TH_ACK, c->snd_max);
+	/* SND.MAX, not SND.NXT: the peer may hold a zero-window probe byte
+	 * beyond SND.NXT, and would find an ACK stamped with SND.NXT
+	 * unacceptable and never read its ACK field (when the sender went back
+	 * to SND.UNA after a timeout, both ends could deadlock so: seen in the
+	 * simulation). */
+	seg_init(c, &seg, PTCP_TH_ACK, c->snd_max, now);
 	fill_sack(c, &seg);
 	return finish(c, &seg, buf, cap);
 }
@@ -1401,7 +1881,7 @@ int ptcp_conn_output(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_
 int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned max_segs,
                          struct ptcp_txinfo *info, ptcp_ts now)
 {
-	uint32_t n;
+	int rv;
 
 	if (!c || !buf || max_segs == 0)
 		return PTCP_ERR_INVAL;
@@ -1410,87 +1890,28 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 	if (info) {
 		info->ttl = 0;
 		info->gso_size = 0;
+		info->dst = NULL;
 	}
 
-	if (c->n_ctl > 0)
-		return emit_ctl(c, buf, cap);
+	if (c->n_ctl > 0 && (rv = emit_ctl(c, buf, cap, info, now)) != 0)
+		return rv;
 	if (c->state == PTCP_CLOSED || c->state == PTCP_LISTEN)
 		return 0;
 	if (c->syn_due && (c->state == PTCP_SYN_SENT || c->state == PTCP_SYN_RECEIVED))
 		return emit_syn(c, buf, cap, info, now);
 
-	if (can_send_data(c->state)) {
-		bool fin_unsent = c->fin_queued && ptcp_seq_le(c->snd_nxt, c->fin_seq);
-
-		if (c->rtx_one) {
-			/* Fast retransmit or RTO: the segment at SND.UNA, even if
-			 * the window has shrunk below it. */
-			uint32_t len = (uint32_t)(c->snd_max - c->snd_una);
-
-			c->rtx_one = false;
-			if (c->fin_queued && ptcp_seq_gt(c->snd_max, c->fin_seq))
-				len--; /* the FIN is not payload */
-			if (len > c->snd_mss)
-				len = c->snd_mss;
-			if (len > ptcp_scoreboard_gap(&c->sacked, c->snd_una))
-				len = ptcp_scoreboard_gap(&c->sacked, c->snd_una);
-			if (len > 0 || fin_sent(c)) {
-				int rv = emit_data(c, buf, cap, c->snd_una, len, 1, info, now);
-
-				if (rv > 0 && ptcp_seq_lt(c->high_rxt, c->snd_una + len))
-					c->high_rxt = c->snd_una + len;
-				return rv;
-			}
-		}
-		if (c->hole_due) {
-			int rv = retransmit_hole(c, buf, cap, info, now);
-
-			if (rv != 0)
-				return rv;
-		}
-		if (c->probe_due) {
-			/* The persist timer fired. With a zero window: a probe of
-			 * one new byte (RFC 9293 3.8.6.1). With a small one: the
-			 * sender SWS override timeout, send what fits (3.8.6.2.1). */
-			uint32_t usable = c->snd_wnd < c->cc.cwnd ? c->snd_wnd : c->cc.cwnd;
-
-			c->probe_due = false;
-			if (ptcp_seq_lt(c->snd_nxt, c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb)))
-				return emit_data(c, buf, cap, c->snd_nxt, usable ? usable : 1, 1, info,
-				                 now);
-		}
-		/* Going back after a timeout: skip what the peer holds. */
-		if (ptcp_seq_lt(c->snd_nxt, c->snd_max))
-			c->snd_nxt = ptcp_scoreboard_skip(&c->sacked, c->snd_nxt);
-		n = sendable(c);
-		if (n > 0)
-			return emit_data(c, buf, cap, c->snd_nxt, n,
-			                 ptcp_seq_lt(c->snd_nxt, c->snd_max) ? 1 : max_segs, info, now);
-		if (fin_unsent && c->snd_nxt == c->fin_seq)
-			return emit_data(c, buf, cap, c->snd_nxt, 0, 1, info, now);
-		/* Data waits on a closed (or silly small) window with nothing in
-		 * flight to bring an ACK: the persist timer will probe. */
-		if (c->snd_nxt == c->snd_max && c->snd_una == c->snd_max &&
-		    ptcp_seq_lt(c->snd_nxt, c->sb_seq + (uint32_t)ptcp_sendbuf_len(&c->sb)) &&
-		    c->persist_at == PTCP_TS_NEVER) {
-			uint64_t t = c->rtt.rto;
-			unsigned i;
-
-			for (i = 0; i < c->persist_backoff && t < c->cfg.rto_max; i++)
-				t *= 2;
-			c->persist_at = ptcp_ts_add(now, t < c->cfg.rto_max ? t : c->cfg.rto_max);
-		}
-	}
+	if (can_send_data(c->state) && (rv = send_data(c, buf, cap, max_segs, info, now)) != 0)
+		return rv;
 	if (c->keepalive_due) {
 		struct ptcp_segment seg;
 
 		/* <SEQ=SND.MAX-1>: an old byte the peer must acknowledge. */
 		c->keepalive_due = false;
-		seg_init(c, &seg, PTCP_TH_ACK, c->snd_max - 1);
+		seg_init(c, &seg, PTCP_TH_ACK, c->snd_max - 1, now);
 		return finish(c, &seg, buf, cap);
 	}
 	if (c->ack_now)
-		return emit_pure_ack(c, buf, cap);
+		return emit_pure_ack(c, buf, cap, now);
 	return 0;
 }
 
@@ -1505,6 +1926,7 @@ ptcp_ts ptcp_conn_expiry(const struct ptcp_conn *c)
 	t = ptcp_ts_min(c->rtx_at, c->persist_at);
 	t = ptcp_ts_min(t, c->delack_at);
 	t = ptcp_ts_min(t, c->keepalive_at);
+	t = ptcp_ts_min(t, ptcp_loss_expiry(&c->loss));
 	return ptcp_ts_min(t, c->timewait_at);
 }
 
@@ -1515,7 +1937,7 @@ static void on_rtx_timeout(struct ptcp_conn *c, ptcp_ts now)
 	unsigned limit = handshake ? c->cfg.syn_retries : c->cfg.data_retries;
 
 	c->rtx_at = PTCP_TS_NEVER;
-	if (c->snd_una == c->snd_max && !handshake)
+	if (ptcp_txq_empty(&c->loss.q) && !handshake)
 		return;
 	if (c->rto_count >= limit) {
 		int err = PTCP_ERR_TIMEOUT;
@@ -1540,18 +1962,10 @@ static void on_rtx_timeout(struct ptcp_conn *c, ptcp_ts now)
 		return;
 	}
 	/* RFC 6298 (5.4)-(5.6) and RFC 5681 (4): retransmit the earliest
-	 * segment, back off, collapse the window; then resend from SND.UNA. */
-	ptcp_cc_on_rto(&c->cc, flight_size(c), c->snd_max, c->rto_count == 1);
+	 * segment, back off, collapse the window; the losses RFC 8985 6.3
+	 * marks are then resent in slow start. */
+	ptcp_loss_on_rto(&c->loss, now, c->rto_count, c->snd_max, c->rtt.srtt);
 	ptcp_rtt_backoff(&c->rtt);
-	c->snd_nxt = c->snd_una;
-	c->high_rxt = c->snd_una;
-	c->hole_due = false;
-	c->rtx_one = true;
-	/* The go-back skips what the peer SACKed. A second timeout in a row
-	 * may mean the peer dropped what it had SACKed (RFC 2018 section 8):
-	 * then resend everything. */
-	if (c->rto_count >= 2)
-		ptcp_scoreboard_clear(&c->sacked);
 	arm_rtx(c, now);
 }
 
@@ -1568,7 +1982,22 @@ int ptcp_conn_handle_expiry(struct ptcp_conn *c, ptcp_ts now)
 		on_rtx_timeout(c, now);
 	if (c->state == PTCP_CLOSED)
 		return 0;
+	if (ptcp_loss_expiry(&c->loss) <= now) {
+		ptcp_seq first;
+
+		/* RACK's reordering timer found a loss, or the PTO fired; what
+		 * that sends reports itself (PTCP_EV_FAST_RETRANSMIT). */
+		(void)ptcp_loss_on_timer(&c->loss, now, c->rtt.srtt, c->snd_max, c->rtx_at, &first);
+	}
 	if (c->persist_at <= now) {
+		/* A peer that stopped answering our probes altogether is gone
+		 * (RFC 1122 4.2.2.17 only asks to probe while it answers): the
+		 * same limit as for unanswered retransmissions. */
+		if (c->persist_unanswered >= c->cfg.data_retries) {
+			close_with(c, PTCP_ERR_TIMEOUT, now);
+			return 0;
+		}
+		c->persist_unanswered++;
 		c->persist_at = PTCP_TS_NEVER;
 		c->probe_due = true;
 		c->persist_backoff++;
@@ -1607,6 +2036,8 @@ ptcp_ssize ptcp_conn_send(struct ptcp_conn *c, const void *data, size_t len, ptc
 		return PTCP_ERR_STATE;
 	if (c->fin_queued)
 		return PTCP_ERR_CLOSED;
+	if (len > ptcp_sendbuf_space(&c->sb))
+		grow_sndbuf(c);
 	return (ptcp_ssize)ptcp_sendbuf_write(&c->sb, data, len);
 }
 
@@ -1616,12 +2047,12 @@ ptcp_ssize ptcp_conn_recv(struct ptcp_conn *c, void *buf, size_t cap, ptcp_ts no
 	size_t n;
 	uint32_t step;
 
-	(void)now;
 	if (!c || (!buf && cap))
 		return PTCP_ERR_INVAL;
 	n = ptcp_rcvbuf_read(&c->rb, buf, cap);
 	if (n == 0 || c->rfin || !synchronized(c->state))
 		return (ptcp_ssize)n;
+	autotune_rcvbuf(c, n, now);
 	/* Reading opened the window. Tell the peer once the right edge can
 	 * move by what advertised_window() lets it move (RFC 9293 3.8.6.2.2):
 	 * after a zero window as soon as that is possible, otherwise when it
@@ -1631,8 +2062,8 @@ ptcp_ssize ptcp_conn_recv(struct ptcp_conn *c, void *buf, size_t cap, ptcp_ts no
 	before = c->rcv_adv;
 	step = before == c->rcv_nxt ? 1u : 2u;
 	step *= c->cfg.mss;
-	if (step > c->cfg.rcvbuf / 2)
-		step = c->cfg.rcvbuf / 2;
+	if (step > c->rb.cap / 2)
+		step = (uint32_t)(c->rb.cap / 2);
 	if (ptcp_seq_ge(c->rcv_nxt + (uint32_t)ptcp_rcvbuf_window(&c->rb), before + step))
 		c->ack_now = true;
 	return (ptcp_ssize)n;
@@ -1732,10 +2163,17 @@ void ptcp_conn_stats(const struct ptcp_conn *c, struct ptcp_stats *st)
 	st->srtt = c->rtt.srtt;
 	st->rttvar = c->rtt.rttvar;
 	st->rto = c->rtt.rto;
-	st->cwnd = c->cc.cwnd;
-	st->ssthresh = c->cc.ssthresh;
+	st->cwnd = c->loss.cc.cwnd;
+	st->ssthresh = c->loss.cc.ssthresh;
+	st->recoveries = c->loss.recoveries;
+	st->loss_probes = c->loss.tlp_probes;
+	st->undos = c->loss.undos;
+	st->dsacks = c->loss.dsacks;
+	st->pipe = ptcp_txq_pipe(&c->loss.q);
 	st->snd_wnd = c->snd_wnd;
 	st->rcv_wnd = (uint32_t)ptcp_rcvbuf_window(&c->rb);
+	st->sndbuf = (uint32_t)c->sb.cap;
+	st->rcvbuf = (uint32_t)c->rb.cap;
 	st->snd_mss = c->snd_mss;
 }
 

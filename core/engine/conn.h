@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "cc.h"
 #include "segment.h"
 #include "seq.h"
 #include "tstamp.h"
@@ -64,6 +65,10 @@ enum ptcp_drop {
 	PTCP_DROP_RST_PUNCHING,    /* RST in SYN-SENT while punching, ignored */
 	PTCP_DROP_OLD_ACK,         /* ACK older than SND.UNA - MAX.SND.WND (RFC 5961 5.2) */
 	PTCP_DROP_NO_SPACE,        /* data beyond what the receive buffer holds */
+	PTCP_DROP_PAWS,            /* timestamp older than TS.Recent: an old
+	                              duplicate (RFC 7323 5.3, answered with ACK) */
+	PTCP_DROP_NO_TIMESTAMP,    /* no timestamp option once both sides agreed
+	                              to send one (RFC 7323 3.2) */
 	PTCP_DROP__COUNT
 };
 
@@ -120,15 +125,25 @@ struct ptcp_config {
 	ptcp_event_fn *on_event;     /* optional */
 	void *user;                  /* passed to on_event */
 
-	uint32_t sndbuf;             /* send buffer, bytes (default 256 KiB) */
-	uint32_t rcvbuf;             /* receive buffer, bytes (default 256 KiB);
-	                                the window scale is derived from it */
+	uint32_t sndbuf;             /* largest send buffer, bytes (default 4
+	                                MiB); it starts at 128 KiB (or this,
+	                                if smaller) and grows to twice cwnd */
+	uint32_t rcvbuf;             /* largest receive buffer, bytes (default
+	                                4 MiB); it starts at 128 KiB and grows
+	                                with what the application reads per
+	                                round trip (auto-tuning); the window
+	                                scale is derived from this bound */
 	uint16_t mss;                /* MSS we advertise and our largest
 	                                segment, bytes (default 1460) */
 	bool sack;                   /* advertise SACK-permitted and send SACK
 	                                blocks for out-of-order data (default on
 	                                via ptcp_config_default) */
 	bool window_scale;           /* offer window scaling (default on) */
+	bool timestamps;             /* offer RFC 7323 timestamps: RTT on every
+	                                ACK, PAWS (default on) */
+	enum ptcp_cc_algo cc;        /* congestion control: PTCP_CC_CUBIC (RFC
+	                                9438 with HyStart++, the default) or
+	                                PTCP_CC_NEWRENO (RFC 5681) */
 
 	uint64_t rto_initial;        /* ns, RFC 6298 (2.1): 1 s */
 	uint64_t rto_min;            /* ns: 200 ms (as Linux; RFC 6298 says 1 s) */
@@ -176,28 +191,56 @@ struct ptcp_stats {
 	uint64_t bytes_out;         /* payload bytes sent, retransmissions included */
 	uint64_t retransmits;       /* segments retransmitted (any cause) */
 	uint64_t rto_count;         /* retransmission timeouts */
-	uint64_t fast_retransmits;  /* fast retransmits and partial-ack retransmits */
+	uint64_t fast_retransmits;  /* retransmissions of loss recovery and loss
+	                               probes (not those after a timeout) */
+	uint64_t recoveries;        /* fast recoveries entered */
+	uint64_t loss_probes;       /* tail loss probes sent (RFC 8985 7) */
+	uint64_t undos;             /* congestion reductions undone as spurious
+	                               (RFC 3522 timestamps, RFC 3708 D-SACK) */
+	uint64_t dsacks;            /* D-SACK blocks received (RFC 2883) */
 	uint64_t challenge_acks;    /* challenge ACKs sent */
 	uint64_t dup_acks;          /* duplicate ACKs received */
+	uint64_t window_probes;     /* zero-window probes sent (RFC 9293 3.8.6.1) */
 	uint64_t drops[PTCP_DROP__COUNT];
+	uint64_t rtt_samples;       /* RTT measurements taken */
 	uint64_t srtt;              /* ns, 0 before the first sample */
 	uint64_t rttvar;            /* ns */
 	uint64_t rto;               /* ns */
 	uint32_t cwnd;              /* bytes */
 	uint32_t ssthresh;          /* bytes */
+	uint32_t pipe;              /* bytes in flight as RFC 6675 estimates them */
 	uint32_t snd_wnd;           /* peer's window, bytes, scaled */
 	uint32_t rcv_wnd;           /* window we offer, bytes */
+	uint32_t sndbuf;            /* bytes the send buffer holds now (auto-tuned
+	                               up to cfg.sndbuf) */
+	uint32_t rcvbuf;            /* the same for the receive buffer */
 	uint16_t snd_mss;           /* bytes */
 	uint64_t established_at;    /* ns, time ESTABLISHED was reached, 0 if never */
 };
 
-/* Transmission hints for one output segment. */
+/* What a driver can do with an output segment beyond sending it to
+ * ptcp_conn_remote(): it sets these in struct ptcp_txinfo.caps before the
+ * output call. */
+enum {
+	/* Send a segment to info.dst when that is set. Without it, replies
+	 * that a LISTEN with no remote addresses to the sender of a segment
+	 * (the RST for an ACK, RFC 9293 3.10.7.2) are discarded unsent. */
+	PTCP_TXCAP_DST = 1 << 0,
+};
+
+/* Transmission hints for one output segment. caps is read by the output
+ * call; every other field is written by it. */
 struct ptcp_txinfo {
+	unsigned caps;     /* in: PTCP_TXCAP_* the caller handles */
 	uint8_t ttl;       /* IP TTL to use, 0 = the driver's default */
 	uint16_t gso_size; /* 0 for one segment; else a super-segment from
 	                      ptcp_conn_output_gso() whose payload is cut into
 	                      pieces of this many bytes (the last may be
 	                      shorter), each with a copy of the header */
+	const struct ptcp_endpoint *dst; /* NULL: the segment is for
+	                      ptcp_conn_remote(); else for this endpoint
+	                      (only with PTCP_TXCAP_DST; valid until the
+	                      next call on the connection) */
 };
 
 /* Allocates a connection in CLOSED. local is our endpoint; remote is the

@@ -118,6 +118,40 @@ size_t ptcp_rcvbuf_insert(struct ptcp_rcvbuf *rb, size_t off, const uint8_t *dat
 	return hi;
 }
 
+bool ptcp_rcvbuf_held(const struct ptcp_rcvbuf *rb, size_t off, size_t n, uint32_t *dup_off,
+                      uint32_t *dup_len, unsigned *isl)
+{
+	uint64_t s = off, e = (uint64_t)off + n;
+	bool found = false;
+	unsigned i;
+
+	for (i = 0; i < rb->n_ranges; i++) {
+		uint64_t ro = rb->ranges[i].off, re = ro + rb->ranges[i].len;
+		uint64_t lo = ro > s ? ro : s, hi = re < e ? re : e;
+
+		if (lo >= hi || (found && lo >= *dup_off))
+			continue;
+		found = true;
+		*dup_off = (uint32_t)lo;
+		*dup_len = (uint32_t)(hi - lo);
+		*isl = i;
+	}
+	return found;
+}
+
+void ptcp_rcvbuf_move(struct ptcp_rcvbuf *rb, uint8_t *mem, size_t cap)
+{
+	size_t first = rb->cap - rb->head;
+
+	/* The whole old ring in order from head: readable bytes first, then
+	 * the window with whatever islands it holds. */
+	memcpy(mem, rb->mem + rb->head, first);
+	memcpy(mem + first, rb->mem, rb->head);
+	rb->mem = mem;
+	rb->cap = cap;
+	rb->head = 0;
+}
+
 size_t ptcp_rcvbuf_read(struct ptcp_rcvbuf *rb, void *out, size_t n)
 {
 	uint8_t *dst = out;

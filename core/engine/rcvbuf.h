@@ -6,6 +6,7 @@
 #ifndef PTCP_RCVBUF_H
 #define PTCP_RCVBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,19 @@ static inline size_t ptcp_rcvbuf_window(const struct ptcp_rcvbuf *rb) { return r
  * in-order (RCV.NXT advances by that much); remaining islands are
  * re-based so their offsets stay relative to the new RCV.NXT. */
 size_t ptcp_rcvbuf_insert(struct ptcp_rcvbuf *rb, size_t off, const uint8_t *data, size_t n);
+
+/* Finds the first bytes of [off, off + n) (relative to RCV.NXT) that an
+ * out-of-order island already holds: a duplicate arrival, for D-SACK
+ * (RFC 2883). Returns true and sets *dup_off, *dup_len to the lowest such
+ * overlap and *isl to the index of the island holding it, or returns
+ * false when none of the bytes is held. */
+bool ptcp_rcvbuf_held(const struct ptcp_rcvbuf *rb, size_t off, size_t n, uint32_t *dup_off,
+                      uint32_t *dup_len, unsigned *isl);
+
+/* Moves the buffer to mem, cap bytes (cap >= rb->cap): in-order bytes and
+ * islands keep their offsets, and the window grows by the difference. The
+ * caller frees the old memory. */
+void ptcp_rcvbuf_move(struct ptcp_rcvbuf *rb, uint8_t *mem, size_t cap);
 
 /* Copies up to n in-order bytes into out and frees their space; returns
  * the count. */

@@ -60,6 +60,16 @@ size_t ptcp_sendbuf_peek(const struct ptcp_sendbuf *sb, size_t off, void *out, s
 	return n;
 }
 
+void ptcp_sendbuf_move(struct ptcp_sendbuf *sb, uint8_t *mem, size_t cap)
+{
+	size_t n = ptcp_sendbuf_peek(sb, 0, mem, sb->len < cap ? sb->len : cap);
+
+	sb->mem = mem;
+	sb->cap = cap;
+	sb->head = 0;
+	sb->len = n;
+}
+
 void ptcp_sendbuf_consume(struct ptcp_sendbuf *sb, size_t n)
 {
 	/* The contract says n <= len; clamping keeps a buggy caller from

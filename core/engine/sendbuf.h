@@ -23,6 +23,10 @@ size_t ptcp_sendbuf_write(struct ptcp_sendbuf *sb, const void *data, size_t n);
  * byte into out; returns the count copied (less than n at the end). */
 size_t ptcp_sendbuf_peek(const struct ptcp_sendbuf *sb, size_t off, void *out, size_t n);
 
+/* Moves the contents to mem (cap bytes, cap >= the bytes held), which the
+ * buffer uses from now on; the caller frees the old memory. */
+void ptcp_sendbuf_move(struct ptcp_sendbuf *sb, uint8_t *mem, size_t cap);
+
 /* Drops n acknowledged bytes from the front (n <= len). */
 void ptcp_sendbuf_consume(struct ptcp_sendbuf *sb, size_t n);
 

@@ -64,8 +64,8 @@ void ptcp_settings_default(ptcp_settings *s)
 	s->punch_window = 10 * PTCP_NS_PER_S;
 	s->first_syn_ttl = 2;
 	s->connect_wait = 30 * PTCP_NS_PER_S;
-	s->sndbuf = 256 * 1024;
-	s->rcvbuf = 256 * 1024;
+	s->sndbuf = 4 * 1024 * 1024;
+	s->rcvbuf = 4 * 1024 * 1024;
 	s->keepalive_idle = 25 * PTCP_NS_PER_S;
 	s->keepalive_interval = 6 * PTCP_NS_PER_S;
 	s->keepalive_count = 5;
@@ -611,8 +611,10 @@ static int open_stack(struct ptcp_node *n)
 	sc.conn.rcvbuf = n->s.rcvbuf;
 	ptcp_random_bytes(sc.hash_key, sizeof(sc.hash_key));
 	ptcp_random_bytes(sc.isn_secret, sizeof(sc.isn_secret));
-	/* Peers at once, and room for as many again in TIME-WAIT. */
+	/* Peers at once, and room for as many again in TIME-WAIT; each
+	 * connection's buffers may grow to their bounds (auto-tuning). */
 	sc.max_conns = n->s.max_peers * 2 + 8;
+	sc.max_conn_mem = (uint64_t)n->s.sndbuf + n->s.rcvbuf + 64 * 1024;
 	/* With a rendezvous server the kernel's own connection to it shares
 	 * our port, and unknown flows (scans, stale punching) get silence. */
 	sc.reset_unmatched = n->s.rendezvous == NULL;

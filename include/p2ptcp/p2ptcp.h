@@ -196,7 +196,8 @@ typedef struct ptcp_settings {
 	 * is registered but busy or between sessions (default 30 s). */
 	uint64_t connect_wait;
 
-	/* TCP: buffers in bytes (default 256 KiB each), keepalive (default
+	/* TCP: buffers in bytes, bounds (default 4 MiB each: they start at
+	 * 128 KiB and grow with the path's bandwidth-delay product), keepalive (default
 	 * 25 s idle, then 5 probes 6 s apart: an idle session keeps NAT
 	 * mappings open and a vanished peer is noticed within a minute),
 	 * and the user timeout: data unacknowledged this long ends the

@@ -21,6 +21,17 @@
 # Environment: BENCH_MB (default 1024), BENCH_LIMIT seconds per run (180),
 # BENCH_ROWS (space-separated row names, default all), BUILD. Rows named
 # *-ekg* run the p2ptcp sender with --gso (segmentation offload).
+# BENCH_KERNEL_CC sets the kernel sender's congestion control (kpeer --cc;
+# default the system's, bbr on the development VM, which does not slow
+# down for random loss: BENCH_KERNEL_CC=reno compares the loss rows with a
+# loss-based kernel sender like the engine's).
+#
+# Loss rows, all through both NATs (A -> B): 2nat-{k,ek,ke,e}-l{1,5} with
+# 1% or 5% random loss on NAT A both ways (kernel -> kernel, p2ptcp ->
+# kernel, kernel -> p2ptcp, p2ptcp -> p2ptcp), and the same with -d20 for a
+# 20 ms round trip (10 ms each way on the internet router,
+# tests/tools/nfqdelay). They move BENCH_LOSS_MB (64) MiB, BENCH_DELAY_MB
+# (16) MiB with the delay.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/netns/lab.sh
@@ -29,7 +40,15 @@ BENCH_MB=${BENCH_MB:-1024}
 N=$((BENCH_MB * MiB))
 LIMIT=${BENCH_LIMIT:-180}
 TIME=/usr/bin/time
-ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ke nat-k nat-ek 2nat-k 2nat-e rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso"}
+LOSS_ROWS=""
+for d in "" -d20; do
+	for l in 1 5; do
+		for w in k ek ke e; do
+			LOSS_ROWS="$LOSS_ROWS 2nat-$w-l$l$d"
+		done
+	done
+done
+ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ke nat-k nat-ek 2nat-k 2nat-e rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso$LOSS_ROWS"}
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
@@ -84,6 +103,14 @@ run() {
 		2nat) lab_two_nat drop || exit 1; sns=$LAB_A; rns=$LAB_B; target=$LAB_B_PUB
 			sim=1; rport=40002 ;;
 		esac
+		# loss rows: random loss both ways on NAT A, and a real round trip
+		if [ -n "${BENCH_LOSS:-}" ]; then
+			lab_loss "$LAB_NA" lan0 "$BENCH_LOSS"
+			lab_loss "$LAB_NA" wan0 "$BENCH_LOSS"
+		fi
+		if [ "${BENCH_DELAY:-0}" -gt 0 ]; then
+			lab_delay "$LAB_INET" "$BENCH_DELAY" || exit 1
+		fi
 		# the first packets of the connection, for SYN -> ESTABLISHED
 		ip netns exec "$sns" tcpdump -i eth0 -n -U --immediate-mode -s 96 -Z root -c 12 \
 			-w "$d/hs.pcap" tcp >/dev/null 2>"$d/hs.log" </dev/null &
@@ -119,13 +146,15 @@ run() {
 				{
 					"$KPEER" gen "$N" | ip netns exec "$sns" "$TIME" -o "$d/s.time" -f '%e %U %S %M' \
 						"$KPEER" simopen --bind "$LAB_A_IP:$sport" "$target:$rport" --send-stdin \
-						--stats --timeout "$LIMIT" >"$d/s.out" 2>"$d/s.err"
+						--stats --timeout "$LIMIT" ${BENCH_KERNEL_CC:+--cc "$BENCH_KERNEL_CC"} \
+						>"$d/s.out" 2>"$d/s.err"
 				} &
 			else
 				{
 					"$KPEER" gen "$N" | ip netns exec "$sns" "$TIME" -o "$d/s.time" -f '%e %U %S %M' \
 						"$KPEER" connect "$target:$rport" --retry --send-stdin --stats \
-						--timeout "$LIMIT" >"$d/s.out" 2>"$d/s.err"
+						--timeout "$LIMIT" ${BENCH_KERNEL_CC:+--cc "$BENCH_KERNEL_CC"} \
+						>"$d/s.out" 2>"$d/s.err"
 				} &
 			fi
 		else
@@ -199,7 +228,7 @@ cpu_gib() { # ROW snd|rcv
 	local u s
 	u=$(awk -v k="$2" '$1 == k { print $3 }' "$RES/$1")
 	s=$(awk -v k="$2" '$1 == k { print $4 }' "$RES/$1")
-	awk -v u="$u" -v s="$s" -v n="$N" 'BEGIN { printf "%.2f", (u + s) / (n / 1073741824) }'
+	awk -v u="$u" -v s="$s" -v n="$(field "$1" bytes 1)" 'BEGIN { printf "%.2f", (u + s) / (n / 1073741824) }'
 }
 
 rss() { awk -v k="$2" '$1 == k { printf "%.1f", $5 / 1024 }' "$RES/$1"; }
@@ -220,6 +249,16 @@ label() {
 	link-ek-tso) echo "link* p2ptcp -> kernel" ;;
 	link-ekg-tso) echo "link* p2ptcp --gso -> kernel" ;;
 	link-ke-tso) echo "link* kernel -> p2ptcp" ;;
+	2nat-*-l*)
+		local w=${1#2nat-} l d=""
+		w=${w%%-*}
+		l=${1#*-l}; l=${l%%-*}
+		case $1 in *-d20) d=", 20 ms" ;; esac
+		case $w in
+		k) w="kernel -> kernel" ;; ek) w="p2ptcp -> kernel" ;;
+		ke) w="kernel -> p2ptcp" ;; e) w="p2ptcp -> p2ptcp" ;;
+		esac
+		echo "2nat  $w, $l% loss$d" ;;
 	esac
 }
 
@@ -240,6 +279,18 @@ for row in $ROWS; do
 	link-ek-tso) LAB_VETH_OFFLOAD=keep run "$row" link engine kernel ;;
 	link-ekg-tso) LAB_VETH_OFFLOAD=keep BENCH_ENGINE_ARGS=--gso run "$row" link engine kernel ;;
 	link-ke-tso) LAB_VETH_OFFLOAD=keep run "$row" link kernel engine ;;
+	2nat-*-l*)
+		w=${row#2nat-}; w=${w%%-*}
+		l=${row#*-l}; l=${l%%-*}
+		delay=0 mb=${BENCH_LOSS_MB:-64}
+		case $row in *-d20) delay=10 mb=${BENCH_DELAY_MB:-16} ;; esac
+		case $w in
+		k) s=kernel r=kernel ;; ek) s=engine r=kernel ;;
+		ke) s=kernel r=engine ;; e) s=engine r=engine ;;
+		*) echo "bench: unknown row '$row'" >&2; continue ;;
+		esac
+		BENCH_LOSS=$(awk -v l="$l" 'BEGIN { print l / 100 }') BENCH_DELAY=$delay \
+			N=$((mb * MiB)) run "$row" 2nat "$s" "$r" ;;
 	*) echo "bench: unknown row '$row'" >&2 ;;
 	esac
 done
@@ -278,6 +329,14 @@ ratio rdv-enc rdv-plain snd "encrypted vs plain (same path)"
 ratio link-ek-tso link-k-tso snd "link*, p2ptcp sending"
 ratio link-ekg-tso link-k-tso snd "link*, p2ptcp --gso sending"
 ratio link-ke-tso link-k-tso rcv "link*, p2ptcp receiving"
+for d in "" -d20; do
+	for l in 1 5; do
+		dl=$([ -n "$d" ] && echo ", 20 ms" || echo "")
+		ratio "2nat-ek-l$l$d" "2nat-k-l$l$d" snd "2nat $l%$dl, p2ptcp sending"
+		ratio "2nat-ke-l$l$d" "2nat-k-l$l$d" rcv "2nat $l%$dl, p2ptcp receiving"
+		ratio "2nat-e-l$l$d" "2nat-k-l$l$d" snd "2nat $l%$dl, p2ptcp both ends"
+	done
+done
 echo
 echo "SYN>EST: first SYN to the first segment after the handshake, in the sender's capture; for"
 echo "simultaneous open it includes waiting for the other side's SYN. p2ptcp's own -v figure"

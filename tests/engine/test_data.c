@@ -197,8 +197,10 @@ static void test_sending_is_segmented_by_mss_and_window(void)
 	sc_finish(s);
 }
 
-/* RFC 5681 3.1 slow start: each ACK adds min(acked, SMSS) to cwnd. */
-static void test_slow_start_grows_by_one_smss_per_ack(void)
+/* RFC 5681 3.1 slow start with RFC 3465 byte counting (L = 2 * SMSS):
+ * each ACK adds min(acked, 2 * SMSS) to cwnd, so a delayed ACK for two
+ * segments counts as the two ACKs it stands for. */
+static void test_slow_start_grows_by_acked_bytes(void)
 {
 	unsigned i;
 
@@ -207,12 +209,16 @@ static void test_slow_start_grows_by_one_smss_per_ack(void)
 	for (i = 0; i < 3; i++)
 		EXPECT(s, 0, .flags = ACK, .seq = ISS + 1 + 1460 * i, .ack = IRS + 1, .len = 1460);
 	EXPECT_NOTHING(s, 0);
-	/* One ACK for all three: cwnd 4380 + 1460, four segments more. */
+	/* One ACK for all three: cwnd 4380 + 2 * 1460, five segments more. */
 	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1 + 4380);
-	CHECK_EQ(sc_stats(s).cwnd, 5840);
-	for (i = 3; i < 7; i++)
+	CHECK_EQ(sc_stats(s).cwnd, 7300);
+	for (i = 3; i < 8; i++)
 		EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1 + 1460 * i, .ack = IRS + 1, .len = 1460);
 	EXPECT_NOTHING(s, MS(10));
+	/* One segment's ACK adds one segment. */
+	INJECT(s, MS(20), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1 + 5840);
+	CHECK_EQ(sc_stats(s).cwnd, 8760);
+	sc_discard(s);
 	sc_finish(s);
 }
 
@@ -412,6 +418,55 @@ static void test_output_into_short_buffer_fails_without_loss(void)
 	sc_finish(s);
 }
 
+/* The send buffer starts at 128 KiB and grows (through the allocator) to
+ * twice cwnd as cwnd grows, up to cfg.sndbuf, so the application can keep
+ * a window in flight and the next one queued. */
+static void test_send_buffer_grows_with_cwnd(void)
+{
+	struct ptcp_config cfg;
+	struct script *s;
+	struct ptcp_segment g;
+	uint8_t buf[SC_SEG_CAP];
+	size_t queued = 0;
+	unsigned round, allocs;
+	ptcp_seq top = ISS + 1, acked = ISS + 1;
+
+	sc_config(&cfg);
+	cfg.sndbuf = 1 << 20;
+	cfg.window_scale = true;
+	s = sc_new(&cfg);
+	s->peer_ws = 7; /* a peer window of 8 MiB */
+	if (!sc_goto(s, PTCP_ESTABLISHED)) {
+		sc_finish(s);
+		return;
+	}
+	CHECK_EQ(sc_stats(s).sndbuf, 128 * 1024);
+	allocs = (unsigned)s->alloc.allocs;
+	/* Every millisecond: the application fills the buffer, the peer
+	 * acknowledges everything sent (slow start doubles cwnd). */
+	for (round = 0; round < 10 && sc_stats(s).cwnd < (1 << 19); round++) {
+		queued += (size_t)SEND(s, MS(round), 1 << 20);
+		while (sc_pending(s) && sc_take(s, MS(round), &g, buf, NULL))
+			top = g.seq + (uint32_t)g.len;
+		/* One ACK per segment: slow start doubles cwnd per round. */
+		while (ptcp_seq_lt(acked, top)) {
+			acked += ptcp_seq_diff(top, acked) < 1460 ? (uint32_t)ptcp_seq_diff(top, acked) : 1460;
+			INJECT(s, MS(round), .flags = ACK, .seq = IRS + 1, .ack = acked);
+		}
+		/* What the ACKs released is acknowledged next round. */
+		while (sc_pending(s) && sc_take(s, MS(round), &g, buf, NULL))
+			top = g.seq + (uint32_t)g.len;
+		CHECK(sc_stats(s).sndbuf >= 2 * sc_stats(s).cwnd ||
+		      sc_stats(s).sndbuf == 1 << 20);
+	}
+	sc_discard(s);
+	CHECK_EQ(sc_stats(s).sndbuf, 1 << 20);
+	CHECK(sc_stats(s).cwnd >= (1 << 19));
+	CHECK(s->alloc.allocs > allocs); /* it grew through the allocator */
+	CHECK(queued > (1 << 20));
+	sc_finish(s); /* and everything was freed with its size */
+}
+
 int main(void)
 {
 	RUN(test_in_order_data_is_acked_and_readable);
@@ -425,9 +480,10 @@ int main(void)
 	RUN(test_small_reads_send_no_window_update);
 	RUN(test_zero_window_still_takes_acks);
 	RUN(test_sending_is_segmented_by_mss_and_window);
-	RUN(test_slow_start_grows_by_one_smss_per_ack);
+	RUN(test_slow_start_grows_by_acked_bytes);
 	RUN(test_peer_window_limits_sending);
 	RUN(test_send_buffer_backpressure);
+	RUN(test_send_buffer_grows_with_cwnd);
 	RUN(test_data_both_ways_piggybacks_acks);
 	RUN(test_data_across_the_sequence_wrap);
 	RUN(test_eof_after_fin_and_drained_data);

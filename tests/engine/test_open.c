@@ -482,12 +482,14 @@ static void test_synack_answers_offered_options(void)
 	s->peer_ws = 4;
 	s->peer_sackp = true;
 	if (sc_goto(s, PTCP_ESTABLISHED)) {
-		/* 1 MiB needs a shift of at least 5 to fit in 16 bits. */
+		/* 1 MiB needs a shift of at least 5 to fit in 16 bits (the
+		 * buffer starts at 128 KiB and may grow to 1 MiB). */
 		CHECK(s->rcv_wscale >= 5);
 		CHECK(s->rcv_wscale <= 14);
+		CHECK_EQ(sc_stats(s).rcvbuf, 128 * 1024);
 		INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, .len = 100);
 		EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 101,
-		       W(((1u << 20) - 100) >> s->rcv_wscale));
+		       W(((128u << 10) - 100) >> s->rcv_wscale));
 	}
 	sc_finish(s);
 }
@@ -636,6 +638,10 @@ static void test_conn_new_rejects_bad_config(void)
 	sc_config(&cfg);
 	cfg.alloc = talloc_iface(&a);
 	cfg.mss = 63;
+	CHECK_INT(ptcp_conn_new(&c, &cfg, &local, &remote), PTCP_ERR_INVAL);
+	sc_config(&cfg);
+	cfg.alloc = talloc_iface(&a);
+	cfg.cc = (enum ptcp_cc_algo)7;
 	CHECK_INT(ptcp_conn_new(&c, &cfg, &local, &remote), PTCP_ERR_INVAL);
 	sc_config(&cfg);
 	cfg.alloc = talloc_iface(&a);

@@ -292,8 +292,10 @@ static struct script *four_in_flight(void)
 	return s;
 }
 
-/* RFC 5681 3.2: the third duplicate ACK retransmits the missing segment,
- * ssthresh = max(FlightSize / 2, 2 * SMSS), cwnd = ssthresh + 3 * SMSS. */
+/* RFC 5681 3.2: the third duplicate ACK retransmits the missing segment
+ * and ssthresh = max(FlightSize / 2, 2 * SMSS). Instead of inflating cwnd
+ * per duplicate, PRR (RFC 6937) paces what recovery sends; here each
+ * duplicate says a segment left, but no data is left to send. */
 static void test_fast_retransmit_on_third_dupack(void)
 {
 	const struct ptcp_event *e;
@@ -315,12 +317,15 @@ static void test_fast_retransmit_on_third_dupack(void)
 	st = sc_stats(s);
 	CHECK_EQ(st.dup_acks, 3);
 	CHECK_EQ(st.fast_retransmits, 1);
+	CHECK_EQ(st.recoveries, 1);
 	CHECK_EQ(st.ssthresh, 1000);
-	CHECK_EQ(st.cwnd, 2500);
-	/* A fourth one inflates cwnd by SMSS (RFC 5681 3.2 step 4). */
+	/* A fourth one: nothing more to send, and no second retransmission. */
 	INJECT(s, MS(23), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1);
 	EXPECT_NOTHING(s, MS(23));
-	CHECK_EQ(sc_stats(s).cwnd, 3000);
+	CHECK_EQ(sc_stats(s).retransmits, 1);
+	/* The full ACK ends recovery with cwnd = ssthresh (RFC 6937). */
+	INJECT(s, MS(40), .flags = ACK, .seq = IRS + 1, .ack = ISS + 2001);
+	CHECK_EQ(sc_stats(s).cwnd, 1000);
 	sc_finish(s);
 }
 
@@ -455,6 +460,71 @@ static void test_zero_window_probes_then_window_opens(void)
 	sc_finish(s);
 }
 
+/* Probes that go unanswered (lost, or the peer silent) are not losses
+ * (RFC 9293 3.8.6.1, RFC 5681 3.1): the persist timer backs off on its own
+ * schedule, cwnd and the RTO stay as they were, and the connection is not
+ * timed out before data_retries of them went unanswered in a row. When the
+ * window opens, the data goes at once: the window update draws the first
+ * window of data in the same instant. */
+static void test_unanswered_probes_are_not_losses(void)
+{
+	static const unsigned at[] = { 1, 3, 7, 15 };
+	struct ptcp_stats st0, st;
+	struct ptcp_config cfg;
+	unsigned i;
+
+	sc_config(&cfg);
+	cfg.data_retries = 4;
+	START(s, &cfg, PTCP_ESTABLISHED);
+	INJECT(s, 0, .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(0));
+	st0 = sc_stats(s);
+	CHECK_INT(SEND(s, 0, 10000), 10000);
+	for (i = 0; i < 4; i++) {
+		EXPECT_NOTHING(s, SEC(at[i]) - 1);
+		CHECK_INT(take_probe(s, SEC(at[i]), ISS + 1), 1);
+	}
+	st = sc_stats(s);
+	CHECK_EQ(st.rto_count, 0);
+	CHECK_EQ(st.window_probes, 4);
+	CHECK_EQ(st.cwnd, st0.cwnd);
+	CHECK_EQ(st.rto, st0.rto);
+	EXPECT_STATE(s, PTCP_ESTABLISHED);
+	/* The window opens 0.5 s after the last probe (which the peer did
+	 * not take): the initial window of 3 segments leaves at once, the
+	 * probe byte first again. */
+	INJECT(s, MS(15500), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(8000));
+	EXPECT(s, MS(15500), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 1460);
+	EXPECT(s, MS(15500), .flags = ACK, .seq = ISS + 1461, .ack = IRS + 1, .len = 1460);
+	EXPECT(s, MS(15500), .flags = ACK, .seq = ISS + 2921, .ack = IRS + 1, .len = 1460);
+	EXPECT_NOTHING(s, MS(15600));
+	INJECT(s, MS(15600), .flags = ACK, .seq = IRS + 1, .ack = ISS + 4381, W(8000));
+	EXPECT(s, MS(15600), .flags = ACK, .seq = ISS + 4381, .ack = IRS + 1, .len = 1460);
+	sc_discard(s);
+	st = sc_stats(s);
+	CHECK_EQ(st.rto_count, 0);
+	CHECK_EQ(st.retransmits, 0);
+	sc_finish(s);
+}
+
+/* A probe the peer takes (its buffer had room) is acknowledged like data;
+ * with the window still closed the next probe comes one RTO later, not
+ * backed off, since the peer made progress. */
+static void test_probe_byte_taken_by_the_peer(void)
+{
+	START(s, NULL, PTCP_ESTABLISHED);
+	INJECT(s, 0, .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(0));
+	SEND(s, 0, 100);
+	CHECK_INT(take_probe(s, SEC(1), ISS + 1), 1);
+	CHECK_INT(take_probe(s, SEC(3), ISS + 1), 1);
+	INJECT(s, MS(3100), .flags = ACK, .seq = IRS + 1, .ack = ISS + 2, W(0));
+	EXPECT_NOTHING(s, MS(4100) - 1);
+	CHECK_INT(take_probe(s, MS(4100), ISS + 2), 1);
+	INJECT(s, MS(4200), .flags = ACK, .seq = IRS + 1, .ack = ISS + 2, W(1000));
+	EXPECT(s, MS(4200), .flags = ACK, .seq = ISS + 2, .ack = IRS + 1, .len = 99);
+	CHECK_EQ(sc_stats(s).rto_count, 0);
+	sc_finish(s);
+}
+
 /* RFC 9293 3.8.6.2.1, sender-side silly window avoidance: with a usable
  * window below one MSS and more data queued than fits, nothing goes out
  * at once; at the override timeout (0.1 to 1 s) the data that fits is
@@ -476,6 +546,34 @@ static void test_small_window_is_filled_after_override_timeout(void)
 		CHECK_EQ(g.len, 800);
 	}
 	sc_discard(s);
+	sc_finish(s);
+}
+
+/* A peer that answers none of data_retries probes in a row is gone: the
+ * next persist expiry ends the connection with a timeout, as unanswered
+ * retransmissions would (without this a silent peer behind a closed window
+ * held the connection for ever). */
+static void test_silent_peer_behind_zero_window_times_out(void)
+{
+	static const unsigned at[] = { 1, 3, 7 };
+	struct ptcp_config cfg;
+	unsigned i;
+
+	sc_config(&cfg);
+	cfg.data_retries = 3;
+	START(s, &cfg, PTCP_ESTABLISHED);
+	INJECT(s, 0, .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(0));
+	SEND(s, 0, 100);
+	for (i = 0; i < 3; i++) {
+		EXPECT_NOTHING(s, SEC(at[i]) - 1);
+		CHECK_INT(take_probe(s, SEC(at[i]), ISS + 1), 1);
+	}
+	EXPECT_NOTHING(s, SEC(15) - 1);
+	EXPECT_STATE(s, PTCP_ESTABLISHED);
+	ADVANCE(s, SEC(15));
+	EXPECT_OPTIONAL(s, SEC(15), .flags = RST, .seq = ISS + 1);
+	EXPECT_NOTHING(s, SEC(15));
+	EXPECT_CLOSED(s, PTCP_ERR_TIMEOUT);
 	sc_finish(s);
 }
 
@@ -525,11 +623,11 @@ static void test_window_scale_in_both_directions(void)
 	/* Ours: the SYN offered a shift big enough for 256 KiB. Theirs: the
 	 * SYN-ACK's window was not scaled (RFC 7323 2.2). */
 	CHECK(s->rcv_wscale >= 3 && s->rcv_wscale <= 14);
-	CHECK_EQ(sc_stats(s).rcv_wnd, 262144);
+	CHECK_EQ(sc_stats(s).rcv_wnd, 131072); /* auto-tuning starts at 128 KiB */
 	CHECK_EQ(sc_stats(s).snd_wnd, 65535);
 	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, .len = 1000);
 	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1001,
-	       W((262144 - 1000) >> s->rcv_wscale));
+	       W((131072 - 1000) >> s->rcv_wscale));
 	/* Theirs: every window after the SYN-ACK is scaled: 200 << 3 is
 	 * 1600, room for one full segment. */
 	INJECT(s, MS(20), .flags = ACK, .seq = IRS + 1001, .ack = ISS + 1, W(200));
@@ -833,7 +931,10 @@ int main(void)
 	RUN(test_window_updates_are_not_dupacks);
 	RUN(test_data_segments_are_not_dupacks);
 	RUN(test_zero_window_probes_then_window_opens);
+	RUN(test_silent_peer_behind_zero_window_times_out);
 	RUN(test_zero_window_persists_while_answered);
+	RUN(test_unanswered_probes_are_not_losses);
+	RUN(test_probe_byte_taken_by_the_peer);
 	RUN(test_small_window_is_filled_after_override_timeout);
 	RUN(test_window_scale_in_both_directions);
 	RUN(test_window_scale_unused_without_peer_option);

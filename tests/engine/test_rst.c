@@ -332,6 +332,44 @@ static void test_ack_in_listen_draws_rst(void)
 	sc_finish(s);
 }
 
+/* The same for a LISTEN that accepts any peer: the RST goes to the ACK's
+ * sender, through ptcp_txinfo.dst, when the driver can address it
+ * (PTCP_TXCAP_DST); a driver that cannot gets nothing to send. */
+static void test_ack_in_wildcard_listen_draws_addressed_rst(void)
+{
+	struct script *s = sc_new_wildcard(NULL);
+	struct ptcp_segment g;
+	struct ptcp_txinfo info;
+	uint8_t buf[SC_SEG_CAP];
+
+	s->tx_caps = PTCP_TXCAP_DST;
+	if (!sc_goto(s, PTCP_LISTEN)) {
+		sc_finish(s);
+		return;
+	}
+	INJECT(s, MS(10), .flags = ACK, .seq = 12345, .ack = 67890);
+	if (sc_take(s, MS(10), &g, buf, &info)) {
+		CHECK_EQ(g.flags, RST);
+		CHECK_EQ(g.seq, 67890);
+		CHECK_EQ(g.dport, 5000);
+		CHECK(info.dst != NULL);
+		if (info.dst)
+			CHECK(ptcp_endpoint_equal(info.dst, &s->remote));
+	}
+	EXPECT_STATE(s, PTCP_LISTEN);
+	CHECK(ptcp_conn_remote(s->c)->family == PTCP_AF_NONE);
+	/* Without the capability the reply is dropped, never misaddressed. */
+	s->tx_caps = 0;
+	INJECT(s, MS(20), .flags = ACK, .seq = 12345, .ack = 67891);
+	EXPECT_NOTHING(s, MS(30));
+	EXPECT_STATE(s, PTCP_LISTEN);
+	/* A SYN is still taken after all this. */
+	INJECT(s, MS(40), .flags = SYN, .seq = IRS);
+	EXPECT_STATE(s, PTCP_SYN_RECEIVED);
+	sc_discard(s);
+	sc_finish(s);
+}
+
 /* A segment with a bad checksum never reaches the state machine. */
 static void test_rst_with_bad_checksum_is_dropped(void)
 {
@@ -436,6 +474,7 @@ int main(void)
 	RUN(test_too_old_ack_is_dropped_with_ack);
 	RUN(test_bad_ack_in_syn_received_draws_rst);
 	RUN(test_ack_in_listen_draws_rst);
+	RUN(test_ack_in_wildcard_listen_draws_addressed_rst);
 	RUN(test_rst_with_bad_checksum_is_dropped);
 	RUN(test_segment_for_other_ports_is_dropped);
 	RUN(test_reset_for_segment_with_ack);

@@ -129,6 +129,7 @@ void netsim_params_default(struct netsim_params *p, uint64_t seed)
 	p->mss = 1460;
 	p->sack = true;
 	p->window_scale = true;
+	p->timestamps = true;
 	p->msl = 30 * PTCP_NS_PER_S;
 	p->max_time = 3600 * PTCP_NS_PER_S;
 	p->max_events = 20 * 1000 * 1000;
@@ -164,8 +165,9 @@ void netsim_params_print(const struct netsim_params *p, FILE *f)
 		p->punching ? " (punching)" : "",
 		p->close == NETSIM_CLOSE_WHEN_DONE ? "when-done" : "B-after-EOF",
 		p->b_open_at / 1e6);
-	fprintf(f, "  mss %u, sack %d, wscale %d, delack %.3f ms, msl %.3f s\n", p->mss, p->sack,
-		p->window_scale, p->delack / 1e6, p->msl / 1e9);
+	fprintf(f, "  mss %u, sack %d, wscale %d, timestamps %d, %s, delack %.3f ms, msl %.3f s\n",
+		p->mss, p->sack, p->window_scale, p->timestamps,
+		p->cc == PTCP_CC_CUBIC ? "cubic" : "newreno", p->delack / 1e6, p->msl / 1e9);
 	if (p->conns)
 		fprintf(f, "  %u connections through two tables, each side's bytes per connection\n",
 			p->conns);
@@ -568,6 +570,8 @@ static void app_read(struct sim *s, struct peer *pe, bool all)
 		}
 		pe->rcvd_hash = hash_update(pe->rcvd_hash, pe->rdbuf, (size_t)n);
 		pe->rcvd += (uint64_t)n;
+		if (n > 0 && pe->rcvd == pe->expect)
+			s->r->done_at[pe == &s->peer[0]] = s->now - SIM_EPOCH;
 		if (n == 0 || !all)
 			break;
 	}
@@ -759,6 +763,8 @@ static void conn_config(const struct sim *s, int side, struct ptcp_config *cfg)
 	cfg->mss = p->mss;
 	cfg->sack = p->sack;
 	cfg->window_scale = p->window_scale;
+	cfg->timestamps = p->timestamps;
+	cfg->cc = p->cc;
 	cfg->delack = p->delack;
 	cfg->msl = p->msl;
 	cfg->punching = p->punching;
@@ -1046,6 +1052,9 @@ static void collect(struct sim *s)
 		s->r->retransmits += st.retransmits;
 		s->r->rtos += st.rto_count;
 		s->r->fast_retransmits += st.fast_retransmits;
+		s->r->recoveries += st.recoveries;
+		s->r->loss_probes += st.loss_probes;
+		s->r->undos += st.undos;
 		/* moved[0] counts A -> B: what the B ends received. */
 		s->r->moved[!pe->side] += pe->rcvd;
 	}

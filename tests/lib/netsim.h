@@ -128,6 +128,8 @@ struct netsim_params {
 	uint64_t b_open_at;       /* ns after A's open when B opens */
 	uint16_t mss;
 	bool sack, window_scale;
+	bool timestamps;          /* RFC 7323 on both (default on) */
+	enum ptcp_cc_algo cc;     /* congestion control of both (default CUBIC) */
 	uint64_t delack;          /* ns, 0 = ACK at once */
 	uint64_t msl;             /* ns */
 	unsigned conns;           /* 0: two engines, one connection; N: N
@@ -148,9 +150,12 @@ struct netsim_result {
 	bool ok;
 	char why[256];            /* the first failure */
 	uint64_t moved[2];        /* bytes delivered A->B, B->A */
+	uint64_t done_at[2];      /* ns after the start when the last byte of
+	                             A->B, B->A was read (0: nothing to send) */
 	uint64_t retransmits;     /* both engines */
 	uint64_t rtos;
 	uint64_t fast_retransmits;
+	uint64_t recoveries, loss_probes, undos;
 	uint64_t segments;        /* put on the links */
 	uint64_t lost, duplicated, corrupted, queue_drops;
 	uint64_t zero_windows;    /* segments that advertised a zero window */

@@ -197,6 +197,8 @@ void sc_config(struct ptcp_config *cfg)
 	cfg->mss = 1460;
 	cfg->sack = false;
 	cfg->window_scale = false;
+	cfg->timestamps = false;
+	cfg->cc = PTCP_CC_NEWRENO;
 	cfg->rto_initial = SEC(1);
 	cfg->rto_min = SEC(1);
 	cfg->rto_max = SEC(60);
@@ -293,6 +295,18 @@ struct script *sc_new_peer(struct script *a, const struct ptcp_config *cfg)
 
 /* ---- output queue ----------------------------------------------------- */
 
+/* The receive buffer the engine has now (it starts below cfg.rcvbuf when
+ * that is large, and grows). */
+static size_t rcvbuf_now(const struct script *s)
+{
+	struct ptcp_stats st;
+
+	if (!s->c)
+		return s->cfg.rcvbuf;
+	ptcp_conn_stats(s->c, &st);
+	return st.rcvbuf;
+}
+
 static bool parse_out(struct script *s, const struct sc_out *o, struct ptcp_segment *seg)
 {
 	int rv = ptcp_segment_parse(seg, o->buf, o->len, &s->local, &s->remote);
@@ -314,10 +328,10 @@ static bool parse_out(struct script *s, const struct sc_out *o, struct ptcp_segm
  * before it, then the right edge o advertises. */
 static void note_window(struct script *s, struct sc_out *o)
 {
-	size_t ready = s->c ? ptcp_conn_recv_ready(s->c) : 0;
+	size_t ready = s->c ? ptcp_conn_recv_ready(s->c) : 0, cap = rcvbuf_now(s);
 	struct ptcp_segment seg;
 
-	o->free = ready < s->cfg.rcvbuf ? s->cfg.rcvbuf - ready : 0;
+	o->free = ready < cap ? cap - ready : 0;
 	o->has_edge = s->has_edge;
 	o->prev_edge = s->edge;
 	if (ptcp_segment_parse(&seg, o->buf, o->len, &s->local, &s->remote) != 0 ||
@@ -344,7 +358,7 @@ static bool window_ok(const struct script *s, const struct sc_out *o, const stru
 	if (keep < 0 || adv > (uint64_t)keep || (uint64_t)keep - adv >= (1u << shift) ||
 	    adv > o->free)
 		return false;
-	thresh = s->cfg.rcvbuf / 2 < s->cfg.mss ? s->cfg.rcvbuf / 2 : s->cfg.mss;
+	thresh = rcvbuf_now(s) / 2 < s->cfg.mss ? rcvbuf_now(s) / 2 : s->cfg.mss;
 	return o->free - adv < thresh;
 }
 
@@ -380,6 +394,7 @@ static void drain(struct script *s)
 		}
 		o = &s->q[s->q_len];
 		memset(&o->info, 0, sizeof(o->info));
+		o->info.caps = s->tx_caps;
 		rv = ptcp_conn_output(s->c, o->buf, sizeof(o->buf), &o->info, s->now);
 		if (rv == 0)
 			return;
@@ -394,6 +409,12 @@ static void drain(struct script *s)
 		o->len = (size_t)rv;
 		o->at = s->now;
 		note_window(s, o);
+		{
+			struct ptcp_segment g;
+
+			if (ptcp_segment_parse(&g, o->buf, o->len, NULL, NULL) == 0 && g.opt.has_ts)
+				s->ts_echo = g.opt.ts_val;
+		}
 		s->q_len++;
 	}
 }
@@ -513,14 +534,29 @@ static void pkt_to_seg(const struct script *s, const struct sc_pkt *p, bool from
 	else
 		seg->wnd = p->win_set ? p->win : sc_expected_window(s, p->flags & SYN);
 	seg->opt = p->opt;
+	if (from_peer && s->peer_ts && !p->no_ts && !p->opt.has_ts && !(p->flags & RST)) {
+		seg->opt.has_ts = true;
+		seg->opt.ts_val = sc_peer_tsval(s);
+		seg->opt.ts_ecr = (p->flags & ACK) ? s->ts_echo : 0;
+	}
 	payload_of(s, p, !from_peer, payload);
 	seg->payload = payload;
 	seg->len = p->len;
 }
 
+uint32_t sc_peer_tsval(const struct script *s)
+{
+	return (uint32_t)(s->now / PTCP_NS_PER_MS);
+}
+
+uint32_t sc_engine_tsval(const struct script *s, uint64_t t)
+{
+	return s->iss + (uint32_t)((s->base + t - s->ts_epoch) / PTCP_NS_PER_MS);
+}
+
 uint16_t sc_expected_window(const struct script *s, bool syn)
 {
-	size_t avail = s->cfg.rcvbuf;
+	size_t avail = rcvbuf_now(s);
 	size_t ready = s->c ? ptcp_conn_recv_ready(s->c) : 0;
 
 	avail = ready < avail ? avail - ready : 0;
@@ -789,6 +825,12 @@ bool sc_expect_syn(struct script *s, uint64_t t, uint8_t flags, ptcp_seq seq, pt
 			g.opt.sack_permitted ? "not" : "", fmt);
 		ok = false;
 	}
+	if (g.opt.has_ts != (s->cfg.timestamps && (!synack || s->peer_ts)) ||
+	    (g.opt.has_ts && !synack && g.opt.ts_ecr != 0)) {
+		sc_fail(s, "t=%.3f: timestamps %s expected (RFC 7323 3.2): %s", rel(s, s->now),
+			g.opt.has_ts ? "not" : "", fmt);
+		ok = false;
+	}
 	if (g.opt.has_wscale && peer_ws)
 		s->rcv_wscale = g.opt.wscale > 14 ? 14 : g.opt.wscale;
 	return ok;
@@ -886,6 +928,7 @@ int sc_open_active(struct script *s, uint64_t t)
 	int rv;
 
 	sc_advance(s, t);
+	s->ts_epoch = s->now;
 	if (s->stack)
 		rv = ptcp_stack_connect(s->stack->st, &s->c, &s->local, &s->remote, &o, &s->cfg, s,
 		                        s->now);
@@ -1029,6 +1072,7 @@ static struct sc_pkt peer_syn(const struct script *s, uint8_t flags, ptcp_seq ac
 		p.opt.wscale = (uint8_t)s->peer_ws;
 	}
 	p.opt.sack_permitted = s->peer_sackp;
+	p.no_ts = !s->peer_ts;
 	return p;
 }
 
@@ -1101,6 +1145,7 @@ bool sc_goto(struct script *s, enum ptcp_state st)
 		}
 		p = peer_syn(s, SYN, 0);
 		sc_inject(s, t += MS(10), &p);
+		s->ts_epoch = s->now; /* a LISTEN's clock starts with the SYN */
 		if (!sc_expect_syn(s, t, SYN | ACK, iss, irs + 1) || !step_ok(s, PTCP_SYN_RECEIVED, fails0))
 			goto out;
 		s->snd_nxt = iss + 1;

@@ -31,6 +31,7 @@
 #include "segment.h"
 #include "stack.h"
 
+#define US(x) ((uint64_t)(x) * PTCP_NS_PER_US)
 #define MS(x) ((uint64_t)(x) * PTCP_NS_PER_MS)
 #define SEC(x) ((uint64_t)(x) * PTCP_NS_PER_S)
 
@@ -102,6 +103,8 @@ struct sc_pkt {
 	const void *data;        /* payload; NULL = the stream pattern */
 	struct ptcp_options opt; /* inject: options to send; expect: values */
 	unsigned optcmp;         /* expect: O_* options to compare */
+	bool no_ts;              /* inject: no timestamp option even though the
+	                            peer negotiated them (see peer_ts) */
 };
 
 #define W(x) .win = (x), .win_set = true
@@ -139,6 +142,7 @@ struct script {
 	struct talloc alloc;
 	struct ptcp_endpoint local, remote;
 	bool wildcard;           /* LISTEN created with an unspecified remote */
+	unsigned tx_caps;        /* PTCP_TXCAP_* passed to every output call */
 	bool link;               /* two-engine mode: see sc_new_peer() */
 
 	ptcp_ts base;            /* absolute ns of script time 0 */
@@ -150,6 +154,13 @@ struct script {
 	uint16_t peer_mss;       /* MSS option in the peer's SYN, 0 = none */
 	int peer_ws;             /* window scale the peer offers, -1 = none */
 	bool peer_sackp;
+	bool peer_ts;            /* the peer's SYN offers timestamps; then every
+	                            injected segment without its own opt.has_ts
+	                            carries TSval = peer_tsval() and TSecr = the
+	                            engine's last TSval (ts_echo), unless no_ts */
+	uint32_t ts_echo;        /* the TSval of the engine's last segment */
+	ptcp_ts ts_epoch;        /* absolute ns at which the engine's timestamp
+	                            clock read its ISS */
 	uint16_t peer_wnd;       /* window field of injected segments */
 	unsigned rcv_wscale;     /* shift the engine applies to the windows it
 	                            offers (learnt from its SYN when both
@@ -183,10 +194,10 @@ struct script {
 };
 
 /* The fixed config every script starts from: ptcp_config_default() and
- * then rcvbuf 8192, sndbuf 16384, mss 1460, no SACK, no window scaling,
- * RTO 1 s initial and minimum (RFC 6298 (2.1), (2.4)), 60 s maximum, 6 SYN
- * and 15 data retries, MSL 30 s, no delayed ACK, no keepalive, 10
- * challenge ACKs per second, ISN policy reject. */
+ * then rcvbuf 8192, sndbuf 16384, mss 1460, no SACK, no window scaling, no
+ * timestamps, NewReno (RFC 5681 arithmetic), RTO 1 s initial and minimum (RFC 6298 (2.1), (2.4)), 60 s
+ * maximum, 6 SYN and 15 data retries, MSL 30 s, no delayed ACK, no
+ * keepalive, 10 challenge ACKs per second, ISN policy reject. */
 void sc_config(struct ptcp_config *cfg);
 
 /* Creates a script with a connection in CLOSED. cfg NULL = sc_config();
@@ -265,6 +276,13 @@ int sc_open_passive(struct script *s, uint64_t t);
  * (remote) byte stream. */
 uint8_t sc_pattern_local(uint64_t off);
 uint8_t sc_pattern_remote(uint64_t off);
+
+/* The scripted peer's timestamp clock: milliseconds of absolute time. */
+uint32_t sc_peer_tsval(const struct script *s);
+/* The TSval the engine sends at script time t: its clock starts at its
+ * ISS when it opened (the active open, or the SYN a LISTEN took), which
+ * sc_open_active() and sc_goto() record in ts_epoch. */
+uint32_t sc_engine_tsval(const struct script *s, uint64_t t);
 
 /* The window the engine should offer now: (rcvbuf - bytes ready to read)
  * shifted by rcv_wscale, at most 65535. */

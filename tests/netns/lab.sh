@@ -345,6 +345,22 @@ lab_loss() {
 		-m statistic --mode random --probability "$3" -j DROP
 }
 
+# lab_delay NS MS [QUEUE]: hold every packet NS forwards for MS ms, in
+# order (tests/tools/nfqdelay on NFQUEUE QUEUE, default 0; this kernel has
+# no netem). On the internet router of lab_two_nat (LAB_INTERNET=router,
+# the default) both directions cross it: the round trip grows by 2 * MS.
+LAB_NFQDELAY=${LAB_NFQDELAY:-${BUILD:-build/default}/tests/tools/nfqdelay}
+lab_delay() {
+	local q=${3:-0}
+	[ -x "$LAB_NFQDELAY" ] || { lab_log "$LAB_NFQDELAY missing (make test-build)"; return 1; }
+	lab_bg "$1" /dev/null "$LAB_DIR/nfqdelay-$q.log" "$LAB_NFQDELAY" "$q" "$2"
+	if ! wait_for 5 grep -qs "nfqdelay: queue" "$LAB_DIR/nfqdelay-$q.log"; then
+		lab_log "nfqdelay did not start: $(cat "$LAB_DIR/nfqdelay-$q.log")"
+		return 1
+	fi
+	ip netns exec "$1" iptables -A FORWARD -j NFQUEUE --queue-num "$q"
+}
+
 # lab_drop_time_exceeded NS: drop ICMP time-exceeded arriving at host NS.
 # The Linux kernel aborts a connect() in SYN-SENT on any ICMP error, so a
 # kernel peer using the low-TTL trick needs this; a userspace engine simply

@@ -29,6 +29,8 @@
  *   --close-after-recv N  send our FIN once N bytes arrived (and all is sent)
  *   --timeout S       give up after S seconds (default 60)
  *   --stats           print timing and getrusage figures at the end
+ *   --cc NAME         the socket's congestion control (TCP_CONGESTION), e.g.
+ *                     reno against the system default (often bbr)
  *
  * Output on stdout, one line each: "sent bytes=N hash=H", "recv bytes=N
  * hash=H" and with --stats "stats secs=... xfer_secs=... user=... sys=...
@@ -205,7 +207,8 @@ static void usage(void)
 		"       kpeer gen N [--seed S] | kpeer sum N [--seed S]\n"
 		"       kpeer hash [--expect N --flag FILE] | kpeer sink\n"
 		"options: --send N | --send-stdin, --seed S, --discard, --close-first,\n"
-		"         --close-after-peer, --close-after-recv N, --timeout S, --stats\n");
+		"         --close-after-peer, --close-after-recv N, --timeout S, --stats,\n"
+		"         --cc NAME\n");
 	exit(2);
 }
 
@@ -362,7 +365,16 @@ struct opts {
 	unsigned ttl_first, ttl_after_ms;  /* low TTL of the first SYN; 0: none */
 	struct sockaddr_in bind, peer;
 	bool has_bind;
+	const char *cc;  /* TCP_CONGESTION; NULL: the system's */
 };
+
+static void set_cc(int fd, const struct opts *o)
+{
+	if (o->cc && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, o->cc, (socklen_t)strlen(o->cc)) < 0) {
+		fprintf(stderr, "kpeer: TCP_CONGESTION %s: %s\n", o->cc, strerror(errno));
+		exit(1);
+	}
+}
 
 static int new_socket(const struct opts *o)
 {
@@ -375,6 +387,7 @@ static int new_socket(const struct opts *o)
 	}
 	/* the same local port again right after a failed attempt */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	set_cc(fd, o);
 	if (o->has_bind && bind(fd, (const struct sockaddr *)&o->bind, sizeof(o->bind)) < 0) {
 		perror("kpeer: bind");
 		exit(1);
@@ -399,6 +412,7 @@ static int do_listen(const struct opts *o, unsigned port)
 		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (o->squat && o->reuseport)
 		setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	set_cc(lfd, o); /* accept() inherits it */
 	if (bind(lfd, (const struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0) {
 		if (o->squat) {
 			printf("squat refused: %s\n", strerror(errno));
@@ -670,6 +684,9 @@ int main(int argc, char **argv)
 			o.discard = true;
 		} else if (!strcmp(a, "--stats")) {
 			o.stats = true;
+		} else if (!strcmp(a, "--cc")) {
+			NEEDV();
+			o.cc = v;
 		} else if (!strcmp(a, "--retry")) {
 			o.retry = true;
 		} else if (!strcmp(a, "--reuseaddr")) {

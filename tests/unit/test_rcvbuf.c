@@ -472,6 +472,33 @@ static void test_random_reassembly(void)
 	}
 }
 
+/* ptcp_rcvbuf_held finds the lowest part of a new arrival that an island
+ * already holds (for D-SACK), and nothing for bytes no island has. */
+static void test_held(void)
+{
+	uint8_t mem[64];
+	struct ptcp_rcvbuf rb;
+	uint32_t off, len;
+	unsigned isl;
+
+	ptcp_rcvbuf_init(&rb, mem, sizeof(mem));
+	put(&rb, 0, 10, 5);   /* [10, 15) */
+	put(&rb, 0, 30, 10);  /* [30, 40), now ranges[0] */
+	CHECK(!ptcp_rcvbuf_held(&rb, 0, 10, &off, &len, &isl));
+	CHECK(!ptcp_rcvbuf_held(&rb, 15, 15, &off, &len, &isl));
+	CHECK(ptcp_rcvbuf_held(&rb, 12, 30, &off, &len, &isl));
+	CHECK_EQ(off, 12);
+	CHECK_EQ(len, 3);
+	CHECK_EQ(isl, 1);
+	CHECK(ptcp_rcvbuf_held(&rb, 20, 15, &off, &len, &isl));
+	CHECK_EQ(off, 30);
+	CHECK_EQ(len, 5);
+	CHECK_EQ(isl, 0);
+	CHECK(ptcp_rcvbuf_held(&rb, 31, 2, &off, &len, &isl));
+	CHECK_EQ(off, 31);
+	CHECK_EQ(len, 2);
+}
+
 static void test_zero_capacity(void)
 {
 	struct ptcp_rcvbuf rb;
@@ -493,6 +520,7 @@ int main(void)
 	RUN(test_window_truncation);
 	RUN(test_table_full);
 	RUN(test_zero_capacity);
+	RUN(test_held);
 	RUN(test_small_exhaustive);
 	RUN(test_random_reassembly);
 	return check_summary();
