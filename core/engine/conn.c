@@ -122,6 +122,9 @@ struct ptcp_conn {
 	ptcp_ts keepalive_at;
 	ptcp_ts timewait_at;
 	unsigned rto_count;        /* consecutive timeouts without progress */
+	ptcp_ts unacked_since;     /* since when data in flight has waited for
+	                              an ACK that moves SND.UNA (user timeout);
+	                              PTCP_TS_NEVER with nothing in flight */
 	unsigned persist_backoff;
 	unsigned persist_unanswered; /* persist expiries since the last ACK */
 	unsigned keepalive_probes; /* unanswered keepalive probes */
@@ -246,6 +249,7 @@ static void set_state(struct ptcp_conn *c, enum ptcp_state to, ptcp_ts now)
 static void stop_timers(struct ptcp_conn *c)
 {
 	c->rtx_at = PTCP_TS_NEVER;
+	c->unacked_since = PTCP_TS_NEVER;
 	c->loss.reo_at = c->loss.tlp_at = PTCP_TS_NEVER;
 	c->persist_at = PTCP_TS_NEVER;
 	c->delack_at = PTCP_TS_NEVER;
@@ -685,6 +689,10 @@ static void ack_advance(struct ptcp_conn *c, const struct ptcp_segment *seg,
 		c->snd_nxt = ack;
 	rtt_on_ack(c, seg, lr, now);
 	c->rto_count = 0;
+	/* Progress: the user timeout counts again from now for what is still
+	 * in flight (a zero-window probe byte is not: a peer that answers
+	 * probes is alive, and the persist timer watches it). */
+	c->unacked_since = ptcp_txq_empty(&c->loss.q) ? PTCP_TS_NEVER : now;
 	if (c->persist_backoff || c->persist_at != PTCP_TS_NEVER) {
 		/* The peer took data (a probe byte, say): it is alive, so the
 		 * next probe, if the window stays shut, starts the schedule
@@ -1648,6 +1656,8 @@ static int emit_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, ptcp_seq seq
 			p += piece + (fin && !left);
 		} while (left);
 		c->probing = false; /* the probe byte, if any, went with this data */
+		if (c->unacked_since == PTCP_TS_NEVER)
+			c->unacked_since = now;
 		if (ptcp_seq_gt(end, c->snd_nxt))
 			c->snd_nxt = end;
 		if (ptcp_seq_gt(end, c->snd_max))
@@ -1917,6 +1927,15 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 
 /* ------------------------------------------------------------------- timers */
 
+/* When the user timeout ends the connection, or PTCP_TS_NEVER. */
+static ptcp_ts user_timeout_at(const struct ptcp_conn *c)
+{
+	if (!c->cfg.user_timeout || c->unacked_since == PTCP_TS_NEVER || c->state == PTCP_CLOSED ||
+	    c->state == PTCP_TIME_WAIT)
+		return PTCP_TS_NEVER;
+	return ptcp_ts_add(c->unacked_since, c->cfg.user_timeout);
+}
+
 ptcp_ts ptcp_conn_expiry(const struct ptcp_conn *c)
 {
 	ptcp_ts t;
@@ -1927,6 +1946,7 @@ ptcp_ts ptcp_conn_expiry(const struct ptcp_conn *c)
 	t = ptcp_ts_min(t, c->delack_at);
 	t = ptcp_ts_min(t, c->keepalive_at);
 	t = ptcp_ts_min(t, ptcp_loss_expiry(&c->loss));
+	t = ptcp_ts_min(t, user_timeout_at(c));
 	return ptcp_ts_min(t, c->timewait_at);
 }
 
@@ -1976,6 +1996,12 @@ int ptcp_conn_handle_expiry(struct ptcp_conn *c, ptcp_ts now)
 	if (c->timewait_at <= now) {
 		c->timewait_at = PTCP_TS_NEVER;
 		close_with(c, 0, now);
+		return 0;
+	}
+	/* RFC 9293 3.8.3: data not delivered within the user timeout ends
+	 * the connection, whatever the retransmission count says. */
+	if (user_timeout_at(c) <= now) {
+		close_with(c, PTCP_ERR_USER_TIMEOUT, now);
 		return 0;
 	}
 	if (c->rtx_at <= now)

@@ -150,6 +150,11 @@ struct ptcp_config {
 	uint64_t rto_max;            /* ns: 60 s */
 	unsigned syn_retries;        /* SYN retransmissions before giving up (6) */
 	unsigned data_retries;       /* consecutive RTOs before giving up (15) */
+	uint64_t user_timeout;       /* ns; 0 = off. Data sent and not
+	                                acknowledged for this long ends the
+	                                connection with PTCP_ERR_USER_TIMEOUT,
+	                                however many retransmissions that is
+	                                (RFC 9293 3.8.3 USER TIMEOUT, RFC 5482) */
 	uint64_t syn_interval;       /* ns; if non-zero, SYNs are retransmitted
 	                                at this fixed interval instead of backing
 	                                off (hole punching schedule) */

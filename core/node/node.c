@@ -102,6 +102,7 @@ void ptcp_node_conn_config(const struct ptcp_node *n, const struct ptcp_peer *p,
 	cc->keepalive_idle = s->keepalive_idle;
 	cc->keepalive_interval = s->keepalive_interval;
 	cc->keepalive_count = s->keepalive_count;
+	cc->user_timeout = s->user_timeout;
 	/* With the channel, a middlebox that rewrote the peer's ISN is only
 	 * reported: the handshake proves who is at the other end anyway. */
 	cc->isn_policy = p->ch ? PTCP_ISN_ACCEPT : PTCP_ISN_REJECT;

@@ -117,6 +117,93 @@ static void test_retry_limit_ends_with_timeout(void)
 	sc_finish(s);
 }
 
+/* The user timeout (RFC 9293 3.8.3, RFC 5482) ends a connection whose
+ * data has waited too long for an ACK, before the retry limit would: with
+ * 10 retries the RTOs come at 1, 3, 7, 15 s...; a 5 s user timeout ends
+ * it at 5 s, between two of them, with its own error. */
+static void test_user_timeout_ends_before_the_retry_limit(void)
+{
+	struct ptcp_config cfg;
+
+	sc_config(&cfg);
+	cfg.data_retries = 10;
+	cfg.user_timeout = SEC(5);
+	START(s, &cfg, PTCP_ESTABLISHED);
+	SEND(s, 0, 100);
+	EXPECT(s, 0, .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 100);
+	EXPECT(s, SEC(1), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 100);
+	EXPECT(s, SEC(3), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 100);
+	CHECK_INT(ptcp_conn_expiry(s->c) - s->base, SEC(5));
+	EXPECT_NOTHING(s, SEC(5) - 1);
+	EXPECT_STATE(s, PTCP_ESTABLISHED);
+	ADVANCE(s, SEC(5));
+	EXPECT_OPTIONAL(s, SEC(5), .flags = RST, .seq = ISS + 101);
+	EXPECT_NOTHING(s, SEC(5));
+	EXPECT_CLOSED(s, PTCP_ERR_USER_TIMEOUT);
+	sc_finish(s);
+}
+
+/* An ACK that moves SND.UNA starts the user timeout again for what is
+ * still in flight; with nothing in flight it does not run at all. */
+static void test_user_timeout_counts_from_the_last_progress(void)
+{
+	struct ptcp_config cfg;
+
+	sc_config(&cfg);
+	cfg.data_retries = 10;
+	cfg.user_timeout = SEC(5);
+	START(s, &cfg, PTCP_ESTABLISHED);
+	SEND(s, 0, 200);
+	EXPECT(s, 0, .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 200);
+	EXPECT(s, SEC(1), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 200);
+	EXPECT(s, SEC(3), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 200);
+	INJECT(s, SEC(4), .flags = ACK, .seq = IRS + 1, .ack = ISS + 101);
+	EXPECT_NOTHING(s, SEC(4));
+	/* 5 s from the start pass and end nothing: the clock started again
+	 * at 4 s (the next retransmission, backed off, is due at 8 s). */
+	CHECK_INT(ptcp_conn_expiry(s->c) - s->base, SEC(8));
+	ADVANCE(s, SEC(6));
+	EXPECT_STATE(s, PTCP_ESTABLISHED);
+	INJECT(s, SEC(6), .flags = ACK, .seq = IRS + 1, .ack = ISS + 201);
+	EXPECT_NOTHING(s, SEC(6));
+	CHECK(ptcp_conn_expiry(s->c) == PTCP_TS_NEVER);
+	ADVANCE(s, SEC(60));
+	EXPECT_STATE(s, PTCP_ESTABLISHED);
+	sc_finish(s);
+}
+
+static int take_probe(struct script *s, uint64_t t, ptcp_seq una);
+
+/* A peer that answers zero-window probes is alive: the user timeout does
+ * not count a closed window (the persist timer watches it). */
+static void test_user_timeout_spares_an_answered_zero_window(void)
+{
+	struct ptcp_config cfg;
+	unsigned i;
+
+	sc_config(&cfg);
+	cfg.user_timeout = SEC(5);
+	START(s, &cfg, PTCP_ESTABLISHED);
+	INJECT(s, 0, .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(0));
+	SEND(s, 0, 100);
+	for (i = 0; i < 6; i++) {
+		ptcp_ts exp = ptcp_conn_expiry(s->c);
+		uint64_t t;
+
+		CHECK(exp != PTCP_TS_NEVER);
+		if (exp == PTCP_TS_NEVER)
+			break;
+		t = exp - s->base;
+		if (take_probe(s, t, ISS + 1) < 0)
+			break;
+		INJECT(s, t + MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, W(0));
+		EXPECT_NOTHING(s, t + MS(10));
+		EXPECT_STATE(s, PTCP_ESTABLISHED);
+	}
+	CHECK(s->now - s->base > SEC(5));
+	sc_finish(s);
+}
+
 /* An ACK resets the retry count: the limit is on consecutive timeouts. */
 static void test_progress_resets_the_retry_count(void)
 {
@@ -919,6 +1006,9 @@ int main(void)
 	RUN(test_data_rto_doubles);
 	RUN(test_data_rto_capped_at_rto_max);
 	RUN(test_retry_limit_ends_with_timeout);
+	RUN(test_user_timeout_ends_before_the_retry_limit);
+	RUN(test_user_timeout_counts_from_the_last_progress);
+	RUN(test_user_timeout_spares_an_answered_zero_window);
 	RUN(test_progress_resets_the_retry_count);
 	RUN(test_timer_restarts_on_ack_and_stops_when_all_acked);
 	RUN(test_rto_follows_rtt_samples);
