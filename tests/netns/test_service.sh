@@ -84,14 +84,15 @@ svc_stop() {
 }
 
 # peer NAME KEY IN ARGS...: `p2ptcp connect <B's id> -v ARGS` on A with key
-# KEY (and its config file naming S), stdin IN, stdout NAME.out, log
-# NAME.log, in the background; sets PID_NAME.
+# KEY (and its config file naming S), stdin IN, stdout NAME.out (or
+# $PEER_OUT), log NAME.log, in the background; sets PID_NAME. TARGET
+# names another peer id than B's.
 peer() {
-	local name=$1 k=$2 in=$3
+	local name=$1 k=$2 in=$3 target=${TARGET:-$ID_kb}
 	shift 3
-	echo "+ p2ptcp connect $ID_kb $*" >"$LAB_DIR/$name.log"
-	ip netns exec "$LAB_A" env XDG_CONFIG_HOME="$LAB_DIR/$k" "$P2PTCP" connect "$ID_kb" -v "$@" \
-		<"$in" >"$LAB_DIR/$name.out" 2>>"$LAB_DIR/$name.log" &
+	echo "+ p2ptcp connect $target $*" >"$LAB_DIR/$name.log"
+	ip netns exec "$LAB_A" env XDG_CONFIG_HOME="$LAB_DIR/$k" "$P2PTCP" connect "$target" -v "$@" \
+		<"$in" >"${PEER_OUT:-$LAB_DIR/$name.out}" 2>>"$LAB_DIR/$name.log" &
 	eval "PID_$name=\$!"
 	lab_track $!
 	t_log "$LAB_DIR/$name.log"
@@ -116,6 +117,7 @@ lab_svc() {
 	t_need_p2ptcp || return
 	lab_two_nat drop with_s || return 1
 	srv_start "$@" || return 1
+	SRV_PID=$LAB_LAST_PID
 	keys ka kb || return 1
 }
 
@@ -447,6 +449,277 @@ case_liar() {
 	[ "$(cat "$LAB_DIR/ran" 2>/dev/null)" = "$ID_kc" ] ||
 		t_fail "children ran for '$(tr '\n' ' ' <"$LAB_DIR/ran" 2>/dev/null)', want only $ID_kc"
 	svc_stop b
+}
+
+# --- keepalive, vanished peers, a restarted server --------------------------------------
+
+# drip FILE: 64 KiB every 0.1 s into FILE (a FIFO), in the background:
+# a sender that always has something in flight, at no great cost.
+DRIP='while :; do head -c 65536 /dev/zero; sleep 0.1; done'
+drip() {
+	sh -c "$DRIP" >"$1" 2>/dev/null &
+	lab_track $!
+}
+
+# seen NAME REGEX: the wall clock (s) when NAME's log first matched, kept
+# in SEEN_NAME; polls every call.
+note_seen() {
+	local v
+	eval "v=\${SEEN_$1:-}"
+	[ -n "$v" ] && return 0
+	grep -qE -- "$2" "$LAB_DIR/$3.log" 2>/dev/null || return 1
+	eval "SEEN_$1=$(date +%s.%N)"
+}
+
+case_idle() {
+	local ns t0 t_idle i v rc port
+	lab_svc || return 1
+	keys kc kd ke kv kh kn kb2 kb3 || return 1
+	# the NATs forget an established flow after 60 s without a packet
+	for ns in "$LAB_NA" "$LAB_NB"; do
+		ip netns exec "$ns" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=60 || return 1
+		v=$(ip netns exec "$ns" sysctl -n net.netfilter.nf_conntrack_tcp_timeout_established)
+		[ "$v" = 60 ] || { t_fail "conntrack timeout is '$v' in $ns"; return 1; }
+	done
+	# b: kd and kv send to it, it sends to ke, and echoes the rest
+	svc b --dir "$LAB_DIR/kb/p2ptcp" --exec "case \$P2PTCP_PEER_ID in
+		$ID_kd|$ID_kv) exec cat >/dev/null ;; $ID_ke) exec sh -c '$DRIP' ;; *) exec cat ;; esac"
+	# b2: no keepalive (the control); b3: sends to kh, then is killed
+	svc b2 --dir "$LAB_DIR/kb2/p2ptcp" --no-keepalive --exec cat
+	svc b3 --dir "$LAB_DIR/kb3/p2ptcp" --exec "$DRIP"
+	svc_ready b && svc_ready b2 && svc_ready b3 || return 1
+	hold i && hold n && hold e && hold h || return 1
+	mkfifo "$LAB_DIR/d.in" "$LAB_DIR/v.in" || return 1
+	drip "$LAB_DIR/d.in"
+	drip "$LAB_DIR/v.in"
+	peer i kc "$LAB_DIR/i.fifo"
+	TARGET=$ID_kb2 peer n kn "$LAB_DIR/n.fifo" --no-keepalive
+	peer d kd "$LAB_DIR/d.in"
+	peer v kv "$LAB_DIR/v.in"
+	PEER_OUT=/dev/null peer e ke "$LAB_DIR/e.fifo"
+	TARGET=$ID_kb3 PEER_OUT=/dev/null peer h kh "$LAB_DIR/h.fifo"
+	for i in i n d v e h; do
+		wait_for 20 grep -q "secure channel established" "$LAB_DIR/$i.log" ||
+			{ t_fail "session $i did not open"; return 1; }
+	done
+	echo before >"$LAB_DIR/i.fifo"
+	echo before >"$LAB_DIR/n.fifo"
+	wait_for 10 grep -qs '^before$' "$LAB_DIR/i.out" && wait_for 10 grep -qs '^before$' "$LAB_DIR/n.out" ||
+		{ t_fail "the idle sessions did not echo"; return 1; }
+	t_idle=$SECONDS
+	sleep 2     # bytes in flight on the dripping sessions
+	# v vanishes without a word: NAT A drops its flow both ways first
+	port=$(sed -nE "s/.*connecting $LAB_A_IP:([0-9]+) -> .*/\1/p" "$LAB_DIR/v.log" | head -1)
+	[ -n "$port" ] || { t_fail "no local port in v.log"; return 1; }
+	ip netns exec "$LAB_NA" iptables -I FORWARD 1 -s "$LAB_A_IP" -p tcp --sport "$port" -j DROP &&
+		ip netns exec "$LAB_NA" iptables -I FORWARD 1 -d "$LAB_A_IP" -p tcp --dport "$port" -j DROP ||
+		return 1
+	t0=$(date +%s.%N)
+	kill -KILL "$PID_d" "$PID_e" "$PID_v" "$PID_b3"
+	# each is noticed within 60 s, with a line that says how
+	wait_for 65 all_noticed
+	for i in d e v; do
+		eval "v=\${SEEN_$i:-}"
+		if [ -z "$v" ]; then
+			t_fail "B did not notice that connect $i was killed"
+		elif ! within "$t0" "$v" 60; then
+			t_fail "B noticed the end of connect $i after $(awk -v a="$t0" -v b="$v" 'BEGIN{print b-a}') s"
+		else
+			echo "    killed connect $i noticed by B after $(awk -v a="$t0" -v b="$v" 'BEGIN{printf "%.1f", b-a}') s"
+		fi
+	done
+	grep -q "session $ID_kd .*ended: connection reset by peer" "$LAB_DIR/b.log" ||
+		t_fail "B's line for d: $(grep "session $ID_kd" "$LAB_DIR/b.log")"
+	grep -q "session $ID_ke .*ended: connection reset by peer" "$LAB_DIR/b.log" ||
+		t_fail "B's line for e: $(grep "session $ID_ke" "$LAB_DIR/b.log")"
+	grep -q "session $ID_kv .*ended: peer stopped answering keepalive probes" "$LAB_DIR/b.log" ||
+		t_fail "B's line for v: $(grep "session $ID_kv" "$LAB_DIR/b.log")"
+	if [ -z "${SEEN_h:-}" ] || ! within "$t0" "$SEEN_h" 60; then
+		t_fail "connect h did not notice the killed listener within 60 s"
+	else
+		echo "    killed listener noticed by connect h after $(awk -v a="$t0" -v b="$SEEN_h" 'BEGIN{printf "%.1f", b-a}') s"
+	fi
+	peer_wait h 5; rc=$?
+	expect_exit "connect h, its listener killed" $rc 5
+	grep -q "^p2ptcp: connection reset by the peer" "$LAB_DIR/h.log" ||
+		t_fail "connect h does not say what happened: $(grep -v '^p2ptcp: \[' "$LAB_DIR/h.log" | tail -1)"
+	# 90 s idle: keepalive kept both NATs' mappings, the control lost them
+	sleep $((t_idle + 90 - SECONDS))
+	echo after >"$LAB_DIR/i.fifo"
+	echo after >"$LAB_DIR/n.fifo"
+	wait_for 10 grep -qs '^after$' "$LAB_DIR/i.out" || t_fail "no echo after 90 s idle with keepalive"
+	wait_for 5 grep -qs '^after$' "$LAB_DIR/n.out" &&
+		t_fail "the session without keepalive still worked after 90 s: the NATs did not forget it (the check proves nothing)"
+	release i
+	peer_wait i 10; rc=$?
+	expect_exit "the idle session" $rc 0
+	[ "$(tr '\n' ' ' <"$LAB_DIR/i.out")" = "before after " ] ||
+		t_fail "the idle session printed '$(tr '\n' ' ' <"$LAB_DIR/i.out")'"
+	release n
+	release e
+	release h
+	kill -TERM "$PID_n" 2>/dev/null
+	svc_stop b
+	ALLOW_CUT=1 svc_stop b2
+}
+
+all_noticed() {
+	note_seen d "session $ID_kd .*ended" b
+	note_seen e "session $ID_ke .*ended" b
+	note_seen v "session $ID_kv .*ended" b
+	kill -0 "$PID_h" 2>/dev/null || note_seen h . h
+	[ -n "${SEEN_d:-}" ] && [ -n "${SEEN_e:-}" ] && [ -n "${SEEN_v:-}" ] && [ -n "${SEEN_h:-}" ]
+}
+
+# registrations NAME: NOTICE lines "registered with" in NAME's log.
+registrations() { grep -c "^p2ptcp: registered with" "$LAB_DIR/$1.log" 2>/dev/null; }
+registrations_ge() { [ "$(registrations "$1")" -ge "$2" ]; }
+
+case_restart() {
+	local rc
+	lab_svc || return 1
+	keys kc || return 1
+	svc b --dir "$LAB_DIR/kb/p2ptcp" --allow "$ID_ka" --allow "$ID_kc" --exec "$(marker_cmd "$LAB_DIR/ran")"
+	svc_ready b || return 1
+	echo one >"$LAB_DIR/one.in"
+	peer c1 ka "$LAB_DIR/one.in"
+	peer_wait c1 20; rc=$?
+	expect_exit "the peer before the restart" $rc 0
+	svc_ready b 2 || return 1
+	kill -KILL "$SRV_PID"
+	lab_wait_pid "$SRV_PID" 5
+	wait_for 10 grep -q "registering again in" "$LAB_DIR/b.log" || t_fail "B did not say it registers again"
+	kill -0 "$PID_b" 2>/dev/null || { t_fail "B exited when the server went away"; return 1; }
+	# the same server again: same port, same key
+	lab_bg "$LAB_S" "$LAB_DIR/srv2.out" "$LAB_DIR/srv2.log" "$RDVD" -v --key-dir "$LAB_DIR/rdvd" \
+		--listen "$LAB_S_IP:7450"
+	t_log "$LAB_DIR/srv2.log"
+	wait_for 5 listening "$LAB_S" 7450 || { t_fail "rendezvousd did not start again"; return 1; }
+	wait_for 70 registrations_ge b 2 || { t_fail "B did not register again"; return 1; }
+	svc_ready b 3 || return 1
+	echo two >"$LAB_DIR/two.in"
+	peer c2 kc "$LAB_DIR/two.in"
+	peer_wait c2 20; rc=$?
+	expect_exit "the peer after the restart" $rc 0
+	[ "$(cat "$LAB_DIR/c2.out")" = two ] || t_fail "the peer after the restart got '$(cat "$LAB_DIR/c2.out")'"
+	[ "$(tr '\n' ' ' <"$LAB_DIR/ran" 2>/dev/null)" = "$ID_ka $ID_kc " ] ||
+		t_fail "children ran for '$(tr '\n' ' ' <"$LAB_DIR/ran" 2>/dev/null)'"
+	svc_stop b
+}
+
+# --- bad peers and many of them ------------------------------------------------------------
+
+# rss_kib PID: resident memory of PID in KiB.
+rss_kib() { sed -nE 's/^VmRSS:[[:space:]]+([0-9]+) kB/\1/p' "/proc/$1/status" 2>/dev/null; }
+
+# child_of NAME PATTERN: a process in B whose command line matches PATTERN runs.
+proc_in_b() {
+	local p
+	for p in $(ip netns pids "$LAB_B"); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$1" && return 0
+	done
+	return 1
+}
+
+case_noread() {
+	local rc rss reader
+	lab_svc || return 1
+	keys kc || return 1
+	svc b --dir "$LAB_DIR/kb/p2ptcp" --exec "case \$P2PTCP_PEER_ID in
+		$ID_kc) exec head -c $((64 * MiB)) /dev/zero ;; *) exec cat ;; esac"
+	svc_ready b || return 1
+	# kc never reads: its standard output is a FIFO whose reader never reads
+	mkfifo "$LAB_DIR/nr.out" || return 1
+	sleep 3600 <"$LAB_DIR/nr.out" &
+	reader=$!
+	lab_track $reader
+	hold nr || return 1
+	PEER_OUT=$LAB_DIR/nr.out peer nr kc "$LAB_DIR/nr.fifo"
+	wait_for 20 grep -q "peer ${ID_kc:0:12}: child .* runs" "$LAB_DIR/b.log" ||
+		{ t_fail "the non-reader's child did not start"; return 1; }
+	# meanwhile another peer: 16 MiB each way (echoed by its child)
+	ENG_WRAP="env XDG_CONFIG_HOME=$LAB_DIR/ka" eng_start ea "$LAB_A" $N 1 - connect "$ID_kb"
+	peer_wait ea; rc=$?
+	expect_exit "the peer beside the non-reader" $rc 0
+	expect_eng_data ea $N 1
+	# the non-reader's window is closed: its session goes on, its child is
+	# blocked with most of its 64 MiB, and B holds no more than its buffers
+	grep -q "session ${ID_kc}" "$LAB_DIR/b.log" && t_fail "the non-reader's session ended"
+	proc_in_b "head -c $((64 * MiB))" || t_fail "the non-reader's child finished: its bytes went somewhere"
+	rss=$(rss_kib "$PID_b")
+	echo "    listener RSS with a non-reader and 64 MiB pending: $((rss / 1024)) MiB"
+	[ "${rss:-999999}" -lt $((32 * 1024)) ] || t_fail "the listener holds $rss KiB: it buffers the non-reader's bytes"
+	# the reader goes away: connect ends, B's session ends, B goes on
+	kill "$reader"
+	peer_wait nr 15; rc=$?
+	expect_exit "the non-reader after its reader went away" $rc 0
+	wait_for 15 grep -q "session ${ID_kc} " "$LAB_DIR/b.log" || t_fail "B did not end the non-reader's session"
+	release nr
+	svc_stop b
+}
+
+BUSY_N=100
+
+case_busy() {
+	local i rc n0=0 n6=0 other="" running refused
+	lab_svc --max-per-addr 0 --rate 0 || return 1
+	svc b --dir "$LAB_DIR/kb/p2ptcp" --exec cat
+	svc_ready b || return 1
+	for i in $(seq 1 $BUSY_N); do
+		keys "q$i" || return 1
+	done
+	# all of them at once, their input held open until the end
+	hold all || return 1
+	for i in $(seq 1 $BUSY_N); do
+		peer "q$i" "q$i" "$LAB_DIR/all.fifo"
+	done
+	wait_for 90 busy_settled || t_fail "not settled: $(busy_running) running, $(busy_refused) told busy"
+	running=$(busy_running)
+	refused=$(busy_refused)
+	echo "    $running served at once, $refused told busy"
+	[ "$(grep -c "child .* runs" "$LAB_DIR/b.log")" -eq "$running" ] ||
+		t_fail "$(grep -c "child .* runs" "$LAB_DIR/b.log") children for $running running peers"
+	grep -q "serving 6[45] peers, the most we take: busy" "$LAB_DIR/b.log" || t_fail "B did not say it is busy"
+	release all
+	for i in $(seq 1 $BUSY_N); do
+		peer_wait "q$i" 30; rc=$?
+		case $rc in
+		0) n0=$((n0 + 1)) ;;
+		"$EXIT_RDV")
+			n6=$((n6 + 1))
+			grep -q "^p2ptcp: peer '$ID_kb' is busy" "$LAB_DIR/q$i.log" ||
+				t_fail "q$i exited $EXIT_RDV without saying busy: $(grep -v '^p2ptcp: \[' "$LAB_DIR/q$i.log" | tail -1)" ;;
+		*) other="$other q$i:$rc" ;;
+		esac
+	done
+	[ -z "$other" ] || t_fail "other exits:$other"
+	[ $n0 -ge 64 ] && [ $n0 -le 65 ] || t_fail "$n0 peers served, want 64 (65 with the race)"
+	[ $((n0 + n6)) -eq $BUSY_N ] || t_fail "$n0 served + $n6 busy != $BUSY_N"
+	# B is still up and serves the next one
+	kill -0 "$PID_b" 2>/dev/null || { t_fail "B is gone"; return 1; }
+	svc_ready b $((n0 + 1)) || return 1
+	echo hello >"$LAB_DIR/next.in"
+	peer next ka "$LAB_DIR/next.in"
+	peer_wait next 20; rc=$?
+	expect_exit "the peer after the crowd" $rc 0
+	[ "$(cat "$LAB_DIR/next.out")" = hello ] || t_fail "the peer after the crowd got '$(cat "$LAB_DIR/next.out")'"
+	svc_stop b
+}
+
+busy_running() {
+	local i n=0 pid
+	for i in $(seq 1 $BUSY_N); do
+		eval "pid=\${PID_q$i}"
+		kill -0 "$pid" 2>/dev/null && n=$((n + 1))
+	done
+	echo $n
+}
+busy_refused() { grep -l "is busy: it serves" "$LAB_DIR"/q*.log 2>/dev/null | wc -l; }
+busy_settled() {
+	local r
+	r=$(busy_running)
+	[ "$r" -le 65 ] && [ $((r + $(busy_refused))) -eq $BUSY_N ] &&
+		[ "$(grep -c "child .* runs" "$LAB_DIR/b.log")" -eq "$r" ]
 }
 
 rdv_init || exit 1
