@@ -231,7 +231,7 @@ static void arm_timer(struct ptcp_node *n)
 
 	for (p = n->peers; p; p = p->next)
 		at = ptcp_ts_min(at, ptcp_peer_deadline(p));
-	if (n->closing) {
+	if (n->closing && !n->closed_told) {
 		at = ptcp_ts_min(at, n->close_deadline);
 		if (n->n_peers == 0)
 			at = ptcp_ts_min(at, n->linger_until);
@@ -261,13 +261,21 @@ static void close_step(struct ptcp_node *n, ptcp_ts now)
 	if (!n->closing || n->closed_told)
 		return;
 	if (now >= n->close_deadline) {
-		for (p = n->peers; p; p = p->next)
-			if (p->phase != PEER_ENDED && !p->dead)
+		bool failed = false;
+
+		for (p = n->peers; p; p = p->next) {
+			if (p->phase != PEER_ENDED && !p->dead) {
 				ptcp_peer_fail(p, PTCP_ERR_ABORTED, now);
-		return;    /* the failed peers are reported by the next settle */
-	}
-	if (n->n_peers > 0 || n->peers || now < n->linger_until)
+				failed = true;
+			}
+		}
+		/* The failed peers are reported by the next settle; once they
+		 * are, the node is closed (no linger past the deadline). */
+		if (failed || n->peers)
+			return;
+	} else if (n->n_peers > 0 || n->peers || now < n->linger_until) {
 		return;
+	}
 	n->closed_told = true;
 	nlog_info(n, "node closed");
 	if (n->cb.node_event)

@@ -18,6 +18,16 @@
 # rows, which keep the kernel's veth offloads (64 KiB segments, checksums
 # left to the "hardware": the kernel's fastest path on one machine).
 #
+# The service rows (issue 9) run `p2ptcp listen --exec` on B by peer id
+# through both NATs, each peer with a key of its own, encrypted:
+#   svc-1     one peer sends BENCH_SVC_MB MiB (default 128) to the listener
+#   svc-8     8 peers at once, each BENCH_SVC_MB MiB: aggregate throughput
+#             (all bytes over the time from the first open channel to the
+#             last exit) against svc-1's, and the time for the 8th to
+#             connect (its own start to its secure channel)
+#   svc-idle  the listener's RSS with BENCH_IDLE_N (default 32) idle peers,
+#             minus its RSS with none, per peer
+#
 # Environment: BENCH_MB (default 1024), BENCH_LIMIT seconds per run (180),
 # BENCH_ROWS (space-separated row names, default all), BUILD. Rows named
 # *-ekg* run the p2ptcp sender with --gso (segmentation offload).
@@ -48,7 +58,9 @@ for d in "" -d20; do
 		done
 	done
 done
-ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ke nat-k nat-ek 2nat-k 2nat-e rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso$LOSS_ROWS"}
+ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ke nat-k nat-ek 2nat-k 2nat-e rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso$LOSS_ROWS svc-1 svc-8 svc-idle"}
+SVC_MB=${BENCH_SVC_MB:-128}
+IDLE_N=${BENCH_IDLE_N:-32}
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
@@ -216,6 +228,107 @@ run_rdv() {
 	)
 }
 
+# --- the service: many peers through one listener --------------------------------------
+
+# svc_lab DIR: the two-NAT lab, rendezvousd on S, B's key kb (ID_B);
+# keys are made by svc_key NAME (sets the file DIR/NAME.id).
+svc_lab() {
+	lab_two_nat drop with_s || exit 1
+	ip netns exec "$LAB_S" "$BUILD/rendezvousd" --key-dir "$1/rdvd" --listen "$LAB_S_IP:7450" \
+		--max-per-addr 0 --rate 0 >/dev/null 2>"$1/srv.log" </dev/null &
+	lab_track $!
+	wait_for 5 sh -c "ip netns exec '$LAB_S' ss -Hltn | grep -q ':7450 '" ||
+		{ echo "rendezvousd did not start" >&2; exit 1; }
+	ID_B=$(svc_key "$1" kb) || exit 1
+}
+svc_key() { XDG_CONFIG_HOME=$1/$2 "$P2PTCP" keygen 2>/dev/null; }
+
+# svc_listen DIR EXEC: B serves with --exec EXEC; returns once registered.
+svc_listen() {
+	ip netns exec "$LAB_B" env XDG_CONFIG_HOME="$1/kb" "$P2PTCP" listen --rendezvous "$LAB_S_IP" \
+		--exec "$2" -v </dev/null >/dev/null 2>"$1/b.err" &
+	SVC_PID=$!
+	lab_track $SVC_PID
+	wait_for 10 grep -qs "waiting for a peer" "$1/b.err" || { echo "the listener did not register" >&2; exit 1; }
+}
+
+# run_svc ROW K: K peers at once each send $SVC_MB MiB to B's child, which
+# hashes them; writes "bytes", "window" (s from the first open channel to
+# the last exit), "conn" (the slowest peer's start to its channel, s).
+run_svc() {
+	local row=$1 k=$2 out=$RES/$1
+	(
+		LAB_PREFIX="ptcp$$b${row//-/}"
+		lab_init || exit 1
+		local d=$LAB_DIR i n=$((SVC_MB * MiB)) pids=() kp
+		kp=$(cd "$(dirname "$KPEER")" && pwd)/kpeer
+		svc_lab "$d"
+		for i in $(seq 1 "$k"); do
+			svc_key "$d" "p$i" >/dev/null || exit 1
+		done
+		svc_listen "$d" "'$kp' hash >'$d/got-'\"\$P2PTCP_PEER_ID\""
+		for i in $(seq 1 "$k"); do
+			{
+				"$KPEER" gen "$n" --seed "$i" | ip netns exec "$LAB_A" env XDG_CONFIG_HOME="$d/p$i" \
+					"$TIME" -o "$d/p$i.time" -f '%e' "$P2PTCP" connect "$ID_B" --rendezvous "$LAB_S_IP" \
+					-v >/dev/null 2>"$d/p$i.err"
+			} &
+			pids+=($!)
+			lab_track $!
+		done
+		for i in $(seq 1 "$k"); do
+			lab_wait_pid "${pids[$((i - 1))]}" "$LIMIT" ||
+				{ echo "bench: $row: peer $i failed" >&2; tail -3 "$d/p$i.err" >&2; exit 1; }
+		done
+		# every child got its peer's bytes
+		wait_for 10 sh -c "[ \$(cat '$d'/got-* 2>/dev/null | wc -l) -ge $k ]"
+		for i in $(seq 1 "$k"); do
+			grep -qx "bytes=$n hash=$("$KPEER" sum "$n" --seed "$i" | sed 's/.*hash=//')" "$d"/got-* ||
+				{ echo "bench: $row: peer $i's bytes did not arrive intact" >&2; exit 1; }
+		done
+		{
+			echo "bytes $((k * n))"
+			# each connect's own clock: start to channel, start to exit
+			for i in $(seq 1 "$k"); do
+				echo "open $(sed -nE 's/^p2ptcp: \[ *([0-9.]+)\] .*secure channel established.*/\1/p' "$d/p$i.err" | head -1)"
+				echo "end $(tail -1 "$d/p$i.time")"
+			done
+		} >"$d/raw"
+		awk '$1 == "bytes" { b = $2 } $1 == "open" { if (o == "" || $2 < o) o = $2; if ($2 > c) c = $2 }
+			$1 == "end" { if ($2 > e) e = $2 }
+			END { print "bytes", b; print "window", e - o; print "conn", c }' "$d/raw" >"$out"
+	)
+}
+
+# run_idle ROW: the listener's RSS with IDLE_N idle peers against none.
+run_idle() {
+	local row=$1 out=$RES/$1
+	(
+		LAB_PREFIX="ptcp$$b${row//-/}"
+		lab_init || exit 1
+		local d=$LAB_DIR i rss0 rss1
+		svc_lab "$d"
+		for i in $(seq 1 "$IDLE_N"); do
+			svc_key "$d" "p$i" >/dev/null || exit 1
+		done
+		svc_listen "$d" cat
+		rss0=$(sed -nE 's/^VmRSS:[[:space:]]+([0-9]+) kB/\1/p' "/proc/$SVC_PID/status")
+		mkfifo "$d/idle" || exit 1
+		sleep 3600 >"$d/idle" &
+		lab_track $!
+		for i in $(seq 1 "$IDLE_N"); do
+			ip netns exec "$LAB_A" env XDG_CONFIG_HOME="$d/p$i" "$P2PTCP" connect "$ID_B" \
+				--rendezvous "$LAB_S_IP" <"$d/idle" >/dev/null 2>"$d/p$i.err" &
+			lab_track $!
+		done
+		wait_for 60 sh -c "[ \$(grep -c 'child .* runs' '$d/b.err') -ge $IDLE_N ]" ||
+			{ echo "bench: $row: $(grep -c 'child .* runs' "$d/b.err") of $IDLE_N peers came" >&2; exit 1; }
+		sleep 1    # let the last handshakes' buffers settle
+		rss1=$(sed -nE 's/^VmRSS:[[:space:]]+([0-9]+) kB/\1/p' "/proc/$SVC_PID/status")
+		echo "idle $IDLE_N $rss0 $rss1" >"$out"
+	)
+}
+
 # --- the table -----------------------------------------------------------------------
 
 field() { # ROW KEY N: the Nth value on the line of KEY
@@ -291,6 +404,9 @@ for row in $ROWS; do
 		esac
 		BENCH_LOSS=$(awk -v l="$l" 'BEGIN { print l / 100 }') BENCH_DELAY=$delay \
 			N=$((mb * MiB)) run "$row" 2nat "$s" "$r" ;;
+	svc-1) run_svc "$row" 1 ;;
+	svc-8) run_svc "$row" 8 ;;
+	svc-idle) run_idle "$row" ;;
 	*) echo "bench: unknown row '$row'" >&2 ;;
 	esac
 done
@@ -299,6 +415,7 @@ printf '\n%-36s %9s %8s %10s %10s %9s %9s %9s\n' "run" "MiB/s" "Gbit/s" "snd s/G
 	"SYN>EST" "snd RSS" "rcv RSS"
 printf '%-36s %9s %8s %10s %10s %9s %9s %9s\n' "" "" "" "(CPU)" "(CPU)" "ms" "MiB" "MiB"
 for row in $ROWS; do
+	case $row in svc-*) continue ;; esac
 	if [ ! -s "$RES/$row" ]; then
 		printf '%-36s %9s\n' "$(label "$row")" "failed"
 		continue
@@ -340,7 +457,34 @@ done
 echo
 echo "SYN>EST: first SYN to the first segment after the handshake, in the sender's capture; for"
 echo "simultaneous open it includes waiting for the other side's SYN. p2ptcp's own -v figure"
-echo "(established after): $(for row in $ROWS; do e=$(field "$row" engest 1); [ -n "$e" ] && printf '%s %s ms; ' "$row" "$e"; done)"
+echo "(established after): $(for row in $ROWS; do case $row in svc-*) continue ;; esac; e=$(field "$row" engest 1); [ -n "$e" ] && printf '%s %s ms; ' "$row" "$e"; done)"
 echo "link*: veth transmit offloads left on (the kernel's defaults): the kernel sends 64 KiB"
 echo "segments with the checksum left to the 'hardware' (the kernel's fastest path on one machine);"
 echo "the other rows carry wire-like MSS-sized segments with full checksums."
+
+# --- the service -------------------------------------------------------------------------
+svc_rate() { awk -v b="$(field "$1" bytes 1)" -v w="$(field "$1" window 1)" 'BEGIN { if (w > 0) printf "%.1f", b / w / 1048576 }'; }
+case " $ROWS " in
+*" svc-"*)
+	echo
+	echo "service: p2ptcp listen --exec by peer id through both NATs, encrypted, $SVC_MB MiB per peer:"
+	for row in svc-1 svc-8; do
+		case " $ROWS " in *" $row "*) ;; *) continue ;; esac
+		if [ -s "$RES/$row" ]; then
+			printf '  %-34s %8s MiB/s aggregate   slowest peer connected after %.2f s\n' \
+				"${row#svc-} peer(s) at once" "$(svc_rate "$row")" "$(field "$row" conn 1)"
+		else
+			printf '  %-34s failed\n' "${row#svc-} peer(s) at once"
+		fi
+	done
+	if [ -s "$RES/svc-1" ] && [ -s "$RES/svc-8" ]; then
+		awk -v a="$(svc_rate svc-8)" -v b="$(svc_rate svc-1)" \
+			'BEGIN { printf "  8 peers against 1: %.1f%% (target >= 90%%)\n", 100 * a / b }'
+	fi
+	if [ -s "$RES/svc-idle" ]; then
+		awk '{ printf "  memory per idle peer: %.0f KiB (RSS %d KiB with %d idle peers, %d KiB with none; target < 1024)\n", ($4 - $3) / $2, $4, $2, $3 }' "$RES/svc-idle"
+	elif case " $ROWS " in *" svc-idle "*) true ;; *) false ;; esac; then
+		echo "  memory per idle peer: failed"
+	fi
+	;;
+esac

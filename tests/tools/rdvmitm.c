@@ -17,7 +17,7 @@
  *
  *   rdvmitm server --listen ADDR:PORT --key DIR [--redirect]
  *                  [--start-ms N] [--idle-ms N] [--public ADDR:PORT]
- *                  [--observed ADDR:PORT] [--bad-sig] [--hold S]
+ *                  [--observed ADDR:PORT] [--bad-sig] [--claim ID] [--hold S]
  *     A rendezvous server that registers its clients as rendezvousd does
  *     (DIR's key) and matches a CONNECT with a listener, lying where told:
  *       --redirect     with the oldest listener whose key is not the one
@@ -27,9 +27,15 @@
  *       --idle-ms N    the REGISTERED idle timeout (default 60000);
  *       --public EP    the asker's MATCH names EP as the peer's endpoint;
  *       --observed EP  every CHALLENGE names EP as the observed endpoint;
- *       --bad-sig      every CHALLENGE signature has one bit flipped.
+ *       --bad-sig      every CHALLENGE signature has one bit flipped;
+ *       --claim ID     the first match tells the listener that the asker
+ *                      is ID (at the asker's own endpoint): a server that
+ *                      vouches for an id the asker does not hold (the
+ *                      listener's secure channel must refuse it); later
+ *                      matches are honest.
  *     Prints "listening", then "match asker=ID peer=ID claimed=ID" for
- *     each match; runs until SIGTERM or --hold S (default 120).
+ *     each match (and "told listener asker=ID" after a --claim one); runs
+ *     until SIGTERM or --hold S (default 120).
  *
  * Exit status 2 on a usage or setup error. */
 #include <errno.h>
@@ -101,6 +107,8 @@ static void on_term(int sig)
 struct opts {
 	struct ptcp_endpoint listen, upstream, public_ep, observed;
 	bool has_upstream, has_public, has_observed, redirect, bad_sig, present_own;
+	bool has_claim;                  /* --claim: not used yet */
+	uint8_t claim[PTCP_RDV_KEY_LEN];
 	const char *present;
 	struct ptcp_identity id;
 	uint32_t start_ms, idle_ms;
@@ -171,6 +179,10 @@ static void parse_opts(struct opts *o, bool relay, int argc, char **argv)
 		} else if (!strcmp(a, "--observed")) {
 			endpoint(v, &o->observed);
 			o->has_observed = true;
+		} else if (!strcmp(a, "--claim")) {
+			if (ptcp_identity_parse_peer(o->claim, v, err, sizeof(err)) != 0)
+				die("--claim: %s", err);
+			o->has_claim = true;
 		} else if (!strcmp(a, "--start-ms")) {
 			o->start_ms = num(v);
 		} else if (!strcmp(a, "--idle-ms")) {
@@ -336,11 +348,12 @@ static struct client *target_of(const struct opts *o, const struct client *asker
 	return best;
 }
 
-static void match(const struct opts *o, struct client *a, struct client *l, const uint8_t *claimed,
+static void match(struct opts *o, struct client *a, struct client *l, const uint8_t *claimed,
                   uint32_t isn)
 {
 	struct ptcp_rdv_msg ma, ml;
 	char x[PTCP_PEERID_TEXT_MAX], y[PTCP_PEERID_TEXT_MAX], z[PTCP_PEERID_TEXT_MAX];
+	bool lie = o->has_claim;
 
 	memset(&ma, 0, sizeof(ma));
 	ma.type = PTCP_RDV_MATCH;
@@ -353,7 +366,7 @@ static void match(const struct opts *o, struct client *a, struct client *l, cons
 	ma.match.start_ms = o->start_ms;
 	memset(&ml, 0, sizeof(ml));
 	ml.type = PTCP_RDV_MATCH;
-	memcpy(ml.match.key, a->hello.hello.key, PTCP_RDV_KEY_LEN);
+	memcpy(ml.match.key, lie ? o->claim : a->hello.hello.key, PTCP_RDV_KEY_LEN);
 	ml.match.peer_public = a->observed;
 	ml.match.peer_private = a->hello.hello.private_ep;
 	ml.match.peer_isn = isn;
@@ -365,9 +378,13 @@ static void match(const struct opts *o, struct client *a, struct client *l, cons
 	l->listening = false;
 	say("match asker=%s peer=%s claimed=%s", id_str(a->hello.hello.key, x),
 	    id_str(l->hello.hello.key, y), id_str(claimed, z));
+	if (lie) {
+		o->has_claim = false;
+		say("told listener asker=%s", id_str(o->claim, x));
+	}
 }
 
-static void handle(const struct opts *o, struct client *c, const struct ptcp_rdv_msg *in)
+static void handle(struct opts *o, struct client *c, const struct ptcp_rdv_msg *in)
 {
 	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
 	struct ptcp_rdv_msg m;
@@ -415,7 +432,7 @@ static void handle(const struct opts *o, struct client *c, const struct ptcp_rdv
 }
 
 /* Reads what c sent and handles every whole message. */
-static void on_readable(const struct opts *o, struct client *c)
+static void on_readable(struct opts *o, struct client *c)
 {
 	struct ptcp_rdv_msg m;
 	ssize_t n = recv(c->fd, c->in + c->have, sizeof(c->in) - c->have, 0);
