@@ -234,7 +234,13 @@ install: all
 	$(if $(filter %/rendezvousd,$(PROGRAMS)),install -d $(DESTDIR)$(SBINDIR) && install -m 0755 $(BUILD)/rendezvousd $(DESTDIR)$(SBINDIR)/rendezvousd)
 	$(if $(MAN1),install -d $(DESTDIR)$(MANDIR)/man1 && install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(MAN8),install -d $(DESTDIR)$(MANDIR)/man8 && install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)
-	$(if $(wildcard rendezvous/*.service cli/*.service),install -d $(DESTDIR)$(SYSTEMDUNITDIR) && install -m 0644 $(wildcard rendezvous/*.service cli/*.service) $(DESTDIR)$(SYSTEMDUNITDIR)/)
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	# The units name the programs where this install puts them.
+	for u in $(wildcard rendezvous/*.service cli/*.service); do \
+		sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' -e 's|/usr/local/bin/|$(BINDIR)/|g' "$$u" \
+			>"$(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename "$$u")" && \
+		chmod 0644 "$(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename "$$u")" || exit 1; \
+	done
 
 clean:
 	rm -rf build

@@ -180,7 +180,7 @@ static const struct opt {
 	{ "--keepalive", O_KEEPALIVE, true, ALL },
 	{ "--no-keepalive", O_NO_KEEPALIVE, false, ALL },
 	{ "--peer", O_PEER, true, C_DIR },
-	{ "--isn", O_ISN, true, DIR },
+	{ "--isn", O_ISN, true, C_DIR },
 	{ "--peer-isn", O_PEER_ISN, true, C_DIR },
 	{ "--active", O_ACTIVE, false, C_DIR },
 	{ "--rendezvous", O_RENDEZVOUS, true, RDV },
@@ -281,7 +281,7 @@ static int allow_add(struct ptcp_cli_opts *o, const char *text, char *err, size_
 int ptcp_cli_read_allow_file(struct ptcp_cli_opts *o, const char *path, char *err, size_t errlen)
 {
 	char line[512], e2[384];
-	unsigned lineno = 0;
+	unsigned lineno = 0, before = o->n_allow;
 	char *t, *end;
 	FILE *f;
 
@@ -306,6 +306,12 @@ int ptcp_cli_read_allow_file(struct ptcp_cli_opts *o, const char *path, char *er
 		}
 	}
 	fclose(f);
+	/* An empty list would let anyone in: most likely a mistake. */
+	if (o->n_allow == before) {
+		snprintf(err, errlen, "allow file '%s' lists no peer id (it would allow anyone: "
+			 "leave out --allow-file for that)", path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -640,6 +646,11 @@ static int check(struct ptcp_cli_opts *o, char *err, size_t errlen)
 			return -1;
 		}
 		return 0;
+	}
+	if (o->has_timeout && (o->exec_cmd || o->forward)) {
+		snprintf(err, errlen, "--timeout is for a listen that serves one peer: a service "
+			 "(--exec, --forward) runs until it is stopped");
+		return -1;
 	}
 	if (o->exec_cmd && o->forward) {
 		snprintf(err, errlen, "--exec '%s' and --forward '%s' exclude each other", o->exec_cmd,

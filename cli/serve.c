@@ -195,7 +195,10 @@ static void start_child(struct sess *s)
 		signal(SIGHUP, SIG_DFL);
 		if (dup2(to_child[0], STDIN_FILENO) < 0 || dup2(from_child[1], STDOUT_FILENO) < 0)
 			_exit(127);
-		setenv("P2PTCP_PEER_ID", s->id, 1);
+		if (s->id[0])
+			setenv("P2PTCP_PEER_ID", s->id, 1);
+		else
+			unsetenv("P2PTCP_PEER_ID");
 		setenv("P2PTCP_PEER_ADDR", s->addr, 1);
 		execl("/bin/sh", "sh", "-c", o->exec_cmd, (char *)NULL);
 		ptcp_error("cannot run /bin/sh: %s", strerror(errno));
@@ -303,8 +306,10 @@ static void on_open(ptcp_peer *p, void *user)
 	ptcp_peer_info info;
 
 	ptcp_peer_get_info(p, &info);
-	/* The id the secure channel proved, never the server's word. */
-	if (ptcp_id_format(info.id, s->id, sizeof(s->id)) < 0)
+	/* The id the secure channel proved, never the server's word: with
+	 * --no-encrypt there is none, and the child gets no P2PTCP_PEER_ID. */
+	s->id[0] = '\0';
+	if (info.id_proven && ptcp_id_format(info.id, s->id, sizeof(s->id)) < 0)
 		s->id[0] = '\0';
 	snprintf(s->addr, sizeof(s->addr), "%s", info.remote);
 	if (s->svc->o->exec_cmd)

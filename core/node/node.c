@@ -1,7 +1,7 @@
 /* The node: one local port, its raw socket, the connection table and the
  * libevent glue around them (node_priv.h has the data flow). The peers'
  * own steps are in peer.c, offload in gso.c, the rendezvous in
- * core/rdv/rdvflow.c. */
+ * core/node/rdvflow.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -396,6 +396,12 @@ int ptcp_peer_start(struct ptcp_peer *p, ptcp_ts now)
 			nlog_info(n, "identity key wiped from memory (the secure channel holds its own copy)");
 		}
 	}
+	/* Without the channel the key only signed our registration. */
+	if (!n->s.encrypt && n->s.forget_key && n->has_id && !n->key_wiped) {
+		ptcp_identity_wipe(&n->id);
+		n->key_wiped = true;
+		nlog_info(n, "identity key wiped from memory (no secure channel needs it)");
+	}
 	ptcp_node_conn_config(n, p, &cc);
 	rv = ptcp_stack_connect(n->stack, &p->conn, &p->local, &p->remote,
 				p->isn_from_table ? NULL : &p->open, &cc, p, now);
@@ -471,11 +477,27 @@ static void step_opening(struct ptcp_peer *p, ptcp_ts now)
 		return;
 	}
 	if (now >= p->open_deadline) {
+		struct ptcp_endpoint ours, seen;
+		char why[256];
+
 		ptcp_node_peer_name(p, name, sizeof(name));
 		nlog_info(n, "%s: no connection after %.1f s: giving up", name,
 			  (double)ptcp_ts_elapsed(now, p->info.started) / PTCP_NS_PER_S);
-		ptcp_peer_fail(p, p->active || p->accepted ? PTCP_ERR_TIMEOUT :
-			       p->via_rendezvous ? PTCP_ERR_PUNCH_TIMEOUT : PTCP_ERR_TIMEOUT, now);
+		if (!p->via_rendezvous || p->active || p->accepted) {
+			ptcp_peer_fail(p, PTCP_ERR_TIMEOUT, now);
+		} else if (ptcp_rdvflow_rewritten(n->rdv, &ours, &seen)) {
+			/* The port the server saw is not the one our SYNs to the
+			 * peer leave from: the peer aimed at a port its NAT does
+			 * not map to us. */
+			snprintf(why, sizeof(why), "no connection after %.0f s of punching: our NAT "
+				 "rewrote our port %u to %u, so the peer's SYNs were aimed at a port it "
+				 "does not map to us: likely a symmetric NAT, through which hole punching "
+				 "cannot work", (double)n->s.punch_window / PTCP_NS_PER_S, ours.port,
+				 seen.port);
+			ptcp_peer_fail_detail(p, PTCP_ERR_SYMMETRIC_NAT, now, why);
+		} else {
+			ptcp_peer_fail(p, PTCP_ERR_PUNCH_TIMEOUT, now);
+		}
 	}
 }
 

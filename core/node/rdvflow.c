@@ -759,6 +759,16 @@ bool ptcp_rdvflow_owns(const struct ptcp_rdvflow *f, const struct ptcp_endpoint 
 	return ptcp_endpoint_equal(src, &f->servers[f->cur]) && dst->port == f->n->rs.local.port;
 }
 
+bool ptcp_rdvflow_rewritten(const struct ptcp_rdvflow *f, struct ptcp_endpoint *local,
+			    struct ptcp_endpoint *observed)
+{
+	if (!f || !f->rewritten)
+		return false;
+	*local = f->local;
+	*observed = f->observed;
+	return true;
+}
+
 bool ptcp_rdvflow_allowed(const struct ptcp_rdvflow *f, const uint8_t pk[PTCP_ID_LEN])
 {
 	unsigned i;

@@ -357,8 +357,10 @@ int ptcp_node_close(ptcp_node *node, uint64_t timeout);
  * the server matches us with (0: anyone; the callback peer_allow still
  * decides on the proven id). The registration is kept and renewed: after
  * a server restart or outage the node registers again with backoff.
- * Returns 0, PTCP_ERR_NO_RENDEZVOUS, PTCP_ERR_STATE (already listening)
- * or PTCP_ERR_INVAL (more than 8 allowed ids). Later failures come as
+ * Returns 0, PTCP_ERR_NO_RENDEZVOUS, PTCP_ERR_STATE (already listening
+ * or closing), PTCP_ERR_INVAL (allow NULL with n_allow > 0) or
+ * PTCP_ERR_NOMEM. Up to 8 ids also go to the server, so that others are
+ * refused there; a longer list is checked here only. Later failures come as
  * node_event PTCP_NODE_RDV_LOST. */
 int ptcp_node_listen(ptcp_node *node, const uint8_t (*allow)[PTCP_ID_LEN], unsigned n_allow);
 

@@ -318,6 +318,12 @@ static void test_rdv_options(void)
 	CHECK(strstr(err, "--rendezvous-key: invalid peer id 'bad'") == err);
 	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "x", "--keepalive", "0.5"), -1);
 	check_err("invalid keepalive interval: '0.5' (at least 1 s)");
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--exec", "cat", "--timeout", "5"), -1);
+	check_err("--timeout is for a listen that serves one peer: a service (--exec, --forward) "
+		  "runs until it is stopped");
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--timeout", "5"), 0);
+	CHECK_INT(PARSE(&o, true, "listen", "--local-port", "6000", "--isn", "5"), -1);
+	check_err("option '--isn' is not for listen");
 	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--wait", "3"), -1);
 	check_err("option '--wait' is not for listen");
 	ptcp_cli_opts_free(&o);
@@ -409,6 +415,14 @@ static void test_allow_file(void)
 	}
 	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--allow-file", path), -1);
 	CHECK(strstr(err, ":5: invalid peer id 'not-an-id'") != NULL);
+	/* a file with no id would allow anyone: refused */
+	f = fopen(path, "w");
+	if (f) {
+		fputs("# nobody yet\n\n", f);
+		fclose(f);
+	}
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--allow-file", path), -1);
+	CHECK(strstr(err, "lists no peer id (it would allow anyone") != NULL);
 	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "x", "--allow-file", "/nonexistent/a"), -1);
 	check_err("cannot read allow file '/nonexistent/a': No such file or directory");
 	unlink(path);

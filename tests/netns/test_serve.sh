@@ -149,6 +149,25 @@ case_failed() {
 	grep -q "after 1 peers served, 1 failed" "$LAB_DIR/srv_b.log" || t_fail "no count in the log"
 }
 
+# With --no-encrypt nothing proves the peer's id: the child gets no
+# P2PTCP_PEER_ID (only the server's word would fill it), and its address.
+case_plain_id() {
+	local rc got
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	srv_start || return 1
+	key ka && key kb || return 1
+	echo hello >"$LAB_DIR/data"
+	# shellcheck disable=SC2016
+	server_start --no-encrypt --exec 'echo "id=${P2PTCP_PEER_ID-unset} addr=${P2PTCP_PEER_ADDR:+set}"'
+	wait_for 15 waits_n 1 || { t_fail "the server did not register"; return 1; }
+	client c1 ka --no-encrypt; rc=$?
+	expect_exit "plain connect" $rc 0
+	got=$(sed -n 1p "$LAB_DIR/c1.out")
+	[ "$got" = "id=unset addr=set" ] || t_fail "the plain child saw '$got', want 'id=unset addr=set'"
+	server_stop
+}
+
 case_usage() {
 	local rc
 	t_need_p2ptcp || return
@@ -166,5 +185,6 @@ t_run "serve exec: listen --exec serves two peers in turn, then SIGTERM stops it
 t_run "serve exec-port: the same, all from --local-port 40100" case_exec --local-port 40100
 t_run "serve forward: listen --forward to a kernel listener, 16 MiB each way" case_forward
 t_run "serve failed: a session that times out is logged, the next peer is served" case_failed
+t_run "serve plain-id: with --no-encrypt the child gets no P2PTCP_PEER_ID" case_plain_id
 t_run "serve usage: --exec with --forward is a usage error quoting both" case_usage
 t_summary

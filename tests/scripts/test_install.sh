@@ -62,6 +62,14 @@ else
 	fail "soname libp2ptcp.so.0"
 fi
 
+# The units name the programs where this install put them.
+if grep -q "^ExecStart=/usr/bin/p2ptcp listen" "$stage/usr/lib/systemd/system/p2ptcp-listen@.service" 2>/dev/null &&
+	grep -q "^ExecStart=/usr/sbin/rendezvousd" "$stage/usr/lib/systemd/system/rendezvousd.service" 2>/dev/null; then
+	ok "the systemd units run the installed programs (PREFIX=/usr)"
+else
+	fail "the systemd units run the installed programs (PREFIX=/usr)"
+fi
+
 # Exported functions = the functions the header declares.
 nm -D --defined-only "$so" | awk '$2 == "T" {print $3}' | sed 's/@.*//' | sort -u >"$stage/exported"
 sed -n 's/^[a-z].*[ *]\(ptcp_[a-z_]*\)(.*/\1/p' "$stage/usr/include/p2ptcp/p2ptcp.h" | sort -u \
