@@ -165,10 +165,14 @@ static void maybe_up(struct ptcp_rdvd_cluster *cl)
 	cl->up = true;
 	cl->backoff_ms = BACKOFF_MIN_MS;
 	evtimer_del(cl->deadline);
-	if (cl->lost_logged) {
-		ms = ptcp_ts_elapsed(ptcp_clock_now(), cl->down_since) / PTCP_NS_PER_MS;
+	ms = ptcp_ts_elapsed(ptcp_clock_now(), cl->down_since) / PTCP_NS_PER_MS;
+	if (cl->ever_up) {
 		rlog_warn("Redis at %s is back after %llu.%03llu s: sharing registrations again "
 			  "(instance %s)", cl->where, (unsigned long long)(ms / 1000),
+			  (unsigned long long)(ms % 1000), cl->id_hex);
+	} else if (cl->lost_logged) {
+		rlog_warn("connected to Redis at %s after %llu.%03llu s: sharing registrations as "
+			  "instance %s", cl->where, (unsigned long long)(ms / 1000),
 			  (unsigned long long)(ms % 1000), cl->id_hex);
 	} else {
 		rlog_warn("connected to Redis at %s: sharing registrations as instance %s", cl->where,

@@ -64,6 +64,12 @@
  *       limits N        opens N connections at once; prints "limits
  *                       accepted=A rate_limited=R full=F other=O"
  *                       (accepted: no error within 300 ms)
+ *       requests N ID   registers a fresh key and sends N CONNECTs for
+ *                       ID (wait 0) on the one connection, each after
+ *                       the previous one's answer; prints "requests
+ *                       answered=A rate_limited=R not_waiting=W
+ *                       unknown=U other=O"; exit 0 when all N were
+ *                       answered
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -876,6 +882,44 @@ static int hostile_limits(unsigned n)
 	return 0;
 }
 
+/* N requests on one registered connection, for the rate limit. */
+static int hostile_requests(unsigned n, const char *peer)
+{
+	unsigned answered = 0, limited = 0, not_waiting = 0, unknown = 0, other = 0;
+	struct ptcp_identity a;
+	struct ptcp_rdv_msg m;
+	uint8_t key[32];
+	int fd;
+
+	parse_id(peer, key);
+	ptcp_identity_generate(&a);
+	if ((fd = register_one(&a, NULL, false)) < 0)
+		die("cannot register: %d", fd);
+	for (unsigned i = 0; i < n; i++) {
+		memset(&m, 0, sizeof(m));
+		m.type = PTCP_RDV_CONNECT;
+		memcpy(m.connect.key, key, 32);
+		if (rdvwire_send(fd, &m) != 0 || rdvwire_recv(fd, &m, 5000) != 1)
+			break;
+		answered++;
+		if (m.type != PTCP_RDV_ERROR)
+			other++;
+		else if (m.error.code == PTCP_RDV_E_RATE_LIMITED)
+			limited++;
+		else if (m.error.code == PTCP_RDV_E_NOT_WAITING)
+			not_waiting++;
+		else if (m.error.code == PTCP_RDV_E_UNKNOWN_PEER)
+			unknown++;
+		else
+			other++;
+	}
+	printf("requests answered=%u rate_limited=%u not_waiting=%u unknown=%u other=%u\n", answered,
+	       limited, not_waiting, unknown, other);
+	fflush(stdout);
+	close(fd);
+	return answered == n ? 0 : 1;
+}
+
 /* BUSY where it does not belong, on registered connections. */
 static int hostile_busy(const char *mode)
 {
@@ -915,11 +959,16 @@ static int cmd_hostile(int argc, char **argv)
 {
 	struct opts o;
 	const char *mode;
+	int skip;
 
 	if (argc < 1)
 		usage();
 	mode = argv[0];
-	parse_opts(&o, argc - 1, argv + 1);
+	/* requests N ID: two words before the options */
+	skip = !strcmp(mode, "requests") ? 3 : 1;
+	if (argc < skip)
+		die("%s needs a count and a peer id", mode);
+	parse_opts(&o, argc - skip, argv + skip);
 	endpoint_opt(o.server, PTCP_RDV_PORT, &server_ep);
 	if (o.bind) {
 		endpoint_opt(o.bind, 0, &bind_ep);
@@ -934,6 +983,8 @@ static int cmd_hostile(int argc, char **argv)
 		return hostile_fill((unsigned)num(o.peer ? o.peer : "", "count"), &o);
 	if (!strcmp(mode, "limits"))
 		return hostile_limits((unsigned)num(o.peer ? o.peer : "", "count"));
+	if (!strcmp(mode, "requests"))
+		return hostile_requests((unsigned)num(argv[1], "count"), argv[2]);
 	if (!strcmp(mode, "busy-twice") || !strcmp(mode, "busy-asking"))
 		return hostile_busy(mode);
 	return hostile_simple(mode, &o);
