@@ -9,6 +9,7 @@ PKGS=(
 	libnftables-dev libpcap-dev                      # firewall table, captures
 	nftables iptables iproute2 tcpdump procps        # namespace lab
 	time                                             # make bench: CPU and peak memory
+	libhiredis-dev redis-server redis-tools          # rendezvousd --redis, test_redis.sh
 )
 
 missing=()

@@ -168,7 +168,10 @@ in_redis() { [ "$(rcli EXISTS "p2ptcp:rdv:peer:$(hex_key "$1")")" = 1 ]; }
 
 # hex_key ID: the key bytes of a peer id in hex, as the registry names it.
 hex_key() {
-	echo "$1" | tr a-z A-Z | python3 -c 'import base64,sys; s=sys.stdin.read().strip(); print(base64.b32decode(s+"="*(-len(s)%8))[:32].hex())'
+	local s=${1##*-}
+	s=${s^^}
+	while [ $((${#s} % 8)) -ne 0 ]; do s="$s="; done
+	echo "$s" | base32 -d 2>/dev/null | head -c 32 | od -An -v -tx1 | tr -d ' \n'
 }
 
 # cross_pair TAG L-INST C-INST: A listens at instance L-INST from
