@@ -26,6 +26,14 @@
  *     (ISNs --isn N, N+1, ...; rv: the call's return value). Exit 0 at
  *     --timeout, 1 after a fatal error.
  *
+ *   rdvpeer load PAIRS ROUNDS --server ADDR:PORT --server2 ADDR:PORT [--bind ADDR]
+ *     Load for make bench: registers PAIRS listeners at --server and
+ *     PAIRS askers at --server2 (fresh keys, blocking sockets, one after
+ *     another), then ROUNDS times: every listener LISTENs, every asker
+ *     CONNECTs for its listener (wait 5 s), and all 2 x PAIRS MATCHes are
+ *     read. Prints "load registered=N reg_ms=T matches=M match_ms=T
+ *     reg_per_s=X match_per_s=Y"; exit 0 when every MATCH came.
+ *
  *   rdvpeer hostile MODE --server ADDR:PORT [--bind ADDR] [OPTIONS]
  *     Misbehaving clients on plain blocking sockets, without the client
  *     library. Single-connection modes print one line
@@ -144,7 +152,7 @@ static void raise_fd_limit(void)
 /* --- options ---------------------------------------------------------------- */
 
 struct opts {
-	const char *server, *key_dir, *local, *bind, *private_ep, *peer, *pin, *bind_file, *start;
+	const char *server, *server2, *key_dir, *local, *bind, *private_ep, *peer, *pin, *bind_file, *start;
 	bool active;
 	const char *allow[PTCP_RDV_ALLOW_MAX];
 	unsigned n_allow;
@@ -191,6 +199,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		i++;
 		if (!strcmp(a, "--server"))
 			o->server = v;
+		else if (!strcmp(a, "--server2"))
+			o->server2 = v;
 		else if (!strcmp(a, "--key"))
 			o->key_dir = v;
 		else if (!strcmp(a, "--local"))
@@ -990,6 +1000,113 @@ static int cmd_hostile(int argc, char **argv)
 	return hostile_simple(mode, &o);
 }
 
+/* --- load ------------------------------------------------------------------------ */
+
+/* Reads one MATCH from each of the n fds within 10 s. Returns how many. */
+static unsigned read_matches(const int *fds, unsigned n)
+{
+	struct pollfd *p = calloc(n, sizeof(*p));
+	uint64_t end = rdvwire_now_ms() + 10000;
+	unsigned got = 0;
+
+	if (!p)
+		die("out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		p[i].fd = fds[i];
+		p[i].events = POLLIN;
+	}
+	while (got < n && rdvwire_now_ms() < end) {
+		if (poll(p, n, 200) <= 0)
+			continue;
+		for (unsigned i = 0; i < n; i++) {
+			struct ptcp_rdv_msg m;
+
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			if (rdvwire_recv(p[i].fd, &m, 1000) != 1 || m.type != PTCP_RDV_MATCH) {
+				fprintf(stderr, "rdvpeer: load: connection %u: %s\n", i,
+					m.type == PTCP_RDV_ERROR ? m.error.text : "no MATCH");
+				p[i].fd = -1;
+				continue;
+			}
+			p[i].fd = -1;   /* one MATCH each per round */
+			got++;
+		}
+	}
+	free(p);
+	return got;
+}
+
+static int cmd_load(int argc, char **argv)
+{
+	struct ptcp_endpoint s1, s2;
+	struct ptcp_identity *ids;
+	struct opts o;
+	unsigned pairs, rounds, matches = 0;
+	int *fds;
+	uint64_t t0, t1, t2;
+
+	if (argc < 2)
+		usage();
+	pairs = (unsigned)num(argv[0], "pairs");
+	rounds = (unsigned)num(argv[1], "rounds");
+	parse_opts(&o, argc - 2, argv + 2);
+	if (!o.server2 || pairs == 0)
+		die("load needs --server2 and at least one pair");
+	endpoint_opt(o.server, PTCP_RDV_PORT, &s1);
+	endpoint_opt(o.server2, PTCP_RDV_PORT, &s2);
+	if (o.bind) {
+		endpoint_opt(o.bind, 0, &bind_ep);
+		bind_ep.port = 0;
+		has_bind = true;
+	}
+	raise_fd_limit();
+	ids = calloc(2 * pairs, sizeof(*ids));
+	fds = calloc(2 * pairs, sizeof(*fds));
+	if (!ids || !fds)
+		die("out of memory");
+	/* fds[0..pairs): listeners at s1; fds[pairs..2 pairs): askers at s2 */
+	t0 = rdvwire_now_ms();
+	for (unsigned i = 0; i < 2 * pairs; i++) {
+		ptcp_identity_generate(&ids[i]);
+		server_ep = i < pairs ? s1 : s2;
+		if ((fds[i] = register_one(&ids[i], NULL, false)) < 0)
+			die("registration %u failed: %d", i, fds[i]);
+	}
+	t1 = rdvwire_now_ms();
+	for (unsigned r = 0; r < rounds; r++) {
+		for (unsigned i = 0; i < 2 * pairs; i++) {
+			struct ptcp_rdv_msg m;
+
+			memset(&m, 0, sizeof(m));
+			if (i < pairs) {
+				m.type = PTCP_RDV_LISTEN;
+				m.listen.isn = r;
+			} else {
+				m.type = PTCP_RDV_CONNECT;
+				memcpy(m.connect.key, ids[i - pairs].pk, 32);
+				m.connect.isn = r;
+				m.connect.wait_ms = 5000;
+			}
+			if (rdvwire_send(fds[i], &m) != 0)
+				die("send: connection %u", i);
+		}
+		matches += read_matches(fds, 2 * pairs) / 2;
+	}
+	t2 = rdvwire_now_ms();
+	printf("load registered=%u reg_ms=%llu matches=%u match_ms=%llu reg_per_s=%.0f match_per_s=%.0f\n",
+	       2 * pairs, (unsigned long long)(t1 - t0), matches, (unsigned long long)(t2 - t1),
+	       2e3 * pairs / (double)(t1 - t0 ? t1 - t0 : 1), 1e3 * matches / (double)(t2 - t1 ? t2 - t1 : 1));
+	fflush(stdout);
+	for (unsigned i = 0; i < 2 * pairs; i++) {
+		close(fds[i]);
+		ptcp_identity_wipe(&ids[i]);
+	}
+	free(fds);
+	free(ids);
+	return matches == pairs * rounds ? 0 : 1;
+}
+
 /* --- keys ----------------------------------------------------------------------- */
 
 static int cmd_keygen(const char *dir)
@@ -1034,5 +1151,7 @@ int main(int argc, char **argv)
 		return cmd_honest(H_SERVE, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "hostile"))
 		return cmd_hostile(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "load"))
+		return cmd_load(argc - 2, argv + 2);
 	usage();
 }
