@@ -202,6 +202,12 @@ $(FUZZ_BUILD)/fuzz_channel: tests/fuzz/fuzz_channel.c $(FUZZ_CHANNEL_SRC) core/s
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -Icore/secure -o $@ $< $(FUZZ_CHANNEL_SRC) $(ENGINE_SRC) $(TESTLIB_SRC) $(FUZZ_SODIUM)
 
+# The messages between rendezvousd instances: rendezvous/clustermsg.c.
+$(FUZZ_BUILD)/fuzz_clustermsg: tests/fuzz/fuzz_clustermsg.c rendezvous/clustermsg.c rendezvous/clustermsg.h $(ENGINE_SRC) $(wildcard core/proto/*.c) $(TESTLIB_SRC)
+	$(quiet) FUZZCC $@
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -Irendezvous -o $@ $< rendezvous/clustermsg.c $(ENGINE_SRC) $(wildcard core/proto/*.c) $(TESTLIB_SRC)
+
 fuzz-build: $(FUZZ_BIN)
 
 fuzz: fuzz-build
