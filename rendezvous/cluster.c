@@ -252,13 +252,18 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *arg)
 	cl->ops.message(cl->user, &m);
 }
 
-static redisAsyncContext *open_one(struct ptcp_rdvd_cluster *cl)
+/* A new connection, or NULL with the reason in why. */
+static redisAsyncContext *open_one(struct ptcp_rdvd_cluster *cl, char *why, size_t len)
 {
 	redisAsyncContext *ac = redisAsyncConnect(cl->addr, cl->cfg.redis.port);
 
-	if (!ac)
+	if (!ac) {
+		snprintf(why, len, "out of memory");
 		return NULL;
+	}
 	if (ac->err || redisLibeventAttach(ac, cl->base) != REDIS_OK) {
+		/* (a refusal on this host is known at once) */
+		snprintf(why, len, "%s", ac->err && ac->errstr[0] ? ac->errstr : "cannot start a connection");
 		redisAsyncFree(ac);
 		return NULL;
 	}
@@ -270,11 +275,13 @@ static redisAsyncContext *open_one(struct ptcp_rdvd_cluster *cl)
 
 static void connect_now(struct ptcp_rdvd_cluster *cl)
 {
-	cl->cmd = open_one(cl);
-	cl->sub = cl->cmd ? open_one(cl) : NULL;
+	char why[160] = "cannot start a connection";
+
+	cl->cmd = open_one(cl, why, sizeof(why));
+	cl->sub = cl->cmd ? open_one(cl, why, sizeof(why)) : NULL;
 	if (!cl->cmd || !cl->sub ||
 	    redisAsyncCommand(cl->sub, on_sub_reply, cl, "SUBSCRIBE %s", cl->chan) != REDIS_OK) {
-		link_broken(cl, "cannot start a connection");
+		link_broken(cl, why);
 		return;
 	}
 	arm(cl->deadline, CONNECT_TIMEOUT_MS);

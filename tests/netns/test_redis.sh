@@ -487,7 +487,7 @@ case_kill() {
 	in_redis "$ID_A" || t_fail "A's registration was not refreshed"
 	in_redis "$ID_C" || t_fail "C's registration was not refreshed"
 	kill -KILL "$PID_s2"
-	lab_wait_pid "$PID_s2" 5 >/dev/null
+	lab_wait_pid "$PID_s2" 5 >/dev/null 2>&1
 	wait_for 5 eval '! in_redis "$ID_A"' || t_fail "A's registration did not expire within 5 s"
 	in_redis "$ID_C" || t_fail "C's registration expired with the other instance"
 	peer_run b connect "$ID_A" --server "$SRV_1" --key "$LAB_DIR/B" --local 127.0.0.3 --wait 1000
@@ -503,7 +503,7 @@ case_kill_ask() {
 	wait_registered a || return 1
 	wait_for 5 in_redis "$ID_A" || t_fail "A is not in Redis"
 	kill -KILL "$PID_s2"
-	lab_wait_pid "$PID_s2" 5 >/dev/null
+	lab_wait_pid "$PID_s2" 5 >/dev/null 2>&1
 	in_redis "$ID_A" || t_fail "A's registration went too soon"
 	peer_run b connect "$ID_A" --server "$SRV_1" --key "$LAB_DIR/B" --local 127.0.0.3 --wait 5000
 	expect_error b 7 0
