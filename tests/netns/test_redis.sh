@@ -5,6 +5,7 @@
 # reach peers at the other, with every rule of the single server kept
 # across instances: endpoints, ISNs, roles and start delays, both asking
 # for each other, allow lists, NOT_WAITING after the asker's wait, BUSY,
+# FAMILY (IPv4 and IPv6 peers never matched),
 # REPLACED (the same key registering at the other instance, its waiters
 # following it), the rate limit for requests that go to another
 # instance, the stats line. Redis restarted mid-test (local matches go on
@@ -389,6 +390,24 @@ case_replace() {
 	inst_alive 1 2
 }
 
+# IPv4 and IPv6 peers are never matched, at two instances either: the
+# asker over IPv6 at instance 2 is told FAMILY by the peer's instance.
+case_family() {
+	rd_ns && lab_ipv6 "$NS" && redis_start && inst_start 1 && inst_start 2 --listen '[::1]:7451' ||
+		return 1
+	keys A B C || return 1
+	peer_bg a listen --server "$SRV_1" --key "$LAB_DIR/A" --local 127.0.0.2:40001 --timeout 20
+	wait_registered a || return 1
+	peer_run b connect "$ID_A" --server '[::1]:7451' --key "$LAB_DIR/B" --wait 1000 --timeout 10
+	expect_error b 16 0
+	grep -q "the peer is registered over IPv4, you over IPv6" "$LAB_DIR/b.out" || t_fail "b: $(cat "$LAB_DIR/b.out")"
+	peer_run c connect "$ID_A" --server "$SRV_2" --key "$LAB_DIR/C" --local 127.0.0.3:40003 --wait 1000 ||
+		t_fail "the IPv4 peer was not matched: $(cat "$LAB_DIR/c.out")"
+	lab_wait_pid "$PID_a" 10 || t_fail "a exited $?"
+	expect_field c match public 127.0.0.2:40001
+	inst_alive 1 2
+}
+
 # The rate limit of the asker's instance counts requests for peers at
 # other instances: what it refuses never reaches Redis.
 case_rate() {
@@ -552,6 +571,7 @@ t_run "redis: both ask for each other across instances: one match, the lower key
 t_run "redis: unknown, self, not waiting, allow list, the peer or the asker going away" case_rules
 t_run "redis: a busy listener: askers at the other instance told at once, its next LISTEN matchable" case_busy
 t_run "redis: a key registering at the other instance replaces the first; its waiters follow" case_replace
+t_run "redis: IPv4 and IPv6 peers at two instances are never matched" case_family
 t_run "redis: the rate limit counts requests for peers at other instances" case_rate
 t_run "redis: Redis restarted: local matches go on, cross-instance ones come back; logged once" case_restart
 t_run "redis: an instance started before Redis joins when it comes" case_late_redis
