@@ -80,7 +80,7 @@ static void others(struct ptcp_rdvd_cmsg *cancel, struct ptcp_rdvd_cmsg *replace
 /* emit, then parse back: the same struct, and emit of that the same bytes */
 static void round_trip(const struct ptcp_rdvd_cmsg *m, int want_len)
 {
-	uint8_t buf[PTCP_RDVD_CMSG_MAX], again[PTCP_RDVD_CMSG_MAX];
+	uint8_t buf[PTCP_RDVD_CMSG_MAX + 1], again[PTCP_RDVD_CMSG_MAX];   /* + 1: the extra byte */
 	struct ptcp_rdvd_cmsg back;
 	int n = ptcp_rdvd_cmsg_emit(m, buf, sizeof(buf));
 
