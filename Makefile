@@ -75,6 +75,10 @@ CLI_SRC := $(sort $(wildcard cli/*.c))
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 RDV_SRC := $(sort $(wildcard rendezvous/*.c))
 RDV_OBJ := $(RDV_SRC:%.c=$(BUILD)/%.o)
+# rendezvousd alone talks to Redis (--redis): hiredis is not libp2ptcp's
+RDV_PKGS := hiredis
+RDV_PKG_LIBS = $(shell pkg-config --libs $(RDV_PKGS) 2>/dev/null)
+$(RDV_OBJ): PKG_CFLAGS += $(shell pkg-config --cflags $(RDV_PKGS) 2>/dev/null)
 PROGRAMS := $(if $(CLI_SRC),$(BUILD)/p2ptcp) $(if $(RDV_SRC),$(BUILD)/rendezvousd)
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 EXAMPLE_BIN := $(EXAMPLE_SRC:%.c=$(BUILD)/%)
@@ -143,7 +147,7 @@ $(BUILD)/p2ptcp: $(CLI_OBJ) $(LIB_A)
 
 $(BUILD)/rendezvousd: $(RDV_OBJ) $(LIB_A)
 	$(quiet) LD $@
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(RDV_PKG_LIBS)
 
 # The examples see only the public header, as an outside program would.
 $(BUILD)/examples/%: examples/%.c include/p2ptcp/p2ptcp.h $(LIB_A)
@@ -204,6 +208,12 @@ $(FUZZ_BUILD)/fuzz_channel: tests/fuzz/fuzz_channel.c $(FUZZ_CHANNEL_SRC) core/s
 	$(quiet) FUZZCC $@
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -Icore/secure -o $@ $< $(FUZZ_CHANNEL_SRC) $(ENGINE_SRC) $(TESTLIB_SRC) $(FUZZ_SODIUM)
+
+# The messages between rendezvousd instances: rendezvous/clustermsg.c.
+$(FUZZ_BUILD)/fuzz_clustermsg: tests/fuzz/fuzz_clustermsg.c rendezvous/clustermsg.c rendezvous/clustermsg.h $(ENGINE_SRC) $(wildcard core/proto/*.c) $(TESTLIB_SRC)
+	$(quiet) FUZZCC $@
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -Irendezvous -o $@ $< rendezvous/clustermsg.c $(ENGINE_SRC) $(wildcard core/proto/*.c) $(TESTLIB_SRC)
 
 fuzz-build: $(FUZZ_BIN)
 

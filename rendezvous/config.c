@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "log.h"
 #include "rdvclient.h"
@@ -51,6 +52,12 @@ const char ptcp_rdvd_usage[] =
 	"  --start-delay S           base of the delay before both peers' first SYN\n"
 	"                            (default 0.2, at most 10; each side's network\n"
 	"                            delay is added)\n"
+	"  --redis ADDR[:PORT]       share registrations with the other instances\n"
+	"                            on this Redis (numeric address; default port\n"
+	"                            6379): a peer at any instance is reachable\n"
+	"                            from every other\n"
+	"  --redis-ttl S             a registration of a vanished instance\n"
+	"                            expires after S (default 30)\n"
 	"  --log-level LEVEL         error, warn (default), info or debug\n"
 	"  -v, -vv                   info, debug\n"
 	"  --syslog                  log to syslog (daemon facility), not stderr\n"
@@ -59,7 +66,7 @@ const char ptcp_rdvd_usage[] =
 	"\n"
 	"SIGINT and SIGTERM stop the server cleanly; SIGUSR1 logs statistics.\n";
 
-enum kind { K_LISTEN, K_UINT, K_DURATION, K_LEVEL, K_BOOL, K_PATH, K_SHARE };
+enum kind { K_LISTEN, K_REDIS, K_UINT, K_DURATION, K_LEVEL, K_BOOL, K_PATH, K_SHARE };
 
 static const struct opt {
 	const char *name;
@@ -84,6 +91,8 @@ static const struct opt {
 	 * one-way delay the server adds (half of RTT_MAX_MS in server.c) */
 	{ "start-delay", K_DURATION, offsetof(struct ptcp_rdvd_config, start_delay_ms), 0,
 	  PTCP_RDV_START_MAX_MS - 5000 },
+	{ "redis", K_REDIS, 0, 0, 0 },
+	{ "redis-ttl", K_DURATION, offsetof(struct ptcp_rdvd_config, redis_ttl_ms), 1000, 3600000 },
 	{ "log-level", K_LEVEL, 0, 0, 0 },
 	{ "syslog", K_BOOL, 0, 0, 0 },
 	{ "key-dir", K_PATH, offsetof(struct ptcp_rdvd_config, key_dir), 0, 0 },
@@ -111,6 +120,7 @@ void ptcp_rdvd_config_default(struct ptcp_rdvd_config *cfg)
 	cfg->message_timeout_ms = 5000;
 	cfg->max_wait_ms = 30000;
 	cfg->start_delay_ms = 200;
+	cfg->redis_ttl_ms = 30000;
 	cfg->log_level = PTCP_LOG_NOTICE;
 	state = getenv("STATE_DIRECTORY");
 	if (state && state[0] == '/' && strcspn(state, ":") < sizeof(cfg->key_dir))
@@ -251,6 +261,13 @@ static int apply(struct ptcp_rdvd_config *cfg, const struct opt *o, const char *
 			return -1;
 		}
 		cfg->n_listen++;
+		return 0;
+	case K_REDIS:
+		if (ptcp_rdv_parse_hostport(val, PTCP_RDVD_REDIS_PORT, &cfg->redis, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s%sredis: %s", where, dash, why);
+			return -1;
+		}
+		cfg->has_redis = true;
 		return 0;
 	case K_UINT:
 		if (parse_uint(val, o->min, o->max, field) == 0)

@@ -39,6 +39,11 @@ struct ptcp_rdvd_config {
 	unsigned message_timeout_ms;   /* first to last byte of one message */
 	unsigned max_wait_ms;          /* longest a CONNECT may wait */
 	unsigned start_delay_ms;       /* base of the MATCH start delay */
+	bool has_redis;                /* --redis: share peers with the other
+	                                  instances on that Redis */
+	struct ptcp_endpoint redis;    /* ... at this numeric address and port */
+	unsigned redis_ttl_ms;         /* a registration's life in Redis
+	                                  unless refreshed (a third of it) */
 	int log_level;                 /* enum ptcp_log_level */
 	bool syslog;                   /* log to syslog instead of stderr */
 	char key_dir[PTCP_RDVD_PATH_MAX];  /* the server key: key_dir/private.key */

@@ -16,6 +16,7 @@
 
 #include "addrtab.h"
 #include "clock.h"
+#include "cluster.h"
 #include "identity.h"
 #include "peerid.h"
 #include "peertab.h"
@@ -80,6 +81,17 @@ struct client {
 	struct client *wprev, *wnext;      /* in target's waiter list */
 	struct client *waiters, *waiters_tail;  /* clients waiting for us,
 	                                           oldest first */
+	/* --redis (cluster.h): a request that crosses instances */
+	bool ghost;                        /* an asker at another instance: no
+	                                      connection, here while it waits */
+	bool remote;                       /* R_CONNECT for a peer at another
+	                                      instance (target NULL) */
+	bool routed;                       /* remote: rinst known */
+	uint8_t rkey[PTCP_RDV_KEY_LEN];    /* remote: the key asked for */
+	uint8_t rinst[PTCP_RDVD_INST_LEN]; /* remote: the peer's instance;
+	                                      ghost: the asker's */
+	uint64_t rid;                      /* remote: our request id; ghost:
+	                                      the asker's instance's */
 };
 
 struct ptcp_rdvd_server {
@@ -105,6 +117,16 @@ struct ptcp_rdvd_server {
 	unsigned long long accepted, rejected_full, rejected_addr, rejected_net, rejected_rate, evicted;
 	unsigned long long registrations, matches, errors_sent, bad_signatures, timeouts;
 	unsigned long long busy_answers;   /* askers told that their peer is busy */
+	/* --redis (cluster.h); NULL cluster: one instance alone */
+	struct ptcp_rdvd_cluster *cluster;
+	struct client *ghosts;             /* askers at other instances, waiting */
+	struct client *reap;               /* ghosts answered: freed by reap_ev */
+	struct event *reap_ev, *refresh_timer;
+	unsigned n_ghosts;
+	uint64_t next_rid;
+	unsigned long long remote_requests;  /* sent to other instances */
+	unsigned long long remote_asked;     /* received from them */
+	unsigned long long remote_matches;   /* made there for our askers */
 };
 
 /* --- small helpers ------------------------------------------------------------ */
@@ -129,6 +151,8 @@ static void rearm(struct client *c, ptcp_ts now)
 
 	if (c->state == C_CLOSING) {
 		at = c->close_deadline;
+	} else if (c->ghost) {
+		at = c->req_deadline;
 	} else {
 		if (c->state != C_REGISTERED)
 			at = ptcp_ts_add(c->accepted, (uint64_t)cfg->handshake_timeout_ms * PTCP_NS_PER_MS);
@@ -194,10 +218,16 @@ static void uncount(struct client *c)
 
 static void client_free(struct client *c);
 static void request_fail(struct client *w, int code, const char *text);
+static void remote_cancel(struct client *c);
+static void ghost_answer(struct client *g, const struct ptcp_rdv_msg *m);
+static void ghost_timer(struct client *g, ptcp_ts now);
+static void remote_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now);
 
 /* Removes c from the request structures: its own pending request. */
 static void cancel_request(struct client *c)
 {
+	if (c->remote)
+		remote_cancel(c);
 	if (c->req == R_CONNECT && c->target) {
 		struct client *t = c->target;
 
@@ -229,6 +259,8 @@ static void unregister(struct client *c)
 	if (c->registered) {
 		ptcp_rdvd_peertab_remove(&c->srv->peers, &c->node);
 		c->registered = false;
+		if (c->srv->cluster)
+			ptcp_rdvd_cluster_unregister(c->srv->cluster, c->node.key);
 	}
 }
 
@@ -294,6 +326,10 @@ static void client_send(struct client *c, const struct ptcp_rdv_msg *m)
 	struct evbuffer *out;
 	int n;
 
+	if (c->ghost) {
+		ghost_answer(c, m);
+		return;
+	}
 	if (c->state == C_CLOSING && c->fin_sent)
 		return;
 	out = bufferevent_get_output(c->bev);
@@ -458,6 +494,8 @@ static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now
 		replace((struct client *)old, c);
 	ptcp_rdvd_peertab_insert(&srv->peers, &c->node);
 	c->registered = true;
+	if (srv->cluster)
+		ptcp_rdvd_cluster_register(srv->cluster, c->node.key, &c->observed, &c->priv);
 	c->state = C_REGISTERED;
 	srv->registrations++;
 	memset(&m, 0, sizeof(m));
@@ -655,31 +693,20 @@ static void on_listen(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts n
 	}
 }
 
-static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
+/* c asks for t (found here) with its ISN, waiting up to wait_ms: the
+ * rules of docs/protocol.md, "Asking for a peer", after the lookup. c may
+ * be a ghost (an asker at another instance). */
+static void ask(struct client *c, struct client *t, uint32_t isn, uint32_t wait_ms, ptcp_ts now)
 {
 	struct ptcp_rdvd_server *srv = c->srv;
-	struct ptcp_rdvd_peer_node *n;
-	struct client *t;
 	uint32_t wait;
 
-	if (!may_request(c, PTCP_RDV_CONNECT, now))
-		return;
-	if (memcmp(in->connect.key, c->node.key, PTCP_RDV_KEY_LEN) == 0) {
-		send_error(c, PTCP_RDV_E_SELF, false, NULL);
-		return;
-	}
-	n = ptcp_rdvd_peertab_find(&srv->peers, in->connect.key);
-	if (!n) {
-		send_error(c, PTCP_RDV_E_UNKNOWN_PEER, false, NULL);
-		return;
-	}
-	t = (struct client *)n;
 	not_idle(t);   /* asked for: someone wants it */
 	if (t->observed.family != c->observed.family) {
 		send_error(c, PTCP_RDV_E_FAMILY, false, family_text(t));
 		return;
 	}
-	c->isn = in->connect.isn;
+	c->isn = isn;
 	if (t->req == R_LISTEN) {
 		if (!allowed(t, c->node.key)) {
 			send_error(c, PTCP_RDV_E_NOT_AUTHORISED, false,
@@ -701,7 +728,7 @@ static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts 
 		tell_busy(c, t);
 		return;
 	}
-	wait = in->connect.wait_ms < srv->cfg.max_wait_ms ? in->connect.wait_ms : srv->cfg.max_wait_ms;
+	wait = wait_ms < srv->cfg.max_wait_ms ? wait_ms : srv->cfg.max_wait_ms;
 	if (wait == 0) {
 		send_error(c, PTCP_RDV_E_NOT_WAITING, false, NULL);
 		return;
@@ -716,6 +743,25 @@ static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts 
 	else
 		t->waiters = c;
 	t->waiters_tail = c;
+}
+
+static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
+{
+	struct ptcp_rdvd_peer_node *n;
+
+	if (!may_request(c, PTCP_RDV_CONNECT, now))
+		return;
+	if (memcmp(in->connect.key, c->node.key, PTCP_RDV_KEY_LEN) == 0) {
+		send_error(c, PTCP_RDV_E_SELF, false, NULL);
+		return;
+	}
+	n = ptcp_rdvd_peertab_find(&c->srv->peers, in->connect.key);
+	if (!n) {
+		/* not here: at another instance, or nowhere */
+		remote_connect(c, in, now);
+		return;
+	}
+	ask(c, (struct client *)n, in->connect.isn, in->connect.wait_ms, now);
 }
 
 static void on_ping(struct client *c, const struct ptcp_rdv_msg *in)
@@ -813,6 +859,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (c->ghost) {
+		ghost_timer(c, now);
+		return;
+	}
 	if (c->state == C_CLOSING) {
 		if (now >= c->close_deadline)
 			client_free(c);
@@ -1103,6 +1153,485 @@ fail:
 	return rv;
 }
 
+/* --- peers at other instances (--redis, cluster.h) ---------------------------------
+ *
+ * A CONNECT for a key that is not registered here goes, as a REQUEST, to
+ * the instance that has it (REMOTE_GRACE after its wait, a request that
+ * heard nothing fails here on its own). There the asker becomes a ghost:
+ * a struct client without a connection, which waits in the peer's waiter
+ * list like a local asker, so that every rule (allow lists, BUSY, the
+ * wait, roles and start delays) is the one code above. What client_send()
+ * would write to a ghost goes back as an ANSWER; the ghost is then freed
+ * from an event of its own (never inside the code that answered it). */
+
+#define REMOTE_GRACE_MS 2000
+
+static void ghost_retire(struct client *g)
+{
+	struct ptcp_rdvd_server *srv = g->srv;
+
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		srv->ghosts = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	srv->n_ghosts--;
+	evtimer_del(g->timer);
+	g->prev = NULL;
+	g->next = srv->reap;
+	srv->reap = g;
+	event_active(srv->reap_ev, 0, 0);
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct ptcp_rdvd_server *srv = arg;
+	struct client *g;
+
+	(void)fd;
+	(void)what;
+	while ((g = srv->reap)) {
+		srv->reap = g->next;
+		event_free(g->timer);
+		free(g);
+	}
+}
+
+/* A ghost's request is over without an answer: the asker's instance
+ * cancelled it, or the link is lost. */
+static void ghost_drop(struct client *g)
+{
+	cancel_request(g);
+	ghost_retire(g);
+}
+
+static void ghost_answer(struct client *g, const struct ptcp_rdv_msg *m)
+{
+	struct ptcp_rdvd_cmsg a;
+
+	memset(&a, 0, sizeof(a));
+	a.type = PTCP_RDVD_CMSG_ANSWER;
+	a.answer.id = g->rid;
+	memcpy(a.answer.asker, g->node.key, PTCP_RDV_KEY_LEN);
+	a.answer.msg = *m;
+	if (ptcp_rdvd_cluster_send(g->srv->cluster, g->rinst, &a) != 0)
+		rlog_debug("cannot answer a remote request: the link to Redis is down");
+	ghost_retire(g);
+}
+
+static void ghost_timer(struct client *g, ptcp_ts now)
+{
+	if (g->req == R_CONNECT && now >= g->req_deadline)
+		request_fail(g, PTCP_RDV_E_NOT_WAITING, "the peer did not ask for us in time");
+	else if (g->req == R_CONNECT)
+		rearm(g, now);
+}
+
+static uint32_t wait_left(const struct client *c, ptcp_ts now)
+{
+	uint64_t ms = ptcp_ts_elapsed(c->req_deadline, now) / PTCP_NS_PER_MS;
+
+	return ms > PTCP_RDV_WAIT_MAX_MS ? PTCP_RDV_WAIT_MAX_MS : (uint32_t)ms;
+}
+
+/* The REQUEST that asks for key on behalf of c (a local asker, or a
+ * ghost being passed on), with wait ms left. */
+static void request_msg(struct ptcp_rdvd_cmsg *m, const struct client *c, const uint8_t *key,
+                        const uint8_t *reply_to, uint64_t id, uint32_t wait)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = PTCP_RDVD_CMSG_REQUEST;
+	memcpy(m->request.reply_to, reply_to, PTCP_RDVD_INST_LEN);
+	m->request.id = id;
+	memcpy(m->request.target, key, PTCP_RDV_KEY_LEN);
+	memcpy(m->request.asker, c->node.key, PTCP_RDV_KEY_LEN);
+	m->request.observed = c->observed;
+	m->request.priv = c->priv;
+	m->request.isn = c->isn;
+	m->request.rtt_ms = c->rtt_ms;
+	m->request.wait_ms = wait;
+}
+
+/* c's own request for a peer at another instance ends here (answered,
+ * matched, or c goes away): that instance forgets its ghost. */
+static void send_cancel(struct ptcp_rdvd_server *srv, const uint8_t *inst, uint64_t id,
+                        const uint8_t *asker, const uint8_t *target)
+{
+	struct ptcp_rdvd_cmsg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDVD_CMSG_CANCEL;
+	m.cancel.id = id;
+	memcpy(m.cancel.asker, asker, PTCP_RDV_KEY_LEN);
+	memcpy(m.cancel.target, target, PTCP_RDV_KEY_LEN);
+	ptcp_rdvd_cluster_send(srv->cluster, inst, &m);
+}
+
+static void remote_cancel(struct client *c)
+{
+	c->remote = false;
+	if (c->routed && c->srv->cluster)
+		send_cancel(c->srv, c->rinst, c->rid, c->node.key, c->rkey);
+}
+
+/* c's request ends with an answer from the other instance: no CANCEL. */
+static void remote_answered(struct client *c)
+{
+	c->remote = false;
+	cancel_request(c);
+}
+
+/* CONNECT for a key not registered here. */
+static void remote_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
+{
+	struct ptcp_rdvd_server *srv = c->srv;
+	struct ptcp_rdvd_cmsg m;
+	uint32_t wait;
+
+	if (!srv->cluster) {
+		send_error(c, PTCP_RDV_E_UNKNOWN_PEER, false, NULL);
+		return;
+	}
+	c->isn = in->connect.isn;
+	/* The peer asked for us from its instance and waits here: both
+	 * asked for each other (ask() for a peer here), the lower key
+	 * initiates. */
+	for (struct client *w = c->waiters; w; w = w->wnext) {
+		if (w->ghost && memcmp(w->node.key, in->connect.key, PTCP_RDV_KEY_LEN) == 0) {
+			if (w->observed.family != c->observed.family)
+				break;   /* ask() for the peer tells it FAMILY */
+			if (memcmp(c->node.key, w->node.key, PTCP_RDV_KEY_LEN) < 0)
+				match(c, w);
+			else
+				match(w, c);
+			return;
+		}
+	}
+	if (!ptcp_rdvd_cluster_up(srv->cluster)) {
+		send_error(c, PTCP_RDV_E_UNKNOWN_PEER, false,
+			   "not registered here, and the other instances are out of reach");
+		return;
+	}
+	wait = in->connect.wait_ms < srv->cfg.max_wait_ms ? in->connect.wait_ms : srv->cfg.max_wait_ms;
+	c->req = R_CONNECT;
+	c->target = NULL;
+	c->remote = true;
+	c->routed = false;
+	memcpy(c->rkey, in->connect.key, PTCP_RDV_KEY_LEN);
+	c->rid = ++srv->next_rid;
+	c->req_deadline = ptcp_ts_add(now, ((uint64_t)wait + REMOTE_GRACE_MS) * PTCP_NS_PER_MS);
+	request_msg(&m, c, c->rkey, ptcp_rdvd_cluster_id(srv->cluster), c->rid, wait);
+	if (ptcp_rdvd_cluster_route(srv->cluster, &m) != 0) {
+		c->remote = false;
+		cancel_request(c);
+		send_error(c, PTCP_RDV_E_UNKNOWN_PEER, false,
+			   "not registered here, and the other instances are out of reach");
+		return;
+	}
+	srv->remote_requests++;
+}
+
+/* c, pending for a remote peer, by the asker's key and request id. */
+static struct client *remote_asker(struct ptcp_rdvd_server *srv, const uint8_t *key, uint64_t id)
+{
+	struct client *c = (struct client *)ptcp_rdvd_peertab_find(&srv->peers, key);
+
+	return c && c->req == R_CONNECT && c->remote && c->rid == id ? c : NULL;
+}
+
+static void cl_routed(void *user, const uint8_t asker[PTCP_RDV_KEY_LEN],
+                      const uint8_t target[PTCP_RDV_KEY_LEN], uint64_t id, int result,
+                      const uint8_t inst[PTCP_RDVD_INST_LEN])
+{
+	struct ptcp_rdvd_server *srv = user;
+	struct client *c = remote_asker(srv, asker, id);
+
+	if (!c && result == PTCP_RDVD_ROUTE_SENT && srv->cluster) {
+		/* The asker went away (or its request ended) before we knew
+		 * where the request went: the ghost there must not wait for
+		 * a listener (if the ANSWER came first, nobody is found). */
+		send_cancel(srv, inst, id, asker, target);
+		return;
+	}
+	if (!c)
+		return;
+	switch (result) {
+	case PTCP_RDVD_ROUTE_SENT:
+		c->routed = true;
+		memcpy(c->rinst, inst, PTCP_RDVD_INST_LEN);
+		return;
+	case PTCP_RDVD_ROUTE_UNKNOWN:
+		remote_answered(c);
+		send_error(c, PTCP_RDV_E_UNKNOWN_PEER, false, NULL);
+		return;
+	case PTCP_RDVD_ROUTE_GONE:
+		remote_answered(c);
+		send_error(c, PTCP_RDV_E_UNKNOWN_PEER, false, "its instance is gone");
+		return;
+	default:
+		remote_answered(c);
+		send_error(c, PTCP_RDV_E_UNKNOWN_PEER, false,
+			   "not registered here, and the other instances are out of reach");
+	}
+}
+
+static void on_request(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cmsg *m, ptcp_ts now)
+{
+	struct ptcp_rdvd_peer_node *n;
+	struct client *g, *t;
+
+	srv->remote_asked++;
+	g = srv->n_ghosts < srv->cfg.max_clients ? calloc(1, sizeof(*g)) : NULL;
+	if (g)
+		g->timer = evtimer_new(srv->base, on_timer, g);
+	if (!g || !g->timer) {
+		struct ptcp_rdvd_cmsg a;
+
+		free(g);
+		memset(&a, 0, sizeof(a));
+		a.type = PTCP_RDVD_CMSG_ANSWER;
+		a.answer.id = m->request.id;
+		memcpy(a.answer.asker, m->request.asker, PTCP_RDV_KEY_LEN);
+		ptcp_rdv_error_msg(&a.answer.msg, PTCP_RDV_E_INTERNAL, false,
+				   "too many requests waiting at the peer's instance");
+		ptcp_rdvd_cluster_send(srv->cluster, m->request.reply_to, &a);
+		return;
+	}
+	g->srv = srv;
+	g->ghost = true;
+	g->state = C_REGISTERED;
+	memcpy(g->node.key, m->request.asker, PTCP_RDV_KEY_LEN);
+	g->observed = m->request.observed;
+	g->priv = m->request.priv;
+	g->isn = m->request.isn;
+	g->rtt_ms = m->request.rtt_ms;
+	memcpy(g->rinst, m->request.reply_to, PTCP_RDVD_INST_LEN);
+	g->rid = m->request.id;
+	g->accepted = g->last_msg = now;
+	g->next = srv->ghosts;
+	if (srv->ghosts)
+		srv->ghosts->prev = g;
+	srv->ghosts = g;
+	srv->n_ghosts++;
+	n = ptcp_rdvd_peertab_find(&srv->peers, m->request.target);
+	if (!n || memcmp(m->request.target, m->request.asker, PTCP_RDV_KEY_LEN) == 0) {
+		send_error(g, PTCP_RDV_E_UNKNOWN_PEER, false, NULL);
+		return;
+	}
+	t = (struct client *)n;
+	if (t->req == R_CONNECT && t->remote && memcmp(t->rkey, g->node.key, PTCP_RDV_KEY_LEN) == 0 &&
+	    t->observed.family == g->observed.family) {
+		/* Both asked for each other across instances, and both
+		 * instances may see it: the instance of the lower key (the
+		 * initiator) matches, the other forgets the ghost. */
+		not_idle(t);
+		if (memcmp(t->node.key, g->node.key, PTCP_RDV_KEY_LEN) < 0)
+			match(t, g);
+		else
+			ghost_drop(g);
+		return;
+	}
+	ask(g, t, m->request.isn, m->request.wait_ms, now);
+	if (g->ghost && g->req == R_CONNECT)
+		rearm(g, now);
+}
+
+static void on_answer(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cmsg *m)
+{
+	const struct ptcp_rdv_msg *a = &m->answer.msg;
+	struct client *c = remote_asker(srv, m->answer.asker, m->answer.id);
+	char id[PTCP_PEERID_TEXT_MAX], b[PTCP_PEERID_TEXT_MAX], ep[64], ep2[64];
+
+	if (!c)
+		return;   /* c timed out, went away, or matched here meanwhile */
+	if (a->type == PTCP_RDV_ERROR) {
+		remote_answered(c);
+		send_error(c, a->error.code, false, a->error.text_len ? a->error.text : NULL);
+		return;
+	}
+	/* (instances are trusted, but a match for another peer or ISN would
+	 * be a bug there, and the client would refuse it anyway) */
+	if (memcmp(a->match.key, c->rkey, PTCP_RDV_KEY_LEN) != 0 || a->match.isn != c->isn) {
+		rlog_error("dropped a MATCH from another instance: not for the request it answers");
+		return;
+	}
+	remote_answered(c);
+	client_send(c, a);
+	srv->remote_matches++;
+	rlog_info("match %s at %s with %s at %s (at another instance)", key_str(c->node.key, id),
+		  ep_str(&c->observed, ep), key_str(a->match.key, b), ep_str(&a->match.peer_public, ep2));
+}
+
+static void on_cancel(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cmsg *m)
+{
+	struct client *t = (struct client *)ptcp_rdvd_peertab_find(&srv->peers, m->cancel.target);
+
+	if (!t)
+		return;
+	for (struct client *w = t->waiters; w; w = w->wnext) {
+		if (w->ghost && w->rid == m->cancel.id &&
+		    memcmp(w->rinst, m->sender, PTCP_RDVD_INST_LEN) == 0 &&
+		    memcmp(w->node.key, m->cancel.asker, PTCP_RDV_KEY_LEN) == 0) {
+			ghost_drop(w);
+			return;
+		}
+	}
+}
+
+/* The key registered again at instance inst: our registration of it
+ * ends with REPLACED, and those waiting for it now wait there, as those
+ * waiting for a key replaced here wait for the new connection. */
+static void on_replaced(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cmsg *m, ptcp_ts now)
+{
+	struct client *old = (struct client *)ptcp_rdvd_peertab_find(&srv->peers, m->replaced.key);
+	struct ptcp_rdvd_cmsg q;
+	char text[96], ep[64];
+	struct client *w;
+
+	if (!old)
+		return;
+	while ((w = old->waiters)) {
+		uint32_t wait = wait_left(w, now);
+		uint64_t id = w->ghost ? w->rid : ++srv->next_rid;
+
+		request_msg(&q, w, m->replaced.key, w->ghost ? w->rinst : ptcp_rdvd_cluster_id(srv->cluster),
+			    id, wait);
+		cancel_request(w);
+		if (w->ghost) {
+			ptcp_rdvd_cluster_send(srv->cluster, m->sender, &q);
+			ghost_retire(w);
+			continue;
+		}
+		if (ptcp_rdvd_cluster_send(srv->cluster, m->sender, &q) != 0) {
+			send_error(w, PTCP_RDV_E_NOT_WAITING, false, "the peer went away");
+			continue;
+		}
+		w->req = R_CONNECT;
+		w->remote = w->routed = true;
+		memcpy(w->rkey, m->replaced.key, PTCP_RDV_KEY_LEN);
+		memcpy(w->rinst, m->sender, PTCP_RDVD_INST_LEN);
+		w->rid = id;
+		w->req_deadline = ptcp_ts_add(w->req_deadline, (uint64_t)REMOTE_GRACE_MS * PTCP_NS_PER_MS);
+		rearm(w, now);
+		srv->remote_requests++;
+	}
+	snprintf(text, sizeof(text), "registered again from %s (at another instance)",
+		 ep_str(&m->replaced.observed, ep));
+	client_fail(old, PTCP_RDV_E_REPLACED, text);
+}
+
+static void cl_message(void *user, const struct ptcp_rdvd_cmsg *m)
+{
+	struct ptcp_rdvd_server *srv = user;
+	ptcp_ts now = ptcp_clock_now();
+
+	if (srv->stopping)
+		return;
+	switch (m->type) {
+	case PTCP_RDVD_CMSG_REQUEST:
+		on_request(srv, m, now);
+		return;
+	case PTCP_RDVD_CMSG_ANSWER:
+		on_answer(srv, m);
+		return;
+	case PTCP_RDVD_CMSG_CANCEL:
+		on_cancel(srv, m);
+		return;
+	case PTCP_RDVD_CMSG_REPLACED:
+		on_replaced(srv, m, now);
+		return;
+	}
+}
+
+/* The link is up: Redis may have lost everything (a restart), so every
+ * peer here is recorded again. */
+static void cl_up(void *user)
+{
+	struct ptcp_rdvd_server *srv = user;
+
+	for (struct client *c = srv->clients; c; c = c->next)
+		if (c->registered)
+			ptcp_rdvd_cluster_register(srv->cluster, c->node.key, &c->observed, &c->priv);
+}
+
+/* The link is lost: no answer can come from, or go to, another
+ * instance. Ghosts go; our askers for remote peers are told now. */
+static void cl_down(void *user)
+{
+	struct ptcp_rdvd_server *srv = user;
+
+	while (srv->ghosts)
+		ghost_drop(srv->ghosts);
+	for (struct client *c = srv->clients; c; c = c->next) {
+		if (c->req == R_CONNECT && c->remote) {
+			c->remote = false;
+			request_fail(c, PTCP_RDV_E_NOT_WAITING, "lost the link to the peer's instance");
+		}
+	}
+}
+
+/* Every third of the TTL: our registrations stay alive in Redis. */
+static void on_refresh(evutil_socket_t fd, short what, void *arg)
+{
+	struct ptcp_rdvd_server *srv = arg;
+	unsigned ms = srv->cfg.redis_ttl_ms / 3;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000) };
+
+	(void)fd;
+	(void)what;
+	if (ptcp_rdvd_cluster_up(srv->cluster))
+		for (struct client *c = srv->clients; c; c = c->next)
+			if (c->registered)
+				ptcp_rdvd_cluster_refresh(srv->cluster, c->node.key, &c->observed, &c->priv);
+	evtimer_add(srv->refresh_timer, &tv);
+}
+
+static const struct ptcp_rdvd_cluster_ops cluster_ops = {
+	.up = cl_up,
+	.down = cl_down,
+	.message = cl_message,
+	.routed = cl_routed,
+};
+
+static int cluster_start(struct ptcp_rdvd_server *srv)
+{
+	struct ptcp_rdvd_cluster_config cc = {
+		.redis = srv->cfg.redis,
+		.ttl_ms = srv->cfg.redis_ttl_ms,
+		/* a refresh of every peer at once, and the requests beside it */
+		.max_pending = 2 * srv->cfg.max_clients + 4096,
+	};
+	struct timeval tv = { 0, 0 };
+	int rv;
+
+	srv->reap_ev = event_new(srv->base, -1, 0, on_reap, srv);
+	srv->refresh_timer = evtimer_new(srv->base, on_refresh, srv);
+	if (!srv->reap_ev || !srv->refresh_timer)
+		return -ENOMEM;
+	if ((rv = ptcp_rdvd_cluster_new(&srv->cluster, srv->base, &cc, &cluster_ops, srv)) != 0)
+		return rv;
+	tv.tv_sec = (time_t)(srv->cfg.redis_ttl_ms / 3 / 1000);
+	tv.tv_usec = (suseconds_t)(srv->cfg.redis_ttl_ms / 3 % 1000 * 1000);
+	evtimer_add(srv->refresh_timer, &tv);
+	return 0;
+}
+
+static void cluster_stop(struct ptcp_rdvd_server *srv)
+{
+	/* first the link (its pending callbacks find the server whole) */
+	ptcp_rdvd_cluster_free(srv->cluster);
+	srv->cluster = NULL;
+	while (srv->ghosts)
+		ghost_drop(srv->ghosts);
+	if (srv->reap_ev) {
+		on_reap(-1, 0, srv);
+		event_free(srv->reap_ev);
+	}
+	if (srv->refresh_timer)
+		event_free(srv->refresh_timer);
+}
+
 int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
                          const struct ptcp_rdvd_config *cfg, const struct ptcp_identity *id)
 {
@@ -1142,6 +1671,8 @@ int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
 	for (unsigned i = 0; i < cfg->n_listen; i++)
 		if ((rv = open_listener(srv, &cfg->listen[i])) != 0)
 			goto fail;
+	if (cfg->has_redis && (rv = cluster_start(srv)) != 0)
+		goto fail;
 	srv->heap_base = mallinfo2().uordblks;
 	*out = srv;
 	return 0;
@@ -1164,6 +1695,7 @@ void ptcp_rdvd_server_free(struct ptcp_rdvd_server *srv)
 {
 	if (!srv)
 		return;
+	cluster_stop(srv);
 	while (srv->clients)
 		client_free(srv->clients);
 	for (unsigned i = 0; i < srv->n_listeners; i++)
@@ -1185,7 +1717,16 @@ void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv)
 	unsigned handshaking = 0, closing = 0, listening = 0, waiting = 0, busy = 0, idle = 0;
 	size_t heap = mallinfo2().uordblks;
 	size_t used = heap > srv->heap_base ? heap - srv->heap_base : 0;
+	char cl[256] = "";
 
+	if (srv->cluster) {
+		int n = snprintf(cl, sizeof(cl), " ghosts=%u remote_requests=%llu remote_asked=%llu "
+				 "remote_matches=%llu", srv->n_ghosts, srv->remote_requests,
+				 srv->remote_asked, srv->remote_matches);
+
+		if (n > 0 && (size_t)n < sizeof(cl))
+			ptcp_rdvd_cluster_stats(srv->cluster, cl + n, sizeof(cl) - (size_t)n);
+	}
 	for (struct client *c = srv->clients; c; c = c->next) {
 		if (c->state == C_CLOSING)
 			closing++;
@@ -1202,11 +1743,11 @@ void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv)
 		  "waiting=%u busy=%u idle=%u addresses=%zu accepted=%llu registrations=%llu "
 		  "matches=%llu busy_answers=%llu rejected_full=%llu rejected_addr=%llu rejected_net=%llu rejected_rate=%llu "
 		  "evicted=%llu bad_signatures=%llu "
-		  "timeouts=%llu errors_sent=%llu heap_bytes=%zu heap_per_client=%zu",
+		  "timeouts=%llu errors_sent=%llu heap_bytes=%zu heap_per_client=%zu%s",
 		  srv->n_clients, srv->peers.count, handshaking, closing, listening, waiting, busy, idle,
 		  srv->addrs.count, srv->accepted, srv->registrations, srv->matches, srv->busy_answers,
 		  srv->rejected_full, srv->rejected_addr, srv->rejected_net, srv->rejected_rate,
 		  srv->evicted, srv->bad_signatures,
 		  srv->timeouts, srv->errors_sent, used,
-		  srv->n_clients ? used / srv->n_clients : (size_t)0);
+		  srv->n_clients ? used / srv->n_clients : (size_t)0, cl);
 }

@@ -12,7 +12,11 @@
  *
  * Limits: open connections in all and per address, a token bucket per
  * address for new connections and requests, a deadline for registration,
- * for each message from its first byte, and for silence once registered. */
+ * for each message from its first byte, and for silence once registered.
+ *
+ * With cfg->has_redis, instances on one Redis share their peers
+ * (cluster.h): a CONNECT for a key registered at another instance goes
+ * there, and waits there as a "ghost" client under the same rules. */
 #ifndef PTCP_RDVD_SERVER_H
 #define PTCP_RDVD_SERVER_H
 

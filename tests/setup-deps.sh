@@ -11,6 +11,7 @@ PKGS=(
 	nftables iptables iproute2 tcpdump procps        # namespace lab
 	openssh-server openssh-client                    # test_service.sh: ssh through p2ptcp
 	time                                             # make bench: CPU and peak memory
+	libhiredis-dev redis-server redis-tools          # rendezvousd --redis, test_redis.sh
 )
 
 missing=()

@@ -42,6 +42,15 @@
 # 20 ms round trip (10 ms each way on the internet router,
 # tests/tools/nfqdelay). They move BENCH_LOSS_MB (64) MiB, BENCH_DELAY_MB
 # (16) MiB with the delay.
+#
+# The rows redis-match and redis-peers measure rendezvousd --redis (one
+# redis-server, instances on loopback in a namespace, tests/tools/rdvpeer
+# as the load): registrations and matches per second between two
+# instances (BENCH_REDIS_PAIRS listeners at one, as many askers at the
+# other, BENCH_REDIS_ROUNDS rounds); and BENCH_REDIS_PEERS registered
+# peers (default 100,000) spread over BENCH_REDIS_INST instances (default
+# 6: one process may hold 20,000 descriptors here), with each instance's
+# RSS and Redis's used_memory per registered peer.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/netns/lab.sh
@@ -58,7 +67,7 @@ for d in "" -d20; do
 		done
 	done
 done
-ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ke nat-k nat-ek 2nat-k 2nat-e rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso$LOSS_ROWS svc-1 svc-8 svc-idle"}
+ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ke nat-k nat-ek 2nat-k 2nat-e rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso$LOSS_ROWS svc-1 svc-8 svc-idle redis-match redis-peers"}
 SVC_MB=${BENCH_SVC_MB:-128}
 IDLE_N=${BENCH_IDLE_N:-32}
 
@@ -331,6 +340,98 @@ run_idle() {
 
 # --- the table -----------------------------------------------------------------------
 
+# redis_lab: a namespace with redis-server on 127.0.0.1:6390 (sets NS,
+# REDIS_PID); redis_inst I [ARGS]: rendezvousd I on 127.0.0.1:(7449+I)
+# (sets PID_I).
+redis_lab() {
+	lab__ns_add redis || return 1
+	NS=$LAB_NS_LAST
+	ip netns exec "$NS" redis-server --port 6390 --bind 127.0.0.1 --save '' --appendonly no \
+		>"$LAB_DIR/redis.log" 2>&1 </dev/null &
+	REDIS_PID=$!
+	lab_track $REDIS_PID
+	wait_for 5 sh -c "ip netns exec '$NS' ss -Hltn | grep -q ':6390 '" || { echo "redis-server did not start" >&2; return 1; }
+}
+
+redis_inst() {
+	local i=$1
+	shift
+	ip netns exec "$NS" "$BUILD/rendezvousd" --key-dir "$LAB_DIR/k$i" --listen 127.0.0.1:$((7449 + i)) \
+		"${REDIS_ARGS[@]}" "$@" >/dev/null 2>"$LAB_DIR/s$i.log" </dev/null &
+	eval "PID_$i=\$!"
+	lab_track $!
+	wait_for 5 grep -qs "connected to Redis" "$LAB_DIR/s$i.log" || { echo "rendezvousd $i did not start" >&2; return 1; }
+}
+
+redis_used() { ip netns exec "$NS" redis-cli -p 6390 INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+# run_redis_match ROW: matches and registrations per second, two instances.
+run_redis_match() {
+	local row=$1 out=$RES/$1.txt
+	(
+		LAB_PREFIX="ptcp$$b${row//-/}"
+		lab_init || exit 1
+		redis_lab && redis_inst 1 && redis_inst 2 || exit 1
+		timeout "$LIMIT" ip netns exec "$NS" "$RDVPEER" load "${BENCH_REDIS_PAIRS:-500}" \
+			"${BENCH_REDIS_ROUNDS:-20}" --server 127.0.0.1:7450 --server2 127.0.0.1:7451 \
+			--bind 127.0.0.5 >"$LAB_DIR/load.out" 2>"$LAB_DIR/load.err" || {
+			echo "bench: $row: $(cat "$LAB_DIR/load.out" "$LAB_DIR/load.err")" >&2; exit 1; }
+		awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+			printf "  two instances: %d registrations, %.0f/s; %d matches across them, %.0f/s (target 1000/s)\n",
+				v["registered"], v["reg_per_s"], v["matches"], v["match_per_s"] }' "$LAB_DIR/load.out" >"$out"
+	)
+}
+
+# run_redis_peers ROW: BENCH_REDIS_PEERS registered over the instances.
+run_redis_peers() {
+	local row=$1 out=$RES/$1.txt
+	(
+		LAB_PREFIX="ptcp$$b${row//-/}"
+		lab_init || exit 1
+		local total=${BENCH_REDIS_PEERS:-100000} n=${BENCH_REDIS_INST:-6} i per t0 t1 got=0 rss0 rss1 \
+			mem0 mem1 d_rss=0 pids=() st reg
+		per=$(((total + n - 1) / n))
+		redis_lab || exit 1
+		for i in $(seq 1 "$n"); do
+			redis_inst "$i" --max-clients $((per + 100)) --idle-timeout 600 || exit 1
+		done
+		mem0=$(redis_used)
+		for i in $(seq 1 "$n"); do eval "rss0_$i=\$(rss_kb \$PID_$i)"; done
+		t0=$(date +%s%N)
+		for i in $(seq 1 "$n"); do
+			ip netns exec "$NS" "$RDVPEER" hostile flood "$per" --server 127.0.0.1:$((7449 + i)) \
+				--bind 127.0.1.$i --hold 600 >"$LAB_DIR/flood$i.out" 2>&1 </dev/null &
+			pids+=($!)
+			lab_track $!
+		done
+		for i in $(seq 1 "$n"); do
+			wait_for "$LIMIT" grep -qs '^flood registered=' "$LAB_DIR/flood$i.out" ||
+				{ echo "bench: $row: flood $i did not finish" >&2; exit 1; }
+		done
+		t1=$(date +%s%N)
+		sleep 1   # the last registrations' scripts
+		mem1=$(redis_used)
+		for i in $(seq 1 "$n"); do
+			eval "rss1=\$(rss_kb \$PID_$i) rss0=\$rss0_$i"
+			d_rss=$((d_rss + rss1 - rss0))
+			got=$((got + $(sed -n 's/^flood registered=//p' "$LAB_DIR/flood$i.out")))
+		done
+		reg=$(ip netns exec "$NS" redis-cli -p 6390 DBSIZE)
+		{
+			awk -v g="$got" -v n="$n" -v r="$reg" -v ms=$(((t1 - t0) / 1000000)) 'BEGIN {
+				printf "  %d peers registered over %d instances (%d in Redis), in %.1f s: %.0f registrations/s\n",
+					g, n, r, ms / 1000, g * 1000 / ms }'
+			awk -v d="$d_rss" -v m0="$mem0" -v m1="$mem1" -v g="$got" 'BEGIN {
+				printf "  per registered peer: %.0f bytes of instance RSS, %.0f bytes of Redis used_memory\n",
+					d * 1024 / g, (m1 - m0) / g }'
+		} >"$out"
+		for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	)
+}
+
+# --- the table -----------------------------------------------------------------------
+
 field() { # ROW KEY N: the Nth value on the line of KEY
 	awk -v k="$2" -v n="$3" '$1 == k { print $(n + 1); exit }' "$RES/$1" 2>/dev/null
 }
@@ -407,6 +508,8 @@ for row in $ROWS; do
 	svc-1) run_svc "$row" 1 ;;
 	svc-8) run_svc "$row" 8 ;;
 	svc-idle) run_idle "$row" ;;
+	redis-match) run_redis_match "$row" ;;
+	redis-peers) run_redis_peers "$row" ;;
 	*) echo "bench: unknown row '$row'" >&2 ;;
 	esac
 done
@@ -415,7 +518,7 @@ printf '\n%-36s %9s %8s %10s %10s %9s %9s %9s\n' "run" "MiB/s" "Gbit/s" "snd s/G
 	"SYN>EST" "snd RSS" "rcv RSS"
 printf '%-36s %9s %8s %10s %10s %9s %9s %9s\n' "" "" "" "(CPU)" "(CPU)" "ms" "MiB" "MiB"
 for row in $ROWS; do
-	case $row in svc-*) continue ;; esac
+	case $row in svc-*|redis-*) continue ;; esac
 	if [ ! -s "$RES/$row" ]; then
 		printf '%-36s %9s\n' "$(label "$row")" "failed"
 		continue
@@ -457,7 +560,7 @@ done
 echo
 echo "SYN>EST: first SYN to the first segment after the handshake, in the sender's capture; for"
 echo "simultaneous open it includes waiting for the other side's SYN. p2ptcp's own -v figure"
-echo "(established after): $(for row in $ROWS; do case $row in svc-*) continue ;; esac; e=$(field "$row" engest 1); [ -n "$e" ] && printf '%s %s ms; ' "$row" "$e"; done)"
+echo "(established after): $(for row in $ROWS; do case $row in svc-*|redis-*) continue ;; esac; e=$(field "$row" engest 1); [ -n "$e" ] && printf '%s %s ms; ' "$row" "$e"; done)"
 echo "link*: veth transmit offloads left on (the kernel's defaults): the kernel sends 64 KiB"
 echo "segments with the checksum left to the 'hardware' (the kernel's fastest path on one machine);"
 echo "the other rows carry wire-like MSS-sized segments with full checksums."
@@ -488,3 +591,11 @@ case " $ROWS " in
 	fi
 	;;
 esac
+if echo " $ROWS " | grep -q ' redis-'; then
+	echo
+	echo "rendezvousd --redis (one redis-server, instances on loopback, rdvpeer as the load):"
+	for row in $ROWS; do
+		case $row in redis-*) ;; *) continue ;; esac
+		if [ -s "$RES/$row.txt" ]; then cat "$RES/$row.txt"; else echo "  $row failed"; fi
+	done
+fi

@@ -26,6 +26,14 @@
  *     (ISNs --isn N, N+1, ...; rv: the call's return value). Exit 0 at
  *     --timeout, 1 after a fatal error.
  *
+ *   rdvpeer load PAIRS ROUNDS --server ADDR:PORT --server2 ADDR:PORT [--bind ADDR]
+ *     Load for make bench: registers PAIRS listeners at --server and
+ *     PAIRS askers at --server2 (fresh keys, blocking sockets, one after
+ *     another), then ROUNDS times: every listener LISTENs, every asker
+ *     CONNECTs for its listener (wait 5 s), and all 2 x PAIRS MATCHes are
+ *     read. Prints "load registered=N reg_ms=T matches=M match_ms=T
+ *     reg_per_s=X match_per_s=Y"; exit 0 when every MATCH came.
+ *
  *   rdvpeer hostile MODE --server ADDR:PORT [--bind ADDR] [OPTIONS]
  *     Misbehaving clients on plain blocking sockets, without the client
  *     library. Single-connection modes print one line
@@ -64,6 +72,12 @@
  *       limits N        opens N connections at once; prints "limits
  *                       accepted=A rate_limited=R full=F other=O"
  *                       (accepted: no error within 300 ms)
+ *       requests N ID   registers a fresh key and sends N CONNECTs for
+ *                       ID (wait 0) on the one connection, each after
+ *                       the previous one's answer; prints "requests
+ *                       answered=A rate_limited=R not_waiting=W
+ *                       unknown=U other=O"; exit 0 when all N were
+ *                       answered
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -138,7 +152,7 @@ static void raise_fd_limit(void)
 /* --- options ---------------------------------------------------------------- */
 
 struct opts {
-	const char *server, *key_dir, *local, *bind, *private_ep, *peer, *pin, *bind_file, *start;
+	const char *server, *server2, *key_dir, *local, *bind, *private_ep, *peer, *pin, *bind_file, *start;
 	bool active;
 	const char *allow[PTCP_RDV_ALLOW_MAX];
 	unsigned n_allow;
@@ -185,6 +199,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		i++;
 		if (!strcmp(a, "--server"))
 			o->server = v;
+		else if (!strcmp(a, "--server2"))
+			o->server2 = v;
 		else if (!strcmp(a, "--key"))
 			o->key_dir = v;
 		else if (!strcmp(a, "--local"))
@@ -876,6 +892,44 @@ static int hostile_limits(unsigned n)
 	return 0;
 }
 
+/* N requests on one registered connection, for the rate limit. */
+static int hostile_requests(unsigned n, const char *peer)
+{
+	unsigned answered = 0, limited = 0, not_waiting = 0, unknown = 0, other = 0;
+	struct ptcp_identity a;
+	struct ptcp_rdv_msg m;
+	uint8_t key[32];
+	int fd;
+
+	parse_id(peer, key);
+	ptcp_identity_generate(&a);
+	if ((fd = register_one(&a, NULL, false)) < 0)
+		die("cannot register: %d", fd);
+	for (unsigned i = 0; i < n; i++) {
+		memset(&m, 0, sizeof(m));
+		m.type = PTCP_RDV_CONNECT;
+		memcpy(m.connect.key, key, 32);
+		if (rdvwire_send(fd, &m) != 0 || rdvwire_recv(fd, &m, 5000) != 1)
+			break;
+		answered++;
+		if (m.type != PTCP_RDV_ERROR)
+			other++;
+		else if (m.error.code == PTCP_RDV_E_RATE_LIMITED)
+			limited++;
+		else if (m.error.code == PTCP_RDV_E_NOT_WAITING)
+			not_waiting++;
+		else if (m.error.code == PTCP_RDV_E_UNKNOWN_PEER)
+			unknown++;
+		else
+			other++;
+	}
+	printf("requests answered=%u rate_limited=%u not_waiting=%u unknown=%u other=%u\n", answered,
+	       limited, not_waiting, unknown, other);
+	fflush(stdout);
+	close(fd);
+	return answered == n ? 0 : 1;
+}
+
 /* BUSY where it does not belong, on registered connections. */
 static int hostile_busy(const char *mode)
 {
@@ -915,11 +969,16 @@ static int cmd_hostile(int argc, char **argv)
 {
 	struct opts o;
 	const char *mode;
+	int skip;
 
 	if (argc < 1)
 		usage();
 	mode = argv[0];
-	parse_opts(&o, argc - 1, argv + 1);
+	/* requests N ID: two words before the options */
+	skip = !strcmp(mode, "requests") ? 3 : 1;
+	if (argc < skip)
+		die("%s needs a count and a peer id", mode);
+	parse_opts(&o, argc - skip, argv + skip);
 	endpoint_opt(o.server, PTCP_RDV_PORT, &server_ep);
 	if (o.bind) {
 		endpoint_opt(o.bind, 0, &bind_ep);
@@ -934,9 +993,118 @@ static int cmd_hostile(int argc, char **argv)
 		return hostile_fill((unsigned)num(o.peer ? o.peer : "", "count"), &o);
 	if (!strcmp(mode, "limits"))
 		return hostile_limits((unsigned)num(o.peer ? o.peer : "", "count"));
+	if (!strcmp(mode, "requests"))
+		return hostile_requests((unsigned)num(argv[1], "count"), argv[2]);
 	if (!strcmp(mode, "busy-twice") || !strcmp(mode, "busy-asking"))
 		return hostile_busy(mode);
 	return hostile_simple(mode, &o);
+}
+
+/* --- load ------------------------------------------------------------------------ */
+
+/* Reads one MATCH from each of the n fds within 10 s. Returns how many. */
+static unsigned read_matches(const int *fds, unsigned n)
+{
+	struct pollfd *p = calloc(n, sizeof(*p));
+	uint64_t end = rdvwire_now_ms() + 10000;
+	unsigned got = 0;
+
+	if (!p)
+		die("out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		p[i].fd = fds[i];
+		p[i].events = POLLIN;
+	}
+	while (got < n && rdvwire_now_ms() < end) {
+		if (poll(p, n, 200) <= 0)
+			continue;
+		for (unsigned i = 0; i < n; i++) {
+			struct ptcp_rdv_msg m;
+
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			if (rdvwire_recv(p[i].fd, &m, 1000) != 1 || m.type != PTCP_RDV_MATCH) {
+				fprintf(stderr, "rdvpeer: load: connection %u: %s\n", i,
+					m.type == PTCP_RDV_ERROR ? m.error.text : "no MATCH");
+				p[i].fd = -1;
+				continue;
+			}
+			p[i].fd = -1;   /* one MATCH each per round */
+			got++;
+		}
+	}
+	free(p);
+	return got;
+}
+
+static int cmd_load(int argc, char **argv)
+{
+	struct ptcp_endpoint s1, s2;
+	struct ptcp_identity *ids;
+	struct opts o;
+	unsigned pairs, rounds, matches = 0;
+	int *fds;
+	uint64_t t0, t1, t2;
+
+	if (argc < 2)
+		usage();
+	pairs = (unsigned)num(argv[0], "pairs");
+	rounds = (unsigned)num(argv[1], "rounds");
+	parse_opts(&o, argc - 2, argv + 2);
+	if (!o.server2 || pairs == 0)
+		die("load needs --server2 and at least one pair");
+	endpoint_opt(o.server, PTCP_RDV_PORT, &s1);
+	endpoint_opt(o.server2, PTCP_RDV_PORT, &s2);
+	if (o.bind) {
+		endpoint_opt(o.bind, 0, &bind_ep);
+		bind_ep.port = 0;
+		has_bind = true;
+	}
+	raise_fd_limit();
+	ids = calloc(2 * pairs, sizeof(*ids));
+	fds = calloc(2 * pairs, sizeof(*fds));
+	if (!ids || !fds)
+		die("out of memory");
+	/* fds[0..pairs): listeners at s1; fds[pairs..2 pairs): askers at s2 */
+	t0 = rdvwire_now_ms();
+	for (unsigned i = 0; i < 2 * pairs; i++) {
+		ptcp_identity_generate(&ids[i]);
+		server_ep = i < pairs ? s1 : s2;
+		if ((fds[i] = register_one(&ids[i], NULL, false)) < 0)
+			die("registration %u failed: %d", i, fds[i]);
+	}
+	t1 = rdvwire_now_ms();
+	for (unsigned r = 0; r < rounds; r++) {
+		for (unsigned i = 0; i < 2 * pairs; i++) {
+			struct ptcp_rdv_msg m;
+
+			memset(&m, 0, sizeof(m));
+			if (i < pairs) {
+				m.type = PTCP_RDV_LISTEN;
+				m.listen.isn = r;
+			} else {
+				m.type = PTCP_RDV_CONNECT;
+				memcpy(m.connect.key, ids[i - pairs].pk, 32);
+				m.connect.isn = r;
+				m.connect.wait_ms = 5000;
+			}
+			if (rdvwire_send(fds[i], &m) != 0)
+				die("send: connection %u", i);
+		}
+		matches += read_matches(fds, 2 * pairs) / 2;
+	}
+	t2 = rdvwire_now_ms();
+	printf("load registered=%u reg_ms=%llu matches=%u match_ms=%llu reg_per_s=%.0f match_per_s=%.0f\n",
+	       2 * pairs, (unsigned long long)(t1 - t0), matches, (unsigned long long)(t2 - t1),
+	       2e3 * pairs / (double)(t1 - t0 ? t1 - t0 : 1), 1e3 * matches / (double)(t2 - t1 ? t2 - t1 : 1));
+	fflush(stdout);
+	for (unsigned i = 0; i < 2 * pairs; i++) {
+		close(fds[i]);
+		ptcp_identity_wipe(&ids[i]);
+	}
+	free(fds);
+	free(ids);
+	return matches == pairs * rounds ? 0 : 1;
 }
 
 /* --- keys ----------------------------------------------------------------------- */
@@ -983,5 +1151,7 @@ int main(int argc, char **argv)
 		return cmd_honest(H_SERVE, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "hostile"))
 		return cmd_hostile(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "load"))
+		return cmd_load(argc - 2, argv + 2);
 	usage();
 }

@@ -1,5 +1,6 @@
 /* Rendezvous messages on blocking sockets: see rdvwire.h. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,11 @@ int rdvwire_dial(const struct ptcp_endpoint *server, const struct ptcp_endpoint 
 		struct sockaddr_storage bs;
 		int blen = ptcp_rdv_to_sockaddr(bind_ep, &bs);
 
+		/* Port 0: the port is chosen at connect() for the whole
+		 * 4-tuple, not by a search of the port space at bind()
+		 * (slow, and too few ports for 100,000 connections). */
+		if (bind_ep->port == 0)
+			setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 		if (blen < 0 || bind(fd, (struct sockaddr *)&bs, (socklen_t)blen) != 0) {
 			e = blen < 0 ? blen : -errno;
 			close(fd);
