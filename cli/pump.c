@@ -33,6 +33,9 @@ struct ptcp_pump {
 	uint8_t *out_buf;            /* from the peer, not yet written */
 	size_t out_off, out_len;
 	bool peer_eof;               /* the peer's stream ended */
+	bool out_broken;             /* out_fd's reader went away (EPIPE): what
+	                                the peer sends is read and dropped, the
+	                                other direction goes on */
 	bool out_done;               /* ... and out_fd was told */
 	bool failed;
 	uint64_t bytes_in;
@@ -130,6 +133,8 @@ static void pump_out(struct ptcp_pump *pp)
 	ssize_t n;
 
 	while (!pp->out_done && !pp->failed) {
+		if (pp->out_broken)
+			pp->out_off = pp->out_len;
 		if (pp->out_off < pp->out_len) {
 			n = write(pp->out_fd, pp->out_buf + pp->out_off, pp->out_len - pp->out_off);
 			if (n < 0) {
@@ -138,6 +143,16 @@ static void pump_out(struct ptcp_pump *pp)
 				if (errno == EAGAIN || errno == EWOULDBLOCK) {
 					set_armed(pp->ev_out, &pp->out_armed, true);
 					return;
+				}
+				if (errno == EPIPE && !pp->out_broken) {
+					/* A child that does not read its input (echo),
+					 * or a reader that left: its output, or our
+					 * owner's decision, still counts. */
+					pp->out_broken = true;
+					pp->out_off = pp->out_len = 0;
+					if (pp->on_error)
+						pp->on_error(pp->user, pp, EPIPE, "write");
+					continue;
 				}
 				fail(pp, errno, "write");
 				return;

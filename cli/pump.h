@@ -31,8 +31,10 @@ enum ptcp_pump_out_end {
 };
 
 /* Something the owner should know: the pump failed (sys_errno and what,
- * "read" or "write", say how), or, sys_errno 0, a detached pump wrote its
- * last byte. */
+ * "read" or "write", say how); or EPIPE on "write": out_fd's reader went
+ * away, and the pump goes on in the other direction, dropping what the
+ * peer sends (the owner may end it); or, sys_errno 0, a detached pump
+ * wrote its last byte. */
 typedef void ptcp_pump_done_fn(void *user, struct ptcp_pump *pump, int sys_errno,
                                const char *what);
 

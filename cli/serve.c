@@ -141,12 +141,15 @@ static void on_pump(void *user, struct ptcp_pump *pump, int sys_errno, const cha
 			sess_maybe_done(s);
 		return;
 	}
-	if (sys_errno != EPIPE)
-		ptcp_info("peer %.12s: cannot %s %s: %s", s->id, what,
-			  s->svc->o->exec_cmd ? "the child's pipe" : "the forwarded connection",
-			  strerror(sys_errno));
-	/* The child or the target stopped taking or giving bytes: the peer's
-	 * session ends with our FIN. */
+	/* The child closed its input (or never read it): what the peer still
+	 * sends is dropped, and its output goes on to the peer. */
+	if (sys_errno == EPIPE)
+		return;
+	ptcp_info("peer %.12s: cannot %s %s: %s", s->id, what,
+		  s->svc->o->exec_cmd ? "the child's pipe" : "the forwarded connection",
+		  strerror(sys_errno));
+	/* The child or the target failed: the peer's session ends with our
+	 * FIN. */
 	if (s->peer)
 		(void)ptcp_peer_shutdown(s->peer);
 }
