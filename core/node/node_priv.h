@@ -140,8 +140,10 @@ struct ptcp_node {
 	                                      privileged, for the first peer that
 	                                      offloads; -1: none (left) */
 	struct ptcp_stack *stack;
-	struct ptcp_listener *listener;    /* listen_direct */
-	struct event *ev_raw, *ev_timer, *ev_kick;
+	struct ptcp_listener *listener[PTCP_RAWSOCK_NFAM];  /* listen_direct, per
+	                                      family */
+	struct event *ev_raw[PTCP_RAWSOCK_NFAM];   /* per open family */
+	struct event *ev_timer, *ev_kick;
 	ptcp_ts timer_at;
 	bool in_settle, settle_again;
 
@@ -175,8 +177,11 @@ struct ptcp_node {
 /* node.c */
 void ptcp_node_kick(struct ptcp_node *n);
 ptcp_ts ptcp_node_now(void);
+/* The MSS of a connection of family: a 1500-byte link less the IP and
+ * TCP headers (1460 for IPv4, 1440 for IPv6). */
+uint16_t ptcp_node_mss(uint8_t family);
 /* The engine configuration of a new connection to this peer (buffers,
- * keepalive, punching schedule). */
+ * keepalive, punching schedule, the MSS of its family). */
 void ptcp_node_conn_config(const struct ptcp_node *n, const struct ptcp_peer *p,
                            struct ptcp_config *cc);
 /* The short form of a peer's id or endpoint, for log lines. */

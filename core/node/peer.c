@@ -460,7 +460,10 @@ static void step_opening(struct ptcp_peer *p, ptcp_ts now)
 		nlog_info(n, "%s: established after %.3f ms", ptcp_node_peer_name(p, name, sizeof(name)),
 			  (double)ptcp_ts_elapsed(now, p->info.started) / PTCP_NS_PER_MS);
 		p->open_deadline = PTCP_TS_NEVER;
-		if (n->s.gso && !p->gso && ptcp_gso_new(&p->gso, p) != 0)
+		if (n->s.gso && p->remote.family != PTCP_AF_INET)
+			nlog_info(n, "%s: offload (--gso) is IPv4 only: this IPv6 peer goes through the "
+				  "raw socket", name);
+		else if (n->s.gso && !p->gso && ptcp_gso_new(&p->gso, p) != 0)
 			p->gso = NULL;
 		if (p->ch) {
 			p->phase = PEER_HANDSHAKE;

@@ -257,7 +257,7 @@ static void schedule(struct ptcp_rdvflow *f, struct ptcp_peer *p, const struct p
 	p->open.has_peer_isn = true;
 	p->open.peer_isn = m->peer_isn;
 	p->local = f->local;
-	p->local.port = n->rs.local.port;
+	p->local.port = n->rs.port;
 	p->remote = m->peer_public;
 	/* Both behind the same NAT: its outside address is the same for
 	 * both, and few NATs hairpin, so go to the private endpoint. Only
@@ -545,10 +545,11 @@ static void connect_client(struct ptcp_rdvflow *f)
 	cfg.base = n->base;
 	cfg.id = &n->id;
 	cfg.server = f->servers[f->cur];
-	cfg.local = n->rs.local;   /* our port, and our address if the node has one */
-	if (!n->s.local_addr)
-		cfg.local.family = PTCP_AF_NONE;
-	cfg.local.port = n->rs.local.port;
+	/* Our port, and our address if the node has one. */
+	memset(&cfg.local, 0, sizeof(cfg.local));
+	if (n->s.local_addr && ptcp_rawsock_index(cfg.server.family) >= 0)
+		cfg.local = n->rs.fam[ptcp_rawsock_index(cfg.server.family)].local;
+	cfg.local.port = n->rs.port;
 	cfg.has_server_key = f->has_server_key;
 	memcpy(cfg.server_key, f->server_key, PTCP_ID_LEN);
 	cfg.register_timeout = REGISTER_TIMEOUT;
@@ -756,7 +757,7 @@ bool ptcp_rdvflow_owns(const struct ptcp_rdvflow *f, const struct ptcp_endpoint 
 {
 	if (!f || !f->c || f->n_servers == 0)
 		return false;
-	return ptcp_endpoint_equal(src, &f->servers[f->cur]) && dst->port == f->n->rs.local.port;
+	return ptcp_endpoint_equal(src, &f->servers[f->cur]) && dst->port == f->n->rs.port;
 }
 
 bool ptcp_rdvflow_allowed(const struct ptcp_rdvflow *f, const uint8_t pk[PTCP_ID_LEN])
