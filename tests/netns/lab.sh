@@ -194,9 +194,15 @@ lab__ns_add() { # short name; sets LAB_NS_LAST (no subshell: it records it)
 }
 
 # lab_ipv6 NS: IPv6 on again in NS (lab__ns_add turns it off), with ::1
-# on lo. Add addresses with `nodad` so that they are usable at once.
+# on lo, and without duplicate address detection on any interface, now
+# or later: a router whose link-local address is still tentative holds
+# forwarded packets until it can ask for the next hop (a second here).
+# Add addresses with `nodad` so that they are usable at once. Idempotent.
 lab_ipv6() {
 	local k
+	for k in all default $(ip -n "$1" -o link show | sed -E 's/^[0-9]+: ([^:@]+).*/\1/'); do
+		ip netns exec "$1" sysctl -qw "net.ipv6.conf.$k.accept_dad=0" >/dev/null || return 1
+	done
 	for k in all default lo; do
 		ip netns exec "$1" sysctl -qw "net.ipv6.conf.$k.disable_ipv6=0" >/dev/null || return 1
 	done
@@ -241,6 +247,71 @@ lab_link() {
 	LAB_A_IF=eth0 LAB_B_IF=eth0
 	LAB_CAP_NS=$LAB_B LAB_CAP_IF=eth0
 	LAB_TOPO="link"
+}
+
+# lab_link6: lab_link with IPv6 too: A 2001:db8::1/64, B 2001:db8::2/64
+# (nodad: usable at once). Sets LAB_A_IP6 LAB_B_IP6.
+lab_link6() {
+	lab_link || return 1
+	lab_ipv6 "$LAB_A" && lab_ipv6 "$LAB_B" || return 1
+	ip -n "$LAB_A" addr add 2001:db8::1/64 dev eth0 nodad || return 1
+	ip -n "$LAB_B" addr add 2001:db8::2/64 dev eth0 nodad || return 1
+	LAB_A_IP6=2001:db8::1 LAB_B_IP6=2001:db8::2
+}
+
+# lab__router6 NS LANADDR/64 WANADDR/64 GW: the router's IPv6 side, the
+# usual home router's: no NAT, a stateful firewall (ip6tables with
+# conntrack) that lets out what the LAN sends and in only its replies.
+lab__router6() {
+	local ns=$1
+	lab_ipv6 "$ns" || return 1
+	ip -n "$ns" addr add "$2" dev lan0 nodad || return 1
+	ip -n "$ns" addr add "$3" dev wan0 nodad || return 1
+	ip -n "$ns" -6 route add default via "$4" || return 1
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
+	ip netns exec "$ns" ip6tables-restore <<EOF6 || return 1
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate INVALID -j DROP
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -i lan0 -o wan0 -j ACCEPT
+COMMIT
+EOF6
+}
+
+# lab_two_nat_ipv6: after lab_two_nat (with the default routed internet),
+# IPv6 beside IPv4: each LAN has a /64 of its own (A 2001:db8:1::2, B
+# 2001:db8:2::2), each router a stateful IPv6 firewall and no NAT
+# (lab__router6), the internet routes between the routers' outside /64s
+# (2001:db8:f1::/64 for NAT A, f2 for NAT B, f3 for S; the internet's own
+# end is ::fe in each). Sets LAB_A_IP6 LAB_B_IP6 (also their public
+# addresses: no NAT) and, with S, LAB_S_IP6 (2001:db8:f3::10).
+lab_two_nat_ipv6() {
+	local i p ns lan
+	if [ "$LAB_INTERNET" != router ]; then
+		lab_log "lab_two_nat_ipv6: needs LAB_INTERNET=router"
+		return 1
+	fi
+	lab_ipv6 "$LAB_INET" && lab_ipv6 "$LAB_A" && lab_ipv6 "$LAB_B" || return 1
+	ip netns exec "$LAB_INET" sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
+	for i in 1 2; do
+		if [ $i = 1 ]; then p=pa ns=$LAB_NA lan=$LAB_A; else p=pb ns=$LAB_NB lan=$LAB_B; fi
+		ip -n "$LAB_INET" addr add "2001:db8:f$i::fe/64" dev "$p" nodad || return 1
+		ip -n "$LAB_INET" -6 route add "2001:db8:$i::/64" via "2001:db8:f$i::1" || return 1
+		lab__router6 "$ns" "2001:db8:$i::1/64" "2001:db8:f$i::1/64" "2001:db8:f$i::fe" || return 1
+		ip -n "$lan" addr add "2001:db8:$i::2/64" dev eth0 nodad || return 1
+		ip -n "$lan" -6 route add default via "2001:db8:$i::1" || return 1
+	done
+	LAB_A_IP6=2001:db8:1::2 LAB_B_IP6=2001:db8:2::2
+	if [ -n "${LAB_S:-}" ]; then
+		lab_ipv6 "$LAB_S" || return 1
+		ip -n "$LAB_INET" addr add 2001:db8:f3::fe/64 dev ps nodad || return 1
+		ip -n "$LAB_S" addr add 2001:db8:f3::10/64 dev eth0 nodad || return 1
+		ip -n "$LAB_S" -6 route add default via 2001:db8:f3::fe || return 1
+		LAB_S_IP6=2001:db8:f3::10
+	fi
 }
 
 # lab__router NS LANIF LANADDR WANIF WANADDR VARIANT: a NAT router with a
@@ -424,33 +495,37 @@ lab_pcap_count() {
 	tcpdump -n -r "$file" "$@" 2>/dev/null | wc -l
 }
 
+# lab_tcp_flags MASK VALUE: a filter for TCP segments whose flags & MASK
+# == VALUE (numbers: FIN 1, SYN 2, RST 4, ACK 16), IPv4 or IPv6. libpcap's
+# tcp[] does not index IPv6; a segment right after the fixed IPv6 header
+# has its flags at ip6[53] (what the lab's hosts send: no extension
+# headers).
+lab_tcp_flags() {
+	echo "((ip and tcp[13] & $1 == $2) or (ip6 and ip6[6] == 6 and ip6[53] & $1 == $2))"
+}
+
+# Captures of the handshakes and teardowns, IPv4 and IPv6: SYN, FIN or RST.
+LAB_SYNFIN="((ip and tcp[13] & 7 != 0) or (ip6 and ip6[6] == 6 and ip6[53] & 7 != 0))"
+
 # lab_pcap_fins FILE [SRC]: FIN segments (from SRC if given).
 lab_pcap_fins() {
-	if [ -n "${2:-}" ]; then
-		lab_pcap_count "$1" "tcp[tcpflags] & tcp-fin != 0 and src host $2"
-	else
-		lab_pcap_count "$1" "tcp[tcpflags] & tcp-fin != 0"
-	fi
+	lab_pcap_count "$1" "$(lab_tcp_flags 1 1)${2:+ and src host $2}"
 }
 
 # lab_pcap_rsts FILE [SRC]: RST segments (from SRC if given).
 lab_pcap_rsts() {
-	if [ -n "${2:-}" ]; then
-		lab_pcap_count "$1" "tcp[tcpflags] & tcp-rst != 0 and src host $2"
-	else
-		lab_pcap_count "$1" "tcp[tcpflags] & tcp-rst != 0"
-	fi
+	lab_pcap_count "$1" "$(lab_tcp_flags 4 4)${2:+ and src host $2}"
 }
 
 # lab_pcap_synacks FILE [SRC]: SYN-ACK segments (from SRC if given).
 lab_pcap_synacks() {
-	lab_pcap_count "$1" "${2:+src host $2 and }tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)"
+	lab_pcap_count "$1" "$(lab_tcp_flags 18 18)${2:+ and src host $2}"
 }
 
 # lab_pcap_first_fin FILE: source address of the first FIN in FILE.
 lab_pcap_first_fin() {
-	tcpdump -n -r "$1" "tcp[tcpflags] & tcp-fin != 0" 2>/dev/null | head -1 |
-		sed -nE 's/.* IP ([0-9.]+)\.[0-9]+ > .*/\1/p'
+	tcpdump -n -r "$1" "$(lab_tcp_flags 1 1)" 2>/dev/null | head -1 |
+		sed -nE 's/.* IP6? ([0-9a-f.:]+)\.[0-9]+ > .*/\1/p'
 }
 
 # lab_pcap_syn_to_est FILE: seconds from the first SYN to the first segment
