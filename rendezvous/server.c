@@ -46,8 +46,9 @@ enum creq {
 };
 
 struct client {
-	struct ptcp_rdvd_peer_node node;   /* first: the key; in srv->peers
-	                                      while registered */
+	struct ptcp_rdvd_peer_node node;   /* first: the key; in the peer
+	                                      table of its IP version while
+	                                      registered */
 	struct ptcp_rdvd_server *srv;
 	struct bufferevent *bev;
 	struct event *timer;
@@ -65,7 +66,7 @@ struct client {
 	uint8_t nonce[PTCP_RDV_NONCE_LEN];         /* our CHALLENGE's */
 	uint8_t state;                     /* enum cstate */
 	uint8_t req;                       /* enum creq */
-	bool registered;                   /* in srv->peers */
+	bool registered;                   /* in peers_of(observed.family) */
 	bool busy;                         /* said BUSY, and no LISTEN since:
 	                                      askers are told BUSY at once */
 	bool fin_sent;                     /* closing: shutdown(SHUT_WR) done */
@@ -90,7 +91,8 @@ struct ptcp_rdvd_server {
 	unsigned n_listeners;
 	struct event *sweep_timer;
 	struct event *resume_timer;        /* re-enables listeners after EMFILE */
-	struct ptcp_rdvd_peertab peers;
+	struct ptcp_rdvd_peertab peers[2]; /* registered, [IPv6?]: a key has a
+	                                      registration per IP version */
 	struct ptcp_rdvd_addrtab addrs;
 	struct client *clients;
 	struct client *idle_head, *idle_tail;  /* the idle, oldest first */
@@ -118,6 +120,14 @@ static const char *key_str(const uint8_t *key, char buf[PTCP_PEERID_TEXT_MAX])
 {
 	ptcp_peerid_encode(buf, PTCP_PEERID_TEXT_MAX, key, NULL);
 	return buf;
+}
+
+/* The registrations of family: a peer with both registers over both
+ * (docs/protocol.md, "Both IP versions"), and one of them replaces only
+ * an older one of its own version. */
+static struct ptcp_rdvd_peertab *peers_of(struct ptcp_rdvd_server *srv, uint8_t family)
+{
+	return &srv->peers[family == PTCP_AF_INET6];
 }
 
 static void rearm(struct client *c, ptcp_ts now)
@@ -227,7 +237,7 @@ static void unregister(struct client *c)
 	while (c->waiters)
 		request_fail(c->waiters, PTCP_RDV_E_NOT_WAITING, "the peer went away");
 	if (c->registered) {
-		ptcp_rdvd_peertab_remove(&c->srv->peers, &c->node);
+		ptcp_rdvd_peertab_remove(peers_of(c->srv, c->observed.family), &c->node);
 		c->registered = false;
 	}
 }
@@ -453,10 +463,10 @@ static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now
 	}
 	rtt = ptcp_ts_elapsed(now, c->challenge_sent) / PTCP_NS_PER_MS;
 	c->rtt_ms = rtt > RTT_MAX_MS ? RTT_MAX_MS : (uint32_t)rtt;
-	old = ptcp_rdvd_peertab_find(&srv->peers, c->node.key);
+	old = ptcp_rdvd_peertab_find(peers_of(srv, c->observed.family), c->node.key);
 	if (old)
 		replace((struct client *)old, c);
-	ptcp_rdvd_peertab_insert(&srv->peers, &c->node);
+	ptcp_rdvd_peertab_insert(peers_of(srv, c->observed.family), &c->node);
 	c->registered = true;
 	c->state = C_REGISTERED;
 	srv->registrations++;
@@ -668,7 +678,13 @@ static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts 
 		send_error(c, PTCP_RDV_E_SELF, false, NULL);
 		return;
 	}
-	n = ptcp_rdvd_peertab_find(&srv->peers, in->connect.key);
+	/* Our IP version's registration of the key; one of the other
+	 * version only: FAMILY. */
+	n = ptcp_rdvd_peertab_find(peers_of(srv, c->observed.family), in->connect.key);
+	if (!n)
+		n = ptcp_rdvd_peertab_find(peers_of(srv, c->observed.family == PTCP_AF_INET6 ?
+						     PTCP_AF_INET : PTCP_AF_INET6),
+					   in->connect.key);
 	if (!n) {
 		send_error(c, PTCP_RDV_E_UNKNOWN_PEER, false, NULL);
 		return;
@@ -1122,7 +1138,7 @@ int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
 	srv->base = base;
 	srv->cfg = *cfg;
 	srv->id = *id;
-	if (ptcp_rdvd_peertab_init(&srv->peers) != 0 ||
+	if (ptcp_rdvd_peertab_init(&srv->peers[0]) != 0 || ptcp_rdvd_peertab_init(&srv->peers[1]) != 0 ||
 	    ptcp_rdvd_addrtab_init(&srv->addrs, cfg->rate, cfg->burst,
 				   (size_t)cfg->max_clients * (1 + PTCP_RDVD_NET_LEVELS) * 2) != 0)
 		goto fail;
@@ -1172,8 +1188,9 @@ void ptcp_rdvd_server_free(struct ptcp_rdvd_server *srv)
 		event_free(srv->sweep_timer);
 	if (srv->resume_timer)
 		event_free(srv->resume_timer);
-	if (srv->peers.buckets)
-		ptcp_rdvd_peertab_free(&srv->peers);
+	for (int i = 0; i < 2; i++)
+		if (srv->peers[i].buckets)
+			ptcp_rdvd_peertab_free(&srv->peers[i]);
 	if (srv->addrs.buckets)
 		ptcp_rdvd_addrtab_free(&srv->addrs);
 	ptcp_identity_wipe(&srv->id);
@@ -1203,7 +1220,7 @@ void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv)
 		  "matches=%llu busy_answers=%llu rejected_full=%llu rejected_addr=%llu rejected_net=%llu rejected_rate=%llu "
 		  "evicted=%llu bad_signatures=%llu "
 		  "timeouts=%llu errors_sent=%llu heap_bytes=%zu heap_per_client=%zu",
-		  srv->n_clients, srv->peers.count, handshaking, closing, listening, waiting, busy, idle,
+		  srv->n_clients, srv->peers[0].count + srv->peers[1].count, handshaking, closing, listening, waiting, busy, idle,
 		  srv->addrs.count, srv->accepted, srv->registrations, srv->matches, srv->busy_answers,
 		  srv->rejected_full, srv->rejected_addr, srv->rejected_net, srv->rejected_rate,
 		  srv->evicted, srv->bad_signatures,
