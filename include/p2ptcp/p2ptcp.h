@@ -115,6 +115,9 @@ enum ptcp_error {
 	PTCP_ERR_SYMMETRIC_NAT = -106,   /* our NAT gives every flow a new port */
 	PTCP_ERR_PUNCH_TIMEOUT = -107,   /* no connection within the punching window */
 	PTCP_ERR_NO_RENDEZVOUS = -108,   /* the call needs a rendezvous server */
+	PTCP_ERR_FAMILY = -109,          /* the peer is registered over the other
+	                                    IP version only (and we have none of
+	                                    it, or its server is not reached) */
 
 	/* This host (-128 .. -159). */
 	PTCP_ERR_PERM = -128,         /* missing CAP_NET_RAW or CAP_NET_ADMIN */
