@@ -110,7 +110,7 @@ void ptcp_node_conn_config(const struct ptcp_node *n, const struct ptcp_peer *p,
 	cc->keepalive_count = s->keepalive_count;
 	/* With the channel, a middlebox that rewrote the peer's ISN is only
 	 * reported: the handshake proves who is at the other end anyway. */
-	cc->isn_policy = p->ch ? PTCP_ISN_ACCEPT : PTCP_ISN_REJECT;
+	cc->isn_policy = n->s.encrypt ? PTCP_ISN_ACCEPT : PTCP_ISN_REJECT;
 	if (p->active || p->accepted)
 		return;
 	/* Hole punching: SYNs at a fixed pace for the whole window, and a
@@ -389,21 +389,22 @@ static void receive(struct ptcp_node *n, uint8_t family)
 			(void)ptcp_pcapw_write_tcp(n->pcap, &rx.src, &rx.dst, rx.tcp, rx.tcp_len, rx.ttl);
 		input_one(n, &rx, now);
 	}
-	settle(n, now);
 }
 
-static void on_raw4(evutil_socket_t fd, short what, void *arg)
+/* Either raw socket woke us: both are read before anything is decided,
+ * IPv6 first, so that two attempts at a peer (Happy Eyeballs) whose
+ * segments came together are judged together, and a tie goes to IPv6. */
+static void on_raw(evutil_socket_t fd, short what, void *arg)
 {
-	(void)fd;
-	(void)what;
-	receive(arg, PTCP_AF_INET);
-}
+	struct ptcp_node *n = arg;
 
-static void on_raw6(evutil_socket_t fd, short what, void *arg)
-{
 	(void)fd;
 	(void)what;
-	receive(arg, PTCP_AF_INET6);
+	if (ptcp_rawsock_has(&n->rs, PTCP_AF_INET6))
+		receive(n, PTCP_AF_INET6);
+	if (ptcp_rawsock_has(&n->rs, PTCP_AF_INET))
+		receive(n, PTCP_AF_INET);
+	settle(n, ptcp_clock_now());
 }
 
 /* Events of the table. Only bookkeeping here: the table is inside one of
@@ -661,7 +662,6 @@ static int open_stack(struct ptcp_node *n)
 
 static int open_loop(struct ptcp_node *n)
 {
-	static const event_callback_fn on_raw[PTCP_RAWSOCK_NFAM] = { on_raw4, on_raw6 };
 	int i;
 
 	n->ev_timer = evtimer_new(n->base, on_timer, n);
@@ -674,7 +674,7 @@ static int open_loop(struct ptcp_node *n)
 	for (i = 0; i < PTCP_RAWSOCK_NFAM; i++) {
 		if (n->rs.fam[i].fd < 0)
 			continue;
-		n->ev_raw[i] = event_new(n->base, n->rs.fam[i].fd, EV_READ | EV_PERSIST, on_raw[i], n);
+		n->ev_raw[i] = event_new(n->base, n->rs.fam[i].fd, EV_READ | EV_PERSIST, on_raw, n);
 		if (!n->ev_raw[i])
 			return PTCP_ERR_NOMEM;
 		if (event_add(n->ev_raw[i], NULL) != 0) {
@@ -761,12 +761,16 @@ void ptcp_node_free(ptcp_node *n)
 				(void)ptcp_conn_abort(p->conn, now);
 				(void)ptcp_stack_touch(n->stack, p->conn, now);
 			}
+			if (p->alt.conn && ptcp_conn_state(p->alt.conn) != PTCP_CLOSED) {
+				(void)ptcp_conn_abort(p->alt.conn, now);
+				(void)ptcp_stack_touch(n->stack, p->alt.conn, now);
+			}
 		}
 		if (n->tx_buf)
 			flush(n, now);
 	}
 	while (n->peers) {
-		n->peers->conn = NULL;   /* the table frees them below */
+		n->peers->conn = n->peers->alt.conn = NULL;   /* the table frees them below */
 		ptcp_peer_destroy(n->peers);
 	}
 	ptcp_rdvflow_free(n->rdv);

@@ -620,6 +620,37 @@ key() {
 # listening NS PORT: something listens on TCP PORT in NS.
 listening() { ip netns exec "$1" ss -Htln "( sport = :$2 )" | grep -q .; }
 
+# waiting NAME: the p2ptcp NAME (-v log) registered and waits for a peer.
+waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
+
+# est_time NAME: seconds from the program's start to ESTABLISHED (-v log).
+est_time() {
+	sed -nE 's/.*\[ *([0-9.]+)\] ([^ ]+: )?state [A-Z-]+ -> ESTABLISHED.*/\1/p' "$LAB_DIR/$1.log" | head -1
+}
+
+# lab_resolver NS [HOSTS-LINE...]: NS gets a resolver of its own: `ip
+# netns exec` bind-mounts each file of /etc/netns/NS/ over the one in
+# /etc/, and c-ares reads those: a resolv.conf naming 127.0.0.1 (where
+# nothing serves DNS: queries are refused at once), an nsswitch.conf of
+# files first, and a hosts file of localhost and the lines given. The
+# directory is removed on exit (t_run also removes those of a case it
+# killed), and /etc/netns too if this run made it and it is empty.
+ETC_NETNS=${ETC_NETNS:-/etc/netns}
+lab_resolver() {
+	local ns=$1 line made=""
+	shift
+	[ -d "$ETC_NETNS" ] || made=1
+	mkdir -p "$ETC_NETNS/$ns" || return 1
+	lab_at_exit "rm -rf '$ETC_NETNS/$ns'"
+	[ -n "$made" ] && lab_at_exit "rmdir '$ETC_NETNS' 2>/dev/null"
+	printf 'nameserver 127.0.0.1\n' >"$ETC_NETNS/$ns/resolv.conf"
+	printf 'hosts: files dns\n' >"$ETC_NETNS/$ns/nsswitch.conf"
+	{
+		echo "127.0.0.1 localhost"
+		for line in "$@"; do echo "$line"; done
+	} >"$ETC_NETNS/$ns/hosts"
+}
+
 # srv_start [ARGS...]: rendezvousd -v on S (port 7450) with ARGS, its key
 # in $LAB_DIR/rdvd (made on the first start; RDVD_ID is its id).
 srv_start() {
@@ -680,6 +711,7 @@ t__remove_case_netns() {
 		# shellcheck disable=SC2086
 		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
+		rm -rf "${ETC_NETNS:?}/$ns"
 	done
 	rm -rf "/tmp/$1".??????
 }

@@ -96,8 +96,6 @@ case_setcap() {
 	lab_wait_pid $pid 5 >/dev/null || true
 }
 
-waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
-
 case_rdv() {
 	local f
 	t_need_p2ptcp || return

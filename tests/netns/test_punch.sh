@@ -19,13 +19,6 @@ N=$((16 * MiB))
 FINS='tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0'
 EXIT_RDV=6 EXIT_SYM=7
 
-waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
-
-# est_time NAME: seconds from the program's start to ESTABLISHED (-v log).
-est_time() {
-	sed -nE 's/.*\[ *([0-9.]+)\] ([^ ]+: )?state [A-Z-]+ -> ESTABLISHED.*/\1/p' "$LAB_DIR/$1.log" | head -1
-}
-
 # fins_both CAP: FINs from both public addresses of the pair in CAP.
 fins_both() {
 	local f=$1 a=$2 b=$3
