@@ -140,16 +140,7 @@ static struct ptcp_endpoint ep6(uint16_t last, uint16_t port)
 {
 	struct ptcp_endpoint ep;
 
-	memset(&ep, 0, sizeof(ep));
-	ep.family = PTCP_AF_INET6;
-	ep.addr[0] = 0x20;
-	ep.addr[1] = 0x01;
-	ep.addr[2] = 0x0d;
-	ep.addr[3] = 0xb8;
-	ep.addr[14] = (uint8_t)(last >> 8);
-	ep.addr[15] = (uint8_t)last;
-	ep.port = port;
-	return ep;
+	return *check_ep6(&ep, last, port);
 }
 
 /* What an AF_INET6 raw socket's filter sees of a segment from

@@ -23,18 +23,14 @@ static struct ptcp_endpoint ep4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 	return ep;
 }
 
+/* [2001:db8::last], or with another first group (fe80, fd00). */
 static struct ptcp_endpoint ep6(uint16_t first, uint16_t last)
 {
 	struct ptcp_endpoint ep;
 
-	memset(&ep, 0, sizeof(ep));
-	ep.family = PTCP_AF_INET6;
+	check_ep6(&ep, last, 0);
 	ep.addr[0] = (uint8_t)(first >> 8);
 	ep.addr[1] = (uint8_t)first;
-	ep.addr[2] = 0x0d;
-	ep.addr[3] = 0xb8;
-	ep.addr[14] = (uint8_t)(last >> 8);
-	ep.addr[15] = (uint8_t)last;
 	return ep;
 }
 

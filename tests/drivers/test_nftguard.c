@@ -90,15 +90,7 @@ static struct ptcp_endpoint local6(uint16_t port)
 {
 	struct ptcp_endpoint ep;
 
-	memset(&ep, 0, sizeof(ep));
-	ep.family = PTCP_AF_INET6;
-	ep.addr[0] = 0x20;
-	ep.addr[1] = 0x01;
-	ep.addr[2] = 0x0d;
-	ep.addr[3] = 0xb8;
-	ep.addr[15] = 1;
-	ep.port = port;
-	return ep;
+	return *check_ep6(&ep, 1, port);
 }
 
 /* Both families of one port: an ip rule beside an ip6 one in the inet

@@ -110,15 +110,8 @@ static void test_roundtrip_ipv6(void)
 	pcap_t *p;
 	int fd;
 
-	memset(&a, 0, sizeof(a));
-	a.family = PTCP_AF_INET6;
-	a.addr[0] = 0x20;
-	a.addr[1] = 0x01;
-	a.addr[2] = 0x0d;
-	a.addr[3] = 0xb8;
-	b = a;
-	a.addr[15] = 1;
-	b.addr[15] = 2;
+	check_ep6(&a, 1, 0);
+	check_ep6(&b, 2, 0);
 	memset(tcp, 0, sizeof(tcp));
 	tcp[1] = 80;      /* port 80 to port 4000 */
 	tcp[2] = 4000 >> 8;

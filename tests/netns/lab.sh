@@ -858,6 +858,42 @@ expect_pair() {
 	expect_eng_data "$2" "$3" 1
 }
 
+# expect_kernel_pair ENGINE KERNEL N [SEED]: the engine ENGINE (fed from
+# SEED, default 1) and the kernel peer KERNEL (the other seed of 1 and 2)
+# both exit 0, each with exactly the other's N bytes.
+expect_kernel_pair() {
+	local re rk seed=${4:-1}
+	peer_wait "$1"; re=$?
+	peer_wait "$2"; rk=$?
+	expect_exit "p2ptcp" $re
+	expect_exit "kernel" $rk
+	expect_eng_data "$1" "$3" $((3 - seed))
+	expect_kp_data "$2" "$3" "$seed"
+}
+
+# expect_no_rst PCAP: no RST in the capture (IPv4 or IPv6).
+expect_no_rst() {
+	local r
+	r=$(lab_pcap_rsts "$1")
+	[ "$r" -eq 0 ] ||
+		t_fail "$r RSTs on the wire: $(tcpdump -nr "$1" "$(lab_tcp_flags 4 4)" 2>/dev/null | head -3)"
+}
+
+# --- capabilities of a running p2ptcp ------------------------------------------------
+
+# status_of PID FIELD: the value of FIELD in /proc/PID/status.
+status_of() { sed -nE "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
+
+# expect_status NAME PID FIELD WANT
+expect_status() {
+	local got
+	got=$(status_of "$2" "$3")
+	[ "$got" = "$4" ] || t_fail "$1: $3 is '$got', want '$4'"
+}
+
+# dropped NAME: its -v log says the privileges were dropped.
+dropped() { grep -q "privileges: " "$LAB_DIR/$1.log" 2>/dev/null; }
+
 # --- another user: nobody, with and without a setcap'd p2ptcp ---------------------
 
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
@@ -869,6 +905,26 @@ nobody_dir() {
 	lab_at_exit "rm -rf '$NB_DIR'"
 	chmod 755 "$NB_DIR"
 	mkdir -m 1777 "$NB_DIR/w"
+}
+
+# nobody_squat NAME NS PORT KPEER-SQUAT-ARGS...: nobody runs `kpeer squat
+# PORT ARGS` ($NB_DIR/kpeer, a copy the caller installed) in NS; the bind
+# must be refused (EADDRINUSE). A bound squatter keeps listening (and would
+# take the connection).
+nobody_squat() {
+	local name=$1 ns=$2 port=$3
+	shift 3
+	echo "+ kpeer squat $port $*" >"$LAB_DIR/$name.err"
+	ip netns exec "$ns" "${NOBODY[@]}" "$NB_DIR/kpeer" squat "$port" "$@" --timeout 30 </dev/null \
+		>"$LAB_DIR/$name.out" 2>>"$LAB_DIR/$name.err" &
+	lab_track $!
+	t_log "$LAB_DIR/$name.err"
+	if ! wait_for 5 grep -qs '^squat' "$LAB_DIR/$name.out"; then
+		t_fail "kpeer squat $* said nothing"
+		return 1
+	fi
+	grep -q '^squat refused: Address already in use' "$LAB_DIR/$name.out" ||
+		t_fail "nobody's squat $* was not refused: $(cat "$LAB_DIR/$name.out")"
 }
 
 # nobody_p2ptcp: $NB_DIR/p2ptcp, a copy of p2ptcp with

@@ -57,7 +57,7 @@ registered_over() { grep -q "waiting for a peer to ask for .* ($2)" "$LAB_DIR/$1
 
 # dual_pair SERVER-NAME CAP-PCAP: B listens, A connects; both 16 MiB.
 dual_pair() {
-	local server=$1 ra rb
+	local server=$1 v
 	key ka && key kb || return 1
 	eng_start eb "$LAB_B" $N 2 - listen --rendezvous "$server" --dir "$LAB_DIR/kb/p2ptcp" \
 		--allow "$ID_ka" --timeout 40
@@ -68,12 +68,7 @@ dual_pair() {
 		wait_for 5 registered_over eb "$v" || t_fail "the listener did not register over $v"
 	done
 	eng_start ea "$LAB_A" $N 1 - connect "$ID_kb" --rendezvous "$server" --dir "$LAB_DIR/ka/p2ptcp"
-	peer_wait ea; ra=$?
-	peer_wait eb; rb=$?
-	expect_exit "p2ptcp connect" $ra
-	expect_exit "p2ptcp listen" $rb
-	expect_eng_data ea "$N" 2
-	expect_eng_data eb "$N" 1
+	expect_pair ea eb $N
 	expect_no_tables "$LAB_A"
 	expect_no_tables "$LAB_B"
 	echo "    to ESTABLISHED: connect $(est_time ea) s, listen $(est_time eb) s after start"
