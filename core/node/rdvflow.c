@@ -610,6 +610,17 @@ static void on_match(struct ptcp_rdv_client *c, void *user, const struct ptcp_rd
 
 /* --- requests --------------------------------------------------------------------- */
 
+/* A listening node's peer, matched over one version, that a match over
+ * family may still join (ptcp_peer_add_alt() would take it). */
+static bool awaits_second(const struct ptcp_node *n, uint8_t family)
+{
+	for (const struct ptcp_peer *p = n->peers; p; p = p->next)
+		if (p->listener_side && !p->dead && !p->alt.on && p->remote.family != family &&
+		    (p->phase == PEER_SCHEDULED || p->phase == PEER_OPENING))
+			return true;
+	return false;
+}
+
 /* The oldest connect request that r has not sent yet. */
 static struct ptcp_peer *next_request(struct ptcp_rdvflow *f, const struct reg *r)
 {
@@ -631,8 +642,10 @@ static void pump_reg(struct reg *r)
 		return;
 	/* A listener serving as many peers as it will says BUSY (which
 	 * replaces its LISTEN at the server: askers hear "busy" at once),
-	 * and listens again when a peer has ended. */
-	if (f->listening && n->n_peers >= n->s.max_peers) {
+	 * and listens again when a peer has ended. Not over a version whose
+	 * match a new peer may still get (its asker asks over both), until
+	 * it has that match or no use for it. */
+	if (f->listening && n->n_peers >= n->s.max_peers && !awaits_second(n, r->family)) {
 		if (!r->busy && ptcp_rdv_client_busy(r->c) == 0) {
 			r->busy = true;
 			r->request_out = false;

@@ -72,6 +72,7 @@ case_firewall() {
 		expect_pair ea eb $N
 	fi
 	expect_no_tables "$LAB_A"
+	echo "    to ESTABLISHED: A $(est_time ea) s after its start (B started 0.3 s before)"
 	sleep 0.2
 	lab_capture_stop
 	ipv6_fins "$f" "$LAB_A_IP6" "$LAB_B_IP6"
