@@ -67,6 +67,9 @@ struct reg {
 	                                       answer is then dropped) */
 	struct event *ev_retry;             /* R_BACKOFF */
 	uint64_t backoff;                   /* ns of the next wait */
+	bool replaced;                      /* the server said REPLACED: another
+	                                       registration of our key took
+	                                       this one's place */
 };
 
 struct ptcp_rdvflow {
@@ -397,7 +400,11 @@ static void reg_lost(struct reg *r, int err, const char *msg)
 		p->rdv_out &= (uint8_t)~(1u << r->idx);
 		note_err(p, err, msg);
 	}
-	if (f->listening && !n->key_wiped && err != PTCP_ERR_SYMMETRIC_NAT) {
+	/* REPLACED while the other version's registration lives: our key is
+	 * registered again over this version elsewhere, or (a server with one
+	 * table for both versions) over the other one; trying again would
+	 * push that one out in turn. */
+	if (f->listening && !n->key_wiped && err != PTCP_ERR_SYMMETRIC_NAT && !r->replaced) {
 		wait = next_wait(&r->backoff);
 		nlog_warn(n, "%s; registering over %s again in %.1f s (%s stays)", msg,
 			  version_name(r->family), (double)wait / PTCP_NS_PER_S, version_name(o->family));
@@ -760,6 +767,7 @@ static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal
 	}
 	describe(r, code, msg, line, sizeof(line));
 	if (fatal) {
+		r->replaced = code == PTCP_RDV_E_REPLACED;
 		reg_lost(r, map_code(code), line);
 		ptcp_node_kick(n);
 		return;
@@ -821,6 +829,7 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 	}
 	r->observed = *observed;
 	r->backoff = 0;
+	r->replaced = false;
 	f->backoff = 0;
 	{
 		uint8_t key[PTCP_ID_LEN];
