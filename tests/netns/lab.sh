@@ -824,6 +824,9 @@ sum() { "$KPEER" sum "$1" --seed "$2"; }
 # that `gen N --seed SEED` makes.
 expect_eng_data() {
 	local got want
+	# the hasher prints once it has read the end of p2ptcp's output,
+	# which may be a moment after p2ptcp exited
+	wait_for 5 test -s "$LAB_DIR/$1.hash"
 	got=$(cat "$LAB_DIR/$1.hash" 2>/dev/null)
 	want=$(sum "$2" "$3")
 	[ "$got" = "$want" ] || t_fail "$1 received '$got', want '$want'"
