@@ -185,10 +185,15 @@ case_broken() {
 
 # The name has both addresses, the server listens on IPv4 only.
 case_v4_server() {
+	local f=$LAB_DIR/pa.pcap
 	t_need_p2ptcp || return
 	dual_lab || return 1
 	dual_srv "$LAB_S_IP" || return 1
+	lab_capture_start "$LAB_INET" pa "$f" "$LAB_SYNFIN" || return 1
 	WANT_REG=IPv4 dual_pair rdv.test
+	sleep 0.2
+	lab_capture_stop
+	fins_between "$f" "$LAB_A_PUB" "$LAB_B_PUB"
 	chose ea IPv4
 	chose eb IPv4
 	grep -q "going on over IPv4\|registering over IPv6 again" "$LAB_DIR/eb.log" ||
