@@ -74,6 +74,16 @@ dual_pair() {
 	echo "    to ESTABLISHED: connect $(est_time ea) s, listen $(est_time eb) s after start"
 }
 
+# captured_pair SERVER-NAME VERSIONS: dual_pair, with the listener's
+# registrations over VERSIONS waited for, and a capture of the segments
+# with SYN, FIN or RST on the internet side of router A in $f.
+captured_pair() {
+	lab_capture_start "$LAB_INET" pa "$f" "$LAB_SYNFIN" || return 1
+	WANT_REG=$2 dual_pair "$1"
+	sleep 0.2
+	lab_capture_stop
+}
+
 # fins_between CAP A B: FINs from A to B and from B to A in CAP (not the
 # rendezvous connections' to S).
 fins_between() {
@@ -114,10 +124,7 @@ case_ipv6() {
 	t_need_p2ptcp || return
 	dual_lab || return 1
 	dual_srv "$LAB_S_IP6" || return 1
-	lab_capture_start "$LAB_INET" pa "$f" "$LAB_SYNFIN" || return 1
-	WANT_REG=IPv6 dual_pair rdv6.test
-	sleep 0.2
-	lab_capture_stop
+	captured_pair rdv6.test IPv6 || return 1
 	fins_between "$f" "$LAB_A_IP6" "$LAB_B_IP6"
 	[ "$(lab_pcap_count "$f" "ip and tcp")" -eq 0 ] || t_fail "IPv4 segments on the internet"
 	chose ea IPv6
@@ -131,10 +138,7 @@ case_both() {
 	t_need_p2ptcp || return
 	dual_lab || return 1
 	dual_srv "$LAB_S_IP" "$LAB_S_IP6" || return 1
-	lab_capture_start "$LAB_INET" pa "$f" "$LAB_SYNFIN" || return 1
-	WANT_REG="IPv4 IPv6" dual_pair rdv.test
-	sleep 0.2
-	lab_capture_stop
+	captured_pair rdv.test "IPv4 IPv6" || return 1
 	grep -q "both at once (Happy Eyeballs)" "$LAB_DIR/ea.log" || t_fail "A did not try both versions"
 	grep -q "both at once (Happy Eyeballs)" "$LAB_DIR/eb.log" || t_fail "B did not try both versions"
 	# both ended up on the same version, with its FINs on the wire
@@ -166,10 +170,7 @@ case_broken() {
 	dual_lab || return 1
 	dual_srv "$LAB_S_IP" "$LAB_S_IP6" || return 1
 	broken "$bad" || return 1
-	lab_capture_start "$LAB_INET" pa "$f" "$LAB_SYNFIN" || return 1
-	WANT_REG="IPv4 IPv6" dual_pair rdv.test
-	sleep 0.2
-	lab_capture_stop
+	captured_pair rdv.test "IPv4 IPv6" || return 1
 	chose ea "$good"
 	chose eb "$good"
 	if [ "$good" = IPv4 ]; then
@@ -189,10 +190,7 @@ case_v4_server() {
 	t_need_p2ptcp || return
 	dual_lab || return 1
 	dual_srv "$LAB_S_IP" || return 1
-	lab_capture_start "$LAB_INET" pa "$f" "$LAB_SYNFIN" || return 1
-	WANT_REG=IPv4 dual_pair rdv.test
-	sleep 0.2
-	lab_capture_stop
+	captured_pair rdv.test IPv4 || return 1
 	fins_between "$f" "$LAB_A_PUB" "$LAB_B_PUB"
 	chose ea IPv4
 	chose eb IPv4
