@@ -521,13 +521,11 @@ static int open_wire(struct ptcp_node *n)
 {
 	const struct ptcp_portlock_holder *h = &n->rs.holder;
 	struct ptcp_endpoint local;
-	char err[256], a[48];
-	int rv;
-
 	static const uint8_t zero[16];
 	struct ptcp_endpoint guarded[PTCP_RAWSOCK_NFAM];
+	char err[256], a[48];
 	unsigned ng = 0;
-	int i;
+	int i, rv;
 
 	/* An address of ours: its family alone. None: both families, on
 	 * every address. */
