@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,11 +89,10 @@ void ptcp_app_settings(const struct ptcp_cli_opts *o, ptcp_settings *s)
 	s->key_dir = o->dir;
 	s->rendezvous = o->direct ? NULL : o->rendezvous;
 	s->rendezvous_key = o->rendezvous_key;
-	if (o->has_local_addr) {
-		snprintf(local_addr, sizeof(local_addr), "%u.%u.%u.%u", o->local.addr[0], o->local.addr[1],
-			 o->local.addr[2], o->local.addr[3]);
+	if (o->has_local_addr &&
+	    inet_ntop(o->local.family == PTCP_AF_INET6 ? AF_INET6 : AF_INET, o->local.addr, local_addr,
+		      sizeof(local_addr)))
 		s->local_addr = local_addr;
-	}
 	s->local_port = o->local_port;
 	s->encrypt = !o->direct && !o->no_encrypt;
 	if (o->max_peers)

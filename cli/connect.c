@@ -161,7 +161,10 @@ static int start(struct connect *c)
 		.peer_writable = on_ready,
 		.peer_closed = on_closed,
 	};
-	struct sockaddr_in sin;
+	union {
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} sa;
 	ptcp_settings s;
 	ptcp_direct d;
 	int rv;
@@ -172,13 +175,20 @@ static int start(struct connect *c)
 		return rv;
 	if (!c->o.direct)
 		return ptcp_node_connect(c->node, c->o.peer_id, c, &c->peer);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	memcpy(&sin.sin_addr, c->o.peer.addr, 4);
-	sin.sin_port = htons(c->o.peer.port);
+	memset(&sa, 0, sizeof(sa));
 	memset(&d, 0, sizeof(d));
-	d.remote = (const struct sockaddr *)&sin;
-	d.remote_len = sizeof(sin);
+	if (c->o.peer.family == PTCP_AF_INET6) {
+		sa.in6.sin6_family = AF_INET6;
+		memcpy(&sa.in6.sin6_addr, c->o.peer.addr, 16);
+		sa.in6.sin6_port = htons(c->o.peer.port);
+		d.remote_len = sizeof(sa.in6);
+	} else {
+		sa.in.sin_family = AF_INET;
+		memcpy(&sa.in.sin_addr, c->o.peer.addr, 4);
+		sa.in.sin_port = htons(c->o.peer.port);
+		d.remote_len = sizeof(sa.in);
+	}
+	d.remote = (const struct sockaddr *)&sa;
 	d.active = c->o.active;
 	d.has_isn = c->o.has_isn;
 	d.isn = c->o.isn;

@@ -30,48 +30,60 @@ bad:
 
 int ptcp_cli_parse_addr(const char *s, struct ptcp_endpoint *ep, char *err, size_t errlen)
 {
-	struct in_addr a;
-	struct in6_addr a6;
-
 	memset(ep, 0, sizeof(*ep));
-	if (inet_pton(AF_INET, s, &a) == 1) {
+	if (inet_pton(AF_INET, s, ep->addr) == 1) {
 		ep->family = PTCP_AF_INET;
-		memcpy(ep->addr, &a, 4);
 		return 0;
 	}
-	if (inet_pton(AF_INET6, s, &a6) == 1)
-		snprintf(err, errlen, "IPv6 is not supported yet: '%s'", s);
-	else
-		snprintf(err, errlen, "invalid address: '%s'", s);
+	if (inet_pton(AF_INET6, s, ep->addr) == 1) {
+		ep->family = PTCP_AF_INET6;
+		return 0;
+	}
+	memset(ep, 0, sizeof(*ep));
+	snprintf(err, errlen, "invalid address: '%s'", s);
 	return -1;
 }
 
 int ptcp_cli_parse_endpoint(const char *s, struct ptcp_endpoint *ep, char *err, size_t errlen)
 {
 	char host[64];
-	const char *colon = strrchr(s, ':');
+	const char *colon = strrchr(s, ':'), *h = s;
 	size_t n;
 	uint16_t port;
 
 	if (!colon || colon == s || colon[1] == '\0') {
-		snprintf(err, errlen, "invalid peer: '%s' (expected ADDR:PORT)", s);
+		snprintf(err, errlen, "invalid peer: '%s' (expected ADDR:PORT or [IPV6-ADDR]:PORT)", s);
 		return -1;
 	}
 	n = (size_t)(colon - s);
-	/* "[v6]:port" one day; for now it gets the IPv6 message. */
-	if (s[0] == '[' && n >= 2 && s[n - 1] == ']') {
-		s++;
+	if (s[0] == '[') {
+		/* "[v6]:port" (RFC 3986 section 3.2.2) */
+		if (n < 2 || s[n - 1] != ']') {
+			snprintf(err, errlen, "invalid peer: '%s' (expected [IPV6-ADDR]:PORT)", s);
+			return -1;
+		}
+		h = s + 1;
 		n -= 2;
-	}
-	if (n >= sizeof(host)) {
-		snprintf(err, errlen, "invalid address: '%.*s'", (int)n, s);
+	} else if (memchr(s, ':', n)) {
+		/* "2001:db8::1:4000": where would the address end? */
+		snprintf(err, errlen, "invalid peer: '%s' (an IPv6 address goes in brackets: "
+			 "[IPV6-ADDR]:PORT)", s);
 		return -1;
 	}
-	memcpy(host, s, n);
+	if (n >= sizeof(host)) {
+		snprintf(err, errlen, "invalid address: '%.*s'", (int)n, h);
+		return -1;
+	}
+	memcpy(host, h, n);
 	host[n] = '\0';
 	if (ptcp_cli_parse_addr(host, ep, err, errlen) != 0 ||
 	    ptcp_cli_parse_port(colon + 1, &port, err, errlen) != 0)
 		return -1;
+	/* "[10.0.0.1]:80" is no IPv6 address. */
+	if ((s[0] == '[') != (ep->family == PTCP_AF_INET6)) {
+		snprintf(err, errlen, "invalid peer: '%s' (brackets are for IPv6 addresses only)", s);
+		return -1;
+	}
 	ep->port = port;
 	return 0;
 }
@@ -640,9 +652,17 @@ static int check(struct ptcp_cli_opts *o, char *err, size_t errlen)
 			snprintf(err, errlen, "--punch-interval applies to simultaneous open, not --active");
 			return -1;
 		}
-		if (o->has_local_addr && memcmp(o->local.addr, "\0\0\0\0", 4) == 0) {
-			snprintf(err, errlen,
-				 "invalid address: '0.0.0.0' (give the address the peer sends to)");
+		if (o->has_local_addr && memcmp(o->local.addr, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16) == 0) {
+			snprintf(err, errlen, "invalid address: '%s' (give the address the peer sends to)",
+				 o->local.family == PTCP_AF_INET6 ? "::" : "0.0.0.0");
+			return -1;
+		}
+		if (o->has_local_addr && o->has_peer && o->local.family != o->peer.family) {
+			char a[48], b[48];
+
+			snprintf(err, errlen, "--local-addr %s and --peer %s: not of one IP version",
+				 ptcp_endpoint_format(&o->local, a, sizeof(a)),
+				 ptcp_endpoint_format(&o->peer, b, sizeof(b)));
 			return -1;
 		}
 		return 0;
@@ -791,6 +811,7 @@ static const char connect_usage[] =
 	"\n"
 	"Direct mode (each side told the other's public endpoint by hand):\n"
 	"  --peer ADDR:PORT         the peer's address and port as we reach them\n"
+	"                           ([IPV6-ADDR]:PORT for IPv6)\n"
 	"  --isn N / --peer-isn M   our ISN / the ISN the peer's SYN must carry\n"
 	"  --active                 plain three-way handshake to a listening peer\n"
 	"  --timeout S              give up if not connected after S seconds (default 30)\n"
@@ -798,7 +819,8 @@ static const char connect_usage[] =
 	"Both modes:\n"
 	"  --local-port PORT        our TCP port (direct mode: required; by peer id:\n"
 	"                           default any free port)\n"
-	"  --local-addr ADDR        our address (default: each connection's route's)\n"
+	"  --local-addr ADDR        our address, IPv4 or IPv6 (default: each\n"
+	"                           connection's route's, both IP versions)\n"
 	"  --keepalive S            idle seconds before keepalive probes (default 25);\n"
 	"                           --no-keepalive: none\n"
 	"  --linger MS              time in TIME-WAIT before exiting (default: 2 RTO)\n"

@@ -102,12 +102,14 @@ const char *ptcp_cli_usage(bool listen, bool direct);
 /* A port 1..65535, decimal. Returns 0 or -1 with "invalid port: 's'". */
 int ptcp_cli_parse_port(const char *s, uint16_t *port, char *err, size_t errlen);
 
-/* A dotted-quad IPv4 address. Fills ep (port 0). Returns 0 or -1 with
- * "invalid address: 's'" (IPv6: "IPv6 is not supported yet: 's'"). */
+/* An IPv4 (dotted quad) or IPv6 address. Fills ep (port 0). Returns 0 or
+ * -1 with "invalid address: 's'". */
 int ptcp_cli_parse_addr(const char *s, struct ptcp_endpoint *ep, char *err, size_t errlen);
 
-/* "ADDR:PORT". Returns 0 or -1 with "invalid peer: 's' (expected
- * ADDR:PORT)" or the address or port's own error. */
+/* "ADDR:PORT" (IPv4) or "[ADDR]:PORT" (IPv6). Returns 0 or -1 with
+ * "invalid peer: 's' (...)" saying what form was expected (an IPv6
+ * address without brackets, brackets around IPv4), or the address or
+ * port's own error. */
 int ptcp_cli_parse_endpoint(const char *s, struct ptcp_endpoint *ep, char *err, size_t errlen);
 
 /* An unsigned 32-bit number, decimal or 0x-hexadecimal (ISNs). what names

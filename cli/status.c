@@ -30,6 +30,7 @@ int ptcp_cli_exit_code(int err)
 	case PTCP_ERR_SELF:
 	case PTCP_ERR_BUSY:
 	case PTCP_ERR_NO_RENDEZVOUS:
+	case PTCP_ERR_FAMILY:
 		return PTCP_EXIT_RENDEZVOUS;
 	case PTCP_ERR_PERM:
 		return PTCP_EXIT_PERM;

@@ -47,8 +47,9 @@ enum creq {
 };
 
 struct client {
-	struct ptcp_rdvd_peer_node node;   /* first: the key; in srv->peers
-	                                      while registered */
+	struct ptcp_rdvd_peer_node node;   /* first: the key; in the peer
+	                                      table of its IP version while
+	                                      registered */
 	struct ptcp_rdvd_server *srv;
 	struct bufferevent *bev;
 	struct event *timer;
@@ -66,7 +67,7 @@ struct client {
 	uint8_t nonce[PTCP_RDV_NONCE_LEN];         /* our CHALLENGE's */
 	uint8_t state;                     /* enum cstate */
 	uint8_t req;                       /* enum creq */
-	bool registered;                   /* in srv->peers */
+	bool registered;                   /* in peers_of(observed.family) */
 	bool busy;                         /* said BUSY, and no LISTEN since:
 	                                      askers are told BUSY at once */
 	bool fin_sent;                     /* closing: shutdown(SHUT_WR) done */
@@ -102,7 +103,8 @@ struct ptcp_rdvd_server {
 	unsigned n_listeners;
 	struct event *sweep_timer;
 	struct event *resume_timer;        /* re-enables listeners after EMFILE */
-	struct ptcp_rdvd_peertab peers;
+	struct ptcp_rdvd_peertab peers[2]; /* registered, [IPv6?]: a key has a
+	                                      registration per IP version */
 	struct ptcp_rdvd_addrtab addrs;
 	struct client *clients;
 	struct client *idle_head, *idle_tail;  /* the idle, oldest first */
@@ -111,6 +113,7 @@ struct ptcp_rdvd_server {
 	                                                 0: no limit */
 	unsigned n_lingering;              /* rejected, closing */
 	bool stopping;
+	bool replaced_elsewhere;           /* in on_replaced(): leave the directory be */
 	ptcp_ts last_full_warn, last_accept_warn, last_evict_warn;
 	size_t heap_base;                  /* malloc'd bytes before any client */
 	/* counters since the start */
@@ -140,6 +143,28 @@ static const char *key_str(const uint8_t *key, char buf[PTCP_PEERID_TEXT_MAX])
 {
 	ptcp_peerid_encode(buf, PTCP_PEERID_TEXT_MAX, key, NULL);
 	return buf;
+}
+
+/* The registrations of family: a peer with both registers over both
+ * (docs/protocol.md, "Both IP versions"), and one of them replaces only
+ * an older one of its own version. */
+static struct ptcp_rdvd_peertab *peers_of(struct ptcp_rdvd_server *srv, uint8_t family)
+{
+	return &srv->peers[family == PTCP_AF_INET6];
+}
+
+/* A key's registration, ours (family's) first: a peer registered over
+ * the other IP version only is found too, so that the asker hears FAMILY
+ * rather than UNKNOWN_PEER. */
+static struct ptcp_rdvd_peer_node *find_peer(struct ptcp_rdvd_server *srv, uint8_t family,
+					     const uint8_t *key)
+{
+	struct ptcp_rdvd_peer_node *n = ptcp_rdvd_peertab_find(peers_of(srv, family), key);
+
+	if (!n)
+		n = ptcp_rdvd_peertab_find(peers_of(srv, family == PTCP_AF_INET6 ?
+						    PTCP_AF_INET : PTCP_AF_INET6), key);
+	return n;
 }
 
 static void rearm(struct client *c, ptcp_ts now)
@@ -257,9 +282,21 @@ static void unregister(struct client *c)
 	while (c->waiters)
 		request_fail(c->waiters, PTCP_RDV_E_NOT_WAITING, "the peer went away");
 	if (c->registered) {
-		ptcp_rdvd_peertab_remove(&c->srv->peers, &c->node);
+		struct ptcp_rdvd_peer_node *other;
+
+		ptcp_rdvd_peertab_remove(peers_of(c->srv, c->observed.family), &c->node);
 		c->registered = false;
-		if (c->srv->cluster)
+		/* (still registered here over the other IP version: the
+		 * directory keeps the key, at that registration) */
+		other = ptcp_rdvd_peertab_find(peers_of(c->srv, c->observed.family == PTCP_AF_INET6 ?
+							PTCP_AF_INET : PTCP_AF_INET6), c->node.key);
+		if (c->srv->replaced_elsewhere)
+			;   /* the directory has the key at another instance now */
+		else if (c->srv->cluster && other)
+			ptcp_rdvd_cluster_register(c->srv->cluster, c->node.key,
+						   &((struct client *)other)->observed,
+						   &((struct client *)other)->priv);
+		else if (c->srv->cluster)
 			ptcp_rdvd_cluster_unregister(c->srv->cluster, c->node.key);
 	}
 }
@@ -489,10 +526,10 @@ static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now
 	}
 	rtt = ptcp_ts_elapsed(now, c->challenge_sent) / PTCP_NS_PER_MS;
 	c->rtt_ms = rtt > RTT_MAX_MS ? RTT_MAX_MS : (uint32_t)rtt;
-	old = ptcp_rdvd_peertab_find(&srv->peers, c->node.key);
+	old = ptcp_rdvd_peertab_find(peers_of(srv, c->observed.family), c->node.key);
 	if (old)
 		replace((struct client *)old, c);
-	ptcp_rdvd_peertab_insert(&srv->peers, &c->node);
+	ptcp_rdvd_peertab_insert(peers_of(srv, c->observed.family), &c->node);
 	c->registered = true;
 	if (srv->cluster)
 		ptcp_rdvd_cluster_register(srv->cluster, c->node.key, &c->observed, &c->priv);
@@ -755,7 +792,7 @@ static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts 
 		send_error(c, PTCP_RDV_E_SELF, false, NULL);
 		return;
 	}
-	n = ptcp_rdvd_peertab_find(&c->srv->peers, in->connect.key);
+	n = find_peer(c->srv, c->observed.family, in->connect.key);
 	if (!n) {
 		/* not here: at another instance, or nowhere */
 		remote_connect(c, in, now);
@@ -1335,9 +1372,13 @@ static void remote_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp
 /* c, pending for a remote peer, by the asker's key and request id. */
 static struct client *remote_asker(struct ptcp_rdvd_server *srv, const uint8_t *key, uint64_t id)
 {
-	struct client *c = (struct client *)ptcp_rdvd_peertab_find(&srv->peers, key);
+	for (int f = 0; f < 2; f++) {
+		struct client *c = (struct client *)ptcp_rdvd_peertab_find(&srv->peers[f], key);
 
-	return c && c->req == R_CONNECT && c->remote && c->rid == id ? c : NULL;
+		if (c && c->req == R_CONNECT && c->remote && c->rid == id)
+			return c;
+	}
+	return NULL;
 }
 
 static void cl_routed(void *user, const uint8_t asker[PTCP_RDV_KEY_LEN],
@@ -1414,7 +1455,7 @@ static void on_request(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cmsg
 		srv->ghosts->prev = g;
 	srv->ghosts = g;
 	srv->n_ghosts++;
-	n = ptcp_rdvd_peertab_find(&srv->peers, m->request.target);
+	n = find_peer(srv, g->observed.family, m->request.target);
 	if (!n || memcmp(m->request.target, m->request.asker, PTCP_RDV_KEY_LEN) == 0) {
 		send_error(g, PTCP_RDV_E_UNKNOWN_PEER, false, NULL);
 		return;
@@ -1465,32 +1506,33 @@ static void on_answer(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cmsg 
 
 static void on_cancel(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cmsg *m)
 {
-	struct client *t = (struct client *)ptcp_rdvd_peertab_find(&srv->peers, m->cancel.target);
+	for (int f = 0; f < 2; f++) {
+		struct client *t = (struct client *)ptcp_rdvd_peertab_find(&srv->peers[f],
+									   m->cancel.target);
 
-	if (!t)
-		return;
-	for (struct client *w = t->waiters; w; w = w->wnext) {
-		if (w->ghost && w->rid == m->cancel.id &&
-		    memcmp(w->rinst, m->sender, PTCP_RDVD_INST_LEN) == 0 &&
-		    memcmp(w->node.key, m->cancel.asker, PTCP_RDV_KEY_LEN) == 0) {
-			ghost_drop(w);
-			return;
+		for (struct client *w = t ? t->waiters : NULL; w; w = w->wnext) {
+			if (w->ghost && w->rid == m->cancel.id &&
+			    memcmp(w->rinst, m->sender, PTCP_RDVD_INST_LEN) == 0 &&
+			    memcmp(w->node.key, m->cancel.asker, PTCP_RDV_KEY_LEN) == 0) {
+				ghost_drop(w);
+				return;
+			}
 		}
 	}
 }
 
 /* The key registered again at instance inst: our registration of it
  * ends with REPLACED, and those waiting for it now wait there, as those
- * waiting for a key replaced here wait for the new connection. */
-static void on_replaced(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cmsg *m, ptcp_ts now)
+ * waiting for a key replaced here wait for the new connection. (The
+ * directory knows one instance per key: a peer registered over both IP
+ * versions, at two instances, keeps the later one.) */
+static void replaced_by(struct ptcp_rdvd_server *srv, struct client *old,
+			const struct ptcp_rdvd_cmsg *m, ptcp_ts now)
 {
-	struct client *old = (struct client *)ptcp_rdvd_peertab_find(&srv->peers, m->replaced.key);
 	struct ptcp_rdvd_cmsg q;
 	char text[96], ep[64];
 	struct client *w;
 
-	if (!old)
-		return;
 	while ((w = old->waiters)) {
 		uint32_t wait = wait_left(w, now);
 		uint64_t id = w->ghost ? w->rid : ++srv->next_rid;
@@ -1519,6 +1561,18 @@ static void on_replaced(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cms
 	snprintf(text, sizeof(text), "registered again from %s (at another instance)",
 		 ep_str(&m->replaced.observed, ep));
 	client_fail(old, PTCP_RDV_E_REPLACED, text);
+}
+
+static void on_replaced(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cmsg *m, ptcp_ts now)
+{
+	srv->replaced_elsewhere = true;
+	for (int f = 0; f < 2; f++) {
+		struct ptcp_rdvd_peer_node *n = ptcp_rdvd_peertab_find(&srv->peers[f], m->replaced.key);
+
+		if (n)
+			replaced_by(srv, (struct client *)n, m, now);
+	}
+	srv->replaced_elsewhere = false;
 }
 
 static void cl_message(void *user, const struct ptcp_rdvd_cmsg *m)
@@ -1651,7 +1705,7 @@ int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
 	srv->base = base;
 	srv->cfg = *cfg;
 	srv->id = *id;
-	if (ptcp_rdvd_peertab_init(&srv->peers) != 0 ||
+	if (ptcp_rdvd_peertab_init(&srv->peers[0]) != 0 || ptcp_rdvd_peertab_init(&srv->peers[1]) != 0 ||
 	    ptcp_rdvd_addrtab_init(&srv->addrs, cfg->rate, cfg->burst,
 				   (size_t)cfg->max_clients * (1 + PTCP_RDVD_NET_LEVELS) * 2) != 0)
 		goto fail;
@@ -1704,8 +1758,9 @@ void ptcp_rdvd_server_free(struct ptcp_rdvd_server *srv)
 		event_free(srv->sweep_timer);
 	if (srv->resume_timer)
 		event_free(srv->resume_timer);
-	if (srv->peers.buckets)
-		ptcp_rdvd_peertab_free(&srv->peers);
+	for (int i = 0; i < 2; i++)
+		if (srv->peers[i].buckets)
+			ptcp_rdvd_peertab_free(&srv->peers[i]);
 	if (srv->addrs.buckets)
 		ptcp_rdvd_addrtab_free(&srv->addrs);
 	ptcp_identity_wipe(&srv->id);
@@ -1744,7 +1799,8 @@ void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv)
 		  "matches=%llu busy_answers=%llu rejected_full=%llu rejected_addr=%llu rejected_net=%llu rejected_rate=%llu "
 		  "evicted=%llu bad_signatures=%llu "
 		  "timeouts=%llu errors_sent=%llu heap_bytes=%zu heap_per_client=%zu%s",
-		  srv->n_clients, srv->peers.count, handshaking, closing, listening, waiting, busy, idle,
+		  srv->n_clients, srv->peers[0].count + srv->peers[1].count, handshaking, closing,
+		  listening, waiting, busy, idle,
 		  srv->addrs.count, srv->accepted, srv->registrations, srv->matches, srv->busy_answers,
 		  srv->rejected_full, srv->rejected_addr, srv->rejected_net, srv->rejected_rate,
 		  srv->evicted, srv->bad_signatures,

@@ -10,27 +10,47 @@
 #define IP_PROTO 9
 #define IP_DST 16
 #define TCP_DPORT 2
+/* In the IPv6 header (RFC 8200 section 3), from SKF_NET_OFF. */
+#define IP6_DST 24
 
 #define ACCEPT_ALL 0xffffffffu   /* keep the whole packet */
+
+static uint32_t word(const uint8_t *a)
+{
+	return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+}
 
 int ptcp_bpf_tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local)
 {
 	struct sock_filter p[PTCP_BPF_MAX];
 	uint32_t dst;
 	bool check_dst;
-	unsigned n = 0, i, drop;
+	unsigned n = 0, i, k, drop;
 
-	if (local->family != PTCP_AF_INET)
+	if (local->family != PTCP_AF_INET && local->family != PTCP_AF_INET6)
 		return PTCP_ERR_INVAL;
-	dst = (uint32_t)local->addr[0] << 24 | (uint32_t)local->addr[1] << 16 |
-	      (uint32_t)local->addr[2] << 8 | local->addr[3];
+	dst = word(local->addr);
 	check_dst = dst != 0;
+	if (local->family == PTCP_AF_INET6)
+		for (k = 4; k < 16; k += 4)
+			check_dst = check_dst || word(local->addr + k) != 0;
 
 	/* Jumps to the drop instruction are filled in at the end, when its
 	 * position is known: jf/jt are relative to the next instruction. */
 #define STMT(c, v) (p[n++] = (struct sock_filter)BPF_STMT((c), (v)))
 #define JUMP_DROP_IF_NOT(c, v) (p[n++] = (struct sock_filter)BPF_JUMP((c), (v), 0, 0xff))
 #define JUMP_DROP_IF(c, v) (p[n++] = (struct sock_filter)BPF_JUMP((c), (v), 0xff, 0))
+	if (local->family == PTCP_AF_INET6) {
+		/* The TCP header at 0 (bpf.h); the address through the
+		 * network header, a word at a time. */
+		STMT(BPF_LD | BPF_H | BPF_ABS, TCP_DPORT);
+		JUMP_DROP_IF_NOT(BPF_JMP | BPF_JEQ | BPF_K, local->port);
+		for (k = 0; check_dst && k < 16; k += 4) {
+			STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_NET_OFF + IP6_DST + (int)k));
+			JUMP_DROP_IF_NOT(BPF_JMP | BPF_JEQ | BPF_K, word(local->addr + k));
+		}
+		goto accept;
+	}
 	STMT(BPF_LD | BPF_B | BPF_ABS, IP_VER_IHL);
 	STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0);
 	JUMP_DROP_IF_NOT(BPF_JMP | BPF_JEQ | BPF_K, 0x40);
@@ -47,6 +67,7 @@ int ptcp_bpf_tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_en
 	STMT(BPF_LDX | BPF_B | BPF_MSH, IP_VER_IHL);
 	STMT(BPF_LD | BPF_H | BPF_IND, TCP_DPORT);
 	JUMP_DROP_IF_NOT(BPF_JMP | BPF_JEQ | BPF_K, local->port);
+accept:
 	STMT(BPF_RET | BPF_K, ACCEPT_ALL);
 	drop = n;
 	STMT(BPF_RET | BPF_K, 0);

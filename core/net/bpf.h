@@ -1,10 +1,19 @@
-/* The classic BPF socket filter (SO_ATTACH_FILTER) for the raw socket.
+/* The classic BPF socket filter (SO_ATTACH_FILTER) for the raw sockets.
  *
  * A raw IPPROTO_TCP socket gets a copy of every TCP packet the host
  * receives; the filter makes the kernel hand us only the packets for our
  * local port (and local address, when it is known), so the process does
- * not wake for, copy or parse the host's other traffic. The program runs
- * on the IP packet, IP header first. */
+ * not wake for, copy or parse the host's other traffic.
+ *
+ * What the program's offsets mean depends on the socket's family:
+ *   - AF_INET: the program runs on the IP packet, IPv4 header first
+ *     (offset 0 is its first byte; the TCP header is at IHL * 4);
+ *   - AF_INET6: the kernel has taken the IPv6 header and its extension
+ *     headers off and reassembled fragments before a raw socket sees the
+ *     packet (ip6_protocol_deliver_rcu pulls to the transport header), so
+ *     offset 0 is the TCP header's first byte. The IPv6 header is still
+ *     there for the kernel's negative offsets: SKF_NET_OFF + n loads byte
+ *     n of it (the destination address is at 24). */
 #ifndef PTCP_BPF_H
 #define PTCP_BPF_H
 
@@ -16,13 +25,18 @@
 
 #define PTCP_BPF_MAX 16   /* instructions the longest program needs */
 
-/* Writes into prog[0..cap) a program that accepts IPv4 TCP packets that
- * are not non-first fragments, whose destination port is local->port
- * and, unless local's address is 0.0.0.0, whose destination address is
- * local's. Everything else is dropped in the kernel.
+/* Writes into prog[0..cap) the program for a raw socket of local's
+ * family:
+ *   - IPv4: accepts TCP packets that are not non-first fragments, whose
+ *     destination port is local->port and, unless local's address is
+ *     0.0.0.0, whose destination address is local's;
+ *   - IPv6: accepts segments whose destination port is local->port and,
+ *     unless local's address is ::, whose IPv6 destination address is
+ *     local's (through SKF_NET_OFF).
+ * Everything else is dropped in the kernel.
  *
  * Returns the number of instructions, or PTCP_ERR_NOBUF (cap too small),
- * PTCP_ERR_INVAL (local is not IPv4). */
+ * PTCP_ERR_INVAL (local is neither IPv4 nor IPv6). */
 int ptcp_bpf_tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local);
 
 #endif

@@ -90,6 +90,84 @@ int ptcp_ipv4_build(uint8_t *buf, size_t cap, const struct ptcp_endpoint *src,
 	return PTCP_IPV4_HDR_MIN;
 }
 
+static void set_ipv6(struct ptcp_endpoint *ep, const uint8_t *a)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->family = PTCP_AF_INET6;
+	memcpy(ep->addr, a, 16);
+}
+
+int ptcp_ipv6_parse(struct ptcp_ipv6 *ip, const uint8_t *buf, size_t len)
+{
+	size_t plen;
+
+	/* RFC 8200 section 3: version 4 bits, traffic class 8, flow label
+	 * 20, payload length 16, next header 8, hop limit 8, addresses. */
+	if (len < PTCP_IPV6_HDR)
+		return PTCP_ERR_TRUNCATED;
+	if (buf[0] >> 4 != 6)
+		return PTCP_ERR_INVAL;
+	plen = ptcp_get16(buf + 4);
+	if (plen == 0)
+		return PTCP_ERR_INVAL;
+	if (PTCP_IPV6_HDR + plen > len)
+		return PTCP_ERR_TRUNCATED;
+	memset(ip, 0, sizeof(*ip));
+	ip->traffic_class = (uint8_t)(buf[0] << 4 | buf[1] >> 4);
+	ip->flow_label = (uint32_t)(buf[1] & 0x0f) << 16 | ptcp_get16(buf + 2);
+	ip->payload_len = plen;
+	ip->next_header = buf[6];
+	ip->hop_limit = buf[7];
+	set_ipv6(&ip->src, buf + 8);
+	set_ipv6(&ip->dst, buf + 24);
+	ip->payload = buf + PTCP_IPV6_HDR;
+	return 0;
+}
+
+int ptcp_ipv6_build(uint8_t *buf, size_t cap, const struct ptcp_endpoint *src,
+                    const struct ptcp_endpoint *dst, uint8_t next_header, uint8_t hop_limit,
+                    size_t payload_len)
+{
+	if (cap < PTCP_IPV6_HDR)
+		return PTCP_ERR_NOBUF;
+	if (src->family != PTCP_AF_INET6 || dst->family != PTCP_AF_INET6 || hop_limit == 0 ||
+	    payload_len == 0 || payload_len > 65535)
+		return PTCP_ERR_INVAL;
+	buf[0] = 0x60;
+	buf[1] = buf[2] = buf[3] = 0;
+	ptcp_put16(buf + 4, (uint16_t)payload_len);
+	buf[6] = next_header;
+	buf[7] = hop_limit;
+	memcpy(buf + 8, src->addr, 16);
+	memcpy(buf + 24, dst->addr, 16);
+	return PTCP_IPV6_HDR;
+}
+
+static int tcp_payload6(const uint8_t *buf, size_t len, struct ptcp_endpoint *src,
+                        struct ptcp_endpoint *dst, const uint8_t **tcp, size_t *tcp_len,
+                        const char **why)
+{
+	struct ptcp_ipv6 ip;
+	int rv = ptcp_ipv6_parse(&ip, buf, len);
+
+	if (rv != 0) {
+		*why = rv == PTCP_ERR_TRUNCATED ? "truncated IPv6 packet" : "malformed IPv6 header";
+		return rv;
+	}
+	/* A fragment header (44) or any other extension header first: the
+	 * TCP header is not where a plain packet has it. */
+	if (ip.next_header != PTCP_IPPROTO_TCP) {
+		*why = ip.next_header == 44 ? "IPv6 fragment" : "not TCP";
+		return PTCP_ERR_INVAL;
+	}
+	*src = ip.src;
+	*dst = ip.dst;
+	*tcp = ip.payload;
+	*tcp_len = ip.payload_len;
+	*why = NULL;
+	return 0;
+}
+
 int ptcp_ip_tcp_payload(const uint8_t *buf, size_t len, struct ptcp_endpoint *src,
                         struct ptcp_endpoint *dst, const uint8_t **tcp, size_t *tcp_len,
                         const char **why)
@@ -100,10 +178,8 @@ int ptcp_ip_tcp_payload(const uint8_t *buf, size_t len, struct ptcp_endpoint *sr
 
 	if (!why)
 		why = &dummy;
-	if (len >= 1 && buf[0] >> 4 == 6) {
-		*why = "IPv6 not supported yet";
-		return PTCP_ERR_INVAL;
-	}
+	if (len >= 1 && buf[0] >> 4 == 6)
+		return tcp_payload6(buf, len, src, dst, tcp, tcp_len, why);
 	rv = ptcp_ipv4_parse(&ip, buf, len);
 	if (rv != 0) {
 		*why = rv == PTCP_ERR_TRUNCATED ? "truncated IPv4 packet" :
@@ -132,13 +208,16 @@ int ptcp_tcp_checksum_complete(uint8_t *tcp, size_t len, const struct ptcp_endpo
 {
 	uint32_t sum = 0;
 	uint16_t partial;
-	int i;
+	int i, alen;
 
-	if (len < PTCP_TCP_HDR_MIN || len > 0xffff || src->family != PTCP_AF_INET ||
-	    dst->family != PTCP_AF_INET)
+	if (len < PTCP_TCP_HDR_MIN || len > 0xffff || src->family != dst->family ||
+	    (src->family != PTCP_AF_INET && src->family != PTCP_AF_INET6))
 		return 0;
-	/* The pseudo-header: addresses, zero, protocol, TCP length. */
-	for (i = 0; i < 4; i += 2)
+	/* The pseudo-header: addresses, then zero and protocol and the TCP
+	 * length (IPv4), or the length as 32 bits, zeros and the next header
+	 * (IPv6): the same sum while the length fits in 16 bits. */
+	alen = src->family == PTCP_AF_INET ? 4 : 16;
+	for (i = 0; i < alen; i += 2)
 		sum += ptcp_get16(src->addr + i) + ptcp_get16(dst->addr + i);
 	sum += PTCP_IPPROTO_TCP + (uint32_t)len;
 	while (sum >> 16)

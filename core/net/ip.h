@@ -1,11 +1,12 @@
-/* IPv4 headers (RFC 791): the parse the raw-socket driver applies to every
- * packet it receives before the engine sees the TCP part, and the header
- * the pcap writer synthesises for segments we send (the kernel adds the
- * real one). Pure functions over byte buffers, no sockets: tested and
- * fuzzable.
- *
- * IPv6 will get its own parse beside this one; callers keep addresses in
- * struct ptcp_endpoint, which carries the family. */
+/* IP headers, IPv4 (RFC 791) and IPv6 (RFC 8200): the parse the
+ * raw-socket driver applies to every IPv4 packet it receives before the
+ * engine sees the TCP part, and the headers the pcap writer synthesises
+ * for segments we send (the kernel adds the real one) and, for IPv6, for
+ * segments we receive (an AF_INET6 raw socket delivers the TCP segment
+ * alone: the addresses and hop limit come as ancillary data, rawsock.h).
+ * Pure functions over byte buffers, no sockets: tested and fuzzable.
+ * Callers keep addresses in struct ptcp_endpoint, which carries the
+ * family. */
 #ifndef PTCP_IP_H
 #define PTCP_IP_H
 
@@ -17,6 +18,7 @@
 
 #define PTCP_IPV4_HDR_MIN 20     /* bytes, no options */
 #define PTCP_IPV4_HDR_MAX 60     /* bytes, IHL 15 */
+#define PTCP_IPV6_HDR 40         /* bytes, the fixed header */
 #define PTCP_IPPROTO_TCP 6
 
 struct ptcp_ipv4 {
@@ -64,13 +66,47 @@ int ptcp_ipv4_build(uint8_t *buf, size_t cap, const struct ptcp_endpoint *src,
                     const struct ptcp_endpoint *dst, uint8_t proto, uint8_t ttl,
                     uint16_t id, size_t payload_len);
 
-/* Finds the TCP segment in the IP packet buf[0..len): parses the header
- * and keeps only whole, unfragmented TCP packets. On success *tcp and
- * *tcp_len give the segment and src/dst the addresses (port 0).
+/* The fixed IPv6 header (RFC 8200 section 3). Extension headers are not
+ * walked: a packet whose Next Header is not TCP is "not TCP" to us (the
+ * kernel's raw socket, our only source, has processed them already). */
+struct ptcp_ipv6 {
+	uint8_t traffic_class;
+	uint32_t flow_label;       /* 20 bits */
+	size_t payload_len;        /* bytes after the fixed header (Payload
+	                              Length) */
+	uint8_t next_header;       /* 6 = TCP */
+	uint8_t hop_limit;
+	struct ptcp_endpoint src;  /* port 0 */
+	struct ptcp_endpoint dst;  /* port 0 */
+	const uint8_t *payload;    /* points into the parsed buffer */
+};
+
+/* Parses the IPv6 header at buf[0..len). Bytes past Payload Length (link
+ * padding) are ignored.
  *
- * Returns 0, or the parse's error, or PTCP_ERR_INVAL for a fragment or
- * another protocol. *why (optional) gets a short reason for a log line
- * ("fragment", "not TCP", "bad IPv4 checksum", ...). */
+ * Returns 0, or PTCP_ERR_TRUNCATED (len < 40 or < 40 + Payload Length),
+ * PTCP_ERR_INVAL (version not 6, or Payload Length 0, a jumbogram's,
+ * RFC 2675, which we never send nor take). */
+int ptcp_ipv6_parse(struct ptcp_ipv6 *ip, const uint8_t *buf, size_t len);
+
+/* Writes a 40-byte IPv6 header (traffic class and flow label 0) for a
+ * packet of payload_len bytes from src to dst into buf[0..cap).
+ *
+ * Returns 40, or PTCP_ERR_NOBUF (cap < 40), PTCP_ERR_INVAL (src or dst not
+ * IPv6, payload_len 0 or > 65535, hop_limit 0). */
+int ptcp_ipv6_build(uint8_t *buf, size_t cap, const struct ptcp_endpoint *src,
+                    const struct ptcp_endpoint *dst, uint8_t next_header, uint8_t hop_limit,
+                    size_t payload_len);
+
+/* Finds the TCP segment in the IP packet buf[0..len), IPv4 or IPv6 by
+ * its version: parses the header and keeps only whole, unfragmented TCP
+ * packets. On success *tcp and *tcp_len give the segment and src/dst the
+ * addresses (port 0).
+ *
+ * Returns 0, or the parse's error, or PTCP_ERR_INVAL for a fragment,
+ * another protocol or an unknown version. *why (optional) gets a short
+ * reason for a log line ("IPv4 fragment", "not TCP", "bad IPv4 header
+ * checksum", ...). */
 int ptcp_ip_tcp_payload(const uint8_t *buf, size_t len, struct ptcp_endpoint *src,
                         struct ptcp_endpoint *dst, const uint8_t **tcp, size_t *tcp_len,
                         const char **why);
@@ -88,8 +124,11 @@ int ptcp_ip_tcp_payload(const uint8_t *buf, size_t len, struct ptcp_endpoint *sr
  * A segment off a real wire whose checksum happens to equal the partial
  * sum and is wrong is as likely as any 16-bit checksum collision.
  *
- * Returns 1 when the field was rewritten, 0 otherwise (len < 20 or not
- * IPv4 included). */
+ * The pseudo-header is IPv4's (RFC 9293 section 3.1) or IPv6's (RFC 8200
+ * section 8.1) by the family of src and dst.
+ *
+ * Returns 1 when the field was rewritten, 0 otherwise (len < 20, or src
+ * and dst not of one family, IPv4 or IPv6, included). */
 int ptcp_tcp_checksum_complete(uint8_t *tcp, size_t len, const struct ptcp_endpoint *src,
                                const struct ptcp_endpoint *dst);
 

@@ -1,4 +1,6 @@
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -87,32 +89,55 @@ static int run(struct ptcp_nftguard *g, const char *cmd, char *err, size_t errle
 	return -ENOTSUP;
 }
 
-int ptcp_nftguard_install(struct ptcp_nftguard *g, const struct ptcp_endpoint *local,
+/* One family's rule: its address (or the family alone when the address
+ * is all zero), our port, and RSTs without our mark dropped. */
+static void rule(char *buf, size_t cap, const struct ptcp_endpoint *ep, uint32_t mark)
+{
+	char a[INET6_ADDRSTRLEN] = "";
+	bool v6 = ep->family == PTCP_AF_INET6;
+	uint8_t any = 0;
+
+	for (int i = 0; i < (v6 ? 16 : 4); i++)
+		any |= ep->addr[i];
+	if (any)
+		inet_ntop(v6 ? AF_INET6 : AF_INET, ep->addr, a, sizeof(a));
+	snprintf(buf, cap, "\t\t%s%s tcp sport %u tcp flags & rst == rst meta mark != 0x%08x drop\n",
+		 any ? (v6 ? "ip6 saddr " : "ip saddr ") : (v6 ? "meta nfproto ipv6" : "meta nfproto ipv4"),
+		 a, ep->port, mark);
+}
+
+int ptcp_nftguard_install(struct ptcp_nftguard *g, const struct ptcp_endpoint *locals, unsigned n,
                           uint32_t mark, char *err, size_t errlen)
 {
-	char cmd[512], saddr[40] = "";
-	const uint8_t *a = local->addr;
+	char cmd[768], rules[2][160];
+	unsigned i;
 	int rv;
 
 	memset(g, 0, sizeof(*g));
 	if (errlen)
 		err[0] = '\0';
-	if (local->family != PTCP_AF_INET) {
-		snprintf(err, errlen, "only IPv4 is supported");
-		return -EAFNOSUPPORT;
+	if (n == 0 || n > 2 || (n == 2 && locals[0].port != locals[1].port)) {
+		snprintf(err, errlen, "one or two endpoints of one port, not %u", n);
+		return -EINVAL;
 	}
-	snprintf(g->table, sizeof(g->table), "p2ptcp_%ld_%u", (long)getpid(), local->port);
-	if (a[0] | a[1] | a[2] | a[3])
-		snprintf(saddr, sizeof(saddr), "ip saddr %u.%u.%u.%u ", a[0], a[1], a[2], a[3]);
+	for (i = 0; i < n; i++) {
+		if (locals[i].family != PTCP_AF_INET && locals[i].family != PTCP_AF_INET6) {
+			snprintf(err, errlen, "an endpoint of family %u: only IPv4 and IPv6",
+				 locals[i].family);
+			return -EAFNOSUPPORT;
+		}
+		rule(rules[i], sizeof(rules[i]), &locals[i], mark);
+	}
+	snprintf(g->table, sizeof(g->table), "p2ptcp_%ld_%u", (long)getpid(), locals[0].port);
 	snprintf(cmd, sizeof(cmd),
 		 "table inet %s {\n"
 		 "\tflags owner\n"
 		 "\tchain output {\n"
 		 "\t\ttype filter hook output priority filter; policy accept;\n"
-		 "\t\t%stcp sport %u tcp flags & rst == rst meta mark != 0x%08x drop\n"
+		 "%s%s"
 		 "\t}\n"
 		 "}\n",
-		 g->table, saddr, local->port, mark);
+		 g->table, rules[0], n == 2 ? rules[1] : "");
 
 	g->nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!g->nft) {

@@ -8,11 +8,16 @@
  *       flags owner
  *       chain output {
  *           type filter hook output priority filter; policy accept;
- *           [ip saddr ADDR] tcp sport PORT tcp flags & rst == rst
+ *           ip saddr ADDR tcp sport PORT tcp flags & rst == rst
+ *               meta mark != MARK drop
+ *           ip6 saddr ADDR6 tcp sport PORT tcp flags & rst == rst
  *               meta mark != MARK drop
  *       }
  *   }
  *
+ * with one rule per family the node uses (an inet table sees both); for a
+ * family whose address is not known, "meta nfproto ipv4" (or ipv6) takes
+ * the place of the address match,
  * through libnftables. Our own RSTs carry MARK (SO_MARK on the raw socket)
  * and pass. "flags owner" ties the table to the netlink socket that made
  * it: the kernel deletes the table when that socket closes, so also when
@@ -33,15 +38,17 @@ struct ptcp_nftguard {
 	char table[48];        /* "p2ptcp_<pid>_<port>" */
 };
 
-/* Creates the table for local (its port, and its address unless it is
- * 0.0.0.0) letting through only RSTs marked with mark, then lists it to
- * check that it exists.
+/* Creates the table for locals[0..n) (one per family, IPv4 or IPv6, all
+ * of one port: a rule for each, with its address unless that is all zero)
+ * letting through only RSTs marked with mark, then lists it to check that
+ * it exists.
  *
  * Returns 0, or -EPERM (no CAP_NET_ADMIN), -ENOTSUP (nftables not usable:
  * no nf_tables in the kernel, "flags owner" unsupported, ...), -ENOMEM,
- * -EAFNOSUPPORT (not IPv4). On error, err[0..errlen) gets nftables' own
- * first line of explanation. */
-int ptcp_nftguard_install(struct ptcp_nftguard *g, const struct ptcp_endpoint *local,
+ * -EINVAL (n is 0 or more than 2, the ports differ), -EAFNOSUPPORT (an
+ * endpoint neither IPv4 nor IPv6). On error, err[0..errlen) gets
+ * nftables' own first line of explanation, or ours. */
+int ptcp_nftguard_install(struct ptcp_nftguard *g, const struct ptcp_endpoint *locals, unsigned n,
                           uint32_t mark, char *err, size_t errlen);
 
 /* True when the table is present (nft list table succeeds). */

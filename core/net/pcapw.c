@@ -137,10 +137,17 @@ int ptcp_pcapw_write_tcp(struct ptcp_pcapw *w, const struct ptcp_endpoint *src,
 {
 	int hl;
 
-	if (len > SNAPLEN - PTCP_IPV4_HDR_MIN)
-		return -EINVAL;
-	hl = ptcp_ipv4_build(w->pkt, sizeof(w->pkt), src, dst, PTCP_IPPROTO_TCP,
-			     ttl ? ttl : 64, w->next_id++, len);
+	if (src->family == PTCP_AF_INET6) {
+		if (len > SNAPLEN - PTCP_IPV6_HDR)
+			return -EINVAL;
+		hl = ptcp_ipv6_build(w->pkt, sizeof(w->pkt), src, dst, PTCP_IPPROTO_TCP,
+				     ttl ? ttl : 64, len);
+	} else {
+		if (len > SNAPLEN - PTCP_IPV4_HDR_MIN)
+			return -EINVAL;
+		hl = ptcp_ipv4_build(w->pkt, sizeof(w->pkt), src, dst, PTCP_IPPROTO_TCP,
+				     ttl ? ttl : 64, w->next_id++, len);
+	}
 	if (hl < 0)
 		return -EINVAL;
 	memcpy(w->pkt + hl, tcp, len);

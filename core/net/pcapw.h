@@ -2,10 +2,12 @@
  * pcap file (link type LINKTYPE_RAW: each record starts with the IP
  * header) that tcpdump -r and Wireshark read.
  *
- * Received segments are written as the whole IP packet the raw socket
- * delivered. For sent segments the kernel adds the IP header after we hand
- * the segment over, so the writer synthesises one (ip.h) with the
- * addresses and TTL the kernel will use. Timestamps are wall-clock time. */
+ * Received IPv4 segments are written as the whole IP packet the raw
+ * socket delivered. For sent segments the kernel adds the IP header after
+ * we hand the segment over, and an IPv6 raw socket delivers received
+ * segments without theirs, so for those the writer synthesises one
+ * (ip.h) with the addresses and TTL or hop limit the kernel used or will
+ * use. Timestamps are wall-clock time. */
 #ifndef PTCP_PCAPW_H
 #define PTCP_PCAPW_H
 
@@ -31,9 +33,10 @@ int ptcp_pcapw_open(struct ptcp_pcapw **out, const char *path, char *err, size_t
  * (len 0 or > 65535). */
 int ptcp_pcapw_write_ip(struct ptcp_pcapw *w, const uint8_t *pkt, size_t len);
 
-/* Writes one sent TCP segment tcp[0..len) from src to dst with an IPv4
- * header made up for it (ttl 0 is written as 64, Linux's default).
- * Returns 0 or -EINVAL (not IPv4, too long). */
+/* Writes one TCP segment tcp[0..len) from src to dst with an IPv4 or
+ * IPv6 header made up for it (ttl 0 is written as 64, Linux's default).
+ * Returns 0 or -EINVAL (src and dst not both IPv4 or both IPv6, too
+ * long). */
 int ptcp_pcapw_write_tcp(struct ptcp_pcapw *w, const struct ptcp_endpoint *src,
                          const struct ptcp_endpoint *dst, const uint8_t *tcp, size_t len,
                          uint8_t ttl);

@@ -12,13 +12,52 @@
 
 /* Enough for a full default window (256 KiB) in flight plus headers. */
 #define SOCKBUF_BYTES (4 * 1024 * 1024)
+/* Kernel picks of a port that is taken in the other family, at most. */
+#define PICK_TRIES 16
 
-static void to_sockaddr(struct sockaddr_in *sin, const struct ptcp_endpoint *ep)
+union sa46 {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+static const int domain_of[PTCP_RAWSOCK_NFAM] = { AF_INET, AF_INET6 };
+
+int ptcp_rawsock_index(uint8_t family)
 {
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	memcpy(&sin->sin_addr, ep->addr, 4);
-	sin->sin_port = htons(ep->port);
+	return family == PTCP_AF_INET ? PTCP_RAWSOCK_V4 : family == PTCP_AF_INET6 ? PTCP_RAWSOCK_V6 : -1;
+}
+
+bool ptcp_rawsock_has(const struct ptcp_rawsock *rs, uint8_t family)
+{
+	int i = ptcp_rawsock_index(family);
+
+	return i >= 0 && rs->fam[i].fd >= 0;
+}
+
+/* The socket address of ep (port as given). Returns its length. */
+static socklen_t to_sockaddr(union sa46 *sa, const struct ptcp_endpoint *ep)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (ep->family == PTCP_AF_INET6) {
+		sa->in6.sin6_family = AF_INET6;
+		memcpy(&sa->in6.sin6_addr, ep->addr, 16);
+		sa->in6.sin6_port = htons(ep->port);
+		return sizeof(sa->in6);
+	}
+	sa->in.sin_family = AF_INET;
+	memcpy(&sa->in.sin_addr, ep->addr, 4);
+	sa->in.sin_port = htons(ep->port);
+	return sizeof(sa->in);
+}
+
+static bool addr_known(const struct ptcp_endpoint *ep)
+{
+	uint8_t d = 0;
+
+	for (int i = 0; i < (ep->family == PTCP_AF_INET6 ? 16 : 4); i++)
+		d |= ep->addr[i];
+	return d != 0;
 }
 
 /* Asks for a bigger socket buffer; as root the FORCE variant passes the
@@ -31,14 +70,17 @@ static void grow_buffer(int fd, int opt, int force_opt)
 		(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
 }
 
-static int reserve_port(struct ptcp_rawsock *rs)
+/* The kernel TCP socket that holds f's port (f->local.port; 0: the
+ * kernel picks one, written back). */
+static int reserve_port(struct ptcp_rawsock_fam *f)
 {
-	struct sockaddr_in sin;
-	socklen_t slen = sizeof(sin);
+	union sa46 sa;
+	socklen_t slen;
 	int one = 1;
 
-	rs->reserve_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (rs->reserve_fd < 0)
+	f->reserve_fd = socket(domain_of[ptcp_rawsock_index(f->local.family)],
+			       SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (f->reserve_fd < 0)
 		return -errno;
 	/* SO_REUSEPORT and not SO_REUSEADDR: the kernel lets a later socket
 	 * bind the port beside this one only if it has SO_REUSEPORT too and
@@ -46,38 +88,74 @@ static int reserve_port(struct ptcp_rawsock *rs)
 	 * another user, whether it means to listen or not. With
 	 * SO_REUSEADDR, any user's SO_REUSEADDR socket could bind beside a
 	 * socket that does not listen, then listen, and be handed the
-	 * connections meant for us. */
-	if (setsockopt(rs->reserve_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+	 * connections meant for us. IPV6_V6ONLY keeps the IPv6 reservation
+	 * out of IPv4, which has one of its own: a dual-stack socket of
+	 * anyone else conflicts with both. */
+	if (setsockopt(f->reserve_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
 		return -errno;
-	to_sockaddr(&sin, &rs->local);
-	if (bind(rs->reserve_fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
+	if (f->local.family == PTCP_AF_INET6 &&
+	    setsockopt(f->reserve_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
 		return -errno;
-	if (getsockname(rs->reserve_fd, (struct sockaddr *)&sin, &slen) != 0)
+	slen = to_sockaddr(&sa, &f->local);
+	if (bind(f->reserve_fd, &sa.sa, slen) != 0)
 		return -errno;
-	rs->local.port = ntohs(sin.sin_port);
+	if (getsockname(f->reserve_fd, &sa.sa, &slen) != 0)
+		return -errno;
+	f->local.port = ntohs(f->local.family == PTCP_AF_INET6 ? sa.in6.sin6_port : sa.in.sin_port);
 	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Reserves the port in every family of want[] (the first one may pick
+ * it). Port 0: a pick that is taken in a later family is given back and
+ * another one tried. */
+static int reserve_all(struct ptcp_rawsock *rs, const bool want[PTCP_RAWSOCK_NFAM])
+{
+	int i, rv = 0, tries;
+
+	for (tries = 0; tries < PICK_TRIES; tries++) {
+		uint16_t port = rs->port;
+
+		for (i = 0; i < PTCP_RAWSOCK_NFAM; i++) {
+			if (!want[i])
+				continue;
+			rs->fam[i].local.port = port;
+			if ((rv = reserve_port(&rs->fam[i])) != 0)
+				break;
+			port = rs->fam[i].local.port;
+		}
+		if (i == PTCP_RAWSOCK_NFAM) {
+			rs->port = port;
+			return 0;
+		}
+		for (i = 0; i < PTCP_RAWSOCK_NFAM; i++)
+			close_fd(&rs->fam[i].reserve_fd);
+		if (rs->port != 0 || rv != -EADDRINUSE)
+			return rv;
+	}
+	return rv;
 }
 
 /* The port and its lock. A port given by the caller is locked first, so
  * that a second p2ptcp of any user hears that one already serves it; a
  * port the kernel picks is locked once it is known. */
-static int own_port(struct ptcp_rawsock *rs)
+static int own_port(struct ptcp_rawsock *rs, const bool want[PTCP_RAWSOCK_NFAM])
 {
 	int rv;
 
-	if (rs->local.port != 0 &&
-	    (rv = ptcp_portlock_take(&rs->lock_fd, rs->local.port, &rs->holder)) != 0)
+	if (rs->port != 0 && (rv = ptcp_portlock_take(&rs->lock_fd, rs->port, &rs->holder)) != 0)
 		return rv;
-	if ((rv = reserve_port(rs)) != 0)
+	if ((rv = reserve_all(rs, want)) != 0)
 		return rv;
 	if (rs->lock_fd < 0)
-		return ptcp_portlock_take(&rs->lock_fd, rs->local.port, &rs->holder);
+		return ptcp_portlock_take(&rs->lock_fd, rs->port, &rs->holder);
 	return 0;
-}
-
-static bool addr_known(const struct ptcp_endpoint *ep)
-{
-	return (ep->addr[0] | ep->addr[1] | ep->addr[2] | ep->addr[3]) != 0;
 }
 
 static int attach(int fd, struct sock_filter *insns, int n)
@@ -96,63 +174,109 @@ static int attach(int fd, struct sock_filter *insns, int n)
 	return 0;
 }
 
-/* Our address is known: bind to it and let our port's segments in. */
-static int aim(struct ptcp_rawsock *rs)
+/* Lets in the segments for f->local (its address, or any when it is all
+ * zero) and our port. */
+static int filter(struct ptcp_rawsock_fam *f)
 {
 	struct sock_filter insns[PTCP_BPF_MAX];
-	struct sockaddr_in sin;
-	int n;
+	int n = ptcp_bpf_tcp_port(insns, PTCP_BPF_MAX, &f->local);
+
+	if (n < 0)
+		return -EINVAL;
+	return attach(f->fd, insns, n);
+}
+
+/* Our address is known: bind to it and let our port's segments in. */
+static int aim(struct ptcp_rawsock_fam *f)
+{
+	union sa46 sa;
+	socklen_t slen;
 
 	/* Binding a raw socket sets the source address of what it sends (and
 	 * keeps out packets to other addresses). */
-	to_sockaddr(&sin, &rs->local);
-	sin.sin_port = 0;
-	if (bind(rs->fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
+	slen = to_sockaddr(&sa, &f->local);
+	if (f->local.family == PTCP_AF_INET6)
+		sa.in6.sin6_port = 0;
+	else
+		sa.in.sin_port = 0;
+	if (bind(f->fd, &sa.sa, slen) != 0)
 		return -errno;
-	n = ptcp_bpf_tcp_port(insns, PTCP_BPF_MAX, &rs->local);
-	if (n < 0)
-		return -EINVAL;
-	return attach(rs->fd, insns, n);
+	return filter(f);
 }
 
-static int setup_raw(struct ptcp_rawsock *rs)
+static int setup_raw(struct ptcp_rawsock *rs, struct ptcp_rawsock_fam *f)
 {
 	/* Until the address is known, nothing at all. */
 	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
+	int one = 1;
 
-	if (setsockopt(rs->fd, SOL_SOCKET, SO_MARK, &rs->mark, sizeof(rs->mark)) != 0)
+	f->fd = socket(domain_of[ptcp_rawsock_index(f->local.family)], SOCK_RAW | SOCK_CLOEXEC,
+		       IPPROTO_TCP);
+	if (f->fd < 0)
 		return -errno;
-	grow_buffer(rs->fd, SO_SNDBUF, SO_SNDBUFFORCE);
-	grow_buffer(rs->fd, SO_RCVBUF, SO_RCVBUFFORCE);
-	if (addr_known(&rs->local))
-		return aim(rs);
-	return attach(rs->fd, &none, 1);
+	if (setsockopt(f->fd, SOL_SOCKET, SO_MARK, &rs->mark, sizeof(rs->mark)) != 0)
+		return -errno;
+	/* IPv6: where a segment went and with what hop limit, beside it. */
+	if (f->local.family == PTCP_AF_INET6 &&
+	    (setsockopt(f->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) != 0 ||
+	     setsockopt(f->fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) != 0))
+		return -errno;
+	grow_buffer(f->fd, SO_SNDBUF, SO_SNDBUFFORCE);
+	grow_buffer(f->fd, SO_RCVBUF, SO_RCVBUFFORCE);
+	if (addr_known(&f->local))
+		return aim(f);
+	return attach(f->fd, &none, 1);
+}
+
+/* A host without IPv6 (ipv6.disable=1, or a kernel without it). */
+static bool no_ipv6(int err)
+{
+	return err == -EAFNOSUPPORT || err == -EPROTONOSUPPORT;
 }
 
 int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local, uint32_t mark)
 {
-	int rv;
+	bool want[PTCP_RAWSOCK_NFAM] = { false, false };
+	int i, rv;
 
 	memset(rs, 0, sizeof(*rs));
-	rs->fd = -1;
-	rs->reserve_fd = -1;
 	rs->lock_fd = -1;
-	if (local->family != PTCP_AF_INET)
+	for (i = 0; i < PTCP_RAWSOCK_NFAM; i++) {
+		rs->fam[i].fd = rs->fam[i].reserve_fd = -1;
+		rs->fam[i].local.family = i == PTCP_RAWSOCK_V4 ? PTCP_AF_INET : PTCP_AF_INET6;
+	}
+	if (local->family == PTCP_AF_NONE) {
+		want[PTCP_RAWSOCK_V4] = want[PTCP_RAWSOCK_V6] = true;
+	} else if ((i = ptcp_rawsock_index(local->family)) >= 0) {
+		want[i] = true;
+		memcpy(rs->fam[i].local.addr, local->addr, sizeof(local->addr));
+	} else {
 		return -EAFNOSUPPORT;
-	rs->local = *local;
+	}
+	rs->port = local->port;
 	rs->mark = mark;
 
-	/* The port first, then the raw socket: a p2ptcp that cannot have the
-	 * port must not get a copy of its segments even for a moment. */
-	if ((rv = own_port(rs)) != 0)
-		goto fail;
-	rs->fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (rs->fd < 0) {
-		rv = -errno;
-		goto fail;
+	/* The port first, then the raw sockets: a p2ptcp that cannot have
+	 * the port must not get a copy of its segments even for a moment. */
+	rv = own_port(rs, want);
+	if (rv != 0 && local->family == PTCP_AF_NONE && no_ipv6(rv)) {
+		/* No IPv6 here: IPv4 alone, as before. */
+		ptcp_rawsock_close(rs);
+		rs->lock_fd = -1;
+		rs->v6_error = rv;
+		want[PTCP_RAWSOCK_V6] = false;
+		rs->port = local->port;
+		rv = own_port(rs, want);
 	}
-	if ((rv = setup_raw(rs)) != 0)
+	if (rv != 0)
 		goto fail;
+	for (i = 0; i < PTCP_RAWSOCK_NFAM; i++) {
+		if (!want[i])
+			continue;
+		rs->fam[i].local.port = rs->port;
+		if ((rv = setup_raw(rs, &rs->fam[i])) != 0)
+			goto fail;
+	}
 	return 0;
 fail:
 	ptcp_rawsock_close(rs);
@@ -161,106 +285,53 @@ fail:
 
 int ptcp_rawsock_set_any(struct ptcp_rawsock *rs)
 {
-	struct sock_filter insns[PTCP_BPF_MAX];
-	struct ptcp_endpoint any = rs->local;
-	int n;
+	int i, rv;
 
-	memset(any.addr, 0, sizeof(any.addr));
-	n = ptcp_bpf_tcp_port(insns, PTCP_BPF_MAX, &any);
-	if (n < 0)
-		return -EINVAL;
-	return attach(rs->fd, insns, n);
-}
+	for (i = 0; i < PTCP_RAWSOCK_NFAM; i++) {
+		struct ptcp_rawsock_fam *f = &rs->fam[i];
 
-int ptcp_rawsock_set_addr(struct ptcp_rawsock *rs, const struct ptcp_endpoint *addr)
-{
-	struct ptcp_endpoint old = rs->local;
-	int rv;
-
-	if (addr->family != PTCP_AF_INET || !addr_known(addr))
-		return -EAFNOSUPPORT;
-	memcpy(rs->local.addr, addr->addr, sizeof(rs->local.addr));
-	if ((rv = aim(rs)) != 0)
-		rs->local = old;
-	return rv;
+		if (f->fd < 0)
+			continue;
+		memset(f->local.addr, 0, sizeof(f->local.addr));
+		if ((rv = filter(f)) != 0)
+			return rv;
+	}
+	return 0;
 }
 
 void ptcp_rawsock_close(struct ptcp_rawsock *rs)
 {
-	if (rs->fd >= 0)
-		close(rs->fd);
-	if (rs->reserve_fd >= 0)
-		close(rs->reserve_fd);
+	for (int i = 0; i < PTCP_RAWSOCK_NFAM; i++) {
+		close_fd(&rs->fam[i].fd);
+		close_fd(&rs->fam[i].reserve_fd);
+	}
 	ptcp_portlock_release(&rs->lock_fd);
-	rs->fd = -1;
-	rs->reserve_fd = -1;
 }
 
-static int set_ttl(struct ptcp_rawsock *rs, uint8_t ttl)
-{
-	/* -1 returns the socket to the route's default TTL. */
-	int v = ttl ? ttl : -1;
-
-	if (ttl == rs->ttl)
-		return 0;
-	if (setsockopt(rs->fd, IPPROTO_IP, IP_TTL, &v, sizeof(v)) != 0)
-		return -errno;
-	rs->ttl = ttl;
-	return 0;
-}
-
-int ptcp_rawsock_send(struct ptcp_rawsock *rs, const struct ptcp_endpoint *dst,
-                      const uint8_t *seg, size_t len, uint8_t ttl)
-{
-	struct sockaddr_in sin;
-	ssize_t n;
-	int rv;
-
-	if (dst->family != PTCP_AF_INET)
-		return -EAFNOSUPPORT;
-	if ((rv = set_ttl(rs, ttl)) != 0)
-		return rv;
-	to_sockaddr(&sin, dst);
-	/* The port in a raw socket's address means nothing to the kernel:
-	 * the TCP header carries it. */
-	sin.sin_port = 0;
-	do
-		n = sendto(rs->fd, seg, len, 0, (struct sockaddr *)&sin, sizeof(sin));
-	while (n < 0 && errno == EINTR);
-	rv = n < 0 ? -errno : 0;
-	if (ttl)
-		(void)set_ttl(rs, 0);
-	return rv;
-}
-
-int ptcp_rawsock_send_many(struct ptcp_rawsock *rs, const struct ptcp_endpoint *dst,
-                           const struct iovec *segs, unsigned n)
-{
-	struct sockaddr_in sin;
-	int rv;
-
-	if (dst->family != PTCP_AF_INET)
-		return -EAFNOSUPPORT;
-	if ((rv = set_ttl(rs, 0)) != 0)
-		return rv;
-	to_sockaddr(&sin, dst);
-	sin.sin_port = 0;
-	return ptcp_send_batch(rs->fd, segs, n, &sin, sizeof(sin));
-}
-
-/* ptcp_rawsock_send_tx(): per message the address, and room for
- * IP_PKTINFO and IP_TTL, for one sendmmsg(2) chunk at a time. */
+/* ptcp_rawsock_send_tx(): per message the address, and room for the
+ * source (IP_PKTINFO, IPV6_PKTINFO) and the TTL (IP_TTL, IPV6_HOPLIMIT),
+ * for one sendmmsg(2) chunk at a time. */
 struct tx_batch {
 	const struct ptcp_rawsock_tx *tx;
 	struct tx_slot {
-		struct sockaddr_in sin;
+		union sa46 sa;
 		struct iovec iov;
 		union {
-			char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
+			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
 			struct cmsghdr align;
 		} ctl;
 	} slots[PTCP_SENDBATCH_CHUNK];
 };
+
+static struct cmsghdr *put_cmsg(struct cmsghdr *cm, int level, int type, const void *data,
+				size_t len)
+{
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), data, len);
+	return cm;
+}
 
 static void fill_tx(void *user, unsigned i, struct mmsghdr *msg)
 {
@@ -268,72 +339,157 @@ static void fill_tx(void *user, unsigned i, struct mmsghdr *msg)
 	const struct ptcp_rawsock_tx *t = &b->tx[i];
 	struct tx_slot *sl = &b->slots[i % PTCP_SENDBATCH_CHUNK];
 	struct msghdr *mh = &msg->msg_hdr;
-	struct in_pktinfo pi;
+	bool v6 = t->dst.family == PTCP_AF_INET6;
+	size_t pilen = v6 ? sizeof(struct in6_pktinfo) : sizeof(struct in_pktinfo);
 	struct cmsghdr *cm;
 	int ttl = t->ttl;
+	struct ptcp_endpoint dst = t->dst;
 
-	to_sockaddr(&sl->sin, &t->dst);
-	sl->sin.sin_port = 0;
+	/* The port in a raw socket's address means nothing to the kernel
+	 * (for IPv6 it would have to be the protocol): the TCP header
+	 * carries it. */
+	dst.port = 0;
+	mh->msg_namelen = to_sockaddr(&sl->sa, &dst);
+	mh->msg_name = &sl->sa;
 	sl->iov.iov_base = (void *)t->seg;
 	sl->iov.iov_len = t->len;
-	mh->msg_name = &sl->sin;
-	mh->msg_namelen = sizeof(sl->sin);
 	mh->msg_iov = &sl->iov;
 	mh->msg_iovlen = 1;
 	memset(&sl->ctl, 0, sizeof(sl->ctl));
 	mh->msg_control = sl->ctl.buf;
-	mh->msg_controllen = CMSG_SPACE(sizeof(pi)) + (ttl ? CMSG_SPACE(sizeof(int)) : 0);
+	mh->msg_controllen = CMSG_SPACE(pilen) + (ttl ? CMSG_SPACE(sizeof(int)) : 0);
 	cm = CMSG_FIRSTHDR(mh);
-	cm->cmsg_level = IPPROTO_IP;
-	cm->cmsg_type = IP_PKTINFO;
-	cm->cmsg_len = CMSG_LEN(sizeof(pi));
-	memset(&pi, 0, sizeof(pi));
-	memcpy(&pi.ipi_spec_dst, t->src.addr, 4);
-	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	if (v6) {
+		struct in6_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		memcpy(&pi.ipi6_addr, t->src.addr, 16);
+		put_cmsg(cm, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+	} else {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		memcpy(&pi.ipi_spec_dst, t->src.addr, 4);
+		put_cmsg(cm, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+	}
 	if (ttl) {
 		cm = CMSG_NXTHDR(mh, cm);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_TTL;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &ttl, sizeof(int));
+		put_cmsg(cm, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_HOPLIMIT : IP_TTL, &ttl,
+			 sizeof(int));
 	}
 }
 
 int ptcp_rawsock_send_tx(struct ptcp_rawsock *rs, const struct ptcp_rawsock_tx *tx, unsigned n)
 {
 	struct tx_batch b;
-	unsigned i;
-	int rv;
+	unsigned done = 0, run;
+	int i, rv;
 
-	for (i = 0; i < n; i++)
-		if (tx[i].dst.family != PTCP_AF_INET || tx[i].src.family != PTCP_AF_INET)
-			return -EAFNOSUPPORT;
-	if ((rv = set_ttl(rs, 0)) != 0)
-		return rv;
-	b.tx = tx;
-	return ptcp_send_each(rs->fd, n, fill_tx, &b);
+	while (done < n) {
+		uint8_t family = tx[done].dst.family;
+
+		i = ptcp_rawsock_index(family);
+		/* One run of segments of one family, one socket. */
+		for (run = 0; done + run < n && tx[done + run].dst.family == family &&
+			      tx[done + run].src.family == family;
+		     run++)
+			;
+		if (i < 0 || rs->fam[i].fd < 0 || run == 0)
+			return done ? (int)done : -EAFNOSUPPORT;
+		b.tx = tx + done;
+		rv = ptcp_send_each(rs->fam[i].fd, run, fill_tx, &b);
+		if (rv < 0)
+			return done ? (int)done : rv;
+		done += (unsigned)rv;
+		if ((unsigned)rv < run)
+			break;
+	}
+	return (int)done;
 }
 
-int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t *buf, size_t cap, struct ptcp_rawsock_rx *rx)
+/* IPv6: the addresses and the hop limit from msg_name and the ancillary
+ * data. Returns false when the kernel did not say. */
+static bool rx6_meta(struct msghdr *mh, const struct sockaddr_in6 *from,
+		     struct ptcp_rawsock_rx *rx)
 {
+	struct cmsghdr *cm;
+	bool got_dst = false;
+
+	if (mh->msg_namelen < sizeof(*from) || from->sin6_family != AF_INET6)
+		return false;
+	rx->src.family = PTCP_AF_INET6;
+	memcpy(rx->src.addr, &from->sin6_addr, 16);
+	rx->dst.family = PTCP_AF_INET6;
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != IPPROTO_IPV6)
+			continue;
+		if (cm->cmsg_type == IPV6_PKTINFO && cm->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			memcpy(rx->dst.addr, &pi.ipi6_addr, 16);
+			got_dst = true;
+		} else if (cm->cmsg_type == IPV6_HOPLIMIT && cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int hl;
+
+			memcpy(&hl, CMSG_DATA(cm), sizeof(hl));
+			rx->ttl = (uint8_t)hl;
+		}
+	}
+	return got_dst;
+}
+
+int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap,
+		      struct ptcp_rawsock_rx *rx)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)) + 64];
+		struct cmsghdr align;
+	} ctl;
+	struct sockaddr_in6 from;
+	struct iovec iov = { buf, cap };
+	struct msghdr mh;
+	int i = ptcp_rawsock_index(family);
 	ssize_t n;
 
+	if (i < 0 || rs->fam[i].fd < 0)
+		return -EAFNOSUPPORT;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (family == PTCP_AF_INET6) {
+		mh.msg_name = &from;
+		mh.msg_namelen = sizeof(from);
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+	}
 	do
-		n = recv(rs->fd, buf, cap, MSG_DONTWAIT | MSG_TRUNC);
+		n = recvmsg(rs->fam[i].fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 
 	memset(rx, 0, sizeof(*rx));
-	rx->ip = buf;
-	if ((size_t)n > cap) {
-		rx->why = "packet larger than the receive buffer";
+	if ((size_t)n > cap || (mh.msg_flags & MSG_CTRUNC)) {
+		rx->why = (size_t)n > cap ? "packet larger than the receive buffer"
+					  : "ancillary data cut short";
 		return 0;
 	}
-	rx->ip_len = (size_t)n;
-	if (ptcp_ip_tcp_payload(buf, rx->ip_len, &rx->src, &rx->dst, &rx->tcp, &rx->tcp_len,
-				&rx->why) != 0)
-		return 0;
+	if (family == PTCP_AF_INET6) {
+		if (!rx6_meta(&mh, &from, rx)) {
+			rx->why = "no IPv6 destination from the kernel";
+			return 0;
+		}
+		rx->tcp = buf;
+		rx->tcp_len = (size_t)n;
+	} else {
+		rx->ip = buf;
+		rx->ip_len = (size_t)n;
+		if (ptcp_ip_tcp_payload(buf, rx->ip_len, &rx->src, &rx->dst, &rx->tcp, &rx->tcp_len,
+					&rx->why) != 0)
+			return 0;
+		rx->ttl = buf[8];
+	}
 	if (rx->tcp_len < 4) {
 		rx->why = "truncated TCP header";
 		return 0;
@@ -342,7 +498,7 @@ int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t *buf, size_t cap, struct 
 	rx->dst.port = (uint16_t)(rx->tcp[2] << 8 | rx->tcp[3]);
 	/* The BPF filter already did this; it stays as a guard in case the
 	 * filter could not be attached the same way on another kernel. */
-	if (rx->dst.port != rs->local.port) {
+	if (rx->dst.port != rs->port) {
 		rx->why = "not for our port";
 		return 0;
 	}

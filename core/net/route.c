@@ -11,29 +11,45 @@
 
 int ptcp_route_source(const struct ptcp_endpoint *peer, struct ptcp_endpoint *local)
 {
-	struct sockaddr_in sin;
-	socklen_t slen = sizeof(sin);
-	int fd, rv = 0;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} u;
+	socklen_t slen;
+	int fd, rv = 0, domain;
 
-	if (peer->family != PTCP_AF_INET)
+	if (peer->family != PTCP_AF_INET && peer->family != PTCP_AF_INET6)
 		return -EAFNOSUPPORT;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	domain = peer->family == PTCP_AF_INET ? AF_INET : AF_INET6;
+	fd = socket(domain, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	memcpy(&sin.sin_addr, peer->addr, 4);
-	/* Any non-zero port: connect(2) on UDP only looks the route up. */
-	sin.sin_port = htons(peer->port ? peer->port : 9);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &slen) != 0)
+	memset(&u, 0, sizeof(u));
+	/* Any non-zero port: connect(2) on UDP only looks the route up (and
+	 * for IPv6 picks the source by RFC 6724's rules, as TCP would). */
+	if (domain == AF_INET) {
+		u.in.sin_family = AF_INET;
+		memcpy(&u.in.sin_addr, peer->addr, 4);
+		u.in.sin_port = htons(peer->port ? peer->port : 9);
+		slen = sizeof(u.in);
+	} else {
+		u.in6.sin6_family = AF_INET6;
+		memcpy(&u.in6.sin6_addr, peer->addr, 16);
+		u.in6.sin6_port = htons(peer->port ? peer->port : 9);
+		slen = sizeof(u.in6);
+	}
+	if (connect(fd, &u.sa, slen) != 0 || getsockname(fd, &u.sa, &slen) != 0)
 		rv = -errno;
 	close(fd);
 	if (rv != 0)
 		return rv;
-	local->family = PTCP_AF_INET;
+	local->family = peer->family;
 	memset(local->addr, 0, sizeof(local->addr));
-	memcpy(local->addr, &sin.sin_addr, 4);
+	if (domain == AF_INET)
+		memcpy(local->addr, &u.in.sin_addr, 4);
+	else
+		memcpy(local->addr, &u.in6.sin6_addr, 16);
 	return 0;
 }
 

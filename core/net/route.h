@@ -6,13 +6,13 @@
 
 #include "addr.h"
 
-/* Sets local's address to the source address of the route to peer, as
- * the kernel would choose it for a connection (a UDP socket is connected
- * to peer and asked for its name: no packet is sent). local's port is
- * left as it is.
+/* Sets local's address (and family) to the source address of the route
+ * to peer, IPv4 or IPv6, as the kernel would choose it for a connection
+ * (a UDP socket is connected to peer and asked for its name: no packet
+ * is sent). local's port is left as it is.
  *
- * Returns 0, or -ENETUNREACH (no route), -EAFNOSUPPORT (not IPv4), or
- * another -errno. */
+ * Returns 0, or -ENETUNREACH (no route), -EAFNOSUPPORT (neither IPv4 nor
+ * IPv6, or a host without IPv6), or another -errno. */
 int ptcp_route_source(const struct ptcp_endpoint *peer, struct ptcp_endpoint *local);
 
 /* Sets local's address to the first IPv4 address of an interface that is

@@ -90,6 +90,11 @@ const char *ptcp_node_peer_name(const struct ptcp_peer *p, char *buf, size_t cap
 	return buf;
 }
 
+uint16_t ptcp_node_mss(uint8_t family)
+{
+	return family == PTCP_AF_INET6 ? 1500 - 40 - 20 : 1500 - 20 - 20;
+}
+
 void ptcp_node_conn_config(const struct ptcp_node *n, const struct ptcp_peer *p,
 			   struct ptcp_config *cc)
 {
@@ -97,6 +102,7 @@ void ptcp_node_conn_config(const struct ptcp_node *n, const struct ptcp_peer *p,
 	uint64_t k;
 
 	ptcp_config_default(cc);
+	cc->mss = ptcp_node_mss(p->remote.family);
 	cc->sndbuf = s->sndbuf;
 	cc->rcvbuf = s->rcvbuf;
 	cc->keepalive_idle = s->keepalive_idle;
@@ -105,7 +111,7 @@ void ptcp_node_conn_config(const struct ptcp_node *n, const struct ptcp_peer *p,
 	cc->user_timeout = s->user_timeout;
 	/* With the channel, a middlebox that rewrote the peer's ISN is only
 	 * reported: the handshake proves who is at the other end anyway. */
-	cc->isn_policy = p->ch ? PTCP_ISN_ACCEPT : PTCP_ISN_REJECT;
+	cc->isn_policy = n->s.encrypt ? PTCP_ISN_ACCEPT : PTCP_ISN_REJECT;
 	if (p->active || p->accepted)
 		return;
 	/* Hole punching: SYNs at a fixed pace for the whole window, and a
@@ -340,7 +346,6 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	settle(n, now);
 }
 
-#define IP_TTL_OFF 8
 #define TCP_FLAGS_OFF 13
 #define TCP_RST 0x04
 
@@ -354,25 +359,23 @@ static void input_one(struct ptcp_node *n, const struct ptcp_rawsock_rx *rx, ptc
 	bool rst;
 
 	(void)ptcp_stack_input(n->stack, rx->tcp, rx->tcp_len, &rx->src, &rx->dst, now);
-	if (!p || rx->ip_len <= IP_TTL_OFF || rx->tcp_len <= TCP_FLAGS_OFF)
+	if (!p || rx->tcp_len <= TCP_FLAGS_OFF)
 		return;
 	rst = rx->tcp[TCP_FLAGS_OFF] & TCP_RST;
-	ptcp_peer_note_ttl(p, rx->ip[IP_TTL_OFF], rst,
+	ptcp_peer_note_ttl(p, rx->ttl, rst,
 			   rst && before != PTCP_CLOSED && ptcp_conn_state(c) == PTCP_CLOSED &&
 			   ptcp_conn_error(c) == PTCP_ERR_RESET);
 }
 
-static void on_raw(evutil_socket_t fd, short what, void *arg)
+/* What one raw socket has, up to a batch. */
+static void receive(struct ptcp_node *n, uint8_t family)
 {
-	struct ptcp_node *n = arg;
 	struct ptcp_rawsock_rx rx;
 	ptcp_ts now = ptcp_clock_now();
 	int i, rv;
 
-	(void)fd;
-	(void)what;
 	for (i = 0; i < PTCP_NODE_RX_BATCH; i++) {
-		rv = ptcp_rawsock_recv(&n->rs, n->rx_buf, PTCP_RAWSOCK_MTU, &rx);
+		rv = ptcp_rawsock_recv(&n->rs, family, n->rx_buf, PTCP_RAWSOCK_MTU, &rx);
 		if (rv == -EAGAIN)
 			break;
 		if (rv < 0) {
@@ -388,11 +391,29 @@ static void on_raw(evutil_socket_t fd, short what, void *arg)
 		if (n->rdv && ptcp_rdvflow_owns(n->rdv, &rx.src, &rx.dst))
 			continue;
 		log_segment(n, "<", rx.tcp, rx.tcp_len, &rx.src, &rx.dst);
-		if (n->pcap)
+		/* IPv6 comes without its header: the capture gets one made. */
+		if (n->pcap && rx.ip)
 			(void)ptcp_pcapw_write_ip(n->pcap, rx.ip, rx.ip_len);
+		else if (n->pcap)
+			(void)ptcp_pcapw_write_tcp(n->pcap, &rx.src, &rx.dst, rx.tcp, rx.tcp_len, rx.ttl);
 		input_one(n, &rx, now);
 	}
-	settle(n, now);
+}
+
+/* Either raw socket woke us: both are read before anything is decided,
+ * IPv6 first, so that two attempts at a peer (Happy Eyeballs) whose
+ * segments came together are judged together, and a tie goes to IPv6. */
+static void on_raw(evutil_socket_t fd, short what, void *arg)
+{
+	struct ptcp_node *n = arg;
+
+	(void)fd;
+	(void)what;
+	if (ptcp_rawsock_has(&n->rs, PTCP_AF_INET6))
+		receive(n, PTCP_AF_INET6);
+	if (ptcp_rawsock_has(&n->rs, PTCP_AF_INET))
+		receive(n, PTCP_AF_INET);
+	settle(n, ptcp_clock_now());
 }
 
 /* Events of the table. Only bookkeeping here: the table is inside one of
@@ -509,14 +530,21 @@ static int open_wire(struct ptcp_node *n)
 {
 	const struct ptcp_portlock_holder *h = &n->rs.holder;
 	struct ptcp_endpoint local;
+	static const uint8_t zero[16];
+	struct ptcp_endpoint guarded[PTCP_RAWSOCK_NFAM];
 	char err[256], a[48];
-	int rv;
+	unsigned ng = 0;
+	int i, rv;
 
+	/* An address of ours: its family alone. None: both families, on
+	 * every address. */
 	memset(&local, 0, sizeof(local));
-	local.family = PTCP_AF_INET;
 	if (n->s.local_addr) {
-		if (inet_pton(AF_INET, n->s.local_addr, local.addr) != 1 ||
-		    memcmp(local.addr, "\0\0\0\0", 4) == 0) {
+		if (inet_pton(AF_INET, n->s.local_addr, local.addr) == 1)
+			local.family = PTCP_AF_INET;
+		else if (inet_pton(AF_INET6, n->s.local_addr, local.addr) == 1)
+			local.family = PTCP_AF_INET6;
+		if (local.family == PTCP_AF_NONE || memcmp(local.addr, zero, 16) == 0) {
 			nlog_error(n, "invalid local address: '%s'", n->s.local_addr);
 			return PTCP_ERR_INVAL;
 		}
@@ -553,7 +581,12 @@ static int open_wire(struct ptcp_node *n)
 		nlog_error(n, "cannot use local endpoint %s: %s", a, strerror(-rv));
 		return PTCP_ERR_SYSTEM;
 	}
-	rv = ptcp_nftguard_install(&n->guard, &n->rs.local, PTCP_NODE_MARK, err, sizeof(err));
+	if (!n->s.local_addr && n->rs.v6_error)
+		nlog_info(n, "IPv4 only: this host has no IPv6 (%s)", strerror(-n->rs.v6_error));
+	for (i = 0; i < PTCP_RAWSOCK_NFAM; i++)
+		if (n->rs.fam[i].fd >= 0)
+			guarded[ng++] = n->rs.fam[i].local;
+	rv = ptcp_nftguard_install(&n->guard, guarded, ng, PTCP_NODE_MARK, err, sizeof(err));
 	if (rv == -EPERM) {
 		nlog_error(n, "the firewall rule needs CAP_NET_ADMIN: %s", setcap_hint);
 		return PTCP_ERR_PERM;
@@ -563,8 +596,8 @@ static int open_wire(struct ptcp_node *n)
 			   "connection", err);
 		return PTCP_ERR_FIREWALL;
 	}
-	nlog_info(n, "firewall: table inet %s drops the kernel's RSTs from port %u", n->guard.table,
-		  n->rs.local.port);
+	nlog_info(n, "firewall: table inet %s drops the kernel's RSTs from port %u (%s)", n->guard.table,
+		  n->rs.port, ng == 2 ? "IPv4 and IPv6" : guarded[0].family == PTCP_AF_INET6 ? "IPv6" : "IPv4");
 	if (n->s.pcap_path) {
 		rv = ptcp_pcapw_open(&n->pcap, n->s.pcap_path, err, sizeof(err));
 		if (rv != 0) {
@@ -592,7 +625,7 @@ static int drop_privileges(struct ptcp_node *n)
 
 	if (n->s.gso)
 		keep |= PTCP_PRIVS_NET_ADMIN;
-	if (n->s.rendezvous && ptcp_privs_port_is_privileged(n->rs.local.port))
+	if (n->s.rendezvous && ptcp_privs_port_is_privileged(n->rs.port))
 		keep |= PTCP_PRIVS_NET_BIND_SERVICE;
 	rv = ptcp_privs_drop(keep, !n->s.keep_bounding_set, err, sizeof(err));
 	if (rv != 0) {
@@ -638,17 +671,25 @@ static int open_stack(struct ptcp_node *n)
 
 static int open_loop(struct ptcp_node *n)
 {
-	n->ev_raw = event_new(n->base, n->rs.fd, EV_READ | EV_PERSIST, on_raw, n);
+	int i;
+
 	n->ev_timer = evtimer_new(n->base, on_timer, n);
 	n->ev_kick = event_new(n->base, -1, 0, on_kick, n);
 	n->tx_cap = (size_t)PTCP_TCP_HDR_MAX + 1460 + 64;
 	n->tx_buf = malloc(n->tx_cap * PTCP_NODE_TX_BATCH);
 	n->rx_buf = malloc(PTCP_RAWSOCK_MTU);
-	if (!n->ev_raw || !n->ev_timer || !n->ev_kick || !n->tx_buf || !n->rx_buf)
+	if (!n->ev_timer || !n->ev_kick || !n->tx_buf || !n->rx_buf)
 		return PTCP_ERR_NOMEM;
-	if (event_add(n->ev_raw, NULL) != 0) {
-		nlog_error(n, "cannot add the raw socket to the event loop");
-		return PTCP_ERR_SYSTEM;
+	for (i = 0; i < PTCP_RAWSOCK_NFAM; i++) {
+		if (n->rs.fam[i].fd < 0)
+			continue;
+		n->ev_raw[i] = event_new(n->base, n->rs.fam[i].fd, EV_READ | EV_PERSIST, on_raw, n);
+		if (!n->ev_raw[i])
+			return PTCP_ERR_NOMEM;
+		if (event_add(n->ev_raw[i], NULL) != 0) {
+			nlog_error(n, "cannot add the raw socket to the event loop");
+			return PTCP_ERR_SYSTEM;
+		}
 	}
 	return 0;
 }
@@ -677,7 +718,9 @@ int ptcp_node_new(ptcp_node **out, struct event_base *base, const ptcp_settings 
 	n->t0 = ptcp_clock_now();
 	n->timer_at = PTCP_TS_NEVER;
 	n->linger_until = 0;
-	n->rs.fd = n->rs.reserve_fd = n->rs.lock_fd = -1;
+	for (int i = 0; i < PTCP_RAWSOCK_NFAM; i++)
+		n->rs.fam[i].fd = n->rs.fam[i].reserve_fd = -1;
+	n->rs.lock_fd = -1;
 	n->pkt_fd = -1;
 	if ((rv = copy_str(&n->str_key_dir, &n->s.key_dir)) != 0 ||
 	    (rv = copy_str(&n->str_rendezvous, &n->s.rendezvous)) != 0 ||
@@ -702,7 +745,8 @@ int ptcp_node_new(ptcp_node **out, struct event_base *base, const ptcp_settings 
 	}
 	if ((rv = drop_privileges(n)) != 0)
 		goto fail;
-	nlog_info(n, "node on %s%s%s", ptcp_endpoint_format(&n->rs.local, a, sizeof(a)),
+	ptcp_node_local(n, a, sizeof(a));
+	nlog_info(n, "node on %s%s%s", a,
 		  n->has_id ? ", peer id " : "", n->has_id ? n->id_text : "");
 	*out = n;
 	return 0;
@@ -726,18 +770,23 @@ void ptcp_node_free(ptcp_node *n)
 				(void)ptcp_conn_abort(p->conn, now);
 				(void)ptcp_stack_touch(n->stack, p->conn, now);
 			}
+			if (p->alt.conn && ptcp_conn_state(p->alt.conn) != PTCP_CLOSED) {
+				(void)ptcp_conn_abort(p->alt.conn, now);
+				(void)ptcp_stack_touch(n->stack, p->alt.conn, now);
+			}
 		}
-		if (n->rs.fd >= 0 && n->tx_buf)
+		if (n->tx_buf)
 			flush(n, now);
 	}
 	while (n->peers) {
-		n->peers->conn = NULL;   /* the table frees them below */
+		n->peers->conn = n->peers->alt.conn = NULL;   /* the table frees them below */
 		ptcp_peer_destroy(n->peers);
 	}
 	ptcp_rdvflow_free(n->rdv);
 	ptcp_stack_free(n->stack);
-	if (n->ev_raw)
-		event_free(n->ev_raw);
+	for (int i = 0; i < PTCP_RAWSOCK_NFAM; i++)
+		if (n->ev_raw[i])
+			event_free(n->ev_raw[i]);
 	if (n->ev_timer)
 		event_free(n->ev_timer);
 	if (n->ev_kick)
@@ -776,9 +825,10 @@ int ptcp_node_close(ptcp_node *n, uint64_t timeout)
 	nlog_info(n, "closing: %u peers to end", n->n_peers);
 	ptcp_rdvflow_free(n->rdv);
 	n->rdv = NULL;
-	if (n->listener) {
-		(void)ptcp_stack_listen_close(n->stack, n->listener, now);
-		n->listener = NULL;
+	for (int i = 0; i < PTCP_RAWSOCK_NFAM; i++) {
+		if (n->listener[i])
+			(void)ptcp_stack_listen_close(n->stack, n->listener[i], now);
+		n->listener[i] = NULL;
 	}
 	for (p = n->peers; p; p = p->next) {
 		if (p->phase == PEER_OPEN)
@@ -813,22 +863,32 @@ int ptcp_node_connect_direct(ptcp_node *n, const ptcp_direct *d, void *peer_user
 	if (!p)
 		return PTCP_ERR_NOMEM;
 	if (ptcp_rdv_from_sockaddr(&p->remote, d->remote, (socklen_t)d->remote_len) != 0 ||
-	    p->remote.family != PTCP_AF_INET || p->remote.port == 0) {
-		nlog_error(n, "direct mode: the peer must be an IPv4 address with a port");
+	    p->remote.port == 0) {
+		nlog_error(n, "direct mode: the peer must be an IPv4 or IPv6 address with a port");
+		rv = PTCP_ERR_INVAL;
+		goto fail;
+	}
+	if (!ptcp_rawsock_has(&n->rs, p->remote.family)) {
+		nlog_error(n, "direct mode: the peer %s is %s, and this node has no %s (%s)",
+			   ptcp_endpoint_format(&p->remote, a, sizeof(a)),
+			   p->remote.family == PTCP_AF_INET6 ? "IPv6" : "IPv4",
+			   p->remote.family == PTCP_AF_INET6 ? "IPv6" : "IPv4",
+			   n->s.local_addr ? "its local address is of the other family" :
+			   "the host has none");
 		rv = PTCP_ERR_INVAL;
 		goto fail;
 	}
 	/* Our address towards the peer: the route's source unless the
 	 * node was given one. */
 	if (n->s.local_addr) {
-		p->local = n->rs.local;
+		p->local = n->rs.fam[ptcp_rawsock_index(p->remote.family)].local;
 	} else if ((rv = ptcp_route_source(&p->remote, &p->local)) != 0) {
 		nlog_error(n, "no route to %s: %s", ptcp_endpoint_format(&p->remote, a, sizeof(a)),
 			   strerror(-rv));
 		rv = PTCP_ERR_SYSTEM;
 		goto fail;
 	}
-	p->local.port = n->rs.local.port;
+	p->local.port = n->rs.port;
 	p->active = d->active;
 	p->open_timeout = d->open_timeout;
 	p->open.isn = d->has_isn ? d->isn : ptcp_random_u32();
@@ -855,25 +915,33 @@ int ptcp_node_listen_direct(ptcp_node *n, unsigned backlog)
 {
 	struct ptcp_config cc;
 	struct ptcp_peer probe;
-	int rv;
+	char a[48];
+	int i, rv;
 
 	if (!n || backlog == 0)
 		return PTCP_ERR_INVAL;
-	if (n->listener || n->closing)
+	if (n->listener[0] || n->listener[1] || n->closing)
 		return PTCP_ERR_STATE;
 	if (n->s.encrypt) {
 		nlog_error(n, "direct listening is without encryption only");
 		return PTCP_ERR_INVAL;
 	}
-	memset(&probe, 0, sizeof(probe));
-	probe.accepted = true;
-	ptcp_node_conn_config(n, &probe, &cc);
-	rv = ptcp_stack_listen(n->stack, &n->listener, &n->rs.local, backlog, &cc, NULL);
-	if (rv != 0) {
-		nlog_error(n, "cannot listen: %s", ptcp_strerror(rv));
-		return rv;
+	/* A listener per family: each with its family's MSS. */
+	for (i = 0; i < PTCP_RAWSOCK_NFAM; i++) {
+		if (n->rs.fam[i].fd < 0)
+			continue;
+		memset(&probe, 0, sizeof(probe));
+		probe.accepted = true;
+		probe.remote.family = n->rs.fam[i].local.family;
+		ptcp_node_conn_config(n, &probe, &cc);
+		rv = ptcp_stack_listen(n->stack, &n->listener[i], &n->rs.fam[i].local, backlog, &cc, NULL);
+		if (rv != 0) {
+			nlog_error(n, "cannot listen on %s: %s",
+				   ptcp_endpoint_format(&n->rs.fam[i].local, a, sizeof(a)), ptcp_strerror(rv));
+			return rv;
+		}
+		nlog_info(n, "listening on %s", ptcp_endpoint_format(&n->rs.fam[i].local, a, sizeof(a)));
 	}
-	nlog_info(n, "listening on port %u", n->rs.local.port);
 	return 0;
 }
 
@@ -936,9 +1004,17 @@ int ptcp_node_connect(ptcp_node *n, const uint8_t id[PTCP_ID_LEN], void *peer_us
 
 int ptcp_node_local(const ptcp_node *n, char *buf, size_t cap)
 {
+	struct ptcp_endpoint ep;
 	char a[48];
 
-	ptcp_endpoint_format(&n->rs.local, a, sizeof(a));
+	/* Both families: "*:PORT". */
+	memset(&ep, 0, sizeof(ep));
+	ep.port = n->rs.port;
+	if (n->rs.fam[PTCP_RAWSOCK_V4].fd < 0)
+		ep = n->rs.fam[PTCP_RAWSOCK_V6].local;
+	else if (n->rs.fam[PTCP_RAWSOCK_V6].fd < 0)
+		ep = n->rs.fam[PTCP_RAWSOCK_V4].local;
+	ptcp_endpoint_format(&ep, a, sizeof(a));
 	return snprintf(buf, cap, "%s", a);
 }
 

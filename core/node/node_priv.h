@@ -52,6 +52,20 @@ enum peer_phase {
 	PEER_ENDED,         /* ended (err says how); reported, then freed */
 };
 
+/* A second attempt at a peer, over the other IP version (Happy Eyeballs,
+ * RFC 8305, for a peer registered over both): a connection of its own,
+ * with its endpoints and ISNs from its own MATCH, punched at the same
+ * time as the first (docs/nat-traversal.md, "IPv6"). */
+struct peer_alt {
+	bool on;                           /* there is one */
+	bool started;                      /* its connection exists */
+	struct ptcp_conn *conn;
+	struct ptcp_endpoint local, remote;
+	struct ptcp_open open;
+	ptcp_ts start_at;                  /* its first SYN */
+	ptcp_ts synced_at;                 /* synchronized since (0: not) */
+};
+
 struct ptcp_peer {
 	struct ptcp_node *node;
 	struct ptcp_peer *prev, *next;     /* the node's list */
@@ -104,6 +118,15 @@ struct ptcp_peer {
 	bool eof_delivered;                /* read returned PTCP_ERR_EOF */
 	bool dead;                         /* ptcp_peer_close(): free, no callback */
 	bool rdv_pending;                  /* a request of ours at the rendezvous */
+	uint8_t rdv_todo;                  /* ... registrations (bits by
+	                                      rdvflow.c's index) still to ask */
+	uint8_t rdv_out;                   /* ... asked, no answer yet */
+	int rdv_err;                       /* the most telling failure so far */
+
+	/* Happy Eyeballs: the attempt over the other IP version, and when
+	 * the first one (conn) was synchronized, for a responder's wait. */
+	struct peer_alt alt;
+	ptcp_ts synced_at;
 
 	/* Who sent a RST that reset us: the raw socket sees each packet's
 	 * IP TTL, which the engine does not. The peer's segments arrive with
@@ -140,8 +163,10 @@ struct ptcp_node {
 	                                      privileged, for the first peer that
 	                                      offloads; -1: none (left) */
 	struct ptcp_stack *stack;
-	struct ptcp_listener *listener;    /* listen_direct */
-	struct event *ev_raw, *ev_timer, *ev_kick;
+	struct ptcp_listener *listener[PTCP_RAWSOCK_NFAM];  /* listen_direct, per
+	                                      family */
+	struct event *ev_raw[PTCP_RAWSOCK_NFAM];   /* per open family */
+	struct event *ev_timer, *ev_kick;
 	ptcp_ts timer_at;
 	bool in_settle, settle_again;
 
@@ -175,8 +200,11 @@ struct ptcp_node {
 /* node.c */
 void ptcp_node_kick(struct ptcp_node *n);
 ptcp_ts ptcp_node_now(void);
+/* The MSS of a connection of family: a 1500-byte link less the IP and
+ * TCP headers (1460 for IPv4, 1440 for IPv6). */
+uint16_t ptcp_node_mss(uint8_t family);
 /* The engine configuration of a new connection to this peer (buffers,
- * keepalive, punching schedule). */
+ * keepalive, punching schedule, the MSS of its family). */
 void ptcp_node_conn_config(const struct ptcp_node *n, const struct ptcp_peer *p,
                            struct ptcp_config *cc);
 /* The short form of a peer's id or endpoint, for log lines. */
@@ -187,6 +215,15 @@ struct ptcp_peer *ptcp_peer_alloc(struct ptcp_node *n, void *user);
 /* Starts the TCP open now (PEER_SCHEDULED or a direct connect). Returns
  * 0 or an error (the peer is then ended with it). */
 int ptcp_peer_start(struct ptcp_peer *p, ptcp_ts now);
+/* Adds the attempt over the other IP version to a peer that is scheduled
+ * or opening (its MATCH came second): local and remote of that version,
+ * open its ISNs, start_at its first SYN. Returns 0, or PTCP_ERR_STATE
+ * (past opening, an attempt of that version exists, or one is chosen). */
+int ptcp_peer_add_alt(struct ptcp_peer *p, const struct ptcp_endpoint *local,
+                      const struct ptcp_endpoint *remote, const struct ptcp_open *open,
+                      ptcp_ts start_at);
+/* True when p has an attempt (first or second) over family. */
+bool ptcp_peer_has_family(const struct ptcp_peer *p, uint8_t family);
 /* One step: deadlines, the channel, callbacks, the end. */
 void ptcp_peer_step(struct ptcp_peer *p, ptcp_ts now);
 /* The earliest deadline of p, or PTCP_TS_NEVER. */

@@ -14,6 +14,10 @@
 #define RX_WIRE_CAP PTCP_CHANNEL_RECORD_WIRE_MAX
 /* A write is worth sealing when this much fits beside the record's header. */
 #define SEAL_MIN 512
+/* Happy Eyeballs, the responder's side: how long an established attempt
+ * waits for the initiator's first bytes while the other attempt is still
+ * alive, before it is taken anyway (no channel: nobody may send first). */
+#define RESPONDER_GRACE PTCP_NS_PER_S
 
 struct ptcp_peer *ptcp_peer_alloc(struct ptcp_node *n, void *user)
 {
@@ -41,6 +45,8 @@ void ptcp_peer_destroy(struct ptcp_peer *p)
 
 	if (p->conn)
 		(void)ptcp_stack_release(n->stack, p->conn, ptcp_clock_now());
+	if (p->alt.conn)
+		(void)ptcp_stack_release(n->stack, p->alt.conn, ptcp_clock_now());
 	if (p->rdv_pending && n->rdv)
 		ptcp_rdvflow_cancel(n->rdv, p);
 	ptcp_gso_free(p->gso);
@@ -317,6 +323,10 @@ void ptcp_peer_fail(struct ptcp_peer *p, int err, ptcp_ts now)
 		(void)ptcp_conn_abort(p->conn, now);
 		(void)ptcp_stack_touch(n->stack, p->conn, now);
 	}
+	if (p->alt.conn && ptcp_conn_state(p->alt.conn) != PTCP_CLOSED) {
+		(void)ptcp_conn_abort(p->alt.conn, now);
+		(void)ptcp_stack_touch(n->stack, p->alt.conn, now);
+	}
 	p->err = err;
 	p->phase = PEER_ENDED;
 	n->n_peers--;
@@ -366,6 +376,41 @@ side:
 
 /* --- opening ----------------------------------------------------------------- */
 
+/* The secure channel, once the connection it runs on is the one: its
+ * binding names that connection's ISNs. */
+static int channel_start(struct ptcp_peer *p)
+{
+	struct ptcp_node *n = p->node;
+	enum ptcp_channel_role role;
+	int rv;
+
+	if (n->key_wiped)
+		return PTCP_ERR_IDENTITY;
+	if (p->via_rendezvous) {
+		role = p->role;
+	} else {
+		rv = ptcp_channel_role_from_keys(n->id.pk, p->expect_id);
+		if (rv < 0)
+			return rv;
+		role = (enum ptcp_channel_role)rv;
+	}
+	rv = channel_open(p, role);
+	if (rv != 0)
+		return rv;
+	/* The channel has its own copy of the key now. */
+	if (n->s.forget_key && !n->key_wiped) {
+		ptcp_identity_wipe(&n->id);
+		n->key_wiped = true;
+		nlog_info(n, "identity key wiped from memory (the secure channel holds its own copy)");
+	}
+	return 0;
+}
+
+static const char *version_name(uint8_t family)
+{
+	return family == PTCP_AF_INET6 ? "IPv6" : "IPv4";
+}
+
 int ptcp_peer_start(struct ptcp_peer *p, ptcp_ts now)
 {
 	struct ptcp_node *n = p->node;
@@ -374,27 +419,10 @@ int ptcp_peer_start(struct ptcp_peer *p, ptcp_ts now)
 	int rv;
 
 	if (n->s.encrypt) {
-		enum ptcp_channel_role role;
-
 		if (n->key_wiped)
 			return PTCP_ERR_IDENTITY;
-		if (p->via_rendezvous) {
-			role = p->role;
-		} else {
-			rv = ptcp_channel_role_from_keys(n->id.pk, p->expect_id);
-			if (rv < 0)
-				return rv;
-			role = (enum ptcp_channel_role)rv;
-		}
-		rv = channel_open(p, role);
-		if (rv != 0)
+		if (!p->via_rendezvous && (rv = ptcp_channel_role_from_keys(n->id.pk, p->expect_id)) < 0)
 			return rv;
-		/* The channel has its own copy of the key now. */
-		if (n->s.forget_key && !n->key_wiped) {
-			ptcp_identity_wipe(&n->id);
-			n->key_wiped = true;
-			nlog_info(n, "identity key wiped from memory (the secure channel holds its own copy)");
-		}
 	}
 	/* Without the channel the key only signed our registration. */
 	if (!n->s.encrypt && n->s.forget_key && n->has_id && !n->key_wiped) {
@@ -422,13 +450,197 @@ int ptcp_peer_start(struct ptcp_peer *p, ptcp_ts now)
 	return 0;
 }
 
-/* --- the steps ------------------------------------------------------------------ */
+bool ptcp_peer_has_family(const struct ptcp_peer *p, uint8_t family)
+{
+	return (p->phase != PEER_REQUESTED && p->remote.family == family) ||
+	       (p->alt.on && p->alt.remote.family == family);
+}
 
 static bool synchronized(enum ptcp_state st)
 {
 	return st != PTCP_CLOSED && st != PTCP_LISTEN && st != PTCP_SYN_SENT &&
 	       st != PTCP_SYN_RECEIVED;
 }
+
+/* The first attempt and the second change places. */
+static void swap_alt(struct ptcp_peer *p)
+{
+	struct peer_alt first = p->alt;
+
+	first.conn = p->conn;
+	first.local = p->local;
+	first.remote = p->remote;
+	first.open = p->open;
+	first.synced_at = p->synced_at;
+	first.start_at = p->start_at;
+	first.started = p->conn != NULL;
+	p->conn = p->alt.conn;
+	p->local = p->alt.local;
+	p->remote = p->alt.remote;
+	p->open = p->alt.open;
+	p->synced_at = p->alt.synced_at;
+	p->start_at = p->alt.start_at;
+	p->alt = first;
+}
+
+int ptcp_peer_add_alt(struct ptcp_peer *p, const struct ptcp_endpoint *local,
+		      const struct ptcp_endpoint *remote, const struct ptcp_open *open,
+		      ptcp_ts start_at)
+{
+	char name[64], a[48];
+
+	if ((p->phase != PEER_SCHEDULED && p->phase != PEER_OPENING) || p->alt.on ||
+	    ptcp_peer_has_family(p, remote->family))
+		return PTCP_ERR_STATE;
+	memset(&p->alt, 0, sizeof(p->alt));
+	p->alt.on = true;
+	p->alt.local = *local;
+	p->alt.remote = *remote;
+	p->alt.open = *open;
+	p->alt.start_at = start_at;
+	/* The one that fires first is the first. */
+	if (p->phase == PEER_SCHEDULED && start_at < p->start_at)
+		swap_alt(p);
+	nlog_info(p->node, "%s: also over %s, at %s: both at once (Happy Eyeballs)",
+		  ptcp_node_peer_name(p, name, sizeof(name)), version_name(remote->family),
+		  ptcp_endpoint_format(remote, a, sizeof(a)));
+	return 0;
+}
+
+/* Starts the second attempt's connection. */
+static int start_alt(struct ptcp_peer *p, ptcp_ts now)
+{
+	struct ptcp_node *n = p->node;
+	struct ptcp_config cc;
+	ptcp_ts until;
+	char a[48], b[48];
+	int rv;
+
+	ptcp_node_conn_config(n, p, &cc);
+	cc.mss = ptcp_node_mss(p->alt.remote.family);
+	rv = ptcp_stack_connect(n->stack, &p->alt.conn, &p->alt.local, &p->alt.remote, &p->alt.open,
+				&cc, p, now);
+	if (rv != 0) {
+		p->alt.conn = NULL;
+		return rv;
+	}
+	p->alt.started = true;
+	until = ptcp_ts_add(now, p->open_timeout ? p->open_timeout : n->s.punch_window);
+	if (until > p->open_deadline || p->open_deadline == PTCP_TS_NEVER)
+		p->open_deadline = until;
+	nlog_info(n, "connecting %s -> %s (simultaneous open, %s beside %s)",
+		  ptcp_endpoint_format(&p->alt.local, a, sizeof(a)),
+		  ptcp_endpoint_format(&p->alt.remote, b, sizeof(b)), version_name(p->alt.remote.family),
+		  version_name(p->remote.family));
+	return 0;
+}
+
+/* The second attempt is given up: reset (it may be established on the
+ * other side, which then hears it is not the one) and handed back. */
+static void drop_alt(struct ptcp_peer *p, ptcp_ts now, const char *why)
+{
+	struct ptcp_node *n = p->node;
+	char name[64];
+
+	if (p->alt.conn) {
+		if (ptcp_conn_state(p->alt.conn) != PTCP_CLOSED) {
+			(void)ptcp_conn_abort(p->alt.conn, now);
+			(void)ptcp_stack_touch(n->stack, p->alt.conn, now);
+		}
+		(void)ptcp_stack_release(n->stack, p->alt.conn, now);
+	}
+	nlog_info(n, "%s: %s attempt %s", ptcp_node_peer_name(p, name, sizeof(name)),
+		  version_name(p->alt.remote.family), why);
+	memset(&p->alt, 0, sizeof(p->alt));
+}
+
+/* Which attempt is the connection, once one is synchronized: 1 the
+ * first, 2 the second, 0 not yet. The initiator of the match decides:
+ * the first one synchronized (IPv6 when both are at once), and it resets
+ * the other. The responder takes the one the initiator's bytes arrive on
+ * (with the channel the initiator speaks first), or the only one left,
+ * or after RESPONDER_GRACE the one synchronized. */
+static int choose(struct ptcp_peer *p, bool sync1, bool sync2, ptcp_ts now)
+{
+	bool first6 = p->remote.family == PTCP_AF_INET6;
+
+	if (!sync1 && !sync2)
+		return 0;
+	if (!p->alt.on)
+		return 1;
+	if (p->role != PTCP_CHANNEL_RESPONDER) {
+		if (sync1 && sync2)
+			return first6 ? 1 : 2;
+		return sync1 ? 1 : 2;
+	}
+	if (sync1 && (ptcp_conn_recv_ready(p->conn) > 0 || ptcp_conn_recv_eof(p->conn)))
+		return 1;
+	if (sync2 && (ptcp_conn_recv_ready(p->alt.conn) > 0 || ptcp_conn_recv_eof(p->alt.conn)))
+		return 2;
+	if (sync1 && sync2 && now >= ptcp_ts_add(p->synced_at < p->alt.synced_at ? p->synced_at :
+						   p->alt.synced_at, RESPONDER_GRACE))
+		return first6 ? 1 : 2;
+	if (sync1 && !sync2 && now >= ptcp_ts_add(p->synced_at, RESPONDER_GRACE))
+		return 1;
+	if (sync2 && !sync1 && now >= ptcp_ts_add(p->alt.synced_at, RESPONDER_GRACE))
+		return 2;
+	return 0;
+}
+
+/* PEER_OPENING with a second attempt: start it when due, let a failed one
+ * go, and decide once one is synchronized. Returns true when p->conn is
+ * the connection to go on with (the other is gone), false to wait. */
+static bool step_alt(struct ptcp_peer *p, ptcp_ts now)
+{
+	char why[96];
+	bool sync1, sync2;
+	int rv, c;
+
+	if (!p->alt.on)
+		return true;
+	if (!p->alt.started && now >= p->alt.start_at && (rv = start_alt(p, now)) != 0) {
+		snprintf(why, sizeof(why), "cannot start: %s", ptcp_strerror(rv));
+		drop_alt(p, now, why);
+		return true;
+	}
+	/* The first attempt failed: the second goes on alone (at once, if it
+	 * has not started yet). */
+	if (ptcp_conn_state(p->conn) == PTCP_CLOSED) {
+		int err = ptcp_conn_error(p->conn);
+
+		swap_alt(p);
+		if (!p->conn && (rv = ptcp_peer_start(p, now)) != 0)
+			return true;     /* p->conn is NULL: failed below */
+		snprintf(why, sizeof(why), "failed (%s): going on over %s alone",
+			 err ? ptcp_strerror(err) : "closed", version_name(p->remote.family));
+		drop_alt(p, now, why);
+		return true;
+	}
+	if (p->alt.started && ptcp_conn_state(p->alt.conn) == PTCP_CLOSED) {
+		int err = ptcp_conn_error(p->alt.conn);
+
+		snprintf(why, sizeof(why), "failed (%s)", err ? ptcp_strerror(err) : "closed");
+		drop_alt(p, now, why);
+		return true;
+	}
+	sync1 = synchronized(ptcp_conn_state(p->conn));
+	sync2 = p->alt.started && synchronized(ptcp_conn_state(p->alt.conn));
+	if (sync1 && !p->synced_at)
+		p->synced_at = now;
+	if (sync2 && !p->alt.synced_at)
+		p->alt.synced_at = now;
+	c = choose(p, sync1, sync2, now);
+	if (c == 0)
+		return false;
+	if (c == 2)
+		swap_alt(p);
+	snprintf(why, sizeof(why), "dropped: %s is the connection (%s)", version_name(p->remote.family),
+		 p->role == PTCP_CHANNEL_RESPONDER ? "the initiator's choice" : "synchronized first");
+	drop_alt(p, now, why);
+	return true;
+}
+
+/* --- the steps ------------------------------------------------------------------ */
 
 static void go_open(struct ptcp_peer *p, ptcp_ts now)
 {
@@ -449,11 +661,50 @@ static void go_open(struct ptcp_peer *p, ptcp_ts now)
 		n->cb.peer_open(p, p->user);
 }
 
+/* The open's deadline passed: a timeout, or, after our NAT rewrote our
+ * port at registration, most likely a symmetric NAT. */
+static void open_timed_out(struct ptcp_peer *p, ptcp_ts now)
+{
+	struct ptcp_node *n = p->node;
+	struct ptcp_endpoint ours, seen;
+	char name[64], why[256];
+
+	ptcp_node_peer_name(p, name, sizeof(name));
+	nlog_info(n, "%s: no connection after %.1f s: giving up", name,
+		  (double)ptcp_ts_elapsed(now, p->info.started) / PTCP_NS_PER_S);
+	if (!p->via_rendezvous || p->active || p->accepted) {
+		ptcp_peer_fail(p, PTCP_ERR_TIMEOUT, now);
+	} else if (ptcp_rdvflow_rewritten(n->rdv, p->remote.family, &ours, &seen)) {
+		/* The port the server saw is not the one our SYNs to the peer
+		 * leave from: the peer aimed at a port its NAT does not map to
+		 * us. */
+		snprintf(why, sizeof(why), "no connection after %.0f s of punching: our NAT rewrote "
+			 "our port %u to %u, so the peer's SYNs were aimed at a port it does not map "
+			 "to us: likely a symmetric NAT, through which hole punching cannot work",
+			 (double)n->s.punch_window / PTCP_NS_PER_S, ours.port, seen.port);
+		ptcp_peer_fail_detail(p, PTCP_ERR_SYMMETRIC_NAT, now, why);
+	} else {
+		ptcp_peer_fail(p, PTCP_ERR_PUNCH_TIMEOUT, now);
+	}
+}
+
 static void step_opening(struct ptcp_peer *p, ptcp_ts now)
 {
 	struct ptcp_node *n = p->node;
-	enum ptcp_state st = ptcp_conn_state(p->conn);
+	enum ptcp_state st;
 	char name[64];
+	int rv;
+
+	if (!step_alt(p, now)) {
+		if (now >= p->open_deadline)
+			goto timeout;
+		return;
+	}
+	if (!p->conn) {
+		ptcp_peer_fail(p, PTCP_ERR_SYSTEM, now);
+		return;
+	}
+	st = ptcp_conn_state(p->conn);
 
 	if (st == PTCP_CLOSED) {
 		int err = ptcp_conn_error(p->conn);
@@ -466,9 +717,16 @@ static void step_opening(struct ptcp_peer *p, ptcp_ts now)
 		nlog_info(n, "%s: established after %.3f ms", ptcp_node_peer_name(p, name, sizeof(name)),
 			  (double)ptcp_ts_elapsed(now, p->info.started) / PTCP_NS_PER_MS);
 		p->open_deadline = PTCP_TS_NEVER;
-		if (n->s.gso && !p->gso && ptcp_gso_new(&p->gso, p) != 0)
+		if (n->s.gso && p->remote.family != PTCP_AF_INET)
+			nlog_info(n, "%s: offload (--gso) is IPv4 only: this IPv6 peer goes through the "
+				  "raw socket", name);
+		else if (n->s.gso && !p->gso && ptcp_gso_new(&p->gso, p) != 0)
 			p->gso = NULL;
-		if (p->ch) {
+		if (n->s.encrypt) {
+			if ((rv = channel_start(p)) != 0) {
+				ptcp_peer_fail(p, rv, now);
+				return;
+			}
 			p->phase = PEER_HANDSHAKE;
 			p->handshake_deadline = ptcp_ts_add(now, n->s.handshake_timeout);
 		} else {
@@ -477,27 +735,8 @@ static void step_opening(struct ptcp_peer *p, ptcp_ts now)
 		return;
 	}
 	if (now >= p->open_deadline) {
-		struct ptcp_endpoint ours, seen;
-		char why[256];
-
-		ptcp_node_peer_name(p, name, sizeof(name));
-		nlog_info(n, "%s: no connection after %.1f s: giving up", name,
-			  (double)ptcp_ts_elapsed(now, p->info.started) / PTCP_NS_PER_S);
-		if (!p->via_rendezvous || p->active || p->accepted) {
-			ptcp_peer_fail(p, PTCP_ERR_TIMEOUT, now);
-		} else if (ptcp_rdvflow_rewritten(n->rdv, &ours, &seen)) {
-			/* The port the server saw is not the one our SYNs to the
-			 * peer leave from: the peer aimed at a port its NAT does
-			 * not map to us. */
-			snprintf(why, sizeof(why), "no connection after %.0f s of punching: our NAT "
-				 "rewrote our port %u to %u, so the peer's SYNs were aimed at a port it "
-				 "does not map to us: likely a symmetric NAT, through which hole punching "
-				 "cannot work", (double)n->s.punch_window / PTCP_NS_PER_S, ours.port,
-				 seen.port);
-			ptcp_peer_fail_detail(p, PTCP_ERR_SYMMETRIC_NAT, now, why);
-		} else {
-			ptcp_peer_fail(p, PTCP_ERR_PUNCH_TIMEOUT, now);
-		}
+timeout:
+		open_timed_out(p, now);
 	}
 }
 
@@ -695,6 +934,17 @@ ptcp_ts ptcp_peer_deadline(const struct ptcp_peer *p)
 	case PEER_SCHEDULED:
 		return p->start_at;
 	case PEER_OPENING:
+		if (p->alt.on && !p->alt.started)
+			return ptcp_ts_min(p->open_deadline, p->alt.start_at);
+		if (p->alt.on && p->role == PTCP_CHANNEL_RESPONDER) {
+			ptcp_ts t = p->open_deadline;
+
+			if (p->synced_at)
+				t = ptcp_ts_min(t, ptcp_ts_add(p->synced_at, RESPONDER_GRACE));
+			if (p->alt.synced_at)
+				t = ptcp_ts_min(t, ptcp_ts_add(p->alt.synced_at, RESPONDER_GRACE));
+			return t;
+		}
 		return p->open_deadline;
 	case PEER_HANDSHAKE:
 		return p->handshake_deadline;

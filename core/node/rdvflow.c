@@ -21,14 +21,55 @@
 #define BACKOFF_MIN PTCP_NS_PER_S
 #define BACKOFF_MAX (60 * PTCP_NS_PER_S)
 
+/* The workflow as a whole. */
 enum flow_state {
-	F_IDLE = 0,     /* nothing asked yet, or the server went away (connect) */
+	F_IDLE = 0,     /* nothing asked yet, or every registration went away
+	                   (connect) */
 	F_RESOLVING,    /* c-ares looks the server up */
-	F_REGISTERING,  /* connected or connecting, not registered yet */
-	F_PROBING,      /* registered; our NAT rewrote the port: second look */
-	F_READY,        /* registered: requests go out */
-	F_BACKOFF,      /* listening, the server went away: ev_retry is armed */
-	F_FAILED,       /* cannot work (symmetric NAT): nothing more is tried */
+	F_RUNNING,      /* the registrations of each IP version do their part */
+	F_BACKOFF,      /* listening, every registration went away: ev_retry is
+	                   armed */
+	F_FAILED,       /* cannot work (symmetric NAT, key wiped): nothing more
+	                   is tried */
+};
+
+/* One registration: over one IP version, from the node's port. */
+enum reg_state {
+	R_OFF = 0,      /* not this round: no server address of the version,
+	                   or the node has none */
+	R_REGISTERING,  /* connected or connecting, not registered yet */
+	R_PROBING,      /* registered; our NAT rewrote the port: second look */
+	R_READY,        /* registered: requests go out */
+	R_BACKOFF,      /* listening, gone while the other stays: ev_retry */
+	R_DOWN,         /* gone, or cannot work here (a symmetric NAT) */
+};
+
+#define NREG PTCP_RAWSOCK_NFAM   /* [0] IPv4, [1] IPv6, as rawsock.h */
+
+struct reg {
+	struct ptcp_rdvflow *f;
+	unsigned idx;                       /* in f->reg[]; its bit in rdv_todo */
+	uint8_t family;
+	enum reg_state st;
+	struct ptcp_endpoint servers[PTCP_RESOLVE_MAX];  /* of this version */
+	unsigned n_servers, cur;
+	struct ptcp_rdv_client *c;          /* the registration */
+	struct ptcp_rdv_client *probe;      /* the NAT probe, under probe_id */
+	struct ptcp_identity probe_id;
+	struct ptcp_endpoint local;         /* the rendezvous socket's */
+	struct ptcp_endpoint observed;      /* ... as the server saw it */
+	bool up;                            /* registered, counted in n_registered */
+	bool busy;                          /* listening at max_peers: we said BUSY */
+	bool request_out;                   /* a LISTEN or CONNECT is with the server */
+	uint32_t isn;                       /* ... with this ISN of ours */
+	struct ptcp_peer *out_peer;         /* ... for this peer (CONNECT; NULL
+	                                       once that peer went away: its
+	                                       answer is then dropped) */
+	struct event *ev_retry;             /* R_BACKOFF */
+	uint64_t backoff;                   /* ns of the next wait */
+	bool replaced;                      /* the server said REPLACED: another
+	                                       registration of our key took
+	                                       this one's place */
 };
 
 struct ptcp_rdvflow {
@@ -37,15 +78,11 @@ struct ptcp_rdvflow {
 	char host[256];                     /* the server as given, split */
 	uint16_t port;
 	bool numeric;
-	struct ptcp_endpoint servers[PTCP_RESOLVE_MAX];
-	unsigned n_servers, cur;
+	struct ptcp_endpoint numeric_ep;
 	struct ptcp_resolve *res;
-	struct ptcp_rdv_client *c;          /* the registration */
-	struct ptcp_rdv_client *probe;      /* the NAT probe, under probe_id */
-	struct ptcp_identity probe_id;
-	struct ptcp_endpoint local;         /* the rendezvous socket's */
-	struct ptcp_endpoint observed;      /* ... as the server saw it */
-	bool rewritten;                     /* observed port != ours */
+	struct reg reg[NREG];
+	unsigned n_registered;              /* registrations up: the node's
+	                                       REGISTERED comes with the first */
 	bool has_server_key;                /* the server's key is pinned */
 	uint8_t server_key[PTCP_ID_LEN];
 
@@ -53,13 +90,9 @@ struct ptcp_rdvflow {
 	uint8_t (*allow)[PTCP_ID_LEN];
 	unsigned n_allow;
 
-	bool busy;                          /* listening at max_peers: we said BUSY */
-	bool request_out;                   /* a LISTEN or CONNECT is with the server */
-	uint32_t isn;                       /* ... with this ISN of ours */
-	struct ptcp_peer *out_peer;         /* ... for this peer (CONNECT; NULL
-	                                       once that peer went away: its
-	                                       answer is then dropped) */
-	struct ptcp_peer **queue;           /* connect requests waiting, oldest first */
+	struct ptcp_peer **queue;           /* connect requests not sent over
+	                                       every registration yet, oldest
+	                                       first */
 	unsigned n_queue, cap_queue;
 
 	struct event *ev_retry;
@@ -69,14 +102,36 @@ struct ptcp_rdvflow {
 
 static void start(struct ptcp_rdvflow *f);
 static void pump(struct ptcp_rdvflow *f);
+static void connect_client(struct reg *r);
 
-static const char *server_str(const struct ptcp_rdvflow *f, char *buf, size_t cap)
+static const char *version_name(uint8_t family)
 {
-	if (f->n_servers == 0)
-		snprintf(buf, cap, "%s", f->n->s.rendezvous);
+	return family == PTCP_AF_INET6 ? "IPv6" : "IPv4";
+}
+
+static const char *server_str(const struct reg *r, char *buf, size_t cap)
+{
+	if (r->n_servers == 0)
+		snprintf(buf, cap, "%s", r->f->n->s.rendezvous);
 	else
-		ptcp_endpoint_format(&f->servers[f->cur], buf, (unsigned)cap);
+		ptcp_endpoint_format(&r->servers[r->cur], buf, (unsigned)cap);
 	return buf;
+}
+
+static bool alive(const struct reg *r)
+{
+	return r->st == R_REGISTERING || r->st == R_PROBING || r->st == R_READY;
+}
+
+/* The registrations that may still answer a request: a bit each. */
+static uint8_t alive_mask(const struct ptcp_rdvflow *f)
+{
+	uint8_t m = 0;
+
+	for (unsigned i = 0; i < NREG; i++)
+		if (alive(&f->reg[i]))
+			m |= (uint8_t)(1u << i);
+	return m;
 }
 
 /* The server's codes and the client's local errors, as the library's. */
@@ -93,6 +148,8 @@ static int map_code(int code)
 		return PTCP_ERR_SELF;
 	case PTCP_RDV_E_BUSY:
 		return PTCP_ERR_BUSY;
+	case PTCP_RDV_E_FAMILY:
+		return PTCP_ERR_FAMILY;
 	case -ECONNREFUSED:
 	case -ETIMEDOUT:
 	case -EHOSTUNREACH:
@@ -108,7 +165,16 @@ static int map_code(int code)
 	}
 }
 
-/* --- the queue of connect requests ------------------------------------------- */
+/* An answer about the peer itself, the same over either IP version: the
+ * other registration's is not waited for. Not BUSY: a listener says it
+ * once matched with us over the other version, and our request over this
+ * one may hear it before that match arrives. */
+static bool final_answer(int err)
+{
+	return err == PTCP_ERR_UNKNOWN_PEER || err == PTCP_ERR_NOT_AUTHORISED || err == PTCP_ERR_SELF;
+}
+
+/* --- the connect requests ------------------------------------------------------ */
 
 static void queue_pop(struct ptcp_rdvflow *f, unsigned i)
 {
@@ -116,33 +182,101 @@ static void queue_pop(struct ptcp_rdvflow *f, unsigned i)
 	f->n_queue--;
 }
 
+static void queue_remove(struct ptcp_rdvflow *f, const struct ptcp_peer *p)
+{
+	for (unsigned i = 0; i < f->n_queue; i++) {
+		if (f->queue[i] == p) {
+			queue_pop(f, i);
+			return;
+		}
+	}
+}
+
+/* p is done with the rendezvous: out of the queue, and no registration's
+ * answer is for it any more (one that comes is dropped). */
+static void forget_peer(struct ptcp_rdvflow *f, struct ptcp_peer *p)
+{
+	for (unsigned i = 0; i < NREG; i++)
+		if (f->reg[i].out_peer == p)
+			f->reg[i].out_peer = NULL;
+	queue_remove(f, p);
+	p->rdv_todo = p->rdv_out = 0;
+	p->rdv_pending = false;
+}
+
+/* p's request failed for good: err and the detail line. */
+static void fail_peer(struct ptcp_rdvflow *f, struct ptcp_peer *p, int err, const char *detail)
+{
+	forget_peer(f, p);
+	if (p->phase == PEER_REQUESTED)
+		ptcp_peer_fail_detail(p, err, ptcp_clock_now(), detail);
+}
+
+/* Notes one registration's failure for p. FAMILY says the least (the
+ * other version may answer better): it does not replace another. */
+static void note_err(struct ptcp_peer *p, int err, const char *detail)
+{
+	if (p->rdv_err && err == PTCP_ERR_FAMILY && p->rdv_err != PTCP_ERR_FAMILY)
+		return;
+	p->rdv_err = err;
+	snprintf(p->info.detail, sizeof(p->info.detail), "%.*s", (int)sizeof(p->info.detail) - 1,
+		 detail);
+}
+
+/* A request that is neither waiting to be sent nor out over a
+ * registration that lives is over: it fails with the best reason heard
+ * (a match would have scheduled it). */
+static void settle_peer(struct ptcp_rdvflow *f, struct ptcp_peer *p)
+{
+	char detail[sizeof(p->info.detail)];
+
+	if (f->st != F_RUNNING || p->phase != PEER_REQUESTED)
+		return;
+	p->rdv_todo &= alive_mask(f);
+	if (p->rdv_todo || p->rdv_out)
+		return;
+	snprintf(detail, sizeof(detail), "%s", p->info.detail);
+	p->info.detail[0] = '\0';
+	fail_peer(f, p, p->rdv_err ? p->rdv_err : PTCP_ERR_RDV_UNREACHABLE,
+		  detail[0] ? detail : "no rendezvous registration is left to ask for the peer");
+}
+
+/* Every request waiting or out, settled against the registrations alive. */
+static void settle_all(struct ptcp_rdvflow *f)
+{
+	unsigned i = 0;
+
+	while (i < f->n_queue) {
+		unsigned before = f->n_queue;
+
+		settle_peer(f, f->queue[i]);
+		if (f->n_queue == before)
+			i++;
+	}
+	for (i = 0; i < NREG; i++)
+		if (f->reg[i].out_peer)
+			settle_peer(f, f->reg[i].out_peer);
+}
+
 /* Every connect request waiting or out fails with err and detail. */
 static void fail_requests(struct ptcp_rdvflow *f, int err, const char *detail)
 {
-	ptcp_ts now = ptcp_clock_now();
-
-	if (f->out_peer) {
-		f->out_peer->rdv_pending = false;
-		ptcp_peer_fail_detail(f->out_peer, err, now, detail);
-		f->out_peer = NULL;
+	for (unsigned i = 0; i < NREG; i++) {
+		f->reg[i].request_out = false;
+		if (f->reg[i].out_peer)
+			fail_peer(f, f->reg[i].out_peer, err, detail);
 	}
-	while (f->n_queue) {
-		struct ptcp_peer *p = f->queue[0];
-
-		queue_pop(f, 0);
-		p->rdv_pending = false;
-		ptcp_peer_fail_detail(p, err, now, detail);
-	}
-	f->request_out = false;
+	while (f->n_queue)
+		fail_peer(f, f->queue[0], err, detail);
 }
 
 /* One line about a failure of the rendezvous: the server as we reach it,
  * and what went wrong, in the words a user needs. */
-static void describe(const struct ptcp_rdvflow *f, int code, const char *msg, char *buf, size_t cap)
+static void describe(const struct reg *r, int code, const char *msg, char *buf, size_t cap)
 {
 	char s[64];
 
-	server_str(f, s, sizeof(s));
+	server_str(r, s, sizeof(s));
 	switch (code) {
 	case -ECONNREFUSED:
 		snprintf(buf, cap, "rendezvous server %s refused the connection (is rendezvousd running "
@@ -168,25 +302,55 @@ static void describe(const struct ptcp_rdvflow *f, int code, const char *msg, ch
 
 /* --- losing the server --------------------------------------------------------- */
 
-static void drop_clients(struct ptcp_rdvflow *f)
+static void drop_clients(struct reg *r)
 {
-	ptcp_rdv_client_free(f->probe);
-	ptcp_rdv_client_free(f->c);
-	f->probe = f->c = NULL;
-	ptcp_identity_wipe(&f->probe_id);
-	f->request_out = false;
-	f->busy = false;
+	struct ptcp_rdvflow *f = r->f;
+
+	if (r->up) {
+		r->up = false;
+		f->n_registered--;
+	}
+	ptcp_rdv_client_free(r->probe);
+	ptcp_rdv_client_free(r->c);
+	r->probe = r->c = NULL;
+	ptcp_identity_wipe(&r->probe_id);
+	r->request_out = false;
+	r->busy = false;
+	if (r->ev_retry)
+		evtimer_del(r->ev_retry);
 }
 
-/* The registration is gone (or never came): requests fail; a listening
+/* The wait before trying again: 1 s doubling to 60 s, each with up to a
+ * fifth more at random, so that the listeners of a restarted server do
+ * not return at once. */
+static uint64_t next_wait(uint64_t *backoff)
+{
+	uint64_t wait = *backoff ? *backoff : BACKOFF_MIN;
+
+	*backoff = wait * 2 > BACKOFF_MAX ? BACKOFF_MAX : wait * 2;
+	return wait + ptcp_random_u32() % (wait / 5 + 1);
+}
+
+static void arm(struct event *ev, uint64_t wait)
+{
+	struct timeval tv = { (time_t)(wait / PTCP_NS_PER_S),
+			      (suseconds_t)(wait % PTCP_NS_PER_S / PTCP_NS_PER_US) };
+
+	evtimer_add(ev, &tv);
+}
+
+/* Every registration is gone (or never came): requests fail; a listening
  * node tries again later. err is the library's error, msg the detail. */
 static void lost(struct ptcp_rdvflow *f, int err, const char *msg)
 {
 	struct ptcp_node *n = f->n;
-	char s[64];
 	uint64_t wait;
 
-	drop_clients(f);
+	for (unsigned i = 0; i < NREG; i++) {
+		drop_clients(&f->reg[i]);
+		f->reg[i].st = R_OFF;
+	}
+	f->n_registered = 0;
 	f->last_err = err;
 	fail_requests(f, err, msg);
 	if (!f->listening) {
@@ -206,22 +370,50 @@ static void lost(struct ptcp_rdvflow *f, int err, const char *msg)
 			n->cb.node_event(n, n->user, PTCP_NODE_RDV_LOST, err, 0, msg);
 		return;
 	}
-	/* 1 s, doubling to 60 s, each with up to a fifth more at random, so
-	 * that the listeners of a restarted server do not return at once. */
-	wait = f->backoff ? f->backoff : BACKOFF_MIN;
-	f->backoff = wait * 2 > BACKOFF_MAX ? BACKOFF_MAX : wait * 2;
-	wait += ptcp_random_u32() % (wait / 5 + 1);
+	wait = next_wait(&f->backoff);
 	nlog_warn(n, "%s; registering again in %.1f s", msg, (double)wait / PTCP_NS_PER_S);
-	(void)s;
 	f->st = F_BACKOFF;
-	{
-		struct timeval tv = { (time_t)(wait / PTCP_NS_PER_S),
-				      (suseconds_t)(wait % PTCP_NS_PER_S / PTCP_NS_PER_US) };
-
-		evtimer_add(f->ev_retry, &tv);
-	}
+	arm(f->ev_retry, wait);
 	if (n->cb.node_event)
 		n->cb.node_event(n, n->user, PTCP_NODE_RDV_LOST, err, wait, msg);
+}
+
+/* One registration is gone. While the other lives, a listener tries this
+ * one again by itself with backoff, and requests go on over the other;
+ * when none is left, the node has lost the server (lost()). */
+static void reg_lost(struct reg *r, int err, const char *msg)
+{
+	struct ptcp_rdvflow *f = r->f;
+	struct ptcp_node *n = f->n;
+	const struct reg *o = &f->reg[!r->idx];
+	struct ptcp_peer *p = r->out_peer;
+	uint64_t wait;
+
+	if (!alive(o) && o->st != R_BACKOFF) {
+		lost(f, err, msg);
+		return;
+	}
+	drop_clients(r);
+	r->out_peer = NULL;
+	r->st = R_DOWN;
+	if (p) {
+		p->rdv_out &= (uint8_t)~(1u << r->idx);
+		note_err(p, err, msg);
+	}
+	/* REPLACED while the other version's registration lives: our key is
+	 * registered again over this version elsewhere, or (a server with one
+	 * table for both versions) over the other one; trying again would
+	 * push that one out in turn. */
+	if (f->listening && !n->key_wiped && err != PTCP_ERR_SYMMETRIC_NAT && !r->replaced) {
+		wait = next_wait(&r->backoff);
+		nlog_warn(n, "%s; registering over %s again in %.1f s (%s stays)", msg,
+			  version_name(r->family), (double)wait / PTCP_NS_PER_S, version_name(o->family));
+		r->st = R_BACKOFF;
+		arm(r->ev_retry, wait);
+	} else {
+		nlog_info(n, "%s; going on over %s", msg, version_name(o->family));
+	}
+	settle_all(f);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
@@ -231,9 +423,21 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	f->st = F_IDLE;
-	f->n_servers = f->cur = 0;
 	start(f);
 	ptcp_node_kick(f->n);
+}
+
+static void on_reg_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct reg *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (r->st != R_BACKOFF || r->f->st != F_RUNNING)
+		return;
+	r->cur = 0;
+	connect_client(r);
+	ptcp_node_kick(r->f->n);
 }
 
 /* --- a match -------------------------------------------------------------------- */
@@ -243,88 +447,167 @@ static bool same_addr(const struct ptcp_endpoint *a, const struct ptcp_endpoint 
 	return a->family == b->family && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
 }
 
-/* Fills p from the match and schedules its first SYN. */
-static void schedule(struct ptcp_rdvflow *f, struct ptcp_peer *p, const struct ptcp_rdv_match *m)
+/* Where the SYNs of a match go: the peer's public endpoint, or its
+ * private one when both sit behind one NAT. */
+static struct ptcp_endpoint match_remote(struct ptcp_rdvflow *f, const struct ptcp_rdv_match *m)
 {
 	struct ptcp_node *n = f->n;
+	const char *why = NULL;
+	char a[48];
+
+	/* Both behind the same NAT: its outside address is the same for
+	 * both, and few NATs hairpin, so go to the private endpoint. Only
+	 * then, and only to a private or link-local address: the peer
+	 * declares it itself, and must not aim our SYNs anywhere else. */
+	if (m->peer_private.family == PTCP_AF_NONE)
+		return m->peer_public;
+	if (!same_addr(&m->peer_public, &m->self_public))
+		why = "we do not share a public address";
+	else if (!ptcp_ip_is_private(&m->peer_private) || m->peer_private.port == 0)
+		why = "it is not a private or link-local address";
+	if (!why) {
+		nlog_info(n, "the peer is behind our own NAT: using its private endpoint");
+		return m->peer_private;
+	}
+	nlog_info(n, "not using the private endpoint %s the peer declared: %s",
+		  ptcp_endpoint_format(&m->peer_private, a, sizeof(a)), why);
+	return m->peer_public;
+}
+
+static enum ptcp_channel_role role_of(const struct ptcp_rdv_match *m)
+{
+	return m->role == PTCP_RDV_ROLE_INITIATOR ? PTCP_CHANNEL_INITIATOR : PTCP_CHANNEL_RESPONDER;
+}
+
+/* Fills p from r's match and schedules its first SYN. */
+static void schedule(struct reg *r, struct ptcp_peer *p, const struct ptcp_rdv_match *m)
+{
+	struct ptcp_node *n = r->f->n;
 	char a[48], name[64];
 
 	memcpy(p->expect_id, m->peer_key, PTCP_ID_LEN);
 	p->has_expect_id = true;
 	p->via_rendezvous = true;
-	p->role = m->role == PTCP_RDV_ROLE_INITIATOR ? PTCP_CHANNEL_INITIATOR : PTCP_CHANNEL_RESPONDER;
+	p->role = role_of(m);
 	p->open.isn = m->isn;
 	p->open.has_peer_isn = true;
 	p->open.peer_isn = m->peer_isn;
-	p->local = f->local;
-	p->local.port = n->rs.local.port;
-	p->remote = m->peer_public;
-	/* Both behind the same NAT: its outside address is the same for
-	 * both, and few NATs hairpin, so go to the private endpoint. Only
-	 * then, and only to a private or link-local address: the peer
-	 * declares it itself, and must not aim our SYNs anywhere else. */
-	if (m->peer_private.family != PTCP_AF_NONE) {
-		const char *why = NULL;
-
-		if (!same_addr(&m->peer_public, &m->self_public))
-			why = "we do not share a public address";
-		else if (!ptcp_ip_is_private(&m->peer_private) || m->peer_private.port == 0)
-			why = "it is not a private or link-local address";
-		if (why) {
-			nlog_info(n, "not using the private endpoint %s the peer declared: %s",
-				  ptcp_endpoint_format(&m->peer_private, a, sizeof(a)), why);
-		} else {
-			p->remote = m->peer_private;
-			nlog_info(n, "the peer is behind our own NAT: using its private endpoint");
-		}
-	}
+	p->local = r->local;
+	p->local.port = n->rs.port;
+	p->remote = match_remote(r->f, m);
 	p->start_at = m->start;
 	p->phase = PEER_SCHEDULED;
 	p->info.started = ptcp_clock_now();
-	nlog_info(n, "matched with %s at %s (ISN %u, ours %u, %s); punching in %u ms",
+	nlog_info(n, "matched with %s at %s over %s (ISN %u, ours %u, %s); punching in %u ms",
 		  ptcp_node_peer_name(p, name, sizeof(name)),
-		  ptcp_endpoint_format(&p->remote, a, sizeof(a)), m->peer_isn, m->isn,
-		  m->role == PTCP_RDV_ROLE_INITIATOR ? "initiator" : "responder", m->start_ms);
+		  ptcp_endpoint_format(&p->remote, a, sizeof(a)), version_name(r->family),
+		  m->peer_isn, m->isn, m->role == PTCP_RDV_ROLE_INITIATOR ? "initiator" : "responder",
+		  m->start_ms);
+}
+
+/* r's match for a peer that has one over the other IP version already:
+ * its second attempt. Returns 0 or PTCP_ERR_STATE (too late: the first
+ * attempt is chosen or ended; or the roles differ). */
+static int second(struct reg *r, struct ptcp_peer *p, const struct ptcp_rdv_match *m)
+{
+	struct ptcp_endpoint local = r->local, remote;
+	struct ptcp_open open;
+
+	if (p->role != role_of(m))
+		return PTCP_ERR_STATE;
+	memset(&open, 0, sizeof(open));
+	open.isn = m->isn;
+	open.has_peer_isn = true;
+	open.peer_isn = m->peer_isn;
+	local.port = r->f->n->rs.port;
+	remote = match_remote(r->f, m);
+	return ptcp_peer_add_alt(p, &local, &remote, &open, m->start);
+}
+
+/* A listening node's peer of which m is the match over the other IP
+ * version: the same key, and the ISN the asker sends over both. */
+static struct ptcp_peer *same_asker(struct ptcp_node *n, const struct ptcp_rdv_match *m)
+{
+	for (struct ptcp_peer *p = n->peers; p; p = p->next)
+		if (p->listener_side && p->has_expect_id && !p->dead && p->phase != PEER_ENDED &&
+		    memcmp(p->expect_id, m->peer_key, PTCP_ID_LEN) == 0 &&
+		    p->open.peer_isn == m->peer_isn)
+			return p;
+	return NULL;
+}
+
+static struct reg *reg_of(struct ptcp_rdvflow *f, const struct ptcp_rdv_client *c)
+{
+	for (unsigned i = 0; i < NREG; i++)
+		if (c && (f->reg[i].c == c || f->reg[i].probe == c))
+			return &f->reg[i];
+	return NULL;
+}
+
+/* A listening node's match: a new peer, or the second attempt at one. */
+static void listener_match(struct reg *r, const struct ptcp_rdv_match *m)
+{
+	struct ptcp_node *n = r->f->n;
+	struct ptcp_peer *p = same_asker(n, m);
+	char name[64];
+
+	if (p) {
+		if (second(r, p, m) != 0)
+			nlog_info(n, "%s: a match over %s came too late: dropped",
+				  ptcp_node_peer_name(p, name, sizeof(name)), version_name(r->family));
+		return;
+	}
+	p = ptcp_peer_alloc(n, n->user);
+	if (!p) {
+		nlog_error(n, "out of memory for a new peer");
+		return;
+	}
+	p->listener_side = true;
+	schedule(r, p, m);
+	/* A match the server made just before it read our BUSY: the far peer
+	 * is punching already, so it is served, one over the limit; beyond
+	 * that it is refused. */
+	if (n->closing || n->n_peers > n->s.max_peers + 1)
+		p->err = PTCP_ERR_BUSY;
 }
 
 static void on_match(struct ptcp_rdv_client *c, void *user, const struct ptcp_rdv_match *m)
 {
 	struct ptcp_rdvflow *f = user;
 	struct ptcp_node *n = f->n;
+	struct reg *r = reg_of(f, c);
 	struct ptcp_peer *p;
-	char s[64];
+	char s[64], name[64];
 
-	if (c != f->c)
+	if (!r || c != r->c)
 		return;
-	f->request_out = false;
-	if (m->isn != f->isn) {
-		lost(f, PTCP_ERR_RDV_PROTOCOL, "the rendezvous server sent a match that is not for our request");
+	r->request_out = false;
+	if (m->isn != r->isn) {
+		reg_lost(r, PTCP_ERR_RDV_PROTOCOL, "the rendezvous server sent a match that is not for our request");
+		ptcp_node_kick(n);
 		return;
 	}
 	if (f->listening) {
-		p = ptcp_peer_alloc(n, n->user);
-		if (!p) {
-			nlog_error(n, "out of memory for a new peer");
-		} else {
-			p->listener_side = true;
-			schedule(f, p, m);
-			/* A match the server made just before it read our BUSY:
-			 * the far peer is punching already, so it is served, one
-			 * over the limit; beyond that it is refused. */
-			if (n->closing || n->n_peers > n->s.max_peers + 1)
-				p->err = PTCP_ERR_BUSY;
-		}
-	} else if (f->out_peer) {
-		p = f->out_peer;
+		listener_match(r, m);
+	} else if ((p = r->out_peer) != NULL) {
 		if (memcmp(m->peer_key, p->expect_id, PTCP_ID_LEN) != 0) {
 			nlog_error(n, "rendezvous server %s sent a match for another peer than asked",
-				   server_str(f, s, sizeof(s)));
-			lost(f, PTCP_ERR_RDV_PROTOCOL, "the rendezvous server sent a match for another peer");
+				   server_str(r, s, sizeof(s)));
+			reg_lost(r, PTCP_ERR_RDV_PROTOCOL, "the rendezvous server sent a match for another peer");
+			ptcp_node_kick(n);
 			return;
 		}
-		f->out_peer = NULL;
-		p->rdv_pending = false;
-		schedule(f, p, m);
+		r->out_peer = NULL;
+		p->rdv_out &= (uint8_t)~(1u << r->idx);
+		if (p->phase == PEER_REQUESTED) {
+			p->info.detail[0] = '\0';
+			schedule(r, p, m);
+		} else if (second(r, p, m) != 0) {
+			nlog_info(n, "%s: a match over %s came too late: dropped",
+				  ptcp_node_peer_name(p, name, sizeof(name)), version_name(r->family));
+		}
+		if (!p->rdv_todo && !p->rdv_out)
+			forget_peer(f, p);
 	} else {
 		nlog_info(n, "a match for a request whose peer went away: dropped");
 	}
@@ -334,124 +617,181 @@ static void on_match(struct ptcp_rdv_client *c, void *user, const struct ptcp_rd
 
 /* --- requests --------------------------------------------------------------------- */
 
-static void pump(struct ptcp_rdvflow *f)
+/* A listening node's peer, matched over one version, that a match over
+ * family may still join (ptcp_peer_add_alt() would take it). */
+static bool awaits_second(const struct ptcp_node *n, uint8_t family)
 {
+	for (const struct ptcp_peer *p = n->peers; p; p = p->next)
+		if (p->listener_side && !p->dead && !p->alt.on && p->remote.family != family &&
+		    (p->phase == PEER_SCHEDULED || p->phase == PEER_OPENING))
+			return true;
+	return false;
+}
+
+/* The oldest connect request that r has not sent yet. */
+static struct ptcp_peer *next_request(struct ptcp_rdvflow *f, const struct reg *r)
+{
+	for (unsigned i = 0; i < f->n_queue; i++)
+		if (f->queue[i]->rdv_todo & (1u << r->idx))
+			return f->queue[i];
+	return NULL;
+}
+
+static void pump_reg(struct reg *r)
+{
+	struct ptcp_rdvflow *f = r->f;
 	struct ptcp_node *n = f->n;
 	struct ptcp_peer *p;
-	char s[64];
+	char s[64], name[64];
 	int rv;
 
-	if (f->st == F_IDLE && (f->listening || f->n_queue || f->out_peer)) {
-		start(f);
-		return;
-	}
-	if (f->st != F_READY)
+	if (r->st != R_READY)
 		return;
 	/* A listener serving as many peers as it will says BUSY (which
 	 * replaces its LISTEN at the server: askers hear "busy" at once),
-	 * and listens again when a peer has ended. */
-	if (f->listening && n->n_peers >= n->s.max_peers) {
-		if (!f->busy && ptcp_rdv_client_busy(f->c) == 0) {
-			f->busy = true;
-			f->request_out = false;
-			nlog_info(n, "serving %u peers, the most we take: busy", n->n_peers);
+	 * and listens again when a peer has ended. Not over a version whose
+	 * match a new peer may still get (its asker asks over both), until
+	 * it has that match or no use for it. */
+	if (f->listening && n->n_peers >= n->s.max_peers && !awaits_second(n, r->family)) {
+		if (!r->busy && ptcp_rdv_client_busy(r->c) == 0) {
+			r->busy = true;
+			r->request_out = false;
+			nlog_info(n, "serving %u peers, the most we take: busy (%s)", n->n_peers,
+				  version_name(r->family));
 		}
 		return;
 	}
-	if (f->request_out)
+	if (r->request_out)
 		return;
-	f->isn = ptcp_random_u32();
 	if (f->listening) {
-		rv = ptcp_rdv_client_listen(f->c, f->isn,
-					    (const uint8_t(*)[PTCP_RDV_KEY_LEN])f->allow,
+		r->isn = ptcp_random_u32();
+		rv = ptcp_rdv_client_listen(r->c, r->isn, (const uint8_t(*)[PTCP_RDV_KEY_LEN])f->allow,
 					    f->n_allow <= PTCP_RDV_ALLOW_MAX ? f->n_allow : 0);
 		if (rv == 0) {
-			if (f->busy)
-				nlog_info(n, "a peer has ended: taking peers again");
-			f->busy = false;
-			nlog_info(n, "waiting for a peer to ask for %s", n->id_text);
+			if (r->busy)
+				nlog_info(n, "a peer has ended: taking peers again (%s)",
+					  version_name(r->family));
+			r->busy = false;
+			nlog_info(n, "waiting for a peer to ask for %s (%s)", n->id_text,
+				  version_name(r->family));
 		}
-	} else if (f->n_queue) {
-		p = f->queue[0];
-		queue_pop(f, 0);
-		f->out_peer = p;
-		rv = ptcp_rdv_client_connect(f->c, p->expect_id, f->isn,
+	} else if ((p = next_request(f, r)) != NULL) {
+		/* One ISN for the peer over every version: by it the listener
+		 * tells the second match of a peer from a new peer. */
+		r->isn = p->open.isn;
+		p->rdv_todo &= (uint8_t)~(1u << r->idx);
+		if (!p->rdv_todo)
+			queue_remove(f, p);
+		rv = ptcp_rdv_client_connect(r->c, p->expect_id, r->isn,
 					     (uint32_t)(n->s.connect_wait / PTCP_NS_PER_MS));
-		if (rv == 0)
-			nlog_info(n, "asking %s for peer %s", server_str(f, s, sizeof(s)),
-				  ptcp_node_peer_name(p, s + 32, sizeof(s) - 32));
+		if (rv == 0) {
+			p->rdv_out |= (uint8_t)(1u << r->idx);
+			r->out_peer = p;
+			nlog_info(n, "asking %s for peer %s", server_str(r, s, sizeof(s)),
+				  ptcp_node_peer_name(p, name, sizeof(name)));
+		}
 	} else {
 		return;
 	}
 	if (rv != 0) {
-		lost(f, PTCP_ERR_RDV_UNREACHABLE, "cannot send the request to the rendezvous server");
+		reg_lost(r, PTCP_ERR_RDV_UNREACHABLE, "cannot send the request to the rendezvous server");
 		return;
 	}
-	f->request_out = true;
+	r->request_out = true;
+}
+
+static void pump(struct ptcp_rdvflow *f)
+{
+	if (f->st == F_IDLE && (f->listening || f->n_queue)) {
+		start(f);
+		return;
+	}
+	if (f->st != F_RUNNING)
+		return;
+	for (unsigned i = 0; i < NREG; i++)
+		pump_reg(&f->reg[i]);
 }
 
 /* --- registration --------------------------------------------------------------- */
 
-static void connect_client(struct ptcp_rdvflow *f);
+/* A connect request of ours failed over r (not fatally). */
+static void request_failed(struct reg *r, int err, const char *line)
+{
+	struct ptcp_rdvflow *f = r->f;
+	struct ptcp_peer *p = r->out_peer;
+
+	r->out_peer = NULL;
+	nlog_info(f->n, "%s", line);
+	if (!p)
+		return;
+	p->rdv_out &= (uint8_t)~(1u << r->idx);
+	if (p->phase != PEER_REQUESTED) {
+		/* matched over the other version already */
+		if (!p->rdv_todo && !p->rdv_out)
+			forget_peer(f, p);
+	} else if (final_answer(err)) {
+		fail_peer(f, p, err, line);
+	} else {
+		note_err(p, err, line);
+		settle_peer(f, p);
+	}
+}
 
 static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal, const char *msg)
 {
 	struct ptcp_rdvflow *f = user;
 	struct ptcp_node *n = f->n;
+	struct reg *r = reg_of(f, c);
 	char s[64], line[512];
 
-	if (c == f->probe) {
+	if (!r)
+		return;
+	if (c == r->probe) {
 		/* The probe only refines the diagnosis: go on without it. */
 		nlog_info(n, "NAT probe failed: %s", msg);
-		ptcp_rdv_client_free(f->probe);
-		f->probe = NULL;
-		ptcp_identity_wipe(&f->probe_id);
-		f->st = F_READY;
+		ptcp_rdv_client_free(r->probe);
+		r->probe = NULL;
+		ptcp_identity_wipe(&r->probe_id);
+		r->st = R_READY;
 		pump(f);
 		return;
 	}
-	if (fatal && code < 0 && !ptcp_rdv_client_registered(c) && f->cur + 1 < f->n_servers) {
+	if (fatal && code < 0 && !ptcp_rdv_client_registered(c) && r->cur + 1 < r->n_servers) {
 		nlog_info(n, "rendezvous server %s: %s; trying the next address",
-			  server_str(f, s, sizeof(s)), msg);
-		ptcp_rdv_client_free(f->c);
-		f->c = NULL;
-		f->cur++;
-		connect_client(f);
+			  server_str(r, s, sizeof(s)), msg);
+		ptcp_rdv_client_free(r->c);
+		r->c = NULL;
+		r->cur++;
+		connect_client(r);
 		return;
 	}
-	describe(f, code, msg, line, sizeof(line));
+	describe(r, code, msg, line, sizeof(line));
 	if (fatal) {
-		lost(f, map_code(code), line);
+		r->replaced = code == PTCP_RDV_E_REPLACED;
+		reg_lost(r, map_code(code), line);
 		ptcp_node_kick(n);
 		return;
 	}
 	/* Only the request failed. */
-	f->request_out = false;
+	r->request_out = false;
 	if (f->listening) {
-		lost(f, map_code(code), line);
+		reg_lost(r, map_code(code), line);
 	} else {
-		struct ptcp_peer *p = f->out_peer;
-
-		f->out_peer = NULL;
-		nlog_info(n, "%s", line);
-		if (p) {
-			p->rdv_pending = false;
-			ptcp_peer_fail_detail(p, map_code(code), ptcp_clock_now(), line);
-		}
+		request_failed(r, map_code(code), line);
 		pump(f);
 	}
 	ptcp_node_kick(n);
 }
 
-static void on_probe_registered(struct ptcp_rdvflow *f, const struct ptcp_endpoint *observed)
+static void on_probe_registered(struct reg *r, const struct ptcp_endpoint *observed)
 {
 	struct ptcp_endpoint local;
 	char msg[256];
-	int rv = ptcp_rdv_client_local(f->probe, &local);
+	int rv = ptcp_rdv_client_local(r->probe, &local);
 
-	ptcp_rdv_client_free(f->probe);
-	f->probe = NULL;
-	ptcp_identity_wipe(&f->probe_id);
+	ptcp_rdv_client_free(r->probe);
+	r->probe = NULL;
+	ptcp_identity_wipe(&r->probe_id);
 	if (rv == 0 && observed->port != local.port) {
 		/* Two connections, two rewritten ports: the NAT picks a port
 		 * per connection, so the port the server saw for the first
@@ -459,32 +799,37 @@ static void on_probe_registered(struct ptcp_rdvflow *f, const struct ptcp_endpoi
 		snprintf(msg, sizeof(msg),
 			 "symmetric NAT: hole punching cannot work through it (our NAT gave our "
 			 "connections from ports %u and %u the ports %u and %u)",
-			 f->local.port, local.port, f->observed.port, observed->port);
-		lost(f, PTCP_ERR_SYMMETRIC_NAT, msg);
+			 r->local.port, local.port, r->observed.port, observed->port);
+		reg_lost(r, PTCP_ERR_SYMMETRIC_NAT, msg);
 		return;
 	}
-	nlog_info(f->n, "NAT probe: port %u kept; only our first port was taken", local.port);
-	f->st = F_READY;
-	pump(f);
+	nlog_info(r->f->n, "NAT probe: port %u kept; only our first port was taken", local.port);
+	r->st = R_READY;
+	pump(r->f);
 }
 
 static void on_registered(struct ptcp_rdv_client *c, void *user, const struct ptcp_endpoint *observed)
 {
 	struct ptcp_rdvflow *f = user;
 	struct ptcp_node *n = f->n;
+	struct reg *r = reg_of(f, c);
 	struct ptcp_rdv_client_config cfg;
 	char a[64], b[64], s[64];
 
-	if (c == f->probe) {
-		on_probe_registered(f, observed);
+	if (!r)
+		return;
+	if (c == r->probe) {
+		on_probe_registered(r, observed);
 		ptcp_node_kick(n);
 		return;
 	}
-	if (ptcp_rdv_client_local(c, &f->local) != 0) {
-		lost(f, PTCP_ERR_SYSTEM, "cannot read the rendezvous socket's address");
+	if (ptcp_rdv_client_local(c, &r->local) != 0) {
+		reg_lost(r, PTCP_ERR_SYSTEM, "cannot read the rendezvous socket's address");
 		return;
 	}
-	f->observed = *observed;
+	r->observed = *observed;
+	r->backoff = 0;
+	r->replaced = false;
 	f->backoff = 0;
 	{
 		uint8_t key[PTCP_ID_LEN];
@@ -494,16 +839,16 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 			nlog_info(n, "the rendezvous server's key is %s (%s)", id,
 				  f->has_server_key ? "pinned" : "not pinned: --rendezvous-key pins it");
 	}
-	nlog_info(n, "registered with %s from %s as %s, seen as %s", server_str(f, s, sizeof(s)),
-		  ptcp_endpoint_format(&f->local, a, sizeof(a)), n->id_text,
+	nlog_info(n, "registered with %s from %s as %s, seen as %s", server_str(r, s, sizeof(s)),
+		  ptcp_endpoint_format(&r->local, a, sizeof(a)), n->id_text,
 		  ptcp_endpoint_format(observed, b, sizeof(b)));
 	if (f->listening)
-		nlog_notice(n, "registered with %s as %s", server_str(f, s, sizeof(s)), n->id_text);
-	if (n->cb.node_event)
+		nlog_notice(n, "registered with %s as %s", server_str(r, s, sizeof(s)), n->id_text);
+	r->up = true;
+	if (f->n_registered++ == 0 && n->cb.node_event)
 		n->cb.node_event(n, n->user, PTCP_NODE_REGISTERED, 0, 0, "");
-	if (observed->port == f->local.port) {
-		f->rewritten = false;
-		f->st = F_READY;
+	if (observed->port == r->local.port) {
+		r->st = R_READY;
 		pump(f);
 		return;
 	}
@@ -511,14 +856,13 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 	 * a throwaway key (registering ours twice would replace the first
 	 * registration), to tell a one-off collision from a NAT that
 	 * changes every port. */
-	f->rewritten = true;
-	nlog_info(n, "our NAT rewrote port %u to %u: probing from a second port", f->local.port,
+	nlog_info(n, "our NAT rewrote port %u to %u: probing from a second port", r->local.port,
 		  observed->port);
 	ptcp_rdv_client_config_default(&cfg);
 	cfg.base = n->base;
-	cfg.id = &f->probe_id;
-	cfg.server = f->servers[f->cur];
-	cfg.local = f->local;
+	cfg.id = &r->probe_id;
+	cfg.server = r->servers[r->cur];
+	cfg.local = r->local;
 	cfg.local.port = 0;
 	cfg.has_server_key = f->has_server_key;
 	memcpy(cfg.server_key, f->server_key, PTCP_ID_LEN);
@@ -526,16 +870,18 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 	cfg.on_registered = on_registered;
 	cfg.on_error = on_error;
 	cfg.user = f;
-	f->st = F_PROBING;
-	if (ptcp_identity_generate(&f->probe_id) != 0 || ptcp_rdv_client_new(&f->probe, &cfg) != 0) {
-		f->probe = NULL;
-		f->st = F_READY;
+	r->st = R_PROBING;
+	if (ptcp_identity_generate(&r->probe_id) != 0 || ptcp_rdv_client_new(&r->probe, &cfg) != 0) {
+		r->probe = NULL;
+		ptcp_identity_wipe(&r->probe_id);
+		r->st = R_READY;
 		pump(f);
 	}
 }
 
-static void connect_client(struct ptcp_rdvflow *f)
+static void connect_client(struct reg *r)
 {
+	struct ptcp_rdvflow *f = r->f;
 	struct ptcp_node *n = f->n;
 	struct ptcp_rdv_client_config cfg;
 	char s[64], msg[512];
@@ -544,11 +890,12 @@ static void connect_client(struct ptcp_rdvflow *f)
 	ptcp_rdv_client_config_default(&cfg);
 	cfg.base = n->base;
 	cfg.id = &n->id;
-	cfg.server = f->servers[f->cur];
-	cfg.local = n->rs.local;   /* our port, and our address if the node has one */
-	if (!n->s.local_addr)
-		cfg.local.family = PTCP_AF_NONE;
-	cfg.local.port = n->rs.local.port;
+	cfg.server = r->servers[r->cur];
+	/* Our port, and our address if the node has one. */
+	memset(&cfg.local, 0, sizeof(cfg.local));
+	if (n->s.local_addr)
+		cfg.local = n->rs.fam[r->idx].local;
+	cfg.local.port = n->rs.port;
 	cfg.has_server_key = f->has_server_key;
 	memcpy(cfg.server_key, f->server_key, PTCP_ID_LEN);
 	cfg.register_timeout = REGISTER_TIMEOUT;
@@ -556,49 +903,90 @@ static void connect_client(struct ptcp_rdvflow *f)
 	cfg.on_match = on_match;
 	cfg.on_error = on_error;
 	cfg.user = f;
-	f->st = F_REGISTERING;
-	nlog_info(n, "connecting to the rendezvous server %s", server_str(f, s, sizeof(s)));
-	rv = ptcp_rdv_client_new(&f->c, &cfg);
+	r->st = R_REGISTERING;
+	nlog_info(n, "connecting to the rendezvous server %s", server_str(r, s, sizeof(s)));
+	rv = ptcp_rdv_client_new(&r->c, &cfg);
 	if (rv == 0)
 		return;
-	f->c = NULL;
-	if (f->cur + 1 < f->n_servers) {
-		f->cur++;
-		connect_client(f);
+	r->c = NULL;
+	if (r->cur + 1 < r->n_servers) {
+		r->cur++;
+		connect_client(r);
 		return;
 	}
-	describe(f, rv, strerror(-rv), msg, sizeof(msg));
-	lost(f, PTCP_ERR_RDV_UNREACHABLE, msg);
+	describe(r, rv, strerror(-rv), msg, sizeof(msg));
+	reg_lost(r, PTCP_ERR_RDV_UNREACHABLE, msg);
+}
+
+/* The server's addresses, sorted into the registrations of their IP
+ * versions (of the node's own versions); each registration starts. */
+static void run(struct ptcp_rdvflow *f, const struct ptcp_endpoint *eps, unsigned cnt)
+{
+	struct ptcp_node *n = f->n;
+	const char *have, *lack;
+	unsigned i, started = 0;
+	char m[300];
+
+	for (i = 0; i < NREG; i++) {
+		f->reg[i].n_servers = f->reg[i].cur = 0;
+		f->reg[i].st = R_OFF;
+	}
+	for (i = 0; i < cnt; i++) {
+		int k = ptcp_rawsock_index(eps[i].family);
+
+		if (k < 0 || !ptcp_rawsock_has(&n->rs, eps[i].family) ||
+		    f->reg[k].n_servers == PTCP_RESOLVE_MAX)
+			continue;
+		f->reg[k].servers[f->reg[k].n_servers++] = eps[i];
+	}
+	f->st = F_RUNNING;
+	/* Both are marked before either starts: a registration that fails
+	 * at once must see that the other is coming. */
+	for (i = 0; i < NREG; i++)
+		if (f->reg[i].n_servers)
+			f->reg[i].st = R_REGISTERING;
+	for (i = 0; i < NREG && f->st == F_RUNNING; i++) {
+		if (f->reg[i].n_servers == 0)
+			continue;
+		started++;
+		connect_client(&f->reg[i]);
+	}
+	if (started == 0) {
+		have = eps[0].family == PTCP_AF_INET6 ? "IPv6" : "IPv4";
+		lack = ptcp_rawsock_has(&n->rs, PTCP_AF_INET) ? "IPv6" : "IPv4";
+		snprintf(m, sizeof(m), "rendezvous server '%s' has only %s addresses, and this node "
+			 "has no %s", n->s.rendezvous, have, lack);
+		lost(f, PTCP_ERR_RDV_RESOLVE, m);
+		return;
+	}
+	if (f->st != F_RUNNING)
+		return;   /* lost() on the way */
+	settle_all(f);
+	pump(f);
 }
 
 static void on_resolved(void *user, const struct ptcp_endpoint *eps, unsigned cnt, const char *msg)
 {
 	struct ptcp_rdvflow *f = user;
-	unsigned i;
+	struct ptcp_endpoint copy[PTCP_RESOLVE_MAX];
+	char m[300];
 
 	/* eps and msg live in the resolver: use them before freeing it. */
-	f->n_servers = 0;
-	for (i = 0; i < cnt && f->n_servers < PTCP_RESOLVE_MAX; i++)
-		if (eps[i].family == PTCP_AF_INET)   /* the engine is IPv4 only so far */
-			f->servers[f->n_servers++] = eps[i];
-	if (f->n_servers == 0) {
-		char m[300];
-
-		if (cnt == 0)
-			snprintf(m, sizeof(m), "rendezvous server: %s", msg);
-		else
-			snprintf(m, sizeof(m), "rendezvous server '%s' has only IPv6 addresses: IPv6 is "
-				 "not supported yet", f->n->s.rendezvous);
+	if (cnt == 0) {
+		snprintf(m, sizeof(m), "rendezvous server: %s", msg);
 		ptcp_resolve_free(f->res);
 		f->res = NULL;
 		lost(f, PTCP_ERR_RDV_RESOLVE, m);
 		ptcp_node_kick(f->n);
 		return;
 	}
+	if (cnt > PTCP_RESOLVE_MAX)
+		cnt = PTCP_RESOLVE_MAX;
+	memcpy(copy, eps, cnt * sizeof(copy[0]));
 	ptcp_resolve_free(f->res);
 	f->res = NULL;
-	f->cur = 0;
-	connect_client(f);
+	run(f, copy, cnt);
+	ptcp_node_kick(f->n);
 }
 
 static void start(struct ptcp_rdvflow *f)
@@ -617,9 +1005,7 @@ static void start(struct ptcp_rdvflow *f)
 		return;
 	}
 	if (f->numeric) {
-		f->n_servers = 1;
-		f->cur = 0;
-		connect_client(f);
+		run(f, &f->numeric_ep, 1);
 		return;
 	}
 	f->st = F_RESOLVING;
@@ -643,7 +1029,12 @@ int ptcp_rdvflow_new(struct ptcp_rdvflow **out, struct ptcp_node *n)
 	if (!f)
 		return PTCP_ERR_NOMEM;
 	f->n = n;
-	if (ptcp_rdv_parse_hostport(n->s.rendezvous, PTCP_RDV_PORT, &f->servers[0], err,
+	for (unsigned i = 0; i < NREG; i++) {
+		f->reg[i].f = f;
+		f->reg[i].idx = i;
+		f->reg[i].family = i == PTCP_RAWSOCK_V4 ? PTCP_AF_INET : PTCP_AF_INET6;
+	}
+	if (ptcp_rdv_parse_hostport(n->s.rendezvous, PTCP_RDV_PORT, &f->numeric_ep, err,
 				    sizeof(err)) == 0) {
 		f->numeric = true;
 	} else if (ptcp_resolve_split(n->s.rendezvous, f->host, sizeof(f->host), &f->port, err,
@@ -661,8 +1052,10 @@ int ptcp_rdvflow_new(struct ptcp_rdvflow **out, struct ptcp_node *n)
 		f->has_server_key = true;
 	}
 	f->ev_retry = evtimer_new(n->base, on_retry, f);
-	if (!f->ev_retry) {
-		free(f);
+	for (unsigned i = 0; i < NREG; i++)
+		f->reg[i].ev_retry = evtimer_new(n->base, on_reg_retry, &f->reg[i]);
+	if (!f->ev_retry || !f->reg[0].ev_retry || !f->reg[1].ev_retry) {
+		ptcp_rdvflow_free(f);
 		return PTCP_ERR_NOMEM;
 	}
 	*out = f;
@@ -674,13 +1067,15 @@ void ptcp_rdvflow_free(struct ptcp_rdvflow *f)
 	if (!f)
 		return;
 	ptcp_resolve_free(f->res);
-	drop_clients(f);
-	if (f->out_peer)
-		f->out_peer->rdv_pending = false;
-	while (f->n_queue) {
-		f->queue[0]->rdv_pending = false;
-		queue_pop(f, 0);
+	for (unsigned i = 0; i < NREG; i++) {
+		drop_clients(&f->reg[i]);
+		if (f->reg[i].out_peer)
+			forget_peer(f, f->reg[i].out_peer);
+		if (f->reg[i].ev_retry)
+			event_free(f->reg[i].ev_retry);
 	}
+	while (f->n_queue)
+		forget_peer(f, f->queue[0]);
 	if (f->ev_retry)
 		event_free(f->ev_retry);
 	free(f->queue);
@@ -724,25 +1119,24 @@ int ptcp_rdvflow_connect(struct ptcp_rdvflow *f, struct ptcp_peer *p)
 	}
 	f->queue[f->n_queue++] = p;
 	p->rdv_pending = true;
+	/* Over every registration there is or will be, with one ISN. */
+	p->rdv_todo = 0;
+	for (unsigned i = 0; i < NREG; i++)
+		if (f->st == F_RUNNING ? alive(&f->reg[i]) : ptcp_rawsock_has(&f->n->rs, f->reg[i].family))
+			p->rdv_todo |= (uint8_t)(1u << i);
+	p->rdv_out = 0;
+	p->rdv_err = 0;
+	p->open.isn = ptcp_random_u32();
 	pump(f);
+	settle_peer(f, p);
 	return 0;
 }
 
 void ptcp_rdvflow_cancel(struct ptcp_rdvflow *f, struct ptcp_peer *p)
 {
-	unsigned i;
-
-	/* The request that is out cannot be taken back: its match, if it
+	/* A request that is out cannot be taken back: its match, if it
 	 * comes, finds no peer and is dropped. */
-	if (f->out_peer == p)
-		f->out_peer = NULL;
-	for (i = 0; i < f->n_queue; i++) {
-		if (f->queue[i] == p) {
-			queue_pop(f, i);
-			break;
-		}
-	}
-	p->rdv_pending = false;
+	forget_peer(f, p);
 }
 
 void ptcp_rdvflow_step(struct ptcp_rdvflow *f)
@@ -754,19 +1148,33 @@ void ptcp_rdvflow_step(struct ptcp_rdvflow *f)
 bool ptcp_rdvflow_owns(const struct ptcp_rdvflow *f, const struct ptcp_endpoint *src,
 		       const struct ptcp_endpoint *dst)
 {
-	if (!f || !f->c || f->n_servers == 0)
+	if (!f || dst->port != f->n->rs.port)
 		return false;
-	return ptcp_endpoint_equal(src, &f->servers[f->cur]) && dst->port == f->n->rs.local.port;
+	for (unsigned i = 0; i < NREG; i++) {
+		const struct reg *r = &f->reg[i];
+
+		if (r->c && r->n_servers && ptcp_endpoint_equal(src, &r->servers[r->cur]))
+			return true;
+	}
+	return false;
 }
 
-bool ptcp_rdvflow_rewritten(const struct ptcp_rdvflow *f, struct ptcp_endpoint *local,
+bool ptcp_rdvflow_rewritten(const struct ptcp_rdvflow *f, uint8_t family, struct ptcp_endpoint *local,
 			    struct ptcp_endpoint *observed)
 {
-	if (!f || !f->rewritten)
-		return false;
-	*local = f->local;
-	*observed = f->observed;
-	return true;
+	unsigned i;
+
+	for (i = 0; f && i < NREG; i++) {
+		const struct reg *r = &f->reg[i];
+
+		if (r->family != family || r->observed.family == PTCP_AF_NONE ||
+		    r->observed.port == r->local.port)
+			continue;
+		*local = r->local;
+		*observed = r->observed;
+		return true;
+	}
+	return false;
 }
 
 bool ptcp_rdvflow_allowed(const struct ptcp_rdvflow *f, const uint8_t pk[PTCP_ID_LEN])

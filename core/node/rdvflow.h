@@ -58,12 +58,12 @@ void ptcp_rdvflow_step(struct ptcp_rdvflow *f);
 bool ptcp_rdvflow_owns(const struct ptcp_rdvflow *f, const struct ptcp_endpoint *src,
                        const struct ptcp_endpoint *dst);
 
-/* Our NAT rewrote our port at registration, and the probe from a second
- * port could not tell (f may be NULL): a punching timeout then most
- * likely means a symmetric NAT. Fills observed with what the server saw
- * and local with our socket's endpoint. */
-bool ptcp_rdvflow_rewritten(const struct ptcp_rdvflow *f, struct ptcp_endpoint *local,
-                            struct ptcp_endpoint *observed);
+/* Our NAT rewrote our port at the registration of this IP version, and
+ * the probe from a second port could not tell (f may be NULL): a punching
+ * timeout then most likely means a symmetric NAT. Fills observed with
+ * what the server saw and local with our socket's endpoint. */
+bool ptcp_rdvflow_rewritten(const struct ptcp_rdvflow *f, uint8_t family,
+                            struct ptcp_endpoint *local, struct ptcp_endpoint *observed);
 
 /* True when a listening node's allow list admits pk (or is empty, or f is
  * NULL). */

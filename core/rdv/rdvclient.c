@@ -217,7 +217,11 @@ int ptcp_rdv_socket(const struct ptcp_endpoint *local, const struct ptcp_endpoin
 	 * in TIME-WAIT): the kernel lets a socket share it only with
 	 * SO_REUSEPORT and our uid. Not SO_REUSEADDR, which would let a
 	 * socket of another user bind beside this one and listen. */
+	/* IPV6_V6ONLY: an IPv6 socket stays out of IPv4's port space, where
+	 * the IPv4 reservation and connection have theirs. */
 	if (setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    (ss.ss_family == AF_INET6 &&
+	     setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
 	    bind(s, (struct sockaddr *)&ss, (socklen_t)len) != 0) {
 		rv = -errno;
 		close(s);

@@ -6,14 +6,17 @@
  *
  * The model
  * ---------
- * A *node* (ptcp_node) owns one local TCP port: a raw socket for it, the
- * kernel socket that reserves it, the firewall table that keeps the
- * kernel's own TCP off it, a userspace TCP stack with many connections,
- * and, when a rendezvous server is configured, one registration with it.
+ * A *node* (ptcp_node) owns one local TCP port, in IPv4 and IPv6: per IP
+ * version a raw socket and the kernel socket that reserves the port, the
+ * firewall table that keeps the kernel's own TCP off it, a userspace TCP
+ * stack with many connections, and, when a rendezvous server is
+ * configured, a registration with it per IP version that both have.
  * Every connection to another peer is a *peer* (ptcp_peer): a TCP
- * connection through both NATs (a simultaneous open from the port the
- * rendezvous saw), and over it, unless turned off, the secure channel
- * that proves both peer ids and encrypts the stream.
+ * connection through both NATs or stateful firewalls (a simultaneous open
+ * from the port the rendezvous saw; with both IP versions, one attempt
+ * per version at once, the first that connects kept), and over it, unless
+ * turned off, the secure channel that proves both peer ids and encrypts
+ * the stream.
  *
  * The node runs on the caller's libevent event_base and never blocks.
  * The library installs no signal handler, never touches stdin, stdout or
@@ -115,6 +118,9 @@ enum ptcp_error {
 	PTCP_ERR_SYMMETRIC_NAT = -106,   /* our NAT gives every flow a new port */
 	PTCP_ERR_PUNCH_TIMEOUT = -107,   /* no connection within the punching window */
 	PTCP_ERR_NO_RENDEZVOUS = -108,   /* the call needs a rendezvous server */
+	PTCP_ERR_FAMILY = -109,          /* the peer is registered over the other
+	                                    IP version only (and we have none of
+	                                    it, or its server is not reached) */
 
 	/* This host (-128 .. -159). */
 	PTCP_ERR_PERM = -128,         /* missing CAP_NET_RAW or CAP_NET_ADMIN */
@@ -170,8 +176,9 @@ typedef struct ptcp_settings {
 	 * (PTCP_ERR_RDV_KEY). NULL: any server key. */
 	const char *rendezvous_key;
 
-	/* The local endpoint: address ("10.0.0.2"; NULL: any address of this
-	 * host) and port (0: a free port the kernel picks). */
+	/* The local endpoint: address ("10.0.0.2" or "2001:db8::2": that IP
+	 * version only; NULL: any address of this host, IPv4 and IPv6) and
+	 * port (0: a free port the kernel picks, free in both versions). */
 	const char *local_addr;
 	uint16_t local_port;
 
@@ -215,7 +222,8 @@ typedef struct ptcp_settings {
 	int64_t linger;
 
 	/* Segmentation offload through a packet socket once established
-	 * (default off: it bypasses this host's netfilter, docs/driver.md). */
+	 * (default off: it bypasses this host's netfilter, docs/driver.md).
+	 * IPv4 only: IPv6 peers go through the raw socket. */
 	bool gso;
 	/* After setup the node gives up every capability it no longer needs
 	 * and, unless this is set, also empties the bounding set and sets
@@ -247,10 +255,12 @@ void ptcp_settings_default(ptcp_settings *s);
 
 /* What happened to the node (callbacks.node_event). */
 enum ptcp_node_event {
-	PTCP_NODE_REGISTERED = 1,  /* registered with the rendezvous server; for
-	                              a listening node, peers can now reach us */
-	PTCP_NODE_RDV_LOST,        /* the registration is gone (err says why);
-	                              a listening node tries again after
+	PTCP_NODE_REGISTERED = 1,  /* registered with the rendezvous server (the
+	                              first of the node's registrations, one
+	                              per IP version); for a listening node,
+	                              peers can now reach us */
+	PTCP_NODE_RDV_LOST,        /* the last registration is gone (err says
+	                              why); a listening node tries again after
 	                              retry_in ns, with backoff */
 	PTCP_NODE_CLOSED,          /* ptcp_node_close() finished: every peer has
 	                              ended; the node may be freed now */
@@ -263,7 +273,9 @@ typedef struct ptcp_peer_info {
 	                                 channel) */
 	bool id_proven;               /* the secure channel verified id */
 	bool encrypted;
-	char remote[64];              /* "203.0.113.7:4000": the peer's endpoint */
+	char remote[64];              /* "203.0.113.7:4000" or "[2001:db8::7]:4000":
+	                                 the peer's endpoint (of the attempt
+	                                 kept, with two) */
 	char local[64];               /* ours */
 	uint64_t started;             /* CLOCK_MONOTONIC ns: request or match */
 	uint64_t established;         /* ... TCP established, 0 = never */
@@ -361,12 +373,15 @@ int ptcp_node_close(ptcp_node *node, uint64_t timeout);
  * or closing), PTCP_ERR_INVAL (allow NULL with n_allow > 0) or
  * PTCP_ERR_NOMEM. Up to 8 ids also go to the server, so that others are
  * refused there; a longer list is checked here only. Later failures come as
- * node_event PTCP_NODE_RDV_LOST. */
+ * node_event PTCP_NODE_RDV_LOST. A peer that asks over both IP versions
+ * is one peer (one peer_new). */
 int ptcp_node_listen(ptcp_node *node, const uint8_t (*allow)[PTCP_ID_LEN], unsigned n_allow);
 
-/* Asks the rendezvous server for the peer id and connects to it: the
- * callbacks follow (peer_open, or peer_closed with why it failed:
- * PTCP_ERR_UNKNOWN_PEER, PTCP_ERR_NOT_AUTHORISED, PTCP_ERR_BUSY,
+/* Asks the rendezvous server for the peer id, over every IP version both
+ * have, and connects to it (with both versions, both attempts at once,
+ * the first that connects kept): the callbacks follow (peer_open, or
+ * peer_closed with why it failed: PTCP_ERR_UNKNOWN_PEER,
+ * PTCP_ERR_NOT_AUTHORISED, PTCP_ERR_BUSY, PTCP_ERR_FAMILY,
  * PTCP_ERR_SYMMETRIC_NAT, PTCP_ERR_PUNCH_TIMEOUT, a channel error...).
  * peer_user is the peer's user pointer. Returns 0 with *out set, or
  * PTCP_ERR_NO_RENDEZVOUS, PTCP_ERR_SELF, PTCP_ERR_CONN_LIMIT (max_peers),
@@ -394,21 +409,25 @@ typedef struct ptcp_direct {
 	const uint8_t *peer_id;
 } ptcp_direct;
 
-/* Opens a connection to d->remote from the node's port. Returns 0 with
- * *out set, or PTCP_ERR_INVAL (no remote, not IPv4, or encryption
- * without peer_id), PTCP_ERR_EXISTS, PTCP_ERR_CONN_LIMIT, PTCP_ERR_STATE
+/* Opens a connection to d->remote from the node's port, over its IP
+ * version (MSS 1460 for IPv4, 1440 for IPv6). Returns 0 with *out set,
+ * or PTCP_ERR_INVAL (no remote, neither IPv4 nor IPv6, no port, an IP
+ * version the node does not have, or encryption without peer_id; the log
+ * says which), PTCP_ERR_EXISTS, PTCP_ERR_CONN_LIMIT, PTCP_ERR_STATE
  * (closing), PTCP_ERR_SYSTEM (no route), PTCP_ERR_NOMEM. */
 int ptcp_node_connect_direct(ptcp_node *node, const ptcp_direct *d, void *peer_user,
                              ptcp_peer **out);
 
-/* Direct mode: accepts connections on the node's port from anyone (a
- * passive open, as a kernel listen()), at most backlog half-open at once.
+/* Direct mode: accepts connections on the node's port from anyone, over
+ * every IP version the node has (a passive open, as a kernel listen()),
+ * at most backlog half-open at once per version.
  * Each comes as peer_new, then peer_open. Without settings.encrypt only.
  * Returns 0, PTCP_ERR_STATE or PTCP_ERR_INVAL. */
 int ptcp_node_listen_direct(ptcp_node *node, unsigned backlog);
 
-/* Our endpoint: the local address and port ("0.0.0.0:4000" before the
- * route is known), written into buf. Returns its length. */
+/* Our endpoint, written into buf: with one IP version its address and
+ * port ("10.0.0.2:4000", "[2001:db8::2]:4000", "0.0.0.0:4000" for any
+ * address), with both "*:4000". Returns its length. */
 int ptcp_node_local(const ptcp_node *node, char *buf, size_t cap);
 
 /* Our peer id (PTCP_ERR_STATE when no key was loaded). */

@@ -1,6 +1,11 @@
-/* Tests of the raw socket's BPF filter (core/net/bpf.c), run without
- * privileges in libpcap's userspace interpreter of classic BPF, on the
- * same bytes a raw IPPROTO_TCP socket sees (the IP header first). */
+/* Tests of the raw sockets' BPF filter (core/net/bpf.c), run without
+ * privileges on the same bytes a raw IPPROTO_TCP socket sees: for IPv4 in
+ * libpcap's userspace interpreter of classic BPF (the IP header first);
+ * for IPv6, where the program sees the TCP header at 0 and the IPv6
+ * header only through the kernel's SKF_NET_OFF (bpf.h), in a small
+ * interpreter here that does what the kernel's does with those offsets
+ * (libpcap has no negative offsets). The interpreter is checked against
+ * libpcap on the IPv4 programs. */
 #include <string.h>
 
 #include <pcap/pcap.h>
@@ -56,6 +61,103 @@ static unsigned run(const struct sock_filter *prog, int n, const uint8_t *pkt, s
 	}
 	CHECK(bpf_validate(insns, n));
 	return bpf_filter(insns, pkt, (u_int)len, (u_int)len);
+}
+
+/* Loads size bytes big-endian at k as the kernel does: from the network
+ * header for k >= SKF_NET_OFF (negative as an int), else from the data;
+ * out of bounds fails. */
+static bool load(uint32_t k, unsigned size, const uint8_t *net, size_t net_len,
+		 const uint8_t *data, size_t data_len, uint32_t *v)
+{
+	const uint8_t *b = data;
+	size_t len = data_len, off = k;
+
+	if ((int32_t)k < 0) {
+		if ((int32_t)k < SKF_NET_OFF)
+			return false;   /* the link layer and ancillary data: unused */
+		off = (size_t)((int32_t)k - SKF_NET_OFF);
+		b = net;
+		len = net_len;
+	}
+	if (off + size > len)
+		return false;
+	*v = 0;
+	for (unsigned i = 0; i < size; i++)
+		*v = *v << 8 | b[off + i];
+	return true;
+}
+
+/* The classic BPF the programs use, on data with the network header at
+ * net: what a socket filter returns (0: dropped). */
+static unsigned kernel_run(const struct sock_filter *prog, int n, const uint8_t *net,
+			   size_t net_len, const uint8_t *data, size_t data_len)
+{
+	uint32_t a = 0, x = 0, v;
+	int pc;
+
+	for (pc = 0; pc < n; pc++) {
+		const struct sock_filter *f = &prog[pc];
+		unsigned size = BPF_SIZE(f->code) == BPF_W ? 4 : BPF_SIZE(f->code) == BPF_H ? 2 : 1;
+
+		switch (f->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+		case BPF_LD | BPF_H | BPF_ABS:
+		case BPF_LD | BPF_B | BPF_ABS:
+			if (!load(f->k, size, net, net_len, data, data_len, &a))
+				return 0;
+			break;
+		case BPF_LD | BPF_H | BPF_IND:
+			if (!load(x + f->k, 2, net, net_len, data, data_len, &a))
+				return 0;
+			break;
+		case BPF_LDX | BPF_B | BPF_MSH:
+			if (!load(f->k, 1, net, net_len, data, data_len, &v))
+				return 0;
+			x = (v & 0xf) * 4;
+			break;
+		case BPF_ALU | BPF_AND | BPF_K:
+			a &= f->k;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+			pc += a == f->k ? f->jt : f->jf;
+			break;
+		case BPF_JMP | BPF_JSET | BPF_K:
+			pc += (a & f->k) ? f->jt : f->jf;
+			break;
+		case BPF_RET | BPF_K:
+			return f->k;
+		default:
+			check_fail(__FILE__, __LINE__, "instruction %d: code 0x%x not interpreted", pc,
+				   f->code);
+			return 0;
+		}
+	}
+	check_fail(__FILE__, __LINE__, "the program runs off its end");
+	return 0;
+}
+
+static struct ptcp_endpoint ep6(uint16_t last, uint16_t port)
+{
+	struct ptcp_endpoint ep;
+
+	return *check_ep6(&ep, last, port);
+}
+
+/* What an AF_INET6 raw socket's filter sees of a segment from
+ * [2001:db8::9]:sport to dst:dport: the IPv6 header in net[0..40), the
+ * TCP header (20 bytes) as the data. */
+static void segment6(uint8_t *net, uint8_t *tcp, const struct ptcp_endpoint *dst, uint16_t sport,
+		     uint16_t dport)
+{
+	struct ptcp_endpoint src = ep6(9, 0);
+
+	CHECK_INT(ptcp_ipv6_build(net, 40, &src, dst, 6, 64, 20), 40);
+	memset(tcp, 0, 20);
+	tcp[0] = (uint8_t)(sport >> 8);
+	tcp[1] = (uint8_t)sport;
+	tcp[2] = (uint8_t)(dport >> 8);
+	tcp[3] = (uint8_t)dport;
+	tcp[12] = 0x50;
 }
 
 static int build(struct sock_filter *prog, const struct ptcp_endpoint *local)
@@ -175,8 +277,88 @@ static void test_errors(void)
 	struct sock_filter prog[PTCP_BPF_MAX];
 
 	CHECK_INT(ptcp_bpf_tcp_port(prog, 3, &local), PTCP_ERR_NOBUF);
-	local.family = PTCP_AF_INET6;
+	local.family = PTCP_AF_NONE;
 	CHECK_INT(ptcp_bpf_tcp_port(prog, PTCP_BPF_MAX, &local), PTCP_ERR_INVAL);
+	local = ep6(1, 4000);
+	CHECK_INT(ptcp_bpf_tcp_port(prog, 11, &local), PTCP_ERR_NOBUF);
+	CHECK_INT(ptcp_bpf_tcp_port(prog, 12, &local), 12);
+}
+
+/* The interpreter above agrees with libpcap's on the IPv4 programs, where
+ * the data is the IP packet and SKF_NET_OFF is never used. */
+static void test_interpreter_matches_libpcap(void)
+{
+	struct ptcp_endpoint locals[2] = { ep4(10, 0, 0, 1, 4000), ep4(0, 0, 0, 0, 4000) };
+	struct ptcp_endpoint dsts[2] = { ep4(10, 0, 0, 1, 0), ep4(10, 0, 0, 2, 0) };
+	static const uint16_t ports[2] = { 4000, 4001 };
+	static const uint8_t protos[2] = { 6, 17 };
+	struct sock_filter prog[PTCP_BPF_MAX];
+	uint8_t pkt[64];
+	unsigned agree = 0;
+
+	for (int l = 0; l < 2; l++) {
+		int n = build(prog, &locals[l]);
+
+		for (int d = 0; d < 2; d++)
+			for (int p = 0; p < 2; p++)
+				for (int q = 0; q < 2; q++)
+					for (size_t len = 20; len <= 40; len += 2) {
+						(void)packet(pkt, &dsts[d], 5000, ports[p], protos[q]);
+						CHECK_EQ(kernel_run(prog, n, pkt, len, pkt, len) != 0,
+							 run(prog, n, pkt, len) != 0);
+						agree++;
+					}
+	}
+	CHECK_EQ(agree, 2 * 2 * 2 * 2 * 11);
+}
+
+static void test_ipv6_port(void)
+{
+	struct ptcp_endpoint any = ep6(0, 4000), dst = ep6(1, 0);
+	struct sock_filter prog[PTCP_BPF_MAX];
+	uint8_t net[40], tcp[20];
+	int n;
+
+	any.addr[0] = any.addr[1] = any.addr[2] = any.addr[3] = 0;
+	n = build(prog, &any);
+	segment6(net, tcp, &dst, 5000, 4000);
+	CHECK(kernel_run(prog, n, net, 40, tcp, 20) != 0);
+	/* Any destination address, while ours is not known. */
+	dst = ep6(0x77, 0);
+	segment6(net, tcp, &dst, 5000, 4000);
+	CHECK(kernel_run(prog, n, net, 40, tcp, 20) != 0);
+	/* Another port, or our port as the source. */
+	segment6(net, tcp, &dst, 5000, 4001);
+	CHECK_EQ(kernel_run(prog, n, net, 40, tcp, 20), 0);
+	segment6(net, tcp, &dst, 4000, 5000);
+	CHECK_EQ(kernel_run(prog, n, net, 40, tcp, 20), 0);
+	/* The port is at 2 of the data, not behind an IPv6 header: a program
+	 * that looked 40 bytes in would find nothing in a 20-byte segment. */
+	segment6(net, tcp, &dst, 5000, 4000);
+	CHECK(kernel_run(prog, n, net, 0, tcp, 4) != 0);
+	CHECK_EQ(kernel_run(prog, n, net, 40, tcp, 3), 0);
+}
+
+static void test_ipv6_destination_address(void)
+{
+	struct ptcp_endpoint local = ep6(1, 4000), other;
+	struct sock_filter prog[PTCP_BPF_MAX];
+	uint8_t net[40], tcp[20];
+	int n = build(prog, &local), k;
+
+	segment6(net, tcp, &local, 5000, 4000);
+	CHECK(kernel_run(prog, n, net, 40, tcp, 20) != 0);
+	/* Every word of the address is compared. */
+	for (k = 0; k < 16; k += 5) {
+		other = local;
+		other.addr[k] ^= 0x10;
+		segment6(net, tcp, &other, 5000, 4000);
+		if (kernel_run(prog, n, net, 40, tcp, 20) != 0)
+			check_fail(__FILE__, __LINE__, "a destination differing in byte %d passed", k);
+	}
+	/* No network header to look at: dropped. */
+	segment6(net, tcp, &local, 5000, 4000);
+	CHECK_EQ(kernel_run(prog, n, net, 39, tcp, 20), 0);
 }
 
 int main(void)
@@ -189,5 +371,8 @@ int main(void)
 	RUN(test_fragments);
 	RUN(test_short_and_ipv6);
 	RUN(test_errors);
+	RUN(test_interpreter_matches_libpcap);
+	RUN(test_ipv6_port);
+	RUN(test_ipv6_destination_address);
 	return check_summary();
 }

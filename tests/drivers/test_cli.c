@@ -68,9 +68,9 @@ static void test_addr_and_endpoint(void)
 	CHECK_EQ(ep.port, 4000);
 
 	CHECK_INT(ptcp_cli_parse_endpoint("10.1.2.3", &ep, err, sizeof(err)), -1);
-	check_err("invalid peer: '10.1.2.3' (expected ADDR:PORT)");
+	check_err("invalid peer: '10.1.2.3' (expected ADDR:PORT or [IPV6-ADDR]:PORT)");
 	CHECK_INT(ptcp_cli_parse_endpoint("10.1.2.3:", &ep, err, sizeof(err)), -1);
-	check_err("invalid peer: '10.1.2.3:' (expected ADDR:PORT)");
+	check_err("invalid peer: '10.1.2.3:' (expected ADDR:PORT or [IPV6-ADDR]:PORT)");
 	CHECK_INT(ptcp_cli_parse_endpoint(":80", &ep, err, sizeof(err)), -1);
 	CHECK_INT(ptcp_cli_parse_endpoint("10.1.2:80", &ep, err, sizeof(err)), -1);
 	check_err("invalid address: '10.1.2'");
@@ -78,8 +78,31 @@ static void test_addr_and_endpoint(void)
 	check_err("invalid address: 'host.example'");
 	CHECK_INT(ptcp_cli_parse_endpoint("10.1.2.3:http", &ep, err, sizeof(err)), -1);
 	check_err("invalid port: 'http'");
-	CHECK_INT(ptcp_cli_parse_endpoint("[2001:db8::1]:80", &ep, err, sizeof(err)), -1);
-	check_err("IPv6 is not supported yet: '2001:db8::1'");
+	CHECK_INT(ptcp_cli_parse_endpoint("[2001:db8::2]:4000", &ep, err, sizeof(err)), 0);
+	CHECK_EQ(ep.family, PTCP_AF_INET6);
+	CHECK_EQ(ep.addr[0], 0x20);
+	CHECK_EQ(ep.addr[3], 0xb8);
+	CHECK_EQ(ep.addr[15], 2);
+	CHECK_EQ(ep.port, 4000);
+	CHECK_INT(ptcp_cli_parse_endpoint("[::ffff:10.0.0.1]:22", &ep, err, sizeof(err)), 0);
+	CHECK_EQ(ep.family, PTCP_AF_INET6);
+	CHECK_INT(ptcp_cli_parse_endpoint("2001:db8::1:80", &ep, err, sizeof(err)), -1);
+	check_err("invalid peer: '2001:db8::1:80' (an IPv6 address goes in brackets: [IPV6-ADDR]:PORT)");
+	CHECK_INT(ptcp_cli_parse_endpoint("[2001:db8::1]", &ep, err, sizeof(err)), -1);
+	check_err("invalid peer: '[2001:db8::1]' (expected [IPV6-ADDR]:PORT)");
+	CHECK_INT(ptcp_cli_parse_endpoint("[2001:db8::1:80", &ep, err, sizeof(err)), -1);
+	check_err("invalid peer: '[2001:db8::1:80' (expected [IPV6-ADDR]:PORT)");
+	CHECK_INT(ptcp_cli_parse_endpoint("[2001:db8::g]:80", &ep, err, sizeof(err)), -1);
+	check_err("invalid address: '2001:db8::g'");
+	CHECK_INT(ptcp_cli_parse_endpoint("[10.1.2.3]:80", &ep, err, sizeof(err)), -1);
+	check_err("invalid peer: '[10.1.2.3]:80' (brackets are for IPv6 addresses only)");
+	CHECK_INT(ptcp_cli_parse_endpoint("[2001:db8::1]:0", &ep, err, sizeof(err)), -1);
+	check_err("invalid port: '0'");
+	CHECK_INT(ptcp_cli_parse_addr("2001:db8::7", &ep, err, sizeof(err)), 0);
+	CHECK_EQ(ep.family, PTCP_AF_INET6);
+	CHECK_EQ(ep.addr[15], 7);
+	CHECK_INT(ptcp_cli_parse_addr("2001:db8::7::1", &ep, err, sizeof(err)), -1);
+	check_err("invalid address: '2001:db8::7::1'");
 	CHECK_INT(ptcp_cli_parse_addr("256.1.1.1", &ep, err, sizeof(err)), -1);
 	check_err("invalid address: '256.1.1.1'");
 }
@@ -211,6 +234,17 @@ static void test_direct_errors(void)
 	check_err("invalid ISN: '-3'");
 	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "1", "--peer", "1.2.3.4:5",
 			"--local-addr", "0.0.0.0"), -1);
+	check_err("invalid address: '0.0.0.0' (give the address the peer sends to)");
+	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "1", "--peer", "[2001:db8::2]:5",
+			"--local-addr", "::"), -1);
+	check_err("invalid address: '::' (give the address the peer sends to)");
+	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "1", "--peer", "[2001:db8::2]:5",
+			"--local-addr", "10.0.0.1"), -1);
+	check_err("--local-addr 10.0.0.1:0 and --peer [2001:db8::2]:5: not of one IP version");
+	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "1", "--peer", "[2001:db8::2]:4000",
+			"--local-addr", "2001:db8::1"), 0);
+	CHECK_EQ(o.peer.family, PTCP_AF_INET6);
+	CHECK_EQ(o.local.family, PTCP_AF_INET6);
 	CHECK_INT(PARSE(&o, false, "connect", "--local-port", "1", "--peer", "1.2.3.4:5",
 			"--pcap="), -1);
 	check_err("invalid capture file: ''");

@@ -1,6 +1,7 @@
-/* Tests of the IPv4 header parse and build the raw-socket driver uses
- * (core/net/ip.c, RFC 791 section 3.1), and of completing the TCP
- * checksum a local kernel leaves to offload. */
+/* Tests of the IPv4 and IPv6 header parse and build the raw-socket driver
+ * and the pcap writer use (core/net/ip.c, RFC 791 section 3.1, RFC 8200
+ * section 3), and of completing the TCP checksum a local kernel leaves to
+ * offload, for both pseudo-headers. */
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,17 @@ static struct ptcp_endpoint ep4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 	ep.addr[1] = b;
 	ep.addr[2] = c;
 	ep.addr[3] = d;
+	return ep;
+}
+
+/* [2001:db8::last], or with another first group (fe80, fd00). */
+static struct ptcp_endpoint ep6(uint16_t first, uint16_t last)
+{
+	struct ptcp_endpoint ep;
+
+	check_ep6(&ep, last, 0);
+	ep.addr[0] = (uint8_t)(first >> 8);
+	ep.addr[1] = (uint8_t)first;
 	return ep;
 }
 
@@ -229,9 +241,13 @@ static void test_tcp_payload(void)
 	CHECK_INT(ptcp_ip_tcp_payload(buf, len, &s, &d, &tcp, &tl, &why), PTCP_ERR_INVAL);
 	CHECK(why && strcmp(why, "IPv4 fragment") == 0);
 
+	/* Version 6 is read as IPv6: here its Payload Length (the IPv4 ID
+	 * 0x1234) runs past the end. */
 	buf[0] = 0x60;
+	CHECK_INT(ptcp_ip_tcp_payload(buf, len, &s, &d, &tcp, &tl, &why), PTCP_ERR_TRUNCATED);
+	CHECK(why && strcmp(why, "truncated IPv6 packet") == 0);
+	buf[0] = 0x55;
 	CHECK_INT(ptcp_ip_tcp_payload(buf, len, &s, &d, &tcp, &tl, &why), PTCP_ERR_INVAL);
-	CHECK(why && strstr(why, "IPv6") != NULL);
 
 	buf[0] = 0x45;
 	CHECK_INT(ptcp_ip_tcp_payload(buf, 10, &s, &d, &tcp, &tl, NULL), PTCP_ERR_TRUNCATED);
@@ -259,9 +275,12 @@ static size_t partial_segment(uint8_t *tcp, const struct ptcp_endpoint *s,
 	n = ptcp_segment_emit(&seg, tcp, 80, s, d);
 	CHECK(n > 0);
 	*full = (uint16_t)(tcp[16] << 8 | tcp[17]);
-	sum = (uint32_t)(s->addr[0] << 8 | s->addr[1]) + (uint32_t)(s->addr[2] << 8 | s->addr[3]) +
-	      (uint32_t)(d->addr[0] << 8 | d->addr[1]) + (uint32_t)(d->addr[2] << 8 | d->addr[3]) +
-	      6 + (uint32_t)n;
+	/* The pseudo-header's words: the addresses, the protocol and the
+	 * length (IPv6's 32-bit length and next header sum the same). */
+	sum = 6 + (uint32_t)n;
+	for (int i = 0; i < (s->family == PTCP_AF_INET ? 4 : 16); i += 2)
+		sum += (uint32_t)(s->addr[i] << 8 | s->addr[i + 1]) +
+		       (uint32_t)(d->addr[i] << 8 | d->addr[i + 1]);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	tcp[16] = (uint8_t)(sum >> 8);
@@ -269,9 +288,8 @@ static size_t partial_segment(uint8_t *tcp, const struct ptcp_endpoint *s,
 	return (size_t)n;
 }
 
-static void test_checksum_complete(void)
+static void checksum_complete(struct ptcp_endpoint s, struct ptcp_endpoint d)
 {
-	struct ptcp_endpoint s = ep4(10, 9, 0, 2), d = ep4(10, 9, 0, 1);
 	struct ptcp_segment seg;
 	uint8_t tcp[80];
 	uint16_t full;
@@ -285,6 +303,133 @@ static void test_checksum_complete(void)
 	/* Already complete: left alone. */
 	CHECK_INT(ptcp_tcp_checksum_complete(tcp, n, &s, &d), 0);
 	CHECK_EQ(tcp[16] << 8 | tcp[17], full);
+}
+
+static void test_checksum_complete(void)
+{
+	checksum_complete(ep4(10, 9, 0, 2), ep4(10, 9, 0, 1));
+}
+
+/* The same over IPv6's pseudo-header (RFC 8200 section 8.1): a veth in
+ * the same machine leaves the same partial sum. */
+static void test_checksum_complete_ipv6(void)
+{
+	struct ptcp_endpoint s = ep6(0x2001, 2), d = ep6(0x2001, 1);
+	uint8_t tcp[80];
+	uint16_t full;
+	size_t n;
+
+	checksum_complete(s, d);
+	checksum_complete(ep6(0xfe80, 0xffff), ep6(0xfd00, 0x1234));
+	/* An address byte the IPv4 sum would not see changes the sum. */
+	n = partial_segment(tcp, &s, &d, &full);
+	d.addr[9] = 1;
+	CHECK_INT(ptcp_tcp_checksum_complete(tcp, n, &s, &d), 0);
+	d.addr[9] = 0;
+	CHECK_INT(ptcp_tcp_checksum_complete(tcp, n, &s, &d), 1);
+	CHECK_EQ(tcp[16] << 8 | tcp[17], full);
+}
+
+/* An IPv6 packet from 2001:db8::1 to 2001:db8::2 with payload_len bytes
+ * after next header nh. */
+static size_t make6(uint8_t *buf, size_t payload_len, uint8_t nh)
+{
+	struct ptcp_endpoint s = ep6(0x2001, 1), d = ep6(0x2001, 2);
+
+	CHECK_INT(ptcp_ipv6_build(buf, 100, &s, &d, nh, 61, payload_len), PTCP_IPV6_HDR);
+	for (size_t i = 0; i < payload_len; i++)
+		buf[PTCP_IPV6_HDR + i] = (uint8_t)(i + 1);
+	return PTCP_IPV6_HDR + payload_len;
+}
+
+static void test_ipv6_build_and_parse(void)
+{
+	static const uint8_t want[8] = { 0x60, 0, 0, 0, 0, 24, 6, 61 };
+	struct ptcp_endpoint s = ep6(0x2001, 1), d = ep6(0x2001, 2);
+	struct ptcp_ipv6 ip;
+	uint8_t buf[100];
+	size_t len = make6(buf, 24, PTCP_IPPROTO_TCP);
+
+	CHECK_EQ(len, 64);
+	CHECK(memcmp(buf, want, sizeof(want)) == 0);
+	CHECK(memcmp(buf + 8, s.addr, 16) == 0);
+	CHECK(memcmp(buf + 24, d.addr, 16) == 0);
+	CHECK_INT(ptcp_ipv6_parse(&ip, buf, len), 0);
+	CHECK_EQ(ip.payload_len, 24);
+	CHECK_EQ(ip.next_header, 6);
+	CHECK_EQ(ip.hop_limit, 61);
+	CHECK_EQ(ip.traffic_class, 0);
+	CHECK_EQ(ip.flow_label, 0);
+	CHECK(ptcp_endpoint_equal(&ip.src, &s));
+	CHECK(ptcp_endpoint_equal(&ip.dst, &d));
+	CHECK(ip.payload == buf + 40);
+	/* Traffic class and flow label straddle the nibbles. */
+	buf[0] = 0x6a;
+	buf[1] = 0xbc;
+	buf[2] = 0xde;
+	buf[3] = 0xf1;
+	CHECK_INT(ptcp_ipv6_parse(&ip, buf, len), 0);
+	CHECK_EQ(ip.traffic_class, 0xab);
+	CHECK_EQ(ip.flow_label, 0xcdef1);
+	/* Link padding after the payload is ignored. */
+	CHECK_INT(ptcp_ipv6_parse(&ip, buf, len + 6), 0);
+	CHECK_EQ(ip.payload_len, 24);
+}
+
+static void test_ipv6_parse_errors(void)
+{
+	struct ptcp_ipv6 ip;
+	uint8_t buf[100];
+	size_t len = make6(buf, 24, PTCP_IPPROTO_TCP);
+
+	CHECK_INT(ptcp_ipv6_parse(&ip, buf, 39), PTCP_ERR_TRUNCATED);
+	CHECK_INT(ptcp_ipv6_parse(&ip, buf, len - 1), PTCP_ERR_TRUNCATED);
+	buf[0] = 0x45;
+	CHECK_INT(ptcp_ipv6_parse(&ip, buf, len), PTCP_ERR_INVAL);
+	buf[0] = 0x60;
+	/* Payload Length 0: a jumbogram's (RFC 2675), never ours. */
+	buf[4] = buf[5] = 0;
+	CHECK_INT(ptcp_ipv6_parse(&ip, buf, len), PTCP_ERR_INVAL);
+}
+
+static void test_ipv6_build_errors(void)
+{
+	struct ptcp_endpoint s = ep6(0x2001, 1), d = ep6(0x2001, 2), v4 = ep4(10, 0, 0, 1);
+	uint8_t buf[64];
+
+	CHECK_INT(ptcp_ipv6_build(buf, 39, &s, &d, 6, 64, 20), PTCP_ERR_NOBUF);
+	CHECK_INT(ptcp_ipv6_build(buf, 40, &v4, &d, 6, 64, 20), PTCP_ERR_INVAL);
+	CHECK_INT(ptcp_ipv6_build(buf, 40, &s, &v4, 6, 64, 20), PTCP_ERR_INVAL);
+	CHECK_INT(ptcp_ipv6_build(buf, 40, &s, &d, 6, 0, 20), PTCP_ERR_INVAL);
+	CHECK_INT(ptcp_ipv6_build(buf, 40, &s, &d, 6, 64, 0), PTCP_ERR_INVAL);
+	CHECK_INT(ptcp_ipv6_build(buf, 40, &s, &d, 6, 64, 65536), PTCP_ERR_INVAL);
+	CHECK_INT(ptcp_ipv6_build(buf, 40, &s, &d, 6, 64, 65535), PTCP_IPV6_HDR);
+}
+
+static void test_tcp_payload_ipv6(void)
+{
+	struct ptcp_endpoint s, d;
+	const uint8_t *tcp;
+	const char *why = NULL;
+	uint8_t buf[100];
+	size_t tl, len;
+
+	len = make6(buf, 24, PTCP_IPPROTO_TCP);
+	CHECK_INT(ptcp_ip_tcp_payload(buf, len, &s, &d, &tcp, &tl, &why), 0);
+	CHECK(tcp == buf + 40);
+	CHECK_EQ(tl, 24);
+	CHECK(why == NULL);
+	CHECK_EQ(s.family, PTCP_AF_INET6);
+	CHECK_EQ(s.addr[15], 1);
+	CHECK_EQ(d.addr[15], 2);
+	len = make6(buf, 24, 17);
+	CHECK_INT(ptcp_ip_tcp_payload(buf, len, &s, &d, &tcp, &tl, &why), PTCP_ERR_INVAL);
+	CHECK(why && strcmp(why, "not TCP") == 0);
+	len = make6(buf, 24, 44);
+	CHECK_INT(ptcp_ip_tcp_payload(buf, len, &s, &d, &tcp, &tl, &why), PTCP_ERR_INVAL);
+	CHECK(why && strcmp(why, "IPv6 fragment") == 0);
+	CHECK_INT(ptcp_ip_tcp_payload(buf, 30, &s, &d, &tcp, &tl, &why), PTCP_ERR_TRUNCATED);
+	CHECK(why && strcmp(why, "truncated IPv6 packet") == 0);
 }
 
 static void test_checksum_complete_leaves_bad_segments(void)
@@ -302,7 +447,7 @@ static void test_checksum_complete_leaves_bad_segments(void)
 	d.addr[3] = 7;
 	CHECK_INT(ptcp_tcp_checksum_complete(tcp, n, &s, &d), 0);
 	d.addr[3] = 1;
-	/* Too short for a TCP header, or not IPv4. */
+	/* Too short for a TCP header, or the families differ. */
 	CHECK_INT(ptcp_tcp_checksum_complete(tcp, 19, &s, &d), 0);
 	six.family = PTCP_AF_INET6;
 	CHECK_INT(ptcp_tcp_checksum_complete(tcp, n, &six, &d), 0);
@@ -388,6 +533,11 @@ int main(void)
 	RUN(test_tcp_payload);
 	RUN(test_checksum_complete);
 	RUN(test_checksum_complete_leaves_bad_segments);
+	RUN(test_checksum_complete_ipv6);
+	RUN(test_ipv6_build_and_parse);
+	RUN(test_ipv6_parse_errors);
+	RUN(test_ipv6_build_errors);
+	RUN(test_tcp_payload_ipv6);
 	RUN(test_private_ranges);
 	return check_summary();
 }

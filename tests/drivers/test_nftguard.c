@@ -54,7 +54,7 @@ static void test_install_and_remove(void)
 	struct ptcp_nftguard g;
 	char err[256], text[2048], want[64];
 
-	CHECK_INT(ptcp_nftguard_install(&g, &ep, 0x70746370, err, sizeof(err)), 0);
+	CHECK_INT(ptcp_nftguard_install(&g, &ep, 1, 0x70746370, err, sizeof(err)), 0);
 	snprintf(want, sizeof(want), "p2ptcp_%ld_4000", (long)getpid());
 	CHECK(strcmp(g.table, want) == 0);
 	CHECK(ptcp_nftguard_present(&g));
@@ -77,22 +77,66 @@ static void test_any_address(void)
 	char err[256], text[2048];
 
 	memset(ep.addr, 0, sizeof(ep.addr));
-	CHECK_INT(ptcp_nftguard_install(&g, &ep, 1, err, sizeof(err)), 0);
+	CHECK_INT(ptcp_nftguard_install(&g, &ep, 1, 1, err, sizeof(err)), 0);
 	CHECK_INT(list_table(g.table, text, sizeof(text)), 1);
 	CHECK(strstr(text, "saddr") == NULL);
 	CHECK(strstr(text, "tcp sport 4001") != NULL);
+	CHECK(strstr(text, "ipv4") != NULL);
+	CHECK(strstr(text, "ipv6") == NULL);
 	ptcp_nftguard_remove(&g);
 }
 
-static void test_ipv6_refused(void)
+static struct ptcp_endpoint local6(uint16_t port)
 {
-	struct ptcp_endpoint ep = local4(4002);
+	struct ptcp_endpoint ep;
+
+	return *check_ep6(&ep, 1, port);
+}
+
+/* Both families of one port: an ip rule beside an ip6 one in the inet
+ * table. */
+static void test_both_families(void)
+{
+	struct ptcp_endpoint eps[2] = { local4(4004), local6(4004) };
+	struct ptcp_nftguard g;
+	char err[256], text[2048];
+
+	CHECK_INT(ptcp_nftguard_install(&g, eps, 2, 0x70746370, err, sizeof(err)), 0);
+	CHECK_INT(list_table(g.table, text, sizeof(text)), 1);
+	CHECK(strstr(text, "ip saddr 10.0.0.1 tcp sport 4004") != NULL);
+	CHECK(strstr(text, "ip6 saddr 2001:db8::1 tcp sport 4004") != NULL);
+	ptcp_nftguard_remove(&g);
+	/* Addresses not known: each family by itself. */
+	memset(eps[0].addr, 0, sizeof(eps[0].addr));
+	memset(eps[1].addr, 0, sizeof(eps[1].addr));
+	CHECK_INT(ptcp_nftguard_install(&g, eps, 2, 1, err, sizeof(err)), 0);
+	CHECK_INT(list_table(g.table, text, sizeof(text)), 1);
+	CHECK(strstr(text, "saddr") == NULL);
+	CHECK(strstr(text, "ipv4") != NULL);
+	CHECK(strstr(text, "ipv6") != NULL);
+	ptcp_nftguard_remove(&g);
+	/* IPv6 alone. */
+	eps[1] = local6(4005);
+	CHECK_INT(ptcp_nftguard_install(&g, &eps[1], 1, 1, err, sizeof(err)), 0);
+	CHECK_INT(list_table(g.table, text, sizeof(text)), 1);
+	CHECK(strstr(text, "ip6 saddr 2001:db8::1 tcp sport 4005") != NULL);
+	CHECK(strstr(text, "ip saddr") == NULL);
+	ptcp_nftguard_remove(&g);
+}
+
+static void test_refused(void)
+{
+	struct ptcp_endpoint eps[3] = { local4(4002), local6(4003), local4(4002) };
 	struct ptcp_nftguard g;
 	char err[256];
 
-	ep.family = PTCP_AF_INET6;
-	CHECK_INT(ptcp_nftguard_install(&g, &ep, 1, err, sizeof(err)), -EAFNOSUPPORT);
+	eps[0].family = PTCP_AF_NONE;
+	CHECK_INT(ptcp_nftguard_install(&g, eps, 1, 1, err, sizeof(err)), -EAFNOSUPPORT);
 	CHECK(err[0] != '\0');
+	CHECK_INT(ptcp_nftguard_install(&g, eps + 1, 2, 1, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "one port") != NULL);
+	CHECK_INT(ptcp_nftguard_install(&g, eps, 0, 1, err, sizeof(err)), -EINVAL);
+	CHECK_INT(ptcp_nftguard_install(&g, eps, 3, 1, err, sizeof(err)), -EINVAL);
 }
 
 /* The point of "flags owner": a SIGKILLed process leaves no table. */
@@ -111,7 +155,7 @@ static void test_gone_after_sigkill(void)
 		char err[256];
 
 		close(fds[0]);
-		if (ptcp_nftguard_install(&g, &ep, 1, err, sizeof(err)) == 0)
+		if (ptcp_nftguard_install(&g, &ep, 1, 1, err, sizeof(err)) == 0)
 			(void)!write(fds[1], g.table, strlen(g.table));
 		close(fds[1]);
 		for (;;)
@@ -141,7 +185,8 @@ int main(void)
 	}
 	RUN(test_install_and_remove);
 	RUN(test_any_address);
-	RUN(test_ipv6_refused);
+	RUN(test_both_families);
+	RUN(test_refused);
 	RUN(test_gone_after_sigkill);
 	return check_summary();
 }

@@ -93,6 +93,70 @@ out:
 	unlink(path);
 }
 
+/* IPv6 segments, sent or received, get a header of their own: an
+ * AF_INET6 raw socket hands over none. tcpdump's own filter language
+ * finds them as IPv6 TCP in the DLT_RAW file. */
+static void test_roundtrip_ipv6(void)
+{
+	char path[] = "/tmp/ptcp-test-pcapw-XXXXXX";
+	char err[PCAP_ERRBUF_SIZE];
+	struct ptcp_endpoint a, b, v4 = ep4(1);
+	struct ptcp_pcapw *w = NULL;
+	struct bpf_program prog;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	struct ptcp_ipv6 ip;
+	uint8_t tcp[20];
+	pcap_t *p;
+	int fd;
+
+	check_ep6(&a, 1, 0);
+	check_ep6(&b, 2, 0);
+	memset(tcp, 0, sizeof(tcp));
+	tcp[1] = 80;      /* port 80 to port 4000 */
+	tcp[2] = 4000 >> 8;
+	tcp[3] = 4000 & 0xff;
+	tcp[12] = 0x50;
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	close(fd);
+	CHECK_INT(ptcp_pcapw_open(&w, path, err, sizeof(err)), 0);
+	if (!w)
+		return;
+	CHECK_INT(ptcp_pcapw_write_tcp(w, &a, &b, tcp, sizeof(tcp), 0), 0);
+	CHECK_INT(ptcp_pcapw_write_tcp(w, &b, &a, tcp, sizeof(tcp), 58), 0);
+	CHECK_INT(ptcp_pcapw_write_tcp(w, &v4, &b, tcp, sizeof(tcp), 0), -EINVAL);
+	CHECK_INT(ptcp_pcapw_write_tcp(w, &a, &v4, tcp, sizeof(tcp), 0), -EINVAL);
+	ptcp_pcapw_close(w);
+
+	p = pcap_open_offline(path, err);
+	CHECK(p != NULL);
+	if (!p)
+		goto out;
+	CHECK_INT(pcap_compile(p, &prog, "ip6 and tcp dst port 4000", 1, PCAP_NETMASK_UNKNOWN), 0);
+	CHECK_INT(pcap_next_ex(p, &h, &data), 1);
+	CHECK_EQ(h->caplen, 60);
+	CHECK_INT(ptcp_ipv6_parse(&ip, data, h->caplen), 0);
+	CHECK_EQ(ip.hop_limit, 64);
+	CHECK_EQ(ip.next_header, 6);
+	CHECK_EQ(ip.payload_len, 20);
+	CHECK(ptcp_endpoint_equal(&ip.src, &a));
+	CHECK(ptcp_endpoint_equal(&ip.dst, &b));
+	CHECK(memcmp(ip.payload, tcp, 20) == 0);
+	CHECK(pcap_offline_filter(&prog, h, data) != 0);
+	CHECK_INT(pcap_next_ex(p, &h, &data), 1);
+	CHECK_INT(ptcp_ipv6_parse(&ip, data, h->caplen), 0);
+	CHECK_EQ(ip.hop_limit, 58);
+	CHECK(ptcp_endpoint_equal(&ip.src, &b));
+	CHECK_INT(pcap_next_ex(p, &h, &data), PCAP_ERROR_BREAK);
+	pcap_freecode(&prog);
+	pcap_close(p);
+out:
+	unlink(path);
+}
+
 static void test_open_error(void)
 {
 	struct ptcp_pcapw *w = (struct ptcp_pcapw *)&w;
@@ -171,6 +235,7 @@ static void test_modes(void)
 int main(void)
 {
 	RUN(test_roundtrip);
+	RUN(test_roundtrip_ipv6);
 	RUN(test_open_error);
 	RUN(test_modes);
 	return check_summary();

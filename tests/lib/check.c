@@ -2,6 +2,9 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
 
 static int passed, failed;
 static bool current_failed;
@@ -45,4 +48,17 @@ int check_summary(void)
 	/* Machine-readable line for tests/run.sh. */
 	printf("check: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
+}
+
+struct ptcp_endpoint *check_ep6(struct ptcp_endpoint *ep, uint16_t last, uint16_t port)
+{
+	static const uint8_t prefix[4] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+	memset(ep, 0, sizeof(*ep));
+	ep->family = PTCP_AF_INET6;
+	memcpy(ep->addr, prefix, sizeof(prefix));
+	ep->addr[14] = (uint8_t)(last >> 8);
+	ep->addr[15] = (uint8_t)last;
+	ep->port = port;
+	return ep;
 }

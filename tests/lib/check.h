@@ -44,6 +44,12 @@ bool check_failed(void);
 
 #define RUN(fn) check_run(#fn, fn)
 
+struct ptcp_endpoint;
+
+/* *ep = [2001:db8::<last>]:port, in the documentation prefix (RFC 3849)
+ * the tests give IPv6 endpoints. Returns ep. */
+struct ptcp_endpoint *check_ep6(struct ptcp_endpoint *ep, uint16_t last, uint16_t port);
+
 /* xorshift64: a reproducible pseudo-random sequence for tests (no libc
  * rand, no clock). *s must start non-zero. */
 static inline uint64_t check_xorshift64(uint64_t *s)

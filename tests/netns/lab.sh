@@ -194,9 +194,15 @@ lab__ns_add() { # short name; sets LAB_NS_LAST (no subshell: it records it)
 }
 
 # lab_ipv6 NS: IPv6 on again in NS (lab__ns_add turns it off), with ::1
-# on lo. Add addresses with `nodad` so that they are usable at once.
+# on lo, and without duplicate address detection on any interface, now
+# or later: a router whose link-local address is still tentative holds
+# forwarded packets until it can ask for the next hop (a second here).
+# Add addresses with `nodad` so that they are usable at once. Idempotent.
 lab_ipv6() {
 	local k
+	for k in all default $(ip -n "$1" -o link show | sed -E 's/^[0-9]+: ([^:@]+).*/\1/'); do
+		ip netns exec "$1" sysctl -qw "net.ipv6.conf.$k.accept_dad=0" >/dev/null || return 1
+	done
 	for k in all default lo; do
 		ip netns exec "$1" sysctl -qw "net.ipv6.conf.$k.disable_ipv6=0" >/dev/null || return 1
 	done
@@ -241,6 +247,71 @@ lab_link() {
 	LAB_A_IF=eth0 LAB_B_IF=eth0
 	LAB_CAP_NS=$LAB_B LAB_CAP_IF=eth0
 	LAB_TOPO="link"
+}
+
+# lab_link6: lab_link with IPv6 too: A 2001:db8::1/64, B 2001:db8::2/64
+# (nodad: usable at once). Sets LAB_A_IP6 LAB_B_IP6.
+lab_link6() {
+	lab_link || return 1
+	lab_ipv6 "$LAB_A" && lab_ipv6 "$LAB_B" || return 1
+	ip -n "$LAB_A" addr add 2001:db8::1/64 dev eth0 nodad || return 1
+	ip -n "$LAB_B" addr add 2001:db8::2/64 dev eth0 nodad || return 1
+	LAB_A_IP6=2001:db8::1 LAB_B_IP6=2001:db8::2
+}
+
+# lab__router6 NS LANADDR/64 WANADDR/64 GW: the router's IPv6 side, the
+# usual home router's: no NAT, a stateful firewall (ip6tables with
+# conntrack) that lets out what the LAN sends and in only its replies.
+lab__router6() {
+	local ns=$1
+	lab_ipv6 "$ns" || return 1
+	ip -n "$ns" addr add "$2" dev lan0 nodad || return 1
+	ip -n "$ns" addr add "$3" dev wan0 nodad || return 1
+	ip -n "$ns" -6 route add default via "$4" || return 1
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
+	ip netns exec "$ns" ip6tables-restore <<EOF6 || return 1
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate INVALID -j DROP
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -i lan0 -o wan0 -j ACCEPT
+COMMIT
+EOF6
+}
+
+# lab_two_nat_ipv6: after lab_two_nat (with the default routed internet),
+# IPv6 beside IPv4: each LAN has a /64 of its own (A 2001:db8:1::2, B
+# 2001:db8:2::2), each router a stateful IPv6 firewall and no NAT
+# (lab__router6), the internet routes between the routers' outside /64s
+# (2001:db8:f1::/64 for NAT A, f2 for NAT B, f3 for S; the internet's own
+# end is ::fe in each). Sets LAB_A_IP6 LAB_B_IP6 (also their public
+# addresses: no NAT) and, with S, LAB_S_IP6 (2001:db8:f3::10).
+lab_two_nat_ipv6() {
+	local i p ns lan
+	if [ "$LAB_INTERNET" != router ]; then
+		lab_log "lab_two_nat_ipv6: needs LAB_INTERNET=router"
+		return 1
+	fi
+	lab_ipv6 "$LAB_INET" && lab_ipv6 "$LAB_A" && lab_ipv6 "$LAB_B" || return 1
+	ip netns exec "$LAB_INET" sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
+	for i in 1 2; do
+		if [ $i = 1 ]; then p=pa ns=$LAB_NA lan=$LAB_A; else p=pb ns=$LAB_NB lan=$LAB_B; fi
+		ip -n "$LAB_INET" addr add "2001:db8:f$i::fe/64" dev "$p" nodad || return 1
+		ip -n "$LAB_INET" -6 route add "2001:db8:$i::/64" via "2001:db8:f$i::1" || return 1
+		lab__router6 "$ns" "2001:db8:$i::1/64" "2001:db8:f$i::1/64" "2001:db8:f$i::fe" || return 1
+		ip -n "$lan" addr add "2001:db8:$i::2/64" dev eth0 nodad || return 1
+		ip -n "$lan" -6 route add default via "2001:db8:$i::1" || return 1
+	done
+	LAB_A_IP6=2001:db8:1::2 LAB_B_IP6=2001:db8:2::2
+	if [ -n "${LAB_S:-}" ]; then
+		lab_ipv6 "$LAB_S" || return 1
+		ip -n "$LAB_INET" addr add 2001:db8:f3::fe/64 dev ps nodad || return 1
+		ip -n "$LAB_S" addr add 2001:db8:f3::10/64 dev eth0 nodad || return 1
+		ip -n "$LAB_S" -6 route add default via 2001:db8:f3::fe || return 1
+		LAB_S_IP6=2001:db8:f3::10
+	fi
 }
 
 # lab__router NS LANIF LANADDR WANIF WANADDR VARIANT: a NAT router with a
@@ -440,33 +511,37 @@ lab_pcap_count() {
 	tcpdump -n -r "$file" "$@" 2>/dev/null | wc -l
 }
 
+# lab_tcp_flags MASK VALUE: a filter for TCP segments whose flags & MASK
+# == VALUE (numbers: FIN 1, SYN 2, RST 4, ACK 16), IPv4 or IPv6. libpcap's
+# tcp[] does not index IPv6; a segment right after the fixed IPv6 header
+# has its flags at ip6[53] (what the lab's hosts send: no extension
+# headers).
+lab_tcp_flags() {
+	echo "((ip and tcp[13] & $1 == $2) or (ip6 and ip6[6] == 6 and ip6[53] & $1 == $2))"
+}
+
+# Captures of the handshakes and teardowns, IPv4 and IPv6: SYN, FIN or RST.
+LAB_SYNFIN="((ip and tcp[13] & 7 != 0) or (ip6 and ip6[6] == 6 and ip6[53] & 7 != 0))"
+
 # lab_pcap_fins FILE [SRC]: FIN segments (from SRC if given).
 lab_pcap_fins() {
-	if [ -n "${2:-}" ]; then
-		lab_pcap_count "$1" "tcp[tcpflags] & tcp-fin != 0 and src host $2"
-	else
-		lab_pcap_count "$1" "tcp[tcpflags] & tcp-fin != 0"
-	fi
+	lab_pcap_count "$1" "$(lab_tcp_flags 1 1)${2:+ and src host $2}"
 }
 
 # lab_pcap_rsts FILE [SRC]: RST segments (from SRC if given).
 lab_pcap_rsts() {
-	if [ -n "${2:-}" ]; then
-		lab_pcap_count "$1" "tcp[tcpflags] & tcp-rst != 0 and src host $2"
-	else
-		lab_pcap_count "$1" "tcp[tcpflags] & tcp-rst != 0"
-	fi
+	lab_pcap_count "$1" "$(lab_tcp_flags 4 4)${2:+ and src host $2}"
 }
 
 # lab_pcap_synacks FILE [SRC]: SYN-ACK segments (from SRC if given).
 lab_pcap_synacks() {
-	lab_pcap_count "$1" "${2:+src host $2 and }tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)"
+	lab_pcap_count "$1" "$(lab_tcp_flags 18 18)${2:+ and src host $2}"
 }
 
 # lab_pcap_first_fin FILE: source address of the first FIN in FILE.
 lab_pcap_first_fin() {
-	tcpdump -n -r "$1" "tcp[tcpflags] & tcp-fin != 0" 2>/dev/null | head -1 |
-		sed -nE 's/.* IP ([0-9.]+)\.[0-9]+ > .*/\1/p'
+	tcpdump -n -r "$1" "$(lab_tcp_flags 1 1)" 2>/dev/null | head -1 |
+		sed -nE 's/.* IP6? ([0-9a-f.:]+)\.[0-9]+ > .*/\1/p'
 }
 
 # lab_pcap_syn_to_est FILE: seconds from the first SYN to the first segment
@@ -561,6 +636,37 @@ key() {
 # listening NS PORT: something listens on TCP PORT in NS.
 listening() { ip netns exec "$1" ss -Htln "( sport = :$2 )" | grep -q .; }
 
+# waiting NAME: the p2ptcp NAME (-v log) registered and waits for a peer.
+waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
+
+# est_time NAME: seconds from the program's start to ESTABLISHED (-v log).
+est_time() {
+	sed -nE 's/.*\[ *([0-9.]+)\] ([^ ]+: )?state [A-Z-]+ -> ESTABLISHED.*/\1/p' "$LAB_DIR/$1.log" | head -1
+}
+
+# lab_resolver NS [HOSTS-LINE...]: NS gets a resolver of its own: `ip
+# netns exec` bind-mounts each file of /etc/netns/NS/ over the one in
+# /etc/, and c-ares reads those: a resolv.conf naming 127.0.0.1 (where
+# nothing serves DNS: queries are refused at once), an nsswitch.conf of
+# files first, and a hosts file of localhost and the lines given. The
+# directory is removed on exit (t_run also removes those of a case it
+# killed), and /etc/netns too if this run made it and it is empty.
+ETC_NETNS=${ETC_NETNS:-/etc/netns}
+lab_resolver() {
+	local ns=$1 line made=""
+	shift
+	[ -d "$ETC_NETNS" ] || made=1
+	mkdir -p "$ETC_NETNS/$ns" || return 1
+	lab_at_exit "rm -rf '$ETC_NETNS/$ns'"
+	[ -n "$made" ] && lab_at_exit "rmdir '$ETC_NETNS' 2>/dev/null"
+	printf 'nameserver 127.0.0.1\n' >"$ETC_NETNS/$ns/resolv.conf"
+	printf 'hosts: files dns\n' >"$ETC_NETNS/$ns/nsswitch.conf"
+	{
+		echo "127.0.0.1 localhost"
+		for line in "$@"; do echo "$line"; done
+	} >"$ETC_NETNS/$ns/hosts"
+}
+
 # srv_start [ARGS...]: rendezvousd -v on S (port 7450) with ARGS, its key
 # in $LAB_DIR/rdvd (made on the first start; RDVD_ID is its id).
 srv_start() {
@@ -621,6 +727,7 @@ t__remove_case_netns() {
 		# shellcheck disable=SC2086
 		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
+		rm -rf "${ETC_NETNS:?}/$ns"
 	done
 	rm -rf "/tmp/$1".??????
 }
@@ -733,6 +840,9 @@ sum() { "$KPEER" sum "$1" --seed "$2"; }
 # that `gen N --seed SEED` makes.
 expect_eng_data() {
 	local got want
+	# the hasher prints once it has read the end of p2ptcp's output,
+	# which may be a moment after p2ptcp exited
+	wait_for 5 test -s "$LAB_DIR/$1.hash"
 	got=$(cat "$LAB_DIR/$1.hash" 2>/dev/null)
 	want=$(sum "$2" "$3")
 	[ "$got" = "$want" ] || t_fail "$1 received '$got', want '$want'"
@@ -767,6 +877,42 @@ expect_pair() {
 	expect_eng_data "$2" "$3" 1
 }
 
+# expect_kernel_pair ENGINE KERNEL N [SEED]: the engine ENGINE (fed from
+# SEED, default 1) and the kernel peer KERNEL (the other seed of 1 and 2)
+# both exit 0, each with exactly the other's N bytes.
+expect_kernel_pair() {
+	local re rk seed=${4:-1}
+	peer_wait "$1"; re=$?
+	peer_wait "$2"; rk=$?
+	expect_exit "p2ptcp" $re
+	expect_exit "kernel" $rk
+	expect_eng_data "$1" "$3" $((3 - seed))
+	expect_kp_data "$2" "$3" "$seed"
+}
+
+# expect_no_rst PCAP: no RST in the capture (IPv4 or IPv6).
+expect_no_rst() {
+	local r
+	r=$(lab_pcap_rsts "$1")
+	[ "$r" -eq 0 ] ||
+		t_fail "$r RSTs on the wire: $(tcpdump -nr "$1" "$(lab_tcp_flags 4 4)" 2>/dev/null | head -3)"
+}
+
+# --- capabilities of a running p2ptcp ------------------------------------------------
+
+# status_of PID FIELD: the value of FIELD in /proc/PID/status.
+status_of() { sed -nE "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
+
+# expect_status NAME PID FIELD WANT
+expect_status() {
+	local got
+	got=$(status_of "$2" "$3")
+	[ "$got" = "$4" ] || t_fail "$1: $3 is '$got', want '$4'"
+}
+
+# dropped NAME: its -v log says the privileges were dropped.
+dropped() { grep -q "privileges: " "$LAB_DIR/$1.log" 2>/dev/null; }
+
 # --- another user: nobody, with and without a setcap'd p2ptcp ---------------------
 
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
@@ -778,6 +924,26 @@ nobody_dir() {
 	lab_at_exit "rm -rf '$NB_DIR'"
 	chmod 755 "$NB_DIR"
 	mkdir -m 1777 "$NB_DIR/w"
+}
+
+# nobody_squat NAME NS PORT KPEER-SQUAT-ARGS...: nobody runs `kpeer squat
+# PORT ARGS` ($NB_DIR/kpeer, a copy the caller installed) in NS; the bind
+# must be refused (EADDRINUSE). A bound squatter keeps listening (and would
+# take the connection).
+nobody_squat() {
+	local name=$1 ns=$2 port=$3
+	shift 3
+	echo "+ kpeer squat $port $*" >"$LAB_DIR/$name.err"
+	ip netns exec "$ns" "${NOBODY[@]}" "$NB_DIR/kpeer" squat "$port" "$@" --timeout 30 </dev/null \
+		>"$LAB_DIR/$name.out" 2>>"$LAB_DIR/$name.err" &
+	lab_track $!
+	t_log "$LAB_DIR/$name.err"
+	if ! wait_for 5 grep -qs '^squat' "$LAB_DIR/$name.out"; then
+		t_fail "kpeer squat $* said nothing"
+		return 1
+	fi
+	grep -q '^squat refused: Address already in use' "$LAB_DIR/$name.out" ||
+		t_fail "nobody's squat $* was not refused: $(cat "$LAB_DIR/$name.out")"
 }
 
 # nobody_p2ptcp: $NB_DIR/p2ptcp, a copy of p2ptcp with

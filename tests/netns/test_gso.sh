@@ -73,13 +73,7 @@ expect_log() {
 }
 
 finish_kernel() { # engine-name kernel-name [kernel-ns]
-	local re rk
-	peer_wait "$1"; re=$?
-	peer_wait "$2"; rk=$?
-	expect_exit "p2ptcp" $re
-	expect_exit "kernel" $rk
-	expect_eng_data "$1" "$N" 2
-	expect_kp_data "$2" "$N" 1
+	expect_kernel_pair "$1" "$2" "$N"
 	[ -n "${3:-}" ] && expect_no_csum_errors "$3"
 	expect_no_tables "$LAB_A"
 }

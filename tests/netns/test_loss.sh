@@ -39,14 +39,20 @@ lossy_nat() {
 
 bytes_for() { if [ "$1" -gt 0 ]; then echo "$N_DELAY"; else echo "$N_LAB"; fi; }
 
-# the statistic rules dropped something in both directions
+# The statistic rules dropped something. Each direction is counted, but
+# only the sum must be non-zero: a one-way transfer of 2 MiB drops about
+# 15 data segments, while its ACKs, one per receive batch (the engine
+# answers after the batch, as Linux's GRO does), may be few enough that
+# 1% of them is none.
 expect_loss() {
-	local c p
+	local c p sum=0 counts=
 	for c in lan0 wan0; do
 		p=$(lab_exec "$LAB_NA" iptables -nvx -L FORWARD |
 			awk -v i="$c" '$3 == "DROP" && $6 == i && /statistic/ { print $1 }')
-		[ "${p:-0}" -gt 0 ] || t_fail "nothing dropped arriving on $c: no loss happened"
+		sum=$((sum + ${p:-0}))
+		counts="$counts $c ${p:-0}"
 	done
+	[ "$sum" -gt 0 ] || t_fail "nothing dropped (arriving on$counts): no loss happened"
 }
 
 # record KEY BYTES SECS: print and keep one direction's goodput.

@@ -12,6 +12,12 @@
 #   root:    a second root p2ptcp on the port is refused with a message
 #            that names the first one's pid; one in another namespace on
 #            the same port is not.
+# Each again over IPv6 (2001:db8::/64): B listens on both versions (no
+# --local-addr), nobody's binds of the wildcard (dual-stack and
+# IPV6_V6ONLY), of B's IPv6 address and of its IPv4 one are all refused;
+# the copy and the second root p2ptcp are refused on the port's IPv6
+# address (one lock per port, whatever the version); A's kernel connects
+# over IPv6.
 # Ends with "netns: P passed, F failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -21,54 +27,57 @@ N=$((16 * MiB))
 PORT=5001
 EXIT_SYSTEM=71
 
-# victim_start: B listens on PORT as root and waits (its table is up).
+# victim_start 4|6: B listens on PORT as root and waits (its table is
+# up): on its IPv4 address, or (6) on both versions. Sets A and B (the
+# addresses of that version) and AP and BP (them as written before
+# :PORT).
 victim_start() {
-	lab_link || return 1
+	if [ "$1" = 6 ]; then
+		lab_link6 || return 1
+		A=$LAB_A_IP6 B=$LAB_B_IP6 AP="[$LAB_A_IP6]" BP="[$LAB_B_IP6]"
+		set --
+	else
+		lab_link || return 1
+		A=$LAB_A_IP B=$LAB_B_IP AP=$LAB_A_IP BP=$LAB_B_IP
+		set -- --local-addr "$LAB_B_IP"
+	fi
 	nobody_dir || return 1
 	install -m 755 "$KPEER" "$NB_DIR/kpeer"
-	eng_start eb "$LAB_B" $N 2 - listen --local-port $PORT --local-addr "$LAB_B_IP" --timeout 60
+	eng_start eb "$LAB_B" $N 2 - listen --local-port $PORT "$@" --timeout 60
 	wait_for 5 has_table "$LAB_B" || { t_fail "p2ptcp listen did not start"; return 1; }
 }
 
 # victim_transfer: A's kernel connects; 16 MiB each way arrive intact.
 victim_transfer() {
-	local ra rb
-	kp_start ka "$LAB_A" connect "$LAB_B_IP:$PORT" --send $N --seed 1 --timeout 60
-	peer_wait ka; ra=$?
-	peer_wait eb; rb=$?
-	expect_exit "kpeer connect" $ra
-	expect_exit "p2ptcp listen" $rb
-	expect_eng_data eb $N 1
-	expect_kp_data ka $N 2
+	kp_start ka "$LAB_A" connect "$BP:$PORT" --send $N --seed 1 --timeout 60
+	expect_kernel_pair eb ka $N 2
 	expect_no_tables "$LAB_B"
 }
 
-# squat NAME KPEER-SQUAT-ARGS...: nobody runs `kpeer squat PORT ARGS` on
-# B; a bound squatter keeps listening (and would take the connection).
+# squat NAME KPEER-SQUAT-ARGS...: nobody's `kpeer squat PORT ARGS` on B.
 squat() {
 	local name=$1
 	shift
-	echo "+ kpeer squat $PORT $*" >"$LAB_DIR/$name.err"
-	ip netns exec "$LAB_B" "${NOBODY[@]}" "$NB_DIR/kpeer" squat $PORT "$@" --timeout 30 </dev/null >"$LAB_DIR/$name.out" \
-		2>>"$LAB_DIR/$name.err" &
-	lab_track $!
-	t_log "$LAB_DIR/$name.err"
-	if ! wait_for 5 grep -qs '^squat' "$LAB_DIR/$name.out"; then
-		t_fail "kpeer squat $* said nothing"
-		return 1
-	fi
-	grep -q '^squat refused: Address already in use' "$LAB_DIR/$name.out" ||
-		t_fail "nobody's squat $* was not refused: $(cat "$LAB_DIR/$name.out")"
+	nobody_squat "$name" "$LAB_B" $PORT "$@"
 }
 
 case_squat() {
 	t_need_p2ptcp || return
-	victim_start || return 1
-	squat s1 --bind "$LAB_B_IP" --reuseaddr
-	squat s2 --reuseaddr
-	squat s3 --bind "$LAB_B_IP" --reuseport
-	squat s4 --reuseaddr --reuseport
-	squat s5 --bind "$LAB_B_IP"
+	victim_start "$1" || return 1
+	if [ "$1" = 6 ]; then
+		squat s1 --bind :: --reuseaddr
+		squat s2 --bind :: --v6only --reuseaddr --reuseport
+		squat s3 --bind "$B" --reuseaddr
+		squat s4 --bind "$B" --reuseport
+		squat s5 --bind "$B" --v6only
+		squat s6 --bind "$LAB_B_IP" --reuseaddr --reuseport
+	else
+		squat s1 --bind "$B" --reuseaddr
+		squat s2 --reuseaddr
+		squat s3 --bind "$B" --reuseport
+		squat s4 --reuseaddr --reuseport
+		squat s5 --bind "$B"
+	fi
 	victim_transfer
 }
 
@@ -86,16 +95,16 @@ run_nobody() {
 case_setcap() {
 	local pid
 	t_need_p2ptcp || return
-	victim_start || return 1
+	victim_start "$1" || return 1
 	eval "pid=\$PID_eb"
 	nobody_p2ptcp || return 1
 	# the copy works on a free port: past the sockets and the table,
 	# waiting until its --timeout (status 4)
-	run_nobody free 4 listen --local-port 5002 --local-addr "$LAB_B_IP" --timeout 1
-	run_nobody listen $EXIT_SYSTEM listen --local-port $PORT --local-addr "$LAB_B_IP" \
+	run_nobody free 4 listen --local-port 5002 --local-addr "$B" --timeout 1
+	run_nobody listen $EXIT_SYSTEM listen --local-port $PORT --local-addr "$B" \
 		--pcap "$NB_DIR/w/listen.pcap" --timeout 5
-	run_nobody connect $EXIT_SYSTEM connect --local-port $PORT --local-addr "$LAB_B_IP" \
-		--peer "$LAB_A_IP:5000" --pcap "$NB_DIR/w/connect.pcap" --timeout 5
+	run_nobody connect $EXIT_SYSTEM connect --local-port $PORT --local-addr "$B" \
+		--peer "$AP:5000" --pcap "$NB_DIR/w/connect.pcap" --timeout 5
 	for n in listen connect; do
 		grep -qF "local port $PORT is already served by another p2ptcp (pid $pid, uid 0)" \
 			"$LAB_DIR/$n.log" || t_fail "$n: no message naming the victim: $(cat "$LAB_DIR/$n.log")"
@@ -107,10 +116,10 @@ case_setcap() {
 case_root() {
 	local pid rc
 	t_need_p2ptcp || return
-	victim_start || return 1
+	victim_start "$1" || return 1
 	eval "pid=\$PID_eb"
 	t_log "$LAB_DIR/second.log"
-	timeout 20 ip netns exec "$LAB_B" "$P2PTCP" listen --local-port $PORT --local-addr "$LAB_B_IP" \
+	timeout 20 ip netns exec "$LAB_B" "$P2PTCP" listen --local-port $PORT --local-addr "$B" \
 		--timeout 5 </dev/null >/dev/null 2>"$LAB_DIR/second.log"
 	rc=$?
 	expect_exit "a second root listen" $rc $EXIT_SYSTEM
@@ -119,7 +128,7 @@ case_root() {
 		t_fail "second listen said: $(cat "$LAB_DIR/second.log")"
 	# the lock is per network namespace: A may use the same port number
 	t_log "$LAB_DIR/other_ns.log"
-	timeout 20 ip netns exec "$LAB_A" "$P2PTCP" listen --local-port $PORT --local-addr "$LAB_A_IP" \
+	timeout 20 ip netns exec "$LAB_A" "$P2PTCP" listen --local-port $PORT --local-addr "$A" \
 		--timeout 1 </dev/null >/dev/null 2>"$LAB_DIR/other_ns.log"
 	rc=$?
 	expect_exit "listen on the same port in another namespace (timeout)" $rc 4
@@ -127,7 +136,10 @@ case_root() {
 }
 
 t_init || exit 1
-t_run "port squat: nobody cannot bind or listen on the port of a running p2ptcp" case_squat
-t_run "port setcap: nobody's setcap'd p2ptcp cannot start on the port" case_setcap
-t_run "port root: a second root p2ptcp on the port is refused, naming the first" case_root
+t_run "port squat: nobody cannot bind or listen on the port of a running p2ptcp" case_squat 4
+t_run "port setcap: nobody's setcap'd p2ptcp cannot start on the port" case_setcap 4
+t_run "port root: a second root p2ptcp on the port is refused, naming the first" case_root 4
+t_run "ipv6 port squat: nobody cannot bind the port of a dual-stack p2ptcp" case_squat 6
+t_run "ipv6 port setcap: nobody's setcap'd p2ptcp cannot start on the port's IPv6 address" case_setcap 6
+t_run "ipv6 port root: a second root p2ptcp on the port's IPv6 address is refused" case_root 6
 t_summary

@@ -6,6 +6,7 @@
 # job:
 #   direct:   `listen` as root: CapEff, CapPrm, CapInh, CapAmb and CapBnd
 #             all 0, NoNewPrivs 1; then a kernel client's 16 MiB each way;
+#             again on an IPv6 address, the client over IPv6;
 #   gso:      `connect --gso` to a kernel listener, established, offload
 #             on: only CAP_NET_ADMIN (bit 12) in CapEff and CapPrm;
 #   setcap:   nobody's setcap'd copy listening: CapEff and CapPrm 0;
@@ -22,37 +23,26 @@ N=$((16 * MiB))
 NONE=0000000000000000
 NET_ADMIN=0000000000001000
 
-# status_of PID FIELD: the value of FIELD in /proc/PID/status.
-status_of() { sed -nE "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
-
-# expect_status NAME PID FIELD WANT
-expect_status() {
-	local got
-	got=$(status_of "$2" "$3")
-	[ "$got" = "$4" ] || t_fail "$1: $3 is '$got', want '$4'"
-}
-
-# dropped NAME: its -v log says the privileges were dropped.
-dropped() { grep -q "privileges: " "$LAB_DIR/$1.log" 2>/dev/null; }
-
+# case_direct 4|6: on B's address of that IP version.
 case_direct() {
-	local pid ra rb f
+	local pid f b bp
 	t_need_p2ptcp || return
-	lab_link || return 1
-	eng_start eb "$LAB_B" $N 2 - listen --local-port 5001 --local-addr "$LAB_B_IP" --timeout 30
+	if [ "$1" = 6 ]; then
+		lab_link6 || return 1
+		b=$LAB_B_IP6 bp="[$LAB_B_IP6]"
+	else
+		lab_link || return 1
+		b=$LAB_B_IP bp=$LAB_B_IP
+	fi
+	eng_start eb "$LAB_B" $N 2 - listen --local-port 5001 --local-addr "$b" --timeout 30
 	wait_for 5 dropped eb || { t_fail "listen did not say it dropped its privileges"; return 1; }
 	pid=$PID_eb
 	for f in CapEff CapPrm CapInh CapAmb CapBnd; do
 		expect_status listen "$pid" $f $NONE
 	done
 	expect_status listen "$pid" NoNewPrivs 1
-	kp_start ka "$LAB_A" connect "$LAB_B_IP:5001" --send $N --seed 1
-	peer_wait ka; ra=$?
-	peer_wait eb; rb=$?
-	expect_exit "kpeer connect" $ra
-	expect_exit "p2ptcp listen" $rb
-	expect_eng_data eb $N 1
-	expect_kp_data ka $N 2
+	kp_start ka "$LAB_A" connect "$bp:5001" --send $N --seed 1
+	expect_kernel_pair eb ka $N 2
 }
 
 case_gso() {
@@ -96,8 +86,6 @@ case_setcap() {
 	lab_wait_pid $pid 5 >/dev/null || true
 }
 
-waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
-
 case_rdv() {
 	local f
 	t_need_p2ptcp || return
@@ -137,7 +125,8 @@ case_exec() {
 }
 
 rdv_init || exit 1
-t_run "privs direct: listen holds no capability after setup, and serves a peer" case_direct
+t_run "privs direct: listen holds no capability after setup, and serves a peer" case_direct 4
+t_run "ipv6 privs direct: an IPv6 listen holds no capability, and serves a peer" case_direct 6
 t_run "privs gso: connect --gso keeps only CAP_NET_ADMIN, and offloads" case_gso
 t_run "privs setcap: nobody's setcap'd copy holds none after setup" case_setcap
 t_run "privs rdv: a rendezvous listener waits with none, and serves a peer" case_rdv

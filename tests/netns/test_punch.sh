@@ -19,13 +19,6 @@ N=$((16 * MiB))
 FINS='tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0'
 EXIT_RDV=6 EXIT_SYM=7
 
-waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
-
-# est_time NAME: seconds from the program's start to ESTABLISHED (-v log).
-est_time() {
-	sed -nE 's/.*\[ *([0-9.]+)\] ([^ ]+: )?state [A-Z-]+ -> ESTABLISHED.*/\1/p' "$LAB_DIR/$1.log" | head -1
-}
-
 # fins_both CAP: FINs from both public addresses of the pair in CAP.
 fins_both() {
 	local f=$1 a=$2 b=$3
@@ -239,7 +232,8 @@ hostile() {
 # own loopback, outside the private ranges; from behind NAT B a host on
 # A's LAN, in range but without a shared public address. A (punching for
 # 1 s, then exit 4) must send no SYN there: captures on its link and its
-# loopback.
+# loopback. A's port is fixed below the kernel's ephemeral range, so that
+# NAT A never finds it taken by a hostile peer's mapping and rewrites it.
 case_steer() {
 	local i rc priv
 	t_need_p2ptcp || return
@@ -255,7 +249,7 @@ case_steer() {
 		i=$((i + 1))
 		hostile "h$i" ${priv% *} "${priv#* }" || return 1
 		eval "run_err steer$i 4 \"not using the private endpoint ${priv#* } the peer declared\" \
-			connect \"\$ID_h$i\" --punch-window 1 -v"
+			connect \"\$ID_h$i\" --punch-window 1 --local-port $((20000 + i)) -v"
 	done
 	grep -q "we do not share a public address" "$LAB_DIR/steer3.log" ||
 		t_fail "no 'we do not share a public address' in steer3.log"

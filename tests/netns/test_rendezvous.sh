@@ -813,6 +813,42 @@ case_family() {
 	srv_alive
 }
 
+# A peer with both IP versions registers over both: the two registrations
+# live side by side (neither is REPLACED), an asker of each version is
+# matched with the registration of its own, and a newer registration
+# replaces only the older one of its version.
+case_both_versions() {
+	rdv_ns && lab_ipv6 "$NS" || return 1
+	srv_start --listen 127.0.0.1:7450 --listen '[::1]:7450' || return 1
+	keys A B C || return 1
+	peer_bg a4 listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 4 --timeout 20
+	peer_bg a6 listen --server '[::1]:7450' --key "$LAB_DIR/A" --local '[::1]:40001' --isn 6 \
+		--timeout 20
+	wait_registered a4 && wait_registered a6 || return 1
+	peer_run b connect "$ID_A" --server '[::1]:7450' --key "$LAB_DIR/B" --wait 1000 --timeout 10 ||
+		t_fail "the IPv6 asker was not matched: $(cat "$LAB_DIR/b.out")"
+	expect_field b match public '[::1]:40001'
+	expect_field b match peer_isn 6
+	lab_wait_pid "$PID_a6" 10 || t_fail "a6 exited $?"
+	peer_run c connect "$ID_A" --server $SRV --key "$LAB_DIR/C" --local 127.0.0.3:40003 --wait 1000 \
+		--timeout 10 || t_fail "the IPv4 asker was not matched: $(cat "$LAB_DIR/c.out")"
+	expect_field c match public 127.0.0.2:40001
+	expect_field c match peer_isn 4
+	lab_wait_pid "$PID_a4" 10 || t_fail "a4 exited $?"
+	grep -q '^error' "$LAB_DIR/a4.out" "$LAB_DIR/a6.out" &&
+		t_fail "a registration heard an error: $(grep -h '^error' "$LAB_DIR/a4.out" "$LAB_DIR/a6.out")"
+	# both again; a second IPv4 registration replaces the first IPv4 one only
+	peer_bg r4 register --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40005 --timeout 10
+	peer_bg r6 register --server '[::1]:7450' --key "$LAB_DIR/A" --timeout 10
+	wait_registered r4 && wait_registered r6 || return 1
+	peer_bg n4 register --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40006 --timeout 10
+	wait_registered n4 || return 1
+	wait_for 5 grep -q '^error code=12 fatal=1' "$LAB_DIR/r4.out" ||
+		t_fail "the older IPv4 registration was not replaced: $(cat "$LAB_DIR/r4.out")"
+	grep -q '^error' "$LAB_DIR/r6.out" && t_fail "the IPv6 registration was replaced: $(cat "$LAB_DIR/r6.out")"
+	srv_alive
+}
+
 # --- a listener that is busy -----------------------------------------------------------
 
 # expect_calls NAME: every busy/listen call of serve NAME returned 0, and
@@ -932,6 +968,7 @@ t_run "rendezvous: a relaying man in the middle cannot register its victim here"
 t_run "rendezvous: a server that claims a key it does not hold is refused" case_impostor
 t_run "rendezvous: hostile server values (start delay, endpoints, idle timeout) are refused" case_hostile_server
 t_run "rendezvous: IPv4 and IPv6 peers are never matched" case_family
+t_run "rendezvous: a peer registered over both IP versions, each matched in its own" case_both_versions
 t_run "rendezvous: filled with idle registrations from one /56, the oldest make room" case_fill_idle
 t_run "rendezvous: fills from one IPv6 /56, one /48 and one IPv4 /24 get their share only" case_fill_networks
 t_run "rendezvous: a full server evicts the idle, not a registration others wait for" case_fill_replace

@@ -22,8 +22,6 @@ cd "$(dirname "$0")/../.." || exit 1
 
 RESOLVECHECK=${RESOLVECHECK:-$BUILD/tests/tools/resolvecheck}
 T_CASE_LIMIT=${T_CASE_LIMIT:-60}
-ETC_NETNS=/etc/netns
-ETC_NETNS_OURS=""     # set when this run made /etc/netns itself
 
 res_init() {
 	t_init || return 1
@@ -31,34 +29,15 @@ res_init() {
 		echo "netns: $RESOLVECHECK is missing (make test-build)"
 		return 1
 	fi
-	[ -d "$ETC_NETNS" ] || ETC_NETNS_OURS=1
-	trap 'res_cleanup' EXIT
 }
 
-# res_cleanup: the /etc/netns entries of this run's cases (also of one
-# killed at its time limit), and /etc/netns itself if this run made it
-# and nobody else uses it now.
-res_cleanup() {
-	rm -rf "$ETC_NETNS/ptcp$$c"*
-	[ -n "$ETC_NETNS_OURS" ] && rmdir "$ETC_NETNS" 2>/dev/null
-	return 0
-}
-
-# res_ns: this case's namespace (loopback only) with its resolver files,
-# and a counter of DNS queries leaving any socket in it.
+# res_ns: this case's namespace (loopback only) with its resolver files
+# (lab_resolver), and a counter of DNS queries leaving any socket in it.
 res_ns() {
 	lab__ns_add res || return 1
 	NS=$LAB_NS_LAST
-	mkdir -p "$ETC_NETNS/$NS" || return 1
-	lab_at_exit "rm -rf '$ETC_NETNS/$NS'"
-	printf 'nameserver 127.0.0.1\n' >"$ETC_NETNS/$NS/resolv.conf"
-	printf 'hosts: files dns\n' >"$ETC_NETNS/$NS/nsswitch.conf"
-	cat >"$ETC_NETNS/$NS/hosts" <<'EOF'
-127.0.0.1 localhost
-198.51.100.7 rdv.test
-2001:db8::7 rdv.test
-203.0.113.20 other.test
-EOF
+	lab_resolver "$NS" "198.51.100.7 rdv.test" "2001:db8::7 rdv.test" "203.0.113.20 other.test" ||
+		return 1
 	ip netns exec "$NS" nft -f - <<'EOF' || return 1
 table inet rescount {
 	chain out {

@@ -32,8 +32,6 @@ EXIT_CHANNEL=8
 RDVMITM=${RDVMITM:-$BUILD/tests/tools/rdvmitm}
 MARKER=XYZZY-PLAINTEXT-MARKER-0123456789
 
-waiting() { grep -q "waiting for a peer" "$LAB_DIR/$1.log" 2>/dev/null; }
-
 expect_log() {
 	grep -qF -- "$2" "$LAB_DIR/$1.log" || t_fail "no '$2' in $1.log"
 }

@@ -5,12 +5,20 @@
  *   kpeer connect ADDR:PORT [--bind ADDR:PORT] [--retry] [OPTIONS]
  *   kpeer simopen --bind ADDR:PORT ADDR:PORT [--interval MS]
  *                [--ttl-first T [--ttl-after MS]] [OPTIONS]
- *   kpeer squat PORT [--bind ADDR] [--reuseaddr] [--reuseport] [OPTIONS]
+ *   kpeer squat PORT [--bind ADDR] [--reuseaddr] [--reuseport] [--v6only]
+ *                [OPTIONS]
  *                                the program that tries to take a port in
  *                                use: bind with only the options given
- *                                (SO_REUSEADDR, SO_REUSEPORT), listen, and
- *                                go on as listen; prints "squat bound" or
- *                                "squat refused: <strerror>" and then exits 4
+ *                                (SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY;
+ *                                without it an IPv6 socket is dual-stack),
+ *                                listen, and go on as listen; prints
+ *                                "squat bound" or "squat refused:
+ *                                <strerror>" and then exits 4
+ *
+ * Addresses are IPv4 or IPv6: ADDR, ADDR:PORT, [ADDR6], [ADDR6]:PORT, or
+ * a bare ADDR6 where no port follows (--bind :: listens on IPv6, where
+ * Linux's default also takes IPv4). --ttl-first is the hop limit for
+ * IPv6.
  *   kpeer gen N [--seed S]       N deterministic pseudo-random bytes to stdout
  *   kpeer sum N [--seed S]       prints what `kpeer gen N | kpeer hash` prints
  *   kpeer hash [--expect N --flag FILE]
@@ -203,12 +211,13 @@ static void usage(void)
 		"usage: kpeer listen PORT [--bind ADDR] [options]\n"
 		"       kpeer connect ADDR:PORT [--bind ADDR:PORT] [--retry] [options]\n"
 		"       kpeer simopen --bind ADDR:PORT ADDR:PORT [--interval MS] [options]\n"
-		"       kpeer squat PORT [--bind ADDR] [--reuseaddr] [--reuseport] [options]\n"
+		"       kpeer squat PORT [--bind ADDR] [--reuseaddr] [--reuseport] [--v6only] [options]\n"
 		"       kpeer gen N [--seed S] | kpeer sum N [--seed S]\n"
 		"       kpeer hash [--expect N --flag FILE] | kpeer sink\n"
 		"options: --send N | --send-stdin, --seed S, --discard, --close-first,\n"
 		"         --close-after-peer, --close-after-recv N, --timeout S, --stats,\n"
-		"         --cc NAME\n");
+		"         --cc NAME\n"
+		"addresses: IPv4, or IPv6 as [ADDR]:PORT (a bare ADDR without a port)\n");
 	exit(2);
 }
 
@@ -226,26 +235,69 @@ static uint64_t parse_u64(const char *what, const char *s)
 	return v;
 }
 
-static void parse_addr(const char *what, const char *s, struct sockaddr_in *sa, bool need_port)
+/* An IPv4 or IPv6 socket address. */
+union sa46 {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+static socklen_t sa_len(const union sa46 *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in);
+}
+
+static void sa_set_port(union sa46 *a, uint16_t port)
+{
+	if (a->sa.sa_family == AF_INET6)
+		a->in6.sin6_port = htons(port);
+	else
+		a->in.sin_port = htons(port);
+}
+
+static uint16_t sa_port(const union sa46 *a)
+{
+	return ntohs(a->sa.sa_family == AF_INET6 ? a->in6.sin6_port : a->in.sin_port);
+}
+
+static void parse_addr(const char *what, const char *s, union sa46 *sa, bool need_port)
 {
 	char host[64];
-	const char *colon = strrchr(s, ':');
-	size_t hl = colon ? (size_t)(colon - s) : strlen(s);
+	const char *colon = strrchr(s, ':'), *h = s;
+	size_t hl;
 
 	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || (close[1] != '\0' && close[1] != ':'))
+			goto bad;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close[1] == ':' ? close + 1 : NULL;
+	} else if (colon && strchr(s, ':') != colon) {
+		/* a bare IPv6 address: no port */
+		colon = NULL;
+		hl = strlen(s);
+	} else {
+		hl = colon ? (size_t)(colon - s) : strlen(s);
+	}
 	if (hl >= sizeof(host) || (need_port && !colon))
 		goto bad;
-	memcpy(host, s, hl);
+	memcpy(host, h, hl);
 	host[hl] = 0;
-	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+	if (inet_pton(AF_INET, host, &sa->in.sin_addr) == 1)
+		sa->in.sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, host, &sa->in6.sin6_addr) == 1)
+		sa->in6.sin6_family = AF_INET6;
+	else
 		goto bad;
 	if (colon) {
 		uint64_t p = parse_u64("port", colon + 1);
 
 		if (p == 0 || p > 65535)
 			goto bad;
-		sa->sin_port = htons((uint16_t)p);
+		sa_set_port(sa, (uint16_t)p);
 	}
 	return;
 bad:
@@ -359,11 +411,11 @@ enum close_mode { CLOSE_FIRST, CLOSE_AFTER_PEER, CLOSE_AFTER_RECV };
 struct opts {
 	uint64_t send_n, seed, close_after;
 	bool send_stdin, discard, stats, retry;
-	bool squat, reuseaddr, reuseport;  /* squat: only the options given */
+	bool squat, reuseaddr, reuseport, v6only;  /* squat: only the options given */
 	enum close_mode close;
 	unsigned interval_ms;
 	unsigned ttl_first, ttl_after_ms;  /* low TTL of the first SYN; 0: none */
-	struct sockaddr_in bind, peer;
+	union sa46 bind, peer;
 	bool has_bind;
 	const char *cc;  /* TCP_CONGESTION; NULL: the system's */
 };
@@ -378,7 +430,7 @@ static void set_cc(int fd, const struct opts *o)
 
 static int new_socket(const struct opts *o)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(o->peer.sa.sa_family, SOCK_STREAM, 0);
 	int one = 1;
 
 	if (fd < 0) {
@@ -388,7 +440,7 @@ static int new_socket(const struct opts *o)
 	/* the same local port again right after a failed attempt */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	set_cc(fd, o);
-	if (o->has_bind && bind(fd, (const struct sockaddr *)&o->bind, sizeof(o->bind)) < 0) {
+	if (o->has_bind && bind(fd, &o->bind.sa, sa_len(&o->bind)) < 0) {
 		perror("kpeer: bind");
 		exit(1);
 	}
@@ -397,13 +449,14 @@ static int new_socket(const struct opts *o)
 
 static int do_listen(const struct opts *o, unsigned port)
 {
-	struct sockaddr_in sa = o->bind;
+	union sa46 sa = o->bind;
 	struct pollfd pfd;
 	int lfd, fd, one = 1;
 
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (!o->has_bind)
+		sa.in.sin_family = AF_INET;
+	sa_set_port(&sa, (uint16_t)port);
+	lfd = socket(sa.sa.sa_family, SOCK_STREAM, 0);
 	if (lfd < 0) {
 		perror("kpeer: socket");
 		exit(1);
@@ -413,7 +466,9 @@ static int do_listen(const struct opts *o, unsigned port)
 	if (o->squat && o->reuseport)
 		setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	set_cc(lfd, o); /* accept() inherits it */
-	if (bind(lfd, (const struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0) {
+	if (o->v6only)
+		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(lfd, &sa.sa, sa_len(&sa)) < 0 || listen(lfd, 1) < 0) {
 		if (o->squat) {
 			printf("squat refused: %s\n", strerror(errno));
 			exit(4);
@@ -440,6 +495,15 @@ static int do_listen(const struct opts *o, unsigned port)
 	return fd;
 }
 
+/* The TTL (IPv4) or hop limit (IPv6) of fd's next packets; -1: the
+ * system's default. */
+static int set_ttl(int fd, const struct opts *o, int ttl)
+{
+	if (o->peer.sa.sa_family == AF_INET6)
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl));
+	return setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+}
+
 /* One non-blocking connect; returns the connected fd or -1 with errno. */
 static int connect_once(const struct opts *o)
 {
@@ -451,12 +515,12 @@ static int connect_once(const struct opts *o)
 	if (o->ttl_first) {
 		int ttl = (int)o->ttl_first;
 
-		if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0) {
+		if (set_ttl(fd, o, ttl) < 0) {
 			perror("kpeer: IP_TTL");
 			exit(1);
 		}
 	}
-	if (connect(fd, (const struct sockaddr *)&o->peer, sizeof(o->peer)) == 0)
+	if (connect(fd, &o->peer.sa, sa_len(&o->peer)) == 0)
 		return fd;
 	if (errno != EINPROGRESS) {
 		err = errno;
@@ -476,7 +540,7 @@ static int connect_once(const struct opts *o)
 				goto fail;
 			}
 		if (r == 0)
-			setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+			set_ttl(fd, o, ttl);
 	}
 	/* The kernel retransmits the SYN itself (1 s, 2 s, 4 s ...); a RST or
 	 * the end of its retries is what ends an attempt. */
@@ -498,10 +562,15 @@ fail:
 static int do_connect(const struct opts *o, bool repeat)
 {
 	static char what[128];   /* phase points here until the process ends */
+	char a[INET6_ADDRSTRLEN] = "?";
 	int fd;
 
-	snprintf(what, sizeof(what), "connecting to %s:%u", inet_ntoa(o->peer.sin_addr),
-		 ntohs(o->peer.sin_port));
+	inet_ntop(o->peer.sa.sa_family,
+		  o->peer.sa.sa_family == AF_INET6 ? (const void *)&o->peer.in6.sin6_addr
+						   : (const void *)&o->peer.in.sin_addr,
+		  a, sizeof(a));
+	snprintf(what, sizeof(what), "connecting to %s%s%s:%u", o->peer.sa.sa_family == AF_INET6 ? "[" : "",
+		 a, o->peer.sa.sa_family == AF_INET6 ? "]" : "", sa_port(&o->peer));
 	phase = what;
 	for (;;) {
 		fd = connect_once(o);
@@ -693,6 +762,8 @@ int main(int argc, char **argv)
 			o.reuseaddr = true;
 		} else if (!strcmp(a, "--reuseport")) {
 			o.reuseport = true;
+		} else if (!strcmp(a, "--v6only")) {
+			o.v6only = true;
 		} else if (!strcmp(a, "--close-first")) {
 			o.close = CLOSE_FIRST;
 		} else if (!strcmp(a, "--close-after-peer")) {
@@ -775,6 +846,10 @@ int main(int argc, char **argv)
 		if (!pos || (sim && !o.has_bind))
 			usage();
 		parse_addr("peer address", pos, &o.peer, true);
+		if (o.has_bind && o.bind.sa.sa_family != o.peer.sa.sa_family) {
+			fprintf(stderr, "kpeer: --bind and the peer are not of one IP version\n");
+			return 2;
+		}
 		fd = do_connect(&o, sim || o.retry);
 	} else {
 		fprintf(stderr, "kpeer: unknown mode: '%s'\n", mode);
