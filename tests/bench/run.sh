@@ -353,6 +353,7 @@ redis_lab() {
 	wait_for 5 sh -c "ip netns exec '$NS' ss -Hltn | grep -q ':6390 '" || { echo "redis-server did not start" >&2; return 1; }
 }
 
+RDVPEER=$BUILD/tests/tools/rdvpeer
 REDIS_ARGS=(--rate 0 --max-per-addr 0 --max-per-ipv4-24 0 --redis 127.0.0.1:6390)
 
 redis_inst() {
