@@ -238,7 +238,7 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 		if (n != MATCH_RELAY_LEN)
 			return -PTCP_RDV_E_MALFORMED;
 		b += 13;
-		m->match.has_relay = true;
+		m->match.has_relay = 1;
 		if ((rv = ptcp_rdv_endpoint_get(&m->match.relay, b)) != 0)
 			return rv;
 		if (m->match.relay.family == PTCP_AF_NONE)

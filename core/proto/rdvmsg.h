@@ -166,7 +166,7 @@ struct ptcp_rdv_msg {
 			/* The relay offer, at the end (docs/protocol.md, "The
 			 * relay"): where to go if punching fails, and the token
 			 * that joins this match's two peers there. */
-			bool has_relay;        /* false: the 83-byte form */
+			uint8_t has_relay;     /* 0: the 83-byte form; else 1 */
 			struct ptcp_endpoint relay;
 			uint8_t relay_token[PTCP_RDV_TOKEN_LEN];
 		} match;
