@@ -27,12 +27,14 @@
 #include "p2ptcp/p2ptcp.h"
 #include "pcapw.h"
 #include "rawsock.h"
+#include "relaymsg.h"
 #include "stack.h"
 
 struct event;
 struct event_base;
 struct ptcp_gso;
 struct ptcp_rdvflow;
+struct ptcp_relay_conn;
 
 /* The SO_MARK of our segments (ASCII "ptcp"); the firewall table lets
  * RSTs with this mark through and drops the kernel's own. */
@@ -47,6 +49,7 @@ enum peer_phase {
 	PEER_REQUESTED = 0, /* asked the rendezvous server, no match yet */
 	PEER_SCHEDULED,     /* matched: the first SYN waits for start_at */
 	PEER_OPENING,       /* the connection is opening (punching) */
+	PEER_RELAYING,      /* punching gave up: joining at the relay (relay.h) */
 	PEER_HANDSHAKE,     /* ESTABLISHED, the secure channel's handshake runs */
 	PEER_OPEN,          /* peer_open was called: data flows */
 	PEER_ENDED,         /* ended (err says how); reported, then freed */
@@ -137,6 +140,14 @@ struct ptcp_peer {
 	uint8_t peer_ttl_min, peer_ttl_max;
 	bool rst_ttl_seen;                 /* the RST that closed the connection */
 	uint8_t rst_ttl;
+
+	/* The relay (relay.h): the MATCH's offer, and the stream through it
+	 * once punching gave up, which then replaces conn. */
+	bool has_relay_offer;
+	bool relay_at_once;                /* our NAT is symmetric: no punching */
+	struct ptcp_endpoint relay_ep;
+	uint8_t relay_token[PTCP_RELAY_TOKEN_LEN];
+	struct ptcp_relay_conn *relay;
 
 	struct ptcp_gso *gso;              /* settings.gso, once established */
 	ptcp_peer_info info;
