@@ -1,0 +1,299 @@
+#!/bin/bash
+# The relay (docs/protocol.md, "The relay"): both NATs symmetric
+# (MASQUERADE --random-fully), so punching cannot work and both peers know
+# it from their NAT probe; rendezvousd --relay on S offers a relay with the
+# match. Cases: connect by peer id succeeds through the relay, 16 MiB each
+# way intact, both ends close cleanly (the relay passes both FINs on);
+# a full capture at S holds none of a marker's plaintext that crossed;
+# without --relay the same case fails with the symmetric-NAT message (exit
+# 7), and so it does with --no-relay (connect and listen); a replayed JOIN
+# and a wrong token are refused and logged; a peer that never reads does
+# not stall another stream; --relay-streams holds.
+# Ends with "netns: P passed, F failed".
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/netns/lab.sh
+
+N=$((16 * MiB))
+EXIT_SYM=7 EXIT_RELAY=9
+RELAY_PORT=7451
+MARKER="p2ptcp-relay-plaintext-marker-7f3a9c"
+
+# sym_lab: the two-NAT lab with both NATs symmetric.
+sym_lab() {
+	lab_two_nat drop with_s || return 1
+	for ns in "$LAB_NA" "$LAB_NB"; do
+		ip netns exec "$ns" iptables -t nat -R POSTROUTING 1 -o wan0 -j MASQUERADE \
+			--random-fully || return 1
+	done
+}
+
+# listen_on NAME NS KEY N SEED [ARGS...]: p2ptcp listen for one peer.
+listen_on() {
+	local name=$1 ns=$2 k=$3 n=$4 seed=$5
+	shift 5
+	eng_start "$name" "$ns" "$n" "$seed" - listen --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/$k/p2ptcp" --timeout 40 "$@"
+}
+
+# connect_from NAME NS KEY PEER-ID N SEED [ARGS...]
+connect_from() {
+	local name=$1 ns=$2 k=$3 id=$4 n=$5 seed=$6
+	shift 6
+	eng_start "$name" "$ns" "$n" "$seed" - connect "$id" --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/$k/p2ptcp" "$@"
+}
+
+relayed() { grep -q "session .* (relayed): .*closed cleanly" "$LAB_DIR/$1.log"; }
+
+# relay_pair: B listens, A connects, both relayed; 16 MiB each way.
+relay_pair() {
+	local ra rb
+	key ka && key kb || return 1
+	listen_on eb "$LAB_B" kb $N 2 --allow "$ID_ka"
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	connect_from ea "$LAB_A" ka "$ID_kb" $N 1
+	peer_wait ea; ra=$?
+	peer_wait eb; rb=$?
+	expect_exit "p2ptcp connect" $ra
+	expect_exit "p2ptcp listen" $rb
+	expect_eng_data ea "$N" 2
+	expect_eng_data eb "$N" 1
+	relayed ea || t_fail "connect: no relayed session line"
+	relayed eb || t_fail "listen: no relayed session line"
+	expect_no_tables "$LAB_A"
+	expect_no_tables "$LAB_B"
+}
+
+case_relay() {
+	local want line n
+	t_need_p2ptcp || return
+	sym_lab || return 1
+	srv_start --relay || return 1
+	relay_pair
+	grep -q "symmetric NAT: hole punching cannot work through it.*peers will be relayed" \
+		"$LAB_DIR/ea.log" || t_fail "connect did not find its NAT symmetric"
+	want="relay stream 1: .* bytes and .* bytes, closed: both peers closed"
+	wait_for 5 grep -q "$want" "$LAB_DIR/srv.log" || t_fail "no stream line with both FINs at the relay"
+	# each way the 16 MiB and the channel's records around them
+	line=$(grep "$want" "$LAB_DIR/srv.log")
+	for n in $(echo "$line" | sed -nE 's/.* ([0-9]+) bytes and ([0-9]+) bytes.*/\1 \2/p'); do
+		[ "$n" -gt $N ] && [ "$n" -lt $((N + N / 50)) ] || t_fail "the relay moved $n bytes one way"
+	done
+	echo "    ${line#*: }"
+}
+
+# A marker crosses the relay both ways; a full capture at S never shows it.
+case_plaintext() {
+	local ra rb c
+	t_need_p2ptcp || return
+	sym_lab || return 1
+	srv_start --relay || return 1
+	key ka && key kb || return 1
+	lab_capture_start "$LAB_S" eth0 "$LAB_DIR/s.pcap" -s 0 tcp port $RELAY_PORT || return 1
+	for i in $(seq 200); do echo "$MARKER from A $i"; done >"$LAB_DIR/a.txt"
+	for i in $(seq 200); do echo "$MARKER from B $i"; done >"$LAB_DIR/b.txt"
+	ip netns exec "$LAB_B" "$P2PTCP" listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" \
+		--allow "$ID_ka" --timeout 40 -v <"$LAB_DIR/b.txt" >"$LAB_DIR/b.got" 2>"$LAB_DIR/eb.log" &
+	PID_eb=$!
+	lab_track $!
+	t_log "$LAB_DIR/eb.log"
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	ip netns exec "$LAB_A" "$P2PTCP" connect "$ID_kb" --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/ka/p2ptcp" -v <"$LAB_DIR/a.txt" >"$LAB_DIR/a.got" 2>"$LAB_DIR/ea.log" &
+	PID_ea=$!
+	lab_track $!
+	t_log "$LAB_DIR/ea.log"
+	peer_wait ea; ra=$?
+	peer_wait eb; rb=$?
+	expect_exit "p2ptcp connect" $ra
+	expect_exit "p2ptcp listen" $rb
+	sleep 0.2
+	lab_capture_stop
+	cmp -s "$LAB_DIR/a.txt" "$LAB_DIR/b.got" || t_fail "B did not get A's lines"
+	cmp -s "$LAB_DIR/b.txt" "$LAB_DIR/a.got" || t_fail "A did not get B's lines"
+	relayed ea || t_fail "connect: not relayed"
+	c=$(lab_pcap_count "$LAB_DIR/s.pcap")
+	[ "$c" -ge 10 ] || t_fail "the capture at the relay holds only $c segments"
+	if grep -c -a "$MARKER" "$LAB_DIR/s.pcap" >/dev/null; then
+		t_fail "the relay saw plaintext: $(grep -c -a "$MARKER" "$LAB_DIR/s.pcap") lines"
+	fi
+	# the capture would show it: the JOIN's magic is in there, in clear
+	LC_ALL=C grep -q -a -P 'PR\x01\x01\x00\x80' "$LAB_DIR/s.pcap" || t_fail "no JOIN in the capture"
+	# A JOIN seen on the path, sent again, is refused and logged; so is a
+	# wrong token.
+	replay "$LAB_DIR/s.pcap"
+}
+
+# join_bytes PCAP OUT: the first JOIN (134 bytes) in PCAP.
+join_bytes() {
+	local off
+	off=$(LC_ALL=C grep -obUaP 'PR\x01\x01\x00\x80' "$1" | head -1 | cut -d: -f1)
+	[ -n "$off" ] || return 1
+	dd if="$1" of="$2" bs=1 skip="$off" count=134 status=none
+}
+
+# send_relay FILE OUT: FILE's bytes to the relay from A; its answer in OUT.
+send_relay() {
+	ip netns exec "$LAB_A" timeout 5 bash -c \
+		'exec 3<>/dev/tcp/'"$LAB_S_IP/$RELAY_PORT"' || exit 1; cat "$1" >&3; cat <&3 >"$2"' \
+		_ "$1" "$2"
+}
+
+# is_error FILE CODE: FILE is a relay ERROR with CODE.
+is_error() {
+	[ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "$(printf '50520103%04x%04x' \
+		$(($(stat -c %s "$1") - 6)) "$2")" ]
+}
+
+replay() {
+	join_bytes "$1" "$LAB_DIR/join.bin" || { t_fail "no JOIN to replay"; return 1; }
+	send_relay "$LAB_DIR/join.bin" "$LAB_DIR/replay.ans"
+	is_error "$LAB_DIR/replay.ans" 4 ||
+		t_fail "a replayed JOIN got: $(od -An -c "$LAB_DIR/replay.ans" | head -2)"
+	wait_for 3 grep -q "relay: refused 203.0.113.1:[0-9]*: no match has this token" \
+		"$LAB_DIR/srv.log" || t_fail "the replay's refusal is not logged"
+	# a wrong token: one bit of it changed
+	{ head -c 6 "$LAB_DIR/join.bin"; printf '\xff'; tail -c +8 "$LAB_DIR/join.bin"; } >"$LAB_DIR/wrong.bin"
+	send_relay "$LAB_DIR/wrong.bin" "$LAB_DIR/wrong.ans"
+	is_error "$LAB_DIR/wrong.ans" 4 || t_fail "a wrong token got: $(od -An -c "$LAB_DIR/wrong.ans" | head -2)"
+	# not a JOIN at all
+	printf 'GET / HTTP/1.0\r\n\r\n' >"$LAB_DIR/http.bin"
+	send_relay "$LAB_DIR/http.bin" "$LAB_DIR/http.ans"
+	is_error "$LAB_DIR/http.ans" 1 || t_fail "garbage got: $(od -An -c "$LAB_DIR/http.ans" | head -2)"
+	[ "$(grep -c "relay: refused" "$LAB_DIR/srv.log")" -eq 3 ] || t_fail "not three refusals logged"
+}
+
+# Without --relay at the server: the symmetric-NAT failure, exit 7.
+case_no_relay_server() {
+	local ra
+	t_need_p2ptcp || return
+	sym_lab || return 1
+	srv_start || return 1
+	key ka && key kb || return 1
+	listen_on eb "$LAB_B" kb 1000 2 --timeout 8
+	connect_from ea "$LAB_A" ka "$ID_kb" 1000 1
+	peer_wait ea 20; ra=$?
+	expect_exit "connect without a relay" $ra $EXIT_SYM
+	grep -q "symmetric NAT: hole punching cannot work through it" "$LAB_DIR/ea.log" ||
+		t_fail "no symmetric-NAT message"
+	grep -q "relayed" "$LAB_DIR/ea.log" && t_fail "connect speaks of a relay"
+	kill "$PID_eb" 2>/dev/null
+	expect_no_tables "$LAB_A"
+}
+
+# --no-relay refuses the relay on both commands: exit 7 as without one.
+case_no_relay_flag() {
+	local ra rb
+	t_need_p2ptcp || return
+	sym_lab || return 1
+	srv_start --relay || return 1
+	key ka && key kb || return 1
+	listen_on eb "$LAB_B" kb 1000 2 --no-relay
+	connect_from ea "$LAB_A" ka "$ID_kb" 1000 1 --no-relay
+	peer_wait ea 20; ra=$?
+	peer_wait eb 20; rb=$?
+	expect_exit "connect --no-relay" $ra $EXIT_SYM
+	expect_exit "listen --no-relay" $rb $EXIT_SYM
+	grep -q "symmetric NAT: hole punching cannot work through it" "$LAB_DIR/ea.log" ||
+		t_fail "connect: no symmetric-NAT message"
+	grep -q "symmetric NAT: hole punching cannot work through it" "$LAB_DIR/eb.log" ||
+		t_fail "listen: no symmetric-NAT message"
+	grep -q "relay stream" "$LAB_DIR/srv.log" && t_fail "a stream was relayed"
+	expect_no_tables "$LAB_A"
+	expect_no_tables "$LAB_B"
+}
+
+# Two streams at once: in the first, A never reads (its output is a pipe
+# nobody drains) while B sends 64 MiB; the second moves 16 MiB each way
+# meanwhile. Then the stuck one is let go.
+case_never_reads() {
+	local ra rb rc rd
+	t_need_p2ptcp || return
+	sym_lab || return 1
+	srv_start --relay || return 1
+	key ka && key kb && key kc && key kd || return 1
+	# stream 1: A (connect) never reads what B sends
+	mkfifo "$LAB_DIR/stuck" "$LAB_DIR/hold" || return 1
+	# A's input never ends; its output is a pipe opened for reading and
+	# never read
+	sleep 3600 >"$LAB_DIR/hold" &
+	HOLD_PID=$!
+	lab_track $!
+	sleep 3600 <"$LAB_DIR/stuck" &
+	STUCK_PID=$!
+	lab_track $!
+	listen_on eb "$LAB_B" kb $((64 * MiB)) 2 --allow "$ID_ka"
+	wait_for 10 waiting eb || { t_fail "listener B did not register"; return 1; }
+	ip netns exec "$LAB_A" "$P2PTCP" connect "$ID_kb" --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/ka/p2ptcp" -v <"$LAB_DIR/hold" >"$LAB_DIR/stuck" 2>"$LAB_DIR/ea.log" &
+	PID_ea=$!
+	lab_track $!
+	t_log "$LAB_DIR/ea.log"
+	wait_for 20 grep -q "relayed stream open" "$LAB_DIR/ea.log" || t_fail "stream 1 did not open"
+	# stream 2, meanwhile
+	listen_on ed "$LAB_B" kd $N 4 --allow "$ID_kc"
+	wait_for 10 waiting ed || { t_fail "listener D did not register"; return 1; }
+	connect_from ec "$LAB_A" kc "$ID_kd" $N 3
+	peer_wait ec; rc=$?
+	peer_wait ed; rd=$?
+	expect_exit "connect C (beside a stuck stream)" $rc
+	expect_exit "listen D (beside a stuck stream)" $rd
+	expect_eng_data ec "$N" 4
+	expect_eng_data ed "$N" 3
+	relayed ec || t_fail "C: not relayed"
+	# stream 1 is still there, stuck
+	kill -0 "$PID_ea" 2>/dev/null || t_fail "the stuck connect ended early"
+	kill -0 "$PID_eb" 2>/dev/null || t_fail "the listener that cannot send ended early"
+	grep -q "relay stream 1: .*closed" "$LAB_DIR/srv.log" && t_fail "stream 1 closed meanwhile"
+	kill "$STUCK_PID" "$HOLD_PID" 2>/dev/null
+	kill "$PID_ea" "$PID_eb" 2>/dev/null
+	peer_wait ea 10; ra=$?
+	peer_wait eb 10; rb=$?
+	: "$ra" "$rb"
+	expect_no_tables "$LAB_A"
+}
+
+# --relay-streams 1: while one stream is open, a second match's peers are
+# refused at the relay (exit 9, "the relay is full"), and it is logged.
+case_limit() {
+	local rc rd
+	t_need_p2ptcp || return
+	sym_lab || return 1
+	srv_start --relay --relay-streams 1 || return 1
+	key ka && key kb && key kc && key kd || return 1
+	: >"$LAB_DIR/release"
+	rm -f "$LAB_DIR/release"
+	eng_start eb "$LAB_B" 1000 2 "$LAB_DIR/release" listen --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/kb/p2ptcp" --allow "$ID_ka" --timeout 40
+	wait_for 10 waiting eb || { t_fail "listener B did not register"; return 1; }
+	eng_start ea "$LAB_A" 1000 1 "$LAB_DIR/release" connect "$ID_kb" --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/ka/p2ptcp"
+	wait_for 20 grep -q "relayed stream open" "$LAB_DIR/ea.log" || t_fail "stream 1 did not open"
+	listen_on ed "$LAB_B" kd 1000 4 --allow "$ID_kc"
+	wait_for 10 waiting ed || { t_fail "listener D did not register"; return 1; }
+	connect_from ec "$LAB_A" kc "$ID_kd" 1000 3
+	peer_wait ec 30; rc=$?
+	peer_wait ed 30; rd=$?
+	expect_exit "connect beyond --relay-streams" $rc $EXIT_RELAY
+	expect_exit "listen beyond --relay-streams" $rd $EXIT_RELAY
+	grep -q "relay .* refused us: as many streams as allowed (1)" "$LAB_DIR/ec.log" ||
+		t_fail "connect C: no 'as many streams' message"
+	grep -q "relay: refused .*as many streams as allowed (1)" "$LAB_DIR/srv.log" ||
+		t_fail "the relay did not log the refusal"
+	touch "$LAB_DIR/release"
+	peer_wait ea; rc=$?
+	peer_wait eb; rd=$?
+	expect_exit "connect A (the one stream)" $rc
+	expect_exit "listen B (the one stream)" $rd
+	expect_eng_data ea 1000 2
+}
+
+rdv_init || exit 1
+t_run "relay: both NATs symmetric, connect by peer id through the relay, 16 MiB each way" case_relay
+t_run "relay plaintext: a marker that crossed the relay is not in a capture at it; replays refused" case_plaintext
+t_run "relay none: without rendezvousd --relay, the symmetric-NAT failure (exit 7)" case_no_relay_server
+t_run "relay refused: --no-relay on connect and listen fails as without a relay" case_no_relay_flag
+t_run "relay never-reads: a peer that never reads does not stall another stream" case_never_reads
+t_run "relay limit: --relay-streams 1 refuses a second stream (exit 9), logged" case_limit
+t_summary
