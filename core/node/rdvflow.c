@@ -506,6 +506,9 @@ static void schedule(struct reg *r, struct ptcp_peer *p, const struct ptcp_rdv_m
 		memcpy(p->relay_token, m->relay_token, sizeof(p->relay_token));
 	}
 	p->relay_at_once = r->symmetric;
+	/* Nothing to punch: no start delay to keep. */
+	if (p->relay_at_once && p->has_relay_offer)
+		p->start_at = ptcp_clock_now();
 	p->phase = PEER_SCHEDULED;
 	p->info.started = ptcp_clock_now();
 	nlog_info(n, "matched with %s at %s over %s (ISN %u, ours %u, %s); punching in %u ms",

@@ -238,7 +238,7 @@ int ptcp_relay_conn_new(struct ptcp_relay_conn **out, struct ptcp_node *n,
 		ptcp_relay_conn_free(rc);
 		return PTCP_ERR_SYSTEM;
 	}
-	nlog_info(n, "punching gave up: going to the relay %s", relay_str(rc, r));
+	nlog_info(n, "connecting to the relay %s", relay_str(rc, r));
 	*out = rc;
 	return 0;
 }

@@ -289,11 +289,101 @@ case_limit() {
 	expect_eng_data ea 1000 2
 }
 
+# NATs that are not symmetric, but NAT A drops everything between A and
+# B: punching times out (--punch-window 2) on both sides, and both go to
+# the relay then.
+case_punch_fails() {
+	local ra rb
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	ip netns exec "$LAB_NA" iptables -I FORWARD -d "$LAB_B_PUB" -j DROP || return 1
+	ip netns exec "$LAB_NA" iptables -I FORWARD -s "$LAB_B_PUB" -j DROP || return 1
+	srv_start --relay || return 1
+	key ka && key kb || return 1
+	listen_on eb "$LAB_B" kb $N 2 --allow "$ID_ka" --punch-window 2
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	connect_from ea "$LAB_A" ka "$ID_kb" $N 1 --punch-window 2
+	peer_wait ea; ra=$?
+	peer_wait eb; rb=$?
+	expect_exit "p2ptcp connect" $ra
+	expect_exit "p2ptcp listen" $rb
+	expect_eng_data ea "$N" 2
+	expect_eng_data eb "$N" 1
+	grep -q "punching failed: relayed through" "$LAB_DIR/ea.log" || t_fail "connect did not punch first"
+	grep -q "punching failed: relayed through" "$LAB_DIR/eb.log" || t_fail "listen did not punch first"
+	relayed ea || t_fail "connect: not relayed"
+	relayed eb || t_fail "listen: not relayed"
+}
+
+# service_start ARGS...: B serves (listen ARGS) through the relay; sets SRV_PID.
+service_start() {
+	echo "+ p2ptcp listen $*" >"$LAB_DIR/srv_b.log"
+	ip netns exec "$LAB_B" "$P2PTCP" listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" \
+		-v "$@" </dev/null >/dev/null 2>>"$LAB_DIR/srv_b.log" &
+	SRV_PID=$!
+	lab_track $SRV_PID
+	t_log "$LAB_DIR/srv_b.log"
+	wait_for 10 grep -q "waiting for a peer" "$LAB_DIR/srv_b.log" ||
+		{ t_fail "the service did not register"; return 1; }
+}
+
+service_stop() {
+	local rc
+	kill -TERM "$SRV_PID" 2>/dev/null
+	lab_wait_pid "$SRV_PID" 10; rc=$?
+	expect_exit "the service after SIGTERM" $rc 0
+}
+
+# listen --exec and --forward serve a relayed peer as any other; the
+# command learns it from P2PTCP_RELAYED.
+case_service() {
+	local rc kp got want
+	t_need_p2ptcp || return
+	sym_lab || return 1
+	srv_start --relay || return 1
+	key ka && key kb || return 1
+	"$KPEER" gen $MiB --seed 3 >"$LAB_DIR/data"
+	want=$(sha256sum <"$LAB_DIR/data")
+	# shellcheck disable=SC2016
+	service_start --allow "$ID_ka" \
+		--exec 'echo "relayed=$P2PTCP_RELAYED addr=$P2PTCP_PEER_ADDR id=$P2PTCP_PEER_ID"; sha256sum' ||
+		return 1
+	t_log "$LAB_DIR/c1.log"
+	timeout 40 ip netns exec "$LAB_A" "$P2PTCP" connect "$ID_kb" --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/ka/p2ptcp" -v <"$LAB_DIR/data" >"$LAB_DIR/c1.out" 2>"$LAB_DIR/c1.log"
+	expect_exit "connect to --exec" $? 0
+	got=$(sed -n 1p "$LAB_DIR/c1.out")
+	[ "$got" = "relayed=1 addr=$LAB_S_IP:$RELAY_PORT id=$ID_ka" ] || t_fail "the command saw '$got'"
+	[ "$(sed -n 2p "$LAB_DIR/c1.out")" = "$want" ] || t_fail "the command's hash: $(sed -n 2p "$LAB_DIR/c1.out")"
+	relayed c1 || t_fail "connect to --exec: not relayed"
+	service_stop
+	# --forward to a kernel listener on B, 16 MiB each way
+	lab_bg "$LAB_B" "$LAB_DIR/kp.out" "$LAB_DIR/kp.log" "$KPEER" listen 5022 --bind 127.0.0.1 \
+		--send $N --seed 2 --timeout 90
+	kp=$LAB_LAST_PID
+	t_log "$LAB_DIR/kp.log"
+	wait_for 5 listening "$LAB_B" 5022 || { t_fail "kpeer did not listen"; return 1; }
+	service_start --allow "$ID_ka" --forward 127.0.0.1:5022 || return 1
+	connect_from ea "$LAB_A" ka "$ID_kb" $N 1
+	peer_wait ea; rc=$?
+	expect_exit "connect to --forward" $rc 0
+	expect_eng_data ea $N 2
+	lab_wait_pid "$kp" 20; rc=$?
+	expect_exit "kpeer listen" $rc 0
+	got=$(grep '^recv' "$LAB_DIR/kp.out")
+	[ "$got" = "recv $(sum $N 1)" ] || t_fail "kpeer received '$got'"
+	relayed ea || t_fail "connect to --forward: not relayed"
+	service_stop
+	expect_no_tables "$LAB_B"
+}
+
 rdv_init || exit 1
 t_run "relay: both NATs symmetric, connect by peer id through the relay, 16 MiB each way" case_relay
 t_run "relay plaintext: a marker that crossed the relay is not in a capture at it; replays refused" case_plaintext
+t_run "relay fallback: punching times out on NATs that are not symmetric, then relayed" case_punch_fails
 t_run "relay none: without rendezvousd --relay, the symmetric-NAT failure (exit 7)" case_no_relay_server
 t_run "relay refused: --no-relay on connect and listen fails as without a relay" case_no_relay_flag
 t_run "relay never-reads: a peer that never reads does not stall another stream" case_never_reads
 t_run "relay limit: --relay-streams 1 refuses a second stream (exit 9), logged" case_limit
+t_run "relay service: listen --exec and --forward serve a relayed peer" case_service
 t_summary
