@@ -377,6 +377,52 @@ case_service() {
 	expect_no_tables "$LAB_B"
 }
 
+# Bad relay settings are refused, quoted (exit 2); the settings file
+# takes "relay = yes". SIGTERM while a stream is open: the stream's line
+# says why, rendezvousd exits 0 (under ASan: nothing leaked) and both
+# peers end.
+case_config_stop() {
+	local rc srv ra rb
+	t_need_p2ptcp || return
+	sym_lab || return 1
+	for bad in "--relay-rate x" "--relay-streams 0" "--relay-port 70000" "--relay-idle-timeout 0.5"; do
+		# shellcheck disable=SC2086
+		ip netns exec "$LAB_S" "$RDVD" --key-dir "$LAB_DIR/rdvd" $bad >"$LAB_DIR/bad.out" 2>&1
+		rc=$?
+		[ $rc -eq 2 ] || t_fail "$bad: exit $rc, want 2"
+		grep -q "invalid value for ${bad%% *}: '${bad#* }'" "$LAB_DIR/bad.out" ||
+			t_fail "$bad: $(cat "$LAB_DIR/bad.out")"
+	done
+	printf 'relay = maybe\n' >"$LAB_DIR/bad.conf"
+	ip netns exec "$LAB_S" "$RDVD" --key-dir "$LAB_DIR/rdvd" --config "$LAB_DIR/bad.conf" \
+		>"$LAB_DIR/bad.out" 2>&1
+	grep -q "bad.conf:1: invalid value for relay: 'maybe' (yes or no)" "$LAB_DIR/bad.out" ||
+		t_fail "relay = maybe: $(cat "$LAB_DIR/bad.out")"
+	printf 'relay = yes\nrelay-streams = 4\n' >"$LAB_DIR/relay.conf"
+	srv_start --config "$LAB_DIR/relay.conf" || return 1
+	srv=$LAB_LAST_PID
+	wait_for 5 listening "$LAB_S" $RELAY_PORT || { t_fail "no relay port from the file"; return 1; }
+	key ka && key kb || return 1
+	rm -f "$LAB_DIR/release"
+	eng_start eb "$LAB_B" 1000 2 "$LAB_DIR/release" listen --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/kb/p2ptcp" --allow "$ID_ka" --timeout 40
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	eng_start ea "$LAB_A" 1000 1 "$LAB_DIR/release" connect "$ID_kb" --rendezvous "$LAB_S_IP" \
+		--dir "$LAB_DIR/ka/p2ptcp"
+	wait_for 20 test -e "$LAB_DIR/ea.got" || t_fail "no bytes through the relay"
+	kill -TERM "$srv"
+	lab_wait_pid "$srv" 10; rc=$?
+	expect_exit "rendezvousd after SIGTERM with a stream open" $rc 0
+	grep -q "relay stream 1: .*closed: the server is stopping" "$LAB_DIR/srv.log" ||
+		t_fail "no stream line for the stop"
+	peer_wait ea 20; ra=$?
+	peer_wait eb 20; rb=$?
+	[ $ra -ne 0 ] && [ $ra -ne 124 ] || t_fail "connect exited $ra after the relay stopped"
+	[ $rb -ne 0 ] && [ $rb -ne 124 ] || t_fail "listen exited $rb after the relay stopped"
+	touch "$LAB_DIR/release"
+	expect_no_tables "$LAB_A"
+}
+
 rdv_init || exit 1
 t_run "relay: both NATs symmetric, connect by peer id through the relay, 16 MiB each way" case_relay
 t_run "relay plaintext: a marker that crossed the relay is not in a capture at it; replays refused" case_plaintext
@@ -386,4 +432,5 @@ t_run "relay refused: --no-relay on connect and listen fails as without a relay"
 t_run "relay never-reads: a peer that never reads does not stall another stream" case_never_reads
 t_run "relay limit: --relay-streams 1 refuses a second stream (exit 9), logged" case_limit
 t_run "relay service: listen --exec and --forward serve a relayed peer" case_service
+t_run "relay config and stop: bad settings quoted; SIGTERM with a stream open" case_config_stop
 t_summary
