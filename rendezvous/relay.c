@@ -49,6 +49,7 @@ struct offer {
 	struct offer *prev, *next;
 	uint8_t token[PTCP_RELAY_TOKEN_LEN];
 	uint8_t key[2][PTCP_RELAY_KEY_LEN];
+	uint32_t isn[2];                /* the ISNs of the match, per key */
 	bool used[2];                   /* that key joined (once only) */
 	struct rconn *joined[2];        /* ... and waits here */
 	ptcp_ts expires;
@@ -165,8 +166,36 @@ static void offers_sweep(struct ptcp_rdvd_relay *r, ptcp_ts now)
 	}
 }
 
+/* The open offer of the other IP version's match of the same two peers:
+ * the same keys, and one side's ISN the same (an asker sends one ISN over
+ * both versions; two requests of one asker have two). Both MATCHes then
+ * carry one token, so the peers meet whichever match each goes on with,
+ * also when one of them joined already (a symmetric NAT goes at once). */
+static struct offer *same_pair(struct ptcp_rdvd_relay *r, const uint8_t *a, uint32_t isn_a,
+                               const uint8_t *b, uint32_t isn_b, ptcp_ts now)
+{
+	for (struct offer *o = r->offers; o; o = o->next) {
+		int k;
+
+		if (o->expires <= now)
+			continue;
+		if (memcmp(o->key[0], a, PTCP_RELAY_KEY_LEN) == 0 &&
+		    memcmp(o->key[1], b, PTCP_RELAY_KEY_LEN) == 0)
+			k = 0;
+		else if (memcmp(o->key[0], b, PTCP_RELAY_KEY_LEN) == 0 &&
+			 memcmp(o->key[1], a, PTCP_RELAY_KEY_LEN) == 0)
+			k = 1;
+		else
+			continue;
+		if (o->isn[k] == isn_a || o->isn[!k] == isn_b)
+			return o;
+	}
+	return NULL;
+}
+
 int ptcp_rdvd_relay_offer(struct ptcp_rdvd_relay *r, const uint8_t a[PTCP_RELAY_KEY_LEN],
-                          const uint8_t b[PTCP_RELAY_KEY_LEN], uint8_t token[PTCP_RELAY_TOKEN_LEN])
+                          uint32_t isn_a, const uint8_t b[PTCP_RELAY_KEY_LEN], uint32_t isn_b,
+                          uint8_t token[PTCP_RELAY_TOKEN_LEN])
 {
 	ptcp_ts now = ptcp_clock_now();
 	struct offer *o;
@@ -174,6 +203,10 @@ int ptcp_rdvd_relay_offer(struct ptcp_rdvd_relay *r, const uint8_t a[PTCP_RELAY_
 	if (r->stopping)
 		return -ENOBUFS;
 	offers_sweep(r, now);
+	if ((o = same_pair(r, a, isn_a, b, isn_b, now)) != NULL) {
+		memcpy(token, o->token, PTCP_RELAY_TOKEN_LEN);
+		return 0;
+	}
 	if (r->n_offers >= r->max_offers)
 		return -ENOBUFS;
 	o = calloc(1, sizeof(*o));
@@ -182,6 +215,8 @@ int ptcp_rdvd_relay_offer(struct ptcp_rdvd_relay *r, const uint8_t a[PTCP_RELAY_
 	ptcp_random_bytes(o->token, sizeof(o->token));
 	memcpy(o->key[0], a, PTCP_RELAY_KEY_LEN);
 	memcpy(o->key[1], b, PTCP_RELAY_KEY_LEN);
+	o->isn[0] = isn_a;
+	o->isn[1] = isn_b;
 	o->expires = ptcp_ts_add(now, (uint64_t)r->cfg->relay_wait_ms * PTCP_NS_PER_MS);
 	o->prev = r->offers_tail;
 	if (r->offers_tail)

@@ -34,11 +34,15 @@ struct ptcp_rdvd_relay;
 int ptcp_rdvd_relay_new(struct ptcp_rdvd_relay **out, struct event_base *base,
                         const struct ptcp_rdvd_config *cfg);
 
-/* An offer for the match of keys a and b: a fresh token in token. Returns
- * 0, or -ENOBUFS when as many offers are open as allowed (the match then
- * goes without a relay). */
+/* An offer for the match of keys a and b, whose ISNs are isn_a and
+ * isn_b: its token in token. A fresh one, or the token of the open offer
+ * for the same two peers' match over the other IP version (the same keys
+ * and one ISN the same, as an asker's over both), so that both MATCHes
+ * carry one token. Returns 0, or -ENOBUFS when as many
+ * offers are open as allowed (the match then goes without a relay). */
 int ptcp_rdvd_relay_offer(struct ptcp_rdvd_relay *r, const uint8_t a[PTCP_RELAY_KEY_LEN],
-                          const uint8_t b[PTCP_RELAY_KEY_LEN], uint8_t token[PTCP_RELAY_TOKEN_LEN]);
+                          uint32_t isn_a, const uint8_t b[PTCP_RELAY_KEY_LEN], uint32_t isn_b,
+                          uint8_t token[PTCP_RELAY_TOKEN_LEN]);
 
 /* The relay's endpoint for a client whose rendezvous connection arrived
  * at local: the same address, the relay port. */

@@ -580,7 +580,7 @@ static void offer_relay(struct ptcp_rdvd_server *srv, const struct client *i, co
 
 	if (!srv->relay || i->ghost || r->ghost || local_of(i, &li) != 0 || local_of(r, &lr) != 0)
 		return;
-	if (ptcp_rdvd_relay_offer(srv->relay, i->node.key, r->node.key, token) != 0) {
+	if (ptcp_rdvd_relay_offer(srv->relay, i->node.key, i->isn, r->node.key, r->isn, token) != 0) {
 		rlog_warn("relay: as many offers open as allowed; a match goes without one");
 		return;
 	}

@@ -44,6 +44,11 @@ struct ptcp_relay_conn;
 /* Packets read per wake-up of the raw socket. */
 #define PTCP_NODE_RX_BATCH 64
 
+/* The channel binding: the ISNs (8 bytes), or over the relay
+ * PTCP_PEER_RELAY_LABEL and the relay token. */
+#define PTCP_PEER_RELAY_LABEL "p2ptcp relay"
+#define PTCP_PEER_BINDING_MAX (sizeof(PTCP_PEER_RELAY_LABEL) - 1 + PTCP_RELAY_TOKEN_LEN)
+
 /* A peer's way from request to end. */
 enum peer_phase {
 	PEER_REQUESTED = 0, /* asked the rendezvous server, no match yet */
@@ -103,7 +108,7 @@ struct ptcp_peer {
 	 * connection's send buffer; rx_wire bytes from the connection on
 	 * their way into the channel. */
 	struct ptcp_channel *ch;
-	uint8_t binding[8];
+	uint8_t binding[PTCP_PEER_BINDING_MAX];
 	uint8_t *tx_wire;
 	size_t tx_wire_off, tx_wire_len;
 	uint8_t *rx_wire;

@@ -54,6 +54,7 @@ void ptcp_peer_destroy(struct ptcp_peer *p)
 		ptcp_rdvflow_cancel(n->rdv, p);
 	ptcp_gso_free(p->gso);
 	ptcp_relay_conn_free(p->relay);
+	sodium_memzero(p->relay_token, sizeof(p->relay_token));
 	ptcp_channel_free(p->ch);
 	free(p->tx_wire);
 	free(p->rx_wire);
@@ -164,9 +165,20 @@ static int channel_open(struct ptcp_peer *p, enum ptcp_channel_role role)
 	int rv;
 
 	memset(&cc, 0, sizeof(cc));
-	rv = ptcp_channel_binding_isns(p->binding, role, p->open.isn, p->open.peer_isn);
-	if (rv < 0)
-		return rv;
+	if (p->relay) {
+		/* Over the relay each peer may go on with the MATCH of another
+		 * IP version (other ISNs); both carry the one token the relay
+		 * paired them by. */
+		memcpy(p->binding, PTCP_PEER_RELAY_LABEL, sizeof(PTCP_PEER_RELAY_LABEL) - 1);
+		memcpy(p->binding + sizeof(PTCP_PEER_RELAY_LABEL) - 1, p->relay_token,
+		       PTCP_RELAY_TOKEN_LEN);
+		sodium_memzero(p->relay_token, sizeof(p->relay_token));
+		rv = (int)PTCP_PEER_BINDING_MAX;
+	} else {
+		rv = ptcp_channel_binding_isns(p->binding, role, p->open.isn, p->open.peer_isn);
+		if (rv < 0)
+			return rv;
+	}
 	cc.identity_sk = n->id.sk;
 	cc.role = role;
 	cc.binding = p->binding;
@@ -784,8 +796,8 @@ static bool relay_fallback(struct ptcp_peer *p, ptcp_ts now)
 		p->conn = NULL;
 	}
 	p->open_deadline = PTCP_TS_NEVER;
+	/* The token stays for the channel's binding (channel_open). */
 	rv = ptcp_relay_conn_new(&p->relay, n, &p->relay_ep, p->relay_token, now);
-	sodium_memzero(p->relay_token, sizeof(p->relay_token));
 	p->has_relay_offer = false;
 	if (rv != 0) {
 		ptcp_peer_fail(p, rv, now);

@@ -315,6 +315,67 @@ case_punch_fails() {
 	relayed eb || t_fail "listen: not relayed"
 }
 
+# Both IP versions (lab_two_nat_ipv6: the routers NAT IPv4 and firewall
+# IPv6): IPv4 NATs symmetric, IPv6 between the peers dropped, rendezvousd
+# on both addresses. Each peer is matched over both versions; both
+# MATCHes carry one token, so the peers meet at the relay whichever match
+# each goes on with, over whichever version.
+case_dual() {
+	local ra rb ns
+	t_need_p2ptcp || return
+	sym_lab || return 1
+	lab_two_nat_ipv6 || return 1
+	ip netns exec "$LAB_NA" ip6tables -I FORWARD -d "$LAB_B_IP6" -j DROP || return 1
+	ip netns exec "$LAB_NA" ip6tables -I FORWARD -s "$LAB_B_IP6" -j DROP || return 1
+	for ns in "$LAB_A" "$LAB_B"; do
+		lab_resolver "$ns" "$LAB_S_IP rdv.test" "$LAB_S_IP6 rdv.test" || return 1
+	done
+	# A hears the server 300 ms later over IPv6 (so its IPv6 CONNECT goes
+	# out later), B 1.5 s later over IPv4: each goes on with the MATCH of
+	# another version (A IPv4, to the relay at once: its NAT is
+	# symmetric; B IPv6, to the relay when punching gave up), and so to
+	# the relay at another address
+	slow_from_s "$LAB_NA" 0 ip6tables "$LAB_S_IP6" 300 || return 1
+	slow_from_s "$LAB_NB" 1 iptables "$LAB_S_IP" 1500 || return 1
+	lab_bg "$LAB_S" "$LAB_DIR/srv.out" "$LAB_DIR/srv.log" "$RDVD" -v --key-dir "$LAB_DIR/rdvd" \
+		--listen "$LAB_S_IP:7450" --listen "[$LAB_S_IP6]:7450" --relay
+	t_log "$LAB_DIR/srv.log"
+	wait_for 5 listening "$LAB_S" $RELAY_PORT || { t_fail "rendezvousd did not start"; return 1; }
+	key ka && key kb || return 1
+	eng_start eb "$LAB_B" $N 2 - listen --rendezvous rdv.test --dir "$LAB_DIR/kb/p2ptcp" \
+		--allow "$ID_ka" --timeout 40 --punch-window 2
+	wait_for 10 grep -q "waiting for a peer .*(IPv6)" "$LAB_DIR/eb.log" ||
+		{ t_fail "the listener did not register over IPv6"; return 1; }
+	wait_for 10 grep -q "waiting for a peer .*(IPv4)" "$LAB_DIR/eb.log" ||
+		{ t_fail "the listener did not register over IPv4"; return 1; }
+	eng_start ea "$LAB_A" $N 1 - connect "$ID_kb" --rendezvous rdv.test --dir "$LAB_DIR/ka/p2ptcp" \
+		--punch-window 2
+	peer_wait ea; ra=$?
+	peer_wait eb; rb=$?
+	expect_exit "p2ptcp connect" $ra
+	expect_exit "p2ptcp listen" $rb
+	expect_eng_data ea "$N" 2
+	expect_eng_data eb "$N" 1
+	relayed ea || t_fail "connect: not relayed"
+	relayed eb || t_fail "listen: not relayed"
+	[ "$(grep -c "relay stream [0-9]*: .*closed" "$LAB_DIR/srv.log")" -eq 1 ] ||
+		t_fail "not one relayed stream"
+	grep -q "relayed through $LAB_S_IP:$RELAY_PORT" "$LAB_DIR/ea.log" ||
+		t_fail "connect did not go on over IPv4"
+	grep -q "relayed through \[$LAB_S_IP6\]:$RELAY_PORT" "$LAB_DIR/eb.log" ||
+		t_fail "listen did not go on over IPv6"
+}
+
+# slow_from_s ROUTER QUEUE IPTABLES S-ADDR MS: what ROUTER forwards from
+# S-ADDR's rendezvous port is held MS ms (tests/tools/nfqdelay on QUEUE).
+slow_from_s() {
+	[ -x "$LAB_NFQDELAY" ] || { t_fail "$LAB_NFQDELAY missing (make test-build)"; return 1; }
+	lab_bg "$1" /dev/null "$LAB_DIR/nfqdelay-$2.log" "$LAB_NFQDELAY" "$2" "$5"
+	wait_for 5 grep -qs "nfqdelay: queue" "$LAB_DIR/nfqdelay-$2.log" ||
+		{ t_fail "nfqdelay did not start"; return 1; }
+	ip netns exec "$1" "$3" -I FORWARD -s "$4" -p tcp --sport 7450 -j NFQUEUE --queue-num "$2"
+}
+
 # service_start ARGS...: B serves (listen ARGS) through the relay; sets SRV_PID.
 service_start() {
 	echo "+ p2ptcp listen $*" >"$LAB_DIR/srv_b.log"
@@ -427,6 +488,7 @@ rdv_init || exit 1
 t_run "relay: both NATs symmetric, connect by peer id through the relay, 16 MiB each way" case_relay
 t_run "relay plaintext: a marker that crossed the relay is not in a capture at it; replays refused" case_plaintext
 t_run "relay fallback: punching times out on NATs that are not symmetric, then relayed" case_punch_fails
+t_run "relay dual: both IP versions, one token in both MATCHes, one relayed stream" case_dual
 t_run "relay none: without rendezvousd --relay, the symmetric-NAT failure (exit 7)" case_no_relay_server
 t_run "relay refused: --no-relay on connect and listen fails as without a relay" case_no_relay_flag
 t_run "relay never-reads: a peer that never reads does not stall another stream" case_never_reads
