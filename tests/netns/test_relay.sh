@@ -7,8 +7,12 @@
 # a full capture at S holds none of a marker's plaintext that crossed;
 # without --relay the same case fails with the symmetric-NAT message (exit
 # 7), and so it does with --no-relay (connect and listen); a replayed JOIN
-# and a wrong token are refused and logged; a peer that never reads does
-# not stall another stream; --relay-streams holds.
+# and a wrong token are refused and logged; punching that times out on
+# NATs that are not symmetric falls back to the relay; both IP versions,
+# each peer going on with the MATCH of another version, meet at the relay;
+# a peer that never reads does not stall another stream; --relay-streams
+# holds; listen --exec and --forward over the relay; bad settings, and
+# SIGTERM with a stream open.
 # Ends with "netns: P passed, F failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
