@@ -95,6 +95,7 @@ void ptcp_app_settings(const struct ptcp_cli_opts *o, ptcp_settings *s)
 		s->local_addr = local_addr;
 	s->local_port = o->local_port;
 	s->encrypt = !o->direct && !o->no_encrypt;
+	s->relay = !o->no_relay;
 	if (o->max_peers)
 		s->max_peers = o->max_peers;
 	if (o->punch_interval)
@@ -144,6 +145,9 @@ void ptcp_app_explain(const struct ptcp_cli_opts *o, int err, const ptcp_peer_in
 	case PTCP_ERR_RDV_KEY:
 	case PTCP_ERR_SYMMETRIC_NAT:
 	case PTCP_ERR_RESET:
+	case PTCP_ERR_RELAY:
+	case PTCP_ERR_RELAY_REFUSED:
+	case PTCP_ERR_RELAY_TIMEOUT:
 		/* The library knows the server's address and the cause, or who
 		 * sent the RST. */
 		if (*detail) {

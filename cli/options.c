@@ -166,6 +166,7 @@ enum opt_id {
 	O_RCVBUF, O_PCAP, O_GSO, O_PUNCH_INTERVAL, O_PUNCH_WINDOW, O_TTL, O_KEEPALIVE,
 	O_NO_KEEPALIVE, O_PEER, O_ISN, O_PEER_ISN, O_ACTIVE, O_RENDEZVOUS, O_RENDEZVOUS_KEY,
 	O_DIR, O_WAIT, O_ALLOW, O_ALLOW_FILE, O_EXEC, O_FORWARD, O_MAX_PEERS, O_NO_ENCRYPT,
+	O_NO_RELAY,
 };
 
 static const struct opt {
@@ -205,6 +206,7 @@ static const struct opt {
 	{ "--forward", O_FORWARD, true, L_RDV },
 	{ "--max-peers", O_MAX_PEERS, true, L_RDV },
 	{ "--no-encrypt", O_NO_ENCRYPT, false, RDV },
+	{ "--no-relay", O_NO_RELAY, false, RDV },
 };
 
 #define N_TABLE (sizeof(table) / sizeof(table[0]))
@@ -573,6 +575,9 @@ static int apply(struct ptcp_cli_opts *o, const struct opt *d, const char *v, ch
 	case O_NO_ENCRYPT:
 		o->no_encrypt = true;
 		return 0;
+	case O_NO_RELAY:
+		o->no_relay = true;
+		return 0;
 	}
 	return 0;
 }
@@ -807,7 +812,11 @@ static const char connect_usage[] =
 	"  --punch-window S         give up punching after S seconds (default 10)\n"
 	"  --first-syn-ttl N        IP TTL of the first SYN only (default 2; direct\n"
 	"                           mode: 0, off)\n"
-	"  --no-encrypt             plain, unauthenticated bytes (interop tests)\n"
+	"  --no-encrypt             plain, unauthenticated bytes (interop tests; never\n"
+	"                           relayed)\n"
+	"  --no-relay               when punching fails, do not fall back to the\n"
+	"                           rendezvous server's relay (rendezvousd --relay;\n"
+	"                           the secure channel runs end to end through it)\n"
 	"\n"
 	"Direct mode (each side told the other's public endpoint by hand):\n"
 	"  --peer ADDR:PORT         the peer's address and port as we reach them\n"
@@ -834,8 +843,9 @@ static const char connect_usage[] =
 	"\n"
 	"Exit status: 0 clean close; 4 timed out (punching, connecting, or the peer\n"
 	"stopped answering keepalives); 5 reset; 6 the rendezvous failed (server down,\n"
-	"unknown peer, not allowed, busy); 7 symmetric NAT; 8 the secure channel\n"
-	"failed; 77 missing privileges; see p2ptcp(1).\n";
+	"unknown peer, not allowed, busy); 7 symmetric NAT (and no relay); 8 the secure\n"
+	"channel failed; 9 the relay failed (unreachable, refused, the peer did not\n"
+	"come); 77 missing privileges; see p2ptcp(1).\n";
 
 static const char listen_usage[] =
 	"Usage: p2ptcp listen [--allow <peer-id>]... [--exec CMD | --forward HOST:PORT]\n"
@@ -861,7 +871,7 @@ static const char listen_usage[] =
 	"                           we are busy\n"
 	"  --timeout S              without --exec/--forward: give up when no peer came\n"
 	"  --rendezvous, --rendezvous-key, --dir, --punch-*, --first-syn-ttl,\n"
-	"  --no-encrypt, --local-port, --local-addr: as for connect\n"
+	"  --no-encrypt, --no-relay, --local-port, --local-addr: as for connect\n"
 	"\n"
 	"Direct mode: --local-port PORT [--local-addr ADDR] [--timeout S]\n"
 	"accepts one connection (a kernel client's, say) and relays standard input and\n"

@@ -72,6 +72,7 @@ struct ptcp_cli_opts {
 	char forward_port[8];
 	unsigned max_peers;           /* listen --max-peers; 0 = default */
 	bool no_encrypt;              /* --no-encrypt */
+	bool no_relay;                /* --no-relay */
 
 	bool has_server_key;
 	uint8_t server_key[PTCP_ID_LEN];

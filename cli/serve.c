@@ -32,6 +32,7 @@ struct sess {
 	ptcp_peer *peer;              /* NULL once it ended */
 	char id[PTCP_ID_TEXT_MAX];    /* the proven peer id */
 	char addr[64];
+	bool relayed;                 /* through the relay: addr is the relay's */
 	pid_t pid;                    /* --exec: the child, 0 when reaped */
 	int status;                   /* ... its wait status */
 	int in_fd, out_fd;            /* the child's stdout and stdin, or the socket */
@@ -203,6 +204,10 @@ static void start_child(struct sess *s)
 		else
 			unsetenv("P2PTCP_PEER_ID");
 		setenv("P2PTCP_PEER_ADDR", s->addr, 1);
+		if (s->relayed)
+			setenv("P2PTCP_RELAYED", "1", 1);
+		else
+			unsetenv("P2PTCP_RELAYED");
 		execl("/bin/sh", "sh", "-c", o->exec_cmd, (char *)NULL);
 		ptcp_error("cannot run /bin/sh: %s", strerror(errno));
 		_exit(127);
@@ -315,6 +320,7 @@ static void on_open(ptcp_peer *p, void *user)
 	if (info.id_proven && ptcp_id_format(info.id, s->id, sizeof(s->id)) < 0)
 		s->id[0] = '\0';
 	snprintf(s->addr, sizeof(s->addr), "%s", info.remote);
+	s->relayed = info.relayed;
 	if (s->svc->o->exec_cmd)
 		start_child(s);
 	else

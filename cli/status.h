@@ -18,6 +18,8 @@ enum ptcp_exit {
 	PTCP_EXIT_SYMMETRIC = 7,  /* our NAT gives every connection a new port */
 	PTCP_EXIT_CHANNEL = 8,    /* the secure channel failed (wrong peer,
 	                             tampered, truncated, no handshake) */
+	PTCP_EXIT_RELAY = 9,      /* the relay failed: unreachable, refused us,
+	                             the peer did not come, the stream broke */
 	PTCP_EXIT_FIREWALL = 69,  /* nftables not usable (EX_UNAVAILABLE) */
 	PTCP_EXIT_SYSTEM = 71,    /* a system call failed (EX_OSERR) */
 	PTCP_EXIT_PERM = 77,      /* missing CAP_NET_RAW/CAP_NET_ADMIN (EX_NOPERM) */

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "rdvclient.h"
 #include "rdvmsg.h"
+#include "relaymsg.h"
 
 #define FILE_MAX (64 * 1024)
 
@@ -58,6 +59,20 @@ const char ptcp_rdvd_usage[] =
 	"                            from every other\n"
 	"  --redis-ttl S             a registration of a vanished instance\n"
 	"                            expires after S (default 30)\n"
+	"  --relay                   relay the peers of a match whose punching\n"
+	"                            fails (off by default); they run their secure\n"
+	"                            channel over it, the relay sees sealed bytes\n"
+	"  --relay-port PORT         the relay's port on each listen address\n"
+	"                            (default 7451)\n"
+	"  --relay-streams N         relayed streams at once (default 256)\n"
+	"  --relay-rate B            bytes per second each way per stream\n"
+	"                            (default 12500000, 100 Mbit/s; 0 = no limit)\n"
+	"  --relay-total-rate B      bytes per second each way, all streams\n"
+	"                            (default 125000000, 1 Gbit/s; 0 = no limit)\n"
+	"  --relay-idle-timeout S    end a stream without a byte for S (default 600)\n"
+	"  --relay-handshake-timeout S  accept to JOIN (default 10)\n"
+	"  --relay-wait S            how long a match's relay offer lasts, for both\n"
+	"                            peers to join (default 60)\n"
 	"  --log-level LEVEL         error, warn (default), info or debug\n"
 	"  -v, -vv                   info, debug\n"
 	"  --syslog                  log to syslog (daemon facility), not stderr\n"
@@ -93,8 +108,19 @@ static const struct opt {
 	  PTCP_RDV_START_MAX_MS - 5000 },
 	{ "redis", K_REDIS, 0, 0, 0 },
 	{ "redis-ttl", K_DURATION, offsetof(struct ptcp_rdvd_config, redis_ttl_ms), 1000, 3600000 },
+	{ "relay", K_BOOL, offsetof(struct ptcp_rdvd_config, relay), 0, 0 },
+	{ "relay-port", K_UINT, offsetof(struct ptcp_rdvd_config, relay_port), 1, 65535 },
+	{ "relay-streams", K_UINT, offsetof(struct ptcp_rdvd_config, relay_streams), 1, 100000 },
+	{ "relay-rate", K_UINT, offsetof(struct ptcp_rdvd_config, relay_rate), 0, 4000000000u },
+	{ "relay-total-rate", K_UINT, offsetof(struct ptcp_rdvd_config, relay_total_rate), 0,
+	  4000000000u },
+	{ "relay-idle-timeout", K_DURATION, offsetof(struct ptcp_rdvd_config, relay_idle_ms), 1000,
+	  PTCP_RDV_IDLE_MAX_MS },
+	{ "relay-handshake-timeout", K_DURATION, offsetof(struct ptcp_rdvd_config, relay_handshake_ms),
+	  100, 600000 },
+	{ "relay-wait", K_DURATION, offsetof(struct ptcp_rdvd_config, relay_wait_ms), 1000, 3600000 },
 	{ "log-level", K_LEVEL, 0, 0, 0 },
-	{ "syslog", K_BOOL, 0, 0, 0 },
+	{ "syslog", K_BOOL, offsetof(struct ptcp_rdvd_config, syslog), 0, 0 },
 	{ "key-dir", K_PATH, offsetof(struct ptcp_rdvd_config, key_dir), 0, 0 },
 };
 
@@ -121,6 +147,13 @@ void ptcp_rdvd_config_default(struct ptcp_rdvd_config *cfg)
 	cfg->max_wait_ms = 30000;
 	cfg->start_delay_ms = 200;
 	cfg->redis_ttl_ms = 30000;
+	cfg->relay_port = PTCP_RELAY_PORT;
+	cfg->relay_streams = 256;
+	cfg->relay_rate = 12500000;
+	cfg->relay_total_rate = 125000000;
+	cfg->relay_idle_ms = 600000;
+	cfg->relay_handshake_ms = 10000;
+	cfg->relay_wait_ms = 60000;
 	cfg->log_level = PTCP_LOG_NOTICE;
 	state = getenv("STATE_DIRECTORY");
 	if (state && state[0] == '/' && strcspn(state, ":") < sizeof(cfg->key_dir))
@@ -288,7 +321,7 @@ static int apply(struct ptcp_rdvd_config *cfg, const struct opt *o, const char *
 			 where, dash, val);
 		return -1;
 	case K_BOOL:
-		if (parse_bool(val, &cfg->syslog) == 0)
+		if (parse_bool(val, (bool *)(void *)((char *)cfg + o->off)) == 0)
 			return 0;
 		snprintf(err, errlen, "%sinvalid value for %s%s: '%s' (yes or no)", where, dash, o->name, val);
 		return -1;
@@ -435,8 +468,8 @@ int ptcp_rdvd_config_parse(struct ptcp_rdvd_config *cfg, int argc, char *argv[],
 		}
 		if (!strncmp(a, "--config=", 9))
 			continue;
-		if (!strcmp(a, "--syslog")) {
-			cfg->syslog = true;
+		if (!strcmp(a, "--syslog") || !strcmp(a, "--relay")) {
+			*(a[2] == 's' ? &cfg->syslog : &cfg->relay) = true;
 			continue;
 		}
 		if (!strcmp(a, "--keygen") || !strcmp(a, "--id")) {

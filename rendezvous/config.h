@@ -44,6 +44,15 @@ struct ptcp_rdvd_config {
 	struct ptcp_endpoint redis;    /* ... at this numeric address and port */
 	unsigned redis_ttl_ms;         /* a registration's life in Redis
 	                                  unless refreshed (a third of it) */
+	bool relay;                    /* --relay: offer a relay with every
+	                                  match (relay.h) */
+	unsigned relay_port;           /* ... on this port of each listen address */
+	unsigned relay_streams;        /* streams at once */
+	unsigned relay_rate;           /* bytes/s each way per stream; 0 = none */
+	unsigned relay_total_rate;     /* bytes/s each way, all streams; 0 = none */
+	unsigned relay_idle_ms;        /* a stream without a byte this long ends */
+	unsigned relay_handshake_ms;   /* accept to JOIN */
+	unsigned relay_wait_ms;        /* an offer's life: the MATCH to both JOINs */
 	int log_level;                 /* enum ptcp_log_level */
 	bool syslog;                   /* log to syslog instead of stderr */
 	char key_dir[PTCP_RDVD_PATH_MAX];  /* the server key: key_dir/private.key */

@@ -23,6 +23,7 @@
 #include "rdvclient.h"
 #include "rdvlog.h"
 #include "rdvmsg.h"
+#include "relay.h"
 #include "server.h"
 
 #define LINGER_NS (1 * PTCP_NS_PER_S)   /* reading and dropping after our FIN */
@@ -130,6 +131,8 @@ struct ptcp_rdvd_server {
 	unsigned long long remote_requests;  /* sent to other instances */
 	unsigned long long remote_asked;     /* received from them */
 	unsigned long long remote_matches;   /* made there for our askers */
+	/* --relay (relay.h); NULL: no relay offered */
+	struct ptcp_rdvd_relay *relay;
 };
 
 /* --- small helpers ------------------------------------------------------------ */
@@ -539,6 +542,7 @@ static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now
 	m.type = PTCP_RDV_REGISTERED;
 	m.registered.idle_ms = srv->cfg.idle_timeout_ms;
 	m.registered.max_wait_ms = srv->cfg.max_wait_ms;
+	m.registered.flags = srv->relay ? PTCP_RDV_REG_RELAY : 0;
 	client_send(c, &m);
 	rlog_info("registered %s at %s (private %s)%s", key_str(c->node.key, id),
 		  ep_str(&c->observed, ep), ep_str(&c->priv, ep2), old ? ", replacing" : "");
@@ -551,6 +555,41 @@ static uint32_t start_ms(const struct ptcp_rdvd_server *srv, uint32_t far, uint3
 	uint32_t ms = srv->cfg.start_delay_ms + far - own;
 
 	return ms < PTCP_RDV_START_MAX_MS ? ms : PTCP_RDV_START_MAX_MS;
+}
+
+/* The local endpoint of c's connection: where it reached us. */
+static int local_of(const struct client *c, struct ptcp_endpoint *ep)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (!c->bev || getsockname(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	return ptcp_rdv_from_sockaddr(ep, (struct sockaddr *)&ss, len);
+}
+
+/* With --relay, the relay offer at the end of both MATCHes: a token for
+ * these two keys, and the relay at the address each peer reached us at.
+ * Not for a peer at another instance (its relay would be that
+ * instance's). */
+static void offer_relay(struct ptcp_rdvd_server *srv, const struct client *i, const struct client *r,
+                        struct ptcp_rdv_msg *mi, struct ptcp_rdv_msg *mr)
+{
+	struct ptcp_endpoint li, lr;
+	uint8_t token[PTCP_RDV_TOKEN_LEN];
+
+	if (!srv->relay || i->ghost || r->ghost || local_of(i, &li) != 0 || local_of(r, &lr) != 0)
+		return;
+	if (ptcp_rdvd_relay_offer(srv->relay, i->node.key, i->isn, r->node.key, r->isn, token) != 0) {
+		rlog_warn("relay: as many offers open as allowed; a match goes without one");
+		return;
+	}
+	mi->match.has_relay = mr->match.has_relay = 1;
+	ptcp_rdvd_relay_endpoint(srv->relay, &li, &mi->match.relay);
+	ptcp_rdvd_relay_endpoint(srv->relay, &lr, &mr->match.relay);
+	memcpy(mi->match.relay_token, token, sizeof(token));
+	memcpy(mr->match.relay_token, token, sizeof(token));
+	sodium_memzero(token, sizeof(token));
 }
 
 /* Tells both peers about each other; i is the initiator. */
@@ -584,6 +623,7 @@ static void match(struct client *i, struct client *r)
 	mr.match.isn = r->isn;
 	mr.match.role = PTCP_RDV_ROLE_RESPONDER;
 	mr.match.start_ms = start_ms(srv, far, owd_r);
+	offer_relay(srv, i, r, &mi, &mr);
 
 	cancel_request(i);
 	cancel_request(r);
@@ -1727,6 +1767,8 @@ int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
 			goto fail;
 	if (cfg->has_redis && (rv = cluster_start(srv)) != 0)
 		goto fail;
+	if (cfg->relay && (rv = ptcp_rdvd_relay_new(&srv->relay, base, &srv->cfg)) != 0)
+		goto fail;
 	srv->heap_base = mallinfo2().uordblks;
 	*out = srv;
 	return 0;
@@ -1743,6 +1785,7 @@ void ptcp_rdvd_server_stop(struct ptcp_rdvd_server *srv)
 	srv->n_listeners = 0;
 	for (struct client *c = srv->clients; c; c = c->next)
 		client_fail(c, PTCP_RDV_E_SHUTDOWN, NULL);
+	ptcp_rdvd_relay_stop(srv->relay);
 }
 
 void ptcp_rdvd_server_free(struct ptcp_rdvd_server *srv)
@@ -1750,6 +1793,7 @@ void ptcp_rdvd_server_free(struct ptcp_rdvd_server *srv)
 	if (!srv)
 		return;
 	cluster_stop(srv);
+	ptcp_rdvd_relay_free(srv->relay);
 	while (srv->clients)
 		client_free(srv->clients);
 	for (unsigned i = 0; i < srv->n_listeners; i++)
@@ -1772,7 +1816,7 @@ void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv)
 	unsigned handshaking = 0, closing = 0, listening = 0, waiting = 0, busy = 0, idle = 0;
 	size_t heap = mallinfo2().uordblks;
 	size_t used = heap > srv->heap_base ? heap - srv->heap_base : 0;
-	char cl[256] = "";
+	char cl[512] = "";
 
 	if (srv->cluster) {
 		int n = snprintf(cl, sizeof(cl), " ghosts=%u remote_requests=%llu remote_asked=%llu "
@@ -1781,6 +1825,11 @@ void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv)
 
 		if (n > 0 && (size_t)n < sizeof(cl))
 			ptcp_rdvd_cluster_stats(srv->cluster, cl + n, sizeof(cl) - (size_t)n);
+	}
+	if (srv->relay) {
+		size_t k = strlen(cl);
+
+		ptcp_rdvd_relay_stats(srv->relay, cl + k, sizeof(cl) - k);
 	}
 	for (struct client *c = srv->clients; c; c = c->next) {
 		if (c->state == C_CLOSING)

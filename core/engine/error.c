@@ -58,6 +58,9 @@ const char *ptcp_strerror(int err)
 	case PTCP_ERR_PUNCH_TIMEOUT: return "no connection within the punching window";
 	case PTCP_ERR_NO_RENDEZVOUS: return "no rendezvous server is configured";
 	case PTCP_ERR_FAMILY: return "the peer is registered over the other IP version only";
+	case PTCP_ERR_RELAY: return "the relay cannot be reached, or the relayed stream broke";
+	case PTCP_ERR_RELAY_REFUSED: return "the relay refused us";
+	case PTCP_ERR_RELAY_TIMEOUT: return "the peer did not come to the relay in time";
 	case PTCP_ERR_PERM: return "raw sockets and the firewall table need CAP_NET_RAW and CAP_NET_ADMIN";
 	case PTCP_ERR_ADDRINUSE: return "the local port is in use";
 	case PTCP_ERR_PORT_SERVED: return "another p2ptcp already serves the local port";

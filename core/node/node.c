@@ -72,6 +72,7 @@ void ptcp_settings_default(ptcp_settings *s)
 	s->user_timeout = 60 * PTCP_NS_PER_S;
 	s->linger = -1;
 	s->log_level = PTCP_LOG_NOTICE;
+	s->relay = true;
 }
 
 ptcp_ts ptcp_node_now(void)

@@ -27,12 +27,14 @@
 #include "p2ptcp/p2ptcp.h"
 #include "pcapw.h"
 #include "rawsock.h"
+#include "relaymsg.h"
 #include "stack.h"
 
 struct event;
 struct event_base;
 struct ptcp_gso;
 struct ptcp_rdvflow;
+struct ptcp_relay_conn;
 
 /* The SO_MARK of our segments (ASCII "ptcp"); the firewall table lets
  * RSTs with this mark through and drops the kernel's own. */
@@ -42,11 +44,17 @@ struct ptcp_rdvflow;
 /* Packets read per wake-up of the raw socket. */
 #define PTCP_NODE_RX_BATCH 64
 
+/* The channel binding: the ISNs (8 bytes), or over the relay
+ * PTCP_PEER_RELAY_LABEL and the relay token. */
+#define PTCP_PEER_RELAY_LABEL "p2ptcp relay"
+#define PTCP_PEER_BINDING_MAX (sizeof(PTCP_PEER_RELAY_LABEL) - 1 + PTCP_RELAY_TOKEN_LEN)
+
 /* A peer's way from request to end. */
 enum peer_phase {
 	PEER_REQUESTED = 0, /* asked the rendezvous server, no match yet */
 	PEER_SCHEDULED,     /* matched: the first SYN waits for start_at */
 	PEER_OPENING,       /* the connection is opening (punching) */
+	PEER_RELAYING,      /* punching gave up: joining at the relay (relay.h) */
 	PEER_HANDSHAKE,     /* ESTABLISHED, the secure channel's handshake runs */
 	PEER_OPEN,          /* peer_open was called: data flows */
 	PEER_ENDED,         /* ended (err says how); reported, then freed */
@@ -100,7 +108,7 @@ struct ptcp_peer {
 	 * connection's send buffer; rx_wire bytes from the connection on
 	 * their way into the channel. */
 	struct ptcp_channel *ch;
-	uint8_t binding[8];
+	uint8_t binding[PTCP_PEER_BINDING_MAX];
 	uint8_t *tx_wire;
 	size_t tx_wire_off, tx_wire_len;
 	uint8_t *rx_wire;
@@ -137,6 +145,14 @@ struct ptcp_peer {
 	uint8_t peer_ttl_min, peer_ttl_max;
 	bool rst_ttl_seen;                 /* the RST that closed the connection */
 	uint8_t rst_ttl;
+
+	/* The relay (relay.h): the MATCH's offer, and the stream through it
+	 * once punching gave up, which then replaces conn. */
+	bool has_relay_offer;
+	bool relay_at_once;                /* our NAT is symmetric: no punching */
+	struct ptcp_endpoint relay_ep;
+	uint8_t relay_token[PTCP_RELAY_TOKEN_LEN];
+	struct ptcp_relay_conn *relay;
 
 	struct ptcp_gso *gso;              /* settings.gso, once established */
 	ptcp_peer_info info;

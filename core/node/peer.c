@@ -4,10 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "clock.h"
 #include "node_priv.h"
 #include "peerid.h"
 #include "rdvflow.h"
+#include "relay.h"
 
 /* tx_wire: the handshake or two full records at a time. */
 #define TX_WIRE_CAP (2 * PTCP_CHANNEL_RECORD_WIRE_MAX)
@@ -50,6 +53,8 @@ void ptcp_peer_destroy(struct ptcp_peer *p)
 	if (p->rdv_pending && n->rdv)
 		ptcp_rdvflow_cancel(n->rdv, p);
 	ptcp_gso_free(p->gso);
+	ptcp_relay_conn_free(p->relay);
+	sodium_memzero(p->relay_token, sizeof(p->relay_token));
 	ptcp_channel_free(p->ch);
 	free(p->tx_wire);
 	free(p->rx_wire);
@@ -62,6 +67,75 @@ void ptcp_peer_destroy(struct ptcp_peer *p)
 	if (p->next)
 		p->next->prev = p->prev;
 	free(p);
+}
+
+/* --- the transport: the engine's connection, or the relay (relay.h) ------------- */
+
+static ptcp_ssize tr_send(struct ptcp_peer *p, const uint8_t *buf, size_t len, ptcp_ts now)
+{
+	if (p->relay)
+		return ptcp_relay_conn_send(p->relay, buf, len);
+	return ptcp_conn_send(p->conn, buf, len, now);
+}
+
+static ptcp_ssize tr_recv(struct ptcp_peer *p, uint8_t *buf, size_t cap, ptcp_ts now)
+{
+	if (p->relay)
+		return ptcp_relay_conn_recv(p->relay, buf, cap);
+	return ptcp_conn_recv(p->conn, buf, cap, now);
+}
+
+static size_t tr_recv_ready(const struct ptcp_peer *p)
+{
+	return p->relay ? ptcp_relay_conn_recv_ready(p->relay) : ptcp_conn_recv_ready(p->conn);
+}
+
+static bool tr_recv_eof(const struct ptcp_peer *p)
+{
+	return p->relay ? ptcp_relay_conn_recv_eof(p->relay) : ptcp_conn_recv_eof(p->conn);
+}
+
+static size_t tr_send_space(const struct ptcp_peer *p)
+{
+	return p->relay ? ptcp_relay_conn_send_space(p->relay) : ptcp_conn_send_space(p->conn);
+}
+
+/* The engine's connection has something to send or to say. */
+static void tr_touch(struct ptcp_peer *p, ptcp_ts now)
+{
+	if (!p->relay)
+		(void)ptcp_stack_touch(p->node->stack, p->conn, now);
+}
+
+static void tr_shutdown(struct ptcp_peer *p, ptcp_ts now)
+{
+	if (p->relay) {
+		ptcp_relay_conn_shutdown(p->relay);
+		return;
+	}
+	(void)ptcp_conn_shutdown(p->conn, now);
+	(void)ptcp_stack_touch(p->node->stack, p->conn, now);
+}
+
+/* The transport's error once it failed, else 0. */
+static int tr_error(const struct ptcp_peer *p)
+{
+	int rv;
+
+	if (p->relay)
+		return (rv = ptcp_relay_conn_status(p->relay, NULL)) < 0 ? rv : 0;
+	return ptcp_conn_state(p->conn) == PTCP_CLOSED ? ptcp_conn_error(p->conn) : 0;
+}
+
+/* Both directions ended: our FIN out, theirs in. */
+static bool tr_done(const struct ptcp_peer *p)
+{
+	enum ptcp_state st;
+
+	if (p->relay)
+		return ptcp_relay_conn_done(p->relay);
+	st = ptcp_conn_state(p->conn);
+	return st == PTCP_TIME_WAIT || st == PTCP_CLOSED;
 }
 
 /* --- the secure channel ------------------------------------------------------ */
@@ -91,9 +165,20 @@ static int channel_open(struct ptcp_peer *p, enum ptcp_channel_role role)
 	int rv;
 
 	memset(&cc, 0, sizeof(cc));
-	rv = ptcp_channel_binding_isns(p->binding, role, p->open.isn, p->open.peer_isn);
-	if (rv < 0)
-		return rv;
+	if (p->relay) {
+		/* Over the relay each peer may go on with the MATCH of another
+		 * IP version (other ISNs); both carry the one token the relay
+		 * paired them by. */
+		memcpy(p->binding, PTCP_PEER_RELAY_LABEL, sizeof(PTCP_PEER_RELAY_LABEL) - 1);
+		memcpy(p->binding + sizeof(PTCP_PEER_RELAY_LABEL) - 1, p->relay_token,
+		       PTCP_RELAY_TOKEN_LEN);
+		sodium_memzero(p->relay_token, sizeof(p->relay_token));
+		rv = (int)PTCP_PEER_BINDING_MAX;
+	} else {
+		rv = ptcp_channel_binding_isns(p->binding, role, p->open.isn, p->open.peer_isn);
+		if (rv < 0)
+			return rv;
+	}
 	cc.identity_sk = n->id.sk;
 	cc.role = role;
 	cc.binding = p->binding;
@@ -118,8 +203,7 @@ static void wire_push(struct ptcp_peer *p, ptcp_ts now)
 	bool moved = false;
 
 	while (p->tx_wire_off < p->tx_wire_len) {
-		k = ptcp_conn_send(p->conn, p->tx_wire + p->tx_wire_off, p->tx_wire_len - p->tx_wire_off,
-				   now);
+		k = tr_send(p, p->tx_wire + p->tx_wire_off, p->tx_wire_len - p->tx_wire_off, now);
 		if (k <= 0)
 			break;     /* full, or failed: the step sees the state */
 		p->tx_wire_off += (size_t)k;
@@ -128,7 +212,7 @@ static void wire_push(struct ptcp_peer *p, ptcp_ts now)
 	if (p->tx_wire_off == p->tx_wire_len)
 		p->tx_wire_off = p->tx_wire_len = 0;
 	if (moved)
-		(void)ptcp_stack_touch(p->node->stack, p->conn, now);
+		tr_touch(p, now);
 }
 
 /* Our handshake bytes into tx_wire when it is empty. */
@@ -164,13 +248,13 @@ static int channel_feed(struct ptcp_peer *p, ptcp_ts now)
 			continue;
 		}
 		p->rx_wire_off = p->rx_wire_len = 0;
-		k = ptcp_conn_recv(p->conn, p->rx_wire, RX_WIRE_CAP, now);
+		k = tr_recv(p, p->rx_wire, RX_WIRE_CAP, now);
 		if (k > 0) {
-			(void)ptcp_stack_touch(p->node->stack, p->conn, now);
+			tr_touch(p, now);
 			p->rx_wire_len = (size_t)k;
 			continue;
 		}
-		if (ptcp_conn_recv_eof(p->conn) && !p->eof_checked) {
+		if (tr_recv_eof(p) && !p->eof_checked) {
 			/* A FIN before the peer's end record is a cut, not an end. */
 			p->eof_checked = true;
 			return ptcp_channel_input_eof(p->ch);
@@ -218,8 +302,9 @@ static void log_session(struct ptcp_peer *p)
 	if ((p->info.id_proven || p->has_expect_id) &&
 	    ptcp_peerid_encode(id, sizeof(id), p->info.id, NULL) < 0)
 		strcpy(id, "?");
-	nlog_notice(n, "session %s %s%s: %.1f s, %llu bytes in, %llu out, %s%s", id, p->info.remote,
-		    p->ch ? "" : " (plain)", (double)dur / PTCP_NS_PER_S,
+	nlog_notice(n, "session %s %s%s%s: %.1f s, %llu bytes in, %llu out, %s%s", id, p->info.remote,
+		    p->info.relayed ? " (relayed)" : "", p->ch ? "" : " (plain)",
+		    (double)dur / PTCP_NS_PER_S,
 		    (unsigned long long)p->info.bytes_in, (unsigned long long)p->info.bytes_out,
 		    p->err ? "ended: " : "closed cleanly", p->err ? ptcp_strerror(p->err) : "");
 }
@@ -326,6 +411,11 @@ void ptcp_peer_fail(struct ptcp_peer *p, int err, ptcp_ts now)
 	if (p->alt.conn && ptcp_conn_state(p->alt.conn) != PTCP_CLOSED) {
 		(void)ptcp_conn_abort(p->alt.conn, now);
 		(void)ptcp_stack_touch(n->stack, p->alt.conn, now);
+	}
+	if (p->relay) {
+		/* Closed at once: the relay ends the other peer's side. */
+		ptcp_relay_conn_free(p->relay);
+		p->relay = NULL;
 	}
 	p->err = err;
 	p->phase = PEER_ENDED;
@@ -661,6 +751,92 @@ static void go_open(struct ptcp_peer *p, ptcp_ts now)
 		n->cb.peer_open(p, p->user);
 }
 
+/* The secure channel's handshake starts over the transport now in
+ * place (the engine's connection once synchronized, or the relay's
+ * stream once READY); without encryption the peer is open. */
+static void go_handshake(struct ptcp_peer *p, ptcp_ts now)
+{
+	struct ptcp_node *n = p->node;
+	int rv;
+
+	if (n->s.encrypt) {
+		if ((rv = channel_start(p)) != 0) {
+			ptcp_peer_fail(p, rv, now);
+			return;
+		}
+		p->phase = PEER_HANDSHAKE;
+		p->handshake_deadline = ptcp_ts_add(now, n->s.handshake_timeout);
+	} else {
+		go_open(p, now);
+	}
+}
+
+/* Punching gave up (or cannot work: relay_at_once): to the relay the
+ * MATCH offered, if there is one and we may (settings.relay; only with
+ * the channel, so that the relay sees sealed records alone). The
+ * engine's attempts are reset. Returns true when p goes on (relaying,
+ * or failed for good with the relay's reason). */
+static bool relay_fallback(struct ptcp_peer *p, ptcp_ts now)
+{
+	struct ptcp_node *n = p->node;
+	char name[64], a[48];
+	int rv;
+
+	if (!p->has_relay_offer || !n->s.relay || !n->s.encrypt || !p->via_rendezvous || p->active ||
+	    p->accepted)
+		return false;
+	if (p->alt.on)
+		drop_alt(p, now, "dropped: going to the relay");
+	if (p->conn) {
+		if (ptcp_conn_state(p->conn) != PTCP_CLOSED) {
+			(void)ptcp_conn_abort(p->conn, now);
+			(void)ptcp_stack_touch(n->stack, p->conn, now);
+		}
+		(void)ptcp_stack_release(n->stack, p->conn, now);
+		p->conn = NULL;
+	}
+	p->open_deadline = PTCP_TS_NEVER;
+	/* The token stays for the channel's binding (channel_open). */
+	rv = ptcp_relay_conn_new(&p->relay, n, &p->relay_ep, p->relay_token, now);
+	p->has_relay_offer = false;
+	if (rv != 0) {
+		ptcp_peer_fail(p, rv, now);
+		return true;
+	}
+	p->info.relayed = true;
+	p->remote = p->relay_ep;
+	memset(&p->local, 0, sizeof(p->local));
+	p->phase = PEER_RELAYING;
+	nlog_info(n, "%s: %s: relayed through %s", ptcp_node_peer_name(p, name, sizeof(name)),
+		  p->relay_at_once ? "our NAT is symmetric" : "punching failed",
+		  ptcp_endpoint_format(&p->relay_ep, a, sizeof(a)));
+	return true;
+}
+
+static void step_relaying(struct ptcp_peer *p, ptcp_ts now)
+{
+	struct ptcp_node *n = p->node;
+	const char *detail;
+	char name[64];
+	int rv = ptcp_relay_conn_status(p->relay, &detail);
+
+	if (rv < 0) {
+		ptcp_peer_fail_detail(p, rv, now, detail);
+		return;
+	}
+	if (rv == 0) {
+		if (now >= ptcp_relay_conn_deadline(p->relay))
+			ptcp_peer_fail_detail(p, PTCP_ERR_RELAY_TIMEOUT, now,
+					      "the peer did not come to the relay in time");
+		return;
+	}
+	ptcp_relay_conn_endpoints(p->relay, &p->local, &p->remote);
+	p->info.established = now;
+	nlog_info(n, "%s: relayed stream open after %.3f ms", ptcp_node_peer_name(p, name, sizeof(name)),
+		  (double)ptcp_ts_elapsed(now, p->info.started) / PTCP_NS_PER_MS);
+	go_handshake(p, now);
+}
+
 /* The open's deadline passed: a timeout, or, after our NAT rewrote our
  * port at registration, most likely a symmetric NAT. */
 static void open_timed_out(struct ptcp_peer *p, ptcp_ts now)
@@ -672,6 +848,8 @@ static void open_timed_out(struct ptcp_peer *p, ptcp_ts now)
 	ptcp_node_peer_name(p, name, sizeof(name));
 	nlog_info(n, "%s: no connection after %.1f s: giving up", name,
 		  (double)ptcp_ts_elapsed(now, p->info.started) / PTCP_NS_PER_S);
+	if (relay_fallback(p, now))
+		return;
 	if (!p->via_rendezvous || p->active || p->accepted) {
 		ptcp_peer_fail(p, PTCP_ERR_TIMEOUT, now);
 	} else if (ptcp_rdvflow_rewritten(n->rdv, p->remote.family, &ours, &seen)) {
@@ -693,7 +871,6 @@ static void step_opening(struct ptcp_peer *p, ptcp_ts now)
 	struct ptcp_node *n = p->node;
 	enum ptcp_state st;
 	char name[64];
-	int rv;
 
 	if (!step_alt(p, now)) {
 		if (now >= p->open_deadline)
@@ -722,16 +899,7 @@ static void step_opening(struct ptcp_peer *p, ptcp_ts now)
 				  "raw socket", name);
 		else if (n->s.gso && !p->gso && ptcp_gso_new(&p->gso, p) != 0)
 			p->gso = NULL;
-		if (n->s.encrypt) {
-			if ((rv = channel_start(p)) != 0) {
-				ptcp_peer_fail(p, rv, now);
-				return;
-			}
-			p->phase = PEER_HANDSHAKE;
-			p->handshake_deadline = ptcp_ts_add(now, n->s.handshake_timeout);
-		} else {
-			go_open(p, now);
-		}
+		go_handshake(p, now);
 		return;
 	}
 	if (now >= p->open_deadline) {
@@ -742,11 +910,11 @@ timeout:
 
 static void step_handshake(struct ptcp_peer *p, ptcp_ts now)
 {
-	enum ptcp_state st = ptcp_conn_state(p->conn);
+	bool broken = p->relay ? tr_error(p) != 0 : ptcp_conn_state(p->conn) == PTCP_CLOSED;
 	int rv;
 
-	if (st == PTCP_CLOSED) {
-		rv = ptcp_conn_error(p->conn);
+	if (broken) {
+		rv = tr_error(p);
 		ptcp_peer_fail(p, rv ? rv : PTCP_ERR_CH_HANDSHAKE_EOF, now);
 		return;
 	}
@@ -778,13 +946,12 @@ static bool readable(const struct ptcp_peer *p)
 {
 	if (p->eof_delivered)
 		return false;
-	return ptcp_conn_recv_ready(p->conn) > 0 || ptcp_conn_recv_eof(p->conn) ||
-	       p->rx_wire_off < p->rx_wire_len;
+	return tr_recv_ready(p) > 0 || tr_recv_eof(p) || p->rx_wire_off < p->rx_wire_len;
 }
 
 static bool writable(const struct ptcp_peer *p)
 {
-	size_t space = ptcp_conn_send_space(p->conn);
+	size_t space = tr_send_space(p);
 
 	if (!p->ch)
 		return space > 0;
@@ -815,15 +982,13 @@ static int step_shutdown(struct ptcp_peer *p, ptcp_ts now)
 			return 0;
 	}
 	p->shut_done = true;
-	(void)ptcp_conn_shutdown(p->conn, now);
-	(void)ptcp_stack_touch(p->node->stack, p->conn, now);
+	tr_shutdown(p, now);
 	return 0;
 }
 
 static void step_open(struct ptcp_peer *p, ptcp_ts now)
 {
 	struct ptcp_node *n = p->node;
-	enum ptcp_state st;
 	int rv;
 
 	if (p->ch)
@@ -832,9 +997,7 @@ static void step_open(struct ptcp_peer *p, ptcp_ts now)
 		ptcp_peer_fail(p, rv, now);
 		return;
 	}
-	st = ptcp_conn_state(p->conn);
-	rv = ptcp_conn_error(p->conn);
-	if (st == PTCP_CLOSED && rv != 0) {
+	if ((rv = tr_error(p)) != 0) {
 		ptcp_peer_fail(p, rv, now);
 		return;
 	}
@@ -852,9 +1015,8 @@ static void step_open(struct ptcp_peer *p, ptcp_ts now)
 		if (p->dead || p->phase != PEER_OPEN)
 			return;
 	}
-	st = ptcp_conn_state(p->conn);
 	/* Both directions ended cleanly and the application has the end. */
-	if ((st == PTCP_TIME_WAIT || st == PTCP_CLOSED) && p->eof_delivered && p->shut_done) {
+	if (tr_done(p) && p->eof_delivered && p->shut_done) {
 		p->phase = PEER_ENDED;
 		n->n_peers--;
 		p->err = 0;
@@ -899,7 +1061,7 @@ void ptcp_peer_step(struct ptcp_peer *p, ptcp_ts now)
 			}
 			break;
 		case PEER_SCHEDULED:
-			if (now >= p->start_at) {
+			if (now >= p->start_at && !(p->relay_at_once && relay_fallback(p, now))) {
 				int rv = ptcp_peer_start(p, now);
 
 				if (rv != 0)
@@ -908,6 +1070,9 @@ void ptcp_peer_step(struct ptcp_peer *p, ptcp_ts now)
 			break;
 		case PEER_OPENING:
 			step_opening(p, now);
+			break;
+		case PEER_RELAYING:
+			step_relaying(p, now);
 			break;
 		case PEER_HANDSHAKE:
 			step_handshake(p, now);
@@ -946,6 +1111,8 @@ ptcp_ts ptcp_peer_deadline(const struct ptcp_peer *p)
 			return t;
 		}
 		return p->open_deadline;
+	case PEER_RELAYING:
+		return ptcp_relay_conn_deadline(p->relay);
 	case PEER_HANDSHAKE:
 		return p->handshake_deadline;
 	default:
@@ -980,14 +1147,14 @@ ssize_t ptcp_peer_write(ptcp_peer *p, const void *buf, size_t len)
 		return 0;
 	now = ptcp_clock_now();
 	if (!p->ch) {
-		k = ptcp_conn_send(p->conn, buf, len, now);
+		k = tr_send(p, buf, len, now);
 		if (k < 0)
 			return k;
 		done = (size_t)k;
 	} else {
 		wire_push(p, now);
 		while (done < len && p->tx_wire_len == 0) {
-			space = ptcp_conn_send_space(p->conn);
+			space = tr_send_space(p);
 			if (space < PTCP_CHANNEL_RECORD_OVERHEAD + SEAL_MIN &&
 			    space < PTCP_CHANNEL_RECORD_OVERHEAD + (len - done))
 				break;
@@ -1010,7 +1177,7 @@ ssize_t ptcp_peer_write(ptcp_peer *p, const void *buf, size_t len)
 	if (done < len)
 		p->write_blocked = true;
 	p->info.bytes_out += done;
-	(void)ptcp_stack_touch(p->node->stack, p->conn, now);
+	tr_touch(p, now);
 	ptcp_node_kick(p->node);
 	return (ssize_t)done;
 }
@@ -1027,9 +1194,9 @@ ssize_t ptcp_peer_read(ptcp_peer *p, void *buf, size_t cap)
 		return rv;
 	now = ptcp_clock_now();
 	if (!p->ch) {
-		k = ptcp_conn_recv(p->conn, buf, cap, now);
+		k = tr_recv(p, buf, cap, now);
 		if (k > 0) {
-			(void)ptcp_stack_touch(p->node->stack, p->conn, now);
+			tr_touch(p, now);
 			ptcp_node_kick(p->node);
 		}
 	} else {
@@ -1050,7 +1217,7 @@ ssize_t ptcp_peer_read(ptcp_peer *p, void *buf, size_t cap)
 		p->info.bytes_in += (uint64_t)k;
 		return k;
 	}
-	if (p->ch ? p->eof_checked && ptcp_channel_read_eof(p->ch) : ptcp_conn_recv_eof(p->conn)) {
+	if (p->ch ? p->eof_checked && ptcp_channel_read_eof(p->ch) : tr_recv_eof(p)) {
 		p->eof_delivered = true;
 		ptcp_node_kick(p->node);
 		return PTCP_ERR_EOF;

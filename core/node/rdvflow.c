@@ -70,6 +70,10 @@ struct reg {
 	bool replaced;                      /* the server said REPLACED: another
 	                                       registration of our key took
 	                                       this one's place */
+	bool symmetric;                     /* our NAT is symmetric, and the
+	                                       server relays: matches over this
+	                                       registration go to the relay at
+	                                       once (relay.h) */
 };
 
 struct ptcp_rdvflow {
@@ -496,6 +500,15 @@ static void schedule(struct reg *r, struct ptcp_peer *p, const struct ptcp_rdv_m
 	p->local.port = n->rs.port;
 	p->remote = match_remote(r->f, m);
 	p->start_at = m->start;
+	p->has_relay_offer = m->has_relay;
+	if (m->has_relay) {
+		p->relay_ep = m->relay;
+		memcpy(p->relay_token, m->relay_token, sizeof(p->relay_token));
+	}
+	p->relay_at_once = r->symmetric;
+	/* Nothing to punch: no start delay to keep. */
+	if (p->relay_at_once && p->has_relay_offer)
+		p->start_at = ptcp_clock_now();
 	p->phase = PEER_SCHEDULED;
 	p->info.started = ptcp_clock_now();
 	nlog_info(n, "matched with %s at %s over %s (ISN %u, ours %u, %s); punching in %u ms",
@@ -783,6 +796,21 @@ static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal
 	ptcp_node_kick(n);
 }
 
+/* A symmetric NAT with a server that relays (and settings.relay): the
+ * registration stays, and its matches go to the relay without punching. */
+static bool relay_instead(struct reg *r, const char *msg)
+{
+	struct ptcp_node *n = r->f->n;
+
+	if (!n->s.relay || !n->s.encrypt || !ptcp_rdv_client_relays(r->c))
+		return false;
+	nlog_notice(n, "%s; peers will be relayed by the rendezvous server", msg);
+	r->symmetric = true;
+	r->st = R_READY;
+	pump(r->f);
+	return true;
+}
+
 static void on_probe_registered(struct reg *r, const struct ptcp_endpoint *observed)
 {
 	struct ptcp_endpoint local;
@@ -800,6 +828,8 @@ static void on_probe_registered(struct reg *r, const struct ptcp_endpoint *obser
 			 "symmetric NAT: hole punching cannot work through it (our NAT gave our "
 			 "connections from ports %u and %u the ports %u and %u)",
 			 r->local.port, local.port, r->observed.port, observed->port);
+		if (relay_instead(r, msg))
+			return;
 		reg_lost(r, PTCP_ERR_SYMMETRIC_NAT, msg);
 		return;
 	}
@@ -830,6 +860,7 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 	r->observed = *observed;
 	r->backoff = 0;
 	r->replaced = false;
+	r->symmetric = false;
 	f->backoff = 0;
 	{
 		uint8_t key[PTCP_ID_LEN];

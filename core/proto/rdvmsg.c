@@ -8,6 +8,8 @@
 #define HELLO_LEN (PTCP_RDV_KEY_LEN + PTCP_RDV_NONCE_LEN + PTCP_RDV_EP_LEN)
 #define CHALLENGE_LEN (PTCP_RDV_KEY_LEN + PTCP_RDV_NONCE_LEN + PTCP_RDV_EP_LEN + PTCP_RDV_SIG_LEN)
 #define MATCH_LEN (PTCP_RDV_KEY_LEN + 2 * PTCP_RDV_EP_LEN + 4 + 4 + 1 + 4)
+/* ... with the relay offer at its end: the relay's endpoint and token. */
+#define MATCH_RELAY_LEN (MATCH_LEN + PTCP_RDV_EP_LEN + PTCP_RDV_TOKEN_LEN)
 
 static const struct {
 	uint16_t min, max;   /* body bytes */
@@ -15,10 +17,10 @@ static const struct {
 	[PTCP_RDV_HELLO] = { HELLO_LEN, HELLO_LEN },
 	[PTCP_RDV_CHALLENGE] = { CHALLENGE_LEN, CHALLENGE_LEN },
 	[PTCP_RDV_AUTH] = { PTCP_RDV_SIG_LEN, PTCP_RDV_SIG_LEN },
-	[PTCP_RDV_REGISTERED] = { 8, 8 },
+	[PTCP_RDV_REGISTERED] = { 8, 9 },       /* 9: with the flags byte */
 	[PTCP_RDV_LISTEN] = { 5, PTCP_RDV_BODY_MAX },
 	[PTCP_RDV_CONNECT] = { PTCP_RDV_KEY_LEN + 8, PTCP_RDV_KEY_LEN + 8 },
-	[PTCP_RDV_MATCH] = { MATCH_LEN, MATCH_LEN },
+	[PTCP_RDV_MATCH] = { MATCH_LEN, MATCH_RELAY_LEN },
 	[PTCP_RDV_PING] = { 4, 4 },
 	[PTCP_RDV_PONG] = { 4, 4 },
 	[PTCP_RDV_ERROR] = { 4, 4 + PTCP_RDV_TEXT_MAX },
@@ -193,6 +195,13 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 	case PTCP_RDV_REGISTERED:
 		m->registered.idle_ms = ptcp_get32(b);
 		m->registered.max_wait_ms = ptcp_get32(b + 4);
+		if (n == 8)
+			return 0;
+		/* Only the canonical form: flags present only when some are
+		 * set, and only the ones this version knows. */
+		m->registered.flags = b[8];
+		if (m->registered.flags == 0 || (m->registered.flags & ~PTCP_RDV_REG_RELAY))
+			return -PTCP_RDV_E_MALFORMED;
 		return 0;
 	case PTCP_RDV_LISTEN:
 		m->listen.isn = ptcp_get32(b);
@@ -224,6 +233,17 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 		m->match.start_ms = ptcp_get32(b + 9);
 		if (m->match.role != PTCP_RDV_ROLE_INITIATOR && m->match.role != PTCP_RDV_ROLE_RESPONDER)
 			return -PTCP_RDV_E_MALFORMED;
+		if (n == MATCH_LEN)
+			return 0;
+		if (n != MATCH_RELAY_LEN)
+			return -PTCP_RDV_E_MALFORMED;
+		b += 13;
+		m->match.has_relay = 1;
+		if ((rv = ptcp_rdv_endpoint_get(&m->match.relay, b)) != 0)
+			return rv;
+		if (m->match.relay.family == PTCP_AF_NONE)
+			return -PTCP_RDV_E_MALFORMED;
+		memcpy(m->match.relay_token, b + PTCP_RDV_EP_LEN, PTCP_RDV_TOKEN_LEN);
 		return 0;
 	case PTCP_RDV_PING:
 	case PTCP_RDV_PONG:
@@ -279,6 +299,10 @@ static int body_len(const struct ptcp_rdv_msg *m)
 		if (m->error.text_len > PTCP_RDV_TEXT_MAX)
 			return -PTCP_RDV_E_MALFORMED;
 		return 4 + m->error.text_len;
+	case PTCP_RDV_REGISTERED:
+		return m->registered.flags ? 9 : 8;
+	case PTCP_RDV_MATCH:
+		return m->match.has_relay ? MATCH_RELAY_LEN : MATCH_LEN;
 	}
 	return min;
 }
@@ -317,6 +341,9 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 	case PTCP_RDV_REGISTERED:
 		ptcp_put32(b, m->registered.idle_ms);
 		ptcp_put32(b + 4, m->registered.max_wait_ms);
+		if (m->registered.flags & ~PTCP_RDV_REG_RELAY)
+			return -PTCP_RDV_E_MALFORMED;
+		b[8] = m->registered.flags;
 		break;
 	case PTCP_RDV_LISTEN:
 		ptcp_put32(b, m->listen.isn);
@@ -342,6 +369,12 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 		ptcp_put32(b + 4, m->match.isn);
 		b[8] = m->match.role;
 		ptcp_put32(b + 9, m->match.start_ms);
+		if (!m->match.has_relay)
+			break;
+		if (m->match.relay.family == PTCP_AF_NONE ||
+		    ptcp_rdv_endpoint_put(b + 13, &m->match.relay) != 0)
+			return -PTCP_RDV_E_MALFORMED;
+		memcpy(b + 13 + PTCP_RDV_EP_LEN, m->match.relay_token, PTCP_RDV_TOKEN_LEN);
 		break;
 	case PTCP_RDV_PING:
 	case PTCP_RDV_PONG:

@@ -39,6 +39,7 @@
 #define PTCP_RDV_EP_LEN 19            /* encoded endpoint */
 #define PTCP_RDV_ALLOW_MAX 8          /* keys in a LISTEN allow list */
 #define PTCP_RDV_TEXT_MAX 120         /* bytes of text in an ERROR */
+#define PTCP_RDV_TOKEN_LEN 32         /* a relay token in MATCH (relaymsg.h) */
 #define PTCP_RDV_BODY_MAX (5 + PTCP_RDV_ALLOW_MAX * PTCP_RDV_KEY_LEN)   /* LISTEN */
 #define PTCP_RDV_MSG_MAX (PTCP_RDV_HDR_LEN + PTCP_RDV_BODY_MAX)
 
@@ -100,6 +101,10 @@ enum ptcp_rdv_code {
 #define PTCP_RDV_IDLE_MAX_MS 86400000   /* ... one day */
 #define PTCP_RDV_WAIT_MAX_MS 3600000    /* REGISTERED max wait: one hour */
 
+/* REGISTERED flags (the optional ninth byte, sent only when some are set). */
+#define PTCP_RDV_REG_RELAY 0x01   /* the server runs a relay: a MATCH may
+                                     carry a relay offer */
+
 /* ERROR flags. */
 #define PTCP_RDV_ERR_FATAL 0x01   /* the server closes the connection after it */
 
@@ -137,6 +142,7 @@ struct ptcp_rdv_msg {
 		struct {
 			uint32_t idle_ms;      /* the server drops clients silent this long */
 			uint32_t max_wait_ms;  /* longest CONNECT wait it grants */
+			uint8_t flags;         /* PTCP_RDV_REG_*; 0: the 8-byte form */
 		} registered;
 		struct {
 			uint32_t isn;          /* our ISN for the next match */
@@ -157,6 +163,12 @@ struct ptcp_rdv_msg {
 			uint8_t role;          /* enum ptcp_rdv_role */
 			uint32_t start_ms;     /* fire the first SYN this long after
 			                          receiving the MATCH */
+			/* The relay offer, at the end (docs/protocol.md, "The
+			 * relay"): where to go if punching fails, and the token
+			 * that joins this match's two peers there. */
+			uint8_t has_relay;     /* 0: the 83-byte form; else 1 */
+			struct ptcp_endpoint relay;
+			uint8_t relay_token[PTCP_RDV_TOKEN_LEN];
 		} match;
 		struct {
 			uint32_t token;        /* echoed in the PONG */

@@ -48,6 +48,7 @@ struct ptcp_rdv_client {
 	uint8_t server_key[PTCP_RDV_KEY_LEN];   /* once the CHALLENGE verified */
 	bool server_key_known;
 	uint32_t idle_ms;             /* from REGISTERED */
+	bool relays;                  /* ... the server runs a relay */
 	ptcp_ts started, last_rx, last_tx;
 	enum req req;
 	struct ptcp_rdv_msg req_msg;  /* LISTEN or CONNECT */
@@ -560,6 +561,16 @@ static int check_match(const struct ptcp_rdv_client *c, const struct ptcp_rdv_ms
 			 "(at most %u)", name, (unsigned)in->match.start_ms, PTCP_RDV_START_MAX_MS);
 		return -EPROTO;
 	}
+	if (in->match.has_relay && !c->relays) {
+		snprintf(msg, cap, "rendezvous server %s sent a MATCH with a relay offer, but its "
+			 "REGISTERED said it has no relay", name);
+		return -EPROTO;
+	}
+	if (in->match.has_relay && !ptcp_rdv_endpoint_usable(&in->match.relay, family)) {
+		snprintf(msg, cap, "rendezvous server %s sent a MATCH with an impossible relay "
+			 "endpoint: %s", name, ep_text(&in->match.relay, e));
+		return -EPROTO;
+	}
 	return 0;
 }
 
@@ -599,6 +610,7 @@ static bool on_registered(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *
 	if ((rv = check_registered(c, in, msg, sizeof(msg))) != 0)
 		return die(c, rv, "%s", msg);
 	c->idle_ms = in->registered.idle_ms;
+	c->relays = (in->registered.flags & PTCP_RDV_REG_RELAY) != 0;
 	/* An idle timeout of 0 would make us ping without pause. */
 	if (c->idle_ms < 3 * PING_MIN_MS)
 		c->idle_ms = 3 * PING_MIN_MS;
@@ -633,6 +645,9 @@ static bool on_match(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, p
 	m.start = ptcp_ts_add(now, (uint64_t)in->match.start_ms * PTCP_NS_PER_MS);
 	m.self_public = c->observed;
 	m.self_private = c->priv;
+	m.has_relay = in->match.has_relay != 0;
+	m.relay = in->match.relay;
+	memcpy(m.relay_token, in->match.relay_token, PTCP_RDV_TOKEN_LEN);
 	if (c->replaced_due) {
 		/* The server matched the LISTEN before it read our BUSY: a
 		 * peer like any other, who punches now. Then what waited for
@@ -957,6 +972,11 @@ int ptcp_rdv_client_busy(struct ptcp_rdv_client *c)
 	if (send_busy(c))
 		return -ENOTCONN;
 	return c->state == ST_DEAD ? -ENOTCONN : 0;
+}
+
+bool ptcp_rdv_client_relays(const struct ptcp_rdv_client *c)
+{
+	return c->state == ST_REGISTERED && c->relays;
 }
 
 bool ptcp_rdv_client_registered(const struct ptcp_rdv_client *c)

@@ -71,6 +71,12 @@ struct ptcp_rdv_match {
 	                                       SYN: receipt + start_ms */
 	struct ptcp_endpoint self_public;   /* us, as the server saw us */
 	struct ptcp_endpoint self_private;  /* what we reported */
+	/* The relay offer (docs/protocol.md, "The relay"): if punching
+	 * fails, both peers may join this match at the relay with the
+	 * token. */
+	bool has_relay;
+	struct ptcp_endpoint relay;         /* usable, of our IP version */
+	uint8_t relay_token[PTCP_RDV_TOKEN_LEN];
 };
 
 struct ptcp_rdv_client_config {
@@ -166,6 +172,10 @@ int ptcp_rdv_client_busy(struct ptcp_rdv_client *c);
 
 /* True once REGISTERED arrived (and no fatal error since). */
 bool ptcp_rdv_client_registered(const struct ptcp_rdv_client *c);
+
+/* True once registered with a server that said it relays (REGISTERED's
+ * PTCP_RDV_REG_RELAY): its MATCHes may carry a relay offer. */
+bool ptcp_rdv_client_relays(const struct ptcp_rdv_client *c);
 
 /* The key of the server, proven by its signature in the CHALLENGE.
  * Returns 0 with key filled, or -ENOTCONN before the CHALLENGE checked

@@ -121,6 +121,12 @@ enum ptcp_error {
 	PTCP_ERR_FAMILY = -109,          /* the peer is registered over the other
 	                                    IP version only (and we have none of
 	                                    it, or its server is not reached) */
+	PTCP_ERR_RELAY = -110,           /* the relay cannot be reached, broke
+	                                    its protocol, or the relayed stream
+	                                    broke */
+	PTCP_ERR_RELAY_REFUSED = -111,   /* the relay refused us (token,
+	                                    signature, full) */
+	PTCP_ERR_RELAY_TIMEOUT = -112,   /* the peer did not come to the relay */
 
 	/* This host (-128 .. -159). */
 	PTCP_ERR_PERM = -128,         /* missing CAP_NET_RAW or CAP_NET_ADMIN */
@@ -246,6 +252,15 @@ typedef struct ptcp_settings {
 	/* The most verbose level given to callbacks.log (default
 	 * PTCP_LOG_NOTICE). */
 	enum ptcp_log_level log_level;
+
+	/* When punching fails (its window passed, or our NAT is symmetric)
+	 * and the rendezvous server offered a relay with the match, go
+	 * through the relay (default on): an ordinary TCP connection to the
+	 * server's relay port, with the secure channel end to end over it,
+	 * so the relay sees only sealed records. Needs encrypt. Off, such a
+	 * peer fails as without a relay (PTCP_ERR_PUNCH_TIMEOUT,
+	 * PTCP_ERR_SYMMETRIC_NAT). */
+	bool relay;
 } ptcp_settings;
 
 /* Fills *s with the defaults named above. */
@@ -289,6 +304,10 @@ typedef struct ptcp_peer_info {
 	                                 203.0.113.10:7450 refused the
 	                                 connection"); "" when clean or when
 	                                 ptcp_strerror() says all */
+	bool relayed;                 /* the stream goes through the rendezvous
+	                                 server's relay (settings.relay): remote
+	                                 is the relay's endpoint, established
+	                                 the moment both peers were in */
 } ptcp_peer_info;
 
 typedef struct ptcp_callbacks {
@@ -382,7 +401,8 @@ int ptcp_node_listen(ptcp_node *node, const uint8_t (*allow)[PTCP_ID_LEN], unsig
  * the first that connects kept): the callbacks follow (peer_open, or
  * peer_closed with why it failed: PTCP_ERR_UNKNOWN_PEER,
  * PTCP_ERR_NOT_AUTHORISED, PTCP_ERR_BUSY, PTCP_ERR_FAMILY,
- * PTCP_ERR_SYMMETRIC_NAT, PTCP_ERR_PUNCH_TIMEOUT, a channel error...).
+ * PTCP_ERR_SYMMETRIC_NAT, PTCP_ERR_PUNCH_TIMEOUT, PTCP_ERR_RELAY,
+ * PTCP_ERR_RELAY_REFUSED, PTCP_ERR_RELAY_TIMEOUT, a channel error...).
  * peer_user is the peer's user pointer. Returns 0 with *out set, or
  * PTCP_ERR_NO_RENDEZVOUS, PTCP_ERR_SELF, PTCP_ERR_CONN_LIMIT (max_peers),
  * PTCP_ERR_STATE (closing), PTCP_ERR_NOMEM. */

@@ -51,6 +51,10 @@
 # peers (default 100,000) spread over BENCH_REDIS_INST instances (default
 # 6: one process may hold 20,000 descriptors here), with each instance's
 # RSS and Redis's used_memory per registered peer.
+#
+# The row rdv-relay is rdv-enc with both NATs symmetric (MASQUERADE
+# --random-fully) and rendezvousd --relay without rate limits: the same
+# path, relayed by S; printed against rdv-enc (target >= 70%).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/netns/lab.sh
@@ -67,7 +71,7 @@ for d in "" -d20; do
 		done
 	done
 done
-ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ke nat-k nat-ek 2nat-k 2nat-e rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso$LOSS_ROWS svc-1 svc-8 svc-idle redis-match redis-peers"}
+ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ke nat-k nat-ek 2nat-k 2nat-e rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso$LOSS_ROWS svc-1 svc-8 svc-idle redis-match redis-peers rdv-relay"}
 SVC_MB=${BENCH_SVC_MB:-128}
 IDLE_N=${BENCH_IDLE_N:-32}
 
@@ -206,8 +210,14 @@ run_rdv() {
 		lab_init || exit 1
 		local d=$LAB_DIR rpid spid id_a id_b
 		lab_two_nat drop with_s || exit 1
+		# rdv-relay: both NATs symmetric, so the peers go through the relay
+		for ns in ${BENCH_SYMMETRIC:+"$LAB_NA" "$LAB_NB"}; do
+			ip netns exec "$ns" iptables -t nat -R POSTROUTING 1 -o wan0 -j MASQUERADE \
+				--random-fully || exit 1
+		done
+		# shellcheck disable=SC2086
 		ip netns exec "$LAB_S" "$BUILD/rendezvousd" --key-dir "$d/rdvd" --listen "$LAB_S_IP:7450" \
-			>/dev/null 2>"$d/srv.log" </dev/null &
+			${BENCH_RDVD_ARGS:-} >/dev/null 2>"$d/srv.log" </dev/null &
 		lab_track $!
 		wait_for 5 sh -c "ip netns exec '$LAB_S' ss -Hltn | grep -q ':7450 '" ||
 			{ echo "rendezvousd did not start" >&2; exit 1; }
@@ -462,6 +472,7 @@ label() {
 	2nat-e) echo "2nat  p2ptcp -> p2ptcp (simopen)" ;;
 	rdv-plain) echo "2nat  peer id, --no-encrypt" ;;
 	rdv-enc) echo "2nat  peer id, encrypted" ;;
+	rdv-relay) echo "2nat  peer id, relayed (sym. NATs)" ;;
 	link-k-tso) echo "link* kernel -> kernel" ;;
 	link-ek-tso) echo "link* p2ptcp -> kernel" ;;
 	link-ekg-tso) echo "link* p2ptcp --gso -> kernel" ;;
@@ -513,6 +524,8 @@ for row in $ROWS; do
 	svc-idle) run_idle "$row" ;;
 	redis-match) run_redis_match "$row" ;;
 	redis-peers) run_redis_peers "$row" ;;
+	rdv-relay) BENCH_SYMMETRIC=1 BENCH_RDVD_ARGS="--relay --relay-rate 0 --relay-total-rate 0" \
+		run_rdv "$row" ;;
 	*) echo "bench: unknown row '$row'" >&2 ;;
 	esac
 done
@@ -549,6 +562,7 @@ ratio 2nat-e 2nat-k snd "2nat, p2ptcp both ends"
 ratio rdv-plain 2nat-k snd "2nat, by peer id, plain"
 ratio rdv-enc 2nat-k snd "2nat, by peer id, encrypted"
 ratio rdv-enc rdv-plain snd "encrypted vs plain (same path)"
+ratio rdv-relay rdv-enc snd "relayed vs direct (target >= 70%)"
 ratio link-ek-tso link-k-tso snd "link*, p2ptcp sending"
 ratio link-ekg-tso link-k-tso snd "link*, p2ptcp --gso sending"
 ratio link-ke-tso link-k-tso rcv "link*, p2ptcp receiving"

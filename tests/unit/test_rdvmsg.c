@@ -196,6 +196,63 @@ static void test_match_bytes(void)
 					   0, 0, 0, 250 }, 13) == 0);
 }
 
+/* MATCH with the relay offer at its end: 83 + 19 + 32 bytes; REGISTERED
+ * with its flags byte: 9 (docs/protocol.md, "The relay"). */
+static void test_relay_additions_bytes(void)
+{
+	struct ptcp_rdv_msg m, back;
+	uint8_t buf[PTCP_RDV_MSG_MAX], plain[PTCP_RDV_MSG_MAX];
+	const uint8_t *b = buf + 6 + 83;
+	int n;
+
+	sample(&m, PTCP_RDV_MATCH);
+	CHECK_INT(ptcp_rdv_emit(&m, plain, sizeof(plain)), 6 + 83);
+	m.match.has_relay = true;
+	ep4(&m.match.relay, 203, 0, 113, 10, 7451);
+	fill(m.match.relay_token, 32, 77);
+	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+	CHECK_INT(n, 6 + 134);
+	CHECK_EQ(buf[5], 134);
+	/* the first 83 bytes of the body are the plain MATCH's */
+	CHECK(memcmp(buf + 6, plain + 6, 83) == 0);
+	CHECK_EQ(b[0], 4);
+	CHECK_EQ(b[1] << 8 | b[2], 7451);
+	CHECK(memcmp(b + 3, (const uint8_t[]){ 203, 0, 113, 10 }, 4) == 0);
+	CHECK(memcmp(b + 19, m.match.relay_token, 32) == 0);
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), 0);
+	check_same(&m, &back);
+	/* an offer without a relay endpoint is refused both ways */
+	buf[6 + 83] = 0;
+	memset(buf + 6 + 83, 0, 19);
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), -PTCP_RDV_E_MALFORMED);
+	memset(&m.match.relay, 0, sizeof(m.match.relay));
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	/* every length between the two forms is refused */
+	for (unsigned len = 84; len < 134; len++) {
+		memset(buf, 0, sizeof(buf));
+		memcpy(buf, plain, 6 + 83);
+		buf[5] = (uint8_t)len;
+		CHECK_INT(ptcp_rdv_parse(&back, buf, 6 + len), -PTCP_RDV_E_MALFORMED);
+	}
+
+	sample(&m, PTCP_RDV_REGISTERED);
+	m.registered.flags = PTCP_RDV_REG_RELAY;
+	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+	CHECK_INT(n, 6 + 9);
+	CHECK_EQ(buf[6 + 8], 1);
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), 0);
+	check_same(&m, &back);
+	/* the flags byte is there only when a flag is set, and only known ones */
+	buf[6 + 8] = 0;
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), -PTCP_RDV_E_MALFORMED);
+	buf[6 + 8] = 3;
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), -PTCP_RDV_E_MALFORMED);
+	m.registered.flags = 2;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	m.registered.flags = 0;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), 6 + 8);
+}
+
 /* HELLO: key, nonce, private endpoint; CHALLENGE: server key, nonce,
  * observed endpoint, signature (docs/protocol.md). */
 static void test_hello_challenge_bytes(void)
@@ -672,6 +729,7 @@ int main(void)
 	RUN(test_error_bytes);
 	RUN(test_match_bytes);
 	RUN(test_hello_challenge_bytes);
+	RUN(test_relay_additions_bytes);
 	RUN(test_round_trip_all_types);
 	RUN(test_every_length);
 	RUN(test_header_errors);
