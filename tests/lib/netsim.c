@@ -167,7 +167,8 @@ void netsim_params_print(const struct netsim_params *p, FILE *f)
 		p->b_open_at / 1e6);
 	fprintf(f, "  mss %u, sack %d, wscale %d, timestamps %d, %s, delack %.3f ms, msl %.3f s\n",
 		p->mss, p->sack, p->window_scale, p->timestamps,
-		p->cc == PTCP_CC_CUBIC ? "cubic" : "newreno", p->delack / 1e6, p->msl / 1e9);
+		p->cc == PTCP_CC_CUBIC ? "cubic" : p->cc == PTCP_CC_BBR ? "bbr" : "newreno",
+		p->delack / 1e6, p->msl / 1e9);
 	if (p->conns)
 		fprintf(f, "  %u connections through two tables, each side's bytes per connection\n",
 			p->conns);
