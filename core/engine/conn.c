@@ -153,6 +153,7 @@ struct ptcp_conn {
 	 * cfg.sndbuf and cfg.rcvbuf. */
 	uint32_t rcv_space;        /* bytes the application read since rcv_space_at */
 	ptcp_ts rcv_space_at;      /* start of the current measurement */
+	uint32_t rcv_space_last;   /* bytes it read in the measurement before */
 	uint64_t rcv_rtt;          /* ns: the receiver's RTT (from TSecr), 0 = none */
 
 	ptcp_ts chack_window;      /* start of the current 1 s challenge ACK window */
@@ -452,7 +453,12 @@ static void grow_sndbuf(struct ptcp_conn *c)
 /* Receive window auto-tuning (as Linux's dynamic right-sizing): once per
  * round trip, the buffer is made to hold twice what the application read
  * in the last one (and some segments more), so the window never limits a
- * sender the application keeps up with; up to cfg.rcvbuf. */
+ * sender the application keeps up with; up to cfg.rcvbuf. When the reads
+ * grew since the round trip before, the sender is still speeding up
+ * (slow start doubles per round, BBR's Startup nearly triples): the
+ * window must be ahead of it, since the ACKs sent now set what it sends
+ * in the round after; so it grows by twice that rate of increase too
+ * (Linux's tcp_rcv_space_adjust does the same). */
 static void autotune_rcvbuf(struct ptcp_conn *c, size_t n, ptcp_ts now)
 {
 	uint64_t rtt = c->rcv_rtt ? c->rcv_rtt : c->rtt.srtt;
@@ -463,6 +469,10 @@ static void autotune_rcvbuf(struct ptcp_conn *c, size_t n, ptcp_ts now)
 	if (ptcp_ts_elapsed(now, c->rcv_space_at) < (rtt > PTCP_NS_PER_MS ? rtt : PTCP_NS_PER_MS))
 		return;
 	want = 2 * (size_t)c->rcv_space + 16 * (size_t)c->cfg.mss;
+	if (c->rcv_space_last && c->rcv_space > c->rcv_space_last)
+		want += 2 * (uint64_t)want * (c->rcv_space - c->rcv_space_last) / c->rcv_space_last;
+	/* The first read only starts the measurements: no rate to compare. */
+	c->rcv_space_last = c->rcv_space_at ? c->rcv_space : 0;
 	c->rcv_space = 0;
 	c->rcv_space_at = now;
 	if (c->rb.cap >= c->cfg.rcvbuf || want <= c->rb.cap)
