@@ -93,7 +93,11 @@ case_oneway() { # P DELAY_MS SENDER RECEIVER [CC]
 		eng_start eb "$LAB_B" 0 2 - connect --local-port 40002 --local-addr "$LAB_B_IP" \
 			--peer "$LAB_A_PUB:40001" --punch-interval 200
 	fi
-	sleep 0.2
+	# Half way between B's SYNs (every 200 ms, or the kernel's after 1 s):
+	# a kernel A that gets B's SYN within a round trip of its own times
+	# its RTT from the SYN-ACK it answers with, as little as half the
+	# path's, and bbr keeps that min RTT (half the cwnd) for the run.
+	sleep 0.1
 	if [ "$3" = kernel ]; then
 		kp_start ka "$LAB_A" simopen --bind "$LAB_A_IP:40001" "$LAB_B_PUB:40002" --send "$n" \
 			--seed 1 --stats --timeout "$T_XFER_LIMIT" ${5:+--cc "$5"}
