@@ -24,6 +24,9 @@
  *                                connections through two tables
  *   PTCP_SIM_TABLE_COUNT=N       table runs: seeds 1..N (120), each with
  *                                2 to 8 connections over the same links
+ *   PTCP_SIM_TRACE_MS=N          with PTCP_SIM_SEEDS: print A's congestion
+ *                                state (cwnd, pipe, rates, BBR's model)
+ *                                every N ms of virtual time
  * A failing seed prints its parameters, a trace and a replay command. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -75,6 +78,7 @@ static const uint64_t known_failing[] = { 0 };
 
 static double scale = 1.0;
 static bool verbose;
+static uint64_t trace_every; /* PTCP_SIM_TRACE_MS, in ns */
 static int force_cc = -1;  /* PTCP_SIM_CC: every seed with this one */
 static const char *argv0 = "build/default/tests/sim/test_sim";
 
@@ -357,6 +361,7 @@ static bool run_seed(uint64_t seed)
 	params_for(seed, &p);
 	if (tables_mode)
 		tables_params(seed, &p);
+	p.trace_every = trace_every;
 	netsim_run(&p, &r, stderr);
 	if (tables_mode) {
 		add(&tables_total, &r);
@@ -761,6 +766,16 @@ int main(int argc, char **argv)
 	if ((e = getenv("PTCP_SIM_TABLE_COUNT")) && *e)
 		n_table_seeds = strtoull(e, NULL, 10);
 	verbose = (e = getenv("PTCP_SIM_VERBOSE")) && *e && *e != '0';
+	if ((e = getenv("PTCP_SIM_TRACE_MS")) && *e) {
+		char *end;
+		unsigned long long ms = strtoull(e, &end, 10);
+
+		if (*end || !ms || ms > 3600000) {
+			fprintf(stderr, "Invalid PTCP_SIM_TRACE_MS: '%s' (want 1 to 3600000)\n", e);
+			return 2;
+		}
+		trace_every = ms * 1000000;
+	}
 	if ((e = getenv("PTCP_SIM_CC")) && *e) {
 		if (!strcmp(e, "cubic"))
 			force_cc = PTCP_CC_CUBIC;
