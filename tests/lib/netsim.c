@@ -1128,10 +1128,10 @@ static void trace_state(const struct sim *s)
 	ptcp_conn_stats(s->peer[0].c, &st);
 	fprintf(stderr,
 		"t=%8.3f cwnd %8u pipe %8u rate %6.1f Mbit/s pacing %6.1f btlbw %6.1f min_rtt %6.2f ms"
-		" state %u rtx %6" PRIu64 " rto %3" PRIu64 " rec %5" PRIu64 " snd_wnd %8u sent %9" PRIu64 "\n",
+		" state %u rtx %6" PRIu64 " dsack %5" PRIu64 " rto %3" PRIu64 " rec %5" PRIu64 " snd_wnd %8u sent %9" PRIu64 "\n",
 		(s->now - SIM_EPOCH) / 1e9, st.cwnd, st.pipe, st.delivery_rate * 8 / 1e6,
 		st.pacing_rate * 8 / 1e6, st.bbr_btlbw * 8 / 1e6, st.bbr_min_rtt / 1e6, st.bbr_state,
-		st.retransmits, st.rto_count, st.recoveries, st.snd_wnd, st.bytes_out);
+		st.retransmits, st.dsacks, st.rto_count, st.recoveries, st.snd_wnd, st.bytes_out);
 }
 
 static void sim_loop(struct sim *s)

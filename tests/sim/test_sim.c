@@ -24,9 +24,10 @@
  *                                connections through two tables
  *   PTCP_SIM_TABLE_COUNT=N       table runs: seeds 1..N (120), each with
  *                                2 to 8 connections over the same links
- *   PTCP_SIM_TRACE_MS=N          with PTCP_SIM_SEEDS: print A's congestion
- *                                state (cwnd, pipe, rates, BBR's model)
- *                                every N ms of virtual time
+ *   PTCP_SIM_TRACE_MS=N          print A's congestion state (cwnd, pipe,
+ *                                rates, BBR's model) every N ms of virtual
+ *                                time, in each two-engine run (with
+ *                                PTCP_SIM_SEEDS, or the goodput report)
  * A failing seed prints its parameters, a trace and a replay command. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -620,6 +621,7 @@ static double goodput(uint32_t loss_ppm, uint64_t seed, enum ptcp_cc_algo cc)
 	p.a.read_cap = p.b.read_cap = 64 * KIB;
 	p.open = NETSIM_OPEN_ACTIVE_PASSIVE;
 	p.msl = SEC_; /* the time measured ends with the last byte anyway */
+	p.trace_every = trace_every;
 	CHECK(netsim_run(&p, &r, stderr));
 	CHECK_EQ(r.moved[0], 4 * MIB);
 	if (!r.ok || !r.done_at[0])
