@@ -36,10 +36,12 @@
 #define TS_TICK PTCP_NS_PER_MS   /* RFC 7323 5.4: between 1 ms and 1 s per tick */
 /* RFC 7323 5.5: TS.Recent is invalid after 24 days without an update. */
 #define PAWS_IDLE_MAX (24ULL * 24 * 3600 * PTCP_NS_PER_S)
-/* The congestion control of ptcp_config_default(); a build may choose
- * another (-DPTCP_CC_DEFAULT=PTCP_CC_CUBIC) to compare them. */
+/* The congestion control of ptcp_config_default(): BBR, which random loss
+ * does not slow down and which is as fast as CUBIC without loss (see
+ * docs/engine.md, "Loss recovery: measured"). A build may choose another
+ * (-DPTCP_CC_DEFAULT=PTCP_CC_CUBIC) to compare them. */
 #ifndef PTCP_CC_DEFAULT
-#define PTCP_CC_DEFAULT PTCP_CC_CUBIC
+#define PTCP_CC_DEFAULT PTCP_CC_BBR
 #endif
 
 /* A control segment queued for output: RSTs and (challenge) ACKs whose
