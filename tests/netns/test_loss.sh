@@ -39,13 +39,20 @@ lossy_nat() {
 
 bytes_for() { if [ "$1" -gt 0 ]; then echo "$N_DELAY"; else echo "$N_LAB"; fi; }
 
-# the statistic rules dropped something in both directions
+# the statistic rules dropped something in both directions. A direction
+# that carried fewer than 1000 packets may see none dropped (at 1%, 1000
+# pass untouched with a chance of 4e-5): p2ptcp's driver reads a batch of
+# segments before it answers, so the ACKs of 2 MiB sent to it at 20 ms are
+# about 190 (a kernel receiver's: 550), and at 1% all of them pass one run
+# in six (seen under ASan).
 expect_loss() {
-	local c p
+	local c p n
 	for c in lan0 wan0; do
 		p=$(lab_exec "$LAB_NA" iptables -nvx -L FORWARD |
 			awk -v i="$c" '$3 == "DROP" && $6 == i && /statistic/ { print $1 }')
-		[ "${p:-0}" -gt 0 ] || t_fail "nothing dropped arriving on $c: no loss happened"
+		n=$(lab_exec "$LAB_NA" cat "/sys/class/net/$c/statistics/rx_packets")
+		[ "${p:-0}" -gt 0 ] || [ "${n:-0}" -lt 1000 ] ||
+			t_fail "nothing dropped of the $n packets arriving on $c: no loss happened"
 	done
 }
 
