@@ -24,8 +24,10 @@
 # *-ekg* run the p2ptcp sender with --gso (segmentation offload).
 # BENCH_KERNEL_CC sets the kernel sender's congestion control (kpeer --cc;
 # default the system's, bbr on the development VM, which does not slow
-# down for random loss: BENCH_KERNEL_CC=reno compares the loss rows with a
-# loss-based kernel sender like the engine's).
+# down for random loss, nor does the engine's default, BBR;
+# BENCH_KERNEL_CC=reno compares the loss rows with a loss-based kernel
+# sender like the engine's CUBIC and NewReno, built with
+# CFLAGS=-DPTCP_CC_DEFAULT=PTCP_CC_CUBIC in a BUILD of their own).
 #
 # Loss rows, all through both NATs (A -> B): 2nat-{k,ek,ke,e}-l{1,5} with
 # 1% or 5% random loss on NAT A both ways (kernel -> kernel, p2ptcp ->
