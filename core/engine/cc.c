@@ -75,13 +75,17 @@ void ptcp_cc_init(struct ptcp_cc *cc, enum ptcp_cc_algo algo, uint32_t smss)
 	/* RFC 5681 section 3.1: the initial ssthresh "SHOULD be set
 	 * arbitrarily high". */
 	cc->ssthresh = UINT32_MAX;
+	if (algo == PTCP_CC_BBR)
+		ptcp_bbr_init(&cc->bbr, cc->smss, cc->cwnd, 0);
 }
 
-void ptcp_cc_set_smss(struct ptcp_cc *cc, uint32_t smss)
+void ptcp_cc_set_smss(struct ptcp_cc *cc, uint32_t smss, uint32_t seed)
 {
 	cc->smss = smss ? smss : CC_DEFAULT_SMSS;
 	cc->cwnd = initial_window(cc->smss);
 	cc->ca_acked = 0;
+	if (cc->algo == PTCP_CC_BBR)
+		ptcp_bbr_init(&cc->bbr, cc->smss, cc->cwnd, seed);
 }
 
 /* ---- slow start ------------------------------------------------------------ */
@@ -249,8 +253,24 @@ static void cubic_ca(struct ptcp_cc *cc, const struct ptcp_cc_ack *a)
 	}
 }
 
+/* BBR sees every ACK with its rate sample. */
+static void bbr_ack(struct ptcp_cc *cc, const struct ptcp_cc_ack *a)
+{
+	struct ptcp_bbr_ack b = {
+		.now = a->now, .rate = a->rate, .rs = a->rs, .prior_inflight = a->prior_inflight,
+		.inflight = a->inflight, .lost = a->lost, .recovery = a->recovery,
+	};
+
+	ptcp_bbr_on_ack(&cc->bbr, &cc->cwnd, &b);
+}
+
 void ptcp_cc_on_ack(struct ptcp_cc *cc, const struct ptcp_cc_ack *a)
 {
+	if (cc->algo == PTCP_CC_BBR) {
+		if (a->rate && a->rs)
+			bbr_ack(cc, a);
+		return;
+	}
 	if (a->acked == 0 || !a->cwnd_limited)
 		return;
 	if (cc->cwnd < cc->ssthresh) {
@@ -274,6 +294,12 @@ void ptcp_cc_on_congestion(struct ptcp_cc *cc, uint32_t flight, ptcp_ts now)
 	cc->prior_ssthresh = cc->ssthresh;
 	cc->prior_w_max = cc->w_max;
 	cc->reductions++;
+	if (cc->algo == PTCP_CC_BBR) {
+		/* 4.2.3.4: no reduction; the window waits for the recovery's
+		 * end, and packet conservation starts with the next ACK. */
+		ptcp_bbr_enter_recovery(&cc->bbr, cc->cwnd);
+		return;
+	}
 	cc->ca_acked = 0;
 	/* A loss ends the initial slow start, HyStart++ or not. */
 	cc->hs_done = true;
@@ -298,6 +324,8 @@ void ptcp_cc_on_congestion(struct ptcp_cc *cc, uint32_t flight, ptcp_ts now)
 
 void ptcp_cc_end_recovery(struct ptcp_cc *cc)
 {
+	if (cc->algo == PTCP_CC_BBR)
+		return;
 	cc->cwnd = cc->ssthresh;
 	cc->ca_acked = 0;
 	cc->epoch = false;
@@ -308,6 +336,14 @@ void ptcp_cc_on_rto(struct ptcp_cc *cc, uint32_t flight, bool first, ptcp_ts now
 	/* RFC 5681 section 3.1: ssthresh per (4) on the first timeout only;
 	 * "the value of ssthresh is held constant" when the segment was
 	 * already retransmitted by the timer. cwnd = LW = 1 SMSS. */
+	if (cc->algo == PTCP_CC_BBR) {
+		if (first) {
+			cc->prior_cwnd = cc->cwnd;
+			cc->reductions++;
+		}
+		ptcp_bbr_on_rto(&cc->bbr, &cc->cwnd);
+		return;
+	}
 	if (first)
 		ptcp_cc_on_congestion(cc, flight, now);
 	cc->cwnd = cc->smss;
@@ -319,6 +355,13 @@ void ptcp_cc_undo(struct ptcp_cc *cc)
 {
 	if (!cc->prior_cwnd)
 		return;
+	if (cc->algo == PTCP_CC_BBR) {
+		/* The recovery is over as far as the window goes: the ACK
+		 * that ends it brings back the one saved before. */
+		cc->prior_cwnd = cc->prior_ssthresh = cc->prior_w_max = 0;
+		cc->undos++;
+		return;
+	}
 	if (cc->cwnd < cc->prior_cwnd)
 		cc->cwnd = cc->prior_cwnd;
 	if (cc->ssthresh < cc->prior_ssthresh)

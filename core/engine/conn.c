@@ -20,6 +20,7 @@
 
 #include "error.h"
 #include "loss.h"
+#include "pacer.h"
 #include "rcvbuf.h"
 #include "rtt.h"
 #include "sendbuf.h"
@@ -35,6 +36,13 @@
 #define TS_TICK PTCP_NS_PER_MS   /* RFC 7323 5.4: between 1 ms and 1 s per tick */
 /* RFC 7323 5.5: TS.Recent is invalid after 24 days without an update. */
 #define PAWS_IDLE_MAX (24ULL * 24 * 3600 * PTCP_NS_PER_S)
+/* The congestion control of ptcp_config_default(): BBR, which random loss
+ * does not slow down and which is as fast as CUBIC without loss (see
+ * docs/engine.md, "Loss recovery: measured"). A build may choose another
+ * (-DPTCP_CC_DEFAULT=PTCP_CC_CUBIC) to compare them. */
+#ifndef PTCP_CC_DEFAULT
+#define PTCP_CC_DEFAULT PTCP_CC_BBR
+#endif
 
 /* A control segment queued for output: RSTs and (challenge) ACKs whose
  * sequence numbers are fixed when they are decided, not when sent. */
@@ -116,6 +124,7 @@ struct ptcp_conn {
 	unsigned syn_sent_count;   /* SYNs (or SYN-ACKs) sent */
 
 	/* Timers: one deadline each, PTCP_TS_NEVER when off. */
+	ptcp_ts pace_at;           /* paced data waits for this (output held it) */
 	ptcp_ts rtx_at;
 	ptcp_ts persist_at;
 	ptcp_ts delack_at;
@@ -139,12 +148,14 @@ struct ptcp_conn {
 
 	struct ptcp_rtt rtt;
 	struct ptcp_loss loss;     /* segments in flight, loss recovery, cwnd */
+	struct ptcp_pacer pacer;   /* when the next data segment may leave */
 
 	/* Buffer auto-tuning: both rings start at BUF_INITIAL (or the
 	 * configured size if smaller) and grow, through the allocator, up to
 	 * cfg.sndbuf and cfg.rcvbuf. */
 	uint32_t rcv_space;        /* bytes the application read since rcv_space_at */
 	ptcp_ts rcv_space_at;      /* start of the current measurement */
+	uint32_t rcv_space_last;   /* bytes it read in the measurement before */
 	uint64_t rcv_rtt;          /* ns: the receiver's RTT (from TSecr), 0 = none */
 
 	ptcp_ts chack_window;      /* start of the current 1 s challenge ACK window */
@@ -210,7 +221,7 @@ void ptcp_config_default(struct ptcp_config *cfg)
 	cfg->sack = true;
 	cfg->window_scale = true;
 	cfg->timestamps = true;
-	cfg->cc = PTCP_CC_CUBIC;
+	cfg->cc = PTCP_CC_DEFAULT;
 	cfg->rto_initial = 1 * PTCP_NS_PER_S;
 	cfg->rto_min = 200 * PTCP_NS_PER_MS;
 	cfg->rto_max = 60 * PTCP_NS_PER_S;
@@ -248,6 +259,7 @@ static void set_state(struct ptcp_conn *c, enum ptcp_state to, ptcp_ts now)
 
 static void stop_timers(struct ptcp_conn *c)
 {
+	c->pace_at = PTCP_TS_NEVER;
 	c->rtx_at = PTCP_TS_NEVER;
 	c->unacked_since = PTCP_TS_NEVER;
 	c->loss.reo_at = c->loss.tlp_at = PTCP_TS_NEVER;
@@ -443,7 +455,12 @@ static void grow_sndbuf(struct ptcp_conn *c)
 /* Receive window auto-tuning (as Linux's dynamic right-sizing): once per
  * round trip, the buffer is made to hold twice what the application read
  * in the last one (and some segments more), so the window never limits a
- * sender the application keeps up with; up to cfg.rcvbuf. */
+ * sender the application keeps up with; up to cfg.rcvbuf. When the reads
+ * grew since the round trip before, the sender is still speeding up
+ * (slow start doubles per round, BBR's Startup nearly triples): the
+ * window must be ahead of it, since the ACKs sent now set what it sends
+ * in the round after; so it grows by twice that rate of increase too
+ * (Linux's tcp_rcv_space_adjust does the same). */
 static void autotune_rcvbuf(struct ptcp_conn *c, size_t n, ptcp_ts now)
 {
 	uint64_t rtt = c->rcv_rtt ? c->rcv_rtt : c->rtt.srtt;
@@ -454,6 +471,10 @@ static void autotune_rcvbuf(struct ptcp_conn *c, size_t n, ptcp_ts now)
 	if (ptcp_ts_elapsed(now, c->rcv_space_at) < (rtt > PTCP_NS_PER_MS ? rtt : PTCP_NS_PER_MS))
 		return;
 	want = 2 * (size_t)c->rcv_space + 16 * (size_t)c->cfg.mss;
+	if (c->rcv_space_last && c->rcv_space > c->rcv_space_last)
+		want += 2 * (uint64_t)want * (c->rcv_space - c->rcv_space_last) / c->rcv_space_last;
+	/* The first read only starts the measurements: no rate to compare. */
+	c->rcv_space_last = c->rcv_space_at ? c->rcv_space : 0;
 	c->rcv_space = 0;
 	c->rcv_space_at = now;
 	if (c->rb.cap >= c->cfg.rcvbuf || want <= c->rb.cap)
@@ -479,7 +500,7 @@ int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
 	*out = NULL;
 	if (cfg->sndbuf == 0 || cfg->sndbuf > MAX_BUF || cfg->rcvbuf == 0 || cfg->rcvbuf > MAX_BUF ||
 	    cfg->mss < 64 || cfg->rto_min == 0 || cfg->rto_max < cfg->rto_min ||
-	    (cfg->cc != PTCP_CC_CUBIC && cfg->cc != PTCP_CC_NEWRENO))
+	    (cfg->cc != PTCP_CC_CUBIC && cfg->cc != PTCP_CC_NEWRENO && cfg->cc != PTCP_CC_BBR))
 		return PTCP_ERR_INVAL;
 	if (local->family != PTCP_AF_INET && local->family != PTCP_AF_INET6)
 		return PTCP_ERR_INVAL;
@@ -512,7 +533,7 @@ int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
 	}
 	ptcp_rtt_init(&c->rtt, cfg->rto_initial, cfg->rto_min, cfg->rto_max);
 	c->snd_mss = DEFAULT_MSS_NO_OPTION < cfg->mss ? DEFAULT_MSS_NO_OPTION : cfg->mss;
-	ptcp_loss_configure(&c->loss, c->snd_mss, false);
+	ptcp_loss_configure(&c->loss, c->snd_mss, false, 0);
 	c->rcv_wscale = cfg->window_scale ? wscale_for(cfg->rcvbuf) : 0;
 	c->state = PTCP_CLOSED;
 	stop_timers(c);
@@ -591,8 +612,9 @@ static void take_syn_options(struct ptcp_conn *c, const struct ptcp_segment *seg
 		c->ts_recent = seg->opt.ts_val;
 		c->ts_recent_at = now;
 	}
+	/* The ISNs seed BBR's gain cycle: flows do not probe in step. */
 	ptcp_loss_configure(&c->loss, mss - (c->ts_ok ? TS_OPT_LEN : 0),
-	                    c->cfg.sack && seg->opt.sack_permitted);
+	                    c->cfg.sack && seg->opt.sack_permitted, c->open.isn ^ seg->seq);
 	c->wscale_ok = c->cfg.window_scale && seg->opt.has_wscale;
 	if (c->wscale_ok) {
 		/* RFC 7323 2.3: values above 14 are treated as 14. */
@@ -1792,21 +1814,52 @@ static int send_tlp(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_t
 	return rv;
 }
 
+/* Pacing (pacer.h): whether a data segment may leave now. When not, the
+ * output holds it and the pacing deadline becomes the connection's next
+ * expiry. */
+static bool pace_ok(struct ptcp_conn *c, uint64_t rate, ptcp_ts now)
+{
+	if (ptcp_pacer_ready(&c->pacer, rate, now))
+		return true;
+	c->pace_at = ptcp_pacer_next(&c->pacer);
+	return false;
+}
+
+/* A data segment of n bytes (header included) left at now: the next
+ * departure, at the rate as it is after this transmission. */
+static void paced(struct ptcp_conn *c, const uint8_t *seg, int n, ptcp_ts now)
+{
+	uint32_t hlen = (uint32_t)(seg[12] >> 4) * 4, quantum;
+	uint64_t rate = ptcp_loss_pacing(&c->loss, c->rtt.srtt, &quantum);
+
+	if (rate && n > 0 && (uint32_t)n > hlen)
+		ptcp_pacer_sent(&c->pacer, (uint32_t)n - hlen, rate, quantum, now);
+}
+
 /* Data, retransmissions and the FIN, in RFC 6675 NextSeg() order: a due
  * probe, lost segments (rule 1), new data (rule 2), other holes (rule 3);
- * then the zero-window probe and the persist timer. Returns the segment's
- * length or 0. */
+ * then the zero-window probe and the persist timer. Data segments leave
+ * at the pacing rate, if congestion control sets one. Returns the
+ * segment's length or 0. */
 static int send_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned max_segs,
                      struct ptcp_txinfo *info, ptcp_ts now)
 {
 	struct ptcp_loss *l = &c->loss;
 	bool fin_unsent = c->fin_queued && ptcp_seq_le(c->snd_nxt, c->fin_seq);
-	uint32_t unsent = unsent_bytes(c), win, n;
+	uint32_t unsent = unsent_bytes(c), win, n, quantum;
+	uint64_t rate = ptcp_loss_pacing(l, c->rtt.srtt, &quantum);
 	int32_t i;
 	int rv;
 
-	if (l->tlp_due && (rv = send_tlp(c, buf, cap, info, now)) != 0)
-		return rv;
+	c->pace_at = PTCP_TS_NEVER;
+	if (l->tlp_due) {
+		if (!pace_ok(c, rate, now))
+			return 0;
+		if ((rv = send_tlp(c, buf, cap, info, now)) != 0) {
+			paced(c, buf, rv, now);
+			return rv;
+		}
+	}
 	win = ptcp_loss_window(l);
 	i = ptcp_loss_next_seg(l, unsent == 0 || rwnd_room(c) == 0);
 	if (i >= 0) {
@@ -1815,9 +1868,13 @@ static int send_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned max
 		/* RFC 6298 (5.4) resends the first segment whatever the window
 		 * says; otherwise a whole segment must fit (RFC 6675 (C.5)). */
 		if (l->head_due || win >= r->len) {
+			if (!pace_ok(c, rate, now))
+				return 0;
 			rv = retransmit(c, buf, cap, (uint32_t)i, info, now);
-			if (rv > 0)
+			if (rv > 0) {
+				paced(c, buf, rv, now);
 				ptcp_loss_schedule_tlp(l, now, c->rtt.srtt, c->rtx_at);
+			}
 			return rv;
 		}
 		ptcp_loss_note_limited(l, true);
@@ -1838,16 +1895,25 @@ static int send_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned max
 	}
 	n = ptcp_loss_room(l) ? sendable(c, win) : 0;
 	if (n > 0) {
+		if (!pace_ok(c, rate, now))
+			return 0;
 		if (max_segs > ptcp_loss_room(l))
 			max_segs = ptcp_loss_room(l);
+		/* A paced super-segment is at most a send quantum. */
+		if (rate && max_segs > 1 && max_segs > quantum / smss(c))
+			max_segs = quantum / smss(c) ? quantum / smss(c) : 1;
 		rv = emit_data(c, buf, cap, c->snd_nxt, n, max_segs, -1, info, now);
-		if (rv > 0)
+		if (rv > 0) {
+			paced(c, buf, rv, now);
 			ptcp_loss_schedule_tlp(l, now, c->rtt.srtt, c->rtx_at);
+		}
 		return rv;
 	}
 	/* Was it cwnd (or PRR) that held data back, or the peer's window and
-	 * the application? Only the first says anything about cwnd (RFC 7661). */
+	 * the application? Only the first says anything about cwnd (RFC 7661);
+	 * the last makes delivery rate samples application-limited. */
 	ptcp_loss_note_limited(l, unsent > 0 && rwnd_room(c) > win);
+	ptcp_loss_check_app_limited(l, unsent);
 	if (fin_unsent && c->snd_nxt == c->fin_seq && unsent == 0 && ptcp_loss_room(l)) {
 		rv = emit_data(c, buf, cap, c->snd_nxt, 0, 1, -1, info, now);
 		if (rv > 0)
@@ -1902,6 +1968,8 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 		info->gso_size = 0;
 		info->dst = NULL;
 	}
+	if (c->pace_at <= now)
+		c->pace_at = PTCP_TS_NEVER; /* due: send_data decides again */
 
 	if (c->n_ctl > 0 && (rv = emit_ctl(c, buf, cap, info, now)) != 0)
 		return rv;
@@ -1943,6 +2011,7 @@ ptcp_ts ptcp_conn_expiry(const struct ptcp_conn *c)
 	if (!c)
 		return PTCP_TS_NEVER;
 	t = ptcp_ts_min(c->rtx_at, c->persist_at);
+	t = ptcp_ts_min(t, c->pace_at);
 	t = ptcp_ts_min(t, c->delack_at);
 	t = ptcp_ts_min(t, c->keepalive_at);
 	t = ptcp_ts_min(t, ptcp_loss_expiry(&c->loss));
@@ -2004,6 +2073,9 @@ int ptcp_conn_handle_expiry(struct ptcp_conn *c, ptcp_ts now)
 		close_with(c, PTCP_ERR_USER_TIMEOUT, now);
 		return 0;
 	}
+	/* Paced data is due: the next output sends it. */
+	if (c->pace_at <= now)
+		c->pace_at = PTCP_TS_NEVER;
 	if (c->rtx_at <= now)
 		on_rtx_timeout(c, now);
 	if (c->state == PTCP_CLOSED)
@@ -2191,6 +2263,16 @@ void ptcp_conn_stats(const struct ptcp_conn *c, struct ptcp_stats *st)
 	st->rto = c->rtt.rto;
 	st->cwnd = c->loss.cc.cwnd;
 	st->ssthresh = c->loss.cc.ssthresh;
+	st->delivery_rate = c->loss.delivery_rate;
+	if (c->loss.cc.algo == PTCP_CC_BBR) {
+		const struct ptcp_bbr *b = &c->loss.cc.bbr;
+
+		st->pacing_rate = b->pacing_rate;
+		st->bbr_btlbw = b->btlbw;
+		st->bbr_min_rtt = b->rtprop == UINT64_MAX ? 0 : b->rtprop;
+		st->bbr_probe_rtts = b->probe_rtts;
+		st->bbr_state = (uint8_t)b->state;
+	}
 	st->recoveries = c->loss.recoveries;
 	st->loss_probes = c->loss.tlp_probes;
 	st->undos = c->loss.undos;

@@ -141,9 +141,11 @@ struct ptcp_config {
 	bool window_scale;           /* offer window scaling (default on) */
 	bool timestamps;             /* offer RFC 7323 timestamps: RTT on every
 	                                ACK, PAWS (default on) */
-	enum ptcp_cc_algo cc;        /* congestion control: PTCP_CC_CUBIC (RFC
-	                                9438 with HyStart++, the default) or
-	                                PTCP_CC_NEWRENO (RFC 5681) */
+	enum ptcp_cc_algo cc;        /* congestion control: PTCP_CC_BBR (BBR
+	                                v1 with pacing, the default),
+	                                PTCP_CC_CUBIC (RFC 9438 with
+	                                HyStart++) or PTCP_CC_NEWRENO (RFC
+	                                5681) */
 
 	uint64_t rto_initial;        /* ns, RFC 6298 (2.1): 1 s */
 	uint64_t rto_min;            /* ns: 200 ms (as Linux; RFC 6298 says 1 s) */
@@ -212,7 +214,15 @@ struct ptcp_stats {
 	uint64_t rttvar;            /* ns */
 	uint64_t rto;               /* ns */
 	uint32_t cwnd;              /* bytes */
-	uint32_t ssthresh;          /* bytes */
+	uint32_t ssthresh;          /* bytes (UINT32_MAX: not set; BBR never sets it) */
+	uint64_t delivery_rate;     /* bytes per second: the last delivery rate
+	                               sample (0 before one) */
+	uint64_t pacing_rate;       /* bytes per second data is paced at (0:
+	                               not paced, CUBIC and NewReno) */
+	uint64_t bbr_btlbw;         /* BBR: bottleneck bandwidth, bytes per second */
+	uint64_t bbr_min_rtt;       /* BBR: RTprop, ns (0 before a sample) */
+	uint64_t bbr_probe_rtts;    /* BBR: ProbeRTT episodes */
+	uint8_t bbr_state;          /* BBR: enum ptcp_bbr_state (ptcp_bbr_state_name) */
 	uint32_t pipe;              /* bytes in flight as RFC 6675 estimates them */
 	uint32_t snd_wnd;           /* peer's window, bytes, scaled */
 	uint32_t rcv_wnd;           /* window we offer, bytes */
@@ -290,7 +300,9 @@ int ptcp_conn_input_bytes(struct ptcp_conn *c, const uint8_t *buf, size_t len,
 /* Writes the next segment that is due into buf[0..cap) (TCP header and
  * payload, checksum filled in for the connection's endpoints). Returns its
  * length, 0 when nothing is due now, or PTCP_ERR_NOBUF if cap < 60 + MSS.
- * info (optional) receives per-segment hints. Call until it returns 0. */
+ * info (optional) receives per-segment hints. Call until it returns 0.
+ * With a pacing rate (BBR) data waits for its departure time: the call
+ * returns 0 (or an ACK) and ptcp_conn_expiry() says when to call again. */
 int ptcp_conn_output(struct ptcp_conn *c, uint8_t *buf, size_t cap,
                      struct ptcp_txinfo *info, ptcp_ts now);
 
@@ -308,7 +320,8 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
                          struct ptcp_txinfo *info, ptcp_ts now);
 
 /* The next time something is due (retransmission, delayed ACK, persist
- * probe, keepalive, TIME-WAIT end), or PTCP_TS_NEVER. */
+ * probe, keepalive, TIME-WAIT end, paced data that ptcp_conn_output()
+ * held back), or PTCP_TS_NEVER. */
 ptcp_ts ptcp_conn_expiry(const struct ptcp_conn *c);
 
 /* Runs the timers that are due at now. Returns 0. */

@@ -9,6 +9,7 @@ void ptcp_loss_init(struct ptcp_loss *l, struct ptcp_txseg *mem, uint32_t cap,
 	ptcp_txq_init(&l->q, mem, cap);
 	ptcp_rack_init(&l->rack);
 	ptcp_cc_init(&l->cc, algo, smss);
+	ptcp_rate_init(&l->rate);
 	l->smss = l->cc.smss;
 	l->tlp_ok = true;
 	l->reo_at = l->tlp_at = PTCP_TS_NEVER;
@@ -22,9 +23,9 @@ void ptcp_loss_reset(struct ptcp_loss *l)
 	ptcp_loss_init(l, mem, cap, l->cc.algo, smss);
 }
 
-void ptcp_loss_configure(struct ptcp_loss *l, uint32_t smss, bool sack)
+void ptcp_loss_configure(struct ptcp_loss *l, uint32_t smss, bool sack, uint32_t seed)
 {
-	ptcp_cc_set_smss(&l->cc, smss);
+	ptcp_cc_set_smss(&l->cc, smss, seed);
 	l->smss = l->cc.smss;
 	l->sack = sack;
 }
@@ -42,10 +43,28 @@ uint32_t ptcp_loss_window(const struct ptcp_loss *l)
 {
 	uint32_t p;
 
-	if (l->state == PTCP_RECOV_FAST)
+	/* BBR sets cwnd in recovery itself (packet conservation, then its
+	 * model: 4.2.3.4); PRR is for the loss-based ones. */
+	if (l->state == PTCP_RECOV_FAST && l->cc.algo != PTCP_CC_BBR)
 		return l->prr.quota;
 	p = pipe(l);
 	return l->cc.cwnd > p ? l->cc.cwnd - p : 0;
+}
+
+uint64_t ptcp_loss_pacing(struct ptcp_loss *l, uint64_t srtt, uint32_t *quantum)
+{
+	if (l->cc.algo != PTCP_CC_BBR) {
+		*quantum = 0;
+		return 0;
+	}
+	ptcp_bbr_note_srtt(&l->cc.bbr, srtt);
+	*quantum = l->cc.bbr.send_quantum;
+	return l->cc.bbr.pacing_rate;
+}
+
+void ptcp_loss_check_app_limited(struct ptcp_loss *l, uint32_t unsent)
+{
+	ptcp_rate_check_app_limited(&l->rate, unsent, l->smss, l->q.npending, pipe(l), l->cc.cwnd);
 }
 
 int32_t ptcp_loss_next_seg(const struct ptcp_loss *l, bool no_new_data)
@@ -76,9 +95,21 @@ int32_t ptcp_loss_next_seg(const struct ptcp_loss *l, bool no_new_data)
 	return -1;
 }
 
+/* Delivery rate bookkeeping and BBR's per-transmit step (3.6.3) for
+ * record i, which just went out. */
+static void on_transmit(struct ptcp_loss *l, uint32_t i, bool nothing_in_flight, ptcp_ts now)
+{
+	ptcp_rate_on_send(&l->rate, ptcp_txq_at(&l->q, i), nothing_in_flight, now);
+	if (l->cc.algo == PTCP_CC_BBR)
+		ptcp_bbr_on_transmit(&l->cc.bbr, nothing_in_flight, l->rate.app_limited != 0);
+}
+
 void ptcp_loss_sent_new(struct ptcp_loss *l, ptcp_seq seq, uint32_t len, bool fin, ptcp_ts now)
 {
-	(void)ptcp_txq_push(&l->q, seq, len, fin, now);
+	bool idle = ptcp_txq_empty(&l->q);
+
+	if (ptcp_txq_push(&l->q, seq, len, fin, now))
+		on_transmit(l, l->q.n - 1, idle, now);
 	if (l->state == PTCP_RECOV_FAST)
 		ptcp_prr_on_send(&l->prr, len);
 }
@@ -104,6 +135,7 @@ void ptcp_loss_sent_again(struct ptcp_loss *l, uint32_t i, ptcp_ts now, bool has
 	}
 	l->head_due = false;
 	ptcp_txq_retransmitted(&l->q, i, now);
+	on_transmit(l, i, false, now);
 }
 
 /* The reduction was for nothing: back to the window before it, and the
@@ -231,11 +263,40 @@ static bool is_dsack(const struct ptcp_loss_ack *a)
 	return a->nsack >= 2 && ptcp_seq_ge(b[0].left, b[1].left) && ptcp_seq_le(b[0].right, b[1].right);
 }
 
+/* What an ACK delivered, segment by segment: RACK's bookkeeping, the
+ * delivery rate sample, and (cumulatively acknowledged ones) the RTT of
+ * the newest segment sent once (Karn's rule). */
+struct ack_visit {
+	struct ptcp_rack_ack ra;
+	struct ptcp_loss *l;
+	struct ptcp_rate_sample rs;
+	struct ptcp_loss_result *r;
+};
+
+static void sack_delivered(void *ctx, const struct ptcp_txseg *seg)
+{
+	struct ack_visit *v = ctx;
+
+	ptcp_rate_delivered(&v->l->rate, &v->rs, seg, v->ra.now);
+	ptcp_rack_delivered(&v->ra, seg);
+}
+
+static void cum_delivered(void *ctx, const struct ptcp_txseg *seg)
+{
+	struct ack_visit *v = ctx;
+
+	if (!(seg->flags & PTCP_TXSEG_EVER_RETRANS)) {
+		v->r->has_rtt = true;
+		v->r->rtt = ptcp_ts_elapsed(v->ra.now, seg->xmit_ts);
+	}
+	sack_delivered(ctx, seg);
+}
+
 /* The SACK blocks of an ACK: D-SACK accounting, then the scoreboard, lowest
  * block first so RACK sees deliveries in order. Returns the bytes newly
  * SACKed; *dsack tells whether block 0 was a D-SACK. */
 static uint32_t take_sack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
-                          struct ptcp_rack_ack *ra, bool *dsack)
+                          struct ack_visit *v, bool *dsack)
 {
 	struct ptcp_sack_block b[PTCP_SACK_MAX];
 	unsigned n = 0, i, j, k = 0;
@@ -272,7 +333,7 @@ static uint32_t take_sack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 		b[j] = t;
 	}
 	for (i = 0; i < n; i++)
-		newly += ptcp_txq_sack(&l->q, b[i].left, b[i].right, ptcp_rack_delivered, ra);
+		newly += ptcp_txq_sack(&l->q, b[i].left, b[i].right, sack_delivered, v);
 	return newly;
 }
 
@@ -302,33 +363,47 @@ static void tlp_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a, bool 
 	}
 }
 
-/* What the cumulative part of an ACK delivered: RACK's bookkeeping, and
- * the RTT of the newest segment sent once (Karn's rule). */
-struct cum_visit {
-	struct ptcp_rack_ack ra;
-	struct ptcp_loss_result *r;
-};
-
-static void cum_delivered(void *ctx, const struct ptcp_txseg *seg)
+/* What congestion control learns from an ACK: CUBIC and NewReno outside
+ * fast recovery when SND.UNA advanced (RFC 5681 3.1: also after a
+ * timeout), BBR from every ACK with its rate sample. */
+static void cc_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
+                      const struct ptcp_loss_result *r, const struct ack_visit *v,
+                      uint32_t delivered, bool limited, bool advanced, bool ended,
+                      uint32_t prior_inflight, uint32_t lost)
 {
-	struct cum_visit *v = ctx;
+	struct ptcp_cc_ack ca = {
+		.acked = delivered, .cwnd_limited = limited, .now = a->now,
+		.rtt = r->has_rtt ? r->rtt : 0, .srtt = a->srtt, .ack = a->ack,
+		.snd_nxt = a->snd_max,
+	};
 
-	if (!(seg->flags & PTCP_TXSEG_EVER_RETRANS)) {
-		v->r->has_rtt = true;
-		v->r->rtt = ptcp_ts_elapsed(v->ra.now, seg->xmit_ts);
+	if (l->cc.algo == PTCP_CC_BBR) {
+		ca.rate = &l->rate;
+		ca.rs = &v->rs;
+		ca.prior_inflight = prior_inflight;
+		ca.inflight = pipe(l);
+		ca.lost = lost;
+		ca.recovery = l->state == PTCP_RECOV_FAST   ? PTCP_BBR_RECOV_FAST
+		              : l->state == PTCP_RECOV_LOSS ? PTCP_BBR_RECOV_RTO
+		                                            : PTCP_BBR_RECOV_NONE;
+		ptcp_cc_on_ack(&l->cc, &ca);
+		return;
 	}
-	ptcp_rack_delivered(&v->ra, seg);
+	if (advanced && l->state != PTCP_RECOV_FAST && !ended)
+		ptcp_cc_on_ack(&l->cc, &ca);
 }
 
 void ptcp_loss_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
                       struct ptcp_loss_result *r)
 {
-	struct cum_visit cv = {
+	struct ack_visit cv = {
 		.ra = { .rack = &l->rack, .now = a->now, .has_tsecr = a->has_tsecr, .tsecr = a->tsecr,
 		        .ts_epoch = a->ts_epoch, .ts_offset = a->ts_offset, .ts_tick = a->ts_tick },
+		.l = l,
 		.r = r,
 	};
-	struct ptcp_rack_ack *rap = &cv.ra;
+	uint32_t prior_inflight = pipe(l);
+	uint64_t lost_before = l->q.lost_marked;
 	bool advanced = ptcp_seq_gt(a->ack, a->snd_una), dsack = false, ended = false;
 	/* cwnd was in use: data waited for it, or (in slow start, as Linux
 	 * counts it) at least half of it was in flight. */
@@ -338,6 +413,7 @@ void ptcp_loss_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 	uint32_t delivered = 0;
 
 	memset(r, 0, sizeof(*r));
+	ptcp_rate_sample_begin(&cv.rs);
 	if (advanced) {
 		uint32_t adv = (uint32_t)(a->ack - a->snd_una);
 
@@ -361,7 +437,7 @@ void ptcp_loss_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 		}
 	}
 	if (l->sack && a->nsack)
-		delivered += take_sack(l, a, rap, &dsack);
+		delivered += take_sack(l, a, &cv, &dsack);
 
 	detect(l, a, advanced);
 
@@ -394,17 +470,10 @@ void ptcp_loss_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 	}
 	r->undone = l->undos != undos;
 
-	/* Slow start and congestion avoidance outside fast recovery (also
-	 * after a timeout: RFC 5681 3.1). */
-	if (advanced && l->state != PTCP_RECOV_FAST && !ended) {
-		struct ptcp_cc_ack ca = {
-			.acked = delivered, .cwnd_limited = limited, .now = a->now,
-			.rtt = r->has_rtt ? r->rtt : 0, .srtt = a->srtt, .ack = a->ack,
-			.snd_nxt = a->snd_max,
-		};
-
-		ptcp_cc_on_ack(&l->cc, &ca);
-	}
+	if (ptcp_rate_sample_end(&l->rate, &cv.rs, l->rack.min_rtt))
+		l->delivery_rate = cv.rs.delivery_rate;
+	cc_on_ack(l, a, r, &cv, delivered, limited, advanced, ended, prior_inflight,
+	          (uint32_t)(l->q.lost_marked - lost_before));
 
 	tlp_on_ack(l, a, dsack);
 	ptcp_rack_update_reo_wnd(&l->rack, dsack, a->ack, a->snd_max, ended);

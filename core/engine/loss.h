@@ -18,6 +18,10 @@
  *     ACK of a retransmitted segment echoes its first transmission) or by
  *     D-SACKs for every retransmission of the episode (RFC 3708); D-SACKs
  *     also widen RACK's reordering window.
+ *   - Every ACK gives a delivery rate sample (rate.h). With BBR it goes to
+ *     congestion control with the bytes in flight and lost, BBR sets the
+ *     window in recovery too (no PRR), and its pacing rate is what
+ *     ptcp_loss_pacing() reports.
  *
  * Bytes and nanoseconds throughout; no allocation (the caller gives the
  * record memory). */
@@ -30,6 +34,7 @@
 #include "cc.h"
 #include "prr.h"
 #include "rack.h"
+#include "rate.h"
 #include "segment.h"
 #include "txq.h"
 
@@ -44,6 +49,8 @@ struct ptcp_loss {
 	struct ptcp_rack rack;
 	struct ptcp_prr prr;
 	struct ptcp_cc cc;
+	struct ptcp_rate rate;    /* delivery rate estimation */
+	uint64_t delivery_rate;   /* bytes per second: the last sample (statistic) */
 	uint32_t smss;            /* bytes */
 	bool sack;                /* the peer sends SACK blocks: RACK-TLP on */
 	enum ptcp_recovery state;
@@ -119,12 +126,24 @@ struct ptcp_loss_result {
 void ptcp_loss_init(struct ptcp_loss *l, struct ptcp_txseg *mem, uint32_t cap,
                     enum ptcp_cc_algo algo, uint32_t smss);
 
-/* The handshake settled SMSS and whether the peer sends SACK blocks. */
-void ptcp_loss_configure(struct ptcp_loss *l, uint32_t smss, bool sack);
+/* The handshake settled SMSS and whether the peer sends SACK blocks; seed
+ * (any value, the ISS say) seeds BBR's gain cycle. */
+void ptcp_loss_configure(struct ptcp_loss *l, uint32_t smss, bool sack, uint32_t seed);
 
 /* Bytes the sender may put on the wire now, new data or retransmissions:
- * the PRR quota in fast recovery, cwnd - pipe otherwise. */
+ * the PRR quota in fast recovery (BBR: its cwnd), cwnd - pipe otherwise. */
 uint32_t ptcp_loss_window(const struct ptcp_loss *l);
+
+/* The rate to pace data at, bytes per second (0: no pacing, as for CUBIC
+ * and NewReno), and in *quantum the bytes that may leave back to back
+ * (BBR's send quantum, 4.2.2). srtt (ns, 0 = none) gives BBR its initial
+ * rate before it has measured one. */
+uint64_t ptcp_loss_pacing(struct ptcp_loss *l, uint64_t srtt, uint32_t *quantum);
+
+/* 3.3 of the delivery rate draft: the sender ran out of data to send
+ * (unsent bytes of new data are all it has): the flight marks an
+ * application-limited phase, if the window was not what held it back. */
+void ptcp_loss_check_app_limited(struct ptcp_loss *l, uint32_t unsent);
 
 /* RFC 6675 NextSeg() for retransmissions: the index of the record to
  * resend now, or -1. In order: the first record after a timeout (5.4 of

@@ -15,6 +15,7 @@ void ptcp_rcvbuf_init(struct ptcp_rcvbuf *rb, uint8_t *mem, size_t cap)
 	memset(rb, 0, sizeof(*rb));
 	rb->mem = mem;
 	rb->cap = cap;
+	rb->max_ranges = PTCP_RCVBUF_MAX_RANGES;
 }
 
 /* Removes ranges[i], keeping the recency order of the others. */
@@ -80,7 +81,7 @@ size_t ptcp_rcvbuf_insert(struct ptcp_rcvbuf *rb, size_t off, const uint8_t *dat
 		merged++;
 	}
 
-	if (s > 0 && merged == 0 && rb->n_ranges == PTCP_RCVBUF_MAX_RANGES)
+	if (s > 0 && merged == 0 && rb->n_ranges >= rb->max_ranges)
 		return 0; /* no slot for a new island: the sender will retransmit */
 
 	/* A duplicate of bytes already held changes nothing in mem. */

@@ -47,6 +47,7 @@ bool ptcp_txq_push(struct ptcp_txq *q, ptcp_seq seq, uint32_t len, bool fin, ptc
 		return false;
 	q->n++;
 	s = ptcp_txq_at(q, q->n - 1);
+	memset(s, 0, sizeof(*s));
 	s->seq = seq;
 	s->len = len;
 	s->xmit_ts = now;
@@ -125,6 +126,9 @@ uint32_t ptcp_txq_ack(struct ptcp_txq *q, ptcp_seq una, ptcp_txq_visit_fn *visit
 			delivered += cut;
 		s->seq = una;
 		s->len -= cut;
+		/* The visitor took it as delivered: the rest is not again. */
+		if (visit)
+			s->flags |= PTCP_TXSEG_DELIVERED;
 		count(q, s);
 		break;
 	}
@@ -167,7 +171,8 @@ uint32_t ptcp_txq_sack(struct ptcp_txq *q, ptcp_seq left, ptcp_seq right,
 		if (visit)
 			visit(ctx, s);
 		newly += s->len;
-		set_flags(q, s, (uint8_t)((s->flags | PTCP_TXSEG_SACKED) & ~PTCP_TXSEG_RETRANS));
+		set_flags(q, s, (uint8_t)((s->flags | PTCP_TXSEG_SACKED | PTCP_TXSEG_DELIVERED) &
+		                          ~PTCP_TXSEG_RETRANS));
 	}
 	return newly;
 }
@@ -190,6 +195,8 @@ void ptcp_txq_mark_lost(struct ptcp_txq *q, uint32_t i)
 
 	if (s->flags & PTCP_TXSEG_SACKED)
 		return;
+	if (!(s->flags & PTCP_TXSEG_LOST) || s->flags & PTCP_TXSEG_RETRANS)
+		q->lost_marked += s->len;
 	set_flags(q, s, (uint8_t)((s->flags | PTCP_TXSEG_LOST) & ~PTCP_TXSEG_RETRANS));
 }
 
@@ -210,6 +217,7 @@ void ptcp_txq_retransmitted(struct ptcp_txq *q, uint32_t i, ptcp_ts now)
 	struct ptcp_txseg *s = ptcp_txq_at(q, i);
 
 	s->xmit_ts = now;
+	s->flags &= (uint8_t)~PTCP_TXSEG_DELIVERED;
 	if (!(s->flags & PTCP_TXSEG_SACKED))
 		set_flags(q, s, s->flags | PTCP_TXSEG_RETRANS | PTCP_TXSEG_EVER_RETRANS);
 }

@@ -10,7 +10,8 @@
 # BENCH_MB MiB one way. The sender reads a pipe (`kpeer gen`); the
 # receiver is a kernel socket that throws the bytes away, or p2ptcp's
 # stdout into a pipe to `kpeer sink`. Printed per run: throughput at the
-# receiver, CPU seconds (user + system) per GiB of the sending and the
+# receiver (first byte to last: p2ptcp lingers after the transfer for a
+# TIME-WAIT, and /usr/bin/time holds the pipe open until it exits), CPU seconds (user + system) per GiB of the sending and the
 # receiving process, time from the first SYN to the first segment after
 # the handshake (from a capture), and peak RSS of the p2ptcp process; then
 # the ratios engine / kernel. The veths carry wire-like segments
@@ -33,8 +34,10 @@
 # *-ekg* run the p2ptcp sender with --gso (segmentation offload).
 # BENCH_KERNEL_CC sets the kernel sender's congestion control (kpeer --cc;
 # default the system's, bbr on the development VM, which does not slow
-# down for random loss: BENCH_KERNEL_CC=reno compares the loss rows with a
-# loss-based kernel sender like the engine's).
+# down for random loss, nor does the engine's default, BBR;
+# BENCH_KERNEL_CC=reno compares the loss rows with a loss-based kernel
+# sender like the engine's CUBIC and NewReno, built with
+# CFLAGS=-DPTCP_CC_DEFAULT=PTCP_CC_CUBIC in a BUILD of their own).
 #
 # Loss rows, all through both NATs (A -> B): 2nat-{k,ek,ke,e}-l{1,5} with
 # 1% or 5% random loss on NAT A both ways (kernel -> kernel, p2ptcp ->
@@ -163,7 +166,14 @@ run() {
 		fi
 		rpid=$!
 		lab_track $rpid
-		[ $sim = 1 ] || sleep 0.3    # let the listener come up (the kernel sender retries)
+		# Let the listener come up (the kernel sender retries). With a
+		# simultaneous open, start A between B's SYNs: when B's SYN reaches
+		# a kernel A in SYN-SENT (within one round trip of A's own), A
+		# answers with a SYN-ACK and Linux times its RTT from that, up to
+		# half the path's: its min RTT, and with it bbr's BDP, stays that
+		# low for the whole run (seen at 20 ms: 10 ms, half the cwnd).
+		# B's next SYN comes 500 ms (p2ptcp) or 1 s (the kernel) later.
+		if [ $sim = 1 ]; then sleep 0.1; else sleep 0.3; fi
 
 		# sender: a pipe from kpeer gen
 		if [ "$snd" = kernel ]; then

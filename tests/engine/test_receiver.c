@@ -233,6 +233,35 @@ static void test_receive_window_grows_with_the_reader(void)
 	sc_finish(s);
 }
 
+/* A reader that takes twice as much as in the round trip before has a
+ * sender that is still speeding up (slow start, BBR's Startup): the
+ * buffer grows by twice that rate of increase on top of twice the reads
+ * (as Linux's tcp_rcv_space_adjust), so the window the ACKs offer now is
+ * not what limits the sender in the next round trip. */
+static void test_receive_window_runs_ahead_of_a_faster_sender(void)
+{
+	struct script *s = tuned(4 << 20);
+	uint32_t off = 0;
+
+	if (!s)
+		return;
+	feed(s, MS(1), &off, 1, true);   /* starts the measurement */
+	feed(s, MS(5), &off, 50, true);
+	feed(s, MS(12), &off, 1, true);  /* 51 KB: 128 KiB still holds 2 x that */
+	CHECK_EQ(sc_stats(s).rcvbuf, 128 * 1024);
+	feed(s, MS(15), &off, 100, true);
+	feed(s, MS(23), &off, 1, true);
+	/* 101 KB after 51: 2 x 101 KB + 16 segments = 225 KB, plus twice
+	 * that times (101 - 51) / 51: 666 KB, so 1 MiB (2 x the reads alone
+	 * would have made it 256 KiB). */
+	CHECK_EQ(sc_stats(s).rcvbuf, 1 << 20);
+	/* Steady reads add nothing more. */
+	feed(s, MS(30), &off, 101, true);
+	feed(s, MS(34), &off, 1, true);
+	CHECK_EQ(sc_stats(s).rcvbuf, 1 << 20);
+	sc_finish(s);
+}
+
 /* An application that does not read is not helped by a bigger window. */
 static void test_receive_window_stays_for_a_slow_reader(void)
 {
@@ -274,6 +303,7 @@ int main(void)
 	RUN(test_dsack_inside_an_island);
 	RUN(test_no_dsack_without_sack);
 	RUN(test_receive_window_grows_with_the_reader);
+	RUN(test_receive_window_runs_ahead_of_a_faster_sender);
 	RUN(test_receive_window_stays_for_a_slow_reader);
 	RUN(test_receive_window_bounded_by_rcvbuf);
 	return check_summary();

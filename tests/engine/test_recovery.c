@@ -440,10 +440,10 @@ static void test_timeout_skips_sacked_data(void)
 
 /* ---- congestion control --------------------------------------------------------- */
 
-/* The default is CUBIC (RFC 9438): the same loss as in
- * test_dsack_undoes_spurious_recovery takes ssthresh to 0.7 cwnd, not to
- * half the flight; NewReno is one setting away. */
-static void test_default_cc_is_cubic(void)
+/* The default is BBR (tests/engine/test_bbr.c). CUBIC (RFC 9438): the
+ * same loss as in test_dsack_undoes_spurious_recovery takes ssthresh to
+ * 0.7 cwnd, not to half the flight as NewReno does. */
+static void test_cubic_reduces_to_seven_tenths(void)
 {
 	struct ptcp_config cfg;
 	struct script *s;
@@ -451,7 +451,7 @@ static void test_default_cc_is_cubic(void)
 	unsigned i;
 
 	ptcp_config_default(&cfg);
-	CHECK_EQ(cfg.cc, PTCP_CC_CUBIC);
+	CHECK_EQ(cfg.cc, PTCP_CC_BBR);
 	sc_config(&cfg);
 	cfg.sack = true;
 	cfg.cc = PTCP_CC_CUBIC;
@@ -555,7 +555,7 @@ int main(void)
 	RUN(test_probe_in_recovery_finds_lost_retransmission);
 	RUN(test_timeout_skips_sacked_data);
 	RUN(test_prr_paces_recovery);
-	RUN(test_default_cc_is_cubic);
+	RUN(test_cubic_reduces_to_seven_tenths);
 	RUN(test_limited_transmit_sends_new_data_on_first_dupacks);
 	return check_summary();
 }

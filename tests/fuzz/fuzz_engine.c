@@ -303,7 +303,8 @@ static void conn_free(struct fz *f)
  *       SYN interval, bit 7 first SYN TTL
  *   b2: MSS 64 + b2 * 1396 / 255
  *   b3: SYN retries bits 0-2, data retries bits 3-6, bit 7 no open at all
- *   u32 our ISN, u32 the peer's ISN */
+ *   u32 our ISN, u32 the peer's ISN; our ISN's two low bits also pick the
+ *   congestion control: 1 CUBIC, 2 NewReno, else the default (BBR) */
 static void conn_new(struct fz *f, struct reader *r)
 {
 	uint8_t b0 = u8(r), b1 = u8(r), b2 = u8(r), b3 = u8(r);
@@ -340,6 +341,10 @@ static void conn_new(struct fz *f, struct reader *r)
 	memset(&o, 0, sizeof(o));
 	o.isn = u32(r);
 	f->peer_isn = u32(r);
+	if ((o.isn & 3) == 1)
+		f->cfg.cc = PTCP_CC_CUBIC;
+	else if ((o.isn & 3) == 2)
+		f->cfg.cc = PTCP_CC_NEWRENO;
 	if (mode == 1) {
 		o.has_peer_isn = true;
 		o.peer_isn = f->peer_isn;

@@ -167,7 +167,8 @@ void netsim_params_print(const struct netsim_params *p, FILE *f)
 		p->b_open_at / 1e6);
 	fprintf(f, "  mss %u, sack %d, wscale %d, timestamps %d, %s, delack %.3f ms, msl %.3f s\n",
 		p->mss, p->sack, p->window_scale, p->timestamps,
-		p->cc == PTCP_CC_CUBIC ? "cubic" : "newreno", p->delack / 1e6, p->msl / 1e9);
+		p->cc == PTCP_CC_CUBIC ? "cubic" : p->cc == PTCP_CC_BBR ? "bbr" : "newreno",
+		p->delack / 1e6, p->msl / 1e9);
 	if (p->conns)
 		fprintf(f, "  %u connections through two tables, each side's bytes per connection\n",
 			p->conns);
@@ -1119,10 +1120,24 @@ static bool all_done(const struct sim *s)
 	return true;
 }
 
+/* A's congestion state, one line (netsim_params.trace_every). */
+static void trace_state(const struct sim *s)
+{
+	struct ptcp_stats st;
+
+	ptcp_conn_stats(s->peer[0].c, &st);
+	fprintf(stderr,
+		"t=%8.3f cwnd %8u pipe %8u rate %6.1f Mbit/s pacing %6.1f btlbw %6.1f min_rtt %6.2f ms"
+		" state %u rtx %6" PRIu64 " dsack %5" PRIu64 " rto %3" PRIu64 " rec %5" PRIu64 " snd_wnd %8u sent %9" PRIu64 "\n",
+		(s->now - SIM_EPOCH) / 1e9, st.cwnd, st.pipe, st.delivery_rate * 8 / 1e6,
+		st.pacing_rate * 8 / 1e6, st.bbr_btlbw * 8 / 1e6, st.bbr_min_rtt / 1e6, st.bbr_state,
+		st.retransmits, st.dsacks, st.rto_count, st.recoveries, st.snd_wnd, st.bytes_out);
+}
+
 static void sim_loop(struct sim *s)
 {
 	const struct netsim_params *p = s->p;
-	ptcp_ts limit = SIM_EPOCH + p->max_time;
+	ptcp_ts limit = SIM_EPOCH + p->max_time, next_trace = SIM_EPOCH;
 
 	while (!s->failed) {
 		ptcp_ts ta = side_expiry(s, 0);
@@ -1150,6 +1165,10 @@ static void sim_loop(struct sim *s)
 			return;
 		}
 		s->now = t;
+		if (p->trace_every && !s->tables && t >= next_trace) {
+			trace_state(s);
+			next_trace = t + p->trace_every;
+		}
 		if (th == t) {
 			struct event e;
 			struct peer *pe;

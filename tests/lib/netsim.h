@@ -135,6 +135,8 @@ struct netsim_params {
 	unsigned conns;           /* 0: two engines, one connection; N: N
 	                             connections between two tables (at most
 	                             NETSIM_MAX_CONNS), a and b per connection */
+	uint64_t trace_every;     /* ns: print A's congestion state this often
+	                             to stderr (0 = never; one connection) */
 	uint64_t max_time;        /* ns of virtual time before giving up */
 	uint64_t max_events;      /* events before giving up */
 };

@@ -37,7 +37,7 @@ static void test_initial_window(void)
 	CHECK_EQ(cc.cwnd, 17920);
 	/* The peer's MSS (and timestamps) arrive before any data. */
 	ptcp_cc_init(&cc, RENO, 536);
-	ptcp_cc_set_smss(&cc, 1448);
+	ptcp_cc_set_smss(&cc, 1448, 0);
 	CHECK_EQ(cc.smss, 1448);
 	CHECK_EQ(cc.cwnd, 4344);
 	/* SMSS 0 falls back to 536 instead of a zero window. */

@@ -194,47 +194,86 @@ static void test_window_truncation(void)
 	CHECK(guard_ok);
 }
 
+/* The table's limit, whatever its size: MAX one-byte islands at 2, 4, ...,
+ * 2·MAX fill it; F is past them all. */
+#define MAX PTCP_RCVBUF_MAX_RANGES
+#define F (2 * MAX + 8)
+
 static void test_table_full(void)
 {
-	uint8_t mem[128];
+	static uint8_t mem[4 * MAX + 64];
 	struct ptcp_rcvbuf rb;
 	unsigned i;
 	size_t nxt = 0;
 
 	ptcp_rcvbuf_init(&rb, mem, sizeof(mem));
-	/* 16 one-byte islands at 2, 4, ..., 32. */
-	for (i = 1; i <= PTCP_RCVBUF_MAX_RANGES; i++)
+	CHECK_EQ(rb.max_ranges, MAX);
+	for (i = 1; i <= MAX; i++)
 		CHECK_EQ(put(&rb, nxt, 2 * i, 1), 0);
-	CHECK_EQ(rb.n_ranges, PTCP_RCVBUF_MAX_RANGES);
-	CHECK(has_range(&rb, 0, 32, 1));
-	/* No slot for [40,45): dropped. */
-	CHECK_EQ(put(&rb, nxt, 40, 5), 0);
-	CHECK_EQ(rb.n_ranges, PTCP_RCVBUF_MAX_RANGES);
-	CHECK_EQ(ptcp_rcvbuf_ooo_bytes(&rb), 16);
-	CHECK(has_range(&rb, 0, 32, 1));
-	/* But a segment that merges is kept: [33,35) extends [32,33). */
-	CHECK_EQ(put(&rb, nxt, 33, 2), 0);
-	CHECK(has_range(&rb, 0, 32, 3));
-	CHECK_EQ(rb.n_ranges, PTCP_RCVBUF_MAX_RANGES);
+	CHECK_EQ(rb.n_ranges, MAX);
+	CHECK(has_range(&rb, 0, 2 * MAX, 1));
+	/* No slot for [F,F+5): dropped. */
+	CHECK_EQ(put(&rb, nxt, F, 5), 0);
+	CHECK_EQ(rb.n_ranges, MAX);
+	CHECK_EQ(ptcp_rcvbuf_ooo_bytes(&rb), MAX);
+	CHECK(has_range(&rb, 0, 2 * MAX, 1));
+	/* But a segment that merges is kept: it extends the last island. */
+	CHECK_EQ(put(&rb, nxt, 2 * MAX + 1, 2), 0);
+	CHECK(has_range(&rb, 0, 2 * MAX, 3));
+	CHECK_EQ(rb.n_ranges, MAX);
 	/* [3,4) joins [2,3) and [4,5): one slot is freed. */
 	CHECK_EQ(put(&rb, nxt, 3, 1), 0);
-	CHECK_EQ(rb.n_ranges, PTCP_RCVBUF_MAX_RANGES - 1);
+	CHECK_EQ(rb.n_ranges, MAX - 1);
 	CHECK(has_range(&rb, 0, 2, 3));
-	CHECK_EQ(put(&rb, nxt, 40, 5), 0);
-	CHECK(has_range(&rb, 0, 40, 5));
-	CHECK_EQ(rb.n_ranges, PTCP_RCVBUF_MAX_RANGES);
+	CHECK_EQ(put(&rb, nxt, F, 5), 0);
+	CHECK(has_range(&rb, 0, F, 5));
+	CHECK_EQ(rb.n_ranges, MAX);
 	/* In-order data needs no slot even with a full table: [0,1) is
 	 * separated from [2,5) by the byte at 1. */
-	CHECK_EQ(put(&rb, nxt, 45 + 2, 1), 0); /* dropped */
+	CHECK_EQ(put(&rb, nxt, F + 7, 1), 0); /* dropped */
 	CHECK_EQ(put(&rb, nxt, 0, 1), 1);
 	nxt += 1;
-	CHECK_EQ(rb.n_ranges, PTCP_RCVBUF_MAX_RANGES);
-	CHECK(has_range(&rb, 0, 39, 5)); /* re-based by 1 */
-	/* Fill everything from RCV.NXT to 44 in one segment. */
-	CHECK_EQ(put(&rb, nxt, 0, 44), 44);
-	nxt += 44;
+	CHECK_EQ(rb.n_ranges, MAX);
+	CHECK(has_range(&rb, 0, F - 1, 5)); /* re-based by 1 */
+	/* Fill everything from RCV.NXT to F + 4 in one segment. */
+	CHECK_EQ(put(&rb, nxt, 0, F + 4), F + 4);
+	nxt += F + 4;
 	CHECK_EQ(rb.n_ranges, 0);
-	CHECK_EQ(get_check(&rb, 0, 128), 45);
+	CHECK_EQ(get_check(&rb, 0, sizeof(mem)), F + 5);
+}
+
+/* A flight with a loss in every twentieth segment (5% random loss, evenly
+ * spread) over a 4 MiB window: every segment that arrives is kept until
+ * the table's limit, one island per hole, so the sender sees only the
+ * real losses. With the 16 islands the table once had, a BBR sender's
+ * flight at 5% loss lost every segment past the 16th hole at the
+ * receiver. */
+static void test_lossy_flight_is_held(void)
+{
+	enum { SEG = 1448, EVERY = 20, HOLES = 120 };
+	static uint8_t mem[4 << 20];
+	struct ptcp_rcvbuf rb;
+	size_t nxt = 0, held = 0;
+	unsigned i;
+
+	ptcp_rcvbuf_init(&rb, mem, sizeof(mem));
+	for (i = 0; i < HOLES * EVERY; i++) {
+		if (i % EVERY == 0)
+			continue; /* lost */
+		CHECK_EQ(put(&rb, nxt, (size_t)i * SEG, SEG), 0);
+		held += SEG;
+	}
+	CHECK_EQ(rb.n_ranges, HOLES);
+	CHECK_EQ(ptcp_rcvbuf_ooo_bytes(&rb), held);
+	/* The retransmissions fill the holes in order: all of it readable. */
+	for (i = 0; i < HOLES * EVERY; i += EVERY) {
+		size_t adv = put(&rb, nxt, (size_t)i * SEG - nxt, SEG);
+
+		CHECK_EQ(adv, (size_t)EVERY * SEG);
+		nxt += adv;
+	}
+	CHECK_EQ(rb.n_ranges, 0);
+	CHECK_EQ(rb.readable, (size_t)HOLES * EVERY * SEG);
 }
 
 /* A bitmap reference model of the window: have[i] for the byte i after
@@ -366,6 +405,8 @@ static void test_small_exhaustive(void)
  * beyond the window, the application reading at random moments. A bitmap
  * over absolute positions (mod cap) gives the expected advance, including
  * the drops when the island table is full. */
+#define RANDOM_MAX_RANGES 16
+
 static void random_run(uint64_t seed, size_t cap, size_t total)
 {
 	static uint8_t mem[8192], data[4096], out[8192], exp[8192];
@@ -376,6 +417,9 @@ static void random_run(uint64_t seed, size_t cap, size_t total)
 
 	memset(have, 0, sizeof(have));
 	ptcp_rcvbuf_init(&rb, mem, cap);
+	/* A small table, so that these windows fill it and the drops of a
+	 * full table are exercised too. */
+	rb.max_ranges = RANDOM_MAX_RANGES;
 	while (rd < total && iter++ < 5000000) {
 		uint64_t r = check_xorshift64(&seed);
 		size_t win = ptcp_rcvbuf_window(&rb);
@@ -394,7 +438,7 @@ static void random_run(uint64_t seed, size_t cap, size_t total)
 			if (n > total - nxt - off)
 				n = total - nxt - off;
 			/* Model: clip, drop if it neither starts at RCV.NXT nor
-			 * touches an island while 16 are held. */
+			 * touches an island while the table is full. */
 			e = off < win ? (off + n < win ? off + n : win) : off;
 			touch = false;
 			for (i = off > 0 ? off - 1 : 0; i < e + 1 && i < win; i++)
@@ -402,7 +446,7 @@ static void random_run(uint64_t seed, size_t cap, size_t total)
 			if (off > 0 && off < win && !touch)
 				for (i = 0; i < win; i++)
 					runs += have[(nxt + i) % cap] && (i == 0 || !have[(nxt + i - 1) % cap]);
-			ok = off < win && (off == 0 || touch || runs < PTCP_RCVBUF_MAX_RANGES);
+			ok = off < win && (off == 0 || touch || runs < RANDOM_MAX_RANGES);
 			if (off < win && !ok)
 				drops++;
 			if (ok) {
@@ -457,7 +501,7 @@ static void random_run(uint64_t seed, size_t cap, size_t total)
 	}
 	CHECK_EQ(rd, total);
 	/* The run must have exercised the full table. */
-	CHECK_EQ(max_ranges, PTCP_RCVBUF_MAX_RANGES);
+	CHECK_EQ(max_ranges, RANDOM_MAX_RANGES);
 	CHECK(drops > 0);
 }
 
@@ -519,6 +563,7 @@ int main(void)
 	RUN(test_gap_fill_rebases);
 	RUN(test_window_truncation);
 	RUN(test_table_full);
+	RUN(test_lossy_flight_is_held);
 	RUN(test_zero_capacity);
 	RUN(test_held);
 	RUN(test_small_exhaustive);

@@ -1,0 +1,183 @@
+/* BBR in the connection: pacing (segments leave at the pacing rate, a send
+ * quantum back to back, not a window's worth in a burst; the departure
+ * time is the connection's expiry, and what is held back goes out when it
+ * passes), the window BBR sets in recovery instead of PRR, and loss that
+ * does not lower the pacing rate. Peer MSS 500 keeps the numbers small;
+ * the handshake's RTT is 10 ms, so the initial pacing rate is
+ * InitialCwnd (4 x 500 bytes) per 10 ms times 2/ln(2): 577,343 B/s, with
+ * a send quantum of two segments (between 1.2 and 24 Mbit/s). */
+#include "bbr.h"
+#include "check.h"
+#include "script.h"
+
+/* ESTABLISHED with BBR, peer MSS 500; sack on request. */
+static struct script *bbr_conn(bool sack)
+{
+	struct ptcp_config cfg;
+	struct script *s;
+
+	sc_config(&cfg);
+	cfg.cc = PTCP_CC_BBR;
+	cfg.sack = sack;
+	cfg.sndbuf = 64 * 1024;
+	s = sc_new(&cfg);
+	s->peer_sackp = sack;
+	s->peer_mss = 500;
+	if (!sc_goto(s, PTCP_ESTABLISHED)) {
+		sc_finish(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* The draft's initial pacing rate for IW 2000 bytes and SRTT 10 ms. */
+static uint64_t initial_rate(void)
+{
+	return 2000ULL * PTCP_NS_PER_S / MS(10) * PTCP_BBR_HIGH_GAIN / PTCP_BBR_UNIT;
+}
+
+/* 500 bytes at rate, in ns. */
+static uint64_t gap(uint64_t rate)
+{
+	return 500ULL * PTCP_NS_PER_S / rate;
+}
+
+/* The initial window does not go out in one burst: the quantum (two
+ * segments) at once, then one segment per 500 bytes at the pacing rate.
+ * While a segment waits, its departure time is the expiry. */
+static void test_pacing_spreads_the_initial_window(void)
+{
+	struct script *s = bbr_conn(false);
+	uint64_t rate = initial_rate(), g = gap(rate);
+	ptcp_seq b = ISS + 1;
+
+	if (!s)
+		return;
+	CHECK_EQ(rate, 577343);
+	SEND(s, 0, 8000);
+	CHECK_EQ(sc_stats(s).pacing_rate, rate);
+	EXPECT(s, 0, .flags = ACK, .seq = b, .ack = IRS + 1, .len = 500);
+	EXPECT(s, 0, .flags = ACK, .seq = b + 500, .ack = IRS + 1, .len = 500);
+	CHECK_EQ(ptcp_conn_expiry(s->c), s->base + g);
+	EXPECT_NOTHING(s, g - 1);
+	EXPECT(s, g, .flags = ACK, .seq = b + 1000, .ack = IRS + 1, .len = 500);
+	EXPECT_NOTHING(s, 2 * g - 1);
+	EXPECT(s, 2 * g, .flags = ACK, .seq = b + 1500, .ack = IRS + 1, .len = 500);
+	/* The initial window (2000 bytes) is out: nothing more until ACKs,
+	 * and no pacing deadline with nothing to pace. */
+	CHECK(ptcp_conn_expiry(s->c) > s->base + MS(100));
+	EXPECT_NOTHING(s, MS(9));
+	sc_discard(s);
+	sc_finish(s);
+}
+
+/* An ACK that opens the window by four segments at once releases them at
+ * the pacing rate: two (the quantum the idle time earned) at once, the
+ * others a segment time apart. Startup grows cwnd by what is delivered. */
+static void test_ack_opening_the_window_is_paced(void)
+{
+	struct script *s = bbr_conn(false);
+	uint64_t rate = initial_rate(), g = gap(rate), t;
+	ptcp_seq b = ISS + 1;
+	unsigned i;
+
+	if (!s)
+		return;
+	SEND(s, 0, 16000);
+	for (i = 0; i < 4; i++)
+		EXPECT(s, i < 2 ? 0 : (i - 1) * g, .flags = ACK, .seq = b + 500 * i, .ack = IRS + 1,
+		       .len = 500);
+	EXPECT_NOTHING(s, MS(12));
+	/* All four acknowledged together: cwnd 2000 + 2000, eight segments
+	 * may be in flight. The delivery rate (2000 bytes over 12 ms) is
+	 * below the initial rate, which Startup keeps. */
+	INJECT(s, MS(12), .flags = ACK, .seq = IRS + 1, .ack = b + 2000);
+	CHECK_EQ(sc_stats(s).cwnd, 4000);
+	CHECK_EQ(sc_stats(s).pacing_rate, rate);
+	EXPECT(s, MS(12), .flags = ACK, .seq = b + 2000, .ack = IRS + 1, .len = 500);
+	EXPECT(s, MS(12), .flags = ACK, .seq = b + 2500, .ack = IRS + 1, .len = 500);
+	for (i = 2, t = MS(12); i < 8; i++) {
+		t += g;
+		EXPECT_NOTHING(s, t - 1);
+		EXPECT(s, t, .flags = ACK, .seq = b + 2000 + 500 * i, .ack = IRS + 1, .len = 500);
+	}
+	EXPECT_NOTHING(s, MS(20));
+	CHECK_EQ(sc_stats(s).pipe, 4000);
+	sc_discard(s);
+	sc_finish(s);
+}
+
+/* Paced data waiting does not hold back an ACK the connection owes: data
+ * that arrives while the next segment waits is acknowledged at once. */
+static void test_pacing_does_not_delay_acks(void)
+{
+	struct script *s = bbr_conn(false);
+	uint64_t g = gap(initial_rate());
+	ptcp_seq b = ISS + 1;
+
+	if (!s)
+		return;
+	SEND(s, 0, 8000);
+	EXPECT(s, 0, .flags = ACK, .seq = b, .ack = IRS + 1, .len = 500);
+	EXPECT(s, 0, .flags = ACK, .seq = b + 500, .ack = IRS + 1, .len = 500);
+	INJECT(s, g / 2, .flags = ACK, .seq = IRS + 1, .ack = b, .len = 100);
+	EXPECT(s, g / 2, .flags = ACK, .seq = b + 1000, .ack = IRS + 101);
+	EXPECT(s, g, .flags = ACK, .seq = b + 1000, .ack = IRS + 101, .len = 500);
+	sc_discard(s);
+	sc_finish(s);
+}
+
+/* One segment of four is lost (SACK shows the three after it). Recovery
+ * does not use PRR: BBR's window is the flight plus what the ACK delivered
+ * (packet conservation, 4.2.3.4), here only the retransmission, and the
+ * pacing rate stays as it was: the loss is not taken for congestion.
+ * When the recovery ends the window from before it comes back. */
+static void test_recovery_keeps_the_rate(void)
+{
+	struct script *s = bbr_conn(true);
+	uint64_t rate = initial_rate(), g = gap(rate);
+	struct ptcp_options o = { .sack_count = 1 };
+	ptcp_seq b = ISS + 1;
+	unsigned i;
+
+	if (!s)
+		return;
+	SEND(s, 0, 4000);
+	for (i = 0; i < 4; i++)
+		EXPECT(s, i < 2 ? 0 : (i - 1) * g, .flags = ACK, .seq = b + 500 * i, .ack = IRS + 1,
+		       .len = 500);
+	INJECT(s, MS(12), .flags = ACK, .seq = IRS + 1, .ack = b + 2000);
+	for (i = 4; i < 8; i++)
+		EXPECT(s, MS(12) + (i < 6 ? 0 : (i - 5) * g), .flags = ACK, .seq = b + 500 * i,
+		       .ack = IRS + 1, .len = 500);
+	/* b + 2000 is lost; the others arrive. */
+	for (i = 1; i < 4; i++) {
+		o.sack[0].left = b + 2500;
+		o.sack[0].right = b + 2500 + 500 * i;
+		INJECT(s, MS(23), .flags = ACK, .seq = IRS + 1, .ack = b + 2000, .opt = o);
+		CHECK_EQ(sc_stats(s).recoveries, i == 3);
+	}
+	CHECK_EQ(sc_stats(s).cwnd, 0 + 500);
+	CHECK_EQ(sc_stats(s).pacing_rate, rate);
+	CHECK_EQ(sc_stats(s).ssthresh, UINT32_MAX);
+	EXPECT(s, MS(23), .flags = ACK, .seq = b + 2000, .ack = IRS + 1, .len = 500);
+	EXPECT_NOTHING(s, MS(33));
+	/* Before the recovery: 4000 and 500 for each of the first two SACKs
+	 * (Startup grows by what is delivered); now again, plus Startup's
+	 * growth for this ACK's 500. */
+	INJECT(s, MS(33), .flags = ACK, .seq = IRS + 1, .ack = b + 4000);
+	CHECK_EQ(sc_stats(s).cwnd, 5000 + 500);
+	CHECK_EQ(sc_stats(s).pacing_rate, rate);
+	CHECK_EQ(sc_stats(s).retransmits, 1);
+	EXPECT_NOTHING(s, MS(40));
+	sc_finish(s);
+}
+
+int main(void)
+{
+	RUN(test_pacing_spreads_the_initial_window);
+	RUN(test_ack_opening_the_window_is_paced);
+	RUN(test_pacing_does_not_delay_acks);
+	RUN(test_recovery_keeps_the_rate);
+	return check_summary();
+}
