@@ -50,17 +50,9 @@ _Static_assert(sizeof(struct virtio_net_hdr) == PTCP_PKTSOCK_VNET_LEN, "virtio_n
 uint16_t ptcp_pktsock_pseudo_sum(const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst,
                                  size_t tcp_len)
 {
-	uint32_t sum = 0;
-	int i;
-
 	if (src->family != PTCP_AF_INET || dst->family != PTCP_AF_INET)
 		return 0;
-	for (i = 0; i < 4; i += 2)
-		sum += ptcp_get16(src->addr + i) + ptcp_get16(dst->addr + i);
-	sum += PTCP_IPPROTO_TCP + (uint32_t)tcp_len;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
+	return ptcp_tcp_pseudo_sum(src, dst, tcp_len);
 }
 
 /* Header length from the data offset, or 0 when it cannot be right. */

@@ -8,12 +8,15 @@
 #include "bpf.h"
 #include "ip.h"
 #include "rawsock.h"
+#include "segment.h"
 #include "sendbatch.h"
 
 /* Enough for a full default window (256 KiB) in flight plus headers. */
 #define SOCKBUF_BYTES (4 * 1024 * 1024)
 /* Kernel picks of a port that is taken in the other family, at most. */
 #define PICK_TRIES 16
+/* The checksum field in the TCP header. */
+#define TCP_CHECK_OFF 16
 
 union sa46 {
 	struct sockaddr sa;
@@ -208,7 +211,7 @@ static int setup_raw(struct ptcp_rawsock *rs, struct ptcp_rawsock_fam *f)
 {
 	/* Until the address is known, nothing at all. */
 	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
-	int one = 1;
+	int one = 1, csum_off = TCP_CHECK_OFF;
 
 	f->fd = socket(domain_of[ptcp_rawsock_index(f->local.family)], SOCK_RAW | SOCK_CLOEXEC,
 		       IPPROTO_TCP);
@@ -220,6 +223,13 @@ static int setup_raw(struct ptcp_rawsock *rs, struct ptcp_rawsock_fam *f)
 	if (f->local.family == PTCP_AF_INET6 &&
 	    (setsockopt(f->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) != 0 ||
 	     setsockopt(f->fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) != 0))
+		return -errno;
+	/* IPv6: the kernel verifies the TCP checksum of what it delivers
+	 * (rawv6_recvmsg, while copying: bad ones are dropped), takes its
+	 * own CHECKSUM_PARTIAL segments as verified, and fills in the
+	 * checksum of what we send (RFC 3542 section 3.1). */
+	if (f->local.family == PTCP_AF_INET6 &&
+	    setsockopt(f->fd, IPPROTO_IPV6, IPV6_CHECKSUM, &csum_off, sizeof(csum_off)) != 0)
 		return -errno;
 	grow_buffer(f->fd, SO_SNDBUF, SO_SNDBUFFORCE);
 	grow_buffer(f->fd, SO_RCVBUF, SO_RCVBUFFORCE);
@@ -241,6 +251,7 @@ int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local
 
 	memset(rs, 0, sizeof(*rs));
 	rs->lock_fd = -1;
+	ptcp_csumtap_init(&rs->tap);
 	for (i = 0; i < PTCP_RAWSOCK_NFAM; i++) {
 		rs->fam[i].fd = rs->fam[i].reserve_fd = -1;
 		rs->fam[i].local.family = i == PTCP_RAWSOCK_V4 ? PTCP_AF_INET : PTCP_AF_INET6;
@@ -277,6 +288,11 @@ int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local
 		if ((rv = setup_raw(rs, &rs->fam[i])) != 0)
 			goto fail;
 	}
+	/* Without the tap no IPv4 segment with a partial checksum is taken:
+	 * right off a real wire, and a lab whose veths offload would show
+	 * it at once. */
+	if (want[PTCP_RAWSOCK_V4])
+		rs->tap_error = ptcp_csumtap_open(&rs->tap, rs->port);
 	return 0;
 fail:
 	ptcp_rawsock_close(rs);
@@ -305,6 +321,7 @@ void ptcp_rawsock_close(struct ptcp_rawsock *rs)
 		close_fd(&rs->fam[i].fd);
 		close_fd(&rs->fam[i].reserve_fd);
 	}
+	ptcp_csumtap_close(&rs->tap);
 	ptcp_portlock_release(&rs->lock_fd);
 }
 
@@ -439,6 +456,21 @@ static bool rx6_meta(struct msghdr *mh, const struct sockaddr_in6 *from,
 	return got_dst;
 }
 
+/* A segment whose checksum field holds the pseudo-header sum: true, with
+ * the checksum completed in tcp (rx->tcp, writable), when this host's
+ * kernel left it so, or when it verifies as it is (a full checksum that
+ * happens to equal the sum). IPv6: the kernel verified all the others
+ * (IPV6_CHECKSUM). IPv4: the tap says. */
+static bool take_partial(struct ptcp_rawsock *rs, uint8_t family, uint8_t *tcp,
+			 const struct ptcp_rawsock_rx *rx)
+{
+	if (family == PTCP_AF_INET6 || ptcp_csumtap_vouches(&rs->tap, rx->ip, rx->ip_len)) {
+		(void)ptcp_tcp_checksum_complete(tcp, rx->tcp_len, &rx->src, &rx->dst);
+		return true;
+	}
+	return ptcp_tcp_checksum(&rx->src, &rx->dst, tcp, rx->tcp_len) == 0;
+}
+
 int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap,
 		      struct ptcp_rawsock_rx *rx)
 {
@@ -503,7 +535,13 @@ int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, siz
 		return 0;
 	}
 	/* Segments from a kernel in the same machine (namespaces) come with
-	 * the checksum left to offload: complete it. */
-	(void)ptcp_tcp_checksum_complete(buf + (rx->tcp - buf), rx->tcp_len, &rx->src, &rx->dst);
+	 * the checksum left to offload: completed when the kernel says it
+	 * sent them so (rawsock.h), else dropped (RFC 9293 MUST-3). */
+	if (ptcp_tcp_checksum_looks_partial(rx->tcp, rx->tcp_len, &rx->src, &rx->dst) &&
+	    !take_partial(rs, family, buf + (rx->tcp - buf), rx)) {
+		rx->why = "TCP checksum holds only the pseudo-header sum, and this host's kernel did not "
+			  "send it so";
+		return 0;
+	}
 	return 1;
 }

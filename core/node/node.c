@@ -583,6 +583,9 @@ static int open_wire(struct ptcp_node *n)
 	}
 	if (!n->s.local_addr && n->rs.v6_error)
 		nlog_info(n, "IPv4 only: this host has no IPv6 (%s)", strerror(-n->rs.v6_error));
+	if (n->rs.tap_error)
+		nlog_info(n, "no checksum tap (%s): IPv4 segments whose checksum a local kernel left to "
+			  "offload will be dropped", strerror(-n->rs.tap_error));
 	for (i = 0; i < PTCP_RAWSOCK_NFAM; i++)
 		if (n->rs.fam[i].fd >= 0)
 			guarded[ng++] = n->rs.fam[i].local;
