@@ -471,52 +471,26 @@ static bool take_partial(struct ptcp_rawsock *rs, uint8_t family, uint8_t *tcp,
 	return ptcp_tcp_checksum(&rx->src, &rx->dst, tcp, rx->tcp_len) == 0;
 }
 
-int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap,
-		      struct ptcp_rawsock_rx *rx)
+/* One packet that recvmsg(2) put in buf (n bytes, the real length): its
+ * TCP segment into *rx. Returns 1, or 0 with rx->why. */
+static int take_rx(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap, size_t n,
+		   struct msghdr *mh, const struct sockaddr_in6 *from, struct ptcp_rawsock_rx *rx)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)) + 64];
-		struct cmsghdr align;
-	} ctl;
-	struct sockaddr_in6 from;
-	struct iovec iov = { buf, cap };
-	struct msghdr mh;
-	int i = ptcp_rawsock_index(family);
-	ssize_t n;
-
-	if (i < 0 || rs->fam[i].fd < 0)
-		return -EAFNOSUPPORT;
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (family == PTCP_AF_INET6) {
-		mh.msg_name = &from;
-		mh.msg_namelen = sizeof(from);
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-	}
-	do
-		n = recvmsg(rs->fam[i].fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-
 	memset(rx, 0, sizeof(*rx));
-	if ((size_t)n > cap || (mh.msg_flags & MSG_CTRUNC)) {
-		rx->why = (size_t)n > cap ? "packet larger than the receive buffer"
-					  : "ancillary data cut short";
+	if (n > cap || (mh->msg_flags & MSG_CTRUNC)) {
+		rx->why = n > cap ? "packet larger than the receive buffer" : "ancillary data cut short";
 		return 0;
 	}
 	if (family == PTCP_AF_INET6) {
-		if (!rx6_meta(&mh, &from, rx)) {
+		if (!rx6_meta(mh, from, rx)) {
 			rx->why = "no IPv6 destination from the kernel";
 			return 0;
 		}
 		rx->tcp = buf;
-		rx->tcp_len = (size_t)n;
+		rx->tcp_len = n;
 	} else {
 		rx->ip = buf;
-		rx->ip_len = (size_t)n;
+		rx->ip_len = n;
 		if (ptcp_ip_tcp_payload(buf, rx->ip_len, &rx->src, &rx->dst, &rx->tcp, &rx->tcp_len,
 					&rx->why) != 0)
 			return 0;
@@ -544,4 +518,60 @@ int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, siz
 		return 0;
 	}
 	return 1;
+}
+
+int ptcp_rawsock_recv_many(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap,
+			   unsigned max, struct ptcp_rawsock_rx *rx)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)) + 64];
+		struct cmsghdr align;
+	} ctl[PTCP_RAWSOCK_RECV_MANY];
+	struct sockaddr_in6 from[PTCP_RAWSOCK_RECV_MANY];
+	struct iovec iov[PTCP_RAWSOCK_RECV_MANY];
+	struct mmsghdr msgs[PTCP_RAWSOCK_RECV_MANY];
+	int i = ptcp_rawsock_index(family), n, k;
+
+	if (i < 0 || rs->fam[i].fd < 0)
+		return -EAFNOSUPPORT;
+	if (max > PTCP_RAWSOCK_RECV_MANY)
+		max = PTCP_RAWSOCK_RECV_MANY;
+	if (max == 0)
+		return -EINVAL;
+	memset(msgs, 0, sizeof(msgs[0]) * max);
+	for (k = 0; k < (int)max; k++) {
+		struct msghdr *mh = &msgs[k].msg_hdr;
+
+		iov[k].iov_base = buf + (size_t)k * cap;
+		iov[k].iov_len = cap;
+		mh->msg_iov = &iov[k];
+		mh->msg_iovlen = 1;
+		if (family == PTCP_AF_INET6) {
+			mh->msg_name = &from[k];
+			mh->msg_namelen = sizeof(from[k]);
+			mh->msg_control = ctl[k].buf;
+			mh->msg_controllen = sizeof(ctl[k].buf);
+		}
+	}
+	/* MSG_TRUNC: each length is the packet's, so a cut one is seen. */
+	do
+		n = recvmmsg(rs->fam[i].fd, msgs, max, MSG_DONTWAIT | MSG_TRUNC, NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	for (k = 0; k < n; k++)
+		if (take_rx(rs, family, buf + (size_t)k * cap, cap, msgs[k].msg_len, &msgs[k].msg_hdr,
+			    &from[k], &rx[k]) == 0)
+			rx[k].tcp = NULL;
+	return n;
+}
+
+int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap,
+		      struct ptcp_rawsock_rx *rx)
+{
+	int rv = ptcp_rawsock_recv_many(rs, family, buf, cap, 1, rx);
+
+	if (rv < 0)
+		return rv;
+	return rx->tcp ? 1 : 0;
 }

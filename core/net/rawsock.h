@@ -168,4 +168,16 @@ int ptcp_rawsock_send_tx(struct ptcp_rawsock *rs, const struct ptcp_rawsock_tx *
 int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap,
                       struct ptcp_rawsock_rx *rx);
 
+/* Packets ptcp_rawsock_recv_many() reads per call, at most. */
+#define PTCP_RAWSOCK_RECV_MANY 16
+
+/* ptcp_rawsock_recv() for up to max (at most PTCP_RAWSOCK_RECV_MANY)
+ * packets with one recvmmsg(2): packet k into buf[k * cap .. (k + 1) *
+ * cap) and rx[k] (rx[k].tcp NULL and rx[k].why set when it was
+ * discarded). Returns how many were read (1..max), or -EAGAIN when
+ * nothing is waiting, -EAFNOSUPPORT, -EINVAL (max 0), or another -errno
+ * from recvmmsg(2). */
+int ptcp_rawsock_recv_many(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap,
+			   unsigned max, struct ptcp_rawsock_rx *rx);
+
 #endif

@@ -367,36 +367,49 @@ static void input_one(struct ptcp_node *n, const struct ptcp_rawsock_rx *rx, ptc
 			   ptcp_conn_error(c) == PTCP_ERR_RESET);
 }
 
-/* What one raw socket has, up to a batch. */
+/* What one raw socket has, up to PTCP_NODE_RX_BATCH packets, read
+ * PTCP_RAWSOCK_RECV_MANY at a time; nothing is sent before the whole
+ * batch is in (the settle after it flushes, so the ACK decision sees
+ * every segment of the batch). */
 static void receive(struct ptcp_node *n, uint8_t family)
 {
-	struct ptcp_rawsock_rx rx;
+	struct ptcp_rawsock_rx rx[PTCP_RAWSOCK_RECV_MANY];
 	ptcp_ts now = ptcp_clock_now();
-	int i, rv;
+	unsigned got = 0;
+	int k, rv;
 
-	for (i = 0; i < PTCP_NODE_RX_BATCH; i++) {
-		rv = ptcp_rawsock_recv(&n->rs, family, n->rx_buf, PTCP_RAWSOCK_MTU, &rx);
+	while (got < PTCP_NODE_RX_BATCH) {
+		rv = ptcp_rawsock_recv_many(&n->rs, family, n->rx_buf, PTCP_RAWSOCK_MTU,
+					    PTCP_RAWSOCK_RECV_MANY, rx);
 		if (rv == -EAGAIN)
 			break;
 		if (rv < 0) {
 			nlog_error(n, "cannot read from the raw socket: %s", strerror(-rv));
 			break;
 		}
-		if (rv == 0) {
-			nlog_debug(n, "drop before the engine: %s", rx.why);
-			continue;
+		got += (unsigned)rv;
+		for (k = 0; k < rv; k++) {
+			const struct ptcp_rawsock_rx *r = &rx[k];
+
+			if (!r->tcp) {
+				nlog_debug(n, "drop before the engine: %s", r->why);
+				continue;
+			}
+			/* The kernel's own TCP carries our rendezvous connection
+			 * on this port: its segments are not ours to answer. */
+			if (n->rdv && ptcp_rdvflow_owns(n->rdv, &r->src, &r->dst))
+				continue;
+			log_segment(n, "<", r->tcp, r->tcp_len, &r->src, &r->dst);
+			/* IPv6 comes without its header: the capture gets one made. */
+			if (n->pcap && r->ip)
+				(void)ptcp_pcapw_write_ip(n->pcap, r->ip, r->ip_len);
+			else if (n->pcap)
+				(void)ptcp_pcapw_write_tcp(n->pcap, &r->src, &r->dst, r->tcp, r->tcp_len,
+							   r->ttl);
+			input_one(n, r, now);
 		}
-		/* The kernel's own TCP carries our rendezvous connection on
-		 * this port: its segments are not ours to answer. */
-		if (n->rdv && ptcp_rdvflow_owns(n->rdv, &rx.src, &rx.dst))
-			continue;
-		log_segment(n, "<", rx.tcp, rx.tcp_len, &rx.src, &rx.dst);
-		/* IPv6 comes without its header: the capture gets one made. */
-		if (n->pcap && rx.ip)
-			(void)ptcp_pcapw_write_ip(n->pcap, rx.ip, rx.ip_len);
-		else if (n->pcap)
-			(void)ptcp_pcapw_write_tcp(n->pcap, &rx.src, &rx.dst, rx.tcp, rx.tcp_len, rx.ttl);
-		input_one(n, &rx, now);
+		if (rv < PTCP_RAWSOCK_RECV_MANY)
+			break;
 	}
 }
 
@@ -680,7 +693,7 @@ static int open_loop(struct ptcp_node *n)
 	n->ev_kick = event_new(n->base, -1, 0, on_kick, n);
 	n->tx_cap = (size_t)PTCP_TCP_HDR_MAX + 1460 + 64;
 	n->tx_buf = malloc(n->tx_cap * PTCP_NODE_TX_BATCH);
-	n->rx_buf = malloc(PTCP_RAWSOCK_MTU);
+	n->rx_buf = malloc((size_t)PTCP_RAWSOCK_MTU * PTCP_RAWSOCK_RECV_MANY);
 	if (!n->ev_timer || !n->ev_kick || !n->tx_buf || !n->rx_buf)
 		return PTCP_ERR_NOMEM;
 	for (i = 0; i < PTCP_RAWSOCK_NFAM; i++) {

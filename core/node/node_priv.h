@@ -170,7 +170,8 @@ struct ptcp_node {
 	ptcp_ts timer_at;
 	bool in_settle, settle_again;
 
-	uint8_t *rx_buf;                   /* PTCP_RAWSOCK_MTU */
+	uint8_t *rx_buf;                   /* PTCP_RAWSOCK_RECV_MANY packets of
+	                                      PTCP_RAWSOCK_MTU */
 	uint8_t *tx_buf;                   /* PTCP_NODE_TX_BATCH segments of tx_cap */
 	size_t tx_cap;
 	struct ptcp_rawsock_tx tx[PTCP_NODE_TX_BATCH];
