@@ -456,24 +456,9 @@ static bool rx6_meta(struct msghdr *mh, const struct sockaddr_in6 *from,
 	return got_dst;
 }
 
-/* A segment whose checksum field holds the pseudo-header sum: true, with
- * the checksum completed in tcp (rx->tcp, writable), when this host's
- * kernel left it so, or when it verifies as it is (a full checksum that
- * happens to equal the sum). IPv6: the kernel verified all the others
- * (IPV6_CHECKSUM). IPv4: the tap says. */
-static bool take_partial(struct ptcp_rawsock *rs, uint8_t family, uint8_t *tcp,
-			 const struct ptcp_rawsock_rx *rx)
-{
-	if (family == PTCP_AF_INET6 || ptcp_csumtap_vouches(&rs->tap, rx->ip, rx->ip_len)) {
-		(void)ptcp_tcp_checksum_complete(tcp, rx->tcp_len, &rx->src, &rx->dst);
-		return true;
-	}
-	return ptcp_tcp_checksum(&rx->src, &rx->dst, tcp, rx->tcp_len) == 0;
-}
-
 /* One packet that recvmsg(2) put in buf (n bytes, the real length): its
  * TCP segment into *rx. Returns 1, or 0 with rx->why. */
-static int take_rx(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap, size_t n,
+static int take_rx(struct ptcp_rawsock *rs, uint8_t family, const uint8_t *buf, size_t cap, size_t n,
 		   struct msghdr *mh, const struct sockaddr_in6 *from, struct ptcp_rawsock_rx *rx)
 {
 	memset(rx, 0, sizeof(*rx));
@@ -508,14 +493,24 @@ static int take_rx(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t
 		rx->why = "not for our port";
 		return 0;
 	}
-	/* Segments from a kernel in the same machine (namespaces) come with
-	 * the checksum left to offload: completed when the kernel says it
-	 * sent them so (rawsock.h), else dropped (RFC 9293 MUST-3). */
-	if (ptcp_tcp_checksum_looks_partial(rx->tcp, rx->tcp_len, &rx->src, &rx->dst) &&
-	    !take_partial(rs, family, buf + (rx->tcp - buf), rx)) {
-		rx->why = "TCP checksum holds only the pseudo-header sum, and this host's kernel did not "
-			  "send it so";
-		return 0;
+	/* IPv6: the kernel verified the checksum (IPV6_CHECKSUM) or sent
+	 * the segment itself. IPv4: a segment from a kernel on this machine
+	 * (namespaces) may come with the checksum left to offload, the field
+	 * holding the pseudo-header sum; taken when the tap vouches that this
+	 * host's kernel sent it so, or when it verifies (a full checksum that
+	 * happens to equal the sum), else dropped (RFC 9293 MUST-3). */
+	if (family == PTCP_AF_INET6) {
+		rx->csum_verified = true;
+	} else if (ptcp_tcp_checksum_looks_partial(rx->tcp, rx->tcp_len, &rx->src, &rx->dst)) {
+		if (ptcp_csumtap_vouches(&rs->tap, rx->ip, rx->ip_len)) {
+			rx->csum_verified = rx->csum_partial = true;
+		} else if (ptcp_tcp_checksum(&rx->src, &rx->dst, rx->tcp, rx->tcp_len) == 0) {
+			rx->csum_verified = true;
+		} else {
+			rx->why = "TCP checksum holds only the pseudo-header sum, and this host's kernel "
+				  "did not send it so";
+			return 0;
+		}
 	}
 	return 1;
 }

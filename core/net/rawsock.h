@@ -87,6 +87,12 @@ struct ptcp_rawsock_rx {
 	const uint8_t *tcp;          /* TCP header and payload */
 	size_t tcp_len;
 	const char *why;             /* reason, when the packet was discarded */
+	bool csum_verified;          /* the TCP checksum needs no check: the
+	                                kernel verified it (IPv6), or sent the
+	                                segment itself with the checksum left
+	                                to offload (IPv4, csum_partial) */
+	bool csum_partial;           /* the checksum field holds a local
+	                                kernel's pseudo-header sum */
 };
 
 /* The slot of family (PTCP_AF_INET or PTCP_AF_INET6), or -1. */
@@ -157,8 +163,9 @@ int ptcp_rawsock_send_tx(struct ptcp_rawsock *rs, const struct ptcp_rawsock_tx *
  * and finds its TCP segment (ip.h for IPv4; for IPv6 the addresses and
  * hop limit come from msg_name and the ancillary data).
  *
- * A segment whose checksum this host's kernel left to offload has it
- * completed (see above); one that only looks so is discarded.
+ * A segment whose checksum this host's kernel left to offload is taken
+ * as it is (rx->csum_partial: the field still holds the partial sum);
+ * one that only looks so is discarded.
  *
  * Returns 1 with *rx filled, 0 when a packet was read but discarded
  * (rx->why says why: malformed, fragment, not for our port, a partial

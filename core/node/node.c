@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "identity.h"
+#include "ip.h"
 #include "node_priv.h"
 #include "peerid.h"
 #include "pktsock.h"
@@ -358,7 +359,10 @@ static void input_one(struct ptcp_node *n, const struct ptcp_rawsock_rx *rx, ptc
 	enum ptcp_state before = c ? ptcp_conn_state(c) : PTCP_CLOSED;
 	bool rst;
 
-	(void)ptcp_stack_input(n->stack, rx->tcp, rx->tcp_len, &rx->src, &rx->dst, now);
+	if (rx->csum_verified)
+		(void)ptcp_stack_input_verified(n->stack, rx->tcp, rx->tcp_len, &rx->src, &rx->dst, now);
+	else
+		(void)ptcp_stack_input(n->stack, rx->tcp, rx->tcp_len, &rx->src, &rx->dst, now);
 	if (!p || rx->tcp_len <= TCP_FLAGS_OFF)
 		return;
 	rst = rx->tcp[TCP_FLAGS_OFF] & TCP_RST;
@@ -400,6 +404,11 @@ static void receive(struct ptcp_node *n, uint8_t family)
 			if (n->rdv && ptcp_rdvflow_owns(n->rdv, &r->src, &r->dst))
 				continue;
 			log_segment(n, "<", r->tcp, r->tcp_len, &r->src, &r->dst);
+			/* The capture shows a local kernel's partial checksum
+			 * completed (the engine does not need it: csum_verified). */
+			if (n->pcap && r->csum_verified)
+				(void)ptcp_tcp_checksum_complete(n->rx_buf + (r->tcp - n->rx_buf), r->tcp_len,
+								 &r->src, &r->dst);
 			/* IPv6 comes without its header: the capture gets one made. */
 			if (n->pcap && r->ip)
 				(void)ptcp_pcapw_write_ip(n->pcap, r->ip, r->ip_len);
