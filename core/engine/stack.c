@@ -1042,6 +1042,10 @@ int ptcp_stack_output_gso(struct ptcp_stack *st, uint8_t *buf, size_t cap, unsig
 			n = 0;
 			break;
 		}
+		/* The table sends its own RSTs (emit_rst), and every segment
+		 * it hands out needs its checksum: no capability of the
+		 * caller's passes through (nor an uninitialised one). */
+		tx->info.caps = 0;
 		n = ptcp_conn_output_gso(e->c, buf, cap, max_segs, &tx->info, now);
 		if (n < 0)
 			break; /* PTCP_ERR_NOBUF: e keeps its turn */
