@@ -72,6 +72,7 @@ void ptcp_settings_default(ptcp_settings *s)
 	s->keepalive_count = 5;
 	s->user_timeout = 60 * PTCP_NS_PER_S;
 	s->linger = -1;
+	s->gso_auto = true;
 	s->log_level = PTCP_LOG_NOTICE;
 }
 
@@ -630,6 +631,11 @@ static int open_wire(struct ptcp_node *n)
 			return PTCP_ERR_SYSTEM;
 		}
 	}
+	/* Offload by default where this host would not have seen our
+	 * segments anyway (gso.c); asked now, while we may. */
+	n->gso_forced = n->s.gso;
+	if (!n->s.gso && n->s.gso_auto && n->rs.fam[PTCP_RAWSOCK_V4].fd >= 0)
+		ptcp_gso_host_check(n);
 	/* The packet socket needs CAP_NET_RAW, which is gone once the node
 	 * runs: it is made now, for the first peer that offloads. */
 	if (n->s.gso && (rv = ptcp_pktsock_socket(&n->pkt_fd, PTCP_NODE_MARK)) != 0)
@@ -648,7 +654,7 @@ static int drop_privileges(struct ptcp_node *n)
 	char err[256];
 	int rv;
 
-	if (n->s.gso)
+	if (n->gso_forced)
 		keep |= PTCP_PRIVS_NET_ADMIN;
 	if (n->s.rendezvous && ptcp_privs_port_is_privileged(n->rs.port))
 		keep |= PTCP_PRIVS_NET_BIND_SERVICE;
