@@ -125,6 +125,7 @@ void ptcp_app_settings(const struct ptcp_cli_opts *o, ptcp_settings *s)
 	/* One connection and done: the key goes once the channel has it. */
 	s->forget_key = !o->exec_cmd && !o->forward;
 	s->gso = o->gso;
+	s->gso_auto = !o->no_gso;
 	s->pcap_path = o->pcap;
 }
 

@@ -163,7 +163,7 @@ bad:
 
 enum opt_id {
 	O_HELP, O_VERBOSE, O_SYSLOG, O_LOCAL_PORT, O_LOCAL_ADDR, O_TIMEOUT, O_LINGER, O_SNDBUF,
-	O_RCVBUF, O_PCAP, O_GSO, O_PUNCH_INTERVAL, O_PUNCH_WINDOW, O_TTL, O_KEEPALIVE,
+	O_RCVBUF, O_PCAP, O_GSO, O_NO_GSO, O_PUNCH_INTERVAL, O_PUNCH_WINDOW, O_TTL, O_KEEPALIVE,
 	O_NO_KEEPALIVE, O_PEER, O_ISN, O_PEER_ISN, O_ACTIVE, O_RENDEZVOUS, O_RENDEZVOUS_KEY,
 	O_DIR, O_WAIT, O_ALLOW, O_ALLOW_FILE, O_EXEC, O_FORWARD, O_MAX_PEERS, O_NO_ENCRYPT,
 	O_NO_RELAY,
@@ -187,6 +187,7 @@ static const struct opt {
 	{ "--rcvbuf", O_RCVBUF, true, ALL },
 	{ "--pcap", O_PCAP, true, ALL },
 	{ "--gso", O_GSO, false, ALL },
+	{ "--no-gso", O_NO_GSO, false, ALL },
 	{ "--punch-interval", O_PUNCH_INTERVAL, true, RDV | C_DIR },
 	{ "--punch-window", O_PUNCH_WINDOW, true, RDV },
 	{ "--first-syn-ttl", O_TTL, true, RDV | C_DIR },
@@ -482,6 +483,9 @@ static int apply(struct ptcp_cli_opts *o, const struct opt *d, const char *v, ch
 		return 0;
 	case O_GSO:
 		o->gso = true;
+		return 0;
+	case O_NO_GSO:
+		o->no_gso = true;
 		return 0;
 	case O_PUNCH_INTERVAL:
 		if (ptcp_cli_parse_duration(v, NS_PER_MS, 60 * NS_PER_S, &o->punch_interval,
@@ -836,8 +840,11 @@ static const char connect_usage[] =
 	"  --sndbuf/--rcvbuf BYTES  the most the buffers grow to (default 4194304; they\n"
 	"                           start at 131072 and grow with the path)\n"
 	"  --pcap FILE              write every segment to FILE (pcap, mode 0600)\n"
-	"  --gso                    segmentation offload through a packet socket (what we\n"
-	"                           send then bypasses this host's netfilter: docs/driver.md)\n"
+	"  --gso                    segmentation offload through a packet socket even where\n"
+	"                           this host has firewall, NAT or IPsec rules (what we send\n"
+	"                           then bypasses them: docs/driver.md); without it offload\n"
+	"                           is on only where the host has none\n"
+	"  --no-gso                 no offload at all: every segment through the raw socket\n"
 	"  --syslog                 log to syslog instead of standard error\n"
 	"  -v, -vv                  log steps, states, retransmissions; -vv every segment\n"
 	"\n"
@@ -877,7 +884,7 @@ static const char listen_usage[] =
 	"accepts one connection (a kernel client's, say) and relays standard input and\n"
 	"output.\n"
 	"\n"
-	"Both modes: --keepalive, --linger, --sndbuf, --rcvbuf, --pcap, --gso, --syslog,\n"
+	"Both modes: --keepalive, --linger, --sndbuf, --rcvbuf, --pcap, --gso, --no-gso, --syslog,\n"
 	"-v, as for connect.\n"
 	"\n"
 	"Exit status: as for connect; the service exits 0 on SIGINT or SIGTERM (128 +\n"

@@ -37,6 +37,7 @@ struct ptcp_cli_opts {
 	uint32_t sndbuf, rcvbuf;      /* --sndbuf/--rcvbuf; 0 = default */
 	const char *pcap;             /* --pcap FILE */
 	bool gso;                     /* --gso */
+	bool no_gso;                  /* --no-gso */
 	uint64_t punch_interval;      /* --punch-interval MS; 0 = default */
 	uint64_t punch_window;        /* --punch-window S; 0 = default */
 	bool has_ttl;

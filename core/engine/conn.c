@@ -100,6 +100,8 @@ struct ptcp_conn {
 	bool dsack_due;            /* report [dsack_left, dsack_right) once, in
 	                              the first SACK block (RFC 2883 D-SACK) */
 	ptcp_seq dsack_left, dsack_right;
+	bool tx_no_csum;           /* this output call's caller fills in the
+	                              checksum (PTCP_TXCAP_CSUM) */
 
 	/* Our FIN. */
 	bool fin_queued;           /* shutdown() was called */
@@ -1498,7 +1500,8 @@ static void seg_init(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t flag
 
 static int finish(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t *buf, size_t cap)
 {
-	int n = ptcp_segment_emit(seg, buf, cap, &c->local, &c->remote);
+	int n = c->tx_no_csum ? ptcp_segment_emit(seg, buf, cap, NULL, NULL)
+			      : ptcp_segment_emit(seg, buf, cap, &c->local, &c->remote);
 
 	if (n < 0)
 		return n;
@@ -1970,6 +1973,7 @@ int ptcp_conn_output_gso(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned
 	}
 	if (c->pace_at <= now)
 		c->pace_at = PTCP_TS_NEVER; /* due: send_data decides again */
+	c->tx_no_csum = info && (info->caps & PTCP_TXCAP_CSUM);
 
 	if (c->n_ctl > 0 && (rv = emit_ctl(c, buf, cap, info, now)) != 0)
 		return rv;

@@ -241,6 +241,10 @@ enum {
 	 * that a LISTEN with no remote addresses to the sender of a segment
 	 * (the RST for an ACK, RFC 9293 3.10.7.2) are discarded unsent. */
 	PTCP_TXCAP_DST = 1 << 0,
+	/* Fill in the TCP checksum: the segments of this output call come
+	 * out with the checksum field 0 (a packet socket whose kernel
+	 * completes it, say), one pass over the bytes less. */
+	PTCP_TXCAP_CSUM = 1 << 1,
 };
 
 /* Transmission hints for one output segment. caps is read by the output

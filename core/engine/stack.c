@@ -930,9 +930,29 @@ static void unmatched(struct ptcp_stack *st, const struct ptcp_segment *seg,
 
 /* ---------------------------------------------------------------- input */
 
+static int input(struct ptcp_stack *st, const uint8_t *buf, size_t len,
+		 const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst, bool verify,
+		 ptcp_ts now);
+
 int ptcp_stack_input(struct ptcp_stack *st, const uint8_t *buf, size_t len,
                      const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst,
                      ptcp_ts now)
+{
+	return input(st, buf, len, src, dst, true, now);
+}
+
+int ptcp_stack_input_verified(struct ptcp_stack *st, const uint8_t *buf, size_t len,
+			      const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst,
+			      ptcp_ts now)
+{
+	return input(st, buf, len, src, dst, false, now);
+}
+
+/* ptcp_stack_input() and ptcp_stack_input_verified(): verify says
+ * whether the checksum is still to be checked. */
+static int input(struct ptcp_stack *st, const uint8_t *buf, size_t len,
+		 const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst, bool verify,
+		 ptcp_ts now)
 {
 	struct ptcp_endpoint local, remote;
 	struct ptcp_segment seg;
@@ -945,7 +965,8 @@ int ptcp_stack_input(struct ptcp_stack *st, const uint8_t *buf, size_t len,
 	    (src->family != PTCP_AF_INET && src->family != PTCP_AF_INET6))
 		return PTCP_ERR_INVAL;
 	st->st.segs_in++;
-	rv = ptcp_segment_parse(&seg, buf, len, src, dst);
+	rv = verify ? ptcp_segment_parse(&seg, buf, len, src, dst)
+		    : ptcp_segment_parse(&seg, buf, len, NULL, NULL);
 	if (rv != 0) {
 		st->st.drops[rv == PTCP_ERR_CHECKSUM ? PTCP_STACK_DROP_CHECKSUM
 		                                     : PTCP_STACK_DROP_MALFORMED]++;
@@ -1021,6 +1042,10 @@ int ptcp_stack_output_gso(struct ptcp_stack *st, uint8_t *buf, size_t cap, unsig
 			n = 0;
 			break;
 		}
+		/* The table sends its own RSTs (emit_rst), and every segment
+		 * it hands out needs its checksum: no capability of the
+		 * caller's passes through (nor an uninitialised one). */
+		tx->info.caps = 0;
 		n = ptcp_conn_output_gso(e->c, buf, cap, max_segs, &tx->info, now);
 		if (n < 0)
 			break; /* PTCP_ERR_NOBUF: e keeps its turn */

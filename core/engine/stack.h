@@ -237,6 +237,14 @@ int ptcp_stack_input(struct ptcp_stack *st, const uint8_t *buf, size_t len,
                      const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst,
                      ptcp_ts now);
 
+/* ptcp_stack_input() for a segment whose TCP checksum the driver knows to
+ * be right (the kernel verified it, or sent it itself with the checksum
+ * left to offload): not verified again, one pass over the bytes less.
+ * Returns as ptcp_stack_input(), never PTCP_ERR_CHECKSUM. */
+int ptcp_stack_input_verified(struct ptcp_stack *st, const uint8_t *buf, size_t len,
+			      const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst,
+			      ptcp_ts now);
+
 /* Writes the next segment that is due into buf[0..cap) and says where it
  * goes in *tx. Connections with something to send take turns, one segment
  * each; the table's own RSTs take a turn between them. Returns the

@@ -39,4 +39,22 @@
  * PTCP_ERR_INVAL (local is neither IPv4 nor IPv6). */
 int ptcp_bpf_tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local);
 
+#define PTCP_BPF_PARTIAL_MAX 48   /* instructions of ptcp_bpf_partial_csum() */
+/* Bytes of each packet ptcp_bpf_partial_csum() keeps: the longest IPv4
+ * header (60) and the TCP header's fixed part (20). */
+#define PTCP_BPF_PARTIAL_SNAP 80
+
+/* Writes into prog[0..cap) the program for the checksum tap (csumtap.h),
+ * an AF_PACKET/SOCK_DGRAM socket for IPv4, where offset 0 is the IPv4
+ * header: it keeps the first PTCP_BPF_PARTIAL_SNAP bytes of the unfragmented
+ * TCP packets to port whose checksum field holds exactly the folded sum of
+ * the pseudo-header (RFC 9293 section 3.1: addresses, protocol, TCP
+ * length): what a local kernel's CHECKSUM_PARTIAL segment carries, and
+ * what a forged one that wants to pass for it carries too. It computes
+ * that sum itself (classic BPF has the adds and shifts), so a host whose
+ * segments come with full checksums queues next to nothing on the tap.
+ *
+ * Returns the number of instructions, or PTCP_ERR_NOBUF (cap too small). */
+int ptcp_bpf_partial_csum(struct sock_filter *prog, size_t cap, uint16_t port);
+
 #endif

@@ -203,14 +203,13 @@ int ptcp_ip_tcp_payload(const uint8_t *buf, size_t len, struct ptcp_endpoint *sr
 	return 0;
 }
 
-int ptcp_tcp_checksum_complete(uint8_t *tcp, size_t len, const struct ptcp_endpoint *src,
-                               const struct ptcp_endpoint *dst)
+uint16_t ptcp_tcp_pseudo_sum(const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst,
+			    size_t tcp_len)
 {
 	uint32_t sum = 0;
-	uint16_t partial;
 	int i, alen;
 
-	if (len < PTCP_TCP_HDR_MIN || len > 0xffff || src->family != dst->family ||
+	if (src->family != dst->family ||
 	    (src->family != PTCP_AF_INET && src->family != PTCP_AF_INET6))
 		return 0;
 	/* The pseudo-header: addresses, then zero and protocol and the TCP
@@ -219,14 +218,43 @@ int ptcp_tcp_checksum_complete(uint8_t *tcp, size_t len, const struct ptcp_endpo
 	alen = src->family == PTCP_AF_INET ? 4 : 16;
 	for (i = 0; i < alen; i += 2)
 		sum += ptcp_get16(src->addr + i) + ptcp_get16(dst->addr + i);
-	sum += PTCP_IPPROTO_TCP + (uint32_t)len;
+	sum += PTCP_IPPROTO_TCP + (uint32_t)tcp_len;
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
-	partial = (uint16_t)sum;
-	if (ptcp_get16(tcp + 16) != partial || ptcp_tcp_checksum(src, dst, tcp, len) == 0)
+	return (uint16_t)sum;
+}
+
+bool ptcp_tcp_checksum_looks_partial(const uint8_t *tcp, size_t len,
+				     const struct ptcp_endpoint *src,
+				     const struct ptcp_endpoint *dst)
+{
+	uint16_t partial;
+
+	if (len < PTCP_TCP_HDR_MIN || len > 0xffff)
+		return false;
+	partial = ptcp_tcp_pseudo_sum(src, dst, len);
+	return partial != 0 && ptcp_get16(tcp + 16) == partial;
+}
+
+int ptcp_tcp_checksum_complete(uint8_t *tcp, size_t len, const struct ptcp_endpoint *src,
+                               const struct ptcp_endpoint *dst)
+{
+	uint16_t ck, field;
+	uint32_t rest;
+
+	if (!ptcp_tcp_checksum_looks_partial(tcp, len, src, dst))
 		return 0;
-	ptcp_put16(tcp + 16, 0);
-	ptcp_put16(tcp + 16, ptcp_tcp_checksum(src, dst, tcp, len));
+	ck = ptcp_tcp_checksum(src, dst, tcp, len);
+	if (ck == 0)
+		return 0;
+	/* One pass: ~ck is the sum over everything with the field as it
+	 * is; less the field (adding its complement) is the sum of the
+	 * rest, whose complement is the checksum (RFC 1071). */
+	field = ptcp_get16(tcp + 16);
+	rest = (uint32_t)(uint16_t)~ck + (uint16_t)~field;
+	while (rest >> 16)
+		rest = (rest & 0xffff) + (rest >> 16);
+	ptcp_put16(tcp + 16, (uint16_t)~rest);
 	return 1;
 }
 

@@ -111,24 +111,41 @@ int ptcp_ip_tcp_payload(const uint8_t *buf, size_t len, struct ptcp_endpoint *sr
                         struct ptcp_endpoint *dst, const uint8_t **tcp, size_t *tcp_len,
                         const char **why);
 
-/* Completes a TCP checksum that the sending host left to be offloaded.
+/* The folded one's-complement sum of the TCP pseudo-header for a segment
+ * of tcp_len bytes from src to dst, not complemented: IPv4's (RFC 9293
+ * section 3.1) or IPv6's (RFC 8200 section 8.1) by their family. It is
+ * what the checksum field of a segment holds while a kernel leaves the
+ * checksum to be offloaded (CHECKSUM_PARTIAL, as in __tcp_v4_send_check).
+ * Returns 0 when src and dst are not of one family, IPv4 or IPv6 (never
+ * a sum: one over a non-zero protocol is not 0). */
+uint16_t ptcp_tcp_pseudo_sum(const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst,
+			    size_t tcp_len);
+
+/* True when the checksum field of tcp[0..len) holds exactly the
+ * pseudo-header sum: a local kernel's CHECKSUM_PARTIAL segment, or one
+ * damaged or forged to look like it. No pass over the data. False for
+ * len < 20 or > 65535, or src and dst not of one family. */
+bool ptcp_tcp_checksum_looks_partial(const uint8_t *tcp, size_t len,
+				     const struct ptcp_endpoint *src,
+				     const struct ptcp_endpoint *dst);
+
+/* Completes a TCP checksum that this host's kernel left to be offloaded.
  *
  * A segment sent by a local kernel over veth, loopback or a bridge in
  * the same machine (network namespaces) still has CHECKSUM_PARTIAL when
- * it reaches our raw socket: its checksum field holds only the folded sum
- * of the pseudo-header (RFC 9293 section 3.1), not the complement over
- * the whole segment; no wire was crossed, so the kernel itself trusts it.
- * When the field of tcp[0..len) from src to dst equals that partial sum
- * and the segment does not already verify, the real checksum is computed
- * and written into the field, so that the engine's verification passes.
- * A segment off a real wire whose checksum happens to equal the partial
- * sum and is wrong is as likely as any 16-bit checksum collision.
+ * it reaches our raw socket: its checksum field holds only the pseudo-
+ * header sum, not the complement over the whole segment; no wire was
+ * crossed, so the kernel itself trusts it. When the field of tcp[0..len)
+ * holds that sum (ptcp_tcp_checksum_looks_partial()) and the segment does
+ * not already verify, the real checksum is written into the field (one
+ * pass over the segment), so that the engine's verification passes.
  *
- * The pseudo-header is IPv4's (RFC 9293 section 3.1) or IPv6's (RFC 8200
- * section 8.1) by the family of src and dst.
+ * Only for a segment the kernel said it sent so (csumtap.h for IPv4, the
+ * raw IPv6 socket's own verification, rawsock.c): completing any other
+ * would accept a damaged or forged segment, which RFC 9293 MUST-3
+ * forbids.
  *
- * Returns 1 when the field was rewritten, 0 otherwise (len < 20, or src
- * and dst not of one family, IPv4 or IPv6, included). */
+ * Returns 1 when the field was rewritten, 0 otherwise. */
 int ptcp_tcp_checksum_complete(uint8_t *tcp, size_t len, const struct ptcp_endpoint *src,
                                const struct ptcp_endpoint *dst);
 

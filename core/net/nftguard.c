@@ -173,6 +173,76 @@ bool ptcp_nftguard_present(struct ptcp_nftguard *g)
 	return run_captured(g, cmd, msg, sizeof(msg)) == 0;
 }
 
+/* The word after prefix at the start of line (after tabs), into
+ * out[0..cap); false when line does not start so. */
+static bool word_after(const char *line, size_t len, const char *prefix, char *out, size_t cap)
+{
+	size_t p = strlen(prefix), n;
+
+	while (len && (*line == '\t' || *line == ' ')) {
+		line++;
+		len--;
+	}
+	if (len < p || strncmp(line, prefix, p) != 0)
+		return false;
+	line += p;
+	len -= p;
+	n = 0;
+	while (n < len && line[n] != ' ' && line[n] != '{')
+		n++;
+	snprintf(out, cap, "%.*s", (int)n, line);
+	return true;
+}
+
+int ptcp_nftguard_find_other(const char *ruleset, const char *ours, char *what, size_t cap)
+{
+	char family[16] = "", table[64] = "", chain[64] = "", hook[32];
+	const char *line = ruleset, *end, *h;
+	size_t len;
+
+	for (; line && *line; line = *end ? end + 1 : end) {
+		end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		len = (size_t)(end - line);
+		if (strncmp(line, "table ", 6) == 0) {
+			if (sscanf(line, "table %15s %63s", family, table) != 2)
+				family[0] = table[0] = '\0';
+			chain[0] = '\0';
+			continue;
+		}
+		if (word_after(line, len, "chain ", chain, sizeof(chain)))
+			continue;
+		h = strstr(line, " hook ");
+		if (!h || h > end || !word_after(line, len, "type ", hook, sizeof(hook)))
+			continue;
+		if (strcmp(family, "ip") != 0 && strcmp(family, "inet") != 0)
+			continue;
+		if (strcmp(family, "inet") == 0 && strcmp(table, ours) == 0)
+			continue;
+		word_after(h + 1, (size_t)(end - h - 1), "hook ", hook, sizeof(hook));
+		snprintf(what, cap, "table %s %s, chain %s (hook %s)", family, table, chain, hook);
+		return 1;
+	}
+	return 0;
+}
+
+int ptcp_nftguard_others(struct ptcp_nftguard *g, char *what, size_t cap)
+{
+	char msg[256];
+
+	if (!g->nft) {
+		snprintf(what, cap, "no nftables context");
+		return -ENOTSUP;
+	}
+	(void)nft_ctx_get_output_buffer(g->nft);   /* what earlier commands left */
+	if (run_captured(g, "list ruleset", msg, sizeof(msg)) != 0) {
+		first_line(what, cap, msg);
+		return -ENOTSUP;
+	}
+	return ptcp_nftguard_find_other(nft_ctx_get_output_buffer(g->nft), g->table, what, cap);
+}
+
 void ptcp_nftguard_remove(struct ptcp_nftguard *g)
 {
 	if (g->nft)

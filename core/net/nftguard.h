@@ -54,6 +54,21 @@ int ptcp_nftguard_install(struct ptcp_nftguard *g, const struct ptcp_endpoint *l
 /* True when the table is present (nft list table succeeds). */
 bool ptcp_nftguard_present(struct ptcp_nftguard *g);
 
+/* Finds in the text of `nft list ruleset` (ruleset) a base chain (one
+ * with a hook) of family ip or inet in a table other than ours (ours:
+ * its name): one that sees this host's IPv4 packets, which frames of a
+ * packet socket bypass (pktsock.h). ip6, arp, bridge and netdev tables
+ * do not matter to IPv4 frames (netdev egress sees them anyway). Writes
+ * "table FAMILY NAME, chain CHAIN (hook HOOK)" of the first into
+ * what[0..cap). Returns 1 when there is one, else 0. Pure. */
+int ptcp_nftguard_find_other(const char *ruleset, const char *ours, char *what, size_t cap);
+
+/* ptcp_nftguard_find_other() on this network namespace's ruleset (needs
+ * the context of an installed guard, so CAP_NET_ADMIN at the time).
+ * Returns 0 or 1 as it, or -ENOTSUP when the ruleset cannot be listed
+ * (what says why). */
+int ptcp_nftguard_others(struct ptcp_nftguard *g, char *what, size_t cap);
+
 /* Closes the netlink socket, which makes the kernel delete the table.
  * Safe on a zeroed or already removed guard. */
 void ptcp_nftguard_remove(struct ptcp_nftguard *g);

@@ -50,17 +50,9 @@ _Static_assert(sizeof(struct virtio_net_hdr) == PTCP_PKTSOCK_VNET_LEN, "virtio_n
 uint16_t ptcp_pktsock_pseudo_sum(const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst,
                                  size_t tcp_len)
 {
-	uint32_t sum = 0;
-	int i;
-
 	if (src->family != PTCP_AF_INET || dst->family != PTCP_AF_INET)
 		return 0;
-	for (i = 0; i < 4; i += 2)
-		sum += ptcp_get16(src->addr + i) + ptcp_get16(dst->addr + i);
-	sum += PTCP_IPPROTO_TCP + (uint32_t)tcp_len;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
+	return ptcp_tcp_pseudo_sum(src, dst, tcp_len);
 }
 
 /* Header length from the data offset, or 0 when it cannot be right. */
@@ -781,17 +773,16 @@ static int xfrm_one(const void *msg, size_t len, void *ctx)
 	return rv == 1 ? -EXDEV : rv;
 }
 
-int ptcp_pktsock_xfrm(const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst, int oif)
+/* Dumps this host's xfrm policies, then its SAs, through one with ctx;
+ * stops at the first error the callback returns. */
+static int xfrm_dump(int (*one)(const void *msg, size_t len, void *ctx), void *ctx)
 {
 	static const uint16_t kinds[] = { XFRM_MSG_GETPOLICY, XFRM_MSG_GETSA };
-	struct xfrm_flow f = { src, dst, oif };
 	struct nl_req req;
 	uint32_t seq = 0;
 	size_t i;
 	int fd, rv = 0;
 
-	if (src->family != PTCP_AF_INET || dst->family != PTCP_AF_INET)
-		return -EAFNOSUPPORT;
 	fd = nl_open(NETLINK_XFRM);
 	if (fd < 0)
 		return fd;
@@ -800,10 +791,39 @@ int ptcp_pktsock_xfrm(const struct ptcp_endpoint *src, const struct ptcp_endpoin
 		req.nh.nlmsg_len = NLMSG_LENGTH(0);
 		req.nh.nlmsg_type = kinds[i];
 		req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		rv = nl_exchange(fd, &seq, &req, xfrm_one, &f);
+		rv = nl_exchange(fd, &seq, &req, one, ctx);
 	}
 	close(fd);
 	return rv;
+}
+
+int ptcp_pktsock_xfrm(const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst, int oif)
+{
+	struct xfrm_flow f = { src, dst, oif };
+
+	if (src->family != PTCP_AF_INET || dst->family != PTCP_AF_INET)
+		return -EAFNOSUPPORT;
+	return xfrm_dump(xfrm_one, &f);
+}
+
+/* Any policy or SA is one too many. */
+static int xfrm_any_one(const void *msg, size_t len, void *ctx)
+{
+	struct nlmsghdr nh;
+
+	(void)ctx;
+	if (len < sizeof(nh))
+		return -EPROTO;
+	memcpy(&nh, msg, sizeof(nh));
+	/* An error (no CAP_NET_ADMIN, say) is its errno: not a "none". */
+	if (nh.nlmsg_type == NLMSG_ERROR)
+		return nl_check(msg, len, XFRM_MSG_NEWPOLICY, 0);
+	return nh.nlmsg_type == XFRM_MSG_NEWPOLICY || nh.nlmsg_type == XFRM_MSG_NEWSA ? -EXDEV : -EPROTO;
+}
+
+int ptcp_pktsock_xfrm_any(void)
+{
+	return xfrm_dump(xfrm_any_one, NULL);
 }
 
 int ptcp_pktsock_socket(int *fd, uint32_t mark)

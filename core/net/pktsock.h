@@ -217,6 +217,12 @@ int ptcp_pktsock_conntrack(const struct ptcp_endpoint *src, const struct ptcp_en
  * CAP_NET_ADMIN, no xfrm_user in the kernel, a malformed answer). */
 int ptcp_pktsock_xfrm(const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst, int oif);
 
+/* Whether this host has any IPsec (xfrm) policy or SA at all: the check
+ * for offload by default, made once while the node still has
+ * CAP_NET_ADMIN, before any flow is known. Returns 0 (none), -EXDEV (at
+ * least one), or another -errno as ptcp_pktsock_xfrm(). */
+int ptcp_pktsock_xfrm_any(void);
+
 /* Makes the packet socket, not yet bound to an interface: AF_PACKET/
  * SOCK_RAW with protocol 0 (it sends; it receives nothing),
  * PACKET_VNET_HDR, SO_MARK mark (0: none), a large send buffer. Creating

@@ -8,12 +8,15 @@
 #include "bpf.h"
 #include "ip.h"
 #include "rawsock.h"
+#include "segment.h"
 #include "sendbatch.h"
 
 /* Enough for a full default window (256 KiB) in flight plus headers. */
 #define SOCKBUF_BYTES (4 * 1024 * 1024)
 /* Kernel picks of a port that is taken in the other family, at most. */
 #define PICK_TRIES 16
+/* The checksum field in the TCP header. */
+#define TCP_CHECK_OFF 16
 
 union sa46 {
 	struct sockaddr sa;
@@ -208,7 +211,7 @@ static int setup_raw(struct ptcp_rawsock *rs, struct ptcp_rawsock_fam *f)
 {
 	/* Until the address is known, nothing at all. */
 	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
-	int one = 1;
+	int one = 1, csum_off = TCP_CHECK_OFF;
 
 	f->fd = socket(domain_of[ptcp_rawsock_index(f->local.family)], SOCK_RAW | SOCK_CLOEXEC,
 		       IPPROTO_TCP);
@@ -220,6 +223,13 @@ static int setup_raw(struct ptcp_rawsock *rs, struct ptcp_rawsock_fam *f)
 	if (f->local.family == PTCP_AF_INET6 &&
 	    (setsockopt(f->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) != 0 ||
 	     setsockopt(f->fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) != 0))
+		return -errno;
+	/* IPv6: the kernel verifies the TCP checksum of what it delivers
+	 * (rawv6_recvmsg, while copying: bad ones are dropped), takes its
+	 * own CHECKSUM_PARTIAL segments as verified, and fills in the
+	 * checksum of what we send (RFC 3542 section 3.1). */
+	if (f->local.family == PTCP_AF_INET6 &&
+	    setsockopt(f->fd, IPPROTO_IPV6, IPV6_CHECKSUM, &csum_off, sizeof(csum_off)) != 0)
 		return -errno;
 	grow_buffer(f->fd, SO_SNDBUF, SO_SNDBUFFORCE);
 	grow_buffer(f->fd, SO_RCVBUF, SO_RCVBUFFORCE);
@@ -241,6 +251,7 @@ int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local
 
 	memset(rs, 0, sizeof(*rs));
 	rs->lock_fd = -1;
+	ptcp_csumtap_init(&rs->tap);
 	for (i = 0; i < PTCP_RAWSOCK_NFAM; i++) {
 		rs->fam[i].fd = rs->fam[i].reserve_fd = -1;
 		rs->fam[i].local.family = i == PTCP_RAWSOCK_V4 ? PTCP_AF_INET : PTCP_AF_INET6;
@@ -277,6 +288,11 @@ int ptcp_rawsock_open(struct ptcp_rawsock *rs, const struct ptcp_endpoint *local
 		if ((rv = setup_raw(rs, &rs->fam[i])) != 0)
 			goto fail;
 	}
+	/* Without the tap no IPv4 segment with a partial checksum is taken:
+	 * right off a real wire, and a lab whose veths offload would show
+	 * it at once. */
+	if (want[PTCP_RAWSOCK_V4])
+		rs->tap_error = ptcp_csumtap_open(&rs->tap, rs->port);
 	return 0;
 fail:
 	ptcp_rawsock_close(rs);
@@ -305,6 +321,7 @@ void ptcp_rawsock_close(struct ptcp_rawsock *rs)
 		close_fd(&rs->fam[i].fd);
 		close_fd(&rs->fam[i].reserve_fd);
 	}
+	ptcp_csumtap_close(&rs->tap);
 	ptcp_portlock_release(&rs->lock_fd);
 }
 
@@ -439,52 +456,26 @@ static bool rx6_meta(struct msghdr *mh, const struct sockaddr_in6 *from,
 	return got_dst;
 }
 
-int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap,
-		      struct ptcp_rawsock_rx *rx)
+/* One packet that recvmsg(2) put in buf (n bytes, the real length): its
+ * TCP segment into *rx. Returns 1, or 0 with rx->why. */
+static int take_rx(struct ptcp_rawsock *rs, uint8_t family, const uint8_t *buf, size_t cap, size_t n,
+		   struct msghdr *mh, const struct sockaddr_in6 *from, struct ptcp_rawsock_rx *rx)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)) + 64];
-		struct cmsghdr align;
-	} ctl;
-	struct sockaddr_in6 from;
-	struct iovec iov = { buf, cap };
-	struct msghdr mh;
-	int i = ptcp_rawsock_index(family);
-	ssize_t n;
-
-	if (i < 0 || rs->fam[i].fd < 0)
-		return -EAFNOSUPPORT;
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (family == PTCP_AF_INET6) {
-		mh.msg_name = &from;
-		mh.msg_namelen = sizeof(from);
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-	}
-	do
-		n = recvmsg(rs->fam[i].fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-
 	memset(rx, 0, sizeof(*rx));
-	if ((size_t)n > cap || (mh.msg_flags & MSG_CTRUNC)) {
-		rx->why = (size_t)n > cap ? "packet larger than the receive buffer"
-					  : "ancillary data cut short";
+	if (n > cap || (mh->msg_flags & MSG_CTRUNC)) {
+		rx->why = n > cap ? "packet larger than the receive buffer" : "ancillary data cut short";
 		return 0;
 	}
 	if (family == PTCP_AF_INET6) {
-		if (!rx6_meta(&mh, &from, rx)) {
+		if (!rx6_meta(mh, from, rx)) {
 			rx->why = "no IPv6 destination from the kernel";
 			return 0;
 		}
 		rx->tcp = buf;
-		rx->tcp_len = (size_t)n;
+		rx->tcp_len = n;
 	} else {
 		rx->ip = buf;
-		rx->ip_len = (size_t)n;
+		rx->ip_len = n;
 		if (ptcp_ip_tcp_payload(buf, rx->ip_len, &rx->src, &rx->dst, &rx->tcp, &rx->tcp_len,
 					&rx->why) != 0)
 			return 0;
@@ -502,8 +493,80 @@ int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, siz
 		rx->why = "not for our port";
 		return 0;
 	}
-	/* Segments from a kernel in the same machine (namespaces) come with
-	 * the checksum left to offload: complete it. */
-	(void)ptcp_tcp_checksum_complete(buf + (rx->tcp - buf), rx->tcp_len, &rx->src, &rx->dst);
+	/* IPv6: the kernel verified the checksum (IPV6_CHECKSUM) or sent
+	 * the segment itself. IPv4: a segment from a kernel on this machine
+	 * (namespaces) may come with the checksum left to offload, the field
+	 * holding the pseudo-header sum; taken when the tap vouches that this
+	 * host's kernel sent it so, or when it verifies (a full checksum that
+	 * happens to equal the sum), else dropped (RFC 9293 MUST-3). */
+	if (family == PTCP_AF_INET6) {
+		rx->csum_verified = true;
+	} else if (ptcp_tcp_checksum_looks_partial(rx->tcp, rx->tcp_len, &rx->src, &rx->dst)) {
+		if (ptcp_csumtap_vouches(&rs->tap, rx->ip, rx->ip_len)) {
+			rx->csum_verified = rx->csum_partial = true;
+		} else if (ptcp_tcp_checksum(&rx->src, &rx->dst, rx->tcp, rx->tcp_len) == 0) {
+			rx->csum_verified = true;
+		} else {
+			rx->why = "TCP checksum holds only the pseudo-header sum, and this host's kernel "
+				  "did not send it so";
+			return 0;
+		}
+	}
 	return 1;
+}
+
+int ptcp_rawsock_recv_many(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap,
+			   unsigned max, struct ptcp_rawsock_rx *rx)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)) + 64];
+		struct cmsghdr align;
+	} ctl[PTCP_RAWSOCK_RECV_MANY];
+	struct sockaddr_in6 from[PTCP_RAWSOCK_RECV_MANY];
+	struct iovec iov[PTCP_RAWSOCK_RECV_MANY];
+	struct mmsghdr msgs[PTCP_RAWSOCK_RECV_MANY];
+	int i = ptcp_rawsock_index(family), n, k;
+
+	if (i < 0 || rs->fam[i].fd < 0)
+		return -EAFNOSUPPORT;
+	if (max > PTCP_RAWSOCK_RECV_MANY)
+		max = PTCP_RAWSOCK_RECV_MANY;
+	if (max == 0)
+		return -EINVAL;
+	memset(msgs, 0, sizeof(msgs[0]) * max);
+	for (k = 0; k < (int)max; k++) {
+		struct msghdr *mh = &msgs[k].msg_hdr;
+
+		iov[k].iov_base = buf + (size_t)k * cap;
+		iov[k].iov_len = cap;
+		mh->msg_iov = &iov[k];
+		mh->msg_iovlen = 1;
+		if (family == PTCP_AF_INET6) {
+			mh->msg_name = &from[k];
+			mh->msg_namelen = sizeof(from[k]);
+			mh->msg_control = ctl[k].buf;
+			mh->msg_controllen = sizeof(ctl[k].buf);
+		}
+	}
+	/* MSG_TRUNC: each length is the packet's, so a cut one is seen. */
+	do
+		n = recvmmsg(rs->fam[i].fd, msgs, max, MSG_DONTWAIT | MSG_TRUNC, NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	for (k = 0; k < n; k++)
+		if (take_rx(rs, family, buf + (size_t)k * cap, cap, msgs[k].msg_len, &msgs[k].msg_hdr,
+			    &from[k], &rx[k]) == 0)
+			rx[k].tcp = NULL;
+	return n;
+}
+
+int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap,
+		      struct ptcp_rawsock_rx *rx)
+{
+	int rv = ptcp_rawsock_recv_many(rs, family, buf, cap, 1, rx);
+
+	if (rv < 0)
+		return rv;
+	return rx->tcp ? 1 : 0;
 }

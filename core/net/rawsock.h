@@ -21,6 +21,14 @@
  *   - SO_MARK on the raw socket, so the firewall rule of nftguard.h can
  *     tell our own RSTs from the ones the kernel sends for the port.
  *
+ * A segment whose checksum field holds only the pseudo-header sum (a
+ * kernel on this machine left it to offload: veth, loopback) is taken
+ * only when the kernel says so: for IPv4 the checksum tap (csumtap.h)
+ * vouches for it; the IPv6 raw socket has IPV6_CHECKSUM set, so the
+ * kernel verifies every segment itself and passes only its own partial
+ * ones unverified (and completes our checksum on send). Any other such
+ * segment is dropped (RFC 9293 MUST-3).
+ *
  * Functions return 0 or a negative errno value. */
 #ifndef PTCP_RAWSOCK_H
 #define PTCP_RAWSOCK_H
@@ -31,6 +39,7 @@
 #include <sys/uio.h>
 
 #include "addr.h"
+#include "csumtap.h"
 #include "portlock.h"
 
 /* Largest packet we read: an IP packet can be 64 KiB. */
@@ -60,6 +69,10 @@ struct ptcp_rawsock {
 	int v6_error;                /* why IPv6 is off after an open for both
 	                                families (-EAFNOSUPPORT: the host has
 	                                no IPv6), 0 when on or not asked */
+	int tap_error;               /* why IPv4 has no checksum tap (-errno),
+	                                0 when it has one or IPv4 is off */
+	struct ptcp_csumtap tap;     /* which IPv4 segments this host's kernel
+	                                left with partial checksums */
 };
 
 /* Received packet: the addresses and where the TCP segment lies in the
@@ -74,6 +87,12 @@ struct ptcp_rawsock_rx {
 	const uint8_t *tcp;          /* TCP header and payload */
 	size_t tcp_len;
 	const char *why;             /* reason, when the packet was discarded */
+	bool csum_verified;          /* the TCP checksum needs no check: the
+	                                kernel verified it (IPv6), or sent the
+	                                segment itself with the checksum left
+	                                to offload (IPv4, csum_partial) */
+	bool csum_partial;           /* the checksum field holds a local
+	                                kernel's pseudo-header sum */
 };
 
 /* The slot of family (PTCP_AF_INET or PTCP_AF_INET6), or -1. */
@@ -144,11 +163,28 @@ int ptcp_rawsock_send_tx(struct ptcp_rawsock *rs, const struct ptcp_rawsock_tx *
  * and finds its TCP segment (ip.h for IPv4; for IPv6 the addresses and
  * hop limit come from msg_name and the ancillary data).
  *
+ * A segment whose checksum this host's kernel left to offload is taken
+ * as it is (rx->csum_partial: the field still holds the partial sum);
+ * one that only looks so is discarded.
+ *
  * Returns 1 with *rx filled, 0 when a packet was read but discarded
- * (rx->why says why: malformed, fragment, not for our port), -EAGAIN when
+ * (rx->why says why: malformed, fragment, not for our port, a partial
+ * checksum not from this host), -EAGAIN when
  * nothing is waiting, -EAFNOSUPPORT when the family has no socket, or
  * another -errno from recvmsg(2). */
 int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap,
                       struct ptcp_rawsock_rx *rx);
+
+/* Packets ptcp_rawsock_recv_many() reads per call, at most. */
+#define PTCP_RAWSOCK_RECV_MANY 16
+
+/* ptcp_rawsock_recv() for up to max (at most PTCP_RAWSOCK_RECV_MANY)
+ * packets with one recvmmsg(2): packet k into buf[k * cap .. (k + 1) *
+ * cap) and rx[k] (rx[k].tcp NULL and rx[k].why set when it was
+ * discarded). Returns how many were read (1..max), or -EAGAIN when
+ * nothing is waiting, -EAFNOSUPPORT, -EINVAL (max 0), or another -errno
+ * from recvmmsg(2). */
+int ptcp_rawsock_recv_many(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap,
+			   unsigned max, struct ptcp_rawsock_rx *rx);
 
 #endif

@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be.h"
 #include "clock.h"
 #include "node_priv.h"
+#include "nftguard.h"
 #include "pktsock.h"
 #include "random.h"
 
@@ -145,7 +147,11 @@ static void try_start(struct ptcp_gso *g, ptcp_ts now)
 	 * policy or SA may apply, no NAT here may apply, and connection
 	 * tracking must stop checking the window. What cannot be asked is
 	 * taken as a no: the raw socket, which passes through both, is
-	 * always right. */
+	 * always right. By default (gso_auto) the host had none of them at
+	 * all when the node opened (ptcp_gso_host_check()), and the node
+	 * kept no capability to ask again. */
+	if (n->gso_auto)
+		goto checked;
 	rv = ptcp_pktsock_xfrm(&p->local, &p->remote, path.ifindex);
 	if (rv == -EXDEV) {
 		give_up(g, "an IPsec (xfrm) policy or SA of this host may apply to the connection, "
@@ -167,6 +173,7 @@ static void try_start(struct ptcp_gso *g, ptcp_ts now)
 	}
 	if (rv == 0)
 		nlog_info(n, "offload: this host tracks the connection (conntrack); its window check is off for it");
+checked:
 	/* The packet socket the node made while it had CAP_NET_RAW. */
 	if (g->pk.fd < 0 && n->pkt_fd >= 0) {
 		g->pk.fd = n->pkt_fd;
@@ -275,6 +282,9 @@ bool ptcp_gso_flush(struct ptcp_gso *g, ptcp_ts now)
 	for (;;) {
 		frame = g->buf + (size_t)k * GSO_FRAME;
 		memset(&info, 0, sizeof(info));
+		/* Every frame asks the kernel to complete the checksum
+		 * (VIRTIO_NET_HDR_F_NEEDS_CSUM): the engine leaves it out. */
+		info.caps = PTCP_TXCAP_CSUM;
 		len = ptcp_conn_output_gso(p->conn, frame + PTCP_PKTSOCK_HEADROOM, PTCP_PKTSOCK_TCP_MAX,
 					   g->max_segs, &info, now);
 		if (len < 0) {
@@ -283,11 +293,16 @@ bool ptcp_gso_flush(struct ptcp_gso *g, ptcp_ts now)
 		}
 		if (len == 0)
 			break;
-		/* What the engine produced, before its checksum becomes the
-		 * pseudo-header sum the kernel wants. */
-		if (n->pcap)
-			(void)ptcp_pcapw_write_tcp(n->pcap, &p->local, &p->remote,
-						   frame + PTCP_PKTSOCK_HEADROOM, (size_t)len, info.ttl);
+		/* What the engine produced, with the checksum the kernel will
+		 * give it, before that field becomes the pseudo-header sum the
+		 * kernel wants (only for the capture: a pass over the bytes). */
+		if (n->pcap) {
+			uint8_t *tcp = frame + PTCP_PKTSOCK_HEADROOM;
+
+			ptcp_put16(tcp + 16, ptcp_tcp_checksum(&p->local, &p->remote, tcp, (size_t)len));
+			(void)ptcp_pcapw_write_tcp(n->pcap, &p->local, &p->remote, tcp, (size_t)len,
+						   info.ttl);
+		}
 		g->iov[k].iov_base = frame;
 		g->iov[k].iov_len = PTCP_PKTSOCK_HEADROOM + (size_t)len;
 		g->size[k] = info.gso_size;
@@ -314,4 +329,63 @@ bool ptcp_gso_flush(struct ptcp_gso *g, ptcp_ts now)
 	}
 	send_frames(g, k);
 	return g->mode == GSO_ON;
+}
+
+/* The names of this host's iptables-legacy tables (x_tables, which
+ * nftables does not list), comma-separated into buf; empty when none. */
+static void legacy_tables(char *buf, size_t cap)
+{
+	char line[64];
+	size_t used = 0;
+	FILE *f = fopen("/proc/net/ip_tables_names", "re");
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f) && used + 2 < cap) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0])
+			continue;
+		used += (size_t)snprintf(buf + used, cap - used, "%s%s", used ? ", " : "", line);
+		if (used >= cap)
+			used = cap - 1;
+	}
+	fclose(f);
+}
+
+void ptcp_gso_host_check(struct ptcp_node *n)
+{
+	char what[160];
+	int rv;
+
+	legacy_tables(what, sizeof(what));
+	if (what[0]) {
+		nlog_info(n, "offload: off: this host has iptables-legacy tables (%s), which frames "
+			  "would bypass; the raw socket for every peer (--gso offloads anyway)", what);
+		return;
+	}
+	rv = ptcp_nftguard_others(&n->guard, what, sizeof(what));
+	if (rv != 0) {
+		if (rv == 1)
+			nlog_info(n, "offload: off: this host's nftables may see the connection (%s), "
+				  "which frames would bypass; the raw socket for every peer (--gso "
+				  "offloads anyway)", what);
+		else
+			nlog_info(n, "offload: off: cannot list this host's nftables ruleset (%s); the "
+				  "raw socket for every peer", what);
+		return;
+	}
+	rv = ptcp_pktsock_xfrm_any();
+	if (rv != 0) {
+		if (rv == -EXDEV)
+			nlog_info(n, "offload: off: this host has IPsec (xfrm) policies or SAs, which "
+				  "frames would bypass; the raw socket for every peer");
+		else
+			nlog_info(n, "offload: off: cannot ask xfrm about IPsec (%s); the raw socket for "
+				  "every peer", strerror(-rv));
+		return;
+	}
+	n->s.gso = n->gso_auto = true;
+	nlog_info(n, "offload: on by default: this host has no firewall, NAT or IPsec rules of its "
+		  "own (checked now; --no-gso turns offload off)");
 }

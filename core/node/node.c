@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "identity.h"
+#include "ip.h"
 #include "node_priv.h"
 #include "peerid.h"
 #include "pktsock.h"
@@ -71,6 +72,7 @@ void ptcp_settings_default(ptcp_settings *s)
 	s->keepalive_count = 5;
 	s->user_timeout = 60 * PTCP_NS_PER_S;
 	s->linger = -1;
+	s->gso_auto = true;
 	s->log_level = PTCP_LOG_NOTICE;
 	s->relay = true;
 }
@@ -359,7 +361,10 @@ static void input_one(struct ptcp_node *n, const struct ptcp_rawsock_rx *rx, ptc
 	enum ptcp_state before = c ? ptcp_conn_state(c) : PTCP_CLOSED;
 	bool rst;
 
-	(void)ptcp_stack_input(n->stack, rx->tcp, rx->tcp_len, &rx->src, &rx->dst, now);
+	if (rx->csum_verified)
+		(void)ptcp_stack_input_verified(n->stack, rx->tcp, rx->tcp_len, &rx->src, &rx->dst, now);
+	else
+		(void)ptcp_stack_input(n->stack, rx->tcp, rx->tcp_len, &rx->src, &rx->dst, now);
 	if (!p || rx->tcp_len <= TCP_FLAGS_OFF)
 		return;
 	rst = rx->tcp[TCP_FLAGS_OFF] & TCP_RST;
@@ -368,36 +373,54 @@ static void input_one(struct ptcp_node *n, const struct ptcp_rawsock_rx *rx, ptc
 			   ptcp_conn_error(c) == PTCP_ERR_RESET);
 }
 
-/* What one raw socket has, up to a batch. */
+/* What one raw socket has, up to PTCP_NODE_RX_BATCH packets, read
+ * PTCP_RAWSOCK_RECV_MANY at a time; nothing is sent before the whole
+ * batch is in (the settle after it flushes, so the ACK decision sees
+ * every segment of the batch). */
 static void receive(struct ptcp_node *n, uint8_t family)
 {
-	struct ptcp_rawsock_rx rx;
+	struct ptcp_rawsock_rx rx[PTCP_RAWSOCK_RECV_MANY];
 	ptcp_ts now = ptcp_clock_now();
-	int i, rv;
+	unsigned got = 0;
+	int k, rv;
 
-	for (i = 0; i < PTCP_NODE_RX_BATCH; i++) {
-		rv = ptcp_rawsock_recv(&n->rs, family, n->rx_buf, PTCP_RAWSOCK_MTU, &rx);
+	while (got < PTCP_NODE_RX_BATCH) {
+		rv = ptcp_rawsock_recv_many(&n->rs, family, n->rx_buf, PTCP_RAWSOCK_MTU,
+					    PTCP_RAWSOCK_RECV_MANY, rx);
 		if (rv == -EAGAIN)
 			break;
 		if (rv < 0) {
 			nlog_error(n, "cannot read from the raw socket: %s", strerror(-rv));
 			break;
 		}
-		if (rv == 0) {
-			nlog_debug(n, "drop before the engine: %s", rx.why);
-			continue;
+		got += (unsigned)rv;
+		for (k = 0; k < rv; k++) {
+			const struct ptcp_rawsock_rx *r = &rx[k];
+
+			if (!r->tcp) {
+				nlog_debug(n, "drop before the engine: %s", r->why);
+				continue;
+			}
+			/* The kernel's own TCP carries our rendezvous connection
+			 * on this port: its segments are not ours to answer. */
+			if (n->rdv && ptcp_rdvflow_owns(n->rdv, &r->src, &r->dst))
+				continue;
+			log_segment(n, "<", r->tcp, r->tcp_len, &r->src, &r->dst);
+			/* The capture shows a local kernel's partial checksum
+			 * completed (the engine does not need it: csum_verified). */
+			if (n->pcap && r->csum_verified)
+				(void)ptcp_tcp_checksum_complete(n->rx_buf + (r->tcp - n->rx_buf), r->tcp_len,
+								 &r->src, &r->dst);
+			/* IPv6 comes without its header: the capture gets one made. */
+			if (n->pcap && r->ip)
+				(void)ptcp_pcapw_write_ip(n->pcap, r->ip, r->ip_len);
+			else if (n->pcap)
+				(void)ptcp_pcapw_write_tcp(n->pcap, &r->src, &r->dst, r->tcp, r->tcp_len,
+							   r->ttl);
+			input_one(n, r, now);
 		}
-		/* The kernel's own TCP carries our rendezvous connection on
-		 * this port: its segments are not ours to answer. */
-		if (n->rdv && ptcp_rdvflow_owns(n->rdv, &rx.src, &rx.dst))
-			continue;
-		log_segment(n, "<", rx.tcp, rx.tcp_len, &rx.src, &rx.dst);
-		/* IPv6 comes without its header: the capture gets one made. */
-		if (n->pcap && rx.ip)
-			(void)ptcp_pcapw_write_ip(n->pcap, rx.ip, rx.ip_len);
-		else if (n->pcap)
-			(void)ptcp_pcapw_write_tcp(n->pcap, &rx.src, &rx.dst, rx.tcp, rx.tcp_len, rx.ttl);
-		input_one(n, &rx, now);
+		if (rv < PTCP_RAWSOCK_RECV_MANY)
+			break;
 	}
 }
 
@@ -584,6 +607,9 @@ static int open_wire(struct ptcp_node *n)
 	}
 	if (!n->s.local_addr && n->rs.v6_error)
 		nlog_info(n, "IPv4 only: this host has no IPv6 (%s)", strerror(-n->rs.v6_error));
+	if (n->rs.tap_error)
+		nlog_info(n, "no checksum tap (%s): IPv4 segments whose checksum a local kernel left to "
+			  "offload will be dropped", strerror(-n->rs.tap_error));
 	for (i = 0; i < PTCP_RAWSOCK_NFAM; i++)
 		if (n->rs.fam[i].fd >= 0)
 			guarded[ng++] = n->rs.fam[i].local;
@@ -606,6 +632,11 @@ static int open_wire(struct ptcp_node *n)
 			return PTCP_ERR_SYSTEM;
 		}
 	}
+	/* Offload by default where this host would not have seen our
+	 * segments anyway (gso.c); asked now, while we may. */
+	n->gso_forced = n->s.gso;
+	if (!n->s.gso && n->s.gso_auto && n->rs.fam[PTCP_RAWSOCK_V4].fd >= 0)
+		ptcp_gso_host_check(n);
 	/* The packet socket needs CAP_NET_RAW, which is gone once the node
 	 * runs: it is made now, for the first peer that offloads. */
 	if (n->s.gso && (rv = ptcp_pktsock_socket(&n->pkt_fd, PTCP_NODE_MARK)) != 0)
@@ -624,7 +655,7 @@ static int drop_privileges(struct ptcp_node *n)
 	char err[256];
 	int rv;
 
-	if (n->s.gso)
+	if (n->gso_forced)
 		keep |= PTCP_PRIVS_NET_ADMIN;
 	if (n->s.rendezvous && ptcp_privs_port_is_privileged(n->rs.port))
 		keep |= PTCP_PRIVS_NET_BIND_SERVICE;
@@ -678,7 +709,7 @@ static int open_loop(struct ptcp_node *n)
 	n->ev_kick = event_new(n->base, -1, 0, on_kick, n);
 	n->tx_cap = (size_t)PTCP_TCP_HDR_MAX + 1460 + 64;
 	n->tx_buf = malloc(n->tx_cap * PTCP_NODE_TX_BATCH);
-	n->rx_buf = malloc(PTCP_RAWSOCK_MTU);
+	n->rx_buf = malloc((size_t)PTCP_RAWSOCK_MTU * PTCP_RAWSOCK_RECV_MANY);
 	if (!n->ev_timer || !n->ev_kick || !n->tx_buf || !n->rx_buf)
 		return PTCP_ERR_NOMEM;
 	for (i = 0; i < PTCP_RAWSOCK_NFAM; i++) {

@@ -175,6 +175,10 @@ struct ptcp_node {
 	struct ptcp_rawsock rs;
 	struct ptcp_nftguard guard;
 	struct ptcp_pcapw *pcap;
+	bool gso_forced;                   /* settings.gso as given (--gso) */
+	bool gso_auto;                     /* offload by default: this host
+	                                      passed ptcp_gso_host_check(),
+	                                      and s.gso was set for it */
 	int pkt_fd;                        /* --gso: a packet socket made while
 	                                      privileged, for the first peer that
 	                                      offloads; -1: none (left) */
@@ -186,7 +190,8 @@ struct ptcp_node {
 	ptcp_ts timer_at;
 	bool in_settle, settle_again;
 
-	uint8_t *rx_buf;                   /* PTCP_RAWSOCK_MTU */
+	uint8_t *rx_buf;                   /* PTCP_RAWSOCK_RECV_MANY packets of
+	                                      PTCP_RAWSOCK_MTU */
 	uint8_t *tx_buf;                   /* PTCP_NODE_TX_BATCH segments of tx_cap */
 	size_t tx_cap;
 	struct ptcp_rawsock_tx tx[PTCP_NODE_TX_BATCH];
@@ -257,6 +262,12 @@ void ptcp_peer_conn_event(struct ptcp_peer *p, const struct ptcp_event *ev);
 void ptcp_peer_note_ttl(struct ptcp_peer *p, uint8_t ttl, bool is_rst, bool reset_now);
 
 /* gso.c: segmentation offload for one peer (settings.gso). */
+
+/* Offload by default (settings.gso_auto), asked while the node opens:
+ * when this host has no nftables base chain for IPv4 beside the node's
+ * own table, no iptables-legacy table and no IPsec policy or SA, sets
+ * n->s.gso and n->gso_auto; else logs why not. */
+void ptcp_gso_host_check(struct ptcp_node *n);
 int ptcp_gso_new(struct ptcp_gso **out, struct ptcp_peer *p);
 void ptcp_gso_free(struct ptcp_gso *g);
 /* Sends what p's connection has due. Returns true when it took care of

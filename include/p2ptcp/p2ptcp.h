@@ -227,10 +227,18 @@ typedef struct ptcp_settings {
 	 * RTO, at least 200 ms, at most 2 MSL). */
 	int64_t linger;
 
-	/* Segmentation offload through a packet socket once established
-	 * (default off: it bypasses this host's netfilter, docs/driver.md).
-	 * IPv4 only: IPv6 peers go through the raw socket. */
+	/* Segmentation offload through a packet socket once established,
+	 * whatever this host's rules (it bypasses this host's netfilter,
+	 * docs/driver.md; keeps CAP_NET_ADMIN). IPv4 only: IPv6 peers go
+	 * through the raw socket. */
 	bool gso;
+	/* Segmentation offload where it is safe (default on): when the node
+	 * opens, this host has no nftables base chain for IPv4 but the
+	 * node's own table, no iptables-legacy table and no IPsec policy or
+	 * SA, so that no firewall, NAT or IPsec of this host would have
+	 * seen what it sends. Otherwise the raw socket, and the log says why.
+	 * No capability is kept for it. */
+	bool gso_auto;
 	/* After setup the node gives up every capability it no longer needs
 	 * and, unless this is set, also empties the bounding set and sets
 	 * no_new_privs, so that nothing it runs can gain any (a program that

@@ -31,7 +31,10 @@
 #
 # Environment: BENCH_MB (default 1024), BENCH_LIMIT seconds per run (180),
 # BENCH_ROWS (space-separated row names, default all), BUILD. Rows named
-# *-ekg* run the p2ptcp sender with --gso (segmentation offload).
+# *-ekg* run the p2ptcp sender with --gso (segmentation offload); the
+# other p2ptcp rows have offload by default (the lab's hosts have no rules
+# of their own but p2ptcp's table), and *-ekn* / 2nat-en run with
+# --no-gso: the raw socket for every segment, the old default path.
 # BENCH_KERNEL_CC sets the kernel sender's congestion control (kpeer --cc;
 # default the system's, bbr on the development VM, which does not slow
 # down for random loss, nor does the engine's default, BBR;
@@ -74,7 +77,7 @@ for d in "" -d20; do
 		done
 	done
 done
-ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ke nat-k nat-ek 2nat-k 2nat-e rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso$LOSS_ROWS svc-1 svc-8 svc-idle redis-match redis-peers rdv-relay"}
+ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ekn link-ke nat-k nat-ek nat-ekn 2nat-k 2nat-e 2nat-en rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso$LOSS_ROWS svc-1 svc-8 svc-idle redis-match redis-peers rdv-relay"}
 SVC_MB=${BENCH_SVC_MB:-128}
 IDLE_N=${BENCH_IDLE_N:-32}
 
@@ -159,6 +162,8 @@ run() {
 			local args=(listen --local-port "$rport")
 			[ $sim = 1 ] && args=(connect --local-port "$rport" --local-addr "$LAB_B_IP"
 				--peer "$LAB_A_PUB:$sport")
+			# shellcheck disable=SC2206
+			args+=(${BENCH_ENGINE_ARGS:-})
 			{
 				ip netns exec "$rns" "$TIME" -o "$d/r.time" -f '%e %U %S %M' "$P2PTCP" \
 					"${args[@]}" -v </dev/null 2>"$d/r.err" | "$KPEER" sink >"$d/r.out"
@@ -475,6 +480,9 @@ label() {
 	link-k) echo "link  kernel -> kernel" ;;
 	link-ek) echo "link  p2ptcp -> kernel" ;;
 	link-ekg) echo "link  p2ptcp --gso -> kernel" ;;
+	link-ekn) echo "link  p2ptcp --no-gso -> kernel" ;;
+	nat-ekn) echo "nat   p2ptcp --no-gso -> kernel" ;;
+	2nat-en) echo "2nat  p2ptcp --no-gso both (simopen)" ;;
 	link-ke) echo "link  kernel -> p2ptcp" ;;
 	nat-k) echo "nat   kernel -> kernel (A->S)" ;;
 	nat-ek) echo "nat   p2ptcp -> kernel (A->S)" ;;
@@ -506,6 +514,9 @@ for row in $ROWS; do
 	link-k) run "$row" link kernel kernel ;;
 	link-ek) run "$row" link engine kernel ;;
 	link-ekg) BENCH_ENGINE_ARGS=--gso run "$row" link engine kernel ;;
+	link-ekn) BENCH_ENGINE_ARGS=--no-gso run "$row" link engine kernel ;;
+	nat-ekn) BENCH_ENGINE_ARGS=--no-gso run "$row" nat engine kernel ;;
+	2nat-en) BENCH_ENGINE_ARGS=--no-gso run "$row" 2nat engine engine ;;
 	link-ke) run "$row" link kernel engine ;;
 	nat-k) run "$row" nat kernel kernel ;;
 	nat-ek) run "$row" nat engine kernel ;;
@@ -566,9 +577,12 @@ ratio() { # engine-row kernel-row role label
 }
 ratio link-ek link-k snd "link, p2ptcp sending"
 ratio link-ekg link-k snd "link, p2ptcp --gso sending"
+ratio link-ekn link-k snd "link, p2ptcp --no-gso sending"
 ratio link-ke link-k rcv "link, p2ptcp receiving"
 ratio nat-ek nat-k snd "nat, p2ptcp sending"
+ratio nat-ekn nat-k snd "nat, p2ptcp --no-gso sending"
 ratio 2nat-e 2nat-k snd "2nat, p2ptcp both ends"
+ratio 2nat-en 2nat-k snd "2nat, p2ptcp --no-gso both ends"
 ratio rdv-plain 2nat-k snd "2nat, by peer id, plain"
 ratio rdv-enc 2nat-k snd "2nat, by peer id, encrypted"
 ratio rdv-enc rdv-plain snd "encrypted vs plain (same path)"

@@ -48,11 +48,12 @@ static size_t packet(uint8_t *buf, const struct ptcp_endpoint *dst, uint16_t spo
 /* Runs prog on pkt: non-zero means the kernel would deliver it. */
 static unsigned run(const struct sock_filter *prog, int n, const uint8_t *pkt, size_t len)
 {
-	struct bpf_insn insns[PTCP_BPF_MAX];
+	struct bpf_insn insns[PTCP_BPF_PARTIAL_MAX];
 	int i;
 
 	/* struct sock_filter and struct bpf_insn are the same classic BPF
 	 * instruction: code, jt, jf, k. */
+	CHECK(n <= PTCP_BPF_PARTIAL_MAX);
 	for (i = 0; i < n; i++) {
 		insns[i].code = prog[i].code;
 		insns[i].jt = prog[i].jt;
@@ -361,6 +362,88 @@ static void test_ipv6_destination_address(void)
 	CHECK_EQ(kernel_run(prog, n, net, 39, tcp, 20), 0);
 }
 
+/* packet() with a TCP length of tcp_len (payload of zeros after the
+ * header) and the checksum field set to the pseudo-header sum plus off. */
+static size_t partial_packet(uint8_t *buf, size_t cap, const struct ptcp_endpoint *src,
+			     const struct ptcp_endpoint *dst, uint16_t dport, size_t tcp_len, int off)
+{
+	uint16_t sum;
+
+	CHECK(20 + tcp_len <= cap);
+	CHECK_INT(ptcp_ipv4_build(buf, cap, src, dst, 6, 64, 7, tcp_len), 20);
+	memset(buf + 20, 0, tcp_len);
+	buf[20] = 0x9c;
+	buf[21] = 0x41;
+	buf[22] = (uint8_t)(dport >> 8);
+	buf[23] = (uint8_t)dport;
+	buf[32] = 0x50;
+	sum = (uint16_t)(ptcp_tcp_pseudo_sum(src, dst, tcp_len) + off);
+	buf[36] = (uint8_t)(sum >> 8);
+	buf[37] = (uint8_t)sum;
+	return 20 + tcp_len;
+}
+
+/* The checksum tap's program keeps the headers of exactly the segments to
+ * our port whose checksum field is the pseudo-header sum, for any
+ * addresses and lengths (the sum's carries included). */
+static void test_partial_csum(void)
+{
+	static const uint8_t addrs[][4] = { { 10, 0, 0, 9 }, { 255, 255, 255, 254 },
+					    { 203, 0, 113, 7 }, { 0, 0, 1, 0 } };
+	struct sock_filter prog[PTCP_BPF_PARTIAL_MAX];
+	static uint8_t pkt[65536];
+	static const size_t lens[] = { 20, 21, 40, 1480, 65000, 65515 };
+	unsigned i, j, l, kept = 0;
+	int n = ptcp_bpf_partial_csum(prog, PTCP_BPF_PARTIAL_MAX, 4000);
+	size_t len;
+
+	CHECK(n > 0);
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < 4; j++)
+			for (l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+				struct ptcp_endpoint s = ep4(addrs[i][0], addrs[i][1], addrs[i][2],
+							     addrs[i][3], 0);
+				struct ptcp_endpoint d = ep4(addrs[j][0], addrs[j][1], addrs[j][2],
+							     addrs[j][3], 0);
+
+				len = partial_packet(pkt, sizeof(pkt), &s, &d, 4000, lens[l], 0);
+				CHECK_EQ(run(prog, n, pkt, len), PTCP_BPF_PARTIAL_SNAP);
+				kept++;
+				/* One off: a full checksum, or anything else. */
+				len = partial_packet(pkt, sizeof(pkt), &s, &d, 4000, lens[l], 1);
+				CHECK_EQ(run(prog, n, pkt, len), 0);
+				len = partial_packet(pkt, sizeof(pkt), &s, &d, 4001, lens[l], 0);
+				CHECK_EQ(run(prog, n, pkt, len), 0);
+			}
+	CHECK_EQ(kept, 4 * 4 * 6);
+	/* Fragments, other protocols, IP options moving the TCP header. */
+	{
+		struct ptcp_endpoint s = ep4(10, 0, 0, 9, 0), d = ep4(10, 0, 0, 1, 0);
+
+		len = partial_packet(pkt, sizeof(pkt), &s, &d, 4000, 40, 0);
+		pkt[6] = 0x20;
+		CHECK_EQ(run(prog, n, pkt, len), 0);
+		pkt[6] = 0;
+		pkt[9] = 17;
+		CHECK_EQ(run(prog, n, pkt, len), 0);
+		pkt[9] = 6;
+		CHECK_EQ(run(prog, n, pkt, len), PTCP_BPF_PARTIAL_SNAP);
+		/* IHL 6: the same TCP header 4 bytes on, 4 bytes shorter. */
+		memmove(pkt + 24, pkt + 20, 40);
+		memset(pkt + 20, 1, 4);
+		pkt[0] = 0x46;
+		{
+			uint16_t sum = ptcp_tcp_pseudo_sum(&s, &d, 40);
+
+			pkt[40] = (uint8_t)(sum >> 8);
+			pkt[41] = (uint8_t)sum;
+		}
+		pkt[3] += 4;
+		CHECK_EQ(run(prog, n, pkt, len + 4), PTCP_BPF_PARTIAL_SNAP);
+	}
+	CHECK_INT(ptcp_bpf_partial_csum(prog, 10, 4000), PTCP_ERR_NOBUF);
+}
+
 int main(void)
 {
 	RUN(test_accepts_our_port);
@@ -374,5 +457,6 @@ int main(void)
 	RUN(test_interpreter_matches_libpcap);
 	RUN(test_ipv6_port);
 	RUN(test_ipv6_destination_address);
+	RUN(test_partial_csum);
 	return check_summary();
 }

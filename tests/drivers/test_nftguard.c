@@ -177,12 +177,76 @@ static void test_gone_after_sigkill(void)
 	CHECK_INT(list_table(table, NULL, 0), 0);
 }
 
+/* Runs one nftables command through a context of our own. */
+static int nft_cmd(const char *cmd)
+{
+	struct nft_ctx *n = nft_ctx_new(NFT_CTX_DEFAULT);
+	int rv;
+
+	if (!n)
+		return -1;
+	nft_ctx_buffer_output(n);
+	nft_ctx_buffer_error(n);
+	rv = nft_run_cmd_from_buffer(n, cmd);
+	if (rv != 0)
+		printf("nft: %s: %s", cmd, nft_ctx_get_error_buffer(n));
+	nft_ctx_free(n);
+	return rv;
+}
+
+/* Other tables' base chains seen by IPv4 are found; ours, ip6, netdev
+ * and chains without a hook are not. */
+static void test_find_other(void)
+{
+	static const char ours_only[] =
+		"table inet p2ptcp_1_5001 {\n\tflags owner\n\tchain output {\n"
+		"\t\ttype filter hook output priority filter; policy accept;\n\t}\n}\n"
+		"table ip6 v6only {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t}\n}\n"
+		"table netdev ingress {\n\tchain dev {\n\t\ttype filter hook ingress device \"eth0\" priority filter; policy accept;\n\t}\n}\n"
+		"table ip regular {\n\tchain jumped_to {\n\t\tcounter\n\t}\n}\n";
+	static const char with_nat[] =
+		"table inet p2ptcp_1_5001 {\n\tchain output {\n"
+		"\t\ttype filter hook output priority filter; policy accept;\n\t}\n}\n"
+		"table ip nat {\n\tchain POSTROUTING {\n"
+		"\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+		"\t\tmasquerade\n\t}\n}\n";
+	char what[128] = "";
+
+	CHECK_INT(ptcp_nftguard_find_other(ours_only, "p2ptcp_1_5001", what, sizeof(what)), 0);
+	CHECK_INT(ptcp_nftguard_find_other(with_nat, "p2ptcp_1_5001", what, sizeof(what)), 1);
+	CHECK(strcmp(what, "table ip nat, chain POSTROUTING (hook postrouting)") == 0);
+	/* Another p2ptcp's table is another table. */
+	CHECK_INT(ptcp_nftguard_find_other(ours_only, "p2ptcp_2_5002", what, sizeof(what)), 1);
+	CHECK(strcmp(what, "table inet p2ptcp_1_5001, chain output (hook output)") == 0);
+	CHECK_INT(ptcp_nftguard_find_other("", "x", what, sizeof(what)), 0);
+}
+
+/* On the kernel: our table alone is nothing; a filter chain added
+ * beside it is found. */
+static void test_others_live(void)
+{
+	struct ptcp_endpoint ep = local4(5004);
+	struct ptcp_nftguard g;
+	char err[256], what[128];
+
+	CHECK_INT(ptcp_nftguard_install(&g, &ep, 1, 0x70746370, err, sizeof(err)), 0);
+	CHECK_INT(ptcp_nftguard_others(&g, what, sizeof(what)), 0);
+	CHECK_INT(nft_cmd("table ip lab_fw { chain c { type filter hook input priority 0; }; }"), 0);
+	CHECK_INT(ptcp_nftguard_others(&g, what, sizeof(what)), 1);
+	CHECK(strcmp(what, "table ip lab_fw, chain c (hook input)") == 0);
+	CHECK_INT(nft_cmd("delete table ip lab_fw"), 0);
+	CHECK_INT(ptcp_nftguard_others(&g, what, sizeof(what)), 0);
+	ptcp_nftguard_remove(&g);
+}
+
 int main(void)
 {
+	RUN(test_find_other);
 	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
-		printf("check: 0 passed, 0 failed, 4 skipped (needs root)\n");
+		printf("check: 1 passed, 0 failed, 5 skipped (needs root)\n");
 		return 0;
 	}
+	RUN(test_others_live);
 	RUN(test_install_and_remove);
 	RUN(test_any_address);
 	RUN(test_both_families);

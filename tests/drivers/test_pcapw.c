@@ -18,11 +18,7 @@ static struct ptcp_endpoint ep4(uint8_t last)
 {
 	struct ptcp_endpoint ep;
 
-	memset(&ep, 0, sizeof(ep));
-	ep.family = PTCP_AF_INET;
-	ep.addr[0] = 10;
-	ep.addr[3] = last;
-	return ep;
+	return *check_ep4(&ep, last, 0);
 }
 
 static void test_roundtrip(void)

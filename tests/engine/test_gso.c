@@ -53,6 +53,9 @@ struct stats {
 	unsigned max_segs;    /* most pieces in one super-segment */
 	unsigned psh_not_last;/* PSH on a piece that was not the last */
 	uint64_t drop_nth;    /* drop the piece with this index (1-based), 0 = none */
+	unsigned caps;        /* PTCP_TXCAP_* A's output calls pass */
+	unsigned csum_left;   /* A's segments whose checksum field was not 0
+	                         under PTCP_TXCAP_CSUM */
 };
 
 /* Cuts super (len bytes, header hlen) into pieces of g payload bytes and
@@ -110,7 +113,7 @@ static void pump(struct side *a, struct side *b, unsigned max_segs, struct stats
                  uint64_t now)
 {
 	static uint8_t buf[BIG];
-	struct ptcp_txinfo info;
+	struct ptcp_txinfo info = { .caps = st->caps };
 	bool moved;
 	int n;
 
@@ -118,6 +121,17 @@ static void pump(struct side *a, struct side *b, unsigned max_segs, struct stats
 		moved = false;
 		while ((n = ptcp_conn_output_gso(a->c, buf, sizeof(buf), max_segs, &info, now)) > 0) {
 			moved = true;
+			/* What the kernel does for a packet socket's frames: the
+			 * checksum filled in over the whole (super-)segment. */
+			if (st->caps & PTCP_TXCAP_CSUM) {
+				uint16_t ck;
+
+				if (buf[16] || buf[17])
+					st->csum_left++;
+				ck = ptcp_tcp_checksum(&a->ep, &b->ep, buf, (size_t)n);
+				buf[16] = (uint8_t)(ck >> 8);
+				buf[17] = (uint8_t)ck;
+			}
 			if (info.gso_size) {
 				cut_and_deliver(a, b, buf, (size_t)n, info.gso_size, st, now);
 			} else {
@@ -231,6 +245,23 @@ static void test_lost_piece_is_retransmitted_alone(void)
 	ptcp_conn_free(b.c);
 }
 
+/* PTCP_TXCAP_CSUM: the caller fills in the checksums (a packet socket's
+ * kernel), so every segment of those calls comes out with the field 0; the
+ * data arrive intact once it is filled in. */
+static void test_checksum_left_to_the_caller(void)
+{
+	struct side a, b;
+	struct stats st = { .caps = PTCP_TXCAP_CSUM };
+
+	setup(&a, &b);
+	CHECK_EQ(transfer(&a, &b, 1 << 20, 16, &st), 1 << 20);
+	CHECK(st.supers > 0);
+	CHECK_EQ(st.bad_pieces, 0);
+	CHECK_EQ(st.csum_left, 0);
+	ptcp_conn_free(a.c);
+	ptcp_conn_free(b.c);
+}
+
 static void test_invalid_max_segs(void)
 {
 	struct side a, b;
@@ -247,6 +278,7 @@ int main(void)
 	RUN(test_super_segments_arrive_intact);
 	RUN(test_one_segment_per_call_without_gso);
 	RUN(test_lost_piece_is_retransmitted_alone);
+	RUN(test_checksum_left_to_the_caller);
 	RUN(test_invalid_max_segs);
 	return check_summary();
 }

@@ -472,6 +472,43 @@ static void test_bad_segments_counted(void)
 	sc_stack_finish(k);
 }
 
+/* ptcp_stack_input_verified(): the driver vouches for the checksum (the
+ * kernel verified it, or sent the segment with it left to offload), so a
+ * field the engine would reject goes through; everything else as before. */
+static void test_input_verified_skips_checksum(void)
+{
+	struct sc_stack *k = sc_stack_new(NULL);
+	struct script *a = flow(k, LOCAL4, PEER4(5000));
+	struct script *u = flow(k, LOCAL4, PEER4(6000));
+	uint8_t buf[PTCP_TCP_HDR_MIN];
+	struct ptcp_segment seg = { .sport = 5000, .dport = 4000, .flags = RST, .seq = IRS + 1 };
+
+	CHECK(sc_goto(a, PTCP_ESTABLISHED));
+	CHECK_INT(ptcp_segment_emit(&seg, buf, sizeof(buf), &a->remote, &a->local), 20);
+	buf[16] ^= 1;
+	CHECK_INT(ptcp_stack_input(k->st, buf, sizeof(buf), &a->remote, &a->local, k->now),
+		  PTCP_ERR_CHECKSUM);
+	EXPECT_STATE(a, PTCP_ESTABLISHED);
+	/* Other segments still go where they belong: an ACK of nobody's
+	 * draws its RST. */
+	seg = (struct ptcp_segment){ .sport = 6000, .dport = 4000, .flags = ACK, .seq = 1, .ack = 77 };
+	{
+		uint8_t b2[PTCP_TCP_HDR_MIN];
+
+		CHECK_INT(ptcp_segment_emit(&seg, b2, sizeof(b2), NULL, NULL), 20);
+		CHECK_INT(ptcp_stack_input_verified(k->st, b2, sizeof(b2), &u->remote, &u->local, k->now),
+			  0);
+		sc_stack_drain(k);
+		EXPECT(u, 0, .flags = RST, .seq = 77);
+	}
+	CHECK_INT(ptcp_stack_input_verified(k->st, buf, sizeof(buf), &a->remote, &a->local, k->now), 0);
+	EXPECT_STATE(a, PTCP_CLOSED);
+	CHECK_INT(ptcp_stack_input_verified(k->st, buf, 12, &a->remote, &a->local, k->now),
+		  PTCP_ERR_TRUNCATED);
+	CHECK_EQ(sc_stack_stats(k).drops[PTCP_STACK_DROP_CHECKSUM], 1);
+	sc_stack_finish(k);
+}
+
 /* ---- active opens ------------------------------------------------------------ */
 
 /* Hole punching: an active open with agreed ISNs into a table that also
@@ -938,6 +975,7 @@ int main(void)
 	RUN(test_unmatched_quiet);
 	RUN(test_rst_queue_bounded);
 	RUN(test_bad_segments_counted);
+	RUN(test_input_verified_skips_checksum);
 	RUN(test_simultaneous_open_beside_listener);
 	RUN(test_connect_user_and_errors);
 	RUN(test_connect_generates_isn);

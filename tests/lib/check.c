@@ -50,6 +50,16 @@ int check_summary(void)
 	return failed ? 1 : 0;
 }
 
+struct ptcp_endpoint *check_ep4(struct ptcp_endpoint *ep, uint8_t last, uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->family = PTCP_AF_INET;
+	ep->addr[0] = 10;
+	ep->addr[3] = last;
+	ep->port = port;
+	return ep;
+}
+
 struct ptcp_endpoint *check_ep6(struct ptcp_endpoint *ep, uint16_t last, uint16_t port)
 {
 	static const uint8_t prefix[4] = { 0x20, 0x01, 0x0d, 0xb8 };

@@ -50,6 +50,9 @@ struct ptcp_endpoint;
  * the tests give IPv6 endpoints. Returns ep. */
 struct ptcp_endpoint *check_ep6(struct ptcp_endpoint *ep, uint16_t last, uint16_t port);
 
+/* *ep = 10.0.0.<last>:port, the tests' IPv4 LAN. Returns ep. */
+struct ptcp_endpoint *check_ep4(struct ptcp_endpoint *ep, uint8_t last, uint16_t port);
+
 /* xorshift64: a reproducible pseudo-random sequence for tests (no libc
  * rand, no clock). *s must start non-zero. */
 static inline uint64_t check_xorshift64(uint64_t *s)

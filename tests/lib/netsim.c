@@ -498,7 +498,7 @@ static void transmit(struct sim *s, int side, const struct ptcp_endpoint *src,
 static void drain(struct sim *s, int side, struct peer *pe)
 {
 	for (unsigned k = 0;; k++) {
-		struct ptcp_stack_tx tx;
+		struct ptcp_stack_tx tx = { 0 };   /* info.caps: none */
 		int n;
 
 		if (s->tables) {

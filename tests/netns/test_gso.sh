@@ -316,6 +316,44 @@ case_host_nat() {
 	return 0
 }
 
+# Offload by default (no --gso): on a host with no rules of its own but
+# our table, offload, and no capability kept; with a firewall table
+# (nftables or iptables-legacy... here iptables-nft, seen as nftables), an
+# IPsec policy, or --no-gso, the raw socket throughout, and -v says why.
+case_default() { # plain|nft|xfrm|no-gso
+	local args=() pid
+	t_need_p2ptcp || return
+	lab_link || return 1
+	case $1 in
+	nft) ip netns exec "$LAB_A" iptables -A OUTPUT -p udp --dport 9 -j DROP || return 1 ;;
+	xfrm) ip -n "$LAB_A" xfrm policy add dir out src 192.0.2.1/32 dst 192.0.2.2/32 proto udp \
+		action block || return 1 ;;
+	no-gso) args=(--no-gso) ;;
+	esac
+	kp_start kb "$LAB_B" listen 5001 --send $N --seed 2
+	wait_for 5 listening "$LAB_B" 5001 || t_fail "kernel listener not up"
+	eng_start ea "$LAB_A" $N 1 - connect --active "${args[@]}" --local-port 40001 \
+		--local-addr "$LAB_A_IP" --peer "$LAB_B_PUB:5001"
+	wait_for 5 dropped ea || t_fail "no privileges line in the log"
+	eval "pid=\$PID_ea"
+	[ -d "/proc/$pid" ] && expect_status p2ptcp "$pid" CapEff 0000000000000000
+	finish_kernel ea kb "$LAB_B"
+	case $1 in
+	plain)
+		expect_log ea "offload: on by default" "that offload is on by default"
+		expect_offload ea ;;
+	nft) expect_log ea "offload: off: this host's nftables may see the connection (table ip filter, chain OUTPUT" \
+		"that the host's firewall keeps offload off" ;;
+	xfrm) expect_log ea "offload: off: this host has IPsec (xfrm) policies or SAs" \
+		"that the host's IPsec keeps offload off" ;;
+	no-gso) grep -q "offload: " "$LAB_DIR/ea.log" && t_fail "offload considered despite --no-gso" ;;
+	esac
+	if [ "$1" != plain ] && grep -q "frames through the packet socket" "$LAB_DIR/ea.log"; then
+		t_fail "frames went through a packet socket"
+	fi
+	return 0
+}
+
 # Peer and p2ptcp in one namespace: the route is local (loopback), not
 # Ethernet; --gso changes nothing.
 case_local() {
@@ -506,6 +544,10 @@ t_run "fallback: the neighbour entry goes in mid-transfer: raw socket, data inta
 t_run "host firewall dropping conntrack INVALID: offload works, nothing dropped" case_host_firewall
 t_run "no offload when our own host NATs the connection, data intact" case_host_nat
 t_run "no offload on a local route (peer on the same host), data intact" case_local
+t_run "default: offload on a host without rules of its own, no capability kept" case_default plain
+t_run "default: no offload beside a firewall table of the host (iptables-nft), data intact" case_default nft
+t_run "default: no offload with an IPsec policy on the host, data intact" case_default xfrm
+t_run "--no-gso: no offload, data intact" case_default no-gso
 t_run "no offload when an xfrm (IPsec) policy of our host covers the flow, data intact" case_xfrm
 t_run "xfrm policies for other flows and directions: offload works" case_xfrm_other
 t_run "no offload when conntrack cannot be asked (no ctnetlink), data intact" case_cannot_ask conntrack

@@ -58,7 +58,7 @@ case_simopen_link() {
 	finish ea kb
 	sleep 0.2
 	lab_capture_stop
-	expect_no_rst "$f"
+	expect_clean_end "$f"
 	fins_both "$f"
 }
 
@@ -85,7 +85,7 @@ case_simopen_nat() {
 		--peer "$LAB_B_PUB:40002" --punch-interval 200 $ex
 	finish ea kb
 	lab_capture_stop
-	[ "$variant" = drop ] && expect_no_rst "$LAB_DIR/c.pcap"
+	[ "$variant" = drop ] && expect_clean_end "$LAB_DIR/c.pcap"
 	return 0
 }
 
@@ -103,7 +103,7 @@ case_active_link() {
 	finish ea kb
 	sleep 0.2
 	lab_capture_stop
-	expect_no_rst "$f"
+	expect_clean_end "$f"
 	fins_both "$f"
 	[ "$(lab_pcap_synacks "$f" "$A")" -eq 0 ] || t_fail "p2ptcp --active sent a SYN-ACK"
 	tcpdump -nr "$f" "src host $A" 2>/dev/null | grep -q "mss $mss," ||
@@ -123,7 +123,7 @@ case_active_nat() {
 	finish ea kb
 	sleep 0.2
 	lab_capture_stop
-	expect_no_rst "$LAB_DIR/c.pcap"
+	expect_clean_end "$LAB_DIR/c.pcap"
 }
 
 # A kernel client connects to our listen.
@@ -140,7 +140,7 @@ case_listen_link() {
 	finish ea kb
 	sleep 0.2
 	lab_capture_stop
-	expect_no_rst "$f"
+	expect_clean_end "$f"
 	fins_both "$f"
 	if [ "$1" = 6 ]; then
 		grep -q "listening on \[::\]:5001" "$LAB_DIR/ea.log" || t_fail "no IPv6 listener in the log"
