@@ -25,6 +25,10 @@
 #include "segment.h"
 
 #define LINGER_MIN (200 * PTCP_NS_PER_MS)
+/* Punching: after a RST from the path, the next SYN within this (or within
+ * the RST's round trip, if longer): docs/nat-traversal.md, "NATs on one
+ * switch". */
+#define PUNCH_RST_GAP (100 * PTCP_NS_PER_US)
 
 /* --- small things ------------------------------------------------------------ */
 
@@ -116,10 +120,11 @@ void ptcp_node_conn_config(const struct ptcp_node *n, const struct ptcp_peer *p,
 		return;
 	/* Hole punching: SYNs at a fixed pace for the whole window, and a
 	 * RST from the peer's NAT (sent before the peer's own SYN opened
-	 * it) does not end the attempt. */
+	 * it) does not end the attempt but brings the next SYN forward. */
 	cc->punching = true;
 	cc->syn_interval = s->punch_interval;
 	cc->first_syn_ttl = s->first_syn_ttl;
+	cc->syn_rst_gap = PUNCH_RST_GAP;
 	k = (p->open_timeout ? p->open_timeout : s->punch_window) / s->punch_interval + 1;
 	cc->syn_retries = k > 1000000 ? 1000000 : (unsigned)k;
 }

@@ -304,11 +304,24 @@ case_early() {
 	expect_no_tables "$LAB_A"
 }
 
+# on_switch CASE ARGS...: CASE with the NATs on one switch (the internet a
+# plain bridge: no router between them lowers a TTL, so the TTL-2 first SYN
+# reaches the peer's NAT; with RST-answering NATs each early SYN draws a RST
+# that undoes the sender's own mapping, and only SYNs that cross between
+# the NATs get through: the engine's RST-clocked SYNs find that moment).
+on_switch() { LAB_INTERNET=bridge "$@"; }
+
 rdv_init || exit 1
 t_run "punch nat-drop: listen <-> connect <peer-id> through both NATs, 16 MiB each way" case_nat drop
 t_run "punch nat-rst: listen <-> connect <peer-id> through RST-answering NATs" case_nat rst
 t_run "punch internet: a peer without NAT (S) <-> a peer behind a NAT" case_internet drop
 t_run "punch same-nat: two peers behind one NAT use their private endpoints" case_same_nat
+t_run "punch switch-rst: RST-answering NATs on one switch" on_switch case_nat rst
+t_run "punch switch-drop: dropping NATs on one switch" on_switch case_nat drop
+t_run "punch switch-internet: a peer without NAT <-> one behind an RST-answering NAT, one switch" \
+	on_switch case_internet rst
+t_run "punch switch-same-nat: two peers behind one NAT, the internet one switch" \
+	on_switch case_same_nat
 t_run "punch symmetric: --random-fully NAT fails fast with the symmetric-NAT message" case_symmetric
 t_run "punch errors: down, bad id, unknown id, not allowed, no server, no DNS" case_errors
 t_run "punch early: no capabilities, or the port in use, fail before anything is sent" case_early
