@@ -50,8 +50,8 @@ const char ptcp_rdvd_usage[] =
 	"  --max-wait S              longest a request may wait for the other peer\n"
 	"                            (default 30)\n"
 	"  --start-delay S           base of the delay before both peers' first SYN\n"
-	"                            (default 0.2, at most 10; each side's network\n"
-	"                            delay is added)\n"
+	"                            (default 0, at most 10; each side's network\n"
+	"                            delay is added, so that both fire together)\n"
 	"  --redis ADDR[:PORT]       share registrations with the other instances\n"
 	"                            on this Redis (numeric address; default port\n"
 	"                            6379): a peer at any instance is reachable\n"
@@ -119,7 +119,7 @@ void ptcp_rdvd_config_default(struct ptcp_rdvd_config *cfg)
 	cfg->handshake_timeout_ms = 10000;
 	cfg->message_timeout_ms = 5000;
 	cfg->max_wait_ms = 30000;
-	cfg->start_delay_ms = 200;
+	cfg->start_delay_ms = 0;
 	cfg->redis_ttl_ms = 30000;
 	cfg->log_level = PTCP_LOG_NOTICE;
 	state = getenv("STATE_DIRECTORY");

@@ -496,6 +496,7 @@ static void schedule(struct reg *r, struct ptcp_peer *p, const struct ptcp_rdv_m
 	p->local.port = n->rs.port;
 	p->remote = match_remote(r->f, m);
 	p->start_at = m->start;
+	p->server_rtt = m->server_rtt;
 	p->phase = PEER_SCHEDULED;
 	p->info.started = ptcp_clock_now();
 	nlog_info(n, "matched with %s at %s over %s (ISN %u, ours %u, %s); punching in %u ms",
@@ -808,6 +809,21 @@ static void on_probe_registered(struct reg *r, const struct ptcp_endpoint *obser
 	pump(r->f);
 }
 
+/* The CHALLENGE came: when our NAT kept our port (no probe needed), a
+ * connect request goes out behind the AUTH, a round trip sooner. */
+static void on_challenged(struct ptcp_rdv_client *c, void *user, const struct ptcp_endpoint *observed)
+{
+	struct ptcp_rdvflow *f = user;
+	struct reg *r = reg_of(f, c);
+
+	if (!r || c == r->probe || f->listening || r->st != R_REGISTERING)
+		return;
+	if (ptcp_rdv_client_local(c, &r->local) != 0 || observed->port != r->local.port)
+		return;
+	r->st = R_READY;
+	pump_reg(r);
+}
+
 static void on_registered(struct ptcp_rdv_client *c, void *user, const struct ptcp_endpoint *observed)
 {
 	struct ptcp_rdvflow *f = user;
@@ -899,6 +915,7 @@ static void connect_client(struct reg *r)
 	cfg.has_server_key = f->has_server_key;
 	memcpy(cfg.server_key, f->server_key, PTCP_ID_LEN);
 	cfg.register_timeout = REGISTER_TIMEOUT;
+	cfg.on_challenged = on_challenged;
 	cfg.on_registered = on_registered;
 	cfg.on_match = on_match;
 	cfg.on_error = on_error;

@@ -15,7 +15,9 @@
  *      public endpoint the server observed;
  *   3. sends the one request the caller made with ptcp_rdv_client_listen()
  *      or ptcp_rdv_client_connect() (made at any time: a request made
- *      before registration waits for it);
+ *      before registration waits for it, except one made from
+ *      on_challenged, which follows the AUTH at once: the server reads
+ *      them in order, so it saves a round trip);
  *   4. delivers the answer: on_match with the other peer's endpoints, its
  *      ISN, our role and the start time, or on_error with the server's
  *      code. Then the caller may make the next request (a listener
@@ -71,6 +73,8 @@ struct ptcp_rdv_match {
 	                                       SYN: receipt + start_ms */
 	struct ptcp_endpoint self_public;   /* us, as the server saw us */
 	struct ptcp_endpoint self_private;  /* what we reported */
+	uint64_t server_rtt;                /* ns: our round trip to the server
+	                                       (HELLO to CHALLENGE) */
 };
 
 struct ptcp_rdv_client_config {
@@ -94,6 +98,12 @@ struct ptcp_rdv_client_config {
 	uint64_t register_timeout;          /* ns from the start to REGISTERED;
 	                                       0: 10 s */
 
+	/* Optional: the CHALLENGE verified and our AUTH is on its way;
+	 * observed is our public endpoint. A request made from here goes
+	 * out right behind the AUTH (pipelined), without waiting for
+	 * REGISTERED; on_registered follows as always. */
+	void (*on_challenged)(struct ptcp_rdv_client *c, void *user,
+	                      const struct ptcp_endpoint *observed);
 	/* Registration is done; observed is our public endpoint. */
 	void (*on_registered)(struct ptcp_rdv_client *c, void *user,
 	                      const struct ptcp_endpoint *observed);
