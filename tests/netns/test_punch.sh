@@ -304,6 +304,26 @@ case_early() {
 	expect_no_tables "$LAB_A"
 }
 
+# A 20 ms round trip on every path (10 ms each way on the internet router,
+# tests/tools/nfqdelay): the rendezvous and the peers' own. Prints the
+# setup time against what the one-round-trip setup allows: 2 rendezvous
+# round trips + 1 peer round trip + 20 ms (make bench has the figures).
+case_delay() {
+	local variant=$1 pa pb
+	t_need_p2ptcp || return
+	lab_two_nat "$variant" with_s || return 1
+	lab_delay "$LAB_INET" 10 || return 1
+	srv_start || return 1
+	lab_capture_start "$LAB_INET" pa "$LAB_DIR/pa.pcap" "$FINS" || return 1
+	pa=$LAB_CAP_PID
+	lab_capture_start "$LAB_INET" pb "$LAB_DIR/pb.pcap" "$FINS" || return 1
+	pb=$LAB_CAP_PID
+	pair_run "$LAB_B" "$LAB_B_PUB" "$LAB_A" "$LAB_A_PUB" "$pa" "$pb"
+	fins_both "$LAB_DIR/pa.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
+	fins_both "$LAB_DIR/pb.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
+	echo "    (20 ms round trips: the target is 2 x 20 + 20 + 20 = 80 ms to ESTABLISHED)"
+}
+
 # on_switch CASE ARGS...: CASE with the NATs on one switch (the internet a
 # plain bridge: no router between them lowers a TTL, so the TTL-2 first SYN
 # reaches the peer's NAT; with RST-answering NATs each early SYN draws a RST
@@ -322,6 +342,7 @@ t_run "punch switch-internet: a peer without NAT <-> one behind an RST-answering
 	on_switch case_internet rst
 t_run "punch switch-same-nat: two peers behind one NAT, the internet one switch" \
 	on_switch case_same_nat
+t_run "punch delay: 20 ms round trips everywhere, RST-answering NATs" case_delay rst
 t_run "punch symmetric: --random-fully NAT fails fast with the symmetric-NAT message" case_symmetric
 t_run "punch errors: down, bad id, unknown id, not allowed, no server, no DNS" case_errors
 t_run "punch early: no capabilities, or the port in use, fail before anything is sent" case_early
