@@ -1036,10 +1036,13 @@ static void input_listen(struct ptcp_conn *c, const struct ptcp_segment *seg,
 	/* Data in a SYN is not kept (we never offer TFO); the peer resends it. */
 }
 
-/* RST-clocked SYNs while punching, at most this many per connection (then
- * only the schedule's): a bound on what a NAT pair that never lets them
- * cross costs. */
-#define SYN_RST_MAX 4096
+/* RST-clocked SYNs while punching: at most SYN_RST_MAX per connection
+ * (then only the schedule's), and the floor of their pace, syn_rst_gap,
+ * doubles after every SYN_RST_STEP of them, up to 128 times: a bound on
+ * what a NAT pair that never lets them cross costs. */
+#define SYN_RST_MAX 8192
+#define SYN_RST_STEP 512
+#define SYN_RST_DOUBLINGS 7
 
 /* A pseudo-random number for the n-th SYN of c: the engine has no random
  * source of its own, but the ISN is random (and differs per side). */
@@ -1060,21 +1063,24 @@ static uint32_t syn_rand(const struct ptcp_conn *c, uint32_t n)
  * dropped the mapping our SYN made (Linux conntrack forgets an unassured
  * entry on a RST), so the peer's SYN is refused until our next SYN makes
  * it again: the two SYNs must be between the NATs at the same time. Send
- * ours again soon, at a pseudo-random moment within syn_rst_gap (or within
- * the time the RST took, if longer), so that two sides whose schedules
- * would keep the same phase (each refusing the other) do not: one SYN per
- * RST, at most SYN_RST_MAX in all. */
+ * ours again soon, at a pseudo-random moment within the time the RST took
+ * or the floor (syn_rst_gap, doubling as above), whichever is longer, so
+ * that two sides whose schedules would keep the same phase (each refusing
+ * the other) do not: one SYN per RST, so never faster than the path's
+ * round trip. */
 static void rst_while_punching(struct ptcp_conn *c, ptcp_ts now)
 {
-	uint64_t span = ptcp_ts_elapsed(now, c->syn_last_at);
+	uint64_t span = ptcp_ts_elapsed(now, c->syn_last_at), floor;
+	unsigned k = c->syn_rst_count / SYN_RST_STEP;
 	ptcp_ts at;
 
 	c->rst_seen_punching = true;
 	drop(c, PTCP_DROP_RST_PUNCHING, now);
 	if (!c->cfg.syn_rst_gap || c->syn_due || c->syn_early || c->syn_rst_count >= SYN_RST_MAX)
 		return;
-	if (span < c->cfg.syn_rst_gap)
-		span = c->cfg.syn_rst_gap;
+	floor = c->cfg.syn_rst_gap << (k < SYN_RST_DOUBLINGS ? k : SYN_RST_DOUBLINGS);
+	if (span < floor)
+		span = floor;
 	at = ptcp_ts_add(now, syn_rand(c, c->syn_sent_count) % span);
 	if (at < c->rtx_at) {
 		c->syn_rst_count++;

@@ -602,15 +602,17 @@ if echo " $ROWS " | grep -q ' redis-'; then
 fi
 
 # --- setup time (issue 11) ------------------------------------------------------------------
-# setup-drop, setup-rst, setup-switch-rst, setup-d20: `p2ptcp connect <peer-id>` (A) to a
-# `p2ptcp listen` (B) through both NATs: dropping NATs, RST-answering NATs, RST-answering
-# NATs on one switch (no router between them), and RST-answering NATs with a 20 ms round
-# trip on every path (10 ms each way on the internet router). BENCH_SETUP_RUNS runs each
+# setup-drop, setup-rst, setup-switch-rst, setup-switch-wire, setup-d20: `p2ptcp connect
+# <peer-id>` (A) to a `p2ptcp listen` (B) through both NATs: dropping NATs, RST-answering
+# NATs, RST-answering NATs on one switch (no router between them; the bare bridge, where a
+# packet is between the NATs for microseconds only, and the same with a 1 ms wire each way,
+# lab_wire), and RST-answering NATs with a 20 ms round trip on every path (10 ms each way on
+# the internet router). BENCH_SETUP_RUNS runs each
 # (default 8); printed: the time from the start of connect to ESTABLISHED, which is when
 # the initiator's first peer-to-peer bytes (the secure channel's HELLO) go out, median and
 # worst, and how many runs connected. By default all four run; BENCH_SETUP_ROWS names
 # some (empty: none); with BENCH_ROWS given, only the setup rows it names run.
-SETUP_ALL="setup-drop setup-rst setup-switch-rst setup-d20"
+SETUP_ALL="setup-drop setup-rst setup-switch-rst setup-switch-wire setup-d20"
 if [ -n "${BENCH_SETUP_ROWS+x}" ]; then
 	SETUP_ROWS=$BENCH_SETUP_ROWS
 elif [ -n "${BENCH_ROWS:-}" ]; then
@@ -619,15 +621,17 @@ else
 	SETUP_ROWS=$SETUP_ALL
 fi
 
-# run_setup ROW VARIANT INTERNET DELAY_MS: writes one time (ms) per run to $RES/ROW.ms.
+# run_setup ROW VARIANT INTERNET DELAY_MS [WIRE_MS]: writes one time (ms) per run to
+# $RES/ROW.ms.
 run_setup() {
-	local row=$1 variant=$2 inet=$3 delay=$4
+	local row=$1 variant=$2 inet=$3 delay=$4 wire=${5:-0}
 	(
 		LAB_PREFIX="ptcp$$b${row//-/}"
 		lab_init || exit 1
 		local d=$LAB_DIR i ida idb t lpid
 		LAB_INTERNET=$inet lab_two_nat "$variant" with_s || exit 1
 		if [ "$delay" -gt 0 ]; then lab_delay "$LAB_INET" "$delay" || exit 1; fi
+		if [ "$wire" -gt 0 ]; then lab_wire "$wire" || exit 1; fi
 		srv_start >/dev/null || exit 1
 		ida=$(XDG_CONFIG_HOME=$d/ka "$P2PTCP" keygen 2>/dev/null) &&
 			idb=$(XDG_CONFIG_HOME=$d/kb "$P2PTCP" keygen 2>/dev/null) || exit 1
@@ -653,6 +657,7 @@ if [ -n "$SETUP_ROWS" ]; then
 		setup-drop) run_setup "$row" drop router 0 ;;
 		setup-rst) run_setup "$row" rst router 0 ;;
 		setup-switch-rst) run_setup "$row" rst bridge 0 ;;
+		setup-switch-wire) run_setup "$row" rst bridge 0 1 ;;
 		setup-d20) run_setup "$row" rst router 10 ;;
 		*) echo "bench: unknown row '$row'" >&2 ;;
 		esac
@@ -663,7 +668,8 @@ if [ -n "$SETUP_ROWS" ]; then
 		case $row in
 		setup-drop) l="both NATs drop unsolicited SYNs" ;;
 		setup-rst) l="both NATs answer with RST" ;;
-		setup-switch-rst) l="RST-answering NATs on one switch" ;;
+		setup-switch-rst) l="RST-answering NATs, one bare bridge" ;;
+		setup-switch-wire) l="RST-answering NATs, one switch, 1 ms" ;;
 		setup-d20) l="RST-answering, 20 ms round trips" ;;
 		*) continue ;;
 		esac

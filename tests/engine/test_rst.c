@@ -271,40 +271,43 @@ static void test_rst_while_punching_brings_the_syn_forward(void)
 	sc_finish(s);
 }
 
-/* At most 4096 RST-clocked SYNs per connection: then a RST is only
- * dropped, and the schedule's SYNs come at their times. */
+/* RST-clocked SYNs come within syn_rst_gap, a floor that doubles after
+ * every 512 of them (up to 128 times), and at most 8192 per connection:
+ * then a RST is only dropped, and the schedule's SYNs come at their times. */
 static void test_rst_clocked_syns_are_bounded(void)
 {
 	struct ptcp_config cfg;
 	ptcp_ts t = 0, rst, regular;
+	uint64_t floor;
 	unsigned i;
 
 	sc_config(&cfg);
 	cfg.punching = true;
-	cfg.syn_interval = SEC(1);
+	cfg.syn_interval = SEC(60);
 	cfg.syn_rst_gap = US(100);
 	cfg.syn_retries = 100;
 	START(s, &cfg, PTCP_SYN_SENT);
-	for (i = 0; i < 4096; i++) {
+	for (i = 0; i < 8192; i++) {
 		if (s->n_ev > 1000)
 			s->n_ev = s->trans_seen = 0;  /* only the segments matter here */
+		floor = US(100) << (i / 512 < 7 ? i / 512 : 7);
 		rst = t + US(20);
 		INJECT(s, rst, .flags = RST | ACK, .seq = 0, .ack = ISS + 1);
 		t = ptcp_conn_expiry(s->c) - s->base;
-		if (t < rst || t >= rst + US(100)) {
-			CHECK(t >= rst && t < rst + US(100));
+		if (t < rst || t >= rst + floor) {
+			CHECK(t >= rst && t < rst + floor);
 			break;
 		}
 		EXPECT_SYN(s, t, SYN, ISS, 0);
 	}
-	regular = t + SEC(1);
+	regular = t + SEC(60);
 	INJECT(s, t + US(20), .flags = RST | ACK, .seq = 0, .ack = ISS + 1);
 	EXPECT_DROP(s, PTCP_DROP_RST_PUNCHING);
 	CHECK_EQ(ptcp_conn_expiry(s->c) - s->base, regular);
 	EXPECT_NOTHING(s, regular - 1);
 	EXPECT_SYN(s, regular, SYN, ISS, 0);
 	INJECT(s, regular + US(20), .flags = RST | ACK, .seq = 0, .ack = ISS + 1);
-	CHECK_EQ(ptcp_conn_expiry(s->c) - s->base, regular + SEC(1));
+	CHECK_EQ(ptcp_conn_expiry(s->c) - s->base, regular + SEC(60));
 	sc_finish(s);
 }
 
