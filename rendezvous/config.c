@@ -52,6 +52,12 @@ const char ptcp_rdvd_usage[] =
 	"  --start-delay S           base of the delay before both peers' first SYN\n"
 	"                            (default 0, at most 10; each side's network\n"
 	"                            delay is added, so that both fire together)\n"
+	"  --probe-port PORT         answer on PORT of each listen address too, and\n"
+	"                            tell registered clients: a client whose NAT\n"
+	"                            changed its port looks from the same port\n"
+	"                            again there, to tell a NAT that keeps one\n"
+	"                            mapping for every destination from one that\n"
+	"                            makes a new one per destination (default: none)\n"
 	"  --redis ADDR[:PORT]       share registrations with the other instances\n"
 	"                            on this Redis (numeric address; default port\n"
 	"                            6379): a peer at any instance is reachable\n"
@@ -91,6 +97,7 @@ static const struct opt {
 	 * one-way delay the server adds (half of RTT_MAX_MS in server.c) */
 	{ "start-delay", K_DURATION, offsetof(struct ptcp_rdvd_config, start_delay_ms), 0,
 	  PTCP_RDV_START_MAX_MS - 5000 },
+	{ "probe-port", K_UINT, offsetof(struct ptcp_rdvd_config, probe_port), 1, 65535 },
 	{ "redis", K_REDIS, 0, 0, 0 },
 	{ "redis-ttl", K_DURATION, offsetof(struct ptcp_rdvd_config, redis_ttl_ms), 1000, 3600000 },
 	{ "log-level", K_LEVEL, 0, 0, 0 },

@@ -15,7 +15,7 @@ static const struct {
 	[PTCP_RDV_HELLO] = { HELLO_LEN, HELLO_LEN },
 	[PTCP_RDV_CHALLENGE] = { CHALLENGE_LEN, CHALLENGE_LEN },
 	[PTCP_RDV_AUTH] = { PTCP_RDV_SIG_LEN, PTCP_RDV_SIG_LEN },
-	[PTCP_RDV_REGISTERED] = { 8, 8 },
+	[PTCP_RDV_REGISTERED] = { 8, 10 },   /* 10: with a probe port */
 	[PTCP_RDV_LISTEN] = { 5, PTCP_RDV_BODY_MAX },
 	[PTCP_RDV_CONNECT] = { PTCP_RDV_KEY_LEN + 8, PTCP_RDV_KEY_LEN + 8 },
 	[PTCP_RDV_MATCH] = { MATCH_LEN, MATCH_LEN },
@@ -193,6 +193,12 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 	case PTCP_RDV_REGISTERED:
 		m->registered.idle_ms = ptcp_get32(b);
 		m->registered.max_wait_ms = ptcp_get32(b + 4);
+		m->registered.probe_port = 0;
+		if (n == 8)
+			return 0;
+		/* Canonical: a probe port of 0 is no field at all. */
+		if (n != 10 || (m->registered.probe_port = ptcp_get16(b + 8)) == 0)
+			return -PTCP_RDV_E_MALFORMED;
 		return 0;
 	case PTCP_RDV_LISTEN:
 		m->listen.isn = ptcp_get32(b);
@@ -279,6 +285,8 @@ static int body_len(const struct ptcp_rdv_msg *m)
 		if (m->error.text_len > PTCP_RDV_TEXT_MAX)
 			return -PTCP_RDV_E_MALFORMED;
 		return 4 + m->error.text_len;
+	case PTCP_RDV_REGISTERED:
+		return m->registered.probe_port ? 10 : 8;
 	}
 	return min;
 }
@@ -317,6 +325,8 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 	case PTCP_RDV_REGISTERED:
 		ptcp_put32(b, m->registered.idle_ms);
 		ptcp_put32(b + 4, m->registered.max_wait_ms);
+		if (m->registered.probe_port)
+			ptcp_put16(b + 8, m->registered.probe_port);
 		break;
 	case PTCP_RDV_LISTEN:
 		ptcp_put32(b, m->listen.isn);

@@ -47,7 +47,8 @@ enum ptcp_rdv_type {
 	PTCP_RDV_CHALLENGE = 2,    /* S->C: server key, nonce, observed endpoint,
 	                              the server's signature of the transcript */
 	PTCP_RDV_AUTH = 3,         /* C->S: the client's signature of it */
-	PTCP_RDV_REGISTERED = 4,   /* S->C: registration done, limits */
+	PTCP_RDV_REGISTERED = 4,   /* S->C: registration done, limits, the
+	                              probe port (optional) */
 	PTCP_RDV_LISTEN = 5,       /* C->S: wait to be asked (ISN, allow list) */
 	PTCP_RDV_CONNECT = 6,      /* C->S: ask for a peer (key, ISN, wait) */
 	PTCP_RDV_MATCH = 7,        /* S->C: the other peer, role, start delay */
@@ -137,6 +138,10 @@ struct ptcp_rdv_msg {
 		struct {
 			uint32_t idle_ms;      /* the server drops clients silent this long */
 			uint32_t max_wait_ms;  /* longest CONNECT wait it grants */
+			uint16_t probe_port;   /* 0: none; else the server answers on
+			                          this port of the same address too
+			                          (NAT behaviour discovery; on the
+			                          wire only when non-zero) */
 		} registered;
 		struct {
 			uint32_t isn;          /* our ISN for the next match */

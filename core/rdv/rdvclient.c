@@ -48,6 +48,7 @@ struct ptcp_rdv_client {
 	uint8_t server_key[PTCP_RDV_KEY_LEN];   /* once the CHALLENGE verified */
 	bool server_key_known;
 	uint32_t idle_ms;             /* from REGISTERED */
+	uint16_t probe_port;          /* from REGISTERED; 0: none */
 	ptcp_ts started, last_rx, last_tx;
 	ptcp_ts hello_at;             /* when the HELLO went out */
 	uint64_t rtt;                 /* ns, HELLO to CHALLENGE (0: not yet) */
@@ -613,6 +614,7 @@ static bool on_registered(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *
 	if ((rv = check_registered(c, in, msg, sizeof(msg))) != 0)
 		return die(c, rv, "%s", msg);
 	c->idle_ms = in->registered.idle_ms;
+	c->probe_port = in->registered.probe_port;
 	/* An idle timeout of 0 would make us ping without pause. */
 	if (c->idle_ms < 3 * PING_MIN_MS)
 		c->idle_ms = 3 * PING_MIN_MS;
@@ -988,6 +990,11 @@ int ptcp_rdv_client_server_key(const struct ptcp_rdv_client *c, uint8_t key[PTCP
 		return -ENOTCONN;
 	memcpy(key, c->server_key, PTCP_RDV_KEY_LEN);
 	return 0;
+}
+
+uint16_t ptcp_rdv_client_probe_port(const struct ptcp_rdv_client *c)
+{
+	return c->probe_port;
 }
 
 int ptcp_rdv_client_local(const struct ptcp_rdv_client *c, struct ptcp_endpoint *local)

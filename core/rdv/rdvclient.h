@@ -184,6 +184,11 @@ int ptcp_rdv_client_server_key(const struct ptcp_rdv_client *c, uint8_t key[PTCP
 
 /* The socket's local endpoint (the port the engine must use). Returns 0
  * or -ENOTCONN before the socket is bound. */
+/* The probe port the server named in REGISTERED (rendezvousd
+ * --probe-port): the same server answers on that port of its address too.
+ * 0: none, or not registered yet. */
+uint16_t ptcp_rdv_client_probe_port(const struct ptcp_rdv_client *c);
+
 int ptcp_rdv_client_local(const struct ptcp_rdv_client *c, struct ptcp_endpoint *local);
 
 /* --- address helpers, also for rendezvousd ---------------------------------- */

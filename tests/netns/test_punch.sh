@@ -142,6 +142,78 @@ case_symmetric() {
 	expect_no_tables "$LAB_A"
 }
 
+# eim_nat: NAT A translates every TCP port, the same way for every
+# destination (SNAT to a port range: Linux takes the port that the source
+# port maps to in the range while it is free), an endpoint-independent
+# mapping that keeps no port. The range is below the kernel's ephemeral
+# ports (32768-60999), so no port of A's falls in it and is kept.
+eim_nat() {
+	ip netns exec "$LAB_NA" iptables -t nat -I POSTROUTING 1 -o wan0 -p tcp \
+		-j SNAT --to-source "$LAB_A_PUB:20000-29999"
+}
+
+# NAT A changes every port but keeps one mapping for every destination:
+# with rendezvousd --probe-port, A looks from its port at the probe port,
+# sees the same mapping, and punches (16 MiB each way, both FINs); without
+# it, A's second look from another port sees that one changed too, and A
+# must take the NAT for symmetric (exit 7): what 0.2.0 always did.
+case_eim() {
+	local pa pb
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	eim_nat || return 1
+	srv_start --probe-port 7451 || return 1
+	lab_capture_start "$LAB_INET" pa "$LAB_DIR/pa.pcap" "$FINS" || return 1
+	pa=$LAB_CAP_PID
+	lab_capture_start "$LAB_INET" pb "$LAB_DIR/pb.pcap" "$FINS" || return 1
+	pb=$LAB_CAP_PID
+	pair_run "$LAB_B" "$LAB_B_PUB" "$LAB_A" "$LAB_A_PUB" "$pa" "$pb"
+	fins_both "$LAB_DIR/pa.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
+	grep -q "one mapping for every destination" "$LAB_DIR/ea.log" ||
+		t_fail "A did not see one mapping for every destination"
+}
+
+case_eim_no_probe_port() {
+	local ra rb
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	eim_nat || return 1
+	srv_start || return 1
+	key ka && key kb || return 1
+	eng_start eb "$LAB_B" 1000 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" --timeout 4
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	eng_start ea "$LAB_A" 1000 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/ka/p2ptcp"
+	peer_wait ea 20; ra=$?
+	expect_exit "connect through a port-changing NAT, no probe port" $ra $EXIT_SYM
+	peer_wait eb 20; rb=$?
+	expect_exit "the listener (no peer came)" $rb 4
+}
+
+# With the probe port, a --random-fully NAT shows a new mapping towards the
+# probe port: exit 7 within a second, naming both mappings.
+case_symmetric_probe() {
+	local ra rb t0 t1
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	ip netns exec "$LAB_NA" iptables -t nat -R POSTROUTING 1 -o wan0 -j MASQUERADE --random-fully ||
+		return 1
+	srv_start --probe-port 7451 || return 1
+	key ka && key kb || return 1
+	eng_start eb "$LAB_B" 1000 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" --timeout 4
+	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
+	t0=$(date +%s%N)
+	eng_start ea "$LAB_A" 1000 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/ka/p2ptcp"
+	peer_wait ea 20; ra=$?
+	t1=$(date +%s%N)
+	expect_exit "connect through a symmetric NAT" $ra $EXIT_SYM
+	[ $(((t1 - t0) / 1000000)) -lt 1000 ] || t_fail "took $(((t1 - t0) / 1000000)) ms to give up"
+	grep -q "towards its probe port 7451: a new mapping per destination" "$LAB_DIR/ea.log" ||
+		t_fail "no per-destination message"
+	echo "    symmetric NAT (probe port) reported after $(((t1 - t0) / 1000000)) ms"
+	peer_wait eb 20; rb=$?
+	expect_exit "the listener (no peer came)" $rb 4
+}
+
 # run_err NAME WANT-STATUS WANT-TEXT P2PTCP-ARGS...: run p2ptcp on A (env
 # XDG_CONFIG_HOME=$LAB_DIR/ka), bounded; check its status and message.
 run_err() {
@@ -358,6 +430,11 @@ t_run "punch switch-same-nat: two peers behind one NAT, the internet one switch"
 	on_switch case_same_nat
 t_run "punch delay: 20 ms round trips everywhere, RST-answering NATs" case_delay rst
 t_run "punch symmetric: --random-fully NAT fails fast with the symmetric-NAT message" case_symmetric
+t_run "punch eim: a NAT that changes every port, one mapping for all, found by the probe port" case_eim
+t_run "punch eim-noprobe: the same NAT without a probe port is taken for symmetric (exit 7)" \
+	case_eim_no_probe_port
+t_run "punch symmetric-probe: a --random-fully NAT seen by the probe port, exit 7 in < 1 s" \
+	case_symmetric_probe
 t_run "punch errors: down, bad id, unknown id, not allowed, no server, no DNS" case_errors
 t_run "punch early: no capabilities, or the port in use, fail before anything is sent" case_early
 t_run "punch steer: a peer's private endpoint outside the ranges or NAT steers no SYN" case_steer

@@ -113,6 +113,36 @@ static void test_ping_bytes(void)
 	CHECK(memcmp(buf, want, sizeof(want)) == 0);
 }
 
+/* REGISTERED: 8 bytes, or 10 with a probe port (an addition to version
+ * 2); a probe port of 0 is written as no field, and 9 bytes or a zero
+ * field do not parse. */
+static void test_registered_bytes(void)
+{
+	static const uint8_t want8[] = { 'P', 'T', 2, 4, 0, 8, 0, 0, 0xea, 0x60, 1, 2, 3, 4 };
+	static const uint8_t want10[] = { 'P', 'T', 2, 4, 0, 10, 0, 0, 0xea, 0x60, 1, 2, 3, 4,
+					  0x1d, 0x1b };
+	uint8_t buf[64], bad[16];
+	struct ptcp_rdv_msg m, got;
+
+	sample(&m, PTCP_RDV_REGISTERED);
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), sizeof(want8));
+	CHECK(memcmp(buf, want8, sizeof(want8)) == 0);
+	CHECK_INT(ptcp_rdv_parse(&got, want8, sizeof(want8)), 0);
+	CHECK_EQ(got.registered.probe_port, 0);
+	m.registered.probe_port = 7451;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), sizeof(want10));
+	CHECK(memcmp(buf, want10, sizeof(want10)) == 0);
+	CHECK_INT(ptcp_rdv_parse(&got, want10, sizeof(want10)), 0);
+	CHECK_EQ(got.registered.probe_port, 7451);
+	CHECK_EQ(got.registered.max_wait_ms, 0x01020304);
+	memcpy(bad, want10, sizeof(want10));
+	bad[14] = bad[15] = 0;
+	CHECK_INT(ptcp_rdv_parse(&got, bad, sizeof(want10)), -PTCP_RDV_E_MALFORMED);
+	memcpy(bad, want10, sizeof(want10) - 1);
+	bad[5] = 9;
+	CHECK_INT(ptcp_rdv_parse(&got, bad, sizeof(want10) - 1), -PTCP_RDV_E_MALFORMED);
+}
+
 /* BUSY has no body: the header alone, and nothing may follow it. */
 static void test_busy_bytes(void)
 {
@@ -668,6 +698,7 @@ int main(void)
 {
 	RUN(test_ping_bytes);
 	RUN(test_busy_bytes);
+	RUN(test_registered_bytes);
 	RUN(test_connect_bytes);
 	RUN(test_error_bytes);
 	RUN(test_match_bytes);
