@@ -51,8 +51,14 @@ const char ptcp_rdvd_usage[] =
 	"  --max-wait S              longest a request may wait for the other peer\n"
 	"                            (default 30)\n"
 	"  --start-delay S           base of the delay before both peers' first SYN\n"
-	"                            (default 0.2, at most 10; each side's network\n"
-	"                            delay is added)\n"
+	"                            (default 0, at most 10; each side's network\n"
+	"                            delay is added, so that both fire together)\n"
+	"  --probe-port PORT         answer on PORT of each listen address too, and\n"
+	"                            tell registered clients: a client whose NAT\n"
+	"                            changed its port looks from the same port\n"
+	"                            again there, to tell a NAT that keeps one\n"
+	"                            mapping for every destination from one that\n"
+	"                            makes a new one per destination (default: none)\n"
 	"  --redis ADDR[:PORT]       share registrations with the other instances\n"
 	"                            on this Redis (numeric address; default port\n"
 	"                            6379): a peer at any instance is reachable\n"
@@ -106,6 +112,7 @@ static const struct opt {
 	 * one-way delay the server adds (half of RTT_MAX_MS in server.c) */
 	{ "start-delay", K_DURATION, offsetof(struct ptcp_rdvd_config, start_delay_ms), 0,
 	  PTCP_RDV_START_MAX_MS - 5000 },
+	{ "probe-port", K_UINT, offsetof(struct ptcp_rdvd_config, probe_port), 1, 65535 },
 	{ "redis", K_REDIS, 0, 0, 0 },
 	{ "redis-ttl", K_DURATION, offsetof(struct ptcp_rdvd_config, redis_ttl_ms), 1000, 3600000 },
 	{ "relay", K_BOOL, offsetof(struct ptcp_rdvd_config, relay), 0, 0 },
@@ -145,7 +152,7 @@ void ptcp_rdvd_config_default(struct ptcp_rdvd_config *cfg)
 	cfg->handshake_timeout_ms = 10000;
 	cfg->message_timeout_ms = 5000;
 	cfg->max_wait_ms = 30000;
-	cfg->start_delay_ms = 200;
+	cfg->start_delay_ms = 0;
 	cfg->redis_ttl_ms = 30000;
 	cfg->relay_port = PTCP_RELAY_PORT;
 	cfg->relay_streams = 256;

@@ -39,6 +39,10 @@ struct ptcp_rdvd_config {
 	unsigned message_timeout_ms;   /* first to last byte of one message */
 	unsigned max_wait_ms;          /* longest a CONNECT may wait */
 	unsigned start_delay_ms;       /* base of the MATCH start delay */
+	unsigned probe_port;           /* 0: none; else also listen on this
+	                                  port of each listen address and tell
+	                                  clients so in REGISTERED (NAT
+	                                  behaviour discovery) */
 	bool has_redis;                /* --redis: share peers with the other
 	                                  instances on that Redis */
 	struct ptcp_endpoint redis;    /* ... at this numeric address and port */

@@ -100,7 +100,7 @@ struct ptcp_rdvd_server {
 	struct event_base *base;
 	struct ptcp_rdvd_config cfg;
 	struct ptcp_identity id;           /* the server key: signs CHALLENGEs */
-	struct evconnlistener *listeners[PTCP_RDVD_LISTEN_MAX];
+	struct evconnlistener *listeners[2 * PTCP_RDVD_LISTEN_MAX];  /* and probe ports */
 	unsigned n_listeners;
 	struct event *sweep_timer;
 	struct event *resume_timer;        /* re-enables listeners after EMFILE */
@@ -543,6 +543,7 @@ static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now
 	m.registered.idle_ms = srv->cfg.idle_timeout_ms;
 	m.registered.max_wait_ms = srv->cfg.max_wait_ms;
 	m.registered.flags = srv->relay ? PTCP_RDV_REG_RELAY : 0;
+	m.registered.probe_port = (uint16_t)srv->cfg.probe_port;
 	client_send(c, &m);
 	rlog_info("registered %s at %s (private %s)%s", key_str(c->node.key, id),
 		  ep_str(&c->observed, ep), ep_str(&c->priv, ep2), old ? ", replacing" : "");
@@ -1757,14 +1758,24 @@ int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
 	if (!srv->sweep_timer || !srv->resume_timer)
 		goto fail;
 	evtimer_add(srv->sweep_timer, &tv);
+	ptcp_endpoint_ipv4(&def, 0, PTCP_RDV_PORT);
 	if (cfg->n_listen == 0) {
-		ptcp_endpoint_ipv4(&def, 0, PTCP_RDV_PORT);
 		if ((rv = open_listener(srv, &def)) != 0)
 			goto fail;
 	}
 	for (unsigned i = 0; i < cfg->n_listen; i++)
 		if ((rv = open_listener(srv, &cfg->listen[i])) != 0)
 			goto fail;
+	/* The probe port: the same protocol on another port of the same
+	 * addresses; a client only reads the CHALLENGE's observed endpoint
+	 * there (docs/protocol.md, "The probe port"). */
+	for (unsigned i = 0; cfg->probe_port && i < (cfg->n_listen ? cfg->n_listen : 1); i++) {
+		struct ptcp_endpoint ep = cfg->n_listen ? cfg->listen[i] : def;
+
+		ep.port = (uint16_t)cfg->probe_port;
+		if ((rv = open_listener(srv, &ep)) != 0)
+			goto fail;
+	}
 	if (cfg->has_redis && (rv = cluster_start(srv)) != 0)
 		goto fail;
 	if (cfg->relay && (rv = ptcp_rdvd_relay_new(&srv->relay, base, &srv->cfg)) != 0)

@@ -141,6 +141,12 @@ struct ptcp_conn {
 	unsigned keepalive_probes; /* unanswered keepalive probes */
 	bool syn_timed_out;        /* for RFC 6298 (5.7) */
 	bool rst_seen_punching;
+	bool syn_early;            /* rtx_at is a SYN brought forward by a RST
+	                              while punching (no backoff, not counted) */
+	unsigned syn_rst_count;    /* RST-clocked SYNs sent */
+	uint64_t syn_gap;          /* ns: the SYN interval now (syn_interval,
+	                              doubled per timeout up to syn_interval_max) */
+	ptcp_ts syn_last_at;       /* when the last SYN (or SYN-ACK) went out */
 	bool isn_mismatch_seen;
 
 	/* RTT of the SYN (data segments carry their own send times). */
@@ -263,6 +269,7 @@ static void stop_timers(struct ptcp_conn *c)
 {
 	c->pace_at = PTCP_TS_NEVER;
 	c->rtx_at = PTCP_TS_NEVER;
+	c->syn_early = false;
 	c->unacked_since = PTCP_TS_NEVER;
 	c->loss.reo_at = c->loss.tlp_at = PTCP_TS_NEVER;
 	c->persist_at = PTCP_TS_NEVER;
@@ -364,8 +371,9 @@ static void arm_rtx(struct ptcp_conn *c, ptcp_ts now)
 	uint64_t rto = c->rtt.rto;
 
 	if (!synchronized(c->state) && c->cfg.syn_interval)
-		rto = c->cfg.syn_interval; /* hole punching: fixed schedule */
+		rto = c->syn_gap ? c->syn_gap : c->cfg.syn_interval; /* hole punching */
 	c->rtx_at = ptcp_ts_add(now, rto);
+	c->syn_early = false;
 }
 
 static uint8_t wscale_for(uint32_t buf)
@@ -728,10 +736,12 @@ static void ack_advance(struct ptcp_conn *c, const struct ptcp_segment *seg,
 		c->probing = false;
 	/* Only segments in flight are the RTO's: a probe byte alone is the
 	 * persist timer's. */
-	if (ptcp_txq_empty(&c->loss.q))
+	if (ptcp_txq_empty(&c->loss.q)) {
 		c->rtx_at = PTCP_TS_NEVER;
-	else
+		c->syn_early = false;
+	} else {
 		arm_rtx(c, now);
+	}
 }
 
 /* RFC 5681 section 2: a duplicate ACK acknowledges nothing new, carries no
@@ -1050,6 +1060,59 @@ static void input_listen(struct ptcp_conn *c, const struct ptcp_segment *seg,
 	/* Data in a SYN is not kept (we never offer TFO); the peer resends it. */
 }
 
+/* RST-clocked SYNs while punching: at most SYN_RST_MAX per connection
+ * (then only the schedule's), and the floor of their pace, syn_rst_gap,
+ * doubles after every SYN_RST_STEP of them, up to 128 times: a bound on
+ * what a NAT pair that never lets them cross costs. */
+#define SYN_RST_MAX 8192
+#define SYN_RST_STEP 512
+#define SYN_RST_DOUBLINGS 7
+
+/* A pseudo-random number for the n-th SYN of c: the engine has no random
+ * source of its own, but the ISN is random (and differs per side). */
+static uint32_t syn_rand(const struct ptcp_conn *c, uint32_t n)
+{
+	uint32_t x = c->iss + n * 0x9e3779b9u;
+
+	x ^= x >> 16;
+	x *= 0x7feb352du;
+	x ^= x >> 15;
+	x *= 0x846ca68bu;
+	x ^= x >> 16;
+	return x;
+}
+
+/* Hole punching: a RST from the path (the peer's NAT, which had no mapping
+ * yet) is "not yet", not the end. On its way back it passed our NAT, which
+ * dropped the mapping our SYN made (Linux conntrack forgets an unassured
+ * entry on a RST), so the peer's SYN is refused until our next SYN makes
+ * it again: the two SYNs must be between the NATs at the same time. Send
+ * ours again soon, at a pseudo-random moment within the time the RST took
+ * or the floor (syn_rst_gap, doubling as above), whichever is longer, so
+ * that two sides whose schedules would keep the same phase (each refusing
+ * the other) do not: one SYN per RST, so never faster than the path's
+ * round trip. */
+static void rst_while_punching(struct ptcp_conn *c, ptcp_ts now)
+{
+	uint64_t span = ptcp_ts_elapsed(now, c->syn_last_at), floor;
+	unsigned k = c->syn_rst_count / SYN_RST_STEP;
+	ptcp_ts at;
+
+	c->rst_seen_punching = true;
+	drop(c, PTCP_DROP_RST_PUNCHING, now);
+	if (!c->cfg.syn_rst_gap || c->syn_due || c->syn_early || c->syn_rst_count >= SYN_RST_MAX)
+		return;
+	floor = c->cfg.syn_rst_gap << (k < SYN_RST_DOUBLINGS ? k : SYN_RST_DOUBLINGS);
+	if (span < floor)
+		span = floor;
+	at = ptcp_ts_add(now, syn_rand(c, c->syn_sent_count) % span);
+	if (at < c->rtx_at) {
+		c->syn_rst_count++;
+		c->rtx_at = at;
+		c->syn_early = true;
+	}
+}
+
 static void input_syn_sent(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_ts now)
 {
 	bool ack_ok = false;
@@ -1073,8 +1136,7 @@ static void input_syn_sent(struct ptcp_conn *c, const struct ptcp_segment *seg, 
 		if (c->cfg.punching) {
 			/* The peer's NAT may refuse our SYN before the peer's own
 			 * SYN has opened it; keep punching. */
-			c->rst_seen_punching = true;
-			drop(c, PTCP_DROP_RST_PUNCHING, now);
+			rst_while_punching(c, now);
 			return;
 		}
 		close_with(c, PTCP_ERR_REFUSED, now);
@@ -1130,6 +1192,7 @@ static void back_to_listen(struct ptcp_conn *c, ptcp_ts now)
 	c->syn_due = false;
 	c->syn_sent_count = 0;
 	c->rtx_at = PTCP_TS_NEVER;
+	c->syn_early = false;
 	c->rto_count = 0;
 	c->n_ctl = 0;
 	c->rtt_timing = false;
@@ -1159,6 +1222,12 @@ static bool check_rst(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_
 	case PTCP_SYN_RECEIVED:
 		if (c->passive) {
 			back_to_listen(c, now);
+			return true;
+		}
+		if (c->cfg.punching) {
+			/* A simultaneous open's SYN-ACK refused by a NAT whose
+			 * mapping a RST had just closed: as in SYN-SENT. */
+			rst_while_punching(c, now);
 			return true;
 		}
 		close_with(c, PTCP_ERR_REFUSED, now);
@@ -1596,6 +1665,7 @@ static int emit_syn(struct ptcp_conn *c, uint8_t *buf, size_t cap, struct ptcp_t
 	if (info && c->syn_sent_count == 0 && c->cfg.first_syn_ttl)
 		info->ttl = c->cfg.first_syn_ttl;
 	c->syn_due = false;
+	c->syn_last_at = now;
 	if (c->syn_sent_count++ == 0) {
 		c->rtt_timing = true;
 		c->rtt_seq = c->iss + 1;
@@ -2032,6 +2102,13 @@ static void on_rtx_timeout(struct ptcp_conn *c, ptcp_ts now)
 	c->rtx_at = PTCP_TS_NEVER;
 	if (ptcp_txq_empty(&c->loss.q) && !handshake)
 		return;
+	if (c->syn_early && handshake) {
+		/* A SYN brought forward by a RST while punching. */
+		c->st.retransmits++;
+		c->syn_due = true;
+		arm_rtx(c, now);
+		return;
+	}
 	if (c->rto_count >= limit) {
 		int err = PTCP_ERR_TIMEOUT;
 
@@ -2049,8 +2126,17 @@ static void on_rtx_timeout(struct ptcp_conn *c, ptcp_ts now)
 		c->st.retransmits++;
 		c->syn_timed_out = true;
 		c->syn_due = true;
-		if (!c->cfg.syn_interval)
+		if (!c->cfg.syn_interval) {
 			ptcp_rtt_backoff(&c->rtt);
+		} else if (c->cfg.syn_interval_max) {
+			/* Punching: tight at first, then backing off. */
+			if (!c->syn_gap)
+				c->syn_gap = c->cfg.syn_interval;
+			c->syn_gap = c->syn_gap > c->cfg.syn_interval_max / 2 ?
+				     c->cfg.syn_interval_max : 2 * c->syn_gap;
+			if (c->syn_gap < c->cfg.syn_interval)
+				c->syn_gap = c->cfg.syn_interval;
+		}
 		arm_rtx(c, now);
 		return;
 	}

@@ -160,9 +160,19 @@ struct ptcp_config {
 	uint64_t syn_interval;       /* ns; if non-zero, SYNs are retransmitted
 	                                at this fixed interval instead of backing
 	                                off (hole punching schedule) */
-	bool punching;               /* in SYN-SENT, a RST does not end the
+	uint64_t syn_interval_max;   /* ns; with syn_interval: each SYN
+	                                retransmission doubles the interval, up
+	                                to this (0 = a fixed interval) */
+	bool punching;               /* in SYN-SENT and (an active open's)
+	                                SYN-RECEIVED, a RST does not end the
 	                                attempt (it may come from the peer's NAT
 	                                before its own SYN opened it) */
+	uint64_t syn_rst_gap;        /* ns; punching: such a RST brings the next
+	                                SYN (or SYN-ACK) forward, to a pseudo-
+	                                random moment within this (or within the
+	                                time the RST took, if longer): a RST from
+	                                a NAT has just undone the mapping our
+	                                SYN made. 0 = off */
 	uint8_t first_syn_ttl;       /* if non-zero, the first SYN carries this
 	                                IP TTL (opens our NAT, dies before the
 	                                peer's); later ones use the default */

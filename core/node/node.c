@@ -26,6 +26,14 @@
 #include "segment.h"
 
 #define LINGER_MIN (200 * PTCP_NS_PER_MS)
+/* Punching: after a RST from the path, the next SYN within this (or within
+ * the RST's round trip, if longer): docs/nat-traversal.md, "NATs on one
+ * switch". */
+#define PUNCH_RST_GAP (100 * PTCP_NS_PER_US)
+/* Punching: the first interval is an eighth of our round trip to the
+ * server (both sides fire together within about that much), at least
+ * this; then it doubles up to punch_interval. */
+#define PUNCH_FIRST_MIN PTCP_NS_PER_MS
 
 /* --- small things ------------------------------------------------------------ */
 
@@ -102,7 +110,7 @@ void ptcp_node_conn_config(const struct ptcp_node *n, const struct ptcp_peer *p,
 			   struct ptcp_config *cc)
 {
 	const ptcp_settings *s = &n->s;
-	uint64_t k;
+	uint64_t k, t, gap, window;
 
 	ptcp_config_default(cc);
 	cc->mss = ptcp_node_mss(p->remote.family);
@@ -119,12 +127,25 @@ void ptcp_node_conn_config(const struct ptcp_node *n, const struct ptcp_peer *p,
 		return;
 	/* Hole punching: SYNs at a fixed pace for the whole window, and a
 	 * RST from the peer's NAT (sent before the peer's own SYN opened
-	 * it) does not end the attempt. */
+	 * it) does not end the attempt but brings the next SYN forward. */
 	cc->punching = true;
 	cc->syn_interval = s->punch_interval;
+	if (p->server_rtt) {
+		cc->syn_interval = p->server_rtt / 8 < PUNCH_FIRST_MIN ? PUNCH_FIRST_MIN :
+				   p->server_rtt / 8;
+		if (cc->syn_interval > s->punch_interval)
+			cc->syn_interval = s->punch_interval;
+	}
+	cc->syn_interval_max = s->punch_interval;
 	cc->first_syn_ttl = s->first_syn_ttl;
-	k = (p->open_timeout ? p->open_timeout : s->punch_window) / s->punch_interval + 1;
-	cc->syn_retries = k > 1000000 ? 1000000 : (unsigned)k;
+	cc->syn_rst_gap = PUNCH_RST_GAP;
+	/* The SYNs of the schedule that fit in the window, and one more. */
+	window = p->open_timeout ? p->open_timeout : s->punch_window;
+	for (k = 1, t = 0, gap = cc->syn_interval; t < window && k < 1000000; k++) {
+		t += gap;
+		gap = gap > s->punch_interval / 2 ? s->punch_interval : 2 * gap;
+	}
+	cc->syn_retries = (unsigned)k;
 }
 
 /* --- output -------------------------------------------------------------------- */

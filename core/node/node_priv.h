@@ -93,6 +93,10 @@ struct ptcp_peer {
 	                                      engine's own limit */
 	ptcp_ts request_deadline;          /* PEER_REQUESTED: no answer, give up */
 	ptcp_ts start_at;                  /* PEER_SCHEDULED: first SYN */
+	uint64_t server_rtt;               /* ns: our round trip to the
+	                                      rendezvous server, which sizes
+	                                      the first punching interval (0:
+	                                      none, punch_interval throughout) */
 	ptcp_ts open_deadline;             /* PEER_OPENING: give up */
 	ptcp_ts handshake_deadline;        /* PEER_HANDSHAKE: give up */
 	bool active;                       /* plain active open, no punching */

@@ -55,6 +55,9 @@ struct reg {
 	unsigned n_servers, cur;
 	struct ptcp_rdv_client *c;          /* the registration */
 	struct ptcp_rdv_client *probe;      /* the NAT probe, under probe_id */
+	bool probe_same_port;               /* ... from our port to the server's
+	                                       probe port (else from a second
+	                                       port of ours to its port) */
 	struct ptcp_identity probe_id;
 	struct ptcp_endpoint local;         /* the rendezvous socket's */
 	struct ptcp_endpoint observed;      /* ... as the server saw it */
@@ -509,6 +512,7 @@ static void schedule(struct reg *r, struct ptcp_peer *p, const struct ptcp_rdv_m
 	/* Nothing to punch: no start delay to keep. */
 	if (p->relay_at_once && p->has_relay_offer)
 		p->start_at = ptcp_clock_now();
+	p->server_rtt = m->server_rtt;
 	p->phase = PEER_SCHEDULED;
 	p->info.started = ptcp_clock_now();
 	nlog_info(n, "matched with %s at %s over %s (ISN %u, ours %u, %s); punching in %u ms",
@@ -838,6 +842,57 @@ static void on_probe_registered(struct reg *r, const struct ptcp_endpoint *obser
 	pump(r->f);
 }
 
+/* The probe from our own port to the server's probe port: the same
+ * mapping as towards its main port is one mapping for every destination
+ * (RFC 4787 endpoint-independent mapping, port-translating): the port the
+ * server saw is the one the peer must aim at, and punching works. Another
+ * one is a new mapping per destination: symmetric. */
+static void on_probe_challenged(struct reg *r, const struct ptcp_endpoint *observed)
+{
+	uint16_t port = observed->port;
+	char msg[320];
+
+	ptcp_rdv_client_free(r->probe);
+	r->probe = NULL;
+	ptcp_identity_wipe(&r->probe_id);
+	if (port != r->observed.port) {
+		snprintf(msg, sizeof(msg),
+			 "symmetric NAT: hole punching cannot work through it (our NAT mapped our port "
+			 "%u to %u towards the server's port %u and to %u towards its probe port %u: "
+			 "a new mapping per destination, delta %d)",
+			 r->local.port, r->observed.port, r->servers[r->cur].port, port,
+			 ptcp_rdv_client_probe_port(r->c), (int)port - (int)r->observed.port);
+		if (relay_instead(r, msg))
+			return;
+		reg_lost(r, PTCP_ERR_SYMMETRIC_NAT, msg);
+		return;
+	}
+	nlog_info(r->f->n, "NAT probe: our port %u is %u towards the probe port too: one mapping for "
+		  "every destination (endpoint-independent, port-translating)", r->local.port, port);
+	r->st = R_READY;
+	pump(r->f);
+}
+
+/* The CHALLENGE came: when our NAT kept our port (no probe needed), a
+ * connect request goes out behind the AUTH, a round trip sooner. */
+static void on_challenged(struct ptcp_rdv_client *c, void *user, const struct ptcp_endpoint *observed)
+{
+	struct ptcp_rdvflow *f = user;
+	struct reg *r = reg_of(f, c);
+
+	if (r && c == r->probe && r->probe_same_port) {
+		on_probe_challenged(r, observed);
+		ptcp_node_kick(f->n);
+		return;
+	}
+	if (!r || c == r->probe || f->listening || r->st != R_REGISTERING)
+		return;
+	if (ptcp_rdv_client_local(c, &r->local) != 0 || observed->port != r->local.port)
+		return;
+	r->st = R_READY;
+	pump_reg(r);
+}
+
 static void on_registered(struct ptcp_rdv_client *c, void *user, const struct ptcp_endpoint *observed)
 {
 	struct ptcp_rdvflow *f = user;
@@ -883,18 +938,28 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 		pump(f);
 		return;
 	}
-	/* Our NAT changed the port. Ask once more from another port, under
-	 * a throwaway key (registering ours twice would replace the first
-	 * registration), to tell a one-off collision from a NAT that
-	 * changes every port. */
-	nlog_info(n, "our NAT rewrote port %u to %u: probing from a second port", r->local.port,
-		  observed->port);
+	/* Our NAT changed the port. Ask once more under a throwaway key
+	 * (registering ours twice would replace the first registration):
+	 * with a probe port, from this port to that one (the CHALLENGE says
+	 * enough), to tell one mapping for every destination from a new one
+	 * per destination; without, from another port, to tell a one-off
+	 * collision from a NAT that changes every port. */
 	ptcp_rdv_client_config_default(&cfg);
 	cfg.base = n->base;
 	cfg.id = &r->probe_id;
 	cfg.server = r->servers[r->cur];
 	cfg.local = r->local;
-	cfg.local.port = 0;
+	r->probe_same_port = ptcp_rdv_client_probe_port(c) != 0;
+	if (r->probe_same_port) {
+		cfg.server.port = ptcp_rdv_client_probe_port(c);
+		cfg.on_challenged = on_challenged;
+		nlog_info(n, "our NAT rewrote port %u to %u: looking from it at the server's probe "
+			  "port %u", r->local.port, observed->port, cfg.server.port);
+	} else {
+		cfg.local.port = 0;
+		nlog_info(n, "our NAT rewrote port %u to %u: probing from a second port",
+			  r->local.port, observed->port);
+	}
 	cfg.has_server_key = f->has_server_key;
 	memcpy(cfg.server_key, f->server_key, PTCP_ID_LEN);
 	cfg.register_timeout = PROBE_TIMEOUT;
@@ -930,6 +995,7 @@ static void connect_client(struct reg *r)
 	cfg.has_server_key = f->has_server_key;
 	memcpy(cfg.server_key, f->server_key, PTCP_ID_LEN);
 	cfg.register_timeout = REGISTER_TIMEOUT;
+	cfg.on_challenged = on_challenged;
 	cfg.on_registered = on_registered;
 	cfg.on_match = on_match;
 	cfg.on_error = on_error;

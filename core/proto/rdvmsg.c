@@ -17,7 +17,7 @@ static const struct {
 	[PTCP_RDV_HELLO] = { HELLO_LEN, HELLO_LEN },
 	[PTCP_RDV_CHALLENGE] = { CHALLENGE_LEN, CHALLENGE_LEN },
 	[PTCP_RDV_AUTH] = { PTCP_RDV_SIG_LEN, PTCP_RDV_SIG_LEN },
-	[PTCP_RDV_REGISTERED] = { 8, 9 },       /* 9: with the flags byte */
+	[PTCP_RDV_REGISTERED] = { 8, 11 },      /* 9: flags; 11: flags, probe port */
 	[PTCP_RDV_LISTEN] = { 5, PTCP_RDV_BODY_MAX },
 	[PTCP_RDV_CONNECT] = { PTCP_RDV_KEY_LEN + 8, PTCP_RDV_KEY_LEN + 8 },
 	[PTCP_RDV_MATCH] = { MATCH_LEN, MATCH_RELAY_LEN },
@@ -195,12 +195,19 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 	case PTCP_RDV_REGISTERED:
 		m->registered.idle_ms = ptcp_get32(b);
 		m->registered.max_wait_ms = ptcp_get32(b + 4);
+		m->registered.flags = 0;
+		m->registered.probe_port = 0;
 		if (n == 8)
 			return 0;
 		/* Only the canonical form: flags present only when some are
-		 * set, and only the ones this version knows. */
-		m->registered.flags = b[8];
-		if (m->registered.flags == 0 || (m->registered.flags & ~PTCP_RDV_REG_RELAY))
+		 * set, only the ones this version knows, and the probe port
+		 * (never 0) exactly when its flag says so. */
+		if (b[8] == 0 || (b[8] & ~(PTCP_RDV_REG_RELAY | PTCP_RDV_REG_PROBE)))
+			return -PTCP_RDV_E_MALFORMED;
+		m->registered.flags = b[8] & PTCP_RDV_REG_RELAY;
+		if (!(b[8] & PTCP_RDV_REG_PROBE))
+			return n == 9 ? 0 : -PTCP_RDV_E_MALFORMED;
+		if (n != 11 || (m->registered.probe_port = ptcp_get16(b + 9)) == 0)
 			return -PTCP_RDV_E_MALFORMED;
 		return 0;
 	case PTCP_RDV_LISTEN:
@@ -300,6 +307,8 @@ static int body_len(const struct ptcp_rdv_msg *m)
 			return -PTCP_RDV_E_MALFORMED;
 		return 4 + m->error.text_len;
 	case PTCP_RDV_REGISTERED:
+		if (m->registered.probe_port)
+			return 11;
 		return m->registered.flags ? 9 : 8;
 	case PTCP_RDV_MATCH:
 		return m->match.has_relay ? MATCH_RELAY_LEN : MATCH_LEN;
@@ -343,7 +352,10 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 		ptcp_put32(b + 4, m->registered.max_wait_ms);
 		if (m->registered.flags & ~PTCP_RDV_REG_RELAY)
 			return -PTCP_RDV_E_MALFORMED;
-		b[8] = m->registered.flags;
+		if (m->registered.flags || m->registered.probe_port)
+			b[8] = m->registered.flags | (m->registered.probe_port ? PTCP_RDV_REG_PROBE : 0);
+		if (m->registered.probe_port)
+			ptcp_put16(b + 9, m->registered.probe_port);
 		break;
 	case PTCP_RDV_LISTEN:
 		ptcp_put32(b, m->listen.isn);

@@ -48,7 +48,8 @@ enum ptcp_rdv_type {
 	PTCP_RDV_CHALLENGE = 2,    /* S->C: server key, nonce, observed endpoint,
 	                              the server's signature of the transcript */
 	PTCP_RDV_AUTH = 3,         /* C->S: the client's signature of it */
-	PTCP_RDV_REGISTERED = 4,   /* S->C: registration done, limits */
+	PTCP_RDV_REGISTERED = 4,   /* S->C: registration done, limits, the
+	                              probe port (optional) */
 	PTCP_RDV_LISTEN = 5,       /* C->S: wait to be asked (ISN, allow list) */
 	PTCP_RDV_CONNECT = 6,      /* C->S: ask for a peer (key, ISN, wait) */
 	PTCP_RDV_MATCH = 7,        /* S->C: the other peer, role, start delay */
@@ -104,6 +105,9 @@ enum ptcp_rdv_code {
 /* REGISTERED flags (the optional ninth byte, sent only when some are set). */
 #define PTCP_RDV_REG_RELAY 0x01   /* the server runs a relay: a MATCH may
                                      carry a relay offer */
+#define PTCP_RDV_REG_PROBE 0x02   /* wire only: a probe port (2 bytes)
+                                     follows; the codec sets and clears it
+                                     from registered.probe_port */
 
 /* ERROR flags. */
 #define PTCP_RDV_ERR_FATAL 0x01   /* the server closes the connection after it */
@@ -142,7 +146,12 @@ struct ptcp_rdv_msg {
 		struct {
 			uint32_t idle_ms;      /* the server drops clients silent this long */
 			uint32_t max_wait_ms;  /* longest CONNECT wait it grants */
-			uint8_t flags;         /* PTCP_RDV_REG_*; 0: the 8-byte form */
+			uint8_t flags;         /* PTCP_RDV_REG_RELAY; 0 and no probe
+			                          port: the 8-byte form */
+			uint16_t probe_port;   /* 0: none; else the server answers on
+			                          this port of the same address too
+			                          (NAT behaviour discovery; on the
+			                          wire only when non-zero) */
 		} registered;
 		struct {
 			uint32_t isn;          /* our ISN for the next match */

@@ -49,7 +49,10 @@ struct ptcp_rdv_client {
 	bool server_key_known;
 	uint32_t idle_ms;             /* from REGISTERED */
 	bool relays;                  /* ... the server runs a relay */
+	uint16_t probe_port;          /* from REGISTERED; 0: none */
 	ptcp_ts started, last_rx, last_tx;
+	ptcp_ts hello_at;             /* when the HELLO went out */
+	uint64_t rtt;                 /* ns, HELLO to CHALLENGE (0: not yet) */
 	enum req req;
 	struct ptcp_rdv_msg req_msg;  /* LISTEN or CONNECT */
 	bool busy_wanted;             /* the caller's last word of listen()
@@ -61,6 +64,7 @@ struct ptcp_rdv_client {
 	struct ptcp_rdv_msg replaced; /* that LISTEN */
 	uint32_t ping_token;          /* of the last PING sent */
 	uint32_t pong_token;          /* of the last PONG received */
+	bool pipelining;              /* in on_challenged: a request goes out */
 	int busy;                     /* callbacks running */
 	bool free_pending;            /* freed from inside a callback */
 };
@@ -413,6 +417,9 @@ static bool send_busy(struct ptcp_rdv_client *c)
  * an answer still due.) Returns true when the client is gone. */
 static bool flush(struct ptcp_rdv_client *c)
 {
+	/* From on_challenged: the request follows the AUTH. */
+	if (c->state == ST_AUTH && c->pipelining && c->req == REQ_QUEUED && !c->busy_wanted)
+		return send_request(c);
 	if (c->state != ST_REGISTERED || c->replaced_due)
 		return false;
 	if (c->busy_wanted && !c->busy_sent && send_busy(c))
@@ -599,6 +606,14 @@ static bool on_challenge(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *i
 	if (send_msg(c, &m) != 0)
 		return die(c, -ENOMEM, "out of memory");
 	c->state = ST_AUTH;
+	if (c->cfg.on_challenged) {
+		enter(c);
+		c->pipelining = true;
+		c->cfg.on_challenged(c, c->cfg.user, &c->observed);
+		c->pipelining = false;
+		if (leave(c))
+			return true;
+	}
 	return false;
 }
 
@@ -611,6 +626,7 @@ static bool on_registered(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *
 		return die(c, rv, "%s", msg);
 	c->idle_ms = in->registered.idle_ms;
 	c->relays = (in->registered.flags & PTCP_RDV_REG_RELAY) != 0;
+	c->probe_port = in->registered.probe_port;
 	/* An idle timeout of 0 would make us ping without pause. */
 	if (c->idle_ms < 3 * PING_MIN_MS)
 		c->idle_ms = 3 * PING_MIN_MS;
@@ -648,6 +664,7 @@ static bool on_match(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, p
 	m.has_relay = in->match.has_relay != 0;
 	m.relay = in->match.relay;
 	memcpy(m.relay_token, in->match.relay_token, PTCP_RDV_TOKEN_LEN);
+	m.server_rtt = c->rtt;
 	if (c->replaced_due) {
 		/* The server matched the LISTEN before it read our BUSY: a
 		 * peer like any other, who punches now. Then what waited for
@@ -735,8 +752,10 @@ static bool dispatch(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *m, pt
 	c->last_rx = now;
 	switch (m->type) {
 	case PTCP_RDV_CHALLENGE:
-		if (c->state == ST_HELLO)
+		if (c->state == ST_HELLO) {
+			c->rtt = ptcp_ts_elapsed(now, c->hello_at);
 			return on_challenge(c, m);
+		}
 		break;
 	case PTCP_RDV_REGISTERED:
 		if (c->state == ST_AUTH)
@@ -811,6 +830,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		ptcp_random_bytes(m.hello.nonce, sizeof(m.hello.nonce));
 		m.hello.private_ep = c->priv;
 		c->hello = m;
+		c->hello_at = ptcp_clock_now();
 		if (send_msg(c, &m) != 0) {
 			die(c, -EINVAL, "cannot encode HELLO (bad private endpoint?)");
 			return;
@@ -990,6 +1010,11 @@ int ptcp_rdv_client_server_key(const struct ptcp_rdv_client *c, uint8_t key[PTCP
 		return -ENOTCONN;
 	memcpy(key, c->server_key, PTCP_RDV_KEY_LEN);
 	return 0;
+}
+
+uint16_t ptcp_rdv_client_probe_port(const struct ptcp_rdv_client *c)
+{
+	return c->probe_port;
 }
 
 int ptcp_rdv_client_local(const struct ptcp_rdv_client *c, struct ptcp_endpoint *local)

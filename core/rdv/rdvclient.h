@@ -15,7 +15,9 @@
  *      public endpoint the server observed;
  *   3. sends the one request the caller made with ptcp_rdv_client_listen()
  *      or ptcp_rdv_client_connect() (made at any time: a request made
- *      before registration waits for it);
+ *      before registration waits for it, except one made from
+ *      on_challenged, which follows the AUTH at once: the server reads
+ *      them in order, so it saves a round trip);
  *   4. delivers the answer: on_match with the other peer's endpoints, its
  *      ISN, our role and the start time, or on_error with the server's
  *      code. Then the caller may make the next request (a listener
@@ -77,6 +79,8 @@ struct ptcp_rdv_match {
 	bool has_relay;
 	struct ptcp_endpoint relay;         /* usable, of our IP version */
 	uint8_t relay_token[PTCP_RDV_TOKEN_LEN];
+	uint64_t server_rtt;                /* ns: our round trip to the server
+	                                       (HELLO to CHALLENGE) */
 };
 
 struct ptcp_rdv_client_config {
@@ -100,6 +104,12 @@ struct ptcp_rdv_client_config {
 	uint64_t register_timeout;          /* ns from the start to REGISTERED;
 	                                       0: 10 s */
 
+	/* Optional: the CHALLENGE verified and our AUTH is on its way;
+	 * observed is our public endpoint. A request made from here goes
+	 * out right behind the AUTH (pipelined), without waiting for
+	 * REGISTERED; on_registered follows as always. */
+	void (*on_challenged)(struct ptcp_rdv_client *c, void *user,
+	                      const struct ptcp_endpoint *observed);
 	/* Registration is done; observed is our public endpoint. */
 	void (*on_registered)(struct ptcp_rdv_client *c, void *user,
 	                      const struct ptcp_endpoint *observed);
@@ -184,6 +194,11 @@ int ptcp_rdv_client_server_key(const struct ptcp_rdv_client *c, uint8_t key[PTCP
 
 /* The socket's local endpoint (the port the engine must use). Returns 0
  * or -ENOTCONN before the socket is bound. */
+/* The probe port the server named in REGISTERED (rendezvousd
+ * --probe-port): the same server answers on that port of its address too.
+ * 0: none, or not registered yet. */
+uint16_t ptcp_rdv_client_probe_port(const struct ptcp_rdv_client *c);
+
 int ptcp_rdv_client_local(const struct ptcp_rdv_client *c, struct ptcp_endpoint *local);
 
 /* --- address helpers, also for rendezvousd ---------------------------------- */

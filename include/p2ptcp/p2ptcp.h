@@ -199,9 +199,13 @@ typedef struct ptcp_settings {
 	 * a peer that takes longer is reset (PTCP_ERR_HANDSHAKE_TIMEOUT). */
 	uint64_t handshake_timeout;
 
-	/* Hole punching: SYNs every punch_interval ns (default 200 ms) for
-	 * punch_window ns (default 10 s); the first SYN carries IP TTL
-	 * first_syn_ttl (default 2; 0 = the route's). */
+	/* Hole punching for punch_window ns (default 10 s): by peer id the
+	 * SYNs start at an eighth of the round trip to the rendezvous server
+	 * (at least 1 ms) and their interval doubles up to punch_interval ns
+	 * (default 200 ms); in direct mode they come every punch_interval.
+	 * A RST from the path brings the next SYN forward (the engine's
+	 * syn_rst_gap). The first SYN carries IP TTL first_syn_ttl (default
+	 * 2; 0 = the route's). */
 	uint64_t punch_interval;
 	uint64_t punch_window;
 	uint8_t first_syn_ttl;

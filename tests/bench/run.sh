@@ -547,6 +547,7 @@ for row in $ROWS; do
 	redis-peers) run_redis_peers "$row" ;;
 	rdv-relay) BENCH_SYMMETRIC=1 BENCH_RDVD_ARGS="--relay --relay-rate 0 --relay-total-rate 0" \
 		run_rdv "$row" ;;
+	setup-*) ;;   # the setup section at the end
 	*) echo "bench: unknown row '$row'" >&2 ;;
 	esac
 done
@@ -555,7 +556,7 @@ printf '\n%-36s %9s %8s %10s %10s %9s %9s %9s\n' "run" "MiB/s" "Gbit/s" "snd s/G
 	"SYN>EST" "snd RSS" "rcv RSS"
 printf '%-36s %9s %8s %10s %10s %9s %9s %9s\n' "" "" "" "(CPU)" "(CPU)" "ms" "MiB" "MiB"
 for row in $ROWS; do
-	case $row in svc-*|redis-*) continue ;; esac
+	case $row in svc-*|redis-*|setup-*) continue ;; esac
 	if [ ! -s "$RES/$row" ]; then
 		printf '%-36s %9s\n' "$(label "$row")" "failed"
 		continue
@@ -601,7 +602,7 @@ done
 echo
 echo "SYN>EST: first SYN to the first segment after the handshake, in the sender's capture; for"
 echo "simultaneous open it includes waiting for the other side's SYN. p2ptcp's own -v figure"
-echo "(established after): $(for row in $ROWS; do case $row in svc-*|redis-*) continue ;; esac; e=$(field "$row" engest 1); [ -n "$e" ] && printf '%s %s ms; ' "$row" "$e"; done)"
+echo "(established after): $(for row in $ROWS; do case $row in svc-*|redis-*|setup-*) continue ;; esac; e=$(field "$row" engest 1); [ -n "$e" ] && printf '%s %s ms; ' "$row" "$e"; done)"
 echo "link*: veth transmit offloads left on (the kernel's defaults): the kernel sends 64 KiB"
 echo "segments with the checksum left to the 'hardware' (the kernel's fastest path on one machine);"
 echo "the other rows carry wire-like MSS-sized segments with full checksums."
@@ -638,5 +639,91 @@ if echo " $ROWS " | grep -q ' redis-'; then
 	for row in $ROWS; do
 		case $row in redis-*) ;; *) continue ;; esac
 		if [ -s "$RES/$row.txt" ]; then cat "$RES/$row.txt"; else echo "  $row failed"; fi
+	done
+fi
+
+# --- setup time (issue 11) ------------------------------------------------------------------
+# setup-drop, setup-rst, setup-switch-rst, setup-switch-wire, setup-d20: `p2ptcp connect
+# <peer-id>` (A) to a `p2ptcp listen` (B) through both NATs: dropping NATs, RST-answering
+# NATs, RST-answering NATs on one switch (no router between them; the bare bridge, where a
+# packet is between the NATs for microseconds only, and the same with a 1 ms wire each way,
+# lab_wire), and RST-answering NATs with a 20 ms round trip on every path (10 ms each way on
+# the internet router). BENCH_SETUP_RUNS runs each
+# (default 8); printed: the time from the start of connect to ESTABLISHED, which is when
+# the initiator's first peer-to-peer bytes (the secure channel's HELLO) go out, median and
+# worst, and how many runs connected. By default all four run; BENCH_SETUP_ROWS names
+# some (empty: none); with BENCH_ROWS given, only the setup rows it names run.
+SETUP_ALL="setup-drop setup-rst setup-switch-rst setup-switch-wire setup-d20"
+if [ -n "${BENCH_SETUP_ROWS+x}" ]; then
+	SETUP_ROWS=$BENCH_SETUP_ROWS
+elif [ -n "${BENCH_ROWS:-}" ]; then
+	SETUP_ROWS=$(for r in $BENCH_ROWS; do case " $SETUP_ALL " in *" $r "*) echo "$r" ;; esac; done)
+else
+	SETUP_ROWS=$SETUP_ALL
+fi
+
+# run_setup ROW VARIANT INTERNET DELAY_MS [WIRE_MS]: writes one time (ms) per run to
+# $RES/ROW.ms.
+run_setup() {
+	local row=$1 variant=$2 inet=$3 delay=$4 wire=${5:-0}
+	(
+		LAB_PREFIX="ptcp$$b${row//-/}"
+		lab_init || exit 1
+		local d=$LAB_DIR i ida idb t lpid
+		LAB_INTERNET=$inet lab_two_nat "$variant" with_s || exit 1
+		if [ "$delay" -gt 0 ]; then lab_delay "$LAB_INET" "$delay" || exit 1; fi
+		if [ "$wire" -gt 0 ]; then lab_wire "$wire" || exit 1; fi
+		srv_start >/dev/null || exit 1
+		ida=$(XDG_CONFIG_HOME=$d/ka "$P2PTCP" keygen 2>/dev/null) &&
+			idb=$(XDG_CONFIG_HOME=$d/kb "$P2PTCP" keygen 2>/dev/null) || exit 1
+		for i in $(seq 1 "${BENCH_SETUP_RUNS:-8}"); do
+			ip netns exec "$LAB_B" "$P2PTCP" listen --rendezvous "$LAB_S_IP" --dir "$d/kb/p2ptcp" \
+				--allow "$ida" --timeout 20 -v </dev/null >/dev/null 2>"$d/l$i.log" &
+			lpid=$!
+			lab_track $lpid
+			wait_for 10 grep -qs "waiting for a peer" "$d/l$i.log" || { echo "bench: $row: no listener" >&2; exit 1; }
+			timeout 30 ip netns exec "$LAB_A" "$P2PTCP" connect "$idb" --rendezvous "$LAB_S_IP" \
+				--dir "$d/ka/p2ptcp" -v </dev/null >/dev/null 2>"$d/c$i.log"
+			lab_wait_pid "$lpid" 10 >/dev/null
+			t=$(sed -nE 's/.*\[ *([0-9.]+)\] ([^ ]+: )?state [A-Z-]+ -> ESTABLISHED.*/\1/p' "$d/c$i.log" | head -1)
+			[ -n "$t" ] && awk -v t="$t" 'BEGIN { printf "%.1f\n", t * 1000 }' >>"$RES/$row.ms"
+			sleep 0.3   # the NATs' entries of this run are another flow's; let the listener go
+		done
+	)
+}
+
+if [ -n "$SETUP_ROWS" ]; then
+	for row in $SETUP_ROWS; do
+		case $row in
+		setup-drop) run_setup "$row" drop router 0 ;;
+		setup-rst) run_setup "$row" rst router 0 ;;
+		setup-switch-rst) run_setup "$row" rst bridge 0 ;;
+		setup-switch-wire) run_setup "$row" rst bridge 0 1 ;;
+		setup-d20) run_setup "$row" rst router 10 ;;
+		*) echo "bench: unknown row '$row'" >&2 ;;
+		esac
+	done
+	echo
+	echo "setup: start of \`p2ptcp connect <peer-id>\` to ESTABLISHED (its first peer-to-peer bytes), ${BENCH_SETUP_RUNS:-8} runs:"
+	for row in $SETUP_ROWS; do
+		case $row in
+		setup-drop) l="both NATs drop unsolicited SYNs" ;;
+		setup-rst) l="both NATs answer with RST" ;;
+		setup-switch-rst) l="RST-answering NATs, one bare bridge" ;;
+		setup-switch-wire) l="RST-answering NATs, one switch, 1 ms" ;;
+		setup-d20) l="RST-answering, 20 ms round trips" ;;
+		*) continue ;;
+		esac
+		if [ -s "$RES/$row.ms" ]; then
+			sort -n "$RES/$row.ms" | awk -v l="$l" -v n="${BENCH_SETUP_RUNS:-8}" -v row="$row" '
+				{ v[NR] = $1 }
+				END {
+					m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+					t = (row == "setup-d20") ? "target <= 2 x 20 + 20 + 20 = 80 ms" : "target <= 25 ms"
+					printf "  %-36s median %7.1f ms   worst %7.1f ms   %d of %d connected   (%s)\n",
+						l, m, v[NR], NR, n, t }'
+		else
+			printf '  %-36s failed\n' "$l"
+		fi
 	done
 fi

@@ -254,6 +254,32 @@ static void test_syn_interval_gives_a_fixed_schedule(void)
 	sc_finish(s);
 }
 
+/* Punching, tight at first: the interval doubles per SYN up to
+ * syn_interval_max. */
+static void test_syn_interval_max_backs_off(void)
+{
+	static const unsigned at_ms[] = { 10, 30, 70, 150, 230, 310 };
+	struct ptcp_config cfg;
+	struct script *s;
+	unsigned i;
+
+	sc_config(&cfg);
+	cfg.syn_interval = MS(10);
+	cfg.syn_interval_max = MS(80);
+	cfg.syn_retries = 6;
+	s = sc_new(&cfg);
+	sc_open_active(s, 0);
+	EXPECT_SYN(s, 0, SYN, ISS, 0);
+	for (i = 0; i < sizeof(at_ms) / sizeof(at_ms[0]); i++) {
+		EXPECT_NOTHING(s, MS(at_ms[i]) - 1);
+		EXPECT_SYN(s, MS(at_ms[i]), SYN, ISS, 0);
+	}
+	EXPECT_NOTHING(s, MS(390) - 1);
+	EXPECT_NOTHING(s, MS(390));
+	EXPECT_CLOSED(s, PTCP_ERR_TIMEOUT);
+	sc_finish(s);
+}
+
 static void test_first_syn_carries_the_configured_ttl(void)
 {
 	struct ptcp_config cfg;
@@ -757,6 +783,7 @@ int main(void)
 	RUN(test_open_when_peer_syn_is_lost_synack_completes);
 	RUN(test_syn_retransmitted_with_backoff_until_timeout);
 	RUN(test_syn_interval_gives_a_fixed_schedule);
+	RUN(test_syn_interval_max_backs_off);
 	RUN(test_first_syn_carries_the_configured_ttl);
 	RUN(test_synack_retransmitted_in_syn_received);
 	RUN(test_peer_syn_retransmitted_in_passive_syn_received);

@@ -239,6 +239,113 @@ static void test_rst_while_punching_keeps_trying(void)
 	sc_finish(s);
 }
 
+/* Punching with syn_rst_gap: the RST undid our NAT's mapping, so the next
+ * SYN comes at once (a pseudo-random moment within the time the RST took,
+ * here 10 ms), the same SYN, and the schedule goes on from it. */
+static void test_rst_while_punching_brings_the_syn_forward(void)
+{
+	struct ptcp_config cfg;
+	struct ptcp_stats st;
+	ptcp_ts t;
+
+	sc_config(&cfg);
+	cfg.punching = true;
+	cfg.syn_interval = MS(200);
+	cfg.syn_rst_gap = MS(1);
+	cfg.syn_retries = 100;
+	START(s, &cfg, PTCP_SYN_SENT);
+	INJECT(s, MS(10), .flags = RST | ACK, .seq = 0, .ack = ISS + 1);
+	EXPECT_DROP(s, PTCP_DROP_RST_PUNCHING);
+	t = ptcp_conn_expiry(s->c) - s->base;
+	CHECK(t >= MS(10) && t < MS(20));
+	/* A second RST before it changes nothing. */
+	INJECT(s, MS(10), .flags = RST | ACK, .seq = 0, .ack = ISS + 1);
+	CHECK_EQ(ptcp_conn_expiry(s->c) - s->base, t);
+	EXPECT_NOTHING(s, t - 1);
+	EXPECT_SYN(s, t, SYN, ISS, 0);
+	EXPECT_STATE(s, PTCP_SYN_SENT);
+	EXPECT_NOTHING(s, t + MS(200) - 1);
+	EXPECT_SYN(s, t + MS(200), SYN, ISS, 0);
+	ptcp_conn_stats(s->c, &st);
+	CHECK_EQ(st.retransmits, 2);
+	sc_finish(s);
+}
+
+/* RST-clocked SYNs come within syn_rst_gap, a floor that doubles after
+ * every 512 of them (up to 128 times), and at most 8192 per connection:
+ * then a RST is only dropped, and the schedule's SYNs come at their times. */
+static void test_rst_clocked_syns_are_bounded(void)
+{
+	struct ptcp_config cfg;
+	ptcp_ts t = 0, rst, regular;
+	uint64_t floor;
+	unsigned i;
+
+	sc_config(&cfg);
+	cfg.punching = true;
+	cfg.syn_interval = SEC(60);
+	cfg.syn_rst_gap = US(100);
+	cfg.syn_retries = 100;
+	START(s, &cfg, PTCP_SYN_SENT);
+	for (i = 0; i < 8192; i++) {
+		if (s->n_ev > 1000)
+			s->n_ev = s->trans_seen = 0;  /* only the segments matter here */
+		floor = US(100) << (i / 512 < 7 ? i / 512 : 7);
+		rst = t + US(20);
+		INJECT(s, rst, .flags = RST | ACK, .seq = 0, .ack = ISS + 1);
+		t = ptcp_conn_expiry(s->c) - s->base;
+		if (t < rst || t >= rst + floor) {
+			CHECK(t >= rst && t < rst + floor);
+			break;
+		}
+		EXPECT_SYN(s, t, SYN, ISS, 0);
+	}
+	regular = t + SEC(60);
+	INJECT(s, t + US(20), .flags = RST | ACK, .seq = 0, .ack = ISS + 1);
+	EXPECT_DROP(s, PTCP_DROP_RST_PUNCHING);
+	CHECK_EQ(ptcp_conn_expiry(s->c) - s->base, regular);
+	EXPECT_NOTHING(s, regular - 1);
+	EXPECT_SYN(s, regular, SYN, ISS, 0);
+	INJECT(s, regular + US(20), .flags = RST | ACK, .seq = 0, .ack = ISS + 1);
+	CHECK_EQ(ptcp_conn_expiry(s->c) - s->base, regular + SEC(60));
+	sc_finish(s);
+}
+
+/* A simultaneous open's SYN-ACK refused by a NAT (the RST's SEQ is the
+ * ACK our SYN-ACK carried): while punching, "not yet" as well; without
+ * punching, RFC 9293 3.10.7.4: the connection is refused. */
+static void test_rst_in_active_syn_received(void)
+{
+	struct ptcp_config cfg;
+	ptcp_ts t;
+
+	sc_config(&cfg);
+	cfg.punching = true;
+	cfg.syn_interval = MS(200);
+	cfg.syn_rst_gap = MS(1);
+	cfg.syn_retries = 100;
+	START(s, &cfg, PTCP_SYN_SENT);
+	INJECT(s, MS(10), .flags = SYN, .seq = IRS, .opt = { .has_mss = true, .mss = 1460 });
+	EXPECT_SYN(s, MS(10), SYN | ACK, ISS, IRS + 1);
+	EXPECT_STATE(s, PTCP_SYN_RECEIVED);
+	INJECT(s, MS(20), .flags = RST, .seq = IRS + 1);
+	EXPECT_STATE(s, PTCP_SYN_RECEIVED);
+	EXPECT_DROP(s, PTCP_DROP_RST_PUNCHING);
+	t = ptcp_conn_expiry(s->c) - s->base;
+	CHECK(t >= MS(20) && t < MS(30));
+	EXPECT_SYN(s, t, SYN | ACK, ISS, IRS + 1);
+	INJECT(s, t + MS(1), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1);
+	EXPECT_STATE(s, PTCP_ESTABLISHED);
+	sc_finish(s);
+
+	START(s2, NULL, PTCP_SYN_SENT);
+	INJECT(s2, MS(10), .flags = SYN, .seq = IRS, .opt = { .has_mss = true, .mss = 1460 });
+	EXPECT_SYN(s2, MS(10), SYN | ACK, ISS, IRS + 1);
+	INJECT(s2, MS(20), .flags = RST, .seq = IRS + 1);
+	EXPECT_CLOSED(s2, PTCP_ERR_REFUSED);
+	sc_finish(s2);
+}
+
 /* RFC 9293 3.10.7.4 second, SYN-RECEIVED: a passive open goes back to
  * LISTEN and can then take another SYN. */
 static void test_rst_in_passive_syn_received_returns_to_listen(void)
@@ -468,6 +575,9 @@ int main(void)
 	RUN(test_rst_without_ack_in_syn_sent_is_ignored);
 	RUN(test_rst_with_wrong_ack_in_syn_sent_is_ignored);
 	RUN(test_rst_while_punching_keeps_trying);
+	RUN(test_rst_while_punching_brings_the_syn_forward);
+	RUN(test_rst_clocked_syns_are_bounded);
+	RUN(test_rst_in_active_syn_received);
 	RUN(test_rst_in_passive_syn_received_returns_to_listen);
 	RUN(test_rst_in_crossing_syn_received_refuses);
 	RUN(test_ack_of_unsent_data_is_dropped_with_ack);

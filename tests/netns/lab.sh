@@ -432,6 +432,25 @@ lab_delay() {
 	ip netns exec "$1" iptables -A FORWARD -j NFQUEUE --queue-num "$q"
 }
 
+# lab_wire MS: with lab_two_nat on one switch (LAB_INTERNET=bridge), a wire
+# between the NATs: each NAT holds what arrives on its outside link for MS
+# ms (tests/tools/nfqdelay on NFQUEUE 3, in the raw table, before conntrack
+# sees it), so a packet between the NATs is in flight as on a real LAN. On
+# the lab's bare bridge a packet crosses from one NAT to the other within a
+# few microseconds of one CPU's packet processing, far less than any wire.
+lab_wire() {
+	local ns
+	[ -x "$LAB_NFQDELAY" ] || { lab_log "$LAB_NFQDELAY missing (make test-build)"; return 1; }
+	for ns in "$LAB_NA" "$LAB_NB"; do
+		lab_bg "$ns" /dev/null "$LAB_DIR/nfqwire-${ns##*-}.log" "$LAB_NFQDELAY" 3 "$1"
+		if ! wait_for 5 grep -qs "nfqdelay: queue" "$LAB_DIR/nfqwire-${ns##*-}.log"; then
+			lab_log "nfqdelay did not start: $(cat "$LAB_DIR/nfqwire-${ns##*-}.log")"
+			return 1
+		fi
+		ip netns exec "$ns" iptables -t raw -A PREROUTING -i wan0 -j NFQUEUE --queue-num 3 || return 1
+	done
+}
+
 # lab_drop_time_exceeded NS: drop ICMP time-exceeded arriving at host NS.
 # The Linux kernel aborts a connect() in SYN-SENT on any ICMP error, so a
 # kernel peer using the low-TTL trick needs this; a userspace engine simply

@@ -113,6 +113,55 @@ static void test_ping_bytes(void)
 	CHECK(memcmp(buf, want, sizeof(want)) == 0);
 }
 
+/* REGISTERED: 8 bytes; 9 with the flags byte; 11 with the PROBE flag
+ * and the probe port behind it (additions to version 2). A probe port of
+ * 0 is no field at all; a length that does not match the flags, or a
+ * zero port, does not parse. */
+static void test_registered_bytes(void)
+{
+	static const uint8_t want8[] = { 'P', 'T', 2, 4, 0, 8, 0, 0, 0xea, 0x60, 1, 2, 3, 4 };
+	static const uint8_t want11[] = { 'P', 'T', 2, 4, 0, 11, 0, 0, 0xea, 0x60, 1, 2, 3, 4,
+					  PTCP_RDV_REG_PROBE, 0x1d, 0x1b };
+	uint8_t buf[64], bad[20];
+	struct ptcp_rdv_msg m, got;
+
+	sample(&m, PTCP_RDV_REGISTERED);
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), sizeof(want8));
+	CHECK(memcmp(buf, want8, sizeof(want8)) == 0);
+	CHECK_INT(ptcp_rdv_parse(&got, want8, sizeof(want8)), 0);
+	CHECK_EQ(got.registered.probe_port, 0);
+	m.registered.probe_port = 7451;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), sizeof(want11));
+	CHECK(memcmp(buf, want11, sizeof(want11)) == 0);
+	CHECK_INT(ptcp_rdv_parse(&got, want11, sizeof(want11)), 0);
+	CHECK_EQ(got.registered.probe_port, 7451);
+	CHECK_EQ(got.registered.flags, 0);   /* PROBE is the codec's, not the caller's */
+	CHECK_EQ(got.registered.max_wait_ms, 0x01020304);
+	/* with the relay flag too */
+	m.registered.flags = PTCP_RDV_REG_RELAY;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), sizeof(want11));
+	CHECK_EQ(buf[14], PTCP_RDV_REG_RELAY | PTCP_RDV_REG_PROBE);
+	CHECK_INT(ptcp_rdv_parse(&got, buf, sizeof(want11)), 0);
+	CHECK_EQ(got.registered.flags, PTCP_RDV_REG_RELAY);
+	CHECK_EQ(got.registered.probe_port, 7451);
+	/* a zero port behind PROBE */
+	memcpy(bad, want11, sizeof(want11));
+	bad[15] = bad[16] = 0;
+	CHECK_INT(ptcp_rdv_parse(&got, bad, sizeof(want11)), -PTCP_RDV_E_MALFORMED);
+	/* PROBE without its port (9 bytes), and 10 bytes */
+	memcpy(bad, want11, sizeof(want11));
+	bad[5] = 9;
+	CHECK_INT(ptcp_rdv_parse(&got, bad, 6 + 9), -PTCP_RDV_E_MALFORMED);
+	bad[5] = 10;
+	CHECK_INT(ptcp_rdv_parse(&got, bad, 6 + 10), -PTCP_RDV_E_MALFORMED);
+	/* a port behind flags without PROBE, and an unknown flag */
+	memcpy(bad, want11, sizeof(want11));
+	bad[14] = PTCP_RDV_REG_RELAY;
+	CHECK_INT(ptcp_rdv_parse(&got, bad, sizeof(want11)), -PTCP_RDV_E_MALFORMED);
+	bad[14] = PTCP_RDV_REG_PROBE | 0x04;
+	CHECK_INT(ptcp_rdv_parse(&got, bad, sizeof(want11)), -PTCP_RDV_E_MALFORMED);
+}
+
 /* BUSY has no body: the header alone, and nothing may follow it. */
 static void test_busy_bytes(void)
 {
@@ -725,6 +774,7 @@ int main(void)
 {
 	RUN(test_ping_bytes);
 	RUN(test_busy_bytes);
+	RUN(test_registered_bytes);
 	RUN(test_connect_bytes);
 	RUN(test_error_bytes);
 	RUN(test_match_bytes);
