@@ -84,7 +84,11 @@ case_nat() {
 		--peer "$LAB_B_PUB:40002" $x
 	finish
 	lab_capture_stop
-	[ "$variant" = drop ] && expect_no_rst "$LAB_DIR/c.pcap"
+	# No RST, but a closing one from an end that sent its FIN twice: its
+	# tail loss probe (2 SRTT, under a millisecond here) beat the peer's
+	# late ACK, and the peer's D-SACK for the probe found it CLOSED
+	# (expect_clean_end in lab.sh).
+	[ "$variant" = drop ] && expect_clean_end "$LAB_DIR/c.pcap"
 	p=$(lab_pcap_count "$LAB_DIR/c.pcap" net 10.0.0.0/8)
 	[ "$p" -eq 0 ] || t_fail "$p segments with a private address reached the internet"
 }
