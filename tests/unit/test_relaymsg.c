@@ -54,7 +54,7 @@ static void test_bytes(void)
 static void test_round_trip(void)
 {
 	struct ptcp_relay_msg m, back;
-	uint8_t buf[PTCP_RELAY_MSG_MAX], again[PTCP_RELAY_MSG_MAX];
+	uint8_t buf[PTCP_RELAY_MSG_MAX + 1], again[PTCP_RELAY_MSG_MAX]; /* + 1: a trailing byte */
 	int n;
 
 	for (uint8_t t = 1; t <= PTCP_RELAY_TYPE_MAX; t++) {
