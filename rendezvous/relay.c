@@ -21,6 +21,7 @@
 #include "rdvclient.h"
 #include "rdvlog.h"
 #include "relay.h"
+#include "tcplisten.h"
 
 /* Bytes queued towards one side before the other side's reading pauses
  * (and the relay's read-ahead from a side): a peer that never reads
@@ -725,40 +726,15 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 static int open_listener(struct ptcp_rdvd_relay *r, const struct ptcp_endpoint *at)
 {
 	struct ptcp_endpoint ep = *at;
-	struct sockaddr_storage ss;
 	struct evconnlistener *l;
-	int len, one = 1, fd, rv;
-	char name[64];
+	int rv;
 
 	ep.port = r->port;
-	len = ptcp_rdv_to_sockaddr(&ep, &ss);
-	ep_str(&ep, name);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	if (ss.ss_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
-		goto fail;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, (struct sockaddr *)&ss, (socklen_t)len) != 0 || listen(fd, 1024) != 0)
-		goto fail;
-	l = evconnlistener_new(r->base, on_accept, r, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
-			       fd);
-	if (!l) {
-		close(fd);
-		rlog_error("cannot listen on %s (relay): out of memory", name);
-		return -ENOMEM;
-	}
-	evconnlistener_set_error_cb(l, on_accept_error);
+	l = ptcp_rdvd_listen(r->base, &ep, "relay", on_accept, on_accept_error, r, &rv);
+	if (!l)
+		return rv;
 	r->listeners[r->n_listeners++] = l;
-	rlog_info("relay listening on %s", name);
 	return 0;
-fail:
-	rv = -errno;
-	rlog_error("cannot listen on %s (relay): %s", name, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return rv;
 }
 
 /* A token bucket of rate bytes a second, refilled every TICK_MS. */

@@ -25,6 +25,7 @@
 #include "rdvmsg.h"
 #include "relay.h"
 #include "server.h"
+#include "tcplisten.h"
 
 #define LINGER_NS (1 * PTCP_NS_PER_S)   /* reading and dropping after our FIN */
 #define LINGER_MAX 1024                 /* rejected connections lingering at once */
@@ -1194,41 +1195,14 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 
 static int open_listener(struct ptcp_rdvd_server *srv, const struct ptcp_endpoint *ep)
 {
-	struct sockaddr_storage ss;
 	struct evconnlistener *l;
-	int len = ptcp_rdv_to_sockaddr(ep, &ss), one = 1, fd, rv;
-	char name[64];
+	int rv;
 
-	ep_str(ep, name);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	/* An explicit IPv6 address means IPv6 only; IPv4 has its own --listen. */
-	if (ss.ss_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
-		goto fail;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, (struct sockaddr *)&ss, (socklen_t)len) != 0 || listen(fd, 1024) != 0)
-		goto fail;
-	/* backlog 0: the socket is listening already */
-	l = evconnlistener_new(srv->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-			       0, fd);
-	if (!l) {
-		rv = -ENOMEM;
-		close(fd);
-		rlog_error("cannot listen on %s: out of memory", name);
+	l = ptcp_rdvd_listen(srv->base, ep, NULL, on_accept, on_accept_error, srv, &rv);
+	if (!l)
 		return rv;
-	}
-	evconnlistener_set_error_cb(l, on_accept_error);
 	srv->listeners[srv->n_listeners++] = l;
-	rlog_info("listening on %s", name);
 	return 0;
-fail:
-	rv = -errno;
-	rlog_error("cannot listen on %s: %s", name, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return rv;
 }
 
 /* --- peers at other instances (--redis, cluster.h) ---------------------------------
