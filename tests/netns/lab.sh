@@ -792,6 +792,39 @@ t_need_p2ptcp() {
 	fi
 }
 
+# --- rdvpeer in a namespace (test_rendezvous, test_redis) ---------------------------
+#
+# They need RDVPEER (tests/tools/rdvpeer) and NS (the namespace) set.
+
+# rdvpeer_keys NAME...: an rdvpeer key per name in $LAB_DIR/NAME; sets ID_NAME.
+rdvpeer_keys() {
+	local n
+	for n in "$@"; do
+		eval "ID_$n=\$(\"\$RDVPEER\" keygen \"\$LAB_DIR/$n\")" || return 1
+	done
+}
+
+# peer_bg NAME RDVPEER-ARGS...: rdvpeer in $NS in the background, output in
+# NAME.out; sets PID_NAME.
+peer_bg() {
+	local name=$1
+	shift
+	lab_bg "$NS" "$LAB_DIR/$name.out" "$LAB_DIR/$name.err" "$RDVPEER" "$@"
+	eval "PID_$name=\$LAB_LAST_PID"
+	t_log "$LAB_DIR/$name.out"
+	t_log "$LAB_DIR/$name.err"
+}
+
+# peer_run NAME RDVPEER-ARGS...: rdvpeer in $NS in the foreground, bounded
+# by PEER_RUN_LIMIT seconds (default 90); output in NAME.out; returns its
+# status.
+peer_run() {
+	local name=$1
+	shift
+	t_log "$LAB_DIR/$name.out"
+	timeout "${PEER_RUN_LIMIT:-90}" ip netns exec "$NS" "$RDVPEER" "$@" >"$LAB_DIR/$name.out" 2>&1
+}
+
 # --- peers ------------------------------------------------------------------------------
 
 # eng_start NAME NS NBYTES SEED HOLD P2PTCP-ARGS...: start p2ptcp in NS (with

@@ -96,33 +96,8 @@ inst_alive() {
 	done
 }
 
-# keys NAME...: a key per name in $LAB_DIR/NAME; sets ID_NAME.
-keys() {
-	local n
-	for n in "$@"; do
-		eval "ID_$n=\$(\"\$RDVPEER\" keygen \"\$LAB_DIR/$n\")" || return 1
-	done
-}
-
-# peer_bg NAME RDVPEER-ARGS...: rdvpeer in $NS in the background, output in
-# NAME.out; sets PID_NAME.
-peer_bg() {
-	local name=$1
-	shift
-	lab_bg "$NS" "$LAB_DIR/$name.out" "$LAB_DIR/$name.err" "$RDVPEER" "$@"
-	eval "PID_$name=\$LAB_LAST_PID"
-	t_log "$LAB_DIR/$name.out"
-	t_log "$LAB_DIR/$name.err"
-}
-
-# peer_run NAME RDVPEER-ARGS...: rdvpeer in $NS in the foreground (at most
-# 60 s); returns its status.
-peer_run() {
-	local name=$1
-	shift
-	t_log "$LAB_DIR/$name.out"
-	timeout 60 ip netns exec "$NS" "$RDVPEER" "$@" >"$LAB_DIR/$name.out" 2>&1
-}
+# rdvpeer_keys, peer_bg, peer_run: lab.sh; a foreground rdvpeer here gets 60 s.
+PEER_RUN_LIMIT=60
 
 wait_registered() {
 	wait_for "${2:-10}" grep -qs '^registered' "$LAB_DIR/$1.out" || { t_fail "$1 did not register"; return 1; }
@@ -183,7 +158,7 @@ cross_pair() {
 	local a=pa$CP_N b=pb$CP_N pa=$((41000 + CP_N)) pb=$((42000 + CP_N)) srvl srvc
 	CP_N=$((CP_N + 1))
 	eval "srvl=\$SRV_$2 srvc=\$SRV_$3"
-	[ -n "${ID_A:-}" ] || keys A B || return 1
+	[ -n "${ID_A:-}" ] || rdvpeer_keys A B || return 1
 	peer_bg "$a" listen --server "$srvl" --key "$LAB_DIR/A" --local 127.0.0.2:$pa --isn 1001 --timeout 20
 	wait_registered "$a" || return 1
 	peer_run "$b" connect "$ID_A" --server "$srvc" --key "$LAB_DIR/B" --local 127.0.0.3:$pb \
@@ -209,7 +184,7 @@ cross_pair() {
 # endpoint text only, and nothing once the peers are gone.
 case_cross() {
 	local st k sa sb
-	two_inst && keys A B || return 1
+	two_inst && rdvpeer_keys A B || return 1
 	cross_pair 1to2 1 2
 	sa=$(field pa0 match start_ms) sb=$(field pb0 match start_ms)
 	[ "${sa:-x}" -ge 0 ] 2>/dev/null && [ "$sa" -le 1000 ] || t_fail "start_ms '$sa' not in [0, 1000]"
@@ -241,7 +216,7 @@ case_cross() {
 # moment (both instances see it): one match each, the lower key initiates.
 case_mutual() {
 	local ra rb lower st1 st2
-	two_inst && keys A B || return 1
+	two_inst && rdvpeer_keys A B || return 1
 	peer_bg a connect "$ID_B" --server "$SRV_1" --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 11 \
 		--wait 5000 --delay 700 --timeout 20
 	peer_bg b connect "$ID_A" --server "$SRV_2" --key "$LAB_DIR/B" --local 127.0.0.3:40002 --isn 22 \
@@ -286,7 +261,7 @@ case_mutual() {
 # rules, all decided at the peer's instance.
 case_rules() {
 	local t0 t1 ms
-	two_inst && keys A B C D E || return 1
+	two_inst && rdvpeer_keys A B C D E || return 1
 	peer_run e1 connect "$ID_E" --server "$SRV_2" --key "$LAB_DIR/A" --local 127.0.0.2 --wait 1000
 	expect_error e1 7 0
 	peer_run e2 connect "$ID_A" --server "$SRV_2" --key "$LAB_DIR/A" --local 127.0.0.2
@@ -333,7 +308,7 @@ case_rules() {
 # there are told BUSY at once; its next LISTEN is matchable again.
 case_busy() {
 	local st
-	two_inst && keys L W N M || return 1
+	two_inst && rdvpeer_keys L W N M || return 1
 	peer_bg l serve --server "$SRV_1" --key "$LAB_DIR/L" --local 127.0.0.2:40001 --isn 100 \
 		--start none --timeout 60
 	wait_registered l || return 1
@@ -364,7 +339,7 @@ case_busy() {
 # instance 2: the first gets REPLACED, W now waits for (and meets) the
 # new A at instance 2; askers at either instance find the new one.
 case_replace() {
-	two_inst && keys A W B || return 1
+	two_inst && rdvpeer_keys A W B || return 1
 	peer_bg a1 register --server "$SRV_1" --key "$LAB_DIR/A" --local 127.0.0.2:40001 --timeout 40
 	wait_registered a1 || return 1
 	peer_bg w connect "$ID_A" --server "$SRV_1" --key "$LAB_DIR/W" --local 127.0.0.3:40003 --isn 33 \
@@ -395,7 +370,7 @@ case_replace() {
 case_family() {
 	rd_ns && lab_ipv6 "$NS" && redis_start && inst_start 1 && inst_start 2 --listen '[::1]:7451' ||
 		return 1
-	keys A B C || return 1
+	rdvpeer_keys A B C || return 1
 	peer_bg a listen --server "$SRV_1" --key "$LAB_DIR/A" --local 127.0.0.2:40001 --timeout 20
 	wait_registered a || return 1
 	peer_run b connect "$ID_A" --server '[::1]:7451' --key "$LAB_DIR/B" --wait 1000 --timeout 10
@@ -413,7 +388,7 @@ case_family() {
 case_rate() {
 	local st1 st2 nw
 	rd_ns && redis_start && inst_start 1 && inst_start 2 --rate 1 --burst 6 || return 1
-	keys C || return 1
+	rdvpeer_keys C || return 1
 	peer_bg c register --server "$SRV_1" --key "$LAB_DIR/C" --local 127.0.0.4 --timeout 30
 	wait_registered c || return 1
 	peer_run q hostile requests 30 "$ID_C" --server "$SRV_2" --bind 127.0.0.9 ||
@@ -434,7 +409,7 @@ case_rate() {
 # once Redis is back.
 case_restart() {
 	local i
-	two_inst && keys A B L M || return 1
+	two_inst && rdvpeer_keys A B L M || return 1
 	cross_pair before 1 2
 	redis_stop
 	for i in 1 2; do
@@ -478,7 +453,7 @@ case_late_redis() {
 	rd_ns || return 1
 	REDIS_DOWN=1 inst_start 1 || return 1
 	wait_for 5 grep -qs "cannot reach Redis at $RADDR:$RPORT" "$LAB_DIR/s1.log" || t_fail "no log line"
-	keys A B || return 1
+	rdvpeer_keys A B || return 1
 	SRV_2=$SRV_1 cross_pair alone 1 2
 	redis_start && inst_start 2 || return 1
 	wait_for 10 grep -qs "connected to Redis at $RADDR:$RPORT" "$LAB_DIR/s1.log" ||
@@ -497,7 +472,7 @@ case_late_redis() {
 # SIGKILL: the killed instance's registrations expire (TTL 3 s) while
 # the living instance's stay (refreshed); then its peers are unknown.
 case_kill() {
-	two_inst --redis-ttl 3 && keys A B C || return 1
+	two_inst --redis-ttl 3 && rdvpeer_keys A B C || return 1
 	peer_bg a register --server "$SRV_2" --key "$LAB_DIR/A" --local 127.0.0.2 --timeout 40
 	peer_bg c register --server "$SRV_1" --key "$LAB_DIR/C" --local 127.0.0.4 --timeout 40
 	wait_registered a && wait_registered c || return 1
@@ -517,7 +492,7 @@ case_kill() {
 # A killed instance whose registration is still in Redis: the first asker
 # learns at once that nobody reads its channel, and the key goes.
 case_kill_ask() {
-	two_inst --redis-ttl 60 && keys A B || return 1
+	two_inst --redis-ttl 60 && rdvpeer_keys A B || return 1
 	peer_bg a register --server "$SRV_2" --key "$LAB_DIR/A" --local 127.0.0.2 --timeout 40
 	wait_registered a || return 1
 	wait_for 5 in_redis "$ID_A" || t_fail "A is not in Redis"

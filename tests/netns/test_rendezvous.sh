@@ -71,33 +71,6 @@ srv_alive() {
 	fi
 }
 
-# keys NAME...: a key per name in $LAB_DIR/NAME; sets ID_NAME.
-keys() {
-	local n
-	for n in "$@"; do
-		eval "ID_$n=\$(\"\$RDVPEER\" keygen \"\$LAB_DIR/$n\")" || return 1
-	done
-}
-
-# peer_bg NAME RDVPEER-ARGS...: rdvpeer in $NS in the background, output in
-# NAME.out; sets PID_NAME.
-peer_bg() {
-	local name=$1
-	shift
-	lab_bg "$NS" "$LAB_DIR/$name.out" "$LAB_DIR/$name.err" "$RDVPEER" "$@"
-	eval "PID_$name=\$LAB_LAST_PID"
-	t_log "$LAB_DIR/$name.out"
-	t_log "$LAB_DIR/$name.err"
-}
-
-# peer_run NAME RDVPEER-ARGS...: rdvpeer in $NS in the foreground (bounded
-# by 90 s); output in NAME.out; returns its status.
-peer_run() {
-	local name=$1
-	shift
-	t_log "$LAB_DIR/$name.out"
-	timeout 90 ip netns exec "$NS" "$RDVPEER" "$@" >"$LAB_DIR/$name.out" 2>&1
-}
 
 registered() { grep -q '^registered' "$LAB_DIR/$1.out" 2>/dev/null; }
 
@@ -122,7 +95,7 @@ HP_N=0
 honest_pair() {
 	local a=ha$HP_N b=hb$HP_N rc pa=$((41000 + HP_N)) pb=$((42000 + HP_N))
 	HP_N=$((HP_N + 1))
-	[ -n "${ID_A:-}" ] || keys A B || return 1
+	[ -n "${ID_A:-}" ] || rdvpeer_keys A B || return 1
 	peer_bg "$a" listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:$pa --isn 1001 --timeout 20
 	wait_registered "$a" || return 1
 	peer_run "$b" connect "$ID_A" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3:$pb \
@@ -183,7 +156,7 @@ srv_state() {
 # --- cases -----------------------------------------------------------------------------
 
 case_match() {
-	rdv_ns && srv_start && keys A B || return 1
+	rdv_ns && srv_start && rdvpeer_keys A B || return 1
 	# B reports a private endpoint of its own choosing; A reports none
 	peer_bg a listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 3000000001 \
 		--private none --timeout 20
@@ -212,7 +185,7 @@ case_match() {
 }
 
 case_mutual() {
-	rdv_ns && srv_start && keys A B || return 1
+	rdv_ns && srv_start && rdvpeer_keys A B || return 1
 	# both register, then both ask for the other half a second later
 	peer_bg a connect "$ID_B" --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 11 \
 		--wait 5000 --delay 700 --timeout 20
@@ -250,7 +223,7 @@ xxd_key() {
 }
 
 case_errors() {
-	rdv_ns && srv_start && keys A B C D || return 1
+	rdv_ns && srv_start && rdvpeer_keys A B C D || return 1
 	# unknown peer: D never registers
 	peer_run e1 connect "$ID_D" --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2 --wait 1000
 	expect_error e1 7 0
@@ -286,7 +259,7 @@ case_errors() {
 }
 
 case_replace() {
-	rdv_ns && srv_start && keys A B || return 1
+	rdv_ns && srv_start && rdvpeer_keys A B || return 1
 	peer_bg a1 listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 1 --timeout 30
 	wait_registered a1 || return 1
 	peer_bg a2 listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.6:40006 --isn 2 --timeout 30
@@ -306,7 +279,7 @@ case_hostile() {
 	rdv_ns || return 1
 	srv_start --handshake-timeout 5 --message-timeout 2 --max-per-addr 2000 --max-per-ipv4-24 0 \
 		--rate 0 || return 1
-	keys A B || return 1
+	rdvpeer_keys A B || return 1
 	# a thousand connections that never say a word
 	peer_bg idle hostile idle 1000 --server $SRV --bind 127.0.0.50 --hold 40
 	wait_for 20 grep -qs '^idle opened=1000$' "$LAB_DIR/idle.out" || t_fail "1000 idle connections not opened"
@@ -381,7 +354,7 @@ case_many() {
 	rdv_ns || return 1
 	srv_start --max-clients 12000 --max-per-addr 0 --max-per-ipv4-24 0 --rate 0 --idle-timeout 120 ||
 		return 1
-	keys A B || return 1
+	rdvpeer_keys A B || return 1
 	rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$SRV_PID/status")
 	peer_bg flood hostile flood 10000 --server $SRV --bind 127.0.0.70 --hold 100
 	if ! wait_for 90 grep -qs '^flood registered=' "$LAB_DIR/flood.out"; then
@@ -404,7 +377,7 @@ case_many() {
 case_idle_timeout() {
 	local st
 	rdv_ns && srv_start --idle-timeout 2 || return 1
-	keys A B || return 1
+	rdvpeer_keys A B || return 1
 	# A pings (at a third of the idle timeout) and stays; the flood peer
 	# does not and is dropped
 	peer_bg a listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 5 --timeout 30
@@ -490,7 +463,7 @@ case_shutdown() { # SIGNAL
 	# as if started from a shell: a background job of a script would
 	# have SIGINT ignored
 	SRV_WRAP="env --default-signal=INT" srv_start || return 1
-	keys A || return 1
+	rdvpeer_keys A || return 1
 	peer_bg a listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --timeout 30
 	wait_registered a || return 1
 	kill "-$sig" "$SRV_PID"
@@ -598,7 +571,7 @@ case_fill_networks() {
 # idle, and a full server evicts another connection, not it.
 case_fill_replace() {
 	rdv_ns && srv_start --max-clients 3 --max-per-ipv4-24 0 || return 1
-	keys A B X Y || return 1
+	rdvpeer_keys A B X Y || return 1
 	peer_bg a1 register --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2 --timeout 20
 	wait_registered a1 || return 1
 	# B waits for A (A is asked for), then A registers again and listens
@@ -628,7 +601,7 @@ srv_id() { "$RDVD" --id --key-dir "$LAB_DIR/rdvd"; }
 case_server_key() {
 	local id rc
 	rdv_ns && srv_start || return 1
-	keys A || return 1
+	rdvpeer_keys A || return 1
 	id=$(srv_id)
 	[ ${#id} -eq 55 ] || { t_fail "--id printed '$id'"; return 1; }
 	grep -q "server key $id (new, in $LAB_DIR/rdvd/private.key)" "$LAB_DIR/srv.log" ||
@@ -683,7 +656,7 @@ expect_relay() { # RESULT
 # the honest server with V's own signature.
 case_relay() {
 	local id st
-	rdv_ns && srv_start && keys V B M || return 1
+	rdv_ns && srv_start && rdvpeer_keys V B M || return 1
 	id=$(srv_id)
 	# (1) M shows its own key, which V pinned: V signs M's key, and the
 	# honest server refuses the relayed signature
@@ -725,7 +698,7 @@ case_relay() {
 
 # A server that claims a key it does not hold: its signature fails.
 case_impostor() {
-	rdv_ns && keys A M || return 1
+	rdv_ns && rdvpeer_keys A M || return 1
 	lab_bg "$NS" "$LAB_DIR/mitm.out" "$LAB_DIR/mitm.err" "$RDVMITM" server --listen $MITM \
 		--key "$LAB_DIR/M" --bad-sig --hold 20
 	t_log "$LAB_DIR/mitm.out"
@@ -761,7 +734,7 @@ expect_refusal() {
 # A server that sends values no honest server sends: each client stops
 # with one line naming the field and the value.
 case_hostile_server() {
-	rdv_ns && keys A B M || return 1
+	rdv_ns && rdvpeer_keys A B M || return 1
 	# a start delay of 2^32 - 1 ms (49 days of waiting): both sides refuse
 	mitm_server --start-ms 4294967295 || return 1
 	peer_bg a listen --server $MITM --key "$LAB_DIR/A" --local 127.0.0.2:40001 --timeout 10
@@ -800,7 +773,7 @@ case_hostile_server() {
 case_family() {
 	rdv_ns && lab_ipv6 "$NS" || return 1
 	srv_start --listen 127.0.0.1:7450 --listen '[::1]:7450' || return 1
-	keys A B C || return 1
+	rdvpeer_keys A B C || return 1
 	peer_bg a listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --timeout 20
 	wait_registered a || return 1
 	peer_run b connect "$ID_A" --server '[::1]:7450' --key "$LAB_DIR/B" --wait 1000 --timeout 10
@@ -820,7 +793,7 @@ case_family() {
 case_both_versions() {
 	rdv_ns && lab_ipv6 "$NS" || return 1
 	srv_start --listen 127.0.0.1:7450 --listen '[::1]:7450' || return 1
-	keys A B C || return 1
+	rdvpeer_keys A B C || return 1
 	peer_bg a4 listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 4 --timeout 20
 	peer_bg a6 listen --server '[::1]:7450' --key "$LAB_DIR/A" --local '[::1]:40001' --isn 6 \
 		--timeout 20
@@ -868,7 +841,7 @@ expect_calls() {
 # in one go, leave the server in the state the last word says.
 case_busy() {
 	local st
-	rdv_ns && srv_start && keys L W N M P Q || return 1
+	rdv_ns && srv_start && rdvpeer_keys L W N M P Q || return 1
 	peer_bg l serve --server $SRV --key "$LAB_DIR/L" --local 127.0.0.2:40001 --isn 100 \
 		--start none --timeout 120
 	wait_registered l || return 1
@@ -926,7 +899,7 @@ case_busy() {
 # whose own CONNECT is pending) is a fatal error that says what was wrong;
 # a busy listener beside them stays busy, and an honest pair still meets.
 case_busy_hostile() {
-	rdv_ns && srv_start && keys L X || return 1
+	rdv_ns && srv_start && rdvpeer_keys L X || return 1
 	peer_bg l serve --server $SRV --key "$LAB_DIR/L" --local 127.0.0.2:40001 --start busy \
 		--timeout 60
 	wait_registered l || return 1
