@@ -289,7 +289,9 @@ static void cum_delivered(void *ctx, const struct ptcp_txseg *seg)
 		v->r->has_rtt = true;
 		v->r->rtt = ptcp_ts_elapsed(v->ra.now, seg->xmit_ts);
 	}
+	v->ra.cumulative = true;
 	sack_delivered(ctx, seg);
+	v->ra.cumulative = false;
 }
 
 /* The SACK blocks of an ACK: D-SACK accounting, then the scoreboard, lowest

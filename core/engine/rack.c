@@ -23,9 +23,12 @@ void ptcp_rack_delivered(void *ctx, const struct ptcp_txseg *seg)
 	uint64_t rtt = ptcp_ts_elapsed(a->now, seg->xmit_ts);
 
 	if (seg->flags & PTCP_TXSEG_EVER_RETRANS) {
-		/* Step 2: the ACK may be for an earlier copy. With timestamps
-		 * the echo says so; without, an RTT below min_RTT does. */
-		if (a->has_tsecr && a->ts_tick) {
+		/* Step 2: the ACK may be for an earlier copy. An RTT below
+		 * min_RTT says so; so does the echo of a cumulative ACK.
+		 * Trusting a SACK's echo (TS.Recent, from before the hole)
+		 * ignored every retransmission SACKed in a recovery: a lost
+		 * retransmission then waited for the RTO. */
+		if (a->cumulative && a->has_tsecr && a->ts_tick) {
 			uint32_t sent = a->ts_offset +
 			                (uint32_t)(ptcp_ts_elapsed(seg->xmit_ts, a->ts_epoch) / a->ts_tick);
 

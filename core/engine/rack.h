@@ -45,6 +45,9 @@ struct ptcp_rack_ack {
 	ptcp_ts ts_epoch;     /* the sender's TSval clock: ts_offset at ts_epoch, */
 	uint32_t ts_offset;   /* one tick per ts_tick ns */
 	uint64_t ts_tick;
+	bool cumulative;      /* the segment is below the ACK field, not only
+	                         SACKed: only then does TSecr tell its copies
+	                         apart (below) */
 };
 
 void ptcp_rack_init(struct ptcp_rack *r);
@@ -52,8 +55,12 @@ void ptcp_rack_init(struct ptcp_rack *r);
 /* RFC 8985 6.2 steps 1 to 3 for one newly delivered segment: the RTT of
  * the most recently sent delivered segment, min_RTT, and whether delivery
  * was out of order. A retransmitted segment counts only when the ACK is
- * not for its earlier copy (TSecr older than its last send, or an RTT
- * shorter than min_RTT). ctx is a struct ptcp_rack_ack (a txq visitor). */
+ * not for its earlier copy: an RTT shorter than min_RTT says it is, and so
+ * does, for a cumulatively acknowledged one, a TSecr older than its last
+ * send. A SACK's TSecr says nothing of the kind: the receiver echoes
+ * TS.Recent, which out-of-order segments do not update (RFC 7323 4.3), so
+ * while a hole stays open it is older than every retransmission SACKed
+ * behind it. ctx is a struct ptcp_rack_ack (a txq visitor). */
 void ptcp_rack_delivered(void *ctx, const struct ptcp_txseg *seg);
 
 /* RFC 8985 6.2 step 4: after an ACK, with dsack telling whether it carried

@@ -19,22 +19,30 @@ static struct ptcp_options sack2(unsigned n, ptcp_seq l0, ptcp_seq r0, ptcp_seq 
 	return o;
 }
 
-/* ESTABLISHED with SACK on both sides, peer MSS 500. */
-static struct script *sack_conn(void)
+/* ESTABLISHED with SACK on both sides, peer MSS 500; with ts, timestamps
+ * on both sides too (488 bytes of payload beside the option). */
+static struct script *sack_conn_with(bool ts)
 {
 	struct ptcp_config cfg;
 	struct script *s;
 
 	sc_config(&cfg);
 	cfg.sack = true;
+	cfg.timestamps = ts;
 	s = sc_new(&cfg);
 	s->peer_sackp = true;
+	s->peer_ts = ts;
 	s->peer_mss = 500;
 	if (!sc_goto(s, PTCP_ESTABLISHED)) {
 		sc_finish(s);
 		return NULL;
 	}
 	return s;
+}
+
+static struct script *sack_conn(void)
+{
+	return sack_conn_with(false);
 }
 
 /* Eight segments of 500 in flight from B = ISS + 2001: the first four
@@ -323,22 +331,12 @@ static void test_dsack_undoes_spurious_recovery(void)
  * response). */
 static void test_timestamps_undo_spurious_timeout(void)
 {
-	struct ptcp_config cfg;
-	struct script *s;
+	struct script *s = sack_conn_with(true);
 	uint32_t first;
 	unsigned i;
 
-	sc_config(&cfg);
-	cfg.sack = true;
-	cfg.timestamps = true;
-	s = sc_new(&cfg);
-	s->peer_sackp = true;
-	s->peer_ts = true;
-	s->peer_mss = 500;
-	if (!sc_goto(s, PTCP_ESTABLISHED)) {
-		sc_finish(s);
+	if (!s)
 		return;
-	}
 	SEND(s, 0, 976);
 	first = sc_engine_tsval(s, 0);
 	for (i = 0; i < 2; i++)
@@ -391,6 +389,64 @@ static void test_probe_in_recovery_finds_lost_retransmission(void)
 	EXPECT(s, MS(40), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 500);
 	EXPECT_OPTIONAL(s, MS(40), .flags = ACK, .seq = ISS + 2001, .ack = IRS + 1, .len = 500);
 	INJECT(s, MS(50), .flags = ACK, .seq = IRS + 1, .ack = ISS + 3001);
+	sc_discard(s);
+	CHECK_EQ(sc_stats(s).rto_count, 0);
+	CHECK_EQ(sc_stats(s).loss_probes, 1);
+	sc_finish(s);
+}
+
+/* The peer's ACK while a hole stays open: SACK blocks, and the TSecr of
+ * RFC 7323 4.3, TS.Recent, the TSval of the last segment that advanced
+ * its RCV.NXT (ecr), not of the segments the SACK blocks report. */
+static struct ptcp_options sack_echo(const struct script *s, unsigned n, ptcp_seq l0, ptcp_seq r0,
+                                     ptcp_seq l1, ptcp_seq r1, uint32_t ecr)
+{
+	struct ptcp_options o = sack2(n, l0, r0, l1, r1);
+
+	o.has_ts = true;
+	o.ts_val = sc_peer_tsval(s);
+	o.ts_ecr = ecr;
+	return o;
+}
+
+/* The recovery's tail again, with timestamps. The probe is itself a
+ * retransmission, and the ACK that SACKs it echoes the TSval of the first
+ * flight (segment 0 never arrived, so TS.Recent stayed there): older than
+ * the probe, but not because the probe's earlier copy arrived. RACK must
+ * still take the probe as delivered and find the lost retransmission of
+ * 0 at once; reading the stale echo as "the first copy arrived" left it
+ * to the RTO (a second here, 200 ms and more on real paths: the stalls of
+ * the 5% loss rows at 20 ms). */
+static void test_sack_echo_does_not_hide_delivered_retransmission(void)
+{
+	struct script *s = sack_conn_with(true);
+	uint32_t ecr;
+	unsigned i;
+
+	if (!s)
+		return;
+	ecr = sc_engine_tsval(s, 0);
+	SEND(s, 0, 6 * 488);
+	for (i = 0; i < 4; i++)
+		EXPECT(s, 0, .flags = ACK, .seq = ISS + 1 + 488 * i, .ack = IRS + 1, .len = 488);
+	/* Segment 0 lost: the SACKs of 1 to 3 let 4 and 5 out, and the
+	 * fast retransmit of 0. */
+	for (i = 1; i < 4; i++)
+		INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1,
+		       .opt = sack_echo(s, 1, ISS + 489, ISS + 489 + 488 * i, 0, 0, ecr));
+	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1 + 4 * 488, .ack = IRS + 1, .len = 488);
+	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1 + 5 * 488, .ack = IRS + 1, .len = 488);
+	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 488);
+	EXPECT_NOTHING(s, MS(10));
+	/* All three lost; the probe resends segment 5. */
+	EXPECT_NOTHING(s, MS(30) - 1);
+	EXPECT(s, MS(30), .flags = ACK, .seq = ISS + 1 + 5 * 488, .ack = IRS + 1, .len = 488);
+	INJECT(s, MS(40), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1,
+	       .opt = sack_echo(s, 2, ISS + 1 + 5 * 488, ISS + 1 + 6 * 488, ISS + 489,
+	                        ISS + 1 + 4 * 488, ecr));
+	EXPECT(s, MS(40), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 488);
+	EXPECT_OPTIONAL(s, MS(40), .flags = ACK, .seq = ISS + 1 + 4 * 488, .ack = IRS + 1, .len = 488);
+	INJECT(s, MS(50), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1 + 6 * 488);
 	sc_discard(s);
 	CHECK_EQ(sc_stats(s).rto_count, 0);
 	CHECK_EQ(sc_stats(s).loss_probes, 1);
@@ -553,6 +609,7 @@ int main(void)
 	RUN(test_dsack_undoes_spurious_recovery);
 	RUN(test_timestamps_undo_spurious_timeout);
 	RUN(test_probe_in_recovery_finds_lost_retransmission);
+	RUN(test_sack_echo_does_not_hide_delivered_retransmission);
 	RUN(test_timeout_skips_sacked_data);
 	RUN(test_prr_paces_recovery);
 	RUN(test_cubic_reduces_to_seven_tenths);

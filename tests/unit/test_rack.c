@@ -71,10 +71,12 @@ static void test_retransmission_ambiguity(void)
 	a = (struct ptcp_rack_ack){ .rack = &f.r, .now = T(53) };
 	ptcp_rack_delivered(&a, ptcp_txq_at(&f.q, 0));
 	CHECK_EQ(f.r.xmit_ts, T(0));
-	/* With timestamps, an echo older than the retransmission says so
-	 * too (TSval clock: 1 tick per ms from 0 at time 0). */
+	/* With timestamps, a cumulative ACK's echo older than the
+	 * retransmission says so too (TSval clock: 1 tick per ms from 0 at
+	 * time 0). */
 	a = (struct ptcp_rack_ack){ .rack = &f.r, .now = T(70), .has_tsecr = true, .tsecr = 20,
-	                            .ts_epoch = 0, .ts_offset = 0, .ts_tick = PTCP_NS_PER_MS };
+	                            .ts_epoch = 0, .ts_offset = 0, .ts_tick = PTCP_NS_PER_MS,
+	                            .cumulative = true };
 	ptcp_rack_delivered(&a, ptcp_txq_at(&f.q, 0));
 	CHECK_EQ(f.r.xmit_ts, T(0));
 	/* An echo of the retransmission itself counts. */
@@ -82,6 +84,25 @@ static void test_retransmission_ambiguity(void)
 	ptcp_rack_delivered(&a, ptcp_txq_at(&f.q, 0));
 	CHECK_EQ(f.r.xmit_ts, T(50));
 	CHECK_EQ(f.r.rtt, T(20));
+}
+
+/* A SACK's echo is TS.Recent, which stays at the segment before the hole
+ * (RFC 7323 4.3): older than any retransmission SACKed behind the hole,
+ * and no sign that an earlier copy arrived. Only min_RTT decides there. */
+static void test_sack_echo_is_not_ambiguity(void)
+{
+	static const unsigned sent[] = { 0, 0, 0 };
+	struct fixture f;
+	struct ptcp_rack_ack a;
+
+	setup(&f, 3, sent);
+	sack_at(&f, 2, 10); /* min_RTT 10 ms */
+	ptcp_txq_retransmitted(&f.q, 1, T(50));
+	a = (struct ptcp_rack_ack){ .rack = &f.r, .now = T(62), .has_tsecr = true, .tsecr = 0,
+	                            .ts_epoch = 0, .ts_offset = 0, .ts_tick = PTCP_NS_PER_MS };
+	ptcp_txq_sack(&f.q, 1100, 1200, ptcp_rack_delivered, &a);
+	CHECK_EQ(f.r.xmit_ts, T(50));
+	CHECK_EQ(f.r.rtt, T(12));
 }
 
 static void test_reordering_window(void)
@@ -176,6 +197,7 @@ int main(void)
 {
 	RUN(test_most_recent_delivery_wins);
 	RUN(test_retransmission_ambiguity);
+	RUN(test_sack_echo_is_not_ambiguity);
 	RUN(test_reordering_window);
 	RUN(test_detect_loss_and_timer);
 	RUN(test_marks_after_timeout);
