@@ -98,7 +98,8 @@ struct ptcp_cc_ack {
 };
 
 /* Initial state: IW from RFC 5681 (3.1): 4*SMSS if SMSS <= 1095, 3*SMSS
- * if <= 2190, else 2*SMSS; ssthresh "arbitrarily high" (UINT32_MAX). */
+ * if <= 2190, else 2*SMSS; for BBR from RFC 6928: min(10*SMSS,
+ * max(2*SMSS, 14600)); ssthresh "arbitrarily high" (UINT32_MAX). */
 void ptcp_cc_init(struct ptcp_cc *cc, enum ptcp_cc_algo algo, uint32_t smss);
 
 /* The send MSS changed before any data was sent (the peer's MSS option and

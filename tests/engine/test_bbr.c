@@ -4,8 +4,9 @@
  * passes), the window BBR sets in recovery instead of PRR, and loss that
  * does not lower the pacing rate. Peer MSS 500 keeps the numbers small;
  * the handshake's RTT is 10 ms, so the initial pacing rate is
- * InitialCwnd (4 x 500 bytes) per 10 ms times 2/ln(2): 577,343 B/s, with
- * a send quantum of two segments (between 1.2 and 24 Mbit/s). */
+ * InitialCwnd (RFC 6928's 10 x 500 bytes) per 10 ms times 2/ln(2):
+ * 1,443,359 B/s, with a send quantum of two segments (between 1.2 and 24
+ * Mbit/s). */
 #include "bbr.h"
 #include "check.h"
 #include "script.h"
@@ -30,10 +31,12 @@ static struct script *bbr_conn(bool sack)
 	return s;
 }
 
-/* The draft's initial pacing rate for IW 2000 bytes and SRTT 10 ms. */
+#define IW_SEGS 10 /* RFC 6928, as Linux: BBR's initial window */
+
+/* The draft's initial pacing rate for IW 5000 bytes and SRTT 10 ms. */
 static uint64_t initial_rate(void)
 {
-	return 2000ULL * PTCP_NS_PER_S / MS(10) * PTCP_BBR_HIGH_GAIN / PTCP_BBR_UNIT;
+	return 500ULL * IW_SEGS * PTCP_NS_PER_S / MS(10) * PTCP_BBR_HIGH_GAIN / PTCP_BBR_UNIT;
 }
 
 /* 500 bytes at rate, in ns. */
@@ -51,19 +54,22 @@ static void test_pacing_spreads_the_initial_window(void)
 	uint64_t rate = initial_rate(), g = gap(rate);
 	ptcp_seq b = ISS + 1;
 
+	unsigned i;
+
 	if (!s)
 		return;
-	CHECK_EQ(rate, 577343);
-	SEND(s, 0, 8000);
+	CHECK_EQ(rate, 1443359);
+	SEND(s, 0, 16 * 500);
+	CHECK_EQ(sc_stats(s).cwnd, IW_SEGS * 500);
 	CHECK_EQ(sc_stats(s).pacing_rate, rate);
 	EXPECT(s, 0, .flags = ACK, .seq = b, .ack = IRS + 1, .len = 500);
 	EXPECT(s, 0, .flags = ACK, .seq = b + 500, .ack = IRS + 1, .len = 500);
 	CHECK_EQ(ptcp_conn_expiry(s->c), s->base + g);
-	EXPECT_NOTHING(s, g - 1);
-	EXPECT(s, g, .flags = ACK, .seq = b + 1000, .ack = IRS + 1, .len = 500);
-	EXPECT_NOTHING(s, 2 * g - 1);
-	EXPECT(s, 2 * g, .flags = ACK, .seq = b + 1500, .ack = IRS + 1, .len = 500);
-	/* The initial window (2000 bytes) is out: nothing more until ACKs,
+	for (i = 2; i < IW_SEGS; i++) {
+		EXPECT_NOTHING(s, (i - 1) * g - 1);
+		EXPECT(s, (i - 1) * g, .flags = ACK, .seq = b + 500 * i, .ack = IRS + 1, .len = 500);
+	}
+	/* The initial window (5000 bytes) is out: nothing more until ACKs,
 	 * and no pacing deadline with nothing to pace. */
 	CHECK(ptcp_conn_expiry(s->c) > s->base + MS(100));
 	EXPECT_NOTHING(s, MS(9));
@@ -71,7 +77,7 @@ static void test_pacing_spreads_the_initial_window(void)
 	sc_finish(s);
 }
 
-/* An ACK that opens the window by four segments at once releases them at
+/* An ACK that opens the window by twenty segments at once releases them at
  * the pacing rate: two (the quantum the idle time earned) at once, the
  * others a segment time apart. Startup grows cwnd by what is delivered. */
 static void test_ack_opening_the_window_is_paced(void)
@@ -84,25 +90,25 @@ static void test_ack_opening_the_window_is_paced(void)
 	if (!s)
 		return;
 	SEND(s, 0, 16000);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < IW_SEGS; i++)
 		EXPECT(s, i < 2 ? 0 : (i - 1) * g, .flags = ACK, .seq = b + 500 * i, .ack = IRS + 1,
 		       .len = 500);
 	EXPECT_NOTHING(s, MS(12));
-	/* All four acknowledged together: cwnd 2000 + 2000, eight segments
-	 * may be in flight. The delivery rate (2000 bytes over 12 ms) is
+	/* All ten acknowledged together: cwnd 5000 + 5000, twenty segments
+	 * may be in flight. The delivery rate (5000 bytes over 12 ms) is
 	 * below the initial rate, which Startup keeps. */
-	INJECT(s, MS(12), .flags = ACK, .seq = IRS + 1, .ack = b + 2000);
-	CHECK_EQ(sc_stats(s).cwnd, 4000);
+	INJECT(s, MS(12), .flags = ACK, .seq = IRS + 1, .ack = b + 5000);
+	CHECK_EQ(sc_stats(s).cwnd, 10000);
 	CHECK_EQ(sc_stats(s).pacing_rate, rate);
-	EXPECT(s, MS(12), .flags = ACK, .seq = b + 2000, .ack = IRS + 1, .len = 500);
-	EXPECT(s, MS(12), .flags = ACK, .seq = b + 2500, .ack = IRS + 1, .len = 500);
-	for (i = 2, t = MS(12); i < 8; i++) {
+	EXPECT(s, MS(12), .flags = ACK, .seq = b + 5000, .ack = IRS + 1, .len = 500);
+	EXPECT(s, MS(12), .flags = ACK, .seq = b + 5500, .ack = IRS + 1, .len = 500);
+	for (i = 2, t = MS(12); i < 2 * IW_SEGS; i++) {
 		t += g;
 		EXPECT_NOTHING(s, t - 1);
-		EXPECT(s, t, .flags = ACK, .seq = b + 2000 + 500 * i, .ack = IRS + 1, .len = 500);
+		EXPECT(s, t, .flags = ACK, .seq = b + 5000 + 500 * i, .ack = IRS + 1, .len = 500);
 	}
 	EXPECT_NOTHING(s, MS(20));
-	CHECK_EQ(sc_stats(s).pipe, 4000);
+	CHECK_EQ(sc_stats(s).pipe, 10000);
 	sc_discard(s);
 	sc_finish(s);
 }
@@ -127,11 +133,11 @@ static void test_pacing_does_not_delay_acks(void)
 	sc_finish(s);
 }
 
-/* One segment of four is lost (SACK shows the three after it). Recovery
- * does not use PRR: BBR's window is the flight plus what the ACK delivered
- * (packet conservation, 4.2.3.4), here only the retransmission, and the
- * pacing rate stays as it was: the loss is not taken for congestion.
- * When the recovery ends the window from before it comes back. */
+/* One segment of the second flight is lost (SACK shows the nine after
+ * it). Recovery does not use PRR: BBR's window is the flight plus what the
+ * ACK delivered (packet conservation, 4.2.3.4), and the pacing rate stays
+ * as it was: the loss is not taken for congestion. When the recovery ends
+ * the window from before it comes back. */
 static void test_recovery_keeps_the_rate(void)
 {
 	struct script *s = bbr_conn(true);
@@ -142,34 +148,41 @@ static void test_recovery_keeps_the_rate(void)
 
 	if (!s)
 		return;
-	SEND(s, 0, 4000);
-	for (i = 0; i < 4; i++)
+	SEND(s, 0, 2 * IW_SEGS * 500);
+	for (i = 0; i < IW_SEGS; i++)
 		EXPECT(s, i < 2 ? 0 : (i - 1) * g, .flags = ACK, .seq = b + 500 * i, .ack = IRS + 1,
 		       .len = 500);
-	INJECT(s, MS(12), .flags = ACK, .seq = IRS + 1, .ack = b + 2000);
-	for (i = 4; i < 8; i++)
-		EXPECT(s, MS(12) + (i < 6 ? 0 : (i - 5) * g), .flags = ACK, .seq = b + 500 * i,
-		       .ack = IRS + 1, .len = 500);
-	/* b + 2000 is lost; the others arrive. */
+	/* The second flight: the other ten segments. */
+	INJECT(s, MS(12), .flags = ACK, .seq = IRS + 1, .ack = b + 5000);
+	for (i = IW_SEGS; i < 2 * IW_SEGS; i++)
+		EXPECT(s, MS(12) + (i < IW_SEGS + 2 ? 0 : (i - IW_SEGS - 1) * g), .flags = ACK,
+		       .seq = b + 500 * i, .ack = IRS + 1, .len = 500);
+	sc_discard(s);
+	/* b + 5000 is lost; the next three arrive, and the third SACK starts
+	 * the recovery: 3000 in flight (six segments neither SACKed nor
+	 * lost) plus the 500 delivered. */
 	for (i = 1; i < 4; i++) {
-		o.sack[0].left = b + 2500;
-		o.sack[0].right = b + 2500 + 500 * i;
-		INJECT(s, MS(23), .flags = ACK, .seq = IRS + 1, .ack = b + 2000, .opt = o);
+		o.sack[0].left = b + 5500;
+		o.sack[0].right = b + 5500 + 500 * i;
+		INJECT(s, MS(23), .flags = ACK, .seq = IRS + 1, .ack = b + 5000, .opt = o);
 		CHECK_EQ(sc_stats(s).recoveries, i == 3);
 	}
-	CHECK_EQ(sc_stats(s).cwnd, 0 + 500);
+	CHECK_EQ(sc_stats(s).cwnd, 3000 + 500);
 	CHECK_EQ(sc_stats(s).pacing_rate, rate);
 	CHECK_EQ(sc_stats(s).ssthresh, UINT32_MAX);
-	EXPECT(s, MS(23), .flags = ACK, .seq = b + 2000, .ack = IRS + 1, .len = 500);
-	EXPECT_NOTHING(s, MS(33));
-	/* Before the recovery: 4000 and 500 for each of the first two SACKs
-	 * (Startup grows by what is delivered); now again, plus Startup's
-	 * growth for this ACK's 500. */
-	INJECT(s, MS(33), .flags = ACK, .seq = IRS + 1, .ack = b + 4000);
-	CHECK_EQ(sc_stats(s).cwnd, 5000 + 500);
+	EXPECT(s, MS(23), .flags = ACK, .seq = b + 5000, .ack = IRS + 1, .len = 500);
+	sc_discard(s);
+	/* The cumulative ACK of all twenty ends the recovery: the window from
+	 * before it (10000, and 500 for each of the first two SACKs: Startup
+	 * grows by what is delivered) comes back, plus Startup's growth for
+	 * what this ACK delivered: the retransmission and the six segments
+	 * not SACKed. */
+	INJECT(s, MS(33), .flags = ACK, .seq = IRS + 1, .ack = b + 10000);
+	CHECK_EQ(sc_stats(s).recoveries, 1);
 	CHECK_EQ(sc_stats(s).pacing_rate, rate);
 	CHECK_EQ(sc_stats(s).retransmits, 1);
-	EXPECT_NOTHING(s, MS(40));
+	CHECK_EQ(sc_stats(s).cwnd, 11000 + 3500);
+	sc_discard(s);
 	sc_finish(s);
 }
 

@@ -19,27 +19,37 @@ static void ack(struct ptcp_cc *cc, uint32_t acked, bool limited)
 
 static void test_initial_window(void)
 {
+	/* RFC 5681 (3.1): 4 segments up to 1095, 3 up to 2190, else 2; for
+	 * BBR RFC 6928, min(10 * SMSS, max(2 * SMSS, 14600)), as Linux. */
+	static const struct {
+		enum ptcp_cc_algo algo;
+		uint32_t smss, iw;
+	} iw[] = {
+		{ RENO, 536, 2144 },          { RENO, 1095, 4380 },
+		{ RENO, 1096, 3288 },         { RENO, 2190, 6570 },
+		{ RENO, 2191, 4382 },         { RENO, 8960, 17920 },
+		{ PTCP_CC_BBR, 1448, 14480 }, { PTCP_CC_BBR, 1460, 14600 },
+		{ PTCP_CC_BBR, 8960, 17920 },
+	};
 	struct ptcp_cc cc;
+	size_t i;
 
-	/* RFC 5681 (3.1): 4 segments up to 1095, 3 up to 2190, else 2. */
-	ptcp_cc_init(&cc, RENO, 536);
-	CHECK_EQ(cc.cwnd, 2144);
-	CHECK_EQ(cc.ssthresh, UINT32_MAX);
-	ptcp_cc_init(&cc, RENO, 1095);
-	CHECK_EQ(cc.cwnd, 4380);
-	ptcp_cc_init(&cc, RENO, 1096);
-	CHECK_EQ(cc.cwnd, 3288);
-	ptcp_cc_init(&cc, RENO, 2190);
-	CHECK_EQ(cc.cwnd, 6570);
-	ptcp_cc_init(&cc, RENO, 2191);
-	CHECK_EQ(cc.cwnd, 4382);
-	ptcp_cc_init(&cc, RENO, 8960);
-	CHECK_EQ(cc.cwnd, 17920);
+	for (i = 0; i < sizeof(iw) / sizeof(iw[0]); i++) {
+		ptcp_cc_init(&cc, iw[i].algo, iw[i].smss);
+		CHECK_EQ(cc.cwnd, iw[i].iw);
+		CHECK_EQ(cc.ssthresh, UINT32_MAX);
+		if (iw[i].algo == PTCP_CC_BBR)
+			CHECK_EQ(cc.bbr.initial_cwnd, iw[i].iw);
+	}
 	/* The peer's MSS (and timestamps) arrive before any data. */
 	ptcp_cc_init(&cc, RENO, 536);
 	ptcp_cc_set_smss(&cc, 1448, 0);
 	CHECK_EQ(cc.smss, 1448);
 	CHECK_EQ(cc.cwnd, 4344);
+	ptcp_cc_init(&cc, PTCP_CC_BBR, 536);
+	ptcp_cc_set_smss(&cc, 500, 0);
+	CHECK_EQ(cc.cwnd, 5000);
+	CHECK_EQ(cc.bbr.initial_cwnd, 5000);
 	/* SMSS 0 falls back to 536 instead of a zero window. */
 	ptcp_cc_init(&cc, RENO, 0);
 	CHECK_EQ(cc.smss, 536);
