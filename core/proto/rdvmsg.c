@@ -47,13 +47,13 @@ static bool printable(char c)
 	return c >= 0x20 && c <= 0x7e;
 }
 
-static void put64(uint8_t *p, uint64_t v)
+static void put_u64(uint8_t *p, uint64_t v)
 {
 	ptcp_put32(p, (uint32_t)(v >> 32));
 	ptcp_put32(p + 4, (uint32_t)v);
 }
 
-static uint8_t *put(uint8_t *p, const void *src, size_t n)
+static uint8_t *put_bytes(uint8_t *p, const void *src, size_t n)
 {
 	memcpy(p, src, n);
 	return p + n;
@@ -377,7 +377,7 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 		if (ptcp_rdv_endpoint_put(b, &m->hello0.private_ep) != 0)
 			return -PTCP_RDV_E_MALFORMED;
 		b += PTCP_RDV_EP_LEN;
-		put64(b, m->hello0.time_ms);
+		put_u64(b, m->hello0.time_ms);
 		memcpy(b + 8, m->hello0.server_key, PTCP_RDV_KEY_LEN);
 		memcpy(b + 8 + PTCP_RDV_KEY_LEN, m->hello0.sig, PTCP_RDV_SIG_LEN);
 		break;
@@ -492,10 +492,10 @@ void ptcp_rdv_error_msg(struct ptcp_rdv_msg *m, int code, bool fatal, const char
 static uint8_t *transcript_head(uint8_t *p, const char *context, const uint8_t *server_key,
                                 const uint8_t *client_nonce)
 {
-	p = put(p, context, PTCP_RDV_CONTEXT_LEN);
+	p = put_bytes(p, context, PTCP_RDV_CONTEXT_LEN);
 	*p++ = PTCP_RDV_VERSION;
-	p = put(p, server_key, PTCP_RDV_KEY_LEN);
-	return put(p, client_nonce, PTCP_RDV_NONCE_LEN);
+	p = put_bytes(p, server_key, PTCP_RDV_KEY_LEN);
+	return put_bytes(p, client_nonce, PTCP_RDV_NONCE_LEN);
 }
 
 int ptcp_rdv_transcript(uint8_t out[PTCP_RDV_TRANSCRIPT_LEN], enum ptcp_rdv_signer signer,
@@ -509,8 +509,8 @@ int ptcp_rdv_transcript(uint8_t out[PTCP_RDV_TRANSCRIPT_LEN], enum ptcp_rdv_sign
 	p = transcript_head(out, signer == PTCP_RDV_SIGNER_SERVER ? PTCP_RDV_CONTEXT_SERVER
 								  : PTCP_RDV_CONTEXT_CLIENT,
 			    challenge->challenge.server_key, hello->hello.nonce);
-	p = put(p, challenge->challenge.nonce, PTCP_RDV_NONCE_LEN);
-	p = put(p, hello->hello.key, PTCP_RDV_KEY_LEN);
+	p = put_bytes(p, challenge->challenge.nonce, PTCP_RDV_NONCE_LEN);
+	p = put_bytes(p, hello->hello.key, PTCP_RDV_KEY_LEN);
 	if (ptcp_rdv_endpoint_put(p, &challenge->challenge.observed) != 0 ||
 	    ptcp_rdv_endpoint_put(p + PTCP_RDV_EP_LEN, &hello->hello.private_ep) != 0)
 		return -PTCP_RDV_E_MALFORMED;
@@ -529,8 +529,8 @@ int ptcp_rdv_transcript0(uint8_t out[PTCP_RDV_TRANSCRIPT0_LEN], enum ptcp_rdv_si
 	p = transcript_head(out, signer == PTCP_RDV_SIGNER_SERVER ? PTCP_RDV_CONTEXT_SERVER0
 								  : PTCP_RDV_CONTEXT_CLIENT0,
 			    hello0->hello0.server_key, hello0->hello0.nonce);
-	put64(p, hello0->hello0.time_ms);
-	p = put(p + 8, hello0->hello0.key, PTCP_RDV_KEY_LEN);
+	put_u64(p, hello0->hello0.time_ms);
+	p = put_bytes(p + 8, hello0->hello0.key, PTCP_RDV_KEY_LEN);
 	if (ptcp_rdv_endpoint_put(p, &hello0->hello0.private_ep) != 0)
 		return -PTCP_RDV_E_MALFORMED;
 	if (signer == PTCP_RDV_SIGNER_CLIENT)
