@@ -68,7 +68,8 @@ struct reg {
 	struct ptcp_peer *out_peer;         /* ... for this peer (CONNECT; NULL
 	                                       once that peer went away: its
 	                                       answer is then dropped) */
-	struct event *ev_retry;             /* R_BACKOFF */
+	struct event *ev_retry;             /* R_BACKOFF; R_REGISTERING without
+	                                       a client: reconnect_soon() */
 	uint64_t backoff;                   /* ns of the next wait */
 	bool replaced;                      /* the server said REPLACED: another
 	                                       registration of our key took
@@ -76,6 +77,7 @@ struct reg {
 	bool no_zrtt;                       /* the server does not take HELLO0
 	                                       (older than 0-RTT): register
 	                                       the 1-RTT way */
+	unsigned reconnects;                /* ... tries from our port since */
 	bool symmetric;                     /* our NAT is symmetric, and the
 	                                       server relays: matches over this
 	                                       registration go to the relay at
@@ -113,6 +115,7 @@ struct ptcp_rdvflow {
 static void start(struct ptcp_rdvflow *f);
 static void pump(struct ptcp_rdvflow *f);
 static void connect_client(struct reg *r);
+static bool reconnect_soon(struct reg *r);
 
 static const char *version_name(uint8_t family)
 {
@@ -443,7 +446,15 @@ static void on_reg_retry(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (r->st != R_BACKOFF || r->f->st != F_RUNNING)
+	if (r->f->st != F_RUNNING)
+		return;
+	if (r->st == R_REGISTERING && !r->c) {
+		/* reconnect_soon() */
+		connect_client(r);
+		ptcp_node_kick(r->f->n);
+		return;
+	}
+	if (r->st != R_BACKOFF)
 		return;
 	r->cur = 0;
 	connect_client(r);
@@ -806,6 +817,19 @@ static void request_failed(struct reg *r, int err, const char *line)
 	}
 }
 
+/* A new connection from our port to the same server: once the old one's
+ * 4-tuple is free (our FIN acknowledged, a round trip after the close),
+ * 10 ms after the close, doubling while connect() finds it in use
+ * (EADDRNOTAVAIL), 8 times at most (2.5 s). Returns false when no more
+ * is tried. */
+static bool reconnect_soon(struct reg *r)
+{
+	if (r->reconnects >= 8)
+		return false;
+	arm(r->ev_retry, (10ull << r->reconnects++) * PTCP_NS_PER_MS);
+	return true;
+}
+
 static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal, const char *msg)
 {
 	struct ptcp_rdvflow *f = user;
@@ -836,7 +860,8 @@ static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal
 		r->c = NULL;
 		ask_again(r);
 		r->no_zrtt = true;
-		connect_client(r);
+		r->reconnects = 0;
+		reconnect_soon(r);
 		return;
 	}
 	if (fatal && code < 0 && !ptcp_rdv_client_registered(c) && r->cur + 1 < r->n_servers) {
@@ -1072,6 +1097,10 @@ static void connect_client(struct reg *r)
 	nlog_info(n, "connecting to the rendezvous server %s%s", server_str(r, s, sizeof(s)),
 		  cfg.zrtt ? " (0-RTT: its key is pinned)" : "");
 	rv = ptcp_rdv_client_new(&r->c, &cfg);
+	if (rv == -EADDRNOTAVAIL && r->no_zrtt && reconnect_soon(r)) {
+		r->c = NULL;
+		return;
+	}
 	if (rv == 0) {
 		/* The request goes out right behind the HELLO0; the server
 		 * drops it if it challenges instead, and the client gives

@@ -799,12 +799,7 @@ static bool on_server_error(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg
 	if (fatal && c->state == ST_HELLO0 &&
 	    (in->error.code == PTCP_RDV_E_MALFORMED || in->error.code == PTCP_RDV_E_TOO_BIG ||
 	     in->error.code == PTCP_RDV_E_UNEXPECTED)) {
-		/* A server older than HELLO0 takes it for garbage. Reset the
-		 * connection rather than close it, so that neither side keeps
-		 * its 4-tuple and a new one from our port can follow at once. */
-		struct linger lg = { 1, 0 };
-
-		setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		/* A server older than HELLO0 takes it for garbage. */
 		return die(c, -EPROTONOSUPPORT, "%s (it does not take a 0-RTT HELLO)", msg);
 	}
 	if (fatal)
