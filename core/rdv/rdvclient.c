@@ -654,23 +654,41 @@ static bool on_challenge(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *i
 	return challenged(c, withdrawn);
 }
 
-/* WELCOME: the server took our HELLO0. Its signature of our nonce and
- * of what it observed must verify under the pinned key. */
-static bool on_welcome(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in)
+/* WELCOME, the answer to our HELLO0: the endpoint the server saw must be
+ * one of ours, and its signature of our HELLO0 and that endpoint must
+ * verify under the pinned key. Returns 0 or -EPROTO with one line in
+ * msg. */
+static int check_welcome(const struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, char *msg,
+                         size_t cap)
 {
 	uint8_t t[PTCP_RDV_TRANSCRIPT0_LEN];
 	char name[64], e[80], a[PTCP_PEERID_TEXT_MAX];
 	int n;
 
 	server_name(c, name, sizeof(name));
-	if (!ptcp_rdv_endpoint_usable(&in->welcome.observed, c->cfg.server.family))
-		return die(c, -EPROTO, "rendezvous server %s sent a WELCOME with an impossible observed "
-			   "endpoint: %s", name, ep_text(&in->welcome.observed, e));
+	if (!ptcp_rdv_endpoint_usable(&in->welcome.observed, c->cfg.server.family)) {
+		snprintf(msg, cap, "rendezvous server %s sent a WELCOME with an impossible observed "
+			 "endpoint: %s", name, ep_text(&in->welcome.observed, e));
+		return -EPROTO;
+	}
 	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, &c->hello0, &in->welcome.observed);
-	if (n < 0 || !ptcp_identity_verify(c->cfg.server_key, t, (size_t)n, in->welcome.sig))
-		return die(c, -EPROTO, "rendezvous server %s: its WELCOME's signature does not verify "
-			   "under the pinned key %s (an impostor, or a server in the middle?)", name,
-			   id_text(c->cfg.server_key, a));
+	if (n < 0 || !ptcp_identity_verify(c->cfg.server_key, t, (size_t)n, in->welcome.sig)) {
+		snprintf(msg, cap, "rendezvous server %s: its WELCOME's signature does not verify under "
+			 "the pinned key %s (an impostor, or a server in the middle?)", name,
+			 id_text(c->cfg.server_key, a));
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* WELCOME: the server took our HELLO0, and we are registered. */
+static bool on_welcome(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in)
+{
+	char msg[384];
+	int rv;
+
+	if ((rv = check_welcome(c, in, msg, sizeof(msg))) != 0)
+		return die(c, rv, "%s", msg);
 	memcpy(c->server_key, c->cfg.server_key, PTCP_RDV_KEY_LEN);
 	c->server_key_known = true;
 	c->observed = in->welcome.observed;
