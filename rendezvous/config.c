@@ -59,6 +59,13 @@ const char ptcp_rdvd_usage[] =
 	"                            again there, to tell a NAT that keeps one\n"
 	"                            mapping for every destination from one that\n"
 	"                            makes a new one per destination (default: none)\n"
+	"  --0rtt-window S           register a client that knows our key in its\n"
+	"                            first message (0-RTT) when its clock is within\n"
+	"                            S of ours (default 10; 0 = always challenge);\n"
+	"                            each such message is taken once\n"
+	"  --0rtt-cache N            0-RTT nonces remembered, each for twice the\n"
+	"                            window (default 65536; when all are in use,\n"
+	"                            clients are challenged: a round trip more)\n"
 	"  --redis ADDR[:PORT]       share registrations with the other instances\n"
 	"                            on this Redis (numeric address; default port\n"
 	"                            6379): a peer at any instance is reachable\n"
@@ -113,6 +120,8 @@ static const struct opt {
 	{ "start-delay", K_DURATION, offsetof(struct ptcp_rdvd_config, start_delay_ms), 0,
 	  PTCP_RDV_START_MAX_MS - 5000 },
 	{ "probe-port", K_UINT, offsetof(struct ptcp_rdvd_config, probe_port), 1, 65535 },
+	{ "0rtt-window", K_DURATION, offsetof(struct ptcp_rdvd_config, zrtt_window_ms), 0, 300000 },
+	{ "0rtt-cache", K_UINT, offsetof(struct ptcp_rdvd_config, zrtt_cache), 1, 16777216 },
 	{ "redis", K_REDIS, 0, 0, 0 },
 	{ "redis-ttl", K_DURATION, offsetof(struct ptcp_rdvd_config, redis_ttl_ms), 1000, 3600000 },
 	{ "relay", K_BOOL, offsetof(struct ptcp_rdvd_config, relay), 0, 0 },
@@ -153,6 +162,8 @@ void ptcp_rdvd_config_default(struct ptcp_rdvd_config *cfg)
 	cfg->message_timeout_ms = 5000;
 	cfg->max_wait_ms = 30000;
 	cfg->start_delay_ms = 0;
+	cfg->zrtt_window_ms = 10000;
+	cfg->zrtt_cache = 65536;
 	cfg->redis_ttl_ms = 30000;
 	cfg->relay_port = PTCP_RELAY_PORT;
 	cfg->relay_streams = 256;

@@ -43,6 +43,10 @@ struct ptcp_rdvd_config {
 	                                  port of each listen address and tell
 	                                  clients so in REGISTERED (NAT
 	                                  behaviour discovery) */
+	unsigned zrtt_window_ms;       /* take a 0-RTT HELLO whose client clock
+	                                  is within this of ours; 0: never */
+	unsigned zrtt_cache;           /* ... and remember this many of their
+	                                  nonces at most (replay.h) */
 	bool has_redis;                /* --redis: share peers with the other
 	                                  instances on that Redis */
 	struct ptcp_endpoint redis;    /* ... at this numeric address and port */

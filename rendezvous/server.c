@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "rdvlog.h"
 #include "rdvmsg.h"
 #include "relay.h"
+#include "replay.h"
 #include "server.h"
 #include "tcplisten.h"
 
@@ -73,10 +75,15 @@ struct client {
 	bool busy;                         /* said BUSY, and no LISTEN since:
 	                                      askers are told BUSY at once */
 	bool fin_sent;                     /* closing: shutdown(SHUT_WR) done */
+	bool early_drop;                   /* we challenged a HELLO0: the one
+	                                      request that may ride behind it
+	                                      is dropped (the client sends it
+	                                      again once registered) */
 	uint8_t n_allow;
 	uint8_t (*allow)[PTCP_RDV_KEY_LEN];  /* LISTEN allow list, or NULL */
 	uint32_t isn;                      /* of the pending request */
-	uint32_t rtt_ms;                   /* CHALLENGE to AUTH */
+	uint32_t rtt_ms;                   /* CHALLENGE to AUTH; 0-RTT: the
+	                                      kernel's of the TCP handshake */
 	ptcp_ts accepted, last_msg, partial_since, challenge_sent;
 	ptcp_ts req_deadline;              /* R_CONNECT */
 	ptcp_ts close_deadline;            /* C_CLOSING */
@@ -122,6 +129,10 @@ struct ptcp_rdvd_server {
 	unsigned long long accepted, rejected_full, rejected_addr, rejected_net, rejected_rate, evicted;
 	unsigned long long registrations, matches, errors_sent, bad_signatures, timeouts;
 	unsigned long long busy_answers;   /* askers told that their peer is busy */
+	/* 0-RTT (docs/protocol.md, "Registration in one flight"); NULL
+	 * replay: every HELLO0 is challenged */
+	struct ptcp_rdvd_replay *replay;
+	unsigned long long zrtt_taken, zrtt_challenged, zrtt_replayed;
 	/* --redis (cluster.h); NULL cluster: one instance alone */
 	struct ptcp_rdvd_cluster *cluster;
 	struct client *ghosts;             /* askers at other instances, waiting */
@@ -459,15 +470,12 @@ static void registration(const struct client *c, struct ptcp_rdv_msg *hello,
 	challenge->challenge.observed = c->observed;
 }
 
-static void on_hello(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
+/* Answers the HELLO (or a HELLO0 we do not take) that c sent. */
+static void challenge(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
 {
 	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
 	struct ptcp_rdv_msg hello, m;
 
-	if (c->state != C_NEW) {
-		client_fail(c, PTCP_RDV_E_UNEXPECTED, "HELLO was already sent");
-		return;
-	}
 	memcpy(c->node.key, in->hello.key, PTCP_RDV_KEY_LEN);
 	memcpy(c->client_nonce, in->hello.nonce, PTCP_RDV_NONCE_LEN);
 	c->priv = in->hello.private_ep;
@@ -487,6 +495,15 @@ static void on_hello(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts no
 	c->challenge_sent = now;
 }
 
+static void on_hello(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
+{
+	if (c->state != C_NEW) {
+		client_fail(c, PTCP_RDV_E_UNEXPECTED, "HELLO was already sent");
+		return;
+	}
+	challenge(c, in, now);
+}
+
 /* c, just authenticated, takes the place of old with the same key. */
 static void replace(struct client *old, struct client *c)
 {
@@ -504,13 +521,13 @@ static void replace(struct client *old, struct client *c)
 	client_fail(old, PTCP_RDV_E_REPLACED, text);
 }
 
+static void enter_registered(struct client *c);
+
 static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
 {
 	struct ptcp_rdvd_server *srv = c->srv;
 	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
-	struct ptcp_rdvd_peer_node *old;
 	struct ptcp_rdv_msg m, hello;
-	char id[PTCP_PEERID_TEXT_MAX], ep[64], ep2[64];
 	uint64_t rtt;
 
 	if (c->state != C_CHALLENGED) {
@@ -530,6 +547,18 @@ static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now
 	}
 	rtt = ptcp_ts_elapsed(now, c->challenge_sent) / PTCP_NS_PER_MS;
 	c->rtt_ms = rtt > RTT_MAX_MS ? RTT_MAX_MS : (uint32_t)rtt;
+	c->early_drop = false;
+	enter_registered(c);
+}
+
+/* c proved its key (AUTH, or a HELLO0 taken): it is registered. */
+static void enter_registered(struct client *c)
+{
+	struct ptcp_rdvd_server *srv = c->srv;
+	struct ptcp_rdvd_peer_node *old;
+	struct ptcp_rdv_msg m;
+	char id[PTCP_PEERID_TEXT_MAX], ep[64], ep2[64];
+
 	old = ptcp_rdvd_peertab_find(peers_of(srv, c->observed.family), c->node.key);
 	if (old)
 		replace((struct client *)old, c);
@@ -546,8 +575,112 @@ static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now
 	m.registered.flags = srv->relay ? PTCP_RDV_REG_RELAY : 0;
 	m.registered.probe_port = (uint16_t)srv->cfg.probe_port;
 	client_send(c, &m);
-	rlog_info("registered %s at %s (private %s)%s", key_str(c->node.key, id),
-		  ep_str(&c->observed, ep), ep_str(&c->priv, ep2), old ? ", replacing" : "");
+	rlog_info("registered %s at %s (private %s)%s%s", key_str(c->node.key, id),
+		  ep_str(&c->observed, ep), ep_str(&c->priv, ep2), old ? ", replacing" : "",
+		  c->state == C_REGISTERED && c->challenge_sent == 0 ? ", 0-RTT" : "");
+}
+
+/* Why a HELLO0 is not taken as it is, or NULL: it names our key, we keep
+ * a replay cache (not with --redis: the other instances could take the
+ * same nonce), its clock is within the window of ours, and our view of
+ * its port is the port it claims (its NAT kept the port: the client
+ * needs no probe before its request). */
+static const char *zrtt_refusal(const struct client *c, const struct ptcp_rdv_msg *in)
+{
+	const struct ptcp_rdvd_server *srv = c->srv;
+	uint64_t ours = ptcp_clock_wall() / PTCP_NS_PER_MS, theirs = in->hello0.time_ms;
+	uint64_t skew = ours > theirs ? ours - theirs : theirs - ours;
+
+	if (memcmp(in->hello0.server_key, srv->id.pk, PTCP_RDV_KEY_LEN) != 0)
+		return "it names another server key";
+	if (!srv->replay)
+		return srv->cfg.has_redis ? "not with --redis" : "0-RTT is off (--0rtt-window 0)";
+	if (skew > srv->cfg.zrtt_window_ms)
+		return "its clock is off by more than the window";
+	if (in->hello0.private_ep.family != c->observed.family ||
+	    in->hello0.private_ep.port != c->observed.port)
+		return "its NAT changed the port";
+	return NULL;
+}
+
+/* The kernel's round trip of c's TCP handshake, in ms: a HELLO0 taken
+ * leaves no round trip of ours to measure. 0 when unknown. */
+static uint32_t handshake_rtt_ms(const struct client *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return 0;
+	return ti.tcpi_rtt / 1000 > RTT_MAX_MS ? RTT_MAX_MS : ti.tcpi_rtt / 1000;
+}
+
+static void on_hello0(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
+{
+	struct ptcp_rdvd_server *srv = c->srv;
+	uint8_t t[PTCP_RDV_TRANSCRIPT0_LEN];
+	struct ptcp_rdv_msg hello, m;
+	const char *why;
+	char ep[64];
+	int n;
+
+	if (c->state != C_NEW) {
+		client_fail(c, PTCP_RDV_E_UNEXPECTED, "HELLO0 after HELLO");
+		return;
+	}
+	why = zrtt_refusal(c, in);
+	/* The client signed our key, its nonce and its clock: one made for
+	 * another server does not verify, and each is taken once. */
+	if (!why) {
+		n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, in, NULL);
+		if (n < 0 || !ptcp_identity_verify(in->hello0.key, t, (size_t)n, in->hello0.sig)) {
+			srv->bad_signatures++;
+			client_fail(c, PTCP_RDV_E_BAD_SIGNATURE,
+				    "the 0-RTT signature does not match the key of the peer id and this "
+				    "server's key");
+			return;
+		}
+		switch (ptcp_rdvd_replay_take(srv->replay, in->hello0.nonce, now)) {
+		case PTCP_RDVD_REPLAY_FRESH:
+			break;
+		case PTCP_RDVD_REPLAY_SEEN:
+			srv->zrtt_replayed++;
+			why = "its nonce was taken before (a replay)";
+			rlog_info("%s: a 0-RTT HELLO replayed: challenged", ep_str(&c->observed, ep));
+			break;
+		case PTCP_RDVD_REPLAY_FULL:
+			why = "the 0-RTT cache is full";
+			break;
+		}
+	}
+	if (why) {
+		/* Go on the 1-RTT way; the request that may follow was sent
+		 * before the client knew, and it sends it again. */
+		srv->zrtt_challenged++;
+		rlog_debug("%s: HELLO0 challenged: %s", ep_str(&c->observed, ep), why);
+		ptcp_rdv_hello_of(&hello, in);
+		c->early_drop = true;
+		challenge(c, &hello, now);
+		return;
+	}
+	memcpy(c->node.key, in->hello0.key, PTCP_RDV_KEY_LEN);
+	memcpy(c->client_nonce, in->hello0.nonce, PTCP_RDV_NONCE_LEN);
+	c->priv = in->hello0.private_ep;
+	/* The client knows our key; our signature of its nonce shows that
+	 * its holder answers. */
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_WELCOME;
+	m.welcome.observed = c->observed;
+	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, in, &c->observed);
+	if (n < 0 || ptcp_identity_sign(&srv->id, t, (size_t)n, m.welcome.sig) != 0) {
+		client_fail(c, PTCP_RDV_E_INTERNAL, "cannot sign the welcome");
+		return;
+	}
+	client_send(c, &m);
+	c->rtt_ms = handshake_rtt_ms(c);
+	srv->zrtt_taken++;
+	enter_registered(c);
 }
 
 /* The start delay for a side whose one-way delay is own, when the far
@@ -861,9 +994,19 @@ static void handle(struct client *c, const struct ptcp_rdv_msg *m, ptcp_ts now)
 	case PTCP_RDV_HELLO:
 		on_hello(c, m, now);
 		return;
+	case PTCP_RDV_HELLO0:
+		on_hello0(c, m, now);
+		return;
 	case PTCP_RDV_AUTH:
 		on_auth(c, m, now);
 		return;
+	}
+	if (c->early_drop && c->state == C_CHALLENGED &&
+	    (m->type == PTCP_RDV_LISTEN || m->type == PTCP_RDV_CONNECT)) {
+		c->early_drop = false;
+		return;
+	}
+	switch (m->type) {
 	case PTCP_RDV_LISTEN:
 		on_listen(c, m, now);
 		return;
@@ -1754,6 +1897,13 @@ int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
 		goto fail;
 	if (cfg->relay && (rv = ptcp_rdvd_relay_new(&srv->relay, base, &srv->cfg)) != 0)
 		goto fail;
+	/* A HELLO0 is good while its clock is within the window of ours: a
+	 * nonce taken now could come again until twice the window has
+	 * passed (replay.h). */
+	if (cfg->zrtt_window_ms && !cfg->has_redis &&
+	    (rv = ptcp_rdvd_replay_new(&srv->replay, cfg->zrtt_cache,
+				       2 * (uint64_t)cfg->zrtt_window_ms * PTCP_NS_PER_MS)) != 0)
+		goto fail;
 	srv->heap_base = mallinfo2().uordblks;
 	*out = srv;
 	return 0;
@@ -1779,6 +1929,7 @@ void ptcp_rdvd_server_free(struct ptcp_rdvd_server *srv)
 		return;
 	cluster_stop(srv);
 	ptcp_rdvd_relay_free(srv->relay);
+	ptcp_rdvd_replay_free(srv->replay);
 	while (srv->clients)
 		client_free(srv->clients);
 	for (unsigned i = 0; i < srv->n_listeners; i++)
@@ -1831,13 +1982,14 @@ void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv)
 	rlog_warn("stats: clients=%u registered=%zu handshaking=%u closing=%u listening=%u "
 		  "waiting=%u busy=%u idle=%u addresses=%zu accepted=%llu registrations=%llu "
 		  "matches=%llu busy_answers=%llu rejected_full=%llu rejected_addr=%llu rejected_net=%llu rejected_rate=%llu "
-		  "evicted=%llu bad_signatures=%llu "
-		  "timeouts=%llu errors_sent=%llu heap_bytes=%zu heap_per_client=%zu%s",
+		  "evicted=%llu bad_signatures=%llu zrtt_taken=%llu zrtt_challenged=%llu "
+		  "zrtt_replayed=%llu timeouts=%llu errors_sent=%llu heap_bytes=%zu heap_per_client=%zu%s",
 		  srv->n_clients, srv->peers[0].count + srv->peers[1].count, handshaking, closing,
 		  listening, waiting, busy, idle,
 		  srv->addrs.count, srv->accepted, srv->registrations, srv->matches, srv->busy_answers,
 		  srv->rejected_full, srv->rejected_addr, srv->rejected_net, srv->rejected_rate,
-		  srv->evicted, srv->bad_signatures,
+		  srv->evicted, srv->bad_signatures, srv->zrtt_taken, srv->zrtt_challenged,
+		  srv->zrtt_replayed,
 		  srv->timeouts, srv->errors_sent, used,
 		  srv->n_clients ? used / srv->n_clients : (size_t)0, cl);
 }

@@ -68,11 +68,16 @@ struct reg {
 	struct ptcp_peer *out_peer;         /* ... for this peer (CONNECT; NULL
 	                                       once that peer went away: its
 	                                       answer is then dropped) */
-	struct event *ev_retry;             /* R_BACKOFF */
+	struct event *ev_retry;             /* R_BACKOFF; R_REGISTERING without
+	                                       a client: reconnect_soon() */
 	uint64_t backoff;                   /* ns of the next wait */
 	bool replaced;                      /* the server said REPLACED: another
 	                                       registration of our key took
 	                                       this one's place */
+	bool no_zrtt;                       /* the server does not take HELLO0
+	                                       (older than 0-RTT): register
+	                                       the 1-RTT way */
+	unsigned reconnects;                /* ... tries from our port since */
 	bool symmetric;                     /* our NAT is symmetric, and the
 	                                       server relays: matches over this
 	                                       registration go to the relay at
@@ -110,6 +115,7 @@ struct ptcp_rdvflow {
 static void start(struct ptcp_rdvflow *f);
 static void pump(struct ptcp_rdvflow *f);
 static void connect_client(struct reg *r);
+static bool reconnect_soon(struct reg *r);
 
 static const char *version_name(uint8_t family)
 {
@@ -440,7 +446,15 @@ static void on_reg_retry(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (r->st != R_BACKOFF || r->f->st != F_RUNNING)
+	if (r->f->st != F_RUNNING)
+		return;
+	if (r->st == R_REGISTERING && !r->c) {
+		/* reconnect_soon() */
+		connect_client(r);
+		ptcp_node_kick(r->f->n);
+		return;
+	}
+	if (r->st != R_BACKOFF)
 		return;
 	r->cur = 0;
 	connect_client(r);
@@ -654,12 +668,77 @@ static struct ptcp_peer *next_request(struct ptcp_rdvflow *f, const struct reg *
 	return NULL;
 }
 
+/* Sends r's oldest connect request not sent over it yet, if any: when
+ * ready, or (0-RTT) right behind the HELLO0. */
+static void ask_next(struct reg *r)
+{
+	struct ptcp_rdvflow *f = r->f;
+	struct ptcp_node *n = f->n;
+	struct ptcp_peer *p = next_request(f, r);
+	char s[64], name[64];
+	int rv;
+
+	if (!p || r->request_out)
+		return;
+	/* One ISN for the peer over every version: by it the listener
+	 * tells the second match of a peer from a new peer. */
+	r->isn = p->open.isn;
+	p->rdv_todo &= (uint8_t)~(1u << r->idx);
+	if (!p->rdv_todo)
+		queue_remove(f, p);
+	rv = ptcp_rdv_client_connect(r->c, p->expect_id, r->isn,
+				     (uint32_t)(n->s.connect_wait / PTCP_NS_PER_MS));
+	if (rv != 0) {
+		reg_lost(r, PTCP_ERR_RDV_UNREACHABLE, "cannot send the request to the rendezvous server");
+		return;
+	}
+	p->rdv_out |= (uint8_t)(1u << r->idx);
+	r->out_peer = p;
+	r->request_out = true;
+	nlog_info(n, "asking %s for peer %s%s", server_str(r, s, sizeof(s)),
+		  ptcp_node_peer_name(p, name, sizeof(name)),
+		  r->st == R_REGISTERING ? " (0-RTT: behind the HELLO)" : "");
+}
+
+/* The server challenged our HELLO0 and dropped the request behind it,
+ * and our NAT changed the port: the request waits again, for the probe
+ * (first in line: it is the oldest). */
+static void ask_again(struct reg *r)
+{
+	struct ptcp_rdvflow *f = r->f;
+	struct ptcp_peer *p = r->out_peer, **q;
+	bool queued = false;
+
+	r->request_out = false;
+	r->out_peer = NULL;
+	if (!p)
+		return;
+	p->rdv_out &= (uint8_t)~(1u << r->idx);
+	for (unsigned i = 0; i < f->n_queue; i++)
+		queued |= f->queue[i] == p;
+	if (!queued) {
+		if (f->n_queue == f->cap_queue) {
+			unsigned cap = f->cap_queue ? f->cap_queue * 2 : 4;
+
+			q = realloc(f->queue, cap * sizeof(*q));
+			if (!q) {
+				fail_peer(f, p, PTCP_ERR_NOMEM, "out of memory");
+				return;
+			}
+			f->queue = q;
+			f->cap_queue = cap;
+		}
+		memmove(f->queue + 1, f->queue, f->n_queue * sizeof(f->queue[0]));
+		f->queue[0] = p;
+		f->n_queue++;
+	}
+	p->rdv_todo |= (uint8_t)(1u << r->idx);
+}
+
 static void pump_reg(struct reg *r)
 {
 	struct ptcp_rdvflow *f = r->f;
 	struct ptcp_node *n = f->n;
-	struct ptcp_peer *p;
-	char s[64], name[64];
 	int rv;
 
 	if (r->st != R_READY)
@@ -680,37 +759,21 @@ static void pump_reg(struct reg *r)
 	}
 	if (r->request_out)
 		return;
-	if (f->listening) {
-		r->isn = ptcp_random_u32();
-		rv = ptcp_rdv_client_listen(r->c, r->isn, (const uint8_t(*)[PTCP_RDV_KEY_LEN])f->allow,
-					    f->n_allow <= PTCP_RDV_ALLOW_MAX ? f->n_allow : 0);
-		if (rv == 0) {
-			if (r->busy)
-				nlog_info(n, "a peer has ended: taking peers again (%s)",
-					  version_name(r->family));
-			r->busy = false;
-			nlog_info(n, "waiting for a peer to ask for %s (%s)", n->id_text,
-				  version_name(r->family));
-		}
-	} else if ((p = next_request(f, r)) != NULL) {
-		/* One ISN for the peer over every version: by it the listener
-		 * tells the second match of a peer from a new peer. */
-		r->isn = p->open.isn;
-		p->rdv_todo &= (uint8_t)~(1u << r->idx);
-		if (!p->rdv_todo)
-			queue_remove(f, p);
-		rv = ptcp_rdv_client_connect(r->c, p->expect_id, r->isn,
-					     (uint32_t)(n->s.connect_wait / PTCP_NS_PER_MS));
-		if (rv == 0) {
-			p->rdv_out |= (uint8_t)(1u << r->idx);
-			r->out_peer = p;
-			nlog_info(n, "asking %s for peer %s", server_str(r, s, sizeof(s)),
-				  ptcp_node_peer_name(p, name, sizeof(name)));
-		}
-	} else {
+	if (!f->listening) {
+		ask_next(r);
 		return;
 	}
-	if (rv != 0) {
+	r->isn = ptcp_random_u32();
+	rv = ptcp_rdv_client_listen(r->c, r->isn, (const uint8_t(*)[PTCP_RDV_KEY_LEN])f->allow,
+				    f->n_allow <= PTCP_RDV_ALLOW_MAX ? f->n_allow : 0);
+	if (rv == 0) {
+		if (r->busy)
+			nlog_info(n, "a peer has ended: taking peers again (%s)",
+				  version_name(r->family));
+		r->busy = false;
+		nlog_info(n, "waiting for a peer to ask for %s (%s)", n->id_text,
+			  version_name(r->family));
+	} else {
 		reg_lost(r, PTCP_ERR_RDV_UNREACHABLE, "cannot send the request to the rendezvous server");
 		return;
 	}
@@ -754,6 +817,19 @@ static void request_failed(struct reg *r, int err, const char *line)
 	}
 }
 
+/* A new connection from our port to the same server: once the old one's
+ * 4-tuple is free (our FIN acknowledged, a round trip after the close),
+ * 10 ms after the close, doubling while connect() finds it in use
+ * (EADDRNOTAVAIL), 8 times at most (2.5 s). Returns false when no more
+ * is tried. */
+static bool reconnect_soon(struct reg *r)
+{
+	if (r->reconnects >= 8)
+		return false;
+	arm(r->ev_retry, (10ull << r->reconnects++) * PTCP_NS_PER_MS);
+	return true;
+}
+
 static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal, const char *msg)
 {
 	struct ptcp_rdvflow *f = user;
@@ -771,6 +847,21 @@ static void on_error(struct ptcp_rdv_client *c, void *user, int code, bool fatal
 		ptcp_identity_wipe(&r->probe_id);
 		r->st = R_READY;
 		pump(f);
+		return;
+	}
+	if (!fatal && code == -EAGAIN) {
+		nlog_info(n, "%s", msg);
+		ask_again(r);
+		return;
+	}
+	if (fatal && code == -EPROTONOSUPPORT && !r->no_zrtt) {
+		nlog_info(n, "%s; registering again the 1-RTT way", msg);
+		ptcp_rdv_client_free(r->c);
+		r->c = NULL;
+		ask_again(r);
+		r->no_zrtt = true;
+		r->reconnects = 0;
+		reconnect_soon(r);
 		return;
 	}
 	if (fatal && code < 0 && !ptcp_rdv_client_registered(c) && r->cur + 1 < r->n_servers) {
@@ -925,9 +1016,10 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 			nlog_info(n, "the rendezvous server's key is %s (%s)", id,
 				  f->has_server_key ? "pinned" : "not pinned: --rendezvous-key pins it");
 	}
-	nlog_info(n, "registered with %s from %s as %s, seen as %s", server_str(r, s, sizeof(s)),
+	nlog_info(n, "registered with %s from %s as %s, seen as %s%s", server_str(r, s, sizeof(s)),
 		  ptcp_endpoint_format(&r->local, a, sizeof(a)), n->id_text,
-		  ptcp_endpoint_format(observed, b, sizeof(b)));
+		  ptcp_endpoint_format(observed, b, sizeof(b)),
+		  ptcp_rdv_client_zrtt(c) ? " (0-RTT: in one flight)" : "");
 	if (f->listening)
 		nlog_notice(n, "registered with %s as %s", server_str(r, s, sizeof(s)), n->id_text);
 	r->up = true;
@@ -995,16 +1087,28 @@ static void connect_client(struct reg *r)
 	cfg.has_server_key = f->has_server_key;
 	memcpy(cfg.server_key, f->server_key, PTCP_ID_LEN);
 	cfg.register_timeout = REGISTER_TIMEOUT;
+	cfg.zrtt = f->has_server_key && !r->no_zrtt;
 	cfg.on_challenged = on_challenged;
 	cfg.on_registered = on_registered;
 	cfg.on_match = on_match;
 	cfg.on_error = on_error;
 	cfg.user = f;
 	r->st = R_REGISTERING;
-	nlog_info(n, "connecting to the rendezvous server %s", server_str(r, s, sizeof(s)));
+	nlog_info(n, "connecting to the rendezvous server %s%s", server_str(r, s, sizeof(s)),
+		  cfg.zrtt ? " (0-RTT: its key is pinned)" : "");
 	rv = ptcp_rdv_client_new(&r->c, &cfg);
-	if (rv == 0)
+	if (rv == -EADDRNOTAVAIL && r->no_zrtt && reconnect_soon(r)) {
+		r->c = NULL;
 		return;
+	}
+	if (rv == 0) {
+		/* The request goes out right behind the HELLO0; the server
+		 * drops it if it challenges instead, and the client gives
+		 * it back then. */
+		if (cfg.zrtt && !f->listening)
+			ask_next(r);
+		return;
+	}
 	r->c = NULL;
 	if (r->cur + 1 < r->n_servers) {
 		r->cur++;

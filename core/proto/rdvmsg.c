@@ -7,6 +7,8 @@
 
 #define HELLO_LEN (PTCP_RDV_KEY_LEN + PTCP_RDV_NONCE_LEN + PTCP_RDV_EP_LEN)
 #define CHALLENGE_LEN (PTCP_RDV_KEY_LEN + PTCP_RDV_NONCE_LEN + PTCP_RDV_EP_LEN + PTCP_RDV_SIG_LEN)
+#define HELLO0_LEN (HELLO_LEN + 8 + PTCP_RDV_KEY_LEN + PTCP_RDV_SIG_LEN)
+#define WELCOME_LEN (PTCP_RDV_EP_LEN + PTCP_RDV_SIG_LEN)
 #define MATCH_LEN (PTCP_RDV_KEY_LEN + 2 * PTCP_RDV_EP_LEN + 4 + 4 + 1 + 4)
 /* ... with the relay offer at its end: the relay's endpoint and token. */
 #define MATCH_RELAY_LEN (MATCH_LEN + PTCP_RDV_EP_LEN + PTCP_RDV_TOKEN_LEN)
@@ -25,6 +27,8 @@ static const struct {
 	[PTCP_RDV_PONG] = { 4, 4 },
 	[PTCP_RDV_ERROR] = { 4, 4 + PTCP_RDV_TEXT_MAX },
 	[PTCP_RDV_BUSY] = { 0, 0 },
+	[PTCP_RDV_HELLO0] = { HELLO0_LEN, HELLO0_LEN },
+	[PTCP_RDV_WELCOME] = { WELCOME_LEN, WELCOME_LEN },
 };
 
 /* --- byte helpers ------------------------------------------------------- */
@@ -41,6 +45,18 @@ static bool all_zero(const uint8_t *p, size_t n)
 static bool printable(char c)
 {
 	return c >= 0x20 && c <= 0x7e;
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	ptcp_put32(p, (uint32_t)(v >> 32));
+	ptcp_put32(p + 4, (uint32_t)v);
+}
+
+static uint8_t *put_bytes(uint8_t *p, const void *src, size_t n)
+{
+	memcpy(p, src, n);
+	return p + n;
 }
 
 /* --- endpoints ------------------------------------------------------------ */
@@ -178,6 +194,25 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 		memcpy(m->hello.nonce, b + PTCP_RDV_KEY_LEN, PTCP_RDV_NONCE_LEN);
 		return ptcp_rdv_endpoint_get(&m->hello.private_ep,
 					     b + PTCP_RDV_KEY_LEN + PTCP_RDV_NONCE_LEN);
+	case PTCP_RDV_HELLO0:
+		memcpy(m->hello0.key, b, PTCP_RDV_KEY_LEN);
+		b += PTCP_RDV_KEY_LEN;
+		memcpy(m->hello0.nonce, b, PTCP_RDV_NONCE_LEN);
+		b += PTCP_RDV_NONCE_LEN;
+		if ((rv = ptcp_rdv_endpoint_get(&m->hello0.private_ep, b)) != 0)
+			return rv;
+		b += PTCP_RDV_EP_LEN;
+		m->hello0.time_ms = (uint64_t)ptcp_get32(b) << 32 | ptcp_get32(b + 4);
+		memcpy(m->hello0.server_key, b + 8, PTCP_RDV_KEY_LEN);
+		memcpy(m->hello0.sig, b + 8 + PTCP_RDV_KEY_LEN, PTCP_RDV_SIG_LEN);
+		return 0;
+	case PTCP_RDV_WELCOME:
+		if ((rv = ptcp_rdv_endpoint_get(&m->welcome.observed, b)) != 0)
+			return rv;
+		if (m->welcome.observed.family == PTCP_AF_NONE)
+			return -PTCP_RDV_E_MALFORMED;
+		memcpy(m->welcome.sig, b + PTCP_RDV_EP_LEN, PTCP_RDV_SIG_LEN);
+		return 0;
 	case PTCP_RDV_CHALLENGE:
 		memcpy(m->challenge.server_key, b, PTCP_RDV_KEY_LEN);
 		b += PTCP_RDV_KEY_LEN;
@@ -334,6 +369,24 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 					  &m->hello.private_ep) != 0)
 			return -PTCP_RDV_E_MALFORMED;
 		break;
+	case PTCP_RDV_HELLO0:
+		memcpy(b, m->hello0.key, PTCP_RDV_KEY_LEN);
+		b += PTCP_RDV_KEY_LEN;
+		memcpy(b, m->hello0.nonce, PTCP_RDV_NONCE_LEN);
+		b += PTCP_RDV_NONCE_LEN;
+		if (ptcp_rdv_endpoint_put(b, &m->hello0.private_ep) != 0)
+			return -PTCP_RDV_E_MALFORMED;
+		b += PTCP_RDV_EP_LEN;
+		put_u64(b, m->hello0.time_ms);
+		memcpy(b + 8, m->hello0.server_key, PTCP_RDV_KEY_LEN);
+		memcpy(b + 8 + PTCP_RDV_KEY_LEN, m->hello0.sig, PTCP_RDV_SIG_LEN);
+		break;
+	case PTCP_RDV_WELCOME:
+		if (m->welcome.observed.family == PTCP_AF_NONE ||
+		    ptcp_rdv_endpoint_put(b, &m->welcome.observed) != 0)
+			return -PTCP_RDV_E_MALFORMED;
+		memcpy(b + PTCP_RDV_EP_LEN, m->welcome.sig, PTCP_RDV_SIG_LEN);
+		break;
 	case PTCP_RDV_CHALLENGE:
 		memcpy(b, m->challenge.server_key, PTCP_RDV_KEY_LEN);
 		b += PTCP_RDV_KEY_LEN;
@@ -434,30 +487,66 @@ void ptcp_rdv_error_msg(struct ptcp_rdv_msg *m, int code, bool fatal, const char
 	m->error.text_len = (uint8_t)n;
 }
 
+/* What every transcript begins with: its context string, the version,
+ * the server's key and the client's nonce. Returns the end. */
+static uint8_t *transcript_head(uint8_t *p, const char *context, const uint8_t *server_key,
+                                const uint8_t *client_nonce)
+{
+	p = put_bytes(p, context, PTCP_RDV_CONTEXT_LEN);
+	*p++ = PTCP_RDV_VERSION;
+	p = put_bytes(p, server_key, PTCP_RDV_KEY_LEN);
+	return put_bytes(p, client_nonce, PTCP_RDV_NONCE_LEN);
+}
+
 int ptcp_rdv_transcript(uint8_t out[PTCP_RDV_TRANSCRIPT_LEN], enum ptcp_rdv_signer signer,
                         const struct ptcp_rdv_msg *hello, const struct ptcp_rdv_msg *challenge)
 {
-	uint8_t *p = out;
+	uint8_t *p;
 
 	if (hello->type != PTCP_RDV_HELLO || challenge->type != PTCP_RDV_CHALLENGE ||
 	    (signer != PTCP_RDV_SIGNER_SERVER && signer != PTCP_RDV_SIGNER_CLIENT))
 		return -PTCP_RDV_E_MALFORMED;
-	memcpy(p, signer == PTCP_RDV_SIGNER_SERVER ? PTCP_RDV_CONTEXT_SERVER : PTCP_RDV_CONTEXT_CLIENT,
-	       PTCP_RDV_CONTEXT_LEN);
-	p += PTCP_RDV_CONTEXT_LEN;
-	*p++ = PTCP_RDV_VERSION;
-	memcpy(p, challenge->challenge.server_key, PTCP_RDV_KEY_LEN);
-	p += PTCP_RDV_KEY_LEN;
-	memcpy(p, hello->hello.nonce, PTCP_RDV_NONCE_LEN);
-	p += PTCP_RDV_NONCE_LEN;
-	memcpy(p, challenge->challenge.nonce, PTCP_RDV_NONCE_LEN);
-	p += PTCP_RDV_NONCE_LEN;
-	memcpy(p, hello->hello.key, PTCP_RDV_KEY_LEN);
-	p += PTCP_RDV_KEY_LEN;
+	p = transcript_head(out, signer == PTCP_RDV_SIGNER_SERVER ? PTCP_RDV_CONTEXT_SERVER
+								  : PTCP_RDV_CONTEXT_CLIENT,
+			    challenge->challenge.server_key, hello->hello.nonce);
+	p = put_bytes(p, challenge->challenge.nonce, PTCP_RDV_NONCE_LEN);
+	p = put_bytes(p, hello->hello.key, PTCP_RDV_KEY_LEN);
 	if (ptcp_rdv_endpoint_put(p, &challenge->challenge.observed) != 0 ||
 	    ptcp_rdv_endpoint_put(p + PTCP_RDV_EP_LEN, &hello->hello.private_ep) != 0)
 		return -PTCP_RDV_E_MALFORMED;
 	return PTCP_RDV_TRANSCRIPT_LEN;
+}
+
+int ptcp_rdv_transcript0(uint8_t out[PTCP_RDV_TRANSCRIPT0_LEN], enum ptcp_rdv_signer signer,
+                         const struct ptcp_rdv_msg *hello0, const struct ptcp_endpoint *observed)
+{
+	uint8_t *p;
+
+	if (hello0->type != PTCP_RDV_HELLO0 ||
+	    (signer != PTCP_RDV_SIGNER_SERVER && signer != PTCP_RDV_SIGNER_CLIENT) ||
+	    (signer == PTCP_RDV_SIGNER_SERVER && (!observed || observed->family == PTCP_AF_NONE)))
+		return -PTCP_RDV_E_MALFORMED;
+	p = transcript_head(out, signer == PTCP_RDV_SIGNER_SERVER ? PTCP_RDV_CONTEXT_SERVER0
+								  : PTCP_RDV_CONTEXT_CLIENT0,
+			    hello0->hello0.server_key, hello0->hello0.nonce);
+	put_u64(p, hello0->hello0.time_ms);
+	p = put_bytes(p + 8, hello0->hello0.key, PTCP_RDV_KEY_LEN);
+	if (ptcp_rdv_endpoint_put(p, &hello0->hello0.private_ep) != 0)
+		return -PTCP_RDV_E_MALFORMED;
+	if (signer == PTCP_RDV_SIGNER_CLIENT)
+		return PTCP_RDV_TRANSCRIPT0_CLIENT_LEN;
+	if (ptcp_rdv_endpoint_put(p + PTCP_RDV_EP_LEN, observed) != 0)
+		return -PTCP_RDV_E_MALFORMED;
+	return PTCP_RDV_TRANSCRIPT0_LEN;
+}
+
+void ptcp_rdv_hello_of(struct ptcp_rdv_msg *hello, const struct ptcp_rdv_msg *hello0)
+{
+	memset(hello, 0, sizeof(*hello));
+	hello->type = PTCP_RDV_HELLO;
+	memcpy(hello->hello.key, hello0->hello0.key, PTCP_RDV_KEY_LEN);
+	memcpy(hello->hello.nonce, hello0->hello0.nonce, PTCP_RDV_NONCE_LEN);
+	hello->hello.private_ep = hello0->hello0.private_ep;
 }
 
 const char *ptcp_rdv_strerror(int code)
@@ -499,6 +588,8 @@ const char *ptcp_rdv_type_name(int type)
 	case PTCP_RDV_PONG: return "PONG";
 	case PTCP_RDV_ERROR: return "ERROR";
 	case PTCP_RDV_BUSY: return "BUSY";
+	case PTCP_RDV_HELLO0: return "HELLO0";
+	case PTCP_RDV_WELCOME: return "WELCOME";
 	}
 	return "?";
 }

@@ -59,8 +59,15 @@ enum ptcp_rdv_type {
 	PTCP_RDV_BUSY = 11,        /* C->S: no body; the listener serves as
 	                              many peers as it will: askers get
 	                              ERROR BUSY until its next LISTEN */
+	PTCP_RDV_HELLO0 = 12,      /* C->S: a HELLO that registers at once
+	                              (0-RTT): HELLO's fields, the client's
+	                              clock, the server key it expects and
+	                              its signature of them */
+	PTCP_RDV_WELCOME = 13,     /* S->C: the HELLO0 is taken: the observed
+	                              endpoint and the server's signature;
+	                              REGISTERED follows */
 };
-#define PTCP_RDV_TYPE_MAX PTCP_RDV_BUSY
+#define PTCP_RDV_TYPE_MAX PTCP_RDV_WELCOME
 
 /* Error codes: on the wire in ERROR messages (1..255) and, negated, as the
  * return values of the codec. Codes from 0x100 on are local to a program
@@ -133,6 +140,24 @@ struct ptcp_rdv_msg {
 			                                       is for this one */
 			struct ptcp_endpoint private_ep;  /* family NONE: unknown */
 		} hello;
+		struct {
+			uint8_t key[PTCP_RDV_KEY_LEN];
+			uint8_t nonce[PTCP_RDV_NONCE_LEN];  /* fresh: the server
+			                                       takes each once */
+			struct ptcp_endpoint private_ep;  /* its port is the one
+			                                     the client claims */
+			uint64_t time_ms;      /* the client's clock: ms since the
+			                          Unix epoch (CLOCK_REALTIME) */
+			uint8_t server_key[PTCP_RDV_KEY_LEN];  /* the pinned key */
+			uint8_t sig[PTCP_RDV_SIG_LEN];    /* key's signature of the
+			                                     0-RTT transcript */
+		} hello0;
+		struct {
+			struct ptcp_endpoint observed;    /* never family 0 */
+			uint8_t sig[PTCP_RDV_SIG_LEN];    /* the server's signature
+			                                     of the 0-RTT transcript
+			                                     and observed */
+		} welcome;
 		struct {
 			uint8_t server_key[PTCP_RDV_KEY_LEN];  /* the server's identity */
 			uint8_t nonce[PTCP_RDV_NONCE_LEN];
@@ -283,6 +308,36 @@ enum ptcp_rdv_signer {
  * (ptcp_rdv_endpoint_put()). */
 int ptcp_rdv_transcript(uint8_t out[PTCP_RDV_TRANSCRIPT_LEN], enum ptcp_rdv_signer signer,
                         const struct ptcp_rdv_msg *hello, const struct ptcp_rdv_msg *challenge);
+
+/* The 0-RTT registration (docs/protocol.md, "Registration in one
+ * flight"): the client signs, in HELLO0,
+ *
+ *   context (32) || version (1) || server key (32) || client nonce (32)
+ *   || client time ms (8) || client key (32) || private endpoint (19)
+ *
+ * and the server, in WELCOME, the same bytes under its own context
+ * followed by the observed endpoint (19). Fresh by the client's nonce and
+ * clock (the server takes a nonce once, within a window around its own
+ * clock); bound to one server by its key. */
+#define PTCP_RDV_CONTEXT_SERVER0 "p2ptcp rendezvous v2 server 0rtt"
+#define PTCP_RDV_CONTEXT_CLIENT0 "p2ptcp rendezvous v2 client 0rtt"
+#define PTCP_RDV_TRANSCRIPT0_CLIENT_LEN                                                    \
+	(PTCP_RDV_CONTEXT_LEN + 1 + PTCP_RDV_KEY_LEN + PTCP_RDV_NONCE_LEN + 8 + PTCP_RDV_KEY_LEN + \
+	 PTCP_RDV_EP_LEN)
+#define PTCP_RDV_TRANSCRIPT0_LEN (PTCP_RDV_TRANSCRIPT0_CLIENT_LEN + PTCP_RDV_EP_LEN)
+
+/* Writes the 0-RTT transcript of hello0 (its sig is not part of it) into
+ * out: the client's (observed ignored, may be NULL) or the server's (with
+ * observed). Returns its length (PTCP_RDV_TRANSCRIPT0_CLIENT_LEN or
+ * PTCP_RDV_TRANSCRIPT0_LEN), or -PTCP_RDV_E_MALFORMED when hello0 is not
+ * a HELLO0, the signer is unknown, the server's has no observed endpoint
+ * or an endpoint does not encode. */
+int ptcp_rdv_transcript0(uint8_t out[PTCP_RDV_TRANSCRIPT0_LEN], enum ptcp_rdv_signer signer,
+                         const struct ptcp_rdv_msg *hello0, const struct ptcp_endpoint *observed);
+
+/* The plain HELLO made of a HELLO0's key, nonce and private endpoint: the
+ * half of the 1-RTT transcript a refused HELLO0 goes on with. */
+void ptcp_rdv_hello_of(struct ptcp_rdv_msg *hello, const struct ptcp_rdv_msg *hello0);
 
 /* A short English sentence for a code ("unknown peer"), for either sign;
  * "unknown error" for codes this version does not know. Never NULL. */

@@ -24,6 +24,7 @@
 enum state {
 	ST_CONNECTING,   /* TCP connect in progress */
 	ST_HELLO,        /* HELLO sent, waiting for CHALLENGE */
+	ST_HELLO0,       /* HELLO0 sent, waiting for WELCOME or CHALLENGE */
 	ST_AUTH,         /* AUTH sent, waiting for REGISTERED */
 	ST_REGISTERED,
 	ST_DEAD,         /* a fatal error was reported; waiting to be freed */
@@ -45,6 +46,9 @@ struct ptcp_rdv_client {
 	struct ptcp_endpoint priv;    /* reported private endpoint */
 	struct ptcp_endpoint observed;
 	struct ptcp_rdv_msg hello;    /* as sent: half of the transcript */
+	struct ptcp_rdv_msg hello0;   /* ... and the HELLO0 it rode in */
+	bool early;                   /* the request went out behind the HELLO0 */
+	bool zrtt_taken;              /* WELCOME came */
 	uint8_t server_key[PTCP_RDV_KEY_LEN];   /* once the CHALLENGE verified */
 	bool server_key_known;
 	uint32_t idle_ms;             /* from REGISTERED */
@@ -583,15 +587,56 @@ static int check_match(const struct ptcp_rdv_client *c, const struct ptcp_rdv_ms
 
 /* --- the protocol ------------------------------------------------------------ */
 
+/* The server's key is proven and we are (as good as) registered: the
+ * caller may pipeline its request. withdrawn: the request that rode
+ * behind our HELLO0 was dropped; it follows the AUTH when our NAT kept
+ * the port, else it is the caller's again (-EAGAIN). Returns true when
+ * the client is gone. */
+static bool challenged(struct ptcp_rdv_client *c, bool withdrawn)
+{
+	if (c->cfg.on_challenged) {
+		enter(c);
+		c->pipelining = true;
+		c->cfg.on_challenged(c, c->cfg.user, &c->observed);
+		c->pipelining = false;
+		if (leave(c))
+			return true;
+		if (c->state == ST_DEAD)
+			return false;
+	}
+	if (!withdrawn || c->req != REQ_QUEUED)
+		return false;
+	if (c->observed.port == c->local.port) {
+		bool gone;
+
+		c->pipelining = true;
+		gone = flush(c);
+		if (!gone)
+			c->pipelining = false;
+		return gone;
+	}
+	c->req = REQ_NONE;
+	return report_error(c, -EAGAIN, false,
+			    "rendezvous server challenged our 0-RTT HELLO and our NAT changed the "
+			    "port: the request waits for the NAT probe");
+}
+
 static bool on_challenge(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in)
 {
 	uint8_t t[PTCP_RDV_TRANSCRIPT_LEN];
 	struct ptcp_rdv_msg m;
+	bool withdrawn = c->early;
 	char msg[384];
 	int rv;
 
 	if ((rv = check_challenge(c, in, msg, sizeof(msg))) != 0)
 		return die(c, rv, "%s", msg);
+	/* The server challenged our HELLO0 and dropped the request behind
+	 * it: that one is ours to send again. */
+	if (withdrawn) {
+		c->early = false;
+		c->req = REQ_QUEUED;
+	}
 	memcpy(c->server_key, in->challenge.server_key, PTCP_RDV_KEY_LEN);
 	c->server_key_known = true;
 	c->observed = in->challenge.observed;
@@ -606,15 +651,51 @@ static bool on_challenge(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *i
 	if (send_msg(c, &m) != 0)
 		return die(c, -ENOMEM, "out of memory");
 	c->state = ST_AUTH;
-	if (c->cfg.on_challenged) {
-		enter(c);
-		c->pipelining = true;
-		c->cfg.on_challenged(c, c->cfg.user, &c->observed);
-		c->pipelining = false;
-		if (leave(c))
-			return true;
+	return challenged(c, withdrawn);
+}
+
+/* WELCOME, the answer to our HELLO0: the endpoint the server saw must be
+ * one of ours, and its signature of our HELLO0 and that endpoint must
+ * verify under the pinned key. Returns 0 or -EPROTO with one line in
+ * msg. */
+static int check_welcome(const struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, char *msg,
+                         size_t cap)
+{
+	uint8_t t[PTCP_RDV_TRANSCRIPT0_LEN];
+	char name[64], e[80], a[PTCP_PEERID_TEXT_MAX];
+	int n;
+
+	server_name(c, name, sizeof(name));
+	if (!ptcp_rdv_endpoint_usable(&in->welcome.observed, c->cfg.server.family)) {
+		snprintf(msg, cap, "rendezvous server %s sent a WELCOME with an impossible observed "
+			 "endpoint: %s", name, ep_text(&in->welcome.observed, e));
+		return -EPROTO;
 	}
-	return false;
+	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, &c->hello0, &in->welcome.observed);
+	if (n < 0 || !ptcp_identity_verify(c->cfg.server_key, t, (size_t)n, in->welcome.sig)) {
+		snprintf(msg, cap, "rendezvous server %s: its WELCOME's signature does not verify under "
+			 "the pinned key %s (an impostor, or a server in the middle?)", name,
+			 id_text(c->cfg.server_key, a));
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* WELCOME: the server took our HELLO0, and we are registered. */
+static bool on_welcome(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in)
+{
+	char msg[384];
+	int rv;
+
+	if ((rv = check_welcome(c, in, msg, sizeof(msg))) != 0)
+		return die(c, rv, "%s", msg);
+	memcpy(c->server_key, c->cfg.server_key, PTCP_RDV_KEY_LEN);
+	c->server_key_known = true;
+	c->observed = in->welcome.observed;
+	c->zrtt_taken = true;
+	c->early = false;
+	c->state = ST_AUTH;   /* REGISTERED comes next */
+	return challenged(c, false);
 }
 
 static bool on_registered(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in)
@@ -733,6 +814,12 @@ static bool on_server_error(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg
 		return die(c, rv, "%s", msg);
 	snprintf(msg, sizeof(msg), "rendezvous server %s: %s%s%s", server_name(c, name, sizeof(name)),
 		 error_what(in->error.code), in->error.text_len ? ": " : "", in->error.text);
+	if (fatal && c->state == ST_HELLO0 &&
+	    (in->error.code == PTCP_RDV_E_MALFORMED || in->error.code == PTCP_RDV_E_TOO_BIG ||
+	     in->error.code == PTCP_RDV_E_UNEXPECTED)) {
+		/* A server older than HELLO0 takes it for garbage. */
+		return die(c, -EPROTONOSUPPORT, "%s (it does not take a 0-RTT HELLO)", msg);
+	}
 	if (fatal)
 		return die(c, in->error.code, "%s", msg);
 	if (c->replaced_due) {
@@ -752,9 +839,15 @@ static bool dispatch(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *m, pt
 	c->last_rx = now;
 	switch (m->type) {
 	case PTCP_RDV_CHALLENGE:
-		if (c->state == ST_HELLO) {
+		if (c->state == ST_HELLO || c->state == ST_HELLO0) {
 			c->rtt = ptcp_ts_elapsed(now, c->hello_at);
 			return on_challenge(c, m);
+		}
+		break;
+	case PTCP_RDV_WELCOME:
+		if (c->state == ST_HELLO0) {
+			c->rtt = ptcp_ts_elapsed(now, c->hello_at);
+			return on_welcome(c, m);
 		}
 		break;
 	case PTCP_RDV_REGISTERED:
@@ -809,6 +902,46 @@ static void on_read(struct bufferevent *bev, void *arg)
 	rearm(c);
 }
 
+/* 0-RTT needs the server's key pinned, and a private endpoint that is
+ * our socket's: the server takes the HELLO0 only when it sees the port
+ * we claim. */
+static bool zrtt_possible(const struct ptcp_rdv_client *c)
+{
+	return c->cfg.zrtt && c->cfg.has_server_key && c->priv.family == c->local.family &&
+	       c->priv.port == c->local.port && c->local.port != 0;
+}
+
+/* The HELLO0 made of c->hello, our clock and the pinned key, signed;
+ * then the request, if one is made. Returns true when the client is
+ * gone. */
+static bool send_hello0(struct ptcp_rdv_client *c)
+{
+	uint8_t t[PTCP_RDV_TRANSCRIPT0_LEN];
+	struct ptcp_rdv_msg *m = &c->hello0;
+	int n;
+
+	memset(m, 0, sizeof(*m));
+	m->type = PTCP_RDV_HELLO0;
+	memcpy(m->hello0.key, c->hello.hello.key, PTCP_RDV_KEY_LEN);
+	memcpy(m->hello0.nonce, c->hello.hello.nonce, PTCP_RDV_NONCE_LEN);
+	m->hello0.private_ep = c->hello.hello.private_ep;
+	m->hello0.time_ms = ptcp_clock_wall() / PTCP_NS_PER_MS;
+	memcpy(m->hello0.server_key, c->cfg.server_key, PTCP_RDV_KEY_LEN);
+	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, m, NULL);
+	if (n < 0)
+		return die(c, -EINVAL, "cannot encode HELLO0 (bad private endpoint?)");
+	if (ptcp_identity_sign(c->cfg.id, t, (size_t)n, m->hello0.sig) != 0)
+		return die(c, -EIO, "cannot sign the HELLO0: libsodium failed");
+	if (send_msg(c, m) != 0)
+		return die(c, -EINVAL, "cannot encode HELLO0");
+	c->state = ST_HELLO0;
+	if (c->req == REQ_QUEUED && !c->busy_wanted) {
+		c->early = true;
+		return send_request(c);
+	}
+	return false;
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct ptcp_rdv_client *c = arg;
@@ -831,11 +964,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		m.hello.private_ep = c->priv;
 		c->hello = m;
 		c->hello_at = ptcp_clock_now();
-		if (send_msg(c, &m) != 0) {
+		if (zrtt_possible(c)) {
+			if (send_hello0(c))
+				return;
+		} else if (send_msg(c, &m) != 0) {
 			die(c, -EINVAL, "cannot encode HELLO (bad private endpoint?)");
 			return;
+		} else {
+			c->state = ST_HELLO;
 		}
-		c->state = ST_HELLO;
 		bufferevent_enable(c->bev, EV_READ);
 		rearm(c);
 		return;
@@ -997,6 +1134,11 @@ int ptcp_rdv_client_busy(struct ptcp_rdv_client *c)
 bool ptcp_rdv_client_relays(const struct ptcp_rdv_client *c)
 {
 	return c->state == ST_REGISTERED && c->relays;
+}
+
+bool ptcp_rdv_client_zrtt(const struct ptcp_rdv_client *c)
+{
+	return c->zrtt_taken;
 }
 
 bool ptcp_rdv_client_registered(const struct ptcp_rdv_client *c)

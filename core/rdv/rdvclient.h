@@ -101,6 +101,12 @@ struct ptcp_rdv_client_config {
 	bool has_server_key;                /* pin: refuse a server whose key
 	                                       is not server_key */
 	uint8_t server_key[PTCP_RDV_KEY_LEN];
+	bool zrtt;                          /* with the pin: register in the
+	                                       first message (HELLO0, 0-RTT),
+	                                       a request made before the
+	                                       connection is up right behind
+	                                       it (docs/protocol.md,
+	                                       "Registration in one flight") */
 	uint64_t register_timeout;          /* ns from the start to REGISTERED;
 	                                       0: 10 s */
 
@@ -121,7 +127,12 @@ struct ptcp_rdv_client_config {
 	 * registration or a silent server), -ECONNRESET (the server closed),
 	 * -EKEYREJECTED (the server's key is not the pinned one; msg quotes
 	 * both ids), -EPROTO (the server broke the protocol, or its signature
-	 * does not verify under its key). When fatal, the connection
+	 * does not verify under its key), -EPROTONOSUPPORT (the server
+	 * refused our HELLO0 as a message it does not know: an older server;
+	 * register again without zrtt). Not fatal, -EAGAIN: the server
+	 * challenged our HELLO0 and dropped the request behind it, and our
+	 * NAT changed the port: the request is the caller's again (make it
+	 * once the port is known to work, after a probe). When fatal, the connection
 	 * is gone and the client only waits to be freed; otherwise only the
 	 * request failed. msg is one line for the user. */
 	void (*on_error)(struct ptcp_rdv_client *c, void *user, int code, bool fatal,
@@ -179,6 +190,10 @@ int ptcp_rdv_client_connect(struct ptcp_rdv_client *c, const uint8_t key[PTCP_RD
  * listen), -EBUSY (a CONNECT is outstanding: only a listener can be busy)
  * or -ENOTCONN (the client failed). */
 int ptcp_rdv_client_busy(struct ptcp_rdv_client *c);
+
+/* True once the server took our HELLO0 (WELCOME): registered in one
+ * flight. */
+bool ptcp_rdv_client_zrtt(const struct ptcp_rdv_client *c);
 
 /* True once REGISTERED arrived (and no fatal error since). */
 bool ptcp_rdv_client_registered(const struct ptcp_rdv_client *c);

@@ -651,7 +651,8 @@ fi
 # the internet router). BENCH_SETUP_RUNS runs each
 # (default 8); printed: the time from the start of connect to ESTABLISHED, which is when
 # the initiator's first peer-to-peer bytes (the secure channel's HELLO) go out, median and
-# worst, and how many runs connected. By default all four run; BENCH_SETUP_ROWS names
+# worst, and how many runs connected. Both peers pin the server's key (BENCH_SETUP_PIN=0:
+# not), so the asker registers in one flight (0-RTT). By default all four run; BENCH_SETUP_ROWS names
 # some (empty: none); with BENCH_ROWS given, only the setup rows it names run.
 SETUP_ALL="setup-drop setup-rst setup-switch-rst setup-switch-wire setup-d20"
 if [ -n "${BENCH_SETUP_ROWS+x}" ]; then
@@ -676,15 +677,22 @@ run_setup() {
 		srv_start >/dev/null || exit 1
 		ida=$(XDG_CONFIG_HOME=$d/ka "$P2PTCP" keygen 2>/dev/null) &&
 			idb=$(XDG_CONFIG_HOME=$d/kb "$P2PTCP" keygen 2>/dev/null) || exit 1
+		# Both pin the server's key, as a deployed client does: the
+		# asker then registers in its first message (0-RTT).
+		# BENCH_SETUP_PIN=0: unpinned, the 1-RTT registration.
+		local rdv=$RDVD_ID@$LAB_S_IP
+		[ "${BENCH_SETUP_PIN:-1}" = 0 ] && rdv=$LAB_S_IP
 		for i in $(seq 1 "${BENCH_SETUP_RUNS:-8}"); do
-			ip netns exec "$LAB_B" "$P2PTCP" listen --rendezvous "$LAB_S_IP" --dir "$d/kb/p2ptcp" \
+			ip netns exec "$LAB_B" "$P2PTCP" listen --rendezvous "$rdv" --dir "$d/kb/p2ptcp" \
 				--allow "$ida" --timeout 20 -v </dev/null >/dev/null 2>"$d/l$i.log" &
 			lpid=$!
 			lab_track $lpid
 			wait_for 10 grep -qs "waiting for a peer" "$d/l$i.log" || { echo "bench: $row: no listener" >&2; exit 1; }
-			timeout 30 ip netns exec "$LAB_A" "$P2PTCP" connect "$idb" --rendezvous "$LAB_S_IP" \
+			timeout 30 ip netns exec "$LAB_A" "$P2PTCP" connect "$idb" --rendezvous "$rdv" \
 				--dir "$d/ka/p2ptcp" -v </dev/null >/dev/null 2>"$d/c$i.log"
 			lab_wait_pid "$lpid" 10 >/dev/null
+			# BENCH_KEEP_LOGS=DIR keeps each connect's -v log (its steps' times)
+			[ -n "${BENCH_KEEP_LOGS:-}" ] && cp "$d/c$i.log" "$BENCH_KEEP_LOGS/$row-c$i.log"
 			t=$(sed -nE 's/.*\[ *([0-9.]+)\] ([^ ]+: )?state [A-Z-]+ -> ESTABLISHED.*/\1/p' "$d/c$i.log" | head -1)
 			[ -n "$t" ] && awk -v t="$t" 'BEGIN { printf "%.1f\n", t * 1000 }' >>"$RES/$row.ms"
 			sleep 0.3   # the NATs' entries of this run are another flow's; let the listener go

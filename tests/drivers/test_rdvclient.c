@@ -1,7 +1,9 @@
 /* Tests of what the rendezvous client accepts from a server
  * (core/rdv/rdvclient.c, compiled in directly, its checks called on a
  * client struct made here, with no socket): the CHALLENGE (observed
- * endpoint, pinned key, the server's signature), REGISTERED (the idle
+ * endpoint, pinned key, the server's signature), WELCOME (the answer to a
+ * 0-RTT HELLO0: observed endpoint, the signature under the pinned key, of
+ * our own HELLO0), REGISTERED (the idle
  * timeout and max wait within their bounds), MATCH (for our request, an
  * allowed peer that is not us, usable endpoints of our family, the start
  * delay within PTCP_RDV_START_MAX_MS), PONG (for our PINGs, in order) and
@@ -130,6 +132,67 @@ static void test_challenge(void)
 	ep4(&ep, 0, 0, 0, 0, 40000);
 	challenge(&c, &m, &server, &ep);
 	CHECK_INT(check_challenge(&c, &m, msg, sizeof(msg)), -EPROTO);
+}
+
+/* A client that sent a HELLO0 pinned to server, and the WELCOME signer
+ * makes for it naming observed (NULL: 198.51.100.1:40000). */
+static void welcome(struct ptcp_rdv_client *c, struct ptcp_rdv_msg *m,
+                    const struct ptcp_identity *signer, const struct ptcp_endpoint *observed)
+{
+	uint8_t t[PTCP_RDV_TRANSCRIPT0_LEN];
+
+	client(c);
+	c->cfg.has_server_key = true;
+	memcpy(c->cfg.server_key, server.pk, 32);
+	c->hello0.type = PTCP_RDV_HELLO0;
+	memcpy(c->hello0.hello0.key, me.pk, 32);
+	memset(c->hello0.hello0.nonce, 0x42, 32);
+	c->hello0.hello0.private_ep = c->hello.hello.private_ep;
+	c->hello0.hello0.time_ms = 1764640000000ull;
+	memcpy(c->hello0.hello0.server_key, server.pk, 32);
+	memset(m, 0, sizeof(*m));
+	m->type = PTCP_RDV_WELCOME;
+	if (observed)
+		m->welcome.observed = *observed;
+	else
+		ep4(&m->welcome.observed, 198, 51, 100, 1, 40000);
+	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, &c->hello0, &m->welcome.observed),
+		  PTCP_RDV_TRANSCRIPT0_LEN);
+	CHECK_INT(ptcp_identity_sign(signer, t, sizeof(t), m->welcome.sig), 0);
+}
+
+static void test_welcome(void)
+{
+	struct ptcp_rdv_client c;
+	struct ptcp_rdv_msg m;
+	struct ptcp_endpoint ep;
+	char a[PTCP_PEERID_TEXT_MAX];
+
+	welcome(&c, &m, &server, NULL);
+	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), 0);
+	/* signed by another key than the pinned one */
+	welcome(&c, &m, &other, NULL);
+	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
+	id_text(server.pk, a);
+	CHECK(has("its WELCOME's signature does not verify under the pinned key") && has(a));
+	/* signed for another HELLO0 (nonce, clock) or another endpoint */
+	welcome(&c, &m, &server, NULL);
+	c.hello0.hello0.nonce[0] ^= 1;
+	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
+	welcome(&c, &m, &server, NULL);
+	c.hello0.hello0.time_ms++;
+	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
+	welcome(&c, &m, &server, NULL);
+	m.welcome.observed.port++;
+	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
+	/* an observed endpoint that cannot be ours, properly signed */
+	ep6(&ep, 40000);
+	welcome(&c, &m, &server, &ep);
+	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("WELCOME with an impossible observed endpoint: IPv6 [2001:db8::1]:40000"));
+	ep4(&ep, 255, 255, 255, 255, 40000);
+	welcome(&c, &m, &server, &ep);
+	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
 }
 
 static void test_registered(void)
@@ -543,6 +606,7 @@ int main(void)
 	CHECK_INT(ptcp_identity_generate(&server), 0);
 	CHECK_INT(ptcp_identity_generate(&other), 0);
 	RUN(test_challenge);
+	RUN(test_welcome);
 	RUN(test_registered);
 	RUN(test_match);
 	RUN(test_pong_and_error);

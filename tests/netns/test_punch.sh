@@ -28,14 +28,20 @@ fins_both() {
 
 # pair_run LISTENER-NS LISTENER-PUB CONNECTOR-NS CONNECTOR-PUB [CAPTURES...]:
 # B (key kb) listens, A (key ka, server from its config file) connects; both
-# send 16 MiB; every capture must show both FINs.
+# send 16 MiB; every capture must show both FINs. With PUNCH_PIN=1 both pin
+# the server's key (A in its config file, B as ID@host): A registers in one
+# flight (0-RTT).
 pair_run() {
-	local nsl=$1 publ=$2 nsc=$3 pubc=$4 ra rb c
+	local nsl=$1 publ=$2 nsc=$3 pubc=$4 ra rb c rdv=$LAB_S_IP
 	shift 4
 	key ka && key kb || return 1
 	# A finds the server in its config file, B from --rendezvous
 	echo "rendezvous = $LAB_S_IP:7450   # the lab's S" >"$LAB_DIR/ka/p2ptcp/config"
-	eng_start eb "$nsl" $N 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" \
+	if [ -n "${PUNCH_PIN:-}" ]; then
+		echo "rendezvous-key = $RDVD_ID" >>"$LAB_DIR/ka/p2ptcp/config"
+		rdv=$RDVD_ID@$LAB_S_IP
+	fi
+	eng_start eb "$nsl" $N 2 - listen --rendezvous "$rdv" --dir "$LAB_DIR/kb/p2ptcp" \
 		--allow "$ID_ka" --timeout 30
 	wait_for 10 waiting eb || { t_fail "the listener did not register"; return 1; }
 	ENG_WRAP="env XDG_CONFIG_HOME=$LAB_DIR/ka" eng_start ea "$nsc" $N 1 - connect "$ID_kb"
@@ -171,6 +177,13 @@ case_eim() {
 	fins_both "$LAB_DIR/pa.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
 	grep -q "one mapping for every destination" "$LAB_DIR/ea.log" ||
 		t_fail "A did not see one mapping for every destination"
+	# pinned: the server challenged A's HELLO0 (its port is not the one
+	# A claims), and A's CONNECT waited for the probe
+	if [ -n "${PUNCH_PIN:-}" ]; then
+		grep -q "our NAT changed the port: the request waits for the NAT probe" "$LAB_DIR/ea.log" ||
+			t_fail "A's early request was not given back"
+		if grep -q "(0-RTT: in one flight)" "$LAB_DIR/ea.log"; then t_fail "A's HELLO0 was taken"; fi
+	fi
 }
 
 case_eim_no_probe_port() {
@@ -404,7 +417,13 @@ case_delay() {
 	fins_both "$LAB_DIR/pa.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
 	fins_both "$LAB_DIR/pb.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
 	echo "    (20 ms round trips: the target is 2 x 20 + 20 + 20 = 80 ms to ESTABLISHED)"
+	if [ -n "${PUNCH_PIN:-}" ]; then
+		grep -q "(0-RTT: in one flight)" "$LAB_DIR/ea.log" || t_fail "A did not register in one flight"
+	fi
 }
+
+# pinned CASE ARGS...: CASE with both peers pinning the server's key.
+pinned() { PUNCH_PIN=1 "$@"; }
 
 # on_switch CASE ARGS...: CASE with the NATs on one switch (the internet a
 # plain bridge: no router between them lowers a TTL, so the TTL-2 first SYN
@@ -429,8 +448,12 @@ t_run "punch switch-internet: a peer without NAT <-> one behind an RST-answering
 t_run "punch switch-same-nat: two peers behind one NAT, the internet one switch" \
 	on_switch case_same_nat
 t_run "punch delay: 20 ms round trips everywhere, RST-answering NATs" case_delay rst
+t_run "punch delay-0rtt: the same, the server's key pinned: registered in one flight" \
+	pinned case_delay rst
 t_run "punch symmetric: --random-fully NAT fails fast with the symmetric-NAT message" case_symmetric
 t_run "punch eim: a NAT that changes every port, one mapping for all, found by the probe port" case_eim
+t_run "punch eim-0rtt: the same, pinned: the HELLO0 challenged, the CONNECT after the probe" \
+	pinned case_eim
 t_run "punch eim-noprobe: the same NAT without a probe port is taken for symmetric (exit 7)" \
 	case_eim_no_probe_port
 t_run "punch symmetric-probe: a --random-fully NAT seen by the probe port, exit 7 in < 1 s" \

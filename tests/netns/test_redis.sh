@@ -541,6 +541,24 @@ case_p2ptcp() {
 }
 
 redis_init || exit 1
+# 0-RTT: the instances do not share their nonces, so with --redis every
+# HELLO0 is challenged; a pinned client registers the 1-RTT way.
+case_zrtt() {
+	local id st
+	two_inst && rdvpeer_keys A || return 1
+	id=$("$RDVD" --id --key-dir "$LAB_DIR/rdvd1")
+	peer_bg z register --server "$SRV_1" --key "$LAB_DIR/A" --local 127.0.0.2:43001 --pin "$id" \
+		--zrtt --timeout 20
+	wait_registered z || return 1
+	expect_field z registered zrtt 0
+	st=$(stats 1)
+	[ "$(stat_of "$st" zrtt_taken)" = 0 ] && [ "$(stat_of "$st" zrtt_challenged)" = 1 ] ||
+		t_fail "instance 1: $st"
+	kill -TERM "$PID_z"
+	lab_wait_pid "$PID_z" 5
+	inst_alive 1 2
+}
+
 t_run "redis: a peer at one instance reaches a peer at the other, both ways; what Redis holds" case_cross
 t_run "redis: both ask for each other across instances: one match, the lower key initiates" case_mutual
 t_run "redis: unknown, self, not waiting, allow list, the peer or the asker going away" case_rules
@@ -553,4 +571,5 @@ t_run "redis: an instance started before Redis joins when it comes" case_late_re
 t_run "redis: a killed instance's registrations expire; the living one's are refreshed" case_kill
 t_run "redis: a killed instance's peer: the first asker learns it at once" case_kill_ask
 t_run "redis: p2ptcp to p2ptcp through two NATs, at two rendezvous servers, 16 MiB each way" case_p2ptcp
+t_run "redis: a pinned client's HELLO0 is challenged (no 0-RTT with --redis)" case_zrtt
 t_summary

@@ -923,6 +923,67 @@ case_busy_hostile() {
 }
 
 rdv_init || exit 1
+# 0-RTT (docs/protocol.md, "Registration in one flight"): peers that pin
+# the server's key register in their first message and are matched; the
+# same HELLO0 again (replayed from the same port after a reset), one with
+# a clock off by more than the window either way, or one naming another
+# server key is challenged and goes on the 1-RTT way; a forged one is
+# refused; a wrong pin fails as before; a server with --0rtt-window 0
+# challenges every HELLO0 and the pair still meets.
+case_zrtt() {
+	local id st
+	rdv_ns && srv_start && rdvpeer_keys A B C || return 1
+	id=$(srv_id)
+	peer_bg a listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 5 --pin "$id" \
+		--zrtt --timeout 20
+	wait_registered a || return 1
+	expect_field a registered zrtt 1
+	peer_run b connect "$ID_A" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3:40002 --isn 6 \
+		--pin "$id" --zrtt --wait 5000 --timeout 20 || t_fail "connect exited $?"
+	lab_wait_pid "$PID_a" 20 || t_fail "listen exited $?"
+	expect_field b registered zrtt 1
+	expect_field b match peer "$ID_A"
+	expect_field b match public 127.0.0.2:40001
+	expect_field b match peer_isn 5
+	expect_field a match peer "$ID_B"
+	expect_field a match peer_isn 6
+	grep -q "registered $ID_B at 127.0.0.3:40002 (private 127.0.0.3:40002), 0-RTT" "$LAB_DIR/srv.log" ||
+		t_fail "the server did not log B's 0-RTT registration"
+	hostile replay zrtt-replay --pin "$id" --bind 127.0.0.4
+	grep -q "127.0.0.4:[0-9]*: a 0-RTT HELLO replayed: challenged" "$LAB_DIR/srv.log" ||
+		t_fail "the server did not log the replay"
+	peer_run old hostile zrtt-skew --pin "$id" --skew -30000 --server $SRV ||
+		t_fail "a HELLO0 30 s late: $(cat "$LAB_DIR/old.out")"
+	peer_run new hostile zrtt-skew --pin "$id" --skew 30000 --server $SRV ||
+		t_fail "a HELLO0 30 s early: $(cat "$LAB_DIR/new.out")"
+	hostile otherkey zrtt-otherkey --pin "$id"
+	hostile forged zrtt-forged --pin "$id"
+	st=$(srv_stats)
+	[ "$(stat_of "$st" zrtt_taken)" = 3 ] && [ "$(stat_of "$st" zrtt_replayed)" = 1 ] &&
+		[ "$(stat_of "$st" zrtt_challenged)" = 4 ] && [ "$(stat_of "$st" bad_signatures)" = 1 ] ||
+		t_fail "stats: $st"
+	# a wrong pin: refused with both ids, as without 0-RTT
+	peer_run c register --server $SRV --key "$LAB_DIR/C" --local 127.0.0.5 --pin "$ID_A" --zrtt \
+		--timeout 5
+	expect_error c -$EKEYREJECTED 1
+	grep -q "has the key $id, not the pinned key $ID_A" "$LAB_DIR/c.out" || t_fail "c: $(cat "$LAB_DIR/c.out")"
+	# a server that takes no HELLO0: the 1-RTT way, the pair still meets
+	kill -TERM "$SRV_PID"
+	lab_wait_pid "$SRV_PID" 5
+	srv_start --0rtt-window 0 || return 1
+	peer_bg a2 listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40011 --isn 7 --pin "$id" \
+		--zrtt --timeout 20
+	wait_registered a2 || return 1
+	peer_run b2 connect "$ID_A" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3:40012 --isn 8 \
+		--pin "$id" --zrtt --wait 5000 --timeout 20 || t_fail "connect (no 0-RTT) exited $?"
+	lab_wait_pid "$PID_a2" 20 || t_fail "listen (no 0-RTT) exited $?"
+	expect_field a2 registered zrtt 0
+	expect_field b2 registered zrtt 0
+	expect_field b2 match peer_isn 7
+	expect_field a2 match peer_isn 8
+	srv_alive
+}
+
 t_run "rendezvous: listen/connect: endpoints, private endpoints, ISNs, roles" case_match
 t_run "rendezvous: both ask for each other: one initiator (the lower key)" case_mutual
 t_run "rendezvous: errors: unknown, self, not waiting, not authorised, mistyped id" case_errors
@@ -947,4 +1008,5 @@ t_run "rendezvous: fills from one IPv6 /56, one /48 and one IPv4 /24 get their s
 t_run "rendezvous: a full server evicts the idle, not a registration others wait for" case_fill_replace
 t_run "rendezvous: a busy listener: askers told at once, its next LISTEN matchable, BUSY replaces a LISTEN" case_busy
 t_run "rendezvous: BUSY before registration, twice, while asking: fatal, others undisturbed" case_busy_hostile
+t_run "rendezvous: 0-RTT: registered in one flight, a replay, a clock off, another key challenged" case_zrtt
 t_summary

@@ -7,11 +7,12 @@
  *   rdvpeer register --server ADDR:PORT --key DIR [COMMON]
  *   rdvpeer serve --server ADDR:PORT --key DIR [COMMON] [--start listen|busy|none]
  *       COMMON: [--local ADDR:PORT] [--isn N] [--private ADDR:PORT|none]
- *               [--delay MS] [--timeout S] [--pin SERVER-ID]
+ *               [--delay MS] [--timeout S] [--pin SERVER-ID [--zrtt]]
  *     The honest peer, on core/rdv/rdvclient.c: registers, makes its one
  *     request (--delay MS after registering; register makes none and just
- *     stays registered, pinging, until --timeout) and prints, one line each:
- *       registered public=EP local=EP server=SERVER-ID
+ *     stays registered, pinging, until --timeout; --zrtt: in the first
+ *     message, 0-RTT, the request right behind it) and prints, one line each:
+ *       registered public=EP local=EP server=SERVER-ID zrtt=0|1
  *       match peer=ID public=EP private=EP peer_isn=N isn=N role=R start_ms=N
  *       error code=N fatal=0|1 msg=TEXT
  *     Exit 0 after a match, 1 after an error, 3 on --timeout (default 20 s;
@@ -72,6 +73,19 @@
  *       limits N        opens N connections at once; prints "limits
  *                       accepted=A rate_limited=R full=F other=O"
  *                       (accepted: no error within 300 ms)
+ *       zrtt-replay     a fresh key registers in one flight (HELLO0 and a
+ *                       CONNECT for an unknown key, --pin SERVER-ID);
+ *                       the same bytes again from the same port after a
+ *                       reset: prints "zrtt first=T,T,T replay=T,..."
+ *                       (the message types that came); exit 0 when the
+ *                       first got WELCOME, REGISTERED, ERROR and the
+ *                       replay a CHALLENGE and nothing more in 1 s
+ *       zrtt-skew       HELLO0 with our clock moved by --skew MS: prints
+ *                       "zrtt answer=T then=T"; exit 0 for CHALLENGE and,
+ *                       after our AUTH, REGISTERED
+ *       zrtt-otherkey   HELLO0 naming another server key: the same
+ *       zrtt-forged     HELLO0 signed by another key than its own
+ *                                                          -> BAD_SIGNATURE
  *       requests N ID   registers a fresh key and sends N CONNECTs for
  *                       ID (wait 0) on the one connection, each after
  *                       the previous one's answer; prints "requests
@@ -153,13 +167,14 @@ static void raise_fd_limit(void)
 
 struct opts {
 	const char *server, *server2, *key_dir, *local, *bind, *private_ep, *peer, *pin, *bind_file, *start;
-	bool active;
+	bool active, zrtt;
 	const char *allow[PTCP_RDV_ALLOW_MAX];
 	unsigned n_allow;
 	bool has_isn;
 	uint32_t isn;
 	uint32_t wait_ms;
 	unsigned timeout_s, hold_s, interval_ms, delay_ms;
+	long skew_ms;
 };
 
 static unsigned long num(const char *s, const char *what)
@@ -192,6 +207,10 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		}
 		if (!strcmp(a, "--active")) {
 			o->active = true;
+			continue;
+		}
+		if (!strcmp(a, "--zrtt")) {
+			o->zrtt = true;
 			continue;
 		}
 		if (!v)
@@ -228,6 +247,13 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			o->delay_ms = (unsigned)num(v, "delay");
 		else if (!strcmp(a, "--interval"))
 			o->interval_ms = (unsigned)num(v, "interval");
+		else if (!strcmp(a, "--skew")) {
+			char *end;
+
+			o->skew_ms = strtol(v, &end, 10);
+			if (*end || !*v)
+				die("invalid skew: '%s'", v);
+		}
 		else if (!strcmp(a, "--allow")) {
 			if (o->n_allow == PTCP_RDV_ALLOW_MAX)
 				die("too many --allow");
@@ -350,8 +376,8 @@ static void h_registered(struct ptcp_rdv_client *c, void *user, const struct ptc
 		memset(&local, 0, sizeof(local));
 	if (ptcp_rdv_client_server_key(c, key) != 0)
 		memset(key, 0, sizeof(key));
-	printf("registered public=%s local=%s server=%s\n", ep_str(obs, a), ep_str(&local, b),
-	       id_str(key, id));
+	printf("registered public=%s local=%s server=%s zrtt=%d\n", ep_str(obs, a), ep_str(&local, b),
+	       id_str(key, id), ptcp_rdv_client_zrtt(c));
 	fflush(stdout);
 	if (h->delay) {
 		struct timeval tv = { h->delay_ms / 1000, h->delay_ms % 1000 * 1000 };
@@ -461,6 +487,7 @@ static int cmd_honest(enum honest_mode mode, int argc, char **argv)
 		parse_id(o.pin, cfg.server_key);
 		cfg.has_server_key = true;
 	}
+	cfg.zrtt = o.zrtt;
 	cfg.on_registered = h_registered;
 	cfg.on_match = h_match;
 	cfg.on_error = h_error;
@@ -577,6 +604,134 @@ static int hello_and_auth(int fd, const uint8_t key[32], const struct ptcp_ident
 	m.type = PTCP_RDV_AUTH;
 	ptcp_identity_sign(signer, t, sizeof(t), m.auth.sig);
 	return rdvwire_send(fd, &m) == 0 ? 0 : -1;
+}
+
+/* --- 0-RTT ------------------------------------------------------------------------ */
+
+/* A HELLO0 for id from fd's local endpoint, naming server_key, with our
+ * clock moved by skew_ms, signed by signer, emitted into wire (its
+ * length returned), then a CONNECT for an unknown key behind it. */
+static int zrtt_hello(int fd, const struct ptcp_identity *id, const uint8_t server_key[32],
+                      long skew_ms, const struct ptcp_identity *signer, struct ptcp_rdv_msg *h0,
+                      uint8_t wire[2 * PTCP_RDV_MSG_MAX])
+{
+	uint8_t t[PTCP_RDV_TRANSCRIPT0_LEN];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct ptcp_rdv_msg c;
+	int n, k;
+
+	memset(h0, 0, sizeof(*h0));
+	h0->type = PTCP_RDV_HELLO0;
+	memcpy(h0->hello0.key, id->pk, 32);
+	randombytes_buf(h0->hello0.nonce, sizeof(h0->hello0.nonce));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    ptcp_rdv_from_sockaddr(&h0->hello0.private_ep, (struct sockaddr *)&ss, len) != 0)
+		die("getsockname: %s", strerror(errno));
+	h0->hello0.time_ms = (uint64_t)((int64_t)(ptcp_clock_wall() / PTCP_NS_PER_MS) + skew_ms);
+	memcpy(h0->hello0.server_key, server_key, 32);
+	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, h0, NULL);
+	ptcp_identity_sign(signer, t, (size_t)n, h0->hello0.sig);
+	n = ptcp_rdv_emit(h0, wire, PTCP_RDV_MSG_MAX);
+	memset(&c, 0, sizeof(c));
+	c.type = PTCP_RDV_CONNECT;
+	randombytes_buf(c.connect.key, sizeof(c.connect.key));
+	c.connect.wait_ms = 0;
+	k = ptcp_rdv_emit(&c, wire + n, PTCP_RDV_MSG_MAX);
+	if (n < 0 || k < 0)
+		die("cannot encode HELLO0");
+	if (rdvwire_send_all(fd, wire, (size_t)(n + k)) != 0)
+		die("send: %s", strerror(errno));
+	return n + k;
+}
+
+/* The types of the messages that come within ms (at most 8), as
+ * "T,T,T" into out; the last message in *last. */
+static void zrtt_collect(int fd, int ms, char *out, size_t cap, struct ptcp_rdv_msg *last)
+{
+	uint64_t end = rdvwire_now_ms() + (uint64_t)ms;
+	struct ptcp_rdv_msg m;
+	size_t k = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < 8 && rdvwire_now_ms() < end; i++) {
+		if (rdvwire_recv(fd, &m, (int)(end - rdvwire_now_ms())) != 1)
+			break;
+		k += (size_t)snprintf(out + k, cap - k, "%s%s", k ? "," : "", ptcp_rdv_type_name(m.type));
+		if (last)
+			*last = m;
+		if (k >= cap)
+			break;
+		/* what answers the HELLO0: no more is due but the early answer */
+		if (m.type == PTCP_RDV_CHALLENGE && ms > 1000)
+			break;
+	}
+	if (!out[0])
+		snprintf(out, cap, "none");
+}
+
+static int hostile_zrtt(const char *mode, const struct opts *o)
+{
+	struct ptcp_identity id, other;
+	struct ptcp_rdv_msg h0, m, hello;
+	uint8_t skey[32], wire[2 * PTCP_RDV_MSG_MAX], t[PTCP_RDV_TRANSCRIPT_LEN];
+	char first[128], again[128];
+	int fd, n;
+
+	if (!o->pin)
+		die("%s needs --pin SERVER-ID", mode);
+	parse_id(o->pin, skey);
+	ptcp_identity_generate(&id);
+	ptcp_identity_generate(&other);
+	fd = must_connect();
+	if (!strcmp(mode, "zrtt-forged")) {
+		zrtt_hello(fd, &id, skey, 0, &other, &h0, wire);
+		return expect_close(fd, PTCP_RDV_E_BAD_SIGNATURE, 5000);
+	}
+	if (!strcmp(mode, "zrtt-replay")) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct ptcp_endpoint local;
+		struct linger lg = { 1, 0 };
+
+		n = zrtt_hello(fd, &id, skey, 0, &id, &h0, wire);
+		zrtt_collect(fd, 1000, first, sizeof(first), NULL);
+		getsockname(fd, (struct sockaddr *)&ss, &len);
+		ptcp_rdv_from_sockaddr(&local, (struct sockaddr *)&ss, len);
+		/* a reset leaves no 4-tuple behind: the same one again */
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+		fd = rdvwire_dial(&server_ep, &local);
+		if (fd < 0)
+			die("connect again from port %u: %s", local.port, strerror(-fd));
+		rdvwire_send_all(fd, wire, (size_t)n);
+		zrtt_collect(fd, 1000, again, sizeof(again), NULL);
+		printf("zrtt first=%s replay=%s\n", first, again);
+		close(fd);
+		return !strcmp(first, "WELCOME,REGISTERED,ERROR") && !strcmp(again, "CHALLENGE") ? 0 : 1;
+	}
+	if (!strcmp(mode, "zrtt-otherkey"))
+		randombytes_buf(skey, sizeof(skey));
+	else if (strcmp(mode, "zrtt-skew") != 0)
+		die("unknown hostile mode '%s'", mode);
+	zrtt_hello(fd, &id, skey, o->skew_ms, &id, &h0, wire);
+	zrtt_collect(fd, 5000, first, sizeof(first), &m);
+	if (m.type != PTCP_RDV_CHALLENGE) {
+		printf("zrtt answer=%s then=none\n", first);
+		return 1;
+	}
+	/* on the 1-RTT way: our AUTH; the CONNECT behind the HELLO0 was
+	 * dropped, so REGISTERED is all that comes */
+	ptcp_rdv_hello_of(&hello, &h0);
+	ptcp_rdv_transcript(t, PTCP_RDV_SIGNER_CLIENT, &hello, &m);
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_AUTH;
+	ptcp_identity_sign(&id, t, sizeof(t), m.auth.sig);
+	rdvwire_send(fd, &m);
+	zrtt_collect(fd, 1000, again, sizeof(again), NULL);
+	printf("zrtt answer=%s then=%s\n", first, again);
+	close(fd);
+	return !strcmp(first, "CHALLENGE") && !strcmp(again, "REGISTERED") ? 0 : 1;
 }
 
 static int hostile_simple(const char *mode, const struct opts *o)
@@ -997,6 +1152,8 @@ static int cmd_hostile(int argc, char **argv)
 		return hostile_requests((unsigned)num(argv[1], "count"), argv[2]);
 	if (!strcmp(mode, "busy-twice") || !strcmp(mode, "busy-asking"))
 		return hostile_busy(mode);
+	if (!strncmp(mode, "zrtt-", 5))
+		return hostile_zrtt(mode, &o);
 	return hostile_simple(mode, &o);
 }
 

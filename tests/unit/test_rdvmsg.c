@@ -93,6 +93,18 @@ static void sample(struct ptcp_rdv_msg *m, uint8_t type)
 	case PTCP_RDV_ERROR:
 		ptcp_rdv_error_msg(m, PTCP_RDV_E_UNKNOWN_PEER, true, "no such peer");
 		break;
+	case PTCP_RDV_HELLO0:
+		fill(m->hello0.key, 32, 1);
+		fill(m->hello0.nonce, 32, 11);
+		ep4(&m->hello0.private_ep, 192, 168, 1, 20, 40000);
+		m->hello0.time_ms = 0x0000019a2b3c4d5eULL;
+		fill(m->hello0.server_key, 32, 12);
+		fill(m->hello0.sig, 64, 14);
+		break;
+	case PTCP_RDV_WELCOME:
+		ep6(&m->welcome.observed, 40001);
+		fill(m->welcome.sig, 64, 15);
+		break;
 	}
 }
 
@@ -328,6 +340,119 @@ static void test_hello_challenge_bytes(void)
 	CHECK(memcmp(buf + 6 + 64, (const uint8_t[]){ 6, 0x9c, 0x41, 0x20, 0x01, 0x0d, 0xb8 }, 7) == 0);
 	fill(want, 64, 13);
 	CHECK(memcmp(buf + 6 + 83, want, 64) == 0);
+}
+
+/* HELLO0: HELLO's fields, time (8), server key, signature; WELCOME:
+ * observed endpoint, signature (docs/protocol.md, "Registration in one
+ * flight"). */
+static void test_hello0_welcome_bytes(void)
+{
+	struct ptcp_rdv_msg m, back;
+	uint8_t buf[PTCP_RDV_MSG_MAX], want[64];
+	int n;
+
+	sample(&m, PTCP_RDV_HELLO0);
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), 6 + 187);
+	CHECK(memcmp(buf, (const uint8_t[]){ 'P', 'T', 2, 12, 0, 187 }, 6) == 0);
+	fill(want, 32, 1);
+	CHECK(memcmp(buf + 6, want, 32) == 0);
+	fill(want, 32, 11);
+	CHECK(memcmp(buf + 6 + 32, want, 32) == 0);
+	CHECK(memcmp(buf + 6 + 64, (const uint8_t[]){ 4, 0x9c, 0x40, 192, 168, 1, 20 }, 7) == 0);
+	CHECK(memcmp(buf + 6 + 83, (const uint8_t[]){ 0, 0, 0x01, 0x9a, 0x2b, 0x3c, 0x4d, 0x5e }, 8) == 0);
+	fill(want, 32, 12);
+	CHECK(memcmp(buf + 6 + 91, want, 32) == 0);
+	fill(want, 64, 14);
+	CHECK(memcmp(buf + 6 + 123, want, 64) == 0);
+	/* the private endpoint is checked as HELLO's */
+	buf[6 + 64 + 8] = 1;   /* IPv4 padding */
+	CHECK_INT(ptcp_rdv_parse(&back, buf, 6 + 187), -PTCP_RDV_E_MALFORMED);
+
+	sample(&m, PTCP_RDV_WELCOME);
+	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+	CHECK_INT(n, 6 + 83);
+	CHECK(memcmp(buf, (const uint8_t[]){ 'P', 'T', 2, 13, 0, 83 }, 6) == 0);
+	CHECK(memcmp(buf + 6, (const uint8_t[]){ 6, 0x9c, 0x41, 0x20, 0x01, 0x0d, 0xb8 }, 7) == 0);
+	fill(want, 64, 15);
+	CHECK(memcmp(buf + 6 + 19, want, 64) == 0);
+	/* never family 0: the server always sees some address */
+	memset(buf + 6, 0, 19);
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), -PTCP_RDV_E_MALFORMED);
+	memset(&m.welcome.observed, 0, sizeof(m.welcome.observed));
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+}
+
+static void test_transcript0(void)
+{
+	uint8_t t[PTCP_RDV_TRANSCRIPT0_LEN], t2[PTCP_RDV_TRANSCRIPT0_LEN];
+	struct ptcp_rdv_msg h0, hello;
+	struct ptcp_endpoint obs, obs2;
+	uint8_t *fields[] = { h0.hello0.key, h0.hello0.nonce, h0.hello0.server_key };
+
+	sample(&h0, PTCP_RDV_HELLO0);
+	ep4(&obs, 198, 51, 100, 1, 40000);
+	CHECK_EQ(PTCP_RDV_TRANSCRIPT0_CLIENT_LEN, 32 + 1 + 32 + 32 + 8 + 32 + 19);
+	CHECK_EQ(PTCP_RDV_TRANSCRIPT0_LEN, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN + 19);
+	CHECK_EQ(sizeof(PTCP_RDV_CONTEXT_SERVER0) - 1, PTCP_RDV_CONTEXT_LEN);
+	CHECK_EQ(sizeof(PTCP_RDV_CONTEXT_CLIENT0) - 1, PTCP_RDV_CONTEXT_LEN);
+	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, &h0, NULL),
+		  PTCP_RDV_TRANSCRIPT0_CLIENT_LEN);
+	CHECK(memcmp(t, "p2ptcp rendezvous v2 client 0rtt", 32) == 0);
+	CHECK_EQ(t[32], 2);
+	CHECK(memcmp(t + 33, h0.hello0.server_key, 32) == 0);
+	CHECK(memcmp(t + 65, h0.hello0.nonce, 32) == 0);
+	CHECK(memcmp(t + 97, (const uint8_t[]){ 0, 0, 0x01, 0x9a, 0x2b, 0x3c, 0x4d, 0x5e }, 8) == 0);
+	CHECK(memcmp(t + 105, h0.hello0.key, 32) == 0);
+	CHECK_EQ(t[137], 4);
+	CHECK_EQ(t[140], 192);
+	/* the server's: the same under its context, then the observed endpoint */
+	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_SERVER, &h0, &obs), PTCP_RDV_TRANSCRIPT0_LEN);
+	CHECK(memcmp(t2, "p2ptcp rendezvous v2 server 0rtt", 32) == 0);
+	CHECK(memcmp(t + 32, t2 + 32, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN - 32) == 0);
+	CHECK_EQ(t2[PTCP_RDV_TRANSCRIPT0_CLIENT_LEN], 4);
+	CHECK_EQ(t2[PTCP_RDV_TRANSCRIPT0_CLIENT_LEN + 3], 198);
+	obs2 = obs;
+	obs2.port++;
+	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, &h0, &obs2), PTCP_RDV_TRANSCRIPT0_LEN);
+	CHECK(memcmp(t, t2, sizeof(t)) != 0);
+	/* the signature is not part of it; every other field is */
+	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, &h0, NULL),
+		  PTCP_RDV_TRANSCRIPT0_CLIENT_LEN);
+	h0.hello0.sig[3] ^= 1;
+	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, NULL),
+		  PTCP_RDV_TRANSCRIPT0_CLIENT_LEN);
+	CHECK(memcmp(t, t2, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN) == 0);
+	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+		fields[f][31] ^= 0x80;
+		ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, NULL);
+		CHECK(memcmp(t, t2, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN) != 0);
+		fields[f][31] ^= 0x80;
+	}
+	h0.hello0.time_ms++;
+	ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, NULL);
+	CHECK(memcmp(t, t2, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN) != 0);
+	h0.hello0.time_ms--;
+	h0.hello0.private_ep.port++;
+	ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, NULL);
+	CHECK(memcmp(t, t2, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN) != 0);
+	h0.hello0.private_ep.port--;
+	/* refused: the server's without an observed endpoint, another type,
+	 * an unknown signer */
+	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_SERVER, &h0, NULL), -PTCP_RDV_E_MALFORMED);
+	memset(&obs2, 0, sizeof(obs2));
+	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_SERVER, &h0, &obs2), -PTCP_RDV_E_MALFORMED);
+	CHECK_INT(ptcp_rdv_transcript0(t2, (enum ptcp_rdv_signer)3, &h0, &obs), -PTCP_RDV_E_MALFORMED);
+	sample(&hello, PTCP_RDV_HELLO);
+	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &hello, NULL), -PTCP_RDV_E_MALFORMED);
+	/* the HELLO a refused HELLO0 goes on with */
+	sample(&h0, PTCP_RDV_HELLO0);
+	ptcp_rdv_hello_of(&hello, &h0);
+	{
+		struct ptcp_rdv_msg want;
+
+		sample(&want, PTCP_RDV_HELLO);
+		check_same(&hello, &want);
+	}
 }
 
 static void test_round_trip_all_types(void)
@@ -780,6 +905,8 @@ int main(void)
 	RUN(test_match_bytes);
 	RUN(test_hello_challenge_bytes);
 	RUN(test_relay_additions_bytes);
+	RUN(test_hello0_welcome_bytes);
+	RUN(test_transcript0);
 	RUN(test_round_trip_all_types);
 	RUN(test_every_length);
 	RUN(test_header_errors);
