@@ -344,7 +344,8 @@ static uint64_t tuple_hash(const struct ptcp_stack *st, const struct ptcp_endpoi
 	return ptcp_tuple_hash(st->cfg.hash_key, local, remote);
 }
 
-/* tuple_hash() of a segment's tuple, remembered for the next one. */
+/* tuple_hash() of a segment's tuple (or a looked-up one), remembered for
+ * the next one. */
 static uint64_t input_hash(struct ptcp_stack *st, const struct ptcp_endpoint *local,
 			   const struct ptcp_endpoint *remote)
 {
@@ -1167,14 +1168,14 @@ int ptcp_stack_release(struct ptcp_stack *st, struct ptcp_conn *c, ptcp_ts now)
 
 /* -------------------------------------------------------------- queries */
 
-struct ptcp_conn *ptcp_stack_find(const struct ptcp_stack *st, const struct ptcp_endpoint *local,
+struct ptcp_conn *ptcp_stack_find(struct ptcp_stack *st, const struct ptcp_endpoint *local,
                                   const struct ptcp_endpoint *remote)
 {
 	struct entry *e;
 
 	if (!st || !local || !remote)
 		return NULL;
-	e = lookup(st, local, remote, tuple_hash(st, local, remote));
+	e = lookup(st, local, remote, input_hash(st, local, remote));
 	return e ? e->c : NULL;
 }
 
