@@ -130,21 +130,24 @@ static void quiet_rules(char *buf, size_t cap, const struct ptcp_endpoint *ep)
 {
 	char m[80], mloc[80];
 
+	/* Two socket rules, not one with a set {0, 1}: an anonymous set per
+	 * rule makes every listing of the ruleset longer. */
 	addr_match(m, sizeof(m), ep, "daddr", false);
 	addr_match(mloc, sizeof(mloc), ep, "daddr", true);
 	/* The port first: the fib lookup is only for our segments. */
 	snprintf(buf, cap,
-		 "\t\t%s tcp dport %u socket transparent { 0, 1 } accept\n"
+		 "\t\t%s tcp dport %u socket transparent 0 accept\n"
+		 "\t\t%s tcp dport %u socket transparent 1 accept\n"
 		 "\t\ttcp dport %u %s meta pkttype set other\n",
-		 m, ep->port, ep->port, mloc);
+		 m, ep->port, m, ep->port, ep->port, mloc);
 }
 
 /* The table's text: the output chain, and with quiet the prerouting
  * chain. */
 static void table_text(char *cmd, size_t cap, const char *table, const char rules[2][160],
-		       const char quiet[2][320], unsigned n, bool with_quiet)
+		       const char quiet[2][480], unsigned n, bool with_quiet)
 {
-	char pre[768] = "";
+	char pre[1152] = "";
 
 	if (with_quiet)
 		snprintf(pre, sizeof(pre),
@@ -168,7 +171,7 @@ static void table_text(char *cmd, size_t cap, const char *table, const char rule
 int ptcp_nftguard_install(struct ptcp_nftguard *g, const struct ptcp_endpoint *locals, unsigned n,
                           uint32_t mark, char *err, size_t errlen)
 {
-	char cmd[1536], rules[2][160], quiet[2][320];
+	char cmd[2048], rules[2][160], quiet[2][480];
 	unsigned i;
 	int rv;
 
@@ -297,7 +300,11 @@ int ptcp_nftguard_others(struct ptcp_nftguard *g, char *what, size_t cap)
 		return -ENOTSUP;
 	}
 	(void)nft_ctx_get_output_buffer(g->nft);   /* what earlier commands left */
-	if (run_captured(g, "list ruleset", msg, sizeof(msg)) != 0) {
+	/* The chains alone (their hooks are all we look at): a dump of every
+	 * rule and set of a ruleset that keeps changing, as a hundred nodes
+	 * starting at once on one host change it, is retried until it holds
+	 * still, which took minutes then. */
+	if (run_captured(g, "list chains", msg, sizeof(msg)) != 0) {
 		first_line(what, cap, msg);
 		return -ENOTSUP;
 	}

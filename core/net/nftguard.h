@@ -15,7 +15,8 @@
  *       }
  *       chain prerouting {
  *           type filter hook prerouting priority filter; policy accept;
- *           ip daddr ADDR tcp dport PORT socket transparent { 0, 1 } accept
+ *           ip daddr ADDR tcp dport PORT socket transparent 0 accept
+ *           ip daddr ADDR tcp dport PORT socket transparent 1 accept
  *           tcp dport PORT ip daddr ADDR meta pkttype set other
  *           (the same for ip6 daddr ADDR6)
  *       }
@@ -78,7 +79,8 @@ bool ptcp_nftguard_present(struct ptcp_nftguard *g);
  * what[0..cap). Returns 1 when there is one, else 0. Pure. */
 int ptcp_nftguard_find_other(const char *ruleset, const char *ours, char *what, size_t cap);
 
-/* ptcp_nftguard_find_other() on this network namespace's ruleset (needs
+/* ptcp_nftguard_find_other() on this network namespace's chains (`nft list
+ * chains`: the ruleset without rules or sets; needs
  * the context of an installed guard, so CAP_NET_ADMIN at the time).
  * Returns 0 or 1 as it, or -ENOTSUP when the ruleset cannot be listed
  * (what says why). */
