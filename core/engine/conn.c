@@ -2385,6 +2385,11 @@ const struct ptcp_endpoint *ptcp_conn_remote(const struct ptcp_conn *c)
 	return &c->remote;
 }
 
+void *ptcp_conn_event_user(const struct ptcp_conn *c, ptcp_event_fn *fn)
+{
+	return c->cfg.on_event == fn ? c->cfg.user : NULL;
+}
+
 int ptcp_reset_for(const struct ptcp_segment *seg, struct ptcp_segment *rst)
 {
 	if (seg->flags & PTCP_TH_RST)

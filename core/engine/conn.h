@@ -385,6 +385,11 @@ void ptcp_conn_stats(const struct ptcp_conn *c, struct ptcp_stats *st);
 const struct ptcp_endpoint *ptcp_conn_local(const struct ptcp_conn *c);
 const struct ptcp_endpoint *ptcp_conn_remote(const struct ptcp_conn *c);
 
+/* The cfg.user the connection was made with, if its cfg.on_event is fn,
+ * else NULL: how an owner that made the connection (the table) finds its
+ * own record of it without a lookup. */
+void *ptcp_conn_event_user(const struct ptcp_conn *c, ptcp_event_fn *fn);
+
 /* Builds the RST that RFC 9293 section 3.10.7.1 says to send in reply to
  * seg when no connection exists (CLOSED): <SEQ=SEG.ACK><CTL=RST> if it had
  * ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. Returns 1 and fills

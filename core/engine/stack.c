@@ -107,6 +107,12 @@ struct ptcp_stack {
 	unsigned busy;             /* nesting depth of public calls */
 	struct entry *creating;    /* the entry whose connection is being made */
 	int refused;               /* why the allocator refused it, or 0 */
+	/* the 4-tuple of the last segment in and its hash: a bulk transfer
+	 * sends one tuple after another, and SipHash is the dearest part of
+	 * a lookup */
+	struct ptcp_endpoint last_local, last_remote;
+	uint64_t last_hash;
+	bool last_valid;
 	struct ptcp_stack_stats st;
 };
 
@@ -338,6 +344,21 @@ static uint64_t tuple_hash(const struct ptcp_stack *st, const struct ptcp_endpoi
 	return ptcp_tuple_hash(st->cfg.hash_key, local, remote);
 }
 
+/* tuple_hash() of a segment's tuple (or a looked-up one), remembered for
+ * the next one. */
+static uint64_t input_hash(struct ptcp_stack *st, const struct ptcp_endpoint *local,
+			   const struct ptcp_endpoint *remote)
+{
+	if (!st->last_valid || !ptcp_endpoint_equal(&st->last_local, local) ||
+	    !ptcp_endpoint_equal(&st->last_remote, remote)) {
+		st->last_local = *local;
+		st->last_remote = *remote;
+		st->last_hash = tuple_hash(st, local, remote);
+		st->last_valid = true;
+	}
+	return st->last_hash;
+}
+
 static struct entry *lookup(const struct ptcp_stack *st, const struct ptcp_endpoint *local,
                             const struct ptcp_endpoint *remote, uint64_t h)
 {
@@ -350,18 +371,19 @@ static struct entry *lookup(const struct ptcp_stack *st, const struct ptcp_endpo
 	return NULL;
 }
 
-/* The entry of c, if c is a connection of this table. */
+static void conn_event(void *user, struct ptcp_conn *c, const struct ptcp_event *ev);
+
+/* The entry of c, if c is a connection of this table: the one create()
+ * gave it as its event user, so no hash per call (this is on every
+ * segment's path, several times). */
 static struct entry *entry_of(const struct ptcp_stack *st, const struct ptcp_conn *c)
 {
-	const struct ptcp_endpoint *l, *r;
 	struct entry *e;
 
 	if (!st || !c)
 		return NULL;
-	l = ptcp_conn_local(c);
-	r = ptcp_conn_remote(c);
-	e = lookup(st, l, r, tuple_hash(st, l, r));
-	return e && e->c == c ? e : NULL;
+	e = ptcp_conn_event_user(c, conn_event);
+	return e && e->st == st && e->c == c ? e : NULL;
 }
 
 static void hash_insert(struct ptcp_stack *st, struct entry *e)
@@ -976,7 +998,7 @@ static int input(struct ptcp_stack *st, const uint8_t *buf, size_t len,
 	local.port = seg.dport;
 	remote = *src;
 	remote.port = seg.sport;
-	h = tuple_hash(st, &local, &remote);
+	h = input_hash(st, &local, &remote);
 	enter(st);
 	e = lookup(st, &local, &remote, h);
 	if (e && e->released && e->state == PTCP_LISTEN) {
@@ -1146,14 +1168,14 @@ int ptcp_stack_release(struct ptcp_stack *st, struct ptcp_conn *c, ptcp_ts now)
 
 /* -------------------------------------------------------------- queries */
 
-struct ptcp_conn *ptcp_stack_find(const struct ptcp_stack *st, const struct ptcp_endpoint *local,
+struct ptcp_conn *ptcp_stack_find(struct ptcp_stack *st, const struct ptcp_endpoint *local,
                                   const struct ptcp_endpoint *remote)
 {
 	struct entry *e;
 
 	if (!st || !local || !remote)
 		return NULL;
-	e = lookup(st, local, remote, tuple_hash(st, local, remote));
+	e = lookup(st, local, remote, input_hash(st, local, remote));
 	return e ? e->c : NULL;
 }
 

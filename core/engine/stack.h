@@ -285,8 +285,11 @@ int ptcp_stack_touch(struct ptcp_stack *st, struct ptcp_conn *c, ptcp_ts now);
  * released before). */
 int ptcp_stack_release(struct ptcp_stack *st, struct ptcp_conn *c, ptcp_ts now);
 
-/* The connection with this 4-tuple (ports included), or NULL. */
-struct ptcp_conn *ptcp_stack_find(const struct ptcp_stack *st, const struct ptcp_endpoint *local,
+/* The connection with this 4-tuple (ports included), or NULL. The table
+ * remembers the tuple's hash, so that ptcp_stack_input() of the segment
+ * that was looked up (or of the next one of the same connection) does not
+ * compute it again. */
+struct ptcp_conn *ptcp_stack_find(struct ptcp_stack *st, const struct ptcp_endpoint *local,
                                   const struct ptcp_endpoint *remote);
 
 /* Iterates over every connection: NULL gives the first, a connection the

@@ -89,9 +89,11 @@ static int run(struct ptcp_nftguard *g, const char *cmd, char *err, size_t errle
 	return -ENOTSUP;
 }
 
-/* One family's rule: its address (or the family alone when the address
- * is all zero), our port, and RSTs without our mark dropped. */
-static void rule(char *buf, size_t cap, const struct ptcp_endpoint *ep, uint32_t mark)
+/* The match of one family's address as SIDE ("saddr" or "daddr"), or of
+ * the family alone when the address is all zero (any of this host's
+ * addresses, with local: "fib daddr type local"). */
+static void addr_match(char *buf, size_t cap, const struct ptcp_endpoint *ep, const char *side,
+		       bool local)
 {
 	char a[INET6_ADDRSTRLEN] = "";
 	bool v6 = ep->family == PTCP_AF_INET6;
@@ -99,17 +101,77 @@ static void rule(char *buf, size_t cap, const struct ptcp_endpoint *ep, uint32_t
 
 	for (int i = 0; i < (v6 ? 16 : 4); i++)
 		any |= ep->addr[i];
-	if (any)
+	if (any) {
 		inet_ntop(v6 ? AF_INET6 : AF_INET, ep->addr, a, sizeof(a));
-	snprintf(buf, cap, "\t\t%s%s tcp sport %u tcp flags & rst == rst meta mark != 0x%08x drop\n",
-		 any ? (v6 ? "ip6 saddr " : "ip saddr ") : (v6 ? "meta nfproto ipv6" : "meta nfproto ipv4"),
-		 a, ep->port, mark);
+		snprintf(buf, cap, "%s %s %s", v6 ? "ip6" : "ip", side, a);
+	} else {
+		snprintf(buf, cap, "meta nfproto %s%s", v6 ? "ipv6" : "ipv4",
+			 local ? " fib daddr type local" : "");
+	}
+}
+
+/* One family's rule in the output chain: RSTs from our port without our
+ * mark dropped. */
+static void rule(char *buf, size_t cap, const struct ptcp_endpoint *ep, uint32_t mark)
+{
+	char m[80];
+
+	addr_match(m, sizeof(m), ep, "saddr", false);
+	snprintf(buf, cap, "\t\t%s tcp sport %u tcp flags & rst == rst meta mark != 0x%08x drop\n",
+		 m, ep->port, mark);
+}
+
+/* One family's rules in the prerouting chain: a segment to our port that
+ * a kernel socket owns (the rendezvous connection) goes on as it is; any
+ * other is marked for another host, which the kernel's TCP discards
+ * before its socket lookup (tcp_v4_rcv, tcp_v6_rcv) while the raw socket,
+ * which does not look at the packet type, still gets it. */
+static void quiet_rules(char *buf, size_t cap, const struct ptcp_endpoint *ep)
+{
+	char m[80], mloc[80];
+
+	/* Two socket rules, not one with a set {0, 1}: an anonymous set per
+	 * rule makes every listing of the ruleset longer. */
+	addr_match(m, sizeof(m), ep, "daddr", false);
+	addr_match(mloc, sizeof(mloc), ep, "daddr", true);
+	/* The port first: the fib lookup is only for our segments. */
+	snprintf(buf, cap,
+		 "\t\t%s tcp dport %u socket transparent 0 accept\n"
+		 "\t\t%s tcp dport %u socket transparent 1 accept\n"
+		 "\t\ttcp dport %u %s meta pkttype set other\n",
+		 m, ep->port, m, ep->port, ep->port, mloc);
+}
+
+/* The table's text: the output chain, and with quiet the prerouting
+ * chain. */
+static void table_text(char *cmd, size_t cap, const char *table, const char rules[2][160],
+		       const char quiet[2][480], unsigned n, bool with_quiet)
+{
+	char pre[1152] = "";
+
+	if (with_quiet)
+		snprintf(pre, sizeof(pre),
+			 "\tchain prerouting {\n"
+			 "\t\ttype filter hook prerouting priority filter; policy accept;\n"
+			 "%s%s"
+			 "\t}\n",
+			 quiet[0], n == 2 ? quiet[1] : "");
+	snprintf(cmd, cap,
+		 "table inet %s {\n"
+		 "\tflags owner\n"
+		 "\tchain output {\n"
+		 "\t\ttype filter hook output priority filter; policy accept;\n"
+		 "%s%s"
+		 "\t}\n"
+		 "%s"
+		 "}\n",
+		 table, rules[0], n == 2 ? rules[1] : "", pre);
 }
 
 int ptcp_nftguard_install(struct ptcp_nftguard *g, const struct ptcp_endpoint *locals, unsigned n,
                           uint32_t mark, char *err, size_t errlen)
 {
-	char cmd[768], rules[2][160];
+	char cmd[2048], rules[2][160], quiet[2][480];
 	unsigned i;
 	int rv;
 
@@ -127,17 +189,9 @@ int ptcp_nftguard_install(struct ptcp_nftguard *g, const struct ptcp_endpoint *l
 			return -EAFNOSUPPORT;
 		}
 		rule(rules[i], sizeof(rules[i]), &locals[i], mark);
+		quiet_rules(quiet[i], sizeof(quiet[i]), &locals[i]);
 	}
 	snprintf(g->table, sizeof(g->table), "p2ptcp_%ld_%u", (long)getpid(), locals[0].port);
-	snprintf(cmd, sizeof(cmd),
-		 "table inet %s {\n"
-		 "\tflags owner\n"
-		 "\tchain output {\n"
-		 "\t\ttype filter hook output priority filter; policy accept;\n"
-		 "%s%s"
-		 "\t}\n"
-		 "}\n",
-		 g->table, rules[0], n == 2 ? rules[1] : "");
 
 	g->nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!g->nft) {
@@ -149,8 +203,18 @@ int ptcp_nftguard_install(struct ptcp_nftguard *g, const struct ptcp_endpoint *l
 	nft_ctx_buffer_output(g->nft);
 	nft_ctx_buffer_error(g->nft);
 
-	if ((rv = run(g, cmd, err, errlen)) != 0)
-		goto fail;
+	/* A kernel without the socket or fib expressions, or without
+	 * setting the packet type, still gets the output chain: its TCP then
+	 * answers each segment with a RST that the chain drops. */
+	table_text(cmd, sizeof(cmd), g->table, rules, quiet, n, true);
+	g->quiet = run(g, cmd, err, errlen) == 0;
+	if (!g->quiet) {
+		if (errlen)
+			err[0] = '\0';
+		table_text(cmd, sizeof(cmd), g->table, rules, quiet, n, false);
+		if ((rv = run(g, cmd, err, errlen)) != 0)
+			goto fail;
+	}
 	if (!ptcp_nftguard_present(g)) {
 		snprintf(err, errlen, "table %s is missing right after it was created", g->table);
 		rv = -ENOTSUP;
@@ -236,7 +300,11 @@ int ptcp_nftguard_others(struct ptcp_nftguard *g, char *what, size_t cap)
 		return -ENOTSUP;
 	}
 	(void)nft_ctx_get_output_buffer(g->nft);   /* what earlier commands left */
-	if (run_captured(g, "list ruleset", msg, sizeof(msg)) != 0) {
+	/* The chains alone (their hooks are all we look at): a dump of every
+	 * rule and set of a ruleset that keeps changing, as a hundred nodes
+	 * starting at once on one host change it, is retried until it holds
+	 * still, which took minutes then. */
+	if (run_captured(g, "list chains", msg, sizeof(msg)) != 0) {
 		first_line(what, cap, msg);
 		return -ENOTSUP;
 	}

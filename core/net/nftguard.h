@@ -13,12 +13,26 @@
  *           ip6 saddr ADDR6 tcp sport PORT tcp flags & rst == rst
  *               meta mark != MARK drop
  *       }
+ *       chain prerouting {
+ *           type filter hook prerouting priority filter; policy accept;
+ *           ip daddr ADDR tcp dport PORT socket transparent 0 accept
+ *           ip daddr ADDR tcp dport PORT socket transparent 1 accept
+ *           tcp dport PORT ip daddr ADDR meta pkttype set other
+ *           (the same for ip6 daddr ADDR6)
+ *       }
  *   }
  *
- * with one rule per family the node uses (an inet table sees both); for a
- * family whose address is not known, "meta nfproto ipv4" (or ipv6) takes
- * the place of the address match,
- * through libnftables. Our own RSTs carry MARK (SO_MARK on the raw socket)
+ * with rules for each family the node uses (an inet table sees both); for
+ * a family whose address is not known, "meta nfproto ipv4" (or ipv6, and
+ * "fib daddr type local" for the packet type) takes the place of the
+ * address match, through libnftables. The prerouting chain keeps the
+ * kernel's TCP from even looking at our segments: it discards a segment
+ * whose packet type is not PACKET_HOST before its socket lookup, without
+ * a RST, while the raw socket (which ignores the type) still receives it.
+ * Segments for a kernel socket on the port (the rendezvous connection)
+ * are left alone. Without that chain, building and dropping a RST for
+ * every segment received was about 15% of a receiving node's CPU time.
+ * A kernel that refuses the chain gets the output chain alone. Our own RSTs carry MARK (SO_MARK on the raw socket)
  * and pass. "flags owner" ties the table to the netlink socket that made
  * it: the kernel deletes the table when that socket closes, so also when
  * the process is killed with SIGKILL. Nothing is left to clean up. */
@@ -36,6 +50,8 @@ struct nft_ctx;
 struct ptcp_nftguard {
 	struct nft_ctx *nft;   /* keeps the owning netlink socket open */
 	char table[48];        /* "p2ptcp_<pid>_<port>" */
+	bool quiet;            /* the prerouting chain is in: the kernel's
+	                          TCP does not see our segments */
 };
 
 /* Creates the table for locals[0..n) (one per family, IPv4 or IPv6, all
@@ -63,7 +79,8 @@ bool ptcp_nftguard_present(struct ptcp_nftguard *g);
  * what[0..cap). Returns 1 when there is one, else 0. Pure. */
 int ptcp_nftguard_find_other(const char *ruleset, const char *ours, char *what, size_t cap);
 
-/* ptcp_nftguard_find_other() on this network namespace's ruleset (needs
+/* ptcp_nftguard_find_other() on this network namespace's chains (`nft list
+ * chains`: the ruleset without rules or sets; needs
  * the context of an installed guard, so CAP_NET_ADMIN at the time).
  * Returns 0 or 1 as it, or -ENOTSUP when the ruleset cannot be listed
  * (what says why). */

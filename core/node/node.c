@@ -646,6 +646,9 @@ static int open_wire(struct ptcp_node *n)
 	}
 	nlog_info(n, "firewall: table inet %s drops the kernel's RSTs from port %u (%s)", n->guard.table,
 		  n->rs.port, ng == 2 ? "IPv4 and IPv6" : guarded[0].family == PTCP_AF_INET6 ? "IPv6" : "IPv4");
+	if (!n->guard.quiet)
+		nlog_info(n, "firewall: the kernel's TCP still sees our segments (no prerouting chain "
+			  "here): each one draws a RST, which the table drops");
 	if (n->s.pcap_path) {
 		rv = ptcp_pcapw_open(&n->pcap, n->s.pcap_path, err, sizeof(err));
 		if (rv != 0) {

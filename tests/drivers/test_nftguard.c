@@ -64,6 +64,12 @@ static void test_install_and_remove(void)
 	CHECK(strstr(text, "ip saddr 10.0.0.1") != NULL);
 	CHECK(strstr(text, "tcp sport 4000") != NULL);
 	CHECK(strstr(text, "meta mark != 0x70746370 drop") != NULL);
+	/* The kernel's TCP is kept from seeing our segments, unless a
+	 * socket of its own owns them. */
+	CHECK(g.quiet);
+	CHECK(strstr(text, "hook prerouting") != NULL);
+	CHECK(strstr(text, "ip daddr 10.0.0.1 tcp dport 4000 socket transparent 0 accept") != NULL);
+	CHECK(strstr(text, "tcp dport 4000 ip daddr 10.0.0.1 meta pkttype set other") != NULL);
 	ptcp_nftguard_remove(&g);
 	CHECK(!ptcp_nftguard_present(&g));
 	CHECK_INT(list_table(want, NULL, 0), 0);
@@ -83,6 +89,8 @@ static void test_any_address(void)
 	CHECK(strstr(text, "tcp sport 4001") != NULL);
 	CHECK(strstr(text, "ipv4") != NULL);
 	CHECK(strstr(text, "ipv6") == NULL);
+	/* Any local address: not a packet this host forwards. */
+	CHECK(strstr(text, "tcp dport 4001 meta nfproto ipv4 fib daddr type local meta pkttype set other") != NULL);
 	ptcp_nftguard_remove(&g);
 }
 
@@ -105,6 +113,7 @@ static void test_both_families(void)
 	CHECK_INT(list_table(g.table, text, sizeof(text)), 1);
 	CHECK(strstr(text, "ip saddr 10.0.0.1 tcp sport 4004") != NULL);
 	CHECK(strstr(text, "ip6 saddr 2001:db8::1 tcp sport 4004") != NULL);
+	CHECK(strstr(text, "tcp dport 4004 ip6 daddr 2001:db8::1 meta pkttype set other") != NULL);
 	ptcp_nftguard_remove(&g);
 	/* Addresses not known: each family by itself. */
 	memset(eps[0].addr, 0, sizeof(eps[0].addr));

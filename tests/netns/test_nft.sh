@@ -2,7 +2,9 @@
 # The firewall table p2ptcp installs against the kernel's RSTs: while the
 # program runs there is exactly one, "table inet p2ptcp_<pid>_<port>" with
 # "flags owner"; after it exits (normally, on SIGINT, SIGTERM and SIGKILL)
-# none named p2ptcp_* is left (`nft list tables` in its namespace).
+# none named p2ptcp_* is left (`nft list tables` in its namespace); and
+# with it the kernel's own TCP takes none of the segments (InSegs 0, no
+# RSTs counted in OutRsts).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/netns/lab.sh
@@ -27,6 +29,13 @@ check_table() { # port
 # the kernel's side of the connection exists (in any state but LISTEN)
 connected() { lab_exec "$LAB_B" ss -Htn '( sport = :5001 )' | grep -q .; }
 
+# the kernel's count of TCP field KEY (/proc/net/snmp) in NS
+tcp_mib() { # NS KEY
+	ip netns exec "$1" cat /proc/net/snmp |
+		awk -v k="$2" '$1 == "Tcp:" && !h { for (i = 2; i <= NF; i++) if ($i == k) c = i; h = 1; next }
+		     $1 == "Tcp:" && h { print $c; exit }'
+}
+
 # p2ptcp --active to a kernel listener, its stdin held open
 setup() {
 	lab_link || return 1
@@ -47,6 +56,13 @@ case_normal() {
 	expect_exit p2ptcp $rc
 	expect_eng_data ea $N 2
 	expect_no_tables "$LAB_A"
+	# The prerouting chain: A's kernel TCP never looked at the segments
+	# (about 750) of the transfer, so it answered none with a RST.
+	local rsts segs
+	rsts=$(tcp_mib "$LAB_A" OutRsts)
+	segs=$(tcp_mib "$LAB_A" InSegs)
+	[ "${rsts:-x}" = 0 ] || t_fail "A's kernel sent $rsts RSTs (OutRsts), want 0"
+	[ "${segs:-x}" = 0 ] || t_fail "A's kernel TCP took $segs segments (InSegs), want 0"
 }
 
 case_signal() { # INT, TERM or KILL
@@ -83,7 +99,7 @@ case_listen_term() {
 }
 
 t_init || exit 1
-t_run "nft: one owner table p2ptcp_<pid>_<port> while running, none after a normal exit" case_normal
+t_run "nft: one owner table p2ptcp_<pid>_<port> while running, none after a normal exit; the kernel's TCP sees none of the segments" case_normal
 t_run "nft: no table after SIGINT" case_signal INT
 t_run "nft: no table after SIGTERM" case_signal TERM
 t_run "nft: no table after SIGKILL" case_signal KILL
