@@ -76,6 +76,8 @@ struct client {
 	uint8_t n_allow;
 	uint8_t (*allow)[PTCP_RDV_KEY_LEN];  /* LISTEN allow list, or NULL */
 	uint32_t isn;                      /* of the pending request */
+	uint8_t req_flags;                 /* ... its PTCP_RDV_REQ_* flags */
+	struct ptcp_rdv_pattern pattern;   /* ... its NAT's port pattern */
 	uint32_t rtt_ms;                   /* CHALLENGE to AUTH */
 	ptcp_ts accepted, last_msg, partial_since, challenge_sent;
 	ptcp_ts req_deadline;              /* R_CONNECT */
@@ -544,6 +546,10 @@ static void on_auth(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now
 	m.registered.idle_ms = srv->cfg.idle_timeout_ms;
 	m.registered.max_wait_ms = srv->cfg.max_wait_ms;
 	m.registered.flags = srv->relay ? PTCP_RDV_REG_RELAY : 0;
+	/* Port prediction needs the probe port's second look: with it, and
+	 * only to clients of this version (as the probe port itself). */
+	if (srv->cfg.probe_port)
+		m.registered.flags |= PTCP_RDV_REG_PREDICT;
 	m.registered.probe_port = (uint16_t)srv->cfg.probe_port;
 	client_send(c, &m);
 	rlog_info("registered %s at %s (private %s)%s", key_str(c->node.key, id),
@@ -594,6 +600,21 @@ static void offer_relay(struct ptcp_rdvd_server *srv, const struct client *i, co
 	sodium_memzero(token, sizeof(token));
 }
 
+/* Port prediction in self's MATCH (m): when one side's NAT is
+ * symmetric with a pattern and the other's is not, and both said they
+ * punch predicted ports, the other gets the pattern to aim at and the
+ * symmetric side the word that it is aimed at. Both symmetric: nothing
+ * (relay or error, on each side). */
+static void predict(const struct client *self, const struct client *peer, struct ptcp_rdv_msg *m)
+{
+	if (!(self->req_flags & PTCP_RDV_REQ_PREDICT) || !(peer->req_flags & PTCP_RDV_REQ_PREDICT))
+		return;
+	if (peer->pattern.delta && !self->pattern.delta)
+		m->match.pattern = peer->pattern;
+	else if (self->pattern.delta && !peer->pattern.delta)
+		m->match.flags |= PTCP_RDV_MATCH_PREDICTED;
+}
+
 /* Tells both peers about each other; i is the initiator. */
 static void match(struct client *i, struct client *r)
 {
@@ -626,6 +647,8 @@ static void match(struct client *i, struct client *r)
 	mr.match.role = PTCP_RDV_ROLE_RESPONDER;
 	mr.match.start_ms = start_ms(srv, far, owd_r);
 	offer_relay(srv, i, r, &mi, &mr);
+	predict(i, r, &mi);
+	predict(r, i, &mr);
 
 	cancel_request(i);
 	cancel_request(r);
@@ -754,6 +777,8 @@ static void on_listen(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts n
 	}
 	c->req = R_LISTEN;
 	c->isn = in->listen.isn;
+	c->req_flags = in->listen.flags;
+	c->pattern = in->listen.pattern;
 	/* The oldest waiter we allow gets us; those we do not allow learn it
 	 * now rather than at the end of their wait. */
 	for (w = c->waiters; w; w = next) {
@@ -834,6 +859,8 @@ static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts 
 		send_error(c, PTCP_RDV_E_SELF, false, NULL);
 		return;
 	}
+	c->req_flags = in->connect.flags;
+	c->pattern = in->connect.pattern;
 	n = find_peer(c->srv, c->observed.family, in->connect.key);
 	if (!n) {
 		/* not here: at another instance, or nowhere */
