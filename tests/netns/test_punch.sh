@@ -189,14 +189,10 @@ case_eim_no_probe_port() {
 	expect_exit "the listener (no peer came)" $rb 4
 }
 
-# With the probe port, a --random-fully NAT shows a new mapping towards the
-# probe port: exit 7 within a second, naming both mappings.
-case_symmetric_probe() {
-	local ra rb t0 t1
-	t_need_p2ptcp || return
-	lab_two_nat drop with_s || return 1
-	ip netns exec "$LAB_NA" iptables -t nat -R POSTROUTING 1 -o wan0 -j MASQUERADE --random-fully ||
-		return 1
+# sym_fast WHAT TEXT: with rendezvousd --probe-port, B listens and A
+# connects; A must exit 7 within a second saying TEXT.
+sym_fast() {
+	local what=$1 text=$2 ra rb t0 t1
 	srv_start --probe-port 7451 || return 1
 	key ka && key kb || return 1
 	eng_start eb "$LAB_B" 1000 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" --timeout 4
@@ -205,13 +201,76 @@ case_symmetric_probe() {
 	eng_start ea "$LAB_A" 1000 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/ka/p2ptcp"
 	peer_wait ea 20; ra=$?
 	t1=$(date +%s%N)
-	expect_exit "connect through a symmetric NAT" $ra $EXIT_SYM
+	expect_exit "connect, $what" $ra $EXIT_SYM
 	[ $(((t1 - t0) / 1000000)) -lt 1000 ] || t_fail "took $(((t1 - t0) / 1000000)) ms to give up"
-	grep -q "towards its probe port 7451: a new mapping per destination" "$LAB_DIR/ea.log" ||
-		t_fail "no per-destination message"
-	echo "    symmetric NAT (probe port) reported after $(((t1 - t0) / 1000000)) ms"
+	grep -q "$text" "$LAB_DIR/ea.log" || t_fail "no '$text' message"
+	echo "    $what: reported after $(((t1 - t0) / 1000000)) ms"
 	peer_wait eb 20; rb=$?
-	expect_exit "the listener (no peer came)" $rb 4
+	[ "$rb" -ne 0 ] || t_fail "the listener succeeded"
+}
+
+# With the probe port, a --random-fully NAT shows a new mapping towards the
+# probe port (or, by chance close to the first, a second port that is not
+# the next): exit 7 within a second.
+case_symmetric_probe() {
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	ip netns exec "$LAB_NA" iptables -t nat -R POSTROUTING 1 -o wan0 -j MASQUERADE --random-fully ||
+		return 1
+	sym_fast "a random symmetric NAT" "a new mapping per destination"
+}
+
+# seq_nat NS PUBLIC BASE: the NAT in NS gives every new flow the next port
+# of BASE..BASE+255, in turn (a symmetric NAT with a predictable
+# allocation); the counter is shared by every flow, the rendezvous
+# connections included. (`snat to IP:numgen ...` itself gives the port
+# in the wrong byte order here: a map of ports does not.)
+seq_nat() {
+	local ns=$1 pub=$2 base=$3 i ports=""
+	for ((i = 0; i < 256; i++)); do
+		ports+="${ports:+, }$i : $((base + i))"
+	done
+	ip netns exec "$ns" iptables -t nat -D POSTROUTING 1 || return 1
+	ip netns exec "$ns" nft -f - <<-EOF || return 1
+		table ip lab_seqnat {
+			chain post {
+				type nat hook postrouting priority srcnat; policy accept;
+				oifname "wan0" meta l4proto tcp snat to $pub : numgen inc mod 256 map { $ports }
+			}
+		}
+	EOF
+}
+
+# NAT A is symmetric with sequential ports: with rendezvousd --probe-port,
+# A samples it twice (the probe port from its own port, then from another
+# one), sends the pattern with its CONNECT, and B punches the ports
+# predicted for A's next flow at once: 16 MiB each way, both FINs.
+case_seq_symmetric() {
+	local pa
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	seq_nat "$LAB_NA" "$LAB_A_PUB" 30000 || return 1
+	srv_start --probe-port 7451 || return 1
+	lab_capture_start "$LAB_INET" pa "$LAB_DIR/pa.pcap" "$FINS" || return 1
+	pa=$LAB_CAP_PID
+	pair_run "$LAB_B" "$LAB_B_PUB" "$LAB_A" "$LAB_A_PUB" "$pa"
+	fins_both "$LAB_DIR/pa.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
+	grep -q "symmetric NAT with sequential ports" "$LAB_DIR/ea.log" ||
+		t_fail "A did not find its NAT's sequential ports"
+	grep -q "predicted port [0-9]* answered" "$LAB_DIR/eb.log" ||
+		t_fail "B did not connect through a predicted port"
+	grep -o "sequential ports ([0-9, :a-z-]*)" "$LAB_DIR/ea.log" | head -1 | sed 's/^/    A: /'
+	grep -o "predicted port [0-9]* answered" "$LAB_DIR/eb.log" | head -1 | sed 's/^/    B: /'
+}
+
+# The same NAT on both sides: neither can aim at the other's ports, and
+# without a relay A says so at its MATCH, in well under a second.
+case_seq_both() {
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	seq_nat "$LAB_NA" "$LAB_A_PUB" 30000 || return 1
+	seq_nat "$LAB_NB" "$LAB_B_PUB" 40000 || return 1
+	sym_fast "both NATs symmetric" "the peer cannot aim at them"
 }
 
 # run_err NAME WANT-STATUS WANT-TEXT P2PTCP-ARGS...: run p2ptcp on A (env
@@ -435,6 +494,9 @@ t_run "punch eim-noprobe: the same NAT without a probe port is taken for symmetr
 	case_eim_no_probe_port
 t_run "punch symmetric-probe: a --random-fully NAT seen by the probe port, exit 7 in < 1 s" \
 	case_symmetric_probe
+t_run "punch seq-symmetric: a symmetric NAT with sequential ports, its next ports punched at once" \
+	case_seq_symmetric
+t_run "punch seq-both: both NATs symmetric with sequential ports, exit 7 in < 1 s" case_seq_both
 t_run "punch errors: down, bad id, unknown id, not allowed, no server, no DNS" case_errors
 t_run "punch early: no capabilities, or the port in use, fail before anything is sent" case_early
 t_run "punch steer: a peer's private endpoint outside the ranges or NAT steers no SYN" case_steer
