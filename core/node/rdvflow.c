@@ -919,10 +919,23 @@ static int iabs(int v)
 	return v < 0 ? -v : v;
 }
 
-/* The second sample, from a second port of ours to the probe port: the
- * same step again (the smaller one when other flows took ports between)
- * is a sequential allocator, which the peer can aim at; anything else
- * is random, and punching cannot work. */
+static int gcd(int a, int b)
+{
+	while (b) {
+		int t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* The second sample, from a second port of ours to the probe port: two
+ * small steps the same way are a sequential allocator, which the peer
+ * can aim at; its step is their greatest common divisor (other flows
+ * through the NAT may have taken ports between our samples: steps of 3
+ * and 2 are an allocator of 1). Anything else is random, and punching
+ * cannot work. */
 static void on_second_sample(struct reg *r, uint16_t port)
 {
 	struct ptcp_node *n = r->f->n;
@@ -931,7 +944,7 @@ static void on_second_sample(struct reg *r, uint16_t port)
 
 	if (d2 != 0 && (d1 > 0) == (d2 > 0) && iabs(d2) <= PREDICT_DELTA_MAX) {
 		r->pattern.last_port = port;
-		r->pattern.delta = (int16_t)(iabs(d1) <= iabs(d2) ? d1 : d2);
+		r->pattern.delta = (int16_t)(d1 < 0 ? -gcd(iabs(d1), iabs(d2)) : gcd(iabs(d1), iabs(d2)));
 		r->predictable = true;
 		ptcp_rdv_client_set_pattern(r->c, &r->pattern);
 		nlog_notice(n, "symmetric NAT with sequential ports (%u, %u, %u: step %d): a peer "
