@@ -76,7 +76,6 @@ struct client {
 	uint8_t n_allow;
 	uint8_t (*allow)[PTCP_RDV_KEY_LEN];  /* LISTEN allow list, or NULL */
 	uint32_t isn;                      /* of the pending request */
-	uint8_t req_flags;                 /* ... its PTCP_RDV_REQ_* flags */
 	struct ptcp_rdv_pattern pattern;   /* ... its NAT's port pattern */
 	uint32_t rtt_ms;                   /* CHALLENGE to AUTH */
 	ptcp_ts accepted, last_msg, partial_since, challenge_sent;
@@ -601,13 +600,16 @@ static void offer_relay(struct ptcp_rdvd_server *srv, const struct client *i, co
 }
 
 /* Port prediction in self's MATCH (m): when one side's NAT is
- * symmetric with a pattern and the other's is not, and both said they
- * punch predicted ports, the other gets the pattern to aim at and the
- * symmetric side the word that it is aimed at. Both symmetric: nothing
- * (relay or error, on each side). */
-static void predict(const struct client *self, const struct client *peer, struct ptcp_rdv_msg *m)
+ * symmetric with a pattern and the other's is not, the other gets the
+ * pattern to aim at and the symmetric side the word that it is aimed at.
+ * Every client here can take them (a pattern comes only from a server
+ * that says PREDICT, and a client that refuses PREDICT has left at
+ * REGISTERED). Both symmetric: nothing (relay or error, on each side);
+ * not across instances, whose MATCH carries no tail. */
+static void predict(const struct client *self, const struct client *peer,
+                    struct ptcp_rdv_msg *m)
 {
-	if (!(self->req_flags & PTCP_RDV_REQ_PREDICT) || !(peer->req_flags & PTCP_RDV_REQ_PREDICT))
+	if (self->ghost || peer->ghost || !self->srv->cfg.probe_port)
 		return;
 	if (peer->pattern.delta && !self->pattern.delta)
 		m->match.pattern = peer->pattern;
@@ -777,7 +779,6 @@ static void on_listen(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts n
 	}
 	c->req = R_LISTEN;
 	c->isn = in->listen.isn;
-	c->req_flags = in->listen.flags;
 	c->pattern = in->listen.pattern;
 	/* The oldest waiter we allow gets us; those we do not allow learn it
 	 * now rather than at the end of their wait. */
@@ -859,7 +860,6 @@ static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts 
 		send_error(c, PTCP_RDV_E_SELF, false, NULL);
 		return;
 	}
-	c->req_flags = in->connect.flags;
 	c->pattern = in->connect.pattern;
 	n = find_peer(c->srv, c->observed.family, in->connect.key);
 	if (!n) {

@@ -112,9 +112,9 @@ bool ptcp_rdv_endpoint_usable(const struct ptcp_endpoint *ep, uint8_t family)
 
 /* --- the prediction tail of requests and MATCH -------------------------- */
 
-/* Parses the n bytes (0, 1 or 5) after a request's or a MATCH's fixed
- * part: the flags byte (only when some flag is set, only known ones)
- * and the pattern exactly when pattern_flag is among them. */
+/* Parses the n bytes (0, 1 or 5; a request's 0 or 5) after a request's or
+ * a MATCH's fixed part: the flags byte (only when some flag is set, only
+ * known ones) and the pattern exactly when pattern_flag is among them. */
 static int tail_get(const uint8_t *b, unsigned n, uint8_t known, uint8_t pattern_flag,
                     uint8_t *flags, struct ptcp_rdv_pattern *pat)
 {
@@ -158,7 +158,6 @@ static void tail_put(uint8_t *b, uint8_t flags, const struct ptcp_rdv_pattern *p
 }
 
 #define REG_KNOWN (PTCP_RDV_REG_RELAY | PTCP_RDV_REG_PREDICT)
-#define REQ_KNOWN PTCP_RDV_REQ_PREDICT
 #define MATCH_KNOWN PTCP_RDV_MATCH_PREDICTED
 
 /* --- header and framing -------------------------------------------------- */
@@ -221,6 +220,7 @@ int ptcp_rdv_frame(const uint8_t *buf, size_t avail)
 
 static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 {
+	uint8_t flags;   /* a request's: none but the wire-only PATTERN */
 	int rv;
 
 	switch (m->type) {
@@ -269,14 +269,14 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 			return -PTCP_RDV_E_MALFORMED;
 		memcpy(m->listen.allow, b + 5, (size_t)m->listen.n_allow * PTCP_RDV_KEY_LEN);
 		return tail_get(b + 5 + m->listen.n_allow * PTCP_RDV_KEY_LEN,
-				n - 5u - m->listen.n_allow * PTCP_RDV_KEY_LEN, REQ_KNOWN,
-				PTCP_RDV_REQ_PATTERN, &m->listen.flags, &m->listen.pattern);
+				n - 5u - m->listen.n_allow * PTCP_RDV_KEY_LEN, 0, PTCP_RDV_REQ_PATTERN,
+				&flags, &m->listen.pattern);
 	case PTCP_RDV_CONNECT:
 		memcpy(m->connect.key, b, PTCP_RDV_KEY_LEN);
 		m->connect.isn = ptcp_get32(b + PTCP_RDV_KEY_LEN);
 		m->connect.wait_ms = ptcp_get32(b + PTCP_RDV_KEY_LEN + 4);
-		return tail_get(b + PTCP_RDV_KEY_LEN + 8, n - (PTCP_RDV_KEY_LEN + 8u), REQ_KNOWN,
-				PTCP_RDV_REQ_PATTERN, &m->connect.flags, &m->connect.pattern);
+		return tail_get(b + PTCP_RDV_KEY_LEN + 8, n - (PTCP_RDV_KEY_LEN + 8u), 0,
+				PTCP_RDV_REQ_PATTERN, &flags, &m->connect.pattern);
 	case PTCP_RDV_MATCH:
 		memcpy(m->match.key, b, PTCP_RDV_KEY_LEN);
 		b += PTCP_RDV_KEY_LEN;
@@ -357,11 +357,11 @@ static int body_len(const struct ptcp_rdv_msg *m)
 	case PTCP_RDV_LISTEN:
 		if (m->listen.n_allow > PTCP_RDV_ALLOW_MAX)
 			return -PTCP_RDV_E_MALFORMED;
-		if ((t = tail_len(m->listen.flags, &m->listen.pattern, REQ_KNOWN)) < 0)
+		if ((t = tail_len(0, &m->listen.pattern, 0)) < 0)
 			return -PTCP_RDV_E_MALFORMED;
 		return 5 + m->listen.n_allow * PTCP_RDV_KEY_LEN + t;
 	case PTCP_RDV_CONNECT:
-		if ((t = tail_len(m->connect.flags, &m->connect.pattern, REQ_KNOWN)) < 0)
+		if ((t = tail_len(0, &m->connect.pattern, 0)) < 0)
 			return -PTCP_RDV_E_MALFORMED;
 		return min + t;
 	case PTCP_RDV_ERROR:
@@ -425,15 +425,14 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 		ptcp_put32(b, m->listen.isn);
 		b[4] = m->listen.n_allow;
 		memcpy(b + 5, m->listen.allow, (size_t)m->listen.n_allow * PTCP_RDV_KEY_LEN);
-		tail_put(b + 5 + m->listen.n_allow * PTCP_RDV_KEY_LEN, m->listen.flags,
-			 &m->listen.pattern, PTCP_RDV_REQ_PATTERN);
+		tail_put(b + 5 + m->listen.n_allow * PTCP_RDV_KEY_LEN, 0, &m->listen.pattern,
+			 PTCP_RDV_REQ_PATTERN);
 		break;
 	case PTCP_RDV_CONNECT:
 		memcpy(b, m->connect.key, PTCP_RDV_KEY_LEN);
 		ptcp_put32(b + PTCP_RDV_KEY_LEN, m->connect.isn);
 		ptcp_put32(b + PTCP_RDV_KEY_LEN + 4, m->connect.wait_ms);
-		tail_put(b + PTCP_RDV_KEY_LEN + 8, m->connect.flags, &m->connect.pattern,
-			 PTCP_RDV_REQ_PATTERN);
+		tail_put(b + PTCP_RDV_KEY_LEN + 8, 0, &m->connect.pattern, PTCP_RDV_REQ_PATTERN);
 		break;
 	case PTCP_RDV_MATCH:
 		if (m->match.role != PTCP_RDV_ROLE_INITIATOR && m->match.role != PTCP_RDV_ROLE_RESPONDER)

@@ -115,14 +115,14 @@ enum ptcp_rdv_code {
                                      peer's in MATCH for who asks for it */
 
 /* Port prediction (docs/nat-traversal.md, "Symmetric NATs with
- * predictable ports"). A request (CONNECT or LISTEN) may end in a flags
- * byte, sent only to a server whose REGISTERED has PTCP_RDV_REG_PREDICT
- * and only when some flag is set; with PTCP_RDV_REQ_PATTERN the pattern
- * follows it (last port, 2 bytes; delta, 2 bytes, signed). A MATCH may
- * end (after the relay offer, if any) in a flags byte of its own, with
- * the peer's pattern behind it likewise. The server never sends MATCH
- * flags to a client whose request had no flags byte. */
-#define PTCP_RDV_REQ_PREDICT 0x01   /* we punch a peer's predicted ports */
+ * predictable ports"). A request (CONNECT or LISTEN) of a client behind
+ * a symmetric NAT with a pattern may end in a flags byte with
+ * PTCP_RDV_REQ_PATTERN and the pattern behind it (last port, 2 bytes;
+ * delta, 2 bytes, signed); it is sent only to a server whose REGISTERED
+ * has PTCP_RDV_REG_PREDICT. A MATCH from such a server may end (after the
+ * relay offer, if any) in a flags byte of its own, with the peer's
+ * pattern behind it likewise. Every client registered with it can take
+ * them: a client that refuses PREDICT has left at REGISTERED. */
 #define PTCP_RDV_REQ_PATTERN 0x02   /* wire only: our NAT's pattern
                                        follows; the codec sets and clears
                                        it from pattern.delta */
@@ -188,16 +188,14 @@ struct ptcp_rdv_msg {
 			uint32_t isn;          /* our ISN for the next match */
 			uint8_t n_allow;       /* 0: anyone may ask */
 			uint8_t allow[PTCP_RDV_ALLOW_MAX][PTCP_RDV_KEY_LEN];
-			uint8_t flags;         /* PTCP_RDV_REQ_PREDICT; 0 and no
-			                          pattern: no flags byte */
-			struct ptcp_rdv_pattern pattern;
+			struct ptcp_rdv_pattern pattern;  /* ours; delta 0: none,
+			                                     no flags byte */
 		} listen;
 		struct {
 			uint8_t key[PTCP_RDV_KEY_LEN];  /* the peer asked for */
 			uint32_t isn;
 			uint32_t wait_ms;      /* how long the server may hold the request */
-			uint8_t flags;         /* as listen.flags */
-			struct ptcp_rdv_pattern pattern;
+			struct ptcp_rdv_pattern pattern;  /* as listen.pattern */
 		} connect;
 		struct {
 			uint8_t key[PTCP_RDV_KEY_LEN];  /* the other peer */

@@ -394,13 +394,11 @@ static bool send_request(struct ptcp_rdv_client *c)
 {
 	struct ptcp_rdv_msg *r = &c->req_msg;
 
-	/* Port prediction only to a server that said it passes patterns:
-	 * an older one would refuse the longer request. A request behind
-	 * the AUTH goes before REGISTERED says, and without. */
+	/* Our pattern only to a server that said it passes them: an older
+	 * one would refuse the longer request. (A request behind the AUTH
+	 * goes before REGISTERED says; it never has one: we know our NAT
+	 * kept our port.) */
 	if (c->state == ST_REGISTERED && c->predicts) {
-		uint8_t *flags = r->type == PTCP_RDV_LISTEN ? &r->listen.flags : &r->connect.flags;
-
-		*flags = PTCP_RDV_REQ_PREDICT;
 		if (r->type == PTCP_RDV_LISTEN)
 			r->listen.pattern = c->pattern;
 		else
@@ -589,10 +587,9 @@ static int check_match(const struct ptcp_rdv_client *c, const struct ptcp_rdv_ms
 			 "REGISTERED said it has no relay", name);
 		return -EPROTO;
 	}
-	if ((in->match.flags || in->match.pattern.delta) &&
-	    !(r->type == PTCP_RDV_LISTEN ? r->listen.flags : r->connect.flags)) {
-		snprintf(msg, cap, "rendezvous server %s sent a MATCH with port prediction for a "
-			 "request without it", name);
+	if ((in->match.flags || in->match.pattern.delta) && !c->predicts) {
+		snprintf(msg, cap, "rendezvous server %s sent a MATCH with port prediction, but its "
+			 "REGISTERED said it does not predict", name);
 		return -EPROTO;
 	}
 	if (in->match.has_relay && !ptcp_rdv_endpoint_usable(&in->match.relay, family)) {

@@ -190,8 +190,10 @@ bool ptcp_rdv_client_registered(const struct ptcp_rdv_client *c);
 
 /* True once registered with a server that passes NAT port patterns
  * (REGISTERED's PTCP_RDV_REG_PREDICT): every request sent after
- * REGISTERED then says that we punch a peer's predicted ports, and
- * carries our pattern (ptcp_rdv_client_set_pattern()). */
+ * REGISTERED then carries our pattern, if we have one
+ * (ptcp_rdv_client_set_pattern()), and its MATCHes may carry the peer's
+ * (ptcp_rdv_match.peer_pattern) or say that the peer aims at ours
+ * (.predicted). */
 bool ptcp_rdv_client_predicts(const struct ptcp_rdv_client *c);
 
 /* Our NAT's pattern for the requests from now on (NULL or delta 0:
