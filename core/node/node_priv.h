@@ -79,7 +79,13 @@ struct peer_alt {
  * each further one PTCP_PEER_PREDICT_GAP later (docs/nat-traversal.md,
  * "Symmetric NATs with predictable ports"). */
 #define PTCP_PEER_PREDICT_PORTS 16
-#define PTCP_PEER_PREDICT_GAP (250 * PTCP_NS_PER_US)
+#define PTCP_PEER_PREDICT_GAP (100 * PTCP_NS_PER_US)
+/* ... and the symmetric side's second SYN comes no sooner than this after
+ * its first (with TTL 2, which opened its NAT's next port): the peer's
+ * candidates must have opened theirs before a SYN of ours reaches the
+ * peer's NAT, or a NAT that answers with RST undoes our mapping, and our
+ * next SYN takes another port. */
+#define PTCP_PEER_AIMED_FIRST_GAP (5 * PTCP_NS_PER_MS)
 
 struct ptcp_peer {
 	struct ptcp_node *node;
@@ -148,6 +154,9 @@ struct ptcp_peer {
 	struct ptcp_conn *cand[PTCP_PEER_PREDICT_PORTS - 1];
 	uint16_t cand_port[PTCP_PEER_PREDICT_PORTS - 1];
 	unsigned n_cand;                   /* ports in cand_port[] (0: none) */
+	bool aimed_at;                     /* the other way round: our NAT is
+	                                      symmetric, and the peer punches
+	                                      the ports it predicts for us */
 	unsigned cand_opened;              /* ... whose connection was opened */
 	ptcp_ts cand_next;                 /* the next one opens then */
 

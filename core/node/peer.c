@@ -547,10 +547,19 @@ int ptcp_peer_start(struct ptcp_peer *p, ptcp_ts now)
 		nlog_info(n, "identity key wiped from memory (no secure channel needs it)");
 	}
 	ptcp_node_conn_config(n, p, &cc);
-	if (p->n_cand) {
-		cc.syn_rst_gap = 0;   /* as the candidates' (step_cands) */
-		p->cand_next = ptcp_ts_add(now, PTCP_PEER_PREDICT_GAP);
+	/* Predicted ports, either way: no SYN clocked by a RST. Here a
+	 * RST from the peer's NAT also undoes our NAT's mapping, and each
+	 * SYN after it takes our symmetric NAT's next port: SYNs as fast as
+	 * RSTs would walk it out of the peer's window. */
+	if (p->n_cand || p->aimed_at)
+		cc.syn_rst_gap = 0;
+	if (p->aimed_at && cc.syn_interval && cc.syn_interval < PTCP_PEER_AIMED_FIRST_GAP) {
+		cc.syn_interval = PTCP_PEER_AIMED_FIRST_GAP;
+		if (cc.syn_interval_max < cc.syn_interval)
+			cc.syn_interval_max = cc.syn_interval;
 	}
+	if (p->n_cand)
+		p->cand_next = ptcp_ts_add(now, PTCP_PEER_PREDICT_GAP);
 	rv = ptcp_stack_connect(n->stack, &p->conn, &p->local, &p->remote,
 				p->isn_from_table ? NULL : &p->open, &cc, p, now);
 	if (rv != 0) {
@@ -668,7 +677,8 @@ static void step_cands(struct ptcp_peer *p, ptcp_ts now)
 		remote.port = p->cand_port[i];
 		ptcp_node_conn_config(n, p, &cc);
 		/* A RST from the peer's NAT to a port it did not give is the
-		 * rule here, not a sign: no SYN storm clocked by them. */
+		 * rule here, not a sign: no SYN storm clocked by them
+		 * (ptcp_peer_start). */
 		cc.syn_rst_gap = 0;
 		if (ptcp_stack_connect(n->stack, &p->cand[i], &p->local, &remote, &p->open, &cc, p,
 				       now) != 0)

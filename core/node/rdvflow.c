@@ -530,6 +530,7 @@ static void schedule(struct reg *r, struct ptcp_peer *p, const struct ptcp_rdv_m
 	 * aims at them, else relay (or fail, below). */
 	if (r->predictable && !m->predicted)
 		p->relay_at_once = n->s.relay && n->s.encrypt && p->has_relay_offer;
+	p->aimed_at = r->predictable && m->predicted;
 	/* Nothing to punch: no start delay to keep. */
 	if (p->relay_at_once && p->has_relay_offer)
 		p->start_at = ptcp_clock_now();
@@ -545,7 +546,8 @@ static void schedule(struct reg *r, struct ptcp_peer *p, const struct ptcp_rdv_m
 		ptcp_peer_fail_detail(p, PTCP_ERR_SYMMETRIC_NAT, ptcp_clock_now(),
 				      "symmetric NAT: hole punching cannot work through it (our NAT "
 				      "gives sequential ports, but the peer cannot aim at them: its "
-				      "NAT is symmetric too, or its p2ptcp is older)");
+				      "NAT is symmetric too, or it is at another rendezvous "
+				      "instance)");
 }
 
 /* r's match for a peer that has one over the other IP version already:
@@ -841,8 +843,10 @@ static bool relay_instead(struct reg *r, const char *msg)
 	return true;
 }
 
-static void on_challenged(struct ptcp_rdv_client *c, void *user, const struct ptcp_endpoint *observed);
-static void on_registered(struct ptcp_rdv_client *c, void *user, const struct ptcp_endpoint *observed);
+static void on_challenged(struct ptcp_rdv_client *c, void *user,
+                          const struct ptcp_endpoint *observed);
+static void on_registered(struct ptcp_rdv_client *c, void *user,
+                          const struct ptcp_endpoint *observed);
 
 /* The NAT probe under a throwaway key: step 1 from our own port to the
  * probe port (or, without one, from a second port to the main port);
