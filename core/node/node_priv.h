@@ -154,6 +154,9 @@ struct ptcp_peer {
 	struct ptcp_conn *cand[PTCP_PEER_PREDICT_PORTS - 1];
 	uint16_t cand_port[PTCP_PEER_PREDICT_PORTS - 1];
 	unsigned n_cand;                   /* ports in cand_port[] (0: none) */
+	uint8_t cand_family;               /* ... of the attempt they belong
+	                                      to (Happy Eyeballs may make the
+	                                      other one the first) */
 	bool aimed_at;                     /* the other way round: our NAT is
 	                                      symmetric, and the peer punches
 	                                      the ports it predicts for us */

@@ -643,6 +643,7 @@ void ptcp_peer_predict(struct ptcp_peer *p, uint16_t last_port, int16_t delta)
 	unsigned k;
 
 	p->n_cand = p->cand_opened = 0;
+	p->cand_family = p->remote.family;
 	for (k = 1; k <= PTCP_PEER_PREDICT_PORTS; k++) {
 		port = (long)last_port + (long)k * delta;
 		if (port < 1 || port > 65535)
@@ -670,6 +671,12 @@ static void step_cands(struct ptcp_peer *p, ptcp_ts now)
 
 	if (p->n_cand == 0)
 		return;
+	/* The attempt over the other IP version is the first now: the
+	 * predicted ports were for this one's peer endpoint. */
+	if (p->remote.family != p->cand_family) {
+		drop_cands(p, now);
+		return;
+	}
 	if (p->cand_opened < p->n_cand && now >= p->cand_next) {
 		unsigned i = p->cand_opened++;
 
@@ -707,7 +714,8 @@ static void step_cands(struct ptcp_peer *p, ptcp_ts now)
 		return;
 	/* That candidate is the connection: the others go quietly (no RST
 	 * from SYN-SENT); their NAT entries time out. */
-	drop_conn(n, p->conn, now);
+	if (p->conn)
+		drop_conn(n, p->conn, now);
 	p->conn = p->cand[take];
 	p->remote.port = p->cand_port[take];
 	p->cand[take] = NULL;
