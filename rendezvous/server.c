@@ -82,6 +82,7 @@ struct client {
 	uint8_t n_allow;
 	uint8_t (*allow)[PTCP_RDV_KEY_LEN];  /* LISTEN allow list, or NULL */
 	uint32_t isn;                      /* of the pending request */
+	struct ptcp_rdv_pattern pattern;   /* ... its NAT's port pattern */
 	uint32_t rtt_ms;                   /* CHALLENGE to AUTH; 0-RTT: the
 	                                      kernel's of the TCP handshake */
 	ptcp_ts accepted, last_msg, partial_since, challenge_sent;
@@ -573,6 +574,10 @@ static void enter_registered(struct client *c)
 	m.registered.idle_ms = srv->cfg.idle_timeout_ms;
 	m.registered.max_wait_ms = srv->cfg.max_wait_ms;
 	m.registered.flags = srv->relay ? PTCP_RDV_REG_RELAY : 0;
+	/* Port prediction needs the probe port's second look: with it, and
+	 * only to clients of this version (as the probe port itself). */
+	if (srv->cfg.probe_port)
+		m.registered.flags |= PTCP_RDV_REG_PREDICT;
 	m.registered.probe_port = (uint16_t)srv->cfg.probe_port;
 	client_send(c, &m);
 	rlog_info("registered %s at %s (private %s)%s%s", key_str(c->node.key, id),
@@ -727,6 +732,24 @@ static void offer_relay(struct ptcp_rdvd_server *srv, const struct client *i, co
 	sodium_memzero(token, sizeof(token));
 }
 
+/* Port prediction in self's MATCH (m): when one side's NAT is
+ * symmetric with a pattern and the other's is not, the other gets the
+ * pattern to aim at and the symmetric side the word that it is aimed at.
+ * Every client here can take them (a pattern comes only from a server
+ * that says PREDICT, and a client that refuses PREDICT has left at
+ * REGISTERED). Both symmetric: nothing (relay or error, on each side);
+ * not across instances, whose MATCH carries no tail. */
+static void predict(const struct client *self, const struct client *peer,
+                    struct ptcp_rdv_msg *m)
+{
+	if (self->ghost || peer->ghost || !self->srv->cfg.probe_port)
+		return;
+	if (peer->pattern.delta && !self->pattern.delta)
+		m->match.pattern = peer->pattern;
+	else if (self->pattern.delta && !peer->pattern.delta)
+		m->match.flags |= PTCP_RDV_MATCH_PREDICTED;
+}
+
 /* Tells both peers about each other; i is the initiator. */
 static void match(struct client *i, struct client *r)
 {
@@ -759,6 +782,8 @@ static void match(struct client *i, struct client *r)
 	mr.match.role = PTCP_RDV_ROLE_RESPONDER;
 	mr.match.start_ms = start_ms(srv, far, owd_r);
 	offer_relay(srv, i, r, &mi, &mr);
+	predict(i, r, &mi);
+	predict(r, i, &mr);
 
 	cancel_request(i);
 	cancel_request(r);
@@ -887,6 +912,7 @@ static void on_listen(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts n
 	}
 	c->req = R_LISTEN;
 	c->isn = in->listen.isn;
+	c->pattern = in->listen.pattern;
 	/* The oldest waiter we allow gets us; those we do not allow learn it
 	 * now rather than at the end of their wait. */
 	for (w = c->waiters; w; w = next) {
@@ -967,6 +993,7 @@ static void on_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts 
 		send_error(c, PTCP_RDV_E_SELF, false, NULL);
 		return;
 	}
+	c->pattern = in->connect.pattern;
 	n = find_peer(c->srv, c->observed.family, in->connect.key);
 	if (!n) {
 		/* not here: at another instance, or nowhere */

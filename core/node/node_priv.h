@@ -74,6 +74,19 @@ struct peer_alt {
 	ptcp_ts synced_at;                 /* synchronized since (0: not) */
 };
 
+/* Port prediction: at most this many ports of a peer behind a symmetric
+ * NAT with sequential ports are punched at once, the first at once and
+ * each further one PTCP_PEER_PREDICT_GAP later (docs/nat-traversal.md,
+ * "Symmetric NATs with predictable ports"). */
+#define PTCP_PEER_PREDICT_PORTS 16
+#define PTCP_PEER_PREDICT_GAP (100 * PTCP_NS_PER_US)
+/* ... and the symmetric side's second SYN comes no sooner than this after
+ * its first (with TTL 2, which opened its NAT's next port): the peer's
+ * candidates must have opened theirs before a SYN of ours reaches the
+ * peer's NAT, or a NAT that answers with RST undoes our mapping, and our
+ * next SYN takes another port. */
+#define PTCP_PEER_AIMED_FIRST_GAP (5 * PTCP_NS_PER_MS)
+
 struct ptcp_peer {
 	struct ptcp_node *node;
 	struct ptcp_peer *prev, *next;     /* the node's list */
@@ -134,6 +147,21 @@ struct ptcp_peer {
 	                                      rdvflow.c's index) still to ask */
 	uint8_t rdv_out;                   /* ... asked, no answer yet */
 	int rdv_err;                       /* the most telling failure so far */
+
+	/* Port prediction: conn aims at the first port predicted, cand[] at
+	 * the next ones (cand_port[]), opened one by one; the first of them
+	 * all to be synchronized becomes conn, the rest are dropped. */
+	struct ptcp_conn *cand[PTCP_PEER_PREDICT_PORTS - 1];
+	uint16_t cand_port[PTCP_PEER_PREDICT_PORTS - 1];
+	unsigned n_cand;                   /* ports in cand_port[] (0: none) */
+	uint8_t cand_family;               /* ... of the attempt they belong
+	                                      to (Happy Eyeballs may make the
+	                                      other one the first) */
+	bool aimed_at;                     /* the other way round: our NAT is
+	                                      symmetric, and the peer punches
+	                                      the ports it predicts for us */
+	unsigned cand_opened;              /* ... whose connection was opened */
+	ptcp_ts cand_next;                 /* the next one opens then */
 
 	/* Happy Eyeballs: the attempt over the other IP version, and when
 	 * the first one (conn) was synchronized, for a responder's wait. */
@@ -247,6 +275,11 @@ int ptcp_peer_start(struct ptcp_peer *p, ptcp_ts now);
 int ptcp_peer_add_alt(struct ptcp_peer *p, const struct ptcp_endpoint *local,
                       const struct ptcp_endpoint *remote, const struct ptcp_open *open,
                       ptcp_ts start_at);
+/* Aims p (scheduled, IPv4 or IPv6) at the ports a symmetric NAT with
+ * sequential ports will likely give the peer's next flow: last_port +
+ * delta, + 2 delta, ... (PTCP_PEER_PREDICT_PORTS of them, within
+ * 1..65535), each a connection of its own. */
+void ptcp_peer_predict(struct ptcp_peer *p, uint16_t last_port, int16_t delta);
 /* True when p has an attempt (first or second) over family. */
 bool ptcp_peer_has_family(const struct ptcp_peer *p, uint8_t family);
 /* One step: deadlines, the channel, callbacks, the end. */

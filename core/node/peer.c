@@ -50,6 +50,9 @@ void ptcp_peer_destroy(struct ptcp_peer *p)
 		(void)ptcp_stack_release(n->stack, p->conn, ptcp_clock_now());
 	if (p->alt.conn)
 		(void)ptcp_stack_release(n->stack, p->alt.conn, ptcp_clock_now());
+	for (unsigned i = 0; i < p->cand_opened; i++)
+		if (p->cand[i])
+			(void)ptcp_stack_release(n->stack, p->cand[i], ptcp_clock_now());
 	if (p->rdv_pending && n->rdv)
 		ptcp_rdvflow_cancel(n->rdv, p);
 	ptcp_gso_free(p->gso);
@@ -395,6 +398,28 @@ static void describe_reset(struct ptcp_peer *p)
 			 "timeout, or an attacker)", p->rst_ttl, ttls);
 }
 
+/* Aborts c unless closed (a RST only past SYN-SENT: ptcp_conn_abort())
+ * and hands it back to the table. */
+static void drop_conn(struct ptcp_node *n, struct ptcp_conn *c, ptcp_ts now)
+{
+	if (ptcp_conn_state(c) != PTCP_CLOSED) {
+		(void)ptcp_conn_abort(c, now);
+		(void)ptcp_stack_touch(n->stack, c, now);
+	}
+	(void)ptcp_stack_release(n->stack, c, now);
+}
+
+/* The predicted ports not taken: every candidate connection dropped. */
+static void drop_cands(struct ptcp_peer *p, ptcp_ts now)
+{
+	for (unsigned i = 0; i < p->cand_opened; i++) {
+		if (p->cand[i])
+			drop_conn(p->node, p->cand[i], now);
+		p->cand[i] = NULL;
+	}
+	p->n_cand = p->cand_opened = 0;
+}
+
 void ptcp_peer_fail(struct ptcp_peer *p, int err, ptcp_ts now)
 {
 	struct ptcp_node *n = p->node;
@@ -412,6 +437,7 @@ void ptcp_peer_fail(struct ptcp_peer *p, int err, ptcp_ts now)
 		(void)ptcp_conn_abort(p->alt.conn, now);
 		(void)ptcp_stack_touch(n->stack, p->alt.conn, now);
 	}
+	drop_cands(p, now);
 	if (p->relay) {
 		/* Closed at once: the relay ends the other peer's side. */
 		ptcp_relay_conn_free(p->relay);
@@ -521,6 +547,19 @@ int ptcp_peer_start(struct ptcp_peer *p, ptcp_ts now)
 		nlog_info(n, "identity key wiped from memory (no secure channel needs it)");
 	}
 	ptcp_node_conn_config(n, p, &cc);
+	/* Predicted ports, either way: no SYN clocked by a RST. Here a
+	 * RST from the peer's NAT also undoes our NAT's mapping, and each
+	 * SYN after it takes our symmetric NAT's next port: SYNs as fast as
+	 * RSTs would walk it out of the peer's window. */
+	if (p->n_cand || p->aimed_at)
+		cc.syn_rst_gap = 0;
+	if (p->aimed_at && cc.syn_interval && cc.syn_interval < PTCP_PEER_AIMED_FIRST_GAP) {
+		cc.syn_interval = PTCP_PEER_AIMED_FIRST_GAP;
+		if (cc.syn_interval_max < cc.syn_interval)
+			cc.syn_interval_max = cc.syn_interval;
+	}
+	if (p->n_cand)
+		p->cand_next = ptcp_ts_add(now, PTCP_PEER_PREDICT_GAP);
 	rv = ptcp_stack_connect(n->stack, &p->conn, &p->local, &p->remote,
 				p->isn_from_table ? NULL : &p->open, &cc, p, now);
 	if (rv != 0) {
@@ -597,6 +636,91 @@ int ptcp_peer_add_alt(struct ptcp_peer *p, const struct ptcp_endpoint *local,
 	return 0;
 }
 
+void ptcp_peer_predict(struct ptcp_peer *p, uint16_t last_port, int16_t delta)
+{
+	char name[64];
+	long port;
+	unsigned k;
+
+	p->n_cand = p->cand_opened = 0;
+	p->cand_family = p->remote.family;
+	for (k = 1; k <= PTCP_PEER_PREDICT_PORTS; k++) {
+		port = (long)last_port + (long)k * delta;
+		if (port < 1 || port > 65535)
+			break;
+		if (k == 1)
+			p->remote.port = (uint16_t)port;
+		else
+			p->cand_port[p->n_cand++] = (uint16_t)port;
+	}
+	nlog_info(p->node, "%s: its NAT is symmetric with sequential ports (last %u, step %d): "
+		  "punching ports %u to %ld at once", ptcp_node_peer_name(p, name, sizeof(name)),
+		  last_port, delta, p->remote.port, (long)last_port + (long)(k - 1) * delta);
+}
+
+/* PEER_OPENING with predicted ports: opens the next candidate when due
+ * (one per PTCP_PEER_PREDICT_GAP: a bounded burst, not a port scan),
+ * lets closed ones go, and when one is synchronized (or conn failed and
+ * one still punches) makes it conn. */
+static void step_cands(struct ptcp_peer *p, ptcp_ts now)
+{
+	struct ptcp_node *n = p->node;
+	struct ptcp_endpoint remote;
+	struct ptcp_config cc;
+	int take, sync = -1, live = -1;
+
+	if (p->n_cand == 0)
+		return;
+	/* The attempt over the other IP version is the first now: the
+	 * predicted ports were for this one's peer endpoint. */
+	if (p->remote.family != p->cand_family) {
+		drop_cands(p, now);
+		return;
+	}
+	if (p->cand_opened < p->n_cand && now >= p->cand_next) {
+		unsigned i = p->cand_opened++;
+
+		remote = p->remote;
+		remote.port = p->cand_port[i];
+		ptcp_node_conn_config(n, p, &cc);
+		/* A RST from the peer's NAT to a port it did not give is the
+		 * rule here, not a sign: no SYN storm clocked by them
+		 * (ptcp_peer_start). */
+		cc.syn_rst_gap = 0;
+		if (ptcp_stack_connect(n->stack, &p->cand[i], &p->local, &remote, &p->open, &cc, p,
+				       now) != 0)
+			p->cand[i] = NULL;
+		p->cand_next = ptcp_ts_add(now, PTCP_PEER_PREDICT_GAP);
+	}
+	for (unsigned i = 0; i < p->cand_opened; i++) {
+		if (!p->cand[i])
+			continue;
+		if (ptcp_conn_state(p->cand[i]) == PTCP_CLOSED) {
+			(void)ptcp_stack_release(n->stack, p->cand[i], now);
+			p->cand[i] = NULL;
+		} else if (synchronized(ptcp_conn_state(p->cand[i]))) {
+			sync = (int)i;
+		} else if (live < 0) {
+			live = (int)i;
+		}
+	}
+	if (synchronized(ptcp_conn_state(p->conn)))
+		return;
+	if (sync >= 0)
+		take = sync;
+	else if (ptcp_conn_state(p->conn) == PTCP_CLOSED && live >= 0)
+		take = live;
+	else
+		return;
+	/* That candidate is the connection: the others go quietly (no RST
+	 * from SYN-SENT); their NAT entries time out. */
+	if (p->conn)
+		drop_conn(n, p->conn, now);
+	p->conn = p->cand[take];
+	p->remote.port = p->cand_port[take];
+	p->cand[take] = NULL;
+}
+
 /* Starts the second attempt's connection. */
 static int start_alt(struct ptcp_peer *p, ptcp_ts now)
 {
@@ -632,13 +756,8 @@ static void drop_alt(struct ptcp_peer *p, ptcp_ts now, const char *why)
 	struct ptcp_node *n = p->node;
 	char name[64];
 
-	if (p->alt.conn) {
-		if (ptcp_conn_state(p->alt.conn) != PTCP_CLOSED) {
-			(void)ptcp_conn_abort(p->alt.conn, now);
-			(void)ptcp_stack_touch(n->stack, p->alt.conn, now);
-		}
-		(void)ptcp_stack_release(n->stack, p->alt.conn, now);
-	}
+	if (p->alt.conn)
+		drop_conn(n, p->alt.conn, now);
 	nlog_info(n, "%s: %s attempt %s", ptcp_node_peer_name(p, name, sizeof(name)),
 		  version_name(p->alt.remote.family), why);
 	memset(&p->alt, 0, sizeof(p->alt));
@@ -787,12 +906,9 @@ static bool relay_fallback(struct ptcp_peer *p, ptcp_ts now)
 		return false;
 	if (p->alt.on)
 		drop_alt(p, now, "dropped: going to the relay");
+	drop_cands(p, now);
 	if (p->conn) {
-		if (ptcp_conn_state(p->conn) != PTCP_CLOSED) {
-			(void)ptcp_conn_abort(p->conn, now);
-			(void)ptcp_stack_touch(n->stack, p->conn, now);
-		}
-		(void)ptcp_stack_release(n->stack, p->conn, now);
+		drop_conn(n, p->conn, now);
 		p->conn = NULL;
 	}
 	p->open_deadline = PTCP_TS_NEVER;
@@ -872,6 +988,7 @@ static void step_opening(struct ptcp_peer *p, ptcp_ts now)
 	enum ptcp_state st;
 	char name[64];
 
+	step_cands(p, now);
 	if (!step_alt(p, now)) {
 		if (now >= p->open_deadline)
 			goto timeout;
@@ -890,6 +1007,10 @@ static void step_opening(struct ptcp_peer *p, ptcp_ts now)
 		return;
 	}
 	if (synchronized(st)) {
+		if (p->n_cand)
+			nlog_info(n, "%s: predicted port %u answered",
+				  ptcp_node_peer_name(p, name, sizeof(name)), p->remote.port);
+		drop_cands(p, now);
 		p->info.established = now;
 		nlog_info(n, "%s: established after %.3f ms", ptcp_node_peer_name(p, name, sizeof(name)),
 			  (double)ptcp_ts_elapsed(now, p->info.started) / PTCP_NS_PER_MS);
@@ -1099,6 +1220,8 @@ ptcp_ts ptcp_peer_deadline(const struct ptcp_peer *p)
 	case PEER_SCHEDULED:
 		return p->start_at;
 	case PEER_OPENING:
+		if (p->cand_opened < p->n_cand)
+			return ptcp_ts_min(p->open_deadline, p->cand_next);
 		if (p->alt.on && !p->alt.started)
 			return ptcp_ts_min(p->open_deadline, p->alt.start_at);
 		if (p->alt.on && p->role == PTCP_CHANNEL_RESPONDER) {

@@ -20,6 +20,12 @@
 #define RESOLVE_TIMEOUT_MS 5000
 #define BACKOFF_MIN PTCP_NS_PER_S
 #define BACKOFF_MAX (60 * PTCP_NS_PER_S)
+/* The largest step between two ports a symmetric NAT gives to our
+ * connections one after the other that is taken for a sequential
+ * allocator (Linux's `snat to ... numgen inc` steps by 1; a random one
+ * lands within 32 of the last port twice with odds of about 1 in 4
+ * million). */
+#define PREDICT_DELTA_MAX 32
 
 /* The workflow as a whole. */
 enum flow_state {
@@ -59,6 +65,15 @@ struct reg {
 	                                       probe port (else from a second
 	                                       port of ours to its port) */
 	struct ptcp_identity probe_id;
+	uint8_t probe_step;                 /* 1: the first look; 2: the second
+	                                       sample, from a second port of
+	                                       ours to the probe port */
+	uint16_t probe_seen;                /* the first look's observed port */
+	bool predictable;                   /* our NAT is symmetric with
+	                                       sequential ports: pattern is in
+	                                       our requests, and a match whose
+	                                       peer aims at them is punched */
+	struct ptcp_rdv_pattern pattern;
 	struct ptcp_endpoint local;         /* the rendezvous socket's */
 	struct ptcp_endpoint observed;      /* ... as the server saw it */
 	bool up;                            /* registered, counted in n_registered */
@@ -523,6 +538,13 @@ static void schedule(struct reg *r, struct ptcp_peer *p, const struct ptcp_rdv_m
 		memcpy(p->relay_token, m->relay_token, sizeof(p->relay_token));
 	}
 	p->relay_at_once = r->symmetric;
+	if (m->peer_pattern.delta && ptcp_endpoint_equal(&p->remote, &m->peer_public))
+		ptcp_peer_predict(p, m->peer_pattern.last_port, m->peer_pattern.delta);
+	/* Our NAT is symmetric with sequential ports: punch when the peer
+	 * aims at them, else relay (or fail, below). */
+	if (r->predictable && !m->predicted)
+		p->relay_at_once = n->s.relay && n->s.encrypt && p->has_relay_offer;
+	p->aimed_at = r->predictable && m->predicted;
 	/* Nothing to punch: no start delay to keep. */
 	if (p->relay_at_once && p->has_relay_offer)
 		p->start_at = ptcp_clock_now();
@@ -534,6 +556,12 @@ static void schedule(struct reg *r, struct ptcp_peer *p, const struct ptcp_rdv_m
 		  ptcp_endpoint_format(&p->remote, a, sizeof(a)), version_name(r->family),
 		  m->peer_isn, m->isn, m->role == PTCP_RDV_ROLE_INITIATOR ? "initiator" : "responder",
 		  m->start_ms);
+	if (r->predictable && !m->predicted && !p->relay_at_once)
+		ptcp_peer_fail_detail(p, PTCP_ERR_SYMMETRIC_NAT, ptcp_clock_now(),
+				      "symmetric NAT: hole punching cannot work through it (our NAT "
+				      "gives sequential ports, but the peer cannot aim at them: its "
+				      "NAT is symmetric too, or it is at another rendezvous "
+				      "instance)");
 }
 
 /* r's match for a peer that has one over the other IP version already:
@@ -906,6 +934,47 @@ static bool relay_instead(struct reg *r, const char *msg)
 	return true;
 }
 
+static void on_challenged(struct ptcp_rdv_client *c, void *user,
+                          const struct ptcp_endpoint *observed);
+static void on_registered(struct ptcp_rdv_client *c, void *user,
+                          const struct ptcp_endpoint *observed);
+
+/* The NAT probe under a throwaway key: step 1 from our own port to the
+ * probe port (or, without one, from a second port to the main port);
+ * step 2 from a second port to the probe port. Returns 0 or an error
+ * (no probe then). */
+static int start_probe(struct reg *r, uint8_t step)
+{
+	struct ptcp_rdvflow *f = r->f;
+	struct ptcp_rdv_client_config cfg;
+
+	ptcp_rdv_client_config_default(&cfg);
+	cfg.base = f->n->base;
+	cfg.id = &r->probe_id;
+	cfg.server = r->servers[r->cur];
+	cfg.local = r->local;
+	if (r->probe_same_port) {
+		cfg.server.port = ptcp_rdv_client_probe_port(r->c);
+		cfg.on_challenged = on_challenged;
+	}
+	if (!r->probe_same_port || step == 2)
+		cfg.local.port = 0;
+	cfg.has_server_key = f->has_server_key;
+	memcpy(cfg.server_key, f->server_key, PTCP_ID_LEN);
+	cfg.register_timeout = PROBE_TIMEOUT;
+	cfg.on_registered = on_registered;
+	cfg.on_error = on_error;
+	cfg.user = f;
+	r->st = R_PROBING;
+	r->probe_step = step;
+	if (ptcp_identity_generate(&r->probe_id) != 0 || ptcp_rdv_client_new(&r->probe, &cfg) != 0) {
+		r->probe = NULL;
+		ptcp_identity_wipe(&r->probe_id);
+		return PTCP_ERR_SYSTEM;
+	}
+	return 0;
+}
+
 static void on_probe_registered(struct reg *r, const struct ptcp_endpoint *observed)
 {
 	struct ptcp_endpoint local;
@@ -933,29 +1002,95 @@ static void on_probe_registered(struct reg *r, const struct ptcp_endpoint *obser
 	pump(r->f);
 }
 
+/* A symmetric NAT: relayed, or the end (exit status 7). */
+static void symmetric(struct reg *r, const char *msg)
+{
+	if (!relay_instead(r, msg))
+		reg_lost(r, PTCP_ERR_SYMMETRIC_NAT, msg);
+}
+
+static int iabs(int v)
+{
+	return v < 0 ? -v : v;
+}
+
+static int gcd(int a, int b)
+{
+	while (b) {
+		int t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* The second sample, from a second port of ours to the probe port: two
+ * small steps the same way are a sequential allocator, which the peer
+ * can aim at; its step is their greatest common divisor (other flows
+ * through the NAT may have taken ports between our samples: steps of 3
+ * and 2 are an allocator of 1). Anything else is random, and punching
+ * cannot work. */
+static void on_second_sample(struct reg *r, uint16_t port)
+{
+	struct ptcp_node *n = r->f->n;
+	int d1 = (int)r->probe_seen - (int)r->observed.port, d2 = (int)port - (int)r->probe_seen;
+	char msg[320];
+
+	if (d2 != 0 && (d1 > 0) == (d2 > 0) && iabs(d2) <= PREDICT_DELTA_MAX) {
+		r->pattern.last_port = port;
+		r->pattern.delta = (int16_t)(d1 < 0 ? -gcd(iabs(d1), iabs(d2)) : gcd(iabs(d1), iabs(d2)));
+		r->predictable = true;
+		ptcp_rdv_client_set_pattern(r->c, &r->pattern);
+		nlog_notice(n, "symmetric NAT with sequential ports (%u, %u, %u: step %d): a peer "
+			    "will aim at the ports it predicts for us", r->observed.port, r->probe_seen,
+			    port, r->pattern.delta);
+		r->st = R_READY;
+		pump(r->f);
+		return;
+	}
+	snprintf(msg, sizeof(msg),
+		 "symmetric NAT: hole punching cannot work through it (our NAT gave our connections "
+		 "to the server the ports %u, %u and %u: a new mapping per destination, not "
+		 "sequential)", r->observed.port, r->probe_seen, port);
+	symmetric(r, msg);
+}
+
 /* The probe from our own port to the server's probe port: the same
  * mapping as towards its main port is one mapping for every destination
  * (RFC 4787 endpoint-independent mapping, port-translating): the port the
  * server saw is the one the peer must aim at, and punching works. Another
- * one is a new mapping per destination: symmetric. */
+ * one is a new mapping per destination: symmetric; a small step is looked
+ * at again for a pattern (on_second_sample), a server permitting. */
 static void on_probe_challenged(struct reg *r, const struct ptcp_endpoint *observed)
 {
 	uint16_t port = observed->port;
+	int delta = (int)port - (int)r->observed.port;
 	char msg[320];
 
 	ptcp_rdv_client_free(r->probe);
 	r->probe = NULL;
 	ptcp_identity_wipe(&r->probe_id);
+	if (r->probe_step == 2) {
+		on_second_sample(r, port);
+		return;
+	}
 	if (port != r->observed.port) {
+		if (ptcp_rdv_client_predicts(r->c) && iabs(delta) <= PREDICT_DELTA_MAX) {
+			r->probe_seen = port;
+			nlog_info(r->f->n, "NAT probe: our port %u is %u towards the probe port (%u "
+				  "towards the main port): a second sample from another port",
+				  r->local.port, port, r->observed.port);
+			if (start_probe(r, 2) == 0)
+				return;
+		}
 		snprintf(msg, sizeof(msg),
 			 "symmetric NAT: hole punching cannot work through it (our NAT mapped our port "
 			 "%u to %u towards the server's port %u and to %u towards its probe port %u: "
 			 "a new mapping per destination, delta %d)",
 			 r->local.port, r->observed.port, r->servers[r->cur].port, port,
-			 ptcp_rdv_client_probe_port(r->c), (int)port - (int)r->observed.port);
-		if (relay_instead(r, msg))
-			return;
-		reg_lost(r, PTCP_ERR_SYMMETRIC_NAT, msg);
+			 ptcp_rdv_client_probe_port(r->c), delta);
+		symmetric(r, msg);
 		return;
 	}
 	nlog_info(r->f->n, "NAT probe: our port %u is %u towards the probe port too: one mapping for "
@@ -989,7 +1124,6 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 	struct ptcp_rdvflow *f = user;
 	struct ptcp_node *n = f->n;
 	struct reg *r = reg_of(f, c);
-	struct ptcp_rdv_client_config cfg;
 	char a[64], b[64], s[64];
 
 	if (!r)
@@ -1007,6 +1141,8 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 	r->backoff = 0;
 	r->replaced = false;
 	r->symmetric = false;
+	r->predictable = false;
+	memset(&r->pattern, 0, sizeof(r->pattern));
 	f->backoff = 0;
 	{
 		uint8_t key[PTCP_ID_LEN];
@@ -1036,32 +1172,14 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 	 * enough), to tell one mapping for every destination from a new one
 	 * per destination; without, from another port, to tell a one-off
 	 * collision from a NAT that changes every port. */
-	ptcp_rdv_client_config_default(&cfg);
-	cfg.base = n->base;
-	cfg.id = &r->probe_id;
-	cfg.server = r->servers[r->cur];
-	cfg.local = r->local;
 	r->probe_same_port = ptcp_rdv_client_probe_port(c) != 0;
-	if (r->probe_same_port) {
-		cfg.server.port = ptcp_rdv_client_probe_port(c);
-		cfg.on_challenged = on_challenged;
+	if (r->probe_same_port)
 		nlog_info(n, "our NAT rewrote port %u to %u: looking from it at the server's probe "
-			  "port %u", r->local.port, observed->port, cfg.server.port);
-	} else {
-		cfg.local.port = 0;
+			  "port %u", r->local.port, observed->port, ptcp_rdv_client_probe_port(c));
+	else
 		nlog_info(n, "our NAT rewrote port %u to %u: probing from a second port",
 			  r->local.port, observed->port);
-	}
-	cfg.has_server_key = f->has_server_key;
-	memcpy(cfg.server_key, f->server_key, PTCP_ID_LEN);
-	cfg.register_timeout = PROBE_TIMEOUT;
-	cfg.on_registered = on_registered;
-	cfg.on_error = on_error;
-	cfg.user = f;
-	r->st = R_PROBING;
-	if (ptcp_identity_generate(&r->probe_id) != 0 || ptcp_rdv_client_new(&r->probe, &cfg) != 0) {
-		r->probe = NULL;
-		ptcp_identity_wipe(&r->probe_id);
+	if (start_probe(r, 1) != 0) {
 		r->st = R_READY;
 		pump(f);
 	}

@@ -21,8 +21,8 @@ static const struct {
 	[PTCP_RDV_AUTH] = { PTCP_RDV_SIG_LEN, PTCP_RDV_SIG_LEN },
 	[PTCP_RDV_REGISTERED] = { 8, 11 },      /* 9: flags; 11: flags, probe port */
 	[PTCP_RDV_LISTEN] = { 5, PTCP_RDV_BODY_MAX },
-	[PTCP_RDV_CONNECT] = { PTCP_RDV_KEY_LEN + 8, PTCP_RDV_KEY_LEN + 8 },
-	[PTCP_RDV_MATCH] = { MATCH_LEN, MATCH_RELAY_LEN },
+	[PTCP_RDV_CONNECT] = { PTCP_RDV_KEY_LEN + 8, PTCP_RDV_KEY_LEN + 8 + PTCP_RDV_TAIL_MAX },
+	[PTCP_RDV_MATCH] = { MATCH_LEN, MATCH_RELAY_LEN + PTCP_RDV_TAIL_MAX },
 	[PTCP_RDV_PING] = { 4, 4 },
 	[PTCP_RDV_PONG] = { 4, 4 },
 	[PTCP_RDV_ERROR] = { 4, 4 + PTCP_RDV_TEXT_MAX },
@@ -126,6 +126,56 @@ bool ptcp_rdv_endpoint_usable(const struct ptcp_endpoint *ep, uint8_t family)
 	return false;
 }
 
+/* --- the prediction tail of requests and MATCH -------------------------- */
+
+/* Parses the n bytes (0, 1 or 5; a request's 0 or 5) after a request's or
+ * a MATCH's fixed part: the flags byte (only when some flag is set, only
+ * known ones) and the pattern exactly when pattern_flag is among them. */
+static int tail_get(const uint8_t *b, unsigned n, uint8_t known, uint8_t pattern_flag,
+                    uint8_t *flags, struct ptcp_rdv_pattern *pat)
+{
+	*flags = 0;
+	memset(pat, 0, sizeof(*pat));
+	if (n == 0)
+		return 0;
+	if (b[0] == 0 || (b[0] & ~(known | pattern_flag)))
+		return -PTCP_RDV_E_MALFORMED;
+	*flags = b[0] & known;
+	if (!(b[0] & pattern_flag))
+		return n == 1 ? 0 : -PTCP_RDV_E_MALFORMED;
+	if (n != PTCP_RDV_TAIL_MAX)
+		return -PTCP_RDV_E_MALFORMED;
+	pat->last_port = ptcp_get16(b + 1);
+	pat->delta = (int16_t)ptcp_get16(b + 3);
+	return pat->last_port && pat->delta ? 0 : -PTCP_RDV_E_MALFORMED;
+}
+
+/* The length of the tail that flags and pat need, or -1 when they
+ * cannot be encoded (an unknown flag, a pattern without a port). */
+static int tail_len(uint8_t flags, const struct ptcp_rdv_pattern *pat, uint8_t known)
+{
+	if (flags & ~known)
+		return -1;
+	if (pat->delta)
+		return pat->last_port ? PTCP_RDV_TAIL_MAX : -1;
+	return flags ? 1 : 0;
+}
+
+static void tail_put(uint8_t *b, uint8_t flags, const struct ptcp_rdv_pattern *pat,
+                     uint8_t pattern_flag)
+{
+	if (!flags && !pat->delta)
+		return;
+	b[0] = flags | (pat->delta ? pattern_flag : 0);
+	if (!pat->delta)
+		return;
+	ptcp_put16(b + 1, pat->last_port);
+	ptcp_put16(b + 3, (uint16_t)pat->delta);
+}
+
+#define REG_KNOWN (PTCP_RDV_REG_RELAY | PTCP_RDV_REG_PREDICT)
+#define MATCH_KNOWN PTCP_RDV_MATCH_PREDICTED
+
 /* --- header and framing -------------------------------------------------- */
 
 int ptcp_rdv_body_limits(uint8_t type, uint16_t *min, uint16_t *max)
@@ -186,6 +236,7 @@ int ptcp_rdv_frame(const uint8_t *buf, size_t avail)
 
 static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 {
+	uint8_t flags;   /* a request's: none but the wire-only PATTERN */
 	int rv;
 
 	switch (m->type) {
@@ -237,9 +288,9 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 		/* Only the canonical form: flags present only when some are
 		 * set, only the ones this version knows, and the probe port
 		 * (never 0) exactly when its flag says so. */
-		if (b[8] == 0 || (b[8] & ~(PTCP_RDV_REG_RELAY | PTCP_RDV_REG_PROBE)))
+		if (b[8] == 0 || (b[8] & ~(REG_KNOWN | PTCP_RDV_REG_PROBE)))
 			return -PTCP_RDV_E_MALFORMED;
-		m->registered.flags = b[8] & PTCP_RDV_REG_RELAY;
+		m->registered.flags = b[8] & REG_KNOWN;
 		if (!(b[8] & PTCP_RDV_REG_PROBE))
 			return n == 9 ? 0 : -PTCP_RDV_E_MALFORMED;
 		if (n != 11 || (m->registered.probe_port = ptcp_get16(b + 9)) == 0)
@@ -249,15 +300,18 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 		m->listen.isn = ptcp_get32(b);
 		m->listen.n_allow = b[4];
 		if (m->listen.n_allow > PTCP_RDV_ALLOW_MAX ||
-		    n != 5 + (unsigned)m->listen.n_allow * PTCP_RDV_KEY_LEN)
+		    n < 5 + (unsigned)m->listen.n_allow * PTCP_RDV_KEY_LEN)
 			return -PTCP_RDV_E_MALFORMED;
 		memcpy(m->listen.allow, b + 5, (size_t)m->listen.n_allow * PTCP_RDV_KEY_LEN);
-		return 0;
+		return tail_get(b + 5 + m->listen.n_allow * PTCP_RDV_KEY_LEN,
+				n - 5u - m->listen.n_allow * PTCP_RDV_KEY_LEN, 0, PTCP_RDV_REQ_PATTERN,
+				&flags, &m->listen.pattern);
 	case PTCP_RDV_CONNECT:
 		memcpy(m->connect.key, b, PTCP_RDV_KEY_LEN);
 		m->connect.isn = ptcp_get32(b + PTCP_RDV_KEY_LEN);
 		m->connect.wait_ms = ptcp_get32(b + PTCP_RDV_KEY_LEN + 4);
-		return 0;
+		return tail_get(b + PTCP_RDV_KEY_LEN + 8, n - (PTCP_RDV_KEY_LEN + 8u), 0,
+				PTCP_RDV_REQ_PATTERN, &flags, &m->connect.pattern);
 	case PTCP_RDV_MATCH:
 		memcpy(m->match.key, b, PTCP_RDV_KEY_LEN);
 		b += PTCP_RDV_KEY_LEN;
@@ -275,18 +329,19 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 		m->match.start_ms = ptcp_get32(b + 9);
 		if (m->match.role != PTCP_RDV_ROLE_INITIATOR && m->match.role != PTCP_RDV_ROLE_RESPONDER)
 			return -PTCP_RDV_E_MALFORMED;
-		if (n == MATCH_LEN)
-			return 0;
-		if (n != MATCH_RELAY_LEN)
-			return -PTCP_RDV_E_MALFORMED;
 		b += 13;
-		m->match.has_relay = 1;
-		if ((rv = ptcp_rdv_endpoint_get(&m->match.relay, b)) != 0)
-			return rv;
-		if (m->match.relay.family == PTCP_AF_NONE)
-			return -PTCP_RDV_E_MALFORMED;
-		memcpy(m->match.relay_token, b + PTCP_RDV_EP_LEN, PTCP_RDV_TOKEN_LEN);
-		return 0;
+		/* The tail is 0, 1 or 5 bytes: shorter than a relay offer. */
+		if (n >= MATCH_RELAY_LEN) {
+			m->match.has_relay = 1;
+			if ((rv = ptcp_rdv_endpoint_get(&m->match.relay, b)) != 0)
+				return rv;
+			if (m->match.relay.family == PTCP_AF_NONE)
+				return -PTCP_RDV_E_MALFORMED;
+			memcpy(m->match.relay_token, b + PTCP_RDV_EP_LEN, PTCP_RDV_TOKEN_LEN);
+			b += PTCP_RDV_EP_LEN + PTCP_RDV_TOKEN_LEN;
+		}
+		return tail_get(b, n - (m->match.has_relay ? MATCH_RELAY_LEN : MATCH_LEN), MATCH_KNOWN,
+				PTCP_RDV_MATCH_PATTERN, &m->match.flags, &m->match.pattern);
 	case PTCP_RDV_PING:
 	case PTCP_RDV_PONG:
 		m->ping.token = ptcp_get32(b);
@@ -329,6 +384,7 @@ int ptcp_rdv_parse(struct ptcp_rdv_msg *m, const uint8_t *buf, size_t len)
 static int body_len(const struct ptcp_rdv_msg *m)
 {
 	uint16_t min, max;
+	int t;
 
 	if (ptcp_rdv_body_limits(m->type, &min, &max) != 0)
 		return -PTCP_RDV_E_MALFORMED;
@@ -336,7 +392,13 @@ static int body_len(const struct ptcp_rdv_msg *m)
 	case PTCP_RDV_LISTEN:
 		if (m->listen.n_allow > PTCP_RDV_ALLOW_MAX)
 			return -PTCP_RDV_E_MALFORMED;
-		return 5 + m->listen.n_allow * PTCP_RDV_KEY_LEN;
+		if ((t = tail_len(0, &m->listen.pattern, 0)) < 0)
+			return -PTCP_RDV_E_MALFORMED;
+		return 5 + m->listen.n_allow * PTCP_RDV_KEY_LEN + t;
+	case PTCP_RDV_CONNECT:
+		if ((t = tail_len(0, &m->connect.pattern, 0)) < 0)
+			return -PTCP_RDV_E_MALFORMED;
+		return min + t;
 	case PTCP_RDV_ERROR:
 		if (m->error.text_len > PTCP_RDV_TEXT_MAX)
 			return -PTCP_RDV_E_MALFORMED;
@@ -346,7 +408,9 @@ static int body_len(const struct ptcp_rdv_msg *m)
 			return 11;
 		return m->registered.flags ? 9 : 8;
 	case PTCP_RDV_MATCH:
-		return m->match.has_relay ? MATCH_RELAY_LEN : MATCH_LEN;
+		if ((t = tail_len(m->match.flags, &m->match.pattern, MATCH_KNOWN)) < 0)
+			return -PTCP_RDV_E_MALFORMED;
+		return (m->match.has_relay ? MATCH_RELAY_LEN : MATCH_LEN) + t;
 	}
 	return min;
 }
@@ -403,7 +467,7 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 	case PTCP_RDV_REGISTERED:
 		ptcp_put32(b, m->registered.idle_ms);
 		ptcp_put32(b + 4, m->registered.max_wait_ms);
-		if (m->registered.flags & ~PTCP_RDV_REG_RELAY)
+		if (m->registered.flags & ~REG_KNOWN)
 			return -PTCP_RDV_E_MALFORMED;
 		if (m->registered.flags || m->registered.probe_port)
 			b[8] = m->registered.flags | (m->registered.probe_port ? PTCP_RDV_REG_PROBE : 0);
@@ -414,11 +478,14 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 		ptcp_put32(b, m->listen.isn);
 		b[4] = m->listen.n_allow;
 		memcpy(b + 5, m->listen.allow, (size_t)m->listen.n_allow * PTCP_RDV_KEY_LEN);
+		tail_put(b + 5 + m->listen.n_allow * PTCP_RDV_KEY_LEN, 0, &m->listen.pattern,
+			 PTCP_RDV_REQ_PATTERN);
 		break;
 	case PTCP_RDV_CONNECT:
 		memcpy(b, m->connect.key, PTCP_RDV_KEY_LEN);
 		ptcp_put32(b + PTCP_RDV_KEY_LEN, m->connect.isn);
 		ptcp_put32(b + PTCP_RDV_KEY_LEN + 4, m->connect.wait_ms);
+		tail_put(b + PTCP_RDV_KEY_LEN + 8, 0, &m->connect.pattern, PTCP_RDV_REQ_PATTERN);
 		break;
 	case PTCP_RDV_MATCH:
 		if (m->match.role != PTCP_RDV_ROLE_INITIATOR && m->match.role != PTCP_RDV_ROLE_RESPONDER)
@@ -434,12 +501,15 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 		ptcp_put32(b + 4, m->match.isn);
 		b[8] = m->match.role;
 		ptcp_put32(b + 9, m->match.start_ms);
-		if (!m->match.has_relay)
-			break;
-		if (m->match.relay.family == PTCP_AF_NONE ||
-		    ptcp_rdv_endpoint_put(b + 13, &m->match.relay) != 0)
-			return -PTCP_RDV_E_MALFORMED;
-		memcpy(b + 13 + PTCP_RDV_EP_LEN, m->match.relay_token, PTCP_RDV_TOKEN_LEN);
+		b += 13;
+		if (m->match.has_relay) {
+			if (m->match.relay.family == PTCP_AF_NONE ||
+			    ptcp_rdv_endpoint_put(b, &m->match.relay) != 0)
+				return -PTCP_RDV_E_MALFORMED;
+			memcpy(b + PTCP_RDV_EP_LEN, m->match.relay_token, PTCP_RDV_TOKEN_LEN);
+			b += PTCP_RDV_EP_LEN + PTCP_RDV_TOKEN_LEN;
+		}
+		tail_put(b, m->match.flags, &m->match.pattern, PTCP_RDV_MATCH_PATTERN);
 		break;
 	case PTCP_RDV_PING:
 	case PTCP_RDV_PONG:

@@ -40,7 +40,8 @@
 #define PTCP_RDV_ALLOW_MAX 8          /* keys in a LISTEN allow list */
 #define PTCP_RDV_TEXT_MAX 120         /* bytes of text in an ERROR */
 #define PTCP_RDV_TOKEN_LEN 32         /* a relay token in MATCH (relaymsg.h) */
-#define PTCP_RDV_BODY_MAX (5 + PTCP_RDV_ALLOW_MAX * PTCP_RDV_KEY_LEN)   /* LISTEN */
+#define PTCP_RDV_TAIL_MAX 5           /* a request's or MATCH's flags and pattern */
+#define PTCP_RDV_BODY_MAX (5 + PTCP_RDV_ALLOW_MAX * PTCP_RDV_KEY_LEN + PTCP_RDV_TAIL_MAX)   /* LISTEN */
 #define PTCP_RDV_MSG_MAX (PTCP_RDV_HDR_LEN + PTCP_RDV_BODY_MAX)
 
 enum ptcp_rdv_type {
@@ -115,6 +116,36 @@ enum ptcp_rdv_code {
 #define PTCP_RDV_REG_PROBE 0x02   /* wire only: a probe port (2 bytes)
                                      follows; the codec sets and clears it
                                      from registered.probe_port */
+#define PTCP_RDV_REG_PREDICT 0x04 /* the server passes NAT port patterns:
+                                     CONNECT and LISTEN may carry their
+                                     flags and pattern, and it puts the
+                                     peer's in MATCH for who asks for it */
+
+/* Port prediction (docs/nat-traversal.md, "Symmetric NATs with
+ * predictable ports"). A request (CONNECT or LISTEN) of a client behind
+ * a symmetric NAT with a pattern may end in a flags byte with
+ * PTCP_RDV_REQ_PATTERN and the pattern behind it (last port, 2 bytes;
+ * delta, 2 bytes, signed); it is sent only to a server whose REGISTERED
+ * has PTCP_RDV_REG_PREDICT. A MATCH from such a server may end (after the
+ * relay offer, if any) in a flags byte of its own, with the peer's
+ * pattern behind it likewise. Every client registered with it can take
+ * them: a client that refuses PREDICT has left at REGISTERED. */
+#define PTCP_RDV_REQ_PATTERN 0x02   /* wire only: our NAT's pattern
+                                       follows; the codec sets and clears
+                                       it from pattern.delta */
+#define PTCP_RDV_MATCH_PREDICTED 0x01  /* the peer punches the ports our
+                                          NAT will likely give us: punch,
+                                          although it is symmetric */
+#define PTCP_RDV_MATCH_PATTERN 0x02    /* wire only: the peer's pattern
+                                          follows: aim at its predicted
+                                          ports */
+
+/* A symmetric NAT's sequential allocation: the port of our last
+ * connection as the server saw it, and the step between new flows. */
+struct ptcp_rdv_pattern {
+	uint16_t last_port;   /* never 0 with a delta */
+	int16_t delta;        /* 0: no pattern (not on the wire) */
+};
 
 /* ERROR flags. */
 #define PTCP_RDV_ERR_FATAL 0x01   /* the server closes the connection after it */
@@ -171,7 +202,7 @@ struct ptcp_rdv_msg {
 		struct {
 			uint32_t idle_ms;      /* the server drops clients silent this long */
 			uint32_t max_wait_ms;  /* longest CONNECT wait it grants */
-			uint8_t flags;         /* PTCP_RDV_REG_RELAY; 0 and no probe
+			uint8_t flags;         /* PTCP_RDV_REG_RELAY, _PREDICT; 0 and no probe
 			                          port: the 8-byte form */
 			uint16_t probe_port;   /* 0: none; else the server answers on
 			                          this port of the same address too
@@ -182,11 +213,14 @@ struct ptcp_rdv_msg {
 			uint32_t isn;          /* our ISN for the next match */
 			uint8_t n_allow;       /* 0: anyone may ask */
 			uint8_t allow[PTCP_RDV_ALLOW_MAX][PTCP_RDV_KEY_LEN];
+			struct ptcp_rdv_pattern pattern;  /* ours; delta 0: none,
+			                                     no flags byte */
 		} listen;
 		struct {
 			uint8_t key[PTCP_RDV_KEY_LEN];  /* the peer asked for */
 			uint32_t isn;
 			uint32_t wait_ms;      /* how long the server may hold the request */
+			struct ptcp_rdv_pattern pattern;  /* as listen.pattern */
 		} connect;
 		struct {
 			uint8_t key[PTCP_RDV_KEY_LEN];  /* the other peer */
@@ -203,6 +237,10 @@ struct ptcp_rdv_msg {
 			uint8_t has_relay;     /* 0: the 83-byte form; else 1 */
 			struct ptcp_endpoint relay;
 			uint8_t relay_token[PTCP_RDV_TOKEN_LEN];
+			/* Port prediction, at the very end. */
+			uint8_t flags;         /* PTCP_RDV_MATCH_PREDICTED; 0 and
+			                          no pattern: no flags byte */
+			struct ptcp_rdv_pattern pattern;  /* the peer's */
 		} match;
 		struct {
 			uint32_t token;        /* echoed in the PONG */

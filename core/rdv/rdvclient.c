@@ -54,6 +54,8 @@ struct ptcp_rdv_client {
 	uint32_t idle_ms;             /* from REGISTERED */
 	bool relays;                  /* ... the server runs a relay */
 	uint16_t probe_port;          /* from REGISTERED; 0: none */
+	bool predicts;                /* ... it passes NAT port patterns */
+	struct ptcp_rdv_pattern pattern;  /* ours, for requests (delta 0: none) */
 	ptcp_ts started, last_rx, last_tx;
 	ptcp_ts hello_at;             /* when the HELLO went out */
 	uint64_t rtt;                 /* ns, HELLO to CHALLENGE (0: not yet) */
@@ -394,6 +396,18 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 static bool send_request(struct ptcp_rdv_client *c)
 {
+	struct ptcp_rdv_msg *r = &c->req_msg;
+
+	/* Our pattern only to a server that said it passes them: an older
+	 * one would refuse the longer request. (A request behind the AUTH
+	 * goes before REGISTERED says; it never has one: we know our NAT
+	 * kept our port.) */
+	if (c->state == ST_REGISTERED && c->predicts) {
+		if (r->type == PTCP_RDV_LISTEN)
+			r->listen.pattern = c->pattern;
+		else
+			r->connect.pattern = c->pattern;
+	}
 	if (send_msg(c, &c->req_msg) != 0)
 		return die(c, -ENOMEM, "out of memory");
 	c->req = REQ_SENT;
@@ -577,6 +591,11 @@ static int check_match(const struct ptcp_rdv_client *c, const struct ptcp_rdv_ms
 			 "REGISTERED said it has no relay", name);
 		return -EPROTO;
 	}
+	if ((in->match.flags || in->match.pattern.delta) && !c->predicts) {
+		snprintf(msg, cap, "rendezvous server %s sent a MATCH with port prediction, but its "
+			 "REGISTERED said it does not predict", name);
+		return -EPROTO;
+	}
 	if (in->match.has_relay && !ptcp_rdv_endpoint_usable(&in->match.relay, family)) {
 		snprintf(msg, cap, "rendezvous server %s sent a MATCH with an impossible relay "
 			 "endpoint: %s", name, ep_text(&in->match.relay, e));
@@ -708,6 +727,7 @@ static bool on_registered(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *
 	c->idle_ms = in->registered.idle_ms;
 	c->relays = (in->registered.flags & PTCP_RDV_REG_RELAY) != 0;
 	c->probe_port = in->registered.probe_port;
+	c->predicts = (in->registered.flags & PTCP_RDV_REG_PREDICT) != 0;
 	/* An idle timeout of 0 would make us ping without pause. */
 	if (c->idle_ms < 3 * PING_MIN_MS)
 		c->idle_ms = 3 * PING_MIN_MS;
@@ -746,6 +766,8 @@ static bool on_match(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, p
 	m.relay = in->match.relay;
 	memcpy(m.relay_token, in->match.relay_token, PTCP_RDV_TOKEN_LEN);
 	m.server_rtt = c->rtt;
+	m.predicted = (in->match.flags & PTCP_RDV_MATCH_PREDICTED) != 0;
+	m.peer_pattern = in->match.pattern;
 	if (c->replaced_due) {
 		/* The server matched the LISTEN before it read our BUSY: a
 		 * peer like any other, who punches now. Then what waited for
@@ -1129,6 +1151,19 @@ int ptcp_rdv_client_busy(struct ptcp_rdv_client *c)
 	if (send_busy(c))
 		return -ENOTCONN;
 	return c->state == ST_DEAD ? -ENOTCONN : 0;
+}
+
+bool ptcp_rdv_client_predicts(const struct ptcp_rdv_client *c)
+{
+	return c->state == ST_REGISTERED && c->predicts;
+}
+
+void ptcp_rdv_client_set_pattern(struct ptcp_rdv_client *c, const struct ptcp_rdv_pattern *pat)
+{
+	if (pat)
+		c->pattern = *pat;
+	else
+		memset(&c->pattern, 0, sizeof(c->pattern));
 }
 
 bool ptcp_rdv_client_relays(const struct ptcp_rdv_client *c)

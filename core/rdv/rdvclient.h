@@ -81,6 +81,11 @@ struct ptcp_rdv_match {
 	uint8_t relay_token[PTCP_RDV_TOKEN_LEN];
 	uint64_t server_rtt;                /* ns: our round trip to the server
 	                                       (HELLO to CHALLENGE) */
+	/* Port prediction (rdvmsg.h): */
+	bool predicted;                     /* the peer aims at the ports our
+	                                       symmetric NAT will likely give */
+	struct ptcp_rdv_pattern peer_pattern;  /* the peer's NAT allocates
+	                                          ports so (delta 0: no pattern) */
 };
 
 struct ptcp_rdv_client_config {
@@ -197,6 +202,18 @@ bool ptcp_rdv_client_zrtt(const struct ptcp_rdv_client *c);
 
 /* True once REGISTERED arrived (and no fatal error since). */
 bool ptcp_rdv_client_registered(const struct ptcp_rdv_client *c);
+
+/* True once registered with a server that passes NAT port patterns
+ * (REGISTERED's PTCP_RDV_REG_PREDICT): every request sent after
+ * REGISTERED then carries our pattern, if we have one
+ * (ptcp_rdv_client_set_pattern()), and its MATCHes may carry the peer's
+ * (ptcp_rdv_match.peer_pattern) or say that the peer aims at ours
+ * (.predicted). */
+bool ptcp_rdv_client_predicts(const struct ptcp_rdv_client *c);
+
+/* Our NAT's pattern for the requests from now on (NULL or delta 0:
+ * none: our NAT is not symmetric, or not predictably so). */
+void ptcp_rdv_client_set_pattern(struct ptcp_rdv_client *c, const struct ptcp_rdv_pattern *pat);
 
 /* True once registered with a server that said it relays (REGISTERED's
  * PTCP_RDV_REG_RELAY): its MATCHes may carry a relay offer. */

@@ -648,13 +648,14 @@ fi
 # NATs, RST-answering NATs on one switch (no router between them; the bare bridge, where a
 # packet is between the NATs for microseconds only, and the same with a 1 ms wire each way,
 # lab_wire), and RST-answering NATs with a 20 ms round trip on every path (10 ms each way on
-# the internet router). BENCH_SETUP_RUNS runs each
+# the internet router); setup-symseq: dropping NATs, NAT A symmetric with sequential ports
+# (lab_seq_nat; rendezvousd --probe-port, B punches A's predicted ports). BENCH_SETUP_RUNS runs each
 # (default 8); printed: the time from the start of connect to ESTABLISHED, which is when
 # the initiator's first peer-to-peer bytes (the secure channel's HELLO) go out, median and
 # worst, and how many runs connected. Both peers pin the server's key (BENCH_SETUP_PIN=0:
 # not), so the asker registers in one flight (0-RTT). By default all four run; BENCH_SETUP_ROWS names
 # some (empty: none); with BENCH_ROWS given, only the setup rows it names run.
-SETUP_ALL="setup-drop setup-rst setup-switch-rst setup-switch-wire setup-d20"
+SETUP_ALL="setup-drop setup-rst setup-switch-rst setup-switch-wire setup-d20 setup-symseq"
 if [ -n "${BENCH_SETUP_ROWS+x}" ]; then
 	SETUP_ROWS=$BENCH_SETUP_ROWS
 elif [ -n "${BENCH_ROWS:-}" ]; then
@@ -674,7 +675,8 @@ run_setup() {
 		LAB_INTERNET=$inet lab_two_nat "$variant" with_s || exit 1
 		if [ "$delay" -gt 0 ]; then lab_delay "$LAB_INET" "$delay" || exit 1; fi
 		if [ "$wire" -gt 0 ]; then lab_wire "$wire" || exit 1; fi
-		srv_start >/dev/null || exit 1
+		if [ -n "${SETUP_SEQ:-}" ]; then lab_seq_nat "$LAB_NA" "$LAB_A_PUB" 30000 || exit 1; fi
+		srv_start ${SETUP_SEQ:+--probe-port 7451} >/dev/null || exit 1
 		ida=$(XDG_CONFIG_HOME=$d/ka "$P2PTCP" keygen 2>/dev/null) &&
 			idb=$(XDG_CONFIG_HOME=$d/kb "$P2PTCP" keygen 2>/dev/null) || exit 1
 		# Both pin the server's key, as a deployed client does: the
@@ -708,6 +710,7 @@ if [ -n "$SETUP_ROWS" ]; then
 		setup-switch-rst) run_setup "$row" rst bridge 0 ;;
 		setup-switch-wire) run_setup "$row" rst bridge 0 1 ;;
 		setup-d20) run_setup "$row" rst router 10 ;;
+		setup-symseq) SETUP_SEQ=1 run_setup "$row" drop router 0 ;;
 		*) echo "bench: unknown row '$row'" >&2 ;;
 		esac
 	done
@@ -720,6 +723,7 @@ if [ -n "$SETUP_ROWS" ]; then
 		setup-switch-rst) l="RST-answering NATs, one bare bridge" ;;
 		setup-switch-wire) l="RST-answering NATs, one switch, 1 ms" ;;
 		setup-d20) l="RST-answering, 20 ms round trips" ;;
+		setup-symseq) l="symmetric NAT, sequential ports" ;;
 		*) continue ;;
 		esac
 		if [ -s "$RES/$row.ms" ]; then

@@ -408,6 +408,32 @@ lab_two_nat() {
 	LAB_TOPO="nat-$variant"
 }
 
+# lab_seq_nat NS PUBLIC BASE [SKIP]: after lab_two_nat, the NAT in NS
+# (LAB_NA or LAB_NB) gives every new TCP flow out of wan0 the next port of
+# BASE..BASE+255+SKIP in turn, instead of MASQUERADE: a symmetric NAT with
+# a predictable (sequential) allocation. The counter is shared by every
+# flow, the rendezvous connections included. With SKIP, the fourth flow
+# and those after it get SKIP ports more, as if SKIP other flows had come
+# between the third and the fourth (a node's registration and its two
+# NAT samples are its first three). (`snat to IP:numgen ...` itself gives
+# the port in the wrong byte order on these kernels; a map of ports does
+# not.)
+lab_seq_nat() {
+	local ns=$1 pub=$2 base=$3 skip=${4:-0} i ports=""
+	for ((i = 0; i < 256; i++)); do
+		ports+="${ports:+, }$i : $((base + i + (i >= 3 ? skip : 0)))"
+	done
+	ip netns exec "$ns" iptables -t nat -D POSTROUTING 1 || return 1
+	ip netns exec "$ns" nft -f - <<-EOF || return 1
+		table ip lab_seqnat {
+			chain post {
+				type nat hook postrouting priority srcnat; policy accept;
+				oifname "wan0" meta l4proto tcp snat to $pub : numgen inc mod 256 map { $ports }
+			}
+		}
+	EOF
+}
+
 # lab_loss NS IFACE P: drop a random fraction P (0..1) of the packets that
 # NS forwards after arriving on IFACE. Call it for both interfaces of a
 # router for loss both ways.

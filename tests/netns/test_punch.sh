@@ -202,14 +202,10 @@ case_eim_no_probe_port() {
 	expect_exit "the listener (no peer came)" $rb 4
 }
 
-# With the probe port, a --random-fully NAT shows a new mapping towards the
-# probe port: exit 7 within a second, naming both mappings.
-case_symmetric_probe() {
-	local ra rb t0 t1
-	t_need_p2ptcp || return
-	lab_two_nat drop with_s || return 1
-	ip netns exec "$LAB_NA" iptables -t nat -R POSTROUTING 1 -o wan0 -j MASQUERADE --random-fully ||
-		return 1
+# sym_fast WHAT TEXT: with rendezvousd --probe-port, B listens and A
+# connects; A must exit 7 within a second saying TEXT.
+sym_fast() {
+	local what=$1 text=$2 ra rb t0 t1
 	srv_start --probe-port 7451 || return 1
 	key ka && key kb || return 1
 	eng_start eb "$LAB_B" 1000 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" --timeout 4
@@ -218,13 +214,69 @@ case_symmetric_probe() {
 	eng_start ea "$LAB_A" 1000 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/ka/p2ptcp"
 	peer_wait ea 20; ra=$?
 	t1=$(date +%s%N)
-	expect_exit "connect through a symmetric NAT" $ra $EXIT_SYM
+	expect_exit "connect, $what" $ra $EXIT_SYM
 	[ $(((t1 - t0) / 1000000)) -lt 1000 ] || t_fail "took $(((t1 - t0) / 1000000)) ms to give up"
-	grep -q "towards its probe port 7451: a new mapping per destination" "$LAB_DIR/ea.log" ||
-		t_fail "no per-destination message"
-	echo "    symmetric NAT (probe port) reported after $(((t1 - t0) / 1000000)) ms"
+	grep -q "$text" "$LAB_DIR/ea.log" || t_fail "no '$text' message"
+	echo "    $what: reported after $(((t1 - t0) / 1000000)) ms"
 	peer_wait eb 20; rb=$?
-	expect_exit "the listener (no peer came)" $rb 4
+	[ "$rb" -ne 0 ] || t_fail "the listener succeeded"
+}
+
+# With the probe port, a --random-fully NAT shows a new mapping towards the
+# probe port (or, by chance close to the first, a second port that is not
+# the next): exit 7 within a second.
+case_symmetric_probe() {
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	ip netns exec "$LAB_NA" iptables -t nat -R POSTROUTING 1 -o wan0 -j MASQUERADE --random-fully ||
+		return 1
+	sym_fast "a random symmetric NAT" "a new mapping per destination"
+}
+
+# case_seq SIDE VARIANT [SKIP]: the NAT of SIDE (a: A's, the asker's; b:
+# B's, the listener's) is symmetric with sequential ports (SKIP: other
+# flows took that many ports after the samples). With rendezvousd
+# --probe-port that side samples it twice (the probe port from its own
+# port, then from another one) and sends the pattern with its CONNECT or
+# LISTEN (A's CONNECT otherwise goes right behind its AUTH, without one);
+# the other side punches the ports predicted for the next flow at once:
+# 16 MiB each way, both FINs, through the predicted port SKIP steps on.
+# With RST-answering NATs the SYNs to ports the NAT did not give draw
+# RSTs, which must not clock a storm nor end the attempt.
+case_seq() {
+	local side=$1 variant=$2 skip=${3:-0} nat pub base sym other opub cap c
+	t_need_p2ptcp || return
+	lab_two_nat "$variant" with_s || return 1
+	if [ "$side" = a ]; then
+		nat=$LAB_NA pub=$LAB_A_PUB base=30000 sym=ea other=eb opub=$LAB_B_PUB cap=pa
+	else
+		nat=$LAB_NB pub=$LAB_B_PUB base=40000 sym=eb other=ea opub=$LAB_A_PUB cap=pb
+	fi
+	lab_seq_nat "$nat" "$pub" "$base" "$skip" || return 1
+	srv_start --probe-port 7451 || return 1
+	lab_capture_start "$LAB_INET" "$cap" "$LAB_DIR/$cap.pcap" "$FINS" || return 1
+	pair_run "$LAB_B" "$LAB_B_PUB" "$LAB_A" "$LAB_A_PUB" "$LAB_CAP_PID"
+	fins_both "$LAB_DIR/$cap.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
+	grep -q "symmetric NAT with sequential ports" "$LAB_DIR/$sym.log" ||
+		t_fail "$sym did not find its NAT's sequential ports"
+	grep -q "predicted port $((base + 3 + skip)) answered" "$LAB_DIR/$other.log" ||
+		t_fail "$other did not connect through the predicted port $((base + 3 + skip))"
+	grep -o "sequential ports ([0-9, :a-z-]*)" "$LAB_DIR/$sym.log" | head -1 | sed "s/^/    $sym: /"
+	grep -o "predicted port [0-9]* answered" "$LAB_DIR/$other.log" | head -1 | sed "s/^/    $other: /"
+	# bounded: 16 ports, each on the punching schedule, none clocked by RSTs
+	c=$(lab_pcap_count "$LAB_DIR/$cap.pcap" "src host $opub and tcp[tcpflags] & tcp-syn != 0")
+	echo "    $other sent $c SYNs"
+	[ "$c" -le 200 ] || t_fail "$other sent $c SYNs to the predicted ports"
+}
+
+# The same NAT on both sides: neither can aim at the other's ports, and
+# without a relay A says so at its MATCH, in well under a second.
+case_seq_both() {
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	lab_seq_nat "$LAB_NA" "$LAB_A_PUB" 30000 || return 1
+	lab_seq_nat "$LAB_NB" "$LAB_B_PUB" 40000 || return 1
+	sym_fast "both NATs symmetric" "the peer cannot aim at them"
 }
 
 # run_err NAME WANT-STATUS WANT-TEXT P2PTCP-ARGS...: run p2ptcp on A (env
@@ -458,6 +510,14 @@ t_run "punch eim-noprobe: the same NAT without a probe port is taken for symmetr
 	case_eim_no_probe_port
 t_run "punch symmetric-probe: a --random-fully NAT seen by the probe port, exit 7 in < 1 s" \
 	case_symmetric_probe
+t_run "punch seq-symmetric: a symmetric NAT with sequential ports, its next ports punched at once" \
+	case_seq a drop
+t_run "punch seq-symmetric-rst: the same with RST-answering NATs" case_seq a rst
+t_run "punch seq-window: the same, 6 other flows took ports after A's samples" case_seq a drop 6
+t_run "punch seq-window-rst: the same with RST-answering NATs" case_seq a rst 6
+t_run "punch seq-listener: the listener behind the sequential NAT, asked by a pipelined CONNECT" \
+	case_seq b drop
+t_run "punch seq-both: both NATs symmetric with sequential ports, exit 7 in < 1 s" case_seq_both
 t_run "punch errors: down, bad id, unknown id, not allowed, no server, no DNS" case_errors
 t_run "punch early: no capabilities, or the port in use, fail before anything is sent" case_early
 t_run "punch steer: a peer's private endpoint outside the ranges or NAT steers no SYN" case_steer

@@ -170,7 +170,7 @@ static void test_registered_bytes(void)
 	memcpy(bad, want11, sizeof(want11));
 	bad[14] = PTCP_RDV_REG_RELAY;
 	CHECK_INT(ptcp_rdv_parse(&got, bad, sizeof(want11)), -PTCP_RDV_E_MALFORMED);
-	bad[14] = PTCP_RDV_REG_PROBE | 0x04;
+	bad[14] = PTCP_RDV_REG_PROBE | 0x08;
 	CHECK_INT(ptcp_rdv_parse(&got, bad, sizeof(want11)), -PTCP_RDV_E_MALFORMED);
 }
 
@@ -453,6 +453,78 @@ static void test_transcript0(void)
 		sample(&want, PTCP_RDV_HELLO);
 		check_same(&hello, &want);
 	}
+}
+
+/* Port prediction: CONNECT and LISTEN may end in a flags byte (PATTERN
+ * only) and the NAT's pattern (port, signed delta); MATCH after its relay
+ * offer in flags (PREDICTED, PATTERN) and the peer's pattern
+ * (docs/protocol.md, "Port prediction"). */
+static void test_prediction_tail_bytes(void)
+{
+	struct ptcp_rdv_msg m, back;
+	uint8_t buf[PTCP_RDV_MSG_MAX];
+	int n;
+
+	sample(&m, PTCP_RDV_CONNECT);
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), 6 + 40);
+	m.connect.pattern.last_port = 40002;
+	m.connect.pattern.delta = -2;
+	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+	CHECK_INT(n, 6 + 45);
+	CHECK(memcmp(buf + 6 + 40, (const uint8_t[]){ 2, 0x9c, 0x42, 0xff, 0xfe }, 5) == 0);
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), 0);
+	check_same(&m, &back);
+	CHECK_EQ(back.connect.pattern.delta, -2);
+	/* unknown flags (MATCH's PREDICTED among them), a zero flags byte, a
+	 * flags byte alone, a pattern cut short or with a zero delta: refused */
+	buf[6 + 40] = 3;
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), -PTCP_RDV_E_MALFORMED);
+	buf[6 + 40] = 2;
+	buf[6 + 44] = 0;
+	buf[6 + 43] = 0;
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), -PTCP_RDV_E_MALFORMED);
+	buf[5] = 41;
+	buf[6 + 40] = 0;
+	CHECK_INT(ptcp_rdv_parse(&back, buf, 6 + 41), -PTCP_RDV_E_MALFORMED);
+	buf[6 + 40] = 2;
+	CHECK_INT(ptcp_rdv_parse(&back, buf, 6 + 41), -PTCP_RDV_E_MALFORMED);
+	buf[6 + 40] = 1;
+	CHECK_INT(ptcp_rdv_parse(&back, buf, 6 + 41), -PTCP_RDV_E_MALFORMED);
+	m.connect.pattern.last_port = 0;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	m.connect.pattern.delta = 0;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), 6 + 40);
+
+	sample(&m, PTCP_RDV_LISTEN);
+	m.listen.pattern.last_port = 1025;
+	m.listen.pattern.delta = 1;
+	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+	CHECK_INT(n, 6 + 5 + 96 + 5);
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), 0);
+	check_same(&m, &back);
+	m.listen.n_allow = PTCP_RDV_ALLOW_MAX;
+	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), PTCP_RDV_MSG_MAX);
+
+	/* MATCH: the tail after the relay offer, or right after the fixed part */
+	sample(&m, PTCP_RDV_MATCH);
+	m.match.flags = PTCP_RDV_MATCH_PREDICTED;
+	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+	CHECK_INT(n, 6 + 84);
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), 0);
+	check_same(&m, &back);
+	m.match.flags = 0;
+	m.match.pattern.last_port = 5000;
+	m.match.pattern.delta = 3;
+	m.match.has_relay = true;
+	ep4(&m.match.relay, 203, 0, 113, 10, 7451);
+	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+	CHECK_INT(n, 6 + 139);
+	CHECK(memcmp(buf + 6 + 134, (const uint8_t[]){ 2, 0x13, 0x88, 0, 3 }, 5) == 0);
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), 0);
+	check_same(&m, &back);
+	buf[6 + 134] = 1;   /* a flag of requests, not of MATCH */
+	buf[6 + 134] = 4;
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), -PTCP_RDV_E_MALFORMED);
 }
 
 static void test_round_trip_all_types(void)
@@ -907,6 +979,7 @@ int main(void)
 	RUN(test_relay_additions_bytes);
 	RUN(test_hello0_welcome_bytes);
 	RUN(test_transcript0);
+	RUN(test_prediction_tail_bytes);
 	RUN(test_round_trip_all_types);
 	RUN(test_every_length);
 	RUN(test_header_errors);
