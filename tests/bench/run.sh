@@ -473,6 +473,14 @@ cpu_gib() { # ROW snd|rcv
 	awk -v u="$u" -v s="$s" -v n="$(field "$1" bytes 1)" 'BEGIN { printf "%.2f", (u + s) / (n / 1073741824) }'
 }
 
+# Both processes' CPU per GiB. On one machine the two ends' kernel work is
+# charged to whichever process happens to run it: a veth delivers in the
+# sender's context, so a kernel receiver's ACKs are built inside the
+# kernel sender's write() while p2ptcp's ACKs, sent by sendmmsg(), run the
+# kernel sender's ACK processing and its next transmissions on p2ptcp's
+# account. The sum is what the transfer costs the machine.
+cpu_both() { awk -v a="$(cpu_gib "$1" snd)" -v b="$(cpu_gib "$1" rcv)" 'BEGIN { printf "%.2f", a + b }'; }
+
 rss() { awk -v k="$2" '$1 == k { printf "%.1f", $5 / 1024 }' "$RES/$1"; }
 
 label() {
@@ -570,11 +578,14 @@ for row in $ROWS; do
 done
 
 echo
-echo "p2ptcp / kernel on the same path (throughput; CPU per GiB of the p2ptcp process vs the kernel-side process in the same role):"
+echo "p2ptcp / kernel on the same path (throughput; CPU per GiB of the p2ptcp process vs the kernel-side"
+echo "process in the same role; and of both ends together, sender plus receiver):"
 ratio() { # engine-row kernel-row role label
 	[ -s "$RES/$1" ] && [ -s "$RES/$2" ] || { printf '  %-34s -\n' "$4"; return; }
 	awk -v a="$(mbps "$1")" -v b="$(mbps "$2")" -v ca="$(cpu_gib "$1" "$3")" -v cb="$(cpu_gib "$2" "$3")" \
-		-v l="$4" 'BEGIN { printf "  %-34s throughput %5.1f%%   CPU/GiB x%.1f\n", l, 100 * a / b, (cb > 0 ? ca / cb : 0) }'
+		-v ta="$(cpu_both "$1")" -v tb="$(cpu_both "$2")" -v l="$4" \
+		'BEGIN { printf "  %-34s throughput %5.1f%%   CPU/GiB x%.1f   both ends x%.1f\n", l, 100 * a / b,
+			(cb > 0 ? ca / cb : 0), (tb > 0 ? ta / tb : 0) }'
 }
 ratio link-ek link-k snd "link, p2ptcp sending"
 ratio link-ekg link-k snd "link, p2ptcp --gso sending"
