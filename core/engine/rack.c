@@ -161,8 +161,7 @@ uint64_t ptcp_tlp_pto(uint64_t srtt, bool one_segment, ptcp_ts now, ptcp_ts rto_
 
 	if (srtt) {
 		pto = 2 * srtt;
-		if (one_segment)
-			pto += PTCP_TLP_MAX_ACK_DELAY;
+		pto += one_segment ? PTCP_TLP_MAX_ACK_DELAY : PTCP_TLP_MIN_SLACK;
 	}
 	if (rto_at != PTCP_TS_NEVER && ptcp_ts_add(now, pto) > rto_at)
 		pto = ptcp_ts_elapsed(rto_at, now);

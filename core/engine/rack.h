@@ -18,6 +18,12 @@
 #define PTCP_RACK_REO_WND_PERSIST 16       /* recoveries a widened window lasts */
 #define PTCP_RACK_MIN_RTT_WINDOW (10 * PTCP_NS_PER_S) /* min_RTT filter span */
 #define PTCP_TLP_MAX_ACK_DELAY (200 * PTCP_NS_PER_MS) /* WCDelAckT (7.2) */
+/* Added to 2*SRTT with more than one segment in flight: on a path whose
+ * round trip is well under a millisecond, 2*SRTT alone fires before an ACK
+ * that a busy receiver or scheduler merely delayed, and the probe is a
+ * spurious retransmission (at the close, one the peer answers after we
+ * are gone). Linux adds TCP_TIMEOUT_MIN, two jiffies, for the same. */
+#define PTCP_TLP_MIN_SLACK (2 * PTCP_NS_PER_MS)
 
 struct ptcp_rack {
 	bool valid;            /* something has been delivered */

@@ -224,9 +224,9 @@ static void test_lost_retransmission_repaired_without_rto(void)
 /* ---- tail loss probes (RFC 8985 section 7) ----------------------------------- */
 
 /* The last two segments are lost: no later segment can reveal them. After
- * 2 * SRTT (20 ms) without an ACK a probe resends the last one; its ACK
- * SACKs it, and RACK finds the other. Repaired 40 ms after the loss
- * instead of at the 1 s RTO. */
+ * 2 * SRTT + 2 ms (22 ms) without an ACK a probe resends the last one;
+ * its ACK SACKs it, and RACK finds the other. Repaired 42 ms after the
+ * loss instead of at the 1 s RTO. */
 static void test_tail_loss_probe_repairs_lost_tail(void)
 {
 	struct script *s = sack_conn();
@@ -240,14 +240,14 @@ static void test_tail_loss_probe_repairs_lost_tail(void)
 	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 501);
 	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1001);
 	CHECK_EQ(sc_stats(s).srtt, MS(10));
-	EXPECT_NOTHING(s, MS(30) - 1);
-	EXPECT(s, MS(30), .flags = ACK, .seq = ISS + 1501, .ack = IRS + 1, .len = 500);
-	EXPECT_NOTHING(s, MS(30));
+	EXPECT_NOTHING(s, MS(32) - 1);
+	EXPECT(s, MS(32), .flags = ACK, .seq = ISS + 1501, .ack = IRS + 1, .len = 500);
+	EXPECT_NOTHING(s, MS(32));
 	CHECK_EQ(sc_stats(s).loss_probes, 1);
-	INJECT(s, MS(40), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1001,
+	INJECT(s, MS(42), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1001,
 	       .opt = sack2(1, ISS + 1501, ISS + 2001, 0, 0));
-	EXPECT(s, MS(40), .flags = ACK, .seq = ISS + 1001, .ack = IRS + 1, .len = 500);
-	INJECT(s, MS(50), .flags = ACK, .seq = IRS + 1, .ack = ISS + 2001);
+	EXPECT(s, MS(42), .flags = ACK, .seq = ISS + 1001, .ack = IRS + 1, .len = 500);
+	INJECT(s, MS(52), .flags = ACK, .seq = IRS + 1, .ack = ISS + 2001);
 	EXPECT_NOTHING(s, SEC(3));
 	CHECK_EQ(sc_stats(s).rto_count, 0);
 	sc_finish(s);
@@ -287,9 +287,9 @@ static void test_probe_sends_new_data(void)
 	SEND(s, 0, 3000);
 	for (i = 0; i < 4; i++)
 		EXPECT(s, 0, .flags = ACK, .seq = ISS + 1 + 500 * i, .ack = IRS + 1, .len = 500);
-	EXPECT_NOTHING(s, MS(20) - 1);
-	EXPECT(s, MS(20), .flags = ACK, .seq = ISS + 2001, .ack = IRS + 1, .len = 500);
-	EXPECT_NOTHING(s, MS(20));
+	EXPECT_NOTHING(s, MS(22) - 1);
+	EXPECT(s, MS(22), .flags = ACK, .seq = ISS + 2001, .ack = IRS + 1, .len = 500);
+	EXPECT_NOTHING(s, MS(22));
 	CHECK_EQ(sc_stats(s).retransmits, 0);
 	CHECK_EQ(sc_stats(s).loss_probes, 1);
 	sc_discard(s);
@@ -341,9 +341,9 @@ static void test_timestamps_undo_spurious_timeout(void)
 	first = sc_engine_tsval(s, 0);
 	for (i = 0; i < 2; i++)
 		EXPECT(s, 0, .flags = ACK, .seq = ISS + 1 + 488 * i, .ack = IRS + 1, .len = 488);
-	/* The probe at 2 * SRTT, then the RTO one second after it. */
-	EXPECT(s, MS(20), .flags = ACK, .seq = ISS + 489, .ack = IRS + 1, .len = 488);
-	EXPECT(s, MS(1020), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 488);
+	/* The probe at 2 * SRTT + 2 ms, then the RTO one second after it. */
+	EXPECT(s, MS(22), .flags = ACK, .seq = ISS + 489, .ack = IRS + 1, .len = 488);
+	EXPECT(s, MS(1022), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 488);
 	CHECK_EQ(sc_stats(s).cwnd, 488);
 	INJECT(s, MS(1100), .flags = ACK, .seq = IRS + 1, .ack = ISS + 977,
 	       .opt = { .has_ts = true, .ts_val = sc_peer_tsval(s) + 1100, .ts_ecr = first });
@@ -356,8 +356,8 @@ static void test_timestamps_undo_spurious_timeout(void)
 
 /* The tail of a recovery: the retransmission and the segment sent after
  * it are lost, so no delivery can show RACK the loss. Beyond RFC 8985
- * (which leaves this to the RTO) a probe 2 * SRTT after the last
- * transmission draws an ACK, and RACK resends the lost retransmission: 50
+ * (which leaves this to the RTO) a probe 2 * SRTT + 2 ms after the last
+ * transmission draws an ACK, and RACK resends the lost retransmission: 52
  * ms after the loss instead of a second. */
 static void test_probe_in_recovery_finds_lost_retransmission(void)
 {
@@ -380,15 +380,15 @@ static void test_probe_in_recovery_finds_lost_retransmission(void)
 	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 500);
 	EXPECT_NOTHING(s, MS(10));
 	/* All three lost. The probe resends the highest segment not SACKed. */
-	EXPECT_NOTHING(s, MS(30) - 1);
-	EXPECT(s, MS(30), .flags = ACK, .seq = ISS + 2501, .ack = IRS + 1, .len = 500);
+	EXPECT_NOTHING(s, MS(32) - 1);
+	EXPECT(s, MS(32), .flags = ACK, .seq = ISS + 2501, .ack = IRS + 1, .len = 500);
 	/* Its SACK shows RACK that the earlier transmissions are lost: the
 	 * retransmission of 0 goes again (and 4 with it, as PRR allows). */
-	INJECT(s, MS(40), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1,
+	INJECT(s, MS(42), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1,
 	       .opt = sack2(2, ISS + 2501, ISS + 3001, ISS + 501, ISS + 2001));
-	EXPECT(s, MS(40), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 500);
-	EXPECT_OPTIONAL(s, MS(40), .flags = ACK, .seq = ISS + 2001, .ack = IRS + 1, .len = 500);
-	INJECT(s, MS(50), .flags = ACK, .seq = IRS + 1, .ack = ISS + 3001);
+	EXPECT(s, MS(42), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 500);
+	EXPECT_OPTIONAL(s, MS(42), .flags = ACK, .seq = ISS + 2001, .ack = IRS + 1, .len = 500);
+	INJECT(s, MS(52), .flags = ACK, .seq = IRS + 1, .ack = ISS + 3001);
 	sc_discard(s);
 	CHECK_EQ(sc_stats(s).rto_count, 0);
 	CHECK_EQ(sc_stats(s).loss_probes, 1);
@@ -439,14 +439,14 @@ static void test_sack_echo_does_not_hide_delivered_retransmission(void)
 	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 488);
 	EXPECT_NOTHING(s, MS(10));
 	/* All three lost; the probe resends segment 5. */
-	EXPECT_NOTHING(s, MS(30) - 1);
-	EXPECT(s, MS(30), .flags = ACK, .seq = ISS + 1 + 5 * 488, .ack = IRS + 1, .len = 488);
-	INJECT(s, MS(40), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1,
+	EXPECT_NOTHING(s, MS(32) - 1);
+	EXPECT(s, MS(32), .flags = ACK, .seq = ISS + 1 + 5 * 488, .ack = IRS + 1, .len = 488);
+	INJECT(s, MS(42), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1,
 	       .opt = sack_echo(s, 2, ISS + 1 + 5 * 488, ISS + 1 + 6 * 488, ISS + 489,
 	                        ISS + 1 + 4 * 488, ecr));
-	EXPECT(s, MS(40), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 488);
-	EXPECT_OPTIONAL(s, MS(40), .flags = ACK, .seq = ISS + 1 + 4 * 488, .ack = IRS + 1, .len = 488);
-	INJECT(s, MS(50), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1 + 6 * 488);
+	EXPECT(s, MS(42), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 488);
+	EXPECT_OPTIONAL(s, MS(42), .flags = ACK, .seq = ISS + 1 + 4 * 488, .ack = IRS + 1, .len = 488);
+	INJECT(s, MS(52), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1 + 6 * 488);
 	sc_discard(s);
 	CHECK_EQ(sc_stats(s).rto_count, 0);
 	CHECK_EQ(sc_stats(s).loss_probes, 1);
@@ -470,18 +470,18 @@ static void test_timeout_skips_sacked_data(void)
 		EXPECT(s, 0, .flags = ACK, .seq = ISS + 1 + 500 * i, .ack = IRS + 1, .len = 500);
 	/* Only segment 3 arrives; RACK resends segment 0 at 12.5 ms, and
 	 * that is lost too, as is everything else for a while: also the
-	 * probe that recovery sends 2 * SRTT later (the highest segment not
+	 * probe that recovery sends 2 * SRTT + 2 ms later (the highest segment not
 	 * SACKed, to draw an ACK that would show RACK the lost one). */
 	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1,
 	       .opt = sack2(1, ISS + 1501, ISS + 2001, 0, 0));
 	EXPECT(s, US(12500), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 500);
-	EXPECT_NOTHING(s, US(32500) - 1);
-	EXPECT(s, US(32500), .flags = ACK, .seq = ISS + 1001, .ack = IRS + 1, .len = 500);
+	EXPECT_NOTHING(s, US(34500) - 1);
+	EXPECT(s, US(34500), .flags = ACK, .seq = ISS + 1001, .ack = IRS + 1, .len = 500);
 	CHECK_EQ(sc_stats(s).loss_probes, 1);
 	/* The probe re-armed the retransmission timer (RFC 8985 7.3). */
-	EXPECT_NOTHING(s, US(1032500) - 1);
-	EXPECT(s, US(1032500), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 500);
-	EXPECT_NOTHING(s, US(1032500));
+	EXPECT_NOTHING(s, US(1034500) - 1);
+	EXPECT(s, US(1034500), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1, .len = 500);
+	EXPECT_NOTHING(s, US(1034500));
 	CHECK_EQ(sc_stats(s).cwnd, 500);
 	INJECT(s, MS(1040), .flags = ACK, .seq = IRS + 1, .ack = ISS + 501,
 	       .opt = sack2(1, ISS + 1501, ISS + 2001, 0, 0));

@@ -185,12 +185,28 @@ static void test_marks_after_timeout(void)
 
 static void test_pto(void)
 {
-	/* 2 * SRTT; + 200 ms for a single segment; 1 s without SRTT; never
-	 * after the RTO. */
-	CHECK_EQ(ptcp_tlp_pto(T(30), false, T(1000), PTCP_TS_NEVER), T(60));
+	/* 2 * SRTT + 2 ms; + 200 ms instead for a single segment; 1 s without
+	 * SRTT; never after the RTO. */
+	CHECK_EQ(ptcp_tlp_pto(T(30), false, T(1000), PTCP_TS_NEVER), T(62));
 	CHECK_EQ(ptcp_tlp_pto(T(30), true, T(1000), PTCP_TS_NEVER), T(260));
 	CHECK_EQ(ptcp_tlp_pto(0, false, T(1000), PTCP_TS_NEVER), T(1000));
 	CHECK_EQ(ptcp_tlp_pto(T(30), true, T(1000), T(1100)), T(100));
+}
+
+static void test_pto_slack(void)
+{
+	const uint64_t us = PTCP_NS_PER_US;
+
+	/* The slack is what keeps a sub-millisecond path from probing before
+	 * a merely delayed ACK: 2 * 200 us + 2 ms, not 400 us. */
+	CHECK_EQ(PTCP_TLP_MIN_SLACK, T(2));
+	CHECK_EQ(ptcp_tlp_pto(200 * us, false, T(1000), PTCP_TS_NEVER),
+		 400 * us + T(2));
+	/* The single-segment delayed-ACK allowance replaces it, not adds. */
+	CHECK_EQ(ptcp_tlp_pto(200 * us, true, T(1000), PTCP_TS_NEVER),
+		 400 * us + T(200));
+	/* The RTO still bounds it: an RTO 1 ms away cuts the slack short. */
+	CHECK_EQ(ptcp_tlp_pto(200 * us, false, T(1000), T(1001)), T(1));
 }
 
 int main(void)
@@ -202,5 +218,6 @@ int main(void)
 	RUN(test_detect_loss_and_timer);
 	RUN(test_marks_after_timeout);
 	RUN(test_pto);
+	RUN(test_pto_slack);
 	return check_summary();
 }
