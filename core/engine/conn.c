@@ -119,6 +119,8 @@ struct ptcp_conn {
 	                              not data the window took) */
 	bool keepalive_due;        /* send a keepalive probe */
 	bool ack_now;              /* send an ACK at the next output */
+	bool ack_flush;            /* ... and before the caller feeds more
+	                              segments: ptcp_conn_ack_due() */
 	unsigned unacked_segs;     /* full segments received since our last ACK */
 	struct ctl ctl[CTL_QUEUE];
 	unsigned n_ctl;
@@ -918,11 +920,14 @@ static void process_text(struct ptcp_conn *c, const struct ptcp_segment *seg, pt
 	     c->state == PTCP_FIN_WAIT_2)) {
 		size_t off = (uint32_t)(seg->seq - c->rcv_nxt);
 		bool had_holes = c->rb.n_ranges > 0;
+		unsigned islands_before = c->rb.n_ranges;
 		uint32_t dup_off, dup_len;
 		unsigned isl;
 		size_t adv;
+		bool dup;
 
-		if (ptcp_rcvbuf_held(&c->rb, off, seg->len, &dup_off, &dup_len, &isl))
+		dup = ptcp_rcvbuf_held(&c->rb, off, seg->len, &dup_off, &dup_len, &isl);
+		if (dup)
 			note_duplicate(c, c->rcv_nxt + dup_off, c->rcv_nxt + dup_off + dup_len);
 		adv = ptcp_rcvbuf_insert(&c->rb, off, seg->payload, seg->len);
 
@@ -941,8 +946,18 @@ static void process_text(struct ptcp_conn *c, const struct ptcp_segment *seg, pt
 		}
 		if (off > 0 || had_holes || adv == 0) {
 			/* Out of order, or filling a hole: ACK at once (RFC 5681
-			 * 4.2) so the sender's loss recovery sees it. */
+			 * 4.2) so the sender's loss recovery sees it. A segment
+			 * that only grows the newest island changes nothing the
+			 * next ACK's first SACK block would not say; one that
+			 * starts, joins or fills an island, or repeats data,
+			 * changes what an ACK held back for the rest of a batch
+			 * would say: with three blocks (RFC 2018, beside
+			 * timestamps) a batch with more holes than that would
+			 * never report some islands, and the sender would take
+			 * delivered segments for lost. */
 			c->ack_now = true;
+			if (c->rb.n_ranges != islands_before || (adv > 0 && had_holes) || dup)
+				c->ack_flush = true;
 		} else {
 			if (seg->len > c->rcv_mss)
 				c->rcv_mss = (uint16_t)(seg->len < c->cfg.mss ? seg->len : c->cfg.mss);
@@ -1582,6 +1597,7 @@ static int finish(struct ptcp_conn *c, struct ptcp_segment *seg, uint8_t *buf, s
 		c->last_ack_sent = seg->ack;
 		/* Any ACK we send satisfies pending ACK wishes. */
 		c->ack_now = false;
+		c->ack_flush = false;
 		c->unacked_segs = 0;
 		c->delack_at = PTCP_TS_NEVER;
 	}
@@ -2383,6 +2399,11 @@ const struct ptcp_endpoint *ptcp_conn_local(const struct ptcp_conn *c)
 const struct ptcp_endpoint *ptcp_conn_remote(const struct ptcp_conn *c)
 {
 	return &c->remote;
+}
+
+bool ptcp_conn_ack_due(const struct ptcp_conn *c)
+{
+	return c && c->ack_flush;
 }
 
 void *ptcp_conn_event_user(const struct ptcp_conn *c, ptcp_event_fn *fn)

@@ -386,6 +386,10 @@ static void input_one(struct ptcp_node *n, const struct ptcp_rawsock_rx *rx, ptc
 		(void)ptcp_stack_input_verified(n->stack, rx->tcp, rx->tcp_len, &rx->src, &rx->dst, now);
 	else
 		(void)ptcp_stack_input(n->stack, rx->tcp, rx->tcp_len, &rx->src, &rx->dst, now);
+	/* The batch's one ACK would hide an out-of-order island from the
+	 * sender (ptcp_conn_ack_due()): this one goes out now. */
+	if (c && ptcp_conn_ack_due(c))
+		flush(n, now);
 	if (!p || rx->tcp_len <= TCP_FLAGS_OFF)
 		return;
 	rst = rx->tcp[TCP_FLAGS_OFF] & TCP_RST;

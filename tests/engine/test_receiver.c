@@ -70,6 +70,54 @@ static void test_out_of_order_and_filling_acked_at_once(void)
 	sc_finish(s);
 }
 
+/* A 100-byte segment at off straight into the connection, with no output
+ * after it: how a node that reads a batch of segments and sends once
+ * feeds the engine. Returns ptcp_conn_ack_due() after it. */
+static bool feed_one(struct script *s, uint32_t off)
+{
+	static const uint8_t payload[100];
+	struct ptcp_segment seg = {
+		.sport = s->remote.port, .dport = s->local.port,
+		.seq = IRS + 1 + off, .ack = ISS + 1, .flags = PTCP_TH_ACK,
+		.wnd = 65535, .payload = payload, .len = sizeof(payload),
+	};
+
+	CHECK_INT(ptcp_conn_input(s->c, &seg, NULL, s->now), 0);
+	return ptcp_conn_ack_due(s->c);
+}
+
+/* A batch with two holes, fed without output in between: the segment
+ * that starts an island, the one that starts a second (the first would
+ * else drop out of the batch's one ACK once more islands than SACK
+ * blocks came), the one that fills a hole and a duplicate each want
+ * their ACK out before the next segment; one that only grows the newest
+ * island does not, nor does an in-order one. Any ACK sent clears it. */
+static void test_ack_due_within_a_batch(void)
+{
+	struct script *s = receiver(false, 0);
+	uint8_t buf[2048];
+	struct ptcp_txinfo info;
+
+	if (!s)
+		return;
+	CHECK(!feed_one(s, 0));        /* in order */
+	CHECK(feed_one(s, 200));       /* hole at 100: a new island */
+	CHECK(ptcp_conn_output(s->c, buf, sizeof(buf), &info, s->now) > 0);
+	CHECK(!ptcp_conn_ack_due(s->c));
+	CHECK(!feed_one(s, 300));      /* grows the newest island */
+	CHECK(feed_one(s, 500));       /* hole at 400: a second island */
+	CHECK(ptcp_conn_output(s->c, buf, sizeof(buf), &info, s->now) > 0);
+	CHECK(!feed_one(s, 600));      /* grows the newest island */
+	CHECK(feed_one(s, 400));       /* joins the two islands */
+	CHECK(ptcp_conn_output(s->c, buf, sizeof(buf), &info, s->now) > 0);
+	CHECK(feed_one(s, 300));       /* a duplicate (D-SACK) */
+	CHECK(ptcp_conn_output(s->c, buf, sizeof(buf), &info, s->now) > 0);
+	CHECK(feed_one(s, 100));       /* fills the last hole */
+	CHECK(ptcp_conn_output(s->c, buf, sizeof(buf), &info, s->now) > 0);
+	CHECK(!ptcp_conn_ack_due(s->c));
+	sc_finish(s);
+}
+
 /* ---- how many blocks --------------------------------------------------------- */
 
 /* Five islands: without timestamps four blocks fit, with them three; the
@@ -297,6 +345,7 @@ static void test_receive_window_bounded_by_rcvbuf(void)
 int main(void)
 {
 	RUN(test_out_of_order_and_filling_acked_at_once);
+	RUN(test_ack_due_within_a_batch);
 	RUN(test_block_count_with_and_without_timestamps);
 	RUN(test_dsack_below_the_cumulative_ack);
 	RUN(test_dsack_partial_overlap);
