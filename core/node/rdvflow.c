@@ -204,6 +204,27 @@ static bool final_answer(int err)
 
 /* --- the connect requests ------------------------------------------------------ */
 
+/* Puts p at position i of the queue (0: first in line; n_queue: last),
+ * growing it as needed. */
+static int queue_insert(struct ptcp_rdvflow *f, unsigned i, struct ptcp_peer *p)
+{
+	struct ptcp_peer **q;
+
+	if (f->n_queue == f->cap_queue) {
+		unsigned cap = f->cap_queue ? f->cap_queue * 2 : 4;
+
+		q = realloc(f->queue, cap * sizeof(*q));
+		if (!q)
+			return PTCP_ERR_NOMEM;
+		f->queue = q;
+		f->cap_queue = cap;
+	}
+	memmove(f->queue + i + 1, f->queue + i, (f->n_queue - i) * sizeof(f->queue[0]));
+	f->queue[i] = p;
+	f->n_queue++;
+	return 0;
+}
+
 static void queue_pop(struct ptcp_rdvflow *f, unsigned i)
 {
 	memmove(f->queue + i, f->queue + i + 1, (f->n_queue - i - 1) * sizeof(f->queue[0]));
@@ -734,7 +755,7 @@ static void ask_next(struct reg *r)
 static void ask_again(struct reg *r)
 {
 	struct ptcp_rdvflow *f = r->f;
-	struct ptcp_peer *p = r->out_peer, **q;
+	struct ptcp_peer *p = r->out_peer;
 	bool queued = false;
 
 	r->request_out = false;
@@ -744,21 +765,9 @@ static void ask_again(struct reg *r)
 	p->rdv_out &= (uint8_t)~(1u << r->idx);
 	for (unsigned i = 0; i < f->n_queue; i++)
 		queued |= f->queue[i] == p;
-	if (!queued) {
-		if (f->n_queue == f->cap_queue) {
-			unsigned cap = f->cap_queue ? f->cap_queue * 2 : 4;
-
-			q = realloc(f->queue, cap * sizeof(*q));
-			if (!q) {
-				fail_peer(f, p, PTCP_ERR_NOMEM, "out of memory");
-				return;
-			}
-			f->queue = q;
-			f->cap_queue = cap;
-		}
-		memmove(f->queue + 1, f->queue, f->n_queue * sizeof(f->queue[0]));
-		f->queue[0] = p;
-		f->n_queue++;
+	if (!queued && queue_insert(f, 0, p) != 0) {
+		fail_peer(f, p, PTCP_ERR_NOMEM, "out of memory");
+		return;
 	}
 	p->rdv_todo |= (uint8_t)(1u << r->idx);
 }
@@ -1421,22 +1430,12 @@ int ptcp_rdvflow_listen(struct ptcp_rdvflow *f, const uint8_t (*allow)[PTCP_ID_L
 
 int ptcp_rdvflow_connect(struct ptcp_rdvflow *f, struct ptcp_peer *p)
 {
-	struct ptcp_peer **q;
-
 	if (f->listening)
 		return PTCP_ERR_STATE;
 	if (f->st == F_FAILED)
 		return f->last_err;
-	if (f->n_queue == f->cap_queue) {
-		unsigned cap = f->cap_queue ? f->cap_queue * 2 : 4;
-
-		q = realloc(f->queue, cap * sizeof(*q));
-		if (!q)
-			return PTCP_ERR_NOMEM;
-		f->queue = q;
-		f->cap_queue = cap;
-	}
-	f->queue[f->n_queue++] = p;
+	if (queue_insert(f, f->n_queue, p) != 0)
+		return PTCP_ERR_NOMEM;
 	p->rdv_pending = true;
 	/* Over every registration there is or will be, with one ISN. */
 	p->rdv_todo = 0;

@@ -60,6 +60,20 @@ pair_run() {
 	echo "    to ESTABLISHED: connect $(est_time ea) s, listen $(est_time eb) s after start"
 }
 
+# pair_run_captured: pair_run with B listening and A connecting, both of
+# the internet router's links to the NATs captured (pa.pcap, pb.pcap),
+# and both FINs seen on each.
+pair_run_captured() {
+	local pa pb
+	lab_capture_start "$LAB_INET" pa "$LAB_DIR/pa.pcap" "$FINS" || return 1
+	pa=$LAB_CAP_PID
+	lab_capture_start "$LAB_INET" pb "$LAB_DIR/pb.pcap" "$FINS" || return 1
+	pb=$LAB_CAP_PID
+	pair_run "$LAB_B" "$LAB_B_PUB" "$LAB_A" "$LAB_A_PUB" "$pa" "$pb"
+	fins_both "$LAB_DIR/pa.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
+	fins_both "$LAB_DIR/pb.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
+}
+
 # two_nat ARGS...: lab_two_nat ARGS, and a wire of PUNCH_WIRE ms between
 # the NATs when set (on_switch below).
 two_nat() {
@@ -68,17 +82,11 @@ two_nat() {
 }
 
 case_nat() {
-	local variant=$1 pa pb
+	local variant=$1 c
 	t_need_p2ptcp || return
 	two_nat "$variant" with_s || return 1
 	srv_start || return 1
-	lab_capture_start "$LAB_INET" pa "$LAB_DIR/pa.pcap" "$FINS" || return 1
-	pa=$LAB_CAP_PID
-	lab_capture_start "$LAB_INET" pb "$LAB_DIR/pb.pcap" "$FINS" || return 1
-	pb=$LAB_CAP_PID
-	pair_run "$LAB_B" "$LAB_B_PUB" "$LAB_A" "$LAB_A_PUB" "$pa" "$pb"
-	fins_both "$LAB_DIR/pa.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
-	fins_both "$LAB_DIR/pb.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
+	pair_run_captured
 	# nothing with a private address leaked to the internet
 	c=$(lab_pcap_count "$LAB_DIR/pa.pcap" net 10.0.0.0/8)
 	[ "$c" -eq 0 ] || t_fail "$c segments with a private address on the internet"
@@ -164,17 +172,11 @@ eim_nat() {
 # it, A's second look from another port sees that one changed too, and A
 # must take the NAT for symmetric (exit 7): what 0.2.0 always did.
 case_eim() {
-	local pa pb
 	t_need_p2ptcp || return
 	lab_two_nat drop with_s || return 1
 	eim_nat || return 1
 	srv_start --probe-port 7451 || return 1
-	lab_capture_start "$LAB_INET" pa "$LAB_DIR/pa.pcap" "$FINS" || return 1
-	pa=$LAB_CAP_PID
-	lab_capture_start "$LAB_INET" pb "$LAB_DIR/pb.pcap" "$FINS" || return 1
-	pb=$LAB_CAP_PID
-	pair_run "$LAB_B" "$LAB_B_PUB" "$LAB_A" "$LAB_A_PUB" "$pa" "$pb"
-	fins_both "$LAB_DIR/pa.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
+	pair_run_captured
 	grep -q "one mapping for every destination" "$LAB_DIR/ea.log" ||
 		t_fail "A did not see one mapping for every destination"
 	# pinned: the server challenged A's HELLO0 (its port is not the one
@@ -456,18 +458,12 @@ case_early() {
 # setup time against what the one-round-trip setup allows: 2 rendezvous
 # round trips + 1 peer round trip + 20 ms (make bench has the figures).
 case_delay() {
-	local variant=$1 pa pb
+	local variant=$1
 	t_need_p2ptcp || return
 	lab_two_nat "$variant" with_s || return 1
 	lab_delay "$LAB_INET" 10 || return 1
 	srv_start || return 1
-	lab_capture_start "$LAB_INET" pa "$LAB_DIR/pa.pcap" "$FINS" || return 1
-	pa=$LAB_CAP_PID
-	lab_capture_start "$LAB_INET" pb "$LAB_DIR/pb.pcap" "$FINS" || return 1
-	pb=$LAB_CAP_PID
-	pair_run "$LAB_B" "$LAB_B_PUB" "$LAB_A" "$LAB_A_PUB" "$pa" "$pb"
-	fins_both "$LAB_DIR/pa.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
-	fins_both "$LAB_DIR/pb.pcap" "$LAB_A_PUB" "$LAB_B_PUB"
+	pair_run_captured
 	echo "    (20 ms round trips: the target is 2 x 20 + 20 + 20 = 80 ms to ESTABLISHED)"
 	if [ -n "${PUNCH_PIN:-}" ]; then
 		grep -q "(0-RTT: in one flight)" "$LAB_DIR/ea.log" || t_fail "A did not register in one flight"
