@@ -585,7 +585,19 @@ static void enter_registered(struct client *c)
 		  c->state == C_REGISTERED && c->challenge_sent == 0 ? ", 0-RTT" : "");
 }
 
-/* Why a HELLO0 is not taken as it is, or NULL: it names our key, we keep
+/* The local endpoint of c's connection: where it reached us. */
+static int local_of(const struct client *c, struct ptcp_endpoint *ep)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (!c->bev || getsockname(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	return ptcp_rdv_from_sockaddr(ep, (struct sockaddr *)&ss, len);
+}
+
+/* Why a HELLO0 is not taken as it is, or NULL: it names our key (or
+ * none: an open one, bound to our address instead), we keep
  * a replay cache (not with --redis: the other instances could take the
  * same nonce), its clock is within the window of ours, and our view of
  * its port is the port it claims (its NAT kept the port: the client
@@ -596,7 +608,7 @@ static const char *zrtt_refusal(const struct client *c, const struct ptcp_rdv_ms
 	uint64_t ours = ptcp_clock_wall() / PTCP_NS_PER_MS, theirs = in->hello0.time_ms;
 	uint64_t skew = ours > theirs ? ours - theirs : theirs - ours;
 
-	if (memcmp(in->hello0.server_key, srv->id.pk, PTCP_RDV_KEY_LEN) != 0)
+	if (!ptcp_rdv_hello0_open(in) && memcmp(in->hello0.server_key, srv->id.pk, PTCP_RDV_KEY_LEN) != 0)
 		return "it names another server key";
 	if (!srv->replay)
 		return srv->cfg.has_redis ? "not with --redis" : "0-RTT is off (--0rtt-window 0)";
@@ -624,9 +636,11 @@ static uint32_t handshake_rtt_ms(const struct client *c)
 static void on_hello0(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
 {
 	struct ptcp_rdvd_server *srv = c->srv;
-	uint8_t t[PTCP_RDV_TRANSCRIPT0_LEN];
+	uint8_t t[PTCP_RDV_TRANSCRIPT0_MAX];
 	struct ptcp_rdv_msg hello, m;
+	struct ptcp_endpoint ours = { 0 };
 	const char *why;
+	bool open;
 	char ep[64];
 	int n;
 
@@ -635,28 +649,40 @@ static void on_hello0(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts n
 		return;
 	}
 	why = zrtt_refusal(c, in);
-	/* The client signed our key, its nonce and its clock: one made for
-	 * another server does not verify, and each is taken once. */
+	open = ptcp_rdv_hello0_open(in);
+	if (!why && open && local_of(c, &ours) != 0)
+		why = "an open one, and we cannot tell our own address";
+	/* The client signed our key (or, open, our address as it reached
+	 * us), its nonce and its clock: one made for another server does not
+	 * verify, and each is taken once. An open one that does not verify
+	 * may be honest: a NAT or proxy in front of us shows the client
+	 * another address. */
 	if (!why) {
-		n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, in, NULL);
+		n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, in, &ours, NULL);
 		if (n < 0 || !ptcp_identity_verify(in->hello0.key, t, (size_t)n, in->hello0.sig)) {
-			srv->bad_signatures++;
-			client_fail(c, PTCP_RDV_E_BAD_SIGNATURE,
-				    "the 0-RTT signature does not match the key of the peer id and this "
-				    "server's key");
-			return;
-		}
-		switch (ptcp_rdvd_replay_take(srv->replay, in->hello0.nonce, now)) {
-		case PTCP_RDVD_REPLAY_FRESH:
-			break;
-		case PTCP_RDVD_REPLAY_SEEN:
-			srv->zrtt_replayed++;
-			why = "its nonce was taken before (a replay)";
-			rlog_info("%s: a 0-RTT HELLO replayed: challenged", ep_str(&c->observed, ep));
-			break;
-		case PTCP_RDVD_REPLAY_FULL:
-			why = "the 0-RTT cache is full";
-			break;
+			if (!open) {
+				srv->bad_signatures++;
+				client_fail(c, PTCP_RDV_E_BAD_SIGNATURE,
+					    "the 0-RTT signature does not match the key of the peer id "
+					    "and this server's key");
+				return;
+			}
+			why = "an open one whose signature does not verify for the address it "
+			      "reached us at (a NAT or proxy in front of us, or a forgery)";
+		} else {
+			switch (ptcp_rdvd_replay_take(srv->replay, in->hello0.nonce, now)) {
+			case PTCP_RDVD_REPLAY_FRESH:
+				break;
+			case PTCP_RDVD_REPLAY_SEEN:
+				srv->zrtt_replayed++;
+				why = "its nonce was taken before (a replay)";
+				rlog_info("%s: a 0-RTT HELLO replayed: challenged",
+					  ep_str(&c->observed, ep));
+				break;
+			case PTCP_RDVD_REPLAY_FULL:
+				why = "the 0-RTT cache is full";
+				break;
+			}
 		}
 	}
 	if (why) {
@@ -672,12 +698,16 @@ static void on_hello0(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts n
 	memcpy(c->node.key, in->hello0.key, PTCP_RDV_KEY_LEN);
 	memcpy(c->client_nonce, in->hello0.nonce, PTCP_RDV_NONCE_LEN);
 	c->priv = in->hello0.private_ep;
-	/* The client knows our key; our signature of its nonce shows that
-	 * its holder answers. */
+	/* The client knows our key, or (open) learns it here; our signature
+	 * of its nonce shows that its holder answers. */
 	memset(&m, 0, sizeof(m));
 	m.type = PTCP_RDV_WELCOME;
 	m.welcome.observed = c->observed;
-	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, in, &c->observed);
+	if (open) {
+		m.welcome.has_key = true;
+		memcpy(m.welcome.server_key, srv->id.pk, PTCP_RDV_KEY_LEN);
+	}
+	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, in, &ours, &c->observed);
 	if (n < 0 || ptcp_identity_sign(&srv->id, t, (size_t)n, m.welcome.sig) != 0) {
 		client_fail(c, PTCP_RDV_E_INTERNAL, "cannot sign the welcome");
 		return;
@@ -695,17 +725,6 @@ static uint32_t start_ms(const struct ptcp_rdvd_server *srv, uint32_t far, uint3
 	uint32_t ms = srv->cfg.start_delay_ms + far - own;
 
 	return ms < PTCP_RDV_START_MAX_MS ? ms : PTCP_RDV_START_MAX_MS;
-}
-
-/* The local endpoint of c's connection: where it reached us. */
-static int local_of(const struct client *c, struct ptcp_endpoint *ep)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (!c->bev || getsockname(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &len) != 0)
-		return -1;
-	return ptcp_rdv_from_sockaddr(ep, (struct sockaddr *)&ss, len);
 }
 
 /* With --relay, the relay offer at the end of both MATCHes: a token for

@@ -1214,7 +1214,7 @@ static void connect_client(struct reg *r)
 	cfg.has_server_key = f->has_server_key;
 	memcpy(cfg.server_key, f->server_key, PTCP_ID_LEN);
 	cfg.register_timeout = REGISTER_TIMEOUT;
-	cfg.zrtt = f->has_server_key && !r->no_zrtt;
+	cfg.zrtt = !r->no_zrtt;
 	cfg.on_challenged = on_challenged;
 	cfg.on_registered = on_registered;
 	cfg.on_match = on_match;
@@ -1222,7 +1222,9 @@ static void connect_client(struct reg *r)
 	cfg.user = f;
 	r->st = R_REGISTERING;
 	nlog_info(n, "connecting to the rendezvous server %s%s", server_str(r, s, sizeof(s)),
-		  cfg.zrtt ? " (0-RTT: its key is pinned)" : "");
+		  !cfg.zrtt ? ""
+		  : f->has_server_key ? " (0-RTT: its key is pinned)"
+				      : " (0-RTT, open: for the server at that address)");
 	rv = ptcp_rdv_client_new(&r->c, &cfg);
 	if (rv == -EADDRNOTAVAIL && r->no_zrtt && reconnect_soon(r)) {
 		r->c = NULL;

@@ -9,6 +9,8 @@
 #define CHALLENGE_LEN (PTCP_RDV_KEY_LEN + PTCP_RDV_NONCE_LEN + PTCP_RDV_EP_LEN + PTCP_RDV_SIG_LEN)
 #define HELLO0_LEN (HELLO_LEN + 8 + PTCP_RDV_KEY_LEN + PTCP_RDV_SIG_LEN)
 #define WELCOME_LEN (PTCP_RDV_EP_LEN + PTCP_RDV_SIG_LEN)
+/* ... answering an open HELLO0: the server's key at its end. */
+#define WELCOME_KEY_LEN (WELCOME_LEN + PTCP_RDV_KEY_LEN)
 #define MATCH_LEN (PTCP_RDV_KEY_LEN + 2 * PTCP_RDV_EP_LEN + 4 + 4 + 1 + 4)
 /* ... with the relay offer at its end: the relay's endpoint and token. */
 #define MATCH_RELAY_LEN (MATCH_LEN + PTCP_RDV_EP_LEN + PTCP_RDV_TOKEN_LEN)
@@ -28,7 +30,7 @@ static const struct {
 	[PTCP_RDV_ERROR] = { 4, 4 + PTCP_RDV_TEXT_MAX },
 	[PTCP_RDV_BUSY] = { 0, 0 },
 	[PTCP_RDV_HELLO0] = { HELLO0_LEN, HELLO0_LEN },
-	[PTCP_RDV_WELCOME] = { WELCOME_LEN, WELCOME_LEN },
+	[PTCP_RDV_WELCOME] = { WELCOME_LEN, WELCOME_KEY_LEN },
 };
 
 /* --- byte helpers ------------------------------------------------------- */
@@ -263,6 +265,12 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 		if (m->welcome.observed.family == PTCP_AF_NONE)
 			return -PTCP_RDV_E_MALFORMED;
 		memcpy(m->welcome.sig, b + PTCP_RDV_EP_LEN, PTCP_RDV_SIG_LEN);
+		if (n == WELCOME_LEN)
+			return 0;
+		if (n != WELCOME_KEY_LEN)
+			return -PTCP_RDV_E_MALFORMED;
+		m->welcome.has_key = true;
+		memcpy(m->welcome.server_key, b + WELCOME_LEN, PTCP_RDV_KEY_LEN);
 		return 0;
 	case PTCP_RDV_CHALLENGE:
 		memcpy(m->challenge.server_key, b, PTCP_RDV_KEY_LEN);
@@ -403,6 +411,8 @@ static int body_len(const struct ptcp_rdv_msg *m)
 		if (m->error.text_len > PTCP_RDV_TEXT_MAX)
 			return -PTCP_RDV_E_MALFORMED;
 		return 4 + m->error.text_len;
+	case PTCP_RDV_WELCOME:
+		return m->welcome.has_key ? WELCOME_KEY_LEN : WELCOME_LEN;
 	case PTCP_RDV_REGISTERED:
 		if (m->registered.probe_port)
 			return 11;
@@ -450,6 +460,8 @@ int ptcp_rdv_emit(const struct ptcp_rdv_msg *m, uint8_t *buf, size_t cap)
 		    ptcp_rdv_endpoint_put(b, &m->welcome.observed) != 0)
 			return -PTCP_RDV_E_MALFORMED;
 		memcpy(b + PTCP_RDV_EP_LEN, m->welcome.sig, PTCP_RDV_SIG_LEN);
+		if (m->welcome.has_key)
+			memcpy(b + WELCOME_LEN, m->welcome.server_key, PTCP_RDV_KEY_LEN);
 		break;
 	case PTCP_RDV_CHALLENGE:
 		memcpy(b, m->challenge.server_key, PTCP_RDV_KEY_LEN);
@@ -587,14 +599,24 @@ int ptcp_rdv_transcript(uint8_t out[PTCP_RDV_TRANSCRIPT_LEN], enum ptcp_rdv_sign
 	return PTCP_RDV_TRANSCRIPT_LEN;
 }
 
-int ptcp_rdv_transcript0(uint8_t out[PTCP_RDV_TRANSCRIPT0_LEN], enum ptcp_rdv_signer signer,
-                         const struct ptcp_rdv_msg *hello0, const struct ptcp_endpoint *observed)
+bool ptcp_rdv_hello0_open(const struct ptcp_rdv_msg *hello0)
+{
+	return all_zero(hello0->hello0.server_key, PTCP_RDV_KEY_LEN);
+}
+
+int ptcp_rdv_transcript0(uint8_t out[PTCP_RDV_TRANSCRIPT0_MAX], enum ptcp_rdv_signer signer,
+                         const struct ptcp_rdv_msg *hello0, const struct ptcp_endpoint *server_ep,
+                         const struct ptcp_endpoint *observed)
 {
 	uint8_t *p;
+	bool open;
 
 	if (hello0->type != PTCP_RDV_HELLO0 ||
 	    (signer != PTCP_RDV_SIGNER_SERVER && signer != PTCP_RDV_SIGNER_CLIENT) ||
 	    (signer == PTCP_RDV_SIGNER_SERVER && (!observed || observed->family == PTCP_AF_NONE)))
+		return -PTCP_RDV_E_MALFORMED;
+	open = ptcp_rdv_hello0_open(hello0);
+	if (open && (!server_ep || server_ep->family == PTCP_AF_NONE))
 		return -PTCP_RDV_E_MALFORMED;
 	p = transcript_head(out, signer == PTCP_RDV_SIGNER_SERVER ? PTCP_RDV_CONTEXT_SERVER0
 								  : PTCP_RDV_CONTEXT_CLIENT0,
@@ -603,11 +625,19 @@ int ptcp_rdv_transcript0(uint8_t out[PTCP_RDV_TRANSCRIPT0_LEN], enum ptcp_rdv_si
 	p = put_bytes(p + 8, hello0->hello0.key, PTCP_RDV_KEY_LEN);
 	if (ptcp_rdv_endpoint_put(p, &hello0->hello0.private_ep) != 0)
 		return -PTCP_RDV_E_MALFORMED;
-	if (signer == PTCP_RDV_SIGNER_CLIENT)
-		return PTCP_RDV_TRANSCRIPT0_CLIENT_LEN;
-	if (ptcp_rdv_endpoint_put(p + PTCP_RDV_EP_LEN, observed) != 0)
-		return -PTCP_RDV_E_MALFORMED;
-	return PTCP_RDV_TRANSCRIPT0_LEN;
+	p += PTCP_RDV_EP_LEN;
+	/* Open: bound to the server by where the client reached it. */
+	if (open) {
+		if (ptcp_rdv_endpoint_put(p, server_ep) != 0)
+			return -PTCP_RDV_E_MALFORMED;
+		p += PTCP_RDV_EP_LEN;
+	}
+	if (signer == PTCP_RDV_SIGNER_SERVER) {
+		if (ptcp_rdv_endpoint_put(p, observed) != 0)
+			return -PTCP_RDV_E_MALFORMED;
+		p += PTCP_RDV_EP_LEN;
+	}
+	return (int)(p - out);
 }
 
 void ptcp_rdv_hello_of(struct ptcp_rdv_msg *hello, const struct ptcp_rdv_msg *hello0)

@@ -179,7 +179,11 @@ struct ptcp_rdv_msg {
 			                                     the client claims */
 			uint64_t time_ms;      /* the client's clock: ms since the
 			                          Unix epoch (CLOCK_REALTIME) */
-			uint8_t server_key[PTCP_RDV_KEY_LEN];  /* the pinned key */
+			uint8_t server_key[PTCP_RDV_KEY_LEN];  /* the pinned key; all
+			                                          zero: any server at
+			                                          the address the client
+			                                          reached (an open
+			                                          HELLO0) */
 			uint8_t sig[PTCP_RDV_SIG_LEN];    /* key's signature of the
 			                                     0-RTT transcript */
 		} hello0;
@@ -188,6 +192,10 @@ struct ptcp_rdv_msg {
 			uint8_t sig[PTCP_RDV_SIG_LEN];    /* the server's signature
 			                                     of the 0-RTT transcript
 			                                     and observed */
+			bool has_key;                     /* the answer to an open
+			                                     HELLO0: the server's key
+			                                     follows (32 bytes more) */
+			uint8_t server_key[PTCP_RDV_KEY_LEN];
 		} welcome;
 		struct {
 			uint8_t server_key[PTCP_RDV_KEY_LEN];  /* the server's identity */
@@ -352,26 +360,40 @@ int ptcp_rdv_transcript(uint8_t out[PTCP_RDV_TRANSCRIPT_LEN], enum ptcp_rdv_sign
  *
  *   context (32) || version (1) || server key (32) || client nonce (32)
  *   || client time ms (8) || client key (32) || private endpoint (19)
+ *   [|| server endpoint (19)]
  *
  * and the server, in WELCOME, the same bytes under its own context
  * followed by the observed endpoint (19). Fresh by the client's nonce and
  * clock (the server takes a nonce once, within a window around its own
- * clock); bound to one server by its key. */
+ * clock); bound to one server by its key, or, in an open HELLO0 (server
+ * key all zero: the client pins none), by the server's endpoint as the
+ * client reached it, which the server checks against its own socket's. */
 #define PTCP_RDV_CONTEXT_SERVER0 "p2ptcp rendezvous v2 server 0rtt"
 #define PTCP_RDV_CONTEXT_CLIENT0 "p2ptcp rendezvous v2 client 0rtt"
 #define PTCP_RDV_TRANSCRIPT0_CLIENT_LEN                                                    \
 	(PTCP_RDV_CONTEXT_LEN + 1 + PTCP_RDV_KEY_LEN + PTCP_RDV_NONCE_LEN + 8 + PTCP_RDV_KEY_LEN + \
 	 PTCP_RDV_EP_LEN)
 #define PTCP_RDV_TRANSCRIPT0_LEN (PTCP_RDV_TRANSCRIPT0_CLIENT_LEN + PTCP_RDV_EP_LEN)
+/* The longest: an open HELLO0's, the server's (a buffer of this size
+ * holds any of them). */
+#define PTCP_RDV_TRANSCRIPT0_MAX (PTCP_RDV_TRANSCRIPT0_LEN + PTCP_RDV_EP_LEN)
+
+/* True when hello0 pins no server key (all zero). */
+bool ptcp_rdv_hello0_open(const struct ptcp_rdv_msg *hello0);
 
 /* Writes the 0-RTT transcript of hello0 (its sig is not part of it) into
  * out: the client's (observed ignored, may be NULL) or the server's (with
- * observed). Returns its length (PTCP_RDV_TRANSCRIPT0_CLIENT_LEN or
- * PTCP_RDV_TRANSCRIPT0_LEN), or -PTCP_RDV_E_MALFORMED when hello0 is not
- * a HELLO0, the signer is unknown, the server's has no observed endpoint
- * or an endpoint does not encode. */
-int ptcp_rdv_transcript0(uint8_t out[PTCP_RDV_TRANSCRIPT0_LEN], enum ptcp_rdv_signer signer,
-                         const struct ptcp_rdv_msg *hello0, const struct ptcp_endpoint *observed);
+ * observed). server_ep, the server's endpoint as the client reached it,
+ * is part of an open HELLO0's transcript (ptcp_rdv_hello0_open()) and
+ * ignored for a pinned one (may be NULL then). Returns its length
+ * (PTCP_RDV_TRANSCRIPT0_CLIENT_LEN or PTCP_RDV_TRANSCRIPT0_LEN for a
+ * pinned HELLO0, each PTCP_RDV_EP_LEN more for an open one), or
+ * -PTCP_RDV_E_MALFORMED when hello0 is not a HELLO0, the signer is
+ * unknown, the server's has no observed endpoint, an open one no server
+ * endpoint, or an endpoint does not encode. */
+int ptcp_rdv_transcript0(uint8_t out[PTCP_RDV_TRANSCRIPT0_MAX], enum ptcp_rdv_signer signer,
+                         const struct ptcp_rdv_msg *hello0, const struct ptcp_endpoint *server_ep,
+                         const struct ptcp_endpoint *observed);
 
 /* The plain HELLO made of a HELLO0's key, nonce and private endpoint: the
  * half of the 1-RTT transcript a refused HELLO0 goes on with. */

@@ -675,13 +675,16 @@ static bool on_challenge(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *i
 
 /* WELCOME, the answer to our HELLO0: the endpoint the server saw must be
  * one of ours, and its signature of our HELLO0 and that endpoint must
- * verify under the pinned key. Returns 0 or -EPROTO with one line in
- * msg. */
+ * verify under the pinned key, or, after an open HELLO0, under the key it
+ * names (which a pinned one must not). Returns 0 or -EPROTO with one line
+ * in msg. */
 static int check_welcome(const struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in, char *msg,
                          size_t cap)
 {
-	uint8_t t[PTCP_RDV_TRANSCRIPT0_LEN];
+	uint8_t t[PTCP_RDV_TRANSCRIPT0_MAX];
 	char name[64], e[80], a[PTCP_PEERID_TEXT_MAX];
+	bool open = ptcp_rdv_hello0_open(&c->hello0);
+	const uint8_t *key = open ? in->welcome.server_key : c->cfg.server_key;
 	int n;
 
 	server_name(c, name, sizeof(name));
@@ -690,11 +693,18 @@ static int check_welcome(const struct ptcp_rdv_client *c, const struct ptcp_rdv_
 			 "endpoint: %s", name, ep_text(&in->welcome.observed, e));
 		return -EPROTO;
 	}
-	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, &c->hello0, &in->welcome.observed);
-	if (n < 0 || !ptcp_identity_verify(c->cfg.server_key, t, (size_t)n, in->welcome.sig)) {
+	if (open != in->welcome.has_key) {
+		snprintf(msg, cap, "rendezvous server %s sent a WELCOME %s its key to a HELLO0 %s",
+			 name, in->welcome.has_key ? "with" : "without",
+			 open ? "that pinned none" : "that named it");
+		return -EPROTO;
+	}
+	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, &c->hello0, &c->cfg.server,
+				 &in->welcome.observed);
+	if (n < 0 || !ptcp_identity_verify(key, t, (size_t)n, in->welcome.sig)) {
 		snprintf(msg, cap, "rendezvous server %s: its WELCOME's signature does not verify under "
-			 "the pinned key %s (an impostor, or a server in the middle?)", name,
-			 id_text(c->cfg.server_key, a));
+			 "%s key %s (an impostor, or a server in the middle?)", name,
+			 open ? "its" : "the pinned", id_text(key, a));
 		return -EPROTO;
 	}
 	return 0;
@@ -708,7 +718,8 @@ static bool on_welcome(struct ptcp_rdv_client *c, const struct ptcp_rdv_msg *in)
 
 	if ((rv = check_welcome(c, in, msg, sizeof(msg))) != 0)
 		return die(c, rv, "%s", msg);
-	memcpy(c->server_key, c->cfg.server_key, PTCP_RDV_KEY_LEN);
+	memcpy(c->server_key, in->welcome.has_key ? in->welcome.server_key : c->cfg.server_key,
+	       PTCP_RDV_KEY_LEN);
 	c->server_key_known = true;
 	c->observed = in->welcome.observed;
 	c->zrtt_taken = true;
@@ -924,21 +935,22 @@ static void on_read(struct bufferevent *bev, void *arg)
 	rearm(c);
 }
 
-/* 0-RTT needs the server's key pinned, and a private endpoint that is
- * our socket's: the server takes the HELLO0 only when it sees the port
- * we claim. */
+/* 0-RTT needs a private endpoint that is our socket's: the server takes
+ * the HELLO0 only when it sees the port we claim. Without the server's
+ * key pinned the HELLO0 is open: bound to the server's address. */
 static bool zrtt_possible(const struct ptcp_rdv_client *c)
 {
-	return c->cfg.zrtt && c->cfg.has_server_key && c->priv.family == c->local.family &&
+	return c->cfg.zrtt && c->priv.family == c->local.family &&
 	       c->priv.port == c->local.port && c->local.port != 0;
 }
 
-/* The HELLO0 made of c->hello, our clock and the pinned key, signed;
+/* The HELLO0 made of c->hello, our clock and the pinned key (none: open,
+ * for the server at the address we reached), signed;
  * then the request, if one is made. Returns true when the client is
  * gone. */
 static bool send_hello0(struct ptcp_rdv_client *c)
 {
-	uint8_t t[PTCP_RDV_TRANSCRIPT0_LEN];
+	uint8_t t[PTCP_RDV_TRANSCRIPT0_MAX];
 	struct ptcp_rdv_msg *m = &c->hello0;
 	int n;
 
@@ -948,8 +960,9 @@ static bool send_hello0(struct ptcp_rdv_client *c)
 	memcpy(m->hello0.nonce, c->hello.hello.nonce, PTCP_RDV_NONCE_LEN);
 	m->hello0.private_ep = c->hello.hello.private_ep;
 	m->hello0.time_ms = ptcp_clock_wall() / PTCP_NS_PER_MS;
-	memcpy(m->hello0.server_key, c->cfg.server_key, PTCP_RDV_KEY_LEN);
-	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, m, NULL);
+	if (c->cfg.has_server_key)
+		memcpy(m->hello0.server_key, c->cfg.server_key, PTCP_RDV_KEY_LEN);
+	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, m, &c->cfg.server, NULL);
 	if (n < 0)
 		return die(c, -EINVAL, "cannot encode HELLO0 (bad private endpoint?)");
 	if (ptcp_identity_sign(c->cfg.id, t, (size_t)n, m->hello0.sig) != 0)

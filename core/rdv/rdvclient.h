@@ -106,8 +106,10 @@ struct ptcp_rdv_client_config {
 	bool has_server_key;                /* pin: refuse a server whose key
 	                                       is not server_key */
 	uint8_t server_key[PTCP_RDV_KEY_LEN];
-	bool zrtt;                          /* with the pin: register in the
-	                                       first message (HELLO0, 0-RTT),
+	bool zrtt;                          /* register in the first message
+	                                       (HELLO0, 0-RTT; open, bound to
+	                                       the server's address, without
+	                                       the pin),
 	                                       a request made before the
 	                                       connection is up right behind
 	                                       it (docs/protocol.md,

@@ -692,7 +692,7 @@ run_setup() {
 			idb=$(XDG_CONFIG_HOME=$d/kb "$P2PTCP" keygen 2>/dev/null) || exit 1
 		# Both pin the server's key, as a deployed client does: the
 		# asker then registers in its first message (0-RTT).
-		# BENCH_SETUP_PIN=0: unpinned, the 1-RTT registration.
+		# BENCH_SETUP_PIN=0: unpinned, an open HELLO0 (0-RTT as well).
 		local rdv=$RDVD_ID@$LAB_S_IP
 		[ "${BENCH_SETUP_PIN:-1}" = 0 ] && rdv=$LAB_S_IP
 		for i in $(seq 1 "${BENCH_SETUP_RUNS:-8}"); do

@@ -134,31 +134,47 @@ static void test_challenge(void)
 	CHECK_INT(check_challenge(&c, &m, msg, sizeof(msg)), -EPROTO);
 }
 
-/* A client that sent a HELLO0 pinned to server, and the WELCOME signer
- * makes for it naming observed (NULL: 198.51.100.1:40000). */
-static void welcome(struct ptcp_rdv_client *c, struct ptcp_rdv_msg *m,
-                    const struct ptcp_identity *signer, const struct ptcp_endpoint *observed)
+/* A client that sent a HELLO0 pinned to server (open: pinning none, for
+ * the server at c->cfg.server), and the WELCOME signer makes for it naming
+ * observed (NULL: 198.51.100.1:40000), with the server's key when open. */
+static void welcome_of(struct ptcp_rdv_client *c, struct ptcp_rdv_msg *m,
+                       const struct ptcp_identity *signer, const struct ptcp_endpoint *observed,
+                       bool open)
 {
-	uint8_t t[PTCP_RDV_TRANSCRIPT0_LEN];
+	uint8_t t[PTCP_RDV_TRANSCRIPT0_MAX];
+	int n;
 
 	client(c);
-	c->cfg.has_server_key = true;
-	memcpy(c->cfg.server_key, server.pk, 32);
+	c->cfg.has_server_key = !open;
+	if (!open)
+		memcpy(c->cfg.server_key, server.pk, 32);
 	c->hello0.type = PTCP_RDV_HELLO0;
 	memcpy(c->hello0.hello0.key, me.pk, 32);
 	memset(c->hello0.hello0.nonce, 0x42, 32);
 	c->hello0.hello0.private_ep = c->hello.hello.private_ep;
 	c->hello0.hello0.time_ms = 1764640000000ull;
-	memcpy(c->hello0.hello0.server_key, server.pk, 32);
+	if (!open)
+		memcpy(c->hello0.hello0.server_key, server.pk, 32);
 	memset(m, 0, sizeof(*m));
 	m->type = PTCP_RDV_WELCOME;
 	if (observed)
 		m->welcome.observed = *observed;
 	else
 		ep4(&m->welcome.observed, 198, 51, 100, 1, 40000);
-	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, &c->hello0, &m->welcome.observed),
-		  PTCP_RDV_TRANSCRIPT0_LEN);
-	CHECK_INT(ptcp_identity_sign(signer, t, sizeof(t), m->welcome.sig), 0);
+	if (open) {
+		m->welcome.has_key = true;
+		memcpy(m->welcome.server_key, signer->pk, 32);
+	}
+	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, &c->hello0, &c->cfg.server,
+				 &m->welcome.observed);
+	CHECK_INT(n, open ? PTCP_RDV_TRANSCRIPT0_LEN + 19 : PTCP_RDV_TRANSCRIPT0_LEN);
+	CHECK_INT(ptcp_identity_sign(signer, t, (size_t)n, m->welcome.sig), 0);
+}
+
+static void welcome(struct ptcp_rdv_client *c, struct ptcp_rdv_msg *m,
+                    const struct ptcp_identity *signer, const struct ptcp_endpoint *observed)
+{
+	welcome_of(c, m, signer, observed, false);
 }
 
 static void test_welcome(void)
@@ -192,6 +208,45 @@ static void test_welcome(void)
 	CHECK(has("WELCOME with an impossible observed endpoint: IPv6 [2001:db8::1]:40000"));
 	ep4(&ep, 255, 255, 255, 255, 40000);
 	welcome(&c, &m, &server, &ep);
+	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
+	/* a key in the answer to a pinned HELLO0: refused, even the pinned one */
+	welcome(&c, &m, &server, NULL);
+	m.welcome.has_key = true;
+	memcpy(m.welcome.server_key, server.pk, 32);
+	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("a WELCOME with its key to a HELLO0 that named it"));
+}
+
+/* The answer to an open HELLO0: verified under the key it names, which
+ * the client then knows; bound to the server's address. */
+static void test_welcome_open(void)
+{
+	struct ptcp_rdv_client c;
+	struct ptcp_rdv_msg m;
+	uint8_t key[32];
+	char a[PTCP_PEERID_TEXT_MAX];
+
+	welcome_of(&c, &m, &server, NULL, true);
+	CHECK(ptcp_rdv_hello0_open(&c.hello0));
+	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), 0);
+	c.state = ST_HELLO0;
+	CHECK(!on_welcome(&c, &m));
+	CHECK_INT(ptcp_rdv_client_server_key(&c, key), 0);
+	CHECK(memcmp(key, server.pk, 32) == 0);
+	/* without the key */
+	welcome_of(&c, &m, &server, NULL, true);
+	m.welcome.has_key = false;
+	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
+	CHECK(has("a WELCOME without its key to a HELLO0 that pinned none"));
+	/* a key that did not sign it */
+	welcome_of(&c, &m, &server, NULL, true);
+	memcpy(m.welcome.server_key, other.pk, 32);
+	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
+	id_text(other.pk, a);
+	CHECK(has("does not verify under its key") && has(a));
+	/* signed for the server at another address */
+	welcome_of(&c, &m, &server, NULL, true);
+	c.cfg.server.port++;
 	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
 }
 
@@ -607,6 +662,7 @@ int main(void)
 	CHECK_INT(ptcp_identity_generate(&other), 0);
 	RUN(test_challenge);
 	RUN(test_welcome);
+	RUN(test_welcome_open);
 	RUN(test_registered);
 	RUN(test_match);
 	RUN(test_pong_and_error);

@@ -984,6 +984,40 @@ case_zrtt() {
 	srv_alive
 }
 
+# Open 0-RTT: peers that pin no key register in one flight too, the HELLO0
+# bound to the server's address as they reached it; the WELCOME names the
+# server's key, which they then know. A replay, one signed for the server
+# at another port (as behind a NAT in front of the server) and a forged
+# one are challenged (an open HELLO0 that does not verify may be honest),
+# and the 1-RTT way registers.
+case_zrtt_open() {
+	local id st
+	rdv_ns && srv_start && rdvpeer_keys A B || return 1
+	id=$(srv_id)
+	peer_bg a listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 5 --zrtt --timeout 20
+	wait_registered a || return 1
+	expect_field a registered zrtt 1
+	expect_field a registered server "$id"
+	peer_run b connect "$ID_A" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3:40002 --isn 6 \
+		--zrtt --wait 5000 --timeout 20 || t_fail "connect exited $?"
+	lab_wait_pid "$PID_a" 20 || t_fail "listen exited $?"
+	expect_field b registered zrtt 1
+	expect_field b registered server "$id"
+	expect_field b match peer "$ID_A"
+	expect_field b match peer_isn 5
+	expect_field a match peer_isn 6
+	grep -q "registered $ID_B at 127.0.0.3:40002 (private 127.0.0.3:40002), 0-RTT" "$LAB_DIR/srv.log" ||
+		t_fail "the server did not log B's 0-RTT registration"
+	hostile replay zrtt-replay --bind 127.0.0.4
+	hostile elsewhere zrtt-elsewhere
+	hostile forged zrtt-forged
+	st=$(srv_stats)
+	[ "$(stat_of "$st" zrtt_taken)" = 3 ] && [ "$(stat_of "$st" zrtt_replayed)" = 1 ] &&
+		[ "$(stat_of "$st" zrtt_challenged)" = 3 ] && [ "$(stat_of "$st" bad_signatures)" = 0 ] ||
+		t_fail "stats: $st"
+	srv_alive
+}
+
 t_run "rendezvous: listen/connect: endpoints, private endpoints, ISNs, roles" case_match
 t_run "rendezvous: both ask for each other: one initiator (the lower key)" case_mutual
 t_run "rendezvous: errors: unknown, self, not waiting, not authorised, mistyped id" case_errors
@@ -1009,4 +1043,5 @@ t_run "rendezvous: a full server evicts the idle, not a registration others wait
 t_run "rendezvous: a busy listener: askers told at once, its next LISTEN matchable, BUSY replaces a LISTEN" case_busy
 t_run "rendezvous: BUSY before registration, twice, while asking: fatal, others undisturbed" case_busy_hostile
 t_run "rendezvous: 0-RTT: registered in one flight, a replay, a clock off, another key challenged" case_zrtt
+t_run "rendezvous: open 0-RTT (no pin): one flight, bound to the server's address; replay, elsewhere, forged challenged" case_zrtt_open
 t_summary

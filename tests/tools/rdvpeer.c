@@ -7,11 +7,12 @@
  *   rdvpeer register --server ADDR:PORT --key DIR [COMMON]
  *   rdvpeer serve --server ADDR:PORT --key DIR [COMMON] [--start listen|busy|none]
  *       COMMON: [--local ADDR:PORT] [--isn N] [--private ADDR:PORT|none]
- *               [--delay MS] [--timeout S] [--pin SERVER-ID [--zrtt]]
+ *               [--delay MS] [--timeout S] [--pin SERVER-ID] [--zrtt]
  *     The honest peer, on core/rdv/rdvclient.c: registers, makes its one
  *     request (--delay MS after registering; register makes none and just
  *     stays registered, pinging, until --timeout; --zrtt: in the first
- *     message, 0-RTT, the request right behind it) and prints, one line each:
+ *     message, 0-RTT, the request right behind it; open without --pin) and
+ *     prints, one line each:
  *       registered public=EP local=EP server=SERVER-ID zrtt=0|1
  *       match peer=ID public=EP private=EP peer_isn=N isn=N role=R start_ms=N
  *       error code=N fatal=0|1 msg=TEXT
@@ -86,6 +87,11 @@
  *       zrtt-otherkey   HELLO0 naming another server key: the same
  *       zrtt-forged     HELLO0 signed by another key than its own
  *                                                          -> BAD_SIGNATURE
+ *                       (each zrtt-* mode without --pin: an open HELLO0,
+ *                       bound to the server's address; forged is then
+ *                       challenged like skew)
+ *       zrtt-elsewhere  an open HELLO0 signed for the server at another
+ *                       port (a NAT in front of it): challenged like skew
  *       requests N ID   registers a fresh key and sends N CONNECTs for
  *                       ID (wait 0) on the one connection, each after
  *                       the previous one's answer; prints "requests
@@ -613,14 +619,20 @@ static int hello_and_auth(int fd, const uint8_t key[32], const struct ptcp_ident
  * length returned), then a CONNECT for an unknown key behind it. */
 static int zrtt_hello(int fd, const struct ptcp_identity *id, const uint8_t server_key[32],
                       long skew_ms, const struct ptcp_identity *signer, struct ptcp_rdv_msg *h0,
-                      uint8_t wire[2 * PTCP_RDV_MSG_MAX])
+                      uint8_t wire[2 * PTCP_RDV_MSG_MAX], int port_shift)
 {
-	uint8_t t[PTCP_RDV_TRANSCRIPT0_LEN];
+	uint8_t t[PTCP_RDV_TRANSCRIPT0_MAX];
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	struct ptcp_endpoint srv = { 0 };
 	struct ptcp_rdv_msg c;
 	int n, k;
 
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    ptcp_rdv_from_sockaddr(&srv, (struct sockaddr *)&ss, len) != 0)
+		die("getpeername: %s", strerror(errno));
+	srv.port = (uint16_t)(srv.port + port_shift);
+	len = sizeof(ss);
 	memset(h0, 0, sizeof(*h0));
 	h0->type = PTCP_RDV_HELLO0;
 	memcpy(h0->hello0.key, id->pk, 32);
@@ -630,7 +642,7 @@ static int zrtt_hello(int fd, const struct ptcp_identity *id, const uint8_t serv
 		die("getsockname: %s", strerror(errno));
 	h0->hello0.time_ms = (uint64_t)((int64_t)(ptcp_clock_wall() / PTCP_NS_PER_MS) + skew_ms);
 	memcpy(h0->hello0.server_key, server_key, 32);
-	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, h0, NULL);
+	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, h0, &srv, NULL);
 	ptcp_identity_sign(signer, t, (size_t)n, h0->hello0.sig);
 	n = ptcp_rdv_emit(h0, wire, PTCP_RDV_MSG_MAX);
 	memset(&c, 0, sizeof(c));
@@ -678,14 +690,14 @@ static int hostile_zrtt(const char *mode, const struct opts *o)
 	char first[128], again[128];
 	int fd, n;
 
-	if (!o->pin)
-		die("%s needs --pin SERVER-ID", mode);
-	parse_id(o->pin, skey);
+	memset(skey, 0, sizeof(skey));
+	if (o->pin)
+		parse_id(o->pin, skey);
 	ptcp_identity_generate(&id);
 	ptcp_identity_generate(&other);
 	fd = must_connect();
-	if (!strcmp(mode, "zrtt-forged")) {
-		zrtt_hello(fd, &id, skey, 0, &other, &h0, wire);
+	if (!strcmp(mode, "zrtt-forged") && o->pin) {
+		zrtt_hello(fd, &id, skey, 0, &other, &h0, wire, 0);
 		return expect_close(fd, PTCP_RDV_E_BAD_SIGNATURE, 5000);
 	}
 	if (!strcmp(mode, "zrtt-replay")) {
@@ -694,7 +706,7 @@ static int hostile_zrtt(const char *mode, const struct opts *o)
 		struct ptcp_endpoint local;
 		struct linger lg = { 1, 0 };
 
-		n = zrtt_hello(fd, &id, skey, 0, &id, &h0, wire);
+		n = zrtt_hello(fd, &id, skey, 0, &id, &h0, wire, 0);
 		zrtt_collect(fd, 1000, first, sizeof(first), NULL);
 		getsockname(fd, (struct sockaddr *)&ss, &len);
 		ptcp_rdv_from_sockaddr(&local, (struct sockaddr *)&ss, len);
@@ -712,9 +724,13 @@ static int hostile_zrtt(const char *mode, const struct opts *o)
 	}
 	if (!strcmp(mode, "zrtt-otherkey"))
 		randombytes_buf(skey, sizeof(skey));
-	else if (strcmp(mode, "zrtt-skew") != 0)
+	else if (strcmp(mode, "zrtt-skew") != 0 && strcmp(mode, "zrtt-elsewhere") != 0 &&
+		 strcmp(mode, "zrtt-forged") != 0)
 		die("unknown hostile mode '%s'", mode);
-	zrtt_hello(fd, &id, skey, o->skew_ms, &id, &h0, wire);
+	if (!strcmp(mode, "zrtt-elsewhere") && o->pin)
+		die("zrtt-elsewhere is an open HELLO0: no --pin");
+	zrtt_hello(fd, &id, skey, o->skew_ms, !strcmp(mode, "zrtt-forged") ? &other : &id, &h0, wire,
+		   !strcmp(mode, "zrtt-elsewhere") ? 1 : 0);
 	zrtt_collect(fd, 5000, first, sizeof(first), &m);
 	if (m.type != PTCP_RDV_CHALLENGE) {
 		printf("zrtt answer=%s then=none\n", first);

@@ -380,11 +380,28 @@ static void test_hello0_welcome_bytes(void)
 	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), -PTCP_RDV_E_MALFORMED);
 	memset(&m.welcome.observed, 0, sizeof(m.welcome.observed));
 	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
+	/* the answer to an open HELLO0: the server's key at the end */
+	sample(&m, PTCP_RDV_WELCOME);
+	m.welcome.has_key = true;
+	fill(m.welcome.server_key, 32, 16);
+	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
+	CHECK_INT(n, 6 + 115);
+	CHECK(memcmp(buf, (const uint8_t[]){ 'P', 'T', 2, 13, 0, 115 }, 6) == 0);
+	fill(want, 32, 16);
+	CHECK(memcmp(buf + 6 + 83, want, 32) == 0);
+	CHECK_INT(ptcp_rdv_parse(&back, buf, (size_t)n), 0);
+	CHECK(back.welcome.has_key);
+	check_same(&back, &m);
+	/* a body between the two lengths, or longer */
+	buf[5] = 100;
+	CHECK_INT(ptcp_rdv_parse(&back, buf, 6 + 100), -PTCP_RDV_E_MALFORMED);
+	buf[5] = 116;
+	CHECK_INT(ptcp_rdv_parse(&back, buf, 6 + 116), -PTCP_RDV_E_TOO_BIG);
 }
 
 static void test_transcript0(void)
 {
-	uint8_t t[PTCP_RDV_TRANSCRIPT0_LEN], t2[PTCP_RDV_TRANSCRIPT0_LEN];
+	uint8_t t[PTCP_RDV_TRANSCRIPT0_MAX] = { 0 }, t2[PTCP_RDV_TRANSCRIPT0_MAX] = { 0 };
 	struct ptcp_rdv_msg h0, hello;
 	struct ptcp_endpoint obs, obs2;
 	uint8_t *fields[] = { h0.hello0.key, h0.hello0.nonce, h0.hello0.server_key };
@@ -395,7 +412,7 @@ static void test_transcript0(void)
 	CHECK_EQ(PTCP_RDV_TRANSCRIPT0_LEN, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN + 19);
 	CHECK_EQ(sizeof(PTCP_RDV_CONTEXT_SERVER0) - 1, PTCP_RDV_CONTEXT_LEN);
 	CHECK_EQ(sizeof(PTCP_RDV_CONTEXT_CLIENT0) - 1, PTCP_RDV_CONTEXT_LEN);
-	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, &h0, NULL),
+	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, &h0, NULL, NULL),
 		  PTCP_RDV_TRANSCRIPT0_CLIENT_LEN);
 	CHECK(memcmp(t, "p2ptcp rendezvous v2 client 0rtt", 32) == 0);
 	CHECK_EQ(t[32], 2);
@@ -406,44 +423,69 @@ static void test_transcript0(void)
 	CHECK_EQ(t[137], 4);
 	CHECK_EQ(t[140], 192);
 	/* the server's: the same under its context, then the observed endpoint */
-	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_SERVER, &h0, &obs), PTCP_RDV_TRANSCRIPT0_LEN);
+	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_SERVER, &h0, NULL, &obs), PTCP_RDV_TRANSCRIPT0_LEN);
 	CHECK(memcmp(t2, "p2ptcp rendezvous v2 server 0rtt", 32) == 0);
 	CHECK(memcmp(t + 32, t2 + 32, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN - 32) == 0);
 	CHECK_EQ(t2[PTCP_RDV_TRANSCRIPT0_CLIENT_LEN], 4);
 	CHECK_EQ(t2[PTCP_RDV_TRANSCRIPT0_CLIENT_LEN + 3], 198);
 	obs2 = obs;
 	obs2.port++;
-	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, &h0, &obs2), PTCP_RDV_TRANSCRIPT0_LEN);
+	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, &h0, NULL, &obs2), PTCP_RDV_TRANSCRIPT0_LEN);
 	CHECK(memcmp(t, t2, sizeof(t)) != 0);
 	/* the signature is not part of it; every other field is */
-	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, &h0, NULL),
+	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, &h0, NULL, NULL),
 		  PTCP_RDV_TRANSCRIPT0_CLIENT_LEN);
 	h0.hello0.sig[3] ^= 1;
-	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, NULL),
+	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, NULL, NULL),
 		  PTCP_RDV_TRANSCRIPT0_CLIENT_LEN);
 	CHECK(memcmp(t, t2, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN) == 0);
 	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
 		fields[f][31] ^= 0x80;
-		ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, NULL);
+		ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, NULL, NULL);
 		CHECK(memcmp(t, t2, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN) != 0);
 		fields[f][31] ^= 0x80;
 	}
 	h0.hello0.time_ms++;
-	ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, NULL);
+	ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, NULL, NULL);
 	CHECK(memcmp(t, t2, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN) != 0);
 	h0.hello0.time_ms--;
 	h0.hello0.private_ep.port++;
-	ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, NULL);
+	ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, NULL, NULL);
 	CHECK(memcmp(t, t2, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN) != 0);
 	h0.hello0.private_ep.port--;
 	/* refused: the server's without an observed endpoint, another type,
 	 * an unknown signer */
-	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_SERVER, &h0, NULL), -PTCP_RDV_E_MALFORMED);
+	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_SERVER, &h0, NULL, NULL), -PTCP_RDV_E_MALFORMED);
 	memset(&obs2, 0, sizeof(obs2));
-	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_SERVER, &h0, &obs2), -PTCP_RDV_E_MALFORMED);
-	CHECK_INT(ptcp_rdv_transcript0(t2, (enum ptcp_rdv_signer)3, &h0, &obs), -PTCP_RDV_E_MALFORMED);
+	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_SERVER, &h0, NULL, &obs2), -PTCP_RDV_E_MALFORMED);
+	CHECK_INT(ptcp_rdv_transcript0(t2, (enum ptcp_rdv_signer)3, &h0, NULL, &obs), -PTCP_RDV_E_MALFORMED);
 	sample(&hello, PTCP_RDV_HELLO);
-	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &hello, NULL), -PTCP_RDV_E_MALFORMED);
+	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &hello, NULL, NULL), -PTCP_RDV_E_MALFORMED);
+	/* open (no server key): bound to the server's endpoint instead */
+	memset(h0.hello0.server_key, 0, 32);
+	CHECK(ptcp_rdv_hello0_open(&h0));
+	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, &h0, NULL, NULL), -PTCP_RDV_E_MALFORMED);
+	ep4(&obs2, 203, 0, 113, 10, 7450);
+	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, &h0, &obs2, NULL),
+		  PTCP_RDV_TRANSCRIPT0_CLIENT_LEN + 19);
+	CHECK_EQ(t[PTCP_RDV_TRANSCRIPT0_CLIENT_LEN], 4);
+	CHECK_EQ(t[PTCP_RDV_TRANSCRIPT0_CLIENT_LEN + 3], 203);
+	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_SERVER, &h0, &obs2, &obs),
+		  PTCP_RDV_TRANSCRIPT0_MAX);
+	CHECK(memcmp(t + 32, t2 + 32, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN + 19 - 32) == 0);
+	CHECK_EQ(t2[PTCP_RDV_TRANSCRIPT0_CLIENT_LEN + 19 + 3], 198);
+	obs2.port++;
+	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, &obs2, NULL),
+		  PTCP_RDV_TRANSCRIPT0_CLIENT_LEN + 19);
+	CHECK(memcmp(t, t2, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN + 19) != 0);
+	/* a pinned one ignores the server endpoint */
+	sample(&h0, PTCP_RDV_HELLO0);
+	CHECK(!ptcp_rdv_hello0_open(&h0));
+	CHECK_INT(ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_CLIENT, &h0, NULL, NULL),
+		  PTCP_RDV_TRANSCRIPT0_CLIENT_LEN);
+	CHECK_INT(ptcp_rdv_transcript0(t2, PTCP_RDV_SIGNER_CLIENT, &h0, &obs2, NULL),
+		  PTCP_RDV_TRANSCRIPT0_CLIENT_LEN);
+	CHECK(memcmp(t, t2, PTCP_RDV_TRANSCRIPT0_CLIENT_LEN) == 0);
 	/* the HELLO a refused HELLO0 goes on with */
 	sample(&h0, PTCP_RDV_HELLO0);
 	ptcp_rdv_hello_of(&hello, &h0);
