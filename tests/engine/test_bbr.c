@@ -186,11 +186,79 @@ static void test_recovery_keeps_the_rate(void)
 	sc_finish(s);
 }
 
+/* Lets time run to t (script time), dropping what the connection sends on
+ * the way unchecked: for tests about the rates and windows, not the
+ * segments' times. */
+static void run_to(struct script *s, uint64_t t)
+{
+	for (;;) {
+		ptcp_ts exp = ptcp_conn_expiry(s->c);
+
+		sc_discard(s);
+		if (exp > s->base + t || exp < s->now)
+			break;
+		ADVANCE(s, exp - s->base);
+	}
+	ADVANCE(s, t);
+	sc_discard(s);
+}
+
+/* A receiver's window that holds the sender back is not a full pipe.
+ * The peer offers 5000 bytes and ACKs each flight 10 ms after it left:
+ * every round then delivers 5000 bytes, and with cwnd above the window
+ * the rounds are application-limited for the delivery rate (the peer's
+ * window counts as the application, RFC 9438 5.8), so their flat rates
+ * do not make three rounds without growth (4.3.2.2): Startup goes on.
+ * When the window opens, the next rounds measure more and Startup is
+ * still there to double the rate. (A Linux receiver behind a lossy path
+ * grows its window that slowly: Startup used to end at the window's
+ * rate, half the path's or less.) */
+static void test_receive_window_does_not_fill_the_pipe(void)
+{
+	struct script *s = bbr_conn(false);
+	ptcp_seq una = ISS + 1;
+	uint64_t t = 0, held;
+	unsigned round;
+
+	if (!s)
+		return;
+	s->peer_wnd = 5000;
+	SEND(s, 0, 64000);
+	run_to(s, MS(9));
+	for (round = 1; round <= 8; round++) {
+		t = MS(10) * round;
+		una += 5000;
+		INJECT(s, t, .flags = ACK, .seq = IRS + 1, .ack = una);
+		run_to(s, t + MS(9));
+		/* One window in flight, no more: the peer's window held it. */
+		CHECK_EQ(sc_stats(s).pipe, 5000);
+		CHECK(sc_stats(s).cwnd > 5000);
+		CHECK_EQ(sc_stats(s).bbr_state, PTCP_BBR_STARTUP);
+	}
+	held = sc_stats(s).bbr_btlbw;
+	CHECK(held > 0);
+	/* The window opens: Startup fills what cwnd and the pacing rate allow. */
+	s->peer_wnd = 65535;
+	for (round = 9; round <= 10; round++) {
+		t = MS(10) * round;
+		run_to(s, t);
+		una += sc_stats(s).pipe;
+		INJECT(s, t, .flags = ACK, .seq = IRS + 1, .ack = una);
+		SEND(s, t, 64000 - ptcp_conn_send_pending(s->c));
+	}
+	run_to(s, t + MS(9));
+	CHECK_EQ(sc_stats(s).bbr_state, PTCP_BBR_STARTUP);
+	CHECK(sc_stats(s).bbr_btlbw > 2 * held);
+	CHECK(sc_stats(s).pipe > 2 * 5000);
+	sc_finish(s);
+}
+
 int main(void)
 {
 	RUN(test_pacing_spreads_the_initial_window);
 	RUN(test_ack_opening_the_window_is_paced);
 	RUN(test_pacing_does_not_delay_acks);
 	RUN(test_recovery_keeps_the_rate);
+	RUN(test_receive_window_does_not_fill_the_pipe);
 	return check_summary();
 }
