@@ -2000,9 +2000,16 @@ static int send_data(struct ptcp_conn *c, uint8_t *buf, size_t cap, unsigned max
 	}
 	/* Was it cwnd (or PRR) that held data back, or the peer's window and
 	 * the application? Only the first says anything about cwnd (RFC 7661);
-	 * the last makes delivery rate samples application-limited. */
+	 * the others make delivery rate samples application-limited: a sender
+	 * the peer's window holds back measures the receiver, not the path
+	 * (RFC 9438 5.8 counts a flow limited by the receiver's window as
+	 * application-limited too). Beyond the delivery rate draft and Linux,
+	 * whose BBR counts such rounds towards a full pipe: a Linux receiver
+	 * behind a lossy path grows its window slowly (its autotuning follows
+	 * what the application read in order), and Startup took three rounds
+	 * held at the window for the path's bandwidth. */
 	ptcp_loss_note_limited(l, unsent > 0 && rwnd_room(c) > win);
-	ptcp_loss_check_app_limited(l, unsent);
+	ptcp_loss_check_app_limited(l, unsent < rwnd_room(c) ? unsent : rwnd_room(c));
 	if (fin_unsent && c->snd_nxt == c->fin_seq && unsent == 0 && ptcp_loss_room(l)) {
 		rv = emit_data(c, buf, cap, c->snd_nxt, 0, 1, -1, info, now);
 		if (rv > 0)

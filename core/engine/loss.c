@@ -443,24 +443,33 @@ void ptcp_loss_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 
 	detect(l, a, advanced);
 
+	if (l->state == PTCP_RECOV_FAST && ptcp_seq_ge(a->ack, l->recover)) {
+		/* RFC 6937: cwnd = ssthresh at the end of recovery. */
+		ptcp_cc_end_recovery(&l->cc);
+		l->state = PTCP_RECOV_OPEN;
+		ended = true;
+	} else if (l->state == PTCP_RECOV_LOSS && ptcp_seq_ge(a->ack, l->recover)) {
+		l->state = PTCP_RECOV_OPEN;
+		ended = true;
+	}
+	/* Losses beyond the recovery point of the one that just ended start
+	 * the next recovery with the same ACK, as Linux's
+	 * tcp_fastretrans_alert() does. Checked before the end, they were
+	 * resent outside any recovery: no congestion event for CUBIC and
+	 * NewReno (RFC 5681 wants one for a loss after the recovery point),
+	 * and for BBR the window saved before recovery came back, and the
+	 * next loss cut it to the flight (packet conservation, 4.2.3.4 of
+	 * its draft): at 5% loss every round trip or two, so Startup's
+	 * window could not grow. Now BBR sees one recovery follow the other
+	 * and conserves packets in the first round of the first only. */
 	if (l->state == PTCP_RECOV_OPEN && l->q.npending) {
 		r->first_lost = first_lost_seq(l);
 		enter_fast_recovery(l, a->snd_max, a->now);
 		r->entered_recovery = true;
 	}
 	if (l->state == PTCP_RECOV_FAST) {
-		if (ptcp_seq_ge(a->ack, l->recover)) {
-			/* RFC 6937: cwnd = ssthresh at the end of recovery. */
-			ptcp_cc_end_recovery(&l->cc);
-			l->state = PTCP_RECOV_OPEN;
-			ended = true;
-		} else {
-			ptcp_prr_on_ack(&l->prr, delivered, pipe(l), l->cc.ssthresh, l->smss);
-			prr_first_rtx(l);
-		}
-	} else if (l->state == PTCP_RECOV_LOSS && ptcp_seq_ge(a->ack, l->recover)) {
-		l->state = PTCP_RECOV_OPEN;
-		ended = true;
+		ptcp_prr_on_ack(&l->prr, delivered, pipe(l), l->cc.ssthresh, l->smss);
+		prr_first_rtx(l);
 	}
 
 	/* Eifel (RFC 3522 step 4): the first ACK for the retransmitted data

@@ -141,8 +141,10 @@ uint32_t ptcp_loss_window(const struct ptcp_loss *l);
 uint64_t ptcp_loss_pacing(struct ptcp_loss *l, uint64_t srtt, uint32_t *quantum);
 
 /* 3.3 of the delivery rate draft: the sender ran out of data to send
- * (unsent bytes of new data are all it has): the flight marks an
- * application-limited phase, if the window was not what held it back. */
+ * (unsent: the bytes of new data it may send, which the caller bounds by
+ * the peer's window as well as by what the application wrote): the
+ * flight marks an application-limited phase, if the congestion window
+ * was not what held it back. */
 void ptcp_loss_check_app_limited(struct ptcp_loss *l, uint32_t unsent);
 
 /* RFC 6675 NextSeg() for retransmissions: the index of the record to

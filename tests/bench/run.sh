@@ -30,7 +30,9 @@
 #             minus its RSS with none, per peer
 #
 # Environment: BENCH_MB (default 1024), BENCH_LIMIT seconds per run (180),
-# BENCH_ROWS (space-separated row names, default all), BUILD. Rows named
+# BENCH_ROWS (space-separated row names, default all), BUILD,
+# BENCH_KEEP_LOGS (a directory: each run's stderr of both ends, with
+# p2ptcp's -v log, is copied there). Rows named
 # *-ekg* run the p2ptcp sender with --gso (segmentation offload); the
 # other p2ptcp rows have offload by default (the lab's hosts have no rules
 # of their own but p2ptcp's table), and *-ekn* / 2nat-en run with
@@ -99,6 +101,14 @@ finish_run() {
 	local row=$1 d=$2 spid=$3 rpid=$4 out=$5 rc bytes xfer
 	lab_wait_pid "$spid" "$LIMIT"; rc=$?
 	lab_wait_pid "$rpid" 10 || rc=1
+	# BENCH_KEEP_LOGS=DIR keeps both ends' stderr (p2ptcp's -v log), one
+	# pair per run: ROW-STAMP-s.log (sender) and ROW-STAMP-r.log
+	if [ -n "${BENCH_KEEP_LOGS:-}" ]; then
+		local stamp
+		stamp=$(date +%s%N)
+		cp "$d/s.err" "$BENCH_KEEP_LOGS/$row-$stamp-s.log" 2>/dev/null
+		cp "$d/r.err" "$BENCH_KEEP_LOGS/$row-$stamp-r.log" 2>/dev/null
+	fi
 	if [ $rc -ne 0 ]; then
 		echo "bench: $row failed (status $rc)" >&2
 		tail -5 "$d/s.err" "$d/r.err" >&2

@@ -186,11 +186,139 @@ static void test_recovery_keeps_the_rate(void)
 	sc_finish(s);
 }
 
+/* Lets time run to t (script time), dropping what the connection sends on
+ * the way unchecked: for tests about the rates and windows, not the
+ * segments' times. */
+static void run_to(struct script *s, uint64_t t)
+{
+	for (;;) {
+		ptcp_ts exp = ptcp_conn_expiry(s->c);
+
+		sc_discard(s);
+		if (exp > s->base + t || exp < s->now)
+			break;
+		ADVANCE(s, exp - s->base);
+	}
+	ADVANCE(s, t);
+	sc_discard(s);
+}
+
+/* A receiver's window that holds the sender back is not a full pipe.
+ * The peer offers 5000 bytes and ACKs each flight 10 ms after it left:
+ * every round then delivers 5000 bytes, and with cwnd above the window
+ * the rounds are application-limited for the delivery rate (the peer's
+ * window counts as the application, RFC 9438 5.8), so their flat rates
+ * do not make three rounds without growth (4.3.2.2): Startup goes on.
+ * When the window opens, the next rounds measure more and Startup is
+ * still there to double the rate. (A Linux receiver behind a lossy path
+ * grows its window that slowly: Startup used to end at the window's
+ * rate, half the path's or less.) */
+static void test_receive_window_does_not_fill_the_pipe(void)
+{
+	struct script *s = bbr_conn(false);
+	ptcp_seq una = ISS + 1;
+	uint64_t t = 0, held;
+	unsigned round;
+
+	if (!s)
+		return;
+	s->peer_wnd = 5000;
+	SEND(s, 0, 64000);
+	run_to(s, MS(9));
+	for (round = 1; round <= 8; round++) {
+		t = MS(10) * round;
+		una += 5000;
+		INJECT(s, t, .flags = ACK, .seq = IRS + 1, .ack = una);
+		run_to(s, t + MS(9));
+		/* One window in flight, no more: the peer's window held it. */
+		CHECK_EQ(sc_stats(s).pipe, 5000);
+		CHECK(sc_stats(s).cwnd > 5000);
+		CHECK_EQ(sc_stats(s).bbr_state, PTCP_BBR_STARTUP);
+	}
+	held = sc_stats(s).bbr_btlbw;
+	CHECK(held > 0);
+	/* The window opens: Startup fills what cwnd and the pacing rate allow. */
+	s->peer_wnd = 65535;
+	for (round = 9; round <= 10; round++) {
+		t = MS(10) * round;
+		run_to(s, t);
+		una += sc_stats(s).pipe;
+		INJECT(s, t, .flags = ACK, .seq = IRS + 1, .ack = una);
+		SEND(s, t, 64000 - ptcp_conn_send_pending(s->c));
+	}
+	run_to(s, t + MS(9));
+	CHECK_EQ(sc_stats(s).bbr_state, PTCP_BBR_STARTUP);
+	CHECK(sc_stats(s).bbr_btlbw > 2 * held);
+	CHECK(sc_stats(s).pipe > 2 * 5000);
+	sc_finish(s);
+}
+
+/* Losses past the end of one fast recovery start the next with the same
+ * ACK (as Linux does): the window saved before recovery 1 does not come
+ * back for one ACK, only to be cut to the flight (packet conservation,
+ * 4.2.3.4) when the next ACK starts recovery 2, as it was at every
+ * episode while random loss brought one after the other. The second
+ * flight (twenty segments) loses its first: three SACKed segments start
+ * recovery 1, with its point at the flight's end; new data goes out as
+ * the SACKs come, and the first of it is lost too. The ACK that ends
+ * recovery 1 also shows three segments held above that one: recovery 2
+ * begins at once. A loss after that is part of recovery 2: the window
+ * still grows by what each ACK delivers, less what it found lost. */
+static void test_back_to_back_recoveries_keep_the_window(void)
+{
+	struct script *s = bbr_conn(true);
+	struct ptcp_options o = { .sack_count = 1 };
+	ptcp_seq b = ISS + 1;
+	uint32_t cwnd;
+
+	if (!s)
+		return;
+	SEND(s, 0, 64000);
+	run_to(s, MS(10));
+	/* The second flight: cwnd 10000 and the peer's window say twenty. */
+	s->peer_wnd = 10000;
+	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = b + 5000);
+	run_to(s, MS(20));
+	CHECK_EQ(sc_stats(s).pipe, 10000);
+	/* b + 5000 lost: recovery 1, up to b + 15000. The window opens. */
+	s->peer_wnd = 30000;
+	o.sack[0].left = b + 5500;
+	o.sack[0].right = b + 7000;
+	INJECT(s, MS(20), .flags = ACK, .seq = IRS + 1, .ack = b + 5000, .opt = o);
+	CHECK_EQ(sc_stats(s).recoveries, 1);
+	run_to(s, MS(21));
+	o.sack[0].right = b + 15000;
+	INJECT(s, MS(21), .flags = ACK, .seq = IRS + 1, .ack = b + 5000, .opt = o);
+	run_to(s, MS(30));
+	/* The retransmission arrived, b + 15000 did not, the three after it
+	 * did: recovery 1 is over and recovery 2 starts with the same ACK. */
+	o.sack[0].left = b + 15500;
+	o.sack[0].right = b + 17000;
+	INJECT(s, MS(30), .flags = ACK, .seq = IRS + 1, .ack = b + 15000, .opt = o);
+	CHECK_EQ(sc_stats(s).recoveries, 2);
+	run_to(s, MS(31));
+	o.sack[0].right = b + 17500;
+	INJECT(s, MS(31), .flags = ACK, .seq = IRS + 1, .ack = b + 15000, .opt = o);
+	run_to(s, MS(32));
+	cwnd = sc_stats(s).cwnd;
+	/* Another loss: b + 17500, with three segments above it. */
+	o.sack[1].left = b + 18000;
+	o.sack[1].right = b + 19500;
+	o.sack_count = 2;
+	INJECT(s, MS(32), .flags = ACK, .seq = IRS + 1, .ack = b + 15000, .opt = o);
+	CHECK_EQ(sc_stats(s).recoveries, 2);
+	CHECK_EQ(sc_stats(s).cwnd, cwnd + 1500 - 500);
+	run_to(s, MS(40));
+	sc_finish(s);
+}
+
 int main(void)
 {
 	RUN(test_pacing_spreads_the_initial_window);
 	RUN(test_ack_opening_the_window_is_paced);
 	RUN(test_pacing_does_not_delay_acks);
 	RUN(test_recovery_keeps_the_rate);
+	RUN(test_receive_window_does_not_fill_the_pipe);
+	RUN(test_back_to_back_recoveries_keep_the_window);
 	return check_summary();
 }
