@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "known.h"
 #include "p2ptcp/p2ptcp.h"
 
 #define PTCP_CLI_RDV_ENV "P2PTCP_RENDEZVOUS"
@@ -75,7 +76,14 @@ struct ptcp_cli_opts {
 	bool no_encrypt;              /* --no-encrypt */
 	bool no_relay;                /* --no-relay */
 
-	bool has_server_key;
+	bool no_known;                /* --no-known-servers, or 'known-servers
+	                                 = no' in the config file */
+	struct ptcp_known known;      /* the server's record in known_servers
+	                                 (known.line 0: none); without another
+	                                 pin, rendezvous_key is its key */
+
+	bool has_server_key;          /* pinned by --rendezvous-key, ID@ or
+	                                 the config file (not by the record) */
 	uint8_t server_key[PTCP_ID_LEN];
 	char buf_rendezvous[256];     /* the server without "<id>@" */
 	char buf_rendezvous_key[PTCP_ID_TEXT_MAX];
