@@ -1170,10 +1170,11 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 					  "not pinned: --rendezvous-key pins it");
 		}
 	}
-	nlog_info(n, "registered with %s from %s as %s, seen as %s%s", server_str(r, s, sizeof(s)),
+	nlog_info(n, "registered with %s from %s as %s, seen as %s%s%s", server_str(r, s, sizeof(s)),
 		  ptcp_endpoint_format(&r->local, a, sizeof(a)), n->id_text,
 		  ptcp_endpoint_format(observed, b, sizeof(b)),
-		  ptcp_rdv_client_zrtt(c) ? " (0-RTT: in one flight)" : "");
+		  ptcp_rdv_client_zrtt(c) ? " (0-RTT: in one flight)" : "",
+		  ptcp_rdv_client_fastopen(c) ? " (TCP Fast Open: our first flight rode the SYN)" : "");
 	if (f->listening)
 		nlog_notice(n, "registered with %s as %s", server_str(r, s, sizeof(s)), n->id_text);
 	r->up = true;

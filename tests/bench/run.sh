@@ -667,7 +667,9 @@ fi
 # in one flight (0-RTT); BENCH_SETUP_PIN=0: neither does, and known_servers is removed before
 # each run (every run a first contact, 1-RTT); BENCH_SETUP_PIN=tofu: neither does, and one
 # contact before the runs (not counted) records the key in known_servers, which pins it for
-# every run (a repeat contact, 0-RTT by trust on first use). By default all four run; BENCH_SETUP_ROWS names
+# every run (a repeat contact, 0-RTT by trust on first use). BENCH_SETUP_TFO=1: the server's
+# namespace has net.ipv4.tcp_fastopen=3, and one contact before the runs (not counted) gets the
+# asker its TCP Fast Open cookie, so that its first flight rides the SYN in every run. By default all four run; BENCH_SETUP_ROWS names
 # some (empty: none); with BENCH_ROWS given, only the setup rows it names run.
 SETUP_ALL="setup-drop setup-rst setup-switch-rst setup-switch-wire setup-d20 setup-symseq"
 if [ -n "${BENCH_SETUP_ROWS+x}" ]; then
@@ -690,6 +692,9 @@ run_setup() {
 		if [ "$delay" -gt 0 ]; then lab_delay "$LAB_INET" "$delay" || exit 1; fi
 		if [ "$wire" -gt 0 ]; then lab_wire "$wire" || exit 1; fi
 		if [ -n "${SETUP_SEQ:-}" ]; then lab_seq_nat "$LAB_NA" "$LAB_A_PUB" 30000 || exit 1; fi
+		if [ "${BENCH_SETUP_TFO:-0}" = 1 ]; then
+			ip netns exec "$LAB_S" sysctl -qw net.ipv4.tcp_fastopen=3 || exit 1
+		fi
 		srv_start ${SETUP_SEQ:+--probe-port 7451} >/dev/null || exit 1
 		ida=$(XDG_CONFIG_HOME=$d/ka "$P2PTCP" keygen 2>/dev/null) &&
 			idb=$(XDG_CONFIG_HOME=$d/kb "$P2PTCP" keygen 2>/dev/null) || exit 1
@@ -699,8 +704,9 @@ run_setup() {
 		# tofu: unpinned, the key recorded in known_servers (0-RTT).
 		local rdv=$RDVD_ID@$LAB_S_IP pin=${BENCH_SETUP_PIN:-1} first=1
 		[ "$pin" = 1 ] || rdv=$LAB_S_IP
-		# tofu: run 0, the first contact that records the key, is not counted
-		[ "$pin" = tofu ] && first=0
+		# tofu, TFO: run 0, the first contact that records the key and
+		# gets the cookie, is not counted
+		[ "$pin" = tofu ] || [ "${BENCH_SETUP_TFO:-0}" = 1 ] && first=0
 		for i in $(seq "$first" "${BENCH_SETUP_RUNS:-8}"); do
 			[ "$pin" = 0 ] && rm -f "$d/ka/p2ptcp/known_servers" "$d/kb/p2ptcp/known_servers"
 			ip netns exec "$LAB_B" "$P2PTCP" listen --rendezvous "$rdv" --dir "$d/kb/p2ptcp" \
@@ -738,6 +744,7 @@ if [ -n "$SETUP_ROWS" ]; then
 	tofu) pinned="unpinned, repeat contacts: the key from known_servers (0-RTT)" ;;
 	*) pinned="the server's key pinned (0-RTT)" ;;
 	esac
+	[ "${BENCH_SETUP_TFO:-0}" = 1 ] && pinned="$pinned, TCP Fast Open to the server"
 	echo "setup: start of \`p2ptcp connect <peer-id>\` to ESTABLISHED (its first peer-to-peer bytes), ${BENCH_SETUP_RUNS:-8} runs, $pinned:"
 	for row in $SETUP_ROWS; do
 		case $row in
