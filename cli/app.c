@@ -165,6 +165,24 @@ void ptcp_app_registered(struct ptcp_app *app, ptcp_node *node)
 			  "the next contact pins it)", id, k->name, k->path, k->line);
 }
 
+/* Where the pin of a refused key came from, when it was the record. */
+static bool pinned_by_record(const struct ptcp_cli_opts *o, int err)
+{
+	return err == PTCP_ERR_RDV_KEY && o->known.line && !o->has_server_key;
+}
+
+void ptcp_app_rdv_lost(struct ptcp_app *app, int err)
+{
+	const struct ptcp_cli_opts *o = app->o;
+
+	if (!pinned_by_record(o, err) || app->key_hinted)
+		return;
+	app->key_hinted = true;
+	ptcp_warn("the key pinned for rendezvous server %s is the one recorded in %s:%u: if the "
+		  "server's key changed on purpose, delete that line or give --rendezvous-key",
+		  o->known.name, o->known.path, o->known.line);
+}
+
 void ptcp_app_explain(const struct ptcp_cli_opts *o, int err, const ptcp_peer_info *info,
 		      const char *detail, char *buf, size_t cap)
 {
@@ -174,7 +192,7 @@ void ptcp_app_explain(const struct ptcp_cli_opts *o, int err, const ptcp_peer_in
 
 	if (!detail || !*detail)
 		detail = info ? info->detail : "";
-	if (err == PTCP_ERR_RDV_KEY && o->known.line && !o->has_server_key) {
+	if (pinned_by_record(o, err)) {
 		/* The pin is the record's: say where it is, as ssh does. */
 		snprintf(buf, cap, "%s; the key pinned is the one recorded in %s:%u: if the server's "
 			 "key changed on purpose, delete that line or give --rendezvous-key",

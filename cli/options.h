@@ -62,8 +62,9 @@ struct ptcp_cli_opts {
 	const char *rendezvous_key;   /* the server's pinned id (text): from
 	                                 --rendezvous-key, "<id>@host", or
 	                                 'rendezvous-key' in the config file
-	                                 with the config file's server; NULL:
-	                                 not pinned */
+	                                 with the config file's server, else
+	                                 the server's record in known_servers;
+	                                 NULL: not pinned */
 	const char *dir;              /* --dir: our key's directory */
 	uint64_t wait;                /* connect --wait S */
 	uint8_t (*allow)[PTCP_ID_LEN];/* --allow and --allow-file, n_allow */

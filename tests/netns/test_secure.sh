@@ -333,6 +333,13 @@ case_tofu() {
 	[ "$(grep -c '^p2ptcp: [^[]' "$LAB_DIR/ea3.log")" -eq 1 ] ||
 		t_fail "want one error line: $(grep '^p2ptcp: [^[]' "$LAB_DIR/ea3.log" | tr '\n' '|')"
 	cmp -s "$ka/known_servers" "$LAB_DIR/ka.before" || t_fail "A's known_servers changed"
+	# a listener refused so tries again, and says once where the record is
+	eng_start eb4 "$LAB_B" 1000 2 - listen --rendezvous "$LAB_S_IP" --dir "$kb" --timeout 3
+	peer_wait eb4 20 >/dev/null
+	expect_log eb4 "has the key $new, not the pinned key $RDVD_ID"
+	expect_log eb4 "p2ptcp: the key pinned for rendezvous server $name is the one recorded in $kb/known_servers:3: if the server's key changed on purpose, delete that line or give --rendezvous-key"
+	[ "$(grep -c "the one recorded in" "$LAB_DIR/eb4.log")" -eq 1 ] ||
+		t_fail "the listener said where the record is $(grep -c "the one recorded in" "$LAB_DIR/eb4.log") times"
 	# ... unless --rendezvous-key says otherwise: the record follows it
 	# (B is not registered there: A ends with "unknown peer", exit 6)
 	eng_start ea4 "$LAB_A" 1000 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" --dir "$ka" \
