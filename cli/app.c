@@ -30,6 +30,7 @@ int ptcp_app_init(struct ptcp_app *app, const struct ptcp_cli_opts *o, int base_
 	app->o = o;
 	app->on_signal = cb;
 	app->user = user;
+	app->known = o->known;
 	ptcp_log_set_start(ptcp_clock_now());
 	ptcp_log_set_level(o->verbose ? PTCP_LOG_INFO + o->verbose - 1 : base_level);
 	if (o->syslog)
@@ -129,6 +130,59 @@ void ptcp_app_settings(const struct ptcp_cli_opts *o, ptcp_settings *s)
 	s->pcap_path = o->pcap;
 }
 
+void ptcp_app_registered(struct ptcp_app *app, ptcp_node *node)
+{
+	const struct ptcp_cli_opts *o = app->o;
+	struct ptcp_known *k = &app->known;
+	char id[PTCP_ID_TEXT_MAX], was[PTCP_ID_TEXT_MAX], err[600];
+	uint8_t key[PTCP_ID_LEN];
+	unsigned before = k->line;
+
+	if (o->direct || o->no_known || !k->path[0] || ptcp_node_rendezvous_key(node, key) != 0)
+		return;
+	if (k->line && memcmp(key, k->key, PTCP_ID_LEN) == 0)
+		return;   /* as recorded */
+	if (!k->line && o->has_server_key)
+		return;   /* pinned otherwise: nothing to learn, nothing to replace */
+	(void)ptcp_id_format(key, id, sizeof(id));
+	(void)ptcp_id_format(k->key, was, sizeof(was));
+	if (k->line && !o->has_server_key) {
+		/* Not pinned (the record is ours, of this run), and the server
+		 * came back with another key: a new contact decides. */
+		ptcp_warn("rendezvous server %s now shows the key %s, not %s as recorded in %s:%u: "
+			  "left as it is", k->name, id, was, k->path, k->line);
+		return;
+	}
+	if (ptcp_known_record(k, key, err, sizeof(err)) != 0) {
+		ptcp_warn("%s (the next contact is unpinned again)", err);
+		return;
+	}
+	if (before)
+		ptcp_log(PTCP_LOG_NOTICE, "replaced the key %s of rendezvous server %s in %s:%u with the pinned %s",
+			    was, k->name, k->path, k->line, id);
+	else
+		ptcp_info("recorded the key %s of rendezvous server %s in %s:%u (trust on first use: "
+			  "the next contact pins it)", id, k->name, k->path, k->line);
+}
+
+/* Where the pin of a refused key came from, when it was the record. */
+static bool pinned_by_record(const struct ptcp_cli_opts *o, int err)
+{
+	return err == PTCP_ERR_RDV_KEY && o->known.line && !o->has_server_key;
+}
+
+void ptcp_app_rdv_lost(struct ptcp_app *app, int err)
+{
+	const struct ptcp_cli_opts *o = app->o;
+
+	if (!pinned_by_record(o, err) || app->key_hinted)
+		return;
+	app->key_hinted = true;
+	ptcp_warn("the key pinned for rendezvous server %s is the one recorded in %s:%u: if the "
+		  "server's key changed on purpose, delete that line or give --rendezvous-key",
+		  o->known.name, o->known.path, o->known.line);
+}
+
 void ptcp_app_explain(const struct ptcp_cli_opts *o, int err, const ptcp_peer_info *info,
 		      const char *detail, char *buf, size_t cap)
 {
@@ -138,6 +192,13 @@ void ptcp_app_explain(const struct ptcp_cli_opts *o, int err, const ptcp_peer_in
 
 	if (!detail || !*detail)
 		detail = info ? info->detail : "";
+	if (pinned_by_record(o, err)) {
+		/* The pin is the record's: say where it is, as ssh does. */
+		snprintf(buf, cap, "%s; the key pinned is the one recorded in %s:%u: if the server's "
+			 "key changed on purpose, delete that line or give --rendezvous-key",
+			 *detail ? detail : ptcp_strerror(err), o->known.path, o->known.line);
+		return;
+	}
 	switch (err) {
 	case PTCP_ERR_RDV_UNREACHABLE:
 	case PTCP_ERR_RDV_RESOLVE:

@@ -19,6 +19,10 @@ struct ptcp_app {
 	struct event *ev_sig[3];       /* SIGINT, SIGTERM, SIGHUP */
 	void (*on_signal)(struct ptcp_app *app, int signo);
 	void *user;
+	struct ptcp_known known;       /* the server's record as it is now
+	                                  (o->known: as it was at the start) */
+	bool key_hinted;               /* said where the record that pinned a
+	                                  refused key is */
 };
 
 /* Sets up logging (the level from -v; default base_level), the event base
@@ -32,6 +36,17 @@ void ptcp_app_log(void *user, enum ptcp_log_level level, const char *line);
 
 /* The node's settings for these options. */
 void ptcp_app_settings(const struct ptcp_cli_opts *o, ptcp_settings *s);
+
+/* On node_event PTCP_NODE_REGISTERED: records the server's proven key in
+ * known_servers when the server has no record and no pin (trust on first
+ * use), or replaces its record when the user pinned another key
+ * (--rendezvous-key and the like); a failure to write is a warning. */
+void ptcp_app_registered(struct ptcp_app *app, ptcp_node *node);
+
+/* On node_event PTCP_NODE_RDV_LOST that will be retried: when err is a
+ * refused key and the pin came from known_servers, warns once where the
+ * record is (the library's own warning has the ids). */
+void ptcp_app_rdv_lost(struct ptcp_app *app, int err);
 
 /* One line that says why a peer (or the node) failed, in the words of
  * what the user asked: the peer id as typed, the server, the endpoint

@@ -116,11 +116,12 @@ static void on_node(ptcp_node *n, void *user, enum ptcp_node_event ev, int err, 
 {
 	struct connect *c = user;
 
-	(void)n;
 	(void)err;
 	(void)retry_in;
 	(void)detail;
-	if (ev == PTCP_NODE_CLOSED)
+	if (ev == PTCP_NODE_REGISTERED)
+		ptcp_app_registered(&c->app, n);
+	else if (ev == PTCP_NODE_CLOSED)
 		event_base_loopbreak(c->app.base);
 }
 

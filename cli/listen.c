@@ -121,8 +121,11 @@ static void on_node(ptcp_node *n, void *user, enum ptcp_node_event ev, int err, 
 	struct listen *l = user;
 	char msg[512];
 
-	(void)n;
-	if (ev == PTCP_NODE_CLOSED) {
+	if (ev == PTCP_NODE_REGISTERED) {
+		ptcp_app_registered(&l->app, n);
+	} else if (ev == PTCP_NODE_RDV_LOST && retry_in > 0) {
+		ptcp_app_rdv_lost(&l->app, err);
+	} else if (ev == PTCP_NODE_CLOSED) {
 		event_base_loopbreak(l->app.base);
 	} else if (ev == PTCP_NODE_RDV_LOST && retry_in == 0 && !l->peer) {
 		ptcp_app_explain(&l->o, err, NULL, detail, msg, sizeof(msg));

@@ -166,7 +166,7 @@ enum opt_id {
 	O_RCVBUF, O_PCAP, O_GSO, O_NO_GSO, O_PUNCH_INTERVAL, O_PUNCH_WINDOW, O_TTL, O_KEEPALIVE,
 	O_NO_KEEPALIVE, O_PEER, O_ISN, O_PEER_ISN, O_ACTIVE, O_RENDEZVOUS, O_RENDEZVOUS_KEY,
 	O_DIR, O_WAIT, O_ALLOW, O_ALLOW_FILE, O_EXEC, O_FORWARD, O_MAX_PEERS, O_NO_ENCRYPT,
-	O_NO_RELAY,
+	O_NO_RELAY, O_NO_KNOWN,
 };
 
 static const struct opt {
@@ -199,6 +199,7 @@ static const struct opt {
 	{ "--active", O_ACTIVE, false, C_DIR },
 	{ "--rendezvous", O_RENDEZVOUS, true, RDV },
 	{ "--rendezvous-key", O_RENDEZVOUS_KEY, true, RDV },
+	{ "--no-known-servers", O_NO_KNOWN, false, RDV },
 	{ "--dir", O_DIR, true, RDV },
 	{ "--wait", O_WAIT, true, C_RDV },
 	{ "--allow", O_ALLOW, true, L_RDV },
@@ -415,6 +416,33 @@ static int split_pin(struct ptcp_cli_opts *o, const char *where, char *err, size
 	return 0;
 }
 
+/* The server's record in known_servers, unless turned off: without
+ * another pin, its key is the pin (so the registration goes 0-RTT). A
+ * pin given otherwise wins (and replaces the record once proven). */
+static int settle_known(struct ptcp_cli_opts *o, char *err, size_t errlen)
+{
+	char v[16];
+
+	if (!o->no_known && config_value(o->dir, "known-servers", v, sizeof(v))) {
+		if (strcmp(v, "no") == 0) {
+			o->no_known = true;
+		} else if (strcmp(v, "yes") != 0) {
+			snprintf(err, errlen, "the config file's 'known-servers': invalid value '%s' "
+				 "(yes or no)", v);
+			return -1;
+		}
+	}
+	if (o->no_known)
+		return 0;
+	if (ptcp_known_lookup(&o->known, o->dir, o->rendezvous, err, errlen) != 0)
+		return -1;
+	if (o->known.line && !o->has_server_key) {
+		(void)ptcp_id_format(o->known.key, o->buf_rendezvous_key, sizeof(o->buf_rendezvous_key));
+		o->rendezvous_key = o->buf_rendezvous_key;
+	}
+	return 0;
+}
+
 /* The server, from the command line, the environment or the config file
  * (whose pin goes with the config's server only), and its "<id>@". */
 static int settle_rendezvous(struct ptcp_cli_opts *o, char *err, size_t errlen)
@@ -436,7 +464,9 @@ static int settle_rendezvous(struct ptcp_cli_opts *o, char *err, size_t errlen)
 		o->rendezvous = NULL;
 		return 0;
 	}
-	return split_pin(o, where, err, errlen);
+	if (split_pin(o, where, err, errlen) != 0)
+		return -1;
+	return settle_known(o, err, errlen);
 }
 
 static int apply(struct ptcp_cli_opts *o, const struct opt *d, const char *v, char *err,
@@ -581,6 +611,9 @@ static int apply(struct ptcp_cli_opts *o, const struct opt *d, const char *v, ch
 		return 0;
 	case O_NO_RELAY:
 		o->no_relay = true;
+		return 0;
+	case O_NO_KNOWN:
+		o->no_known = true;
 		return 0;
 	}
 	return 0;
@@ -809,6 +842,10 @@ static const char connect_usage[] =
 	"  --rendezvous-key ID      refuse a server whose key is not ID (`rendezvousd --id`\n"
 	"                           prints it; in the config file 'rendezvous-key = ID'\n"
 	"                           pins the config file's 'rendezvous')\n"
+	"  --no-known-servers       neither pin nor record the server's key in\n"
+	"                           known_servers (by default the key a server proved on\n"
+	"                           first contact is recorded there and pinned from then\n"
+	"                           on: 'known-servers = no' in the config file turns it off)\n"
 	"  --dir DIR                where our key is (default $XDG_CONFIG_HOME/p2ptcp)\n"
 	"  --wait S                 how long the peer may take to accept (default 30)\n"
 	"  --punch-interval MS      longest interval between SYNs while punching:\n"
@@ -879,8 +916,9 @@ static const char listen_usage[] =
 	"  --max-peers N            peers served at once (default 64); more are told\n"
 	"                           we are busy\n"
 	"  --timeout S              without --exec/--forward: give up when no peer came\n"
-	"  --rendezvous, --rendezvous-key, --dir, --punch-*, --first-syn-ttl,\n"
-	"  --no-encrypt, --no-relay, --local-port, --local-addr: as for connect\n"
+	"  --rendezvous, --rendezvous-key, --no-known-servers, --dir, --punch-*,\n"
+	"  --first-syn-ttl, --no-encrypt, --no-relay, --local-port, --local-addr: as for\n"
+	"  connect\n"
 	"\n"
 	"Direct mode: --local-port PORT [--local-addr ADDR] [--timeout S]\n"
 	"accepts one connection (a kernel client's, say) and relays standard input and\n"

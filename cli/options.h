@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "known.h"
 #include "p2ptcp/p2ptcp.h"
 
 #define PTCP_CLI_RDV_ENV "P2PTCP_RENDEZVOUS"
@@ -61,8 +62,9 @@ struct ptcp_cli_opts {
 	const char *rendezvous_key;   /* the server's pinned id (text): from
 	                                 --rendezvous-key, "<id>@host", or
 	                                 'rendezvous-key' in the config file
-	                                 with the config file's server; NULL:
-	                                 not pinned */
+	                                 with the config file's server, else
+	                                 the server's record in known_servers;
+	                                 NULL: not pinned */
 	const char *dir;              /* --dir: our key's directory */
 	uint64_t wait;                /* connect --wait S */
 	uint8_t (*allow)[PTCP_ID_LEN];/* --allow and --allow-file, n_allow */
@@ -75,7 +77,14 @@ struct ptcp_cli_opts {
 	bool no_encrypt;              /* --no-encrypt */
 	bool no_relay;                /* --no-relay */
 
-	bool has_server_key;
+	bool no_known;                /* --no-known-servers, or 'known-servers
+	                                 = no' in the config file */
+	struct ptcp_known known;      /* the server's record in known_servers
+	                                 (known.line 0: none); without another
+	                                 pin, rendezvous_key is its key */
+
+	bool has_server_key;          /* pinned by --rendezvous-key, ID@ or
+	                                 the config file (not by the record) */
 	uint8_t server_key[PTCP_ID_LEN];
 	char buf_rendezvous[256];     /* the server without "<id>@" */
 	char buf_rendezvous_key[PTCP_ID_TEXT_MAX];

@@ -374,8 +374,11 @@ static void on_node(ptcp_node *n, void *user, enum ptcp_node_event ev, int err, 
 	struct svc *v = user;
 	char msg[512];
 
-	(void)n;
-	if (ev == PTCP_NODE_CLOSED) {
+	if (ev == PTCP_NODE_REGISTERED) {
+		ptcp_app_registered(&v->app, n);
+	} else if (ev == PTCP_NODE_RDV_LOST && retry_in > 0) {
+		ptcp_app_rdv_lost(&v->app, err);
+	} else if (ev == PTCP_NODE_CLOSED) {
 		event_base_loopbreak(v->app.base);
 	} else if (ev == PTCP_NODE_RDV_LOST && retry_in == 0) {
 		/* Nothing more will be tried: a symmetric NAT, say. */

@@ -1086,6 +1086,13 @@ int ptcp_node_id(const ptcp_node *n, uint8_t id[PTCP_ID_LEN])
 	return 0;
 }
 
+int ptcp_node_rendezvous_key(const ptcp_node *n, uint8_t id[PTCP_ID_LEN])
+{
+	if (!n->rdv)
+		return PTCP_ERR_NO_RENDEZVOUS;
+	return ptcp_rdvflow_server_key(n->rdv, id);
+}
+
 unsigned ptcp_node_peer_count(const ptcp_node *n)
 {
 	return n->n_peers;

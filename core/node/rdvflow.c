@@ -112,6 +112,10 @@ struct ptcp_rdvflow {
 	                                       REGISTERED comes with the first */
 	bool has_server_key;                /* the server's key is pinned */
 	uint8_t server_key[PTCP_ID_LEN];
+	bool has_proven_key;                /* a registration proved the
+	                                       server's key: proven_key (the
+	                                       latest one's) */
+	uint8_t proven_key[PTCP_ID_LEN];
 
 	bool listening;
 	uint8_t (*allow)[PTCP_ID_LEN];
@@ -1157,14 +1161,20 @@ static void on_registered(struct ptcp_rdv_client *c, void *user, const struct pt
 		uint8_t key[PTCP_ID_LEN];
 		char id[PTCP_ID_TEXT_MAX];
 
-		if (ptcp_rdv_client_server_key(c, key) == 0 && ptcp_id_format(key, id, sizeof(id)) > 0)
-			nlog_info(n, "the rendezvous server's key is %s (%s)", id,
-				  f->has_server_key ? "pinned" : "not pinned: --rendezvous-key pins it");
+		if (ptcp_rdv_client_server_key(c, key) == 0) {
+			memcpy(f->proven_key, key, PTCP_ID_LEN);
+			f->has_proven_key = true;
+			if (ptcp_id_format(key, id, sizeof(id)) > 0)
+				nlog_info(n, "the rendezvous server's key is %s (%s)", id,
+					  f->has_server_key ? "pinned" :
+					  "not pinned: --rendezvous-key pins it");
+		}
 	}
-	nlog_info(n, "registered with %s from %s as %s, seen as %s%s", server_str(r, s, sizeof(s)),
+	nlog_info(n, "registered with %s from %s as %s, seen as %s%s%s", server_str(r, s, sizeof(s)),
 		  ptcp_endpoint_format(&r->local, a, sizeof(a)), n->id_text,
 		  ptcp_endpoint_format(observed, b, sizeof(b)),
-		  ptcp_rdv_client_zrtt(c) ? " (0-RTT: in one flight)" : "");
+		  ptcp_rdv_client_zrtt(c) ? " (0-RTT: in one flight)" : "",
+		  ptcp_rdv_client_fastopen(c) ? " (TCP Fast Open: our first flight rode the SYN)" : "");
 	if (f->listening)
 		nlog_notice(n, "registered with %s as %s", server_str(r, s, sizeof(s)), n->id_text);
 	r->up = true;
@@ -1411,6 +1421,14 @@ void ptcp_rdvflow_free(struct ptcp_rdvflow *f)
 	free(f->queue);
 	free(f->allow);
 	free(f);
+}
+
+int ptcp_rdvflow_server_key(const struct ptcp_rdvflow *f, uint8_t key[PTCP_ID_LEN])
+{
+	if (!f->has_proven_key)
+		return PTCP_ERR_STATE;
+	memcpy(key, f->proven_key, PTCP_ID_LEN);
+	return 0;
 }
 
 int ptcp_rdvflow_listen(struct ptcp_rdvflow *f, const uint8_t (*allow)[PTCP_ID_LEN],

@@ -35,6 +35,11 @@ int ptcp_rdvflow_new(struct ptcp_rdvflow **out, struct ptcp_node *n);
 /* Unregisters (the connection closes) and frees. NULL is allowed. */
 void ptcp_rdvflow_free(struct ptcp_rdvflow *f);
 
+/* The server's key, as the latest registration's signature proved it.
+ * Returns 0 with key filled, or PTCP_ERR_STATE before any registration
+ * got that far. */
+int ptcp_rdvflow_server_key(const struct ptcp_rdvflow *f, uint8_t key[PTCP_ID_LEN]);
+
 /* Starts serving: see above. allow[0..n_allow) is copied; with at most
  * PTCP_RDV_ALLOW_MAX ids it is also sent to the server, so that others
  * are refused there. Returns 0 or PTCP_ERR_STATE (listening already, or a

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,12 @@ int ptcp_rdv_socket(const struct ptcp_endpoint *local, const struct ptcp_endpoin
 		close(s);
 		return rv;
 	}
+	/* TCP Fast Open (RFC 7413): with a cookie from an earlier connection
+	 * to this server, connect() returns at once and our first write,
+	 * the HELLO or HELLO0 and a request behind it, rides the SYN; without
+	 * one the SYN asks for a cookie. A kernel without it (ENOPROTOOPT)
+	 * connects as ever. */
+	(void)setsockopt(s, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one));
 	*fd = s;
 	return 0;
 }
@@ -1020,7 +1027,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	err = EVUTIL_SOCKET_ERROR();
 	if (err == 0)
 		err = ECONNRESET;
-	if (c->state == ST_CONNECTING)
+	/* With a Fast Open cookie connect() returns at once and a refusal
+	 * comes after our first write: it is still a connect that failed. */
+	if (c->state == ST_CONNECTING || err == ECONNREFUSED)
 		die(c, -err, "cannot connect to rendezvous server %s: %s", name, strerror(err));
 	else
 		die(c, -err, "rendezvous server %s: %s", name, strerror(err));
@@ -1200,6 +1209,16 @@ int ptcp_rdv_client_server_key(const struct ptcp_rdv_client *c, uint8_t key[PTCP
 		return -ENOTCONN;
 	memcpy(key, c->server_key, PTCP_RDV_KEY_LEN);
 	return 0;
+}
+
+bool ptcp_rdv_client_fastopen(const struct ptcp_rdv_client *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	return c->bev && getsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	       (ti.tcpi_options & TCPI_OPT_SYN_DATA);
 }
 
 uint16_t ptcp_rdv_client_probe_port(const struct ptcp_rdv_client *c)

@@ -153,7 +153,8 @@ void ptcp_rdv_client_config_default(struct ptcp_rdv_client_config *cfg);
 /* Makes a non-blocking, close-on-exec TCP socket of the family of server
  * with SO_REUSEPORT (so it can share the port with the engine's
  * reservation, rawsock.h, which only sockets of our uid can), bound to local (family PTCP_AF_NONE: any address;
- * port 0: any port). Returns 0 with *fd set, -EAFNOSUPPORT for mismatched
+ * port 0: any port), with TCP_FASTOPEN_CONNECT where the kernel has it
+ * (the first flight rides the SYN once the server gave us a cookie). Returns 0 with *fd set, -EAFNOSUPPORT for mismatched
  * or unknown families, or the errno of socket/setsockopt/bind, negated. */
 int ptcp_rdv_socket(const struct ptcp_endpoint *local, const struct ptcp_endpoint *server, int *fd);
 
@@ -201,6 +202,11 @@ int ptcp_rdv_client_busy(struct ptcp_rdv_client *c);
 /* True once the server took our HELLO0 (WELCOME): registered in one
  * flight. */
 bool ptcp_rdv_client_zrtt(const struct ptcp_rdv_client *c);
+
+/* True when the server acknowledged data in our SYN: our first flight
+ * rode it (TCP Fast Open, with a cookie from an earlier connection to
+ * this server: ptcp_rdv_socket()). */
+bool ptcp_rdv_client_fastopen(const struct ptcp_rdv_client *c);
 
 /* True once REGISTERED arrived (and no fatal error since). */
 bool ptcp_rdv_client_registered(const struct ptcp_rdv_client *c);

@@ -465,6 +465,16 @@ int ptcp_node_local(const ptcp_node *node, char *buf, size_t cap);
 /* Our peer id (PTCP_ERR_STATE when no key was loaded). */
 int ptcp_node_id(const ptcp_node *node, uint8_t id[PTCP_ID_LEN]);
 
+/* The rendezvous server's id, as its signature proved it in our latest
+ * registration (over our fresh nonce, or over our 0-RTT HELLO under the
+ * pinned key): from node_event PTCP_NODE_REGISTERED on. A program may
+ * record it and pin it next time (settings.rendezvous_key), which makes
+ * the next registration 0-RTT: `p2ptcp` keeps such records in
+ * known_servers (p2ptcp(1)); the library itself writes no file. Returns
+ * 0 with id set, PTCP_ERR_STATE before a registration proved it, or
+ * PTCP_ERR_NO_RENDEZVOUS. */
+int ptcp_node_rendezvous_key(const ptcp_node *node, uint8_t id[PTCP_ID_LEN]);
+
 /* Peers now open or on their way. */
 unsigned ptcp_node_peer_count(const ptcp_node *node);
 

@@ -673,8 +673,13 @@ fi
 # (lab_seq_nat; rendezvousd --probe-port, B punches A's predicted ports). BENCH_SETUP_RUNS runs each
 # (default 8); printed: the time from the start of connect to ESTABLISHED, which is when
 # the initiator's first peer-to-peer bytes (the secure channel's HELLO) go out, median and
-# worst, and how many runs connected. Both peers pin the server's key (BENCH_SETUP_PIN=0:
-# not), so the asker registers in one flight (0-RTT). By default all four run; BENCH_SETUP_ROWS names
+# worst, and how many runs connected. Both peers pin the server's key, so the asker registers
+# in one flight (0-RTT); BENCH_SETUP_PIN=0: neither does, and known_servers is removed before
+# each run (every run a first contact, 1-RTT); BENCH_SETUP_PIN=tofu: neither does, and one
+# contact before the runs (not counted) records the key in known_servers, which pins it for
+# every run (a repeat contact, 0-RTT by trust on first use). BENCH_SETUP_TFO=1: the server's
+# namespace has net.ipv4.tcp_fastopen=3, and one contact before the runs (not counted) gets the
+# asker its TCP Fast Open cookie, so that its first flight rides the SYN in every run. By default all four run; BENCH_SETUP_ROWS names
 # some (empty: none); with BENCH_ROWS given, only the setup rows it names run.
 SETUP_ALL="setup-drop setup-rst setup-switch-rst setup-switch-wire setup-d20 setup-symseq"
 if [ -n "${BENCH_SETUP_ROWS+x}" ]; then
@@ -697,15 +702,24 @@ run_setup() {
 		if [ "$delay" -gt 0 ]; then lab_delay "$LAB_INET" "$delay" || exit 1; fi
 		if [ "$wire" -gt 0 ]; then lab_wire "$wire" || exit 1; fi
 		if [ -n "${SETUP_SEQ:-}" ]; then lab_seq_nat "$LAB_NA" "$LAB_A_PUB" 30000 || exit 1; fi
+		if [ "${BENCH_SETUP_TFO:-0}" = 1 ]; then
+			ip netns exec "$LAB_S" sysctl -qw net.ipv4.tcp_fastopen=3 || exit 1
+		fi
 		srv_start ${SETUP_SEQ:+--probe-port 7451} >/dev/null || exit 1
 		ida=$(XDG_CONFIG_HOME=$d/ka "$P2PTCP" keygen 2>/dev/null) &&
 			idb=$(XDG_CONFIG_HOME=$d/kb "$P2PTCP" keygen 2>/dev/null) || exit 1
 		# Both pin the server's key, as a deployed client does: the
 		# asker then registers in its first message (0-RTT).
-		# BENCH_SETUP_PIN=0: unpinned, an open HELLO0 (0-RTT as well).
-		local rdv=$RDVD_ID@$LAB_S_IP
-		[ "${BENCH_SETUP_PIN:-1}" = 0 ] && rdv=$LAB_S_IP
-		for i in $(seq 1 "${BENCH_SETUP_RUNS:-8}"); do
+		# BENCH_SETUP_PIN=0: unpinned, a first contact each run (an open
+		# HELLO0: 0-RTT as well);
+		# tofu: unpinned, the key recorded in known_servers (0-RTT).
+		local rdv=$RDVD_ID@$LAB_S_IP pin=${BENCH_SETUP_PIN:-1} first=1
+		[ "$pin" = 1 ] || rdv=$LAB_S_IP
+		# tofu, TFO: run 0, the first contact that records the key and
+		# gets the cookie, is not counted
+		[ "$pin" = tofu ] || [ "${BENCH_SETUP_TFO:-0}" = 1 ] && first=0
+		for i in $(seq "$first" "${BENCH_SETUP_RUNS:-8}"); do
+			[ "$pin" = 0 ] && rm -f "$d/ka/p2ptcp/known_servers" "$d/kb/p2ptcp/known_servers"
 			ip netns exec "$LAB_B" "$P2PTCP" listen --rendezvous "$rdv" --dir "$d/kb/p2ptcp" \
 				--allow "$ida" --timeout 20 -v </dev/null >/dev/null 2>"$d/l$i.log" &
 			lpid=$!
@@ -717,7 +731,7 @@ run_setup() {
 			# BENCH_KEEP_LOGS=DIR keeps each connect's -v log (its steps' times)
 			[ -n "${BENCH_KEEP_LOGS:-}" ] && cp "$d/c$i.log" "$BENCH_KEEP_LOGS/$row-c$i.log"
 			t=$(sed -nE 's/.*\[ *([0-9.]+)\] ([^ ]+: )?state [A-Z-]+ -> ESTABLISHED.*/\1/p' "$d/c$i.log" | head -1)
-			[ -n "$t" ] && awk -v t="$t" 'BEGIN { printf "%.1f\n", t * 1000 }' >>"$RES/$row.ms"
+			[ "$i" -gt 0 ] && [ -n "$t" ] && awk -v t="$t" 'BEGIN { printf "%.1f\n", t * 1000 }' >>"$RES/$row.ms"
 			sleep 0.3   # the NATs' entries of this run are another flow's; let the listener go
 		done
 	)
@@ -736,7 +750,13 @@ if [ -n "$SETUP_ROWS" ]; then
 		esac
 	done
 	echo
-	echo "setup: start of \`p2ptcp connect <peer-id>\` to ESTABLISHED (its first peer-to-peer bytes), ${BENCH_SETUP_RUNS:-8} runs:"
+	case ${BENCH_SETUP_PIN:-1} in
+	0) pinned="unpinned, first contacts (1-RTT)" ;;
+	tofu) pinned="unpinned, repeat contacts: the key from known_servers (0-RTT)" ;;
+	*) pinned="the server's key pinned (0-RTT)" ;;
+	esac
+	[ "${BENCH_SETUP_TFO:-0}" = 1 ] && pinned="$pinned, TCP Fast Open to the server"
+	echo "setup: start of \`p2ptcp connect <peer-id>\` to ESTABLISHED (its first peer-to-peer bytes), ${BENCH_SETUP_RUNS:-8} runs, $pinned:"
 	for row in $SETUP_ROWS; do
 		case $row in
 		setup-drop) l="both NATs drop unsolicited SYNs" ;;

@@ -1,7 +1,8 @@
 /* Tests of the p2ptcp command line: value parsers, the one option table
  * of connect and listen in both modes (which mode a command line means,
  * every option's error line, the environment and the config file, the
- * allow file), the rendezvous server's address splitting, and the exit
+ * allow file), the rendezvous server's address splitting, known_servers
+ * (names, lines, look-up, the atomic rewrite, its pin), and the exit
  * codes. The CLI's sources are compiled in directly (they are the
  * program's, not the library's). */
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include "error.h"
 #include "resolve.h"
 
+#include "../../cli/known.c"
 #include "../../cli/options.c"
 #include "../../cli/status.c"
 
@@ -27,6 +29,12 @@ static char cfgdir[64];
 #define PARSE(o, listen, ...) (ptcp_cli_opts_free(o), \
 			       ptcp_cli_parse((o), (listen), ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), \
 					      err, sizeof(err)))
+
+#define CHECK_STR(a, b)                                                              \
+	do {                                                                         \
+		if (strcmp((a), (b)) != 0)                                           \
+			check_fail(__FILE__, __LINE__, "%s: '%s', want '%s'", #a, (a), (b)); \
+	} while (0)
 
 static void check_err(const char *want)
 {
@@ -152,13 +160,14 @@ static void test_duration(void)
 	CHECK_EQ(ns, 100 * NS_PER_S);
 }
 
-/* A fresh XDG_CONFIG_HOME/p2ptcp/config holding text (NULL: none). */
-static void config(const char *text)
+/* A fresh XDG_CONFIG_HOME/p2ptcp/NAME holding text (NULL: none), mode
+ * 0600. */
+static void cfg_file(const char *name, const char *text)
 {
 	char path[128];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/p2ptcp/config", cfgdir);
+	snprintf(path, sizeof(path), "%s/p2ptcp/%s", cfgdir, name);
 	unlink(path);
 	if (!text)
 		return;
@@ -168,6 +177,13 @@ static void config(const char *text)
 		fputs(text, f);
 		fclose(f);
 	}
+	chmod(path, 0600);
+}
+
+/* The config file. */
+static void config(const char *text)
+{
+	cfg_file("config", text);
 }
 
 static void test_direct_connect(void)
@@ -427,6 +443,154 @@ static void test_pin(void)
 	ptcp_cli_opts_free(&o);
 }
 
+/* The text of the test's known_servers ("" when there is none). */
+static const char *known_text(char *buf, size_t cap)
+{
+	char path[128];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/p2ptcp/" PTCP_KNOWN_FILE, cfgdir);
+	buf[0] = '\0';
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(buf, 1, cap - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static void test_known(void)
+{
+	struct ptcp_cli_opts o = { 0 };
+	struct ptcp_known k;
+	char name[PTCP_KNOWN_NAME_MAX], text[2048], path[128], want[4400];
+	uint8_t key[32], k1[32], k2[32];
+	struct stat st;
+
+	unsetenv(PTCP_CLI_RDV_ENV);
+	config(NULL);
+	cfg_file(PTCP_KNOWN_FILE, NULL);
+	key_of(SRV_ID, k1);
+	key_of(ID, k2);
+	snprintf(path, sizeof(path), "%s/p2ptcp/" PTCP_KNOWN_FILE, cfgdir);
+
+	/* names: HOST:PORT, lower case, the default port written out */
+	CHECK_INT(ptcp_known_name("203.0.113.10", name, sizeof(name), err, sizeof(err)), 0);
+	CHECK_STR(name, "203.0.113.10:7450");
+	CHECK_INT(ptcp_known_name("RDV.Example.ORG", name, sizeof(name), err, sizeof(err)), 0);
+	CHECK_STR(name, "rdv.example.org:7450");
+	CHECK_INT(ptcp_known_name("rdv.example.org:7000", name, sizeof(name), err, sizeof(err)), 0);
+	CHECK_STR(name, "rdv.example.org:7000");
+	CHECK_INT(ptcp_known_name("2001:db8::1", name, sizeof(name), err, sizeof(err)), 0);
+	CHECK_STR(name, "[2001:db8::1]:7450");
+	CHECK_INT(ptcp_known_name("[2001:DB8::1]:7000", name, sizeof(name), err, sizeof(err)), 0);
+	CHECK_STR(name, "[2001:db8::1]:7000");
+
+	/* lines: a record, blanks and comments, and what is malformed */
+	CHECK_INT(ptcp_known_parse_line("203.0.113.10:7450 " SRV_ID "\n", name, sizeof(name), key), 1);
+	CHECK_STR(name, "203.0.113.10:7450");
+	CHECK(memcmp(key, k1, 32) == 0);
+	CHECK_INT(ptcp_known_parse_line("  h:1\t" ID "  \r\n", name, sizeof(name), key), 1);
+	CHECK(strcmp(name, "h:1") == 0 && memcmp(key, k2, 32) == 0);
+	CHECK_INT(ptcp_known_parse_line("\n", name, sizeof(name), key), 0);
+	CHECK_INT(ptcp_known_parse_line("", name, sizeof(name), key), 0);
+	CHECK_INT(ptcp_known_parse_line("  # h:1 " ID "\n", name, sizeof(name), key), 0);
+	CHECK_INT(ptcp_known_parse_line("h:1\n", name, sizeof(name), key), -1);
+	CHECK_INT(ptcp_known_parse_line("h:1 " ID " more\n", name, sizeof(name), key), -1);
+	CHECK_INT(ptcp_known_parse_line("h:1 " ID "x\n", name, sizeof(name), key), -1);
+	CHECK_INT(ptcp_known_parse_line("h:1 nope\n", name, sizeof(name), key), -1);
+
+	/* no file: no record, and no pin */
+	CHECK_INT(ptcp_known_lookup(&k, NULL, "203.0.113.10", err, sizeof(err)), 0);
+	CHECK_EQ(k.line, 0);
+	CHECK_STR(k.path, path);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "203.0.113.10"), 0);
+	CHECK(o.rendezvous_key == NULL && o.known.line == 0);
+
+	/* the first record makes the file (0600, two lines of comment) */
+	CHECK_INT(ptcp_known_record(&k, k1, err, sizeof(err)), 0);
+	CHECK_EQ(k.line, 3);
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_EQ(st.st_mode & 0777, 0600);
+	known_text(text, sizeof(text));
+	CHECK(strncmp(text, "# ", 2) == 0);
+	CHECK(strstr(text, "\n203.0.113.10:7450 " SRV_ID "\n") != NULL);
+	/* ... which pins the server from then on, by any spelling of it */
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "203.0.113.10:7450"), 0);
+	CHECK(o.rendezvous_key && strcmp(o.rendezvous_key, SRV_ID) == 0);
+	CHECK(!o.has_server_key && o.known.line == 3);
+	CHECK_STR(o.known.name, "203.0.113.10:7450");
+	/* another server's record goes below; replacing the first keeps
+	 * its place and every other line as it was */
+	CHECK_INT(ptcp_known_lookup(&k, NULL, "rdv.example.org", err, sizeof(err)), 0);
+	CHECK_EQ(k.line, 0);
+	CHECK_INT(ptcp_known_record(&k, k2, err, sizeof(err)), 0);
+	CHECK_EQ(k.line, 4);
+	CHECK_INT(ptcp_known_lookup(&k, NULL, "203.0.113.10", err, sizeof(err)), 0);
+	CHECK(k.line == 3 && memcmp(k.key, k1, 32) == 0);
+	CHECK_INT(ptcp_known_record(&k, k2, err, sizeof(err)), 0);
+	CHECK_EQ(k.line, 3);
+	known_text(text, sizeof(text));
+	snprintf(want, sizeof(want), "203.0.113.10:7450 %s\nrdv.example.org:7450 %s\n", ID, ID);
+	CHECK(strstr(text, want) != NULL);
+	CHECK_INT(PARSE(&o, true, "listen", "--rendezvous", "rdv.example.org"), 0);
+	CHECK(o.rendezvous_key && strcmp(o.rendezvous_key, ID) == 0 && o.known.line == 4);
+	/* a second record of a name is dropped on the next rewrite */
+	cfg_file(PTCP_KNOWN_FILE, "# c\nh:1 " ID "\nh:1 " SRV_ID "\n\nx:2 " ID "\n");
+	CHECK_INT(ptcp_known_lookup(&k, NULL, "h:1", err, sizeof(err)), 0);
+	CHECK(k.line == 2 && memcmp(k.key, k2, 32) == 0);
+	CHECK_INT(ptcp_known_record(&k, k1, err, sizeof(err)), 0);
+	CHECK_STR(known_text(text, sizeof(text)), "# c\nh:1 " SRV_ID "\n\nx:2 " ID "\n");
+
+	/* a pin given otherwise wins over the record; none at all with
+	 * --no-known-servers or 'known-servers = no' */
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "h:1", "--rendezvous-key", ID), 0);
+	CHECK(o.has_server_key && strcmp(o.rendezvous_key, ID) == 0 && o.known.line == 2);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "h:1", "--no-known-servers"), 0);
+	CHECK(o.no_known && o.rendezvous_key == NULL && o.known.line == 0);
+	config("known-servers = no\n");
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "h:1"), 0);
+	CHECK(o.no_known && o.rendezvous_key == NULL);
+	config("known-servers = yes\n");
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "h:1"), 0);
+	CHECK(!o.no_known && o.rendezvous_key != NULL);
+	config("known-servers = maybe\n");
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "h:1"), -1);
+	check_err("the config file's 'known-servers': invalid value 'maybe' (yes or no)");
+	config(NULL);
+
+	/* a malformed line stops the command, quoting it with file and line */
+	cfg_file(PTCP_KNOWN_FILE, "h:1 " ID "\nh:2 bad id\n");
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "h:1"), -1);
+	snprintf(want, sizeof(want), "%s:2: malformed line 'h:2 bad id' (want 'HOST:PORT SERVER-ID'; "
+		 "fix or delete it)", path);
+	check_err(want);
+	/* ... also with a pin of its own, but not with --no-known-servers */
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", SRV_ID "@h:1"), -1);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "h:1", "--no-known-servers"), 0);
+	/* a file others may write is no pin */
+	cfg_file(PTCP_KNOWN_FILE, "h:1 " ID "\n");
+	chmod(path, 0620);
+	CHECK_INT(PARSE(&o, false, "connect", ID, "--rendezvous", "h:1"), -1);
+	snprintf(want, sizeof(want), "%s: writable by others (mode 620): its keys cannot be trusted; "
+		 "chmod 600 it", path);
+	check_err(want);
+	cfg_file(PTCP_KNOWN_FILE, NULL);
+
+	/* a directory that is not there: the record fails, with the reason */
+	memset(&k, 0, sizeof(k));
+	snprintf(k.path, sizeof(k.path), "%s/none/" PTCP_KNOWN_FILE, cfgdir);
+	snprintf(k.name, sizeof(k.name), "h:1");
+	CHECK_INT(ptcp_known_record(&k, k1, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "cannot record the rendezvous server's key in %s: No such file "
+		 "or directory", k.path);
+	check_err(want);
+	CHECK_EQ(k.line, 0);
+	ptcp_cli_opts_free(&o);
+}
+
 static void test_allow_file(void)
 {
 	struct ptcp_cli_opts o = { 0 };
@@ -539,6 +703,7 @@ int main(void)
 	RUN(test_mode);
 	RUN(test_rdv_options);
 	RUN(test_pin);
+	RUN(test_known);
 	RUN(test_allow_file);
 	RUN(test_help);
 	RUN(test_split);

@@ -470,6 +470,65 @@ case_delay() {
 	fi
 }
 
+# tcpext NS COUNTER: the namespace's TcpExt counter (/proc/net/netstat).
+tcpext() {
+	ip netns exec "$1" awk -v k="$2" '$1 == "TcpExt:" {
+		if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1 }
+		else for (i = 2; i <= NF; i++) if (n[i] == k) print $i }' /proc/net/netstat
+}
+
+# TCP Fast Open to the rendezvous server. Without the server bit of
+# net.ipv4.tcp_fastopen in S, rendezvousd says TFO is off; with it, on.
+# Both peers pin the server's key; A's first connect gets a cookie (no
+# data in its SYN), its second sends the HELLO0 and the CONNECT in its
+# SYN and the server takes them: the namespaces' counters say so
+# (TcpExtTCPFastOpenActive in A, TcpExtTCPFastOpenPassive in S), and so
+# does A's -v log.
+case_fastopen() {
+	local i rdv a0 p0 da dp
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	lab_bg "$LAB_S" "$LAB_DIR/srv0.out" "$LAB_DIR/srv0.log" "$RDVD" -v --key-dir "$LAB_DIR/rdvd" \
+		--listen "$LAB_S_IP:7450"
+	t_log "$LAB_DIR/srv0.log"
+	wait_for 5 grep -qs "listening on" "$LAB_DIR/srv0.log" || { t_fail "rendezvousd did not start"; return 1; }
+	grep -q "listening on $LAB_S_IP:7450 (TCP Fast Open off: net.ipv4.tcp_fastopen = 1 lacks the server bit 0x2)" \
+		"$LAB_DIR/srv0.log" || t_fail "rendezvousd did not say TFO is off"
+	kill -TERM "$LAB_LAST_PID"
+	lab_wait_pid "$LAB_LAST_PID" 10 >/dev/null
+	ip netns exec "$LAB_S" sysctl -qw net.ipv4.tcp_fastopen=3 || { t_fail "sysctl tcp_fastopen"; return 1; }
+	srv_start || return 1
+	grep -q "listening on $LAB_S_IP:7450 (TCP Fast Open on)" "$LAB_DIR/srv.log" ||
+		t_fail "rendezvousd did not say TFO is on"
+	key ka && key kb || return 1
+	rdv=$RDVD_ID@$LAB_S_IP
+	for i in 1 2; do
+		eng_start "eb$i" "$LAB_B" 1000 2 - listen --rendezvous "$rdv" --dir "$LAB_DIR/kb/p2ptcp" \
+			--allow "$ID_ka" --timeout 30
+		wait_for 10 waiting "eb$i" || { t_fail "the listener did not register"; return 1; }
+		a0=$(tcpext "$LAB_A" TCPFastOpenActive)
+		p0=$(tcpext "$LAB_S" TCPFastOpenPassive)
+		eng_start "ea$i" "$LAB_A" 1000 1 - connect "$ID_kb" --rendezvous "$rdv" \
+			--dir "$LAB_DIR/ka/p2ptcp"
+		peer_wait "ea$i"; expect_exit "connect $i" $?
+		peer_wait "eb$i"; expect_exit "listen $i" $?
+		expect_eng_data "ea$i" 1000 2
+		da=$(($(tcpext "$LAB_A" TCPFastOpenActive) - a0))
+		dp=$(($(tcpext "$LAB_S" TCPFastOpenPassive) - p0))
+		echo "    connect $i: TCPFastOpenActive +$da in A, TCPFastOpenPassive +$dp in S"
+		if [ "$i" = 1 ]; then
+			[ "$da" = 0 ] || t_fail "A's first SYN carried data (TCPFastOpenActive +$da)"
+			grep -q "our first flight rode the SYN" "$LAB_DIR/ea1.log" &&
+				t_fail "A's first log says its first flight rode the SYN"
+		else
+			[ "$da" = 1 ] && [ "$dp" = 1 ] ||
+				t_fail "A's second SYN: TCPFastOpenActive +$da in A, TCPFastOpenPassive +$dp in S, want 1 and 1"
+			grep -q "seen as .*(0-RTT: in one flight) (TCP Fast Open: our first flight rode the SYN)" \
+				"$LAB_DIR/ea2.log" || t_fail "A's second log does not say its first flight rode the SYN"
+		fi
+	done
+}
+
 # pinned CASE ARGS...: CASE with both peers pinning the server's key.
 pinned() { PUNCH_PIN=1 "$@"; }
 
@@ -498,6 +557,8 @@ t_run "punch switch-same-nat: two peers behind one NAT, the internet one switch"
 t_run "punch delay: 20 ms round trips everywhere, RST-answering NATs" case_delay rst
 t_run "punch delay-0rtt: the same, the server's key pinned: registered in one flight" \
 	pinned case_delay rst
+t_run "punch fastopen: TCP Fast Open to the server: the second contact's first flight rides the SYN" \
+	case_fastopen
 t_run "punch symmetric: --random-fully NAT fails fast with the symmetric-NAT message" case_symmetric
 t_run "punch eim: a NAT that changes every port, one mapping for all, found by the probe port" case_eim
 t_run "punch eim-0rtt: the same, pinned: the HELLO0 challenged, the CONNECT after the probe" \

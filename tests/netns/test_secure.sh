@@ -16,6 +16,12 @@
 #   - the rendezvous server's key pinned: with its id, A and B meet; with
 #     another id, A stops before asking for anyone (exit 6) with one line
 #     quoting both ids;
+#   - trust on first use (known_servers): an unpinned first contact
+#     registers the 1-RTT way and records the server's key, the next one
+#     pins it and registers in one flight; a read-only key directory is a
+#     warning, a malformed line an error quoting it; the server back with
+#     another key is refused (exit 6) with the file and line named, and
+#     --rendezvous-key with the new key replaces the record;
 #   - a --no-encrypt connector facing an encrypted listener: the listener
 #     stops with exit status 8 and writes nothing;
 #   - with the channel up, a one-shot connect and listen hold no copy of
@@ -255,6 +261,98 @@ case_old_server() {
 	expect_no_tables "$LAB_A"
 }
 
+# tofu_meet L C DIR: B (key kb) listens unpinned as L, A connects as C with
+# its key in DIR; both must end well, 1000 bytes each way.
+tofu_meet() {
+	eng_start "$1" "$LAB_B" 1000 2 - listen --rendezvous "$LAB_S_IP" --dir "$LAB_DIR/kb/p2ptcp" \
+		--timeout 30
+	wait_for 10 waiting "$1" || { t_fail "the listener $1 did not register"; return 1; }
+	eng_start "$2" "$LAB_A" 1000 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" --dir "$3"
+	peer_wait "$2"; expect_exit "connect $2" $?
+	peer_wait "$1"; expect_exit "listen $1" $?
+	expect_eng_data "$2" 1000 2
+}
+
+# (5c) trust on first use: known_servers in each peer's key directory.
+case_tofu() {
+	local ka=$LAB_DIR/ka/p2ptcp kb=$LAB_DIR/kb/p2ptcp kc=$LAB_DIR/kc/p2ptcp ra new srv
+	local name
+	t_need_p2ptcp || return
+	lab_two_nat drop with_s || return 1
+	name=$LAB_S_IP:7450
+	srv_start || return 1
+	srv=$LAB_LAST_PID
+	key ka && key kb && key kc || return 1
+	# first contact, both unpinned: an open HELLO0, and both record the key
+	tofu_meet eb ea "$ka" || return 1
+	expect_log ea "(0-RTT, open: for the server at that address)"
+	expect_log ea "the rendezvous server's key is $RDVD_ID (not pinned"
+	expect_log ea "recorded the key $RDVD_ID of rendezvous server $name in $ka/known_servers:3"
+	expect_log eb "recorded the key $RDVD_ID of rendezvous server $name in $kb/known_servers:3"
+	grep -qx "$name $RDVD_ID" "$ka/known_servers" || t_fail "A's known_servers: $(cat "$ka/known_servers")"
+	[ "$(stat -c %a "$ka/known_servers")" = 600 ] || t_fail "known_servers has mode $(stat -c %a "$ka/known_servers")"
+	# the next contact pins the recorded key: 0-RTT, and nothing written
+	cp "$ka/known_servers" "$LAB_DIR/ka.before"
+	tofu_meet eb2 ea2 "$ka" || return 1
+	expect_log ea2 "(0-RTT: its key is pinned)"
+	expect_log ea2 "(0-RTT: in one flight)"
+	expect_log ea2 "the rendezvous server's key is $RDVD_ID (pinned)"
+	expect_log eb2 "(0-RTT: in one flight)"
+	grep -q "registered $ID_ka at .*, 0-RTT" "$LAB_DIR/srv.log" ||
+		t_fail "the server did not see A register in one flight"
+	grep -q "recorded the key" "$LAB_DIR/ea2.log" && t_fail "A recorded the key again"
+	cmp -s "$ka/known_servers" "$LAB_DIR/ka.before" || t_fail "A's known_servers changed"
+	# a directory we cannot write: a warning, and the connection as before
+	# (a read-only bind mount in ip netns exec's own mount namespace)
+	printf '#!/bin/sh\nmount --bind "%s" "%s" && mount -o remount,bind,ro "%s" && exec "$@"\n' \
+		"$kc" "$kc" "$kc" >"$LAB_DIR/ro.sh" && chmod +x "$LAB_DIR/ro.sh"
+	ENG_WRAP=$LAB_DIR/ro.sh tofu_meet eb3 ec "$kc" || return 1
+	expect_log ec "p2ptcp: cannot record the rendezvous server's key in $kc/known_servers: Read-only file system (the next contact is unpinned again)"
+	[ -e "$kc/known_servers" ] && t_fail "known_servers appeared in the read-only directory"
+	# a malformed line: the command stops at once, quoting it
+	echo "$name not-an-id" >>"$ka/known_servers"
+	ip netns exec "$LAB_A" "$P2PTCP" connect "$ID_kb" --rendezvous "$LAB_S_IP" --dir "$ka" \
+		</dev/null >/dev/null 2>"$LAB_DIR/bad.log"
+	ra=$?
+	t_log "$LAB_DIR/bad.log"
+	expect_exit "connect with a malformed known_servers" $ra 2
+	expect_log bad "p2ptcp: $ka/known_servers:4: malformed line '$name not-an-id' (want 'HOST:PORT SERVER-ID'; fix or delete it)"
+	sed -i '$d' "$ka/known_servers"
+	# the server back with another key: refused, naming the file and line
+	kill -TERM "$srv"
+	lab_wait_pid "$srv" 10 >/dev/null
+	lab_bg "$LAB_S" "$LAB_DIR/srv2.out" "$LAB_DIR/srv2.log" "$RDVD" -v --key-dir "$LAB_DIR/rdvd2" \
+		--listen "$LAB_S_IP:7450"
+	t_log "$LAB_DIR/srv2.log"
+	wait_for 5 listening "$LAB_S" 7450 || { t_fail "the second rendezvousd did not start"; return 1; }
+	new=$("$RDVD" --id --key-dir "$LAB_DIR/rdvd2")
+	eng_start ea3 "$LAB_A" 1000 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" --dir "$ka"
+	peer_wait ea3 30; ra=$?
+	expect_exit "connect to a server with another key" $ra 6
+	expect_log ea3 "has the key $new, not the pinned key $RDVD_ID"
+	expect_log ea3 "the key pinned is the one recorded in $ka/known_servers:3: if the server's key changed on purpose, delete that line or give --rendezvous-key"
+	[ "$(grep -c '^p2ptcp: [^[]' "$LAB_DIR/ea3.log")" -eq 1 ] ||
+		t_fail "want one error line: $(grep '^p2ptcp: [^[]' "$LAB_DIR/ea3.log" | tr '\n' '|')"
+	cmp -s "$ka/known_servers" "$LAB_DIR/ka.before" || t_fail "A's known_servers changed"
+	# a listener refused so tries again, and says once where the record is
+	eng_start eb4 "$LAB_B" 1000 2 - listen --rendezvous "$LAB_S_IP" --dir "$kb" --timeout 3
+	peer_wait eb4 20 >/dev/null
+	expect_log eb4 "has the key $new, not the pinned key $RDVD_ID"
+	expect_log eb4 "p2ptcp: the key pinned for rendezvous server $name is the one recorded in $kb/known_servers:3: if the server's key changed on purpose, delete that line or give --rendezvous-key"
+	[ "$(grep -c "the one recorded in" "$LAB_DIR/eb4.log")" -eq 1 ] ||
+		t_fail "the listener said where the record is $(grep -c "the one recorded in" "$LAB_DIR/eb4.log") times"
+	# ... unless --rendezvous-key says otherwise: the record follows it
+	# (B is not registered there: A ends with "unknown peer", exit 6)
+	eng_start ea4 "$LAB_A" 1000 1 - connect "$ID_kb" --rendezvous "$LAB_S_IP" --dir "$ka" \
+		--rendezvous-key "$new"
+	peer_wait ea4 30; ra=$?
+	expect_exit "connect with the new key pinned" $ra 6
+	expect_log ea4 "unknown peer"
+	expect_log ea4 "replaced the key $RDVD_ID of rendezvous server $name in $ka/known_servers:3 with the pinned $new"
+	grep -qx "$name $new" "$ka/known_servers" || t_fail "A's known_servers: $(cat "$ka/known_servers")"
+	expect_no_tables "$LAB_A"
+}
+
 # (6) A runs --no-encrypt, B the channel: B gets bytes that are no HELLO
 # and must say so (exit 8) and write nothing.
 case_mixed() {
@@ -341,6 +439,7 @@ t_run "secure tamper: bytes changed on the path end the connection (exit 8)" cas
 t_run "secure wrong-peer: a lying rendezvous makes A fail (exit 8)" case_wrong_peer
 t_run "secure pin: the rendezvous key pinned: right id meets, wrong id stops (exit 6)" case_pin
 t_run "secure old-server: pinned peers fall back from 0-RTT at once and meet" case_old_server
+t_run "secure tofu: known_servers records the key on first contact, pins it next (0-RTT), refuses a changed one" case_tofu
 t_run "secure mixed: an encrypted peer refuses a --no-encrypt one (exit 8)" case_mixed
 t_run "secure wipe: one-shot peers hold no copy of their seed once the channel is up" case_wipe
 t_summary
