@@ -585,21 +585,33 @@ static const char setcap_hint[] =
 
 /* IPv4 segments with a payload or FIN come through the packet ring
  * (rxring.h) where offload is on by default: the host has no rules that
- * the ring's packets, taken before netfilter, would bypass (gso.c). The
- * raw socket keeps the port, sends, and receives only the others, so none
- * comes twice: those are what a sender's clock runs on (ACKs) and the
- * handshake, which a ring block waiting for its timeout would hold back.
+ * the ring's packets, taken before netfilter, would bypass (gso.c). A
+ * host that forwards IPv4 gets it only with our address given
+ * (--local-addr), which the ring then checks: its packet socket sees the
+ * packets it forwards for others as its own. The raw socket keeps the
+ * port, sends, and receives only the others, so none comes twice.
  * Any failure leaves the raw socket receiving all. */
 static void open_ring(struct ptcp_node *n)
 {
 	struct ptcp_rawsock_fam *f = &n->rs.fam[PTCP_RAWSOCK_V4];
-	int rv;
+	static const uint8_t any4[4];
+	bool any = memcmp(f->local.addr, any4, 4) == 0;
+	char which[96], to[64] = "";
+	int rv, fwd;
 
 	if (f->fd < 0)
 		return;
 	if (!n->gso_auto) {
 		nlog_info(n, "receive: IPv4 through the raw socket (a packet ring only where offload is "
 			  "on by default)");
+		return;
+	}
+	fwd = ptcp_rxring_host_forwards(which, sizeof(which));
+	if (fwd != 0 && any) {
+		nlog_info(n, "receive: IPv4 through the raw socket (%s%s: a packet ring would take "
+			  "the packets this host forwards for others; with --local-addr it checks the address)",
+			  fwd > 0 ? "this host forwards IPv4, " : "cannot tell whether this host forwards IPv4",
+			  fwd > 0 ? which : "");
 		return;
 	}
 	rv = ptcp_rxring_open(&n->ring, &f->local);
@@ -609,9 +621,14 @@ static void open_ring(struct ptcp_node *n)
 		nlog_info(n, "receive: IPv4 through the raw socket (no packet ring: %s)", strerror(-rv));
 		return;
 	}
-	nlog_info(n, "receive: IPv4 through a packet ring (TPACKET_V3, %u blocks of %u KiB) for "
-		  "segments with data, before this host's netfilter, the raw socket for the others%s",
-		  PTCP_RXRING_BLOCKS, PTCP_RXRING_BLOCK / 1024,
+	if (!any) {
+		char a[48];
+
+		snprintf(to, sizeof(to), " to %s", inet_ntop(AF_INET, f->local.addr, a, sizeof(a)));
+	}
+	nlog_info(n, "receive: IPv4 through a packet ring (TPACKET_V2, %u frames of %u bytes) for "
+		  "segments with data%s%s, before this host's netfilter, the raw socket for the others%s",
+		  PTCP_RXRING_FRAMES, PTCP_RXRING_FRAME, to, fwd != 0 ? " (this host forwards IPv4)" : "",
 		  n->rs.fam[PTCP_RAWSOCK_V6].fd >= 0 ? "; IPv6 through the raw socket" : "");
 }
 
@@ -912,6 +929,10 @@ void ptcp_node_free(ptcp_node *n)
 		ptcp_pcapw_close(n->pcap);
 	}
 	ptcp_nftguard_remove(&n->guard);
+	if (n->ring.frames > 0)
+		nlog_info(n, "receive ring: %llu packets, %llu of them larger than a frame (read from "
+			  "the socket's queue)", (unsigned long long)n->ring.frames,
+			  (unsigned long long)n->ring.copied);
 	ptcp_rxring_close(&n->ring);
 	ptcp_rawsock_close(&n->rs);
 	if (n->pkt_fd >= 0)
