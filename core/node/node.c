@@ -456,17 +456,24 @@ static void receive(struct ptcp_node *n, uint8_t family, bool ring)
 		ptcp_rxring_release(&n->ring);
 }
 
-/* Either raw socket or the ring woke us: all are read before anything is
- * decided, IPv6 first, so that two attempts at a peer (Happy Eyeballs)
- * whose segments came together are judged together, and a tie goes to
- * IPv6; the ring's data before the raw socket's ACKs and RSTs, which
- * came after it or in between. */
+/* Either raw socket woke us: all are read before anything is decided,
+ * IPv6 first, so that two attempts at a peer (Happy Eyeballs) whose
+ * segments came together are judged together, and a tie goes to IPv6;
+ * the ring's data before the raw socket's ACKs and RSTs, which came after
+ * it or in between. The ring woke us: only the ring, which needs no
+ * system call to find empty, where the raw sockets need a recvmmsg()
+ * each: the ring wakes us per packet when it is not busy, and a raw
+ * socket with something to read wakes us itself. */
 static void on_raw(evutil_socket_t fd, short what, void *arg)
 {
 	struct ptcp_node *n = arg;
 
-	(void)fd;
 	(void)what;
+	if (n->ring.fd >= 0 && fd == n->ring.fd) {
+		receive(n, PTCP_AF_INET, true);
+		settle(n, ptcp_clock_now());
+		return;
+	}
 	if (ptcp_rawsock_has(&n->rs, PTCP_AF_INET6))
 		receive(n, PTCP_AF_INET6, false);
 	if (n->ring.fd >= 0)
