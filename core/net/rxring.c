@@ -132,9 +132,10 @@ static int take(struct ptcp_rxring *r, const struct tpacket2_hdr *h, uint32_t st
 		ssize_t got = recv(r->fd, r->copy_buf, COPY_BUF_BYTES, MSG_TRUNC);
 
 		r->copied++;
-		if (got < 0 || (size_t)got != h->tp_len) {
+		if (got < 0 || (size_t)got != h->tp_len || got > COPY_BUF_BYTES) {
 			rx->why = got < 0 ? "packet larger than a frame, not in the queue" :
-					    "packet larger than a frame and its copy differ in length";
+				  got > COPY_BUF_BYTES ? "packet larger than 64 KiB" :
+							 "packet larger than a frame and its copy differ in length";
 			return 0;
 		}
 		ip = r->copy_buf;
