@@ -12,6 +12,9 @@
 #define IP_SRC 12
 #define IP_DST 16
 #define TCP_DPORT 2
+#define TCP_DOFF 12
+#define TCP_FLAGS 13
+#define TCP_FIN 0x01
 #define TCP_CHECK 16
 /* In the IPv6 header (RFC 8200 section 3), from SKF_NET_OFF. */
 #define IP6_DST 24
@@ -29,10 +32,11 @@ static uint32_t word(const uint8_t *a)
 #define STMT(c, v) (p[n++] = (struct sock_filter)BPF_STMT((c), (v)))
 #define JUMP_DROP_IF_NOT(c, v) (p[n++] = (struct sock_filter)BPF_JUMP((c), (v), 0, 0xff))
 #define JUMP_DROP_IF(c, v) (p[n++] = (struct sock_filter)BPF_JUMP((c), (v), 0xff, 0))
+#define JUMP_KEEP_IF(c, v) (p[n++] = (struct sock_filter)BPF_JUMP((c), (v), 0xfe, 0))
 
 /* Ends p[0..n) (room for two more) with "return keep" and the drop
  * instruction, and copies it to prog[0..cap) with the jumps marked 0xff
- * aimed at the drop. */
+ * aimed at the drop, those marked 0xfe at the keep. */
 static int finish(struct sock_filter *prog, size_t cap, struct sock_filter *p, unsigned n,
 		  uint32_t keep)
 {
@@ -49,6 +53,8 @@ static int finish(struct sock_filter *prog, size_t cap, struct sock_filter *p, u
 			continue;
 		if (prog[i].jt == 0xff)
 			prog[i].jt = (uint8_t)(drop - i - 1);
+		if (prog[i].jt == 0xfe)
+			prog[i].jt = (uint8_t)(drop - 1 - i - 1);
 		if (prog[i].jf == 0xff)
 			prog[i].jf = (uint8_t)(drop - i - 1);
 	}
@@ -74,7 +80,11 @@ static void ipv4_tcp_to(struct sock_filter *p, unsigned *np, uint32_t frag_mask,
 	JUMP_DROP_IF_NOT(BPF_JMP | BPF_JEQ | BPF_K, port);
 	*np = n;
 }
-int ptcp_bpf_tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local)
+/* Which segments a program of tcp_port() keeps. */
+enum payload { ANY, WITH, WITHOUT };
+
+static int tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local,
+		    enum payload want)
 {
 	struct sock_filter p[PTCP_BPF_MAX];
 	uint32_t dst;
@@ -106,8 +116,44 @@ int ptcp_bpf_tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_en
 		STMT(BPF_LD | BPF_W | BPF_ABS, IP_DST);
 		JUMP_DROP_IF_NOT(BPF_JMP | BPF_JEQ | BPF_K, dst);
 	}
+	if (want != ANY) {
+		/* Payload bytes: Total Length - IHL * 4 (still in X) - Data
+		 * Offset * 4 (the high nibble of TCP's byte 12). */
+		STMT(BPF_LD | BPF_H | BPF_ABS, IP_TOTAL_LEN);
+		STMT(BPF_ALU | BPF_SUB | BPF_X, 0);
+		STMT(BPF_ST, 0);
+		STMT(BPF_LD | BPF_B | BPF_IND, TCP_DOFF);
+		STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0);
+		STMT(BPF_ALU | BPF_RSH | BPF_K, 2);
+		STMT(BPF_MISC | BPF_TAX, 0);
+		STMT(BPF_LD | BPF_MEM, 0);
+		if (want == WITH)
+			JUMP_KEEP_IF(BPF_JMP | BPF_JGT | BPF_X, 0);
+		else
+			JUMP_DROP_IF(BPF_JMP | BPF_JGT | BPF_X, 0);
+		/* A FIN goes with the data, in order behind it. */
+		STMT(BPF_LDX | BPF_B | BPF_MSH, IP_VER_IHL);
+		STMT(BPF_LD | BPF_B | BPF_IND, TCP_FLAGS);
+		if (want == WITH)
+			JUMP_DROP_IF_NOT(BPF_JMP | BPF_JSET | BPF_K, TCP_FIN);
+		else
+			JUMP_DROP_IF(BPF_JMP | BPF_JSET | BPF_K, TCP_FIN);
+	}
 accept:
 	return finish(prog, cap, p, n, ACCEPT_ALL);
+}
+
+int ptcp_bpf_tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local)
+{
+	return tcp_port(prog, cap, local, ANY);
+}
+
+int ptcp_bpf_tcp_port_payload(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local,
+			      bool payload)
+{
+	if (local->family != PTCP_AF_INET)
+		return PTCP_ERR_INVAL;
+	return tcp_port(prog, cap, local, payload ? WITH : WITHOUT);
 }
 
 int ptcp_bpf_partial_csum(struct sock_filter *prog, size_t cap, uint16_t port)

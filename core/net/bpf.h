@@ -17,13 +17,14 @@
 #ifndef PTCP_BPF_H
 #define PTCP_BPF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <linux/filter.h>
 
 #include "addr.h"
 
-#define PTCP_BPF_MAX 16   /* instructions the longest program needs */
+#define PTCP_BPF_MAX 28   /* instructions the longest program needs */
 
 /* Writes into prog[0..cap) the program for a raw socket of local's
  * family:
@@ -38,6 +39,17 @@
  * Returns the number of instructions, or PTCP_ERR_NOBUF (cap too small),
  * PTCP_ERR_INVAL (local is neither IPv4 nor IPv6). */
 int ptcp_bpf_tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local);
+
+/* ptcp_bpf_tcp_port() for IPv4 that also keeps only the segments with a
+ * payload or FIN (payload true: at least one byte after the TCP header,
+ * or the FIN flag) or only the others (false: SYN, pure ACK, RST): the
+ * receive ring takes the one kind and the raw socket the other
+ * (rxring.h).
+ *
+ * Returns the number of instructions, or PTCP_ERR_NOBUF (cap too small),
+ * PTCP_ERR_INVAL (local is not IPv4). */
+int ptcp_bpf_tcp_port_payload(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local,
+			      bool payload);
 
 #define PTCP_BPF_PARTIAL_MAX 48   /* instructions of ptcp_bpf_partial_csum() */
 /* Bytes of each packet ptcp_bpf_partial_csum() keeps: the longest IPv4

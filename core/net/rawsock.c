@@ -189,6 +189,20 @@ static int filter(struct ptcp_rawsock_fam *f)
 	return attach(f->fd, insns, n);
 }
 
+int ptcp_rawsock_no_payload(struct ptcp_rawsock *rs)
+{
+	struct ptcp_rawsock_fam *f = &rs->fam[PTCP_RAWSOCK_V4];
+	struct sock_filter insns[PTCP_BPF_MAX];
+	int n;
+
+	if (f->fd < 0)
+		return -EAFNOSUPPORT;
+	n = ptcp_bpf_tcp_port_payload(insns, PTCP_BPF_MAX, &f->local, false);
+	if (n < 0)
+		return -EINVAL;
+	return attach(f->fd, insns, n);
+}
+
 /* Our address is known: bind to it and let our port's segments in. */
 static int aim(struct ptcp_rawsock_fam *f)
 {
@@ -456,6 +470,23 @@ static bool rx6_meta(struct msghdr *mh, const struct sockaddr_in6 *from,
 	return got_dst;
 }
 
+int ptcp_rawsock_rx_ports(struct ptcp_rawsock_rx *rx, uint16_t port)
+{
+	if (rx->tcp_len < 4) {
+		rx->why = "truncated TCP header";
+		return 0;
+	}
+	rx->src.port = (uint16_t)(rx->tcp[0] << 8 | rx->tcp[1]);
+	rx->dst.port = (uint16_t)(rx->tcp[2] << 8 | rx->tcp[3]);
+	/* The BPF filter already did this; it stays as a guard in case the
+	 * filter could not be attached the same way on another kernel. */
+	if (rx->dst.port != port) {
+		rx->why = "not for our port";
+		return 0;
+	}
+	return 1;
+}
+
 /* One packet that recvmsg(2) put in buf (n bytes, the real length): its
  * TCP segment into *rx. Returns 1, or 0 with rx->why. */
 static int take_rx(struct ptcp_rawsock *rs, uint8_t family, const uint8_t *buf, size_t cap, size_t n,
@@ -481,18 +512,8 @@ static int take_rx(struct ptcp_rawsock *rs, uint8_t family, const uint8_t *buf, 
 			return 0;
 		rx->ttl = buf[8];
 	}
-	if (rx->tcp_len < 4) {
-		rx->why = "truncated TCP header";
+	if (ptcp_rawsock_rx_ports(rx, rs->port) == 0)
 		return 0;
-	}
-	rx->src.port = (uint16_t)(rx->tcp[0] << 8 | rx->tcp[1]);
-	rx->dst.port = (uint16_t)(rx->tcp[2] << 8 | rx->tcp[3]);
-	/* The BPF filter already did this; it stays as a guard in case the
-	 * filter could not be attached the same way on another kernel. */
-	if (rx->dst.port != rs->port) {
-		rx->why = "not for our port";
-		return 0;
-	}
 	/* IPv6: the kernel verified the checksum (IPV6_CHECKSUM) or sent
 	 * the segment itself. IPv4: a segment from a kernel on this machine
 	 * (namespaces) may come with the checksum left to offload, the field

@@ -135,6 +135,13 @@ int ptcp_rawsock_set_any(struct ptcp_rawsock *rs);
  * zeroed-then-failed rawsock. */
 void ptcp_rawsock_close(struct ptcp_rawsock *rs);
 
+/* Makes the IPv4 raw socket receive only our segments without a payload
+ * (SYN, pure ACK, FIN, RST: ptcp_bpf_tcp_port_payload(), bpf.h), while it
+ * still sends and holds the port: the receive ring (rxring.h) takes those
+ * with one, so no segment comes twice. Returns 0 or -errno
+ * (-EAFNOSUPPORT: IPv4 is off). */
+int ptcp_rawsock_no_payload(struct ptcp_rawsock *rs);
+
 /* One segment of ptcp_rawsock_send_tx(): where it goes and where from. */
 struct ptcp_rawsock_tx {
 	const uint8_t *seg;         /* TCP header and payload, checksum filled
@@ -174,6 +181,11 @@ int ptcp_rawsock_send_tx(struct ptcp_rawsock *rs, const struct ptcp_rawsock_tx *
  * another -errno from recvmsg(2). */
 int ptcp_rawsock_recv(struct ptcp_rawsock *rs, uint8_t family, uint8_t *buf, size_t cap,
                       struct ptcp_rawsock_rx *rx);
+
+/* The ports of the segment rx->tcp[0..rx->tcp_len) into rx->src and
+ * rx->dst. Returns 1, or 0 with rx->why when the header is cut short or
+ * the destination port is not port. */
+int ptcp_rawsock_rx_ports(struct ptcp_rawsock_rx *rx, uint16_t port);
 
 /* Packets ptcp_rawsock_recv_many() reads per call, at most. */
 #define PTCP_RAWSOCK_RECV_MANY 16

@@ -398,11 +398,11 @@ static void input_one(struct ptcp_node *n, const struct ptcp_rawsock_rx *rx, ptc
 			   ptcp_conn_error(c) == PTCP_ERR_RESET);
 }
 
-/* What one raw socket has, up to PTCP_NODE_RX_BATCH packets, read
- * PTCP_RAWSOCK_RECV_MANY at a time; nothing is sent before the whole
- * batch is in (the settle after it flushes, so the ACK decision sees
- * every segment of the batch). */
-static void receive(struct ptcp_node *n, uint8_t family)
+/* What one raw socket (ring false) or the receive ring has, up to
+ * PTCP_NODE_RX_BATCH packets, read PTCP_RAWSOCK_RECV_MANY at a time;
+ * nothing is sent before the whole batch is in (the settle after it
+ * flushes, so the ACK decision sees every segment of the batch). */
+static void receive(struct ptcp_node *n, uint8_t family, bool ring)
 {
 	struct ptcp_rawsock_rx rx[PTCP_RAWSOCK_RECV_MANY];
 	ptcp_ts now = ptcp_clock_now();
@@ -410,8 +410,11 @@ static void receive(struct ptcp_node *n, uint8_t family)
 	int k, rv;
 
 	while (got < PTCP_NODE_RX_BATCH) {
-		rv = ptcp_rawsock_recv_many(&n->rs, family, n->rx_buf, PTCP_RAWSOCK_MTU,
-					    PTCP_RAWSOCK_RECV_MANY, rx);
+		if (ring)
+			rv = ptcp_rxring_recv_many(&n->ring, PTCP_RAWSOCK_RECV_MANY, rx);
+		else
+			rv = ptcp_rawsock_recv_many(&n->rs, family, n->rx_buf, PTCP_RAWSOCK_MTU,
+						    PTCP_RAWSOCK_RECV_MANY, rx);
 		if (rv == -EAGAIN)
 			break;
 		if (rv < 0) {
@@ -434,7 +437,7 @@ static void receive(struct ptcp_node *n, uint8_t family)
 			/* The capture shows a local kernel's partial checksum
 			 * completed (the engine does not need it: csum_verified). */
 			if (n->pcap && r->csum_verified)
-				(void)ptcp_tcp_checksum_complete(n->rx_buf + (r->tcp - n->rx_buf), r->tcp_len,
+				(void)ptcp_tcp_checksum_complete((uint8_t *)(uintptr_t)r->tcp, r->tcp_len,
 								 &r->src, &r->dst);
 			/* IPv6 comes without its header: the capture gets one made. */
 			if (n->pcap && r->ip)
@@ -444,24 +447,39 @@ static void receive(struct ptcp_node *n, uint8_t family)
 							   r->ttl);
 			input_one(n, r, now);
 		}
-		if (rv < PTCP_RAWSOCK_RECV_MANY)
+		/* The ring returns one block's packets at a time: the next
+		 * block may be ready too. */
+		if (!ring && rv < PTCP_RAWSOCK_RECV_MANY)
 			break;
 	}
+	if (ring)
+		ptcp_rxring_release(&n->ring);
 }
 
-/* Either raw socket woke us: both are read before anything is decided,
+/* Either raw socket woke us: all are read before anything is decided,
  * IPv6 first, so that two attempts at a peer (Happy Eyeballs) whose
- * segments came together are judged together, and a tie goes to IPv6. */
+ * segments came together are judged together, and a tie goes to IPv6;
+ * the ring's data before the raw socket's ACKs and RSTs, which came after
+ * it or in between. The ring woke us: only the ring, which needs no
+ * system call to find empty, where the raw sockets need a recvmmsg()
+ * each: the ring wakes us per packet when it is not busy, and a raw
+ * socket with something to read wakes us itself. */
 static void on_raw(evutil_socket_t fd, short what, void *arg)
 {
 	struct ptcp_node *n = arg;
 
-	(void)fd;
 	(void)what;
+	if (n->ring.fd >= 0 && fd == n->ring.fd) {
+		receive(n, PTCP_AF_INET, true);
+		settle(n, ptcp_clock_now());
+		return;
+	}
 	if (ptcp_rawsock_has(&n->rs, PTCP_AF_INET6))
-		receive(n, PTCP_AF_INET6);
+		receive(n, PTCP_AF_INET6, false);
+	if (n->ring.fd >= 0)
+		receive(n, PTCP_AF_INET, true);
 	if (ptcp_rawsock_has(&n->rs, PTCP_AF_INET))
-		receive(n, PTCP_AF_INET);
+		receive(n, PTCP_AF_INET, false);
 	settle(n, ptcp_clock_now());
 }
 
@@ -572,8 +590,57 @@ static int open_identity(struct ptcp_node *n)
 static const char setcap_hint[] =
 	"run as root or `setcap cap_net_raw,cap_net_admin+ep` on the program";
 
+/* IPv4 segments with a payload or FIN come through the packet ring
+ * (rxring.h) where offload is on by default: the host has no rules that
+ * the ring's packets, taken before netfilter, would bypass (gso.c). A
+ * host that forwards IPv4 gets it only with our address given
+ * (--local-addr), which the ring then checks: its packet socket sees the
+ * packets it forwards for others as its own. The raw socket keeps the
+ * port, sends, and receives only the others, so none comes twice.
+ * Any failure leaves the raw socket receiving all. */
+static void open_ring(struct ptcp_node *n)
+{
+	struct ptcp_rawsock_fam *f = &n->rs.fam[PTCP_RAWSOCK_V4];
+	static const uint8_t any4[4];
+	bool any = memcmp(f->local.addr, any4, 4) == 0;
+	char which[96], to[64] = "";
+	int rv, fwd;
+
+	if (f->fd < 0)
+		return;
+	if (!n->gso_auto) {
+		nlog_info(n, "receive: IPv4 through the raw socket (a packet ring only where offload is "
+			  "on by default)");
+		return;
+	}
+	fwd = ptcp_rxring_host_forwards(which, sizeof(which));
+	if (fwd != 0 && any) {
+		nlog_info(n, "receive: IPv4 through the raw socket (%s%s: a packet ring would take "
+			  "the packets this host forwards for others; with --local-addr it checks the address)",
+			  fwd > 0 ? "this host forwards IPv4, " : "cannot tell whether this host forwards IPv4",
+			  fwd > 0 ? which : "");
+		return;
+	}
+	rv = ptcp_rxring_open(&n->ring, &f->local);
+	if (rv == 0 && (rv = ptcp_rawsock_no_payload(&n->rs)) != 0)
+		ptcp_rxring_close(&n->ring);
+	if (rv != 0) {
+		nlog_info(n, "receive: IPv4 through the raw socket (no packet ring: %s)", strerror(-rv));
+		return;
+	}
+	if (!any) {
+		char a[48];
+
+		snprintf(to, sizeof(to), " to %s", inet_ntop(AF_INET, f->local.addr, a, sizeof(a)));
+	}
+	nlog_info(n, "receive: IPv4 through a packet ring (TPACKET_V2, %u frames of %u bytes) for "
+		  "segments with data%s%s, before this host's netfilter, the raw socket for the others%s",
+		  PTCP_RXRING_FRAMES, PTCP_RXRING_FRAME, to, fwd != 0 ? " (this host forwards IPv4)" : "",
+		  n->rs.fam[PTCP_RAWSOCK_V6].fd >= 0 ? "; IPv6 through the raw socket" : "");
+}
+
 /* The port (reservation and lock), the raw socket, the firewall table,
- * the capture, and with --gso the packet socket: all that needs
+ * the capture, with --gso the packet socket, the receive ring: all that needs
  * privileges, before anything goes on the network. */
 static int open_wire(struct ptcp_node *n)
 {
@@ -669,6 +736,7 @@ static int open_wire(struct ptcp_node *n)
 	 * runs: it is made now, for the first peer that offloads. */
 	if (n->s.gso && (rv = ptcp_pktsock_socket(&n->pkt_fd, PTCP_NODE_MARK)) != 0)
 		nlog_info(n, "offload: cannot make a packet socket (%s); raw socket only", strerror(-rv));
+	open_ring(n);
 	return 0;
 }
 
@@ -751,6 +819,15 @@ static int open_loop(struct ptcp_node *n)
 			return PTCP_ERR_SYSTEM;
 		}
 	}
+	if (n->ring.fd >= 0) {
+		n->ev_ring = event_new(n->base, n->ring.fd, EV_READ | EV_PERSIST, on_raw, n);
+		if (!n->ev_ring)
+			return PTCP_ERR_NOMEM;
+		if (event_add(n->ev_ring, NULL) != 0) {
+			nlog_error(n, "cannot add the receive ring to the event loop");
+			return PTCP_ERR_SYSTEM;
+		}
+	}
 	return 0;
 }
 
@@ -782,6 +859,7 @@ int ptcp_node_new(ptcp_node **out, struct event_base *base, const ptcp_settings 
 		n->rs.fam[i].fd = n->rs.fam[i].reserve_fd = -1;
 	n->rs.lock_fd = -1;
 	n->pkt_fd = -1;
+	ptcp_rxring_init(&n->ring);
 	if ((rv = copy_str(&n->str_key_dir, &n->s.key_dir)) != 0 ||
 	    (rv = copy_str(&n->str_rendezvous, &n->s.rendezvous)) != 0 ||
 	    (rv = copy_str(&n->str_rendezvous_key, &n->s.rendezvous_key)) != 0 ||
@@ -847,6 +925,8 @@ void ptcp_node_free(ptcp_node *n)
 	for (int i = 0; i < PTCP_RAWSOCK_NFAM; i++)
 		if (n->ev_raw[i])
 			event_free(n->ev_raw[i]);
+	if (n->ev_ring)
+		event_free(n->ev_ring);
 	if (n->ev_timer)
 		event_free(n->ev_timer);
 	if (n->ev_kick)
@@ -856,6 +936,11 @@ void ptcp_node_free(ptcp_node *n)
 		ptcp_pcapw_close(n->pcap);
 	}
 	ptcp_nftguard_remove(&n->guard);
+	if (n->ring.frames > 0)
+		nlog_info(n, "receive ring: %llu packets, %llu of them larger than a frame (read from "
+			  "the socket's queue)", (unsigned long long)n->ring.frames,
+			  (unsigned long long)n->ring.copied);
+	ptcp_rxring_close(&n->ring);
 	ptcp_rawsock_close(&n->rs);
 	if (n->pkt_fd >= 0)
 		close(n->pkt_fd);

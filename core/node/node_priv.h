@@ -1,7 +1,8 @@
 /* Inside a node (include/p2ptcp/p2ptcp.h): what node.c, peer.c, gso.c
  * and the rendezvous glue share. Not installed.
  *
- * Data flow. A received packet: raw socket (net/rawsock) -> node.c
+ * Data flow. A received packet: raw socket (net/rawsock; IPv4 segments
+ * with data through the receive ring, net/rxring, where it is open) -> node.c
  * on_raw -> the connection table (engine/stack) -> a connection -> the
  * peer's channel (secure/channel), when the application reads. A byte to
  * send: ptcp_peer_write() -> channel -> connection -> the table's output
@@ -27,6 +28,7 @@
 #include "p2ptcp/p2ptcp.h"
 #include "pcapw.h"
 #include "rawsock.h"
+#include "rxring.h"
 #include "relaymsg.h"
 #include "stack.h"
 
@@ -205,6 +207,10 @@ struct ptcp_node {
 	bool key_wiped;                    /* settings.forget_key did its work */
 
 	struct ptcp_rawsock rs;
+	struct ptcp_rxring ring;           /* when open (fd >= 0), IPv4
+	                                      segments with data or FIN come
+	                                      through it, the others through
+	                                      the raw socket (rxring.h) */
 	struct ptcp_nftguard guard;
 	struct ptcp_pcapw *pcap;
 	bool gso_forced;                   /* settings.gso as given (--gso) */
@@ -218,6 +224,7 @@ struct ptcp_node {
 	struct ptcp_listener *listener[PTCP_RAWSOCK_NFAM];  /* listen_direct, per
 	                                      family */
 	struct event *ev_raw[PTCP_RAWSOCK_NFAM];   /* per open family */
+	struct event *ev_ring;             /* the receive ring's, when open */
 	struct event *ev_timer, *ev_kick;
 	ptcp_ts timer_at;
 	bool in_settle, settle_again;

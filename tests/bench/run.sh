@@ -60,6 +60,14 @@
 # 6: one process may hold 20,000 descriptors here), with each instance's
 # RSS and Redis's used_memory per registered peer.
 #
+# Latency rows (issue 10: what the receive ring costs interactive traffic):
+# rr-k and rr-e, on the link: a kernel client on A (tests/tools/rrping)
+# writes BENCH_RR_SIZE bytes (default 64) and waits for them to come back,
+# BENCH_RR_ROUNDS times (default 2000), from a kernel echo (rr-k) or from
+# `p2ptcp listen` on B whose stdout is its own stdin (one FIFO opened
+# read-write: the bytes go back through a pipe); printed: the median and
+# 99th percentile round trip and rr-e against rr-k.
+#
 # The row rdv-relay is rdv-enc with both NATs symmetric (MASQUERADE
 # --random-fully) and rendezvousd --relay without rate limits: the same
 # path, relayed by S; printed against rdv-enc (target >= 70%).
@@ -79,7 +87,7 @@ for d in "" -d20; do
 		done
 	done
 done
-ROWS=${BENCH_ROWS:-"link-k link-ek link-ekg link-ekn link-ke nat-k nat-ek nat-ekn 2nat-k 2nat-e 2nat-en rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso$LOSS_ROWS svc-1 svc-8 svc-idle redis-match redis-peers rdv-relay"}
+ROWS=${BENCH_ROWS:-"rr-k rr-e link-k link-ek link-ekg link-ekn link-ke nat-k nat-ek nat-ekn 2nat-k 2nat-e 2nat-en rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso$LOSS_ROWS svc-1 svc-8 svc-idle redis-match redis-peers rdv-relay"}
 SVC_MB=${BENCH_SVC_MB:-128}
 IDLE_N=${BENCH_IDLE_N:-32}
 
@@ -89,6 +97,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 [ -x "$TIME" ] || die "$TIME missing (apt-get install time)"
 [ -x "$P2PTCP" ] || die "$P2PTCP missing (make)"
 
+RRPING=$BUILD/tests/tools/rrping
 RES=$(mktemp -d /tmp/ptcp-bench.XXXXXX)
 trap 'rm -rf "$RES"' EXIT
 
@@ -269,6 +278,35 @@ run_rdv() {
 		spid=$!
 		lab_track $spid
 		finish_run "$row" "$d" $spid $rpid "$out"
+	)
+}
+
+# run_rr ROW kernel|engine: the request-response row (rrping on A against an
+# echo on B, see the top); writes "rr MEDIAN_US P99_US" to $RES/ROW.
+run_rr() {
+	local row=$1 echo=$2 out=$RES/$1
+	(
+		LAB_PREFIX="ptcp$$b${row//-/}"
+		lab_init || exit 1
+		local d=$LAB_DIR epid
+		lab_link || exit 1
+		if [ "$echo" = kernel ]; then
+			ip netns exec "$LAB_B" "$RRPING" echo 5001 --timeout "$LIMIT" >/dev/null 2>"$d/e.err" </dev/null &
+		else
+			mkfifo "$d/loop" || exit 1
+			# shellcheck disable=SC2086
+			ip netns exec "$LAB_B" "$P2PTCP" listen --local-port 5001 ${BENCH_ENGINE_ARGS:-} -v \
+				<>"$d/loop" >&0 2>"$d/e.err" &
+		fi
+		epid=$!
+		lab_track $epid
+		timeout "$LIMIT" ip netns exec "$LAB_A" "$RRPING" ping "$LAB_B_IP:5001" \
+			--rounds "${BENCH_RR_ROUNDS:-2000}" --size "${BENCH_RR_SIZE:-64}" --timeout "$LIMIT" \
+			>"$d/p.out" 2>"$d/p.err" </dev/null ||
+			{ echo "bench: $row failed (status $?)" >&2; tail -n 3 "$d/p.err" "$d/e.err" >&2; exit 1; }
+		[ "$echo" = kernel ] && lab_wait_pid "$epid" 10
+		sed -nE 's/.*median_us=([0-9]+) p99_us=([0-9]+).*/rr \1 \2/p' "$d/p.out" >"$out"
+		grep -o 'receive: IPv4 through [a-z ]*' "$d/e.err" | head -1 | sed 's/^/path /' >>"$out"
 	)
 }
 
@@ -529,6 +567,8 @@ label() {
 echo "bench: $BENCH_MB MiB per run, $(nproc) CPUs, kernel $(uname -r)"
 for row in $ROWS; do
 	case $row in
+	rr-k) run_rr "$row" kernel ;;
+	rr-e) run_rr "$row" engine ;;
 	link-k) run "$row" link kernel kernel ;;
 	link-ek) run "$row" link engine kernel ;;
 	link-ekg) BENCH_ENGINE_ARGS=--gso run "$row" link engine kernel ;;
@@ -574,7 +614,7 @@ printf '\n%-36s %9s %8s %10s %10s %9s %9s %9s\n' "run" "MiB/s" "Gbit/s" "snd s/G
 	"SYN>EST" "snd RSS" "rcv RSS"
 printf '%-36s %9s %8s %10s %10s %9s %9s %9s\n' "" "" "" "(CPU)" "(CPU)" "ms" "MiB" "MiB"
 for row in $ROWS; do
-	case $row in svc-*|redis-*|setup-*) continue ;; esac
+	case $row in svc-*|redis-*|setup-*|rr-*) continue ;; esac
 	if [ ! -s "$RES/$row" ]; then
 		printf '%-36s %9s\n' "$(label "$row")" "failed"
 		continue
@@ -623,10 +663,30 @@ done
 echo
 echo "SYN>EST: first SYN to the first segment after the handshake, in the sender's capture; for"
 echo "simultaneous open it includes waiting for the other side's SYN. p2ptcp's own -v figure"
-echo "(established after): $(for row in $ROWS; do case $row in svc-*|redis-*|setup-*) continue ;; esac; e=$(field "$row" engest 1); [ -n "$e" ] && printf '%s %s ms; ' "$row" "$e"; done)"
+echo "(established after): $(for row in $ROWS; do case $row in svc-*|redis-*|setup-*|rr-*) continue ;; esac; e=$(field "$row" engest 1); [ -n "$e" ] && printf '%s %s ms; ' "$row" "$e"; done)"
 echo "link*: veth transmit offloads left on (the kernel's defaults): the kernel sends 64 KiB"
 echo "segments with the checksum left to the 'hardware' (the kernel's fastest path on one machine);"
 echo "the other rows carry wire-like MSS-sized segments with full checksums."
+
+# --- request-response ----------------------------------------------------------------------
+if echo " $ROWS " | grep -q ' rr-'; then
+	echo
+	echo "request-response on the link: ${BENCH_RR_ROUNDS:-2000} round trips of ${BENCH_RR_SIZE:-64} bytes, a kernel client on A:"
+	for row in rr-k rr-e; do
+		case " $ROWS " in *" $row "*) ;; *) continue ;; esac
+		l="kernel echo"; [ $row = rr-e ] && l="p2ptcp listen echo"
+		if [ -s "$RES/$row" ]; then
+			printf '  %-34s median %6s us   p99 %6s us   %s\n' "$l" "$(field $row rr 1)" "$(field $row rr 2)" \
+				"$(awk '$1 == "path" { $1 = ""; print "(" substr($0, 2) ")" }' "$RES/$row")"
+		else
+			printf '  %-34s failed\n' "$l"
+		fi
+	done
+	if [ -s "$RES/rr-k" ] && [ -s "$RES/rr-e" ]; then
+		awk -v a="$(field rr-e rr 1)" -v b="$(field rr-k rr 1)" -v c="$(field rr-e rr 2)" -v e="$(field rr-k rr 2)" \
+			'BEGIN { printf "  p2ptcp / kernel: median x%.1f   p99 x%.1f\n", a / b, c / e }'
+	fi
+fi
 
 # --- the service -------------------------------------------------------------------------
 svc_rate() { awk -v b="$(field "$1" bytes 1)" -v w="$(field "$1" window 1)" 'BEGIN { if (w > 0) printf "%.1f", b / w / 1048576 }'; }

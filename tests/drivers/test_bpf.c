@@ -285,6 +285,54 @@ static void test_errors(void)
 	CHECK_INT(ptcp_bpf_tcp_port(prog, 12, &local), 12);
 }
 
+/* The receive ring's split (rxring.h): the ring's program keeps our
+ * port's segments with a payload or FIN, the raw socket's the others;
+ * each segment goes to exactly one, whatever its IP options and data
+ * offset. */
+static void test_payload_split(void)
+{
+	struct ptcp_endpoint local = ep4(10, 0, 0, 1, 4000);
+	struct ptcp_endpoint src = ep4(10, 0, 0, 9, 0);
+	struct sock_filter with[PTCP_BPF_MAX], without[PTCP_BPF_MAX];
+	int nw = ptcp_bpf_tcp_port_payload(with, PTCP_BPF_MAX, &local, true);
+	int no = ptcp_bpf_tcp_port_payload(without, PTCP_BPF_MAX, &local, false);
+	uint8_t pkt[128];
+
+	CHECK(nw > 0 && no > 0);
+	for (size_t ihl = 20; ihl <= 24; ihl += 4)
+		for (uint8_t doff = 5; doff <= 8; doff++)
+			for (size_t data = 0; data <= 3; data++) {
+				size_t tcp = (size_t)doff * 4 + data;
+
+				memset(pkt, 0, sizeof(pkt));
+				CHECK_INT(ptcp_ipv4_build(pkt, 20, &src, &local, 6, 64, 1, tcp), 20);
+				if (ihl == 24) {
+					/* one option word (zeros): 4 more header bytes */
+					pkt[0] = 0x46;
+					pkt[3] = (uint8_t)(pkt[3] + 4);
+				}
+				pkt[ihl + 2] = 4000 >> 8;
+				pkt[ihl + 3] = 4000 & 0xff;
+				/* the low bits of byte 12 (reserved, AE) do not count */
+				pkt[ihl + 12] = (uint8_t)(doff << 4 | 0x0f);
+				CHECK_EQ(run(with, nw, pkt, ihl + tcp) != 0, data > 0);
+				CHECK_EQ(run(without, no, pkt, ihl + tcp) != 0, data == 0);
+				/* A FIN goes with the data, also without any:
+				 * the ring's. */
+				pkt[ihl + 13] = 0x11;
+				CHECK(run(with, nw, pkt, ihl + tcp) != 0);
+				CHECK_EQ(run(without, no, pkt, ihl + tcp), 0);
+				pkt[ihl + 13] = 0x10;
+				CHECK_EQ(run(with, nw, pkt, ihl + tcp) != 0, data > 0);
+			}
+	/* Not our port: neither. */
+	(void)packet(pkt, &local, 5000, 4001, 6);
+	CHECK_EQ(run(with, nw, pkt, 40), 0);
+	CHECK_EQ(run(without, no, pkt, 40), 0);
+	local = ep6(1, 4000);
+	CHECK_INT(ptcp_bpf_tcp_port_payload(with, PTCP_BPF_MAX, &local, true), PTCP_ERR_INVAL);
+}
+
 /* The interpreter above agrees with libpcap's on the IPv4 programs, where
  * the data is the IP packet and SKF_NET_OFF is never used. */
 static void test_interpreter_matches_libpcap(void)
@@ -454,6 +502,7 @@ int main(void)
 	RUN(test_fragments);
 	RUN(test_short_and_ipv6);
 	RUN(test_errors);
+	RUN(test_payload_split);
 	RUN(test_interpreter_matches_libpcap);
 	RUN(test_ipv6_port);
 	RUN(test_ipv6_destination_address);
