@@ -704,7 +704,7 @@ static void on_hello0(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts n
 	m.type = PTCP_RDV_WELCOME;
 	m.welcome.observed = c->observed;
 	if (open) {
-		m.welcome.has_key = true;
+		m.welcome.has_key = 1;
 		memcpy(m.welcome.server_key, srv->id.pk, PTCP_RDV_KEY_LEN);
 	}
 	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, in, &ours, &c->observed);

@@ -269,7 +269,7 @@ static int parse_body(struct ptcp_rdv_msg *m, const uint8_t *b, uint16_t n)
 			return 0;
 		if (n != WELCOME_KEY_LEN)
 			return -PTCP_RDV_E_MALFORMED;
-		m->welcome.has_key = true;
+		m->welcome.has_key = 1;
 		memcpy(m->welcome.server_key, b + WELCOME_LEN, PTCP_RDV_KEY_LEN);
 		return 0;
 	case PTCP_RDV_CHALLENGE:

@@ -192,7 +192,8 @@ struct ptcp_rdv_msg {
 			uint8_t sig[PTCP_RDV_SIG_LEN];    /* the server's signature
 			                                     of the 0-RTT transcript
 			                                     and observed */
-			bool has_key;                     /* the answer to an open
+			uint8_t has_key;                  /* 0: the 83-byte form; else
+			                                     1, the answer to an open
 			                                     HELLO0: the server's key
 			                                     follows (32 bytes more) */
 			uint8_t server_key[PTCP_RDV_KEY_LEN];

@@ -700,7 +700,7 @@ static int check_welcome(const struct ptcp_rdv_client *c, const struct ptcp_rdv_
 			 "endpoint: %s", name, ep_text(&in->welcome.observed, e));
 		return -EPROTO;
 	}
-	if (open != in->welcome.has_key) {
+	if (open != (in->welcome.has_key != 0)) {
 		snprintf(msg, cap, "rendezvous server %s sent a WELCOME %s its key to a HELLO0 %s",
 			 name, in->welcome.has_key ? "with" : "without",
 			 open ? "that pinned none" : "that named it");

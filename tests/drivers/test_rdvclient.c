@@ -162,7 +162,7 @@ static void welcome_of(struct ptcp_rdv_client *c, struct ptcp_rdv_msg *m,
 	else
 		ep4(&m->welcome.observed, 198, 51, 100, 1, 40000);
 	if (open) {
-		m->welcome.has_key = true;
+		m->welcome.has_key = 1;
 		memcpy(m->welcome.server_key, signer->pk, 32);
 	}
 	n = ptcp_rdv_transcript0(t, PTCP_RDV_SIGNER_SERVER, &c->hello0, &c->cfg.server,
@@ -211,7 +211,7 @@ static void test_welcome(void)
 	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
 	/* a key in the answer to a pinned HELLO0: refused, even the pinned one */
 	welcome(&c, &m, &server, NULL);
-	m.welcome.has_key = true;
+	m.welcome.has_key = 1;
 	memcpy(m.welcome.server_key, server.pk, 32);
 	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
 	CHECK(has("a WELCOME with its key to a HELLO0 that named it"));
@@ -235,7 +235,7 @@ static void test_welcome_open(void)
 	CHECK(memcmp(key, server.pk, 32) == 0);
 	/* without the key */
 	welcome_of(&c, &m, &server, NULL, true);
-	m.welcome.has_key = false;
+	m.welcome.has_key = 0;
 	CHECK_INT(check_welcome(&c, &m, msg, sizeof(msg)), -EPROTO);
 	CHECK(has("a WELCOME without its key to a HELLO0 that pinned none"));
 	/* a key that did not sign it */

@@ -382,7 +382,7 @@ static void test_hello0_welcome_bytes(void)
 	CHECK_INT(ptcp_rdv_emit(&m, buf, sizeof(buf)), -PTCP_RDV_E_MALFORMED);
 	/* the answer to an open HELLO0: the server's key at the end */
 	sample(&m, PTCP_RDV_WELCOME);
-	m.welcome.has_key = true;
+	m.welcome.has_key = 1;
 	fill(m.welcome.server_key, 32, 16);
 	n = ptcp_rdv_emit(&m, buf, sizeof(buf));
 	CHECK_INT(n, 6 + 115);
