@@ -385,9 +385,6 @@ void ptcp_conn_stats(const struct ptcp_conn *c, struct ptcp_stats *st);
 const struct ptcp_endpoint *ptcp_conn_local(const struct ptcp_conn *c);
 const struct ptcp_endpoint *ptcp_conn_remote(const struct ptcp_conn *c);
 
-/* The cfg.user the connection was made with, if its cfg.on_event is fn,
- * else NULL: how an owner that made the connection (the table) finds its
- * own record of it without a lookup. */
 /* True when the last input wants its ACK out before the caller feeds the
  * connection more segments: a caller that reads segments in batches and
  * sends once per batch (fewer ACKs) calls output now. Set by a segment
@@ -396,6 +393,9 @@ const struct ptcp_endpoint *ptcp_conn_remote(const struct ptcp_conn *c);
  * leaves it alone: the batch's last ACK reports that island first. */
 bool ptcp_conn_ack_due(const struct ptcp_conn *c);
 
+/* The cfg.user the connection was made with, if its cfg.on_event is fn,
+ * else NULL: how an owner that made the connection (the table) finds its
+ * own record of it without a lookup. */
 void *ptcp_conn_event_user(const struct ptcp_conn *c, ptcp_event_fn *fn);
 
 /* Builds the RST that RFC 9293 section 3.10.7.1 says to send in reply to

@@ -447,8 +447,8 @@ static void receive(struct ptcp_node *n, uint8_t family, bool ring)
 							   r->ttl);
 			input_one(n, r, now);
 		}
-		/* The ring returns one block's packets at a time: the next
-		 * block may be ready too. */
+		/* The ring stops short after a packet read from its socket's
+		 * queue (ptcp_rxring_recv_many()): more may be ready. */
 		if (!ring && rv < PTCP_RAWSOCK_RECV_MANY)
 			break;
 	}
