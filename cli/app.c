@@ -171,6 +171,12 @@ static bool pinned_by_record(const struct ptcp_cli_opts *o, int err)
 	return err == PTCP_ERR_RDV_KEY && o->known.line && !o->has_server_key;
 }
 
+/* What to do about a key refused under the record's pin, as ssh says it:
+ * "the key pinned ..." then this, with the record's file and line. */
+#define RECORD_HINT                                                                                \
+	"is the one recorded in %s:%u: if the server's key changed on purpose, delete that line or " \
+	"give --rendezvous-key"
+
 void ptcp_app_rdv_lost(struct ptcp_app *app, int err)
 {
 	const struct ptcp_cli_opts *o = app->o;
@@ -178,9 +184,8 @@ void ptcp_app_rdv_lost(struct ptcp_app *app, int err)
 	if (!pinned_by_record(o, err) || app->key_hinted)
 		return;
 	app->key_hinted = true;
-	ptcp_warn("the key pinned for rendezvous server %s is the one recorded in %s:%u: if the "
-		  "server's key changed on purpose, delete that line or give --rendezvous-key",
-		  o->known.name, o->known.path, o->known.line);
+	ptcp_warn("the key pinned for rendezvous server %s " RECORD_HINT, o->known.name, o->known.path,
+		  o->known.line);
 }
 
 void ptcp_app_explain(const struct ptcp_cli_opts *o, int err, const ptcp_peer_info *info,
@@ -194,9 +199,8 @@ void ptcp_app_explain(const struct ptcp_cli_opts *o, int err, const ptcp_peer_in
 		detail = info ? info->detail : "";
 	if (pinned_by_record(o, err)) {
 		/* The pin is the record's: say where it is, as ssh does. */
-		snprintf(buf, cap, "%s; the key pinned is the one recorded in %s:%u: if the server's "
-			 "key changed on purpose, delete that line or give --rendezvous-key",
-			 *detail ? detail : ptcp_strerror(err), o->known.path, o->known.line);
+		snprintf(buf, cap, "%s; the key pinned " RECORD_HINT, *detail ? detail : ptcp_strerror(err),
+			 o->known.path, o->known.line);
 		return;
 	}
 	switch (err) {
