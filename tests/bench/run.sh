@@ -8,8 +8,11 @@
 #
 # For each path the kernel's TCP (tests/tools/kpeer) and p2ptcp move
 # BENCH_MB MiB one way. The sender reads a pipe (`kpeer gen`); the
-# receiver is a kernel socket that throws the bytes away, or p2ptcp's
-# stdout into a pipe to `kpeer sink`. Printed per run: throughput at the
+# receiver writes what it gets into a pipe to `kpeer sink`: the kernel
+# receiver (`kpeer --copy-to`) as p2ptcp does its stdout, so both pay
+# the same hand-over to an application (BENCH_KERNEL_RCV=discard: the
+# kernel receiver drops the bytes after recv(), the figures before
+# December 2026). Printed per run: throughput at the
 # receiver (first byte to last: p2ptcp lingers after the transfer for a
 # TIME-WAIT, and /usr/bin/time holds the pipe open until it exits), CPU seconds (user + system) per GiB of the sending and the
 # receiving process, time from the first SYN to the first segment after
@@ -169,13 +172,21 @@ run() {
 
 		# receiver
 		if [ "$rcv" = kernel ]; then
-			if [ $sim = 1 ]; then
-				ip netns exec "$rns" "$TIME" -o "$d/r.time" -f '%e %U %S %M' "$KPEER" simopen \
-					--bind "$LAB_B_IP:$rport" "$LAB_A_PUB:$sport" --discard --stats \
-					--timeout "$LIMIT" >"$d/r.out" 2>"$d/r.err" </dev/null &
+			# Into the same pipe to `kpeer sink` as p2ptcp's stdout
+			# (fd 3 is the pipe, stdout the result lines), unless
+			# BENCH_KERNEL_RCV=discard: the bytes dropped after recv().
+			local kargs=(listen "$rport")
+			[ $sim = 1 ] && kargs=(simopen --bind "$LAB_B_IP:$rport" "$LAB_A_PUB:$sport")
+			kargs+=(--discard --stats --timeout "$LIMIT")
+			if [ "${BENCH_KERNEL_RCV:-pipe}" = discard ]; then
+				ip netns exec "$rns" "$TIME" -o "$d/r.time" -f '%e %U %S %M' "$KPEER" \
+					"${kargs[@]}" >"$d/r.out" 2>"$d/r.err" </dev/null &
 			else
-				ip netns exec "$rns" "$TIME" -o "$d/r.time" -f '%e %U %S %M' "$KPEER" listen \
-					"$rport" --discard --stats --timeout "$LIMIT" >"$d/r.out" 2>"$d/r.err" </dev/null &
+				{
+					ip netns exec "$rns" "$TIME" -o "$d/r.time" -f '%e %U %S %M' "$KPEER" \
+						"${kargs[@]}" --copy-to 3 3>&1 >"$d/r.out" 2>"$d/r.err" </dev/null |
+						"$KPEER" sink >/dev/null
+				} &
 			fi
 		else
 			local args=(listen --local-port "$rport")
