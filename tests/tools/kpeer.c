@@ -69,6 +69,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -770,11 +771,15 @@ int main(int argc, char **argv)
 			o.stats = true;
 		} else if (!strcmp(a, "--copy-to")) {
 			NEEDV();
-			o.copy_fd = (int)parse_u64("descriptor", v);
-			if (fcntl(o.copy_fd, F_GETFD) < 0) {
-				fprintf(stderr, "kpeer: --copy-to: descriptor '%s' is not open\n", v);
+			uint64_t cfd = parse_u64("descriptor", v);
+
+			if (cfd > INT_MAX || fcntl((int)cfd, F_GETFD) < 0) {
+				fprintf(stderr, "kpeer: --copy-to: '%s' is not an open descriptor\n", v);
 				return 2;
 			}
+			o.copy_fd = (int)cfd;
+			/* a reader that goes away is an error message, not a kill */
+			signal(SIGPIPE, SIG_IGN);
 		} else if (!strcmp(a, "--cc")) {
 			NEEDV();
 			o.cc = v;
