@@ -8,8 +8,9 @@
 #            10 sessions in a row, 4 at once from two keys, and scp of
 #            64 MiB (sha256 compared) while another session is open. ssh
 #            ends its ProxyCommand with SIGHUP: every session must close
-#            cleanly (FIN from A, "closed cleanly" in B's log) and leave no
-#            sshd child behind (it saw end of file).
+#            cleanly (FIN from A, "closed cleanly" in B's log, no RST but
+#            a closing TCP's races: expect_clean_end) and leave no sshd
+#            child behind (it saw end of file).
 #   hup:     SIGHUP to a `connect` whose input is still open: exit 0, a FIN
 #            from A, and B's --exec child sees end of file.
 #   stall:   a peer that finishes TCP and never sends the channel's HELLO
@@ -286,8 +287,8 @@ case_ssh() {
 	# ssh's SIGHUP: every session's FIN from A's side, no RST
 	got=$(lab_pcap_fins "$LAB_DIR/pa.pcap" "$LAB_A_PUB")
 	[ "$got" -ge $n ] || t_fail "$got FINs from A for $n sessions"
-	got=$(lab_pcap_rsts "$LAB_DIR/pa.pcap")
-	[ "$got" -eq 0 ] || t_fail "$got RSTs on NAT A's outside link"
+	# no RST on NAT A's outside link but a closing TCP's races
+	expect_clean_end "$LAB_DIR/pa.pcap"
 	svc_stop b
 	expect_no_tables "$LAB_B"
 	expect_no_tables "$LAB_A"
@@ -326,7 +327,7 @@ case_hup() {
 	release h
 	lab_capture_stop
 	[ "$(lab_pcap_fins "$LAB_DIR/pa.pcap" "$LAB_A_PUB")" -ge 1 ] || t_fail "no FIN from A"
-	[ "$(lab_pcap_rsts "$LAB_DIR/pa.pcap")" -eq 0 ] || t_fail "a RST on NAT A's outside link"
+	expect_clean_end "$LAB_DIR/pa.pcap"
 	svc_stop b
 	expect_no_tables "$LAB_A"
 }
