@@ -114,12 +114,16 @@ finish_run() {
 	lab_wait_pid "$spid" "$LIMIT"; rc=$?
 	lab_wait_pid "$rpid" 10 || rc=1
 	# BENCH_KEEP_LOGS=DIR keeps both ends' stderr (p2ptcp's -v log), one
-	# pair per run: ROW-STAMP-s.log (sender) and ROW-STAMP-r.log
+	# pair per run: ROW-STAMP-s.log (sender) and ROW-STAMP-r.log, and
+	# both ends' stdout: ROW-STAMP-s.out, ROW-STAMP-r.out
 	if [ -n "${BENCH_KEEP_LOGS:-}" ]; then
 		local stamp
 		stamp=$(date +%s%N)
 		cp "$d/s.err" "$BENCH_KEEP_LOGS/$row-$stamp-s.log" 2>/dev/null
 		cp "$d/r.err" "$BENCH_KEEP_LOGS/$row-$stamp-r.log" 2>/dev/null
+		# a kernel end's result lines ("tcp ...": what limited its sender)
+		cp "$d/s.out" "$BENCH_KEEP_LOGS/$row-$stamp-s.out" 2>/dev/null
+		cp "$d/r.out" "$BENCH_KEEP_LOGS/$row-$stamp-r.out" 2>/dev/null
 	fi
 	if [ $rc -ne 0 ]; then
 		echo "bench: $row failed (status $rc)" >&2

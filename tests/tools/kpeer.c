@@ -49,7 +49,8 @@
  *
  * Output on stdout, one line each: "sent bytes=N hash=H", "recv bytes=N
  * hash=H" and with --stats "stats secs=... xfer_secs=... user=... sys=...
- * maxrss_kb=...". Exit 0 after both directions ended with a FIN; 1 on a
+ * maxrss_kb=..." and "tcp busy_us=..." (TCP_INFO: what limited a sender,
+ * print_tcp_info()). Exit 0 after both directions ended with a FIN; 1 on a
  * socket error (reset, refused, ...), 2 on bad usage, 3 on timeout.
  *
  * simopen is the kernel's simultaneous open (RFC 9293 section 3.5, figure
@@ -70,6 +71,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -606,6 +608,36 @@ static void print_stats(double t0, double t_first, double t_end)
 	       ru.ru_maxrss);
 }
 
+/* The kernel's struct tcp_info past the part glibc's <netinet/tcp.h>
+ * declares (linux/tcp.h, since 4.10; that header clashes with glibc's). */
+struct kpeer_tcp_info {
+	struct tcp_info base;
+	uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in, notsent_bytes, min_rtt, data_segs_in, data_segs_out;
+	uint64_t delivery_rate, busy_time, rwnd_limited, sndbuf_limited;
+};
+
+/* What limited the sender (the time with data in flight, and how much of
+ * it the receive window or the send buffer held it back) and the ACKs it
+ * got: "tcp busy_us=... rwnd_limited_us=... sndbuf_limited_us=...
+ * segs_in=... data_segs_out=... cwnd=... rtt_us=... min_rtt_us=...
+ * retrans=...". Nothing when the kernel is too old to say. */
+static void print_tcp_info(int fd)
+{
+	struct kpeer_tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+	    len < offsetof(struct kpeer_tcp_info, sndbuf_limited) + sizeof(ti.sndbuf_limited))
+		return;
+	printf("tcp busy_us=%" PRIu64 " rwnd_limited_us=%" PRIu64 " sndbuf_limited_us=%" PRIu64
+	       " segs_in=%" PRIu32 " data_segs_out=%" PRIu32 " cwnd=%" PRIu32 " rtt_us=%" PRIu32
+	       " min_rtt_us=%" PRIu32 " retrans=%" PRIu32 "\n",
+	       ti.busy_time, ti.rwnd_limited, ti.sndbuf_limited, ti.segs_in, ti.data_segs_out,
+	       ti.base.tcpi_snd_cwnd, ti.base.tcpi_rtt, ti.min_rtt, ti.base.tcpi_total_retrans);
+}
+
 /* Move data both ways until our FIN is sent and the peer's has arrived. */
 static int transfer(int fd, const struct opts *o)
 {
@@ -726,8 +758,10 @@ static int transfer(int fd, const struct opts *o)
 		printf("recv bytes=%" PRIu64 " hash=-\n", rhash.n);
 	else
 		printf("recv bytes=%" PRIu64 " hash=%016" PRIx64 "\n", rhash.n, hash_final(&rhash));
-	if (o->stats)
+	if (o->stats) {
 		print_stats(t0, t_first, t_end);
+		print_tcp_info(fd);
+	}
 	fflush(stdout);
 	phase = "closing";
 	if (close(fd) < 0) {
