@@ -15,8 +15,7 @@
  *       }
  *       chain prerouting {
  *           type filter hook prerouting priority filter; policy accept;
- *           ip daddr ADDR tcp dport PORT socket transparent 0 accept
- *           ip daddr ADDR tcp dport PORT socket transparent 1 accept
+ *           ip daddr ADDR tcp dport PORT socket transparent { 0, 1 } accept
  *           tcp dport PORT ip daddr ADDR meta pkttype set other
  *           (the same for ip6 daddr ADDR6)
  *       }

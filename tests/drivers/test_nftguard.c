@@ -68,7 +68,7 @@ static void test_install_and_remove(void)
 	 * socket of its own owns them. */
 	CHECK(g.quiet);
 	CHECK(strstr(text, "hook prerouting") != NULL);
-	CHECK(strstr(text, "ip daddr 10.0.0.1 tcp dport 4000 socket transparent 0 accept") != NULL);
+	CHECK(strstr(text, "ip daddr 10.0.0.1 tcp dport 4000 socket transparent { 0, 1 } accept") != NULL);
 	CHECK(strstr(text, "tcp dport 4000 ip daddr 10.0.0.1 meta pkttype set other") != NULL);
 	ptcp_nftguard_remove(&g);
 	CHECK(!ptcp_nftguard_present(&g));
