@@ -220,6 +220,35 @@ case_clean_end_filter() {
 	[ -z "$got" ] || t_fail "a RST from an end that sent its FIN twice is not explained: $got"
 }
 
+# kpeer's bench options: --copy-to FD writes every byte that arrives to
+# FD as well (the same bytes, in order), --stats adds the sender's "tcp"
+# line from TCP_INFO; an FD that is not open is refused.
+case_kpeer_copy() {
+	local want got rc
+	lab_link || return 1
+	echo "+ kpeer listen 5001 --stats --copy-to 3" >"$LAB_DIR/kb.err"
+	ip netns exec "$LAB_B" "$KPEER" listen 5001 --stats --timeout 30 --copy-to 3 \
+		3>"$LAB_DIR/copy.bin" >"$LAB_DIR/kb.out" 2>>"$LAB_DIR/kb.err" </dev/null &
+	PID_kb=$!
+	lab_track $PID_kb
+	t_log "$LAB_DIR/kb.err"
+	kp_start ka "$LAB_A" connect "$LAB_B_PUB:5001" --retry --send "$N" --seed 3 --stats
+	peer_wait ka; rc=$?
+	expect_exit "kernel A" $rc
+	peer_wait kb; rc=$?
+	expect_exit "kernel B" $rc
+	expect_kp_data kb "$N" 3
+	want=$(sum "$N" 3)
+	got=$("$KPEER" hash <"$LAB_DIR/copy.bin")
+	[ "$got" = "$want" ] || t_fail "--copy-to wrote '$got', want '$want'"
+	grep -Eq '^tcp busy_us=[0-9]+ rwnd_limited_us=[0-9]+ sndbuf_limited_us=[0-9]+ segs_in=[1-9][0-9]* data_segs_out=[1-9]' \
+		"$LAB_DIR/ka.out" || t_fail "no tcp line from the sender: $(grep '^tcp' "$LAB_DIR/ka.out")"
+	ip netns exec "$LAB_B" "$KPEER" listen 5002 --copy-to 9 --timeout 1 \
+		>/dev/null 2>"$LAB_DIR/bad.err" </dev/null; rc=$?
+	[ $rc -eq 2 ] && grep -q "9" "$LAB_DIR/bad.err" ||
+		t_fail "--copy-to 9 (not open): status $rc, '$(cat "$LAB_DIR/bad.err")'"
+}
+
 case_bridge() {
 	LAB_INTERNET=bridge
 	case_nat_simopen drop
@@ -236,6 +265,7 @@ t_run "nat-drop: 5% loss both ways, kernel, 16 MiB each way intact" case_loss 0.
 t_run "link: held SYNs make a simultaneous open (SYN-ACK after both SYNs)" case_simopen_held
 t_run "link: ordinary close, only the first closer in TIME-WAIT" case_close_order
 t_run "link: held FINs make a simultaneous close (both in TIME-WAIT)" case_simclose
+t_run "lab: kpeer --copy-to writes what arrives, --stats prints the sender's tcp line" case_kpeer_copy
 t_run "lab: expect_clean_end explains a closing TCP's races and nothing else" case_clean_end_filter
 t_run "lab: SIGTERM removes every namespace" case_cleanup TERM
 t_run "lab: SIGINT removes every namespace" case_cleanup INT
