@@ -161,7 +161,9 @@ static int own_port(struct ptcp_rawsock *rs, const bool want[PTCP_RAWSOCK_NFAM])
 	return 0;
 }
 
-static int attach(int fd, struct sock_filter *insns, int n)
+/* The new program replaces the old one at once; with drain, what was
+ * queued before is read and dropped. */
+static int attach_keep(int fd, struct sock_filter *insns, int n, bool drain)
 {
 	struct sock_fprog prog;
 	uint8_t junk[64];
@@ -170,11 +172,16 @@ static int attach(int fd, struct sock_filter *insns, int n)
 	prog.filter = insns;
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0)
 		return -errno;
-	/* Packets queued before this filter was attached may be anyone's, or
-	 * (in rendezvous mode) the rendezvous connection's. */
-	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) >= 0)
+	while (drain && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) >= 0)
 		;
 	return 0;
+}
+
+/* Packets queued before this filter was attached may be anyone's, or (in
+ * rendezvous mode) the rendezvous connection's. */
+static int attach(int fd, struct sock_filter *insns, int n)
+{
+	return attach_keep(fd, insns, n, true);
 }
 
 /* Lets in the segments for f->local (its address, or any when it is all
@@ -201,6 +208,21 @@ int ptcp_rawsock_no_payload(struct ptcp_rawsock *rs)
 	if (n < 0)
 		return -EINVAL;
 	return attach(f->fd, insns, n);
+}
+
+int ptcp_rawsock_all_segments(struct ptcp_rawsock *rs)
+{
+	struct ptcp_rawsock_fam *f = &rs->fam[PTCP_RAWSOCK_V4];
+	struct sock_filter insns[PTCP_BPF_MAX];
+	int n;
+
+	if (f->fd < 0)
+		return -EAFNOSUPPORT;
+	n = ptcp_bpf_tcp_port(insns, PTCP_BPF_MAX, &f->local);
+	if (n < 0)
+		return -EINVAL;
+	/* What is queued passed the narrower filter: ours, kept. */
+	return attach_keep(f->fd, insns, n, false);
 }
 
 /* Our address is known: bind to it and let our port's segments in. */

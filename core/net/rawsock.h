@@ -142,6 +142,11 @@ void ptcp_rawsock_close(struct ptcp_rawsock *rs);
  * (-EAFNOSUPPORT: IPv4 is off). */
 int ptcp_rawsock_no_payload(struct ptcp_rawsock *rs);
 
+/* Undoes ptcp_rawsock_no_payload(): the IPv4 raw socket receives all our
+ * segments again (the receive ring is being closed), and keeps what it
+ * has queued. Returns 0 or -errno (-EAFNOSUPPORT: IPv4 is off). */
+int ptcp_rawsock_all_segments(struct ptcp_rawsock *rs);
+
 /* One segment of ptcp_rawsock_send_tx(): where it goes and where from. */
 struct ptcp_rawsock_tx {
 	const uint8_t *seg;         /* TCP header and payload, checksum filled

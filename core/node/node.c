@@ -639,6 +639,53 @@ static void open_ring(struct ptcp_node *n)
 		  n->rs.fam[PTCP_RAWSOCK_V6].fd >= 0 ? "; IPv6 through the raw socket" : "");
 }
 
+/* The ring's -v line at its end: how many packets it took. */
+static void log_ring_counts(struct ptcp_node *n)
+{
+	if (n->ring.frames > 0)
+		nlog_info(n, "receive ring: %llu packets, %llu of them larger than a frame (read from "
+			  "the socket's queue)", (unsigned long long)n->ring.frames,
+			  (unsigned long long)n->ring.copied);
+}
+
+/* A ring on every address sees what the host forwards for others as its
+ * own (open_ring()): once the host forwards IPv4, the raw socket takes
+ * all our segments again (first, so that none is missed: one may come
+ * twice, which TCP drops), what the ring holds is read, and it closes. */
+static void close_ring(struct ptcp_node *n, const char *which)
+{
+	int rv = ptcp_rawsock_all_segments(&n->rs);
+
+	if (rv != 0) {
+		nlog_warn(n, "this host forwards IPv4 now (%s), but the raw socket cannot take all "
+			  "segments back (%s): the packet ring stays", which, strerror(-rv));
+		return;
+	}
+	receive(n, PTCP_AF_INET, true);
+	if (n->ev_ring) {
+		event_free(n->ev_ring);
+		n->ev_ring = NULL;
+	}
+	nlog_info(n, "receive: this host forwards IPv4 now (%s): the packet ring, which would take "
+		  "the packets it forwards for others, is closed; IPv4 through the raw socket", which);
+	log_ring_counts(n);
+	ptcp_rxring_close(&n->ring);
+	settle(n, ptcp_clock_now());
+}
+
+static void on_fwd_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct ptcp_node *n = arg;
+	char which[96] = "";
+
+	(void)fd;
+	(void)what;
+	if (n->ring.fd < 0 || ptcp_rxring_host_forwards(which, sizeof(which)) == 0)
+		return;
+	event_del(n->ev_fwd);
+	close_ring(n, which[0] ? which : "cannot tell: no /proc/sys");
+}
+
 /* The port (reservation and lock), the raw socket, the firewall table,
  * the capture, with --gso the packet socket, the receive ring: all that needs
  * privileges, before anything goes on the network. */
@@ -820,12 +867,21 @@ static int open_loop(struct ptcp_node *n)
 		}
 	}
 	if (n->ring.fd >= 0) {
+		static const uint8_t any4[4];
+		const struct timeval second = { 1, 0 };
+
 		n->ev_ring = event_new(n->base, n->ring.fd, EV_READ | EV_PERSIST, on_raw, n);
 		if (!n->ev_ring)
 			return PTCP_ERR_NOMEM;
 		if (event_add(n->ev_ring, NULL) != 0) {
 			nlog_error(n, "cannot add the receive ring to the event loop");
 			return PTCP_ERR_SYSTEM;
+		}
+		/* On every address: watch for forwarding (close_ring()). */
+		if (memcmp(n->rs.fam[PTCP_RAWSOCK_V4].local.addr, any4, 4) == 0) {
+			n->ev_fwd = event_new(n->base, -1, EV_PERSIST, on_fwd_check, n);
+			if (!n->ev_fwd || event_add(n->ev_fwd, &second) != 0)
+				return PTCP_ERR_NOMEM;
 		}
 	}
 	return 0;
@@ -927,6 +983,8 @@ void ptcp_node_free(ptcp_node *n)
 			event_free(n->ev_raw[i]);
 	if (n->ev_ring)
 		event_free(n->ev_ring);
+	if (n->ev_fwd)
+		event_free(n->ev_fwd);
 	if (n->ev_timer)
 		event_free(n->ev_timer);
 	if (n->ev_kick)
@@ -936,10 +994,7 @@ void ptcp_node_free(ptcp_node *n)
 		ptcp_pcapw_close(n->pcap);
 	}
 	ptcp_nftguard_remove(&n->guard);
-	if (n->ring.frames > 0)
-		nlog_info(n, "receive ring: %llu packets, %llu of them larger than a frame (read from "
-			  "the socket's queue)", (unsigned long long)n->ring.frames,
-			  (unsigned long long)n->ring.copied);
+	log_ring_counts(n);
 	ptcp_rxring_close(&n->ring);
 	ptcp_rawsock_close(&n->rs);
 	if (n->pkt_fd >= 0)

@@ -225,6 +225,9 @@ struct ptcp_node {
 	                                      family */
 	struct event *ev_raw[PTCP_RAWSOCK_NFAM];   /* per open family */
 	struct event *ev_ring;             /* the receive ring's, when open */
+	struct event *ev_fwd;              /* a ring on every address: checks
+	                                      once a second that the host has
+	                                      not started forwarding IPv4 */
 	struct event *ev_timer, *ev_kick;
 	ptcp_ts timer_at;
 	bool in_settle, settle_again;

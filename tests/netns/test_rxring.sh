@@ -9,7 +9,8 @@
 # gate closed), with --no-gso, and on a host that forwards IPv4 without
 # --local-addr, the raw socket receives IPv4, and -v says which path
 # receives; a forwarding host with --local-addr gets the ring for that
-# address.
+# address. A host that starts forwarding later closes a ring on every
+# address within a second.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/netns/lab.sh
@@ -112,6 +113,27 @@ case_forward() { # any|addr
 	return 0
 }
 
+# A host that starts forwarding IPv4 while our listen (every address)
+# receives through the ring: within about a second the raw socket takes
+# all segments again and the ring closes, saying why; the transfer that
+# follows is intact and none of it came through the ring.
+case_forward_later() {
+	local c
+	t_need_p2ptcp || return
+	lab_link || return 1
+	eng_start ea "$LAB_A" $N 1 - listen --local-port 5001
+	wait_for 5 has_table "$LAB_A" || t_fail "no p2ptcp_ table while listening"
+	expect_log ea "$RING" "that the ring receives"
+	ip netns exec "$LAB_A" sysctl -qw net.ipv4.conf.all.forwarding=1 || return 1
+	wait_for 5 grep -qF "receive: this host forwards IPv4 now (net.ipv4.conf.all.forwarding): the packet ring" \
+		"$LAB_DIR/ea.log" || { t_fail "the ring did not close when the host began to forward"; return; }
+	kp_start kb "$LAB_B" connect "$LAB_A_IP:5001" --retry --send $N --seed 2
+	expect_kernel_pair ea kb $N
+	c=($(ring_counts))
+	[ "${#c[@]}" = 0 ] || t_fail "the ring took ${c[0]} packets after it closed"
+	expect_no_tables "$LAB_A"
+}
+
 # Both families on every address: IPv4 through the ring, IPv6 through the
 # raw socket, and an IPv6 transfer intact.
 case_ipv6() {
@@ -143,6 +165,7 @@ t_run "ring: IPv4 ring beside IPv6 on the raw socket, 16 MiB each way over IPv6"
 t_run "ring: 64-byte round trips through our echo, median < 500 us (no block timeout)" case_latency
 t_run "a host that forwards IPv4, no --local-addr: the raw socket receives, data intact" case_forward any
 t_run "a host that forwards IPv4, --local-addr: the ring for that address, data intact" case_forward addr
+t_run "a host that starts forwarding IPv4: the ring closes, the raw socket receives, data intact" case_forward_later
 t_run "a host firewall rule (offload gate closed): the raw socket receives, data intact" case_raw nft
 t_run "--no-gso: the raw socket receives, data intact" case_raw no-gso
 t_summary
