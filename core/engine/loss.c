@@ -152,6 +152,17 @@ static void undo(struct ptcp_loss *l)
 	l->undos++;
 }
 
+/* RFC 3522 step (4): this ACK is the first for the retransmitted data
+ * and echoes an older transmission than the first retransmission, so
+ * nothing was lost. Disarms the check once that ACK came. */
+static bool eifel_spurious(struct ptcp_loss *l, const struct ptcp_loss_ack *a, bool advanced)
+{
+	if (!l->eifel_armed || !l->eifel_stamped || !advanced || !ptcp_seq_gt(a->ack, l->eifel_seq))
+		return false;
+	l->eifel_armed = false;
+	return a->has_tsecr && ptcp_seq_lt(a->tsecr, l->eifel_tsval) && l->undo_armed;
+}
+
 /* A reduction starts an episode that a later proof of spuriousness may
  * undo. */
 static void arm_undo(struct ptcp_loss *l)
@@ -452,6 +463,20 @@ void ptcp_loss_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 		l->state = PTCP_RECOV_OPEN;
 		ended = true;
 	}
+	/* The ACK that ends an episode is judged for it before a next one
+	 * (below) arms the check again: the window goes back to where it
+	 * was, and only the segments taken for lost beyond the recovery
+	 * point (this ACK's, for the next episode) stay so. */
+	if (ended && eifel_spurious(l, a, advanced)) {
+		if (l->q.npending) {
+			ptcp_cc_undo(&l->cc);
+			l->undo_armed = false;
+			l->head_due = false;
+			l->undos++;
+		} else {
+			undo(l);
+		}
+	}
 	/* Losses beyond the recovery point of the one that just ended start
 	 * the next recovery with the same ACK, as Linux's
 	 * tcp_fastretrans_alert() does. Checked before the end, they were
@@ -472,13 +497,10 @@ void ptcp_loss_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 		prr_first_rtx(l);
 	}
 
-	/* Eifel (RFC 3522 step 4): the first ACK for the retransmitted data
-	 * echoes the original transmission: nothing was lost. */
-	if (l->eifel_armed && l->eifel_stamped && advanced && ptcp_seq_gt(a->ack, l->eifel_seq)) {
-		l->eifel_armed = false;
-		if (a->has_tsecr && ptcp_seq_lt(a->tsecr, l->eifel_tsval) && l->undo_armed)
-			undo(l);
-	}
+	/* Eifel (RFC 3522 step 4) within an episode, or at the end of one
+	 * that no other followed. */
+	if (eifel_spurious(l, a, advanced))
+		undo(l);
 	r->undone = l->undos != undos;
 
 	if (ptcp_rate_sample_end(&l->rate, &cv.rs, l->rack.min_rtt))

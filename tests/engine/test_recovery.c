@@ -5,6 +5,8 @@
  * with SACK information, and RFC 3042 limited transmit. Peer MSS 500 keeps
  * the numbers small; the handshake's RTT is 10 ms, and so is every data
  * segment's until a test says otherwise (RTO minimum 1 s). */
+#include <string.h>
+
 #include "check.h"
 #include "script.h"
 
@@ -536,6 +538,75 @@ static void test_cubic_reduces_to_seven_tenths(void)
  * a round trip (as cwnd = ssthresh at once would), nor keep the old rate:
  * while pipe is above ssthresh it sends ssthresh / RecoverFS of what is
  * delivered, then one for one. */
+/* Segment 0 of eight was only late, and segment 10, sent during the
+ * fast recovery for it, is lost. The ACK that ends the recovery (the late
+ * original arrived: it echoes the original's TSval, older than the
+ * retransmission's) also shows segment 10 lost beyond the recovery
+ * point, so it starts the next recovery at once. Eifel judges the ending
+ * episode first: its reduction is undone (RFC 3522, the RFC 4015
+ * response), and only then does the new recovery reduce, from the
+ * restored window. */
+static void test_eifel_judges_the_recovery_an_ack_ends(void)
+{
+	struct script *s = sack_conn_with(true);
+	const uint32_t L = 488;
+	struct ptcp_options o;
+	ptcp_seq b;
+	uint32_t orig;
+	unsigned i;
+
+	if (!s)
+		return;
+	SEND(s, 0, 24 * L);
+	for (i = 0; i < 4; i++)
+		EXPECT(s, 0, .flags = ACK, .seq = ISS + 1 + L * i, .ack = IRS + 1, .len = L);
+	/* slow start: eight in flight from b, sent at 10 ms */
+	for (i = 0; i < 4; i++)
+		INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1 + L * (i + 1));
+	b = ISS + 1 + 4 * L;
+	for (i = 0; i < 8; i++)
+		EXPECT(s, MS(10), .flags = ACK, .seq = b + L * i, .ack = IRS + 1, .len = L);
+	orig = sc_engine_tsval(s, MS(10));
+	/* segment 0 is late: limited transmit sends 8 and 9, the third
+	 * duplicate ACK retransmits 0, PRR sends 10 and 11 */
+	INJECT(s, MS(20), .flags = ACK, .seq = IRS + 1, .ack = b, .opt = sack2(1, b + L, b + 2 * L, 0, 0));
+	EXPECT(s, MS(20), .flags = ACK, .seq = b + 8 * L, .ack = IRS + 1, .len = L);
+	INJECT(s, MS(21), .flags = ACK, .seq = IRS + 1, .ack = b, .opt = sack2(1, b + L, b + 3 * L, 0, 0));
+	EXPECT(s, MS(21), .flags = ACK, .seq = b + 9 * L, .ack = IRS + 1, .len = L);
+	INJECT(s, MS(22), .flags = ACK, .seq = IRS + 1, .ack = b, .opt = sack2(1, b + L, b + 4 * L, 0, 0));
+	EXPECT(s, MS(22), .flags = ACK, .seq = b, .ack = IRS + 1, .len = L);
+	CHECK_EQ(sc_stats(s).recoveries, 1);
+	CHECK(sc_stats(s).ssthresh < 8 * L);
+	for (i = 4; i <= 7; i++) {
+		INJECT(s, MS(19 + i), .flags = ACK, .seq = IRS + 1, .ack = b,
+		       .opt = sack2(1, b + L, b + L * (i + 1), 0, 0));
+		if (i >= 6)
+			EXPECT(s, MS(19 + i), .flags = ACK, .seq = b + (4 + i) * L, .ack = IRS + 1, .len = L);
+	}
+	/* 8 and 9 arrive: PRR sends 12 and 13 */
+	for (i = 8; i <= 9; i++) {
+		INJECT(s, MS(22 + i), .flags = ACK, .seq = IRS + 1, .ack = b,
+		       .opt = sack2(1, b + L, b + L * (i + 1), 0, 0));
+		EXPECT(s, MS(22 + i), .flags = ACK, .seq = b + (4 + i) * L, .ack = IRS + 1, .len = L);
+	}
+	/* the late original: everything to the recovery point (the end of
+	 * 9), the original's TSval echoed, 11 to 13 held, 10 missing */
+	memset(&o, 0, sizeof(o));
+	o.has_ts = true;
+	o.ts_val = sc_peer_tsval(s) + 33;
+	o.ts_ecr = orig;
+	o.sack_count = 1;
+	o.sack[0].left = b + 11 * L;
+	o.sack[0].right = b + 14 * L;
+	INJECT(s, MS(33), .flags = ACK, .seq = IRS + 1, .ack = b + 10 * L, .opt = o);
+	CHECK_EQ(sc_stats(s).undos, 1);
+	CHECK_EQ(sc_stats(s).recoveries, 2);
+	/* the next recovery resends 10 at once */
+	EXPECT(s, MS(33), .flags = ACK, .seq = b + 10 * L, .ack = IRS + 1, .len = L);
+	sc_discard(s);
+	sc_finish(s);
+}
+
 static void test_prr_paces_recovery(void)
 {
 	ptcp_seq b;
@@ -614,5 +685,6 @@ int main(void)
 	RUN(test_prr_paces_recovery);
 	RUN(test_cubic_reduces_to_seven_tenths);
 	RUN(test_limited_transmit_sends_new_data_on_first_dupacks);
+	RUN(test_eifel_judges_the_recovery_an_ack_ends);
 	return check_summary();
 }
