@@ -33,6 +33,9 @@
 #             minus its RSS with none, per peer
 #
 # Environment: BENCH_MB (default 1024), BENCH_LIMIT seconds per run (180),
+# BENCH_PASSES (default 1: every row that many times, one pass after the
+# other; the table then shows each throughput row's medians, and each
+# ratio its median and the ratio of every pass),
 # BENCH_ROWS (space-separated row names, default all), BUILD,
 # BENCH_KEEP_LOGS (a directory: each run's stderr of both ends, with
 # p2ptcp's -v log, is copied there). Rows named
@@ -92,6 +95,7 @@ for d in "" -d20; do
 done
 ROWS=${BENCH_ROWS:-"rr-k rr-e link-k link-ek link-ekg link-ekn link-ke nat-k nat-ek nat-ekn 2nat-k 2nat-e 2nat-en rdv-plain rdv-enc link-k-tso link-ek-tso link-ekg-tso link-ke-tso$LOSS_ROWS svc-1 svc-8 svc-idle redis-match redis-peers rdv-relay"}
 SVC_MB=${BENCH_SVC_MB:-128}
+PASSES=${BENCH_PASSES:-1}
 IDLE_N=${BENCH_IDLE_N:-32}
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -546,6 +550,33 @@ cpu_both() { awk -v a="$(cpu_gib "$1" snd)" -v b="$(cpu_gib "$1" rcv)" 'BEGIN { 
 
 rss() { awk -v k="$2" '$1 == k { printf "%.1f", $5 / 1024 }' "$RES/$1"; }
 
+# median: of the numbers on stdin, one a line (nothing: nothing).
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# merge_passes ROW: ROW's result from its passes (ROW.p1 ...). A
+# throughput row gets the median of each figure (time to move the bytes,
+# each end's CPU and RSS, the handshake); any other keeps its last pass.
+merge_passes() {
+	local r=$1 f last="" k
+	for f in "$RES/$r".p*; do [ -s "$f" ] && last=$f; done
+	[ -n "$last" ] || return 0
+	if ! grep -q '^xfer ' "$last"; then
+		cp "$last" "$RES/$r"
+		return 0
+	fi
+	{
+		echo "bytes $(field "${last##*/}" bytes 1)"
+		echo "xfer $(for f in "$RES/$r".p*; do field "${f##*/}" xfer 1; done | median)"
+		for k in snd rcv; do
+			echo "$k - $(for f in "$RES/$r".p*; do awk -v k=$k '$1 == k { print $3 + $4 }' "$f"; done |
+				median) 0 $(for f in "$RES/$r".p*; do awk -v k=$k '$1 == k { print $5 }' "$f"; done | median)"
+		done
+		for k in est engest; do
+			echo "$k $(for f in "$RES/$r".p*; do field "${f##*/}" $k 1; done | grep . | median)"
+		done
+	} >"$RES/$r"
+}
+
 label() {
 	case $1 in
 	link-k) echo "link  kernel -> kernel" ;;
@@ -579,55 +610,67 @@ label() {
 	esac
 }
 
-echo "bench: $BENCH_MB MiB per run, $(nproc) CPUs, kernel $(uname -r)"
-for row in $ROWS; do
-	case $row in
-	rr-k) run_rr "$row" kernel ;;
-	rr-e) run_rr "$row" engine ;;
-	link-k) run "$row" link kernel kernel ;;
-	link-ek) run "$row" link engine kernel ;;
-	link-ekg) BENCH_ENGINE_ARGS=--gso run "$row" link engine kernel ;;
-	link-ekn) BENCH_ENGINE_ARGS=--no-gso run "$row" link engine kernel ;;
-	nat-ekn) BENCH_ENGINE_ARGS=--no-gso run "$row" nat engine kernel ;;
-	2nat-en) BENCH_ENGINE_ARGS=--no-gso run "$row" 2nat engine engine ;;
-	link-ke) run "$row" link kernel engine ;;
-	nat-k) run "$row" nat kernel kernel ;;
-	nat-ek) run "$row" nat engine kernel ;;
-	2nat-k) run "$row" 2nat kernel kernel ;;
-	2nat-e) run "$row" 2nat engine engine ;;
-	rdv-plain) run_rdv "$row" --no-encrypt ;;
-	rdv-enc) run_rdv "$row" ;;
-	link-k-tso) LAB_VETH_OFFLOAD=keep run "$row" link kernel kernel ;;
-	link-ek-tso) LAB_VETH_OFFLOAD=keep run "$row" link engine kernel ;;
-	link-ekg-tso) LAB_VETH_OFFLOAD=keep BENCH_ENGINE_ARGS=--gso run "$row" link engine kernel ;;
-	link-ke-tso) LAB_VETH_OFFLOAD=keep run "$row" link kernel engine ;;
-	2nat-*-l*)
-		w=${row#2nat-}; w=${w%%-*}
-		l=${row#*-l}; l=${l%%-*}
-		delay=0 mb=${BENCH_LOSS_MB:-64}
-		case $row in *-d20) delay=10 mb=${BENCH_DELAY_MB:-16} ;; esac
-		case $w in
-		k) s=kernel r=kernel ;; ek) s=engine r=kernel ;;
-		ke) s=kernel r=engine ;; e) s=engine r=engine ;;
-		*) echo "bench: unknown row '$row'" >&2; continue ;;
+case $PASSES in ''|*[!0-9]*|0) die "BENCH_PASSES: '$PASSES' is not a number of passes (1 or more)" ;; esac
+echo "bench: $BENCH_MB MiB per run, $(nproc) CPUs, kernel $(uname -r)$([ "$PASSES" -gt 1 ] && echo ", $PASSES passes")"
+for pass in $(seq 1 "$PASSES"); do
+	[ "$PASSES" -gt 1 ] && echo "bench: pass $pass of $PASSES ($(uptime | sed 's/.*load/load/'))"
+	for row in $ROWS; do
+		case $row in
+		rr-k) run_rr "$row" kernel ;;
+		rr-e) run_rr "$row" engine ;;
+		link-k) run "$row" link kernel kernel ;;
+		link-ek) run "$row" link engine kernel ;;
+		link-ekg) BENCH_ENGINE_ARGS=--gso run "$row" link engine kernel ;;
+		link-ekn) BENCH_ENGINE_ARGS=--no-gso run "$row" link engine kernel ;;
+		nat-ekn) BENCH_ENGINE_ARGS=--no-gso run "$row" nat engine kernel ;;
+		2nat-en) BENCH_ENGINE_ARGS=--no-gso run "$row" 2nat engine engine ;;
+		link-ke) run "$row" link kernel engine ;;
+		nat-k) run "$row" nat kernel kernel ;;
+		nat-ek) run "$row" nat engine kernel ;;
+		2nat-k) run "$row" 2nat kernel kernel ;;
+		2nat-e) run "$row" 2nat engine engine ;;
+		rdv-plain) run_rdv "$row" --no-encrypt ;;
+		rdv-enc) run_rdv "$row" ;;
+		link-k-tso) LAB_VETH_OFFLOAD=keep run "$row" link kernel kernel ;;
+		link-ek-tso) LAB_VETH_OFFLOAD=keep run "$row" link engine kernel ;;
+		link-ekg-tso) LAB_VETH_OFFLOAD=keep BENCH_ENGINE_ARGS=--gso run "$row" link engine kernel ;;
+		link-ke-tso) LAB_VETH_OFFLOAD=keep run "$row" link kernel engine ;;
+		2nat-*-l*)
+			w=${row#2nat-}; w=${w%%-*}
+			l=${row#*-l}; l=${l%%-*}
+			delay=0 mb=${BENCH_LOSS_MB:-64}
+			case $row in *-d20) delay=10 mb=${BENCH_DELAY_MB:-16} ;; esac
+			case $w in
+			k) s=kernel r=kernel ;; ek) s=engine r=kernel ;;
+			ke) s=kernel r=engine ;; e) s=engine r=engine ;;
+			*) echo "bench: unknown row '$row'" >&2; continue ;;
+			esac
+			BENCH_LOSS=$(awk -v l="$l" 'BEGIN { print l / 100 }') BENCH_DELAY=$delay \
+				N=$((mb * MiB)) run "$row" 2nat "$s" "$r" ;;
+		svc-1) run_svc "$row" 1 ;;
+		svc-8) run_svc "$row" 8 ;;
+		svc-idle) run_idle "$row" ;;
+		redis-match) run_redis_match "$row" ;;
+		redis-peers) run_redis_peers "$row" ;;
+		rdv-relay) BENCH_SYMMETRIC=1 BENCH_RDVD_ARGS="--relay --relay-rate 0 --relay-total-rate 0" \
+			run_rdv "$row" ;;
+		setup-*) ;;   # the setup section at the end
+		*) echo "bench: unknown row '$row'" >&2 ;;
 		esac
-		BENCH_LOSS=$(awk -v l="$l" 'BEGIN { print l / 100 }') BENCH_DELAY=$delay \
-			N=$((mb * MiB)) run "$row" 2nat "$s" "$r" ;;
-	svc-1) run_svc "$row" 1 ;;
-	svc-8) run_svc "$row" 8 ;;
-	svc-idle) run_idle "$row" ;;
-	redis-match) run_redis_match "$row" ;;
-	redis-peers) run_redis_peers "$row" ;;
-	rdv-relay) BENCH_SYMMETRIC=1 BENCH_RDVD_ARGS="--relay --relay-rate 0 --relay-total-rate 0" \
-		run_rdv "$row" ;;
-	setup-*) ;;   # the setup section at the end
-	*) echo "bench: unknown row '$row'" >&2 ;;
-	esac
+	done
+	# each pass's results aside: ROW.pN
+	if [ "$PASSES" -gt 1 ]; then
+		for row in $ROWS; do
+			[ -e "$RES/$row" ] && mv "$RES/$row" "$RES/$row.p$pass"
+		done
+	fi
 done
+[ "$PASSES" -gt 1 ] && for row in $ROWS; do merge_passes "$row"; done
 
 printf '\n%-36s %9s %8s %10s %10s %9s %9s %9s\n' "run" "MiB/s" "Gbit/s" "snd s/GiB" "rcv s/GiB" \
 	"SYN>EST" "snd RSS" "rcv RSS"
 printf '%-36s %9s %8s %10s %10s %9s %9s %9s\n' "" "" "" "(CPU)" "(CPU)" "ms" "MiB" "MiB"
+[ "$PASSES" -gt 1 ] && echo "(each figure the median of $PASSES passes)"
 for row in $ROWS; do
 	case $row in svc-*|redis-*|setup-*|rr-*) continue ;; esac
 	if [ ! -s "$RES/$row" ]; then
@@ -646,11 +689,23 @@ echo
 echo "p2ptcp / kernel on the same path (throughput; CPU per GiB of the p2ptcp process vs the kernel-side"
 echo "process in the same role; and of both ends together, sender plus receiver):"
 ratio() { # engine-row kernel-row role label
+	local k t="" c="" b=""
 	[ -s "$RES/$1" ] && [ -s "$RES/$2" ] || { printf '  %-34s -\n' "$4"; return; }
 	awk -v a="$(mbps "$1")" -v b="$(mbps "$2")" -v ca="$(cpu_gib "$1" "$3")" -v cb="$(cpu_gib "$2" "$3")" \
 		-v ta="$(cpu_both "$1")" -v tb="$(cpu_both "$2")" -v l="$4" \
 		'BEGIN { printf "  %-34s throughput %5.1f%%   CPU/GiB x%.1f   both ends x%.1f\n", l, 100 * a / b,
 			(cb > 0 ? ca / cb : 0), (tb > 0 ? ta / tb : 0) }'
+	[ "$PASSES" -gt 1 ] || return 0
+	# each pass against the kernel row of the same pass
+	for k in $(seq 1 "$PASSES"); do
+		[ -s "$RES/$1.p$k" ] && [ -s "$RES/$2.p$k" ] || continue
+		t="$t $(awk -v a="$(mbps "$1.p$k")" -v b="$(mbps "$2.p$k")" 'BEGIN { printf "%.1f", 100 * a / b }')"
+		c="$c $(awk -v a="$(cpu_gib "$1.p$k" "$3")" -v b="$(cpu_gib "$2.p$k" "$3")" \
+			'BEGIN { printf "x%.1f", (b > 0 ? a / b : 0) }')"
+		b="$b $(awk -v a="$(cpu_both "$1.p$k")" -v b="$(cpu_both "$2.p$k")" \
+			'BEGIN { printf "x%.1f", (b > 0 ? a / b : 0) }')"
+	done
+	printf '  %-34s   per pass: throughput%s%%, CPU/GiB%s, both ends%s\n' "" "$t" "$c" "$b"
 }
 ratio link-ek link-k snd "link, p2ptcp sending"
 ratio link-ekg link-k snd "link, p2ptcp --gso sending"
