@@ -49,6 +49,18 @@ struct ptcp_rdvd_peer_node *ptcp_rdvd_peertab_find(const struct ptcp_rdvd_peerta
 	return NULL;
 }
 
+struct ptcp_rdvd_peer_node *ptcp_rdvd_peertab_next(const struct ptcp_rdvd_peertab *t,
+                                                   const struct ptcp_rdvd_peer_node *n)
+{
+	struct ptcp_rdvd_peer_node *m = n->next;
+
+	(void)t;   /* a chain holds one bucket's nodes: n's key is in n's */
+	for (; m; m = m->next)
+		if (memcmp(m->key, n->key, PTCP_RDV_KEY_LEN) == 0)
+			return m;
+	return NULL;
+}
+
 /* Doubles the bucket array and rehashes every node into it. */
 static void grow(struct ptcp_rdvd_peertab *t)
 {

@@ -34,9 +34,15 @@ void ptcp_rdvd_peertab_free(struct ptcp_rdvd_peertab *t);
 struct ptcp_rdvd_peer_node *ptcp_rdvd_peertab_find(const struct ptcp_rdvd_peertab *t,
                                                    const uint8_t key[PTCP_RDV_KEY_LEN]);
 
-/* Adds n (its key filled in, not in the table, no node with that key in
- * the table). Grows the bucket array when the load passes 1; if that
- * allocation fails the table just gets fuller. */
+/* The next node after n (which is in the table) with n's key, or NULL:
+ * for a table that holds several nodes of one key. */
+struct ptcp_rdvd_peer_node *ptcp_rdvd_peertab_next(const struct ptcp_rdvd_peertab *t,
+                                                   const struct ptcp_rdvd_peer_node *n);
+
+/* Adds n (its key filled in, not in the table). A table that is to find
+ * one node per key must hold no other node with that key; one walked
+ * with _next may hold several. Grows the bucket array when the load
+ * passes 1; if that allocation fails the table just gets fuller. */
 void ptcp_rdvd_peertab_insert(struct ptcp_rdvd_peertab *t, struct ptcp_rdvd_peer_node *n);
 
 /* Removes n, which must be in the table. */
