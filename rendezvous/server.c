@@ -72,6 +72,16 @@ struct client {
 	uint8_t state;                     /* enum cstate */
 	uint8_t req;                       /* enum creq */
 	bool registered;                   /* in peers_of(observed.family) */
+	bool unlisted;                     /* registered, but the key registered
+	                                      again over this IP version (here
+	                                      or elsewhere) while this one did
+	                                      not listen: out of the directory
+	                                      (in srv->unlisted), it may still
+	                                      ask, not listen (docs/protocol.md,
+	                                      "Registration") */
+	bool newer_elsewhere;              /* unlisted: at another instance */
+	struct ptcp_endpoint newer;        /* unlisted: the newer registration's
+	                                      observed endpoint */
 	bool busy;                         /* said BUSY, and no LISTEN since:
 	                                      askers are told BUSY at once */
 	bool fin_sent;                     /* closing: shutdown(SHUT_WR) done */
@@ -115,6 +125,8 @@ struct ptcp_rdvd_server {
 	struct event *resume_timer;        /* re-enables listeners after EMFILE */
 	struct ptcp_rdvd_peertab peers[2]; /* registered, [IPv6?]: a key has a
 	                                      registration per IP version */
+	struct ptcp_rdvd_peertab unlisted; /* the unlisted, of both versions:
+	                                      several may share a key */
 	struct ptcp_rdvd_addrtab addrs;
 	struct client *clients;
 	struct client *idle_head, *idle_tail;  /* the idle, oldest first */
@@ -181,6 +193,16 @@ static struct ptcp_rdvd_peer_node *find_peer(struct ptcp_rdvd_server *srv, uint8
 		n = ptcp_rdvd_peertab_find(peers_of(srv, family == PTCP_AF_INET6 ?
 						    PTCP_AF_INET : PTCP_AF_INET6), key);
 	return n;
+}
+
+/* The registration that stands for c's key over c's IP version: c, or
+ * (c unlisted) the one listed now, or NULL. */
+static struct client *listed_of(struct client *c)
+{
+	if (!c->unlisted)
+		return c;
+	return (struct client *)ptcp_rdvd_peertab_find(peers_of(c->srv, c->observed.family),
+						       c->node.key);
 }
 
 static void rearm(struct client *c, ptcp_ts now)
@@ -297,6 +319,11 @@ static void unregister(struct client *c)
 	c->busy = false;
 	while (c->waiters)
 		request_fail(c->waiters, PTCP_RDV_E_NOT_WAITING, "the peer went away");
+	if (c->unlisted) {
+		/* (the directory and Redis name the newer registration) */
+		ptcp_rdvd_peertab_remove(&c->srv->unlisted, &c->node);
+		c->unlisted = false;
+	}
 	if (c->registered) {
 		struct ptcp_rdvd_peer_node *other;
 
@@ -505,10 +532,56 @@ static void on_hello(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts no
 	challenge(c, in, now);
 }
 
+/* The text of the REPLACED that ends a registration of a key that
+ * registered again from newer (elsewhere: at another instance). */
+static const char *replaced_text(char text[96], const struct ptcp_endpoint *newer, bool elsewhere)
+{
+	char ep[64];
+
+	snprintf(text, 96, "registered again from %s%s", ep_str(newer, ep),
+		 elsewhere ? " (at another instance)" : "");
+	return text;
+}
+
+/* Whether old, a registration of a key that registers again, ends with
+ * REPLACED (else it is unlisted: unlist()). A listener does, or one that
+ * said BUSY (a listener at its limit): the newer registration takes its
+ * peers. So does one made from the same first flight as the newer one
+ * (nonce: its client nonce, NULL when unknown): a copy of a HELLO0 that
+ * raced ahead of the genuine one, which was challenged and proved itself
+ * (docs/security.md). Any other is a client of the key that asks, or
+ * will: several `p2ptcp connect` of one identity at once each register,
+ * and none may lose its request to the next one. */
+static bool ends_replaced(const struct client *old, const uint8_t *nonce)
+{
+	return old->req == R_LISTEN || old->busy ||
+	       (nonce && memcmp(old->client_nonce, nonce, PTCP_RDV_NONCE_LEN) == 0);
+}
+
+/* c leaves the directory for a newer registration of its key, from
+ * newer (elsewhere: at another instance), and stays connected: its own
+ * request goes on, it may make more, and a LISTEN or BUSY of its ends it
+ * with REPLACED (refuse_unlisted()). Those waiting for it have moved on
+ * already. */
+static void unlist(struct client *c, const struct ptcp_endpoint *newer, bool elsewhere)
+{
+	char id[PTCP_PEERID_TEXT_MAX], ep[64], ep2[64];
+
+	ptcp_rdvd_peertab_remove(peers_of(c->srv, c->observed.family), &c->node);
+	c->registered = false;
+	ptcp_rdvd_peertab_insert(&c->srv->unlisted, &c->node);
+	c->unlisted = true;
+	c->newer = *newer;
+	c->newer_elsewhere = elsewhere;
+	rlog_info("%s at %s unlisted: registered again from %s%s; it may still ask",
+		  key_str(c->node.key, id), ep_str(&c->observed, ep), ep_str(newer, ep2),
+		  elsewhere ? " (at another instance)" : "");
+}
+
 /* c, just authenticated, takes the place of old with the same key. */
 static void replace(struct client *old, struct client *c)
 {
-	char text[96], ep[64];
+	char text[96];
 
 	/* Those waiting for the key now wait for the new connection. */
 	for (struct client *w = old->waiters; w; w = w->wnext)
@@ -518,8 +591,24 @@ static void replace(struct client *old, struct client *c)
 	old->waiters = old->waiters_tail = NULL;
 	if (c->waiters)
 		not_idle(c);   /* asked for already */
-	snprintf(text, sizeof(text), "registered again from %s", ep_str(&c->observed, ep));
-	client_fail(old, PTCP_RDV_E_REPLACED, text);
+	if (ends_replaced(old, c->client_nonce))
+		client_fail(old, PTCP_RDV_E_REPLACED, replaced_text(text, &c->observed, false));
+	else
+		unlist(old, &c->observed, false);
+}
+
+/* An unlisted registration may ask, not listen: its LISTEN or BUSY (what
+ * names the message) ends it with the REPLACED that a listener would
+ * have had at once. True when c was refused so. */
+static bool refuse_unlisted(struct client *c, const char *what)
+{
+	char text[96], ep[64];
+
+	if (!c->unlisted)
+		return false;
+	rlog_debug("%s: %s after the key registered again: replaced", ep_str(&c->observed, ep), what);
+	client_fail(c, PTCP_RDV_E_REPLACED, replaced_text(text, &c->newer, c->newer_elsewhere));
+	return true;
 }
 
 static void enter_registered(struct client *c);
@@ -849,6 +938,8 @@ static bool may_request(struct client *c, uint8_t type, ptcp_ts now)
 		client_fail(c, PTCP_RDV_E_UNEXPECTED, text);
 		return false;
 	}
+	if (type == PTCP_RDV_LISTEN && refuse_unlisted(c, what))
+		return false;
 	if (type == PTCP_RDV_LISTEN && c->busy) {
 		c->busy = false;
 		rlog_info("%s at %s takes peers again", key_str(c->node.key, id),
@@ -904,6 +995,8 @@ static void on_busy(struct client *c)
 		client_fail(c, PTCP_RDV_E_UNEXPECTED, "BUSY twice: busy already (a LISTEN ends it)");
 		return;
 	}
+	if (refuse_unlisted(c, "BUSY"))
+		return;
 	not_idle(c);   /* a service at its limit: anything but idle */
 	c->busy = true;
 	if (c->req == R_LISTEN)
@@ -973,8 +1066,10 @@ static void ask(struct client *c, struct client *t, uint32_t isn, uint32_t wait_
 		match(c, t);
 		return;
 	}
-	if (t->req == R_CONNECT && t->target == c) {
-		/* Both asked for each other: the lower key initiates. */
+	if (t->req == R_CONNECT && t->target && t->target == listed_of(c)) {
+		/* Both asked for each other (t for c's key, which may be
+		 * listed at a newer registration now): the lower key
+		 * initiates. */
 		if (memcmp(c->node.key, t->node.key, PTCP_RDV_KEY_LEN) < 0)
 			match(c, t);
 		else
@@ -1535,10 +1630,10 @@ static void remote_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp
 		return;
 	}
 	c->isn = in->connect.isn;
-	/* The peer asked for us from its instance and waits here: both
-	 * asked for each other (ask() for a peer here), the lower key
-	 * initiates. */
-	for (struct client *w = c->waiters; w; w = w->wnext) {
+	/* The peer asked for us from its instance and waits here (for our
+	 * key's listed registration, if we are unlisted): both asked for
+	 * each other (ask() for a peer here), the lower key initiates. */
+	for (struct client *w = listed_of(c) ? listed_of(c)->waiters : NULL; w; w = w->wnext) {
 		if (w->ghost && memcmp(w->node.key, in->connect.key, PTCP_RDV_KEY_LEN) == 0) {
 			if (w->observed.family != c->observed.family)
 				break;   /* ask() for the peer tells it FAMILY */
@@ -1573,13 +1668,23 @@ static void remote_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp
 	srv->remote_requests++;
 }
 
-/* c, pending for a remote peer, by the asker's key and request id. */
+/* c, pending for a remote peer, by the asker's key and request id:
+ * listed, or unlisted. */
 static struct client *remote_asker(struct ptcp_rdvd_server *srv, const uint8_t *key, uint64_t id)
 {
+	struct ptcp_rdvd_peer_node *n;
+
 	for (int f = 0; f < 2; f++) {
 		struct client *c = (struct client *)ptcp_rdvd_peertab_find(&srv->peers[f], key);
 
 		if (c && c->req == R_CONNECT && c->remote && c->rid == id)
+			return c;
+	}
+	for (n = ptcp_rdvd_peertab_find(&srv->unlisted, key); n;
+	     n = ptcp_rdvd_peertab_next(&srv->unlisted, n)) {
+		struct client *c = (struct client *)n;
+
+		if (c->req == R_CONNECT && c->remote && c->rid == id)
 			return c;
 	}
 	return NULL;
@@ -1621,10 +1726,34 @@ static void cl_routed(void *user, const uint8_t asker[PTCP_RDV_KEY_LEN],
 	}
 }
 
+/* Whether c asks for ghost g's key at another instance, over g's IP
+ * version: both asked for each other. */
+static bool asks_remote_for(const struct client *c, const struct client *g)
+{
+	return c->req == R_CONNECT && c->remote && memcmp(c->rkey, g->node.key, PTCP_RDV_KEY_LEN) == 0 &&
+	       c->observed.family == g->observed.family;
+}
+
+/* Of the registrations of t's key here (t, the listed one, first; then
+ * the unlisted), the one that asks for g at another instance, or NULL. */
+static struct client *asking_for_ghost(struct ptcp_rdvd_server *srv, struct client *t,
+                                       const struct client *g)
+{
+	struct ptcp_rdvd_peer_node *n;
+
+	if (asks_remote_for(t, g))
+		return t;
+	for (n = ptcp_rdvd_peertab_find(&srv->unlisted, t->node.key); n;
+	     n = ptcp_rdvd_peertab_next(&srv->unlisted, n))
+		if (asks_remote_for((struct client *)n, g))
+			return (struct client *)n;
+	return NULL;
+}
+
 static void on_request(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cmsg *m, ptcp_ts now)
 {
 	struct ptcp_rdvd_peer_node *n;
-	struct client *g, *t;
+	struct client *g, *t, *asker;
 
 	srv->remote_asked++;
 	g = srv->n_ghosts < srv->cfg.max_clients ? calloc(1, sizeof(*g)) : NULL;
@@ -1665,14 +1794,13 @@ static void on_request(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cmsg
 		return;
 	}
 	t = (struct client *)n;
-	if (t->req == R_CONNECT && t->remote && memcmp(t->rkey, g->node.key, PTCP_RDV_KEY_LEN) == 0 &&
-	    t->observed.family == g->observed.family) {
+	if ((asker = asking_for_ghost(srv, t, g))) {
 		/* Both asked for each other across instances, and both
 		 * instances may see it: the instance of the lower key (the
 		 * initiator) matches, the other forgets the ghost. */
-		not_idle(t);
-		if (memcmp(t->node.key, g->node.key, PTCP_RDV_KEY_LEN) < 0)
-			match(t, g);
+		not_idle(asker);
+		if (memcmp(asker->node.key, g->node.key, PTCP_RDV_KEY_LEN) < 0)
+			match(asker, g);
 		else
 			ghost_drop(g);
 		return;
@@ -1725,16 +1853,18 @@ static void on_cancel(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cmsg 
 	}
 }
 
-/* The key registered again at instance inst: our registration of it
- * ends with REPLACED, and those waiting for it now wait there, as those
- * waiting for a key replaced here wait for the new connection. (The
- * directory knows one instance per key: a peer registered over both IP
- * versions, at two instances, keeps the later one.) */
+/* The key registered again at instance inst: those waiting for our
+ * registration of it now wait there, as those waiting for a key
+ * replaced here wait for the new connection, and ours ends with REPLACED
+ * or is unlisted as for a registration here (ends_replaced(); a copy of
+ * a first flight cannot reach two instances: no 0-RTT with --redis).
+ * (The directory knows one instance per key: a peer registered over both
+ * IP versions, at two instances, keeps the later one.) */
 static void replaced_by(struct ptcp_rdvd_server *srv, struct client *old,
 			const struct ptcp_rdvd_cmsg *m, ptcp_ts now)
 {
 	struct ptcp_rdvd_cmsg q;
-	char text[96], ep[64];
+	char text[96];
 	struct client *w;
 
 	while ((w = old->waiters)) {
@@ -1762,9 +1892,10 @@ static void replaced_by(struct ptcp_rdvd_server *srv, struct client *old,
 		rearm(w, now);
 		srv->remote_requests++;
 	}
-	snprintf(text, sizeof(text), "registered again from %s (at another instance)",
-		 ep_str(&m->replaced.observed, ep));
-	client_fail(old, PTCP_RDV_E_REPLACED, text);
+	if (ends_replaced(old, NULL))
+		client_fail(old, PTCP_RDV_E_REPLACED, replaced_text(text, &m->replaced.observed, true));
+	else
+		unlist(old, &m->replaced.observed, true);
 }
 
 static void on_replaced(struct ptcp_rdvd_server *srv, const struct ptcp_rdvd_cmsg *m, ptcp_ts now)
@@ -1910,6 +2041,7 @@ int ptcp_rdvd_server_new(struct ptcp_rdvd_server **out, struct event_base *base,
 	srv->cfg = *cfg;
 	srv->id = *id;
 	if (ptcp_rdvd_peertab_init(&srv->peers[0]) != 0 || ptcp_rdvd_peertab_init(&srv->peers[1]) != 0 ||
+	    ptcp_rdvd_peertab_init(&srv->unlisted) != 0 ||
 	    ptcp_rdvd_addrtab_init(&srv->addrs, cfg->rate, cfg->burst,
 				   (size_t)cfg->max_clients * (1 + PTCP_RDVD_NET_LEVELS) * 2) != 0)
 		goto fail;
@@ -1987,6 +2119,8 @@ void ptcp_rdvd_server_free(struct ptcp_rdvd_server *srv)
 	for (int i = 0; i < 2; i++)
 		if (srv->peers[i].buckets)
 			ptcp_rdvd_peertab_free(&srv->peers[i]);
+	if (srv->unlisted.buckets)
+		ptcp_rdvd_peertab_free(&srv->unlisted);
 	if (srv->addrs.buckets)
 		ptcp_rdvd_addrtab_free(&srv->addrs);
 	ptcp_identity_wipe(&srv->id);
@@ -2025,12 +2159,13 @@ void ptcp_rdvd_server_log_stats(struct ptcp_rdvd_server *srv)
 		else if (c->req == R_CONNECT)
 			waiting++;
 	}
-	rlog_warn("stats: clients=%u registered=%zu handshaking=%u closing=%u listening=%u "
+	rlog_warn("stats: clients=%u registered=%zu unlisted=%zu handshaking=%u closing=%u listening=%u "
 		  "waiting=%u busy=%u idle=%u addresses=%zu accepted=%llu registrations=%llu "
 		  "matches=%llu busy_answers=%llu rejected_full=%llu rejected_addr=%llu rejected_net=%llu rejected_rate=%llu "
 		  "evicted=%llu bad_signatures=%llu zrtt_taken=%llu zrtt_challenged=%llu "
 		  "zrtt_replayed=%llu timeouts=%llu errors_sent=%llu heap_bytes=%zu heap_per_client=%zu%s",
-		  srv->n_clients, srv->peers[0].count + srv->peers[1].count, handshaking, closing,
+		  srv->n_clients, srv->peers[0].count + srv->peers[1].count, srv->unlisted.count,
+		  handshaking, closing,
 		  listening, waiting, busy, idle,
 		  srv->addrs.count, srv->accepted, srv->registrations, srv->matches, srv->busy_answers,
 		  srv->rejected_full, srv->rejected_addr, srv->rejected_net, srv->rejected_rate,

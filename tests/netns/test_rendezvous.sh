@@ -274,6 +274,66 @@ case_replace() {
 	srv_alive
 }
 
+# Registrations of one key at once, each asking only once the next has
+# registered (several `p2ptcp connect` of one identity, as parallel ssh
+# sessions through ProxyCommand): an older one that does not listen is
+# unlisted, not REPLACED, and still matched: a1 with the listener B, a2
+# with W, which asked for the key (waiting for a3, listed then) while a2
+# asked for W. One that has not listened yet is unlisted the same way and
+# told REPLACED at its LISTEN; an asker finds the newest.
+case_replace_asking() {
+	rdv_ns && srv_start && rdvpeer_keys A B W X || return 1
+	peer_bg b listen --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3:40003 --isn 3 --timeout 30
+	wait_registered b || return 1
+	peer_bg a1 connect "$ID_B" --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 11 \
+		--wait 5000 --on-signal --timeout 30
+	wait_registered a1 || return 1
+	peer_bg a2 connect "$ID_W" --server $SRV --key "$LAB_DIR/A" --local 127.0.0.6:40006 --isn 12 \
+		--wait 5000 --on-signal --timeout 30
+	wait_registered a2 || return 1
+	peer_bg a3 serve --server $SRV --key "$LAB_DIR/A" --local 127.0.0.5:40005 --isn 13 --start none \
+		--timeout 30
+	wait_registered a3 || return 1
+	wait_for 5 srv_state registered=2 unlisted=2 || t_fail "a1 and a2 are not unlisted: $(srv_stats)"
+	grep -q '^error' "$LAB_DIR/a1.out" "$LAB_DIR/a2.out" &&
+		t_fail "an asking registration was ended: $(grep -h '^error' "$LAB_DIR/a1.out" "$LAB_DIR/a2.out")"
+	peer_bg w connect "$ID_A" --server $SRV --key "$LAB_DIR/W" --local 127.0.0.4:40004 --isn 4 \
+		--wait 10000 --timeout 30
+	wait_for 5 srv_state waiting=1 || t_fail "W is not waiting: $(srv_stats)"
+	kill -USR2 "$PID_a1"
+	lab_wait_pid "$PID_a1" 10 || t_fail "a1 exited $?: $(cat "$LAB_DIR/a1.out")"
+	expect_field a1 match peer "$ID_B"
+	expect_field a1 match public 127.0.0.3:40003
+	expect_field a1 match peer_isn 3
+	lab_wait_pid "$PID_b" 10 || t_fail "b exited $?: $(cat "$LAB_DIR/b.out")"
+	expect_field b match public 127.0.0.2:40001
+	expect_field b match peer_isn 11
+	kill -USR2 "$PID_a2"
+	lab_wait_pid "$PID_a2" 10 || t_fail "a2 exited $?: $(cat "$LAB_DIR/a2.out")"
+	expect_field a2 match peer "$ID_W"
+	expect_field a2 match peer_isn 4
+	lab_wait_pid "$PID_w" 10 || t_fail "w exited $?: $(cat "$LAB_DIR/w.out")"
+	expect_field w match public 127.0.0.6:40006
+	expect_field w match peer_isn 12
+	# a4 listens: a3, registered and asking nothing, is unlisted; its
+	# LISTEN then ends it
+	peer_bg a4 listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.7:40007 --isn 14 --timeout 30
+	wait_registered a4 || return 1
+	wait_for 5 srv_state unlisted=1 listening=1 || t_fail "a3 is not unlisted: $(srv_stats)"
+	grep -q '^error' "$LAB_DIR/a3.out" && t_fail "a3 was ended before its LISTEN: $(cat "$LAB_DIR/a3.out")"
+	kill -USR2 "$PID_a3"
+	lab_wait_pid "$PID_a3" 10 >/dev/null
+	expect_error a3 12 1
+	grep -q "registered again from 127.0.0.7:40007" "$LAB_DIR/a3.out" || t_fail "a3: $(cat "$LAB_DIR/a3.out")"
+	peer_run x connect "$ID_A" --server $SRV --key "$LAB_DIR/X" --local 127.0.0.8 --wait 3000 --timeout 10 ||
+		t_fail "x exited $?: $(cat "$LAB_DIR/x.out")"
+	expect_field x match public 127.0.0.7:40007
+	expect_field x match peer_isn 14
+	lab_wait_pid "$PID_a4" 10 || t_fail "a4 exited $?"
+	wait_for 5 srv_state registered=0 unlisted=0 || t_fail "registrations left: $(srv_stats)"
+	srv_alive
+}
+
 case_hostile() {
 	local st
 	rdv_ns || return 1
@@ -572,15 +632,18 @@ case_fill_networks() {
 case_fill_replace() {
 	rdv_ns && srv_start --max-clients 3 --max-per-ipv4-24 0 || return 1
 	rdvpeer_keys A B X Y || return 1
-	peer_bg a1 register --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2 --timeout 20
+	peer_bg a1 serve --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2 --start none --timeout 20
 	wait_registered a1 || return 1
 	# B waits for A (A is asked for), then A registers again and listens
-	# 2 s later: the new registration inherits B
+	# 2 s later: the new registration inherits B; the first, unlisted,
+	# ends at its LISTEN
 	peer_bg b connect "$ID_A" --server $SRV --key "$LAB_DIR/B" --local 127.0.0.3 --wait 6000 --timeout 20
 	wait_for 5 eval "[ \$(stat_of \"\$(srv_stats)\" waiting) = 1 ]" || t_fail "B is not waiting"
 	peer_bg a2 listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.4:40004 --delay 2000 --timeout 20
 	wait_registered a2 || return 1
+	kill -USR2 "$PID_a1"
 	lab_wait_pid "$PID_a1" 5 >/dev/null
+	expect_error a1 12 1
 	wait_for 5 eval "[ \$(stat_of \"\$(srv_stats)\" clients) = 2 ]" || t_fail "A's first registration lingers"
 	# X fills the server, idle; Y comes: X, not A, makes room
 	peer_bg x register --server $SRV --key "$LAB_DIR/X" --local 127.0.0.5 --timeout 20
@@ -810,9 +873,10 @@ case_both_versions() {
 	lab_wait_pid "$PID_a4" 10 || t_fail "a4 exited $?"
 	grep -q '^error' "$LAB_DIR/a4.out" "$LAB_DIR/a6.out" &&
 		t_fail "a registration heard an error: $(grep -h '^error' "$LAB_DIR/a4.out" "$LAB_DIR/a6.out")"
-	# both again; a second IPv4 registration replaces the first IPv4 one only
-	peer_bg r4 register --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40005 --timeout 10
-	peer_bg r6 register --server '[::1]:7450' --key "$LAB_DIR/A" --timeout 10
+	# both again, listening; a second IPv4 registration replaces the first
+	# IPv4 one only
+	peer_bg r4 listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40005 --timeout 10
+	peer_bg r6 listen --server '[::1]:7450' --key "$LAB_DIR/A" --timeout 10
 	wait_registered r4 && wait_registered r6 || return 1
 	peer_bg n4 register --server $SRV --key "$LAB_DIR/A" --local 127.0.0.2:40006 --timeout 10
 	wait_registered n4 || return 1
@@ -1022,6 +1086,7 @@ t_run "rendezvous: listen/connect: endpoints, private endpoints, ISNs, roles" ca
 t_run "rendezvous: both ask for each other: one initiator (the lower key)" case_mutual
 t_run "rendezvous: errors: unknown, self, not waiting, not authorised, mistyped id" case_errors
 t_run "rendezvous: a second registration of a peer id replaces the first" case_replace
+t_run "rendezvous: registrations of one peer id at once: the older ones unlisted, still ask; a LISTEN ends one" case_replace_asking
 t_run "rendezvous: hostile clients (garbage, oversized, drip, 1000 idle, stolen id) while a pair matches" case_hostile
 t_run "rendezvous: per-address connection limit" case_limits_per_addr
 t_run "rendezvous: per-address rate limit and refill" case_limits_rate

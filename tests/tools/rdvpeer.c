@@ -7,9 +7,10 @@
  *   rdvpeer register --server ADDR:PORT --key DIR [COMMON]
  *   rdvpeer serve --server ADDR:PORT --key DIR [COMMON] [--start listen|busy|none]
  *       COMMON: [--local ADDR:PORT] [--isn N] [--private ADDR:PORT|none]
- *               [--delay MS] [--timeout S] [--pin SERVER-ID] [--zrtt]
+ *               [--delay MS|--on-signal] [--timeout S] [--pin SERVER-ID] [--zrtt]
  *     The honest peer, on core/rdv/rdvclient.c: registers, makes its one
- *     request (--delay MS after registering; register makes none and just
+ *     request (--delay MS after registering; --on-signal: at SIGUSR2, for
+ *     a test that orders it after another client's step; register makes none and just
  *     stays registered, pinging, until --timeout; --zrtt: in the first
  *     message, 0-RTT, the request right behind it; open without --pin) and
  *     prints, one line each:
@@ -177,6 +178,7 @@ struct opts {
 	const char *allow[PTCP_RDV_ALLOW_MAX];
 	unsigned n_allow;
 	bool has_isn;
+	bool on_signal;             /* listen, connect: the request at SIGUSR2 */
 	uint32_t isn;
 	uint32_t wait_ms;
 	unsigned timeout_s, hold_s, interval_ms, delay_ms;
@@ -217,6 +219,10 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		}
 		if (!strcmp(a, "--zrtt")) {
 			o->zrtt = true;
+			continue;
+		}
+		if (!strcmp(a, "--on-signal")) {
+			o->on_signal = true;
 			continue;
 		}
 		if (!v)
@@ -366,6 +372,7 @@ static void h_request(struct honest *h)
 
 static void h_delayed(evutil_socket_t fd, short what, void *arg)
 {
+	/* (also the one SIGUSR2 of --on-signal) */
 	(void)fd;
 	(void)what;
 	h_request(arg);
@@ -458,6 +465,8 @@ static int cmd_honest(enum honest_mode mode, int argc, char **argv)
 	h.start_busy = o.start && !strcmp(o.start, "busy");
 	if (mode == H_CONNECT && !o.peer)
 		die("connect needs a peer id");
+	if (o.on_signal && (o.delay_ms || (mode != H_LISTEN && mode != H_CONNECT)))
+		die("--on-signal is for listen and connect, without --delay");
 	load_key(o.key_dir, &id);
 	for (unsigned i = 0; i < o.n_allow; i++)
 		parse_id(o.allow[i], h.allow[i]);
@@ -512,6 +521,12 @@ static int cmd_honest(enum honest_mode mode, int argc, char **argv)
 	}
 	if (mode == H_SERVE && o.start && !strcmp(o.start, "none")) {
 		/* registers only: the signals make the requests */
+	} else if (o.on_signal) {
+		/* one shot (no EV_PERSIST); before registration the client
+		 * sends it once registered, as always */
+		sigs[0] = event_new(h.base, SIGUSR2, EV_SIGNAL, h_delayed, &h);
+		if (!sigs[0] || event_add(sigs[0], NULL) != 0)
+			die("libevent failed");
 	} else if (o.delay_ms && mode != H_REGISTER) {
 		h.delay = evtimer_new(h.base, h_delayed, &h);
 		h.delay_ms = o.delay_ms;
