@@ -336,11 +336,13 @@ case_busy() {
 }
 
 # A registered at instance 1, waited for there by W; A registers again at
-# instance 2: the first gets REPLACED, W now waits for (and meets) the
-# new A at instance 2; askers at either instance find the new one.
+# instance 2: the first, not listening, is unlisted (and gets REPLACED at
+# its LISTEN), W now waits for (and meets) the new A at instance 2;
+# askers at either instance find the new one.
 case_replace() {
 	two_inst && rdvpeer_keys A W B || return 1
-	peer_bg a1 register --server "$SRV_1" --key "$LAB_DIR/A" --local 127.0.0.2:40001 --timeout 40
+	peer_bg a1 serve --server "$SRV_1" --key "$LAB_DIR/A" --local 127.0.0.2:40001 --start none \
+		--timeout 40
 	wait_registered a1 || return 1
 	peer_bg w connect "$ID_A" --server "$SRV_1" --key "$LAB_DIR/W" --local 127.0.0.3:40003 --isn 33 \
 		--wait 20000 --timeout 30
@@ -348,11 +350,13 @@ case_replace() {
 	peer_bg a2 serve --server "$SRV_2" --key "$LAB_DIR/A" --local 127.0.0.6:40006 --isn 60 --start none \
 		--timeout 40
 	wait_registered a2 || return 1
+	wait_for 5 state 2 ghosts=1 || t_fail "W does not wait at instance 2: $(stats 2)"
+	wait_for 5 state 1 registered=1 unlisted=1 || t_fail "a1 is not unlisted: $(stats 1)"
+	kill -USR2 "$PID_a1"
 	lab_wait_pid "$PID_a1" 10
 	expect_error a1 12 1
 	grep -q "registered again from 127.0.0.6:40006 (at another instance)" "$LAB_DIR/a1.out" ||
 		t_fail "a1: $(cat "$LAB_DIR/a1.out")"
-	wait_for 5 state 2 ghosts=1 || t_fail "W does not wait at instance 2: $(stats 2)"
 	kill -USR2 "$PID_a2"
 	lab_wait_pid "$PID_w" 10 || t_fail "w exited $?: $(cat "$LAB_DIR/w.out")"
 	expect_field w match public 127.0.0.6:40006
@@ -362,6 +366,50 @@ case_replace() {
 		--timeout 10 || t_fail "b exited $?: $(cat "$LAB_DIR/b.out")"
 	expect_field b match public 127.0.0.6:40006
 	expect_field b match peer_isn 61
+	inst_alive 1 2
+}
+
+# Registrations of one key at once, asking only once the next has
+# registered (parallel `p2ptcp connect` of one identity): a1 unlisted at
+# instance 1 by a2 there, a2 by a3 at instance 2 (REPLACED from there);
+# each still asks for a listener at instance 2 and gets its MATCH back
+# through instance 1. Redis names instance 2 (a3) throughout.
+case_replace_asking() {
+	two_inst && rdvpeer_keys A L M || return 1
+	peer_bg l listen --server "$SRV_2" --key "$LAB_DIR/L" --local 127.0.0.3:40003 --isn 3 --timeout 30
+	peer_bg m listen --server "$SRV_2" --key "$LAB_DIR/M" --local 127.0.0.4:40004 --isn 4 --timeout 30
+	wait_registered l && wait_registered m || return 1
+	peer_bg a1 connect "$ID_L" --server "$SRV_1" --key "$LAB_DIR/A" --local 127.0.0.2:40001 --isn 11 \
+		--wait 5000 --on-signal --timeout 30
+	wait_registered a1 || return 1
+	peer_bg a2 connect "$ID_M" --server "$SRV_1" --key "$LAB_DIR/A" --local 127.0.0.6:40006 --isn 12 \
+		--wait 5000 --on-signal --timeout 30
+	wait_registered a2 || return 1
+	wait_for 5 state 1 registered=1 unlisted=1 || t_fail "a1 is not unlisted: $(stats 1)"
+	peer_bg a3 serve --server "$SRV_2" --key "$LAB_DIR/A" --local 127.0.0.5:40005 --start none \
+		--timeout 30
+	wait_registered a3 || return 1
+	wait_for 5 state 1 registered=0 unlisted=2 || t_fail "a2 is not unlisted: $(stats 1)"
+	grep -q '^error' "$LAB_DIR/a1.out" "$LAB_DIR/a2.out" &&
+		t_fail "an asking registration was ended: $(grep -h '^error' "$LAB_DIR/a1.out" "$LAB_DIR/a2.out")"
+	kill -USR2 "$PID_a1"
+	lab_wait_pid "$PID_a1" 10 || t_fail "a1 exited $?: $(cat "$LAB_DIR/a1.out")"
+	expect_field a1 match peer "$ID_L"
+	expect_field a1 match public 127.0.0.3:40003
+	expect_field a1 match peer_isn 3
+	lab_wait_pid "$PID_l" 10 || t_fail "l exited $?: $(cat "$LAB_DIR/l.out")"
+	expect_field l match public 127.0.0.2:40001
+	expect_field l match peer_isn 11
+	kill -USR2 "$PID_a2"
+	lab_wait_pid "$PID_a2" 10 || t_fail "a2 exited $?: $(cat "$LAB_DIR/a2.out")"
+	expect_field a2 match peer "$ID_M"
+	expect_field a2 match public 127.0.0.4:40004
+	lab_wait_pid "$PID_m" 10 || t_fail "m exited $?: $(cat "$LAB_DIR/m.out")"
+	expect_field m match public 127.0.0.6:40006
+	expect_field m match peer_isn 12
+	wait_for 5 state 1 unlisted=0 || t_fail "instance 1 keeps an unlisted registration: $(stats 1)"
+	[ "$(rcli HGET "p2ptcp:rdv:peer:$(hex_key "$ID_A")" public)" = 127.0.0.5:40005 ] ||
+		t_fail "Redis does not name a3: $(rcli HGETALL "p2ptcp:rdv:peer:$(hex_key "$ID_A")" | tr '\n' ' ')"
 	inst_alive 1 2
 }
 
@@ -564,6 +612,7 @@ t_run "redis: both ask for each other across instances: one match, the lower key
 t_run "redis: unknown, self, not waiting, allow list, the peer or the asker going away" case_rules
 t_run "redis: a busy listener: askers at the other instance told at once, its next LISTEN matchable" case_busy
 t_run "redis: a key registering at the other instance replaces the first; its waiters follow" case_replace
+t_run "redis: registrations of one key at once, at one instance and two: the older ones unlisted, still ask" case_replace_asking
 t_run "redis: IPv4 and IPv6 peers at two instances are never matched" case_family
 t_run "redis: the rate limit counts requests for peers at other instances" case_rate
 t_run "redis: Redis restarted: local matches go on, cross-instance ones come back; logged once" case_restart
