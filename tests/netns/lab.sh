@@ -841,6 +841,24 @@ peer_bg() {
 	t_log "$LAB_DIR/$name.err"
 }
 
+# rdvpeer_go_match NAME PEER PEER-ID PEER-PUBLIC PEER-ISN NAME-PUBLIC NAME-ISN:
+# SIGUSR2 to rdvpeer NAME (started with --on-signal) makes its request;
+# then NAME and PEER must exit 0, each matched with the other's
+# endpoint and ISN (expect_field of the suite reads their match lines).
+rdvpeer_go_match() {
+	local pid
+	eval "pid=\$PID_$1"
+	kill -USR2 "$pid"
+	lab_wait_pid "$pid" 10 || t_fail "$1 exited $?: $(cat "$LAB_DIR/$1.out")"
+	expect_field "$1" match peer "$3"
+	expect_field "$1" match public "$4"
+	expect_field "$1" match peer_isn "$5"
+	eval "pid=\$PID_$2"
+	lab_wait_pid "$pid" 10 || t_fail "$2 exited $?: $(cat "$LAB_DIR/$2.out")"
+	expect_field "$2" match public "$6"
+	expect_field "$2" match peer_isn "$7"
+}
+
 # peer_run NAME RDVPEER-ARGS...: rdvpeer in $NS in the foreground, bounded
 # by PEER_RUN_LIMIT seconds (default 90); output in NAME.out; returns its
 # status.

@@ -392,21 +392,8 @@ case_replace_asking() {
 	wait_for 5 state 1 registered=0 unlisted=2 || t_fail "a2 is not unlisted: $(stats 1)"
 	grep -q '^error' "$LAB_DIR/a1.out" "$LAB_DIR/a2.out" &&
 		t_fail "an asking registration was ended: $(grep -h '^error' "$LAB_DIR/a1.out" "$LAB_DIR/a2.out")"
-	kill -USR2 "$PID_a1"
-	lab_wait_pid "$PID_a1" 10 || t_fail "a1 exited $?: $(cat "$LAB_DIR/a1.out")"
-	expect_field a1 match peer "$ID_L"
-	expect_field a1 match public 127.0.0.3:40003
-	expect_field a1 match peer_isn 3
-	lab_wait_pid "$PID_l" 10 || t_fail "l exited $?: $(cat "$LAB_DIR/l.out")"
-	expect_field l match public 127.0.0.2:40001
-	expect_field l match peer_isn 11
-	kill -USR2 "$PID_a2"
-	lab_wait_pid "$PID_a2" 10 || t_fail "a2 exited $?: $(cat "$LAB_DIR/a2.out")"
-	expect_field a2 match peer "$ID_M"
-	expect_field a2 match public 127.0.0.4:40004
-	lab_wait_pid "$PID_m" 10 || t_fail "m exited $?: $(cat "$LAB_DIR/m.out")"
-	expect_field m match public 127.0.0.6:40006
-	expect_field m match peer_isn 12
+	rdvpeer_go_match a1 l "$ID_L" 127.0.0.3:40003 3 127.0.0.2:40001 11
+	rdvpeer_go_match a2 m "$ID_M" 127.0.0.4:40004 4 127.0.0.6:40006 12
 	wait_for 5 state 1 unlisted=0 || t_fail "instance 1 keeps an unlisted registration: $(stats 1)"
 	[ "$(rcli HGET "p2ptcp:rdv:peer:$(hex_key "$ID_A")" public)" = 127.0.0.5:40005 ] ||
 		t_fail "Redis does not name a3: $(rcli HGETALL "p2ptcp:rdv:peer:$(hex_key "$ID_A")" | tr '\n' ' ')"

@@ -300,21 +300,8 @@ case_replace_asking() {
 	peer_bg w connect "$ID_A" --server $SRV --key "$LAB_DIR/W" --local 127.0.0.4:40004 --isn 4 \
 		--wait 10000 --timeout 30
 	wait_for 5 srv_state waiting=1 || t_fail "W is not waiting: $(srv_stats)"
-	kill -USR2 "$PID_a1"
-	lab_wait_pid "$PID_a1" 10 || t_fail "a1 exited $?: $(cat "$LAB_DIR/a1.out")"
-	expect_field a1 match peer "$ID_B"
-	expect_field a1 match public 127.0.0.3:40003
-	expect_field a1 match peer_isn 3
-	lab_wait_pid "$PID_b" 10 || t_fail "b exited $?: $(cat "$LAB_DIR/b.out")"
-	expect_field b match public 127.0.0.2:40001
-	expect_field b match peer_isn 11
-	kill -USR2 "$PID_a2"
-	lab_wait_pid "$PID_a2" 10 || t_fail "a2 exited $?: $(cat "$LAB_DIR/a2.out")"
-	expect_field a2 match peer "$ID_W"
-	expect_field a2 match peer_isn 4
-	lab_wait_pid "$PID_w" 10 || t_fail "w exited $?: $(cat "$LAB_DIR/w.out")"
-	expect_field w match public 127.0.0.6:40006
-	expect_field w match peer_isn 12
+	rdvpeer_go_match a1 b "$ID_B" 127.0.0.3:40003 3 127.0.0.2:40001 11
+	rdvpeer_go_match a2 w "$ID_W" 127.0.0.4:40004 4 127.0.0.6:40006 12
 	# a4 listens: a3, registered and asking nothing, is unlisted; its
 	# LISTEN then ends it
 	peer_bg a4 listen --server $SRV --key "$LAB_DIR/A" --local 127.0.0.7:40007 --isn 14 --timeout 30
