@@ -78,7 +78,8 @@ struct client {
 	                                      not listen: out of the directory
 	                                      (in srv->unlisted), it may still
 	                                      ask, not listen (docs/protocol.md,
-	                                      "Registration") */
+	                                      "Registration: proving the
+	                                      keys") */
 	bool newer_elsewhere;              /* unlisted: at another instance */
 	struct ptcp_endpoint newer;        /* unlisted: the newer registration's
 	                                      observed endpoint */
