@@ -1013,6 +1013,10 @@ case_zrtt() {
 	[ "$(stat_of "$st" zrtt_taken)" = 3 ] && [ "$(stat_of "$st" zrtt_replayed)" = 1 ] &&
 		[ "$(stat_of "$st" zrtt_challenged)" = 4 ] && [ "$(stat_of "$st" bad_signatures)" = 1 ] ||
 		t_fail "stats: $st"
+	# a copy of a HELLO0 raced ahead of the genuine one: ended REPLACED
+	# when the genuine one (challenged) registers, though it asks
+	# nothing; the genuine one is unlisted by a registration of its own
+	hostile race zrtt-race --pin "$id" --bind 127.0.0.6
 	# a wrong pin: refused with both ids, as without 0-RTT
 	peer_run c register --server $SRV --key "$LAB_DIR/C" --local 127.0.0.5 --pin "$ID_A" --zrtt \
 		--timeout 5

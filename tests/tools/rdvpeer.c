@@ -82,6 +82,16 @@
  *                       (the message types that came); exit 0 when the
  *                       first got WELCOME, REGISTERED, ERROR and the
  *                       replay a CHALLENGE and nothing more in 1 s
+ *       zrtt-race       a copy of a HELLO0 raced ahead: the first
+ *                       connection sends it (and a CONNECT for an unknown
+ *                       key) and is registered, the second sends the same
+ *                       bytes, is challenged, AUTHs; then a third registers
+ *                       the key afresh (a new HELLO0): prints "zrtt
+ *                       copy=T,T,T genuine=T then=T copy_end=CODE
+ *                       genuine_end=CODE" (0: none within 1 s); exit 0
+ *                       when the copy was ended REPLACED (the same first
+ *                       flight) and the genuine one, asking nothing, was
+ *                       not (unlisted by the third)
  *       zrtt-skew       HELLO0 with our clock moved by --skew MS: prints
  *                       "zrtt answer=T then=T"; exit 0 for CHALLENGE and,
  *                       after our AUTH, REGISTERED
@@ -697,6 +707,70 @@ static void zrtt_collect(int fd, int ms, char *out, size_t cap, struct ptcp_rdv_
 		snprintf(out, cap, "none");
 }
 
+/* The first ERROR's code on fd within ms (0: none), and whether fd
+ * was closed after it. */
+static int zrtt_error(int fd, int ms, bool *closed)
+{
+	uint64_t end = rdvwire_now_ms() + (uint64_t)ms;
+	struct ptcp_rdv_msg m;
+	int code = 0, rv;
+
+	*closed = false;
+	while (rdvwire_now_ms() < end) {
+		rv = rdvwire_recv(fd, &m, (int)(end - rdvwire_now_ms()));
+		if (rv == 0) {
+			*closed = true;
+			break;
+		}
+		if (rv < 0 && rv != -EINTR)
+			break;
+		if (rv == 1 && m.type == PTCP_RDV_ERROR && !code)
+			code = m.error.code;
+	}
+	return code;
+}
+
+/* zrtt-race (see the top of the file). */
+static int zrtt_race(const struct ptcp_identity *id, const uint8_t skey[32])
+{
+	struct ptcp_rdv_msg h0, h3, m, hello;
+	uint8_t wire[2 * PTCP_RDV_MSG_MAX], wire3[2 * PTCP_RDV_MSG_MAX], t[PTCP_RDV_TRANSCRIPT_LEN];
+	char copy[128], genuine[128], then[128];
+	int copy_fd = must_connect(), fd = must_connect(), fd3 = must_connect(), n, copy_end, end;
+	bool copy_closed, closed;
+
+	n = zrtt_hello(copy_fd, id, skey, 0, id, &h0, wire, 0);
+	zrtt_collect(copy_fd, 1000, copy, sizeof(copy), NULL);
+	/* the same bytes (from another port: challenged either way) */
+	rdvwire_send_all(fd, wire, (size_t)n);
+	zrtt_collect(fd, 5000, genuine, sizeof(genuine), &m);
+	if (m.type != PTCP_RDV_CHALLENGE) {
+		printf("zrtt copy=%s genuine=%s then=none\n", copy, genuine);
+		return 1;
+	}
+	ptcp_rdv_hello_of(&hello, &h0);
+	ptcp_rdv_transcript(t, PTCP_RDV_SIGNER_CLIENT, &hello, &m);
+	memset(&m, 0, sizeof(m));
+	m.type = PTCP_RDV_AUTH;
+	ptcp_identity_sign(id, t, sizeof(t), m.auth.sig);
+	rdvwire_send(fd, &m);
+	zrtt_collect(fd, 1000, then, sizeof(then), NULL);
+	copy_end = zrtt_error(copy_fd, 1000, &copy_closed);
+	/* a registration of its own (a fresh nonce): the genuine one, asking
+	 * nothing, is unlisted, not ended */
+	zrtt_hello(fd3, id, skey, 0, id, &h3, wire3, 0);
+	end = zrtt_error(fd, 1000, &closed);
+	printf("zrtt copy=%s genuine=%s then=%s copy_end=%d genuine_end=%d\n", copy, genuine, then,
+	       copy_end, end);
+	fflush(stdout);
+	close(copy_fd);
+	close(fd);
+	close(fd3);
+	return !strcmp(copy, "WELCOME,REGISTERED,ERROR") && !strcmp(genuine, "CHALLENGE") &&
+	       !strcmp(then, "REGISTERED") && copy_end == PTCP_RDV_E_REPLACED && copy_closed &&
+	       end == 0 && !closed ? 0 : 1;
+}
+
 static int hostile_zrtt(const char *mode, const struct opts *o)
 {
 	struct ptcp_identity id, other;
@@ -737,6 +811,8 @@ static int hostile_zrtt(const char *mode, const struct opts *o)
 		close(fd);
 		return !strcmp(first, "WELCOME,REGISTERED,ERROR") && !strcmp(again, "CHALLENGE") ? 0 : 1;
 	}
+	if (!strcmp(mode, "zrtt-race"))
+		return zrtt_race(&id, skey);
 	if (!strcmp(mode, "zrtt-otherkey"))
 		randombytes_buf(skey, sizeof(skey));
 	else if (strcmp(mode, "zrtt-skew") != 0 && strcmp(mode, "zrtt-elsewhere") != 0 &&
