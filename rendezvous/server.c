@@ -1623,6 +1623,7 @@ static void remote_answered(struct client *c)
 static void remote_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp_ts now)
 {
 	struct ptcp_rdvd_server *srv = c->srv;
+	struct client *listed;
 	struct ptcp_rdvd_cmsg m;
 	uint32_t wait;
 
@@ -1634,7 +1635,8 @@ static void remote_connect(struct client *c, const struct ptcp_rdv_msg *in, ptcp
 	/* The peer asked for us from its instance and waits here (for our
 	 * key's listed registration, if we are unlisted): both asked for
 	 * each other (ask() for a peer here), the lower key initiates. */
-	for (struct client *w = listed_of(c) ? listed_of(c)->waiters : NULL; w; w = w->wnext) {
+	listed = listed_of(c);
+	for (struct client *w = listed ? listed->waiters : NULL; w; w = w->wnext) {
 		if (w->ghost && memcmp(w->node.key, in->connect.key, PTCP_RDV_KEY_LEN) == 0) {
 			if (w->observed.family != c->observed.family)
 				break;   /* ask() for the peer tells it FAMILY */

@@ -140,11 +140,13 @@ void ptcp_loss_sent_again(struct ptcp_loss *l, uint32_t i, ptcp_ts now, bool has
 
 /* The reduction was for nothing: back to the window before it, and the
  * segments taken for lost are not (RFC 3522 / RFC 4015 response, RFC
- * 3708). Retransmissions already sent stay in flight. */
-static void undo(struct ptcp_loss *l)
+ * 3708), unless keep_lost (they are the next episode's). Retransmissions
+ * already sent stay in flight. */
+static void undo(struct ptcp_loss *l, bool keep_lost)
 {
 	ptcp_cc_undo(&l->cc);
-	ptcp_txq_clear_lost(&l->q);
+	if (!keep_lost)
+		ptcp_txq_clear_lost(&l->q);
 	l->state = PTCP_RECOV_OPEN;
 	l->undo_armed = false;
 	l->eifel_armed = false;
@@ -328,7 +330,7 @@ static uint32_t take_sack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 		if (l->undo_armed && l->undo_retrans && ptcp_seq_ge(d->left, l->undo_marker)) {
 			l->undo_retrans -= segs < l->undo_retrans ? segs : l->undo_retrans;
 			if (l->undo_retrans == 0)
-				undo(l);
+				undo(l, false);
 		}
 	}
 	for (i = k; i < a->nsack && n < PTCP_SACK_MAX; i++) {
@@ -467,16 +469,8 @@ void ptcp_loss_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 	 * (below) arms the check again: the window goes back to where it
 	 * was, and only the segments taken for lost beyond the recovery
 	 * point (this ACK's, for the next episode) stay so. */
-	if (ended && eifel_spurious(l, a, advanced)) {
-		if (l->q.npending) {
-			ptcp_cc_undo(&l->cc);
-			l->undo_armed = false;
-			l->head_due = false;
-			l->undos++;
-		} else {
-			undo(l);
-		}
-	}
+	if (ended && eifel_spurious(l, a, advanced))
+		undo(l, l->q.npending > 0);
 	/* Losses beyond the recovery point of the one that just ended start
 	 * the next recovery with the same ACK, as Linux's
 	 * tcp_fastretrans_alert() does. Checked before the end, they were
@@ -500,7 +494,7 @@ void ptcp_loss_on_ack(struct ptcp_loss *l, const struct ptcp_loss_ack *a,
 	/* Eifel (RFC 3522 step 4) within an episode, or at the end of one
 	 * that no other followed. */
 	if (eifel_spurious(l, a, advanced))
-		undo(l);
+		undo(l, false);
 	r->undone = l->undos != undos;
 
 	if (ptcp_rate_sample_end(&l->rate, &cv.rs, l->rack.min_rtt))

@@ -161,9 +161,11 @@ static int own_port(struct ptcp_rawsock *rs, const bool want[PTCP_RAWSOCK_NFAM])
 	return 0;
 }
 
-/* The new program replaces the old one at once; with drain, what was
- * queued before is read and dropped. */
-static int attach_keep(int fd, struct sock_filter *insns, int n, bool drain)
+/* The new program replaces the old one at once. With drain, what was
+ * queued before is read and dropped: packets queued before this filter
+ * was attached may be anyone's, or (in rendezvous mode) the rendezvous
+ * connection's. */
+static int attach(int fd, struct sock_filter *insns, int n, bool drain)
 {
 	struct sock_fprog prog;
 	uint8_t junk[64];
@@ -177,23 +179,16 @@ static int attach_keep(int fd, struct sock_filter *insns, int n, bool drain)
 	return 0;
 }
 
-/* Packets queued before this filter was attached may be anyone's, or (in
- * rendezvous mode) the rendezvous connection's. */
-static int attach(int fd, struct sock_filter *insns, int n)
-{
-	return attach_keep(fd, insns, n, true);
-}
-
 /* Lets in the segments for f->local (its address, or any when it is all
- * zero) and our port. */
-static int filter(struct ptcp_rawsock_fam *f)
+ * zero) and our port; drain as for attach(). */
+static int filter(struct ptcp_rawsock_fam *f, bool drain)
 {
 	struct sock_filter insns[PTCP_BPF_MAX];
 	int n = ptcp_bpf_tcp_port(insns, PTCP_BPF_MAX, &f->local);
 
 	if (n < 0)
 		return -EINVAL;
-	return attach(f->fd, insns, n);
+	return attach(f->fd, insns, n, drain);
 }
 
 int ptcp_rawsock_no_payload(struct ptcp_rawsock *rs)
@@ -207,22 +202,17 @@ int ptcp_rawsock_no_payload(struct ptcp_rawsock *rs)
 	n = ptcp_bpf_tcp_port_payload(insns, PTCP_BPF_MAX, &f->local, false);
 	if (n < 0)
 		return -EINVAL;
-	return attach(f->fd, insns, n);
+	return attach(f->fd, insns, n, true);
 }
 
 int ptcp_rawsock_all_segments(struct ptcp_rawsock *rs)
 {
 	struct ptcp_rawsock_fam *f = &rs->fam[PTCP_RAWSOCK_V4];
-	struct sock_filter insns[PTCP_BPF_MAX];
-	int n;
 
 	if (f->fd < 0)
 		return -EAFNOSUPPORT;
-	n = ptcp_bpf_tcp_port(insns, PTCP_BPF_MAX, &f->local);
-	if (n < 0)
-		return -EINVAL;
 	/* What is queued passed the narrower filter: ours, kept. */
-	return attach_keep(f->fd, insns, n, false);
+	return filter(f, false);
 }
 
 /* Our address is known: bind to it and let our port's segments in. */
@@ -240,7 +230,7 @@ static int aim(struct ptcp_rawsock_fam *f)
 		sa.in.sin_port = 0;
 	if (bind(f->fd, &sa.sa, slen) != 0)
 		return -errno;
-	return filter(f);
+	return filter(f, true);
 }
 
 static int setup_raw(struct ptcp_rawsock *rs, struct ptcp_rawsock_fam *f)
@@ -271,7 +261,7 @@ static int setup_raw(struct ptcp_rawsock *rs, struct ptcp_rawsock_fam *f)
 	grow_buffer(f->fd, SO_RCVBUF, SO_RCVBUFFORCE);
 	if (addr_known(&f->local))
 		return aim(f);
-	return attach(f->fd, &none, 1);
+	return attach(f->fd, &none, 1, true);
 }
 
 /* A host without IPv6 (ipv6.disable=1, or a kernel without it). */
@@ -345,7 +335,7 @@ int ptcp_rawsock_set_any(struct ptcp_rawsock *rs)
 		if (f->fd < 0)
 			continue;
 		memset(f->local.addr, 0, sizeof(f->local.addr));
-		if ((rv = filter(f)) != 0)
+		if ((rv = filter(f, true)) != 0)
 			return rv;
 	}
 	return 0;

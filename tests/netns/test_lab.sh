@@ -245,7 +245,7 @@ case_kpeer_copy() {
 		"$LAB_DIR/ka.out" || t_fail "no tcp line from the sender: $(grep '^tcp' "$LAB_DIR/ka.out")"
 	ip netns exec "$LAB_B" "$KPEER" listen 5002 --copy-to 9 --timeout 1 \
 		>/dev/null 2>"$LAB_DIR/bad.err" </dev/null; rc=$?
-	[ $rc -eq 2 ] && grep -q "9" "$LAB_DIR/bad.err" ||
+	[ $rc -eq 2 ] && grep -qF "'9'" "$LAB_DIR/bad.err" ||
 		t_fail "--copy-to 9 (not open): status $rc, '$(cat "$LAB_DIR/bad.err")'"
 }
 
