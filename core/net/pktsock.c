@@ -26,6 +26,7 @@
 #include "be.h"
 #include "error.h"
 #include "ip.h"
+#include "netlink.h"
 #include "pktsock.h"
 #include "sendbatch.h"
 #include "segment.h"
@@ -164,83 +165,6 @@ int ptcp_pktsock_piece(uint8_t *out, size_t cap, const uint8_t *tcp, size_t len,
 
 /* --- netlink messages -------------------------------------------------------- */
 
-/* The attributes of one message, by type (types above max are ignored).
- * Returns 0 or -EPROTO when an attribute runs past the end. */
-static int parse_attrs(const uint8_t *p, size_t len, const struct rtattr **tb, unsigned max)
-{
-	const struct rtattr *a;
-
-	memset(tb, 0, sizeof(*tb) * (max + 1));
-	while (len >= sizeof(struct rtattr)) {
-		a = (const struct rtattr *)(const void *)p;
-		if (a->rta_len < sizeof(*a) || a->rta_len > len)
-			return -EPROTO;
-		if (a->rta_type <= max)
-			tb[a->rta_type] = a;
-		if (RTA_ALIGN(a->rta_len) >= len)
-			break;
-		p += RTA_ALIGN(a->rta_len);
-		len -= RTA_ALIGN(a->rta_len);
-	}
-	return 0;
-}
-
-static size_t attr_len(const struct rtattr *a)
-{
-	return a->rta_len - RTA_LENGTH(0);
-}
-
-static const uint8_t *attr_data(const struct rtattr *a)
-{
-	return (const uint8_t *)RTA_DATA(a);
-}
-
-static uint32_t attr_u32(const struct rtattr *a)
-{
-	uint32_t v;
-
-	memcpy(&v, RTA_DATA(a), sizeof(v));
-	return v;
-}
-
-/* Checks the netlink header: length, an error reply, the type wanted.
- * Returns the payload length, or a negative errno. */
-static int nl_check(const void *msg, size_t len, uint16_t type, size_t fixed)
-{
-	struct nlmsghdr nh;
-	struct nlmsgerr e;
-
-	if (len < sizeof(nh))
-		return -EPROTO;
-	memcpy(&nh, msg, sizeof(nh));
-	if (nh.nlmsg_len < sizeof(nh) || nh.nlmsg_len > len)
-		return -EPROTO;
-	if (nh.nlmsg_type == NLMSG_ERROR) {
-		if (nh.nlmsg_len < NLMSG_LENGTH(sizeof(e)))
-			return -EPROTO;
-		memcpy(&e, NLMSG_DATA(msg), sizeof(e));
-		return e.error < 0 ? e.error : -EPROTO;
-	}
-	if (nh.nlmsg_type != type || nh.nlmsg_len < NLMSG_LENGTH(fixed))
-		return -EPROTO;
-	return (int)(nh.nlmsg_len - NLMSG_LENGTH(0));
-}
-
-/* The answer to a request with NLM_F_ACK: 0, or the error's -errno. */
-static int nl_ack(const void *msg, size_t len)
-{
-	struct nlmsghdr nh;
-	struct nlmsgerr e;
-
-	if (len < NLMSG_LENGTH(sizeof(e)))
-		return -EPROTO;
-	memcpy(&nh, msg, sizeof(nh));
-	if (nh.nlmsg_type != NLMSG_ERROR || nh.nlmsg_len < NLMSG_LENGTH(sizeof(e)))
-		return -EPROTO;
-	memcpy(&e, NLMSG_DATA(msg), sizeof(e));
-	return e.error;
-}
-
 int ptcp_pktsock_parse_route(const void *msg, size_t len, struct ptcp_pktsock_rtinfo *rt)
 {
 	const struct rtattr *tb[RTA_MAX + 1], *mx[RTAX_MAX + 1];
@@ -248,35 +172,35 @@ int ptcp_pktsock_parse_route(const void *msg, size_t len, struct ptcp_pktsock_rt
 	struct rtmsg rm;
 	int n;
 
-	n = nl_check(msg, len, RTM_NEWROUTE, sizeof(rm));
+	n = ptcp_nl_check(msg, len, RTM_NEWROUTE, sizeof(rm));
 	if (n < 0)
 		return n;
 	memcpy(&rm, body, sizeof(rm));
 	if (rm.rtm_family != AF_INET)
 		return -EPROTO;
-	if (parse_attrs(body + NLMSG_ALIGN(sizeof(rm)), (size_t)n - NLMSG_ALIGN(sizeof(rm)), tb,
-			RTA_MAX) != 0)
+	if (ptcp_nl_parse_attrs(body + NLMSG_ALIGN(sizeof(rm)), (size_t)n - NLMSG_ALIGN(sizeof(rm)),
+				tb, RTA_MAX) != 0)
 		return -EPROTO;
 	memset(rt, 0, sizeof(*rt));
 	rt->type = rm.rtm_type;
 	/* An IPv4 route through an IPv6 next hop (RFC 5549): not for us. */
 	if (tb[RTA_VIA])
 		return -EPROTO;
-	if (tb[RTA_OIF] && attr_len(tb[RTA_OIF]) == 4)
-		rt->oif = (int)attr_u32(tb[RTA_OIF]);
-	if (tb[RTA_GATEWAY] && attr_len(tb[RTA_GATEWAY]) == 4) {
+	if (tb[RTA_OIF] && ptcp_nl_attr_len(tb[RTA_OIF]) == 4)
+		rt->oif = (int)ptcp_nl_attr_u32(tb[RTA_OIF]);
+	if (tb[RTA_GATEWAY] && ptcp_nl_attr_len(tb[RTA_GATEWAY]) == 4) {
 		rt->has_gateway = true;
-		memcpy(rt->gateway, attr_data(tb[RTA_GATEWAY]), 4);
+		memcpy(rt->gateway, ptcp_nl_attr_data(tb[RTA_GATEWAY]), 4);
 	}
 	if (tb[RTA_METRICS]) {
-		if (parse_attrs(attr_data(tb[RTA_METRICS]), attr_len(tb[RTA_METRICS]), mx,
-				RTAX_MAX) != 0)
+		if (ptcp_nl_parse_attrs(ptcp_nl_attr_data(tb[RTA_METRICS]),
+					ptcp_nl_attr_len(tb[RTA_METRICS]), mx, RTAX_MAX) != 0)
 			return -EPROTO;
-		if (mx[RTAX_MTU] && attr_len(mx[RTAX_MTU]) == 4)
-			rt->mtu = attr_u32(mx[RTAX_MTU]);
-		if (mx[RTAX_HOPLIMIT] && attr_len(mx[RTAX_HOPLIMIT]) == 4 &&
-		    attr_u32(mx[RTAX_HOPLIMIT]) <= 255)
-			rt->hoplimit = (uint8_t)attr_u32(mx[RTAX_HOPLIMIT]);
+		if (mx[RTAX_MTU] && ptcp_nl_attr_len(mx[RTAX_MTU]) == 4)
+			rt->mtu = ptcp_nl_attr_u32(mx[RTAX_MTU]);
+		if (mx[RTAX_HOPLIMIT] && ptcp_nl_attr_len(mx[RTAX_HOPLIMIT]) == 4 &&
+		    ptcp_nl_attr_u32(mx[RTAX_HOPLIMIT]) <= 255)
+			rt->hoplimit = (uint8_t)ptcp_nl_attr_u32(mx[RTAX_HOPLIMIT]);
 	}
 	return 0;
 }
@@ -289,17 +213,17 @@ int ptcp_pktsock_parse_neigh(const void *msg, size_t len, uint16_t *state, uint8
 	struct ndmsg nd;
 	int n;
 
-	n = nl_check(msg, len, RTM_NEWNEIGH, sizeof(nd));
+	n = ptcp_nl_check(msg, len, RTM_NEWNEIGH, sizeof(nd));
 	if (n < 0)
 		return n;
 	memcpy(&nd, body, sizeof(nd));
-	if (parse_attrs(body + NLMSG_ALIGN(sizeof(nd)), (size_t)n - NLMSG_ALIGN(sizeof(nd)), tb,
-			NDA_MAX) != 0)
+	if (ptcp_nl_parse_attrs(body + NLMSG_ALIGN(sizeof(nd)), (size_t)n - NLMSG_ALIGN(sizeof(nd)),
+				tb, NDA_MAX) != 0)
 		return -EPROTO;
 	*state = nd.ndm_state;
-	*has_mac = tb[NDA_LLADDR] && attr_len(tb[NDA_LLADDR]) == 6;
+	*has_mac = tb[NDA_LLADDR] && ptcp_nl_attr_len(tb[NDA_LLADDR]) == 6;
 	if (*has_mac)
-		memcpy(mac, attr_data(tb[NDA_LLADDR]), 6);
+		memcpy(mac, ptcp_nl_attr_data(tb[NDA_LLADDR]), 6);
 	return 0;
 }
 
@@ -309,16 +233,16 @@ int ptcp_pktsock_parse_ct(const void *msg, size_t len, uint32_t *status)
 	const uint8_t *body = (const uint8_t *)NLMSG_DATA(msg);
 	int n;
 
-	n = nl_check(msg, len, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW,
+	n = ptcp_nl_check(msg, len, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW,
 		     sizeof(struct nfgenmsg));
 	if (n < 0)
 		return n;
-	if (parse_attrs(body + NLMSG_ALIGN(sizeof(struct nfgenmsg)),
-			(size_t)n - NLMSG_ALIGN(sizeof(struct nfgenmsg)), tb, CTA_MAX) != 0)
+	if (ptcp_nl_parse_attrs(body + NLMSG_ALIGN(sizeof(struct nfgenmsg)),
+				(size_t)n - NLMSG_ALIGN(sizeof(struct nfgenmsg)), tb, CTA_MAX) != 0)
 		return -EPROTO;
-	if (!tb[CTA_STATUS] || attr_len(tb[CTA_STATUS]) != 4)
+	if (!tb[CTA_STATUS] || ptcp_nl_attr_len(tb[CTA_STATUS]) != 4)
 		return -EPROTO;
-	*status = ptcp_get32(attr_data(tb[CTA_STATUS]));
+	*status = ptcp_get32(ptcp_nl_attr_data(tb[CTA_STATUS]));
 	return 0;
 }
 
@@ -361,13 +285,13 @@ int ptcp_pktsock_xfrm_applies(const void *msg, size_t len, const struct ptcp_end
 		return -EPROTO;
 	memcpy(&nh, msg, sizeof(nh));
 	if (nh.nlmsg_type == XFRM_MSG_NEWPOLICY) {
-		if ((n = nl_check(msg, len, XFRM_MSG_NEWPOLICY, sizeof(pol))) < 0)
+		if ((n = ptcp_nl_check(msg, len, XFRM_MSG_NEWPOLICY, sizeof(pol))) < 0)
 			return n;
 		memcpy(&pol, body, sizeof(pol));
 		/* Only what the kernel would do to packets we send. */
 		return pol.dir == XFRM_POLICY_OUT && selector_matches(&pol.sel, src, dst, oif);
 	}
-	if ((n = nl_check(msg, len, XFRM_MSG_NEWSA, sizeof(sa))) < 0)
+	if ((n = ptcp_nl_check(msg, len, XFRM_MSG_NEWSA, sizeof(sa))) < 0)
 		return n;
 	memcpy(&sa, body, sizeof(sa));
 	/* An SA applies through a policy; without knowing which policies a
@@ -380,150 +304,11 @@ int ptcp_pktsock_xfrm_applies(const void *msg, size_t len, const struct ptcp_end
 
 /* --- talking to the kernel --------------------------------------------------- */
 
-struct nl_req {
-	struct nlmsghdr nh;
-	union {
-		struct rtmsg rt;
-		struct ndmsg nd;
-		struct nfgenmsg nf;
-	} u;
-	uint8_t attrs[192];
-};
-
-/* Appends an attribute (rtattr and nlattr have the same layout). Returns
- * its offset, for nest_end(). */
-static size_t add_attr(struct nl_req *r, uint16_t type, const void *data, size_t len)
-{
-	size_t off = NLMSG_ALIGN(r->nh.nlmsg_len);
-	struct rtattr *a = (struct rtattr *)(void *)((uint8_t *)r + off);
-
-	a->rta_type = type;
-	a->rta_len = (unsigned short)RTA_LENGTH(len);
-	if (len)
-		memcpy(RTA_DATA(a), data, len);
-	r->nh.nlmsg_len = (uint32_t)(off + RTA_ALIGN(a->rta_len));
-	return off;
-}
-
-static size_t nest_begin(struct nl_req *r, uint16_t type)
-{
-	return add_attr(r, type | NLA_F_NESTED, NULL, 0);
-}
-
-static void nest_end(struct nl_req *r, size_t off)
-{
-	struct rtattr *a = (struct rtattr *)(void *)((uint8_t *)r + off);
-
-	a->rta_len = (unsigned short)(r->nh.nlmsg_len - off);
-}
-
-/* A netlink socket of the given family with a receive timeout, so that a
- * silent kernel cannot hang us. */
-static int nl_open(int family)
-{
-	struct timeval tv = { .tv_sec = 1, .tv_usec = 0 };
-	struct sockaddr_nl me;
-	int fd, rv;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, family);
-	if (fd < 0)
-		return -errno;
-	memset(&me, 0, sizeof(me));
-	me.nl_family = AF_NETLINK;
-	if (bind(fd, (struct sockaddr *)&me, sizeof(me)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
-		rv = -errno;
-		close(fd);
-		return rv;
-	}
-	return fd;
-}
-
-/* Sends req to the kernel with the next sequence number. Returns 0 or
- * -errno. */
-static int nl_send(int fd, uint32_t *seq, struct nl_req *req)
-{
-	struct sockaddr_nl kernel;
-	ssize_t n;
-
-	memset(&kernel, 0, sizeof(kernel));
-	kernel.nl_family = AF_NETLINK;
-	req->nh.nlmsg_seq = ++*seq;
-	do
-		n = sendto(fd, req, req->nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : 0;
-}
-
-/* Sends req on fd and hands each message of the answer (those with its
- * sequence number) to fn until NLMSG_DONE. fn returns 0 to go on (a dump),
- * anything else to stop with that value (a single reply). Returns 0 at the
- * end of a dump, fn's value, or -errno (-ETIMEDOUT: the kernel did not
- * answer within the socket's timeout; -EPROTO: a malformed answer). */
-static int nl_exchange(int fd, uint32_t *seq, struct nl_req *req,
-		       int (*fn)(const void *msg, size_t len, void *ctx), void *ctx)
-{
-	_Alignas(8) static uint8_t buf[65536];
-	const struct nlmsghdr *nh;
-	ssize_t n;
-	size_t off;
-	int rv;
-
-	if ((rv = nl_send(fd, seq, req)) != 0)
-		return rv;
-	for (;;) {
-		n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-		if ((size_t)n > sizeof(buf))
-			return -EPROTO;
-		for (off = 0; off + sizeof(*nh) <= (size_t)n; off += NLMSG_ALIGN(nh->nlmsg_len)) {
-			nh = (const struct nlmsghdr *)(const void *)(buf + off);
-			if (nh->nlmsg_len < sizeof(*nh) || off + nh->nlmsg_len > (size_t)n)
-				return -EPROTO;
-			if (nh->nlmsg_seq != *seq)
-				continue;
-			if (nh->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if ((rv = fn(nh, nh->nlmsg_len, ctx)) != 0)
-				return rv;
-		}
-	}
-}
-
-struct nl_reply {
-	uint8_t *buf;
-	size_t cap;
-};
-
-static int take_reply(const void *msg, size_t len, void *ctx)
-{
-	struct nl_reply *r = ctx;
-
-	if (len > r->cap)
-		return -EPROTO;
-	memcpy(r->buf, msg, len);
-	return (int)len;
-}
-
-/* Sends req on fd and reads until the reply with its sequence number
- * (replies to an earlier request that timed out are skipped). Returns the
- * reply's length in buf, or -errno. */
-static int nl_talk(int fd, uint32_t *seq, struct nl_req *req, uint8_t *buf, size_t cap)
-{
-	struct nl_reply r = { buf, cap };
-	int rv = nl_exchange(fd, seq, req, take_reply, &r);
-
-	return rv == 0 ? -EPROTO : rv;
-}
-
 static int get_route(struct ptcp_pktsock *ps, const struct ptcp_endpoint *src,
 		     const struct ptcp_endpoint *dst, uint32_t mark, struct ptcp_pktsock_rtinfo *rt)
 {
 	_Alignas(8) uint8_t buf[NL_BUF];
-	struct nl_req req;
+	struct ptcp_nl_req req;
 	int n;
 
 	memset(&req, 0, sizeof(req));
@@ -533,13 +318,13 @@ static int get_route(struct ptcp_pktsock *ps, const struct ptcp_endpoint *src,
 	req.u.rt.rtm_family = AF_INET;
 	req.u.rt.rtm_dst_len = 32;
 	req.u.rt.rtm_src_len = 32;
-	add_attr(&req, RTA_DST, dst->addr, 4);
-	add_attr(&req, RTA_SRC, src->addr, 4);
+	ptcp_nl_add_attr(&req, RTA_DST, dst->addr, 4);
+	ptcp_nl_add_attr(&req, RTA_SRC, src->addr, 4);
 	/* Our raw socket's packets carry the mark: policy routing may
 	 * choose by it. */
 	if (mark)
-		add_attr(&req, RTA_MARK, &mark, sizeof(mark));
-	n = nl_talk(ps->nl, &ps->nl_seq, &req, buf, sizeof(buf));
+		ptcp_nl_add_attr(&req, RTA_MARK, &mark, sizeof(mark));
+	n = ptcp_nl_talk(ps->nl, &ps->nl_seq, &req, buf, sizeof(buf));
 	if (n < 0)
 		return n;
 	return ptcp_pktsock_parse_route(buf, (size_t)n, rt);
@@ -549,7 +334,7 @@ static int get_neigh(struct ptcp_pktsock *ps, int ifindex, const uint8_t addr[4]
 		     uint8_t mac[6], bool *has_mac)
 {
 	_Alignas(8) uint8_t buf[NL_BUF];
-	struct nl_req req;
+	struct ptcp_nl_req req;
 	int n;
 
 	memset(&req, 0, sizeof(req));
@@ -558,8 +343,8 @@ static int get_neigh(struct ptcp_pktsock *ps, int ifindex, const uint8_t addr[4]
 	req.nh.nlmsg_flags = NLM_F_REQUEST;
 	req.u.nd.ndm_family = AF_INET;
 	req.u.nd.ndm_ifindex = ifindex;
-	add_attr(&req, NDA_DST, addr, 4);
-	n = nl_talk(ps->nl, &ps->nl_seq, &req, buf, sizeof(buf));
+	ptcp_nl_add_attr(&req, NDA_DST, addr, 4);
+	n = ptcp_nl_talk(ps->nl, &ps->nl_seq, &req, buf, sizeof(buf));
 	if (n < 0)
 		return n;
 	return ptcp_pktsock_parse_neigh(buf, (size_t)n, state, mac, has_mac);
@@ -570,7 +355,7 @@ static int get_neigh(struct ptcp_pktsock *ps, int ifindex, const uint8_t addr[4]
 static void touch_neigh(struct ptcp_pktsock *ps, int ifindex, const uint8_t addr[4])
 {
 	_Alignas(8) uint8_t buf[NL_BUF];
-	struct nl_req req;
+	struct ptcp_nl_req req;
 
 	memset(&req, 0, sizeof(req));
 	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.u.nd));
@@ -579,8 +364,8 @@ static void touch_neigh(struct ptcp_pktsock *ps, int ifindex, const uint8_t addr
 	req.u.nd.ndm_family = AF_INET;
 	req.u.nd.ndm_ifindex = ifindex;
 	req.u.nd.ndm_flags = NTF_USE;
-	add_attr(&req, NDA_DST, addr, 4);
-	(void)nl_talk(ps->nl, &ps->nl_seq, &req, buf, sizeof(buf));
+	ptcp_nl_add_attr(&req, NDA_DST, addr, 4);
+	(void)ptcp_nl_talk(ps->nl, &ps->nl_seq, &req, buf, sizeof(buf));
 }
 
 /* The interface's type, address and MTU. */
@@ -631,7 +416,7 @@ int ptcp_pktsock_init(struct ptcp_pktsock *ps)
 {
 	memset(ps, 0, sizeof(*ps));
 	ps->fd = -1;
-	ps->nl = nl_open(NETLINK_ROUTE);
+	ps->nl = ptcp_nl_open(NETLINK_ROUTE);
 	if (ps->nl < 0) {
 		int rv = ps->nl;
 
@@ -692,7 +477,7 @@ int ptcp_pktsock_route(struct ptcp_pktsock *ps, const struct ptcp_endpoint *src,
 
 /* A ctnetlink request for the connection from src to dst (conntrack finds
  * an entry by the tuple of either direction). */
-static void ct_request(struct nl_req *req, uint16_t msg, uint16_t flags,
+static void ct_request(struct ptcp_nl_req *req, uint16_t msg, uint16_t flags,
 		       const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst)
 {
 	uint8_t proto = PTCP_IPPROTO_TCP;
@@ -705,35 +490,35 @@ static void ct_request(struct nl_req *req, uint16_t msg, uint16_t flags,
 	req->nh.nlmsg_flags = flags;
 	req->u.nf.nfgen_family = AF_INET;
 	req->u.nf.version = NFNETLINK_V0;
-	tuple = nest_begin(req, CTA_TUPLE_ORIG);
-	ip = nest_begin(req, CTA_TUPLE_IP);
-	add_attr(req, CTA_IP_V4_SRC, src->addr, 4);
-	add_attr(req, CTA_IP_V4_DST, dst->addr, 4);
-	nest_end(req, ip);
-	l4 = nest_begin(req, CTA_TUPLE_PROTO);
-	add_attr(req, CTA_PROTO_NUM, &proto, 1);
-	add_attr(req, CTA_PROTO_SRC_PORT, &sport, 2);
-	add_attr(req, CTA_PROTO_DST_PORT, &dport, 2);
-	nest_end(req, l4);
-	nest_end(req, tuple);
+	tuple = ptcp_nl_nest_begin(req, CTA_TUPLE_ORIG);
+	ip = ptcp_nl_nest_begin(req, CTA_TUPLE_IP);
+	ptcp_nl_add_attr(req, CTA_IP_V4_SRC, src->addr, 4);
+	ptcp_nl_add_attr(req, CTA_IP_V4_DST, dst->addr, 4);
+	ptcp_nl_nest_end(req, ip);
+	l4 = ptcp_nl_nest_begin(req, CTA_TUPLE_PROTO);
+	ptcp_nl_add_attr(req, CTA_PROTO_NUM, &proto, 1);
+	ptcp_nl_add_attr(req, CTA_PROTO_SRC_PORT, &sport, 2);
+	ptcp_nl_add_attr(req, CTA_PROTO_DST_PORT, &dport, 2);
+	ptcp_nl_nest_end(req, l4);
+	ptcp_nl_nest_end(req, tuple);
 }
 
 int ptcp_pktsock_conntrack(const struct ptcp_endpoint *src, const struct ptcp_endpoint *dst)
 {
 	struct nf_ct_tcp_flags liberal = { IP_CT_TCP_FLAG_BE_LIBERAL, IP_CT_TCP_FLAG_BE_LIBERAL };
 	_Alignas(8) uint8_t buf[NL_BUF];
-	struct nl_req req;
+	struct ptcp_nl_req req;
 	uint32_t seq = 0, status;
 	size_t pi, tcp;
 	int fd, n;
 
 	if (src->family != PTCP_AF_INET || dst->family != PTCP_AF_INET)
 		return -EAFNOSUPPORT;
-	fd = nl_open(NETLINK_NETFILTER);
+	fd = ptcp_nl_open(NETLINK_NETFILTER);
 	if (fd < 0)
 		return fd;
 	ct_request(&req, IPCTNL_MSG_CT_GET, NLM_F_REQUEST, src, dst);
-	n = nl_talk(fd, &seq, &req, buf, sizeof(buf));
+	n = ptcp_nl_talk(fd, &seq, &req, buf, sizeof(buf));
 	if (n >= 0)
 		n = ptcp_pktsock_parse_ct(buf, (size_t)n, &status);
 	if (n < 0)
@@ -746,15 +531,15 @@ int ptcp_pktsock_conntrack(const struct ptcp_endpoint *src, const struct ptcp_en
 	 * never saw leave, and call them INVALID (a common firewall drops
 	 * those): tell it not to track the window of this connection. */
 	ct_request(&req, IPCTNL_MSG_CT_NEW, NLM_F_REQUEST | NLM_F_ACK, src, dst);
-	pi = nest_begin(&req, CTA_PROTOINFO);
-	tcp = nest_begin(&req, CTA_PROTOINFO_TCP);
-	add_attr(&req, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, &liberal, sizeof(liberal));
-	add_attr(&req, CTA_PROTOINFO_TCP_FLAGS_REPLY, &liberal, sizeof(liberal));
-	nest_end(&req, tcp);
-	nest_end(&req, pi);
-	n = nl_talk(fd, &seq, &req, buf, sizeof(buf));
+	pi = ptcp_nl_nest_begin(&req, CTA_PROTOINFO);
+	tcp = ptcp_nl_nest_begin(&req, CTA_PROTOINFO_TCP);
+	ptcp_nl_add_attr(&req, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, &liberal, sizeof(liberal));
+	ptcp_nl_add_attr(&req, CTA_PROTOINFO_TCP_FLAGS_REPLY, &liberal, sizeof(liberal));
+	ptcp_nl_nest_end(&req, tcp);
+	ptcp_nl_nest_end(&req, pi);
+	n = ptcp_nl_talk(fd, &seq, &req, buf, sizeof(buf));
 	if (n >= 0)
-		n = nl_ack(buf, (size_t)n);
+		n = ptcp_nl_ack(buf, (size_t)n);
 out:
 	close(fd);
 	return n < 0 ? n : 0;
@@ -778,12 +563,12 @@ static int xfrm_one(const void *msg, size_t len, void *ctx)
 static int xfrm_dump(int (*one)(const void *msg, size_t len, void *ctx), void *ctx)
 {
 	static const uint16_t kinds[] = { XFRM_MSG_GETPOLICY, XFRM_MSG_GETSA };
-	struct nl_req req;
+	struct ptcp_nl_req req;
 	uint32_t seq = 0;
 	size_t i;
 	int fd, rv = 0;
 
-	fd = nl_open(NETLINK_XFRM);
+	fd = ptcp_nl_open(NETLINK_XFRM);
 	if (fd < 0)
 		return fd;
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && rv == 0; i++) {
@@ -791,7 +576,7 @@ static int xfrm_dump(int (*one)(const void *msg, size_t len, void *ctx), void *c
 		req.nh.nlmsg_len = NLMSG_LENGTH(0);
 		req.nh.nlmsg_type = kinds[i];
 		req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		rv = nl_exchange(fd, &seq, &req, one, ctx);
+		rv = ptcp_nl_exchange(fd, &seq, &req, one, ctx);
 	}
 	close(fd);
 	return rv;
@@ -817,7 +602,7 @@ static int xfrm_any_one(const void *msg, size_t len, void *ctx)
 	memcpy(&nh, msg, sizeof(nh));
 	/* An error (no CAP_NET_ADMIN, say) is its errno: not a "none". */
 	if (nh.nlmsg_type == NLMSG_ERROR)
-		return nl_check(msg, len, XFRM_MSG_NEWPOLICY, 0);
+		return ptcp_nl_check(msg, len, XFRM_MSG_NEWPOLICY, 0);
 	return nh.nlmsg_type == XFRM_MSG_NEWPOLICY || nh.nlmsg_type == XFRM_MSG_NEWSA ? -EXDEV : -EPROTO;
 }
 
