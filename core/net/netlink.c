@@ -47,6 +47,23 @@ int ptcp_nl_check(const void *msg, size_t len, uint16_t type, size_t fixed)
 	return (int)(nh.nlmsg_len - NLMSG_LENGTH(0));
 }
 
+int ptcp_nl_parse(const void *msg, size_t len, uint16_t type, void *fixed, size_t flen,
+		  const struct rtattr **tb, unsigned max)
+{
+	const uint8_t *body = (const uint8_t *)NLMSG_DATA(msg);
+	int n = ptcp_nl_check(msg, len, type, flen);
+
+	if (n < 0)
+		return n;
+	memcpy(fixed, body, flen);
+	/* A payload of just the fixed part, unpadded, has no attributes. */
+	if ((size_t)n <= NLMSG_ALIGN(flen)) {
+		memset(tb, 0, sizeof(*tb) * (max + 1));
+		return 0;
+	}
+	return ptcp_nl_parse_attrs(body + NLMSG_ALIGN(flen), (size_t)n - NLMSG_ALIGN(flen), tb, max);
+}
+
 int ptcp_nl_ack(const void *msg, size_t len)
 {
 	struct nlmsghdr nh;

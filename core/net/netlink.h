@@ -63,6 +63,12 @@ static inline uint32_t ptcp_nl_attr_u32(const struct rtattr *a)
  * payload length, the negative errno of an NLMSG_ERROR, or -EPROTO. */
 int ptcp_nl_check(const void *msg, size_t len, uint16_t type, size_t fixed);
 
+/* ptcp_nl_check() of msg[0..len) for type, then its fixed part copied to
+ * fixed[0..flen) and its attributes parsed into tb (max + 1 entries).
+ * Returns 0, the negative errno of an NLMSG_ERROR, or -EPROTO. */
+int ptcp_nl_parse(const void *msg, size_t len, uint16_t type, void *fixed, size_t flen,
+		  const struct rtattr **tb, unsigned max);
+
 /* The answer to a request with NLM_F_ACK: 0, or the error's -errno
  * (-EPROTO: not an NLMSG_ERROR). */
 int ptcp_nl_ack(const void *msg, size_t len);

@@ -168,18 +168,12 @@ int ptcp_pktsock_piece(uint8_t *out, size_t cap, const uint8_t *tcp, size_t len,
 int ptcp_pktsock_parse_route(const void *msg, size_t len, struct ptcp_pktsock_rtinfo *rt)
 {
 	const struct rtattr *tb[RTA_MAX + 1], *mx[RTAX_MAX + 1];
-	const uint8_t *body = (const uint8_t *)NLMSG_DATA(msg);
 	struct rtmsg rm;
 	int n;
 
-	n = ptcp_nl_check(msg, len, RTM_NEWROUTE, sizeof(rm));
-	if (n < 0)
+	if ((n = ptcp_nl_parse(msg, len, RTM_NEWROUTE, &rm, sizeof(rm), tb, RTA_MAX)) != 0)
 		return n;
-	memcpy(&rm, body, sizeof(rm));
 	if (rm.rtm_family != AF_INET)
-		return -EPROTO;
-	if (ptcp_nl_parse_attrs(body + NLMSG_ALIGN(sizeof(rm)), (size_t)n - NLMSG_ALIGN(sizeof(rm)),
-				tb, RTA_MAX) != 0)
 		return -EPROTO;
 	memset(rt, 0, sizeof(*rt));
 	rt->type = rm.rtm_type;
@@ -209,17 +203,11 @@ int ptcp_pktsock_parse_neigh(const void *msg, size_t len, uint16_t *state, uint8
                              bool *has_mac)
 {
 	const struct rtattr *tb[NDA_MAX + 1];
-	const uint8_t *body = (const uint8_t *)NLMSG_DATA(msg);
 	struct ndmsg nd;
 	int n;
 
-	n = ptcp_nl_check(msg, len, RTM_NEWNEIGH, sizeof(nd));
-	if (n < 0)
+	if ((n = ptcp_nl_parse(msg, len, RTM_NEWNEIGH, &nd, sizeof(nd), tb, NDA_MAX)) != 0)
 		return n;
-	memcpy(&nd, body, sizeof(nd));
-	if (ptcp_nl_parse_attrs(body + NLMSG_ALIGN(sizeof(nd)), (size_t)n - NLMSG_ALIGN(sizeof(nd)),
-				tb, NDA_MAX) != 0)
-		return -EPROTO;
 	*state = nd.ndm_state;
 	*has_mac = tb[NDA_LLADDR] && ptcp_nl_attr_len(tb[NDA_LLADDR]) == 6;
 	if (*has_mac)
@@ -230,16 +218,13 @@ int ptcp_pktsock_parse_neigh(const void *msg, size_t len, uint16_t *state, uint8
 int ptcp_pktsock_parse_ct(const void *msg, size_t len, uint32_t *status)
 {
 	const struct rtattr *tb[CTA_MAX + 1];
-	const uint8_t *body = (const uint8_t *)NLMSG_DATA(msg);
+	struct nfgenmsg nf;
 	int n;
 
-	n = ptcp_nl_check(msg, len, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW,
-		     sizeof(struct nfgenmsg));
-	if (n < 0)
+	n = ptcp_nl_parse(msg, len, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW, &nf,
+			  sizeof(nf), tb, CTA_MAX);
+	if (n != 0)
 		return n;
-	if (ptcp_nl_parse_attrs(body + NLMSG_ALIGN(sizeof(struct nfgenmsg)),
-				(size_t)n - NLMSG_ALIGN(sizeof(struct nfgenmsg)), tb, CTA_MAX) != 0)
-		return -EPROTO;
 	if (!tb[CTA_STATUS] || ptcp_nl_attr_len(tb[CTA_STATUS]) != 4)
 		return -EPROTO;
 	*status = ptcp_get32(ptcp_nl_attr_data(tb[CTA_STATUS]));
