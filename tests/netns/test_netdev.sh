@@ -39,6 +39,7 @@ topology() {
 		WANT_A="$WANT_A vl.10"
 		ip -n "$A" link set vl.10 up || return 1
 	else
+		# shellcheck disable=SC2031
 		echo "    $T_NAME: no VLAN in this kernel ($(cat "$LAB_DIR/vlan")): that part skipped"
 		WANT_A="$WANT_A vl"
 	fi
@@ -100,6 +101,7 @@ case_devices() {
 
 case_ingress() {
 	if ! command -v tc >/dev/null 2>&1; then
+		# shellcheck disable=SC2031
 		echo "    $T_NAME: skipped: tc(8) is not installed"
 		return 77
 	fi
