@@ -83,8 +83,27 @@ static void ipv4_tcp_to(struct sock_filter *p, unsigned *np, uint32_t frag_mask,
 /* Which segments a program of tcp_port() keeps. */
 enum payload { ANY, WITH, WITHOUT };
 
+/* Appends to p[*n..) what the kernel knows of a packet and a packet socket
+ * bound to ETH_P_ALL must check itself (ptcp_bpf_ring()): the protocol of
+ * the frame IPv4, no VLAN tag left (a frame of a VLAN this host has a
+ * device for comes again on that device, without the tag; one of another
+ * VLAN is not ours), addressed to this host (PACKET_HOST: not another
+ * host's frame that a promiscuous device passed up, not a broadcast). */
+static void ring_checks(struct sock_filter *p, unsigned *np)
+{
+	unsigned n = *np;
+
+	STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PROTOCOL));
+	JUMP_DROP_IF_NOT(BPF_JMP | BPF_JEQ | BPF_K, 0x0800);
+	STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT));
+	JUMP_DROP_IF_NOT(BPF_JMP | BPF_JEQ | BPF_K, 0);
+	STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE));
+	JUMP_DROP_IF_NOT(BPF_JMP | BPF_JEQ | BPF_K, 0);   /* PACKET_HOST */
+	*np = n;
+}
+
 static int tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local,
-		    enum payload want)
+		    enum payload want, bool ring)
 {
 	struct sock_filter p[PTCP_BPF_MAX];
 	uint32_t dst;
@@ -110,6 +129,8 @@ static int tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_endp
 		}
 		goto accept;
 	}
+	if (ring)
+		ring_checks(p, &n);
 	/* A non-first fragment has no TCP header where we would look. */
 	ipv4_tcp_to(p, &n, 0x1fff, local->port);
 	if (check_dst) {
@@ -145,7 +166,7 @@ accept:
 
 int ptcp_bpf_tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local)
 {
-	return tcp_port(prog, cap, local, ANY);
+	return tcp_port(prog, cap, local, ANY, false);
 }
 
 int ptcp_bpf_tcp_port_payload(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local,
@@ -153,7 +174,14 @@ int ptcp_bpf_tcp_port_payload(struct sock_filter *prog, size_t cap, const struct
 {
 	if (local->family != PTCP_AF_INET)
 		return PTCP_ERR_INVAL;
-	return tcp_port(prog, cap, local, payload ? WITH : WITHOUT);
+	return tcp_port(prog, cap, local, payload ? WITH : WITHOUT, false);
+}
+
+int ptcp_bpf_ring(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local)
+{
+	if (local->family != PTCP_AF_INET)
+		return PTCP_ERR_INVAL;
+	return tcp_port(prog, cap, local, WITH, true);
 }
 
 int ptcp_bpf_partial_csum(struct sock_filter *prog, size_t cap, uint16_t port)

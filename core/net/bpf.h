@@ -24,7 +24,7 @@
 
 #include "addr.h"
 
-#define PTCP_BPF_MAX 28   /* instructions the longest program needs */
+#define PTCP_BPF_MAX 34   /* instructions the longest program needs */
 
 /* Writes into prog[0..cap) the program for a raw socket of local's
  * family:
@@ -50,6 +50,16 @@ int ptcp_bpf_tcp_port(struct sock_filter *prog, size_t cap, const struct ptcp_en
  * PTCP_ERR_INVAL (local is not IPv4). */
 int ptcp_bpf_tcp_port_payload(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local,
 			      bool payload);
+
+/* ptcp_bpf_tcp_port_payload(payload true) for the receive ring's packet
+ * socket (rxring.h), which the kernel's own checks first: the frame's
+ * protocol is IPv4 (SKF_AD_PROTOCOL: bound to ETH_P_ALL, the socket sees
+ * every protocol), it carries no VLAN tag (SKF_AD_VLAN_TAG_PRESENT) and is
+ * addressed to this host (SKF_AD_PKTTYPE is PACKET_HOST).
+ *
+ * Returns the number of instructions, or PTCP_ERR_NOBUF (cap too small),
+ * PTCP_ERR_INVAL (local is not IPv4). */
+int ptcp_bpf_ring(struct sock_filter *prog, size_t cap, const struct ptcp_endpoint *local);
 
 #define PTCP_BPF_PARTIAL_MAX 48   /* instructions of ptcp_bpf_partial_csum() */
 /* Bytes of each packet ptcp_bpf_partial_csum() keeps: the longest IPv4

@@ -8,6 +8,7 @@
  * libpcap on the IPv4 programs. */
 #include <string.h>
 
+#include <linux/if_packet.h>
 #include <pcap/pcap.h>
 
 #include "bpf.h"
@@ -88,12 +89,34 @@ static bool load(uint32_t k, unsigned size, const uint8_t *net, size_t net_len,
 	return true;
 }
 
+/* What the kernel's ancillary loads (SKF_AD_OFF + SKF_AD_*) give
+ * kernel_run(): a packet socket's view of the frame. */
+static struct {
+	uint32_t protocol, vlan_tag_present, pkttype;
+} anc = { 0x0800, 0, PACKET_HOST };
+
+static bool ancillary(uint32_t k, uint32_t *v)
+{
+	switch ((int32_t)k - SKF_AD_OFF) {
+	case SKF_AD_PROTOCOL:
+		*v = anc.protocol;
+		return true;
+	case SKF_AD_VLAN_TAG_PRESENT:
+		*v = anc.vlan_tag_present;
+		return true;
+	case SKF_AD_PKTTYPE:
+		*v = anc.pkttype;
+		return true;
+	}
+	return false;
+}
+
 /* The classic BPF the programs use, on data with the network header at
  * net: what a socket filter returns (0: dropped). */
 static unsigned kernel_run(const struct sock_filter *prog, int n, const uint8_t *net,
 			   size_t net_len, const uint8_t *data, size_t data_len)
 {
-	uint32_t a = 0, x = 0, v;
+	uint32_t a = 0, x = 0, v, mem[BPF_MEMWORDS] = { 0 };
 	int pc;
 
 	for (pc = 0; pc < n; pc++) {
@@ -104,12 +127,36 @@ static unsigned kernel_run(const struct sock_filter *prog, int n, const uint8_t 
 		case BPF_LD | BPF_W | BPF_ABS:
 		case BPF_LD | BPF_H | BPF_ABS:
 		case BPF_LD | BPF_B | BPF_ABS:
+			if ((int32_t)f->k < 0 && (int32_t)f->k >= SKF_AD_OFF) {
+				if (!ancillary(f->k, &a))
+					return 0;
+				break;
+			}
 			if (!load(f->k, size, net, net_len, data, data_len, &a))
 				return 0;
 			break;
 		case BPF_LD | BPF_H | BPF_IND:
-			if (!load(x + f->k, 2, net, net_len, data, data_len, &a))
+		case BPF_LD | BPF_B | BPF_IND:
+			if (!load(x + f->k, size, net, net_len, data, data_len, &a))
 				return 0;
+			break;
+		case BPF_LD | BPF_MEM:
+			a = mem[f->k];
+			break;
+		case BPF_ST:
+			mem[f->k] = a;
+			break;
+		case BPF_MISC | BPF_TAX:
+			x = a;
+			break;
+		case BPF_ALU | BPF_SUB | BPF_X:
+			a -= x;
+			break;
+		case BPF_ALU | BPF_RSH | BPF_K:
+			a >>= f->k;
+			break;
+		case BPF_JMP | BPF_JGT | BPF_X:
+			pc += a > x ? f->jt : f->jf;
 			break;
 		case BPF_LDX | BPF_B | BPF_MSH:
 			if (!load(f->k, 1, net, net_len, data, data_len, &v))
@@ -333,6 +380,61 @@ static void test_payload_split(void)
 	CHECK_INT(ptcp_bpf_tcp_port_payload(with, PTCP_BPF_MAX, &local, true), PTCP_ERR_INVAL);
 }
 
+/* The ring's program (ptcp_bpf_ring()) keeps what the payload program
+ * keeps, and only for IPv4 frames without a VLAN tag addressed to this
+ * host: the kernel's view of each (SKF_AD_*) is checked before a byte. */
+static void test_ring_program(void)
+{
+	struct ptcp_endpoint local = ep4(10, 0, 0, 1, 4000);
+	struct ptcp_endpoint src = ep4(10, 0, 0, 9, 0);
+	struct sock_filter with[PTCP_BPF_MAX], ring[PTCP_BPF_MAX];
+	int nw = ptcp_bpf_tcp_port_payload(with, PTCP_BPF_MAX, &local, true);
+	int nr = ptcp_bpf_ring(ring, PTCP_BPF_MAX, &local);
+	static const uint32_t others[] = { PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST,
+					   PACKET_OUTGOING };
+	uint8_t pkt[128];
+	unsigned kept = 0;
+
+	CHECK(nw > 0 && nr > nw);
+	for (size_t data = 0; data <= 2; data++)
+		for (uint8_t flags = 0x10; flags <= 0x11; flags++) {
+			size_t len = 40 + data;
+
+			memset(pkt, 0, sizeof(pkt));
+			CHECK_INT(ptcp_ipv4_build(pkt, 20, &src, &local, 6, 64, 1, 20 + data), 20);
+			pkt[22] = 4000 >> 8;
+			pkt[23] = 4000 & 0xff;
+			pkt[32] = 0x50;
+			pkt[33] = flags;
+			/* The interpreter here agrees with libpcap's on the
+			 * payload program, then the ring's is judged by it. */
+			CHECK_EQ(kernel_run(with, nw, pkt, len, pkt, len) != 0,
+				 run(with, nw, pkt, len) != 0);
+			CHECK_EQ(kernel_run(ring, nr, pkt, len, pkt, len) != 0,
+				 run(with, nw, pkt, len) != 0);
+			kept += kernel_run(ring, nr, pkt, len, pkt, len) != 0;
+			/* Not IPv4 by the frame (the bytes say IPv4). */
+			anc.protocol = 0x86dd;
+			CHECK_EQ(kernel_run(ring, nr, pkt, len, pkt, len), 0);
+			anc.protocol = 0x0806;
+			CHECK_EQ(kernel_run(ring, nr, pkt, len, pkt, len), 0);
+			anc.protocol = 0x0800;
+			anc.vlan_tag_present = 1;
+			CHECK_EQ(kernel_run(ring, nr, pkt, len, pkt, len), 0);
+			anc.vlan_tag_present = 0;
+			for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+				anc.pkttype = others[i];
+				CHECK_EQ(kernel_run(ring, nr, pkt, len, pkt, len), 0);
+			}
+			anc.pkttype = PACKET_HOST;
+		}
+	/* data 1 and 2 with and without FIN, and the FIN alone */
+	CHECK_INT(kept, 5);
+	CHECK_INT(ptcp_bpf_ring(ring, (size_t)nr - 1, &local), PTCP_ERR_NOBUF);
+	local = ep6(1, 4000);
+	CHECK_INT(ptcp_bpf_ring(ring, PTCP_BPF_MAX, &local), PTCP_ERR_INVAL);
+}
+
 /* The interpreter above agrees with libpcap's on the IPv4 programs, where
  * the data is the IP packet and SKF_NET_OFF is never used. */
 static void test_interpreter_matches_libpcap(void)
@@ -503,6 +605,7 @@ int main(void)
 	RUN(test_short_and_ipv6);
 	RUN(test_errors);
 	RUN(test_payload_split);
+	RUN(test_ring_program);
 	RUN(test_interpreter_matches_libpcap);
 	RUN(test_ipv6_port);
 	RUN(test_ipv6_destination_address);
