@@ -259,7 +259,17 @@ static bool word_after(const char *line, size_t len, const char *prefix, char *o
 	return true;
 }
 
-int ptcp_nftguard_find_other(const char *ruleset, const char *ours, char *what, size_t cap)
+/* Whether table is ours or our ingress table (ptcp_nftguard_ingress()). */
+static bool ours_or_ring(const char *table, const char *ours)
+{
+	size_t n = strlen(ours);
+
+	return strncmp(table, ours, n) == 0 && (table[n] == '\0' || strcmp(table + n, "_ring") == 0);
+}
+
+/* The first base chain in ruleset of a table other than ours: of family
+ * ip or inet, or with netdev, of family netdev on the ingress hook. */
+static int find_chain(const char *ruleset, const char *ours, bool netdev, char *what, size_t cap)
 {
 	char family[16] = "", table[64] = "", chain[64] = "", hook[32];
 	const char *line = ruleset, *end, *h;
@@ -281,18 +291,31 @@ int ptcp_nftguard_find_other(const char *ruleset, const char *ours, char *what, 
 		h = strstr(line, " hook ");
 		if (!h || h > end || !word_after(line, len, "type ", hook, sizeof(hook)))
 			continue;
-		if (strcmp(family, "ip") != 0 && strcmp(family, "inet") != 0)
+		if (netdev ? strcmp(family, "netdev") != 0
+			   : strcmp(family, "ip") != 0 && strcmp(family, "inet") != 0)
 			continue;
-		if (strcmp(family, "inet") == 0 && strcmp(table, ours) == 0)
+		if (strcmp(family, "inet") == 0 && ours_or_ring(table, ours))
 			continue;
 		word_after(h + 1, (size_t)(end - h - 1), "hook ", hook, sizeof(hook));
+		if (netdev && strcmp(hook, "ingress") != 0)
+			continue;
 		snprintf(what, cap, "table %s %s, chain %s (hook %s)", family, table, chain, hook);
 		return 1;
 	}
 	return 0;
 }
 
-int ptcp_nftguard_others(struct ptcp_nftguard *g, char *what, size_t cap)
+int ptcp_nftguard_find_other(const char *ruleset, const char *ours, char *what, size_t cap)
+{
+	return find_chain(ruleset, ours, false, what, cap);
+}
+
+int ptcp_nftguard_find_other_ingress(const char *ruleset, const char *ours, char *what, size_t cap)
+{
+	return find_chain(ruleset, ours, true, what, cap);
+}
+
+static int others(struct ptcp_nftguard *g, bool netdev, char *what, size_t cap)
 {
 	char msg[256];
 
@@ -309,11 +332,125 @@ int ptcp_nftguard_others(struct ptcp_nftguard *g, char *what, size_t cap)
 		first_line(what, cap, msg);
 		return -ENOTSUP;
 	}
-	return ptcp_nftguard_find_other(nft_ctx_get_output_buffer(g->nft), g->table, what, cap);
+	return find_chain(nft_ctx_get_output_buffer(g->nft), g->table, netdev, what, cap);
+}
+
+int ptcp_nftguard_others(struct ptcp_nftguard *g, char *what, size_t cap)
+{
+	return others(g, false, what, cap);
+}
+
+int ptcp_nftguard_others_ingress(struct ptcp_nftguard *g, char *what, size_t cap)
+{
+	return others(g, true, what, cap);
+}
+
+/* --- the ingress table ------------------------------------------------------------- */
+
+/* A device name as an nftables string; false for one that cannot be
+ * quoted (a name may hold any byte but '/', ':' and white space). */
+static bool quotable(const char *name)
+{
+	return *name && !strpbrk(name, "\"\\") && strlen(name) < 16;
+}
+
+int ptcp_nftguard_ingress_text(char *cmd, size_t cap, const char *table, const struct ptcp_endpoint *local,
+			       uint32_t mark, const char *const *devs, unsigned ndev)
+{
+	char src[80], dst[80], list[20 * PTCP_NFTGUARD_INGRESS_DEVS] = "";
+	size_t used = 0;
+	unsigned i;
+	int w;
+
+	if (local->family != PTCP_AF_INET)
+		return -EAFNOSUPPORT;
+	if (ndev == 0 || ndev > PTCP_NFTGUARD_INGRESS_DEVS)
+		return -EINVAL;
+	for (i = 0; i < ndev; i++) {
+		if (!quotable(devs[i]))
+			return -EINVAL;
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s\"%s\"", i ? ", " : "",
+					 devs[i]);
+	}
+	addr_match(src, sizeof(src), local, "saddr", false);
+	addr_match(dst, sizeof(dst), local, "daddr", false);
+	/* The ingress hook knows the frame's protocol, not yet nfproto. */
+	if (strncmp(dst, "meta nfproto", 12) == 0)
+		snprintf(dst, sizeof(dst), "meta protocol ip");
+	/* The kernel's own connections on the port are learnt from what it
+	 * sends (its SYN first; RSTs are not connections), and are never
+	 * dropped. An IP total length over 80 bytes (a 60-byte IPv4 header
+	 * and a 20-byte TCP one, or 20 and 60) is a segment with a payload,
+	 * which the ring took (bpf.h); shorter ones go on to the raw
+	 * socket's filter, which sorts them as before. No fragment: the
+	 * ring takes none, the raw socket gets them reassembled. */
+	w = snprintf(cmd, cap,
+		     "table inet %s {\n"
+		     "\tflags owner\n"
+		     "\tset kernel {\n"
+		     "\t\ttype ipv4_addr . inet_service\n"
+		     "\t\tsize %u\n"
+		     "\t\tflags dynamic\n"
+		     "\t}\n"
+		     "\tchain output {\n"
+		     "\t\ttype filter hook output priority filter; policy accept;\n"
+		     "\t\t%s tcp sport %u tcp flags & rst == 0 meta mark != 0x%08x "
+		     "add @kernel { ip daddr . tcp dport }\n"
+		     "\t}\n"
+		     "\tchain ingress {\n"
+		     "\t\ttype filter hook ingress devices = { %s } priority filter; policy accept;\n"
+		     "\t\t%s tcp dport %u ip length > 80 ip frag-off & 0x3fff == 0 "
+		     "ip saddr . tcp sport != @kernel counter drop\n"
+		     "\t}\n"
+		     "}\n",
+		     table, PTCP_NFTGUARD_KERNEL_FLOWS, src, local->port, mark, list, dst, local->port);
+	return w < 0 || (size_t)w >= cap ? -ENOBUFS : 0;
+}
+
+int ptcp_nftguard_ingress(struct ptcp_nftguard *g, const struct ptcp_endpoint *local, uint32_t mark,
+			  const char *const *devs, unsigned ndev, char *err, size_t errlen)
+{
+	struct ptcp_nftguard ring = { 0 };
+	char cmd[1536];
+	int rv;
+
+	if (errlen)
+		err[0] = '\0';
+	snprintf(g->ring_table, sizeof(g->ring_table), "%s_ring", g->table);
+	rv = ptcp_nftguard_ingress_text(cmd, sizeof(cmd), g->ring_table, local, mark, devs, ndev);
+	if (rv != 0) {
+		snprintf(err, errlen, "%s", rv == -EINVAL ? "a device name nftables cannot take"
+							 : strerror(-rv));
+		return rv;
+	}
+	/* A context of its own: closing its socket deletes the table, which
+	 * takes no capability (they are gone by the time the ring may have
+	 * to close, node.c). */
+	ring.nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ring.nft) {
+		snprintf(err, errlen, "cannot create an nftables context");
+		return -ENOMEM;
+	}
+	nft_ctx_buffer_output(ring.nft);
+	nft_ctx_buffer_error(ring.nft);
+	if ((rv = run(&ring, cmd, err, errlen)) != 0) {
+		nft_ctx_free(ring.nft);
+		return rv;
+	}
+	g->ring_nft = ring.nft;
+	return 0;
+}
+
+void ptcp_nftguard_ingress_remove(struct ptcp_nftguard *g)
+{
+	if (g->ring_nft)
+		nft_ctx_free(g->ring_nft);
+	g->ring_nft = NULL;
 }
 
 void ptcp_nftguard_remove(struct ptcp_nftguard *g)
 {
+	ptcp_nftguard_ingress_remove(g);
 	if (g->nft)
 		nft_ctx_free(g->nft);
 	g->nft = NULL;

@@ -51,6 +51,8 @@ struct ptcp_nftguard {
 	char table[48];        /* "p2ptcp_<pid>_<port>" */
 	bool quiet;            /* the prerouting chain is in: the kernel's
 	                          TCP does not see our segments */
+	struct nft_ctx *ring_nft;  /* the ingress table's, when it is in */
+	char ring_table[56];   /* its name: table's with "_ring" */
 };
 
 /* Creates the table for locals[0..n) (one per family, IPv4 or IPv6, all
@@ -78,12 +80,72 @@ bool ptcp_nftguard_present(struct ptcp_nftguard *g);
  * what[0..cap). Returns 1 when there is one, else 0. Pure. */
 int ptcp_nftguard_find_other(const char *ruleset, const char *ours, char *what, size_t cap);
 
+/* The same for a base chain of family netdev on the ingress hook in a
+ * table other than ours: one that a packet socket bound to ETH_P_ALL
+ * sees packets before (rxring.h). Pure. */
+int ptcp_nftguard_find_other_ingress(const char *ruleset, const char *ours, char *what, size_t cap);
+
 /* ptcp_nftguard_find_other() on this network namespace's chains (`nft list
  * chains`: the ruleset without rules or sets; needs
  * the context of an installed guard, so CAP_NET_ADMIN at the time).
  * Returns 0 or 1 as it, or -ENOTSUP when the ruleset cannot be listed
  * (what says why). */
 int ptcp_nftguard_others(struct ptcp_nftguard *g, char *what, size_t cap);
+
+/* The ingress table: behind a receive ring bound to ETH_P_ALL (rxring.h),
+ * which takes a segment off the device before anything else, the
+ * segment need not go through this host's IP input at all (on a veth
+ * that input runs in the sending process, ours or a kernel's: 15% of a
+ * kernel sender's CPU into p2ptcp, make bench's link-ke). A table of its
+ * own, on the devices the ring sees:
+ *
+ *   table inet p2ptcp_<pid>_<port>_ring {
+ *       flags owner
+ *       set kernel { type ipv4_addr . inet_service; size 4096; flags dynamic }
+ *       chain output {
+ *           type filter hook output priority filter; policy accept;
+ *           ip saddr ADDR tcp sport PORT tcp flags & rst == 0
+ *               meta mark != MARK add @kernel { ip daddr . tcp dport }
+ *       }
+ *       chain ingress {
+ *           type filter hook ingress devices = { "eth0", ... } priority filter;
+ *           ip daddr ADDR tcp dport PORT ip length > 80
+ *               ip frag-off & 0x3fff == 0 ip saddr . tcp sport != @kernel
+ *               counter drop
+ *       }
+ *   }
+ *
+ * It drops whole segments with a payload (the ring's) to our port,
+ * except those of a kernel socket on the port (the rendezvous
+ * connection), which it learns from the first segment the kernel sends
+ * on it: nothing to add or delete per connection, which could not be
+ * done once the capabilities are gone. Its own nftables context (netlink
+ * socket): closing that deletes it ("flags owner"), with no capability
+ * needed. */
+#define PTCP_NFTGUARD_INGRESS_DEVS 64   /* devices at most */
+#define PTCP_NFTGUARD_KERNEL_FLOWS 4096 /* the kernel's connections remembered
+                                           (a full set: the next goes
+                                           through IP input, undropped) */
+
+/* The table's text into cmd[0..cap). Returns 0, -EAFNOSUPPORT (local is
+ * not IPv4), -EINVAL (no device, too many, or a name with a quote or a
+ * backslash, or 16 bytes or more), -ENOBUFS (cap too small). Pure. */
+int ptcp_nftguard_ingress_text(char *cmd, size_t cap, const char *table, const struct ptcp_endpoint *local,
+			       uint32_t mark, const char *const *devs, unsigned ndev);
+
+/* Adds the ingress table for local (IPv4) next to an installed guard's
+ * (while CAP_NET_ADMIN is held). Returns 0, the errors of
+ * ptcp_nftguard_ingress_text(), or -ENOMEM, -EPERM, -ENOTSUP (nftables
+ * refused it: an old kernel without the inet family's ingress hook,
+ * 5.10), with a line in err. */
+int ptcp_nftguard_ingress(struct ptcp_nftguard *g, const struct ptcp_endpoint *local, uint32_t mark,
+			  const char *const *devs, unsigned ndev, char *err, size_t errlen);
+
+/* Deletes the ingress table (the other stays); needs no capability. */
+void ptcp_nftguard_ingress_remove(struct ptcp_nftguard *g);
+
+/* ptcp_nftguard_find_other_ingress() as ptcp_nftguard_others() does. */
+int ptcp_nftguard_others_ingress(struct ptcp_nftguard *g, char *what, size_t cap);
 
 /* Closes the netlink socket, which makes the kernel delete the table.
  * Safe on a zeroed or already removed guard. */

@@ -3,6 +3,7 @@
  * its own first, so the host's ruleset is never touched. Without root it
  * reports itself skipped. */
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <nftables/libnftables.h>
 
@@ -21,7 +27,7 @@
 static int list_table(const char *table, char *out, size_t cap)
 {
 	struct nft_ctx *n = nft_ctx_new(NFT_CTX_DEFAULT);
-	char cmd[96];
+	char cmd[128];
 	int rv;
 
 	if (!n)
@@ -230,6 +236,143 @@ static void test_find_other(void)
 	CHECK_INT(ptcp_nftguard_find_other("", "x", what, sizeof(what)), 0);
 }
 
+/* Another table's netdev ingress chain is found (a ring bound to
+ * ETH_P_ALL would see packets before it); egress chains, other families
+ * and our own ring table are not. */
+static void test_find_other_ingress(void)
+{
+	static const char plain[] =
+		"table inet p2ptcp_1_5001 {\n\tchain output {\n"
+		"\t\ttype filter hook output priority filter; policy accept;\n\t}\n}\n"
+		"table inet p2ptcp_1_5001_ring {\n\tchain ingress {\n"
+		"\t\ttype filter hook ingress devices = { \"eth0\", \"lo\" } priority filter; policy accept;\n\t}\n}\n"
+		"table netdev shaper {\n\tchain out {\n"
+		"\t\ttype filter hook egress device \"eth0\" priority filter; policy accept;\n\t}\n}\n"
+		"table ip fw {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n";
+	static const char with_ingress[] =
+		"table netdev ddos {\n\tchain in {\n"
+		"\t\ttype filter hook ingress device \"eth0\" priority -500; policy accept;\n\t}\n}\n";
+	char what[128] = "";
+
+	CHECK_INT(ptcp_nftguard_find_other_ingress(plain, "p2ptcp_1_5001", what, sizeof(what)), 0);
+	CHECK_INT(ptcp_nftguard_find_other_ingress(with_ingress, "p2ptcp_1_5001", what, sizeof(what)), 1);
+	CHECK(strcmp(what, "table netdev ddos, chain in (hook ingress)") == 0);
+	/* Our ring table is ours for the other search too. */
+	CHECK_INT(ptcp_nftguard_find_other(plain, "p2ptcp_1_5001", what, sizeof(what)), 1);
+	CHECK(strcmp(what, "table ip fw, chain input (hook input)") == 0);
+}
+
+/* The ring table's text: its rules, and what it refuses. */
+static void test_ingress_text(void)
+{
+	struct ptcp_endpoint ep = local4(4010), any = local4(4011), v6;
+	const char *devs[] = { "lo", "eth0" }, *bad[] = { "a\"b" }, *empty[] = { "" };
+	char text[1536];
+
+	CHECK_INT(ptcp_nftguard_ingress_text(text, sizeof(text), "t_ring", &ep, 0x70746370, devs, 2), 0);
+	CHECK(strstr(text, "table inet t_ring {\n\tflags owner\n") != NULL);
+	CHECK(strstr(text, "devices = { \"lo\", \"eth0\" }") != NULL);
+	CHECK(strstr(text, "ip saddr 10.0.0.1 tcp sport 4010 tcp flags & rst == 0 meta mark != 0x70746370 "
+			   "add @kernel { ip daddr . tcp dport }") != NULL);
+	CHECK(strstr(text, "ip daddr 10.0.0.1 tcp dport 4010 ip length > 80 ip frag-off & 0x3fff == 0 "
+			   "ip saddr . tcp sport != @kernel counter drop") != NULL);
+	memset(any.addr, 0, sizeof(any.addr));
+	CHECK_INT(ptcp_nftguard_ingress_text(text, sizeof(text), "t_ring", &any, 1, devs, 1), 0);
+	CHECK(strstr(text, "meta nfproto ipv4 tcp sport 4011") != NULL);
+	CHECK(strstr(text, "meta protocol ip tcp dport 4011") != NULL);
+	CHECK(strstr(text, "0.0.0.0") == NULL);
+	CHECK_INT(ptcp_nftguard_ingress_text(text, sizeof(text), "t", &ep, 1, devs, 0), -EINVAL);
+	CHECK_INT(ptcp_nftguard_ingress_text(text, sizeof(text), "t", &ep, 1, bad, 1), -EINVAL);
+	CHECK_INT(ptcp_nftguard_ingress_text(text, sizeof(text), "t", &ep, 1, empty, 1), -EINVAL);
+	CHECK_INT(ptcp_nftguard_ingress_text(text, 100, "t", &ep, 1, devs, 2), -ENOBUFS);
+	CHECK_INT(ptcp_nftguard_ingress_text(text, sizeof(text), "t", check_ep6(&v6, 1, 4010), 1, devs, 1),
+		  -EAFNOSUPPORT);
+}
+
+/* Brings lo up in the test's namespace (a new one has it down). */
+static int lo_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), rv;
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	rv = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	if (rv == 0)
+		rv = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	close(fd);
+	return rv;
+}
+
+static struct sockaddr_in sin4(uint16_t port)
+{
+	struct sockaddr_in a;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+/* On the kernel, on lo: the ring table is made and goes alone; a kernel
+ * socket on our port is learnt from its SYN, and its data (over 80
+ * bytes, which the ingress chain would drop otherwise) arrives. */
+static void test_ingress_live(void)
+{
+	struct ptcp_endpoint ep = local4(4020);
+	const char *devs[] = { "lo" };
+	struct sockaddr_in me = sin4(4020), srv = sin4(4021);
+	struct ptcp_nftguard g;
+	char err[256], text[2048], buf[600], data[500];
+	struct pollfd pfd;
+	int l, c, a, one = 1;
+	ssize_t got = 0, r;
+
+	ep.addr[0] = 127;
+	ep.addr[3] = 1;
+	CHECK_INT(lo_up(), 0);
+	CHECK_INT(ptcp_nftguard_install(&g, &ep, 1, 0x70746370, err, sizeof(err)), 0);
+	CHECK_INT(ptcp_nftguard_ingress(&g, &ep, 0x70746370, devs, 1, err, sizeof(err)), 0);
+	CHECK(strstr(g.ring_table, "_ring") != NULL);
+	CHECK_INT(list_table(g.ring_table, text, sizeof(text)), 1);
+	CHECK(strstr(text, "flags owner") != NULL);
+	CHECK(strstr(text, "hook ingress") != NULL);
+
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(l >= 0 && c >= 0);
+	(void)setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	CHECK_INT(bind(l, (struct sockaddr *)&srv, sizeof(srv)), 0);
+	CHECK_INT(listen(l, 1), 0);
+	CHECK_INT(bind(c, (struct sockaddr *)&me, sizeof(me)), 0);
+	CHECK_INT(connect(c, (struct sockaddr *)&srv, sizeof(srv)), 0);
+	a = accept(l, NULL, NULL);
+	CHECK(a >= 0);
+	memset(data, 'x', sizeof(data));
+	CHECK_INT((int)send(a, data, sizeof(data), 0), (int)sizeof(data));
+	pfd.fd = c;
+	pfd.events = POLLIN;
+	while (got < (ssize_t)sizeof(data) && poll(&pfd, 1, 2000) == 1 && (r = recv(c, buf, sizeof(buf), 0)) > 0)
+		got += r;
+	CHECK_INT((int)got, (int)sizeof(data));
+	CHECK_INT(list_table(g.ring_table, text, sizeof(text)), 1);
+	CHECK(strstr(text, "127.0.0.1 . 4021") != NULL);
+	CHECK(strstr(text, "counter packets 0 bytes 0 drop") != NULL);
+	close(a);
+	close(c);
+	close(l);
+
+	ptcp_nftguard_ingress_remove(&g);
+	CHECK_INT(list_table(g.ring_table, NULL, 0), 0);
+	CHECK(ptcp_nftguard_present(&g));
+	ptcp_nftguard_ingress_remove(&g);   /* twice is harmless */
+	ptcp_nftguard_remove(&g);
+}
+
 /* On the kernel: our table alone is nothing; a filter chain added
  * beside it is found. */
 static void test_others_live(void)
@@ -251,10 +394,13 @@ static void test_others_live(void)
 int main(void)
 {
 	RUN(test_find_other);
+	RUN(test_find_other_ingress);
+	RUN(test_ingress_text);
 	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
-		printf("check: 1 passed, 0 failed, 5 skipped (needs root)\n");
+		printf("check: 3 passed, 0 failed, 6 skipped (needs root)\n");
 		return 0;
 	}
+	RUN(test_ingress_live);
 	RUN(test_others_live);
 	RUN(test_install_and_remove);
 	RUN(test_any_address);
