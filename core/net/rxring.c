@@ -29,7 +29,7 @@ void ptcp_rxring_init(struct ptcp_rxring *r)
 	r->fd = -1;
 }
 
-int ptcp_rxring_open(struct ptcp_rxring *r, const struct ptcp_endpoint *local)
+int ptcp_rxring_open(struct ptcp_rxring *r, const struct ptcp_endpoint *local, bool all_protocols)
 {
 	struct sock_filter insns[PTCP_BPF_MAX];
 	struct tpacket_req req;
@@ -40,7 +40,7 @@ int ptcp_rxring_open(struct ptcp_rxring *r, const struct ptcp_endpoint *local)
 	ptcp_rxring_init(r);
 	if (local->family != PTCP_AF_INET)
 		return -EAFNOSUPPORT;
-	n = ptcp_bpf_tcp_port_payload(insns, PTCP_BPF_MAX, local, true);
+	n = ptcp_bpf_ring(insns, PTCP_BPF_MAX, local);
 	if (n < 0)
 		return -EINVAL;
 	prog.len = (unsigned short)n;
@@ -81,10 +81,11 @@ int ptcp_rxring_open(struct ptcp_rxring *r, const struct ptcp_endpoint *local)
 	}
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(ETH_P_IP);
+	sll.sll_protocol = htons(all_protocols ? ETH_P_ALL : ETH_P_IP);
 	if (bind(r->fd, (struct sockaddr *)&sll, sizeof(sll)) != 0)
 		goto fail;
 	r->local = *local;
+	r->all_protocols = all_protocols;
 	return 0;
 fail:
 	rv = -errno;

@@ -12,11 +12,12 @@
  * (PACKET_COPY_THRESH) and its frame, with the first bytes only, says so
  * (TP_STATUS_COPY): that one is read with recv(2), in ring order, since
  * the kernel queues the copy with its frame. The socket is SOCK_DGRAM
- * bound to ETH_P_IP on every interface, so each packet starts with its
- * IPv4 header (the link layer is gone: Ethernet without VLAN tags is what
- * was tried), with the BPF filter of ptcp_bpf_tcp_port_payload() (bpf.h)
- * attached and the host's own outgoing packets ignored
- * (PACKET_IGNORE_OUTGOING).
+ * on every interface, so each packet starts with its IPv4 header (the
+ * link layer is gone: Ethernet without VLAN tags is what was tried), with
+ * the BPF filter of ptcp_bpf_ring() (bpf.h) attached and the host's own
+ * outgoing packets ignored (PACKET_IGNORE_OUTGOING). Bound to ETH_P_IP,
+ * or to ETH_P_ALL where the node puts the ring table of nftguard.h behind
+ * it, so that its segments skip IP input (ptcp_rxring_open()).
  *
  * TPACKET_V3 (blocks of packets) was tried first: it hands a block over
  * only when it is full or its timeout (1 ms at least) ran out, which a
@@ -39,6 +40,7 @@
 #ifndef PTCP_RXRING_H
 #define PTCP_RXRING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,15 +61,23 @@ struct ptcp_rxring {
 	unsigned held;            /* frames from cur on read, not yet given back */
 	uint8_t *copy_buf;        /* the last packet read from the queue */
 	uint64_t frames, copied;  /* packets taken; of them, read from the queue */
+	bool all_protocols;       /* bound to ETH_P_ALL (ptcp_rxring_open()) */
 };
 
 /* Sets up r with no socket (fd -1). */
 void ptcp_rxring_init(struct ptcp_rxring *r);
 
 /* Opens the ring for IPv4 segments with a payload or FIN to local (its
- * port, and its address unless 0.0.0.0); needs CAP_NET_RAW. Returns 0, or
- * -errno of the call that failed (r->fd stays -1). */
-int ptcp_rxring_open(struct ptcp_rxring *r, const struct ptcp_endpoint *local);
+ * port, and its address unless 0.0.0.0); needs CAP_NET_RAW. Bound to
+ * ETH_P_IP, the socket sees a packet where IP would (after the host's tc
+ * and netdev ingress rules, on the last device it comes up through);
+ * with all_protocols to ETH_P_ALL, which sees it first, before those
+ * rules, on every device it passes (a bridge's port and the bridge): the
+ * caller's to make sure that each packet is seen once and that there are
+ * no such rules (netdev.h), and what makes an ingress rule behind the
+ * ring possible (nftguard.h). Returns 0, or -errno of the call that
+ * failed (r->fd stays -1). */
+int ptcp_rxring_open(struct ptcp_rxring *r, const struct ptcp_endpoint *local, bool all_protocols);
 
 void ptcp_rxring_close(struct ptcp_rxring *r);
 
