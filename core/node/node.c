@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <event2/event.h>
 #include <sodium.h>
 
 #include "clock.h"
 #include "identity.h"
 #include "ip.h"
+#include "netdev.h"
 #include "node_priv.h"
 #include "peerid.h"
 #include "pktsock.h"
@@ -590,6 +592,59 @@ static int open_identity(struct ptcp_node *n)
 static const char setcap_hint[] =
 	"run as root or `setcap cap_net_raw,cap_net_admin+ep` on the program";
 
+/* Where the ring may be bound to ETH_P_ALL with the ingress table behind
+ * it (nftguard.h), so that its segments skip this host's IP input: the
+ * ring then sees each packet on every device it passes, before the
+ * host's tc and netdev ingress rules, so only where every device is one
+ * that a packet ends on (no bridge, bond or VRF port, no device under a
+ * VLAN, macvlan or ipvlan: netdev.h) and there are no such rules. Fills
+ * devs[] and names[] (PTCP_NFTGUARD_INGRESS_DEVS at most) and returns
+ * their number, or 0 with why said. */
+static int ingress_devices(struct ptcp_node *n, struct ptcp_netdev *devs, const char **names, char *why,
+			   size_t cap)
+{
+	struct if_nameindex *all, *i;
+	unsigned nd = 0, total = 0;
+	char what[160];
+	int rv;
+
+	if (!n->guard.quiet) {
+		snprintf(why, cap, "no prerouting chain here");
+		return 0;
+	}
+	rv = ptcp_netdev_ingress_qdisc(what, sizeof(what));
+	if (rv != 0) {
+		snprintf(why, cap, rv > 0 ? "%s, which a ring on every protocol would see packets before"
+					  : "cannot list the qdiscs: %s", what);
+		return 0;
+	}
+	rv = ptcp_nftguard_others_ingress(&n->guard, what, sizeof(what));
+	if (rv != 0) {
+		snprintf(why, cap, rv > 0 ? "%s, which a ring on every protocol would see packets before"
+					  : "cannot list the chains: %s", what);
+		return 0;
+	}
+	rv = ptcp_netdev_ring_devices(devs, PTCP_NFTGUARD_INGRESS_DEVS, &nd, what, sizeof(what));
+	if (rv != 0) {
+		snprintf(why, cap, "devices: %s", what);
+		return 0;
+	}
+	all = if_nameindex();
+	for (i = all; i && i->if_index; i++)
+		total++;
+	if (all)
+		if_freenameindex(all);
+	if (nd == 0 || nd != total) {
+		snprintf(why, cap, "%u of this host's %u devices are a port of another or under another "
+			 "(bridge, bond, VRF, VLAN): a ring on every protocol would see their packets twice",
+			 total - nd, total);
+		return 0;
+	}
+	for (unsigned k = 0; k < nd; k++)
+		names[k] = devs[k].name;
+	return (int)nd;
+}
+
 /* IPv4 segments with a payload or FIN come through the packet ring
  * (rxring.h) where offload is on by default: the host has no rules that
  * the ring's packets, taken before netfilter, would bypass (gso.c). A
@@ -603,8 +658,10 @@ static void open_ring(struct ptcp_node *n)
 	struct ptcp_rawsock_fam *f = &n->rs.fam[PTCP_RAWSOCK_V4];
 	static const uint8_t any4[4];
 	bool any = memcmp(f->local.addr, any4, 4) == 0;
-	char which[96], to[64] = "";
-	int rv, fwd;
+	char which[96], to[64] = "", why[256] = "";
+	struct ptcp_netdev devs[PTCP_NFTGUARD_INGRESS_DEVS];
+	const char *names[PTCP_NFTGUARD_INGRESS_DEVS];
+	int rv, fwd, nd;
 
 	if (f->fd < 0)
 		return;
@@ -621,7 +678,8 @@ static void open_ring(struct ptcp_node *n)
 			  fwd > 0 ? which : "");
 		return;
 	}
-	rv = ptcp_rxring_open(&n->ring, &f->local);
+	nd = ingress_devices(n, devs, names, why, sizeof(why));
+	rv = ptcp_rxring_open(&n->ring, &f->local, nd > 0);
 	if (rv == 0 && (rv = ptcp_rawsock_no_payload(&n->rs)) != 0)
 		ptcp_rxring_close(&n->ring);
 	if (rv != 0) {
@@ -637,6 +695,27 @@ static void open_ring(struct ptcp_node *n)
 		  "segments with data%s%s, before this host's netfilter, the raw socket for the others%s",
 		  PTCP_RXRING_FRAMES, PTCP_RXRING_FRAME, to, fwd != 0 ? " (this host forwards IPv4)" : "",
 		  n->rs.fam[PTCP_RAWSOCK_V6].fd >= 0 ? "; IPv6 through the raw socket" : "");
+	if (nd > 0 && (rv = ptcp_nftguard_ingress(&n->guard, &f->local, PTCP_NODE_MARK, names,
+						  (unsigned)nd, why, sizeof(why))) != 0) {
+		/* The ring on ETH_P_ALL without the table is the ring on
+		 * ETH_P_IP, seen earlier: it stays. */
+		nlog_info(n, "receive: the ring's segments go through IP input as well (no ingress table: "
+			  "%s)", why);
+		return;
+	}
+	if (nd > 0) {
+		char list[PTCP_NFTGUARD_INGRESS_DEVS * (IF_NAMESIZE + 1)] = "";
+		size_t used = 0;
+
+		for (int i = 0; i < nd; i++)
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? " " : "",
+						 names[i]);
+		nlog_info(n, "receive: the ring takes IPv4 off the device first; table inet %s drops "
+			  "its segments with data behind it, before IP input (devices: %s)",
+			  n->guard.ring_table, list);
+	} else {
+		nlog_info(n, "receive: the ring's segments go through IP input as well (%s)", why);
+	}
 }
 
 /* The ring's -v line at its end: how many packets it took. */
@@ -661,6 +740,9 @@ static void close_ring(struct ptcp_node *n, const char *which)
 			  "segments back (%s): the packet ring stays", which, strerror(-rv));
 		return;
 	}
+	/* Then nothing is dropped behind the ring any more, and what it
+	 * has is read. */
+	ptcp_nftguard_ingress_remove(&n->guard);
 	receive(n, PTCP_AF_INET, true);
 	if (n->ev_ring) {
 		event_free(n->ev_ring);

@@ -18,6 +18,7 @@ cd "$(dirname "$0")/../.." || exit 1
 N=$((16 * MiB))
 RING="receive: IPv4 through a packet ring (TPACKET_V2"
 RAW="receive: IPv4 through the raw socket"
+INGRESS="receive: the ring takes IPv4 off the device first; table inet p2ptcp_"
 
 expect_log() { # NAME PATTERN WHAT
 	grep -qF "$2" "$LAB_DIR/$1.log" || t_fail "$1's log does not say $3"
@@ -60,6 +61,8 @@ case_ring() { # [keep: veth offloads on]
 	listen_pair 4
 	expect_log ea "$RING" "that the ring receives"
 	expect_log ea "frames of 2048 bytes) for segments with data to $LAB_A_IP," "the ring's address"
+	expect_log ea "$INGRESS" "that the ring's segments skip IP input"
+	expect_log ea "(devices: lo eth0)" "the devices of the ingress chain"
 	c=($(ring_counts))
 	[ "${#c[@]}" = 2 ] || { t_fail "no closing line of the ring"; return; }
 	# 16 MiB in MSS-sized segments at least 11,000 packets; in 64 KiB
@@ -124,9 +127,14 @@ case_forward_later() {
 	eng_start ea "$LAB_A" $N 1 - listen --local-port 5001
 	# the table comes before the ring: wait for the ring's line itself
 	wait_for 5 grep -qF "$RING" "$LAB_DIR/ea.log" || { t_fail "ea's log does not say that the ring receives"; return; }
+	expect_log ea "$INGRESS" "that the ring's segments skip IP input"
+	lab_nft_tables "$LAB_A" | grep -q '^inet p2ptcp_.*_ring$' || t_fail "no ring table while the ring is open"
 	ip netns exec "$LAB_A" sysctl -qw net.ipv4.conf.all.forwarding=1 || return 1
 	wait_for 5 grep -qF "receive: this host forwards IPv4 now (net.ipv4.conf.all.forwarding): the packet ring" \
 		"$LAB_DIR/ea.log" || { t_fail "the ring did not close when the host began to forward"; return; }
+	# gone with the ring, capabilities or not: nothing drops segments
+	# that no ring takes any more
+	lab_nft_tables "$LAB_A" | grep -q '^inet p2ptcp_.*_ring$' && t_fail "the ring's table outlived the ring"
 	kp_start kb "$LAB_B" connect "$LAB_A_IP:5001" --retry --send $N --seed 2
 	expect_kernel_pair ea kb $N
 	c=($(ring_counts))
