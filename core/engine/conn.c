@@ -789,6 +789,13 @@ static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 	}
 	if (ptcp_seq_lt(seg->ack, c->snd_una))
 		return true; /* an old ACK: nothing in it for the sender */
+	/* Nothing outstanding, nothing new acknowledged and no SACK blocks
+	 * (a D-SACK may still undo): loss recovery and congestion control
+	 * have nothing to learn, as Linux's tcp_ack() goes past them when
+	 * nothing was in flight (its no_queue path). Every segment of a
+	 * transfer carries such an ACK to its receiver. */
+	if (!advanced && c->snd_una == c->snd_max && !(c->sack_ok && seg->opt.sack_count))
+		goto window;
 
 	la = (struct ptcp_loss_ack){
 		.now = now, .ack = seg->ack, .snd_una = c->snd_una, .snd_max = c->snd_max,
@@ -808,6 +815,7 @@ static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 	if (advanced)
 		ptcp_loss_schedule_tlp(&c->loss, now, c->rtt.srtt, c->rtx_at);
 
+window:
 	/* Window update (RFC 9293 3.10.7.4): only from a segment at least as
 	 * new as the one that last set it. */
 	if (ptcp_seq_lt(c->snd_wl1, seg->seq) ||
