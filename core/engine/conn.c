@@ -2260,15 +2260,12 @@ ptcp_ssize ptcp_conn_send(struct ptcp_conn *c, const void *data, size_t len, ptc
 	return (ptcp_ssize)ptcp_sendbuf_write(&c->sb, data, len);
 }
 
-ptcp_ssize ptcp_conn_recv(struct ptcp_conn *c, void *buf, size_t cap, ptcp_ts now)
+/* The application took n bytes out of the receive buffer. */
+static ptcp_ssize after_read(struct ptcp_conn *c, size_t n, ptcp_ts now)
 {
 	ptcp_seq before;
-	size_t n;
 	uint32_t step;
 
-	if (!c || (!buf && cap))
-		return PTCP_ERR_INVAL;
-	n = ptcp_rcvbuf_read(&c->rb, buf, cap);
 	if (n == 0 || c->rfin || !synchronized(c->state))
 		return (ptcp_ssize)n;
 	autotune_rcvbuf(c, n, now);
@@ -2286,6 +2283,25 @@ ptcp_ssize ptcp_conn_recv(struct ptcp_conn *c, void *buf, size_t cap, ptcp_ts no
 	if (ptcp_seq_ge(c->rcv_nxt + (uint32_t)ptcp_rcvbuf_window(&c->rb), before + step))
 		c->ack_now = true;
 	return (ptcp_ssize)n;
+}
+
+ptcp_ssize ptcp_conn_recv(struct ptcp_conn *c, void *buf, size_t cap, ptcp_ts now)
+{
+	if (!c || (!buf && cap))
+		return PTCP_ERR_INVAL;
+	return after_read(c, ptcp_rcvbuf_read(&c->rb, buf, cap), now);
+}
+
+unsigned ptcp_conn_recv_peek(const struct ptcp_conn *c, const uint8_t *base[2], size_t len[2])
+{
+	return c ? ptcp_rcvbuf_peek(&c->rb, base, len) : 0;
+}
+
+ptcp_ssize ptcp_conn_recv_consume(struct ptcp_conn *c, size_t n, ptcp_ts now)
+{
+	if (!c || n > c->rb.readable)
+		return PTCP_ERR_INVAL;
+	return after_read(c, ptcp_rcvbuf_consume(&c->rb, n), now);
 }
 
 bool ptcp_conn_recv_eof(const struct ptcp_conn *c)

@@ -354,6 +354,15 @@ ptcp_ssize ptcp_conn_send(struct ptcp_conn *c, const void *data, size_t len, ptc
  * receiver-side silly window avoidance). */
 ptcp_ssize ptcp_conn_recv(struct ptcp_conn *c, void *buf, size_t cap, ptcp_ts now);
 
+/* ptcp_conn_recv() without the copy, in two steps: the readable bytes
+ * where the receive buffer holds them (one span, or two where it wraps;
+ * returns how many, 0 when nothing is ready), valid until the next call
+ * for this connection; then the first n of them consumed, as a read of n
+ * would (the window it opens, the auto-tuning). consume returns n, or
+ * PTCP_ERR_INVAL for more than is readable. */
+unsigned ptcp_conn_recv_peek(const struct ptcp_conn *c, const uint8_t *base[2], size_t len[2]);
+ptcp_ssize ptcp_conn_recv_consume(struct ptcp_conn *c, size_t n, ptcp_ts now);
+
 /* True when the peer's FIN has arrived and every byte before it was read. */
 bool ptcp_conn_recv_eof(const struct ptcp_conn *c);
 

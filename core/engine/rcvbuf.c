@@ -153,25 +153,46 @@ void ptcp_rcvbuf_move(struct ptcp_rcvbuf *rb, uint8_t *mem, size_t cap)
 	rb->head = 0;
 }
 
-size_t ptcp_rcvbuf_read(struct ptcp_rcvbuf *rb, void *out, size_t n)
+unsigned ptcp_rcvbuf_peek(const struct ptcp_rcvbuf *rb, const uint8_t *base[2], size_t len[2])
 {
-	uint8_t *dst = out;
-	size_t first;
+	size_t first = rb->cap - rb->head;
 
+	if (rb->readable == 0)
+		return 0;
+	base[0] = rb->mem + rb->head;
+	if (first >= rb->readable) {
+		len[0] = rb->readable;
+		return 1;
+	}
+	len[0] = first;
+	base[1] = rb->mem;
+	len[1] = rb->readable - first;
+	return 2;
+}
+
+size_t ptcp_rcvbuf_consume(struct ptcp_rcvbuf *rb, size_t n)
+{
 	if (n > rb->readable)
 		n = rb->readable;
-	if (n == 0)
-		return 0;
-	first = rb->cap - rb->head;
-	if (first > n)
-		first = n;
-	memcpy(dst, rb->mem + rb->head, first);
-	if (n > first)
-		memcpy(dst + first, rb->mem, n - first);
 	/* The islands keep their place: head + readable does not move. */
 	rb->head = ring_pos(rb->head, n, rb->cap);
 	rb->readable -= n;
 	return n;
+}
+
+size_t ptcp_rcvbuf_read(struct ptcp_rcvbuf *rb, void *out, size_t n)
+{
+	const uint8_t *base[2];
+	size_t len[2], done = 0;
+	unsigned k = ptcp_rcvbuf_peek(rb, base, len);
+
+	for (unsigned i = 0; i < k && done < n; i++) {
+		size_t m = len[i] < n - done ? len[i] : n - done;
+
+		memcpy((uint8_t *)out + done, base[i], m);
+		done += m;
+	}
+	return ptcp_rcvbuf_consume(rb, done);
 }
 
 size_t ptcp_rcvbuf_ooo_bytes(const struct ptcp_rcvbuf *rb)

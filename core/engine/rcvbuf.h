@@ -68,6 +68,16 @@ void ptcp_rcvbuf_move(struct ptcp_rcvbuf *rb, uint8_t *mem, size_t cap);
  * the count. */
 size_t ptcp_rcvbuf_read(struct ptcp_rcvbuf *rb, void *out, size_t n);
 
+/* The in-order bytes where they are, without a copy: one span, or two
+ * where the ring wraps (base[0] first), into base[] and len[]. Returns
+ * how many (0: nothing to read). They stay valid until the buffer
+ * changes. */
+unsigned ptcp_rcvbuf_peek(const struct ptcp_rcvbuf *rb, const uint8_t *base[2], size_t len[2]);
+
+/* Frees the first n in-order bytes (at most what there is), as reading
+ * them would; returns the count. */
+size_t ptcp_rcvbuf_consume(struct ptcp_rcvbuf *rb, size_t n);
+
 /* Bytes held out of order (sum of the islands). */
 size_t ptcp_rcvbuf_ooo_bytes(const struct ptcp_rcvbuf *rb);
 

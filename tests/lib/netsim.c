@@ -530,6 +530,23 @@ static bool app_active(const struct peer *pe)
 	return pe->c && !pe->released;
 }
 
+/* ptcp_conn_recv() through the lending calls: what they lend, up to
+ * read_cap, copied into rdbuf (for the checks below), then consumed. */
+static ptcp_ssize lend_read(struct peer *pe, ptcp_ts now)
+{
+	const uint8_t *base[2];
+	size_t len[2], n = 0;
+	unsigned k = ptcp_conn_recv_peek(pe->c, base, len);
+
+	for (unsigned i = 0; i < k && n < pe->app->read_cap; i++) {
+		size_t m = len[i] < pe->app->read_cap - n ? len[i] : pe->app->read_cap - n;
+
+		memcpy(pe->rdbuf + n, base[i], m);
+		n += m;
+	}
+	return n ? ptcp_conn_recv_consume(pe->c, n, now) : 0;
+}
+
 static void app_read(struct sim *s, struct peer *pe, bool all)
 {
 	uint8_t want[4096];
@@ -537,7 +554,8 @@ static void app_read(struct sim *s, struct peer *pe, bool all)
 	if (!app_active(pe))
 		return;
 	for (;;) {
-		ptcp_ssize n = ptcp_conn_recv(pe->c, pe->rdbuf, pe->app->read_cap, s->now);
+		ptcp_ssize n = pe->app->lend ? lend_read(pe, s->now)
+					     : ptcp_conn_recv(pe->c, pe->rdbuf, pe->app->read_cap, s->now);
 		size_t done;
 
 		if (n < 0) {

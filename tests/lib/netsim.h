@@ -113,6 +113,8 @@ struct netsim_side {
 	uint64_t read_interval;   /* ns; 0 = read everything after every event,
 	                             else one read of read_cap per interval
 	                             (a slow reader: zero windows) */
+	bool lend;                /* read with ptcp_conn_recv_peek() and
+	                             _consume() instead of ptcp_conn_recv() */
 	ptcp_seq isn;
 };
 

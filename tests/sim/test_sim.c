@@ -175,6 +175,9 @@ static void params_for(uint64_t seed, struct netsim_params *p)
 		s->read_cap = (uint32_t)log_range(&r, 256, 64 * KIB);
 		s->read_interval = 0;
 		s->isn = (ptcp_seq)netsim_rng_next(&r);
+		/* Half of the readers lend, by the seed alone (the stream of
+		 * draws, and so every other parameter, stays as it was). */
+		s->lend = ((seed >> 1) ^ (uint64_t)i) & 1;
 	}
 
 	switch (cls) {

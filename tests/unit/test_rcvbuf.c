@@ -555,9 +555,55 @@ static void test_zero_capacity(void)
 	CHECK_EQ(rb.n_ranges, 0);
 }
 
+/* peek lends the readable bytes where they are: one span, two where the
+ * ring wraps, never the islands beyond; consume frees them as a read
+ * would, partly too, and the window opens by as much. */
+static void test_peek_consume(void)
+{
+	uint8_t mem[16], exp[16];
+	struct ptcp_rcvbuf rb;
+	const uint8_t *base[2];
+	size_t len[2], nxt = 0, rd = 0;   /* stream positions: RCV.NXT, first unread */
+
+	ptcp_rcvbuf_init(&rb, mem, sizeof(mem));
+	CHECK_EQ(ptcp_rcvbuf_peek(&rb, base, len), 0);
+	CHECK_EQ(put(&rb, nxt, 0, 10), 10);
+	nxt += 10;
+	CHECK_EQ(ptcp_rcvbuf_peek(&rb, base, len), 1);
+	CHECK(base[0] == mem && len[0] == 10);
+	CHECK_EQ(ptcp_rcvbuf_consume(&rb, 4), 4);
+	rd += 4;
+	CHECK_EQ(ptcp_rcvbuf_window(&rb), 10);
+	/* 8 more: to the end of the ring and 2 from its start; an island
+	 * beyond them is not lent */
+	CHECK_EQ(put(&rb, nxt, 0, 8), 8);
+	nxt += 8;
+	CHECK_EQ(put(&rb, nxt, 1, 1), 0);
+	CHECK_EQ(ptcp_rcvbuf_peek(&rb, base, len), 2);
+	CHECK(base[0] == mem + 4 && len[0] == 12 && base[1] == mem && len[1] == 2);
+	check_fill_stream(exp, rd, 14);
+	CHECK(memcmp(base[0], exp, 12) == 0 && memcmp(base[1], exp + 12, 2) == 0);
+	CHECK_EQ(ptcp_rcvbuf_consume(&rb, 13), 13);
+	rd += 13;
+	CHECK_EQ(ptcp_rcvbuf_window(&rb), 15);
+	CHECK_EQ(ptcp_rcvbuf_peek(&rb, base, len), 1);
+	CHECK(base[0] == mem + 1 && len[0] == 1);
+	/* more than there is: what there is */
+	CHECK_EQ(ptcp_rcvbuf_consume(&rb, 5), 1);
+	rd += 1;
+	CHECK_EQ(ptcp_rcvbuf_peek(&rb, base, len), 0);
+	CHECK(has_range(&rb, 0, 1, 1));
+	/* the hole filled: a read after the peeks gets the same stream */
+	CHECK_EQ(put(&rb, nxt, 0, 1), 2);
+	nxt += 2;
+	CHECK_EQ(get_check(&rb, rd, 2), 2);
+	CHECK_EQ(rd + 2, nxt);
+}
+
 int main(void)
 {
 	RUN(test_in_order);
+	RUN(test_peek_consume);
 	RUN(test_island_then_fill);
 	RUN(test_merge_and_recency);
 	RUN(test_gap_fill_rebases);
