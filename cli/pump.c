@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <sys/uio.h>
 
 #include <event2/event.h>
 
@@ -127,37 +128,50 @@ static void end_out(struct ptcp_pump *pp)
 	pp->out_poll = false;
 }
 
-/* The peer's bytes to out_fd, as far as out_fd takes them. */
+/* What a write(2) or writev(2) of the peer's bytes to out_fd returned:
+ * 1 go on, 0 stop for now (out_fd is full: its event is armed), -1 the
+ * pump failed. A reader that left (EPIPE) has the rest discarded. */
+static int wrote(struct ptcp_pump *pp, ssize_t n)
+{
+	if (n >= 0 || errno == EINTR)
+		return 1;
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		set_armed(pp->ev_out, &pp->out_armed, true);
+		return 0;
+	}
+	if (errno == EPIPE && !pp->out_broken) {
+		/* A child that does not read its input (echo), or a reader
+		 * that left: its output, or our owner's decision, still
+		 * counts. */
+		pp->out_broken = true;
+		pp->out_off = pp->out_len = 0;
+		if (pp->on_error)
+			pp->on_error(pp->user, pp, EPIPE, "write");
+		return 1;
+	}
+	fail(pp, errno, "write");
+	return -1;
+}
+
+/* The peer's bytes to out_fd, as far as out_fd takes them: written
+ * straight from the library's buffers (ptcp_peer_peek()), so that each
+ * byte is copied once on its way, into out_fd; only what is discarded for
+ * a reader that left is read into out_buf. */
 static void pump_out(struct ptcp_pump *pp)
 {
-	ssize_t n;
+	struct iovec iov[2];
+	ssize_t n, w;
+	int cnt;
 
 	while (!pp->out_done && !pp->failed) {
 		if (pp->out_broken)
 			pp->out_off = pp->out_len;
 		if (pp->out_off < pp->out_len) {
 			n = write(pp->out_fd, pp->out_buf + pp->out_off, pp->out_len - pp->out_off);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno == EAGAIN || errno == EWOULDBLOCK) {
-					set_armed(pp->ev_out, &pp->out_armed, true);
-					return;
-				}
-				if (errno == EPIPE && !pp->out_broken) {
-					/* A child that does not read its input (echo),
-					 * or a reader that left: its output, or our
-					 * owner's decision, still counts. */
-					pp->out_broken = true;
-					pp->out_off = pp->out_len = 0;
-					if (pp->on_error)
-						pp->on_error(pp->user, pp, EPIPE, "write");
-					continue;
-				}
-				fail(pp, errno, "write");
+			if (wrote(pp, n) <= 0)
 				return;
-			}
-			pp->out_off += (size_t)n;
+			if (n > 0)
+				pp->out_off += (size_t)n;
 			continue;
 		}
 		pp->out_off = pp->out_len = 0;
@@ -167,15 +181,33 @@ static void pump_out(struct ptcp_pump *pp)
 				pp->on_error(pp->user, pp, 0, "drained");
 			return;
 		}
-		/* Only what we can hold: the rest stays in the library and the
-		 * peer's window shrinks. */
+		if (!pp->out_broken) {
+			/* What out_fd does not take stays in the library, and
+			 * the peer's window shrinks. */
+			n = ptcp_peer_peek(pp->peer, iov, &cnt);
+			if (n == PTCP_ERR_EOF) {
+				pp->peer_eof = true;
+				continue;
+			}
+			if (n <= 0)
+				return;      /* nothing now (readable follows), or the peer failed */
+			w = writev(pp->out_fd, iov, cnt);
+			if (wrote(pp, w) <= 0)
+				return;
+			if (w > 0) {
+				if (ptcp_peer_consume(pp->peer, (size_t)w) != 0)
+					return;
+				pp->bytes_in += (uint64_t)w;
+			}
+			continue;
+		}
 		n = ptcp_peer_read(pp->peer, pp->out_buf, IO_BUF);
 		if (n == PTCP_ERR_EOF) {
 			pp->peer_eof = true;
 			continue;
 		}
 		if (n <= 0)
-			return;      /* nothing now (readable follows), or the peer failed */
+			return;
 		pp->out_len = (size_t)n;
 		pp->bytes_in += (uint64_t)n;
 	}

@@ -1305,6 +1305,8 @@ ssize_t ptcp_peer_write(ptcp_peer *p, const void *buf, size_t len)
 	return (ssize_t)done;
 }
 
+static ssize_t nothing_to_read(struct ptcp_peer *p);
+
 ssize_t ptcp_peer_read(ptcp_peer *p, void *buf, size_t cap)
 {
 	ptcp_ts now;
@@ -1340,12 +1342,87 @@ ssize_t ptcp_peer_read(ptcp_peer *p, void *buf, size_t cap)
 		p->info.bytes_in += (uint64_t)k;
 		return k;
 	}
+	return nothing_to_read(p);
+}
+
+/* Nothing to read now: the end of the peer's stream, or wait. */
+static ssize_t nothing_to_read(struct ptcp_peer *p)
+{
 	if (p->ch ? p->eof_checked && ptcp_channel_read_eof(p->ch) : tr_recv_eof(p)) {
 		p->eof_delivered = true;
 		ptcp_node_kick(p->node);
 		return PTCP_ERR_EOF;
 	}
 	p->read_blocked = true;
+	return 0;
+}
+
+ssize_t ptcp_peer_peek(ptcp_peer *p, struct iovec iov[2], int *iovcnt)
+{
+	const uint8_t *base[2];
+	size_t len[2], total = 0;
+	unsigned n = 0;
+	ptcp_ssize k;
+	int rv;
+
+	*iovcnt = 0;
+	if (p->eof_delivered && !p->dead)
+		return PTCP_ERR_EOF;
+	if ((rv = usable(p)) != 0)
+		return rv;
+	if (p->ch) {
+		/* The record being read; else feed the channel, as a read does. */
+		k = ptcp_channel_peek(p->ch, &base[0]);
+		if (k == 0 && !p->eof_checked) {
+			rv = channel_feed(p, ptcp_clock_now());
+			k = rv != 0 ? rv : ptcp_channel_peek(p->ch, &base[0]);
+		}
+		if (k < 0) {
+			ptcp_peer_fail(p, (int)k, ptcp_clock_now());
+			return k;
+		}
+		len[0] = (size_t)k;
+		n = k > 0;
+	} else {
+		n = p->relay ? ptcp_relay_conn_recv_peek(p->relay, base, len)
+			     : ptcp_conn_recv_peek(p->conn, base, len);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		iov[i].iov_base = (void *)(uintptr_t)base[i];
+		iov[i].iov_len = len[i];
+		total += len[i];
+	}
+	*iovcnt = (int)n;
+	return total > 0 ? (ssize_t)total : nothing_to_read(p);
+}
+
+int ptcp_peer_consume(ptcp_peer *p, size_t n)
+{
+	ptcp_ts now;
+	ptcp_ssize k;
+	int rv;
+
+	if ((rv = usable(p)) != 0)
+		return rv;
+	if (n == 0)
+		return 0;
+	now = ptcp_clock_now();
+	if (p->ch)
+		k = ptcp_channel_consume(p->ch, n);
+	else if (p->relay)
+		k = ptcp_relay_conn_recv_consume(p->relay, n);
+	else
+		k = ptcp_conn_recv_consume(p->conn, n, now);
+	if (k < 0) {
+		/* More than was lent is the caller's mistake, not the peer's. */
+		if (k != PTCP_ERR_INVAL)
+			ptcp_peer_fail(p, (int)k, now);
+		return (int)k;
+	}
+	if (!p->ch)
+		tr_touch(p, now);
+	ptcp_node_kick(p->node);
+	p->info.bytes_in += n;
 	return 0;
 }
 

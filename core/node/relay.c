@@ -305,6 +305,32 @@ ptcp_ssize ptcp_relay_conn_recv(struct ptcp_relay_conn *rc, uint8_t *buf, size_t
 	return k < 0 ? 0 : k;
 }
 
+unsigned ptcp_relay_conn_recv_peek(struct ptcp_relay_conn *rc, const uint8_t *base[2], size_t len[2])
+{
+	struct evbuffer_iovec v[2];
+	int n;
+
+	if (rc->st != RC_READY)
+		return 0;
+	n = evbuffer_peek(bufferevent_get_input(rc->bev), -1, NULL, v, 2);
+	if (n > 2)
+		n = 2;      /* the first two chunks: the rest next time */
+	for (int i = 0; i < n; i++) {
+		base[i] = v[i].iov_base;
+		len[i] = v[i].iov_len;
+	}
+	return n > 0 ? (unsigned)n : 0;
+}
+
+ptcp_ssize ptcp_relay_conn_recv_consume(struct ptcp_relay_conn *rc, size_t n)
+{
+	if (rc->st == RC_FAILED)
+		return rc->err;
+	if (rc->st != RC_READY || n > evbuffer_get_length(bufferevent_get_input(rc->bev)))
+		return n ? PTCP_ERR_INVAL : 0;
+	return evbuffer_drain(bufferevent_get_input(rc->bev), n) == 0 ? (ptcp_ssize)n : PTCP_ERR_INVAL;
+}
+
 size_t ptcp_relay_conn_recv_ready(const struct ptcp_relay_conn *rc)
 {
 	if (rc->st != RC_READY)

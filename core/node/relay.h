@@ -59,6 +59,14 @@ void ptcp_relay_conn_endpoints(const struct ptcp_relay_conn *rc, struct ptcp_end
  * FIN is out and theirs came. */
 ptcp_ssize ptcp_relay_conn_send(struct ptcp_relay_conn *rc, const uint8_t *buf, size_t len);
 ptcp_ssize ptcp_relay_conn_recv(struct ptcp_relay_conn *rc, uint8_t *buf, size_t cap);
+/* ptcp_relay_conn_recv() without the copy: the first chunks of what
+ * arrived, where the relay's buffer holds them (two at most; returns how
+ * many, 0 when nothing is ready), valid until the next call for rc; then
+ * the first n bytes consumed (returns n, PTCP_ERR_INVAL for more than
+ * there is, or rc's error). */
+unsigned ptcp_relay_conn_recv_peek(struct ptcp_relay_conn *rc, const uint8_t *base[2], size_t len[2]);
+ptcp_ssize ptcp_relay_conn_recv_consume(struct ptcp_relay_conn *rc, size_t n);
+
 size_t ptcp_relay_conn_recv_ready(const struct ptcp_relay_conn *rc);
 bool ptcp_relay_conn_recv_eof(const struct ptcp_relay_conn *rc);
 size_t ptcp_relay_conn_send_space(const struct ptcp_relay_conn *rc);

@@ -527,20 +527,26 @@ int ptcp_channel_input_eof(struct ptcp_channel *ch)
 	return fail(ch, ch->peer_authenticated ? PTCP_ERR_CH_TRUNCATED : PTCP_ERR_CH_HANDSHAKE_EOF);
 }
 
-ptcp_ssize ptcp_channel_read(struct ptcp_channel *ch, void *buf, size_t cap)
+ptcp_ssize ptcp_channel_peek(const struct ptcp_channel *ch, const uint8_t **base)
 {
-	size_t n;
-
-	if (!ch || (!buf && cap))
+	if (!ch || !base)
 		return PTCP_ERR_INVAL;
 	if (ch->err)
 		return ch->err;
 	if (ch->rx != RX_PLAIN)
 		return 0;
-	n = ch->plain_end - ch->plain_off;
-	if (n > cap)
-		n = cap;
-	memcpy(buf, ch->rbuf + ch->plain_off, n);
+	*base = ch->rbuf + ch->plain_off;
+	return (ptcp_ssize)(ch->plain_end - ch->plain_off);
+}
+
+ptcp_ssize ptcp_channel_consume(struct ptcp_channel *ch, size_t n)
+{
+	if (!ch)
+		return PTCP_ERR_INVAL;
+	if (ch->err)
+		return ch->err;
+	if (ch->rx != RX_PLAIN || n > ch->plain_end - ch->plain_off)
+		return n ? PTCP_ERR_INVAL : 0;
 	ch->plain_off += n;
 	if (ch->plain_off == ch->plain_end) {
 		sodium_memzero(ch->rbuf, ch->plain_end);
@@ -548,6 +554,22 @@ ptcp_ssize ptcp_channel_read(struct ptcp_channel *ch, void *buf, size_t cap)
 		ch->rx = RX_HEADER;
 	}
 	return (ptcp_ssize)n;
+}
+
+ptcp_ssize ptcp_channel_read(struct ptcp_channel *ch, void *buf, size_t cap)
+{
+	const uint8_t *base;
+	ptcp_ssize n;
+
+	if (!ch || (!buf && cap))
+		return PTCP_ERR_INVAL;
+	n = ptcp_channel_peek(ch, &base);
+	if (n <= 0)
+		return n;
+	if ((size_t)n > cap)
+		n = (ptcp_ssize)cap;
+	memcpy(buf, base, (size_t)n);
+	return ptcp_channel_consume(ch, (size_t)n);
 }
 
 bool ptcp_channel_read_eof(const struct ptcp_channel *ch)

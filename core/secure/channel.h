@@ -142,6 +142,14 @@ int ptcp_channel_input_eof(struct ptcp_channel *ch);
  * error. */
 ptcp_ssize ptcp_channel_read(struct ptcp_channel *ch, void *buf, size_t cap);
 
+/* ptcp_channel_read() without the copy: the verified plaintext of the
+ * record being read where the channel holds it (*base; returns its length,
+ * 0 when none is ready, or the channel's error), valid until the next
+ * call for this channel; then the first n bytes of it consumed (returns
+ * n, PTCP_ERR_INVAL for more than there is, or the channel's error). */
+ptcp_ssize ptcp_channel_peek(const struct ptcp_channel *ch, const uint8_t **base);
+ptcp_ssize ptcp_channel_consume(struct ptcp_channel *ch, size_t n);
+
 /* True when the peer's end record verified and every byte before it was
  * read: a clean end of the received stream. */
 bool ptcp_channel_read_eof(const struct ptcp_channel *ch);

@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <p2ptcp/version.h>
 
@@ -491,6 +492,22 @@ ssize_t ptcp_peer_write(ptcp_peer *peer, const void *buf, size_t len);
  * follows), PTCP_ERR_EOF after the peer's end once everything was read,
  * or the peer's error. */
 ssize_t ptcp_peer_read(ptcp_peer *peer, void *buf, size_t cap);
+
+/* ptcp_peer_read() without the copy into buf: points iov[0..*iovcnt) (two
+ * at most) at the next bytes to read where the library holds them (the
+ * connection's receive buffer, which wraps; the channel's plaintext of one
+ * record; a relay's buffer), in order, and returns their total; or 0,
+ * PTCP_ERR_EOF or the peer's error as ptcp_peer_read() (*iovcnt 0). The
+ * bytes stay where they are, and valid, until ptcp_peer_consume() or
+ * another call for this peer, or the return to the event loop: write them
+ * on (writev(2) takes iov as it is), then consume what was written.
+ * Nothing is lent that a read would not return. */
+ssize_t ptcp_peer_peek(ptcp_peer *peer, struct iovec iov[2], int *iovcnt);
+
+/* Takes the first n bytes of what ptcp_peer_peek() lent, as a read of n
+ * would (the window it opens). Returns 0, PTCP_ERR_INVAL when n is more
+ * than was lent, or the peer's error. */
+int ptcp_peer_consume(ptcp_peer *peer, size_t n);
 
 /* Ends our direction after the queued bytes: the channel's end record,
  * then our FIN. The peer may keep sending; peer_closed follows once both
