@@ -984,6 +984,44 @@ static void test_read_backpressure(void)
 	buf_free(&wire);
 }
 
+/* peek lends one record's plaintext where it is, consume takes it as a
+ * read would (all of it: the next record may come in); no more than it
+ * holds, none before a record verified. */
+static void test_peek_consume(void)
+{
+	struct pair p;
+	struct buf wire = { 0 };
+	const uint8_t *base = NULL;
+	uint8_t small[3];
+
+	pair_up(&p, PTCP_CHANNEL_INITIATOR);
+	seal_into(p.a, (const uint8_t *)"abcdef", 6, 6, &wire);
+	seal_into(p.a, (const uint8_t *)"ghi", 3, 3, &wire);
+	CHECK_INT(ptcp_channel_peek(p.b, &base), 0);
+	CHECK_INT(ptcp_channel_consume(p.b, 1), PTCP_ERR_INVAL);
+	CHECK_INT(ptcp_channel_input(p.b, wire.p, wire.len), 33);
+	CHECK_INT(ptcp_channel_peek(p.b, &base), 6);
+	CHECK(memcmp(base, "abcdef", 6) == 0);
+	CHECK_INT(ptcp_channel_consume(p.b, 7), PTCP_ERR_INVAL);
+	CHECK_INT(ptcp_channel_consume(p.b, 2), 2);
+	CHECK_INT(ptcp_channel_peek(p.b, &base), 4);
+	CHECK(memcmp(base, "cdef", 4) == 0);
+	CHECK_INT(ptcp_channel_input(p.b, wire.p + 33, wire.len - 33), 0);
+	CHECK_INT(ptcp_channel_read(p.b, small, 3), 3);
+	CHECK(memcmp(small, "cde", 3) == 0);
+	CHECK_INT(ptcp_channel_consume(p.b, 1), 1);
+	CHECK_INT(ptcp_channel_peek(p.b, &base), 0);
+	CHECK_INT(ptcp_channel_input(p.b, wire.p + 33, wire.len - 33), 30);
+	CHECK_INT(ptcp_channel_peek(p.b, &base), 3);
+	CHECK(memcmp(base, "ghi", 3) == 0);
+	CHECK_INT(ptcp_channel_consume(p.b, 0), 0);
+	CHECK_INT(ptcp_channel_consume(p.b, 3), 3);
+	CHECK_INT(ptcp_channel_read(p.b, small, 3), 0);
+	CHECK_INT(ptcp_channel_peek(NULL, &base), PTCP_ERR_INVAL);
+	pair_free(&p);
+	buf_free(&wire);
+}
+
 static void test_close(void)
 {
 	struct pair p;
@@ -1600,6 +1638,7 @@ int main(void)
 	RUN(test_large_transfer);
 	RUN(test_seal_sizes);
 	RUN(test_read_backpressure);
+	RUN(test_peek_consume);
 	RUN(test_close);
 	RUN(test_records_in_order);
 	RUN(test_replay);
