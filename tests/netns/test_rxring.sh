@@ -166,6 +166,36 @@ case_raw() { # nft|no-gso
 	return 0
 }
 
+# A host where a ring on every protocol would see packets twice or before
+# the host's own ingress rules: the ring stays on ETH_P_IP, its segments
+# go through IP input as well (no ring table), -v says why, data intact.
+case_not_plain() { # macvlan|clsact|netdev
+	local why
+	t_need_p2ptcp || return
+	lab_link || return 1
+	case $1 in
+	macvlan)
+		# eth0 under a macvlan (this kernel has no VLANs; a bridge's
+		# port is left out the same way: test_netdev.sh)
+		lab_exec "$LAB_A" ip link add link eth0 name mv0 type macvlan mode bridge || return 1
+		why="1 of this host's 3 devices are a port of another or under another" ;;
+	clsact)
+		lab_exec "$LAB_A" tc qdisc add dev eth0 clsact || return 1
+		why="clsact" ;;
+	netdev)
+		lab_exec "$LAB_A" nft add table netdev lab_in &&
+			lab_exec "$LAB_A" nft add chain netdev lab_in c \
+				"{ type filter hook ingress device eth0 priority 0; policy accept; }" || return 1
+		why="table netdev lab_in, chain c (hook ingress), which a ring on every protocol would see packets before" ;;
+	esac
+	listen_pair 4
+	expect_log ea "$RING" "that the ring receives"
+	expect_log ea "receive: the ring's segments go through IP input as well (" "that the ring's segments take IP input"
+	expect_log ea "$why" "why ($why)"
+	grep -qF "$INGRESS" "$LAB_DIR/ea.log" && t_fail "a ring table on a host where the ring would see packets twice or before its rules"
+	return 0
+}
+
 t_init || exit 1
 t_run "ring: a kernel client to our listen, 16 MiB each way through the packet ring" case_ring
 t_run "ring, veth offloads on: 64 KiB GRO packets, partial checksums, 16 MiB each way" case_ring keep
@@ -174,6 +204,9 @@ t_run "ring: 64-byte round trips through our echo, median < 500 us (no block tim
 t_run "a host that forwards IPv4, no --local-addr: the raw socket receives, data intact" case_forward any
 t_run "a host that forwards IPv4, --local-addr: the ring for that address, data intact" case_forward addr
 t_run "a host that starts forwarding IPv4: the ring closes, the raw socket receives, data intact" case_forward_later
+t_run "a macvlan on the veth: the ring on ETH_P_IP, no ring table, data intact" case_not_plain macvlan
+t_run "a clsact qdisc: the ring on ETH_P_IP, no ring table, data intact" case_not_plain clsact
+t_run "a netdev ingress chain: the ring on ETH_P_IP, no ring table, data intact" case_not_plain netdev
 t_run "a host firewall rule (offload gate closed): the raw socket receives, data intact" case_raw nft
 t_run "--no-gso: the raw socket receives, data intact" case_raw no-gso
 t_summary
