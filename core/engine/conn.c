@@ -170,6 +170,9 @@ struct ptcp_conn {
 
 	ptcp_ts chack_window;      /* start of the current 1 s challenge ACK window */
 	unsigned chack_count;
+	ptcp_ts invalid_ack_at;    /* when the last ACK answering a discarded
+	                              segment was decided (cfg.invalid_ack_interval),
+	                              PTCP_TS_NEVER before the first */
 
 	struct ptcp_stats st;
 };
@@ -241,6 +244,7 @@ void ptcp_config_default(struct ptcp_config *cfg)
 	cfg->keepalive_interval = 75 * PTCP_NS_PER_S;
 	cfg->keepalive_count = 9;
 	cfg->challenge_ack_limit = 10;
+	cfg->invalid_ack_interval = 500 * PTCP_NS_PER_MS;
 	cfg->isn_policy = PTCP_ISN_REJECT;
 }
 
@@ -337,18 +341,94 @@ static void reply_rst_to_ack(struct ptcp_conn *c, const struct ptcp_segment *seg
 	queue_ctl(c, PTCP_TH_RST, seg->ack, 0);
 }
 
-/* RFC 5961 section 7: challenge ACKs are rate limited per connection. */
-static void challenge_ack(struct ptcp_conn *c, ptcp_ts now)
+/* How a segment discarded as unacceptable is answered (drop_answer). */
+enum answer {
+	/* An ACK (RFC 9293 3.10.7.4 first check, RFC 7323 5.3 R1): rate
+	 * limited unless the segment carried text or a FIN. */
+	ANSWER_ACK,
+	/* An ACK for an ACK field outside SND.UNA - MAX.SND.WND .. SND.MAX
+	 * (RFC 9293 3.10.7.4 fifth check, RFC 5961 5.2): always limited. */
+	ANSWER_BAD_ACK,
+	/* A challenge ACK <SEQ=SND.MAX><ACK=RCV.NXT> (RFC 5961 3.2, 4.2):
+	 * always limited, and within cfg.challenge_ack_limit per second. */
+	ANSWER_CHALLENGE,
+};
+
+/* Whether the answer to seg is subject to cfg.invalid_ack_interval. A
+ * repeat of the peer's SYN (SEG.SEQ = IRS: hole punching sends several,
+ * and late ones arrive after ESTABLISHED, as do the retransmitted SYN-ACKs
+ * of a peer whose own open has not completed) is its handshake still
+ * going on: our ACK is what ends it, and holding it back would slow the
+ * open. Otherwise, as Linux decides (tcp_oow_rate_limited(): "data packets
+ * without SYNs are not likely part of an ACK loop"), discarded text and
+ * FINs are answered every time: the ACK of data we hold is what the
+ * sender's recovery waits for (with its D-SACK), and a peer in LAST-ACK
+ * waits for the ACK of the FIN it retransmits into our TIME-WAIT. */
+static bool answer_limited(const struct ptcp_conn *c, const struct ptcp_segment *seg,
+                           enum answer how)
+{
+	if (seg->flags & PTCP_TH_SYN && seg->seq == c->irs)
+		return false;
+	if (how != ANSWER_ACK || seg->flags & PTCP_TH_SYN)
+		return true;
+	return seg->len == 0 && !(seg->flags & PTCP_TH_FIN);
+}
+
+/* RFC 5961 section 7, applied as Linux applies its tcp_invalid_ratelimit
+ * to every such ACK: at most one per cfg.invalid_ack_interval answers the
+ * segments we discard. Two ends that disagree about the sequence space
+ * would otherwise answer each other's ACKs for ever, and a sender of junk
+ * would have each of its segments reflected. Returns whether one may go
+ * now, and if so starts the next interval. */
+static bool invalid_ack_allowed(struct ptcp_conn *c, ptcp_ts now)
+{
+	uint64_t iv = c->cfg.invalid_ack_interval;
+
+	/* A time before the last one (the caller's clock went back) starts
+	 * afresh rather than holding every ACK back until it catches up. */
+	if (iv && c->invalid_ack_at != PTCP_TS_NEVER && now >= c->invalid_ack_at &&
+	    now - c->invalid_ack_at < iv)
+		return false;
+	c->invalid_ack_at = now;
+	return true;
+}
+
+/* RFC 5961 section 7: at most cfg.challenge_ack_limit challenge ACKs per
+ * second and connection. Returns whether one more may go now. */
+static bool challenge_budget(struct ptcp_conn *c, ptcp_ts now)
 {
 	if (ptcp_ts_elapsed(now, c->chack_window) >= PTCP_NS_PER_S || now < c->chack_window) {
 		c->chack_window = now;
 		c->chack_count = 0;
 	}
 	if (c->chack_count >= c->cfg.challenge_ack_limit)
-		return;
+		return false;
 	c->chack_count++;
-	c->st.challenge_acks++;
-	queue_ctl(c, PTCP_TH_ACK, c->snd_max, c->rcv_nxt);
+	return true;
+}
+
+/* Drops seg as unacceptable (why) and answers it as how says, unless a
+ * rate limit holds the answer back: then it is counted in
+ * acks_ratelimited, and the drop event says so (ack_held). */
+static void drop_answer(struct ptcp_conn *c, enum ptcp_drop why, const struct ptcp_segment *seg,
+                        enum answer how, ptcp_ts now)
+{
+	struct ptcp_event ev = { .type = PTCP_EV_DROP, .drop = why };
+	bool send = !answer_limited(c, seg, how) || invalid_ack_allowed(c, now);
+
+	if (send && how == ANSWER_CHALLENGE)
+		send = challenge_budget(c, now);
+	if (!send) {
+		c->st.acks_ratelimited++;
+		ev.ack_held = true;
+	} else if (how == ANSWER_CHALLENGE) {
+		c->st.challenge_acks++;
+		queue_ctl(c, PTCP_TH_ACK, c->snd_max, c->rcv_nxt);
+	} else {
+		c->ack_now = true;
+	}
+	c->st.drops[why]++;
+	emit_event(c, &ev, now);
 }
 
 static bool synchronized(enum ptcp_state s)
@@ -548,6 +628,7 @@ int ptcp_conn_new(struct ptcp_conn **out, const struct ptcp_config *cfg,
 	ptcp_loss_configure(&c->loss, c->snd_mss, false, 0);
 	c->rcv_wscale = cfg->window_scale ? wscale_for(cfg->rcvbuf) : 0;
 	c->state = PTCP_CLOSED;
+	c->invalid_ack_at = PTCP_TS_NEVER;
 	stop_timers(c);
 	*out = c;
 	return 0;
@@ -777,14 +858,12 @@ static bool process_ack(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 
 	if (ptcp_seq_gt(seg->ack, c->snd_max)) {
 		/* Acknowledges something not yet sent. */
-		drop(c, PTCP_DROP_BAD_ACK, now);
-		c->ack_now = true;
+		drop_answer(c, PTCP_DROP_BAD_ACK, seg, ANSWER_BAD_ACK, now);
 		return false;
 	}
 	if (ptcp_seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
 		/* RFC 5961 5.2: too old to be a real duplicate. */
-		drop(c, PTCP_DROP_OLD_ACK, now);
-		c->ack_now = true;
+		drop_answer(c, PTCP_DROP_OLD_ACK, seg, ANSWER_BAD_ACK, now);
 		return false;
 	}
 	if (ptcp_seq_lt(seg->ack, c->snd_una))
@@ -1219,6 +1298,7 @@ static void back_to_listen(struct ptcp_conn *c, ptcp_ts now)
 	c->rto_count = 0;
 	c->n_ctl = 0;
 	c->rtt_timing = false;
+	c->invalid_ack_at = PTCP_TS_NEVER; /* the next peer owes us nothing */
 	ptcp_loss_reset(&c->loss);
 	ptcp_rcvbuf_init(&c->rb, c->rb.mem, c->rb.cap);
 	set_state(c, PTCP_LISTEN, now);
@@ -1237,8 +1317,7 @@ static bool check_rst(struct ptcp_conn *c, const struct ptcp_segment *seg, ptcp_
 	}
 	if (seg->seq != c->rcv_nxt) {
 		/* In the window (the caller checked) but not exact. */
-		drop(c, PTCP_DROP_RST_CHALLENGED, now);
-		challenge_ack(c, now);
+		drop_answer(c, PTCP_DROP_RST_CHALLENGED, seg, ANSWER_CHALLENGE, now);
 		return true;
 	}
 	switch (c->state) {
@@ -1285,8 +1364,7 @@ static bool paws_reject(struct ptcp_conn *c, const struct ptcp_segment *seg, ptc
 		return false;
 	/* An old duplicate: not acceptable, and answered with an ACK so a
 	 * half-open connection is still noticed. */
-	drop(c, PTCP_DROP_PAWS, now);
-	c->ack_now = true;
+	drop_answer(c, PTCP_DROP_PAWS, seg, ANSWER_ACK, now);
 	return true;
 }
 
@@ -1346,12 +1424,10 @@ static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts n
 		}
 		if (seg->flags & PTCP_TH_SYN && synchronized(c->state)) {
 			/* RFC 5961 4.2: any SYN in a synchronized state. */
-			drop(c, PTCP_DROP_SYN_CHALLENGED, now);
-			challenge_ack(c, now);
+			drop_answer(c, PTCP_DROP_SYN_CHALLENGED, seg, ANSWER_CHALLENGE, now);
 			return;
 		}
-		drop(c, PTCP_DROP_OUT_OF_WINDOW, now);
-		c->ack_now = true;
+		drop_answer(c, PTCP_DROP_OUT_OF_WINDOW, seg, ANSWER_ACK, now);
 		/* All of it arrived before: a D-SACK says so (RFC 2883 4.1.1). */
 		if (seg->len > 0 && ptcp_seq_le(seg->seq + (uint32_t)seg->len, c->rcv_nxt))
 			note_duplicate(c, seg->seq, seg->seq + (uint32_t)seg->len);
@@ -1376,8 +1452,7 @@ static void input_other(struct ptcp_conn *c, struct ptcp_segment *seg, ptcp_ts n
 			back_to_listen(c, now);
 			return;
 		}
-		drop(c, PTCP_DROP_SYN_CHALLENGED, now);
-		challenge_ack(c, now);
+		drop_answer(c, PTCP_DROP_SYN_CHALLENGED, seg, ANSWER_CHALLENGE, now);
 		return;
 	}
 

@@ -96,6 +96,9 @@ struct ptcp_event {
 	ptcp_seq seq;              /* RETRANSMIT / FAST_RETRANSMIT / ISN_MISMATCH */
 	unsigned backoff;          /* RETRANSMIT: number of consecutive timeouts */
 	bool accepted;             /* ISN_MISMATCH */
+	bool ack_held;             /* DROP: the ACK that answers such a segment
+	                              was held back by a rate limit (counted in
+	                              struct ptcp_stats.acks_ratelimited) */
 };
 
 struct ptcp_conn;
@@ -188,6 +191,15 @@ struct ptcp_config {
 	unsigned keepalive_count;    /* unanswered probes before giving up */
 	unsigned challenge_ack_limit;/* challenge ACKs per second (RFC 5961
 	                                section 7), per connection (10) */
+	uint64_t invalid_ack_interval; /* ns; at most one ACK per this long
+	                                answers the segments we discard as
+	                                unacceptable: out of window, PAWS,
+	                                an ACK of unsent data, challenge ACKs
+	                                (RFC 5961 section 7; Linux's
+	                                tcp_invalid_ratelimit). 500 ms; 0 = no
+	                                limit. Discarded text and FINs, and a
+	                                repeat of the peer's SYN, are answered
+	                                regardless (see docs/engine.md) */
 	enum ptcp_isn_policy isn_policy;
 };
 
@@ -216,6 +228,9 @@ struct ptcp_stats {
 	                               (RFC 3522 timestamps, RFC 3708 D-SACK) */
 	uint64_t dsacks;            /* D-SACK blocks received (RFC 2883) */
 	uint64_t challenge_acks;    /* challenge ACKs sent */
+	uint64_t acks_ratelimited;  /* ACKs that would have answered a discarded
+	                               segment, held back by invalid_ack_interval
+	                               or challenge_ack_limit */
 	uint64_t dup_acks;          /* duplicate ACKs received */
 	uint64_t window_probes;     /* zero-window probes sent (RFC 9293 3.8.6.1) */
 	uint64_t drops[PTCP_DROP__COUNT];

@@ -54,13 +54,14 @@ static void test_in_window_rst_draws_challenge_ack(void)
 	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
 	EXPECT_STATE(s, PTCP_ESTABLISHED);
 	EXPECT_DROP(s, PTCP_DROP_RST_CHALLENGED);
-	INJECT(s, MS(20), .flags = RST | ACK, .seq = IRS + 8192, .ack = ISS + 1);
-	EXPECT(s, MS(20), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
+	/* The next one once cfg.invalid_ack_interval (500 ms) has passed. */
+	INJECT(s, MS(510), .flags = RST | ACK, .seq = IRS + 8192, .ack = ISS + 1);
+	EXPECT(s, MS(510), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
 	ptcp_conn_stats(s->c, &st);
 	CHECK_EQ(st.challenge_acks, 2);
 	CHECK_EQ(st.drops[PTCP_DROP_RST_CHALLENGED], 2);
 	/* The peer, if it really meant it, resets with the exact sequence. */
-	INJECT(s, MS(30), .flags = RST, .seq = IRS + 1);
+	INJECT(s, MS(520), .flags = RST, .seq = IRS + 1);
 	EXPECT_CLOSED(s, PTCP_ERR_RESET);
 	sc_finish(s);
 }
@@ -83,7 +84,8 @@ static void test_rst_outside_window_is_ignored(void)
 }
 
 /* RFC 5961 section 7: at most challenge_ack_limit challenge ACKs per
- * second; the limit never stops an exact RST. */
+ * second; the limit never stops an exact RST. (Without the interval
+ * between them, cfg.invalid_ack_interval: tested below.) */
 static void test_challenge_acks_are_rate_limited(void)
 {
 	struct ptcp_config cfg;
@@ -92,6 +94,7 @@ static void test_challenge_acks_are_rate_limited(void)
 
 	sc_config(&cfg);
 	cfg.challenge_ack_limit = 3;
+	cfg.invalid_ack_interval = 0;
 	START(s, &cfg, PTCP_ESTABLISHED);
 	for (i = 0; i < 3; i++) {
 		INJECT(s, MS(10 + i), .flags = RST, .seq = IRS + 50 + i);
@@ -103,6 +106,7 @@ static void test_challenge_acks_are_rate_limited(void)
 	}
 	ptcp_conn_stats(s->c, &st);
 	CHECK_EQ(st.challenge_acks, 3);
+	CHECK_EQ(st.acks_ratelimited, 3);
 	EXPECT_STATE(s, PTCP_ESTABLISHED);
 	/* A second later the budget is back. */
 	INJECT(s, MS(1100), .flags = RST, .seq = IRS + 99);
@@ -125,6 +129,7 @@ static void test_challenge_limit_shared_by_syn_and_rst(void)
 
 	sc_config(&cfg);
 	cfg.challenge_ack_limit = 2;
+	cfg.invalid_ack_interval = 0;
 	START(s, &cfg, PTCP_ESTABLISHED);
 	INJECT(s, MS(10), .flags = SYN, .seq = IRS + 500);
 	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
@@ -137,13 +142,17 @@ static void test_challenge_limit_shared_by_syn_and_rst(void)
 }
 
 /* RFC 5961 4.2: any SYN in a synchronized state draws a challenge ACK and
- * is dropped, whatever its sequence number. */
+ * is dropped, whatever its sequence number. (10 ms apart: without
+ * cfg.invalid_ack_interval, tested below.) */
 static void test_syn_in_established_draws_challenge_ack(void)
 {
 	static const uint32_t seqs[] = { IRS, IRS + 1, IRS + 4000, IRS + 100000, IRS - 100000 };
+	struct ptcp_config cfg;
 	unsigned i;
 
-	START(s, NULL, PTCP_ESTABLISHED);
+	sc_config(&cfg);
+	cfg.invalid_ack_interval = 0;
+	START(s, &cfg, PTCP_ESTABLISHED);
 	for (i = 0; i < 5; i++) {
 		INJECT(s, MS(10 * (i + 1)), .flags = SYN, .seq = seqs[i]);
 		EXPECT(s, MS(10 * (i + 1)), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);

@@ -213,6 +213,7 @@ void sc_config(struct ptcp_config *cfg)
 	cfg->keepalive_interval = 0;
 	cfg->keepalive_count = 0;
 	cfg->challenge_ack_limit = 10;
+	cfg->invalid_ack_interval = MS(500);
 	cfg->isn_policy = PTCP_ISN_REJECT;
 }
 

@@ -197,7 +197,8 @@ struct script {
  * then rcvbuf 8192, sndbuf 16384, mss 1460, no SACK, no window scaling, no
  * timestamps, NewReno (RFC 5681 arithmetic), RTO 1 s initial and minimum (RFC 6298 (2.1), (2.4)), 60 s
  * maximum, 6 SYN and 15 data retries, MSL 30 s, no delayed ACK, no
- * keepalive, 10 challenge ACKs per second, ISN policy reject. */
+ * keepalive, 10 challenge ACKs per second, at most one ACK per 500 ms
+ * answering discarded segments, ISN policy reject. */
 void sc_config(struct ptcp_config *cfg);
 
 /* Creates a script with a connection in CLOSED. cfg NULL = sc_config();
