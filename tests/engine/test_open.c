@@ -360,6 +360,46 @@ static void test_peer_syn_retransmitted_in_simultaneous_syn_received(void)
 	peer_syn_retransmitted(false);
 }
 
+/* Crossing SYNs through NATs: the peer's SYN-ACK completes our open, ours
+ * was lost. What reaches us next in ESTABLISHED is a late copy of a SYN
+ * the peer punched earlier (older TSval: PAWS) and the peer's SYN-ACK
+ * retransmission (a SYN in a synchronized state: a challenge ACK). Both
+ * repeat the SYN we took, and each draws the ACK that completes the
+ * peer's open, however close together: the limit on ACKs answering
+ * discarded segments (cfg.invalid_ack_interval) must not slow an open. */
+static void test_late_peer_syns_after_crossing_syns_are_all_answered(void)
+{
+	struct ptcp_config cfg;
+	struct script *s;
+	uint32_t v;
+
+	sc_config(&cfg);
+	cfg.timestamps = true;
+	s = sc_new(&cfg);
+	s->peer_ts = true;
+	if (!sc_goto(s, PTCP_SYN_RECEIVED)) {
+		sc_finish(s);
+		return;
+	}
+	INJECT(s, 0, .flags = SYN | ACK, .seq = IRS, .ack = ISS + 1, .opt = mss_opt(1460));
+	EXPECT_NOTHING(s, 0);
+	EXPECT_STATE(s, PTCP_ESTABLISHED);
+	v = sc_peer_tsval(s);
+	INJECT(s, MS(10), .flags = SYN, .seq = IRS,
+	       .opt = { .has_mss = true, .mss = 1460, .has_ts = true, .ts_val = v - 5 });
+	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
+	EXPECT_DROP(s, PTCP_DROP_PAWS);
+	INJECT(s, MS(20), .flags = SYN | ACK, .seq = IRS, .ack = ISS + 1, .opt = mss_opt(1460));
+	EXPECT(s, MS(20), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
+	EXPECT_DROP(s, PTCP_DROP_SYN_CHALLENGED);
+	INJECT(s, MS(30), .flags = SYN | ACK, .seq = IRS, .ack = ISS + 1, .opt = mss_opt(1460));
+	EXPECT(s, MS(30), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
+	CHECK_EQ(sc_stats(s).acks_ratelimited, 0);
+	EXPECT_STATE(s, PTCP_ESTABLISHED);
+	EXPECT_NOTHING(s, SEC(10));
+	sc_finish(s);
+}
+
 /* RFC 9293 3.10.7.3: a SYN-ACK whose ACK is not acceptable draws
  * <SEQ=SEG.ACK><CTL=RST> and the open goes on. */
 static void test_synack_with_bad_ack_in_syn_sent_draws_rst(void)
@@ -788,6 +828,7 @@ int main(void)
 	RUN(test_synack_retransmitted_in_syn_received);
 	RUN(test_peer_syn_retransmitted_in_passive_syn_received);
 	RUN(test_peer_syn_retransmitted_in_simultaneous_syn_received);
+	RUN(test_late_peer_syns_after_crossing_syns_are_all_answered);
 	RUN(test_synack_with_bad_ack_in_syn_sent_draws_rst);
 	RUN(test_ack_without_syn_in_syn_sent_is_dropped);
 	RUN(test_data_sent_in_syn_sent_goes_out_when_established);

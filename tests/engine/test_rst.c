@@ -421,6 +421,167 @@ static void test_too_old_ack_is_dropped_with_ack(void)
 	sc_finish(s);
 }
 
+/* ---- the rate limit on ACKs that answer discarded segments ------------------ */
+
+/* RFC 5961 section 7, Linux's tcp_invalid_ratelimit: at most one ACK per
+ * cfg.invalid_ack_interval (500 ms) answers segments discarded as out of
+ * window; the others are counted, and their drop events say so. Zero-length
+ * segments just left (RCV.NXT - 1) and just right (RCV.NXT + RCV.WND) of the
+ * window, 50 ms apart. */
+static void test_out_of_window_burst_draws_one_ack(void)
+{
+	const struct ptcp_event *ev;
+	struct ptcp_stats st;
+	unsigned i;
+
+	START(s, NULL, PTCP_ESTABLISHED);
+	for (i = 0; i < 10; i++) {
+		INJECT(s, MS(10 + 50 * i), .flags = ACK, .seq = i % 2 ? IRS + 1 + 8192 : IRS,
+		       .ack = ISS + 1);
+		if (i == 0)
+			EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
+	}
+	EXPECT_NOTHING(s, MS(509));
+	st = sc_stats(s);
+	CHECK_EQ(st.drops[PTCP_DROP_OUT_OF_WINDOW], 10);
+	CHECK_EQ(st.acks_ratelimited, 9);
+	ev = sc_event(s, PTCP_EV_DROP, PTCP_DROP_OUT_OF_WINDOW);
+	CHECK(ev && !ev->ack_held);
+	for (i = 1; i < 10; i++) {
+		ev = sc_event(s, PTCP_EV_DROP, PTCP_DROP_OUT_OF_WINDOW);
+		CHECK(ev && ev->ack_held);
+	}
+	/* The interval after the last one answered, the next one is. */
+	INJECT(s, MS(510), .flags = ACK, .seq = IRS, .ack = ISS + 1);
+	EXPECT(s, MS(510), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
+	INJECT(s, MS(1009), .flags = ACK, .seq = IRS, .ack = ISS + 1);
+	EXPECT_NOTHING(s, MS(1009));
+	INJECT(s, MS(1010), .flags = ACK, .seq = IRS + 1 + 8192, .ack = ISS + 1);
+	EXPECT(s, MS(1010), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
+	CHECK_EQ(sc_stats(s).acks_ratelimited, 10);
+	EXPECT_STATE(s, PTCP_ESTABLISHED);
+	sc_finish(s);
+}
+
+/* invalid_ack_interval 0: every one is answered, as before the limit. */
+static void test_no_interval_answers_every_one(void)
+{
+	struct ptcp_config cfg;
+	unsigned i;
+
+	sc_config(&cfg);
+	cfg.invalid_ack_interval = 0;
+	START(s, &cfg, PTCP_ESTABLISHED);
+	for (i = 0; i < 10; i++) {
+		INJECT(s, MS(10 + i), .flags = ACK, .seq = i % 2 ? IRS + 1 + 8192 : IRS, .ack = ISS + 1);
+		EXPECT(s, MS(10 + i), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
+	}
+	CHECK_EQ(sc_stats(s).drops[PTCP_DROP_OUT_OF_WINDOW], 10);
+	CHECK_EQ(sc_stats(s).acks_ratelimited, 0);
+	sc_finish(s);
+}
+
+/* Text that arrived before (a retransmission whose ACK was lost) is
+ * answered every time: the sender's recovery waits for that ACK, and an
+ * ACK loop is made of segments without text. Such answers do not start an
+ * interval: the next empty segment is answered. */
+static void test_discarded_text_is_answered_every_time(void)
+{
+	unsigned i;
+
+	START(s, NULL, PTCP_ESTABLISHED);
+	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, .len = 100);
+	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 101);
+	for (i = 0; i < 3; i++) {
+		INJECT(s, MS(20 + 10 * i), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1, .len = 100);
+		EXPECT(s, MS(20 + 10 * i), .flags = ACK, .seq = ISS + 1, .ack = IRS + 101);
+	}
+	CHECK_EQ(sc_stats(s).drops[PTCP_DROP_OUT_OF_WINDOW], 3);
+	CHECK_EQ(ptcp_conn_recv_ready(s->c), 100);
+	INJECT(s, MS(60), .flags = ACK, .seq = IRS + 100, .ack = ISS + 1);
+	EXPECT(s, MS(60), .flags = ACK, .seq = ISS + 1, .ack = IRS + 101);
+	INJECT(s, MS(70), .flags = ACK, .seq = IRS + 100, .ack = ISS + 1);
+	EXPECT_NOTHING(s, MS(70));
+	/* Text again, within that interval: still answered. */
+	INJECT(s, MS(80), .flags = ACK, .seq = IRS + 51, .ack = ISS + 1, .len = 50);
+	EXPECT(s, MS(80), .flags = ACK, .seq = ISS + 1, .ack = IRS + 101);
+	CHECK_EQ(sc_stats(s).acks_ratelimited, 1);
+	sc_finish(s);
+}
+
+/* TIME-WAIT: the peer in LAST-ACK retransmits its FIN until it hears the
+ * ACK; each retransmission is answered, however close together. */
+static void test_time_wait_answers_every_retransmitted_fin(void)
+{
+	unsigned i;
+
+	START(s, NULL, PTCP_TIME_WAIT);
+	for (i = 0; i < 3; i++) {
+		INJECT(s, MS(100 + 100 * i), .flags = FIN | ACK, .seq = IRS + 1, .ack = ISS + 2);
+		EXPECT(s, MS(100 + 100 * i), .flags = ACK, .seq = ISS + 2, .ack = IRS + 2);
+	}
+	CHECK_EQ(sc_stats(s).acks_ratelimited, 0);
+	EXPECT_STATE(s, PTCP_TIME_WAIT);
+	sc_finish(s);
+}
+
+/* One limiter per connection for every such answer: an ACK of unsent
+ * data, an ACK older than SND.UNA - MAX.SND.WND (both even with text: RFC
+ * 5961 5.2 is about injected data) and a challenged RST share it. */
+static void test_bad_acks_and_challenges_share_the_limit(void)
+{
+	struct ptcp_stats st;
+
+	START(s, NULL, PTCP_ESTABLISHED);
+	INJECT(s, MS(10), .flags = ACK, .seq = IRS + 1, .ack = ISS + 50, .len = 100);
+	EXPECT(s, MS(10), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
+	INJECT(s, MS(20), .flags = ACK, .seq = IRS + 1, .ack = ISS + 1 - 70000, .len = 100);
+	INJECT(s, MS(30), .flags = ACK, .seq = IRS + 1, .ack = ISS + 50);
+	INJECT(s, MS(40), .flags = RST, .seq = IRS + 100);
+	EXPECT_NOTHING(s, MS(500));
+	st = sc_stats(s);
+	CHECK_EQ(st.drops[PTCP_DROP_BAD_ACK], 2);
+	CHECK_EQ(st.drops[PTCP_DROP_OLD_ACK], 1);
+	CHECK_EQ(st.drops[PTCP_DROP_RST_CHALLENGED], 1);
+	CHECK_EQ(st.acks_ratelimited, 3);
+	CHECK_EQ(st.challenge_acks, 0);
+	CHECK_EQ(ptcp_conn_recv_ready(s->c), 0);
+	INJECT(s, MS(510), .flags = RST, .seq = IRS + 100);
+	EXPECT(s, MS(510), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
+	CHECK_EQ(sc_stats(s).challenge_acks, 1);
+	EXPECT_STATE(s, PTCP_ESTABLISHED);
+	sc_finish(s);
+}
+
+/* A repeat of the peer's SYN (SEQ = IRS: a late copy of a punched SYN, or
+ * the SYN-ACK of a peer that has not heard our ACK) is its handshake still
+ * going on: the challenge ACK that ends it goes out every time (within
+ * challenge_ack_limit) and does not start an interval. A SYN with another
+ * sequence number is limited. */
+static void test_peer_syn_repeat_is_answered_every_time(void)
+{
+	struct ptcp_stats st;
+	unsigned i;
+
+	START(s, NULL, PTCP_ESTABLISHED);
+	for (i = 0; i < 3; i++) {
+		INJECT(s, MS(10 + 10 * i), .flags = i == 1 ? SYN : SYN | ACK, .seq = IRS, .ack = ISS + 1);
+		EXPECT(s, MS(10 + 10 * i), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
+	}
+	INJECT(s, MS(40), .flags = ACK, .seq = IRS, .ack = ISS + 1);
+	EXPECT(s, MS(40), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
+	INJECT(s, MS(50), .flags = SYN, .seq = IRS + 100000);
+	EXPECT_NOTHING(s, MS(50));
+	INJECT(s, MS(60), .flags = SYN | ACK, .seq = IRS, .ack = ISS + 1);
+	EXPECT(s, MS(60), .flags = ACK, .seq = ISS + 1, .ack = IRS + 1);
+	st = sc_stats(s);
+	CHECK_EQ(st.challenge_acks, 4);
+	CHECK_EQ(st.drops[PTCP_DROP_SYN_CHALLENGED], 5);
+	CHECK_EQ(st.acks_ratelimited, 1);
+	EXPECT_STATE(s, PTCP_ESTABLISHED);
+	sc_finish(s);
+}
+
 /* RFC 9293 3.10.7.4 fifth, SYN-RECEIVED: an unacceptable ACK draws
  * <SEQ=SEG.ACK><CTL=RST> and the open goes on. */
 static void test_bad_ack_in_syn_received_draws_rst(void)
@@ -591,6 +752,12 @@ int main(void)
 	RUN(test_rst_in_crossing_syn_received_refuses);
 	RUN(test_ack_of_unsent_data_is_dropped_with_ack);
 	RUN(test_too_old_ack_is_dropped_with_ack);
+	RUN(test_out_of_window_burst_draws_one_ack);
+	RUN(test_no_interval_answers_every_one);
+	RUN(test_discarded_text_is_answered_every_time);
+	RUN(test_time_wait_answers_every_retransmitted_fin);
+	RUN(test_bad_acks_and_challenges_share_the_limit);
+	RUN(test_peer_syn_repeat_is_answered_every_time);
 	RUN(test_bad_ack_in_syn_received_draws_rst);
 	RUN(test_ack_in_listen_draws_rst);
 	RUN(test_ack_in_wildcard_listen_draws_addressed_rst);

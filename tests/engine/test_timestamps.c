@@ -324,6 +324,54 @@ static void test_paws_idle_24_days(void)
 	sc_finish(s);
 }
 
+/* TIME-WAIT: an old duplicate (TSval older than TS.Recent) repeated draws
+ * one ACK per cfg.invalid_ack_interval (RFC 5961 section 7, as Linux's
+ * tcp_timewait_state_process() limits it), every one with interval 0; it
+ * does not restart the 2 MSL. */
+static void paws_in_time_wait(uint64_t interval)
+{
+	static const unsigned at[] = { 100, 200, 300, 400, 599, 600, 700, 1099, 1100 };
+	struct ptcp_config cfg = ts_config();
+	struct script *s;
+	uint32_t old;
+	unsigned i, held = 0;
+
+	cfg.invalid_ack_interval = interval;
+	s = start_ts(&cfg, false, PTCP_TIME_WAIT);
+	if (!s)
+		return;
+	old = sc_peer_tsval(s) - 1000;
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		bool answered = !interval || at[i] == 100 || at[i] == 600 || at[i] == 1100;
+
+		INJECT(s, MS(at[i]), .flags = ACK, .seq = IRS + 2, .ack = ISS + 2,
+		       .opt = ts_opt(old, 0).opt);
+		if (answered)
+			EXPECT(s, MS(at[i]), .flags = ACK, .seq = ISS + 2, .ack = IRS + 2);
+		else
+			EXPECT_NOTHING(s, MS(at[i]));
+		held += !answered;
+	}
+	CHECK_EQ(sc_stats(s).drops[PTCP_DROP_PAWS], 9);
+	CHECK_EQ(sc_stats(s).acks_ratelimited, held);
+	CHECK_EQ(held, interval ? 6 : 0);
+	EXPECT_NOTHING(s, SEC(60) - 1);
+	EXPECT_STATE(s, PTCP_TIME_WAIT);
+	EXPECT_NOTHING(s, SEC(60));
+	EXPECT_CLOSED(s, 0);
+	sc_finish(s);
+}
+
+static void test_paws_in_time_wait_one_ack_per_interval(void)
+{
+	paws_in_time_wait(MS(500));
+}
+
+static void test_paws_in_time_wait_without_interval(void)
+{
+	paws_in_time_wait(0);
+}
+
 /* RFC 7323 3.2: once agreed, a non-RST segment without the option is
  * dropped silently. */
 static void test_segment_without_option_dropped(void)
@@ -398,6 +446,8 @@ int main(void)
 	RUN(test_paws_across_the_wrap);
 	RUN(test_paws_exempts_rst);
 	RUN(test_paws_idle_24_days);
+	RUN(test_paws_in_time_wait_one_ack_per_interval);
+	RUN(test_paws_in_time_wait_without_interval);
 	RUN(test_segment_without_option_dropped);
 	RUN(test_payload_is_mss_less_option);
 	RUN(test_abort_rst_carries_timestamp);
