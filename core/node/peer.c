@@ -465,7 +465,8 @@ void ptcp_peer_conn_event(struct ptcp_peer *p, const struct ptcp_event *ev)
 			  ptcp_state_name(ev->to));
 		break;
 	case PTCP_EV_DROP:
-		nlog_info(n, "%s: drop: %s", name, ptcp_drop_name(ev->drop));
+		nlog_info(n, "%s: drop: %s%s", name, ptcp_drop_name(ev->drop),
+			  ev->ack_held ? " (its ACK held back by the rate limit)" : "");
 		break;
 	case PTCP_EV_ISN_MISMATCH:
 		nlog_warn(n, "%s: the peer's SYN carries ISN %u, not the agreed %u: %s", name, ev->seq,
