@@ -1308,15 +1308,22 @@ ssize_t ptcp_peer_write(ptcp_peer *p, const void *buf, size_t len)
 
 static ssize_t nothing_to_read(struct ptcp_peer *p);
 
+/* What a read answers before it looks: the end, once it was delivered,
+ * or why the peer cannot be read. */
+static int read_gate(const struct ptcp_peer *p)
+{
+	if (p->eof_delivered && !p->dead)
+		return PTCP_ERR_EOF;
+	return usable(p);
+}
+
 ssize_t ptcp_peer_read(ptcp_peer *p, void *buf, size_t cap)
 {
 	ptcp_ts now;
 	ptcp_ssize k;
 	int rv;
 
-	if (p->eof_delivered && !p->dead)
-		return PTCP_ERR_EOF;
-	if ((rv = usable(p)) != 0)
+	if ((rv = read_gate(p)) != 0)
 		return rv;
 	now = ptcp_clock_now();
 	if (!p->ch) {
@@ -1367,9 +1374,7 @@ ssize_t ptcp_peer_peek(ptcp_peer *p, struct iovec iov[2], int *iovcnt)
 	int rv;
 
 	*iovcnt = 0;
-	if (p->eof_delivered && !p->dead)
-		return PTCP_ERR_EOF;
-	if ((rv = usable(p)) != 0)
+	if ((rv = read_gate(p)) != 0)
 		return rv;
 	if (p->ch) {
 		/* The record being read; else feed the channel, as a read does. */
