@@ -113,6 +113,13 @@ trap 'rm -rf "$RES"' EXIT
 # finish_run ROW DIR SENDER-PID RECEIVER-PID OUT: waits for both ends (the
 # sender within $LIMIT), checks the receiver got all $N bytes, and writes
 # the row's figures to OUT; exits the run's subshell on failure.
+# The machine's busy CPU time so far, in clock ticks (/proc/stat: user,
+# nice, system, irq, softirq of every CPU; not the namespaces': there is
+# one /proc/stat). Work that a veth or the delay helper moves from one
+# process to another, or into the softirq of whichever runs, is all here.
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
+HZ=$(getconf CLK_TCK)
+
 finish_run() {
 	local row=$1 d=$2 spid=$3 rpid=$4 out=$5 rc bytes xfer
 	lab_wait_pid "$spid" "$LIMIT"; rc=$?
@@ -147,6 +154,7 @@ finish_run() {
 		echo "rcv $(tail -1 "$d/r.time")"
 		echo "est $(lab_pcap_syn_to_est "$d/hs.pcap")"
 		echo "engest $(sed -nE 's/.*established after ([0-9.]+) ms.*/\1/p' "$d/s.err" | head -1)"
+		echo "machine $(awk -v a="$(cat "$d/m0")" -v b="$(machine_ticks)" -v hz="$HZ" 'BEGIN { printf "%.2f", (b - a) / hz }')"
 	} >"$out"
 }
 
@@ -178,6 +186,7 @@ run() {
 		lab_track $!
 		wait_for 5 grep -qs "listening on" "$d/hs.log" || { echo "capture failed" >&2; exit 1; }
 
+		machine_ticks >"$d/m0"
 		# receiver
 		if [ "$rcv" = kernel ]; then
 			# Into the same pipe to `kpeer sink` as p2ptcp's stdout
@@ -548,6 +557,15 @@ cpu_gib() { # ROW snd|rcv
 # account. The sum is what the transfer costs the machine.
 cpu_both() { awk -v a="$(cpu_gib "$1" snd)" -v b="$(cpu_gib "$1" rcv)" 'BEGIN { printf "%.2f", a + b }'; }
 
+# The machine's CPU per GiB (machine_ticks() over the run: both ends, the
+# pipes' gen and sink, the lab's routers and the delay helper, softirq
+# wherever it ran; what a run costs the machine, the same for both rows
+# of a ratio but for the ends). Nothing when not measured.
+cpu_machine() {
+	awk -v m="$(field "$1" machine 1)" -v n="$(field "$1" bytes 1)" \
+		'BEGIN { if (m != "" && n > 0) printf "%.2f", m / (n / 1073741824) }'
+}
+
 rss() { awk -v k="$2" '$1 == k { printf "%.1f", $5 / 1024 }' "$RES/$1"; }
 
 # median: of the numbers on stdin, one a line (nothing: nothing).
@@ -571,7 +589,7 @@ merge_passes() {
 			echo "$k - $(for f in "$RES/$r".p*; do awk -v k=$k '$1 == k { print $3 + $4 }' "$f"; done |
 				median) 0 $(for f in "$RES/$r".p*; do awk -v k=$k '$1 == k { print $5 }' "$f"; done | median)"
 		done
-		for k in est engest; do
+		for k in est engest machine; do
 			echo "$k $(for f in "$RES/$r".p*; do field "${f##*/}" $k 1; done | grep . | median)"
 		done
 	} >"$RES/$r"
@@ -687,14 +705,17 @@ done
 
 echo
 echo "p2ptcp / kernel on the same path (throughput; CPU per GiB of the p2ptcp process vs the kernel-side"
-echo "process in the same role; and of both ends together, sender plus receiver):"
+echo "process in the same role; of both ends together, sender plus receiver; and of the whole machine"
+echo "over the run, /proc/stat's busy time: where a veth or the delay helper has one process do another's work):"
 ratio() { # engine-row kernel-row role label
-	local k t="" c="" b=""
+	local k t="" c="" b="" m=""
 	[ -s "$RES/$1" ] && [ -s "$RES/$2" ] || { printf '  %-34s -\n' "$4"; return; }
 	awk -v a="$(mbps "$1")" -v b="$(mbps "$2")" -v ca="$(cpu_gib "$1" "$3")" -v cb="$(cpu_gib "$2" "$3")" \
-		-v ta="$(cpu_both "$1")" -v tb="$(cpu_both "$2")" -v l="$4" \
-		'BEGIN { printf "  %-34s throughput %5.1f%%   CPU/GiB x%.1f   both ends x%.1f\n", l, 100 * a / b,
-			(cb > 0 ? ca / cb : 0), (tb > 0 ? ta / tb : 0) }'
+		-v ta="$(cpu_both "$1")" -v tb="$(cpu_both "$2")" -v ma="$(cpu_machine "$1")" \
+		-v mb="$(cpu_machine "$2")" -v l="$4" \
+		'BEGIN { printf "  %-34s throughput %5.1f%%   CPU/GiB x%.1f   both ends x%.1f   machine %s\n", l,
+			100 * a / b, (cb > 0 ? ca / cb : 0), (tb > 0 ? ta / tb : 0),
+			(mb > 0 ? sprintf("x%.1f", ma / mb) : "-") }'
 	[ "$PASSES" -gt 1 ] || return 0
 	# each pass against the kernel row of the same pass
 	for k in $(seq 1 "$PASSES"); do
@@ -704,8 +725,10 @@ ratio() { # engine-row kernel-row role label
 			'BEGIN { printf "x%.1f", (b > 0 ? a / b : 0) }')"
 		b="$b $(awk -v a="$(cpu_both "$1.p$k")" -v b="$(cpu_both "$2.p$k")" \
 			'BEGIN { printf "x%.1f", (b > 0 ? a / b : 0) }')"
+		m="$m $(awk -v a="$(cpu_machine "$1.p$k")" -v b="$(cpu_machine "$2.p$k")" \
+			'BEGIN { if (b > 0) printf "x%.1f", a / b; else printf "-" }')"
 	done
-	printf '  %-34s   per pass: throughput%s%%, CPU/GiB%s, both ends%s\n' "" "$t" "$c" "$b"
+	printf '  %-34s   per pass: throughput%s%%, CPU/GiB%s, both ends%s, machine%s\n' "" "$t" "$c" "$b" "$m"
 }
 ratio link-ek link-k snd "link, p2ptcp sending"
 ratio link-ekg link-k snd "link, p2ptcp --gso sending"
