@@ -185,8 +185,8 @@ static int dump_links(int fd, uint32_t *seq, struct ptcp_netdev_links *l)
 	return ptcp_nl_exchange(fd, seq, &req, links_add, l);
 }
 
-int ptcp_netdev_ring_devices(struct ptcp_netdev *out, unsigned cap, unsigned *n, char *why,
-			     size_t whylen)
+int ptcp_netdev_ring_devices(struct ptcp_netdev *out, unsigned cap, unsigned *n, unsigned *total,
+			     char *why, size_t whylen)
 {
 	struct ptcp_netdev_links l = { 0 };
 	uint32_t seq = 0;
@@ -194,6 +194,8 @@ int ptcp_netdev_ring_devices(struct ptcp_netdev *out, unsigned cap, unsigned *n,
 	int fd, rv;
 
 	*n = 0;
+	if (total)
+		*total = 0;
 	fd = ptcp_nl_open(NETLINK_ROUTE);
 	if (fd < 0) {
 		snprintf(why, whylen, "netlink socket: %s", strerror(-fd));
@@ -214,6 +216,8 @@ int ptcp_netdev_ring_devices(struct ptcp_netdev *out, unsigned cap, unsigned *n,
 	}
 	count = ptcp_netdev_select(l.all, l.n, out, cap);
 	*n = count < cap ? count : cap;
+	if (total)
+		*total = l.n;
 	if (count > cap)
 		snprintf(why, whylen, "%u devices qualify, room for %u", count, cap);
 	else

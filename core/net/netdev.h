@@ -104,12 +104,13 @@ int ptcp_netdev_parse_qdisc(const void *msg, size_t len, int *ifindex,
  * (made again, at most twice, when the devices change while the kernel
  * dumps them), the devices ptcp_netdev_select() keeps. Writes up to cap
  * of them to out[] in ifindex order and their number (at most cap) to
- * *n. Returns 0 (why: "N of M devices"); -E2BIG when more than cap
+ * *n, and the number of devices in the dump to *total (when not NULL: the
+ * selection left out the others). Returns 0 (why: "N of M devices"); -E2BIG when more than cap
  * qualify (why says how many); -ENOMEM; -errno when netlink fails (why
  * says which step: the socket, the dump, -EPROTO a malformed answer,
  * -EAGAIN the devices kept changing). why: one line, no newline. */
-int ptcp_netdev_ring_devices(struct ptcp_netdev *out, unsigned cap, unsigned *n, char *why,
-			     size_t whylen);
+int ptcp_netdev_ring_devices(struct ptcp_netdev *out, unsigned cap, unsigned *n, unsigned *total,
+			     char *why, size_t whylen);
 
 /* Whether some device of this network namespace has a tc ingress hook
  * that a packet socket sees packets before: an RTM_GETQDISC dump, looking

@@ -603,7 +603,6 @@ static const char setcap_hint[] =
 static int ingress_devices(struct ptcp_node *n, struct ptcp_netdev *devs, const char **names, char *why,
 			   size_t cap)
 {
-	struct if_nameindex *all, *i;
 	unsigned nd = 0, total = 0;
 	char what[160];
 	int rv;
@@ -624,16 +623,11 @@ static int ingress_devices(struct ptcp_node *n, struct ptcp_netdev *devs, const 
 					  : "cannot list the chains: %s", what);
 		return 0;
 	}
-	rv = ptcp_netdev_ring_devices(devs, PTCP_NFTGUARD_INGRESS_DEVS, &nd, what, sizeof(what));
+	rv = ptcp_netdev_ring_devices(devs, PTCP_NFTGUARD_INGRESS_DEVS, &nd, &total, what, sizeof(what));
 	if (rv != 0) {
 		snprintf(why, cap, "devices: %s", what);
 		return 0;
 	}
-	all = if_nameindex();
-	for (i = all; i && i->if_index; i++)
-		total++;
-	if (all)
-		if_freenameindex(all);
 	if (nd == 0 || nd != total) {
 		snprintf(why, cap, "%u of this host's %u devices are a port of another or under another "
 			 "(bridge, bond, VRF, VLAN): a ring on every protocol would see their packets twice",

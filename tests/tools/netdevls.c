@@ -35,7 +35,7 @@ static int devices(const char *arg)
 			return 2;
 		}
 	}
-	rv = ptcp_netdev_ring_devices(out, (unsigned)cap, &n, why, sizeof(why));
+	rv = ptcp_netdev_ring_devices(out, (unsigned)cap, &n, NULL, why, sizeof(why));
 	if (rv != 0) {
 		fprintf(stderr, "netdevls: %s (%s)\n", why, strerror(-rv));
 		return 1;
