@@ -110,6 +110,21 @@ static void addr_match(char *buf, size_t cap, const struct ptcp_endpoint *ep, co
 	}
 }
 
+/* An nftables context that prints nothing on our stdout/stderr (stdout
+ * carries the peer's bytes); NULL with err said. */
+static struct nft_ctx *new_ctx(char *err, size_t errlen)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+
+	if (!nft) {
+		snprintf(err, errlen, "cannot create an nftables context");
+		return NULL;
+	}
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	return nft;
+}
+
 /* One family's rule in the output chain: RSTs from our port without our
  * mark dropped. */
 static void rule(char *buf, size_t cap, const struct ptcp_endpoint *ep, uint32_t mark)
@@ -194,15 +209,9 @@ int ptcp_nftguard_install(struct ptcp_nftguard *g, const struct ptcp_endpoint *l
 	}
 	snprintf(g->table, sizeof(g->table), "p2ptcp_%ld_%u", (long)getpid(), locals[0].port);
 
-	g->nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!g->nft) {
-		snprintf(err, errlen, "cannot create an nftables context");
+	g->nft = new_ctx(err, errlen);
+	if (!g->nft)
 		return -ENOMEM;
-	}
-	/* Keep libnftables from printing on our stdout/stderr: stdout
-	 * carries the peer's bytes. */
-	nft_ctx_buffer_output(g->nft);
-	nft_ctx_buffer_error(g->nft);
 
 	/* A kernel without the socket or fib expressions, or without
 	 * setting the packet type, still gets the output chain: its TCP then
@@ -426,13 +435,9 @@ int ptcp_nftguard_ingress(struct ptcp_nftguard *g, const struct ptcp_endpoint *l
 	/* A context of its own: closing its socket deletes the table, which
 	 * takes no capability (they are gone by the time the ring may have
 	 * to close, node.c). */
-	ring.nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!ring.nft) {
-		snprintf(err, errlen, "cannot create an nftables context");
+	ring.nft = new_ctx(err, errlen);
+	if (!ring.nft)
 		return -ENOMEM;
-	}
-	nft_ctx_buffer_output(ring.nft);
-	nft_ctx_buffer_error(ring.nft);
 	if ((rv = run(&ring, cmd, err, errlen)) != 0) {
 		nft_ctx_free(ring.nft);
 		return rv;
