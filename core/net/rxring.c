@@ -85,7 +85,6 @@ int ptcp_rxring_open(struct ptcp_rxring *r, const struct ptcp_endpoint *local, b
 	if (bind(r->fd, (struct sockaddr *)&sll, sizeof(sll)) != 0)
 		goto fail;
 	r->local = *local;
-	r->all_protocols = all_protocols;
 	return 0;
 fail:
 	rv = -errno;

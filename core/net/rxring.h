@@ -61,7 +61,6 @@ struct ptcp_rxring {
 	unsigned held;            /* frames from cur on read, not yet given back */
 	uint8_t *copy_buf;        /* the last packet read from the queue */
 	uint64_t frames, copied;  /* packets taken; of them, read from the queue */
-	bool all_protocols;       /* bound to ETH_P_ALL (ptcp_rxring_open()) */
 };
 
 /* Sets up r with no socket (fd -1). */
